@@ -1,0 +1,89 @@
+namespace Bridge.Contracts;
+
+/// <summary>The closing document is in ActivePlatform as sent.</summary>
+public sealed record ClosingDocumentSent : IResultEvent
+{
+    public required string Key { get; init; }
+    public required string MessageId { get; init; }
+    public required string CorrelationId { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+
+    public required long ResellerId { get; init; }
+    public required long AccountId { get; init; }
+
+    /// <summary>ActivePlatform's id of the closing document (<c>external_invoice_id</c>).</summary>
+    public required string ExternalInvoiceId { get; init; }
+
+    public required ClosingDocumentWriteOutcome Outcome { get; init; }
+
+    public long? Revision { get; init; }
+    public DateTimeOffset? ModifiedAt { get; init; }
+}
+
+/// <summary>A version older than the one already applied arrived late; it was not written.</summary>
+public sealed record ClosingDocumentSkipped : IResultEvent
+{
+    public required string Key { get; init; }
+    public required string MessageId { get; init; }
+    public required string CorrelationId { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+
+    public required long AccountId { get; init; }
+    public string? ExternalInvoiceId { get; init; }
+
+    /// <summary>The ordering token of the skipped version.</summary>
+    public required string SkippedVersion { get; init; }
+
+    /// <summary>The ordering token of the version already applied.</summary>
+    public required string AppliedVersion { get; init; }
+}
+
+public sealed record ClosingDocumentDeleted : IResultEvent
+{
+    public required string Key { get; init; }
+    public required string MessageId { get; init; }
+    public required string CorrelationId { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+
+    public required long AccountId { get; init; }
+
+    /// <summary>The id the document had; null when ActivePlatform had no document with this key.</summary>
+    public string? ExternalInvoiceId { get; init; }
+
+    public required bool WasPresent { get; init; }
+}
+
+public sealed record ClosingDocumentsNotified : IResultEvent
+{
+    public required string Key { get; init; }
+    public required string MessageId { get; init; }
+    public required string CorrelationId { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+
+    public required IReadOnlyList<long> AccountIds { get; init; }
+    public required DateOnly StartDate { get; init; }
+    public required DateOnly EndDate { get; init; }
+}
+
+/// <summary>The message was not applied and will not be retried.</summary>
+public sealed record ClosingDocumentRejected : IResultEvent
+{
+    public required string Key { get; init; }
+    public required string MessageId { get; init; }
+    public required string CorrelationId { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+
+    /// <summary>The rejected message's type, e.g. <c>SendClosingDocument</c>.</summary>
+    public required string MessageType { get; init; }
+
+    public required RejectionReason Reason { get; init; }
+
+    /// <summary>A human-readable explanation, never containing secrets.</summary>
+    public required string Description { get; init; }
+
+    /// <summary>Field-level validation errors, for <see cref="RejectionReason.InvalidMessage"/>.</summary>
+    public IReadOnlyList<string> ValidationErrors { get; init; } = [];
+
+    /// <summary>ActivePlatform's error, for <see cref="RejectionReason.RejectedByActivePlatform"/>.</summary>
+    public ActivePlatformError? ActivePlatformError { get; init; }
+}

@@ -1,0 +1,144 @@
+using System.Data.Common;
+
+namespace Bridge.Host.Storage;
+
+public enum SqlDialect
+{
+    SqlServer,
+    PostgreSql,
+    Sqlite,
+}
+
+/// <summary>Which database Bridge keeps its idempotency records, document states and outbox in.</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Bridge:Storage";
+
+    public SqlDialect Provider { get; set; } = SqlDialect.Sqlite;
+
+    public string ConnectionString { get; set; } = "Data Source=bridge.db";
+}
+
+/// <summary>Opens connections to Bridge's database and runs its versioned migrations.</summary>
+public interface IBridgeDatabase
+{
+    SqlDialect Dialect { get; }
+
+    Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Applies every migration of this dialect not yet applied; safe to call from several instances.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+}
+
+public enum IdempotencyState
+{
+    /// <summary>Claimed by a consumer; the effect may or may not have happened yet.</summary>
+    InProgress,
+
+    /// <summary>The effect happened (or was refused for good) and the result event is in the outbox.</summary>
+    Completed,
+}
+
+public sealed record IdempotencyRecord(
+    string IdempotencyKey,
+    string MessageType,
+    string Fingerprint,
+    string? DocumentKey,
+    IdempotencyState State,
+    string? Outcome,
+    string? ResourceId,
+    string? PendingAsyncTaskId,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>What <see cref="IIdempotencyStore.BeginAsync"/> found.</summary>
+/// <param name="Record">The record as it is now (the new one when <paramref name="IsNew"/>).</param>
+/// <param name="IsNew">True when this call inserted the record.</param>
+public sealed record IdempotencyBegin(IdempotencyRecord Record, bool IsNew);
+
+public interface IIdempotencyStore
+{
+    /// <summary>
+    /// Inserts an <see cref="IdempotencyState.InProgress"/> record for the key, or returns the one already there.
+    /// Concurrent callers with the same key: exactly one gets <c>IsNew = true</c>.
+    /// </summary>
+    Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken);
+
+    Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Records (or clears, with null) the ActivePlatform async task being polled, before the first poll.</summary>
+    Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken);
+
+    /// <summary>Marks the record completed, inside the caller's transaction (the one that also writes the outbox).</summary>
+    Task CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes completed records last updated before <paramref name="olderThan"/>; returns how many.</summary>
+    Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
+}
+
+/// <summary>Bridge's knowledge of one ERP document: the version last applied, its ActivePlatform id, and who works on it now.</summary>
+/// <param name="Scope">Namespace of the key, e.g. <c>closing-document:{resellerId}:{accountId}</c>.</param>
+/// <param name="AppliedVersion">Ordering token of the last applied version (compared by the caller), null when none.</param>
+public sealed record DocumentState(
+    string Scope,
+    string DocumentKey,
+    string? AppliedVersion,
+    string? ResourceId,
+    bool Deleted,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>
+/// Per-document claims that hold across Bridge instances, so two versions of one document are never in flight at once,
+/// and the version last applied, so an older version is never written over a newer one.
+/// </summary>
+public interface IDocumentStateStore
+{
+    /// <summary>
+    /// Claims the document for <paramref name="owner"/> for <paramref name="lease"/>. Succeeds when no one holds it,
+    /// the previous claim expired, or <paramref name="owner"/> already holds it (then the lease is extended).
+    /// </summary>
+    Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>Releases the claim if <paramref name="owner"/> holds it.</summary>
+    Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken);
+
+    Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken);
+
+    /// <summary>Records the applied version and ActivePlatform id inside the caller's transaction.</summary>
+    Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken);
+}
+
+/// <summary>A result event waiting in the outbox to be published.</summary>
+/// <param name="MessageType">The event's CLR type name in <c>Bridge.Contracts</c>, e.g. <c>ClosingDocumentSent</c>.</param>
+/// <param name="Body">The event serialized as JSON.</param>
+/// <param name="Headers">JSON object of headers to publish with it (message id, correlation id, traceparent, ...).</param>
+public sealed record OutboxMessage(
+    Guid Id,
+    string MessageType,
+    string Body,
+    string Headers,
+    DateTimeOffset CreatedAt,
+    int Attempts);
+
+public interface IOutboxStore
+{
+    /// <summary>Adds a message inside the caller's transaction.</summary>
+    Task EnqueueAsync(DbTransaction transaction, OutboxMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims up to <paramref name="batchSize"/> undispatched messages, oldest first, for <paramref name="lease"/>,
+    /// skipping rows another instance has locked or claimed (the engine's skip-locked form).
+    /// </summary>
+    Task<IReadOnlyList<OutboxMessage>> ClaimAsync(string owner, int batchSize, TimeSpan lease, CancellationToken cancellationToken);
+
+    Task MarkDispatchedAsync(Guid id, string owner, CancellationToken cancellationToken);
+
+    /// <summary>Counts a failed attempt, records the error and releases the claim so a later pass retries it.</summary>
+    Task MarkFailedAsync(Guid id, string owner, string error, CancellationToken cancellationToken);
+
+    /// <summary>Messages not yet dispatched (for health and metrics).</summary>
+    Task<long> CountPendingAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes dispatched messages older than <paramref name="olderThan"/>; returns how many.</summary>
+    Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
+}
