@@ -1,0 +1,90 @@
+using System.Data.Common;
+using Microsoft.Data.SqlClient;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Bridge.Host.Storage;
+
+/// <summary>
+/// Opens connections for the configured dialect. Holds the connection string but never shows it: it may carry a password.
+/// </summary>
+public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposable
+{
+    private readonly string connectionString;
+    private readonly NpgsqlDataSource? postgres;
+    private readonly TimeProvider timeProvider;
+    private readonly ILogger logger;
+
+    public BridgeDatabase(StorageOptions options, TimeProvider? timeProvider = null, ILogger<BridgeDatabase>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            throw new ArgumentException($"{StorageOptions.Section}:ConnectionString is empty.", nameof(options));
+        }
+
+        Dialect = options.Provider;
+        connectionString = options.ConnectionString;
+        this.timeProvider = timeProvider ?? TimeProvider.System;
+        this.logger = (ILogger?)logger ?? NullLogger.Instance;
+        if (Dialect == SqlDialect.PostgreSql)
+        {
+            postgres = NpgsqlDataSource.Create(connectionString);
+        }
+    }
+
+    public SqlDialect Dialect { get; }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        DbConnection connection = Dialect switch
+        {
+            SqlDialect.SqlServer => new SqlConnection(connectionString),
+            SqlDialect.PostgreSql => postgres!.CreateConnection(),
+            SqlDialect.Sqlite => new SqliteConnection(connectionString),
+            _ => throw new InvalidOperationException($"Unknown SQL dialect {Dialect}."),
+        };
+
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (Dialect == SqlDialect.Sqlite)
+            {
+                await ConfigureSqliteAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public Task MigrateAsync(CancellationToken cancellationToken) =>
+        new MigrationRunner(this, timeProvider, logger).RunAsync(cancellationToken);
+
+    public override string ToString() => $"BridgeDatabase({Dialect})";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (postgres is not null)
+        {
+            await postgres.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => postgres?.Dispose();
+
+    // busy_timeout first, so the journal-mode switch itself waits for a writer instead of failing. WAL lets readers
+    // run beside the one writer; it is a property of the file, so switching again is a no-op.
+    private static async Task ConfigureSqliteAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

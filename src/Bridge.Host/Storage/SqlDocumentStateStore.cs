@@ -1,0 +1,82 @@
+using System.Data.Common;
+using Dapper;
+
+namespace Bridge.Host.Storage;
+
+/// <remarks>
+/// Leases are compared with the clock of the instance asking, so instances' clocks must agree to well within a lease.
+/// </remarks>
+public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider timeProvider) : IDocumentStateStore
+{
+    private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
+    private readonly SqlDialect dialect = database.Dialect;
+
+    public async Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+
+        var now = timeProvider.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var affected = await connection.ExecuteAsync(new CommandDefinition(
+            sql.DocumentClaim,
+            new
+            {
+                Scope = scope,
+                DocumentKey = documentKey,
+                Owner = owner,
+                Now = SqlValues.Timestamp(dialect, now),
+                ExpiresAt = SqlValues.Timestamp(dialect, now + lease),
+            },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return affected > 0;
+    }
+
+    public async Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            sql.DocumentRelease,
+            new { Scope = scope, DocumentKey = documentKey, Owner = owner },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
+            sql.DocumentSelect, new { Scope = scope, DocumentKey = documentKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row?.ToState();
+    }
+
+    public async Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
+            sql.DocumentSetApplied,
+            new
+            {
+                Scope = scope,
+                DocumentKey = documentKey,
+                AppliedVersion = appliedVersion,
+                ResourceId = resourceId,
+                Deleted = deleted,
+                Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+            },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private sealed class Row
+    {
+        public string Scope { get; set; } = "";
+        public string DocumentKey { get; set; } = "";
+        public string? AppliedVersion { get; set; }
+        public string? ResourceId { get; set; }
+        public object Deleted { get; set; } = null!;
+        public object UpdatedAt { get; set; } = null!;
+
+        public DocumentState ToState() => new(
+            Scope, DocumentKey, AppliedVersion, ResourceId, SqlValues.ReadBoolean(Deleted), SqlValues.ReadTimestamp(UpdatedAt));
+    }
+}

@@ -1,0 +1,130 @@
+using System.Data.Common;
+using Dapper;
+
+namespace Bridge.Host.Storage;
+
+public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider timeProvider) : IIdempotencyStore
+{
+    private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
+    private readonly SqlDialect dialect = database.Dialect;
+
+    public async Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        ArgumentException.ThrowIfNullOrEmpty(messageType);
+        ArgumentException.ThrowIfNullOrEmpty(fingerprint);
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        bool inserted;
+        try
+        {
+            inserted = await connection.ExecuteAsync(new CommandDefinition(
+                sql.IdempotencyInsert,
+                new
+                {
+                    IdempotencyKey = idempotencyKey,
+                    MessageType = messageType,
+                    Fingerprint = fingerprint,
+                    DocumentKey = documentKey,
+                    Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+                },
+                cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+        }
+        catch (DbException exception) when (SqlValues.IsUniqueViolation(exception))
+        {
+            // Another caller inserted the key between our existence check and insert; it won.
+            inserted = false;
+        }
+
+        var record = await FindAsync(connection, idempotencyKey, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Idempotency record '{idempotencyKey}' vanished right after it was begun (purged concurrently?).");
+        return new IdempotencyBegin(record, inserted);
+    }
+
+    public async Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await FindAsync(connection, idempotencyKey, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            sql.IdempotencySetPendingAsyncTask,
+            new { IdempotencyKey = idempotencyKey, AsyncTaskId = asyncTaskId, Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        EnsureFound(updated, idempotencyKey);
+    }
+
+    /// <remarks>Also clears the pending async task: once completed, nothing is waiting on it any more.</remarks>
+    public async Task CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var updated = await ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
+            sql.IdempotencyComplete,
+            new
+            {
+                IdempotencyKey = idempotencyKey,
+                Outcome = outcome,
+                ResourceId = resourceId,
+                Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+            },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        EnsureFound(updated, idempotencyKey);
+    }
+
+    public async Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.IdempotencyPurge,
+            new { OlderThan = SqlValues.Timestamp(dialect, olderThan) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    internal static DbConnection ConnectionOf(DbTransaction transaction) =>
+        transaction.Connection ?? throw new ArgumentException("The transaction has already completed.", nameof(transaction));
+
+    private async Task<IdempotencyRecord?> FindAsync(DbConnection connection, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
+            sql.IdempotencySelect, new { IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row?.ToRecord();
+    }
+
+    private static void EnsureFound(int updated, string idempotencyKey)
+    {
+        if (updated == 0)
+        {
+            throw new InvalidOperationException($"No idempotency record has the key '{idempotencyKey}'; call BeginAsync first.");
+        }
+    }
+
+    private sealed class Row
+    {
+        public string IdempotencyKey { get; set; } = "";
+        public string MessageType { get; set; } = "";
+        public string Fingerprint { get; set; } = "";
+        public string? DocumentKey { get; set; }
+        public string State { get; set; } = "";
+        public string? Outcome { get; set; }
+        public string? ResourceId { get; set; }
+        public string? PendingAsyncTaskId { get; set; }
+        public object CreatedAt { get; set; } = null!;
+        public object UpdatedAt { get; set; } = null!;
+
+        public IdempotencyRecord ToRecord() => new(
+            IdempotencyKey,
+            MessageType,
+            Fingerprint,
+            DocumentKey,
+            SqlValues.ReadState(State),
+            Outcome,
+            ResourceId,
+            PendingAsyncTaskId,
+            SqlValues.ReadTimestamp(CreatedAt),
+            SqlValues.ReadTimestamp(UpdatedAt));
+    }
+}

@@ -1,0 +1,112 @@
+using System.Data.Common;
+using Dapper;
+
+namespace Bridge.Host.Storage;
+
+public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timeProvider) : IOutboxStore
+{
+    /// <summary>Exception texts can be long (stack traces); the newest error only needs to say what went wrong.</summary>
+    public const int MaxErrorLength = 4000;
+
+    private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
+    private readonly SqlDialect dialect = database.Dialect;
+
+    public async Task EnqueueAsync(DbTransaction transaction, OutboxMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(message);
+        await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
+            sql.OutboxInsert,
+            new
+            {
+                Id = SqlValues.Id(dialect, message.Id),
+                message.MessageType,
+                message.Body,
+                message.Headers,
+                CreatedAt = SqlValues.Timestamp(dialect, message.CreatedAt),
+                message.Attempts,
+            },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <remarks>
+    /// A claim is a lease: if this owner crashes, the rows become claimable again once <paramref name="lease"/> has
+    /// passed, so a message may be published twice but is never lost.
+    /// </remarks>
+    public async Task<IReadOnlyList<OutboxMessage>> ClaimAsync(string owner, int batchSize, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+
+        var now = timeProvider.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
+            sql.OutboxClaim,
+            new
+            {
+                Owner = owner,
+                BatchSize = batchSize,
+                Now = SqlValues.Timestamp(dialect, now),
+                LockedUntil = SqlValues.Timestamp(dialect, now + lease),
+            },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+        // UPDATE ... RETURNING/OUTPUT does not promise any order.
+        return rows.Select(row => row.ToMessage()).OrderBy(message => message.CreatedAt).ThenBy(message => message.Id).ToList();
+    }
+
+    /// <remarks>
+    /// Recorded even if this owner's lease has lapsed meanwhile: the message was published, and saying so spares
+    /// a second copy. <c>locked_by</c> keeps the owner as the instance that published it.
+    /// </remarks>
+    public async Task MarkDispatchedAsync(Guid id, string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            sql.OutboxMarkDispatched,
+            new { Id = SqlValues.Id(dialect, id), Owner = owner, Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <remarks>Ignored when <paramref name="owner"/> no longer holds the claim: the new holder counts its own attempts.</remarks>
+    public async Task MarkFailedAsync(Guid id, string owner, string error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            sql.OutboxMarkFailed,
+            new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = error.Length > MaxErrorLength ? error[..MaxErrorLength] : error },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<long> CountPendingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            sql.OutboxCountPending, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.OutboxPurgeDispatched,
+            new { OlderThan = SqlValues.Timestamp(dialect, olderThan) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private sealed class Row
+    {
+        public object Id { get; set; } = null!;
+        public string MessageType { get; set; } = "";
+        public string Body { get; set; } = "";
+        public string Headers { get; set; } = "";
+        public object CreatedAt { get; set; } = null!;
+        public object Attempts { get; set; } = null!;
+
+        public OutboxMessage ToMessage() => new(
+            SqlValues.ReadId(Id), MessageType, Body, Headers, SqlValues.ReadTimestamp(CreatedAt), SqlValues.ReadInt32(Attempts));
+    }
+}

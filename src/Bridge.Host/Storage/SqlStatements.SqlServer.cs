@@ -1,0 +1,147 @@
+namespace Bridge.Host.Storage;
+
+public sealed partial class SqlStatements
+{
+    public static SqlStatements SqlServer { get; } = new()
+    {
+        // CREATE SCHEMA must be alone in its batch, hence EXEC.
+        EnsureMigrationTable = """
+            IF SCHEMA_ID(N'bridge') IS NULL
+                EXEC (N'CREATE SCHEMA bridge');
+            IF OBJECT_ID(N'bridge.schema_versions', N'U') IS NULL
+                CREATE TABLE bridge.schema_versions
+                (
+                    script_name nvarchar(255)     NOT NULL CONSTRAINT pk_schema_versions PRIMARY KEY,
+                    applied_at  datetimeoffset(7) NOT NULL
+                );
+            """,
+
+        // Owned by the transaction, so the lock is released by commit or rollback even if the runner dies.
+        AcquireMigrationLock = """
+            DECLARE @lock_result int;
+            EXEC @lock_result = sp_getapplock
+                @Resource = N'bridge.migrations',
+                @LockMode = N'Exclusive',
+                @LockOwner = N'Transaction',
+                @LockTimeout = 120000;
+            IF @lock_result < 0
+                THROW 50000, N'Timed out waiting for another instance to finish migrating the Bridge database.', 1;
+            """,
+
+        SelectAppliedMigrations = "SELECT script_name FROM bridge.schema_versions;",
+
+        InsertMigration = "INSERT INTO bridge.schema_versions (script_name, applied_at) VALUES (@ScriptName, @AppliedAt);",
+
+        // UPDLOCK + HOLDLOCK take a key-range lock, so a concurrent caller waits and then sees the row instead of
+        // both passing NOT EXISTS; the store still treats a duplicate-key error (2627/2601) as "already there".
+        IdempotencyInsert = """
+            INSERT INTO bridge.idempotency_records
+                (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
+            SELECT @IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, N'InProgress', @Now, @Now
+            WHERE NOT EXISTS
+            (
+                SELECT 1 FROM bridge.idempotency_records WITH (UPDLOCK, HOLDLOCK)
+                WHERE idempotency_key = @IdempotencyKey
+            );
+            """,
+
+        IdempotencySelect = """
+            SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
+                   document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
+                   pending_async_task_id AS PendingAsyncTaskId, created_at AS CreatedAt, updated_at AS UpdatedAt
+            FROM bridge.idempotency_records
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        IdempotencySetPendingAsyncTask = """
+            UPDATE bridge.idempotency_records
+            SET pending_async_task_id = @AsyncTaskId, updated_at = @Now
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        IdempotencyComplete = """
+            UPDATE bridge.idempotency_records
+            SET state = N'Completed', outcome = @Outcome, resource_id = @ResourceId,
+                pending_async_task_id = NULL, updated_at = @Now
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        IdempotencyPurge = """
+            DELETE FROM bridge.idempotency_records
+            WHERE state = N'Completed' AND updated_at < @OlderThan;
+            """,
+
+        // HOLDLOCK makes MERGE's match-then-insert atomic; without it two claimers of a new key can both insert.
+        DocumentClaim = """
+            MERGE bridge.document_states WITH (HOLDLOCK) AS target
+            USING (VALUES (@Scope, @DocumentKey)) AS source (scope, document_key)
+                ON target.scope = source.scope AND target.document_key = source.document_key
+            WHEN MATCHED AND (target.claimed_by IS NULL OR target.claim_expires_at < @Now OR target.claimed_by = @Owner) THEN
+                UPDATE SET claimed_by = @Owner, claim_expires_at = @ExpiresAt
+            WHEN NOT MATCHED THEN
+                INSERT (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
+                VALUES (@Scope, @DocumentKey, 0, @Owner, @ExpiresAt, @Now);
+            """,
+
+        DocumentRelease = """
+            UPDATE bridge.document_states
+            SET claimed_by = NULL, claim_expires_at = NULL
+            WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
+            """,
+
+        DocumentSelect = """
+            SELECT scope AS Scope, document_key AS DocumentKey, applied_version AS AppliedVersion,
+                   resource_id AS ResourceId, deleted AS Deleted, updated_at AS UpdatedAt
+            FROM bridge.document_states
+            WHERE scope = @Scope AND document_key = @DocumentKey;
+            """,
+
+        DocumentSetApplied = """
+            MERGE bridge.document_states WITH (HOLDLOCK) AS target
+            USING (VALUES (@Scope, @DocumentKey)) AS source (scope, document_key)
+                ON target.scope = source.scope AND target.document_key = source.document_key
+            WHEN MATCHED THEN
+                UPDATE SET applied_version = @AppliedVersion, resource_id = @ResourceId, deleted = @Deleted, updated_at = @Now
+            WHEN NOT MATCHED THEN
+                INSERT (scope, document_key, applied_version, resource_id, deleted, updated_at)
+                VALUES (@Scope, @DocumentKey, @AppliedVersion, @ResourceId, @Deleted, @Now);
+            """,
+
+        OutboxInsert = """
+            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts)
+            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts);
+            """,
+
+        // READPAST skips rows another claimer (or an uncommitted enqueue) holds; UPDLOCK keeps the rows this
+        // statement read from being claimed by another until it has updated them.
+        OutboxClaim = """
+            WITH next AS
+            (
+                SELECT TOP (@BatchSize) id, message_type, body, headers, created_at, attempts, locked_by, locked_until
+                FROM bridge.outbox_messages WITH (UPDLOCK, READPAST, ROWLOCK)
+                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < @Now)
+                ORDER BY created_at, id
+            )
+            UPDATE next
+            SET locked_by = @Owner, locked_until = @LockedUntil
+            OUTPUT inserted.id AS Id, inserted.message_type AS MessageType, inserted.body AS Body,
+                   inserted.headers AS Headers, inserted.created_at AS CreatedAt, inserted.attempts AS Attempts;
+            """,
+
+        OutboxMarkDispatched = """
+            UPDATE bridge.outbox_messages
+            SET dispatched_at = @Now, locked_by = @Owner, locked_until = NULL
+            WHERE id = @Id AND dispatched_at IS NULL;
+            """,
+
+        OutboxMarkFailed = """
+            UPDATE bridge.outbox_messages
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL
+            WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
+            """,
+
+        OutboxCountPending = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
+
+        OutboxPurgeDispatched = "DELETE FROM bridge.outbox_messages WHERE dispatched_at < @OlderThan;",
+    };
+}

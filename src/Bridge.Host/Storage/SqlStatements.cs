@@ -1,0 +1,70 @@
+using System.Reflection;
+
+namespace Bridge.Host.Storage;
+
+/// <summary>
+/// Every SQL statement one dialect runs, kept together so each can be reviewed (and, for SQL Server, parsed by a test)
+/// beside its siblings in the other dialects. Parameters are Dapper names (<c>@Name</c>); every dialect uses the same ones.
+/// </summary>
+public sealed partial class SqlStatements
+{
+    /// <summary>Creates the schema (where the dialect has one) and <c>schema_versions</c> if they are missing.</summary>
+    public required string EnsureMigrationTable { get; init; }
+
+    /// <summary>Serializes migration runners until the transaction ends; null where the transaction itself does (SQLite).</summary>
+    public required string? AcquireMigrationLock { get; init; }
+
+    public required string SelectAppliedMigrations { get; init; }
+
+    public required string InsertMigration { get; init; }
+
+    /// <summary>Inserts an InProgress record unless the key exists; affects one row only for the caller that inserted.</summary>
+    public required string IdempotencyInsert { get; init; }
+
+    public required string IdempotencySelect { get; init; }
+
+    public required string IdempotencySetPendingAsyncTask { get; init; }
+
+    public required string IdempotencyComplete { get; init; }
+
+    public required string IdempotencyPurge { get; init; }
+
+    /// <summary>Claims (inserting the row if absent) unless another owner holds an unexpired claim; affects one row on success.</summary>
+    public required string DocumentClaim { get; init; }
+
+    public required string DocumentRelease { get; init; }
+
+    public required string DocumentSelect { get; init; }
+
+    public required string DocumentSetApplied { get; init; }
+
+    public required string OutboxInsert { get; init; }
+
+    /// <summary>Leases up to <c>@BatchSize</c> claimable rows oldest first, skipping rows other transactions hold, and returns them.</summary>
+    public required string OutboxClaim { get; init; }
+
+    public required string OutboxMarkDispatched { get; init; }
+
+    public required string OutboxMarkFailed { get; init; }
+
+    public required string OutboxCountPending { get; init; }
+
+    public required string OutboxPurgeDispatched { get; init; }
+
+    /// <summary>Every statement by property name, for tests that parse or run them all.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> All =>
+        typeof(SqlStatements)
+            .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(property => property.PropertyType == typeof(string))
+            .Select(property => new KeyValuePair<string, string>(property.Name, (string?)property.GetValue(this) ?? string.Empty))
+            .Where(statement => statement.Value.Length > 0)
+            .ToList();
+
+    public static SqlStatements For(SqlDialect dialect) => dialect switch
+    {
+        SqlDialect.SqlServer => SqlServer,
+        SqlDialect.PostgreSql => PostgreSql,
+        SqlDialect.Sqlite => Sqlite,
+        _ => throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "Unknown SQL dialect."),
+    };
+}

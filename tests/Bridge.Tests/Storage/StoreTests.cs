@@ -1,0 +1,504 @@
+using Bridge.Host.Storage;
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
+
+namespace Bridge.Tests.Storage;
+
+/// <summary>
+/// The one storage suite. Each concrete class runs it against one real database; time is a <see cref="TestClock"/>
+/// shared by every store the test creates, so "another instance" is another owner name on the same clock.
+/// </summary>
+public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>, IAsyncLifetime
+    where TFixture : StorageFixture
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+
+    protected TFixture Fixture { get; } = fixture;
+
+    protected TestClock Clock { get; } = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
+
+    protected SqlIdempotencyStore Idempotency => new(Fixture.Database, Clock);
+
+    protected SqlDocumentStateStore Documents => new(Fixture.Database, Clock);
+
+    protected SqlOutboxStore Outbox => new(Fixture.Database, Clock);
+
+    public Task InitializeAsync() => Fixture.ResetAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    // ---- migrations
+
+    [StoreFact]
+    public async Task Migrations_apply_to_an_empty_database_and_a_second_run_applies_nothing()
+    {
+        var database = await Fixture.CreateEmptyDatabaseAsync();
+        var runner = new MigrationRunner(database, Clock, NullLogger.Instance);
+        var scripts = MigrationRunner.LoadScripts(Fixture.Dialect).Select(script => script.Name).ToList();
+
+        Assert.Equal(scripts, await runner.RunAsync(CancellationToken.None));
+        Assert.Empty(await runner.RunAsync(CancellationToken.None));
+        Assert.Equal(scripts, await AppliedScriptsAsync(database));
+        Assert.Equal(0, await new SqlOutboxStore(database, Clock).CountPendingAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Concurrent_migration_runners_apply_each_script_exactly_once()
+    {
+        var database = await Fixture.CreateEmptyDatabaseAsync();
+        var scripts = MigrationRunner.LoadScripts(Fixture.Dialect).Select(script => script.Name).ToList();
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
+            Task.Run(() => new MigrationRunner(database, Clock, NullLogger.Instance).RunAsync(CancellationToken.None))));
+
+        Assert.Equal(scripts, runs.SelectMany(applied => applied).Order(StringComparer.Ordinal));
+        Assert.Equal(scripts, await AppliedScriptsAsync(database));
+    }
+
+    // ---- idempotency records
+
+    [StoreFact]
+    public async Task Begin_inserts_an_in_progress_record_then_returns_the_existing_one()
+    {
+        var key = NewKey();
+
+        var first = await Idempotency.BeginAsync(key, "CreateClosingDocument", "fp-1", "doc-1", CancellationToken.None);
+        Clock.Advance(TimeSpan.FromSeconds(5));
+        var second = await Idempotency.BeginAsync(key, "CreateClosingDocument", "fp-2", "doc-2", CancellationToken.None);
+
+        Assert.True(first.IsNew);
+        Assert.Equal(
+            new IdempotencyRecord(key, "CreateClosingDocument", "fp-1", "doc-1", IdempotencyState.InProgress, null, null, null, Start, Start),
+            first.Record);
+        Assert.False(second.IsNew);
+        Assert.Equal(first.Record, second.Record);
+        Assert.Equal(first.Record, await Idempotency.FindAsync(key, CancellationToken.None));
+        Assert.Null(await Idempotency.FindAsync(NewKey(), CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Concurrent_begins_with_one_key_make_exactly_one_new_record()
+    {
+        var key = NewKey();
+        using var start = new ManualResetEventSlim();
+
+        var begins = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            start.Wait();
+            return await Idempotency.BeginAsync(key, "CreateClosingDocument", $"fp-{i}", null, CancellationToken.None);
+        })).ToList();
+        start.Set();
+        var results = await Task.WhenAll(begins);
+
+        var winner = Assert.Single(results, result => result.IsNew);
+        Assert.All(results, result => Assert.Equal(winner.Record, result.Record));
+    }
+
+    [StoreFact]
+    public async Task Pending_async_task_is_recorded_and_cleared()
+    {
+        var key = NewKey();
+        await Idempotency.BeginAsync(key, "CreateClosingDocument", "fp", null, CancellationToken.None);
+
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        await Idempotency.SetPendingAsyncTaskAsync(key, "task-42", CancellationToken.None);
+        var pending = await Idempotency.FindAsync(key, CancellationToken.None);
+        await Idempotency.SetPendingAsyncTaskAsync(key, null, CancellationToken.None);
+        var cleared = await Idempotency.FindAsync(key, CancellationToken.None);
+
+        Assert.Equal("task-42", pending!.PendingAsyncTaskId);
+        Assert.Equal(Start + TimeSpan.FromSeconds(1), pending.UpdatedAt);
+        Assert.Equal(Start, pending.CreatedAt);
+        Assert.Null(cleared!.PendingAsyncTaskId);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Idempotency.SetPendingAsyncTaskAsync(NewKey(), "task-1", CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Complete_and_enqueue_in_one_transaction_commit_together()
+    {
+        var key = NewKey();
+        await Idempotency.BeginAsync(key, "CreateClosingDocument", "fp", "doc-1", CancellationToken.None);
+        await Idempotency.SetPendingAsyncTaskAsync(key, "task-1", CancellationToken.None);
+        var message = NewMessage(Start);
+
+        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Idempotency.CompleteAsync(transaction, key, "Sent", "ap-123", CancellationToken.None);
+            await Documents.SetAppliedAsync(transaction, "closing-document:r:a", "doc-1", "7", "ap-123", false, CancellationToken.None);
+            await Outbox.EnqueueAsync(transaction, message, CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        var record = await Idempotency.FindAsync(key, CancellationToken.None);
+        Assert.Equal(IdempotencyState.Completed, record!.State);
+        Assert.Equal("Sent", record.Outcome);
+        Assert.Equal("ap-123", record.ResourceId);
+        Assert.Null(record.PendingAsyncTaskId);
+        Assert.Equal("7", (await Documents.GetAsync("closing-document:r:a", "doc-1", CancellationToken.None))!.AppliedVersion);
+        Assert.Equal([message], await Outbox.ClaimAsync("dispatcher", 10, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Complete_and_enqueue_in_one_transaction_roll_back_together()
+    {
+        var key = NewKey();
+        await Idempotency.BeginAsync(key, "CreateClosingDocument", "fp", "doc-1", CancellationToken.None);
+
+        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Idempotency.CompleteAsync(transaction, key, "Sent", "ap-123", CancellationToken.None);
+            await Documents.SetAppliedAsync(transaction, "closing-document:r:a", "doc-1", "7", "ap-123", false, CancellationToken.None);
+            await Outbox.EnqueueAsync(transaction, NewMessage(Start), CancellationToken.None);
+            await transaction.RollbackAsync();
+        }
+
+        var record = await Idempotency.FindAsync(key, CancellationToken.None);
+        Assert.Equal(IdempotencyState.InProgress, record!.State);
+        Assert.Null(record.Outcome);
+        Assert.Null(await Documents.GetAsync("closing-document:r:a", "doc-1", CancellationToken.None));
+        Assert.Equal(0, await Outbox.CountPendingAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Complete_of_an_unknown_key_throws()
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Idempotency.CompleteAsync(transaction, NewKey(), "Sent", null, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Purge_deletes_only_completed_records_last_updated_before_the_cutoff()
+    {
+        var oldCompleted = NewKey();
+        var oldInProgress = NewKey();
+        var newCompleted = NewKey();
+        await Idempotency.BeginAsync(oldCompleted, "T", "fp", null, CancellationToken.None);
+        await Idempotency.BeginAsync(oldInProgress, "T", "fp", null, CancellationToken.None);
+        await CompleteAsync(oldCompleted);
+        Clock.Advance(TimeSpan.FromDays(10));
+        await Idempotency.BeginAsync(newCompleted, "T", "fp", null, CancellationToken.None);
+        await CompleteAsync(newCompleted);
+
+        var purged = await Idempotency.PurgeAsync(Start + TimeSpan.FromDays(1), CancellationToken.None);
+
+        Assert.Equal(1, purged);
+        Assert.Null(await Idempotency.FindAsync(oldCompleted, CancellationToken.None));
+        Assert.NotNull(await Idempotency.FindAsync(oldInProgress, CancellationToken.None));
+        Assert.NotNull(await Idempotency.FindAsync(newCompleted, CancellationToken.None));
+    }
+
+    // ---- document claims and applied versions
+
+    [StoreFact]
+    public async Task Claim_is_refused_to_a_second_owner_until_the_first_releases_it()
+    {
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-2", "instance-b", Lease, CancellationToken.None));
+        Assert.True(await Documents.TryClaimAsync("other-scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+
+        await Documents.ReleaseAsync("scope", "doc-1", "instance-b", CancellationToken.None);
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+
+        await Documents.ReleaseAsync("scope", "doc-1", "instance-a", CancellationToken.None);
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Expired_claim_can_be_taken_by_another_owner()
+    {
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+
+        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Owner_claiming_again_extends_its_lease()
+    {
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+
+        Clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Concurrent_claims_of_a_new_document_grant_exactly_one()
+    {
+        using var start = new ManualResetEventSlim();
+        var claims = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            start.Wait();
+            return await Documents.TryClaimAsync("scope", "doc-race", $"instance-{i}", Lease, CancellationToken.None);
+        })).ToList();
+        start.Set();
+
+        Assert.Single(await Task.WhenAll(claims), claimed => claimed);
+    }
+
+    [StoreFact]
+    public async Task Applied_version_round_trips_and_leaves_the_claim_alone()
+    {
+        Assert.Null(await Documents.GetAsync("scope", "doc-1", CancellationToken.None));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+        var claimed = await Documents.GetAsync("scope", "doc-1", CancellationToken.None);
+
+        Clock.Advance(TimeSpan.FromSeconds(3));
+        await SetAppliedAsync("scope", "doc-1", "2025-03-01T10:00:00Z", "ap-1", deleted: false);
+        var applied = await Documents.GetAsync("scope", "doc-1", CancellationToken.None);
+        Clock.Advance(TimeSpan.FromSeconds(3));
+        await SetAppliedAsync("scope", "doc-1", "2025-03-02T10:00:00Z", "ap-1", deleted: true);
+        var deleted = await Documents.GetAsync("scope", "doc-1", CancellationToken.None);
+
+        Assert.Equal(new DocumentState("scope", "doc-1", null, null, false, Start), claimed);
+        Assert.Equal(new DocumentState("scope", "doc-1", "2025-03-01T10:00:00Z", "ap-1", false, Start + TimeSpan.FromSeconds(3)), applied);
+        Assert.Equal(new DocumentState("scope", "doc-1", "2025-03-02T10:00:00Z", "ap-1", true, Start + TimeSpan.FromSeconds(6)), deleted);
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Applied_version_can_be_recorded_for_a_document_never_claimed()
+    {
+        await SetAppliedAsync("scope", "doc-unclaimed", "3", null, deleted: false);
+
+        Assert.Equal(
+            new DocumentState("scope", "doc-unclaimed", "3", null, false, Start),
+            await Documents.GetAsync("scope", "doc-unclaimed", CancellationToken.None));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-unclaimed", "instance-a", Lease, CancellationToken.None));
+    }
+
+    // ---- outbox
+
+    [StoreFact]
+    public async Task Claim_returns_the_oldest_messages_first_up_to_the_batch_size()
+    {
+        var messages = Enumerable.Range(0, 5).Select(i => NewMessage(Start.AddSeconds(-i))).ToList();
+        await EnqueueAsync([.. messages]);
+
+        var first = await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None);
+        var second = await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None);
+        var third = await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None);
+
+        Assert.Equal(messages.OrderBy(message => message.CreatedAt).Take(3), first);
+        Assert.Equal(messages.OrderBy(message => message.CreatedAt).Skip(3), second);
+        Assert.Empty(third);
+    }
+
+    [StoreFact]
+    public async Task Concurrent_claimers_never_get_the_same_message()
+    {
+        var messages = Enumerable.Range(0, 60).Select(i => NewMessage(Start.AddMilliseconds(i))).ToList();
+        await EnqueueAsync([.. messages]);
+        using var start = new ManualResetEventSlim();
+
+        var claimers = Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
+        {
+            start.Wait();
+            var mine = new List<OutboxMessage>();
+            while (await Outbox.ClaimAsync($"instance-{i}", 4, Lease, CancellationToken.None) is { Count: > 0 } batch)
+            {
+                mine.AddRange(batch);
+            }
+
+            return mine;
+        })).ToList();
+        start.Set();
+        var claimed = (await Task.WhenAll(claimers)).SelectMany(mine => mine).ToList();
+
+        Assert.Equal(messages.Count, claimed.Count);
+        Assert.Equal(messages.Select(message => message.Id).Order(), claimed.Select(message => message.Id).Order());
+    }
+
+    [StoreFact]
+    public async Task Claimed_message_is_claimable_again_once_its_lease_expires()
+    {
+        var message = NewMessage(Start);
+        await EnqueueAsync(message);
+        Assert.Equal([message], await Outbox.ClaimAsync("crashed-instance", 10, Lease, CancellationToken.None));
+
+        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        Assert.Empty(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal([message], await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Dispatched_message_is_neither_pending_nor_claimable()
+    {
+        var sent = NewMessage(Start);
+        var waiting = NewMessage(Start.AddSeconds(1));
+        await EnqueueAsync(sent, waiting);
+        await Outbox.ClaimAsync("instance-a", 1, Lease, CancellationToken.None);
+
+        await Outbox.MarkDispatchedAsync(sent.Id, "instance-a", CancellationToken.None);
+        Clock.Advance(Lease * 2);
+
+        Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
+        Assert.Equal([waiting], await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Failed_message_counts_the_attempt_keeps_the_error_and_is_released_for_retry()
+    {
+        var message = NewMessage(Start);
+        await EnqueueAsync(message);
+        await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None);
+
+        await Outbox.MarkFailedAsync(message.Id, "instance-a", "broker unreachable", CancellationToken.None);
+        var retried = Assert.Single(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+        await Outbox.MarkFailedAsync(message.Id, "instance-b", new string('x', 10_000), CancellationToken.None);
+        var retriedAgain = Assert.Single(await Outbox.ClaimAsync("instance-c", 10, Lease, CancellationToken.None));
+
+        Assert.Equal(message with { Attempts = 1 }, retried);
+        Assert.Equal(2, retriedAgain.Attempts);
+        Assert.Equal(SqlOutboxStore.MaxErrorLength, (await LastErrorAsync(message.Id))!.Length);
+    }
+
+    [StoreFact]
+    public async Task Failure_reported_by_an_owner_whose_lease_was_taken_over_is_ignored()
+    {
+        var message = NewMessage(Start);
+        await EnqueueAsync(message);
+        await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None);
+        Clock.Advance(Lease * 2);
+        await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None);
+
+        await Outbox.MarkFailedAsync(message.Id, "instance-a", "late failure", CancellationToken.None);
+
+        Assert.Null(await LastErrorAsync(message.Id));
+        Assert.Empty(await Outbox.ClaimAsync("instance-c", 10, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Count_pending_counts_undispatched_messages_whether_claimed_or_not()
+    {
+        var messages = Enumerable.Range(0, 4).Select(i => NewMessage(Start.AddSeconds(i))).ToArray();
+        await EnqueueAsync(messages);
+        await Outbox.ClaimAsync("instance-a", 2, Lease, CancellationToken.None);
+        await Outbox.MarkDispatchedAsync(messages[0].Id, "instance-a", CancellationToken.None);
+
+        Assert.Equal(3, await Outbox.CountPendingAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Purge_deletes_only_messages_dispatched_before_the_cutoff()
+    {
+        var old = NewMessage(Start);
+        var recent = NewMessage(Start.AddSeconds(1));
+        var pending = NewMessage(Start.AddSeconds(2));
+        await EnqueueAsync(old, recent, pending);
+        await Outbox.MarkDispatchedAsync(old.Id, "instance-a", CancellationToken.None);
+        Clock.Advance(TimeSpan.FromDays(10));
+        await Outbox.MarkDispatchedAsync(recent.Id, "instance-a", CancellationToken.None);
+
+        var purged = await Outbox.PurgeDispatchedAsync(Start + TimeSpan.FromDays(1), CancellationToken.None);
+
+        Assert.Equal(1, purged);
+        Assert.Equal(2, await RowCountAsync("outbox_messages"));
+        Assert.Equal([pending], await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None));
+    }
+
+    protected static DateTimeOffset Start { get; } = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    protected static OutboxMessage NewMessage(DateTimeOffset createdAt) => new(
+        Guid.NewGuid(),
+        "ClosingDocumentSent",
+        """{"documentKey":"doc-1","resourceId":"ap-1"}""",
+        """{"message-id":"m-1","traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}""",
+        createdAt,
+        0);
+
+    protected async Task EnqueueAsync(params OutboxMessage[] messages)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var message in messages)
+        {
+            await Outbox.EnqueueAsync(transaction, message, CancellationToken.None);
+        }
+
+        await transaction.CommitAsync();
+    }
+
+    private static string NewKey() => "msg-" + Guid.NewGuid().ToString("N");
+
+    private async Task CompleteAsync(string key)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Idempotency.CompleteAsync(transaction, key, "Sent", null, CancellationToken.None);
+        await transaction.CommitAsync();
+    }
+
+    private async Task SetAppliedAsync(string scope, string documentKey, string? version, string? resourceId, bool deleted)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Documents.SetAppliedAsync(transaction, scope, documentKey, version, resourceId, deleted, CancellationToken.None);
+        await transaction.CommitAsync();
+    }
+
+    private async Task<string?> LastErrorAsync(Guid id)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        return await connection.QuerySingleAsync<string?>(
+            $"SELECT last_error FROM {Fixture.Table("outbox_messages")} WHERE id = @Id;", new { Id = Fixture.IdParameter(id) });
+    }
+
+    private async Task<long> RowCountAsync(string table)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        return await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM {Fixture.Table(table)};");
+    }
+
+    private async Task<List<string>> AppliedScriptsAsync(BridgeDatabase database)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        var names = await connection.QueryAsync<string>($"SELECT script_name FROM {Fixture.Table("schema_versions")};");
+        return names.Order(StringComparer.Ordinal).ToList();
+    }
+}
+
+/// <summary>Tests only a server engine can pass: SQLite has one writer, so there a held lock blocks instead of being skipped.</summary>
+public abstract class ServerStoreTests<TFixture>(TFixture fixture) : StoreTests<TFixture>(fixture)
+    where TFixture : StorageFixture
+{
+    [StoreFact]
+    public async Task Claim_skips_a_message_another_transaction_has_locked_instead_of_waiting()
+    {
+        var locked = NewMessage(Start);
+        var free = NewMessage(Start.AddSeconds(1));
+        await EnqueueAsync(locked, free);
+        var lockRow = Fixture.Dialect == SqlDialect.PostgreSql
+            ? $"SELECT id FROM {Fixture.Table("outbox_messages")} WHERE id = @Id FOR UPDATE;"
+            : $"SELECT id FROM {Fixture.Table("outbox_messages")} WITH (UPDLOCK, ROWLOCK) WHERE id = @Id;";
+
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync(new CommandDefinition(lockRow, new { locked.Id }, transaction));
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var claimed = await Outbox.ClaimAsync("instance-b", 10, TimeSpan.FromMinutes(1), timeout.Token);
+
+        Assert.Equal([free], claimed);
+    }
+}
+
+public sealed class PostgreSqlStoreTests(PostgreSqlStorageFixture fixture) : ServerStoreTests<PostgreSqlStorageFixture>(fixture);
+
+public sealed class SqliteStoreTests(SqliteStorageFixture fixture) : StoreTests<SqliteStorageFixture>(fixture);
+
+[RequiresEnvironmentVariable(SqlServerStorageFixture.Variable)]
+public sealed class SqlServerStoreTests(SqlServerStorageFixture fixture) : ServerStoreTests<SqlServerStorageFixture>(fixture);
