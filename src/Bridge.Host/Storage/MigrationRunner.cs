@@ -34,6 +34,11 @@ public sealed partial class MigrationRunner(IBridgeDatabase database, TimeProvid
             }
 
             // Under the lock, so the runner that was waiting sees what the one before it applied.
+            if (statements.EnsureMigrationSchema is { } ensureSchema)
+            {
+                await ExecuteAsync(connection, transaction, ensureSchema, null, cancellationToken).ConfigureAwait(false);
+            }
+
             await ExecuteAsync(connection, transaction, statements.EnsureMigrationTable, null, cancellationToken).ConfigureAwait(false);
             var done = await connection.QueryAsync<string>(new CommandDefinition(
                 statements.SelectAppliedMigrations, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -4,8 +4,9 @@ public sealed partial class SqlStatements
 {
     public static SqlStatements PostgreSql { get; } = new()
     {
+        EnsureMigrationSchema = "CREATE SCHEMA IF NOT EXISTS bridge;",
+
         EnsureMigrationTable = """
-            CREATE SCHEMA IF NOT EXISTS bridge;
             CREATE TABLE IF NOT EXISTS bridge.schema_versions
             (
                 script_name varchar(255) NOT NULL CONSTRAINT pk_schema_versions PRIMARY KEY,

@@ -5,9 +5,12 @@ public sealed partial class SqlStatements
     public static SqlStatements SqlServer { get; } = new()
     {
         // CREATE SCHEMA must be alone in its batch, hence EXEC.
-        EnsureMigrationTable = """
+        EnsureMigrationSchema = """
             IF SCHEMA_ID(N'bridge') IS NULL
                 EXEC (N'CREATE SCHEMA bridge');
+            """,
+
+        EnsureMigrationTable = """
             IF OBJECT_ID(N'bridge.schema_versions', N'U') IS NULL
                 CREATE TABLE bridge.schema_versions
                 (

@@ -8,6 +8,8 @@ public sealed partial class SqlStatements
 {
     public static SqlStatements Sqlite { get; } = new()
     {
+        EnsureMigrationSchema = null,
+
         EnsureMigrationTable = """
             CREATE TABLE IF NOT EXISTS schema_versions
             (

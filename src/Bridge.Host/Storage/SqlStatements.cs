@@ -8,7 +8,11 @@ namespace Bridge.Host.Storage;
 /// </summary>
 public sealed partial class SqlStatements
 {
-    /// <summary>Creates the schema (where the dialect has one) and <c>schema_versions</c> if they are missing.</summary>
+    /// <summary>Creates the <c>bridge</c> schema if missing; null where the dialect has no schemas (SQLite).</summary>
+    /// <remarks>A command of its own: SQL Server resolves a batch's schema names before running any of it.</remarks>
+    public required string? EnsureMigrationSchema { get; init; }
+
+    /// <summary>Creates <c>schema_versions</c> if it is missing.</summary>
     public required string EnsureMigrationTable { get; init; }
 
     /// <summary>Serializes migration runners until the transaction ends; null where the transaction itself does (SQLite).</summary>
