@@ -83,6 +83,19 @@ public sealed partial class ClosingDocumentTests(SandboxFixture fixture) : Sandb
     }
 
     [Fact]
+    public async Task Concurrent_POSTs_of_one_key_create_one_document()
+    {
+        var key = NewKey();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => SendAsync(HttpMethod.Post, Documents, ClosingDocument(key))));
+
+        Assert.Single(responses, r => r.Status == HttpStatusCode.Created);
+        Assert.All(responses.Where(r => r.Status != HttpStatusCode.Created), r => Assert.Equal(HttpStatusCode.UnprocessableEntity, r.Status));
+        Assert.Single(await Control.GetExternalInvoicesAsync(CancellationToken.None));
+        Assert.Equal(8, (await Control.GetCallsAsync("POST", null, key, CancellationToken.None)).Count);
+    }
+
+    [Fact]
     public async Task Invalid_fields_give_a_422_naming_each_problem()
     {
         var body = ClosingDocument(NewKey());
