@@ -1,0 +1,109 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Bridge.Sandbox;
+
+/// <summary>
+/// The control API under <c>/_sandbox/</c>, for tests and the demo. No token is needed; bodies are camelCase JSON.
+/// <list type="bullet">
+/// <item><c>POST /_sandbox/reset</c> → 204. Clears closing documents, notifications, async tasks and the call log;
+/// faults, async mode and tokens go back to the configured ones. Seeded accounts/subscriptions are read-only and stay.</item>
+/// <item><c>GET /_sandbox/faults</c> → the active <see cref="FaultRule"/>s with their remaining "next N" counters.</item>
+/// <item><c>PUT /_sandbox/faults</c> with one rule object or an array of rules → replaces all rules; 200 with them.
+/// e.g. <c>{"method":"POST","pathContains":"/external_invoices","failNext":2}</c>.</item>
+/// <item><c>DELETE /_sandbox/faults</c> → 204, no rules.</item>
+/// <item><c>GET|PUT /_sandbox/async</c> → <see cref="AsyncModeSettings"/>, e.g.
+/// <c>{"mode":"KeyPattern","keyPattern":"^async-","pollsToComplete":3,"fail":false,"includeDeletes":false}</c>; 400 on a bad pattern.</item>
+/// <item><c>GET /_sandbox/calls?method=&amp;pathContains=&amp;key=</c> → <see cref="SandboxCall"/>s in arrival order.</item>
+/// <item><c>GET /_sandbox/external-invoices?key=</c> → <see cref="SandboxExternalInvoice"/>s (current state).</item>
+/// <item><c>GET /_sandbox/async-tasks</c> → <see cref="SandboxAsyncTask"/>s. <c>GET /_sandbox/notifications</c> → <see cref="SandboxNotification"/>s.</item>
+/// <item><c>POST /_sandbox/tokens</c> with <c>{"token":"t","resellerId":2}</c> → 204; the token reaches 2 and its subtree.</item>
+/// </list>
+/// </summary>
+internal static class ControlApi
+{
+    public const string Prefix = "/_sandbox";
+
+    public static void Map(WebApplication app)
+    {
+        var control = app.MapGroup(Prefix);
+
+        control.MapPost("/reset", (ClosingDocumentStore documents, AsyncTaskStore tasks, CallLog calls, FaultInjector faults,
+            AsyncModeState asyncMode, TokenRegistry tokens) =>
+        {
+            documents.Clear();
+            tasks.Clear();
+            calls.Clear();
+            faults.Reset();
+            asyncMode.Reset();
+            tokens.Reset();
+            return Results.NoContent();
+        });
+
+        control.MapGet("/faults", (FaultInjector faults) => faults.Rules);
+        control.MapPut("/faults", async (HttpContext context, FaultInjector faults) =>
+        {
+            List<FaultRule>? rules;
+            try
+            {
+                var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+                rules = body is JsonArray
+                    ? body.Deserialize<List<FaultRule>>(JsonSerializerOptions.Web)
+                    : body?.Deserialize<FaultRule>(JsonSerializerOptions.Web) is { } rule ? [rule] : null;
+            }
+            catch (JsonException e)
+            {
+                return Results.BadRequest(new { error = e.Message });
+            }
+
+            if (rules is null || rules.Any(r => r is null || r.ErrorRate is < 0 or > 1 || r.ErrorStatus is < 100 or > 599))
+            {
+                return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate 0..1, errorStatus 100..599)" });
+            }
+
+            faults.Set(rules);
+            return Results.Ok(faults.Rules);
+        });
+        control.MapDelete("/faults", (FaultInjector faults) =>
+        {
+            faults.Set([]);
+            return Results.NoContent();
+        });
+
+        control.MapGet("/async", (AsyncModeState asyncMode) => asyncMode.Current);
+        control.MapPut("/async", (AsyncModeSettings settings, AsyncModeState asyncMode) =>
+        {
+            try
+            {
+                asyncMode.Set(settings);
+            }
+            catch (ArgumentException e)
+            {
+                return Results.BadRequest(new { error = e.Message });
+            }
+
+            return Results.Ok(asyncMode.Current);
+        });
+
+        control.MapGet("/calls", (string? method, string? pathContains, string? key, CallLog calls) =>
+            calls.Query(method, pathContains, key));
+
+        control.MapGet("/external-invoices", (string? key, ClosingDocumentStore documents) =>
+            documents.All().Where(d => key is null || d.Fields.Key == key).Select(d => d.View()).ToList());
+
+        control.MapGet("/async-tasks", (AsyncTaskStore tasks) => tasks.All());
+
+        control.MapGet("/notifications", (ClosingDocumentStore documents) => documents.Notifications());
+
+        control.MapPost("/tokens", (SandboxToken token, TokenRegistry tokens, ResellerDirectory directory) =>
+        {
+            if (string.IsNullOrEmpty(token.Token) || !directory.Exists(token.ResellerId))
+            {
+                return Results.BadRequest(new { error = "token must be non-empty and resellerId a reseller of the tree" });
+            }
+
+            tokens.Add(token.Token, token.ResellerId);
+            return Results.NoContent();
+        });
+    }
+}

@@ -1,0 +1,174 @@
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace Bridge.Sandbox;
+
+internal enum FaultKind
+{
+    None,
+    Hang,
+    Throttle,
+    Error,
+}
+
+internal readonly record struct FaultDecision(int LatencyMs, FaultKind Kind, int Status, int RetryAfterSeconds, int? HangMs);
+
+/// <summary>
+/// Fault rules, set by configuration and replaced through <c>PUT /_sandbox/faults</c>. "Next N" counters are
+/// consumed under the lock, so concurrent calls never both take the last one; rates draw from one seeded Random.
+/// </summary>
+internal sealed class FaultInjector
+{
+    private readonly Lock _gate = new();
+    private readonly IReadOnlyList<FaultRule> _configured;
+    private readonly int _seed;
+    private List<FaultRule> _rules = [];
+    private Random _random;
+
+    public FaultInjector(IReadOnlyList<FaultRule> configured, int seed)
+    {
+        _configured = [.. configured.Select(r => r.Clone())];
+        _seed = seed;
+        _random = new Random(seed);
+        Reset();
+    }
+
+    public IReadOnlyList<FaultRule> Rules
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _rules.Select(r => r.Clone())];
+            }
+        }
+    }
+
+    public void Set(IEnumerable<FaultRule> rules)
+    {
+        var copies = rules.Select(r => r.Clone()).ToList();
+        lock (_gate)
+        {
+            _rules = copies;
+        }
+    }
+
+    /// <summary>Back to the configured rules, and the Random back to its seed so a rerun draws the same faults.</summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _rules = [.. _configured.Select(r => r.Clone())];
+            _random = new Random(_seed);
+        }
+    }
+
+    public FaultDecision Decide(string method, string path)
+    {
+        lock (_gate)
+        {
+            var latency = 0;
+            FaultDecision? decision = null;
+            foreach (var rule in _rules.Where(r => Matches(r, method, path)))
+            {
+                latency += Math.Max(0, rule.LatencyMs);
+                decision ??= Take(rule);
+            }
+
+            return (decision ?? default) with { LatencyMs = latency };
+        }
+    }
+
+    private FaultDecision? Take(FaultRule rule)
+    {
+        if (rule.HangNext > 0)
+        {
+            rule.HangNext--;
+            return new(0, FaultKind.Hang, 0, 0, rule.HangMs);
+        }
+
+        if (rule.ThrottleNext > 0)
+        {
+            rule.ThrottleNext--;
+            return new(0, FaultKind.Throttle, StatusCodes.Status429TooManyRequests, Math.Max(0, rule.RetryAfterSeconds), null);
+        }
+
+        if (rule.FailNext > 0)
+        {
+            rule.FailNext--;
+            return new(0, FaultKind.Error, rule.ErrorStatus, 0, null);
+        }
+
+        if (rule.ErrorRate > 0 && _random.NextDouble() < rule.ErrorRate)
+        {
+            return new(0, FaultKind.Error, rule.ErrorStatus, 0, null);
+        }
+
+        return null;
+    }
+
+    private static bool Matches(FaultRule rule, string method, string path) =>
+        (rule.Method is null || string.Equals(rule.Method, method, StringComparison.OrdinalIgnoreCase))
+        && (rule.PathPrefix is null || path.StartsWith(rule.PathPrefix, StringComparison.OrdinalIgnoreCase))
+        && (rule.PathContains is null || path.Contains(rule.PathContains, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Runs in front of the API endpoints (inside the call log, so faulted calls are logged with their status).</summary>
+    public static async Task Middleware(HttpContext context, RequestDelegate next)
+    {
+        if (!SandboxApp.IsApiPath(context.Request.Path))
+        {
+            await next(context);
+            return;
+        }
+
+        var injector = context.RequestServices.GetRequiredService<FaultInjector>();
+        var decision = injector.Decide(context.Request.Method, context.Request.Path.Value ?? "");
+        if (decision.LatencyMs > 0)
+        {
+            await Task.Delay(decision.LatencyMs, context.RequestAborted);
+        }
+
+        switch (decision.Kind)
+        {
+            case FaultKind.Hang:
+                CallLog.SetFault(context, "hang");
+                var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+                using (var hang = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping))
+                {
+                    try
+                    {
+                        await Task.Delay(decision.HangMs ?? Timeout.Infinite, hang.Token);
+                    }
+                    catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+                    {
+                        // The server is stopping: end the hang rather than hold shutdown for it.
+                        await ApiJson.Error(StatusCodes.Status503ServiceUnavailable, "Service Unavailable").ExecuteAsync(context);
+                        return;
+                    }
+                }
+
+                await next(context);
+                return;
+
+            case FaultKind.Throttle:
+                CallLog.SetFault(context, "throttle");
+                context.Response.Headers.RetryAfter = decision.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await ApiJson.Error(decision.Status, "Too Many Requests").ExecuteAsync(context);
+                return;
+
+            case FaultKind.Error:
+                CallLog.SetFault(context, "error");
+                var title = ReasonPhrases.GetReasonPhrase(decision.Status);
+                await ApiJson.Error(decision.Status, title.Length == 0 ? "Error" : title).ExecuteAsync(context);
+                return;
+
+            default:
+                if (decision.LatencyMs > 0)
+                {
+                    CallLog.SetFault(context, "latency");
+                }
+
+                await next(context);
+                return;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Bridge.Sandbox;
+
+/// <summary>A typed client for the control API (<c>/_sandbox/</c>); see <see cref="ControlApi"/> for the wire format.</summary>
+public sealed class SandboxControlClient(HttpClient http)
+{
+    private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+
+    /// <summary>Clears documents, tasks, notifications and the call log; faults, async mode and tokens back to configured.</summary>
+    public async Task ResetAsync(CancellationToken ct) =>
+        (await http.PostAsync(new Uri("_sandbox/reset", UriKind.Relative), null, ct)).EnsureSuccessStatusCode();
+
+    /// <summary>Replaces every fault rule.</summary>
+    public async Task SetFaultsAsync(IEnumerable<FaultRule> rules, CancellationToken ct) =>
+        (await http.PutAsJsonAsync("_sandbox/faults", rules, Json, ct)).EnsureSuccessStatusCode();
+
+    public Task SetFaultAsync(FaultRule rule, CancellationToken ct) => SetFaultsAsync([rule], ct);
+
+    public async Task ClearFaultsAsync(CancellationToken ct) =>
+        (await http.DeleteAsync(new Uri("_sandbox/faults", UriKind.Relative), ct)).EnsureSuccessStatusCode();
+
+    public async Task<IReadOnlyList<FaultRule>> GetFaultsAsync(CancellationToken ct) =>
+        await http.GetFromJsonAsync<List<FaultRule>>("_sandbox/faults", Json, ct) ?? [];
+
+    public async Task SetAsyncModeAsync(AsyncModeSettings settings, CancellationToken ct) =>
+        (await http.PutAsJsonAsync("_sandbox/async", settings, Json, ct)).EnsureSuccessStatusCode();
+
+    /// <summary>The API calls received, in arrival order; each filter is optional.</summary>
+    public async Task<IReadOnlyList<SandboxCall>> GetCallsAsync(string? method, string? pathContains, string? key, CancellationToken ct)
+    {
+        var query = new List<string>();
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                query.Add($"{name}={Uri.EscapeDataString(value)}");
+            }
+        }
+
+        Add("method", method);
+        Add("pathContains", pathContains);
+        Add("key", key);
+        var uri = "_sandbox/calls" + (query.Count > 0 ? "?" + string.Join('&', query) : "");
+        return await http.GetFromJsonAsync<List<SandboxCall>>(uri, Json, ct) ?? [];
+    }
+
+    public async Task<IReadOnlyList<SandboxExternalInvoice>> GetExternalInvoicesAsync(CancellationToken ct) =>
+        await http.GetFromJsonAsync<List<SandboxExternalInvoice>>("_sandbox/external-invoices", Json, ct) ?? [];
+
+    public async Task<IReadOnlyList<SandboxAsyncTask>> GetAsyncTasksAsync(CancellationToken ct) =>
+        await http.GetFromJsonAsync<List<SandboxAsyncTask>>("_sandbox/async-tasks", Json, ct) ?? [];
+
+    public async Task<IReadOnlyList<SandboxNotification>> GetNotificationsAsync(CancellationToken ct) =>
+        await http.GetFromJsonAsync<List<SandboxNotification>>("_sandbox/notifications", Json, ct) ?? [];
+
+    /// <summary>Adds a token reaching <paramref name="resellerId"/> and its downstream resellers.</summary>
+    public async Task AddTokenAsync(string token, int resellerId, CancellationToken ct) =>
+        (await http.PostAsJsonAsync("_sandbox/tokens", new { token, resellerId }, Json, ct)).EnsureSuccessStatusCode();
+}

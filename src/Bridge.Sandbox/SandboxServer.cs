@@ -1,0 +1,140 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Bridge.Sandbox;
+
+/// <summary>Starts the sandbox inside the calling process (the Host's demo, tests, benchmarks).</summary>
+public static class SandboxServer
+{
+    /// <summary>
+    /// Starts a sandbox on http://127.0.0.1 and <see cref="SandboxSettings.ListenPort"/> (0: a free port).
+    /// Configuration files and environment variables of the process are ignored; <paramref name="settings"/>
+    /// (with its defaults filled in) is all there is. Logging is off.
+    /// </summary>
+    public static async Task<RunningSandbox> StartAsync(SandboxSettings settings, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.WithDefaults();
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(SandboxServer).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // The host process's appsettings (a Kestrel section, urls) must not reconfigure the sandbox.
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, settings.ListenPort));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.Services.AddSandbox(settings);
+
+        var app = builder.Build();
+        app.MapSandbox();
+        try
+        {
+            await app.StartAsync(ct);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
+                .Addresses.First();
+            return new RunningSandbox(app, new Uri(address.TrimEnd('/') + "/"), settings);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a sandbox with the default settings (token <see cref="SandboxSettings.DefaultToken"/>).</summary>
+    public static Task<RunningSandbox> StartAsync(CancellationToken ct) => StartAsync(new SandboxSettings(), ct);
+}
+
+/// <summary>A started sandbox; disposing stops it.</summary>
+public sealed class RunningSandbox : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly HttpClient _controlHttp;
+
+    internal RunningSandbox(WebApplication app, Uri baseAddress, SandboxSettings settings)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        Settings = settings;
+        _controlHttp = new HttpClient { BaseAddress = baseAddress };
+        Control = new SandboxControlClient(_controlHttp);
+    }
+
+    /// <summary>e.g. http://127.0.0.1:41234/ — the ActivePlatform base URL to give a client.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>The settings it runs with, defaults filled in.</summary>
+    public SandboxSettings Settings { get; }
+
+    /// <summary>The control API (<c>/_sandbox/</c>) over HTTP.</summary>
+    public SandboxControlClient Control { get; }
+
+    /// <summary>A plain HttpClient at <see cref="BaseAddress"/> sending <c>X-Api-Token</c> (none when null).</summary>
+    public HttpClient CreateClient(string? apiToken = SandboxSettings.DefaultToken)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (apiToken is not null)
+        {
+            client.DefaultRequestHeaders.Add(Auth.TokenHeader, apiToken);
+        }
+
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _controlHttp.Dispose();
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Timestamps in the configured offset (the docs' examples are mostly +0300).</summary>
+internal sealed class SandboxClock(TimeSpan offset)
+{
+    public DateTimeOffset Now => TimeProvider.System.GetUtcNow().ToOffset(offset);
+}
+
+/// <summary>Service registration and the request pipeline, shared by Program.cs and <see cref="SandboxServer"/>.</summary>
+internal static class SandboxApp
+{
+    public const string ApiPrefix = "/api/v3/resellers";
+
+    public static bool IsApiPath(PathString path) => path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
+
+    public static IServiceCollection AddSandbox(this IServiceCollection services, SandboxSettings settings)
+    {
+        var directory = new ResellerDirectory(settings.Resellers);
+        services.AddSingleton(settings);
+        services.AddSingleton(directory);
+        services.AddSingleton(new TokenRegistry(settings.Tokens));
+        services.AddSingleton(new AsyncModeState(settings.Async));
+        services.AddSingleton(new FaultInjector(settings.Faults, settings.RandomSeed));
+        services.AddSingleton(Catalog.Seed(directory, settings.SubscriptionsPerReseller));
+        services.AddSingleton(new SandboxClock(TimeSpan.FromMinutes(settings.UtcOffsetMinutes)));
+        services.AddSingleton<ClosingDocumentStore>();
+        services.AddSingleton<AsyncTaskStore>();
+        services.AddSingleton<CallLog>();
+        return services;
+    }
+
+    public static void MapSandbox(this WebApplication app)
+    {
+        // Call log outermost, so faulted calls are logged with the status they were answered.
+        app.Use(CallLog.Middleware);
+        app.Use(FaultInjector.Middleware);
+
+        var api = app.MapGroup(ApiPrefix + "/{reseller_id:int}").AddEndpointFilter(Auth.RequireToken);
+        ExternalInvoiceEndpoints.Map(api);
+        AsyncTaskStore.Map(api);
+        Catalog.Map(api);
+        app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
+
+        ControlApi.Map(app);
+    }
+}

@@ -1,0 +1,150 @@
+using System.Text.Json.Serialization;
+
+namespace Bridge.Sandbox;
+
+/// <summary>
+/// Everything the sandbox is started with. Bound from the configuration section <c>Sandbox</c> by
+/// <c>Program.cs</c>, or built in code for <see cref="SandboxServer.StartAsync"/>.
+/// Lists left empty get the defaults described on each property (the configuration binder appends to
+/// pre-filled lists, so defaults are applied after binding, in <see cref="WithDefaults"/>).
+/// </summary>
+public sealed class SandboxSettings
+{
+    /// <summary>The demo token, scoped to reseller 1 and so to its downstream resellers 2 and 3.</summary>
+    public const string DefaultToken = "sandbox-token";
+
+    /// <summary>The reseller tree. Default: 1 with children 2 and 3, and 10, an unrelated reseller no default token reaches.</summary>
+    public List<SandboxReseller> Resellers { get; set; } = [];
+
+    /// <summary>API tokens and the reseller each is scoped to. Default: <see cref="DefaultToken"/> → reseller 1.</summary>
+    public List<SandboxToken> Tokens { get; set; } = [];
+
+    /// <summary>Whether closing-document writes are answered with async tasks.</summary>
+    public AsyncModeSettings Async { get; set; } = new();
+
+    /// <summary>Fault rules active from the start (and restored by <c>POST /_sandbox/reset</c>).</summary>
+    public List<FaultRule> Faults { get; set; } = [];
+
+    /// <summary>Seeded subscriptions per reseller; the default 120 spans three pages of the default page size 50.</summary>
+    public int SubscriptionsPerReseller { get; set; } = 120;
+
+    /// <summary>Seed of the Random behind fault rates, so a run with rates can be repeated.</summary>
+    public int RandomSeed { get; set; } = 12345;
+
+    /// <summary>Largest accepted decoded closing-document file; the real limit is per installation.</summary>
+    public int MaxFileBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>Offset the timestamps are written in (the docs' examples are mostly +0300).</summary>
+    public int UtcOffsetMinutes { get; set; } = 180;
+
+    /// <summary>Port for <see cref="SandboxServer.StartAsync"/> (0 = any free port). Program.cs uses <c>--urls</c> instead.</summary>
+    public int ListenPort { get; set; }
+
+    internal SandboxSettings WithDefaults()
+    {
+        if (Resellers.Count == 0)
+        {
+            Resellers = [new() { Id = 1 }, new() { Id = 2, ParentId = 1 }, new() { Id = 3, ParentId = 1 }, new() { Id = 10 }];
+        }
+
+        if (Tokens.Count == 0)
+        {
+            Tokens = [new() { Token = DefaultToken, ResellerId = 1 }];
+        }
+
+        return this;
+    }
+}
+
+/// <summary>A reseller in the tree; <see cref="ParentId"/> null for a root.</summary>
+public sealed class SandboxReseller
+{
+    public int Id { get; set; }
+
+    public int? ParentId { get; set; }
+}
+
+/// <summary>An API token; it reaches <see cref="ResellerId"/> and every reseller below it.</summary>
+public sealed class SandboxToken
+{
+    public string Token { get; set; } = "";
+
+    public int ResellerId { get; set; }
+
+    // The token is a secret: never let it reach a log through ToString().
+    public override string ToString() => $"token for reseller {ResellerId}";
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<AsyncWriteMode>))]
+public enum AsyncWriteMode
+{
+    /// <summary>Writes answer synchronously with the resource (the documented behaviour).</summary>
+    Off,
+
+    /// <summary>Every closing-document write answers 202 with an async task.</summary>
+    All,
+
+    /// <summary>Writes whose <c>key</c> matches <see cref="AsyncModeSettings.KeyPattern"/> (a regex) answer with a task.</summary>
+    KeyPattern,
+}
+
+/// <summary>
+/// Async answers to closing-document writes. The task reports <c>pending</c> on its first poll, <c>running</c>
+/// on the polls after it, and <c>completed</c> (or <c>failed</c>) on poll number <see cref="PollsToComplete"/>,
+/// which is exactly when the write takes effect (a failed task leaves no effect).
+/// </summary>
+public sealed class AsyncModeSettings
+{
+    public AsyncWriteMode Mode { get; set; } = AsyncWriteMode.Off;
+
+    public string? KeyPattern { get; set; }
+
+    public int PollsToComplete { get; set; } = 3;
+
+    public bool Fail { get; set; }
+
+    public string FailureMessage { get; set; } = "Closing document processing failed";
+
+    /// <summary>Whether DELETE is also answered with a task (POST and PATCH always are, when the mode applies).</summary>
+    public bool IncludeDeletes { get; set; }
+}
+
+/// <summary>
+/// One fault rule, applied to API calls (never to <c>/_sandbox/</c>) matching <see cref="Method"/> and the path
+/// filters. Latency of every matching rule adds up; then the first matching rule that has a fault left decides,
+/// in this order within a rule: hang, 429, next-N error, error rate.
+/// </summary>
+public sealed class FaultRule
+{
+    /// <summary>HTTP method to match, e.g. "POST"; null matches any.</summary>
+    public string? Method { get; set; }
+
+    /// <summary>Path prefix to match, e.g. "/api/v3/resellers/1/accounts/505/external_invoices"; null matches any.</summary>
+    public string? PathPrefix { get; set; }
+
+    /// <summary>Path fragment to match, e.g. "/external_invoices"; null matches any.</summary>
+    public string? PathContains { get; set; }
+
+    /// <summary>Delay added before answering.</summary>
+    public int LatencyMs { get; set; }
+
+    /// <summary>The next N matching calls answer <see cref="ErrorStatus"/>.</summary>
+    public int FailNext { get; set; }
+
+    /// <summary>Share (0..1) of matching calls answering <see cref="ErrorStatus"/>, drawn from the seeded Random.</summary>
+    public double ErrorRate { get; set; }
+
+    public int ErrorStatus { get; set; } = 503;
+
+    /// <summary>The next N matching calls answer 429 with <c>Retry-After: RetryAfterSeconds</c>.</summary>
+    public int ThrottleNext { get; set; }
+
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>The next N matching calls hang: until the client gives up, or for <see cref="HangMs"/> and then answer normally.</summary>
+    public int HangNext { get; set; }
+
+    public int? HangMs { get; set; }
+
+    internal FaultRule Clone() => (FaultRule)MemberwiseClone();
+}
