@@ -1,0 +1,351 @@
+using System.Globalization;
+using System.Net;
+using System.Runtime.CompilerServices;
+using Bridge.ActivePlatform.Api;
+using Bridge.ActivePlatform.Models;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using Refit;
+
+namespace Bridge.ActivePlatform;
+
+/// <summary>The domain-level operations the pipeline calls. Every failure is an <see cref="ActivePlatformException"/>.</summary>
+public interface IActivePlatformClient
+{
+    /// <summary>The closing document with this ERP key, or null when there is none (404, <c>data: null</c> or <c>data: []</c>).</summary>
+    Task<ExternalInvoice?> FindClosingDocumentAsync(long resellerId, long accountId, string key, CancellationToken cancellationToken);
+
+    Task<WriteResult<ExternalInvoice>> CreateClosingDocumentAsync(long resellerId, long accountId, ClosingDocumentWrite document, CancellationToken cancellationToken);
+
+    Task<WriteResult<ExternalInvoice>> UpdateClosingDocumentAsync(long resellerId, long accountId, string externalInvoiceId, ClosingDocumentWrite document, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the document; a 404 is reported as <c>WasPresent = false</c>, not as a failure.</summary>
+    Task<DeleteResult<ExternalInvoice>> DeleteClosingDocumentAsync(long resellerId, long accountId, string externalInvoiceId, CancellationToken cancellationToken);
+
+    /// <summary>Notifies the accounts about their closing documents in the New status for the period (fire-and-forget on the platform side).</summary>
+    Task NotifyClosingDocumentsAsync(long resellerId, IReadOnlyCollection<long> accountIds, DateOnly startDate, DateOnly endDate, CancellationToken cancellationToken);
+
+    /// <summary>One poll of an async task; an unknown id is a permanent 404 failure.</summary>
+    Task<AsyncTask> GetAsyncTaskAsync(long resellerId, string asyncTaskId, CancellationToken cancellationToken);
+
+    /// <summary>The account, or null on 404.</summary>
+    Task<Account?> GetChildResellerAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken);
+
+    Task<JsonApiDocument<Subscription>> GetSubscriptionsPageAsync(long resellerId, SubscriptionQuery query, int pageNumber, CancellationToken cancellationToken);
+
+    /// <summary>Every page, until a page has fewer items than <see cref="SubscriptionQuery.PageSize"/> (paging links are not relied on).</summary>
+    IAsyncEnumerable<JsonApiDocument<Subscription>> GetSubscriptionPagesAsync(long resellerId, SubscriptionQuery query, CancellationToken cancellationToken);
+
+    IAsyncEnumerable<Subscription> GetAllSubscriptionsAsync(long resellerId, SubscriptionQuery query, CancellationToken cancellationToken);
+}
+
+public sealed class ActivePlatformClient(
+    IClosingDocumentsApi closingDocuments,
+    IAsyncTasksApi asyncTasks,
+    IChildResellerAccountsApi childResellerAccounts,
+    ISubscriptionsApi subscriptions,
+    IOptions<ActivePlatformOptions> options,
+    TimeProvider timeProvider) : IActivePlatformClient
+{
+    private readonly ActivePlatformOptions _options = options.Value;
+
+    public async Task<ExternalInvoice?> FindClosingDocumentAsync(long resellerId, long accountId, string key, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        using var response = await CallAsync(ct => closingDocuments.FindByKeyAsync(resellerId, accountId, key, ct), cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        EnsureSuccess(response);
+        var items = response.Content?.Items ?? [];
+
+        // Match on the key rather than trusting the filter: a server that ignored filter[key] and listed every document
+        // must not make the pipeline PATCH someone else's document.
+        return items.FirstOrDefault(i => string.Equals(i.Attributes.Key, key, StringComparison.OrdinalIgnoreCase))
+            ?? (items is [{ Attributes.Key: null } only] ? only : null);
+    }
+
+    public async Task<WriteResult<ExternalInvoice>> CreateClosingDocumentAsync(long resellerId, long accountId, ClosingDocumentWrite document, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var attributes = ExternalInvoiceWriteAttributes.From(document);
+        using var response = await CallAsync(
+            ct => _options.ClosingDocumentEnvelope == ClosingDocumentEnvelope.Flat
+                ? closingDocuments.CreateFlatAsync(resellerId, accountId, attributes, ct)
+                : closingDocuments.CreateAsync(resellerId, accountId, Envelope(attributes), ct),
+            cancellationToken).ConfigureAwait(false);
+        EnsureSuccess(response);
+        return await ToWriteResultAsync(response, resellerId, accountId, document.Key, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<WriteResult<ExternalInvoice>> UpdateClosingDocumentAsync(long resellerId, long accountId, string externalInvoiceId, ClosingDocumentWrite document, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(externalInvoiceId);
+        ArgumentNullException.ThrowIfNull(document);
+        var attributes = ExternalInvoiceWriteAttributes.From(document);
+        using var response = await CallAsync(
+            ct => _options.ClosingDocumentEnvelope == ClosingDocumentEnvelope.Flat
+                ? closingDocuments.UpdateFlatAsync(resellerId, accountId, externalInvoiceId, attributes, ct)
+                : closingDocuments.UpdateAsync(resellerId, accountId, externalInvoiceId, Envelope(attributes), ct),
+            cancellationToken).ConfigureAwait(false);
+        EnsureSuccess(response);
+        return await ToWriteResultAsync(response, resellerId, accountId, document.Key, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DeleteResult<ExternalInvoice>> DeleteClosingDocumentAsync(long resellerId, long accountId, string externalInvoiceId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(externalInvoiceId);
+        using var response = await CallAsync(ct => closingDocuments.DeleteAsync(resellerId, accountId, externalInvoiceId, ct), cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return new DeleteResult<ExternalInvoice>(false, null);
+        }
+
+        EnsureSuccess(response);
+        return new DeleteResult<ExternalInvoice>(true, response.Content?.Items.FirstOrDefault());
+    }
+
+    public async Task NotifyClosingDocumentsAsync(long resellerId, IReadOnlyCollection<long> accountIds, DateOnly startDate, DateOnly endDate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(accountIds);
+        var body = new ClosingDocumentNotification { AccountIds = [.. accountIds], StartDate = startDate, EndDate = endDate };
+        using var response = await CallAsync(ct => closingDocuments.NotifyAsync(resellerId, body, ct), cancellationToken).ConfigureAwait(false);
+        EnsureSuccess(response);
+    }
+
+    public async Task<AsyncTask> GetAsyncTaskAsync(long resellerId, string asyncTaskId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(asyncTaskId);
+        using var response = await CallAsync(ct => asyncTasks.GetAsync(resellerId, asyncTaskId, ct), cancellationToken).ConfigureAwait(false);
+        EnsureSuccess(response);
+        return response.Content?.Items.FirstOrDefault()
+            ?? throw Unreadable(response, "no async task in the answer");
+    }
+
+    public async Task<Account?> GetChildResellerAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken)
+    {
+        using var response = await CallAsync(ct => childResellerAccounts.GetAsync(resellerId, accountId, ct), cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        EnsureSuccess(response);
+        return response.Content?.Items.FirstOrDefault();
+    }
+
+    public async Task<JsonApiDocument<Subscription>> GetSubscriptionsPageAsync(long resellerId, SubscriptionQuery query, int pageNumber, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1);
+        var include = query.Include is { Count: > 0 } ? string.Join(',', query.Include) : null;
+        var filters = query.Filters?.ToDictionary(f => FilterKey(f.Key), f => f.Value, StringComparer.Ordinal);
+        using var response = await CallAsync(
+            ct => subscriptions.ListAsync(resellerId, include, query.Meta ? "true" : null, filters, query.Sort, query.PageSize, pageNumber, ct),
+            cancellationToken).ConfigureAwait(false);
+        EnsureSuccess(response);
+        return response.Content ?? new JsonApiDocument<Subscription>();
+    }
+
+    public async IAsyncEnumerable<JsonApiDocument<Subscription>> GetSubscriptionPagesAsync(long resellerId, SubscriptionQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        string? previousFirstId = null;
+        for (var (page, fetched) = (query.FirstPage, 0); ; page++, fetched++)
+        {
+            if (fetched >= query.MaxPages)
+            {
+                throw new ActivePlatformPermanentException(
+                    string.Create(CultureInfo.InvariantCulture, $"ActivePlatform returned more than {query.MaxPages} full pages of subscriptions; stopped paging."),
+                    new ActivePlatformFailureDetails());
+            }
+
+            var document = await GetSubscriptionsPageAsync(resellerId, query, page, cancellationToken).ConfigureAwait(false);
+            var items = document.Items;
+            if (items.Count > 0 && items[0].Id == previousFirstId)
+            {
+                throw new ActivePlatformPermanentException(
+                    string.Create(CultureInfo.InvariantCulture, $"ActivePlatform returned the same subscriptions for page {page} as for page {page - 1}: page[number] is being ignored."),
+                    new ActivePlatformFailureDetails());
+            }
+
+            yield return document;
+            if (items.Count < query.PageSize)
+            {
+                yield break;
+            }
+
+            previousFirstId = items[0].Id;
+        }
+    }
+
+    public async IAsyncEnumerable<Subscription> GetAllSubscriptionsAsync(long resellerId, SubscriptionQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var page in GetSubscriptionPagesAsync(resellerId, query, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var subscription in page.Items)
+            {
+                yield return subscription;
+            }
+        }
+    }
+
+    /// <summary><c>account_id</c> → <c>filter[account_id]</c>; <c>created_at[gt]</c> → <c>filter[created_at][gt]</c>; a full <c>filter[…]</c> key is kept.</summary>
+    public static string FilterKey(string key)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        if (key.StartsWith("filter[", StringComparison.Ordinal))
+        {
+            return key;
+        }
+
+        var bracket = key.IndexOf('[', StringComparison.Ordinal);
+        return bracket < 0 ? $"filter[{key}]" : $"filter[{key[..bracket]}]{key[bracket..]}";
+    }
+
+    private static DataAttributesEnvelope<ExternalInvoiceWriteAttributes> Envelope(ExternalInvoiceWriteAttributes attributes) =>
+        new() { Data = new DataAttributes<ExternalInvoiceWriteAttributes> { Attributes = attributes } };
+
+    private async Task<WriteResult<ExternalInvoice>> ToWriteResultAsync(
+        IApiResponse<JsonApiDocument<JsonApiResource>> response, long resellerId, long accountId, string key, CancellationToken cancellationToken)
+    {
+        var status = (int)(response.StatusCode ?? 0);
+        switch (response.Content?.Items.FirstOrDefault())
+        {
+            case AsyncTask task:
+                return WriteResult<ExternalInvoice>.Accepted(new AsyncTaskRef(task.Id, task.Attributes.Status), status);
+            case ExternalInvoice invoice:
+                return WriteResult<ExternalInvoice>.Completed(invoice, status);
+        }
+
+        // Accepted without saying what it did (an empty body, data: null, an unknown type): the document,
+        // if it was written, is found by its key.
+        var found = await FindClosingDocumentAsync(resellerId, accountId, key, cancellationToken).ConfigureAwait(false);
+        return found is not null
+            ? WriteResult<ExternalInvoice>.Completed(found, status)
+            : throw Unreadable(response, $"the write was accepted but neither a closing document nor an async task came back, and no document with key {key} exists");
+    }
+
+    private async Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
+        where TResponse : IApiResponse
+    {
+        TResponse response;
+        try
+        {
+            response = await call(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (ApiRequestException ex)
+        {
+            throw NoAnswer(ex.InnerException ?? ex, ex.HttpMethod?.Method, ex.Uri);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or OperationCanceledException)
+        {
+            throw NoAnswer(ex, null, null);
+        }
+
+        if (response.HasRequestError(out var requestError))
+        {
+            response.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            throw NoAnswer(requestError.InnerException ?? requestError, requestError.HttpMethod?.Method, requestError.Uri);
+        }
+
+        return response;
+    }
+
+    private void EnsureSuccess(IApiResponse response)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw FromStatus(response);
+        }
+
+        if (response.HasResponseError(out var error))
+        {
+            // A 2xx whose body does not read: possibly truncated. Transient, so that a write which may have
+            // happened is retried through the idempotent lookup rather than rejected.
+            throw Unreadable(response, Redact(error.InnerException?.Message ?? error.Message) ?? "unreadable body", error.InnerException);
+        }
+    }
+
+    private ActivePlatformException FromStatus(IApiResponse response)
+    {
+        var status = (int)(response.StatusCode ?? 0);
+        var body = response.Error is ApiException api ? api.Content : null;
+        var errors = ActivePlatformErrorParser.Parse(body)
+            .Select(e => e with { Title = Redact(e.Title), Detail = Redact(e.Detail) })
+            .ToList();
+        var details = new ActivePlatformFailureDetails
+        {
+            Status = status,
+            Method = response.RequestMessage?.Method.Method,
+            RequestUri = response.RequestMessage?.RequestUri,
+            RetryAfter = ActivePlatformErrorParser.RetryAfter(response.Headers?.RetryAfter, timeProvider.GetUtcNow()),
+            Errors = errors,
+        };
+
+        var first = errors.FirstOrDefault();
+        var message = string.Create(CultureInfo.InvariantCulture, $"ActivePlatform answered {status} {Redact(response.ReasonPhrase)} to {details.Method} {details.RequestUri}");
+        if (first?.Title is { Length: > 0 } title)
+        {
+            message += $": {title}";
+        }
+
+        if (errors.FirstOrDefault(e => e.Code is { Length: > 0 })?.Code is { } code)
+        {
+            message += $" [{code}]";
+        }
+
+        if (details.RetryAfter is { } retryAfter)
+        {
+            message += string.Create(CultureInfo.InvariantCulture, $" (retry after {retryAfter})");
+        }
+
+        return ActivePlatformFailureClassification.IsTransientStatus(status)
+            ? new ActivePlatformTransientException(message, details)
+            : new ActivePlatformPermanentException(message, details);
+    }
+
+    private ActivePlatformTransientException Unreadable(IApiResponse response, string reason, Exception? inner = null)
+    {
+        var details = new ActivePlatformFailureDetails
+        {
+            Status = (int)(response.StatusCode ?? 0),
+            Method = response.RequestMessage?.Method.Method,
+            RequestUri = response.RequestMessage?.RequestUri,
+        };
+        return new ActivePlatformTransientException(
+            string.Create(CultureInfo.InvariantCulture, $"ActivePlatform's {details.Status} answer to {details.Method} {details.RequestUri} could not be used: {reason}"),
+            details,
+            inner);
+    }
+
+    private ActivePlatformTransientException NoAnswer(Exception cause, string? method, Uri? uri)
+    {
+        var what = cause switch
+        {
+            TimeoutRejectedException t => string.Create(CultureInfo.InvariantCulture, $"timed out after {t.Timeout}"),
+            BrokenCircuitException => "the circuit to ActivePlatform is open after repeated failures",
+            HttpRequestException h => $"the connection failed ({h.HttpRequestError}): {Redact(h.Message)}",
+            OperationCanceledException => "the request was cancelled by a timeout",
+            _ => Redact(cause.Message),
+        };
+
+        // Only exceptions known not to carry the request travel along as the cause; Refit's own carry its headers.
+        var inner = cause is ApiExceptionBase ? null : cause;
+        return new ActivePlatformTransientException(
+            $"ActivePlatform did not answer {method ?? "the request"} {uri}: {what}",
+            new ActivePlatformFailureDetails { Method = method, RequestUri = uri },
+            inner);
+    }
+
+    private string? Redact(string? text) =>
+        text is null || string.IsNullOrEmpty(_options.ApiToken) ? text : text.Replace(_options.ApiToken, "***", StringComparison.Ordinal);
+}

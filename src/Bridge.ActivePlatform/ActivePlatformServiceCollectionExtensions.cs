@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Bridge.ActivePlatform.Api;
+using Bridge.ActivePlatform.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Refit;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class ActivePlatformServiceCollectionExtensions
+{
+    /// <summary>The name of the one <see cref="HttpClient"/> all ActivePlatform APIs share (one circuit breaker for the installation).</summary>
+    public const string HttpClientName = "ActivePlatform";
+
+    /// <summary>Binds <see cref="Bridge.ActivePlatform.ActivePlatformOptions"/> from <paramref name="section"/> (normally <c>ActivePlatform</c>) and validates it at start.</summary>
+    public static IServiceCollection AddActivePlatformClient(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var path = section is IConfigurationSection s ? s.Path : Bridge.ActivePlatform.ActivePlatformOptions.SectionName;
+        services.AddOptions<Bridge.ActivePlatform.ActivePlatformOptions>().Bind(section);
+        return services.AddActivePlatformClientCore(path);
+    }
+
+    public static IServiceCollection AddActivePlatformClient(this IServiceCollection services, Action<Bridge.ActivePlatform.ActivePlatformOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<Bridge.ActivePlatform.ActivePlatformOptions>().Configure(configure);
+        return services.AddActivePlatformClientCore(Bridge.ActivePlatform.ActivePlatformOptions.SectionName);
+    }
+
+    private static IServiceCollection AddActivePlatformClientCore(this IServiceCollection services, string sectionPath)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<Bridge.ActivePlatform.ActivePlatformOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Bridge.ActivePlatform.ActivePlatformOptions>>(
+            new Bridge.ActivePlatform.ActivePlatformOptionsValidator(sectionPath)));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddTransient<Bridge.ActivePlatform.ApiTokenHandler>();
+
+        var http = services.AddHttpClient(HttpClientName)
+            .ConfigureHttpClient((sp, client) =>
+            {
+                var options = sp.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
+                client.BaseAddress = options.BaseUrl;
+
+                // The resilience pipeline owns timeouts (per attempt and in total).
+                client.Timeout = Timeout.InfiniteTimeSpan;
+                client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Bridge", "1.0"));
+            })
+            .RedactLoggedHeaders([Bridge.ActivePlatform.ApiTokenHandler.HeaderName]);
+
+        http.AddResilienceHandler("activeplatform", ConfigureResilience);
+
+        // Inside the resilience handler: every attempt passes through it.
+        http.AddHttpMessageHandler<Bridge.ActivePlatform.ApiTokenHandler>();
+
+        var settings = RefitSettings.ForJsonContext(ActivePlatformJsonContext.Default);
+        settings.ExceptionRedactor = ex => ex.RequestMessage?.Headers.Remove(Bridge.ActivePlatform.ApiTokenHandler.HeaderName);
+        http.AddRefitClient<IClosingDocumentsApi>(settings);
+        http.AddRefitClient<IAsyncTasksApi>(settings);
+        http.AddRefitClient<IChildResellerAccountsApi>(settings);
+        http.AddRefitClient<ISubscriptionsApi>(settings);
+
+        services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
+        services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
+        return services;
+    }
+
+    /// <summary>
+    /// Total timeout → retry → circuit breaker → attempt timeout (outermost first).
+    /// <para>
+    /// Retries and non-idempotent writes: GET, PATCH (a full replacement here) and DELETE are retried on every transient
+    /// outcome. A POST is retried only when it surely had no effect — a connection that never opened, or a 429. A POST that
+    /// timed out or got a 5xx may have created the closing document (or sent the notifications), and a blind HTTP retry
+    /// would create a duplicate or be refused as a duplicate key (a 422 that would wrongly reject the message). Such a POST
+    /// surfaces as a transient <see cref="Bridge.ActivePlatform.ActivePlatformTransientException"/>: the message is redelivered, and the
+    /// pipeline's idempotency layer looks the document up by its ERP key before writing again, then PATCHes what exists.
+    /// That lookup — not an HTTP retry — is what makes repeating a closing-document write safe.
+    /// </para>
+    /// </summary>
+    private static void ConfigureResilience(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, ResilienceHandlerContext context)
+    {
+        var options = context.ServiceProvider.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
+
+        pipeline.AddTimeout(new HttpTimeoutStrategyOptions { Name = "total", Timeout = options.TotalTimeout });
+
+        if (options.RetryCount > 0)
+        {
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = options.RetryCount,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.TotalTimeout,
+                ShouldRetryAfterHeader = true,
+                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.Context.GetRequestMessage()?.Method)),
+            });
+        }
+
+        pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+        {
+            FailureRatio = options.CircuitBreakerFailureRatio,
+            MinimumThroughput = options.CircuitBreakerMinimumThroughput,
+            SamplingDuration = options.CircuitBreakerSamplingDuration,
+            BreakDuration = options.CircuitBreakerBreakDuration,
+        });
+
+        pipeline.AddTimeout(new HttpTimeoutStrategyOptions { Name = "attempt", Timeout = options.AttemptTimeout });
+    }
+
+    /// <summary>Whether the HTTP layer may repeat a request after <paramref name="outcome"/>; see <see cref="ConfigureResilience"/>.</summary>
+    internal static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, HttpMethod? method)
+    {
+        if (!HttpClientResiliencePredicates.IsTransient(outcome))
+        {
+            return false;
+        }
+
+        if (method != HttpMethod.Post)
+        {
+            return true;
+        }
+
+        if (outcome.Result is { StatusCode: HttpStatusCode.TooManyRequests })
+        {
+            return true;
+        }
+
+        // The connection never opened, so the server never saw the request.
+        return outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
+    }
+}
