@@ -58,16 +58,25 @@ public static class ActivePlatformServiceCollectionExtensions
         // Inside the resilience handler: every attempt passes through it.
         http.AddHttpMessageHandler<Bridge.ActivePlatform.ApiTokenHandler>();
 
-        var settings = RefitSettings.ForJsonContext(ActivePlatformJsonContext.Default);
-        settings.ExceptionRedactor = ex => ex.RequestMessage?.Headers.Remove(Bridge.ActivePlatform.ApiTokenHandler.HeaderName);
-        http.AddRefitClient<IClosingDocumentsApi>(settings);
-        http.AddRefitClient<IAsyncTasksApi>(settings);
-        http.AddRefitClient<IChildResellerAccountsApi>(settings);
-        http.AddRefitClient<ISubscriptionsApi>(settings);
+        // Generated clients over the one named HttpClient configured above: no reflection, one pipeline for all four APIs.
+        var context = ActivePlatformJsonContext.Default;
+        services.AddRefitGeneratedClient<IClosingDocumentsApi>(context, RefitSettingsFor, HttpClientName);
+        services.AddRefitGeneratedClient<IAsyncTasksApi>(context, RefitSettingsFor, HttpClientName);
+        services.AddRefitGeneratedClient<IChildResellerAccountsApi>(context, RefitSettingsFor, HttpClientName);
+        services.AddRefitGeneratedClient<ISubscriptionsApi>(context, RefitSettingsFor, HttpClientName);
 
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
         return services;
+    }
+
+    private static RefitSettings RefitSettingsFor(IServiceProvider services)
+    {
+        var settings = RefitSettings.ForJsonContext(ActivePlatformJsonContext.Default);
+
+        // Refit keeps the request on its exceptions; the token handler already removed the header, this is the second lock.
+        settings.ExceptionRedactor = ex => ex.RequestMessage?.Headers.Remove(Bridge.ActivePlatform.ApiTokenHandler.HeaderName);
+        return settings;
     }
 
     /// <summary>
