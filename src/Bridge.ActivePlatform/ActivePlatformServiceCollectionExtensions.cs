@@ -35,6 +35,14 @@ public static class ActivePlatformServiceCollectionExtensions
     private static IServiceCollection AddActivePlatformClientCore(this IServiceCollection services, string sectionPath)
     {
         ArgumentNullException.ThrowIfNull(services);
+
+        // A second call must not stack a second resilience pipeline (retries would multiply) on the named client.
+        if (services.Any(d => d.ServiceType == typeof(RegistrationMarker)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<RegistrationMarker>();
         services.AddOptions<Bridge.ActivePlatform.ActivePlatformOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Bridge.ActivePlatform.ActivePlatformOptions>>(
             new Bridge.ActivePlatform.ActivePlatformOptionsValidator(sectionPath)));
@@ -143,4 +151,6 @@ public static class ActivePlatformServiceCollectionExtensions
         // The connection never opened, so the server never saw the request.
         return outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
     }
+
+    private sealed class RegistrationMarker;
 }

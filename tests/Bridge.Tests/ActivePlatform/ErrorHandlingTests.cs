@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Bridge.ActivePlatform;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -89,6 +90,31 @@ public sealed class ErrorHandlingTests : IAsyncLifetime
         Assert.True(error.IsTransient);
         Assert.Equal(status, error.Status);
         Assert.Equal(3, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Registering_the_client_twice_does_not_multiply_retries()
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, 500);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddActivePlatformClient(o => Copy(TestClients.Options(_server.BaseUrl, x => x.RetryCount = 2), o));
+        services.AddActivePlatformClient(o => o.RetryCount = 2);
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IActivePlatformClient>();
+
+        await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.GetAsyncTaskAsync(1, "t", CancellationToken.None));
+
+        Assert.Equal(3, _server.Requests.Count);
+    }
+
+    private static void Copy(ActivePlatformOptions from, ActivePlatformOptions to)
+    {
+        to.BaseUrl = from.BaseUrl;
+        to.ApiToken = from.ApiToken;
+        to.ResellerId = from.ResellerId;
+        to.RetryCount = from.RetryCount;
+        to.RetryBaseDelay = from.RetryBaseDelay;
     }
 
     [Fact]
