@@ -77,7 +77,7 @@ public sealed class ActivePlatformClient(
                 ? closingDocuments.CreateFlatAsync(resellerId, accountId, attributes, ct)
                 : closingDocuments.CreateAsync(resellerId, accountId, Envelope(attributes), ct),
             cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(response);
+        EnsureSuccessStatus(response);
         return await ToWriteResultAsync(response, resellerId, accountId, document.Key, cancellationToken).ConfigureAwait(false);
     }
 
@@ -91,7 +91,7 @@ public sealed class ActivePlatformClient(
                 ? closingDocuments.UpdateFlatAsync(resellerId, accountId, externalInvoiceId, attributes, ct)
                 : closingDocuments.UpdateAsync(resellerId, accountId, externalInvoiceId, Envelope(attributes), ct),
             cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(response);
+        EnsureSuccessStatus(response);
         return await ToWriteResultAsync(response, resellerId, accountId, document.Key, cancellationToken).ConfigureAwait(false);
     }
 
@@ -213,7 +213,8 @@ public sealed class ActivePlatformClient(
         IApiResponse<JsonApiDocument<JsonApiResource>> response, long resellerId, long accountId, string key, CancellationToken cancellationToken)
     {
         var status = (int)(response.StatusCode ?? 0);
-        switch (response.Content?.Items.FirstOrDefault())
+        var readable = !response.HasResponseError(out _);
+        switch (readable ? response.Content?.Items.FirstOrDefault() : null)
         {
             case AsyncTask task:
                 return WriteResult<ExternalInvoice>.Accepted(new AsyncTaskRef(task.Id, task.Attributes.Status), status);
@@ -221,8 +222,8 @@ public sealed class ActivePlatformClient(
                 return WriteResult<ExternalInvoice>.Completed(invoice, status);
         }
 
-        // Accepted without saying what it did (an empty body, data: null, an unknown type): the document,
-        // if it was written, is found by its key.
+        // Accepted without saying what it did (an empty or unreadable body, data: null, an unknown type):
+        // the document, if it was written, is found by its key.
         var found = await FindClosingDocumentAsync(resellerId, accountId, key, cancellationToken).ConfigureAwait(false);
         return found is not null
             ? WriteResult<ExternalInvoice>.Completed(found, status)
@@ -260,13 +261,17 @@ public sealed class ActivePlatformClient(
         return response;
     }
 
-    private void EnsureSuccess(IApiResponse response)
+    private void EnsureSuccessStatus(IApiResponse response)
     {
         if (!response.IsSuccessStatusCode)
         {
             throw FromStatus(response);
         }
+    }
 
+    private void EnsureSuccess(IApiResponse response)
+    {
+        EnsureSuccessStatus(response);
         if (response.HasResponseError(out var error))
         {
             // A 2xx whose body does not read: possibly truncated. Transient, so that a write which may have
@@ -280,7 +285,7 @@ public sealed class ActivePlatformClient(
         var status = (int)(response.StatusCode ?? 0);
         var body = response.Error is ApiException api ? api.Content : null;
         var errors = ActivePlatformErrorParser.Parse(body)
-            .Select(e => e with { Title = Redact(e.Title), Detail = Redact(e.Detail) })
+            .Select(e => e with { Title = Redact(e.Title), Status = Redact(e.Status), Code = Redact(e.Code), Detail = Redact(e.Detail) })
             .ToList();
         var details = new ActivePlatformFailureDetails
         {

@@ -35,6 +35,14 @@ public static class ActivePlatformServiceCollectionExtensions
     private static IServiceCollection AddActivePlatformClientCore(this IServiceCollection services, string sectionPath)
     {
         ArgumentNullException.ThrowIfNull(services);
+
+        // A second call must not stack a second resilience pipeline (retries would multiply) on the named client.
+        if (services.Any(d => d.ServiceType == typeof(RegistrationMarker)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<RegistrationMarker>();
         services.AddOptions<Bridge.ActivePlatform.ActivePlatformOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Bridge.ActivePlatform.ActivePlatformOptions>>(
             new Bridge.ActivePlatform.ActivePlatformOptionsValidator(sectionPath)));
@@ -58,16 +66,25 @@ public static class ActivePlatformServiceCollectionExtensions
         // Inside the resilience handler: every attempt passes through it.
         http.AddHttpMessageHandler<Bridge.ActivePlatform.ApiTokenHandler>();
 
-        var settings = RefitSettings.ForJsonContext(ActivePlatformJsonContext.Default);
-        settings.ExceptionRedactor = ex => ex.RequestMessage?.Headers.Remove(Bridge.ActivePlatform.ApiTokenHandler.HeaderName);
-        http.AddRefitClient<IClosingDocumentsApi>(settings);
-        http.AddRefitClient<IAsyncTasksApi>(settings);
-        http.AddRefitClient<IChildResellerAccountsApi>(settings);
-        http.AddRefitClient<ISubscriptionsApi>(settings);
+        // Generated clients over the one named HttpClient configured above: no reflection, one pipeline for all four APIs.
+        var context = ActivePlatformJsonContext.Default;
+        services.AddRefitGeneratedClient<IClosingDocumentsApi>(context, RefitSettingsFor, HttpClientName);
+        services.AddRefitGeneratedClient<IAsyncTasksApi>(context, RefitSettingsFor, HttpClientName);
+        services.AddRefitGeneratedClient<IChildResellerAccountsApi>(context, RefitSettingsFor, HttpClientName);
+        services.AddRefitGeneratedClient<ISubscriptionsApi>(context, RefitSettingsFor, HttpClientName);
 
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
         return services;
+    }
+
+    private static RefitSettings RefitSettingsFor(IServiceProvider services)
+    {
+        var settings = RefitSettings.ForJsonContext(ActivePlatformJsonContext.Default);
+
+        // Refit keeps the request on its exceptions; the token handler already removed the header, this is the second lock.
+        settings.ExceptionRedactor = ex => ex.RequestMessage?.Headers.Remove(Bridge.ActivePlatform.ApiTokenHandler.HeaderName);
+        return settings;
     }
 
     /// <summary>
@@ -134,4 +151,6 @@ public static class ActivePlatformServiceCollectionExtensions
         // The connection never opened, so the server never saw the request.
         return outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
     }
+
+    private sealed class RegistrationMarker;
 }

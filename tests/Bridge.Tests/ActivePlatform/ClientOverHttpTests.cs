@@ -1,0 +1,253 @@
+using System.Text.Json;
+using Bridge.ActivePlatform;
+using Bridge.ActivePlatform.Models;
+using Xunit;
+
+namespace Bridge.Tests.ActivePlatform;
+
+/// <summary>The client against a real HTTP server on loopback whose answers each test scripts.</summary>
+public sealed class ClientOverHttpTests : IAsyncLifetime
+{
+    private ScriptedServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await ScriptedServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private StandaloneActivePlatformClient Client(Action<ActivePlatformOptions>? tweak = null) =>
+        ActivePlatformClientFactory.Create(TestClients.Options(_server.BaseUrl, tweak));
+
+    [Fact]
+    public async Task Create_sends_token_media_types_and_the_data_attributes_envelope()
+    {
+        _server.Handler = (ctx, _) => ScriptedServer.Json(ctx, 201, """{"data":{"id":"501","type":"external_invoices","attributes":{"key":"0493e78a-e8ef-11e9-81b4-2a2ae2dbcce4"}}}""");
+        await using var client = Client();
+
+        var result = await client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None);
+
+        Assert.False(result.IsAsync);
+        Assert.Equal("501", result.Resource!.Id);
+        Assert.Equal(201, result.Status);
+        var request = Assert.Single(_server.Requests);
+        Assert.Equal("POST", request.Method);
+        Assert.Equal("/api/v3/resellers/1/accounts/505/external_invoices", request.Path);
+        Assert.Equal(TestClients.Token, request.Headers["X-Api-Token"]);
+        Assert.Contains("application/vnd.api+json", request.Headers["Accept"], StringComparison.Ordinal);
+        Assert.StartsWith("application/vnd.api+json", request.Headers["Content-Type"], StringComparison.Ordinal);
+        using var body = JsonDocument.Parse(request.Body);
+        var attributes = body.RootElement.GetProperty("data").GetProperty("attributes");
+        Assert.Equal("1234.50", attributes.GetProperty("amount").GetProperty("total").GetString());
+        Assert.Equal("data:application/pdf;base64,JVBERi0xLjQK", attributes.GetProperty("file").GetString());
+        Assert.Equal("invoice_vat", attributes.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Update_with_the_flat_envelope_patches_the_document_by_id()
+    {
+        _server.Handler = (ctx, _) => ScriptedServer.Json(ctx, 200, """{"data":{"id":"501","type":"external_invoices","attributes":{"key":"0493e78a-e8ef-11e9-81b4-2a2ae2dbcce4","name":"v2"}}}""");
+        await using var client = Client(o => o.ClosingDocumentEnvelope = ClosingDocumentEnvelope.Flat);
+
+        var result = await client.Client.UpdateClosingDocumentAsync(1, 505, "501", JsonToleranceTests.SampleWrite(), CancellationToken.None);
+
+        Assert.Equal("v2", result.Resource!.Attributes.Name);
+        var request = Assert.Single(_server.Requests);
+        Assert.Equal("PATCH", request.Method);
+        Assert.Equal("/api/v3/resellers/1/accounts/505/external_invoices/501", request.Path);
+        using var body = JsonDocument.Parse(request.Body);
+        Assert.False(body.RootElement.TryGetProperty("data", out _));
+        Assert.Equal("0493e78a-e8ef-11e9-81b4-2a2ae2dbcce4", body.RootElement.GetProperty("key").GetString());
+    }
+
+    [Theory]
+    [InlineData(202)]
+    [InlineData(201)]
+    public async Task A_write_answered_with_an_async_task_returns_the_task_reference(int status)
+    {
+        _server.Handler = (ctx, _) => ScriptedServer.Json(ctx, status, """{"data":{"type":"async_tasks","id":"9b68427b-52d5-4c01-9b77-eb1b70517414","attributes":{"status":"pending"}}}""");
+        await using var client = Client();
+
+        var result = await client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None);
+
+        Assert.True(result.IsAsync);
+        Assert.Null(result.Resource);
+        Assert.Equal("9b68427b-52d5-4c01-9b77-eb1b70517414", result.AsyncTask!.Id);
+        Assert.Equal("pending", result.AsyncTask.Status);
+        Assert.Equal(status, result.Status);
+    }
+
+    [Fact]
+    public async Task A_write_answered_without_a_body_is_resolved_by_looking_the_key_up()
+    {
+        _server.Handler = (ctx, request) => request.Method == "POST"
+            ? ScriptedServer.Json(ctx, 201, "")
+            : ScriptedServer.Json(ctx, 200, """{"data":{"id":"777","type":"external_invoices","attributes":{"key":"0493e78a-e8ef-11e9-81b4-2a2ae2dbcce4"}}}""");
+        await using var client = Client();
+
+        var result = await client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None);
+
+        Assert.Equal("777", result.Resource!.Id);
+        Assert.Equal(["POST", "GET"], _server.Requests.Select(r => r.Method));
+        Assert.Equal("0493e78a-e8ef-11e9-81b4-2a2ae2dbcce4", _server.Requests[1].Query["filter[key]"]);
+    }
+
+    [Theory]
+    [InlineData(200, """{"data":{"id":"11","type":"external_invoices","attributes":{"key":"K-1"}}}""", "11")]
+    [InlineData(200, """{"data":[{"id":"12","type":"external_invoices","attributes":{"key":"K-1"}}]}""", "12")]
+    [InlineData(200, """{"data":[{"id":"13","type":"external_invoices","attributes":{"key":"other"}},{"id":"14","type":"external_invoices","attributes":{"key":"k-1"}}]}""", "14")]
+    [InlineData(200, """{"data":[{"id":"15","type":"external_invoices","attributes":{"key":"other"}}]}""", null)]
+    [InlineData(200, """{"data":null}""", null)]
+    [InlineData(200, """{"data":[]}""", null)]
+    [InlineData(404, """{"errors":{"title":"Not found","status":"404"}}""", null)]
+    public async Task Lookup_by_key_handles_every_documented_and_inferred_shape(int status, string body, string? expectedId)
+    {
+        _server.Handler = (ctx, _) => ScriptedServer.Json(ctx, status, body);
+        await using var client = Client();
+
+        var found = await client.Client.FindClosingDocumentAsync(1, 505, "K-1", CancellationToken.None);
+
+        Assert.Equal(expectedId, found?.Id);
+        var request = Assert.Single(_server.Requests);
+        Assert.Equal("K-1", request.Query["filter[key]"]);
+        Assert.Equal("/api/v3/resellers/1/accounts/505/external_invoices", request.Path);
+
+        // The docs require both media types on every method, a bodyless GET included.
+        Assert.StartsWith("application/vnd.api+json", request.Headers["Content-Type"], StringComparison.Ordinal);
+        Assert.Equal(TestClients.Token, request.Headers["X-Api-Token"]);
+    }
+
+    [Fact]
+    public async Task Delete_reports_whether_the_document_was_there()
+    {
+        _server.Handler = (ctx, request) => request.Path.EndsWith("/277", StringComparison.Ordinal)
+            ? ScriptedServer.Json(ctx, 200, """{"data":{"id":"277","type":"external_invoices","attributes":{"key":"K"}}}""")
+            : ScriptedServer.Json(ctx, 404, "");
+        await using var client = Client();
+
+        var deleted = await client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None);
+        var absent = await client.Client.DeleteClosingDocumentAsync(1, 505, "278", CancellationToken.None);
+
+        Assert.True(deleted.WasPresent);
+        Assert.Equal("277", deleted.Resource!.Id);
+        Assert.False(absent.WasPresent);
+        Assert.All(_server.Requests, r => Assert.Equal("DELETE", r.Method));
+    }
+
+    [Fact]
+    public async Task Notify_sends_the_flat_documented_body_and_accepts_a_null_answer()
+    {
+        _server.Handler = (ctx, _) => ScriptedServer.Json(ctx, 200, "null");
+        await using var client = Client();
+
+        await client.Client.NotifyClosingDocumentsAsync(1, [2003421, 2003565], new DateOnly(2019, 11, 1), new DateOnly(2019, 11, 30), CancellationToken.None);
+
+        var request = Assert.Single(_server.Requests);
+        Assert.Equal("/api/v3/resellers/1/notifications/external_invoices", request.Path);
+        Assert.Equal("""{"account_ids":[2003421,2003565],"start_date":"2019-11-01","end_date":"2019-11-30"}""", request.Body);
+    }
+
+    [Fact]
+    public async Task Account_and_async_task_are_read_from_their_endpoints()
+    {
+        _server.Handler = (ctx, request) => request.Path switch
+        {
+            "/api/v3/resellers/1/child_reseller_accounts/167" => ScriptedServer.Json(ctx, 200, Fixtures.Read("child-reseller-account.json")),
+            "/api/v3/resellers/1/async_tasks/abc-1" => ScriptedServer.Json(ctx, 200, """{"data":{"id":"abc-1","type":"async_tasks","attributes":{"status":"failed","failure_message":"File is too large","results":{}}}}"""),
+            _ => ScriptedServer.Json(ctx, 404, """{"errors":{"title":"Not found","status":"404"}}"""),
+        };
+        await using var client = Client();
+
+        var account = await client.Client.GetChildResellerAccountAsync(1, 167, CancellationToken.None);
+        var missing = await client.Client.GetChildResellerAccountAsync(1, 168, CancellationToken.None);
+        var task = await client.Client.GetAsyncTaskAsync(1, "abc-1", CancellationToken.None);
+        var unknownTask = await Assert.ThrowsAsync<ActivePlatformPermanentException>(() => client.Client.GetAsyncTaskAsync(1, "nope", CancellationToken.None));
+
+        Assert.Equal(123423.0m, account!.Attributes.Balance);
+        Assert.Null(missing);
+        Assert.Equal(AsyncTaskState.Failed, task.State);
+        Assert.Equal("File is too large", task.Attributes.FailureMessage);
+        Assert.Equal(404, unknownTask.Status);
+    }
+
+    [Fact]
+    public async Task Subscriptions_are_paged_until_a_short_page_with_every_query_parameter()
+    {
+        _server.Handler = (ctx, request) =>
+        {
+            var page = int.Parse(request.Query["page[number]"]);
+            var count = page < 3 ? 2 : 1;
+            var items = Enumerable.Range(0, count).Select(i => "{\"id\":\"" + ((page * 10) + i) + "\",\"type\":\"subscriptions\",\"attributes\":{\"status\":\"active\"}}");
+            return ScriptedServer.Json(ctx, 200, $$"""{"data":[{{string.Join(',', items)}}],"included":[]}""");
+        };
+        await using var client = Client();
+        var query = new SubscriptionQuery
+        {
+            Include = ["account", "plan"],
+            Meta = true,
+            Filters = new Dictionary<string, string> { ["account_id"] = "523,685", ["created_at[gt]"] = "2024-01-01" },
+            Sort = "-created_at",
+            PageSize = 2,
+        };
+
+        var ids = new List<string>();
+        await foreach (var subscription in client.Client.GetAllSubscriptionsAsync(1, query, CancellationToken.None))
+        {
+            ids.Add(subscription.Id);
+        }
+
+        Assert.Equal(["10", "11", "20", "21", "30"], ids);
+        Assert.Equal(["1", "2", "3"], _server.Requests.Select(r => r.Query["page[number]"]));
+        var first = _server.Requests[0];
+        Assert.Equal("/api/v3/resellers/1/subscriptions", first.Path);
+        Assert.Equal("2", first.Query["page[size]"]);
+        Assert.Equal("account,plan", first.Query["include"]);
+        Assert.Equal("true", first.Query["meta"]);
+        Assert.Equal("523,685", first.Query["filter[account_id]"]);
+        Assert.Equal("2024-01-01", first.Query["filter[created_at][gt]"]);
+        Assert.Equal("-created_at", first.Query["sort"]);
+    }
+
+    [Fact]
+    public async Task Paging_stops_with_an_error_when_the_server_ignores_the_page_number()
+    {
+        _server.Handler = (ctx, _) => ScriptedServer.Json(ctx, 200, """{"data":[{"id":"1","type":"subscriptions"},{"id":"2","type":"subscriptions"}]}""");
+        await using var client = Client();
+
+        var error = await Assert.ThrowsAsync<ActivePlatformPermanentException>(async () =>
+        {
+            await foreach (var _ in client.Client.GetAllSubscriptionsAsync(1, new SubscriptionQuery { PageSize = 2 }, CancellationToken.None))
+            {
+            }
+        });
+
+        Assert.Contains("page[number]", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_full_page_then_an_empty_one_ends_paging()
+    {
+        _server.Handler = (ctx, request) => ScriptedServer.Json(ctx, 200, request.Query["page[number]"] == "1"
+            ? """{"data":[{"id":"1","type":"subscriptions"},{"id":"2","type":"subscriptions"}]}"""
+            : """{"data":[]}""");
+        await using var client = Client();
+
+        var pages = new List<JsonApiDocument<Subscription>>();
+        await foreach (var page in client.Client.GetSubscriptionPagesAsync(1, new SubscriptionQuery { PageSize = 2 }, CancellationToken.None))
+        {
+            pages.Add(page);
+        }
+
+        Assert.Equal([2, 0], pages.Select(p => p.Items.Count));
+    }
+
+    [Fact]
+    public async Task A_base_url_with_a_path_keeps_the_path()
+    {
+        _server.Handler = (ctx, _) => ScriptedServer.Json(ctx, 200, """{"data":[]}""");
+        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(new Uri(_server.BaseUrl, "/platform/")));
+
+        await client.Client.FindClosingDocumentAsync(1, 2, "k", CancellationToken.None);
+
+        Assert.Equal("/platform/api/v3/resellers/1/accounts/2/external_invoices", Assert.Single(_server.Requests).Path);
+    }
+}

@@ -1,0 +1,348 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Bridge.ActivePlatform;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace Bridge.Tests.ActivePlatform;
+
+/// <summary>Failures over real sockets: classification, what is retried at the HTTP level, and that the token never leaks.</summary>
+public sealed class ErrorHandlingTests : IAsyncLifetime
+{
+    private ScriptedServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await ScriptedServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private StandaloneActivePlatformClient Client(Action<ActivePlatformOptions>? tweak = null, ILoggerFactory? logging = null) =>
+        ActivePlatformClientFactory.Create(TestClients.Options(_server.BaseUrl, tweak), loggerFactory: logging);
+
+    private static Task Answer(HttpContext ctx, int status, string body = "", string? retryAfter = null, string? reason = null)
+    {
+        if (retryAfter is not null)
+        {
+            ctx.Response.Headers.RetryAfter = retryAfter;
+        }
+
+        if (reason is not null)
+        {
+            ctx.Features.Get<IHttpResponseFeature>()!.ReasonPhrase = reason;
+        }
+
+        return ScriptedServer.Json(ctx, status, body);
+    }
+
+    [Fact]
+    public async Task A_422_is_permanent_with_title_and_code_and_is_not_retried()
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, 422, """{"errors":{"title":"Required parameters are not provided","status":"422","code":"INVOICE-0001"}}""");
+        await using var client = Client();
+
+        var error = await Assert.ThrowsAsync<ActivePlatformPermanentException>(
+            () => client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None));
+
+        Assert.False(error.IsTransient);
+        Assert.Equal(422, error.Status);
+        Assert.Equal("Required parameters are not provided", error.Title);
+        Assert.Equal("INVOICE-0001", error.Code);
+        Assert.Equal("POST", error.Method);
+        Assert.EndsWith("/api/v3/resellers/1/accounts/505/external_invoices", error.RequestUri!.AbsolutePath, StringComparison.Ordinal);
+        Assert.Contains("422", error.Message, StringComparison.Ordinal);
+        Assert.Contains("INVOICE-0001", error.Message, StringComparison.Ordinal);
+        Assert.Single(_server.Requests);
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(401)]
+    [InlineData(403)]
+    [InlineData(409)]
+    public async Task Other_4xx_are_permanent(int status)
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, status, "not json at all");
+        await using var client = Client();
+
+        var error = await Assert.ThrowsAsync<ActivePlatformPermanentException>(() => client.Client.GetAsyncTaskAsync(1, "t", CancellationToken.None));
+
+        Assert.Equal(status, error.Status);
+        Assert.Empty(error.Errors);
+        Assert.Single(_server.Requests);
+    }
+
+    [Theory]
+    [InlineData(500)]
+    [InlineData(502)]
+    [InlineData(503)]
+    [InlineData(408)]
+    public async Task A_5xx_or_408_on_a_GET_is_transient_after_the_configured_retries(int status)
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, status, "<html>oops</html>");
+        await using var client = Client(o => o.RetryCount = 2);
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.FindClosingDocumentAsync(1, 2, "k", CancellationToken.None));
+
+        Assert.True(error.IsTransient);
+        Assert.Equal(status, error.Status);
+        Assert.Equal(3, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Registering_the_client_twice_does_not_multiply_retries()
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, 500);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddActivePlatformClient(o => Copy(TestClients.Options(_server.BaseUrl, x => x.RetryCount = 2), o));
+        services.AddActivePlatformClient(o => o.RetryCount = 2);
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IActivePlatformClient>();
+
+        await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.GetAsyncTaskAsync(1, "t", CancellationToken.None));
+
+        Assert.Equal(3, _server.Requests.Count);
+    }
+
+    private static void Copy(ActivePlatformOptions from, ActivePlatformOptions to)
+    {
+        to.BaseUrl = from.BaseUrl;
+        to.ApiToken = from.ApiToken;
+        to.ResellerId = from.ResellerId;
+        to.RetryCount = from.RetryCount;
+        to.RetryBaseDelay = from.RetryBaseDelay;
+    }
+
+    [Fact]
+    public async Task A_5xx_then_success_on_a_GET_succeeds()
+    {
+        var calls = 0;
+        _server.Handler = (ctx, _) => Interlocked.Increment(ref calls) == 1
+            ? Answer(ctx, 503)
+            : Answer(ctx, 200, """{"data":{"id":"5","type":"external_invoices","attributes":{"key":"k"}}}""");
+        await using var client = Client();
+
+        var found = await client.Client.FindClosingDocumentAsync(1, 2, "k", CancellationToken.None);
+
+        Assert.Equal("5", found!.Id);
+        Assert.Equal(2, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_5xx_on_a_POST_is_not_retried_because_the_document_may_exist()
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, 500);
+        await using var client = Client(o => o.RetryCount = 3);
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(
+            () => client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None));
+
+        Assert.Equal(500, error.Status);
+        Assert.Single(_server.Requests);
+    }
+
+    [Fact]
+    public async Task A_5xx_on_a_PATCH_is_retried_because_it_replaces_the_whole_document()
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, 500);
+        await using var client = Client(o => o.RetryCount = 2);
+
+        await Assert.ThrowsAsync<ActivePlatformTransientException>(
+            () => client.Client.UpdateClosingDocumentAsync(1, 505, "9", JsonToleranceTests.SampleWrite(), CancellationToken.None));
+
+        Assert.Equal(3, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_429_on_a_POST_is_retried_after_the_Retry_After_delay()
+    {
+        var calls = 0;
+        _server.Handler = (ctx, _) => Interlocked.Increment(ref calls) == 1
+            ? Answer(ctx, 429, """{"errors":{"title":"Too many requests","status":"429"}}""", retryAfter: "1")
+            : Answer(ctx, 201, """{"data":{"id":"8","type":"external_invoices","attributes":{"key":"0493e78a-e8ef-11e9-81b4-2a2ae2dbcce4"}}}""");
+        await using var client = Client(o => o.RetryBaseDelay = TimeSpan.FromMilliseconds(1));
+        var watch = Stopwatch.StartNew();
+
+        var result = await client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None);
+
+        Assert.Equal("8", result.Resource!.Id);
+        Assert.Equal(2, _server.Requests.Count);
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(900), $"retried after {watch.Elapsed}, before Retry-After");
+    }
+
+    [Fact]
+    public async Task Repeated_failures_open_the_circuit_and_later_calls_fail_fast_without_reaching_the_server()
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, 500);
+        await using var client = Client(o =>
+        {
+            o.RetryCount = 0;
+            o.CircuitBreakerMinimumThroughput = 2;
+            o.CircuitBreakerFailureRatio = 0.5;
+            o.CircuitBreakerBreakDuration = TimeSpan.FromSeconds(30);
+        });
+
+        await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.GetAsyncTaskAsync(1, "a", CancellationToken.None));
+        await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.FindClosingDocumentAsync(1, 2, "k", CancellationToken.None));
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.GetChildResellerAccountAsync(1, 3, CancellationToken.None));
+
+        Assert.Contains("circuit", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_429_carries_Retry_After_in_seconds()
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, 429, "", retryAfter: "7");
+        await using var client = Client(o => o.RetryCount = 0);
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.GetAsyncTaskAsync(1, "t", CancellationToken.None));
+
+        Assert.Equal(429, error.Status);
+        Assert.Equal(TimeSpan.FromSeconds(7), error.RetryAfter);
+    }
+
+    [Fact]
+    public async Task A_503_carries_Retry_After_as_an_http_date()
+    {
+        var at = DateTimeOffset.UtcNow.AddSeconds(120);
+        _server.Handler = (ctx, _) => Answer(ctx, 503, "", retryAfter: at.ToString("R", CultureInfo.InvariantCulture));
+        await using var client = Client(o => o.RetryCount = 0);
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.GetAsyncTaskAsync(1, "t", CancellationToken.None));
+
+        Assert.InRange(error.RetryAfter!.Value, TimeSpan.FromSeconds(100), TimeSpan.FromSeconds(121));
+    }
+
+    [Fact]
+    public void Retry_After_parsing_handles_seconds_dates_in_the_past_and_garbage()
+    {
+        var now = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal(TimeSpan.FromSeconds(30), ActivePlatformErrorParser.RetryAfter("30", now));
+        Assert.Equal(TimeSpan.FromSeconds(90), ActivePlatformErrorParser.RetryAfter("Sun, 22 Nov 2026 10:01:30 GMT", now));
+        Assert.Equal(TimeSpan.Zero, ActivePlatformErrorParser.RetryAfter("Sun, 22 Nov 2026 09:00:00 GMT", now));
+        Assert.Null(ActivePlatformErrorParser.RetryAfter("soon", now));
+        Assert.Null(ActivePlatformErrorParser.RetryAfter((string?)null, now));
+    }
+
+    [Theory]
+    [InlineData(408, true)]
+    [InlineData(429, true)]
+    [InlineData(500, true)]
+    [InlineData(504, true)]
+    [InlineData(400, false)]
+    [InlineData(404, false)]
+    [InlineData(422, false)]
+    public void Status_classification(int status, bool transient) =>
+        Assert.Equal(transient, ActivePlatformFailureClassification.IsTransientStatus(status));
+
+    [Fact]
+    public async Task A_refused_connection_is_transient()
+    {
+        var closedPort = FreePort();
+        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(new Uri($"http://127.0.0.1:{closedPort}/"), o => o.RetryCount = 1));
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(
+            () => client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None));
+
+        Assert.Null(error.Status);
+        Assert.Contains("connection failed", error.Message, StringComparison.Ordinal);
+        Assert.IsType<HttpRequestException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task A_hanging_server_gives_a_transient_timeout()
+    {
+        _server.Handler = async (ctx, _) => await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        await using var client = Client(o =>
+        {
+            o.RetryCount = 0;
+            o.AttemptTimeout = TimeSpan.FromMilliseconds(300);
+        });
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.FindClosingDocumentAsync(1, 2, "k", CancellationToken.None));
+
+        Assert.Contains("timed out", error.Message, StringComparison.Ordinal);
+        Assert.Null(error.Status);
+    }
+
+    [Fact]
+    public async Task A_2xx_with_an_unreadable_body_is_transient()
+    {
+        _server.Handler = (ctx, _) => Answer(ctx, 200, "{\"data\": {\"id\": ");
+        await using var client = Client();
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.GetAsyncTaskAsync(1, "t", CancellationToken.None));
+
+        Assert.Equal(200, error.Status);
+    }
+
+    [Fact]
+    public async Task Cancellation_by_the_caller_is_not_turned_into_a_failure()
+    {
+        _server.Handler = async (ctx, _) => await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        await using var client = Client();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.Client.FindClosingDocumentAsync(1, 2, "k", cts.Token));
+    }
+
+    [Fact]
+    public async Task The_token_appears_in_no_exception_and_no_log_line_even_when_the_server_echoes_it()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var logging = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        _server.Handler = (ctx, request) => request.Path switch
+        {
+            var p when p.EndsWith("/echo-title", StringComparison.Ordinal) =>
+                Answer(ctx, 401, "{\"errors\":{\"title\":\"Invalid token " + TestClients.Token + "\",\"status\":\"401\",\"code\":\"" + TestClients.Token + "\"}}"),
+            var p when p.EndsWith("/echo-reason", StringComparison.Ordinal) =>
+                Answer(ctx, 403, "", reason: $"Forbidden for {TestClients.Token}"),
+            var p when p.EndsWith("/server-error", StringComparison.Ordinal) =>
+                Answer(ctx, 500, $$"""{"errors":[{"title":"boom","detail":"header was {{TestClients.Token}}"}]}""", retryAfter: "0"),
+            var p when p.EndsWith("/garbage", StringComparison.Ordinal) => Answer(ctx, 200, $"<{TestClients.Token}"),
+            _ => Answer(ctx, 429, "", retryAfter: "0"),
+        };
+        await using var client = Client(o => o.RetryCount = 1, logging);
+        await using var closedClient = ActivePlatformClientFactory.Create(
+            TestClients.Options(new Uri($"http://127.0.0.1:{FreePort()}/"), o => o.RetryCount = 0), loggerFactory: logging);
+
+        var failures = new List<Exception>
+        {
+            await Assert.ThrowsAsync<ActivePlatformPermanentException>(() => client.Client.GetAsyncTaskAsync(1, "echo-title", CancellationToken.None)),
+            await Assert.ThrowsAsync<ActivePlatformPermanentException>(() => client.Client.GetAsyncTaskAsync(1, "echo-reason", CancellationToken.None)),
+            await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.GetAsyncTaskAsync(1, "server-error", CancellationToken.None)),
+            await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.GetAsyncTaskAsync(1, "garbage", CancellationToken.None)),
+            await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.CreateClosingDocumentAsync(1, 5, JsonToleranceTests.SampleWrite(), CancellationToken.None)),
+            await Assert.ThrowsAsync<ActivePlatformTransientException>(() => closedClient.Client.FindClosingDocumentAsync(1, 5, "k", CancellationToken.None)),
+        };
+
+        // The server really did receive the token, and really did echo it.
+        Assert.All(_server.Requests, r => Assert.Equal(TestClients.Token, r.Headers["X-Api-Token"]));
+        foreach (var failure in failures)
+        {
+            Assert.DoesNotContain(TestClients.Token, failure.ToString(), StringComparison.Ordinal);
+            var typed = (ActivePlatformException)failure;
+            Assert.All(typed.Errors, e => Assert.DoesNotContain(TestClients.Token, $"{e}", StringComparison.Ordinal));
+            Assert.DoesNotContain(TestClients.Token, typed.Code ?? string.Empty, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("***", failures[0].Message, StringComparison.Ordinal);
+        Assert.NotEmpty(logs.Lines);
+        Assert.Contains(logs.Lines, l => l.Contains("X-Api-Token", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(logs.Lines, l => l.Contains(TestClients.Token, StringComparison.Ordinal));
+        Assert.DoesNotContain(TestClients.Token, TestClients.Options(_server.BaseUrl).ToString(), StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
