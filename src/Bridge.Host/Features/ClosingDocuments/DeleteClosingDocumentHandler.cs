@@ -1,0 +1,68 @@
+using Bridge.ActivePlatform;
+using Bridge.Contracts;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Mediator;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Features.ClosingDocuments;
+
+/// <summary>Deletes by the ERP's key; a document ActivePlatform does not have is reported as already absent, not as an error.</summary>
+public sealed class DeleteClosingDocumentHandler(
+    IdempotentExecutor executor,
+    IActivePlatformClient activePlatform,
+    IOptions<ActivePlatformOptions> activePlatformOptions,
+    TimeProvider clock) : ICommandHandler<DeleteClosingDocumentCommand, HandlingOutcome>
+{
+    public async ValueTask<HandlingOutcome> Handle(DeleteClosingDocumentCommand command, CancellationToken cancellationToken)
+    {
+        var (message, incoming) = command;
+        var errors = ClosingDocumentValidation.Validate(message);
+        if (incoming.IdempotencyKey is null)
+        {
+            errors.Add("messageId: the message has no idempotency key; set the AMQP message_id or the idempotencyKey field");
+        }
+
+        if (errors.Count > 0)
+        {
+            await executor.RejectUntrackedAsync(Rejected(message, incoming, ClosingDocumentRejections.Invalid(errors)), incoming, cancellationToken);
+            return HandlingOutcome.Rejected;
+        }
+
+        var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
+        return await executor.ExecuteAsync(new IdempotentWork
+        {
+            Incoming = incoming,
+            IdempotencyKey = incoming.IdempotencyKey!,
+            Fingerprint = PayloadFingerprint.Of(message),
+            Scope = ClosingDocumentScope.Of(resellerId, message.AccountId),
+            DocumentKey = message.Key,
+            Reject = rejection => Rejected(message, incoming, rejection),
+            Apply = async (context, ct) =>
+            {
+                var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
+                if (existing is not null)
+                {
+                    await activePlatform.DeleteClosingDocumentAsync(resellerId, message.AccountId, existing.Id, ct);
+                }
+
+                var deleted = new ClosingDocumentDeleted
+                {
+                    Key = message.Key,
+                    MessageId = incoming.IdempotencyKey!,
+                    CorrelationId = incoming.CorrelationId,
+                    OccurredAt = clock.GetUtcNow(),
+                    AccountId = message.AccountId,
+                    ExternalInvoiceId = existing?.Id,
+                    WasPresent = existing is not null,
+                };
+
+                // The applied version stays: a late, older version must not bring a deleted document back.
+                return new WorkResult(HandlingOutcome.Applied, deleted, existing?.Id, new DocumentChange(context.Document?.AppliedVersion, null, Deleted: true));
+            },
+        }, cancellationToken);
+    }
+
+    private ClosingDocumentRejected Rejected(DeleteClosingDocument? message, IncomingMessage incoming, Rejection rejection)
+        => ClosingDocumentRejections.Build(message?.Key, nameof(DeleteClosingDocument), incoming, rejection, clock);
+}

@@ -1,0 +1,85 @@
+using Bridge.ActivePlatform;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Bridge.Host.Outbox;
+using Bridge.Host.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Bridge.Host.Hosting;
+
+public static class BridgeRegistration
+{
+    /// <summary>Everything the service needs: storage, the ActivePlatform client, the pipeline, messaging and health.</summary>
+    public static IHostApplicationBuilder AddBridge(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddBridgeStorageAndMigrations();
+        builder.AddBridgeActivePlatform();
+        builder.AddBridgePipeline();
+        builder.AddBridgeMessaging();
+        builder.Services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddBridgeStorageAndMigrations(this IHostApplicationBuilder builder)
+    {
+        // Registers the migration hosted service too: added before MassTransit's, so the schema is current before the
+        // first message is consumed.
+        builder.Services.AddBridgeStorage(builder.Configuration);
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddBridgePipeline(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddMediator(options =>
+        {
+            options.ServiceLifetime = ServiceLifetime.Singleton;
+            options.Namespace = "Bridge.Host.Mediator";
+        });
+        builder.Services.AddOptions<IdempotencyOptions>().Bind(builder.Configuration.GetSection(IdempotencyOptions.Section)).ValidateOnStart();
+        builder.Services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ClosingDocumentOptions>().Bind(builder.Configuration.GetSection(ClosingDocumentOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddSingleton<ResultEvents>();
+        builder.Services.AddSingleton<IdempotentExecutor>();
+        builder.Services.AddHostedService<OutboxDispatcher>();
+        builder.Services.AddHostedService<IdempotencyRetention>();
+        return builder;
+    }
+
+    public static WebApplication MapBridgeHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        return app;
+    }
+}
+
+internal sealed class DatabaseHealthCheck(IBridgeDatabase database) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            return HealthCheckResult.Healthy($"{database.Dialect} reachable");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The exception type only: a driver's message can quote the connection string.
+            return HealthCheckResult.Unhealthy($"{database.Dialect} unreachable ({ex.GetType().Name})");
+        }
+    }
+}
+
+public static class ActivePlatformRegistration
+{
+    public static IHostApplicationBuilder AddBridgeActivePlatform(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddActivePlatformClient(builder.Configuration.GetSection(Bridge.ActivePlatform.ActivePlatformOptions.SectionName));
+        return builder;
+    }
+}

@@ -1,0 +1,128 @@
+using Bridge.Contracts;
+using Bridge.Host.Outbox;
+using Bridge.Host.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Idempotency;
+
+/// <summary>
+/// Gives a command its effect exactly once under at-least-once delivery:
+/// <list type="number">
+/// <item>an idempotency record per message (key + payload fingerprint): the same key with the same payload has no second
+/// effect, the same key with another payload is an idempotency conflict and is never applied;</item>
+/// <item>a per-document claim that holds across instances, so two deliveries for one document are never in flight at once;</item>
+/// <item>one transaction that completes the record, records the document's applied version and writes the result event to
+/// the outbox.</item>
+/// </list>
+/// Transient failures propagate (the message is retried); permanent ActivePlatform errors become a rejection event.
+/// </summary>
+public sealed partial class IdempotentExecutor(
+    IBridgeDatabase database,
+    IIdempotencyStore records,
+    IDocumentStateStore documents,
+    ResultEvents resultEvents,
+    OutboxSignal outboxSignal,
+    IOptions<IdempotencyOptions> options,
+    ILogger<IdempotentExecutor> logger)
+{
+    public async Task<HandlingOutcome> ExecuteAsync(IdempotentWork work, CancellationToken cancellationToken)
+    {
+        var begin = await records.BeginAsync(work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.DocumentKey, cancellationToken);
+        if (!begin.IsNew)
+        {
+            if (!string.Equals(begin.Record.Fingerprint, work.Fingerprint, StringComparison.Ordinal)
+                || !string.Equals(begin.Record.MessageType, work.Incoming.MessageType, StringComparison.Ordinal))
+            {
+                LogConflict(logger, work.IdempotencyKey, work.Incoming.MessageType);
+                var conflict = new Rejection(
+                    RejectionReason.IdempotencyConflict,
+                    $"Idempotency key '{work.IdempotencyKey}' was already used by a {begin.Record.MessageType} with a different payload; this message was not applied.",
+                    [],
+                    null);
+                await PublishOnlyAsync(work.Reject(conflict), work, cancellationToken);
+                return HandlingOutcome.Rejected;
+            }
+
+            if (begin.Record.State == IdempotencyState.Completed)
+            {
+                LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
+                return HandlingOutcome.Duplicate;
+            }
+        }
+
+        var owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+        if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, options.Value.DocumentClaimLease, cancellationToken))
+        {
+            throw new DocumentBusyException(work.Scope, work.DocumentKey);
+        }
+
+        try
+        {
+            // A concurrent delivery of the same message may have completed while this one waited for the claim.
+            var record = await records.FindAsync(work.IdempotencyKey, cancellationToken) ?? begin.Record;
+            if (record.State == IdempotencyState.Completed)
+            {
+                LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
+                return HandlingOutcome.Duplicate;
+            }
+
+            var document = await documents.GetAsync(work.Scope, work.DocumentKey, cancellationToken);
+            var context = new WorkContext(record, document, (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct));
+
+            WorkResult result;
+            try
+            {
+                result = await work.Apply(context, cancellationToken);
+            }
+            catch (Exception ex) when (PermanentFailures.TryClassify(ex, out var rejection))
+            {
+                LogRejected(logger, work.IdempotencyKey, work.Incoming.MessageType, rejection.Description);
+                result = new WorkResult(HandlingOutcome.Rejected, work.Reject(rejection), null, null);
+            }
+
+            await CommitAsync(work, result, cancellationToken);
+            return result.Outcome;
+        }
+        finally
+        {
+            await documents.ReleaseAsync(work.Scope, work.DocumentKey, owner, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Writes a rejection for a message that cannot be tracked (no idempotency key, or invalid) straight to the outbox.</summary>
+    public async Task RejectUntrackedAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await resultEvents.EnqueueAsync(transaction, rejection, incoming, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+    }
+
+    private async Task CommitAsync(IdempotentWork work, WorkResult result, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await records.CompleteAsync(transaction, work.IdempotencyKey, result.Outcome.ToString(), result.ResourceId, cancellationToken);
+        if (result.DocumentChange is { } change)
+        {
+            await documents.SetAppliedAsync(transaction, work.Scope, work.DocumentKey, change.AppliedVersion, change.ResourceId, change.Deleted, cancellationToken);
+        }
+
+        await resultEvents.EnqueueAsync(transaction, result.Event, work.Incoming, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+    }
+
+    private Task PublishOnlyAsync(IResultEvent resultEvent, IdempotentWork work, CancellationToken cancellationToken)
+        => RejectUntrackedAsync(resultEvent, work.Incoming, cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency conflict: key {IdempotencyKey} reused by a different {MessageType}; not applied")]
+    private static partial void LogConflict(ILogger logger, string idempotencyKey, string messageType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Duplicate {MessageType} {IdempotencyKey}: already handled, no second effect")]
+    private static partial void LogDuplicate(ILogger logger, string idempotencyKey, string messageType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{MessageType} {IdempotencyKey} rejected: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string idempotencyKey, string messageType, string reason);
+}

@@ -1,0 +1,47 @@
+using Bridge.Contracts;
+using Bridge.Host.Messaging;
+using Bridge.Host.Storage;
+
+namespace Bridge.Host.Idempotency;
+
+/// <summary>The effect one command has, described for <see cref="IdempotentExecutor"/>.</summary>
+public sealed class IdempotentWork
+{
+    public required IncomingMessage Incoming { get; init; }
+
+    /// <summary>The message's idempotency key (already checked to be present).</summary>
+    public required string IdempotencyKey { get; init; }
+
+    public required string Fingerprint { get; init; }
+
+    /// <summary>Namespace of the document key, e.g. <c>closing-document:1:505</c>.</summary>
+    public required string Scope { get; init; }
+
+    /// <summary>The ERP's key of the document this command touches; one delivery per document is in flight at a time.</summary>
+    public required string DocumentKey { get; init; }
+
+    /// <summary>Performs the effect; may throw a transient exception (retried) or a permanent ActivePlatform error (rejected).</summary>
+    public required Func<WorkContext, CancellationToken, Task<WorkResult>> Apply { get; init; }
+
+    /// <summary>Builds the rejection event for this command.</summary>
+    public required Func<Rejection, IResultEvent> Reject { get; init; }
+}
+
+/// <summary>What the effect found when it started, and how it records an async task before polling it.</summary>
+public sealed class WorkContext(IdempotencyRecord record, DocumentState? document, Func<string?, CancellationToken, Task> setPendingTask)
+{
+    public IdempotencyRecord Record { get; } = record;
+
+    public DocumentState? Document { get; } = document;
+
+    /// <summary>Stores the async task id (or clears it) before the first poll, so a restart resumes polling instead of writing again.</summary>
+    public Task SetPendingAsyncTaskAsync(string? value, CancellationToken cancellationToken) => setPendingTask(value, cancellationToken);
+}
+
+/// <summary>The effect's result: the event to publish and what to remember of the document.</summary>
+/// <param name="DocumentChange">The document's new applied state; null leaves it as it was (e.g. a skipped version).</param>
+public sealed record WorkResult(HandlingOutcome Outcome, IResultEvent Event, string? ResourceId, DocumentChange? DocumentChange);
+
+public sealed record DocumentChange(string? AppliedVersion, string? ResourceId, bool Deleted);
+
+public sealed record Rejection(RejectionReason Reason, string Description, IReadOnlyList<string> ValidationErrors, ActivePlatformError? ActivePlatformError);

@@ -1,0 +1,33 @@
+using System.Diagnostics.CodeAnalysis;
+using Bridge.ActivePlatform;
+using Bridge.Contracts;
+
+namespace Bridge.Host.Idempotency;
+
+/// <summary>Tells a permanent failure (answered with a rejection, never retried) from a transient one (retried).</summary>
+public static class PermanentFailures
+{
+    public static bool TryClassify(Exception exception, [NotNullWhen(true)] out Rejection? rejection)
+    {
+        switch (exception)
+        {
+            case AsyncTaskFailedException failed:
+                rejection = new Rejection(
+                    RejectionReason.RejectedByActivePlatform,
+                    $"ActivePlatform's async task {failed.TaskId} failed: {failed.FailureMessage}",
+                    [],
+                    new ActivePlatformError(failed.FailureMessage, failed.Status ?? 0, failed.Code));
+                return true;
+            case ActivePlatformException { IsTransient: false } refused:
+                rejection = new Rejection(
+                    RejectionReason.RejectedByActivePlatform,
+                    $"ActivePlatform refused the request ({refused.Status}): {refused.Title}",
+                    [],
+                    new ActivePlatformError(refused.Title, refused.Status ?? 0, refused.Code));
+                return true;
+            default:
+                rejection = null;
+                return false;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using MassTransit;
+
+namespace Bridge.Host.Messaging;
+
+public static class IncomingMessageFactory
+{
+    /// <summary>
+    /// An explicit key in the body wins: publishers that cannot set the AMQP <c>message_id</c> put it there. Otherwise the
+    /// AMQP <c>message_id</c> as the publisher wrote it (any string: MassTransit's own <c>MessageId</c> is a GUID and comes
+    /// back empty for anything else), else MassTransit's message id.
+    /// </summary>
+    public static IncomingMessage From<T>(ConsumeContext<T> context, string? explicitIdempotencyKey)
+        where T : class
+    {
+        var amqp = context.TryGetPayload<RabbitMqBasicConsumeContext>(out var payload) ? payload : null;
+        var key = NonEmpty(explicitIdempotencyKey)
+            ?? NonEmpty(amqp?.Properties.MessageId)
+            ?? context.MessageId?.ToString("D");
+
+        var correlation = context.CorrelationId?.ToString("D")
+            ?? NonEmpty(amqp?.Properties.CorrelationId)
+            ?? key
+            ?? NewId.NextGuid().ToString("D");
+
+        return new IncomingMessage(key, correlation, typeof(T).Name, HeaderString(context, "traceparent"));
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static string? HeaderString<T>(ConsumeContext<T> context, string name)
+        where T : class
+        => context.Headers.TryGetHeader(name, out var value) && value is not null ? value.ToString() : null;
+}

@@ -1,0 +1,106 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Messaging;
+
+public static class MessagingRegistration
+{
+    public static IHostApplicationBuilder AddBridgeMessaging(this IHostApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(MessagingOptions.Section);
+        builder.Services.AddOptions<MessagingOptions>()
+            .Bind(section)
+            .ValidateDataAnnotations()
+            .Validate(
+                o => o.Transport != MessagingTransport.RabbitMq || o.RabbitMqUri is not null,
+                $"{MessagingOptions.Section}:RabbitMqUri is required when {MessagingOptions.Section}:Transport is RabbitMq")
+            .ValidateOnStart();
+
+        var transport = section.GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.AddConsumer<SendClosingDocumentConsumer>();
+            bus.AddConsumer<DeleteClosingDocumentConsumer>();
+            bus.AddConsumer<NotifyClosingDocumentsConsumer>();
+
+            if (transport == MessagingTransport.InMemory)
+            {
+                bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg));
+            }
+            else
+            {
+                bus.UsingRabbitMq((context, cfg) =>
+                {
+                    var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
+                    if (options.RabbitMqUri is { } uri)
+                    {
+                        cfg.Host(uri);
+                    }
+
+                    ConfigureEndpoints(context, cfg);
+                });
+            }
+        });
+
+        return builder;
+    }
+
+    private static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
+    {
+        var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
+        cfg.ConfigureJsonSerializerOptions(RelaxRequiredMembersOfContracts);
+
+        Endpoint<SendClosingDocumentConsumer>(SendClosingDocumentConsumer.Queue);
+        Endpoint<DeleteClosingDocumentConsumer>(DeleteClosingDocumentConsumer.Queue);
+        Endpoint<NotifyClosingDocumentsConsumer>(NotifyClosingDocumentsConsumer.Queue);
+
+        void Endpoint<TConsumer>(string queue)
+            where TConsumer : class, IConsumer
+        {
+            cfg.ReceiveEndpoint(options.QueueName(queue), endpoint =>
+            {
+                // ERPs such as 1C publish plain JSON, often with no content type: plain JSON is the default, and
+                // MassTransit's envelope is still read when its content type says so.
+                endpoint.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType | RawSerializerOptions.AddTransportHeaders, isDefault: true);
+                endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit;
+                endpoint.UseMessageRetry(retry =>
+                {
+                    retry.Exponential(options.RetryLimit, options.RetryMinInterval, options.RetryMaxInterval, options.RetryMinInterval);
+
+                    // A body that cannot be read will never become readable: straight to the error queue.
+                    retry.Ignore<SerializationException>();
+                    retry.Ignore<JsonException>();
+                });
+                endpoint.ConfigureConsumer<TConsumer>(context);
+            });
+        }
+    }
+
+    /// <summary>
+    /// A message with a missing field must reach validation and be answered with a rejection naming the field, not fail
+    /// deserialization: so C# <c>required</c> is not enforced while reading Bridge's contracts.
+    /// </summary>
+    private static JsonSerializerOptions RelaxRequiredMembersOfContracts(JsonSerializerOptions options)
+    {
+        if (!options.IsReadOnly)
+        {
+            options.TypeInfoResolver = (options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(info =>
+            {
+                if (info.Type.Namespace == typeof(IResultEvent).Namespace)
+                {
+                    foreach (var property in info.Properties)
+                    {
+                        property.IsRequired = false;
+                    }
+                }
+            });
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,42 @@
+using Bridge.Host.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>One running Bridge service, built exactly as Program.cs builds it, with test configuration on top.</summary>
+public sealed class BridgeInstance : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private BridgeInstance(IHost host) => _host = host;
+
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<BridgeInstance> StartAsync(IDictionary<string, string?> settings)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Bridge"] = "Information",
+        });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddBridge();
+        var host = builder.Build();
+        await host.StartAsync();
+        return new BridgeInstance(host);
+    }
+
+    public T Get<T>()
+        where T : notnull => _host.Services.GetRequiredService<T>();
+
+    public async Task StopAsync() => await _host.StopAsync(TimeSpan.FromSeconds(30));
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,257 @@
+using System.Text;
+using Bridge.Contracts;
+using Bridge.Host.Demo;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Sandbox;
+using MassTransit;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// Closing documents end to end: an ERP publishes plain JSON to RabbitMQ, Bridge writes to the ActivePlatform sandbox over
+/// HTTP, keeps its idempotency records and outbox in PostgreSQL, and publishes result events back to RabbitMQ.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
+{
+    private static readonly string Pdf = Convert.ToBase64String("%PDF-1.4\n%test\n%%EOF\n"u8.ToArray());
+    private static int _nextAccount = 7000;
+
+    private string SendQueue => fixture.Queue(SendClosingDocumentConsumer.Queue);
+
+    private static string NewKey() => Guid.NewGuid().ToString("D");
+
+    private static long NewAccount() => Interlocked.Increment(ref _nextAccount);
+
+    private static Dictionary<string, object?> Document(string key, long revision, long accountId = PipelineFixture.AccountId, decimal total = 100.50m) => new()
+    {
+        ["accountId"] = accountId,
+        ["key"] = key,
+        ["type"] = "act",
+        ["name"] = $"Act {key[..8]} r{revision}",
+        ["amount"] = new { total, currency = "EUR" },
+        ["startDate"] = "2026-10-01",
+        ["endDate"] = "2026-10-31",
+        ["file"] = new { contentType = "application/pdf", contentBase64 = Pdf },
+        ["revision"] = revision,
+    };
+
+    private async Task<List<SandboxCall>> SuccessfulWritesAsync(string key, string method = "POST")
+        => (await fixture.Sandbox.Control.GetCallsAsync(method, "external_invoices", key, CancellationToken.None))
+            .Where(c => c.Status is >= 200 and < 300)
+            .ToList();
+
+    private async Task<List<SandboxExternalInvoice>> DocumentsAsync(string key)
+        => (await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None)).Where(d => d.Key == key).ToList();
+
+    [Fact]
+    public async Task Plain_json_SendClosingDocument_creates_exactly_one_document_and_yields_ClosingDocumentSent()
+    {
+        var key = NewKey();
+        var messageId = NewId.NextGuid().ToString("D");
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1), messageId);
+
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        Assert.Equal(messageId, sent.MessageId);
+        Assert.Equal(PipelineFixture.AccountId, sent.AccountId);
+        var document = Assert.Single(await DocumentsAsync(key));
+        Assert.Equal(document.Id, sent.ExternalInvoiceId);
+        Assert.Equal("100.50", document.Total);
+        Assert.Single(await SuccessfulWritesAsync(key));
+    }
+
+    [Fact]
+    public async Task Same_message_delivered_twice_concurrently_creates_one_document()
+    {
+        var key = NewKey();
+        var messageId = NewId.NextGuid();
+        var watcher = new ConsumeWatcher();
+        using var observer = fixture.Bridge.Get<IBus>().ConnectConsumeObserver(watcher);
+
+        var body = Document(key, revision: 1);
+        await Task.WhenAll(
+            fixture.Erp.PublishJsonAsync(SendQueue, body, messageId.ToString("D")),
+            fixture.Erp.PublishJsonAsync(SendQueue, body, messageId.ToString("D")),
+            fixture.Erp.PublishJsonAsync(SendQueue, body, messageId.ToString("D")));
+
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        await watcher.WhenConsumed(messageId, times: 3, CancellationToken.None);
+
+        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await SuccessfulWritesAsync(key));
+        Assert.Single(fixture.Events.EventsFor(key));
+    }
+
+    [Fact]
+    public async Task Same_message_id_with_a_different_payload_is_rejected_as_an_idempotency_conflict()
+    {
+        var key = NewKey();
+        var messageId = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, total: 10m), messageId);
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, total: 99999m), messageId);
+
+        var rejected = await fixture.Events.WaitForAsync<ClosingDocumentRejected>(key);
+        Assert.Equal(RejectionReason.IdempotencyConflict, rejected.Reason);
+        Assert.Equal(messageId, rejected.MessageId);
+        Assert.Equal("10.00", Assert.Single(await DocumentsAsync(key)).Total);
+        Assert.Empty(await SuccessfulWritesAsync(key, "PATCH"));
+    }
+
+    [Fact]
+    public async Task A_newer_revision_patches_and_an_older_one_arriving_after_it_is_skipped()
+    {
+        var key = NewKey();
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, total: 1m), NewId.NextGuid().ToString("D"));
+        var created = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 1);
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 3, total: 3m), NewId.NextGuid().ToString("D"));
+        var updated = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 3);
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 2, total: 2m), NewId.NextGuid().ToString("D"));
+        var skipped = await fixture.Events.WaitForAsync<ClosingDocumentSkipped>(key);
+
+        Assert.Equal(ClosingDocumentWriteOutcome.Updated, updated.Outcome);
+        Assert.Equal(created.ExternalInvoiceId, updated.ExternalInvoiceId);
+        Assert.Equal("revision 2", skipped.SkippedVersion);
+        Assert.Equal("revision 3", skipped.AppliedVersion);
+        Assert.Equal("3.00", Assert.Single(await DocumentsAsync(key)).Total);
+        Assert.Single(await SuccessfulWritesAsync(key, "PATCH"));
+    }
+
+    [Fact]
+    public async Task Two_versions_of_a_new_document_published_at_once_create_one_document()
+    {
+        var key = NewKey();
+
+        await Task.WhenAll(
+            fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, total: 1m), NewId.NextGuid().ToString("D")),
+            fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 2, total: 2m), NewId.NextGuid().ToString("D")));
+
+        var second = await fixture.Events.WaitForAsync<IResultEvent>(e => e.Key == key && e is ClosingDocumentSent { Revision: 2 });
+        var first = await fixture.Events.WaitForAsync<IResultEvent>(e => e.Key == key && (e is ClosingDocumentSent { Revision: 1 } || e is ClosingDocumentSkipped));
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Equal("2.00", Assert.Single(await DocumentsAsync(key)).Total);
+        Assert.Single(await SuccessfulWritesAsync(key, "POST"));
+    }
+
+    [Fact]
+    public async Task Five_xx_then_success_gives_one_document()
+    {
+        var key = NewKey();
+        var account = NewAccount();
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 2, ErrorStatus = 503 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+
+            var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+            Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+            var posts = await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
+            Assert.Equal(2, posts.Count(c => c.Status == 503));
+            Assert.Single(posts, c => c.Status == 201);
+            Assert.Single(await DocumentsAsync(key));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_422_from_ActivePlatform_gives_ClosingDocumentRejected_without_retry()
+    {
+        var key = NewKey();
+        var account = NewAccount();
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 1, ErrorStatus = 422 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+
+            var rejected = await fixture.Events.WaitForAsync<ClosingDocumentRejected>(key);
+            Assert.Equal(RejectionReason.RejectedByActivePlatform, rejected.Reason);
+            Assert.Equal(422, rejected.ActivePlatformError?.Status);
+            var posts = await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
+            Assert.Single(posts);
+            Assert.Empty(await DocumentsAsync(key));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_message_missing_fields_is_rejected_as_invalid_and_never_reaches_ActivePlatform()
+    {
+        var key = NewKey();
+        var body = Document(key, revision: 1);
+        body.Remove("name");
+        body.Remove("file");
+        body["amount"] = new { total = 1m, currency = "euro" };
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, body, NewId.NextGuid().ToString("D"));
+
+        var rejected = await fixture.Events.WaitForAsync<ClosingDocumentRejected>(key);
+        Assert.Equal(RejectionReason.InvalidMessage, rejected.Reason);
+        Assert.Contains(rejected.ValidationErrors, e => e.StartsWith("name:", StringComparison.Ordinal));
+        Assert.Contains(rejected.ValidationErrors, e => e.StartsWith("file:", StringComparison.Ordinal));
+        Assert.Contains(rejected.ValidationErrors, e => e.StartsWith("amount.currency:", StringComparison.Ordinal));
+        Assert.Empty(await fixture.Sandbox.Control.GetCallsAsync(null, null, key, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Invalid_json_goes_to_the_error_queue_and_the_next_message_is_still_processed()
+    {
+        var poisonId = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishRawAsync(SendQueue, Encoding.UTF8.GetBytes("{ this is not json"), poisonId);
+        var key = NewKey();
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1), NewId.NextGuid().ToString("D"));
+
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        var deadLetter = await EventuallyAsync(() => fixture.Erp.GetAsync(SendQueue + "_error"), r => r is not null && r.BasicProperties.MessageId == poisonId);
+        Assert.Equal("{ this is not json", ErpPublisher.Utf8(deadLetter!.Body));
+    }
+
+    [Fact]
+    public async Task An_async_answer_is_polled_to_completion()
+    {
+        var key = "async-" + NewKey();
+        await fixture.Sandbox.Control.SetAsyncModeAsync(new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^async-", PollsToComplete = 3 }, CancellationToken.None);
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1), NewId.NextGuid().ToString("D"));
+
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        var document = Assert.Single(await DocumentsAsync(key));
+        Assert.Equal(document.Id, sent.ExternalInvoiceId);
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", "external_invoices", key, CancellationToken.None));
+        var polls = await fixture.Sandbox.Control.GetCallsAsync("GET", "async_tasks", null, CancellationToken.None);
+        Assert.True(polls.Count >= 3, $"expected at least 3 polls, saw {polls.Count}");
+    }
+
+    /// <summary>Polls a condition with a deadline, for state that no event announces (e.g. a message in an error queue).</summary>
+    internal static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The condition did not become true in time.");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
+using Npgsql;
+
+namespace Bridge.Tests.Pipeline;
+
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "Pipeline on RabbitMQ, PostgreSQL and the sandbox";
+}
+
+/// <summary>
+/// The real parts, shared by the pipeline tests: a private RabbitMQ (from ./test.sh), a fresh PostgreSQL database, the
+/// ActivePlatform sandbox over HTTP, and one running Bridge. Tests isolate themselves by using their own document keys.
+/// </summary>
+public sealed class PipelineFixture : IAsyncLifetime
+{
+    public const long AccountId = 505;
+
+    private readonly string _databaseName = $"bridge_pipeline_{Guid.NewGuid():N}";
+
+    public RunningSandbox Sandbox { get; private set; } = null!;
+
+    public BridgeInstance Bridge { get; private set; } = null!;
+
+    public ErpPublisher Erp { get; private set; } = null!;
+
+    public ResultEventListener Events { get; private set; } = null!;
+
+    public string DatabaseConnectionString { get; private set; } = null!;
+
+    public string QueuePrefix { get; } = $"bridge-test-{Guid.NewGuid():N}"[..24];
+
+    public string Queue(string name) => $"{QueuePrefix}.{name}";
+
+    public async Task InitializeAsync()
+    {
+        var server = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString);
+        await using (var connection = new NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{_databaseName}\"", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        server.Database = _databaseName;
+        DatabaseConnectionString = server.ConnectionString;
+
+        Sandbox = await SandboxServer.StartAsync(new SandboxSettings(), CancellationToken.None);
+        Events = await ResultEventListener.StartAsync(TestEnvironment.RabbitMqUri);
+        Bridge = await StartBridgeAsync(QueuePrefix);
+        Erp = await ErpPublisher.ConnectAsync(TestEnvironment.RabbitMqUri);
+    }
+
+    /// <summary>Settings of a Bridge on the real broker, database and sandbox; <paramref name="overrides"/> win.</summary>
+    public Dictionary<string, string?> Settings(string queuePrefix, IDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Bridge:Messaging:Transport"] = "RabbitMq",
+            ["Bridge:Messaging:RabbitMqUri"] = TestEnvironment.RabbitMqUri.ToString(),
+            ["Bridge:Messaging:QueuePrefix"] = queuePrefix,
+            ["Bridge:Messaging:RetryLimit"] = "6",
+            ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
+            ["Bridge:Messaging:RetryMaxInterval"] = "00:00:01",
+            ["Bridge:Storage:Provider"] = "PostgreSql",
+            ["Bridge:Storage:ConnectionString"] = DatabaseConnectionString,
+            ["Bridge:Outbox:PollInterval"] = "00:00:01",
+            ["ActivePlatform:BaseUrl"] = Sandbox.BaseAddress.ToString(),
+            ["ActivePlatform:ApiToken"] = SandboxSettings.DefaultToken,
+            ["ActivePlatform:ResellerId"] = "1",
+            ["ActivePlatform:RetryBaseDelay"] = "00:00:00.050",
+            ["ActivePlatform:AsyncTaskPolling:InitialDelay"] = "00:00:00.050",
+            ["ActivePlatform:AsyncTaskPolling:MaxDelay"] = "00:00:00.200",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    public Task<BridgeInstance> StartBridgeAsync(string queuePrefix, IDictionary<string, string?>? overrides = null)
+        => BridgeInstance.StartAsync(Settings(queuePrefix, overrides));
+
+    public async Task DisposeAsync()
+    {
+        await Erp.DisposeAsync();
+        await Bridge.DisposeAsync();
+        await Events.DisposeAsync();
+        await Sandbox.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+        var server = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString);
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_databaseName}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
