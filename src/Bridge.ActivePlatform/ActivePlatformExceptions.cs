@@ -30,7 +30,7 @@ public class ActivePlatformException : Exception
         : base(message, innerException)
     {
         ArgumentNullException.ThrowIfNull(details);
-        IsTransient = isTransient;
+        _isTransient = isTransient;
         Status = details.Status;
         Method = details.Method;
         RequestUri = details.RequestUri;
@@ -49,7 +49,9 @@ public class ActivePlatformException : Exception
     /// <summary>The first error code in the answer, e.g. <c>INVOICE-0001</c>.</summary>
     public string? Code { get; }
 
-    public bool IsTransient { get; }
+    private readonly bool _isTransient;
+
+    public bool IsTransient => _isTransient || this is ActivePlatformTransientException;
 
     /// <summary>How long the server asked to wait (<c>Retry-After</c>, seconds or HTTP date), when it did.</summary>
     public TimeSpan? RetryAfter { get; }

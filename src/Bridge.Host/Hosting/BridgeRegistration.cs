@@ -39,7 +39,11 @@ public static class BridgeRegistration
             options.ServiceLifetime = ServiceLifetime.Singleton;
             options.Namespace = "Bridge.Host.Mediator";
         });
-        builder.Services.AddOptions<IdempotencyOptions>().Bind(builder.Configuration.GetSection(IdempotencyOptions.Section)).ValidateOnStart();
+        builder.Services.AddOptions<IdempotencyOptions>()
+            .Bind(builder.Configuration.GetSection(IdempotencyOptions.Section))
+            .Validate(o => o.DocumentClaimLease >= TimeSpan.FromSeconds(3), $"{IdempotencyOptions.Section}:DocumentClaimLease must be at least 3 seconds")
+            .Validate(o => o.RetainRecordsFor >= TimeSpan.FromDays(1), $"{IdempotencyOptions.Section}:RetainRecordsFor must be at least one day")
+            .ValidateOnStart();
         builder.Services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ClosingDocumentOptions>().Bind(builder.Configuration.GetSection(ClosingDocumentOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<OutboxSignal>();

@@ -5,10 +5,10 @@ public sealed class IdempotencyOptions
     public const string Section = "Bridge:Idempotency";
 
     /// <summary>
-    /// How long one instance holds a document while it works on it. Must outlast the longest ActivePlatform call plus
-    /// async-task polling; a crashed instance's claim is taken over after it.
+    /// How long a claim on a document lasts without renewal. The working delivery renews it every third of the lease, so
+    /// it bounds only how long a crashed instance's claim blocks the document.
     /// </summary>
-    public TimeSpan DocumentClaimLease { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan DocumentClaimLease { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
     /// Idempotency records are kept this long after completion. Longer than dead letters are kept, so a replay of an old

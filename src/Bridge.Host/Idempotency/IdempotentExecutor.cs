@@ -51,11 +51,15 @@ public sealed partial class IdempotentExecutor(
         }
 
         var owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
-        if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, options.Value.DocumentClaimLease, cancellationToken))
+        var lease = options.Value.DocumentClaimLease;
+        if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, lease, cancellationToken))
         {
             throw new DocumentBusyException(work.Scope, work.DocumentKey);
         }
 
+        using var claimLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var stopHeartbeat = new CancellationTokenSource();
+        var heartbeat = KeepClaimAsync(work, owner, lease, claimLost, stopHeartbeat.Token);
         try
         {
             // A concurrent delivery of the same message may have completed while this one waited for the claim.
@@ -72,20 +76,72 @@ public sealed partial class IdempotentExecutor(
             WorkResult result;
             try
             {
-                result = await work.Apply(context, cancellationToken);
+                result = await work.Apply(context, claimLost.Token);
             }
             catch (Exception ex) when (PermanentFailures.TryClassify(ex, out var rejection))
             {
                 LogRejected(logger, work.IdempotencyKey, work.Incoming.MessageType, rejection.Description);
                 result = new WorkResult(HandlingOutcome.Rejected, work.Reject(rejection), null, null);
             }
+            catch (OperationCanceledException) when (claimLost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new DocumentBusyException(work.Scope, work.DocumentKey);
+            }
 
-            await CommitAsync(work, result, cancellationToken);
-            return result.Outcome;
+            // Fencing: commit only while this delivery still holds the document.
+            if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, lease, cancellationToken))
+            {
+                throw new DocumentBusyException(work.Scope, work.DocumentKey);
+            }
+
+            return await CommitAsync(work, result, cancellationToken) ? result.Outcome : HandlingOutcome.Duplicate;
         }
         finally
         {
+            await stopHeartbeat.CancelAsync();
+            await heartbeat;
             await documents.ReleaseAsync(work.Scope, work.DocumentKey, owner, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Renews the claim every third of its lease while the work runs (ActivePlatform calls and async polling can outlast
+    /// one lease). If the claim is lost — taken over after a stall — the work is cancelled rather than racing the new holder.
+    /// </summary>
+    private async Task KeepClaimAsync(IdempotentWork work, string owner, TimeSpan lease, CancellationTokenSource claimLost, CancellationToken stop)
+    {
+        var lastRenewed = DateTimeOffset.UtcNow;
+        using var timer = new PeriodicTimer(lease / 3);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, lease, stop))
+                    {
+                        LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
+                        await claimLost.CancelAsync();
+                        return;
+                    }
+
+                    lastRenewed = DateTimeOffset.UtcNow;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The database is unreachable: the claim still holds until its lease runs out.
+                    if (DateTimeOffset.UtcNow - lastRenewed > lease * 2 / 3)
+                    {
+                        LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
+                        await claimLost.CancelAsync();
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The work ended.
         }
     }
 
@@ -99,11 +155,18 @@ public sealed partial class IdempotentExecutor(
         outboxSignal.Notify();
     }
 
-    private async Task CommitAsync(IdempotentWork work, WorkResult result, CancellationToken cancellationToken)
+    /// <summary>Completes the record, records the document and writes the event in one transaction; false when another delivery completed it first.</summary>
+    private async Task<bool> CommitAsync(IdempotentWork work, WorkResult result, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await records.CompleteAsync(transaction, work.IdempotencyKey, result.Outcome.ToString(), result.ResourceId, cancellationToken);
+        if (!await records.CompleteAsync(transaction, work.IdempotencyKey, result.Outcome.ToString(), result.ResourceId, cancellationToken))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
+            return false;
+        }
+
         if (result.DocumentChange is { } change)
         {
             await documents.SetAppliedAsync(transaction, work.Scope, work.DocumentKey, change.AppliedVersion, change.ResourceId, change.Deleted, cancellationToken);
@@ -112,6 +175,7 @@ public sealed partial class IdempotentExecutor(
         await resultEvents.EnqueueAsync(transaction, result.Event, work.Incoming, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outboxSignal.Notify();
+        return true;
     }
 
     private Task PublishOnlyAsync(IResultEvent resultEvent, IdempotentWork work, CancellationToken cancellationToken)
@@ -122,6 +186,9 @@ public sealed partial class IdempotentExecutor(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Duplicate {MessageType} {IdempotencyKey}: already handled, no second effect")]
     private static partial void LogDuplicate(ILogger logger, string idempotencyKey, string messageType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the claim on document {DocumentKey} while handling {IdempotencyKey}; the work is cancelled and retried")]
+    private static partial void LogClaimLost(ILogger logger, string documentKey, string idempotencyKey);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{MessageType} {IdempotencyKey} rejected: {Reason}")]
     private static partial void LogRejected(ILogger logger, string idempotencyKey, string messageType, string reason);

@@ -18,6 +18,11 @@ public static class PermanentFailures
                     [],
                     new ActivePlatformError(failed.FailureMessage, failed.Status ?? 0, failed.Code));
                 return true;
+            // A refused token or role is Bridge's configuration, not the message's fault: rejecting would complete the
+            // record and make a replay after the fix a no-op. It is retried and then dead-lettered instead.
+            case ActivePlatformException { Status: 401 or 403 or 407 }:
+                rejection = null;
+                return false;
             case ActivePlatformException { IsTransient: false } refused:
                 rejection = new Rejection(
                     RejectionReason.RejectedByActivePlatform,

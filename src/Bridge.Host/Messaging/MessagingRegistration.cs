@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Idempotency;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -10,6 +11,8 @@ namespace Bridge.Host.Messaging;
 
 public static class MessagingRegistration
 {
+    private static readonly TimeSpan BusyDocumentRetryInterval = TimeSpan.FromMilliseconds(500);
+
     public static IHostApplicationBuilder AddBridgeMessaging(this IHostApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection(MessagingOptions.Section);
@@ -24,6 +27,14 @@ public static class MessagingRegistration
         var transport = section.GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
         builder.Services.AddMassTransit(bus =>
         {
+            // /health/ready reports the bus unhealthy until every receive endpoint is consuming.
+            bus.ConfigureHealthCheckOptions(health =>
+            {
+                health.Name = "bus";
+                health.MinimalFailureStatus = Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy;
+                health.Tags.Add("ready");
+            });
+
             bus.AddConsumer<SendClosingDocumentConsumer>();
             bus.AddConsumer<DeleteClosingDocumentConsumer>();
             bus.AddConsumer<NotifyClosingDocumentsConsumer>();
@@ -47,6 +58,15 @@ public static class MessagingRegistration
             }
         });
 
+        builder.Services.Configure<MassTransitHostOptions>(host =>
+        {
+            // Start returns once every queue is declared and consuming; a stop cancels in-flight work after a bound,
+            // leaving the message on the queue (an async task being polled is resumed from its stored id).
+            host.WaitUntilStarted = true;
+            host.StopTimeout = TimeSpan.FromSeconds(30);
+            host.ConsumerStopTimeout = TimeSpan.FromSeconds(10);
+        });
+
         return builder;
     }
 
@@ -68,6 +88,14 @@ public static class MessagingRegistration
                 // MassTransit's envelope is still read when its content type says so.
                 endpoint.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType | RawSerializerOptions.AddTransportHeaders, isDefault: true);
                 endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit;
+                // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
+                // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
+                var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;
+                endpoint.UseMessageRetry(retry =>
+                {
+                    retry.Interval((int)Math.Ceiling(2 * lease / BusyDocumentRetryInterval), BusyDocumentRetryInterval);
+                    retry.Handle<DocumentBusyException>();
+                });
                 endpoint.UseMessageRetry(retry =>
                 {
                     retry.Exponential(options.RetryLimit, options.RetryMinInterval, options.RetryMaxInterval, options.RetryMinInterval);
@@ -75,6 +103,7 @@ public static class MessagingRegistration
                     // A body that cannot be read will never become readable: straight to the error queue.
                     retry.Ignore<SerializationException>();
                     retry.Ignore<JsonException>();
+                    retry.Ignore<DocumentBusyException>();
                 });
                 endpoint.ConfigureConsumer<TConsumer>(context);
             });

@@ -26,12 +26,14 @@ public sealed partial class OutboxDispatcher(
         {
             try
             {
-                int dispatched;
+                // Another full batch right away only while everything publishes: after a failure the next pass waits for
+                // the poll interval, so a broker refusing publishes is not hammered in a tight loop.
+                BatchResult result;
                 do
                 {
-                    dispatched = await DispatchBatchAsync(settings, stoppingToken);
+                    result = await DispatchBatchAsync(settings, stoppingToken);
                 }
-                while (dispatched == settings.BatchSize && !stoppingToken.IsCancellationRequested);
+                while (result.Claimed == settings.BatchSize && result.Failed == 0 && !stoppingToken.IsCancellationRequested);
 
                 await PurgeWhenDueAsync(settings, stoppingToken);
             }
@@ -48,10 +50,13 @@ public sealed partial class OutboxDispatcher(
         }
     }
 
-    /// <summary>Claims and publishes one batch; returns how many rows were claimed.</summary>
-    public async Task<int> DispatchBatchAsync(OutboxOptions settings, CancellationToken cancellationToken)
+    public readonly record struct BatchResult(int Claimed, int Failed);
+
+    /// <summary>Claims and publishes one batch.</summary>
+    public async Task<BatchResult> DispatchBatchAsync(OutboxOptions settings, CancellationToken cancellationToken)
     {
         var batch = await outbox.ClaimAsync(_owner, settings.BatchSize, settings.ClaimLease, cancellationToken);
+        var failed = 0;
         foreach (var message in batch)
         {
             try
@@ -75,16 +80,18 @@ public sealed partial class OutboxDispatcher(
                         }
                     }
                 }), cancellationToken);
-                await outbox.MarkDispatchedAsync(message.Id, _owner, cancellationToken);
+                // Published: record it even when shutting down, or the event is published again after the lease.
+                await outbox.MarkDispatchedAsync(message.Id, _owner, CancellationToken.None);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                failed++;
                 LogPublishFailed(logger, message.Id, message.MessageType, ex);
                 await outbox.MarkFailedAsync(message.Id, _owner, ex.GetType().Name + ": " + ex.Message, CancellationToken.None);
             }
         }
 
-        return batch.Count;
+        return new BatchResult(batch.Count, failed);
     }
 
     private async Task PurgeWhenDueAsync(OutboxOptions settings, CancellationToken cancellationToken)

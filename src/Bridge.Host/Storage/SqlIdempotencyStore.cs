@@ -58,7 +58,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
     }
 
     /// <remarks>Also clears the pending async task: once completed, nothing is waiting on it any more.</remarks>
-    public async Task CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         var updated = await ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
@@ -72,7 +72,16 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
             },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
-        EnsureFound(updated, idempotencyKey);
+        if (updated > 0)
+        {
+            return true;
+        }
+
+        // Nothing in progress under this key: either another delivery completed it first, or it never began.
+        var state = await ConnectionOf(transaction).ExecuteScalarAsync<string?>(new CommandDefinition(
+            sql.IdempotencyState, new { IdempotencyKey = idempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        EnsureFound(state is null ? 0 : 1, idempotencyKey);
+        return false;
     }
 
     public async Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)

@@ -66,7 +66,11 @@ public sealed partial class SqlStatements
             UPDATE bridge.idempotency_records
             SET state = N'Completed', outcome = @Outcome, resource_id = @ResourceId,
                 pending_async_task_id = NULL, updated_at = @Now
-            WHERE idempotency_key = @IdempotencyKey;
+            WHERE idempotency_key = @IdempotencyKey AND state = N'InProgress';
+            """,
+
+        IdempotencyState = """
+            SELECT state FROM bridge.idempotency_records WHERE idempotency_key = @IdempotencyKey;
             """,
 
         IdempotencyPurge = """

@@ -50,7 +50,11 @@ public sealed partial class SqlStatements
             UPDATE idempotency_records
             SET state = 'Completed', outcome = @Outcome, resource_id = @ResourceId,
                 pending_async_task_id = NULL, updated_at = @Now
-            WHERE idempotency_key = @IdempotencyKey;
+            WHERE idempotency_key = @IdempotencyKey AND state = 'InProgress';
+            """,
+
+        IdempotencyState = """
+            SELECT state FROM idempotency_records WHERE idempotency_key = @IdempotencyKey;
             """,
 
         IdempotencyPurge = """

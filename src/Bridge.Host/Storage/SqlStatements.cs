@@ -29,7 +29,10 @@ public sealed partial class SqlStatements
 
     public required string IdempotencySetPendingAsyncTask { get; init; }
 
+    /// <summary>Completes the record only while it is in progress: of two deliveries committing, one completes it.</summary>
     public required string IdempotencyComplete { get; init; }
+
+    public required string IdempotencyState { get; init; }
 
     public required string IdempotencyPurge { get; init; }
 

@@ -69,8 +69,11 @@ public interface IIdempotencyStore
     /// <summary>Records (or clears, with null) the ActivePlatform async task being polled, before the first poll.</summary>
     Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken);
 
-    /// <summary>Marks the record completed, inside the caller's transaction (the one that also writes the outbox).</summary>
-    Task CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Marks an in-progress record completed, inside the caller's transaction (the one that also writes the outbox).
+    /// Returns false when the record was already completed (another delivery got there first); throws for an unknown key.
+    /// </summary>
+    Task<bool> CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken);
 
     /// <summary>Deletes completed records last updated before <paramref name="olderThan"/>; returns how many.</summary>
     Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);

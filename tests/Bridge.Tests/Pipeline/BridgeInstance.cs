@@ -1,6 +1,7 @@
 using Bridge.Host.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
 namespace Bridge.Tests.Pipeline;
@@ -26,7 +27,25 @@ public sealed class BridgeInstance : IAsyncDisposable
         builder.AddBridge();
         var host = builder.Build();
         await host.StartAsync();
+        await WaitUntilReadyAsync(host.Services);
         return new BridgeInstance(host);
+    }
+
+    /// <summary>Waits for what <c>/health/ready</c> reports: the database reachable and every receive endpoint consuming.</summary>
+    private static async Task WaitUntilReadyAsync(IServiceProvider services)
+    {
+        var health = services.GetRequiredService<HealthCheckService>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        HealthReport report;
+        while ((report = await health.CheckHealthAsync(check => check.Tags.Contains("ready"))).Status != HealthStatus.Healthy)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Bridge did not become ready: " + string.Join("; ", report.Entries.Select(e => $"{e.Key}={e.Value.Status} {e.Value.Description}")));
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     public T Get<T>()

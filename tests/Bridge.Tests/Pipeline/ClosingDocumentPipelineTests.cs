@@ -4,6 +4,7 @@ using Bridge.Host.Demo;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;
 using MassTransit;
+using static Bridge.Tests.Pipeline.PipelineTestData;
 
 namespace Bridge.Tests.Pipeline;
 
@@ -14,7 +15,6 @@ namespace Bridge.Tests.Pipeline;
 [Collection(PipelineCollection.Name)]
 public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
 {
-    private static readonly string Pdf = Convert.ToBase64String("%PDF-1.4\n%test\n%%EOF\n"u8.ToArray());
     private static int _nextAccount = 7000;
 
     private string SendQueue => fixture.Queue(SendClosingDocumentConsumer.Queue);
@@ -23,23 +23,12 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
 
     private static long NewAccount() => Interlocked.Increment(ref _nextAccount);
 
-    private static Dictionary<string, object?> Document(string key, long revision, long accountId = PipelineFixture.AccountId, decimal total = 100.50m) => new()
-    {
-        ["accountId"] = accountId,
-        ["key"] = key,
-        ["type"] = "act",
-        ["name"] = $"Act {key[..8]} r{revision}",
-        ["amount"] = new { total, currency = "EUR" },
-        ["startDate"] = "2026-10-01",
-        ["endDate"] = "2026-10-31",
-        ["file"] = new { contentType = "application/pdf", contentBase64 = Pdf },
-        ["revision"] = revision,
-    };
-
     private async Task<List<SandboxCall>> SuccessfulWritesAsync(string key, string method = "POST")
         => (await fixture.Sandbox.Control.GetCallsAsync(method, "external_invoices", key, CancellationToken.None))
             .Where(c => c.Status is >= 200 and < 300)
             .ToList();
+
+    private static decimal Money(SandboxExternalInvoice document) => decimal.Parse(document.Total, System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task<List<SandboxExternalInvoice>> DocumentsAsync(string key)
         => (await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None)).Where(d => d.Key == key).ToList();
@@ -58,7 +47,7 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
         Assert.Equal(PipelineFixture.AccountId, sent.AccountId);
         var document = Assert.Single(await DocumentsAsync(key));
         Assert.Equal(document.Id, sent.ExternalInvoiceId);
-        Assert.Equal("100.50", document.Total);
+        Assert.Equal(100.50m, Money(document));
         Assert.Single(await SuccessfulWritesAsync(key));
     }
 
@@ -97,7 +86,7 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
         var rejected = await fixture.Events.WaitForAsync<ClosingDocumentRejected>(key);
         Assert.Equal(RejectionReason.IdempotencyConflict, rejected.Reason);
         Assert.Equal(messageId, rejected.MessageId);
-        Assert.Equal("10.00", Assert.Single(await DocumentsAsync(key)).Total);
+        Assert.Equal(10m, Money(Assert.Single(await DocumentsAsync(key))));
         Assert.Empty(await SuccessfulWritesAsync(key, "PATCH"));
     }
 
@@ -118,7 +107,7 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
         Assert.Equal(created.ExternalInvoiceId, updated.ExternalInvoiceId);
         Assert.Equal("revision 2", skipped.SkippedVersion);
         Assert.Equal("revision 3", skipped.AppliedVersion);
-        Assert.Equal("3.00", Assert.Single(await DocumentsAsync(key)).Total);
+        Assert.Equal(3m, Money(Assert.Single(await DocumentsAsync(key))));
         Assert.Single(await SuccessfulWritesAsync(key, "PATCH"));
     }
 
@@ -136,7 +125,7 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
 
         Assert.NotNull(first);
         Assert.NotNull(second);
-        Assert.Equal("2.00", Assert.Single(await DocumentsAsync(key)).Total);
+        Assert.Equal(2m, Money(Assert.Single(await DocumentsAsync(key))));
         Assert.Single(await SuccessfulWritesAsync(key, "POST"));
     }
 
@@ -222,8 +211,6 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
     public async Task An_async_answer_is_polled_to_completion()
     {
         var key = "async-" + NewKey();
-        await fixture.Sandbox.Control.SetAsyncModeAsync(new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^async-", PollsToComplete = 3 }, CancellationToken.None);
-
         await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1), NewId.NextGuid().ToString("D"));
 
         var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
@@ -232,26 +219,5 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
         Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", "external_invoices", key, CancellationToken.None));
         var polls = await fixture.Sandbox.Control.GetCallsAsync("GET", "async_tasks", null, CancellationToken.None);
         Assert.True(polls.Count >= 3, $"expected at least 3 polls, saw {polls.Count}");
-    }
-
-    /// <summary>Polls a condition with a deadline, for state that no event announces (e.g. a message in an error queue).</summary>
-    internal static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("The condition did not become true in time.");
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

@@ -47,7 +47,10 @@ public sealed class PipelineFixture : IAsyncLifetime
         server.Database = _databaseName;
         DatabaseConnectionString = server.ConnectionString;
 
-        Sandbox = await SandboxServer.StartAsync(new SandboxSettings(), CancellationToken.None);
+        // Documents whose key starts with async- or restart- are answered with async tasks, completed on the third poll.
+        Sandbox = await SandboxServer.StartAsync(
+            new SandboxSettings { Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^(async|restart)-", PollsToComplete = 3 } },
+            CancellationToken.None);
         Events = await ResultEventListener.StartAsync(TestEnvironment.RabbitMqUri);
         Bridge = await StartBridgeAsync(QueuePrefix);
         Erp = await ErpPublisher.ConnectAsync(TestEnvironment.RabbitMqUri);

@@ -163,6 +163,25 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     [StoreFact]
+    public async Task Only_the_first_of_two_completions_completes_the_record()
+    {
+        var key = NewKey();
+        await Idempotency.BeginAsync(key, "SendClosingDocument", "fp", "doc-1", CancellationToken.None);
+
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using (var first = await connection.BeginTransactionAsync())
+        {
+            Assert.True(await Idempotency.CompleteAsync(first, key, "Applied", "ap-1", CancellationToken.None));
+            await first.CommitAsync();
+        }
+
+        await using var second = await connection.BeginTransactionAsync();
+        Assert.False(await Idempotency.CompleteAsync(second, key, "Applied", "ap-2", CancellationToken.None));
+        await second.RollbackAsync();
+        Assert.Equal("ap-1", (await Idempotency.FindAsync(key, CancellationToken.None))!.ResourceId);
+    }
+
+    [StoreFact]
     public async Task Complete_of_an_unknown_key_throws()
     {
         await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);

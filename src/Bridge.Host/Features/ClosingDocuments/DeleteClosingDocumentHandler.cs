@@ -18,10 +18,7 @@ public sealed class DeleteClosingDocumentHandler(
     {
         var (message, incoming) = command;
         var errors = ClosingDocumentValidation.Validate(message);
-        if (incoming.IdempotencyKey is null)
-        {
-            errors.Add("messageId: the message has no idempotency key; set the AMQP message_id or the idempotencyKey field");
-        }
+        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
 
         if (errors.Count > 0)
         {
@@ -41,10 +38,10 @@ public sealed class DeleteClosingDocumentHandler(
             Apply = async (context, ct) =>
             {
                 var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
-                if (existing is not null)
-                {
-                    await activePlatform.DeleteClosingDocumentAsync(resellerId, message.AccountId, existing.Id, ct);
-                }
+
+                // Deleted between the lookup and the DELETE (404) counts as not present.
+                var wasPresent = existing is not null
+                    && (await activePlatform.DeleteClosingDocumentAsync(resellerId, message.AccountId, existing.Id, ct)).WasPresent;
 
                 var deleted = new ClosingDocumentDeleted
                 {
@@ -54,7 +51,7 @@ public sealed class DeleteClosingDocumentHandler(
                     OccurredAt = clock.GetUtcNow(),
                     AccountId = message.AccountId,
                     ExternalInvoiceId = existing?.Id,
-                    WasPresent = existing is not null,
+                    WasPresent = wasPresent,
                 };
 
                 // The applied version stays: a late, older version must not bring a deleted document back.

@@ -22,10 +22,7 @@ public sealed class NotifyClosingDocumentsHandler(
     {
         var (message, incoming) = command;
         var errors = ClosingDocumentValidation.Validate(message);
-        if (incoming.IdempotencyKey is null)
-        {
-            errors.Add("messageId: the message has no idempotency key; set the AMQP message_id or the idempotencyKey field");
-        }
+        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
 
         if (errors.Count > 0)
         {

@@ -24,10 +24,7 @@ public sealed class SendClosingDocumentHandler(
     {
         var (message, incoming) = command;
         var errors = ClosingDocumentValidation.Validate(message, options.Value.MaxFileBytes);
-        if (incoming.IdempotencyKey is null)
-        {
-            errors.Add("messageId: the message has no idempotency key; set the AMQP message_id or the idempotencyKey field");
-        }
+        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
 
         if (errors.Count > 0)
         {

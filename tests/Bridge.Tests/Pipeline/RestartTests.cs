@@ -1,0 +1,49 @@
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Storage;
+using MassTransit;
+using static Bridge.Tests.Pipeline.PipelineTestData;
+
+namespace Bridge.Tests.Pipeline;
+
+[Collection(PipelineCollection.Name)]
+public sealed class RestartTests(PipelineFixture fixture)
+{
+    [Fact]
+    public async Task A_bridge_stopped_after_the_write_and_before_completion_resumes_polling_on_restart_without_a_second_write()
+    {
+        var prefix = $"bridge-restart-{Guid.NewGuid():N}"[..26];
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+        var key = "restart-" + Guid.NewGuid().ToString("D");
+        var messageId = NewId.NextGuid().ToString("D");
+
+        // The first instance writes, stores the task id, and then waits an hour before its first poll.
+        var first = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:AsyncTaskPolling:InitialDelay"] = "01:00:00",
+            ["ActivePlatform:AsyncTaskPolling:MaxDelay"] = "01:00:00",
+            ["ActivePlatform:AsyncTaskPolling:Deadline"] = "02:00:00",
+        });
+        await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1), messageId);
+        var records = first.Get<IIdempotencyStore>();
+        var pending = await EventuallyAsync(() => records.FindAsync(messageId, CancellationToken.None), r => r?.PendingAsyncTaskId is not null);
+        await first.DisposeAsync();
+
+        // Nothing is lost by the stop: the message is back on its queue, not in the error queue.
+        var errorQueue = await fixture.Erp.GetAsync(queue + "_error");
+        Assert.True(errorQueue is null, "the stop dead-lettered the message: " + (errorQueue is null ? "" : ErpPublisher.Utf8(errorQueue.Body)));
+        Assert.Equal(1u, await fixture.Erp.MessageCountAsync(queue));
+
+        var tasks = await fixture.Sandbox.Control.GetAsyncTasksAsync(CancellationToken.None);
+        var task = Assert.Single(tasks, t => t.Key == key);
+        Assert.Contains(task.Id, pending!.PendingAsyncTaskId, StringComparison.Ordinal);
+        Assert.NotEqual("completed", task.Status);
+
+        await using var second = await fixture.StartBridgeAsync(prefix);
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+
+        Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", "external_invoices", key, CancellationToken.None));
+        Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+    }
+}
