@@ -172,6 +172,11 @@ public sealed partial class IdempotentExecutor(
             await documents.SetAppliedAsync(transaction, work.Scope, work.DocumentKey, change.AppliedVersion, change.ResourceId, change.Deleted, cancellationToken);
         }
 
+        foreach (var other in result.OtherChanges)
+        {
+            await documents.SetAppliedAsync(transaction, other.Scope, other.DocumentKey, other.Change.AppliedVersion, other.Change.ResourceId, other.Change.Deleted, cancellationToken);
+        }
+
         await resultEvents.EnqueueAsync(transaction, result.Event, work.Incoming, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outboxSignal.Notify();

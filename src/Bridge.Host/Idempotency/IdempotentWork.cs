@@ -39,8 +39,17 @@ public sealed class WorkContext(IdempotencyRecord record, DocumentState? documen
 }
 
 /// <summary>The effect's result: the event to publish and what to remember of the document.</summary>
-/// <param name="DocumentChange">The document's new applied state; null leaves it as it was (e.g. a skipped version).</param>
-public sealed record WorkResult(HandlingOutcome Outcome, IResultEvent Event, string? ResourceId, DocumentChange? DocumentChange);
+/// <param name="DocumentChange">The claimed document's new applied state; null leaves it as it was (e.g. a skipped version).</param>
+public sealed record WorkResult(HandlingOutcome Outcome, IResultEvent Event, string? ResourceId, DocumentChange? DocumentChange)
+{
+    /// <summary>
+    /// Applied states of other keys the effect covers, recorded in the same transaction — e.g. each currency pair of a
+    /// rate batch, under the claim of its reseller.
+    /// </summary>
+    public IReadOnlyList<ScopedDocumentChange> OtherChanges { get; init; } = [];
+}
+
+public sealed record ScopedDocumentChange(string Scope, string DocumentKey, DocumentChange Change);
 
 public sealed record DocumentChange(string? AppliedVersion, string? ResourceId, bool Deleted);
 

@@ -153,6 +153,41 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_document_whose_create_answer_was_lost_is_updated_not_duplicated()
+    {
+        var key = NewKey();
+        var account = NewAccount();
+
+        // An earlier attempt's POST reached ActivePlatform but its answer was lost; the next lookup misses it too (404).
+        using (var api = fixture.Sandbox.CreateClient())
+        {
+            var earlier = new
+            {
+                key, type = "act", name = "Earlier attempt", amount = new { total = "1.00", currency = "EUR" },
+                start_date = "2026-10-01", end_date = "2026-10-31", file = "data:application/pdf;base64," + Convert.ToBase64String("%PDF-1.4"u8.ToArray()),
+            };
+            using var content = System.Net.Http.Json.JsonContent.Create(earlier);
+            (await api.PostAsync(new Uri($"api/v3/resellers/1/accounts/{account}/external_invoices", UriKind.Relative), content)).EnsureSuccessStatusCode();
+        }
+
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "GET", PathContains = $"/accounts/{account}/external_invoices", FailNext = 1, ErrorStatus = 404 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account, total: 42m), NewId.NextGuid().ToString("D"));
+
+            var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+            Assert.Equal(ClosingDocumentWriteOutcome.Updated, sent.Outcome);
+            var document = Assert.Single(await DocumentsAsync(key));
+            Assert.Equal(42m, Money(document));
+            Assert.Equal(document.Id, sent.ExternalInvoiceId);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_422_from_ActivePlatform_gives_ClosingDocumentRejected_without_retry()
     {
         var key = NewKey();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Bridge.ActivePlatform;
+using Bridge.ActivePlatform.Models;
 using Bridge.Contracts;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
@@ -92,13 +93,38 @@ public sealed class SendClosingDocumentHandler(
         var body = ClosingDocumentMapping.ToWrite(message);
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
         var outcome = existing is null ? ClosingDocumentWriteOutcome.Created : ClosingDocumentWriteOutcome.Updated;
-        var result = existing is null
-            ? await activePlatform.CreateClosingDocumentAsync(resellerId, message.AccountId, body, cancellationToken)
-            : await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, existing.Id, body, cancellationToken);
+
+        // Once a write is on its way it is not cancelled (the resilience pipeline's timeouts bound it): a write cancelled
+        // after ActivePlatform accepted it would leave an effect Bridge does not know about.
+        WriteResult<ExternalInvoice> result;
+        if (existing is not null)
+        {
+            result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, existing.Id, body, CancellationToken.None);
+        }
+        else
+        {
+            try
+            {
+                result = await activePlatform.CreateClosingDocumentAsync(resellerId, message.AccountId, body, CancellationToken.None);
+            }
+            catch (ActivePlatformPermanentException refused) when (refused.Status == 422)
+            {
+                // A 422 may mean the key is taken: an earlier attempt's POST was applied though its answer was lost.
+                // Then that document is updated; otherwise the refusal stands.
+                var appeared = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+                if (appeared is null)
+                {
+                    throw;
+                }
+
+                outcome = ClosingDocumentWriteOutcome.Updated;
+                result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, appeared.Id, body, CancellationToken.None);
+            }
+        }
 
         if (result.AsyncTask is { } task)
         {
-            await context.SetPendingAsyncTaskAsync(new PendingWrite(outcome, task.Id).ToString(), cancellationToken);
+            await context.SetPendingAsyncTaskAsync(new PendingWrite(outcome, task.Id).ToString(), CancellationToken.None);
             return (outcome, await AwaitAsyncWriteAsync(resellerId, message, task.Id, cancellationToken));
         }
 
