@@ -136,6 +136,68 @@ internal static class ContractSamples
                 ActivePlatformError = new ActivePlatformError(null, 400, "INVOICE-0001"),
             },
         ],
+        [typeof(CompletePayment)] =
+        [
+            new CompletePayment
+            {
+                IdempotencyKey = "1c:bank-statement:2026-11-30:17", ResellerId = 1, Mode = PaymentCompletionMode.ByPaymentNumber,
+                PaymentNumber = "002018", PaymentMethodId = 2, Amount = 123.45m, CurrencyCode = "USD", ExternalTransactionId = "BS-2026-11-30-17",
+            },
+            new CompletePayment { Mode = PaymentCompletionMode.ById, PaymentId = "2162", PaymentMethodId = 2 },
+            new CompletePayment { Mode = PaymentCompletionMode.FromBalance, PaymentId = "2163" },
+        ],
+        [typeof(RegisterPayment)] =
+        [
+            new RegisterPayment { IdempotencyKey = "topup-1", ResellerId = 1, Key = "6f1d2c1e-8a55-4c0e-9d0f-1b2a3c4d5e6f", AccountId = 523, Total = 199.99m, Comment = "top-up payment", Purpose = "prepay payment" },
+            new RegisterPayment { Key = "topup-118", AccountId = 523, Total = 500m, Comment = "top-up payment" },
+        ],
+        [typeof(CancelPayment)] =
+        [
+            new CancelPayment { IdempotencyKey = "cancel-2162", ResellerId = 1, PaymentId = "2162" },
+            new CancelPayment { PaymentId = "2163" },
+        ],
+        [typeof(PaymentCompleted)] =
+        [
+            new PaymentCompleted
+            {
+                Key = "002018", MessageId = "m-11", CorrelationId = "c-11", OccurredAt = Now, ResellerId = 1,
+                Mode = PaymentCompletionMode.ByPaymentNumber, Outcome = PaymentCompletionOutcome.Overpaid, PaymentId = "2162", PaymentNumber = "002018",
+                PaymentStatus = "completed", Amount = 250m, ExternalTransactionId = "BS-17", CorrectionId = "738", AlreadyApplied = false,
+            },
+            new PaymentCompleted
+            {
+                Key = "2163", MessageId = "m-12", CorrelationId = "c-12", OccurredAt = Now, ResellerId = 1,
+                Mode = PaymentCompletionMode.FromBalance, Outcome = PaymentCompletionOutcome.Completed, AlreadyApplied = true,
+            },
+        ],
+        [typeof(PaymentRegistered)] =
+        [
+            new PaymentRegistered
+            {
+                Key = "topup-118", MessageId = "m-13", CorrelationId = "c-13", OccurredAt = Now, ResellerId = 1, AccountId = 523,
+                PaymentId = "2162", PaymentNumber = "002018", PaymentStatus = "waiting_for_payment", Total = 199.99m, CurrencyCode = "USD", AlreadyApplied = false,
+            },
+            new PaymentRegistered { Key = "topup-119", MessageId = "m-14", CorrelationId = "c-14", OccurredAt = Now, ResellerId = 1, AccountId = 523, PaymentId = "2163", Total = 5m, AlreadyApplied = true },
+        ],
+        [typeof(PaymentCancelled)] =
+        [
+            new PaymentCancelled { Key = "2162", MessageId = "m-15", CorrelationId = "c-15", OccurredAt = Now, ResellerId = 1, PaymentId = "2162", PaymentNumber = "002018", PaymentStatus = "cancelled", AlreadyApplied = false },
+            new PaymentCancelled { Key = "2163", MessageId = "m-16", CorrelationId = "c-16", OccurredAt = Now, ResellerId = 1, PaymentId = "2163", AlreadyApplied = true },
+        ],
+        [typeof(PaymentRejected)] =
+        [
+            new PaymentRejected
+            {
+                Key = "2162", MessageId = "m-17", CorrelationId = "c-17", OccurredAt = Now, MessageType = nameof(CancelPayment),
+                Reason = RejectionReason.RejectedByActivePlatform, Description = "ActivePlatform refused the request (422).",
+                ActivePlatformError = new ActivePlatformError("Only payments with \"waiting for payment\" status can be cancelled.", 422, null),
+            },
+            new PaymentRejected
+            {
+                Key = "", MessageId = "m-18", CorrelationId = "c-18", OccurredAt = Now, MessageType = nameof(CompletePayment),
+                Reason = RejectionReason.InvalidMessage, Description = "The message is invalid.", ValidationErrors = ["paymentNumber: is required for ByPaymentNumber"],
+            },
+        ],
     };
 
     public static IReadOnlyList<object> For(Type messageType) =>

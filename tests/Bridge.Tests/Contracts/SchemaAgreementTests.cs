@@ -19,10 +19,10 @@ public sealed class SchemaAgreementTests
     public void The_contracts_assembly_declares_the_closing_document_commands_and_events()
     {
         Assert.Equal(
-            ["DeleteClosingDocument", "NotifyClosingDocuments", "SendClosingDocument"],
+            ["CancelPayment", "CompletePayment", "DeleteClosingDocument", "NotifyClosingDocuments", "RegisterPayment", "SendClosingDocument"],
             ContractCatalog.Commands.Select(type => type.Name).Order(StringComparer.Ordinal));
         Assert.Equal(
-            ["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified"],
+            ["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified", "PaymentCancelled", "PaymentCompleted", "PaymentRegistered", "PaymentRejected"],
             ContractCatalog.Events.Select(type => type.Name).Order(StringComparer.Ordinal));
     }
 
