@@ -17,6 +17,8 @@ namespace Bridge.Sandbox;
 /// <item><c>GET /_sandbox/calls?method=&amp;pathContains=&amp;key=</c> → <see cref="SandboxCall"/>s in arrival order.</item>
 /// <item><c>GET /_sandbox/external-invoices?key=</c> → <see cref="SandboxExternalInvoice"/>s (current state).</item>
 /// <item><c>GET /_sandbox/async-tasks</c> → <see cref="SandboxAsyncTask"/>s. <c>GET /_sandbox/notifications</c> → <see cref="SandboxNotification"/>s.</item>
+/// <item><c>POST /_sandbox/payments</c> with a <see cref="SandboxPaymentSeed"/> → 201 <see cref="SandboxPayment"/>; <c>GET /_sandbox/payments?number=&amp;id=</c>;
+/// <c>GET /_sandbox/payment-corrections?paymentId=</c> → <see cref="SandboxPaymentCorrection"/>s. Reset seeds the payments again.</item>
 /// <item><c>POST /_sandbox/tokens</c> with <c>{"token":"t","resellerId":2}</c> → 204; the token reaches 2 and its subtree.</item>
 /// </list>
 /// </summary>
@@ -29,8 +31,9 @@ internal static class ControlApi
         var control = app.MapGroup(Prefix);
 
         control.MapPost("/reset", (ClosingDocumentStore documents, AsyncTaskStore tasks, CallLog calls, FaultInjector faults,
-            AsyncModeState asyncMode, TokenRegistry tokens) =>
+            AsyncModeState asyncMode, TokenRegistry tokens, PaymentStore payments) =>
         {
+            payments.Reset();
             documents.Clear();
             tasks.Clear();
             calls.Clear();
@@ -105,5 +108,7 @@ internal static class ControlApi
             tokens.Add(token.Token, token.ResellerId);
             return Results.NoContent();
         });
+
+        PaymentEndpoints.MapControl(control);
     }
 }

@@ -55,6 +55,26 @@ public sealed class SandboxControlClient(HttpClient http)
     public async Task<IReadOnlyList<SandboxNotification>> GetNotificationsAsync(CancellationToken ct) =>
         await http.GetFromJsonAsync<List<SandboxNotification>>("_sandbox/notifications", Json, ct) ?? [];
 
+    /// <summary>Puts a payment into the sandbox (any status), for tests of cancel and completion.</summary>
+    public async Task<SandboxPayment> AddPaymentAsync(SandboxPaymentSeed seed, CancellationToken ct)
+    {
+        using var response = await http.PostAsJsonAsync("_sandbox/payments", seed, Json, ct);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<SandboxPayment>(Json, ct))!;
+    }
+
+    /// <summary>Payments as they are now; both filters optional.</summary>
+    public async Task<IReadOnlyList<SandboxPayment>> GetPaymentsAsync(string? number, string? id, CancellationToken ct)
+    {
+        var query = string.Join('&', new[] { ("number", number), ("id", id) }.Where(p => p.Item2 is not null).Select(p => $"{p.Item1}={Uri.EscapeDataString(p.Item2!)}"));
+        return await http.GetFromJsonAsync<List<SandboxPayment>>("_sandbox/payments" + (query.Length > 0 ? "?" + query : ""), Json, ct) ?? [];
+    }
+
+    /// <summary>The corrections completion by payment number created; optionally of one payment.</summary>
+    public async Task<IReadOnlyList<SandboxPaymentCorrection>> GetPaymentCorrectionsAsync(string? paymentId, CancellationToken ct) =>
+        await http.GetFromJsonAsync<List<SandboxPaymentCorrection>>(
+            "_sandbox/payment-corrections" + (paymentId is null ? "" : "?paymentId=" + Uri.EscapeDataString(paymentId)), Json, ct) ?? [];
+
     /// <summary>Adds a token reaching <paramref name="resellerId"/> and its downstream resellers.</summary>
     public async Task AddTokenAsync(string token, int resellerId, CancellationToken ct) =>
         (await http.PostAsJsonAsync("_sandbox/tokens", new { token, resellerId }, Json, ct)).EnsureSuccessStatusCode();
