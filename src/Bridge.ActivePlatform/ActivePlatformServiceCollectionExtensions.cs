@@ -72,6 +72,7 @@ public static class ActivePlatformServiceCollectionExtensions
         services.AddRefitGeneratedClient<IAsyncTasksApi>(context, RefitSettingsFor, HttpClientName);
         services.AddRefitGeneratedClient<IChildResellerAccountsApi>(context, RefitSettingsFor, HttpClientName);
         services.AddRefitGeneratedClient<ISubscriptionsApi>(context, RefitSettingsFor, HttpClientName);
+        Bridge.ActivePlatform.Payments.PaymentsRegistration.AddPayments(services, HttpClientName);
 
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
