@@ -1,0 +1,94 @@
+using Bridge.ActivePlatform;
+using Bridge.ActivePlatform.Payments;
+using Bridge.Contracts;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Mediator;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Features.Payments;
+
+/// <summary>
+/// Cancels a payment by id. A payment already cancelled (an earlier message, a lost answer, or by hand) is reported as
+/// already applied; any other state ActivePlatform refuses with its documented 422 title, which reaches PaymentRejected.
+/// </summary>
+public sealed class CancelPaymentHandler(
+    IdempotentExecutor executor,
+    IPaymentsClient payments,
+    IOptions<ActivePlatformOptions> activePlatformOptions,
+    TimeProvider clock) : ICommandHandler<CancelPaymentCommand, HandlingOutcome>
+{
+    public async ValueTask<HandlingOutcome> Handle(CancelPaymentCommand command, CancellationToken cancellationToken)
+    {
+        var (message, incoming) = command;
+        var errors = PaymentValidation.Validate(message);
+        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
+        if (errors.Count > 0)
+        {
+            await executor.RejectUntrackedAsync(Rejected(message?.PaymentId, incoming, PaymentRejections.Invalid(errors)), incoming, cancellationToken);
+            return HandlingOutcome.Rejected;
+        }
+
+        var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
+        return await executor.ExecuteAsync(new IdempotentWork
+        {
+            Incoming = incoming,
+            IdempotencyKey = incoming.IdempotencyKey!,
+            Fingerprint = PayloadFingerprint.Of(message),
+            Scope = PaymentScopes.Payment(resellerId),
+            DocumentKey = message.PaymentId,
+            Reject = rejection => Rejected(message.PaymentId, incoming, rejection),
+            Apply = (context, ct) => ApplyAsync(context, message, incoming, resellerId, ct),
+        }, cancellationToken);
+    }
+
+    private async Task<WorkResult> ApplyAsync(WorkContext context, CancelPayment message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
+    {
+        if (context.Document?.AppliedVersion == PaymentStatuses.Cancelled)
+        {
+            return new WorkResult(HandlingOutcome.Applied, Cancelled(message, incoming, resellerId, null, PaymentStatuses.Cancelled, alreadyApplied: true), message.PaymentId, null);
+        }
+
+        var current = await payments.GetAsync(resellerId, message.PaymentId, cancellationToken);
+        var alreadyApplied = current?.Attributes.Status == PaymentStatuses.Cancelled;
+        if (!alreadyApplied)
+        {
+            try
+            {
+                current = await payments.CancelAsync(resellerId, message.PaymentId, CancellationToken.None);
+            }
+            catch (ActivePlatformPermanentException refused) when (refused.Status == 422)
+            {
+                // A DELETE the HTTP layer repeated after a lost answer is refused because the first one applied: that is success.
+                current = await payments.GetAsync(resellerId, message.PaymentId, cancellationToken);
+                if (current?.Attributes.Status != PaymentStatuses.Cancelled)
+                {
+                    throw;
+                }
+            }
+        }
+
+        return new WorkResult(
+            HandlingOutcome.Applied,
+            Cancelled(message, incoming, resellerId, current?.Attributes.DocumentId, current?.Attributes.Status, alreadyApplied),
+            message.PaymentId,
+            new DocumentChange(PaymentStatuses.Cancelled, message.PaymentId, Deleted: false));
+    }
+
+    private PaymentCancelled Cancelled(CancelPayment message, IncomingMessage incoming, long resellerId, string? number, string? status, bool alreadyApplied)
+        => new()
+        {
+            Key = message.PaymentId,
+            MessageId = incoming.IdempotencyKey!,
+            CorrelationId = incoming.CorrelationId,
+            OccurredAt = clock.GetUtcNow(),
+            ResellerId = resellerId,
+            PaymentId = message.PaymentId,
+            PaymentNumber = number,
+            PaymentStatus = status,
+            AlreadyApplied = alreadyApplied,
+        };
+
+    private PaymentRejected Rejected(string? key, IncomingMessage incoming, Rejection rejection)
+        => PaymentRejections.Build(key, nameof(CancelPayment), incoming, rejection, clock);
+}

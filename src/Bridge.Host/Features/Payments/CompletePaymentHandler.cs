@@ -1,0 +1,179 @@
+using System.Globalization;
+using Bridge.ActivePlatform;
+using Bridge.ActivePlatform.Payments;
+using Bridge.Contracts;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Mediator;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Features.Payments;
+
+/// <summary>
+/// Completes a payment. By number, the natural key is the bank statement line (payment number + external transaction id):
+/// once applied, a republished line is answered from Bridge's record with <c>AlreadyApplied</c> and ActivePlatform is not
+/// called. By id and from balance, the natural key is the payment and the status it reaches: a payment already in that
+/// status (an earlier message, a lost answer, or a manager by hand) is reported as already applied.
+/// </summary>
+public sealed class CompletePaymentHandler(
+    IdempotentExecutor executor,
+    IPaymentsClient payments,
+    IOptions<ActivePlatformOptions> activePlatformOptions,
+    TimeProvider clock) : ICommandHandler<CompletePaymentCommand, HandlingOutcome>
+{
+    public async ValueTask<HandlingOutcome> Handle(CompletePaymentCommand command, CancellationToken cancellationToken)
+    {
+        var (message, incoming) = command;
+        var errors = PaymentValidation.Validate(message);
+        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
+        var key = message is null ? null : message.Mode == PaymentCompletionMode.ByPaymentNumber ? message.PaymentNumber : message.PaymentId;
+        if (errors.Count > 0)
+        {
+            await executor.RejectUntrackedAsync(Rejected(key, incoming, PaymentRejections.Invalid(errors)), incoming, cancellationToken);
+            return HandlingOutcome.Rejected;
+        }
+
+        var resellerId = message!.ResellerId ?? activePlatformOptions.Value.ResellerId;
+        var byNumber = message.Mode == PaymentCompletionMode.ByPaymentNumber;
+        return await executor.ExecuteAsync(new IdempotentWork
+        {
+            Incoming = incoming,
+            IdempotencyKey = incoming.IdempotencyKey!,
+            Fingerprint = PayloadFingerprint.Of(message),
+            Scope = byNumber ? PaymentScopes.StatementLine(resellerId) : PaymentScopes.Payment(resellerId),
+            DocumentKey = byNumber ? $"{message.PaymentNumber}|{message.ExternalTransactionId}" : message.PaymentId!,
+            Reject = rejection => Rejected(key, incoming, rejection),
+            Apply = (context, ct) => byNumber
+                ? CompleteByNumberAsync(context, message, incoming, resellerId, ct)
+                : CompleteByIdAsync(context, message, incoming, resellerId, ct),
+        }, cancellationToken);
+    }
+
+    private async Task<WorkResult> CompleteByNumberAsync(WorkContext context, CompletePayment message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
+    {
+        if (AppliedLine.TryParse(context.Document?.AppliedVersion, out var applied))
+        {
+            return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, applied.Outcome, context.Document!.ResourceId, applied.Status, applied.CorrectionId, alreadyApplied: true), context.Document.ResourceId, null);
+        }
+
+        var number = message.PaymentNumber!;
+
+        // The state before tells "already closed" from "completed now" and which correction is new. The lookup by number is
+        // an inferred filter; without it the outcome is judged from the answer alone.
+        var before = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
+
+        // Once sent, the completion is not cancelled: an effect ActivePlatform applied must reach Bridge's record.
+        var after = await payments.CompleteByNumberAsync(
+            resellerId, number, new PaymentCompletionByNumber(message.PaymentMethodId!.Value, message.Amount, message.CurrencyCode, message.ExternalTransactionId), CancellationToken.None);
+
+        var total = after.Attributes.Total ?? before?.Attributes.Total;
+        var paid = message.Amount ?? total;
+        var outcome = Classify(before?.Attributes.Status, after.Attributes.Status, paid, total);
+        var newCorrections = after.CorrectionIds.Except(before?.CorrectionIds ?? [], StringComparer.Ordinal).ToList();
+        var correctionId = outcome == PaymentCompletionOutcome.Completed ? null
+            : before is not null ? newCorrections.LastOrDefault()
+            : after.CorrectionIds.LastOrDefault();
+
+        var line = new AppliedLine(outcome, after.Attributes.Status, correctionId);
+        return new WorkResult(
+            HandlingOutcome.Applied,
+            Completed(message, incoming, resellerId, outcome, after.Id, after.Attributes.Status, correctionId, alreadyApplied: false),
+            after.Id,
+            new DocumentChange(line.ToString(), after.Id, Deleted: false));
+    }
+
+    /// <summary>The documented matrix (REFERENCE.md §2.5) read back from the states before and after.</summary>
+    public static PaymentCompletionOutcome Classify(string? statusBefore, string? statusAfter, decimal? paid, decimal? total)
+    {
+        if (PaymentStatuses.IsClosed(statusBefore))
+        {
+            return PaymentCompletionOutcome.AlreadyClosed;
+        }
+
+        if (!PaymentStatuses.IsClosed(statusAfter))
+        {
+            return PaymentCompletionOutcome.PartiallyPaid;
+        }
+
+        return paid > total ? PaymentCompletionOutcome.Overpaid : PaymentCompletionOutcome.Completed;
+    }
+
+    private async Task<WorkResult> CompleteByIdAsync(WorkContext context, CompletePayment message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
+    {
+        var target = message.Mode == PaymentCompletionMode.FromBalance ? PaymentStatuses.PaidFromBalance : PaymentStatuses.Completed;
+        var paymentId = message.PaymentId!;
+        if (context.Document?.AppliedVersion == target)
+        {
+            return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, PaymentCompletionOutcome.Completed, paymentId, target, null, alreadyApplied: true), paymentId, null);
+        }
+
+        var current = await payments.GetAsync(resellerId, paymentId, cancellationToken);
+        var alreadyApplied = current?.Attributes.Status == target;
+        if (!alreadyApplied)
+        {
+            try
+            {
+                current = message.Mode == PaymentCompletionMode.FromBalance
+                    ? await payments.PayFromBalanceAsync(resellerId, paymentId, CancellationToken.None)
+                    : await payments.CompleteByIdAsync(resellerId, paymentId, message.PaymentMethodId!.Value, CancellationToken.None);
+            }
+            catch (ActivePlatformPermanentException refused) when (refused.Status == 422)
+            {
+                // A PATCH the HTTP layer repeated after a lost answer is refused because the first one applied: that is success.
+                current = await payments.GetAsync(resellerId, paymentId, cancellationToken);
+                if (current?.Attributes.Status != target)
+                {
+                    throw;
+                }
+            }
+        }
+
+        return new WorkResult(
+            HandlingOutcome.Applied,
+            Completed(message, incoming, resellerId, PaymentCompletionOutcome.Completed, paymentId, current?.Attributes.Status, null, alreadyApplied, current?.Attributes.DocumentId),
+            paymentId,
+            new DocumentChange(target, paymentId, Deleted: false));
+    }
+
+    private PaymentCompleted Completed(
+        CompletePayment message, IncomingMessage incoming, long resellerId, PaymentCompletionOutcome outcome, string? paymentId, string? status, string? correctionId, bool alreadyApplied, string? paymentNumber = null)
+        => new()
+        {
+            Key = message.Mode == PaymentCompletionMode.ByPaymentNumber ? message.PaymentNumber! : message.PaymentId!,
+            MessageId = incoming.IdempotencyKey!,
+            CorrelationId = incoming.CorrelationId,
+            OccurredAt = clock.GetUtcNow(),
+            ResellerId = resellerId,
+            Mode = message.Mode,
+            Outcome = outcome,
+            PaymentId = paymentId,
+            PaymentNumber = message.PaymentNumber ?? paymentNumber,
+            PaymentStatus = status,
+            Amount = message.Amount,
+            ExternalTransactionId = message.ExternalTransactionId,
+            CorrectionId = correctionId,
+            AlreadyApplied = alreadyApplied,
+        };
+
+    private PaymentRejected Rejected(string? key, IncomingMessage incoming, Rejection rejection)
+        => PaymentRejections.Build(key, nameof(CompletePayment), incoming, rejection, clock);
+}
+
+/// <summary>What an applied statement line came to, kept as the document's applied version: <c>{outcome}|{status}|{correction id}</c>.</summary>
+internal sealed record AppliedLine(PaymentCompletionOutcome Outcome, string? Status, string? CorrectionId)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Outcome}|{Status}|{CorrectionId}");
+
+    public static bool TryParse(string? value, out AppliedLine line)
+    {
+        line = null!;
+        var parts = value?.Split('|');
+        if (parts is not { Length: 3 } || !Enum.TryParse<PaymentCompletionOutcome>(parts[0], out var outcome))
+        {
+            return false;
+        }
+
+        line = new AppliedLine(outcome, parts[1].Length == 0 ? null : parts[1], parts[2].Length == 0 ? null : parts[2]);
+        return true;
+    }
+}

@@ -1,0 +1,12 @@
+using Bridge.Contracts;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Mediator;
+
+namespace Bridge.Host.Features.Payments;
+
+public sealed record CompletePaymentCommand(CompletePayment Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+
+public sealed record RegisterPaymentCommand(RegisterPayment Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+
+public sealed record CancelPaymentCommand(CancelPayment Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;

@@ -1,0 +1,39 @@
+using Bridge.Contracts;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+
+namespace Bridge.Host.Features.Payments;
+
+public static class PaymentRejections
+{
+    public static Rejection Invalid(IReadOnlyList<string> errors)
+        => new(RejectionReason.InvalidMessage, "The message is invalid and was not sent to ActivePlatform: " + string.Join("; ", errors), errors, null);
+
+    public static PaymentRejected Build(string? key, string messageType, IncomingMessage incoming, Rejection rejection, TimeProvider clock)
+        => new()
+        {
+            Key = key ?? string.Empty,
+            MessageId = incoming.IdempotencyKey ?? string.Empty,
+            CorrelationId = incoming.CorrelationId,
+            OccurredAt = clock.GetUtcNow(),
+            MessageType = messageType,
+            Reason = rejection.Reason,
+            Description = rejection.Description,
+            ValidationErrors = rejection.ValidationErrors,
+            ActivePlatformError = rejection.ActivePlatformError,
+        };
+}
+
+/// <summary>
+/// The natural keys of payment effects, as executor scopes. Completion by id, from balance and cancellation of one payment
+/// share a scope and key (the payment id), so they are never in flight at once; what was applied is the status reached.
+/// </summary>
+public static class PaymentScopes
+{
+    public static string Payment(long resellerId) => FormattableString.Invariant($"payment:{resellerId}");
+
+    /// <summary>Key: <c>{payment number}|{external transaction id}</c> — one bank statement line.</summary>
+    public static string StatementLine(long resellerId) => FormattableString.Invariant($"payment-statement-line:{resellerId}");
+
+    public static string TopUp(long resellerId) => FormattableString.Invariant($"payment-top-up:{resellerId}");
+}
