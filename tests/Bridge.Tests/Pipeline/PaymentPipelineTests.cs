@@ -1,0 +1,310 @@
+using Bridge.Contracts;
+using Bridge.Host.Demo;
+using Bridge.Host.Features.Payments;
+using Bridge.Sandbox;
+using MassTransit;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// Payments end to end: an ERP publishes plain JSON to RabbitMQ, Bridge completes, registers or cancels payments in the
+/// ActivePlatform sandbox over HTTP, with its idempotency records and outbox in PostgreSQL, and publishes result events.
+/// Each test seeds its own payments, so tests never share one.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class PaymentPipelineTests(PipelineFixture fixture)
+{
+    private SandboxControlClient Sandbox => fixture.Sandbox.Control;
+
+    private static string NewMessageId() => NewId.NextGuid().ToString("D");
+
+    private static string NewLine() => $"BS-{Guid.NewGuid():N}"[..20];
+
+    private Task<SandboxPayment> SeedAsync(string status = "waiting_for_payment", decimal total = 100m, bool topUp = false)
+        => Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = status, Total = total, TopUp = topUp }, CancellationToken.None);
+
+    private Task PublishAsync(string queue, object message, string messageId) => fixture.Erp.PublishJsonAsync(fixture.Queue(queue), message, messageId);
+
+    private static Dictionary<string, object?> ByNumber(SandboxPayment payment, string line, decimal? amount = null) => new()
+    {
+        ["mode"] = "ByPaymentNumber",
+        ["paymentNumber"] = payment.Number,
+        ["paymentMethodId"] = 2,
+        ["amount"] = amount,
+        ["currencyCode"] = "USD",
+        ["externalTransactionId"] = line,
+    };
+
+    private async Task<SandboxPayment> PaymentAsync(string id) => Assert.Single(await Sandbox.GetPaymentsAsync(null, id, CancellationToken.None));
+
+    private async Task<List<SandboxCall>> SuccessfulCallsAsync(string method, string key)
+        => (await Sandbox.GetCallsAsync(method, "/payments", key, CancellationToken.None)).Where(c => c.Status is >= 200 and < 300).ToList();
+
+    [Fact]
+    public async Task A_full_payment_by_number_completes_the_payment_without_a_correction()
+    {
+        var payment = await SeedAsync(total: 100m);
+        var line = NewLine();
+        var messageId = NewMessageId();
+
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 100m), messageId);
+
+        var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
+        Assert.Equal(PaymentCompletionOutcome.Completed, completed.Outcome);
+        Assert.Equal(messageId, completed.MessageId);
+        Assert.Equal(payment.Id, completed.PaymentId);
+        Assert.Equal("completed", completed.PaymentStatus);
+        Assert.Equal(line, completed.ExternalTransactionId);
+        Assert.Null(completed.CorrectionId);
+        Assert.False(completed.AlreadyApplied);
+        var after = await PaymentAsync(payment.Id);
+        Assert.Equal("completed", after.Status);
+        Assert.Equal([line], after.ExternalTransactionIds);
+        Assert.Empty(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_overpayment_completes_and_reports_the_correction_for_the_excess()
+    {
+        var payment = await SeedAsync(total: 100m);
+
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, NewLine(), 150.25m), NewMessageId());
+
+        var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
+        Assert.Equal(PaymentCompletionOutcome.Overpaid, completed.Outcome);
+        Assert.Equal("completed", completed.PaymentStatus);
+        var correction = Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        Assert.Equal(correction.Id, completed.CorrectionId);
+        Assert.Equal("50.25", correction.Total);
+    }
+
+    [Fact]
+    public async Task A_partial_payment_leaves_the_status_and_reports_the_correction()
+    {
+        var payment = await SeedAsync(total: 100m);
+
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, NewLine(), 30m), NewMessageId());
+
+        var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
+        Assert.Equal(PaymentCompletionOutcome.PartiallyPaid, completed.Outcome);
+        Assert.Equal("waiting_for_payment", completed.PaymentStatus);
+        var correction = Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        Assert.Equal(correction.Id, completed.CorrectionId);
+        Assert.Equal("30.0", correction.Total);
+        Assert.Equal("waiting_for_payment", (await PaymentAsync(payment.Id)).Status);
+    }
+
+    [Fact]
+    public async Task A_payment_already_closed_stays_closed_and_gets_a_correction()
+    {
+        var payment = await SeedAsync("completed", total: 80m);
+
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, NewLine()), NewMessageId());
+
+        var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
+        Assert.Equal(PaymentCompletionOutcome.AlreadyClosed, completed.Outcome);
+        Assert.Equal("completed", completed.PaymentStatus);
+        Assert.Equal("80.0", Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None)).Total);
+    }
+
+    [Fact]
+    public async Task Completion_by_id_and_from_balance_reach_their_statuses()
+    {
+        var expired = await SeedAsync("expired");
+        var waiting = await SeedAsync();
+
+        await PublishAsync(CompletePaymentConsumer.Queue, new { mode = "ById", paymentId = expired.Id, paymentMethodId = 2 }, NewMessageId());
+        await PublishAsync(CompletePaymentConsumer.Queue, new { mode = "FromBalance", paymentId = waiting.Id }, NewMessageId());
+
+        var byId = await fixture.Events.WaitForAsync<PaymentCompleted>(expired.Id);
+        var fromBalance = await fixture.Events.WaitForAsync<PaymentCompleted>(waiting.Id);
+        Assert.Equal(PaymentCompletionMode.ById, byId.Mode);
+        Assert.Equal("completed", byId.PaymentStatus);
+        Assert.Equal(expired.Number, byId.PaymentNumber);
+        Assert.Equal("paid_from_balance", fromBalance.PaymentStatus);
+        Assert.Equal("completed", (await PaymentAsync(expired.Id)).Status);
+        Assert.Equal("paid_from_balance", (await PaymentAsync(waiting.Id)).Status);
+    }
+
+    [Fact]
+    public async Task The_same_statement_line_under_a_new_message_id_is_applied_once()
+    {
+        var payment = await SeedAsync(total: 100m);
+        var line = NewLine();
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 40m), NewMessageId());
+        var first = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
+
+        var republished = NewMessageId();
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 40m), republished);
+
+        var second = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.MessageId == republished);
+        Assert.False(first.AlreadyApplied);
+        Assert.True(second.AlreadyApplied);
+        Assert.Equal(first.Outcome, second.Outcome);
+        Assert.Equal(first.CorrectionId, second.CorrectionId);
+        Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        Assert.Single(await SuccessfulCallsAsync("POST", payment.Number));
+    }
+
+    [Fact]
+    public async Task A_second_statement_line_for_the_same_payment_is_a_second_effect()
+    {
+        var payment = await SeedAsync(total: 100m);
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, NewLine(), 40m), NewMessageId());
+        await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.Key == payment.Number && e.Outcome == PaymentCompletionOutcome.PartiallyPaid);
+
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, NewLine(), 60m), NewMessageId());
+
+        await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.Key == payment.Number && e.Amount == 60m);
+        Assert.Equal(2, (await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None)).Count);
+        Assert.Equal(2, (await PaymentAsync(payment.Id)).ExternalTransactionIds.Count);
+    }
+
+    [Fact]
+    public async Task Duplicate_delivery_of_a_completion_has_one_effect_and_one_event()
+    {
+        var payment = await SeedAsync(total: 100m);
+        var messageId = NewId.NextGuid();
+        var watcher = new ConsumeWatcher();
+        using var observer = fixture.Bridge.Get<IBus>().ConnectConsumeObserver(watcher);
+        var body = ByNumber(payment, NewLine(), 120m);
+
+        await Task.WhenAll(
+            PublishAsync(CompletePaymentConsumer.Queue, body, messageId.ToString("D")),
+            PublishAsync(CompletePaymentConsumer.Queue, body, messageId.ToString("D")),
+            PublishAsync(CompletePaymentConsumer.Queue, body, messageId.ToString("D")));
+
+        await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
+        await watcher.WhenConsumed(messageId, times: 3, CancellationToken.None);
+        Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        Assert.Single(await SuccessfulCallsAsync("POST", payment.Number));
+        Assert.Single(fixture.Events.EventsFor(payment.Number));
+    }
+
+    [Fact]
+    public async Task Five_xx_then_success_completes_once()
+    {
+        var payment = await SeedAsync(total: 100m);
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 2, ErrorStatus = 503 }, CancellationToken.None);
+        try
+        {
+            await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, NewLine(), 110m), NewMessageId());
+
+            var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
+            Assert.Equal(PaymentCompletionOutcome.Overpaid, completed.Outcome);
+            var posts = await Sandbox.GetCallsAsync("POST", $"/payments/{payment.Number}", null, CancellationToken.None);
+            Assert.Equal(2, posts.Count(c => c.Status == 503));
+            Assert.Single(posts, c => c.Status == 200);
+            Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_top_up_is_registered_once_per_erp_key()
+    {
+        var key = $"topup-{Guid.NewGuid():N}";
+        var account = 600_000 + Random.Shared.Next(99_999);
+        var message = new { key, accountId = account, total = 250.5m, comment = "top-up payment", purpose = "prepay payment" };
+
+        await PublishAsync(RegisterPaymentConsumer.Queue, message, NewMessageId());
+        var registered = await fixture.Events.WaitForAsync<PaymentRegistered>(key);
+
+        var republished = NewMessageId();
+        await PublishAsync(RegisterPaymentConsumer.Queue, message, republished);
+        var again = await fixture.Events.WaitForAsync<PaymentRegistered>(e => e.MessageId == republished);
+
+        Assert.False(registered.AlreadyApplied);
+        Assert.Equal("waiting_for_payment", registered.PaymentStatus);
+        Assert.Equal(250.5m, registered.Total);
+        Assert.Equal("USD", registered.CurrencyCode);
+        Assert.True(again.AlreadyApplied);
+        Assert.Equal(registered.PaymentId, again.PaymentId);
+        var created = Assert.Single(await Sandbox.GetPaymentsAsync(null, null, CancellationToken.None), p => p.AccountId == account);
+        Assert.Equal(registered.PaymentId, created.Id);
+        Assert.Equal(registered.PaymentNumber, created.Number);
+        Assert.True(created.TopUp);
+    }
+
+    [Fact]
+    public async Task A_top_up_whose_create_answer_was_lost_is_adopted_not_created_twice()
+    {
+        var key = $"topup-{Guid.NewGuid():N}";
+        var account = 700_000 + Random.Shared.Next(99_999);
+
+        // What the first attempt's POST did before its answer was lost (a 503 from a proxy after the platform applied it).
+        using (var api = fixture.Sandbox.CreateClient())
+        {
+            using var content = System.Net.Http.Json.JsonContent.Create(new { data = new { attributes = new { account_id = account, total = 12.34m, comment = "top-up payment" } } });
+            (await api.PostAsync(new Uri("api/v3/resellers/1/payments", UriKind.Relative), content)).EnsureSuccessStatusCode();
+        }
+
+        var before = (await Sandbox.GetCallsAsync(null, null, null, CancellationToken.None)).Max(c => c.Sequence);
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = "/resellers/1/payments", FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
+        try
+        {
+            await PublishAsync(RegisterPaymentConsumer.Queue, new { key, accountId = account, total = 12.34m, comment = "top-up payment" }, NewMessageId());
+
+            var registered = await fixture.Events.WaitForAsync<PaymentRegistered>(key);
+            var created = Assert.Single(await Sandbox.GetPaymentsAsync(null, null, CancellationToken.None), p => p.AccountId == account);
+            Assert.Equal(created.Id, registered.PaymentId);
+            Assert.False(registered.AlreadyApplied);
+            Assert.Single(await Sandbox.GetCallsAsync("POST", "/resellers/1/payments", null, CancellationToken.None), c => c.Status == 503 && c.Sequence > before);
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_waiting_payment_is_cancelled_and_a_second_cancel_is_already_applied()
+    {
+        var payment = await SeedAsync();
+
+        await PublishAsync(CancelPaymentConsumer.Queue, new { paymentId = payment.Id }, NewMessageId());
+        var cancelled = await fixture.Events.WaitForAsync<PaymentCancelled>(payment.Id);
+        var again = NewMessageId();
+        await PublishAsync(CancelPaymentConsumer.Queue, new { paymentId = payment.Id }, again);
+        var second = await fixture.Events.WaitForAsync<PaymentCancelled>(e => e.MessageId == again);
+
+        Assert.False(cancelled.AlreadyApplied);
+        Assert.Equal("cancelled", cancelled.PaymentStatus);
+        Assert.Equal(payment.Number, cancelled.PaymentNumber);
+        Assert.True(second.AlreadyApplied);
+        Assert.Equal("cancelled", (await PaymentAsync(payment.Id)).Status);
+        Assert.Single(await Sandbox.GetCallsAsync("DELETE", "/payments", payment.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_completed_payment_is_rejected_with_the_documented_title_without_retry()
+    {
+        var payment = await SeedAsync("completed");
+
+        await PublishAsync(CancelPaymentConsumer.Queue, new { paymentId = payment.Id }, NewMessageId());
+
+        var rejected = await fixture.Events.WaitForAsync<PaymentRejected>(payment.Id);
+        Assert.Equal(RejectionReason.RejectedByActivePlatform, rejected.Reason);
+        Assert.Equal(nameof(CancelPayment), rejected.MessageType);
+        Assert.Equal(422, rejected.ActivePlatformError!.Status);
+        Assert.Equal("Only payments with \"waiting for payment\" status can be cancelled.", rejected.ActivePlatformError.Title);
+        Assert.Single(await Sandbox.GetCallsAsync("DELETE", "/payments", payment.Id, CancellationToken.None));
+        Assert.Equal("completed", (await PaymentAsync(payment.Id)).Status);
+    }
+
+    [Fact]
+    public async Task A_completion_by_number_without_its_statement_line_is_rejected_as_invalid()
+    {
+        var payment = await SeedAsync();
+
+        await PublishAsync(CompletePaymentConsumer.Queue, new { mode = "ByPaymentNumber", paymentNumber = payment.Number, paymentMethodId = 2 }, NewMessageId());
+
+        var rejected = await fixture.Events.WaitForAsync<PaymentRejected>(payment.Number);
+        Assert.Equal(RejectionReason.InvalidMessage, rejected.Reason);
+        Assert.Contains(rejected.ValidationErrors, e => e.StartsWith("externalTransactionId:", StringComparison.Ordinal));
+        Assert.Empty(await Sandbox.GetCallsAsync("POST", "/payments", payment.Number, CancellationToken.None));
+    }
+}
