@@ -40,7 +40,7 @@ public sealed class CurrencyRateContractTests
 
     [Theory]
     [InlineData("rates", "[]")]
-    [InlineData("effectiveAt", "\"2026-11-30\"")]
+    [InlineData("effectiveAt", "\"yesterday\"")]
     [InlineData("key", "\"\"")]
     [InlineData("resellerId", "0")]
     public async Task A_batch_with_a_malformed_field_is_invalid(string property, string value)
