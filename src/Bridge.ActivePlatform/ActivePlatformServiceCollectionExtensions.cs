@@ -75,6 +75,7 @@ public static class ActivePlatformServiceCollectionExtensions
 
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
+        services.AddActivePlatformCurrencyRates();
         return services;
     }
 

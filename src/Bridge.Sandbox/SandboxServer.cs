@@ -120,6 +120,7 @@ internal static class SandboxApp
         services.AddSingleton<ClosingDocumentStore>();
         services.AddSingleton<AsyncTaskStore>();
         services.AddSingleton<CallLog>();
+        services.AddSingleton<CurrencyRateStore>();
         return services;
     }
 
@@ -136,5 +137,7 @@ internal static class SandboxApp
         app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
 
         ControlApi.Map(app);
+        CurrencyRateEndpoints.Map(api);
+        CurrencyRateEndpoints.MapControl(app);
     }
 }
