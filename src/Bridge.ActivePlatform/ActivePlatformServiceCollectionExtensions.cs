@@ -76,6 +76,7 @@ public static class ActivePlatformServiceCollectionExtensions
 
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
+        services.AddActivePlatformCurrencyRates();
         return services;
     }
 

@@ -9,7 +9,22 @@ if (args.Length > 0 && args[0] == "demo")
 var builder = WebApplication.CreateBuilder(args);
 builder.AddBridge();
 
-var app = builder.Build();
-app.MapBridgeHealth();
-await app.RunAsync();
+try
+{
+    var app = builder.Build();
+    app.MapBridgeHealth();
+    await app.RunAsync();
+}
+catch (Exception ex) when (StartupFailure.TryDescribe(ex, out var problems))
+{
+    // Settings are checked at start: name every missing or invalid one, without a stack trace.
+    await Console.Error.WriteLineAsync("Bridge cannot start; fix these settings:");
+    foreach (var problem in problems)
+    {
+        await Console.Error.WriteLineAsync("  - " + problem);
+    }
+
+    return 2;
+}
+
 return 0;

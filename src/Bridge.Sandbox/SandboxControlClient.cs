@@ -78,4 +78,29 @@ public sealed class SandboxControlClient(HttpClient http)
     /// <summary>Adds a token reaching <paramref name="resellerId"/> and its downstream resellers.</summary>
     public async Task AddTokenAsync(string token, int resellerId, CancellationToken ct) =>
         (await http.PostAsJsonAsync("_sandbox/tokens", new { token, resellerId }, Json, ct)).EnsureSuccessStatusCode();
+
+    /// <summary>Rate records: the current ones, or every one ever created with <paramref name="all"/>; all resellers when null.</summary>
+    public async Task<IReadOnlyList<SandboxCurrencyRate>> GetCurrencyRatesAsync(int? resellerId, CancellationToken ct, bool all = false)
+    {
+        var query = new List<string>();
+        if (resellerId is { } reseller)
+        {
+            query.Add(FormattableString.Invariant($"resellerId={reseller}"));
+        }
+
+        if (all)
+        {
+            query.Add("all=true");
+        }
+
+        var uri = "_sandbox/currency-rates" + (query.Count > 0 ? "?" + string.Join('&', query) : "");
+        return await http.GetFromJsonAsync<List<SandboxCurrencyRate>>(uri, Json, ct) ?? [];
+    }
+
+    /// <summary>Every PATCH currency_rates applied, with its pairs as sent, in order; all resellers when null.</summary>
+    public async Task<IReadOnlyList<SandboxCurrencyRatePatch>> GetCurrencyRatePatchesAsync(int? resellerId, CancellationToken ct)
+    {
+        var uri = "_sandbox/currency-rate-patches" + (resellerId is { } reseller ? FormattableString.Invariant($"?resellerId={reseller}") : "");
+        return await http.GetFromJsonAsync<List<SandboxCurrencyRatePatch>>(uri, Json, ct) ?? [];
+    }
 }

@@ -121,6 +121,7 @@ internal static class SandboxApp
         services.AddSingleton<AsyncTaskStore>();
         services.AddSingleton<CallLog>();
         services.AddSingleton<PaymentStore>();
+        services.AddSingleton<CurrencyRateStore>();
         return services;
     }
 
@@ -138,5 +139,7 @@ internal static class SandboxApp
         app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
 
         ControlApi.Map(app);
+        CurrencyRateEndpoints.Map(api);
+        CurrencyRateEndpoints.MapControl(app);
     }
 }

@@ -54,6 +54,11 @@ internal sealed class DemoScenario(IBus bus, DemoRunner.ResultCollector results,
             cancellationToken);
         yield return Step("notify accounts for October", "Notified", notified, e => e is ClosingDocumentsNotified);
 
+        await foreach (var step in new CurrencyRateDemoSteps(bus, results).RunAsync(cancellationToken))
+        {
+            yield return step;
+        }
+
         await foreach (var step in new PaymentDemoSteps(bus, results).RunAsync(cancellationToken))
         {
             yield return step;

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Features.Payments;
+using Bridge.Host.Features.CurrencyRates;
 using Bridge.Host.Idempotency;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,7 @@ public static class MessagingRegistration
             bus.AddConsumer<CompletePaymentConsumer>();
             bus.AddConsumer<RegisterPaymentConsumer>();
             bus.AddConsumer<CancelPaymentConsumer>();
+            bus.AddConsumer<UpdateCurrencyRatesConsumer>();
 
             if (transport == MessagingTransport.InMemory)
             {
@@ -85,6 +87,7 @@ public static class MessagingRegistration
         Endpoint<CompletePaymentConsumer>(CompletePaymentConsumer.Queue);
         Endpoint<RegisterPaymentConsumer>(RegisterPaymentConsumer.Queue);
         Endpoint<CancelPaymentConsumer>(CancelPaymentConsumer.Queue);
+        Endpoint<UpdateCurrencyRatesConsumer>(UpdateCurrencyRatesConsumer.Queue);
 
         void Endpoint<TConsumer>(string queue)
             where TConsumer : class, IConsumer

@@ -136,6 +136,67 @@ internal static class ContractSamples
                 ActivePlatformError = new ActivePlatformError(null, 400, "INVOICE-0001"),
             },
         ],
+        [typeof(UpdateCurrencyRates)] =
+        [
+            new UpdateCurrencyRates
+            {
+                IdempotencyKey = "1c:rates:2026-11-30",
+                ResellerId = 1,
+                Key = "rates-2026-11-30",
+                EffectiveAt = new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.FromHours(3)),
+                Rates =
+                [
+                    new CurrencyRate { BaseCurrency = "RUB", ForeignCurrency = "USD", Quantity = 1, Rate = 92.5m, Adjustment = 1.02m, ShowForClient = true },
+                    new CurrencyRate { BaseCurrency = "RUB", ForeignCurrency = "KZT", Quantity = 100, Rate = 18.44m },
+                ],
+            },
+            new UpdateCurrencyRates
+            {
+                Key = "r",
+                EffectiveAt = Now,
+                Rates = [new CurrencyRate { BaseCurrency = "USD", ForeignCurrency = "EUR", Quantity = 1, Rate = 0.0001m, Adjustment = 1000m }],
+            },
+        ],
+        [typeof(CurrencyRatesUpdated)] =
+        [
+            new CurrencyRatesUpdated
+            {
+                Key = "rates-2026-11-30", MessageId = "m-11", CorrelationId = "c-11", OccurredAt = Now,
+                ResellerId = 1, EffectiveAt = Now, AlreadyApplied = false,
+                Applied = [new CurrencyRate { BaseCurrency = "RUB", ForeignCurrency = "USD", Quantity = 1, Rate = 92.5m, ShowForClient = false }],
+                Unchanged = [new CurrencyPair("RUB", "EUR")],
+                Skipped = [new SkippedCurrencyPair("RUB", "KZT", Now.AddHours(1))],
+            },
+            new CurrencyRatesUpdated
+            {
+                Key = "rates-2026-11-30", MessageId = "m-12", CorrelationId = "c-12", OccurredAt = Now,
+                ResellerId = 1, EffectiveAt = Now, AlreadyApplied = true, Applied = [],
+            },
+        ],
+        [typeof(CurrencyRatesSkipped)] =
+        [
+            new CurrencyRatesSkipped
+            {
+                Key = "rates-2026-11-29", MessageId = "m-13", CorrelationId = "c-13", OccurredAt = Now,
+                ResellerId = 1, EffectiveAt = Now.AddDays(-1), Skipped = [new SkippedCurrencyPair("RUB", "USD", Now)],
+            },
+        ],
+        [typeof(CurrencyRatesRejected)] =
+        [
+            new CurrencyRatesRejected
+            {
+                Key = "rates-2026-11-30", MessageId = "m-14", CorrelationId = "c-14", OccurredAt = Now,
+                MessageType = nameof(UpdateCurrencyRates), Reason = RejectionReason.RejectedByActivePlatform,
+                Description = "ActivePlatform refused the request (422).",
+                ActivePlatformError = new ActivePlatformError("Foreign currency XTS is not available", 422, null),
+            },
+            new CurrencyRatesRejected
+            {
+                Key = "", MessageId = "m-15", CorrelationId = "c-15", OccurredAt = Now,
+                MessageType = nameof(UpdateCurrencyRates), Reason = RejectionReason.InvalidMessage,
+                Description = "The message failed validation.", ValidationErrors = ["rates: at least one rate is required"],
+            },
+        ],
         [typeof(CompletePayment)] =
         [
             new CompletePayment

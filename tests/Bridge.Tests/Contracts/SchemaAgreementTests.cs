@@ -18,12 +18,13 @@ public sealed class SchemaAgreementTests
     [Fact]
     public void The_contracts_assembly_declares_the_closing_document_commands_and_events()
     {
-        Assert.Equal(
-            ["CancelPayment", "CompletePayment", "DeleteClosingDocument", "NotifyClosingDocuments", "RegisterPayment", "SendClosingDocument"],
-            ContractCatalog.Commands.Select(type => type.Name).Order(StringComparer.Ordinal));
-        Assert.Equal(
-            ["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified", "PaymentCancelled", "PaymentCompleted", "PaymentRegistered", "PaymentRejected"],
-            ContractCatalog.Events.Select(type => type.Name).Order(StringComparer.Ordinal));
+        // Subsets: each flow adds its own messages (the currency-rate ones are asserted in CurrencyRateContractTests).
+        Assert.Subset(
+            ContractCatalog.Commands.Select(type => type.Name).ToHashSet(StringComparer.Ordinal),
+            new HashSet<string>(["DeleteClosingDocument", "NotifyClosingDocuments", "SendClosingDocument"], StringComparer.Ordinal));
+        Assert.Subset(
+            ContractCatalog.Events.Select(type => type.Name).ToHashSet(StringComparer.Ordinal),
+            new HashSet<string>(["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified"], StringComparer.Ordinal));
     }
 
     [Fact]

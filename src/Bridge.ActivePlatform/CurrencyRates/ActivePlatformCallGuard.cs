@@ -1,0 +1,129 @@
+using System.Globalization;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using Refit;
+
+namespace Bridge.ActivePlatform.CurrencyRates;
+
+/// <summary>
+/// Turns a Refit call's outcome into the client's <see cref="ActivePlatformException"/> hierarchy, the same way
+/// <see cref="ActivePlatformClient"/> does for its own calls (transient: no answer, timeouts, 408/429/5xx, an unreadable 2xx;
+/// permanent: other 4xx with ActivePlatform's errors), so a flow's own facade classifies failures identically.
+/// Kept beside the currency-rate facade so that <see cref="ActivePlatformClient"/> stays untouched while flows are merged;
+/// it is general and could back <see cref="ActivePlatformClient"/> too.
+/// </summary>
+internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider timeProvider)
+{
+    public async Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
+        where TResponse : IApiResponse
+    {
+        TResponse response;
+        try
+        {
+            response = await call(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (ApiRequestException ex)
+        {
+            throw NoAnswer(ex.InnerException ?? ex, ex.HttpMethod?.Method, ex.Uri);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or OperationCanceledException)
+        {
+            throw NoAnswer(ex, null, null);
+        }
+
+        if (response.HasRequestError(out var requestError))
+        {
+            response.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            throw NoAnswer(requestError.InnerException ?? requestError, requestError.HttpMethod?.Method, requestError.Uri);
+        }
+
+        return response;
+    }
+
+    /// <summary>Throws for a non-2xx answer, and for a 2xx whose body does not read (transient: possibly truncated).</summary>
+    public void EnsureSuccess(IApiResponse response)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw FromStatus(response);
+        }
+
+        if (response.HasResponseError(out var error))
+        {
+            throw Unreadable(response, Redact(error.InnerException?.Message ?? error.Message) ?? "unreadable body", error.InnerException);
+        }
+    }
+
+    public ActivePlatformTransientException Unreadable(IApiResponse response, string reason, Exception? inner = null)
+    {
+        var details = new ActivePlatformFailureDetails
+        {
+            Status = (int)(response.StatusCode ?? 0),
+            Method = response.RequestMessage?.Method.Method,
+            RequestUri = response.RequestMessage?.RequestUri,
+        };
+        return new ActivePlatformTransientException(
+            string.Create(CultureInfo.InvariantCulture, $"ActivePlatform's {details.Status} answer to {details.Method} {details.RequestUri} could not be used: {reason}"),
+            details,
+            inner);
+    }
+
+    private ActivePlatformException FromStatus(IApiResponse response)
+    {
+        var status = (int)(response.StatusCode ?? 0);
+        var body = response.Error is ApiException api ? api.Content : null;
+        var errors = ActivePlatformErrorParser.Parse(body)
+            .Select(e => e with { Title = Redact(e.Title), Status = Redact(e.Status), Code = Redact(e.Code), Detail = Redact(e.Detail) })
+            .ToList();
+        var details = new ActivePlatformFailureDetails
+        {
+            Status = status,
+            Method = response.RequestMessage?.Method.Method,
+            RequestUri = response.RequestMessage?.RequestUri,
+            RetryAfter = ActivePlatformErrorParser.RetryAfter(response.Headers?.RetryAfter, timeProvider.GetUtcNow()),
+            Errors = errors,
+        };
+
+        var message = string.Create(CultureInfo.InvariantCulture, $"ActivePlatform answered {status} {Redact(response.ReasonPhrase)} to {details.Method} {details.RequestUri}");
+        if (errors.FirstOrDefault()?.Title is { Length: > 0 } title)
+        {
+            message += $": {title}";
+        }
+
+        if (errors.FirstOrDefault(e => e.Code is { Length: > 0 })?.Code is { } code)
+        {
+            message += $" [{code}]";
+        }
+
+        return ActivePlatformFailureClassification.IsTransientStatus(status)
+            ? new ActivePlatformTransientException(message, details)
+            : new ActivePlatformPermanentException(message, details);
+    }
+
+    private ActivePlatformTransientException NoAnswer(Exception cause, string? method, Uri? uri)
+    {
+        var what = cause switch
+        {
+            TimeoutRejectedException t => string.Create(CultureInfo.InvariantCulture, $"timed out after {t.Timeout}"),
+            BrokenCircuitException => "the circuit to ActivePlatform is open after repeated failures",
+            HttpRequestException h => $"the connection failed ({h.HttpRequestError}): {Redact(h.Message)}",
+            OperationCanceledException => "the request was cancelled by a timeout",
+            _ => Redact(cause.Message),
+        };
+
+        // Refit's own exceptions carry the request (and so its headers): they never travel along as the cause.
+        var inner = cause is ApiExceptionBase ? null : cause;
+        return new ActivePlatformTransientException(
+            $"ActivePlatform did not answer {method ?? "the request"} {uri}: {what}",
+            new ActivePlatformFailureDetails { Method = method, RequestUri = uri },
+            inner);
+    }
+
+    private string? Redact(string? text) =>
+        text is null || string.IsNullOrEmpty(apiToken) ? text : text.Replace(apiToken, "***", StringComparison.Ordinal);
+}

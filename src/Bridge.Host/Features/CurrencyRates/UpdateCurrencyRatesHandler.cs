@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Bridge.ActivePlatform;
+using Bridge.ActivePlatform.CurrencyRates;
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Bridge.Host.Storage;
+using Mediator;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Features.CurrencyRates;
+
+/// <summary>
+/// Applies a batch of the ERP's currency rates so that, for each (reseller, base, foreign) pair, a rate that took effect
+/// earlier than one already applied is never applied after it — whatever order the batches arrive in, however often.
+/// <list type="number">
+/// <item>The executor claims the reseller (<see cref="ClaimScope"/>, key = reseller id): batches of one reseller never
+/// interleave, across instances.</item>
+/// <item>Under that claim each pair's applied effective time is read (<see cref="PairScope"/>, key <c>BASE/FOREIGN</c>).
+/// Later than the batch: the pair is stale and skipped. Equal: already applied (a republished batch), not sent again.
+/// Earlier or none: sent.</item>
+/// <item>Before the PATCH, an intent (<see cref="IntentScope"/>) records "this message may be writing these pairs at this
+/// time" in its own transaction. A write whose answer is lost, or a crash after ActivePlatform applied it, leaves the claim
+/// released before the applied time is recorded: without the intent an older batch taking the claim in between would be
+/// written after the newer one. With it, the older batch sees the pending newer time and is skipped; the message that wrote
+/// the intent ignores its own intent when it is redelivered and sends again.</item>
+/// <item>One PATCH with only the pairs to send; then one transaction records each sent pair's effective time
+/// (<see cref="WorkResult.OtherChanges"/>), completes the idempotency record and writes the event to the outbox.</item>
+/// </list>
+/// A permanent refusal by ActivePlatform withdraws the intents (nothing of the batch was applied); a transient failure keeps
+/// them, so that the retry — or an operator's replay from the error queue — is not overtaken by an older batch.
+/// </summary>
+public sealed class UpdateCurrencyRatesHandler(
+    IdempotentExecutor executor,
+    ICurrencyRatesClient activePlatform,
+    IDocumentStateStore documents,
+    IBridgeDatabase database,
+    IOptions<ActivePlatformOptions> activePlatformOptions,
+    TimeProvider clock) : ICommandHandler<UpdateCurrencyRatesCommand, HandlingOutcome>
+{
+    public const string ClaimScope = "currency-rates";
+
+    public static string PairScope(long resellerId) => FormattableString.Invariant($"currency-rate:{resellerId}");
+
+    public static string IntentScope(long resellerId) => FormattableString.Invariant($"currency-rate-intent:{resellerId}");
+
+    /// <summary>The ordering token of an effective time: UTC, round-trip format, so equal instants give equal tokens.</summary>
+    public static string Version(DateTimeOffset effectiveAt) => effectiveAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    public static DateTimeOffset? ParseVersion(string? version) =>
+        DateTimeOffset.TryParseExact(version, "O", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var parsed) ? parsed : null;
+
+    public async ValueTask<HandlingOutcome> Handle(UpdateCurrencyRatesCommand command, CancellationToken cancellationToken)
+    {
+        var (message, incoming) = command;
+        var errors = CurrencyRateValidation.Validate(message);
+        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
+        if (errors.Count > 0)
+        {
+            await executor.RejectUntrackedAsync(Rejected(message, incoming, ClosingDocumentRejections.Invalid(errors)), incoming, cancellationToken);
+            return HandlingOutcome.Rejected;
+        }
+
+        var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
+        return await executor.ExecuteAsync(new IdempotentWork
+        {
+            Incoming = incoming,
+            IdempotencyKey = incoming.IdempotencyKey!,
+            Fingerprint = PayloadFingerprint.Of(message),
+            Scope = ClaimScope,
+            DocumentKey = resellerId.ToString(CultureInfo.InvariantCulture),
+            Reject = rejection => Rejected(message, incoming, rejection),
+            Apply = (_, ct) => ApplyAsync(message, incoming, resellerId, ct),
+        }, cancellationToken);
+    }
+
+    private async Task<WorkResult> ApplyAsync(UpdateCurrencyRates message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
+    {
+        var effectiveAt = message.EffectiveAt;
+        var version = Version(effectiveAt);
+        var me = IntentOwner(incoming.IdempotencyKey!);
+
+        var toSend = new List<(CurrencyRate Rate, DocumentState? Intent)>();
+        var unchanged = new List<CurrencyPair>();
+        var skipped = new List<SkippedCurrencyPair>();
+        foreach (var rate in message.Rates)
+        {
+            var key = CurrencyRateValidation.PairKey(rate);
+            var appliedAt = ParseVersion((await documents.GetAsync(PairScope(resellerId), key, cancellationToken))?.AppliedVersion);
+            var intent = await documents.GetAsync(IntentScope(resellerId), key, cancellationToken);
+            var pendingAt = intent is not null && intent.ResourceId != me ? ParseVersion(intent.AppliedVersion) : null;
+            var newest = Max(appliedAt, pendingAt);
+
+            if (newest > effectiveAt)
+            {
+                skipped.Add(new SkippedCurrencyPair(rate.BaseCurrency, rate.ForeignCurrency, newest.Value));
+            }
+            else if (appliedAt == effectiveAt)
+            {
+                unchanged.Add(new CurrencyPair(rate.BaseCurrency, rate.ForeignCurrency));
+            }
+            else
+            {
+                // Includes another message's pending intent at this same time: sending the same time's rate again is harmless.
+                toSend.Add((rate, intent));
+            }
+        }
+
+        if (toSend.Count == 0)
+        {
+            return skipped.Count > 0
+                ? new WorkResult(HandlingOutcome.Skipped, Skipped(message, incoming, resellerId, skipped, unchanged), null, null)
+                : new WorkResult(HandlingOutcome.Applied, Updated(message, incoming, resellerId, [], unchanged, skipped), null, null);
+        }
+
+        await RecordIntentAsync(resellerId, toSend.Select(p => CurrencyRateValidation.PairKey(p.Rate)), version, me, cancellationToken);
+
+        IReadOnlyList<CurrencyRateRecord> records;
+        try
+        {
+            records = await activePlatform.UpdateCurrencyRatesAsync(resellerId, [.. toSend.Select(p => Write(p.Rate))], cancellationToken);
+        }
+        catch (Exception ex) when (PermanentFailures.TryClassify(ex, out var rejection))
+        {
+            // Nothing of the batch was applied: the intents go back to what they were (another message's pending write stays).
+            return new WorkResult(HandlingOutcome.Rejected, Rejected(message, incoming, rejection), null, null)
+            {
+                OtherChanges = [.. toSend.Select(p => new ScopedDocumentChange(
+                    IntentScope(resellerId),
+                    CurrencyRateValidation.PairKey(p.Rate),
+                    p.Intent is { } previous && previous.ResourceId != me
+                        ? new DocumentChange(previous.AppliedVersion, previous.ResourceId, false)
+                        : new DocumentChange(null, null, false)))],
+            };
+        }
+
+        // ActivePlatform answers one record per pair, in the order sent; an answer that does not match leaves the ids unknown.
+        var recordIds = records.Count == toSend.Count ? records.Select(r => (string?)r.Id).ToList() : [.. toSend.Select(_ => (string?)null)];
+        var sent = toSend.Select(p => p.Rate).ToList();
+        return new WorkResult(HandlingOutcome.Applied, Updated(message, incoming, resellerId, sent, unchanged, skipped), null, null)
+        {
+            OtherChanges = [.. sent.Select((rate, i) => new ScopedDocumentChange(
+                PairScope(resellerId), CurrencyRateValidation.PairKey(rate), new DocumentChange(version, recordIds[i], false)))],
+        };
+    }
+
+    /// <summary>Commits the intent on its own, before the PATCH can reach ActivePlatform.</summary>
+    private async Task RecordIntentAsync(long resellerId, IEnumerable<string> pairKeys, string version, string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var key in pairKeys)
+        {
+            await documents.SetAppliedAsync(transaction, IntentScope(resellerId), key, version, owner, deleted: false, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Who wrote an intent: a hash of the idempotency key (which may be longer than the column holding it).</summary>
+    private static string IntentOwner(string idempotencyKey) =>
+        "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)));
+
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
+
+    private static CurrencyRateWrite Write(CurrencyRate rate) => new()
+    {
+        BaseCurrency = rate.BaseCurrency,
+        ForeignCurrency = rate.ForeignCurrency,
+        Quantity = rate.Quantity,
+        Rate = rate.Rate,
+        Adjustment = rate.Adjustment,
+        ShowForClient = rate.ShowForClient,
+    };
+
+    private CurrencyRatesUpdated Updated(
+        UpdateCurrencyRates message, IncomingMessage incoming, long resellerId, IReadOnlyList<CurrencyRate> applied,
+        IReadOnlyList<CurrencyPair> unchanged, IReadOnlyList<SkippedCurrencyPair> skipped) => new()
+        {
+            Key = message.Key,
+            MessageId = incoming.IdempotencyKey!,
+            CorrelationId = incoming.CorrelationId,
+            OccurredAt = clock.GetUtcNow(),
+            ResellerId = resellerId,
+            EffectiveAt = message.EffectiveAt,
+            Applied = applied,
+            Unchanged = unchanged,
+            Skipped = skipped,
+            AlreadyApplied = applied.Count == 0 && skipped.Count == 0,
+        };
+
+    private CurrencyRatesSkipped Skipped(
+        UpdateCurrencyRates message, IncomingMessage incoming, long resellerId, IReadOnlyList<SkippedCurrencyPair> skipped,
+        IReadOnlyList<CurrencyPair> unchanged) => new()
+        {
+            Key = message.Key,
+            MessageId = incoming.IdempotencyKey!,
+            CorrelationId = incoming.CorrelationId,
+            OccurredAt = clock.GetUtcNow(),
+            ResellerId = resellerId,
+            EffectiveAt = message.EffectiveAt,
+            Skipped = skipped,
+            Unchanged = unchanged,
+        };
+
+    private CurrencyRatesRejected Rejected(UpdateCurrencyRates? message, IncomingMessage incoming, Rejection rejection) => new()
+    {
+        Key = message?.Key ?? string.Empty,
+        MessageId = incoming.IdempotencyKey ?? string.Empty,
+        CorrelationId = incoming.CorrelationId,
+        OccurredAt = clock.GetUtcNow(),
+        MessageType = nameof(UpdateCurrencyRates),
+        Reason = rejection.Reason,
+        Description = rejection.Description,
+        ValidationErrors = rejection.ValidationErrors,
+        ActivePlatformError = rejection.ActivePlatformError,
+    };
+}

@@ -1,0 +1,46 @@
+using Bridge.Host.Hosting;
+using Bridge.Tests.Pipeline;
+
+namespace Bridge.Tests.Hosting;
+
+public sealed class StartupValidationTests
+{
+    private static Dictionary<string, string?> Embedded(string directory) => new()
+    {
+        ["Bridge:Messaging:Transport"] = "InMemory",
+        ["Bridge:Storage:Provider"] = "Sqlite",
+        ["Bridge:Storage:ConnectionString"] = $"Data Source={Path.Combine(directory, "bridge.db")}",
+        ["ActivePlatform:BaseUrl"] = "http://127.0.0.1:9/",
+        ["ActivePlatform:ApiToken"] = "startup-secret-token",
+        ["ActivePlatform:ResellerId"] = "1",
+    };
+
+    [Theory]
+    [InlineData("ActivePlatform:BaseUrl")]
+    [InlineData("ActivePlatform:ApiToken")]
+    public async Task A_missing_ActivePlatform_setting_stops_the_start_with_a_message_naming_it(string setting)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings[setting] = "";
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        Assert.Contains(problems, p => p.StartsWith(setting, StringComparison.Ordinal));
+        Assert.DoesNotContain("startup-secret-token", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_claim_lease_too_short_to_renew_stops_the_start()
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings["Bridge:Idempotency:DocumentClaimLease"] = "00:00:01";
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        Assert.Contains(problems, p => p.Contains("Bridge:Idempotency:DocumentClaimLease", StringComparison.Ordinal));
+    }
+}
