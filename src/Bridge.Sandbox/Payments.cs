@@ -129,7 +129,7 @@ internal sealed class StoredPayment
     private static JsonObject Ref(string id, string type) => new() { ["id"] = id, ["type"] = type };
 }
 
-internal sealed record StoredCorrection(long Id, int ResellerId, long AccountId, long PaymentId, decimal Total, string Comment, DateTimeOffset CreatedAt)
+internal sealed record StoredPaymentCorrection(long Id, int ResellerId, long AccountId, long PaymentId, decimal Total, string Comment, DateTimeOffset CreatedAt)
 {
     public JsonObject ToResource() => new()
     {
@@ -186,7 +186,7 @@ internal sealed partial class PaymentStore
     private readonly Lock _gate = new();
     private readonly SandboxClock _clock;
     private readonly Dictionary<long, StoredPayment> _payments = [];
-    private readonly List<StoredCorrection> _corrections = [];
+    private readonly List<StoredPaymentCorrection> _corrections = [];
 
     // Ids keep growing across resets, so an id seen before a reset never names another payment after it.
     private long _lastPaymentId = 3000;
@@ -438,7 +438,7 @@ internal sealed partial class PaymentStore
 
     private void AddCorrection(StoredPayment payment, decimal total, string documentId)
     {
-        var correction = new StoredCorrection(++_lastCorrectionId, payment.ResellerId, payment.AccountId, payment.Id, total, CorrectionComment(documentId), _clock.Now);
+        var correction = new StoredPaymentCorrection(++_lastCorrectionId, payment.ResellerId, payment.AccountId, payment.Id, total, CorrectionComment(documentId), _clock.Now);
         _corrections.Add(correction);
         payment.CorrectionIds.Add(correction.Id);
     }
