@@ -75,6 +75,11 @@ public static class ActivePlatformServiceCollectionExtensions
 
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
+
+        // Corrections: own facade over the shared error translation of ActivePlatformClient.
+        services.AddRefitGeneratedClient<Bridge.ActivePlatform.Corrections.ICorrectionsApi>(context, RefitSettingsFor, HttpClientName);
+        services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformClient>();
+        services.TryAddTransient<Bridge.ActivePlatform.Corrections.ICorrectionsClient, Bridge.ActivePlatform.Corrections.CorrectionsClient>();
         return services;
     }
 

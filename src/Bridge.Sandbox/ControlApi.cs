@@ -17,6 +17,7 @@ namespace Bridge.Sandbox;
 /// <item><c>GET /_sandbox/calls?method=&amp;pathContains=&amp;key=</c> → <see cref="SandboxCall"/>s in arrival order.</item>
 /// <item><c>GET /_sandbox/external-invoices?key=</c> → <see cref="SandboxExternalInvoice"/>s (current state).</item>
 /// <item><c>GET /_sandbox/async-tasks</c> → <see cref="SandboxAsyncTask"/>s. <c>GET /_sandbox/notifications</c> → <see cref="SandboxNotification"/>s.</item>
+/// <item><c>GET /_sandbox/corrections</c> → <see cref="SandboxCorrection"/>s (current state; not cleared by reset).</item>
 /// <item><c>POST /_sandbox/tokens</c> with <c>{"token":"t","resellerId":2}</c> → 204; the token reaches 2 and its subtree.</item>
 /// </list>
 /// </summary>
@@ -105,5 +106,8 @@ internal static class ControlApi
             tokens.Add(token.Token, token.ResellerId);
             return Results.NoContent();
         });
+
+        // Corrections are not cleared by /reset: their ids keep growing and tests use their own.
+        control.MapGet("/corrections", (CorrectionStore corrections) => corrections.All().Select(c => c.View()).ToList());
     }
 }

@@ -58,4 +58,7 @@ public sealed class SandboxControlClient(HttpClient http)
     /// <summary>Adds a token reaching <paramref name="resellerId"/> and its downstream resellers.</summary>
     public async Task AddTokenAsync(string token, int resellerId, CancellationToken ct) =>
         (await http.PostAsJsonAsync("_sandbox/tokens", new { token, resellerId }, Json, ct)).EnsureSuccessStatusCode();
+
+    public async Task<IReadOnlyList<SandboxCorrection>> GetCorrectionsAsync(CancellationToken ct) =>
+        await http.GetFromJsonAsync<List<SandboxCorrection>>("_sandbox/corrections", Json, ct) ?? [];
 }

@@ -120,6 +120,7 @@ internal static class SandboxApp
         services.AddSingleton<ClosingDocumentStore>();
         services.AddSingleton<AsyncTaskStore>();
         services.AddSingleton<CallLog>();
+        services.AddSingleton<CorrectionStore>();
         return services;
     }
 
@@ -133,6 +134,7 @@ internal static class SandboxApp
         ExternalInvoiceEndpoints.Map(api);
         AsyncTaskStore.Map(api);
         Catalog.Map(api);
+        CorrectionEndpoints.Map(api);
         app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
 
         ControlApi.Map(app);

@@ -40,4 +40,7 @@ namespace Bridge.ActivePlatform.Json;
 [JsonSerializable(typeof(ExternalInvoiceWriteAttributes))]
 [JsonSerializable(typeof(ClosingDocumentNotification))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(JsonApiDocument<Bridge.ActivePlatform.Corrections.Correction>))]
+[JsonSerializable(typeof(DataAttributesEnvelope<Bridge.ActivePlatform.Corrections.CorrectionWriteAttributes>))]
+[JsonSerializable(typeof(DataAttributesEnvelope<Bridge.ActivePlatform.Corrections.CorrectionStatusAttributes>))]
 public sealed partial class ActivePlatformJsonContext : JsonSerializerContext;

@@ -53,6 +53,11 @@ internal sealed class DemoScenario(IBus bus, DemoRunner.ResultCollector results,
             NewId.NextGuid(),
             cancellationToken);
         yield return Step("notify accounts for October", "Notified", notified, e => e is ClosingDocumentsNotified);
+
+        await foreach (var step in new CorrectionDemoSteps(bus, results).RunAsync(cancellationToken))
+        {
+            yield return step;
+        }
     }
 
     private static SendClosingDocument Document(string key, long revision, decimal total) => new()

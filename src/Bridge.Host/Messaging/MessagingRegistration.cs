@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Features.Corrections;
 using Bridge.Host.Idempotency;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -38,6 +39,9 @@ public static class MessagingRegistration
             bus.AddConsumer<SendClosingDocumentConsumer>();
             bus.AddConsumer<DeleteClosingDocumentConsumer>();
             bus.AddConsumer<NotifyClosingDocumentsConsumer>();
+            bus.AddConsumer<CreateCorrectionConsumer>();
+            bus.AddConsumer<ApproveCorrectionConsumer>();
+            bus.AddConsumer<DeclineCorrectionConsumer>();
 
             if (transport == MessagingTransport.InMemory)
             {
@@ -78,6 +82,9 @@ public static class MessagingRegistration
         Endpoint<SendClosingDocumentConsumer>(SendClosingDocumentConsumer.Queue);
         Endpoint<DeleteClosingDocumentConsumer>(DeleteClosingDocumentConsumer.Queue);
         Endpoint<NotifyClosingDocumentsConsumer>(NotifyClosingDocumentsConsumer.Queue);
+        Endpoint<CreateCorrectionConsumer>(CreateCorrectionConsumer.Queue);
+        Endpoint<ApproveCorrectionConsumer>(ApproveCorrectionConsumer.Queue);
+        Endpoint<DeclineCorrectionConsumer>(DeclineCorrectionConsumer.Queue);
 
         void Endpoint<TConsumer>(string queue)
             where TConsumer : class, IConsumer

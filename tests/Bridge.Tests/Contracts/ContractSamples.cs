@@ -136,6 +136,58 @@ internal static class ContractSamples
                 ActivePlatformError = new ActivePlatformError(null, 400, "INVOICE-0001"),
             },
         ],
+        [typeof(CreateCorrection)] =
+        [
+            new CreateCorrection
+            {
+                IdempotencyKey = "1c:correction:corr-118", ResellerId = 1, Key = "corr-118", AccountId = 505, IncludedInvoice = true,
+                SubscriptionId = 3010001, PeriodFrom = new DateOnly(2026, 11, 1), PeriodTo = new DateOnly(2026, 11, 30), Total = 100.25m, Comment = "Возврат",
+            },
+            new CreateCorrection { Key = "corr-119", AccountId = 505, IncludedInvoice = false, Total = -50.5m },
+        ],
+        [typeof(ApproveCorrection)] =
+        [
+            new ApproveCorrection { IdempotencyKey = "approve-118", ResellerId = 1, Key = "corr-118", CorrectionId = "738" },
+            new ApproveCorrection { Key = "corr-118" },
+        ],
+        [typeof(DeclineCorrection)] =
+        [
+            new DeclineCorrection { IdempotencyKey = "decline-119", ResellerId = 1, Key = "corr-119", CorrectionId = "739" },
+            new DeclineCorrection { Key = "corr-119" },
+        ],
+        [typeof(CorrectionCreated)] =
+        [
+            new CorrectionCreated
+            {
+                Key = "corr-118", MessageId = "m-11", CorrelationId = "c-11", OccurredAt = Now,
+                ResellerId = 1, AccountId = 505, CorrectionId = "738", Status = "approval_required", Total = 100.25m, AlreadyApplied = false,
+            },
+        ],
+        [typeof(CorrectionApproved)] =
+        [
+            new CorrectionApproved { Key = "corr-118", MessageId = "m-12", CorrelationId = "c-12", OccurredAt = Now, ResellerId = 1, CorrectionId = "738", ApprovedAt = new DateOnly(2026, 11, 30), AlreadyApplied = false },
+            new CorrectionApproved { Key = "corr-118", MessageId = "m-13", CorrelationId = "c-13", OccurredAt = Now, ResellerId = 1, CorrectionId = "738", AlreadyApplied = true },
+        ],
+        [typeof(CorrectionDeclined)] =
+        [
+            new CorrectionDeclined { Key = "corr-119", MessageId = "m-14", CorrelationId = "c-14", OccurredAt = Now, ResellerId = 1, CorrectionId = "739", AlreadyApplied = false },
+        ],
+        [typeof(CorrectionRejected)] =
+        [
+            new CorrectionRejected
+            {
+                Key = "corr-119", MessageId = "m-15", CorrelationId = "c-15", OccurredAt = Now,
+                MessageType = nameof(ApproveCorrection), Reason = RejectionReason.RejectedByActivePlatform,
+                Description = "ActivePlatform refused the request (422).",
+                ActivePlatformError = new ActivePlatformError("Status can be changed only for a correction in approval_required status", 422, null),
+            },
+            new CorrectionRejected
+            {
+                Key = "", MessageId = "m-16", CorrelationId = "c-16", OccurredAt = Now,
+                MessageType = nameof(CreateCorrection), Reason = RejectionReason.InvalidMessage,
+                Description = "The message failed validation.", ValidationErrors = ["total: must not be zero"],
+            },
+        ],
     };
 
     public static IReadOnlyList<object> For(Type messageType) =>
