@@ -121,6 +121,7 @@ internal static class SandboxApp
         services.AddSingleton<AsyncTaskStore>();
         services.AddSingleton<CallLog>();
         services.AddSingleton<CorrectionStore>();
+        services.AddSingleton<InvoiceStore>();
         return services;
     }
 
@@ -135,6 +136,7 @@ internal static class SandboxApp
         AsyncTaskStore.Map(api);
         Catalog.Map(api);
         CorrectionEndpoints.Map(api);
+        InvoiceEndpoints.Map(api);
         app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
 
         ControlApi.Map(app);

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Features.Corrections;
+using Bridge.Host.Features.Invoices;
 using Bridge.Host.Idempotency;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,9 @@ public static class MessagingRegistration
             bus.AddConsumer<CreateCorrectionConsumer>();
             bus.AddConsumer<ApproveCorrectionConsumer>();
             bus.AddConsumer<DeclineCorrectionConsumer>();
+            bus.AddConsumer<ApproveInvoiceConsumer>();
+            bus.AddConsumer<CompleteInvoiceConsumer>();
+            bus.AddConsumer<RevokeInvoiceApprovalConsumer>();
 
             if (transport == MessagingTransport.InMemory)
             {
@@ -85,6 +89,9 @@ public static class MessagingRegistration
         Endpoint<CreateCorrectionConsumer>(CreateCorrectionConsumer.Queue);
         Endpoint<ApproveCorrectionConsumer>(ApproveCorrectionConsumer.Queue);
         Endpoint<DeclineCorrectionConsumer>(DeclineCorrectionConsumer.Queue);
+        Endpoint<ApproveInvoiceConsumer>(ApproveInvoiceConsumer.Queue);
+        Endpoint<CompleteInvoiceConsumer>(CompleteInvoiceConsumer.Queue);
+        Endpoint<RevokeInvoiceApprovalConsumer>(RevokeInvoiceApprovalConsumer.Queue);
 
         void Endpoint<TConsumer>(string queue)
             where TConsumer : class, IConsumer

@@ -188,6 +188,54 @@ internal static class ContractSamples
                 Description = "The message failed validation.", ValidationErrors = ["total: must not be zero"],
             },
         ],
+        [typeof(ApproveInvoice)] =
+        [
+            new ApproveInvoice
+            {
+                IdempotencyKey = "approve-NS2000015", ResellerId = 1, DocumentId = "NS2000015", BillingDate = new DateOnly(2026, 10, 1), AccountId = 167,
+                ExternalAmount = new Money(987.65m, "EUR"), DueDate = new DateOnly(2026, 11, 15),
+            },
+            new ApproveInvoice { DocumentId = "NS2000016", BillingDate = new DateOnly(2026, 10, 1), InvoiceId = "2046" },
+        ],
+        [typeof(CompleteInvoice)] =
+        [
+            new CompleteInvoice { IdempotencyKey = "complete-NS2000015", ResellerId = 1, DocumentId = "NS2000015", BillingDate = new DateOnly(2026, 10, 1), AccountId = 167 },
+            new CompleteInvoice { DocumentId = "NS2000016", BillingDate = new DateOnly(2026, 10, 1), InvoiceId = "2046" },
+        ],
+        [typeof(RevokeInvoiceApproval)] =
+        [
+            new RevokeInvoiceApproval { IdempotencyKey = "revoke-NS2000015", ResellerId = 1, DocumentId = "NS2000015", BillingDate = new DateOnly(2026, 10, 1), AccountId = 167, InvoiceId = "2046" },
+            new RevokeInvoiceApproval { DocumentId = "NS2000015", BillingDate = new DateOnly(2026, 10, 1) },
+        ],
+        [typeof(InvoiceApproved)] =
+        [
+            new InvoiceApproved { Key = "NS2000015", MessageId = "m-17", CorrelationId = "c-17", OccurredAt = Now, ResellerId = 1, InvoiceId = "2046", AccountId = 167, BillingDate = new DateOnly(2026, 10, 1), AlreadyApplied = false },
+            new InvoiceApproved { Key = "NS2000015", MessageId = "m-18", CorrelationId = "c-18", OccurredAt = Now, ResellerId = 1, InvoiceId = "2046", BillingDate = new DateOnly(2026, 10, 1), AlreadyApplied = true },
+        ],
+        [typeof(InvoiceCompleted)] =
+        [
+            new InvoiceCompleted { Key = "NS2000015", MessageId = "m-19", CorrelationId = "c-19", OccurredAt = Now, ResellerId = 1, InvoiceId = "2046", AccountId = 167, BillingDate = new DateOnly(2026, 10, 1), PaymentId = "12201", AlreadyApplied = false },
+        ],
+        [typeof(InvoiceApprovalRevoked)] =
+        [
+            new InvoiceApprovalRevoked { Key = "NS2000015", MessageId = "m-20", CorrelationId = "c-20", OccurredAt = Now, ResellerId = 1, InvoiceId = "2046", BillingDate = new DateOnly(2026, 10, 1), AlreadyApplied = false },
+        ],
+        [typeof(InvoiceRejected)] =
+        [
+            new InvoiceRejected
+            {
+                Key = "NS2000015", MessageId = "m-21", CorrelationId = "c-21", OccurredAt = Now,
+                MessageType = nameof(CompleteInvoice), Reason = RejectionReason.RejectedByActivePlatform,
+                Description = "ActivePlatform refused the request (400).",
+                ActivePlatformError = new ActivePlatformError("Payment related to this invoice has been cancelled. Invoice completion is not possible", 400, "INVOICE-0017"),
+            },
+            new InvoiceRejected
+            {
+                Key = "", MessageId = "m-22", CorrelationId = "c-22", OccurredAt = Now,
+                MessageType = nameof(ApproveInvoice), Reason = RejectionReason.InvalidMessage,
+                Description = "The message failed validation.", ValidationErrors = ["documentId: is required"],
+            },
+        ],
     };
 
     public static IReadOnlyList<object> For(Type messageType) =>

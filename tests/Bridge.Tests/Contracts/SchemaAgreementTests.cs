@@ -21,10 +21,10 @@ public sealed class SchemaAgreementTests
         // A subset: every flow adds its own messages, and each flow's set is checked here.
         Assert.Subset(
             ContractCatalog.Commands.Select(type => type.Name).ToHashSet(StringComparer.Ordinal),
-            new HashSet<string>(["DeleteClosingDocument", "NotifyClosingDocuments", "SendClosingDocument", "CreateCorrection", "ApproveCorrection", "DeclineCorrection"], StringComparer.Ordinal));
+            new HashSet<string>(["DeleteClosingDocument", "NotifyClosingDocuments", "SendClosingDocument", "CreateCorrection", "ApproveCorrection", "DeclineCorrection", "ApproveInvoice", "CompleteInvoice", "RevokeInvoiceApproval"], StringComparer.Ordinal));
         Assert.Subset(
             ContractCatalog.Events.Select(type => type.Name).ToHashSet(StringComparer.Ordinal),
-            new HashSet<string>(["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified", "CorrectionCreated", "CorrectionApproved", "CorrectionDeclined", "CorrectionRejected"], StringComparer.Ordinal));
+            new HashSet<string>(["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified", "CorrectionCreated", "CorrectionApproved", "CorrectionDeclined", "CorrectionRejected", "InvoiceApproved", "InvoiceCompleted", "InvoiceApprovalRevoked", "InvoiceRejected"], StringComparer.Ordinal));
     }
 
     [Fact]
