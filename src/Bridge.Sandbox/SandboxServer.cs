@@ -121,6 +121,8 @@ internal static class SandboxApp
         services.AddSingleton<AsyncTaskStore>();
         services.AddSingleton<CallLog>();
         services.AddSingleton<CurrencyRateStore>();
+        services.AddSingleton<CorrectionStore>();
+        services.AddSingleton<InvoiceStore>();
         return services;
     }
 
@@ -134,6 +136,8 @@ internal static class SandboxApp
         ExternalInvoiceEndpoints.Map(api);
         AsyncTaskStore.Map(api);
         Catalog.Map(api);
+        CorrectionEndpoints.Map(api);
+        InvoiceEndpoints.Map(api);
         app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
 
         ControlApi.Map(app);

@@ -58,6 +58,16 @@ internal sealed class DemoScenario(IBus bus, DemoRunner.ResultCollector results,
         {
             yield return step;
         }
+
+        await foreach (var step in new CorrectionDemoSteps(bus, results).RunAsync(cancellationToken))
+        {
+            yield return step;
+        }
+
+        await foreach (var step in new InvoiceDemoSteps(bus, results).RunAsync(cancellationToken))
+        {
+            yield return step;
+        }
     }
 
     private static SendClosingDocument Document(string key, long revision, decimal total) => new()

@@ -4,6 +4,8 @@ using System.Text.Json.Serialization.Metadata;
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Features.CurrencyRates;
+using Bridge.Host.Features.Corrections;
+using Bridge.Host.Features.Invoices;
 using Bridge.Host.Idempotency;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -40,6 +42,12 @@ public static class MessagingRegistration
             bus.AddConsumer<DeleteClosingDocumentConsumer>();
             bus.AddConsumer<NotifyClosingDocumentsConsumer>();
             bus.AddConsumer<UpdateCurrencyRatesConsumer>();
+            bus.AddConsumer<CreateCorrectionConsumer>();
+            bus.AddConsumer<ApproveCorrectionConsumer>();
+            bus.AddConsumer<DeclineCorrectionConsumer>();
+            bus.AddConsumer<ApproveInvoiceConsumer>();
+            bus.AddConsumer<CompleteInvoiceConsumer>();
+            bus.AddConsumer<RevokeInvoiceApprovalConsumer>();
 
             if (transport == MessagingTransport.InMemory)
             {
@@ -81,6 +89,12 @@ public static class MessagingRegistration
         Endpoint<DeleteClosingDocumentConsumer>(DeleteClosingDocumentConsumer.Queue);
         Endpoint<NotifyClosingDocumentsConsumer>(NotifyClosingDocumentsConsumer.Queue);
         Endpoint<UpdateCurrencyRatesConsumer>(UpdateCurrencyRatesConsumer.Queue);
+        Endpoint<CreateCorrectionConsumer>(CreateCorrectionConsumer.Queue);
+        Endpoint<ApproveCorrectionConsumer>(ApproveCorrectionConsumer.Queue);
+        Endpoint<DeclineCorrectionConsumer>(DeclineCorrectionConsumer.Queue);
+        Endpoint<ApproveInvoiceConsumer>(ApproveInvoiceConsumer.Queue);
+        Endpoint<CompleteInvoiceConsumer>(CompleteInvoiceConsumer.Queue);
+        Endpoint<RevokeInvoiceApprovalConsumer>(RevokeInvoiceApprovalConsumer.Queue);
 
         void Endpoint<TConsumer>(string queue)
             where TConsumer : class, IConsumer
