@@ -230,7 +230,8 @@ public sealed class ActivePlatformClient(
             : throw Unreadable(response, $"the write was accepted but neither a closing document nor an async task came back, and no document with key {key} exists");
     }
 
-    private async Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
+    /// <summary>One call through the shared error translation; flow facades (corrections, invoices) use it too.</summary>
+    internal async Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
         where TResponse : IApiResponse
     {
         TResponse response;
@@ -261,7 +262,7 @@ public sealed class ActivePlatformClient(
         return response;
     }
 
-    private void EnsureSuccessStatus(IApiResponse response)
+    internal void EnsureSuccessStatus(IApiResponse response)
     {
         if (!response.IsSuccessStatusCode)
         {
@@ -269,7 +270,7 @@ public sealed class ActivePlatformClient(
         }
     }
 
-    private void EnsureSuccess(IApiResponse response)
+    internal void EnsureSuccess(IApiResponse response)
     {
         EnsureSuccessStatus(response);
         if (response.HasResponseError(out var error))

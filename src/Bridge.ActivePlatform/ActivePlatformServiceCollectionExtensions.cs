@@ -77,6 +77,15 @@ public static class ActivePlatformServiceCollectionExtensions
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
         services.AddActivePlatformCurrencyRates();
+
+        // Corrections: own facade over the shared error translation of ActivePlatformClient.
+        services.AddRefitGeneratedClient<Bridge.ActivePlatform.Corrections.ICorrectionsApi>(context, RefitSettingsFor, HttpClientName);
+        services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformClient>();
+        services.TryAddTransient<Bridge.ActivePlatform.Corrections.ICorrectionsClient, Bridge.ActivePlatform.Corrections.CorrectionsClient>();
+
+        // Invoices with external management: own facade, same shared error translation.
+        services.AddRefitGeneratedClient<Bridge.ActivePlatform.Invoices.IInvoicesApi>(context, RefitSettingsFor, HttpClientName);
+        services.TryAddTransient<Bridge.ActivePlatform.Invoices.IInvoicesClient, Bridge.ActivePlatform.Invoices.InvoicesClient>();
         return services;
     }
 

@@ -19,6 +19,8 @@ namespace Bridge.Sandbox;
 /// <item><c>GET /_sandbox/async-tasks</c> → <see cref="SandboxAsyncTask"/>s. <c>GET /_sandbox/notifications</c> → <see cref="SandboxNotification"/>s.</item>
 /// <item><c>POST /_sandbox/payments</c> with a <see cref="SandboxPaymentSeed"/> → 201 <see cref="SandboxPayment"/>; <c>GET /_sandbox/payments?number=&amp;id=</c>;
 /// <c>GET /_sandbox/payment-corrections?paymentId=</c> → <see cref="SandboxPaymentCorrection"/>s. Reset seeds the payments again.</item>
+/// <item><c>GET /_sandbox/corrections</c> → <see cref="SandboxCorrection"/>s (current state; not cleared by reset).</item>
+/// <item><c>GET /_sandbox/invoices</c> → <see cref="SandboxInvoice"/>s; <c>POST /_sandbox/invoices</c> with a <see cref="SandboxInvoiceSeed"/> → the added invoice.</item>
 /// <item><c>POST /_sandbox/tokens</c> with <c>{"token":"t","resellerId":2}</c> → 204; the token reaches 2 and its subtree.</item>
 /// </list>
 /// </summary>
@@ -110,5 +112,20 @@ internal static class ControlApi
         });
 
         PaymentEndpoints.MapControl(control);
+
+        // Corrections are not cleared by /reset: their ids keep growing and tests use their own.
+        control.MapGet("/corrections", (CorrectionStore corrections) => corrections.All().Select(c => c.View()).ToList());
+
+        // Postpaid invoices with their linked payments: seeded for reseller 1, added per test; not cleared by /reset.
+        control.MapGet("/invoices", (InvoiceStore invoices) => invoices.All().Select(i => i.View()).ToList());
+        control.MapPost("/invoices", (SandboxInvoiceSeed seed, InvoiceStore invoices, ResellerDirectory directory, SandboxClock clock) =>
+        {
+            if (!directory.Exists(seed.ResellerId) || seed.AccountId <= 0 || seed.BillingDate == default)
+            {
+                return Results.BadRequest(new { error = "resellerId must be a reseller of the tree, accountId positive and billingDate set" });
+            }
+
+            return Results.Ok(invoices.Seed(seed, clock.Now).View());
+        });
     }
 }

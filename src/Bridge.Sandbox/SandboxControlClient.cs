@@ -103,4 +103,18 @@ public sealed class SandboxControlClient(HttpClient http)
         var uri = "_sandbox/currency-rate-patches" + (resellerId is { } reseller ? FormattableString.Invariant($"?resellerId={reseller}") : "");
         return await http.GetFromJsonAsync<List<SandboxCurrencyRatePatch>>(uri, Json, ct) ?? [];
     }
+
+    public async Task<IReadOnlyList<SandboxCorrection>> GetCorrectionsAsync(CancellationToken ct) =>
+        await http.GetFromJsonAsync<List<SandboxCorrection>>("_sandbox/corrections", Json, ct) ?? [];
+
+    public async Task<IReadOnlyList<SandboxInvoice>> GetInvoicesAsync(CancellationToken ct) =>
+        await http.GetFromJsonAsync<List<SandboxInvoice>>("_sandbox/invoices", Json, ct) ?? [];
+
+    /// <summary>Adds a postpaid invoice with a linked payment (closed, unapproved, waiting for payment unless the seed says otherwise).</summary>
+    public async Task<SandboxInvoice> SeedInvoiceAsync(SandboxInvoiceSeed seed, CancellationToken ct)
+    {
+        using var response = await http.PostAsJsonAsync("_sandbox/invoices", seed, Json, ct);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<SandboxInvoice>(Json, ct) ?? throw new InvalidOperationException("The sandbox answered no invoice.");
+    }
 }

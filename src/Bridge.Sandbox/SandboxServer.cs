@@ -122,6 +122,8 @@ internal static class SandboxApp
         services.AddSingleton<CallLog>();
         services.AddSingleton<PaymentStore>();
         services.AddSingleton<CurrencyRateStore>();
+        services.AddSingleton<CorrectionStore>();
+        services.AddSingleton<InvoiceStore>();
         return services;
     }
 
@@ -136,6 +138,8 @@ internal static class SandboxApp
         AsyncTaskStore.Map(api);
         Catalog.Map(api);
         PaymentEndpoints.Map(api);
+        CorrectionEndpoints.Map(api);
+        InvoiceEndpoints.Map(api);
         app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
 
         ControlApi.Map(app);

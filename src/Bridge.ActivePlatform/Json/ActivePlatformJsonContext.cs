@@ -40,4 +40,9 @@ namespace Bridge.ActivePlatform.Json;
 [JsonSerializable(typeof(ExternalInvoiceWriteAttributes))]
 [JsonSerializable(typeof(ClosingDocumentNotification))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(JsonApiDocument<Bridge.ActivePlatform.Corrections.Correction>))]
+[JsonSerializable(typeof(DataAttributesEnvelope<Bridge.ActivePlatform.Corrections.CorrectionWriteAttributes>))]
+[JsonSerializable(typeof(DataAttributesEnvelope<Bridge.ActivePlatform.Corrections.CorrectionStatusAttributes>))]
+[JsonSerializable(typeof(JsonApiDocument<Bridge.ActivePlatform.Invoices.Invoice>))]
+[JsonSerializable(typeof(Bridge.ActivePlatform.Invoices.InvoiceActionBody))]
 public sealed partial class ActivePlatformJsonContext : JsonSerializerContext;

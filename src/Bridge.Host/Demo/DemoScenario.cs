@@ -59,6 +59,16 @@ internal sealed class DemoScenario(IBus bus, DemoRunner.ResultCollector results,
             yield return step;
         }
 
+        await foreach (var step in new CorrectionDemoSteps(bus, results).RunAsync(cancellationToken))
+        {
+            yield return step;
+        }
+
+        await foreach (var step in new InvoiceDemoSteps(bus, results).RunAsync(cancellationToken))
+        {
+            yield return step;
+        }
+
         await foreach (var step in new PaymentDemoSteps(bus, results).RunAsync(cancellationToken))
         {
             yield return step;

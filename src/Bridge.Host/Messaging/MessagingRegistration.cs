@@ -5,6 +5,8 @@ using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Features.Payments;
 using Bridge.Host.Features.CurrencyRates;
+using Bridge.Host.Features.Corrections;
+using Bridge.Host.Features.Invoices;
 using Bridge.Host.Idempotency;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -44,6 +46,12 @@ public static class MessagingRegistration
             bus.AddConsumer<RegisterPaymentConsumer>();
             bus.AddConsumer<CancelPaymentConsumer>();
             bus.AddConsumer<UpdateCurrencyRatesConsumer>();
+            bus.AddConsumer<CreateCorrectionConsumer>();
+            bus.AddConsumer<ApproveCorrectionConsumer>();
+            bus.AddConsumer<DeclineCorrectionConsumer>();
+            bus.AddConsumer<ApproveInvoiceConsumer>();
+            bus.AddConsumer<CompleteInvoiceConsumer>();
+            bus.AddConsumer<RevokeInvoiceApprovalConsumer>();
 
             if (transport == MessagingTransport.InMemory)
             {
@@ -88,6 +96,12 @@ public static class MessagingRegistration
         Endpoint<RegisterPaymentConsumer>(RegisterPaymentConsumer.Queue);
         Endpoint<CancelPaymentConsumer>(CancelPaymentConsumer.Queue);
         Endpoint<UpdateCurrencyRatesConsumer>(UpdateCurrencyRatesConsumer.Queue);
+        Endpoint<CreateCorrectionConsumer>(CreateCorrectionConsumer.Queue);
+        Endpoint<ApproveCorrectionConsumer>(ApproveCorrectionConsumer.Queue);
+        Endpoint<DeclineCorrectionConsumer>(DeclineCorrectionConsumer.Queue);
+        Endpoint<ApproveInvoiceConsumer>(ApproveInvoiceConsumer.Queue);
+        Endpoint<CompleteInvoiceConsumer>(CompleteInvoiceConsumer.Queue);
+        Endpoint<RevokeInvoiceApprovalConsumer>(RevokeInvoiceApprovalConsumer.Queue);
 
         void Endpoint<TConsumer>(string queue)
             where TConsumer : class, IConsumer

@@ -197,6 +197,106 @@ internal static class ContractSamples
                 Description = "The message failed validation.", ValidationErrors = ["rates: at least one rate is required"],
             },
         ],
+        [typeof(CreateCorrection)] =
+        [
+            new CreateCorrection
+            {
+                IdempotencyKey = "1c:correction:corr-118", ResellerId = 1, Key = "corr-118", AccountId = 505, IncludedInvoice = true,
+                SubscriptionId = 3010001, PeriodFrom = new DateOnly(2026, 11, 1), PeriodTo = new DateOnly(2026, 11, 30), Total = 100.25m, Comment = "Возврат",
+            },
+            new CreateCorrection { Key = "corr-119", AccountId = 505, IncludedInvoice = false, Total = -50.5m },
+        ],
+        [typeof(ApproveCorrection)] =
+        [
+            new ApproveCorrection { IdempotencyKey = "approve-118", ResellerId = 1, Key = "corr-118", CorrectionId = "738" },
+            new ApproveCorrection { Key = "corr-118" },
+        ],
+        [typeof(DeclineCorrection)] =
+        [
+            new DeclineCorrection { IdempotencyKey = "decline-119", ResellerId = 1, Key = "corr-119", CorrectionId = "739" },
+            new DeclineCorrection { Key = "corr-119" },
+        ],
+        [typeof(CorrectionCreated)] =
+        [
+            new CorrectionCreated
+            {
+                Key = "corr-118", MessageId = "m-11", CorrelationId = "c-11", OccurredAt = Now,
+                ResellerId = 1, AccountId = 505, CorrectionId = "738", Status = "approval_required", Total = 100.25m, AlreadyApplied = false,
+            },
+        ],
+        [typeof(CorrectionApproved)] =
+        [
+            new CorrectionApproved { Key = "corr-118", MessageId = "m-12", CorrelationId = "c-12", OccurredAt = Now, ResellerId = 1, CorrectionId = "738", ApprovedAt = new DateOnly(2026, 11, 30), AlreadyApplied = false },
+            new CorrectionApproved { Key = "corr-118", MessageId = "m-13", CorrelationId = "c-13", OccurredAt = Now, ResellerId = 1, CorrectionId = "738", AlreadyApplied = true },
+        ],
+        [typeof(CorrectionDeclined)] =
+        [
+            new CorrectionDeclined { Key = "corr-119", MessageId = "m-14", CorrelationId = "c-14", OccurredAt = Now, ResellerId = 1, CorrectionId = "739", AlreadyApplied = false },
+        ],
+        [typeof(CorrectionRejected)] =
+        [
+            new CorrectionRejected
+            {
+                Key = "corr-119", MessageId = "m-15", CorrelationId = "c-15", OccurredAt = Now,
+                MessageType = nameof(ApproveCorrection), Reason = RejectionReason.RejectedByActivePlatform,
+                Description = "ActivePlatform refused the request (422).",
+                ActivePlatformError = new ActivePlatformError("Status can be changed only for a correction in approval_required status", 422, null),
+            },
+            new CorrectionRejected
+            {
+                Key = "", MessageId = "m-16", CorrelationId = "c-16", OccurredAt = Now,
+                MessageType = nameof(CreateCorrection), Reason = RejectionReason.InvalidMessage,
+                Description = "The message failed validation.", ValidationErrors = ["total: must not be zero"],
+            },
+        ],
+        [typeof(ApproveInvoice)] =
+        [
+            new ApproveInvoice
+            {
+                IdempotencyKey = "approve-NS2000015", ResellerId = 1, DocumentId = "NS2000015", BillingDate = new DateOnly(2026, 10, 1), AccountId = 167,
+                ExternalAmount = new Money(987.65m, "EUR"), DueDate = new DateOnly(2026, 11, 15),
+            },
+            new ApproveInvoice { DocumentId = "NS2000016", BillingDate = new DateOnly(2026, 10, 1), InvoiceId = "2046" },
+        ],
+        [typeof(CompleteInvoice)] =
+        [
+            new CompleteInvoice { IdempotencyKey = "complete-NS2000015", ResellerId = 1, DocumentId = "NS2000015", BillingDate = new DateOnly(2026, 10, 1), AccountId = 167 },
+            new CompleteInvoice { DocumentId = "NS2000016", BillingDate = new DateOnly(2026, 10, 1), InvoiceId = "2046" },
+        ],
+        [typeof(RevokeInvoiceApproval)] =
+        [
+            new RevokeInvoiceApproval { IdempotencyKey = "revoke-NS2000015", ResellerId = 1, DocumentId = "NS2000015", BillingDate = new DateOnly(2026, 10, 1), AccountId = 167, InvoiceId = "2046" },
+            new RevokeInvoiceApproval { DocumentId = "NS2000015", BillingDate = new DateOnly(2026, 10, 1) },
+        ],
+        [typeof(InvoiceApproved)] =
+        [
+            new InvoiceApproved { Key = "NS2000015", MessageId = "m-17", CorrelationId = "c-17", OccurredAt = Now, ResellerId = 1, InvoiceId = "2046", AccountId = 167, BillingDate = new DateOnly(2026, 10, 1), AlreadyApplied = false },
+            new InvoiceApproved { Key = "NS2000015", MessageId = "m-18", CorrelationId = "c-18", OccurredAt = Now, ResellerId = 1, InvoiceId = "2046", BillingDate = new DateOnly(2026, 10, 1), AlreadyApplied = true },
+        ],
+        [typeof(InvoiceCompleted)] =
+        [
+            new InvoiceCompleted { Key = "NS2000015", MessageId = "m-19", CorrelationId = "c-19", OccurredAt = Now, ResellerId = 1, InvoiceId = "2046", AccountId = 167, BillingDate = new DateOnly(2026, 10, 1), PaymentId = "12201", AlreadyApplied = false },
+        ],
+        [typeof(InvoiceApprovalRevoked)] =
+        [
+            new InvoiceApprovalRevoked { Key = "NS2000015", MessageId = "m-20", CorrelationId = "c-20", OccurredAt = Now, ResellerId = 1, InvoiceId = "2046", BillingDate = new DateOnly(2026, 10, 1), AlreadyApplied = false },
+        ],
+        [typeof(InvoiceRejected)] =
+        [
+            new InvoiceRejected
+            {
+                Key = "NS2000015", MessageId = "m-21", CorrelationId = "c-21", OccurredAt = Now,
+                MessageType = nameof(CompleteInvoice), Reason = RejectionReason.RejectedByActivePlatform,
+                Description = "ActivePlatform refused the request (400).",
+                ActivePlatformError = new ActivePlatformError("Payment related to this invoice has been cancelled. Invoice completion is not possible", 400, "INVOICE-0017"),
+            },
+            new InvoiceRejected
+            {
+                Key = "", MessageId = "m-22", CorrelationId = "c-22", OccurredAt = Now,
+                MessageType = nameof(ApproveInvoice), Reason = RejectionReason.InvalidMessage,
+                Description = "The message failed validation.", ValidationErrors = ["documentId: is required"],
+            },
+        ],
         [typeof(CompletePayment)] =
         [
             new CompletePayment

@@ -18,13 +18,13 @@ public sealed class SchemaAgreementTests
     [Fact]
     public void The_contracts_assembly_declares_the_closing_document_commands_and_events()
     {
-        // Subsets: each flow adds its own messages (the currency-rate ones are asserted in CurrencyRateContractTests).
+        // A subset: every flow adds its own messages, and each flow's set is checked here.
         Assert.Subset(
             ContractCatalog.Commands.Select(type => type.Name).ToHashSet(StringComparer.Ordinal),
-            new HashSet<string>(["DeleteClosingDocument", "NotifyClosingDocuments", "SendClosingDocument"], StringComparer.Ordinal));
+            new HashSet<string>(["DeleteClosingDocument", "NotifyClosingDocuments", "SendClosingDocument", "CreateCorrection", "ApproveCorrection", "DeclineCorrection", "ApproveInvoice", "CompleteInvoice", "RevokeInvoiceApproval"], StringComparer.Ordinal));
         Assert.Subset(
             ContractCatalog.Events.Select(type => type.Name).ToHashSet(StringComparer.Ordinal),
-            new HashSet<string>(["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified"], StringComparer.Ordinal));
+            new HashSet<string>(["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified", "CorrectionCreated", "CorrectionApproved", "CorrectionDeclined", "CorrectionRejected", "InvoiceApproved", "InvoiceCompleted", "InvoiceApprovalRevoked", "InvoiceRejected"], StringComparer.Ordinal));
     }
 
     [Fact]

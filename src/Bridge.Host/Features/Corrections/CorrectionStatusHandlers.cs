@@ -1,0 +1,128 @@
+using Bridge.ActivePlatform;
+using Bridge.ActivePlatform.Corrections;
+using Bridge.Contracts;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Mediator;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Features.Corrections;
+
+public sealed class ApproveCorrectionHandler(
+    IdempotentExecutor executor,
+    ICorrectionsClient corrections,
+    IOptions<ActivePlatformOptions> activePlatformOptions,
+    TimeProvider clock) : CorrectionStatusChange(executor, corrections, activePlatformOptions, clock), ICommandHandler<ApproveCorrectionCommand, HandlingOutcome>
+{
+    public ValueTask<HandlingOutcome> Handle(ApproveCorrectionCommand command, CancellationToken cancellationToken)
+        => HandleAsync(
+            new CorrectionStatusRequest(command.Message?.ResellerId, command.Message?.Key, command.Message?.CorrectionId, command.Message is null, PayloadFingerprint.Of(command.Message), nameof(ApproveCorrection), CorrectionStatus.Approved),
+            command.Incoming,
+            cancellationToken);
+}
+
+public sealed class DeclineCorrectionHandler(
+    IdempotentExecutor executor,
+    ICorrectionsClient corrections,
+    IOptions<ActivePlatformOptions> activePlatformOptions,
+    TimeProvider clock) : CorrectionStatusChange(executor, corrections, activePlatformOptions, clock), ICommandHandler<DeclineCorrectionCommand, HandlingOutcome>
+{
+    public ValueTask<HandlingOutcome> Handle(DeclineCorrectionCommand command, CancellationToken cancellationToken)
+        => HandleAsync(
+            new CorrectionStatusRequest(command.Message?.ResellerId, command.Message?.Key, command.Message?.CorrectionId, command.Message is null, PayloadFingerprint.Of(command.Message), nameof(DeclineCorrection), CorrectionStatus.Declined),
+            command.Incoming,
+            cancellationToken);
+}
+
+public sealed record CorrectionStatusRequest(long? ResellerId, string? Key, string? CorrectionId, bool Empty, string Fingerprint, string MessageType, CorrectionStatus Target);
+
+/// <summary>
+/// Approve or decline, by the ERP key. The id is the message's <c>correctionId</c> or, when absent, the id Bridge recorded
+/// when it created the correction under that key. The key's document state also records the status Bridge last set: the
+/// same status again (under any message id) is answered as already applied without calling ActivePlatform; any other
+/// change goes to ActivePlatform, which refuses it unless the correction is still awaiting approval.
+/// </summary>
+public abstract class CorrectionStatusChange(
+    IdempotentExecutor executor,
+    ICorrectionsClient corrections,
+    IOptions<ActivePlatformOptions> activePlatformOptions,
+    TimeProvider clock)
+{
+    protected async ValueTask<HandlingOutcome> HandleAsync(CorrectionStatusRequest request, IncomingMessage incoming, CancellationToken cancellationToken)
+    {
+        var errors = request.Empty ? ["the message body is empty"] : CorrectionValidation.ValidateStatusChange(request.ResellerId, request.Key, request.CorrectionId);
+        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
+        if (errors.Count > 0)
+        {
+            await executor.RejectUntrackedAsync(Rejected(request, incoming, CorrectionRejections.Invalid(errors)), incoming, cancellationToken);
+            return HandlingOutcome.Rejected;
+        }
+
+        var resellerId = request.ResellerId ?? activePlatformOptions.Value.ResellerId;
+        var target = request.Target == CorrectionStatus.Approved ? "approved" : "declined";
+        return await executor.ExecuteAsync(new IdempotentWork
+        {
+            Incoming = incoming,
+            IdempotencyKey = incoming.IdempotencyKey!,
+            Fingerprint = request.Fingerprint,
+            Scope = CorrectionScope.Of(resellerId),
+            DocumentKey = request.Key!,
+            Reject = rejection => Rejected(request, incoming, rejection),
+            Apply = async (context, _) =>
+            {
+                var recorded = context.Document?.ResourceId;
+                if (request.CorrectionId is { } given && recorded is not null && !string.Equals(given, recorded, StringComparison.Ordinal))
+                {
+                    return Invalid(request, incoming, $"correctionId: {given} is not the correction Bridge created for key {request.Key} ({recorded})");
+                }
+
+                if ((request.CorrectionId ?? recorded) is not { } id)
+                {
+                    return Invalid(request, incoming, $"correctionId: no correction was created through Bridge with key {request.Key}; give ActivePlatform's correctionId");
+                }
+
+                if (string.Equals(context.Document?.AppliedVersion, target, StringComparison.Ordinal))
+                {
+                    return new WorkResult(HandlingOutcome.Applied, Succeeded(request, incoming, resellerId, id, null, alreadyApplied: true), id, null);
+                }
+
+                var correction = await corrections.SetCorrectionStatusAsync(resellerId, id, request.Target, CancellationToken.None);
+                return new WorkResult(
+                    HandlingOutcome.Applied,
+                    Succeeded(request, incoming, resellerId, id, correction.Attributes.ApprovedAt, alreadyApplied: false),
+                    id,
+                    new DocumentChange(target, id, Deleted: false));
+            },
+        }, cancellationToken);
+    }
+
+    private WorkResult Invalid(CorrectionStatusRequest request, IncomingMessage incoming, string error)
+        => new(HandlingOutcome.Rejected, Rejected(request, incoming, CorrectionRejections.Invalid([error])), null, null);
+
+    private IResultEvent Succeeded(CorrectionStatusRequest request, IncomingMessage incoming, long resellerId, string id, DateOnly? approvedAt, bool alreadyApplied)
+        => request.Target == CorrectionStatus.Approved
+            ? new CorrectionApproved
+            {
+                Key = request.Key!,
+                MessageId = incoming.IdempotencyKey!,
+                CorrelationId = incoming.CorrelationId,
+                OccurredAt = clock.GetUtcNow(),
+                ResellerId = resellerId,
+                CorrectionId = id,
+                ApprovedAt = approvedAt,
+                AlreadyApplied = alreadyApplied,
+            }
+            : new CorrectionDeclined
+            {
+                Key = request.Key!,
+                MessageId = incoming.IdempotencyKey!,
+                CorrelationId = incoming.CorrelationId,
+                OccurredAt = clock.GetUtcNow(),
+                ResellerId = resellerId,
+                CorrectionId = id,
+                AlreadyApplied = alreadyApplied,
+            };
+
+    private CorrectionRejected Rejected(CorrectionStatusRequest request, IncomingMessage incoming, Rejection rejection)
+        => CorrectionRejections.Build(request.Key, request.MessageType, incoming, rejection, clock);
+}

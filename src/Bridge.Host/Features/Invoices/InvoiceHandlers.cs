@@ -1,0 +1,286 @@
+using System.Text.RegularExpressions;
+using Bridge.ActivePlatform;
+using Bridge.ActivePlatform.Invoices;
+using Bridge.Contracts;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Mediator;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Features.Invoices;
+
+public enum InvoiceOperation
+{
+    Approve,
+    Complete,
+    Revoke,
+}
+
+/// <summary>One invoice message, whichever of the three it is.</summary>
+public sealed record InvoiceRequest(
+    InvoiceOperation Operation,
+    string MessageType,
+    string Fingerprint,
+    long? ResellerId,
+    string? DocumentId,
+    DateOnly BillingDate,
+    long? AccountId,
+    string? InvoiceId,
+    Money? ExternalAmount = null,
+    DateOnly? DueDate = null);
+
+public sealed class ApproveInvoiceHandler(IdempotentExecutor executor, IInvoicesClient invoices, IOptions<ActivePlatformOptions> activePlatformOptions, TimeProvider clock)
+    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<ApproveInvoiceCommand, HandlingOutcome>
+{
+    public ValueTask<HandlingOutcome> Handle(ApproveInvoiceCommand command, CancellationToken cancellationToken)
+    {
+        var m = command.Message;
+        return HandleAsync(
+            m is null ? null : new InvoiceRequest(InvoiceOperation.Approve, nameof(ApproveInvoice), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId, m.ExternalAmount, m.DueDate),
+            nameof(ApproveInvoice),
+            command.Incoming,
+            cancellationToken);
+    }
+}
+
+public sealed class CompleteInvoiceHandler(IdempotentExecutor executor, IInvoicesClient invoices, IOptions<ActivePlatformOptions> activePlatformOptions, TimeProvider clock)
+    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<CompleteInvoiceCommand, HandlingOutcome>
+{
+    public ValueTask<HandlingOutcome> Handle(CompleteInvoiceCommand command, CancellationToken cancellationToken)
+    {
+        var m = command.Message;
+        return HandleAsync(
+            m is null ? null : new InvoiceRequest(InvoiceOperation.Complete, nameof(CompleteInvoice), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId),
+            nameof(CompleteInvoice),
+            command.Incoming,
+            cancellationToken);
+    }
+}
+
+public sealed class RevokeInvoiceApprovalHandler(IdempotentExecutor executor, IInvoicesClient invoices, IOptions<ActivePlatformOptions> activePlatformOptions, TimeProvider clock)
+    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<RevokeInvoiceApprovalCommand, HandlingOutcome>
+{
+    public ValueTask<HandlingOutcome> Handle(RevokeInvoiceApprovalCommand command, CancellationToken cancellationToken)
+    {
+        var m = command.Message;
+        return HandleAsync(
+            m is null ? null : new InvoiceRequest(InvoiceOperation.Revoke, nameof(RevokeInvoiceApproval), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId),
+            nameof(RevokeInvoiceApproval),
+            command.Incoming,
+            cancellationToken);
+    }
+}
+
+/// <summary>
+/// Approve, complete or revoke an ERP-managed postpaid invoice. The natural key is the ERP's document id with the operation:
+/// every message about one document id shares a claim, and the document state records the invoice id and the last operation
+/// applied (<c>approved</c>, <c>completed</c>, <c>revoked</c>). An operation whose effect is already in place — approve after
+/// approve or complete, complete after complete, revoke after revoke — is answered with <c>alreadyApplied</c> and no call;
+/// approve after revoke is a new approval and goes to ActivePlatform. ActivePlatform's refusals (INVOICE-00xx) become
+/// <see cref="InvoiceRejected"/> with the code.
+/// </summary>
+public abstract partial class InvoiceOperationHandler(
+    IdempotentExecutor executor,
+    IInvoicesClient invoices,
+    IOptions<ActivePlatformOptions> activePlatformOptions,
+    TimeProvider clock)
+{
+    protected async ValueTask<HandlingOutcome> HandleAsync(InvoiceRequest? request, string messageType, IncomingMessage incoming, CancellationToken cancellationToken)
+    {
+        var errors = Validate(request);
+        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
+        if (errors.Count > 0)
+        {
+            await executor.RejectUntrackedAsync(Rejected(request?.DocumentId, messageType, incoming, Invalid(errors)), incoming, cancellationToken);
+            return HandlingOutcome.Rejected;
+        }
+
+        var r = request!;
+        var resellerId = r.ResellerId ?? activePlatformOptions.Value.ResellerId;
+        return await executor.ExecuteAsync(new IdempotentWork
+        {
+            Incoming = incoming,
+            IdempotencyKey = incoming.IdempotencyKey!,
+            Fingerprint = r.Fingerprint,
+            Scope = FormattableString.Invariant($"invoice:{resellerId}"),
+            DocumentKey = r.DocumentId!,
+            Reject = rejection => Rejected(r.DocumentId, messageType, incoming, rejection),
+            Apply = async (context, _) =>
+            {
+                var recorded = context.Document?.ResourceId;
+                if (r.InvoiceId is { } given && recorded is not null && !string.Equals(given, recorded, StringComparison.Ordinal))
+                {
+                    return RejectedResult(r, incoming, $"invoiceId: {given} is not the invoice document {r.DocumentId} was applied to ({recorded})");
+                }
+
+                if (IsAlreadyApplied(r.Operation, context.Document?.AppliedVersion) && recorded is not null)
+                {
+                    return new WorkResult(HandlingOutcome.Applied, Succeeded(r, incoming, resellerId, recorded, r.AccountId, null, alreadyApplied: true), recorded, null);
+                }
+
+                if (Target(r, recorded) is not { } target)
+                {
+                    return RejectedResult(r, incoming, r.Operation == InvoiceOperation.Revoke
+                        ? $"invoiceId: ActivePlatform revokes by invoice id only, and no approval of {r.DocumentId} went through Bridge; give invoiceId"
+                        : "accountId: either accountId or invoiceId is required");
+                }
+
+                // Not cancelled once sent: a state change ActivePlatform applied but Bridge abandoned would go unrecorded.
+                var invoice = r.Operation switch
+                {
+                    InvoiceOperation.Approve => await invoices.ApproveInvoiceAsync(resellerId, target, new InvoiceApproval
+                    {
+                        DocumentId = r.DocumentId!,
+                        BillingDate = r.BillingDate,
+                        ExternalTotal = r.ExternalAmount?.Total,
+                        ExternalCurrency = r.ExternalAmount?.Currency,
+                        DueDate = r.DueDate,
+                    }, CancellationToken.None),
+                    InvoiceOperation.Complete => await invoices.CompleteInvoiceAsync(resellerId, target, r.DocumentId!, r.BillingDate, CancellationToken.None),
+                    _ => await invoices.RevokeInvoiceApprovalAsync(resellerId, target.InvoiceId!, r.DocumentId!, r.BillingDate, CancellationToken.None),
+                };
+
+                return new WorkResult(
+                    HandlingOutcome.Applied,
+                    Succeeded(r, incoming, resellerId, invoice.Id, invoice.Attributes.AccountId ?? r.AccountId, invoice.PaymentId, alreadyApplied: false),
+                    invoice.Id,
+                    new DocumentChange(StateAfter(r.Operation), invoice.Id, Deleted: false));
+            },
+        }, cancellationToken);
+    }
+
+    private static bool IsAlreadyApplied(InvoiceOperation operation, string? state) => operation switch
+    {
+        InvoiceOperation.Approve => state is "approved" or "completed",
+        InvoiceOperation.Complete => state is "completed",
+        _ => state is "revoked",
+    };
+
+    private static string StateAfter(InvoiceOperation operation) => operation switch
+    {
+        InvoiceOperation.Approve => "approved",
+        InvoiceOperation.Complete => "completed",
+        _ => "revoked",
+    };
+
+    private static InvoiceTarget? Target(InvoiceRequest request, string? recorded)
+    {
+        if (request.InvoiceId is { } id)
+        {
+            return InvoiceTarget.ById(id);
+        }
+
+        if (request.Operation == InvoiceOperation.Revoke)
+        {
+            return recorded is null ? null : InvoiceTarget.ById(recorded);
+        }
+
+        return request.AccountId is { } account ? InvoiceTarget.ByAccount(account) : null;
+    }
+
+    private static List<string> Validate(InvoiceRequest? request)
+    {
+        var errors = new List<string>();
+        if (request is null)
+        {
+            errors.Add("the message body is empty");
+            return errors;
+        }
+
+        if (request.ResellerId is <= 0)
+        {
+            errors.Add("resellerId: must be positive");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.DocumentId))
+        {
+            errors.Add("documentId: is required (the ERP's invoice number)");
+        }
+        else if (request.DocumentId.Length > 128 || request.DocumentId != request.DocumentId.Trim())
+        {
+            errors.Add("documentId: must be at most 128 characters with no leading or trailing spaces");
+        }
+
+        if (request.BillingDate == default)
+        {
+            errors.Add("billingDate: is required (YYYY-MM-DD, the first day of the billing period)");
+        }
+
+        if (request.AccountId is <= 0)
+        {
+            errors.Add("accountId: must be positive");
+        }
+
+        if (request.InvoiceId is not null && (request.InvoiceId.Length is 0 or > 64 || request.InvoiceId.Any(char.IsWhiteSpace)))
+        {
+            errors.Add("invoiceId: must be ActivePlatform's invoice id (at most 64 characters, no spaces) or absent");
+        }
+
+        if (request.Operation != InvoiceOperation.Revoke && request.AccountId is null && request.InvoiceId is null)
+        {
+            errors.Add("accountId: either accountId or invoiceId is required");
+        }
+
+        if (request.ExternalAmount is { } amount)
+        {
+            if (amount.Total <= 0)
+            {
+                errors.Add("externalAmount.total: must be positive");
+            }
+
+            if (amount.Currency is null || !CurrencyCode().IsMatch(amount.Currency))
+            {
+                errors.Add("externalAmount.currency: must be a three-letter ISO 4217 code such as EUR");
+            }
+        }
+
+        if (request.DueDate is { } due && request.BillingDate != default && due < request.BillingDate)
+        {
+            errors.Add("dueDate: must not be before billingDate");
+        }
+
+        return errors;
+    }
+
+    private static Rejection Invalid(IReadOnlyList<string> errors)
+        => new(RejectionReason.InvalidMessage, "The message is invalid and was not sent to ActivePlatform: " + string.Join("; ", errors), errors, null);
+
+    private WorkResult RejectedResult(InvoiceRequest request, IncomingMessage incoming, string error)
+        => new(HandlingOutcome.Rejected, Rejected(request.DocumentId, request.MessageType, incoming, Invalid([error])), null, null);
+
+    private IResultEvent Succeeded(InvoiceRequest request, IncomingMessage incoming, long resellerId, string invoiceId, long? accountId, string? paymentId, bool alreadyApplied)
+        => request.Operation switch
+        {
+            InvoiceOperation.Approve => new InvoiceApproved
+            {
+                Key = request.DocumentId!, MessageId = incoming.IdempotencyKey!, CorrelationId = incoming.CorrelationId, OccurredAt = clock.GetUtcNow(),
+                ResellerId = resellerId, InvoiceId = invoiceId, AccountId = accountId, BillingDate = request.BillingDate, AlreadyApplied = alreadyApplied,
+            },
+            InvoiceOperation.Complete => new InvoiceCompleted
+            {
+                Key = request.DocumentId!, MessageId = incoming.IdempotencyKey!, CorrelationId = incoming.CorrelationId, OccurredAt = clock.GetUtcNow(),
+                ResellerId = resellerId, InvoiceId = invoiceId, AccountId = accountId, BillingDate = request.BillingDate, PaymentId = paymentId, AlreadyApplied = alreadyApplied,
+            },
+            _ => new InvoiceApprovalRevoked
+            {
+                Key = request.DocumentId!, MessageId = incoming.IdempotencyKey!, CorrelationId = incoming.CorrelationId, OccurredAt = clock.GetUtcNow(),
+                ResellerId = resellerId, InvoiceId = invoiceId, AccountId = accountId, BillingDate = request.BillingDate, AlreadyApplied = alreadyApplied,
+            },
+        };
+
+    private InvoiceRejected Rejected(string? key, string messageType, IncomingMessage incoming, Rejection rejection) => new()
+    {
+        Key = key ?? string.Empty,
+        MessageId = incoming.IdempotencyKey ?? string.Empty,
+        CorrelationId = incoming.CorrelationId,
+        OccurredAt = clock.GetUtcNow(),
+        MessageType = messageType,
+        Reason = rejection.Reason,
+        Description = rejection.Description,
+        ValidationErrors = rejection.ValidationErrors,
+        ActivePlatformError = rejection.ActivePlatformError,
+    };
+
+    [GeneratedRegex("^[A-Z]{3}$")]
+    private static partial Regex CurrencyCode();
+}
