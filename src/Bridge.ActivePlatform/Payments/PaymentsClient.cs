@@ -46,7 +46,7 @@ public interface IPaymentsClient
 
 public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOptions> options, TimeProvider timeProvider) : IPaymentsClient
 {
-    private readonly ActivePlatformOptions _options = options.Value;
+    private readonly ActivePlatformCallGuard _guard = new(options.Value.ApiToken, timeProvider);
 
     public async Task<Payment> CreateTopUpAsync(long resellerId, TopUpPayment payment, CancellationToken cancellationToken)
     {
@@ -167,111 +167,10 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
             ?? throw Unreadable(response, "no payment in the answer");
     }
 
-    // The call/classify steps below follow ActivePlatformClient's rules (no answer and 408/429/5xx transient, other 4xx
-    // permanent, the token redacted from every message) for this flow's own Refit interface.
-    private async Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
-        where TResponse : IApiResponse
-    {
-        TResponse response;
-        try
-        {
-            response = await call(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (ApiRequestException ex)
-        {
-            throw NoAnswer(ex.InnerException ?? ex, ex.HttpMethod?.Method, ex.Uri);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or OperationCanceledException)
-        {
-            throw NoAnswer(ex, null, null);
-        }
+    private Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
+        where TResponse : IApiResponse => _guard.CallAsync(call, cancellationToken);
 
-        if (response.HasRequestError(out var requestError))
-        {
-            response.Dispose();
-            cancellationToken.ThrowIfCancellationRequested();
-            throw NoAnswer(requestError.InnerException ?? requestError, requestError.HttpMethod?.Method, requestError.Uri);
-        }
+    private void EnsureSuccess(IApiResponse response) => _guard.EnsureSuccess(response);
 
-        return response;
-    }
-
-    private void EnsureSuccess(IApiResponse response)
-    {
-        if (!response.IsSuccessStatusCode)
-        {
-            throw FromStatus(response);
-        }
-
-        if (response.HasResponseError(out var error))
-        {
-            throw Unreadable(response, Redact(error.InnerException?.Message ?? error.Message) ?? "unreadable body", error.InnerException);
-        }
-    }
-
-    private ActivePlatformException FromStatus(IApiResponse response)
-    {
-        var status = (int)(response.StatusCode ?? 0);
-        var body = response.Error is ApiException api ? api.Content : null;
-        var errors = ActivePlatformErrorParser.Parse(body)
-            .Select(e => e with { Title = Redact(e.Title), Status = Redact(e.Status), Code = Redact(e.Code), Detail = Redact(e.Detail) })
-            .ToList();
-        var details = new ActivePlatformFailureDetails
-        {
-            Status = status,
-            Method = response.RequestMessage?.Method.Method,
-            RequestUri = response.RequestMessage?.RequestUri,
-            RetryAfter = ActivePlatformErrorParser.RetryAfter(response.Headers?.RetryAfter, timeProvider.GetUtcNow()),
-            Errors = errors,
-        };
-        var message = string.Create(CultureInfo.InvariantCulture, $"ActivePlatform answered {status} {Redact(response.ReasonPhrase)} to {details.Method} {details.RequestUri}");
-        if (errors.FirstOrDefault()?.Title is { Length: > 0 } title)
-        {
-            message += $": {title}";
-        }
-
-        return ActivePlatformFailureClassification.IsTransientStatus(status)
-            ? new ActivePlatformTransientException(message, details)
-            : new ActivePlatformPermanentException(message, details);
-    }
-
-    private ActivePlatformTransientException Unreadable(IApiResponse response, string reason, Exception? inner = null)
-    {
-        var details = new ActivePlatformFailureDetails
-        {
-            Status = (int)(response.StatusCode ?? 0),
-            Method = response.RequestMessage?.Method.Method,
-            RequestUri = response.RequestMessage?.RequestUri,
-        };
-        return new ActivePlatformTransientException(
-            string.Create(CultureInfo.InvariantCulture, $"ActivePlatform's {details.Status} answer to {details.Method} {details.RequestUri} could not be used: {reason}"),
-            details,
-            inner);
-    }
-
-    private ActivePlatformTransientException NoAnswer(Exception cause, string? method, Uri? uri)
-    {
-        var what = cause switch
-        {
-            TimeoutRejectedException t => string.Create(CultureInfo.InvariantCulture, $"timed out after {t.Timeout}"),
-            BrokenCircuitException => "the circuit to ActivePlatform is open after repeated failures",
-            HttpRequestException h => $"the connection failed ({h.HttpRequestError}): {Redact(h.Message)}",
-            OperationCanceledException => "the request was cancelled by a timeout",
-            _ => Redact(cause.Message),
-        };
-
-        // Refit's own exceptions carry the request with its headers: they do not travel along as the cause.
-        var inner = cause is ApiExceptionBase ? null : cause;
-        return new ActivePlatformTransientException(
-            $"ActivePlatform did not answer {method ?? "the request"} {uri}: {what}",
-            new ActivePlatformFailureDetails { Method = method, RequestUri = uri },
-            inner);
-    }
-
-    private string? Redact(string? text) =>
-        text is null || string.IsNullOrEmpty(_options.ApiToken) ? text : text.Replace(_options.ApiToken, "***", StringComparison.Ordinal);
+    private ActivePlatformTransientException Unreadable(IApiResponse response, string reason) => _guard.Unreadable(response, reason);
 }

@@ -3,17 +3,17 @@ using Polly.CircuitBreaker;
 using Polly.Timeout;
 using Refit;
 
-namespace Bridge.ActivePlatform.CurrencyRates;
+namespace Bridge.ActivePlatform;
 
 /// <summary>
-/// Turns a Refit call's outcome into the client's <see cref="ActivePlatformException"/> hierarchy, the same way
-/// <see cref="ActivePlatformClient"/> does for its own calls (transient: no answer, timeouts, 408/429/5xx, an unreadable 2xx;
-/// permanent: other 4xx with ActivePlatform's errors), so a flow's own facade classifies failures identically.
-/// Kept beside the currency-rate facade so that <see cref="ActivePlatformClient"/> stays untouched while flows are merged;
-/// it is general and could back <see cref="ActivePlatformClient"/> too.
+/// Turns a Refit call's outcome into the <see cref="ActivePlatformException"/> hierarchy — transient: no answer, timeouts,
+/// 408/429/5xx, an unreadable 2xx; permanent: other 4xx with ActivePlatform's errors — with the API token redacted from
+/// everything the server echoes back. Every facade (closing documents, payments, currency rates, corrections, invoices)
+/// goes through this one translation, so failures are classified identically everywhere.
 /// </summary>
 internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider timeProvider)
 {
+    /// <summary>One call: a missing answer becomes a transient exception; the answer is returned for the caller to check.</summary>
     public async Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
         where TResponse : IApiResponse
     {
@@ -45,32 +45,23 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
         return response;
     }
 
-    /// <summary>Throws for a non-2xx answer, and for a 2xx whose body does not read (transient: possibly truncated).</summary>
-    public void EnsureSuccess(IApiResponse response)
+    public void EnsureSuccessStatus(IApiResponse response)
     {
         if (!response.IsSuccessStatusCode)
         {
             throw FromStatus(response);
         }
-
-        if (response.HasResponseError(out var error))
-        {
-            throw Unreadable(response, Redact(error.InnerException?.Message ?? error.Message) ?? "unreadable body", error.InnerException);
-        }
     }
 
-    public ActivePlatformTransientException Unreadable(IApiResponse response, string reason, Exception? inner = null)
+    public void EnsureSuccess(IApiResponse response)
     {
-        var details = new ActivePlatformFailureDetails
+        EnsureSuccessStatus(response);
+        if (response.HasResponseError(out var error))
         {
-            Status = (int)(response.StatusCode ?? 0),
-            Method = response.RequestMessage?.Method.Method,
-            RequestUri = response.RequestMessage?.RequestUri,
-        };
-        return new ActivePlatformTransientException(
-            string.Create(CultureInfo.InvariantCulture, $"ActivePlatform's {details.Status} answer to {details.Method} {details.RequestUri} could not be used: {reason}"),
-            details,
-            inner);
+            // A 2xx whose body does not read: possibly truncated. Transient, so that a write which may have
+            // happened is retried through the idempotent lookup rather than rejected.
+            throw Unreadable(response, Redact(error.InnerException?.Message ?? error.Message) ?? "unreadable body", error.InnerException);
+        }
     }
 
     private ActivePlatformException FromStatus(IApiResponse response)
@@ -89,8 +80,9 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
             Errors = errors,
         };
 
+        var first = errors.FirstOrDefault();
         var message = string.Create(CultureInfo.InvariantCulture, $"ActivePlatform answered {status} {Redact(response.ReasonPhrase)} to {details.Method} {details.RequestUri}");
-        if (errors.FirstOrDefault()?.Title is { Length: > 0 } title)
+        if (first?.Title is { Length: > 0 } title)
         {
             message += $": {title}";
         }
@@ -100,9 +92,28 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
             message += $" [{code}]";
         }
 
+        if (details.RetryAfter is { } retryAfter)
+        {
+            message += string.Create(CultureInfo.InvariantCulture, $" (retry after {retryAfter})");
+        }
+
         return ActivePlatformFailureClassification.IsTransientStatus(status)
             ? new ActivePlatformTransientException(message, details)
             : new ActivePlatformPermanentException(message, details);
+    }
+
+    public ActivePlatformTransientException Unreadable(IApiResponse response, string reason, Exception? inner = null)
+    {
+        var details = new ActivePlatformFailureDetails
+        {
+            Status = (int)(response.StatusCode ?? 0),
+            Method = response.RequestMessage?.Method.Method,
+            RequestUri = response.RequestMessage?.RequestUri,
+        };
+        return new ActivePlatformTransientException(
+            string.Create(CultureInfo.InvariantCulture, $"ActivePlatform's {details.Status} answer to {details.Method} {details.RequestUri} could not be used: {reason}"),
+            details,
+            inner);
     }
 
     private ActivePlatformTransientException NoAnswer(Exception cause, string? method, Uri? uri)
@@ -116,7 +127,7 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
             _ => Redact(cause.Message),
         };
 
-        // Refit's own exceptions carry the request (and so its headers): they never travel along as the cause.
+        // Only exceptions known not to carry the request travel along as the cause; Refit's own carry its headers.
         var inner = cause is ApiExceptionBase ? null : cause;
         return new ActivePlatformTransientException(
             $"ActivePlatform did not answer {method ?? "the request"} {uri}: {what}",
