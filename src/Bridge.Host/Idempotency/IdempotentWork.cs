@@ -53,4 +53,9 @@ public sealed record ScopedDocumentChange(string Scope, string DocumentKey, Docu
 
 public sealed record DocumentChange(string? AppliedVersion, string? ResourceId, bool Deleted);
 
-public sealed record Rejection(RejectionReason Reason, string Description, IReadOnlyList<string> ValidationErrors, ActivePlatformError? ActivePlatformError);
+public sealed record Rejection(RejectionReason Reason, string Description, IReadOnlyList<string> ValidationErrors, ActivePlatformError? ActivePlatformError)
+{
+    /// <summary>A message that failed validation: it never reaches ActivePlatform; every problem is named by its field.</summary>
+    public static Rejection Invalid(IReadOnlyList<string> errors)
+        => new(RejectionReason.InvalidMessage, "The message is invalid and was not sent to ActivePlatform: " + string.Join("; ", errors), errors, null);
+}

@@ -6,9 +6,6 @@ namespace Bridge.Host.Features.ClosingDocuments;
 
 public static class ClosingDocumentRejections
 {
-    public static Rejection Invalid(IReadOnlyList<string> errors)
-        => new(RejectionReason.InvalidMessage, "The message is invalid and was not sent to ActivePlatform: " + string.Join("; ", errors), errors, null);
-
     public static ClosingDocumentRejected Build(string? key, string messageType, IncomingMessage incoming, Rejection rejection, TimeProvider clock)
         => new()
         {

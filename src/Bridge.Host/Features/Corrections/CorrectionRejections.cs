@@ -6,9 +6,6 @@ namespace Bridge.Host.Features.Corrections;
 
 public static class CorrectionRejections
 {
-    public static Rejection Invalid(IReadOnlyList<string> errors)
-        => new(RejectionReason.InvalidMessage, "The message is invalid and was not sent to ActivePlatform: " + string.Join("; ", errors), errors, null);
-
     public static CorrectionRejected Build(string? key, string messageType, IncomingMessage incoming, Rejection rejection, TimeProvider clock)
         => new()
         {

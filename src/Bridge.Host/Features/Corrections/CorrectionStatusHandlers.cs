@@ -54,7 +54,7 @@ public abstract class CorrectionStatusChange(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(request, incoming, CorrectionRejections.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectUntrackedAsync(Rejected(request, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 
@@ -97,7 +97,7 @@ public abstract class CorrectionStatusChange(
     }
 
     private WorkResult Invalid(CorrectionStatusRequest request, IncomingMessage incoming, string error)
-        => new(HandlingOutcome.Rejected, Rejected(request, incoming, CorrectionRejections.Invalid([error])), null, null);
+        => new(HandlingOutcome.Rejected, Rejected(request, incoming, Rejection.Invalid([error])), null, null);
 
     private IResultEvent Succeeded(CorrectionStatusRequest request, IncomingMessage incoming, long resellerId, string id, DateOnly? approvedAt, bool alreadyApplied)
         => request.Target == CorrectionStatus.Approved

@@ -25,7 +25,7 @@ public sealed class CreateCorrectionHandler(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(message, incoming, CorrectionRejections.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectUntrackedAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 

@@ -60,7 +60,7 @@ public sealed class UpdateCurrencyRatesHandler(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(message, incoming, ClosingDocumentRejections.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectUntrackedAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 

@@ -91,7 +91,7 @@ public abstract partial class InvoiceOperationHandler(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(request?.DocumentId, messageType, incoming, Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectUntrackedAsync(Rejected(request?.DocumentId, messageType, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 
@@ -242,11 +242,8 @@ public abstract partial class InvoiceOperationHandler(
         return errors;
     }
 
-    private static Rejection Invalid(IReadOnlyList<string> errors)
-        => new(RejectionReason.InvalidMessage, "The message is invalid and was not sent to ActivePlatform: " + string.Join("; ", errors), errors, null);
-
     private WorkResult RejectedResult(InvoiceRequest request, IncomingMessage incoming, string error)
-        => new(HandlingOutcome.Rejected, Rejected(request.DocumentId, request.MessageType, incoming, Invalid([error])), null, null);
+        => new(HandlingOutcome.Rejected, Rejected(request.DocumentId, request.MessageType, incoming, Rejection.Invalid([error])), null, null);
 
     private IResultEvent Succeeded(InvoiceRequest request, IncomingMessage incoming, long resellerId, string invoiceId, long? accountId, string? paymentId, bool alreadyApplied)
         => request.Operation switch

@@ -6,9 +6,6 @@ namespace Bridge.Host.Features.Payments;
 
 public static class PaymentRejections
 {
-    public static Rejection Invalid(IReadOnlyList<string> errors)
-        => new(RejectionReason.InvalidMessage, "The message is invalid and was not sent to ActivePlatform: " + string.Join("; ", errors), errors, null);
-
     public static PaymentRejected Build(string? key, string messageType, IncomingMessage incoming, Rejection rejection, TimeProvider clock)
         => new()
         {

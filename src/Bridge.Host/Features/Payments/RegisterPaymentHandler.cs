@@ -33,7 +33,7 @@ public sealed class RegisterPaymentHandler(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(message?.Key, incoming, PaymentRejections.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectUntrackedAsync(Rejected(message?.Key, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 
