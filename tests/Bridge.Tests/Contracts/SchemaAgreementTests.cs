@@ -22,7 +22,7 @@ public sealed class SchemaAgreementTests
             ["DeleteClosingDocument", "NotifyClosingDocuments", "SendClosingDocument"],
             ContractCatalog.Commands.Select(type => type.Name).Order(StringComparer.Ordinal));
         Assert.Equal(
-            ["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified"],
+            ["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified", "ErpMessageDeadLettered"],
             ContractCatalog.Events.Select(type => type.Name).Order(StringComparer.Ordinal));
     }
 
