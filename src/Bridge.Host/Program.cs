@@ -1,3 +1,4 @@
+using Bridge.Host.Admin;
 using Bridge.Host.Demo;
 using Bridge.Host.Hosting;
 
@@ -11,5 +12,6 @@ builder.AddBridge();
 
 var app = builder.Build();
 app.MapBridgeHealth();
+app.MapBridgeAdmin();
 await app.RunAsync();
 return 0;
