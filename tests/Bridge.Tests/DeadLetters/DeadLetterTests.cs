@@ -309,6 +309,34 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         Assert.Equal(routes.Count, paths.Sum(path => path.Value!.AsObject().Count));
     }
 
+    [Fact]
+    public async Task While_the_database_cannot_store_it_a_failed_message_goes_to_the_error_queue_instead_of_being_lost()
+    {
+        var poisonId = NewId.NextGuid().ToString("D");
+        await using (var connection = await fixture.Get<Bridge.Host.Storage.IBridgeDatabase>().OpenAsync(CancellationToken.None))
+        {
+            await using var hide = connection.CreateCommand();
+            hide.CommandText = "ALTER TABLE bridge.dead_letters RENAME TO dead_letters_hidden;";
+            await hide.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            await fixture.Erp.PublishRawAsync(SendQueue, Encoding.UTF8.GetBytes("not json either"), poisonId);
+
+            var moved = await EventuallyAsync(() => fixture.Erp.GetAsync(SendQueue + "_error"), r => r is not null && r.BasicProperties.MessageId == poisonId);
+            Assert.Equal("not json either", ErpPublisher.Utf8(moved!.Body));
+            Assert.Equal("fault", Encoding.UTF8.GetString((byte[])moved.BasicProperties.Headers!["MT-Reason"]!));
+        }
+        finally
+        {
+            await using var connection = await fixture.Get<Bridge.Host.Storage.IBridgeDatabase>().OpenAsync(CancellationToken.None);
+            await using var restore = connection.CreateCommand();
+            restore.CommandText = "ALTER TABLE bridge.dead_letters_hidden RENAME TO dead_letters;";
+            await restore.ExecuteNonQueryAsync();
+        }
+    }
+
     /// <summary>Publishes a document ActivePlatform keeps answering with 503, and waits until it is dead-lettered.</summary>
     private async Task<ErpMessageDeadLettered> DeadLetterAfter5xxAsync(string key, long account, string messageId)
     {
