@@ -337,6 +337,48 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task The_CLI_lists_shows_and_replays_through_the_admin_API_and_reports_refusals()
+    {
+        var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
+        var id = (await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"))).DeadLetterId.ToString("D");
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+        var list = await CliAsync("list", "--queue", SendQueue, "--key", key);
+        var listJson = await CliAsync("list", "--queue", SendQueue, "--key", key, "--json");
+        var show = await CliAsync("show", id);
+        var refused = await CliWithTokenAsync(DeadLetterFixture.ReadOnlyToken, "replay", id);
+        var replayed = await CliAsync("replay", id);
+        var usage = await CliAsync("discard", id);
+
+        Assert.Equal(0, list.Exit);
+        Assert.StartsWith("ID", list.Output, StringComparison.Ordinal);
+        Assert.Contains(id, list.Output, StringComparison.Ordinal);
+        Assert.Contains("Pending", list.Output, StringComparison.Ordinal);
+        Assert.Equal(id, JsonNode.Parse(listJson.Output)!["items"]![0]!["id"]!.GetValue<string>());
+        Assert.Contains("body (utf8):", show.Output, StringComparison.Ordinal);
+        Assert.Contains(key, show.Output, StringComparison.Ordinal);
+        Assert.Contains("Captured", show.Output, StringComparison.Ordinal);
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("403", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(0, replayed.Exit);
+        Assert.Contains("now Replayed", replayed.Output, StringComparison.Ordinal);
+        Assert.Equal(2, usage.Exit);
+        Assert.Contains("usage: bridge dead-letters", usage.Error, StringComparison.Ordinal);
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Single(await DocumentsAsync(key));
+    }
+
+    private Task<(int Exit, string Output, string Error)> CliAsync(params string[] args) => CliWithTokenAsync(DeadLetterFixture.OperatorToken, args);
+
+    private async Task<(int Exit, string Output, string Error)> CliWithTokenAsync(string token, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await DeadLetterCli.RunAsync([.. args, "--url", fixture.BaseAddress.ToString(), "--token", token], output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
     /// <summary>Publishes a document ActivePlatform keeps answering with 503, and waits until it is dead-lettered.</summary>
     private async Task<ErpMessageDeadLettered> DeadLetterAfter5xxAsync(string key, long account, string messageId)
     {
