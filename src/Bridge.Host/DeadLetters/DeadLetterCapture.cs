@@ -30,10 +30,10 @@ public sealed partial class DeadLetterCapture(
     public async Task<bool> TryCaptureAsync(ExceptionReceiveContext context, string messageType)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var letter = Describe(context, messageType, clock.GetUtcNow());
+        var queue = QueueName(context.InputAddress);
         try
         {
-            await CaptureAsync(letter, context.CancellationToken);
+            await CaptureAsync(Describe(context, messageType, clock.GetUtcNow()), context.CancellationToken);
             return true;
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -43,8 +43,8 @@ public sealed partial class DeadLetterCapture(
         }
         catch (Exception ex)
         {
-            LogCaptureFailed(logger, letter.SourceQueue, letter.MessageId, ex);
-            metrics.FellBackToErrorQueue(letter.SourceQueue);
+            LogCaptureFailed(logger, queue, context.GetMessageId()?.ToString("D"), ex);
+            metrics.FellBackToErrorQueue(queue);
             return false;
         }
     }
