@@ -1,4 +1,5 @@
 using Bridge.ActivePlatform;
+using Bridge.Host.DeadLetters;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
@@ -18,6 +19,7 @@ public static class BridgeRegistration
         builder.AddBridgeStorageAndMigrations();
         builder.AddBridgeActivePlatform();
         builder.AddBridgePipeline();
+        builder.AddBridgeDeadLetters();
         builder.AddBridgeMessaging();
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);

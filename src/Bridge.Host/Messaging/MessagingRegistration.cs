@@ -2,6 +2,7 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Bridge.Contracts;
+using Bridge.Host.DeadLetters;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Features.Payments;
 using Bridge.Host.Features.CurrencyRates;
@@ -129,6 +130,7 @@ public static class MessagingRegistration
                     retry.Ignore<JsonException>();
                     retry.Ignore<DocumentBusyException>();
                 });
+                endpoint.UseDeadLetterCapture<TConsumer>(context);
                 endpoint.ConfigureConsumer<TConsumer>(context);
             });
         }

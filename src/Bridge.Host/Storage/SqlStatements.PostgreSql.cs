@@ -134,5 +134,162 @@ public sealed partial class SqlStatements
         OutboxCountPending = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
 
         OutboxPurgeDispatched = "DELETE FROM bridge.outbox_messages WHERE dispatched_at < @OlderThan;",
+
+        // ON CONFLICT waits for a concurrent capture of the same message to commit, then counts this failure on its row.
+        DeadLetterUpsert = """
+            INSERT INTO bridge.dead_letters AS d
+                (id, source_queue, message_type, message_id, erp_key, correlation_id, content_type, body, body_encoding,
+                 headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
+                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
+            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+                    @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
+                    @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt)
+            ON CONFLICT (source_queue, message_id) WHERE message_id IS NOT NULL DO UPDATE
+                SET exception_type = excluded.exception_type, exception_message = excluded.exception_message,
+                    stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
+                    normalized_message = excluded.normalized_message,
+                    attempt_count = d.attempt_count + excluded.attempt_count, failure_count = d.failure_count + 1,
+                    last_failed_at = excluded.last_failed_at, status = 'Pending', status_reason = NULL,
+                    replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
+            RETURNING d.id AS Id, d.failure_count AS FailureCount;
+            """,
+
+        DeadLetterAuditInsert = """
+            INSERT INTO bridge.dead_letter_audit (dead_letter_id, at, actor, action, outcome, detail)
+            VALUES (@DeadLetterId, @At, @Actor, @Action, @Outcome, @Detail);
+            """,
+
+        DeadLetterSelect = """
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount,
+                   correlation_id AS CorrelationId, content_type AS ContentType, body AS Body, body_encoding AS BodyEncoding,
+                   headers AS Headers, stack_trace AS StackTrace, normalized_message AS NormalizedMessage,
+                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt
+            FROM bridge.dead_letters
+            WHERE id = @Id;
+            """,
+
+        DeadLetterAuditSelect = """
+            SELECT id AS Id, at AS At, actor AS Actor, action AS Action, outcome AS Outcome, detail AS Detail
+            FROM bridge.dead_letter_audit
+            WHERE dead_letter_id = @Id
+            ORDER BY id;
+            """,
+
+        // The CASTs give an unset (null) filter a type, which PostgreSQL cannot infer from "IS NULL" alone.
+        DeadLetterQuery = """
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount
+            FROM bridge.dead_letters
+            WHERE (CAST(@Status AS text) IS NULL OR status = @Status)
+              AND (CAST(@MessageType AS text) IS NULL OR message_type = @MessageType)
+              AND (CAST(@Queue AS text) IS NULL OR source_queue = @Queue)
+              AND (CAST(@ErpKey AS text) IS NULL OR erp_key = @ErpKey)
+              AND (CAST(@ExceptionType AS text) IS NULL OR exception_type = @ExceptionType)
+              AND (CAST(@FailureGroup AS text) IS NULL OR failure_group = @FailureGroup)
+              AND (CAST(@From AS timestamptz) IS NULL OR last_failed_at >= CAST(@From AS timestamptz))
+              AND (CAST(@To AS timestamptz) IS NULL OR last_failed_at < CAST(@To AS timestamptz))
+              AND (CAST(@Text AS text) IS NULL
+                   OR exception_message ILIKE @Text ESCAPE '\'
+                   OR body ILIKE @Text ESCAPE '\'
+                   OR erp_key ILIKE @Text ESCAPE '\'
+                   OR message_id ILIKE @Text ESCAPE '\')
+            ORDER BY last_failed_at DESC, id
+            LIMIT @Take OFFSET @Skip;
+            """,
+
+        DeadLetterQueryCount = """
+            SELECT count(*)
+            FROM bridge.dead_letters
+            WHERE (CAST(@Status AS text) IS NULL OR status = @Status)
+              AND (CAST(@MessageType AS text) IS NULL OR message_type = @MessageType)
+              AND (CAST(@Queue AS text) IS NULL OR source_queue = @Queue)
+              AND (CAST(@ErpKey AS text) IS NULL OR erp_key = @ErpKey)
+              AND (CAST(@ExceptionType AS text) IS NULL OR exception_type = @ExceptionType)
+              AND (CAST(@FailureGroup AS text) IS NULL OR failure_group = @FailureGroup)
+              AND (CAST(@From AS timestamptz) IS NULL OR last_failed_at >= CAST(@From AS timestamptz))
+              AND (CAST(@To AS timestamptz) IS NULL OR last_failed_at < CAST(@To AS timestamptz))
+              AND (CAST(@Text AS text) IS NULL
+                   OR exception_message ILIKE @Text ESCAPE '\'
+                   OR body ILIKE @Text ESCAPE '\'
+                   OR erp_key ILIKE @Text ESCAPE '\'
+                   OR message_id ILIKE @Text ESCAPE '\');
+            """,
+
+        DeadLetterGroups = """
+            SELECT failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
+                   count(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
+            FROM bridge.dead_letters
+            WHERE (CAST(@Status AS text) IS NULL OR status = @Status)
+              AND (CAST(@MessageType AS text) IS NULL OR message_type = @MessageType)
+              AND (CAST(@Queue AS text) IS NULL OR source_queue = @Queue)
+              AND (CAST(@ErpKey AS text) IS NULL OR erp_key = @ErpKey)
+              AND (CAST(@ExceptionType AS text) IS NULL OR exception_type = @ExceptionType)
+              AND (CAST(@FailureGroup AS text) IS NULL OR failure_group = @FailureGroup)
+              AND (CAST(@From AS timestamptz) IS NULL OR last_failed_at >= CAST(@From AS timestamptz))
+              AND (CAST(@To AS timestamptz) IS NULL OR last_failed_at < CAST(@To AS timestamptz))
+              AND (CAST(@Text AS text) IS NULL
+                   OR exception_message ILIKE @Text ESCAPE '\'
+                   OR body ILIKE @Text ESCAPE '\'
+                   OR erp_key ILIKE @Text ESCAPE '\'
+                   OR message_id ILIKE @Text ESCAPE '\')
+            GROUP BY failure_group, exception_type, normalized_message
+            ORDER BY count(*) DESC, MAX(last_failed_at) DESC;
+            """,
+
+        // A second claimer waits on the row lock, then re-checks the WHERE clause against the claimed row and matches nothing.
+        DeadLetterClaimReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
+            WHERE id = @Id
+              AND (status = 'Pending' OR (status = 'Replaying' AND replay_claim_expires_at < @Now));
+            """,
+
+        DeadLetterCompleteReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Replayed', status_reason = NULL, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        DeadLetterReleaseReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        DeadLetterCompleteEdit = """
+            UPDATE bridge.dead_letters
+            SET status = 'Discarded', status_reason = @Reason, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        DeadLetterDiscard = """
+            UPDATE bridge.dead_letters
+            SET status = 'Discarded', status_reason = @Reason, updated_at = @Now
+            WHERE id = @Id AND status IN ('Pending', 'Replayed');
+            """,
+
+        DeadLetterRestore = """
+            UPDATE bridge.dead_letters
+            SET status = 'Pending', status_reason = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Discarded';
+            """,
+
+        DeadLetterPurge = """
+            DELETE FROM bridge.dead_letters
+            WHERE last_failed_at < @OlderThan AND status <> 'Replaying';
+            """,
+
+        DeadLetterCountByStatus = """
+            SELECT status AS Status, count(*) AS Count FROM bridge.dead_letters GROUP BY status;
+            """,
     };
 }

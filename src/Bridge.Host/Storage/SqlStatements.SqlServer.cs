@@ -150,5 +150,163 @@ public sealed partial class SqlStatements
         OutboxCountPending = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
 
         OutboxPurgeDispatched = "DELETE FROM bridge.outbox_messages WHERE dispatched_at < @OlderThan;",
+
+        // HOLDLOCK makes MERGE's match-then-insert atomic, so two captures of one message cannot both insert.
+        DeadLetterUpsert = """
+            MERGE bridge.dead_letters WITH (HOLDLOCK) AS target
+            USING (VALUES (@SourceQueue, @MessageId)) AS source (source_queue, message_id)
+                ON target.source_queue = source.source_queue AND target.message_id = source.message_id
+            WHEN MATCHED THEN
+                UPDATE SET exception_type = @ExceptionType, exception_message = @ExceptionMessage,
+                    stack_trace = @StackTrace, failure_group = @FailureGroup, normalized_message = @NormalizedMessage,
+                    attempt_count = target.attempt_count + @AttemptCount, failure_count = target.failure_count + 1,
+                    last_failed_at = @FailedAt, status = N'Pending', status_reason = NULL,
+                    replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @FailedAt
+            WHEN NOT MATCHED THEN
+                INSERT (id, source_queue, message_type, message_id, erp_key, correlation_id, content_type, body, body_encoding,
+                 headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
+                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
+                VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+                    @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
+                    @AttemptCount, 1, @FailedAt, @FailedAt, N'Pending', 0, @FailedAt)
+            OUTPUT inserted.id AS Id, inserted.failure_count AS FailureCount;
+            """,
+
+        DeadLetterAuditInsert = """
+            INSERT INTO bridge.dead_letter_audit (dead_letter_id, at, actor, action, outcome, detail)
+            VALUES (@DeadLetterId, @At, @Actor, @Action, @Outcome, @Detail);
+            """,
+
+        DeadLetterSelect = """
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount,
+                   correlation_id AS CorrelationId, content_type AS ContentType, body AS Body, body_encoding AS BodyEncoding,
+                   headers AS Headers, stack_trace AS StackTrace, normalized_message AS NormalizedMessage,
+                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt
+            FROM bridge.dead_letters
+            WHERE id = @Id;
+            """,
+
+        DeadLetterAuditSelect = """
+            SELECT id AS Id, at AS At, actor AS Actor, action AS Action, outcome AS Outcome, detail AS Detail
+            FROM bridge.dead_letter_audit
+            WHERE dead_letter_id = @Id
+            ORDER BY id;
+            """,
+
+        DeadLetterQuery = """
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount
+            FROM bridge.dead_letters
+            WHERE (@Status IS NULL OR status = @Status)
+              AND (@MessageType IS NULL OR message_type = @MessageType)
+              AND (@Queue IS NULL OR source_queue = @Queue)
+              AND (@ErpKey IS NULL OR erp_key = @ErpKey)
+              AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
+              AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
+              AND (@From IS NULL OR last_failed_at >= @From)
+              AND (@To IS NULL OR last_failed_at < @To)
+              AND (@Text IS NULL
+                   OR exception_message LIKE @Text ESCAPE '\'
+                   OR body LIKE @Text ESCAPE '\'
+                   OR erp_key LIKE @Text ESCAPE '\'
+                   OR message_id LIKE @Text ESCAPE '\')
+            ORDER BY last_failed_at DESC, id
+            OFFSET @Skip ROWS FETCH NEXT @Take ROWS ONLY;
+            """,
+
+        DeadLetterQueryCount = """
+            SELECT COUNT_BIG(*)
+            FROM bridge.dead_letters
+            WHERE (@Status IS NULL OR status = @Status)
+              AND (@MessageType IS NULL OR message_type = @MessageType)
+              AND (@Queue IS NULL OR source_queue = @Queue)
+              AND (@ErpKey IS NULL OR erp_key = @ErpKey)
+              AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
+              AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
+              AND (@From IS NULL OR last_failed_at >= @From)
+              AND (@To IS NULL OR last_failed_at < @To)
+              AND (@Text IS NULL
+                   OR exception_message LIKE @Text ESCAPE '\'
+                   OR body LIKE @Text ESCAPE '\'
+                   OR erp_key LIKE @Text ESCAPE '\'
+                   OR message_id LIKE @Text ESCAPE '\');
+            """,
+
+        DeadLetterGroups = """
+            SELECT failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
+                   COUNT_BIG(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
+            FROM bridge.dead_letters
+            WHERE (@Status IS NULL OR status = @Status)
+              AND (@MessageType IS NULL OR message_type = @MessageType)
+              AND (@Queue IS NULL OR source_queue = @Queue)
+              AND (@ErpKey IS NULL OR erp_key = @ErpKey)
+              AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
+              AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
+              AND (@From IS NULL OR last_failed_at >= @From)
+              AND (@To IS NULL OR last_failed_at < @To)
+              AND (@Text IS NULL
+                   OR exception_message LIKE @Text ESCAPE '\'
+                   OR body LIKE @Text ESCAPE '\'
+                   OR erp_key LIKE @Text ESCAPE '\'
+                   OR message_id LIKE @Text ESCAPE '\')
+            GROUP BY failure_group, exception_type, normalized_message
+            ORDER BY COUNT_BIG(*) DESC, MAX(last_failed_at) DESC;
+            """,
+
+        // The update lock on the row makes a second claimer wait, then re-check the WHERE clause and match nothing.
+        DeadLetterClaimReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
+            WHERE id = @Id
+              AND (status = N'Pending' OR (status = N'Replaying' AND replay_claim_expires_at < @Now));
+            """,
+
+        DeadLetterCompleteReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Replayed', status_reason = NULL, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        DeadLetterReleaseReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        DeadLetterCompleteEdit = """
+            UPDATE bridge.dead_letters
+            SET status = N'Discarded', status_reason = @Reason, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        DeadLetterDiscard = """
+            UPDATE bridge.dead_letters
+            SET status = N'Discarded', status_reason = @Reason, updated_at = @Now
+            WHERE id = @Id AND status IN (N'Pending', N'Replayed');
+            """,
+
+        DeadLetterRestore = """
+            UPDATE bridge.dead_letters
+            SET status = N'Pending', status_reason = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Discarded';
+            """,
+
+        DeadLetterPurge = """
+            DELETE FROM bridge.dead_letters
+            WHERE last_failed_at < @OlderThan AND status <> N'Replaying';
+            """,
+
+        DeadLetterCountByStatus = """
+            SELECT status AS Status, COUNT_BIG(*) AS Count FROM bridge.dead_letters GROUP BY status;
+            """,
     };
 }

@@ -58,6 +58,44 @@ public sealed partial class SqlStatements
 
     public required string OutboxPurgeDispatched { get; init; }
 
+    /// <summary>
+    /// Stores a dead letter, or — when the queue already holds one for the same message id (a redelivery after a crash,
+    /// a replay that failed again) — counts the new failure on it and makes it Pending again. Returns its id and failure count.
+    /// </summary>
+    public required string DeadLetterUpsert { get; init; }
+
+    public required string DeadLetterAuditInsert { get; init; }
+
+    public required string DeadLetterSelect { get; init; }
+
+    public required string DeadLetterAuditSelect { get; init; }
+
+    /// <summary>One page of summaries matching the optional filters (a null parameter matches everything), newest failure first.</summary>
+    public required string DeadLetterQuery { get; init; }
+
+    public required string DeadLetterQueryCount { get; init; }
+
+    /// <summary>Counts by failure cause (exception type + normalised message) over the rows matching the filters.</summary>
+    public required string DeadLetterGroups { get; init; }
+
+    /// <summary>Pending (or Replaying with an expired claim) to Replaying for one owner; affects one row only for the winner.</summary>
+    public required string DeadLetterClaimReplay { get; init; }
+
+    public required string DeadLetterCompleteReplay { get; init; }
+
+    public required string DeadLetterReleaseReplay { get; init; }
+
+    /// <summary>Archives (Discarded) the original of an edited message, while its claimer still holds it.</summary>
+    public required string DeadLetterCompleteEdit { get; init; }
+
+    public required string DeadLetterDiscard { get; init; }
+
+    public required string DeadLetterRestore { get; init; }
+
+    public required string DeadLetterPurge { get; init; }
+
+    public required string DeadLetterCountByStatus { get; init; }
+
     /// <summary>Every statement by property name, for tests that parse or run them all.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> All =>
         typeof(SqlStatements)

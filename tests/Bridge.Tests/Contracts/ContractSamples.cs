@@ -359,6 +359,23 @@ internal static class ContractSamples
                 Reason = RejectionReason.InvalidMessage, Description = "The message is invalid.", ValidationErrors = ["paymentNumber: is required for ByPaymentNumber"],
             },
         ],
+        [typeof(ErpMessageDeadLettered)] =
+        [
+            new ErpMessageDeadLettered
+            {
+                Key = DocumentKey, MessageId = "m-11", CorrelationId = "c-11", OccurredAt = Now,
+                DeadLetterId = new Guid("0d8e3b4e-6f3a-4c1d-9a51-7a1c2e3f4b5d"), MessageType = nameof(SendClosingDocument),
+                Queue = "bridge.send-closing-document", ExceptionType = "Bridge.ActivePlatform.ActivePlatformServerException",
+                Reason = "ActivePlatform answered 503.", FailureCount = 2,
+            },
+            new ErpMessageDeadLettered
+            {
+                Key = "", MessageId = "", CorrelationId = "0d8e3b4e-6f3a-4c1d-9a51-7a1c2e3f4b5d", OccurredAt = Now,
+                DeadLetterId = new Guid("0d8e3b4e-6f3a-4c1d-9a51-7a1c2e3f4b5d"), MessageType = nameof(SendClosingDocument),
+                Queue = "bridge.send-closing-document", ExceptionType = "System.Text.Json.JsonException",
+                Reason = "'t' is an invalid start of a property name.", FailureCount = 1,
+            },
+        ],
     };
 
     public static IReadOnlyList<object> For(Type messageType) =>

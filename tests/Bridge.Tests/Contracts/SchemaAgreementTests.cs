@@ -24,7 +24,7 @@ public sealed class SchemaAgreementTests
             new HashSet<string>(["DeleteClosingDocument", "NotifyClosingDocuments", "SendClosingDocument", "CreateCorrection", "ApproveCorrection", "DeclineCorrection", "ApproveInvoice", "CompleteInvoice", "RevokeInvoiceApproval"], StringComparer.Ordinal));
         Assert.Subset(
             ContractCatalog.Events.Select(type => type.Name).ToHashSet(StringComparer.Ordinal),
-            new HashSet<string>(["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified", "CorrectionCreated", "CorrectionApproved", "CorrectionDeclined", "CorrectionRejected", "InvoiceApproved", "InvoiceCompleted", "InvoiceApprovalRevoked", "InvoiceRejected"], StringComparer.Ordinal));
+            new HashSet<string>(["ClosingDocumentDeleted", "ClosingDocumentRejected", "ClosingDocumentSent", "ClosingDocumentSkipped", "ClosingDocumentsNotified", "CorrectionCreated", "CorrectionApproved", "CorrectionDeclined", "CorrectionRejected", "InvoiceApproved", "InvoiceCompleted", "InvoiceApprovalRevoked", "InvoiceRejected", "ErpMessageDeadLettered"], StringComparer.Ordinal));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text;
 using Bridge.Contracts;
+using Bridge.Host.DeadLetters;
 using Bridge.Host.Demo;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;
@@ -230,7 +231,7 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
-    public async Task Invalid_json_goes_to_the_error_queue_and_the_next_message_is_still_processed()
+    public async Task Invalid_json_is_dead_lettered_and_the_next_message_is_still_processed()
     {
         var poisonId = NewId.NextGuid().ToString("D");
         await fixture.Erp.PublishRawAsync(SendQueue, Encoding.UTF8.GetBytes("{ this is not json"), poisonId);
@@ -238,8 +239,10 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
         await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1), NewId.NextGuid().ToString("D"));
 
         await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
-        var deadLetter = await EventuallyAsync(() => fixture.Erp.GetAsync(SendQueue + "_error"), r => r is not null && r.BasicProperties.MessageId == poisonId);
-        Assert.Equal("{ this is not json", ErpPublisher.Utf8(deadLetter!.Body));
+        var deadLettered = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == poisonId);
+        var stored = await fixture.Bridge.Get<IDeadLetterStore>().GetAsync(deadLettered.DeadLetterId, CancellationToken.None);
+        Assert.Equal("{ this is not json", stored!.Letter.Body.Text);
+        Assert.Null(await fixture.Erp.GetAsync(SendQueue + "_error"));
     }
 
     [Fact]

@@ -1,0 +1,264 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Bridge.Contracts;
+using Bridge.Host.Messaging;
+using Bridge.Host.Outbox;
+using Bridge.Host.Storage;
+using MassTransit;
+
+namespace Bridge.Host.DeadLetters;
+
+/// <summary>
+/// Turns a delivery that failed for good (retries exhausted, or a body that cannot be read) into a stored dead letter and
+/// its <see cref="ErpMessageDeadLettered"/> event, in one transaction. The broker acknowledges the delivery only after this
+/// returns, so a crash in between leaves the message on its queue; its redelivery then lands on the same dead letter.
+/// </summary>
+public sealed partial class DeadLetterCapture(
+    IBridgeDatabase database,
+    IDeadLetterStore store,
+    ResultEvents resultEvents,
+    OutboxSignal outboxSignal,
+    DeadLetterMetrics metrics,
+    TimeProvider clock,
+    ILogger<DeadLetterCapture> logger)
+{
+    /// <summary>AMQP properties are kept beside the application headers under this prefix, so replay can set them again.</summary>
+    public const string PropertyPrefix = "amqp:";
+
+    /// <summary>Stores the failed delivery; false (after logging why) when it could not be stored.</summary>
+    public async Task<bool> TryCaptureAsync(ExceptionReceiveContext context, string messageType)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var queue = QueueName(context.InputAddress);
+        try
+        {
+            await CaptureAsync(Describe(context, messageType, clock.GetUtcNow()), context.CancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: leave the delivery unacknowledged, so it is redelivered rather than moved anywhere.
+            throw;
+        }
+        catch (Exception ex)
+        {
+            LogCaptureFailed(logger, queue, context.GetMessageId()?.ToString("D"), ex);
+            metrics.FellBackToErrorQueue(queue);
+            return false;
+        }
+    }
+
+    public async Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(letter);
+        var identity = ReadBody(letter.Body);
+        var idempotencyKey = identity.IdempotencyKey ?? letter.MessageId;
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var captured = await store.CaptureAsync(transaction, letter, cancellationToken);
+        var correlationId = letter.CorrelationId ?? idempotencyKey ?? captured.Id.ToString("D");
+        var resultEvent = new ErpMessageDeadLettered
+        {
+            Key = letter.ErpKey ?? "",
+            MessageId = idempotencyKey ?? "",
+            CorrelationId = correlationId,
+            OccurredAt = clock.GetUtcNow(),
+            DeadLetterId = captured.Id,
+            MessageType = letter.MessageType,
+            Queue = letter.SourceQueue,
+            ExceptionType = letter.ExceptionType,
+            Reason = letter.ExceptionMessage.Length > 1000 ? letter.ExceptionMessage[..1000] : letter.ExceptionMessage,
+            FailureCount = captured.FailureCount,
+        };
+        var incoming = new IncomingMessage(idempotencyKey, correlationId, letter.MessageType, letter.Headers.GetValueOrDefault("traceparent"));
+        await resultEvents.EnqueueAsync(transaction, resultEvent, incoming, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+        metrics.Captured(letter.SourceQueue, letter.MessageType);
+        LogCaptured(logger, letter.MessageType, letter.SourceQueue, letter.MessageId, captured.Id, captured.FailureCount, letter.ExceptionType);
+        return captured;
+    }
+
+    /// <summary>Everything a dead letter keeps about the delivery, read from the transport and, where it parses, the body.</summary>
+    public static NewDeadLetter Describe(ExceptionReceiveContext context, string messageType, DateTimeOffset failedAt)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var body = DeadLetterBody.FromBytes(context.Body.GetBytes());
+        var headers = new Dictionary<string, string?>(StringComparer.Ordinal);
+        string? messageId;
+        string? correlationId;
+        string? contentType;
+        if (context.TryGetPayload<RabbitMqBasicConsumeContext>(out var amqp))
+        {
+            var properties = amqp.Properties;
+            messageId = NonEmpty(properties.MessageId);
+            correlationId = NonEmpty(properties.CorrelationId);
+            contentType = NonEmpty(properties.ContentType);
+            AddProperty(headers, "message_id", messageId);
+            AddProperty(headers, "correlation_id", correlationId);
+            AddProperty(headers, "content_type", contentType);
+            AddProperty(headers, "content_encoding", NonEmpty(properties.ContentEncoding));
+            AddProperty(headers, "type", NonEmpty(properties.Type));
+            AddProperty(headers, "app_id", NonEmpty(properties.AppId));
+            if (properties.IsHeadersPresent() && properties.Headers is { } table)
+            {
+                foreach (var (name, value) in table)
+                {
+                    headers[name] = HeaderText(value);
+                }
+            }
+        }
+        else
+        {
+            foreach (var (name, value) in context.TransportHeaders.GetAll())
+            {
+                headers[name] = HeaderText(value);
+            }
+
+            messageId = context.GetMessageId()?.ToString("D");
+            correlationId = context.GetCorrelationId()?.ToString("D");
+            contentType = context.ContentType?.MediaType;
+        }
+
+        var identity = ReadBody(body);
+        messageId ??= identity.EnvelopeMessageId;
+        correlationId ??= identity.EnvelopeCorrelationId;
+
+        var exception = Cause(context.Exception);
+        return new NewDeadLetter(
+            NewId.NextGuid(),
+            QueueName(context.InputAddress),
+            messageType,
+            messageId,
+            identity.Key,
+            correlationId,
+            contentType,
+            body,
+            headers,
+            exception.GetType().FullName ?? exception.GetType().Name,
+            exception.Message,
+            context.Exception.ToString(),
+            AttemptCount(context),
+            failedAt);
+    }
+
+    /// <summary>The queue is the input address's last path segment (<c>rabbitmq://host/vhost/bridge.send-closing-document</c>).</summary>
+    public static string QueueName(Uri inputAddress)
+    {
+        ArgumentNullException.ThrowIfNull(inputAddress);
+        var path = inputAddress.AbsolutePath.TrimEnd('/');
+        return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..]);
+    }
+
+    /// <summary>The tries counted by <see cref="DeliveryAttempts"/>; else MassTransit's retry count plus the first try.</summary>
+    private static int AttemptCount(ExceptionReceiveContext context)
+    {
+        if (context.TryGetPayload<DeliveryAttempts>(out var attempts) && attempts.Count > 0)
+        {
+            return attempts.Count;
+        }
+
+        var retries = 0;
+        if (context.TryGetPayload<RetryContext>(out var retry))
+        {
+            retries = retry.RetryCount;
+        }
+        else if (context.ExceptionHeaders.TryGetHeader(MessageHeaders.FaultRetryCount, out var header)
+                 && int.TryParse(Convert.ToString(header, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out var count))
+        {
+            retries = count;
+        }
+
+        return retries + 1;
+    }
+
+    /// <summary>
+    /// The exception that names the cause: MassTransit wraps a body it cannot read in a SerializationException whose inner
+    /// exception says what was wrong with it; the full chain stays in the stack trace.
+    /// </summary>
+    private static Exception Cause(Exception exception)
+    {
+        while (exception.InnerException is { } inner
+               && (exception is AggregateException || exception is System.Runtime.Serialization.SerializationException))
+        {
+            exception = inner;
+        }
+
+        return exception;
+    }
+
+    private static void AddProperty(Dictionary<string, string?> headers, string name, string? value)
+    {
+        if (value is not null)
+        {
+            headers[PropertyPrefix + name] = value;
+        }
+    }
+
+    private static string? HeaderText(object? value) => value switch
+    {
+        null => null,
+        byte[] bytes => Encoding.UTF8.GetString(bytes),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString(),
+    };
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    internal sealed record BodyIdentity(string? Key, string? IdempotencyKey, string? EnvelopeMessageId, string? EnvelopeCorrelationId);
+
+    /// <summary>The ERP key and explicit idempotency key from a plain JSON body, or from the <c>message</c> of MassTransit's envelope.</summary>
+    internal static BodyIdentity ReadBody(DeadLetterBody body)
+    {
+        if (body.Encoding != DeadLetterBody.Utf8)
+        {
+            return new BodyIdentity(null, null, null, null);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body.Text);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return new BodyIdentity(null, null, null, null);
+            }
+
+            var isEnvelope = Property(root, "messageType") is { ValueKind: JsonValueKind.Array } && Property(root, "message") is { ValueKind: JsonValueKind.Object };
+            var message = isEnvelope ? Property(root, "message")!.Value : root;
+            return new BodyIdentity(
+                Text(Property(message, "key")),
+                Text(Property(message, "idempotencyKey")),
+                isEnvelope ? Text(Property(root, "messageId")) : null,
+                isEnvelope ? Text(Property(root, "correlationId")) : null);
+        }
+        catch (JsonException)
+        {
+            return new BodyIdentity(null, null, null, null);
+        }
+    }
+
+    private static JsonElement? Property(JsonElement element, string name)
+    {
+        foreach (var property in element.EnumerateObject())
+        {
+            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return property.Value;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Text(JsonElement? element) =>
+        element is { ValueKind: JsonValueKind.String } value && !string.IsNullOrWhiteSpace(value.GetString()) ? value.GetString() : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{MessageType} from {Queue} (message id {MessageId}) is dead-lettered as {DeadLetterId} (failure {FailureCount}): {ExceptionType}")]
+    private static partial void LogCaptured(ILogger logger, string messageType, string queue, string? messageId, Guid deadLetterId, int failureCount, string exceptionType);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not store the failed message from {Queue} (message id {MessageId}) as a dead letter; moving it to the error queue instead")]
+    private static partial void LogCaptureFailed(ILogger logger, string queue, string? messageId, Exception exception);
+}

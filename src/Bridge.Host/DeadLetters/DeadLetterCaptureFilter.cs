@@ -1,0 +1,65 @@
+using MassTransit;
+using MassTransit.Middleware;
+using MassTransit.Transports;
+
+namespace Bridge.Host.DeadLetters;
+
+/// <summary>
+/// Bridge's error pipe for an input queue, in place of MassTransit's default (generate the fault, move to <c>_error</c>):
+/// generate the fault as before, then store the message as a dead letter. Only when the database cannot take it does the
+/// message go to the <c>_error</c> queue; when neither works the exception escapes, the delivery is not acknowledged and
+/// the broker delivers it again. Either way nothing is lost.
+/// </summary>
+public static class DeadLetterCaptureConfiguration
+{
+    /// <summary>Every failed delivery of <typeparamref name="TConsumer"/>'s queue becomes a dead letter.</summary>
+    public static void UseDeadLetterCapture<TConsumer>(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
+        where TConsumer : class, IConsumer
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(context);
+        var messageType = MessageTypeOf(typeof(TConsumer));
+        var capture = context.GetRequiredService<DeadLetterCapture>();
+        endpoint.ConnectConsumerConfigurationObserver(new DeliveryAttemptsObserver());
+        endpoint.ConfigureError(error =>
+        {
+            error.UseFilter(new GenerateFaultFilter());
+            error.UseFilter(new DeadLetterCaptureFilter(capture, messageType));
+        });
+    }
+
+    /// <summary>The contract a consumer handles: its <see cref="IConsumer{TMessage}"/> message's name.</summary>
+    public static string MessageTypeOf(Type consumerType)
+    {
+        ArgumentNullException.ThrowIfNull(consumerType);
+        var consumed = consumerType.GetInterfaces()
+            .Where(type => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IConsumer<>))
+            .Select(type => type.GetGenericArguments()[0])
+            .ToList();
+        return consumed.Count == 1
+            ? consumed[0].Name
+            : throw new ArgumentException($"{consumerType.Name} consumes {consumed.Count} message types; dead-letter capture needs one queue per message type.", nameof(consumerType));
+    }
+}
+
+public sealed class DeadLetterCaptureFilter(DeadLetterCapture capture, string messageType) : IFilter<ExceptionReceiveContext>
+{
+    public void Probe(ProbeContext context) => context.CreateFilterScope("deadLetterCapture");
+
+    public async Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        if (!await capture.TryCaptureAsync(context, messageType))
+        {
+            if (!context.TryGetPayload<IErrorTransport>(out var errorTransport))
+            {
+                throw new TransportException(context.InputAddress, "The message could not be stored as a dead letter and the endpoint has no error transport.");
+            }
+
+            await errorTransport.Send(context);
+        }
+
+        await next.Send(context);
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.DeadLetters;
+
+/// <summary>Purges dead letters past retention (hourly) and keeps the dead-letter count gauge current (every minute).</summary>
+public sealed partial class DeadLetterMaintenance(
+    IDeadLetterStore store,
+    DeadLetterMetrics metrics,
+    IOptions<DeadLetterOptions> options,
+    TimeProvider clock,
+    ILogger<DeadLetterMaintenance> logger) : BackgroundService
+{
+    private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
+
+    /// <summary>Deletes what is older than <see cref="DeadLetterOptions.RetainFor"/>; returns how many.</summary>
+    public async Task<int> PurgeAsync(CancellationToken cancellationToken)
+    {
+        var purged = await store.PurgeAsync(clock.GetUtcNow() - options.Value.RetainFor, cancellationToken);
+        if (purged > 0)
+        {
+            LogPurged(logger, purged, options.Value.RetainFor);
+        }
+
+        return purged;
+    }
+
+    public async Task RefreshCountsAsync(CancellationToken cancellationToken) =>
+        metrics.SetCounts(await store.CountByStatusAsync(cancellationToken));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var nextPurge = DateTimeOffset.MinValue;
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), clock);
+        do
+        {
+            try
+            {
+                if (clock.GetUtcNow() >= nextPurge)
+                {
+                    await PurgeAsync(stoppingToken);
+                    nextPurge = clock.GetUtcNow() + PurgeEvery;
+                }
+
+                await RefreshCountsAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFailed(logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Count} dead letters older than {RetainFor}")]
+    private static partial void LogPurged(ILogger logger, int count, TimeSpan retainFor);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-letter maintenance failed; will try again")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}

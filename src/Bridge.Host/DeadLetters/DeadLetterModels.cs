@@ -1,0 +1,132 @@
+using System.Text;
+using System.Text.Json.Serialization;
+
+namespace Bridge.Host.DeadLetters;
+
+/// <summary>Where a dead letter is in its life: Pending → Replaying → Replayed, or Discarded (and restored to Pending).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<DeadLetterStatus>))]
+public enum DeadLetterStatus
+{
+    /// <summary>Waiting for an operator.</summary>
+    Pending,
+
+    /// <summary>Claimed by one replay, which is sending it back to its queue.</summary>
+    Replaying,
+
+    /// <summary>Sent back to its queue. If it fails again it becomes Pending again, with its failure count raised.</summary>
+    Replayed,
+
+    /// <summary>Archived by an operator (with a reason), or replaced by an edited copy; can be restored.</summary>
+    Discarded,
+}
+
+/// <summary>A failed message as captured from the broker, before it is stored.</summary>
+/// <param name="MessageId">The transport's message id (AMQP <c>message_id</c>), exactly as the publisher wrote it.</param>
+/// <param name="ErpKey">The body's <c>key</c> when it could be read.</param>
+/// <param name="Headers">The transport headers and the AMQP properties replay needs (<c>message_id</c>, <c>correlation_id</c>, <c>content_type</c>).</param>
+/// <param name="AttemptCount">How many times this delivery was tried before it was given up.</param>
+public sealed record NewDeadLetter(
+    Guid Id,
+    string SourceQueue,
+    string MessageType,
+    string? MessageId,
+    string? ErpKey,
+    string? CorrelationId,
+    string? ContentType,
+    DeadLetterBody Body,
+    IReadOnlyDictionary<string, string?> Headers,
+    string ExceptionType,
+    string ExceptionMessage,
+    string? StackTrace,
+    int AttemptCount,
+    DateTimeOffset FailedAt);
+
+/// <summary>What capturing found: the dead letter's id (an existing one when the message had failed before) and its failure count.</summary>
+public sealed record DeadLetterCaptured(Guid Id, int FailureCount);
+
+/// <summary>A message body as stored: the text when it is valid UTF-8 (so operators can read it), otherwise base64.</summary>
+public sealed record DeadLetterBody(string Text, string Encoding)
+{
+    public const string Utf8 = "utf8";
+    public const string Base64 = "base64";
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static DeadLetterBody FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return new DeadLetterBody(StrictUtf8.GetString(bytes), Utf8);
+        }
+        catch (DecoderFallbackException)
+        {
+            return new DeadLetterBody(Convert.ToBase64String(bytes), Base64);
+        }
+    }
+
+    public byte[] ToBytes() => Encoding == Base64 ? Convert.FromBase64String(Text) : StrictUtf8.GetBytes(Text);
+}
+
+/// <summary>One row of the list: enough to recognise the message and its failure, without its body.</summary>
+public sealed record DeadLetterSummary(
+    Guid Id,
+    string SourceQueue,
+    string MessageType,
+    string? MessageId,
+    string? ErpKey,
+    string ExceptionType,
+    string ExceptionMessage,
+    string FailureGroup,
+    int AttemptCount,
+    int FailureCount,
+    DateTimeOffset FirstFailedAt,
+    DateTimeOffset LastFailedAt,
+    DeadLetterStatus Status,
+    string? StatusReason,
+    int ReplayCount);
+
+/// <summary>Everything stored about one dead letter.</summary>
+public sealed record DeadLetter(
+    DeadLetterSummary Summary,
+    string? CorrelationId,
+    string? ContentType,
+    DeadLetterBody Body,
+    IReadOnlyDictionary<string, string?> Headers,
+    string? StackTrace,
+    string NormalizedMessage,
+    string? ReplayClaimedBy,
+    DateTimeOffset? ReplayClaimExpiresAt,
+    DateTimeOffset UpdatedAt)
+{
+    public Guid Id => Summary.Id;
+
+    public DeadLetterStatus Status => Summary.Status;
+}
+
+/// <summary>One operator (or Bridge) action on a dead letter: who, what, when, and how it ended.</summary>
+public sealed record DeadLetterAuditEntry(long Id, DateTimeOffset At, string Actor, string Action, string Outcome, string? Detail);
+
+public sealed record DeadLetterDetails(DeadLetter Letter, IReadOnlyList<DeadLetterAuditEntry> Audit);
+
+/// <summary>An action to record in the audit trail; the store stamps the time.</summary>
+public sealed record DeadLetterAction(string Actor, string Action, string Outcome, string? Detail = null);
+
+/// <summary>Which dead letters to list, group or replay. Every criterion is optional; set ones must all match.</summary>
+/// <param name="Text">Found (case-insensitively where the database allows) in the exception message, body, ERP key or message id.</param>
+/// <param name="From">Last failure at or after.</param>
+/// <param name="To">Last failure before.</param>
+public sealed record DeadLetterFilter(
+    DeadLetterStatus? Status = null,
+    string? MessageType = null,
+    string? Queue = null,
+    string? ErpKey = null,
+    string? ExceptionType = null,
+    string? FailureGroup = null,
+    string? Text = null,
+    DateTimeOffset? From = null,
+    DateTimeOffset? To = null);
+
+public sealed record DeadLetterPage(IReadOnlyList<DeadLetterSummary> Items, long Total, int Page, int PageSize);
+
+/// <summary>Dead letters that failed for the same cause: exception type + message with ids, numbers and quoted values masked.</summary>
+public sealed record DeadLetterGroup(string FailureGroup, string ExceptionType, string NormalizedMessage, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen);

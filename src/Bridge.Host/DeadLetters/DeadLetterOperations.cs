@@ -1,0 +1,291 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Bridge.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.DeadLetters;
+
+[JsonConverter(typeof(JsonStringEnumConverter<DeadLetterActionOutcome>))]
+public enum DeadLetterActionOutcome
+{
+    /// <summary>The action happened.</summary>
+    Done,
+
+    NotFound,
+
+    /// <summary>The dead letter's status does not allow the action (e.g. it is being replayed right now).</summary>
+    Conflict,
+
+    /// <summary>The message could not be sent to its queue; the dead letter is Pending again.</summary>
+    SendFailed,
+
+    /// <summary>Edit-and-replay is not enabled in this installation.</summary>
+    Disabled,
+
+    /// <summary>The edited body does not satisfy the message's contract.</summary>
+    Invalid,
+}
+
+/// <param name="Status">The dead letter's status after the action (or as found, when refused).</param>
+/// <param name="NewMessageId">For edit-and-replay: the message id of the new message.</param>
+public sealed record DeadLetterActionResult(
+    Guid Id,
+    DeadLetterActionOutcome Outcome,
+    DeadLetterStatus? Status,
+    string? Detail,
+    string? NewMessageId = null,
+    IReadOnlyList<string>? Errors = null);
+
+/// <summary>
+/// What operators do with dead letters: replay (to the original queue, with the original body, headers and message id,
+/// so the message's idempotency key makes replaying something that had in fact succeeded harmless), edit and replay,
+/// discard and restore. Every action, refused ones included, is recorded in the dead letter's audit trail.
+/// </summary>
+public sealed partial class DeadLetterOperations(
+    IDeadLetterStore store,
+    IDeadLetterTransport transport,
+    IOptions<DeadLetterOptions> options,
+    DeadLetterMetrics metrics,
+    ILogger<DeadLetterOperations> logger)
+{
+    /// <summary>Set on a replayed message: the dead letter it came from.</summary>
+    public const string ReplayOfHeader = "Bridge-Replay-Of";
+
+    /// <summary>Set on an edited message: the dead letter it replaces.</summary>
+    public const string EditedFromHeader = "Bridge-Edited-From";
+
+    private static readonly JsonSerializerOptions StrictContractJson = new(JsonSerializerDefaults.Web)
+    {
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
+    public async Task<DeadLetterActionResult> ReplayAsync(Guid id, string actor, string? jobId, CancellationToken cancellationToken)
+    {
+        var details = await store.GetAsync(id, cancellationToken);
+        if (details is null)
+        {
+            return new DeadLetterActionResult(id, DeadLetterActionOutcome.NotFound, null, "No dead letter has this id.");
+        }
+
+        var detail = jobId is null ? null : $"replay job {jobId}";
+        var owner = $"{actor}:{Guid.NewGuid():N}";
+        if (!await store.TryClaimReplayAsync(id, owner, options.Value.ReplayClaimLease, cancellationToken))
+        {
+            return await RefuseAsync(id, actor, "Replay", detail, details.Letter.Status, cancellationToken);
+        }
+
+        var letter = details.Letter;
+        var messageId = letter.Headers.GetValueOrDefault(DeadLetterCapture.PropertyPrefix + "message_id") ?? letter.Summary.MessageId;
+        var headers = ApplicationHeaders(letter);
+        headers[ReplayOfHeader] = id.ToString("D");
+        var outgoing = new OutgoingMessage(letter.Summary.SourceQueue, letter.Body.ToBytes(), messageId, letter.CorrelationId, letter.ContentType, Properties(letter), headers);
+        if (await SendOrReleaseAsync(outgoing, id, owner, actor, "Replay", detail, cancellationToken) is { } failed)
+        {
+            return failed;
+        }
+
+        var replayed = new DeadLetterAction(actor, "Replay", "Replayed", detail);
+        if (!await store.CompleteReplayAsync(id, owner, replayed, CancellationToken.None))
+        {
+            // The replayed message already failed again and was captured (Pending once more): the replay still happened.
+            await store.AuditAsync(id, replayed, CancellationToken.None);
+        }
+
+        metrics.Replay("replayed");
+        LogReplayed(logger, id, letter.Summary.SourceQueue, actor);
+        return new DeadLetterActionResult(id, DeadLetterActionOutcome.Done, DeadLetterStatus.Replayed, $"Sent back to {letter.Summary.SourceQueue}.");
+    }
+
+    /// <summary>
+    /// Sends <paramref name="body"/> as a new message (a new message id, linked to the original by a header) to the original
+    /// queue, after checking it against the message's contract, and archives the original as Discarded.
+    /// </summary>
+    public async Task<DeadLetterActionResult> EditAndReplayAsync(Guid id, JsonElement body, string actor, CancellationToken cancellationToken)
+    {
+        if (!options.Value.AllowEditAndReplay)
+        {
+            return new DeadLetterActionResult(id, DeadLetterActionOutcome.Disabled, null, $"Edit and replay is off ({DeadLetterOptions.Section}:AllowEditAndReplay).");
+        }
+
+        var details = await store.GetAsync(id, cancellationToken);
+        if (details is null)
+        {
+            return new DeadLetterActionResult(id, DeadLetterActionOutcome.NotFound, null, "No dead letter has this id.");
+        }
+
+        var letter = details.Letter;
+        var errors = Validate(letter, body);
+        if (errors.Count > 0)
+        {
+            await store.AuditAsync(id, new DeadLetterAction(actor, "EditAndReplay", "Refused: invalid body", string.Join("; ", errors)), cancellationToken);
+            metrics.Replay("refused", "edit");
+            return new DeadLetterActionResult(id, DeadLetterActionOutcome.Invalid, letter.Status, "The edited body does not satisfy the contract.", Errors: errors);
+        }
+
+        var owner = $"{actor}:{Guid.NewGuid():N}";
+        if (!await store.TryClaimReplayAsync(id, owner, options.Value.ReplayClaimLease, cancellationToken))
+        {
+            return await RefuseAsync(id, actor, "EditAndReplay", null, letter.Status, cancellationToken, kind: "edit");
+        }
+
+        var newMessageId = NewId.NextGuid().ToString("D");
+        var headers = ApplicationHeaders(letter);
+        headers[EditedFromHeader] = id.ToString("D");
+        var properties = Properties(letter);
+        properties.Remove("content_encoding");
+        var outgoing = new OutgoingMessage(
+            letter.Summary.SourceQueue, Encoding.UTF8.GetBytes(body.GetRawText()), newMessageId, letter.CorrelationId, "application/json", properties, headers);
+        var detail = $"new message {newMessageId}";
+        if (await SendOrReleaseAsync(outgoing, id, owner, actor, "EditAndReplay", detail, cancellationToken, kind: "edit") is { } failed)
+        {
+            return failed;
+        }
+
+        var reason = $"Edited and replayed as message {newMessageId}.";
+        if (!await store.CompleteEditAsync(id, owner, reason, new DeadLetterAction(actor, "EditAndReplay", "Discarded", detail), CancellationToken.None))
+        {
+            await store.AuditAsync(id, new DeadLetterAction(actor, "EditAndReplay", "Sent", detail), CancellationToken.None);
+        }
+
+        metrics.Replay("replayed", "edit");
+        LogEdited(logger, id, newMessageId, actor);
+        return new DeadLetterActionResult(id, DeadLetterActionOutcome.Done, DeadLetterStatus.Discarded, reason, newMessageId);
+    }
+
+    public async Task<DeadLetterActionResult> DiscardAsync(Guid id, string reason, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var details = await store.GetAsync(id, cancellationToken);
+        if (details is null)
+        {
+            return new DeadLetterActionResult(id, DeadLetterActionOutcome.NotFound, null, "No dead letter has this id.");
+        }
+
+        if (!await store.DiscardAsync(id, reason, new DeadLetterAction(actor, "Discard", "Discarded", reason), cancellationToken))
+        {
+            return await RefuseAsync(id, actor, "Discard", reason, details.Letter.Status, cancellationToken, kind: null);
+        }
+
+        metrics.Discarded();
+        return new DeadLetterActionResult(id, DeadLetterActionOutcome.Done, DeadLetterStatus.Discarded, reason);
+    }
+
+    public async Task<DeadLetterActionResult> RestoreAsync(Guid id, string actor, CancellationToken cancellationToken)
+    {
+        var details = await store.GetAsync(id, cancellationToken);
+        if (details is null)
+        {
+            return new DeadLetterActionResult(id, DeadLetterActionOutcome.NotFound, null, "No dead letter has this id.");
+        }
+
+        if (!await store.RestoreAsync(id, new DeadLetterAction(actor, "Restore", "Pending"), cancellationToken))
+        {
+            return await RefuseAsync(id, actor, "Restore", null, details.Letter.Status, cancellationToken, kind: null);
+        }
+
+        return new DeadLetterActionResult(id, DeadLetterActionOutcome.Done, DeadLetterStatus.Pending, null);
+    }
+
+    /// <summary>Problems of <paramref name="body"/> as the message's contract; empty when it is acceptable.</summary>
+    public static IReadOnlyList<string> Validate(DeadLetter letter, JsonElement body)
+    {
+        ArgumentNullException.ThrowIfNull(letter);
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return ["body: must be a JSON object (the message itself, not MassTransit's envelope)"];
+        }
+
+        var contract = typeof(IResultEvent).Assembly.GetType($"{typeof(IResultEvent).Namespace}.{letter.Summary.MessageType}", throwOnError: false);
+        if (contract is null)
+        {
+            return [$"messageType: {letter.Summary.MessageType} is not a Bridge.Contracts message, so an edited body cannot be checked"];
+        }
+
+        try
+        {
+            if (JsonSerializer.Deserialize(body, contract, StrictContractJson) is null)
+            {
+                return ["body: must not be null"];
+            }
+        }
+        catch (JsonException ex)
+        {
+            return [$"{(string.IsNullOrEmpty(ex.Path) ? "body" : ex.Path)}: {ex.Message}"];
+        }
+
+        // The original's explicit idempotency key is recorded with the original payload: reused with another payload the
+        // edited message would be refused as an idempotency conflict.
+        var original = DeadLetterCapture.ReadBody(letter.Body).IdempotencyKey;
+        var edited = DeadLetterCapture.ReadBody(new DeadLetterBody(body.GetRawText(), DeadLetterBody.Utf8)).IdempotencyKey;
+        if (original is not null && string.Equals(original, edited, StringComparison.Ordinal))
+        {
+            return [$"idempotencyKey: must differ from the original's ('{original}') or be left out, or the edited message is refused as an idempotency conflict"];
+        }
+
+        return [];
+    }
+
+    private async Task<DeadLetterActionResult?> SendOrReleaseAsync(
+        OutgoingMessage outgoing, Guid id, string owner, string actor, string action, string? detail, CancellationToken cancellationToken, string kind = "replay")
+    {
+        try
+        {
+            await transport.SendAsync(outgoing, cancellationToken);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            // Whether a cancelled send reached the broker is unknown; releasing lets it be replayed again, which the
+            // message's idempotency key makes harmless.
+            await store.ReleaseReplayAsync(id, owner, new DeadLetterAction(actor, action, "Failed: " + ex.GetType().Name, detail), CancellationToken.None);
+            metrics.Replay("failed", kind);
+            LogSendFailed(logger, id, outgoing.Queue, ex);
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
+
+            return new DeadLetterActionResult(id, DeadLetterActionOutcome.SendFailed, DeadLetterStatus.Pending, $"Could not send to {outgoing.Queue} ({ex.GetType().Name}); the dead letter is Pending again.");
+        }
+    }
+
+    private async Task<DeadLetterActionResult> RefuseAsync(
+        Guid id, string actor, string action, string? detail, DeadLetterStatus seen, CancellationToken cancellationToken, string? kind = "replay")
+    {
+        var current = (await store.GetAsync(id, cancellationToken))?.Letter.Status ?? seen;
+        await store.AuditAsync(id, new DeadLetterAction(actor, action, $"Refused: {current}", detail), cancellationToken);
+        if (kind is not null)
+        {
+            metrics.Replay("refused", kind);
+        }
+
+        var why = current == DeadLetterStatus.Replaying ? "it is being replayed right now" : $"it is {current}";
+        return new DeadLetterActionResult(id, DeadLetterActionOutcome.Conflict, current, $"{action} refused: {why}.");
+    }
+
+    private static Dictionary<string, string?> ApplicationHeaders(DeadLetter letter) =>
+        letter.Headers
+            .Where(header => !header.Key.StartsWith(DeadLetterCapture.PropertyPrefix, StringComparison.Ordinal)
+                && !header.Key.StartsWith("MT-Fault-", StringComparison.OrdinalIgnoreCase)
+                && !string.Equals(header.Key, "MT-Reason", StringComparison.OrdinalIgnoreCase)
+                && !string.Equals(header.Key, ReplayOfHeader, StringComparison.Ordinal)
+                && !string.Equals(header.Key, EditedFromHeader, StringComparison.Ordinal))
+            .ToDictionary(header => header.Key, header => header.Value, StringComparer.Ordinal);
+
+    private static Dictionary<string, string?> Properties(DeadLetter letter) =>
+        letter.Headers
+            .Where(header => header.Key.StartsWith(DeadLetterCapture.PropertyPrefix, StringComparison.Ordinal))
+            .ToDictionary(header => header.Key[DeadLetterCapture.PropertyPrefix.Length..], header => header.Value, StringComparer.Ordinal);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dead letter {DeadLetterId} replayed to {Queue} by {Actor}")]
+    private static partial void LogReplayed(ILogger logger, Guid deadLetterId, string queue, string actor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dead letter {DeadLetterId} edited and replayed as message {MessageId} by {Actor}")]
+    private static partial void LogEdited(ILogger logger, Guid deadLetterId, string messageId, string actor);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending dead letter {DeadLetterId} to {Queue} failed; it is Pending again")]
+    private static partial void LogSendFailed(ILogger logger, Guid deadLetterId, string queue, Exception exception);
+}

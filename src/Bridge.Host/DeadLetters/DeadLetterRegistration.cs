@@ -1,0 +1,52 @@
+using Bridge.Host.Admin;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.DeadLetters;
+
+public static class DeadLetterRegistration
+{
+    /// <summary>
+    /// Dead-letter capture (used by every input queue through <see cref="DeadLetterCaptureConfiguration.UseDeadLetterCapture{TConsumer}"/>),
+    /// the store, replay and its jobs, retention, metrics, and the admin API's options.
+    /// </summary>
+    public static IHostApplicationBuilder AddBridgeDeadLetters(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<DeadLetterOptions>()
+            .Bind(builder.Configuration.GetSection(DeadLetterOptions.Section))
+            .Validate(o => o.RetainFor >= TimeSpan.FromHours(1), $"{DeadLetterOptions.Section}:RetainFor must be at least one hour")
+            .Validate(o => o.ReplayClaimLease >= TimeSpan.FromSeconds(5), $"{DeadLetterOptions.Section}:ReplayClaimLease must be at least 5 seconds")
+            .Validate(o => o.DefaultReplayBatchSize is >= 1 and <= 1000, $"{DeadLetterOptions.Section}:DefaultReplayBatchSize must be between 1 and 1000")
+            .Validate(
+                o => o.DefaultReplayRatePerSecond > 0 && o.MaxReplayRatePerSecond >= o.DefaultReplayRatePerSecond,
+                $"{DeadLetterOptions.Section}:DefaultReplayRatePerSecond must be above 0 and at most MaxReplayRatePerSecond")
+            .Validate<IOptions<IdempotencyOptions>>(
+                (o, idempotency) => idempotency.Value.RetainRecordsFor >= o.RetainFor,
+                $"{IdempotencyOptions.Section}:RetainRecordsFor must be at least {DeadLetterOptions.Section}:RetainFor: a dead letter replayed "
+                + "after its message's idempotency record was purged could be applied twice")
+            .ValidateOnStart();
+
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<IDeadLetterStore, SqlDeadLetterStore>();
+        builder.Services.AddSingleton<DeadLetterMetrics>();
+        builder.Services.AddSingleton<DeadLetterCapture>();
+        builder.Services.AddSingleton<DeadLetterOperations>();
+        builder.Services.AddSingleton<ReplayJobs>();
+        var transport = builder.Configuration.GetSection(MessagingOptions.Section).GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
+        if (transport == MessagingTransport.RabbitMq)
+        {
+            builder.Services.AddSingleton<IDeadLetterTransport, RabbitMqDeadLetterTransport>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IDeadLetterTransport, UnavailableDeadLetterTransport>();
+        }
+
+        builder.Services.AddSingleton<DeadLetterMaintenance>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<DeadLetterMaintenance>());
+        builder.AddBridgeAdmin();
+        return builder;
+    }
+}

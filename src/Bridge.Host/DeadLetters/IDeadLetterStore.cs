@@ -1,0 +1,55 @@
+using System.Data.Common;
+
+namespace Bridge.Host.DeadLetters;
+
+/// <summary>
+/// Dead letters and their audit trail. Status changes are conditional updates, so of two operators (or two replays)
+/// acting on one dead letter at once exactly one succeeds; a successful change and its audit entry commit together.
+/// </summary>
+public interface IDeadLetterStore
+{
+    /// <summary>
+    /// Stores the failed message inside the caller's transaction (the one that also writes <c>ErpMessageDeadLettered</c> to
+    /// the outbox), with a <c>Captured</c> audit entry. When the queue already holds a dead letter for the same message id,
+    /// that one counts the failure and becomes Pending again (<c>FailedAgain</c>).
+    /// </summary>
+    Task<DeadLetterCaptured> CaptureAsync(DbTransaction transaction, NewDeadLetter letter, CancellationToken cancellationToken);
+
+    /// <summary>One page (1-based) of the dead letters matching <paramref name="filter"/>, newest failure first.</summary>
+    Task<DeadLetterPage> QueryAsync(DeadLetterFilter filter, int page, int pageSize, CancellationToken cancellationToken);
+
+    /// <summary>The matching dead letters counted by failure cause, largest group first.</summary>
+    Task<IReadOnlyList<DeadLetterGroup>> GroupsAsync(DeadLetterFilter filter, CancellationToken cancellationToken);
+
+    /// <summary>One dead letter with its audit trail, oldest entry first; null when there is none with this id.</summary>
+    Task<DeadLetterDetails?> GetAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The replay guard: moves a Pending dead letter (or one whose replay claim expired) to Replaying for
+    /// <paramref name="owner"/>. Concurrent claimers: exactly one gets true.
+    /// </summary>
+    Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>Replaying → Replayed, if <paramref name="owner"/> still holds the claim; audited when it happens.</summary>
+    Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken);
+
+    /// <summary>Replaying → Pending (the replay could not send it), if <paramref name="owner"/> still holds the claim.</summary>
+    Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken);
+
+    /// <summary>Replaying → Discarded with <paramref name="reason"/>: the original of an edited message, archived.</summary>
+    Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken);
+
+    /// <summary>Pending or Replayed → Discarded with <paramref name="reason"/>.</summary>
+    Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken);
+
+    /// <summary>Discarded → Pending.</summary>
+    Task<bool> RestoreAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken);
+
+    /// <summary>Records an action that changed nothing (e.g. refused), on an existing dead letter.</summary>
+    Task AuditAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes dead letters (and their audit) whose last failure is before <paramref name="olderThan"/>, except ones being replayed.</summary>
+    Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
+
+    Task<IReadOnlyDictionary<DeadLetterStatus, long>> CountByStatusAsync(CancellationToken cancellationToken);
+}

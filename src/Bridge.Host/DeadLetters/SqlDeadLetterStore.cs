@@ -1,0 +1,345 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using Bridge.Host.Storage;
+using Dapper;
+
+namespace Bridge.Host.DeadLetters;
+
+public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider timeProvider) : IDeadLetterStore
+{
+    public const int MaxPageSize = 500;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
+    private readonly SqlDialect dialect = database.Dialect;
+
+    public async Task<DeadLetterCaptured> CaptureAsync(DbTransaction transaction, NewDeadLetter letter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(letter);
+        var connection = transaction.Connection ?? throw new ArgumentException("The transaction has already completed.", nameof(transaction));
+        var normalized = FailureCause.Normalize(letter.ExceptionMessage);
+        var row = await connection.QuerySingleAsync<CapturedRow>(new CommandDefinition(
+            sql.DeadLetterUpsert,
+            new
+            {
+                Id = SqlValues.Id(dialect, letter.Id),
+                letter.SourceQueue,
+                letter.MessageType,
+                letter.MessageId,
+                letter.ErpKey,
+                letter.CorrelationId,
+                letter.ContentType,
+                Body = letter.Body.Text,
+                BodyEncoding = letter.Body.Encoding,
+                Headers = JsonSerializer.Serialize(letter.Headers, Json),
+                letter.ExceptionType,
+                letter.ExceptionMessage,
+                letter.StackTrace,
+                FailureGroup = FailureCause.Group(letter.ExceptionType, normalized),
+                NormalizedMessage = normalized,
+                letter.AttemptCount,
+                FailedAt = SqlValues.Timestamp(dialect, letter.FailedAt),
+            },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+        var captured = new DeadLetterCaptured(SqlValues.ReadId(row.Id), SqlValues.ReadInt32(row.FailureCount));
+        var action = captured.FailureCount == 1
+            ? new DeadLetterAction("bridge", "Captured", "Pending", $"{letter.ExceptionType}: {Shorten(letter.ExceptionMessage)}")
+            : new DeadLetterAction("bridge", "FailedAgain", "Pending", $"failure {captured.FailureCount}: {letter.ExceptionType}: {Shorten(letter.ExceptionMessage)}");
+        await InsertAuditAsync(transaction, captured.Id, action, letter.FailedAt, cancellationToken).ConfigureAwait(false);
+        return captured;
+    }
+
+    public async Task<DeadLetterPage> QueryAsync(DeadLetterFilter filter, int page, int pageSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(page, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxPageSize);
+
+        var parameters = FilterParameters(filter);
+        parameters.Add("Skip", (page - 1) * pageSize, DbType.Int32);
+        parameters.Add("Take", pageSize, DbType.Int32);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<SummaryRow>(new CommandDefinition(sql.DeadLetterQuery, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql.DeadLetterQueryCount, FilterParameters(filter), cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new DeadLetterPage(rows.Select(row => row.ToSummary()).ToList(), total, page, pageSize);
+    }
+
+    public async Task<IReadOnlyList<DeadLetterGroup>> GroupsAsync(DeadLetterFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<GroupRow>(new CommandDefinition(sql.DeadLetterGroups, FilterParameters(filter), cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => new DeadLetterGroup(
+            row.FailureGroup,
+            row.ExceptionType,
+            row.NormalizedMessage,
+            Convert.ToInt64(row.Count, CultureInfo.InvariantCulture),
+            SqlValues.ReadTimestamp(row.FirstSeen),
+            SqlValues.ReadTimestamp(row.LastSeen))).ToList();
+    }
+
+    public async Task<DeadLetterDetails?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<FullRow>(new CommandDefinition(
+            sql.DeadLetterSelect, new { Id = SqlValues.Id(dialect, id) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var audit = await connection.QueryAsync<AuditRow>(new CommandDefinition(
+            sql.DeadLetterAuditSelect, new { Id = SqlValues.Id(dialect, id) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new DeadLetterDetails(row.ToDeadLetter(), audit.Select(entry => entry.ToEntry()).ToList());
+    }
+
+    public async Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        var now = timeProvider.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.DeadLetterClaimReplay,
+            new
+            {
+                Id = SqlValues.Id(dialect, id),
+                Owner = owner,
+                Now = SqlValues.Timestamp(dialect, now),
+                ExpiresAt = SqlValues.Timestamp(dialect, now + lease),
+            },
+            cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+    }
+
+    public Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
+        TransitionAsync(sql.DeadLetterCompleteReplay, id, new { Owner = owner }, audit, cancellationToken);
+
+    public Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
+        TransitionAsync(sql.DeadLetterReleaseReplay, id, new { Owner = owner }, audit, cancellationToken);
+
+    public Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken) =>
+        TransitionAsync(sql.DeadLetterCompleteEdit, id, new { Owner = owner, Reason = reason }, audit, cancellationToken);
+
+    public Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return TransitionAsync(sql.DeadLetterDiscard, id, new { Reason = reason }, audit, cancellationToken);
+    }
+
+    public Task<bool> RestoreAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken) =>
+        TransitionAsync(sql.DeadLetterRestore, id, null, audit, cancellationToken);
+
+    public async Task AuditAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await InsertAuditAsync(transaction, id, audit, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.DeadLetterPurge, new { OlderThan = SqlValues.Timestamp(dialect, olderThan) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyDictionary<DeadLetterStatus, long>> CountByStatusAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<CountRow>(new CommandDefinition(sql.DeadLetterCountByStatus, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var counts = Enum.GetValues<DeadLetterStatus>().ToDictionary(status => status, _ => 0L);
+        foreach (var row in rows)
+        {
+            counts[Enum.Parse<DeadLetterStatus>(row.Status)] = Convert.ToInt64(row.Count, CultureInfo.InvariantCulture);
+        }
+
+        return counts;
+    }
+
+    /// <summary>The conditional update and its audit entry in one transaction; nothing is written when the update matches no row.</summary>
+    private async Task<bool> TransitionAsync(string statement, Guid id, object? extra, DeadLetterAction audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        var now = timeProvider.GetUtcNow();
+        var parameters = new DynamicParameters(extra);
+        parameters.Add("Id", SqlValues.Id(dialect, id));
+        parameters.Add("Now", SqlValues.Timestamp(dialect, now));
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(statement, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+        if (!changed)
+        {
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        await InsertAuditAsync(transaction, id, audit, now, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private Task InsertAuditAsync(DbTransaction transaction, Guid id, DeadLetterAction audit, DateTimeOffset at, CancellationToken cancellationToken) =>
+        transaction.Connection!.ExecuteAsync(new CommandDefinition(
+            sql.DeadLetterAuditInsert,
+            new
+            {
+                DeadLetterId = SqlValues.Id(dialect, id),
+                At = SqlValues.Timestamp(dialect, at),
+                audit.Actor,
+                audit.Action,
+                Outcome = Shorten(audit.Outcome, 200),
+                audit.Detail,
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+
+    /// <summary>
+    /// Every filter is bound even when unset, with an explicit type: a null of unknown type is what PostgreSQL cannot
+    /// plan and SQL Server would compare as text.
+    /// </summary>
+    private DynamicParameters FilterParameters(DeadLetterFilter filter)
+    {
+        var parameters = new DynamicParameters();
+        parameters.Add("Status", filter.Status?.ToString(), DbType.String);
+        parameters.Add("MessageType", NullIfBlank(filter.MessageType), DbType.String);
+        parameters.Add("Queue", NullIfBlank(filter.Queue), DbType.String);
+        parameters.Add("ErpKey", NullIfBlank(filter.ErpKey), DbType.String);
+        parameters.Add("ExceptionType", NullIfBlank(filter.ExceptionType), DbType.String);
+        parameters.Add("FailureGroup", NullIfBlank(filter.FailureGroup), DbType.String);
+        parameters.Add("Text", NullIfBlank(filter.Text) is { } text ? "%" + EscapeLike(text) + "%" : null, DbType.String);
+        AddTimestamp(parameters, "From", filter.From);
+        AddTimestamp(parameters, "To", filter.To);
+        return parameters;
+    }
+
+    private void AddTimestamp(DynamicParameters parameters, string name, DateTimeOffset? value)
+    {
+        if (dialect == SqlDialect.Sqlite)
+        {
+            parameters.Add(name, value is { } v ? SqlValues.Timestamp(dialect, v) : null, DbType.String);
+        }
+        else
+        {
+            parameters.Add(name, value?.ToUniversalTime(), DbType.DateTimeOffset);
+        }
+    }
+
+    private string EscapeLike(string text)
+    {
+        var escaped = text.Replace(@"\", @"\\", StringComparison.Ordinal)
+            .Replace("%", @"\%", StringComparison.Ordinal)
+            .Replace("_", @"\_", StringComparison.Ordinal);
+
+        // In SQL Server's LIKE a bracket opens a character class.
+        return dialect == SqlDialect.SqlServer ? escaped.Replace("[", @"\[", StringComparison.Ordinal) : escaped;
+    }
+
+    private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static string Shorten(string value, int max = 500) => value.Length > max ? value[..max] : value;
+
+    private sealed class CapturedRow
+    {
+        public object Id { get; set; } = null!;
+        public object FailureCount { get; set; } = null!;
+    }
+
+    private sealed class CountRow
+    {
+        public string Status { get; set; } = "";
+        public object Count { get; set; } = null!;
+    }
+
+    private sealed class GroupRow
+    {
+        public string FailureGroup { get; set; } = "";
+        public string ExceptionType { get; set; } = "";
+        public string NormalizedMessage { get; set; } = "";
+        public object Count { get; set; } = null!;
+        public object FirstSeen { get; set; } = null!;
+        public object LastSeen { get; set; } = null!;
+    }
+
+    private class SummaryRow
+    {
+        public object Id { get; set; } = null!;
+        public string SourceQueue { get; set; } = "";
+        public string MessageType { get; set; } = "";
+        public string? MessageId { get; set; }
+        public string? ErpKey { get; set; }
+        public string ExceptionType { get; set; } = "";
+        public string ExceptionMessage { get; set; } = "";
+        public string FailureGroup { get; set; } = "";
+        public object AttemptCount { get; set; } = null!;
+        public object FailureCount { get; set; } = null!;
+        public object FirstFailedAt { get; set; } = null!;
+        public object LastFailedAt { get; set; } = null!;
+        public string Status { get; set; } = "";
+        public string? StatusReason { get; set; }
+        public object ReplayCount { get; set; } = null!;
+
+        public DeadLetterSummary ToSummary() => new(
+            SqlValues.ReadId(Id),
+            SourceQueue,
+            MessageType,
+            MessageId,
+            ErpKey,
+            ExceptionType,
+            ExceptionMessage,
+            FailureGroup,
+            SqlValues.ReadInt32(AttemptCount),
+            SqlValues.ReadInt32(FailureCount),
+            SqlValues.ReadTimestamp(FirstFailedAt),
+            SqlValues.ReadTimestamp(LastFailedAt),
+            Enum.Parse<DeadLetterStatus>(Status),
+            StatusReason,
+            SqlValues.ReadInt32(ReplayCount));
+    }
+
+    private sealed class FullRow : SummaryRow
+    {
+        public string? CorrelationId { get; set; }
+        public string? ContentType { get; set; }
+        public string Body { get; set; } = "";
+        public string BodyEncoding { get; set; } = "";
+        public string Headers { get; set; } = "";
+        public string? StackTrace { get; set; }
+        public string NormalizedMessage { get; set; } = "";
+        public string? ReplayClaimedBy { get; set; }
+        public object? ReplayClaimExpiresAt { get; set; }
+        public object UpdatedAt { get; set; } = null!;
+
+        public DeadLetter ToDeadLetter() => new(
+            ToSummary(),
+            CorrelationId,
+            ContentType,
+            new DeadLetterBody(Body, BodyEncoding),
+            JsonSerializer.Deserialize<Dictionary<string, string?>>(Headers, Json) ?? [],
+            StackTrace,
+            NormalizedMessage,
+            ReplayClaimedBy,
+            ReplayClaimExpiresAt is null ? null : SqlValues.ReadTimestamp(ReplayClaimExpiresAt),
+            SqlValues.ReadTimestamp(UpdatedAt));
+    }
+
+    private sealed class AuditRow
+    {
+        public object Id { get; set; } = null!;
+        public object At { get; set; } = null!;
+        public string Actor { get; set; } = "";
+        public string Action { get; set; } = "";
+        public string Outcome { get; set; } = "";
+        public string? Detail { get; set; }
+
+        public DeadLetterAuditEntry ToEntry() => new(Convert.ToInt64(Id, CultureInfo.InvariantCulture), SqlValues.ReadTimestamp(At), Actor, Action, Outcome, Detail);
+    }
+}

@@ -1,0 +1,427 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Bridge.Contracts;
+using Bridge.Host.DeadLetters;
+using Bridge.Host.Demo;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Sandbox;
+using Bridge.Tests.Pipeline;
+using MassTransit;
+using static Bridge.Tests.Pipeline.PipelineTestData;
+
+namespace Bridge.Tests.DeadLetters;
+
+/// <summary>
+/// Dead letters end to end: messages that fail for good are captured in PostgreSQL (and announced), operators find and
+/// act on them through the admin API over HTTP, and replays go back through RabbitMQ to the sandbox.
+/// </summary>
+[Collection(DeadLetterCollection.Name)]
+public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static int _nextAccount = 9100;
+
+    private readonly MeterListener _meters = new();
+    private readonly List<(string Instrument, long Value, string? Outcome)> _measurements = [];
+
+    private string SendQueue => fixture.Queue(SendClosingDocumentConsumer.Queue);
+
+    private static long NewAccount() => Interlocked.Increment(ref _nextAccount);
+
+    public void Dispose() => _meters.Dispose();
+
+    [Fact]
+    public async Task A_poison_message_is_captured_with_its_reason_and_the_consumer_goes_on()
+    {
+        var poisonId = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishRawAsync(SendQueue, Encoding.UTF8.GetBytes("{ this is not json"), poisonId);
+        var key = Guid.NewGuid().ToString("D");
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1), NewId.NextGuid().ToString("D"));
+
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        var announced = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == poisonId);
+        using var admin = fixture.Admin();
+        var letter = await ShowAsync(admin, announced.DeadLetterId);
+
+        Assert.Equal((SendQueue, "SendClosingDocument", "", 1), (announced.Queue, announced.MessageType, announced.Key, announced.FailureCount));
+        Assert.Equal("{ this is not json", letter["body"]!.GetValue<string>());
+        Assert.Equal("utf8", letter["bodyEncoding"]!.GetValue<string>());
+        Assert.Equal(poisonId, letter["messageId"]!.GetValue<string>());
+        Assert.Equal(poisonId, letter["headers"]!["amqp:message_id"]!.GetValue<string>());
+        Assert.Equal(announced.ExceptionType, letter["exceptionType"]!.GetValue<string>());
+        Assert.Contains("Json", announced.ExceptionType, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrWhiteSpace(letter["exceptionMessage"]!.GetValue<string>()));
+        Assert.Contains("   at ", letter["stackTrace"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("Pending", letter["status"]!.GetValue<string>());
+        Assert.Equal("Captured", letter["audit"]![0]!["action"]!.GetValue<string>());
+        Assert.Null(await fixture.Erp.GetAsync(SendQueue + "_error"));
+        Assert.Equal(0u, await fixture.Erp.MessageCountAsync(SendQueue));
+    }
+
+    [Fact]
+    public async Task A_message_failing_with_5xx_is_captured_after_its_retries_then_replayed_after_the_fault_clears_and_succeeds_once()
+    {
+        ListenToMetrics();
+        var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));
+        var announced = await DeadLetterAfter5xxAsync(key, account, messageId);
+
+        using var admin = fixture.Admin();
+        var letter = await ShowAsync(admin, announced.DeadLetterId);
+        var failedPosts = await PostsAsync(account);
+        Assert.Equal((key, messageId, "Pending"), (letter["erpKey"]!.GetValue<string>(), letter["messageId"]!.GetValue<string>(), letter["status"]!.GetValue<string>()));
+        Assert.Equal(DeadLetterFixture.RetryLimit + 1, letter["attemptCount"]!.GetValue<int>());
+        Assert.Equal(DeadLetterFixture.RetryLimit + 1, failedPosts.Count(call => call.Status == 503));
+        Assert.Empty(await DocumentsAsync(key));
+
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        var replay = await admin.PostAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative), null);
+
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Equal(messageId, sent.MessageId);
+        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await PostsAsync(account), call => call.Status == 201);
+        var replayed = await ShowAsync(admin, announced.DeadLetterId);
+        Assert.Equal(("Replayed", 1), (replayed["status"]!.GetValue<string>(), replayed["replayCount"]!.GetValue<int>()));
+        Assert.Contains(replayed["audit"]!.AsArray(), entry =>
+            entry!["action"]!.GetValue<string>() == "Replay" && entry["actor"]!.GetValue<string>() == DeadLetterFixture.OperatorName && entry["outcome"]!.GetValue<string>() == "Replayed");
+
+        await fixture.Get<DeadLetterMaintenance>().RefreshCountsAsync(CancellationToken.None);
+        _meters.RecordObservableInstruments();
+        lock (_measurements)
+        {
+            Assert.Contains(_measurements, m => m.Instrument == "bridge.dead_letters.captured" && m.Value == 1);
+            Assert.Contains(_measurements, m => m.Instrument == "bridge.dead_letters.replays" && m.Outcome == "replayed");
+            Assert.Contains(_measurements, m => m.Instrument == "bridge.dead_letters.count" && m.Value >= 1);
+        }
+    }
+
+    [Fact]
+    public async Task Two_concurrent_replays_of_one_dead_letter_give_one_effect()
+    {
+        var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
+        var announced = await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"));
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+        using var admin = fixture.Admin();
+        var uri = new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative);
+        var answers = await Task.WhenAll(admin.PostAsync(uri, null), admin.PostAsync(uri, null));
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], answers.Select(answer => answer.StatusCode).Order());
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await PostsAsync(account), call => call.Status == 201);
+        var audit = (await ShowAsync(admin, announced.DeadLetterId))["audit"]!.AsArray().Select(entry => entry!["outcome"]!.GetValue<string>()).ToList();
+        Assert.Single(audit, outcome => outcome == "Replayed");
+        Assert.Single(audit, outcome => outcome.StartsWith("Refused", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Replaying_a_message_that_had_in_fact_succeeded_is_harmless()
+    {
+        var key = Guid.NewGuid().ToString("D");
+        var messageId = NewId.NextGuid();
+        var body = JsonSerializer.SerializeToUtf8Bytes(Document(key, revision: 1), Json);
+        await fixture.Erp.PublishRawAsync(SendQueue, body, messageId.ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+
+        // The same message dead-lettered although its effect happened (e.g. its instance died after committing).
+        var captured = await fixture.Get<DeadLetterCapture>().CaptureAsync(
+            new NewDeadLetter(
+                Guid.NewGuid(), SendQueue, "SendClosingDocument", messageId.ToString("D"), key, null, "application/json", DeadLetterBody.FromBytes(body),
+                new Dictionary<string, string?> { ["amqp:message_id"] = messageId.ToString("D"), ["amqp:content_type"] = "application/json" },
+                "System.TimeoutException", "The operation has timed out.", null, 1, DateTimeOffset.UtcNow),
+            CancellationToken.None);
+        var watcher = new ConsumeWatcher();
+        using var observer = fixture.Get<IBus>().ConnectConsumeObserver(watcher);
+        using var admin = fixture.Admin();
+
+        var replay = await admin.PostAsync(new Uri($"admin/dead-letters/{captured.Id}/replay", UriKind.Relative), null);
+        await watcher.WhenConsumed(messageId, times: 1, CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", "external_invoices", key, CancellationToken.None));
+        Assert.Single(fixture.Events.EventsFor(key).OfType<ClosingDocumentSent>());
+        Assert.Equal("Replayed", (await ShowAsync(admin, captured.Id))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Edit_and_replay_sends_a_corrected_body_as_a_new_message_and_archives_the_original()
+    {
+        var poisonId = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishRawAsync(SendQueue, Encoding.UTF8.GetBytes("{\"key\": \"half a document"), poisonId);
+        var announced = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == poisonId);
+        using var admin = fixture.Admin();
+        var uri = new Uri($"admin/dead-letters/{announced.DeadLetterId}/edit-and-replay", UriKind.Relative);
+
+        var key = Guid.NewGuid().ToString("D");
+        var incomplete = Document(key, revision: 1);
+        incomplete.Remove("key");
+        var refused = await admin.PostAsJsonAsync(uri, new { body = incomplete });
+        var edited = await admin.PostAsJsonAsync(uri, new { body = Document(key, revision: 1) });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Contains("key", (await refused.Content.ReadAsStringAsync()), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
+        var result = (await edited.Content.ReadFromJsonAsync<JsonObject>())!;
+        var newMessageId = result["newMessageId"]!.GetValue<string>();
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Equal(newMessageId, sent.MessageId);
+        Assert.NotEqual(poisonId, newMessageId);
+        Assert.Single(await DocumentsAsync(key));
+        var original = await ShowAsync(admin, announced.DeadLetterId);
+        Assert.Equal("Discarded", original["status"]!.GetValue<string>());
+        Assert.Contains(newMessageId, original["statusReason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(
+            ["Captured", "EditAndReplay", "EditAndReplay"],
+            original["audit"]!.AsArray().Select(entry => entry!["action"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task The_API_refuses_a_missing_or_unknown_token_and_a_read_only_token_acting()
+    {
+        var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
+        var announced = await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"));
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        var replayUri = new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative);
+        using var anonymous = fixture.Admin(token: null);
+        using var stranger = fixture.Admin("not-a-configured-token-at-all");
+        using var viewer = fixture.Admin(DeadLetterFixture.ReadOnlyToken);
+
+        var noToken = await anonymous.GetAsync(new Uri("admin/dead-letters", UriKind.Relative));
+        var unknown = await stranger.GetAsync(new Uri("admin/dead-letters", UriKind.Relative));
+        var noTokenActing = await anonymous.PostAsync(replayUri, null);
+        var viewerReads = await viewer.GetAsync(new Uri($"admin/dead-letters?queue={SendQueue}&key={key}", UriKind.Relative));
+        var viewerReplays = await viewer.PostAsync(replayUri, null);
+        var viewerDiscards = await viewer.PostAsJsonAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/discard", UriKind.Relative), new { reason = "no" });
+        var description = await anonymous.GetAsync(new Uri("admin/openapi.json", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+        Assert.Equal("Bearer", noToken.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, noTokenActing.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, viewerReads.StatusCode);
+        var page = (await viewerReads.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(announced.DeadLetterId, page["items"]![0]!["id"]!.GetValue<Guid>());
+        Assert.Equal(HttpStatusCode.Forbidden, viewerReplays.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, viewerDiscards.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, description.StatusCode);
+        using var admin = fixture.Admin();
+        var letter = await ShowAsync(admin, announced.DeadLetterId);
+        Assert.Equal("Pending", letter["status"]!.GetValue<string>());
+        Assert.Single(letter["audit"]!.AsArray());
+        Assert.Empty(await DocumentsAsync(key));
+    }
+
+    [Fact]
+    public async Task Discard_needs_a_reason_blocks_replay_until_restored_and_every_action_is_audited()
+    {
+        var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
+        var announced = await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"));
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        using var admin = fixture.Admin();
+        var id = announced.DeadLetterId;
+
+        var noReason = await admin.PostAsJsonAsync(new Uri($"admin/dead-letters/{id}/discard", UriKind.Relative), new { reason = " " });
+        var discarded = await admin.PostAsJsonAsync(new Uri($"admin/dead-letters/{id}/discard", UriKind.Relative), new { reason = "sent by hand in ActivePlatform" });
+        var replayRefused = await admin.PostAsync(new Uri($"admin/dead-letters/{id}/replay", UriKind.Relative), null);
+        var restored = await admin.PostAsync(new Uri($"admin/dead-letters/{id}/restore", UriKind.Relative), null);
+        var unknown = await admin.PostAsync(new Uri($"admin/dead-letters/{Guid.NewGuid()}/restore", UriKind.Relative), null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, noReason.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, discarded.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, replayRefused.StatusCode);
+        Assert.Equal("Discarded", (await replayRefused.Content.ReadFromJsonAsync<JsonObject>())!["deadLetterStatus"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, restored.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var letter = await ShowAsync(admin, id);
+        Assert.Equal("Pending", letter["status"]!.GetValue<string>());
+        Assert.Equal(
+            [("bridge", "Captured", "Pending"), ("alice", "Discard", "Discarded"), ("alice", "Replay", "Refused: Discarded"), ("alice", "Restore", "Pending")],
+            letter["audit"]!.AsArray().Select(entry => (entry!["actor"]!.GetValue<string>(), entry["action"]!.GetValue<string>(), entry["outcome"]!.GetValue<string>())));
+        Assert.Empty(await DocumentsAsync(key));
+    }
+
+    [Fact]
+    public async Task A_group_replayed_by_filter_runs_as_a_paced_job_whose_progress_can_be_watched()
+    {
+        var account = NewAccount();
+        var keys = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("D")).ToList();
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+        foreach (var key in keys)
+        {
+            await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+        }
+
+        foreach (var key in keys)
+        {
+            await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+        }
+
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        using var admin = fixture.Admin();
+        var groups = (await admin.GetFromJsonAsync<JsonArray>(new Uri($"admin/dead-letters/groups?queue={SendQueue}&text={account}", UriKind.Relative)))!;
+        var group = Assert.Single(groups);
+        Assert.Equal(3, group!["count"]!.GetValue<long>());
+
+        var started = await admin.PostAsJsonAsync(
+            new Uri("admin/dead-letters/replay", UriKind.Relative),
+            new { filter = new { queue = SendQueue, group = group["failureGroup"]!.GetValue<string>(), text = account.ToString(System.Globalization.CultureInfo.InvariantCulture) }, batchSize = 2, ratePerSecond = 5 });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var job = (await started.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(3, job["total"]!.GetValue<int>());
+        var progressUri = started.Headers.Location!;
+        var done = await EventuallyAsync(() => admin.GetFromJsonAsync<JsonObject>(progressUri), p => p!["state"]!.GetValue<string>() != "Running");
+
+        Assert.Equal(("Completed", 3, 0, 0), (done!["state"]!.GetValue<string>(), done["replayed"]!.GetValue<int>(), done["skipped"]!.GetValue<int>(), done["failed"]!.GetValue<int>()));
+        // Three messages at five a second: the third is not sent before 0.4 s after the first.
+        Assert.True(done["finishedAt"]!.GetValue<DateTimeOffset>() - done["startedAt"]!.GetValue<DateTimeOffset>() >= TimeSpan.FromMilliseconds(400));
+        foreach (var key in keys)
+        {
+            await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+            Assert.Single(await DocumentsAsync(key));
+        }
+
+        Assert.Equal(3, (await PostsAsync(account)).Count(call => call.Status == 201));
+    }
+
+    [Fact]
+    public async Task Every_admin_route_is_described_in_the_OpenAPI_document()
+    {
+        using var anonymous = fixture.Admin(token: null);
+        var document = (await anonymous.GetFromJsonAsync<JsonObject>(new Uri("admin/openapi.json", UriKind.Relative)))!;
+        var paths = document["paths"]!.AsObject();
+        var routes = fixture.Get<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .Where(endpoint => endpoint.RoutePattern.RawText!.StartsWith("/admin/dead-letters", StringComparison.Ordinal))
+            .SelectMany(endpoint => endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods
+                .Select(method => (Path: System.Text.RegularExpressions.Regex.Replace(endpoint.RoutePattern.RawText!.TrimEnd('/'), @"\{(\w+):\w+\}", "{$1}"), Method: method.ToLowerInvariant())))
+            .ToList();
+
+        Assert.True(routes.Count >= 10, $"only {routes.Count} admin routes found");
+        Assert.All(routes, route => Assert.True(
+            paths[route.Path]?[route.Method] is not null, $"{route.Method.ToUpperInvariant()} {route.Path} is not in /admin/openapi.json"));
+        Assert.Equal(routes.Count, paths.Sum(path => path.Value!.AsObject().Count));
+    }
+
+    [Fact]
+    public async Task While_the_database_cannot_store_it_a_failed_message_goes_to_the_error_queue_instead_of_being_lost()
+    {
+        var poisonId = NewId.NextGuid().ToString("D");
+        await using (var connection = await fixture.Get<Bridge.Host.Storage.IBridgeDatabase>().OpenAsync(CancellationToken.None))
+        {
+            await using var hide = connection.CreateCommand();
+            hide.CommandText = "ALTER TABLE bridge.dead_letters RENAME TO dead_letters_hidden;";
+            await hide.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            await fixture.Erp.PublishRawAsync(SendQueue, Encoding.UTF8.GetBytes("not json either"), poisonId);
+
+            var moved = await EventuallyAsync(() => fixture.Erp.GetAsync(SendQueue + "_error"), r => r is not null && r.BasicProperties.MessageId == poisonId);
+            Assert.Equal("not json either", ErpPublisher.Utf8(moved!.Body));
+            Assert.Equal("fault", Encoding.UTF8.GetString((byte[])moved.BasicProperties.Headers!["MT-Reason"]!));
+        }
+        finally
+        {
+            await using var connection = await fixture.Get<Bridge.Host.Storage.IBridgeDatabase>().OpenAsync(CancellationToken.None);
+            await using var restore = connection.CreateCommand();
+            restore.CommandText = "ALTER TABLE bridge.dead_letters_hidden RENAME TO dead_letters;";
+            await restore.ExecuteNonQueryAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_CLI_lists_shows_and_replays_through_the_admin_API_and_reports_refusals()
+    {
+        var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
+        var id = (await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"))).DeadLetterId.ToString("D");
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+        var list = await CliAsync("list", "--queue", SendQueue, "--key", key);
+        var listJson = await CliAsync("list", "--queue", SendQueue, "--key", key, "--json");
+        var show = await CliAsync("show", id);
+        var refused = await CliWithTokenAsync(DeadLetterFixture.ReadOnlyToken, "replay", id);
+        var replayed = await CliAsync("replay", id);
+        var usage = await CliAsync("discard", id);
+
+        Assert.Equal(0, list.Exit);
+        Assert.StartsWith("ID", list.Output, StringComparison.Ordinal);
+        Assert.Contains(id, list.Output, StringComparison.Ordinal);
+        Assert.Contains("Pending", list.Output, StringComparison.Ordinal);
+        Assert.Equal(id, JsonNode.Parse(listJson.Output)!["items"]![0]!["id"]!.GetValue<string>());
+        Assert.Contains("body (utf8):", show.Output, StringComparison.Ordinal);
+        Assert.Contains(key, show.Output, StringComparison.Ordinal);
+        Assert.Contains("Captured", show.Output, StringComparison.Ordinal);
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("403", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(0, replayed.Exit);
+        Assert.Contains("now Replayed", replayed.Output, StringComparison.Ordinal);
+        Assert.Equal(2, usage.Exit);
+        Assert.Contains("usage: bridge dead-letters", usage.Error, StringComparison.Ordinal);
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Single(await DocumentsAsync(key));
+    }
+
+    private Task<(int Exit, string Output, string Error)> CliAsync(params string[] args) => CliWithTokenAsync(DeadLetterFixture.OperatorToken, args);
+
+    private async Task<(int Exit, string Output, string Error)> CliWithTokenAsync(string token, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await DeadLetterCli.RunAsync([.. args, "--url", fixture.BaseAddress.ToString(), "--token", token], output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Publishes a document ActivePlatform keeps answering with 503, and waits until it is dead-lettered.</summary>
+    private async Task<ErpMessageDeadLettered> DeadLetterAfter5xxAsync(string key, long account, string messageId)
+    {
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), messageId);
+        return await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+    }
+
+    private static async Task<JsonObject> ShowAsync(HttpClient admin, Guid id) =>
+        (await admin.GetFromJsonAsync<JsonObject>(new Uri($"admin/dead-letters/{id}", UriKind.Relative)))!;
+
+    private async Task<List<SandboxExternalInvoice>> DocumentsAsync(string key) =>
+        (await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None)).Where(d => d.Key == key).ToList();
+
+    private async Task<IReadOnlyList<SandboxCall>> PostsAsync(long account) =>
+        await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
+
+    private void ListenToMetrics()
+    {
+        var meter = fixture.Get<DeadLetterMetrics>().Meter;
+        _meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter, meter))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string? outcome = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "outcome")
+                {
+                    outcome = tag.Value as string;
+                }
+            }
+
+            lock (_measurements)
+            {
+                _measurements.Add((instrument.Name, value, outcome));
+            }
+        });
+        _meters.Start();
+    }
+}

@@ -1,0 +1,330 @@
+using System.Text;
+using Bridge.Host.DeadLetters;
+using Bridge.Host.Storage;
+using Dapper;
+
+namespace Bridge.Tests.Storage;
+
+/// <summary>
+/// The dead-letter store, run against each real database like the rest of the storage suite. Every test uses its own queue
+/// name, and time is a <see cref="TestClock"/> so leases and retention are reached by advancing it.
+/// </summary>
+public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>, IAsyncLifetime
+    where TFixture : StorageFixture
+{
+    private static readonly DateTimeOffset Start = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+
+    private readonly TestClock clock = new(Start);
+    private readonly string queue = "bridge.test-" + Guid.NewGuid().ToString("N")[..8];
+
+    private SqlDeadLetterStore Store => new(fixture.Database, clock);
+
+    public async Task InitializeAsync()
+    {
+        await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync($"DELETE FROM {fixture.Table("dead_letter_audit")}; DELETE FROM {fixture.Table("dead_letters")};");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [StoreFact]
+    public async Task Capture_stores_the_message_and_its_failure_with_a_Captured_audit_entry()
+    {
+        var letter = NewLetter(messageId: "m-1", erpKey: "doc-1") with
+        {
+            Headers = new Dictionary<string, string?> { ["message_id"] = "m-1", ["x-erp"] = "1c", ["traceparent"] = null },
+            StackTrace = "   at Somewhere()",
+            AttemptCount = 7,
+        };
+
+        var captured = await CaptureAsync(letter);
+        var details = await Store.GetAsync(captured.Id, CancellationToken.None);
+
+        Assert.Equal(new DeadLetterCaptured(letter.Id, 1), captured);
+        Assert.NotNull(details);
+        var stored = details.Letter;
+        Assert.Equal(
+            new DeadLetterSummary(
+                letter.Id, queue, "SendClosingDocument", "m-1", "doc-1", "Bridge.ActivePlatform.ActivePlatformServerException",
+                "ActivePlatform answered 503 for document 'doc-1'.", FailureCause.Group("Bridge.ActivePlatform.ActivePlatformServerException", "ActivePlatform answered {n} for document '…'."),
+                7, 1, Start, Start, DeadLetterStatus.Pending, null, 0),
+            stored.Summary);
+        Assert.Equal("corr-1", stored.CorrelationId);
+        Assert.Equal("application/json", stored.ContentType);
+        Assert.Equal(letter.Body, stored.Body);
+        Assert.Equal(letter.Headers, stored.Headers);
+        Assert.Equal("   at Somewhere()", stored.StackTrace);
+        Assert.Equal("ActivePlatform answered {n} for document '…'.", stored.NormalizedMessage);
+        var audit = Assert.Single(details.Audit);
+        Assert.Equal(("bridge", "Captured", "Pending", Start), (audit.Actor, audit.Action, audit.Outcome, audit.At));
+        Assert.Null(await Store.GetAsync(Guid.NewGuid(), CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task A_body_that_is_not_UTF8_is_kept_as_base64_and_comes_back_byte_for_byte()
+    {
+        byte[] bytes = [0xff, 0xfe, 0x00, 0x41, 0xc3];
+        var captured = await CaptureAsync(NewLetter(messageId: null) with { Body = DeadLetterBody.FromBytes(bytes) });
+
+        var stored = (await Store.GetAsync(captured.Id, CancellationToken.None))!.Letter;
+
+        Assert.Equal(DeadLetterBody.Base64, stored.Body.Encoding);
+        Assert.Equal(bytes, stored.Body.ToBytes());
+    }
+
+    [StoreFact]
+    public async Task The_same_message_failing_again_counts_on_its_dead_letter_and_makes_it_Pending_again()
+    {
+        var first = await CaptureAsync(NewLetter(messageId: "m-again") with { AttemptCount = 3 });
+        Assert.True(await Store.TryClaimReplayAsync(first.Id, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.CompleteReplayAsync(first.Id, "replayer", new("ops", "Replay", "Replayed"), CancellationToken.None));
+        clock.Advance(TimeSpan.FromMinutes(5));
+
+        var second = await CaptureAsync(NewLetter(messageId: "m-again") with { AttemptCount = 4, ExceptionMessage = "timed out" });
+        var otherQueue = await CaptureAsync(NewLetter(messageId: "m-again") with { SourceQueue = queue + "-other" });
+
+        Assert.Equal(new DeadLetterCaptured(first.Id, 2), second);
+        Assert.NotEqual(first.Id, otherQueue.Id);
+        var details = (await Store.GetAsync(first.Id, CancellationToken.None))!;
+        var summary = details.Letter.Summary;
+        Assert.Equal((7, 2, Start, Start.AddMinutes(5)), (summary.AttemptCount, summary.FailureCount, summary.FirstFailedAt, summary.LastFailedAt));
+        Assert.Equal((DeadLetterStatus.Pending, 1, "timed out"), (summary.Status, summary.ReplayCount, summary.ExceptionMessage));
+        Assert.Equal(["Captured", "Replay", "FailedAgain"], details.Audit.Select(entry => entry.Action));
+    }
+
+    [StoreFact]
+    public async Task Messages_without_a_message_id_are_never_merged()
+    {
+        var first = await CaptureAsync(NewLetter(messageId: null));
+        var second = await CaptureAsync(NewLetter(messageId: null));
+
+        Assert.NotEqual(first.Id, second.Id);
+        Assert.Equal(2, (await Store.QueryAsync(new DeadLetterFilter(Queue: queue), 1, 10, CancellationToken.None)).Total);
+    }
+
+    [StoreFact]
+    public async Task Concurrent_captures_of_one_message_make_one_dead_letter_counting_every_failure()
+    {
+        using var start = new ManualResetEventSlim();
+        var captures = Enumerable.Range(0, 6).Select(_ => Task.Run(async () =>
+        {
+            start.Wait();
+            return await CaptureAsync(NewLetter(messageId: "m-race"));
+        })).ToList();
+        start.Set();
+        var results = await Task.WhenAll(captures);
+
+        var id = Assert.Single(results.Select(result => result.Id).Distinct());
+        Assert.Equal([1, 2, 3, 4, 5, 6], results.Select(result => result.FailureCount).Order());
+        Assert.Equal(6, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Summary.FailureCount);
+    }
+
+    [StoreFact]
+    public async Task A_capture_rolled_back_with_its_transaction_leaves_nothing()
+    {
+        var letter = NewLetter(messageId: "m-rollback");
+        await using (var connection = await fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Store.CaptureAsync(transaction, letter, CancellationToken.None);
+            await transaction.RollbackAsync();
+        }
+
+        Assert.Null(await Store.GetAsync(letter.Id, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Query_filters_by_every_criterion_and_pages_newest_first()
+    {
+        var a = await CaptureAsync(NewLetter("m-a", erpKey: "doc-a") with { MessageType = "DeleteClosingDocument" });
+        clock.Advance(TimeSpan.FromHours(1));
+        var b = await CaptureAsync(NewLetter("m-b", erpKey: "doc-b") with { ExceptionType = "System.Text.Json.JsonException", ExceptionMessage = "100% _wrong_ JSON" });
+        clock.Advance(TimeSpan.FromHours(1));
+        var c = await CaptureAsync(NewLetter("m-c", erpKey: "doc-c") with { Body = DeadLetterBody.FromBytes("{\"note\":\"Needle in the BODY\"}"u8) });
+        await Store.DiscardAsync(c.Id, "not needed", new("ops", "Discard", "Discarded"), CancellationToken.None);
+
+        async Task<List<Guid>> Ids(DeadLetterFilter filter) =>
+            (await Store.QueryAsync(filter with { Queue = queue }, 1, 50, CancellationToken.None)).Items.Select(item => item.Id).ToList();
+
+        Assert.Equal([c.Id, b.Id, a.Id], await Ids(new()));
+        Assert.Equal([a.Id], await Ids(new(MessageType: "DeleteClosingDocument")));
+        Assert.Equal([b.Id], await Ids(new(ErpKey: "doc-b")));
+        Assert.Equal([b.Id], await Ids(new(ExceptionType: "System.Text.Json.JsonException")));
+        Assert.Equal([c.Id], await Ids(new(Status: DeadLetterStatus.Discarded)));
+        Assert.Equal([b.Id, a.Id], await Ids(new(Status: DeadLetterStatus.Pending)));
+        Assert.Equal([c.Id], await Ids(new(Text: "needle in the body")));
+        Assert.Equal([b.Id], await Ids(new(Text: "100% _wrong_")));
+        Assert.Empty(await Ids(new(Text: "100%x")));
+        Assert.Equal([b.Id], await Ids(new(Text: "m-b")));
+        Assert.Equal([b.Id], await Ids(new(From: Start.AddMinutes(30), To: Start.AddMinutes(90))));
+        Assert.Equal([b.Id], await Ids(new(FailureGroup: (await Store.GetAsync(b.Id, CancellationToken.None))!.Letter.Summary.FailureGroup)));
+        Assert.Empty((await Store.QueryAsync(new DeadLetterFilter(Queue: queue + "-nowhere"), 1, 50, CancellationToken.None)).Items);
+
+        var page2 = await Store.QueryAsync(new DeadLetterFilter(Queue: queue), 2, 2, CancellationToken.None);
+        Assert.Equal((3L, 2, 2), (page2.Total, page2.Page, page2.PageSize));
+        Assert.Equal([a.Id], page2.Items.Select(item => item.Id));
+    }
+
+    [StoreFact]
+    public async Task Groups_count_failures_by_type_and_normalised_message()
+    {
+        await CaptureAsync(NewLetter("m-1") with { ExceptionMessage = "Document 'a' busy after 3 tries" });
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await CaptureAsync(NewLetter("m-2") with { ExceptionMessage = "Document 'b' busy after 4 tries" });
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await CaptureAsync(NewLetter("m-3") with { ExceptionType = "System.Text.Json.JsonException", ExceptionMessage = "bad" });
+
+        var groups = await Store.GroupsAsync(new DeadLetterFilter(Queue: queue), CancellationToken.None);
+
+        Assert.Equal(2, groups.Count);
+        Assert.Equal(
+            new DeadLetterGroup(
+                FailureCause.Group("Bridge.ActivePlatform.ActivePlatformServerException", "Document '…' busy after {n} tries"),
+                "Bridge.ActivePlatform.ActivePlatformServerException", "Document '…' busy after {n} tries", 2, Start, Start.AddMinutes(1)),
+            groups[0]);
+        Assert.Equal(("System.Text.Json.JsonException", 1L), (groups[1].ExceptionType, groups[1].Count));
+    }
+
+    [StoreFact]
+    public async Task Of_concurrent_replay_claims_exactly_one_wins_and_an_expired_claim_can_be_taken_over()
+    {
+        var id = (await CaptureAsync(NewLetter("m-claim"))).Id;
+        using var start = new ManualResetEventSlim();
+        var claims = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            start.Wait();
+            return await Store.TryClaimReplayAsync(id, $"replayer-{i}", Lease, CancellationToken.None);
+        })).ToList();
+        start.Set();
+
+        Assert.Single(await Task.WhenAll(claims), won => won);
+        Assert.False(await Store.TryClaimReplayAsync(id, "late", Lease, CancellationToken.None));
+        clock.Advance(Lease + TimeSpan.FromSeconds(1));
+        Assert.True(await Store.TryClaimReplayAsync(id, "after-crash", Lease, CancellationToken.None));
+        Assert.False(await Store.CompleteReplayAsync(id, "replayer-0", new("ops", "Replay", "Replayed"), CancellationToken.None));
+        Assert.True(await Store.CompleteReplayAsync(id, "after-crash", new("ops", "Replay", "Replayed"), CancellationToken.None));
+        Assert.False(await Store.TryClaimReplayAsync(id, "again", Lease, CancellationToken.None));
+
+        var details = (await Store.GetAsync(id, CancellationToken.None))!;
+        Assert.Equal((DeadLetterStatus.Replayed, 1), (details.Letter.Status, details.Letter.Summary.ReplayCount));
+        Assert.Equal(["Captured", "Replay"], details.Audit.Select(entry => entry.Action));
+    }
+
+    [StoreFact]
+    public async Task A_released_claim_makes_the_dead_letter_Pending_again()
+    {
+        var id = (await CaptureAsync(NewLetter("m-release"))).Id;
+        Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, CancellationToken.None));
+
+        Assert.True(await Store.ReleaseReplayAsync(id, "replayer", new("ops", "Replay", "Failed: broker unreachable"), CancellationToken.None));
+
+        Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
+        Assert.True(await Store.TryClaimReplayAsync(id, "other", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Discard_and_restore_follow_the_status_rules_and_are_audited_in_order()
+    {
+        var id = (await CaptureAsync(NewLetter("m-discard"))).Id;
+
+        Assert.True(await Store.DiscardAsync(id, "duplicate of INV-7", new("alice", "Discard", "Discarded", "duplicate of INV-7"), CancellationToken.None));
+        Assert.False(await Store.DiscardAsync(id, "again", new("alice", "Discard", "Discarded"), CancellationToken.None));
+        Assert.False(await Store.TryClaimReplayAsync(id, "replayer", Lease, CancellationToken.None));
+        var discarded = (await Store.GetAsync(id, CancellationToken.None))!.Letter;
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(await Store.RestoreAsync(id, new("bob", "Restore", "Pending"), CancellationToken.None));
+        Assert.False(await Store.RestoreAsync(id, new("bob", "Restore", "Pending"), CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, CancellationToken.None));
+        Assert.False(await Store.DiscardAsync(id, "while replaying", new("alice", "Discard", "Discarded"), CancellationToken.None));
+        await Store.AuditAsync(id, new("alice", "Discard", "Refused: Replaying"), CancellationToken.None);
+
+        var details = (await Store.GetAsync(id, CancellationToken.None))!;
+        Assert.Equal((DeadLetterStatus.Discarded, "duplicate of INV-7"), (discarded.Status, discarded.Summary.StatusReason));
+        Assert.Equal(
+            [("bridge", "Captured", "Pending"), ("alice", "Discard", "Discarded"), ("bob", "Restore", "Pending"), ("alice", "Discard", "Refused: Replaying")],
+            details.Audit.Select(entry => (entry.Actor, entry.Action, entry.Outcome)));
+        Assert.Equal(Start.AddSeconds(1), details.Audit[2].At);
+        Assert.Null(details.Letter.Summary.StatusReason);
+    }
+
+    [StoreFact]
+    public async Task The_original_of_an_edited_message_is_archived_only_by_its_claimer()
+    {
+        var id = (await CaptureAsync(NewLetter("m-edit"))).Id;
+        Assert.True(await Store.TryClaimReplayAsync(id, "editor", Lease, CancellationToken.None));
+
+        Assert.False(await Store.CompleteEditAsync(id, "someone-else", "edited", new("ops", "EditAndReplay", "Discarded"), CancellationToken.None));
+        Assert.True(await Store.CompleteEditAsync(id, "editor", "replaced by message m-new", new("ops", "EditAndReplay", "Discarded"), CancellationToken.None));
+
+        var letter = (await Store.GetAsync(id, CancellationToken.None))!.Letter;
+        Assert.Equal((DeadLetterStatus.Discarded, "replaced by message m-new", 1), (letter.Status, letter.Summary.StatusReason, letter.Summary.ReplayCount));
+    }
+
+    [StoreFact]
+    public async Task Purge_deletes_only_dead_letters_old_enough_and_not_being_replayed_with_their_audit()
+    {
+        var old = (await CaptureAsync(NewLetter("m-old"))).Id;
+        var oldReplaying = (await CaptureAsync(NewLetter("m-old-replaying"))).Id;
+        Assert.True(await Store.TryClaimReplayAsync(oldReplaying, "replayer", TimeSpan.FromDays(30), CancellationToken.None));
+        clock.Advance(TimeSpan.FromDays(10));
+        var recent = (await CaptureAsync(NewLetter("m-recent"))).Id;
+
+        var purged = await Store.PurgeAsync(Start.AddDays(1), CancellationToken.None);
+
+        Assert.Equal(1, purged);
+        Assert.Null(await Store.GetAsync(old, CancellationToken.None));
+        Assert.NotNull(await Store.GetAsync(oldReplaying, CancellationToken.None));
+        Assert.NotNull(await Store.GetAsync(recent, CancellationToken.None));
+        await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
+            $"SELECT COUNT(*) FROM {fixture.Table("dead_letter_audit")} WHERE dead_letter_id = @Id;", new { Id = fixture.IdParameter(old) }));
+    }
+
+    [StoreFact]
+    public async Task Counts_by_status_cover_every_status()
+    {
+        var a = (await CaptureAsync(NewLetter("m-1"))).Id;
+        await CaptureAsync(NewLetter("m-2"));
+        await Store.DiscardAsync(a, "no", new("ops", "Discard", "Discarded"), CancellationToken.None);
+
+        var counts = await Store.CountByStatusAsync(CancellationToken.None);
+
+        Assert.Equal(1, counts[DeadLetterStatus.Pending]);
+        Assert.Equal(1, counts[DeadLetterStatus.Discarded]);
+        Assert.Equal(0, counts[DeadLetterStatus.Replaying]);
+        Assert.Equal(0, counts[DeadLetterStatus.Replayed]);
+    }
+
+    private NewDeadLetter NewLetter(string? messageId, string? erpKey = null) => new(
+        Guid.NewGuid(),
+        queue,
+        "SendClosingDocument",
+        messageId,
+        erpKey,
+        "corr-1",
+        "application/json",
+        DeadLetterBody.FromBytes(Encoding.UTF8.GetBytes($$"""{"key":"{{erpKey}}","accountId":505}""")),
+        new Dictionary<string, string?> { ["message_id"] = messageId },
+        "Bridge.ActivePlatform.ActivePlatformServerException",
+        $"ActivePlatform answered 503 for document '{erpKey}'.",
+        null,
+        1,
+        clock.GetUtcNow());
+
+    private async Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter)
+    {
+        await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        var captured = await Store.CaptureAsync(transaction, letter, CancellationToken.None);
+        await transaction.CommitAsync();
+        return captured;
+    }
+}
+
+public sealed class PostgreSqlDeadLetterStoreTests(PostgreSqlStorageFixture fixture) : DeadLetterStoreTests<PostgreSqlStorageFixture>(fixture);
+
+public sealed class SqliteDeadLetterStoreTests(SqliteStorageFixture fixture) : DeadLetterStoreTests<SqliteStorageFixture>(fixture);
+
+[RequiresEnvironmentVariable(SqlServerStorageFixture.Variable)]
+public sealed class SqlServerDeadLetterStoreTests(SqlServerStorageFixture fixture) : DeadLetterStoreTests<SqlServerStorageFixture>(fixture);
