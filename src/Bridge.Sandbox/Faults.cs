@@ -8,6 +8,7 @@ internal enum FaultKind
     Hang,
     Throttle,
     Error,
+    LoseAnswer,
 }
 
 internal readonly record struct FaultDecision(int LatencyMs, FaultKind Kind, int Status, int RetryAfterSeconds, int? HangMs);
@@ -86,6 +87,12 @@ internal sealed class FaultInjector
             return new(0, FaultKind.Hang, 0, 0, rule.HangMs);
         }
 
+        if (rule.LoseAnswerNext > 0)
+        {
+            rule.LoseAnswerNext--;
+            return new(0, FaultKind.LoseAnswer, StatusCodes.Status502BadGateway, 0, null);
+        }
+
         if (rule.ThrottleNext > 0)
         {
             rule.ThrottleNext--;
@@ -147,6 +154,23 @@ internal sealed class FaultInjector
                 }
 
                 await next(context);
+                return;
+
+            case FaultKind.LoseAnswer:
+                CallLog.SetFault(context, "lost-answer");
+                var body = context.Response.Body;
+                context.Response.Body = Stream.Null;
+                try
+                {
+                    await next(context);
+                }
+                finally
+                {
+                    context.Response.Body = body;
+                }
+
+                context.Response.Clear();
+                await ApiJson.Error(decision.Status, "Bad Gateway").ExecuteAsync(context);
                 return;
 
             case FaultKind.Throttle:

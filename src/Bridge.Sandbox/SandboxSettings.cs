@@ -146,5 +146,11 @@ public sealed class FaultRule
 
     public int? HangMs { get; set; }
 
+    /// <summary>
+    /// The next N matching calls are carried out — their effect happens — but the answer is lost on the way back: the
+    /// client gets 502 instead (a proxy timing out after the platform applied the call).
+    /// </summary>
+    public int LoseAnswerNext { get; set; }
+
     internal FaultRule Clone() => (FaultRule)MemberwiseClone();
 }

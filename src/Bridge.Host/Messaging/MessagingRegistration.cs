@@ -129,6 +129,7 @@ public static class MessagingRegistration
                     retry.Ignore<SerializationException>();
                     retry.Ignore<JsonException>();
                     retry.Ignore<DocumentBusyException>();
+                    retry.Ignore<EffectOutcomeUnknownException>();
                 });
                 endpoint.UseDeadLetterCapture<TConsumer>(context);
                 endpoint.ConfigureConsumer<TConsumer>(context);

@@ -70,6 +70,26 @@ public sealed class CorrectionPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_create_whose_answer_was_lost_is_kept_for_an_operator_and_never_sent_twice()
+    {
+        var key = NewKey();
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = "/corrections", LoseAnswerNext = 1 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(CreateQueue, Create(key), NewMessageId());
+
+            var deadLettered = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+            Assert.Contains("answer was lost", deadLettered.Reason, StringComparison.Ordinal);
+            Assert.Single(await CorrectionsAsync(key));
+            Assert.DoesNotContain(fixture.Events.EventsFor(key), e => e is CorrectionCreated);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task The_same_CreateCorrection_delivered_three_times_creates_one_correction_and_one_event()
     {
         var key = NewKey();

@@ -64,6 +64,50 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_statement_line_whose_answer_was_lost_is_read_back_not_sent_again()
+    {
+        var payment = await SeedAsync(total: 100m);
+        var line = NewLine();
+
+        // ActivePlatform applies the partial payment (and its correction), but the answer never reaches Bridge.
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", LoseAnswerNext = 1 }, CancellationToken.None);
+        try
+        {
+            await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 30m), NewMessageId());
+
+            var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
+            Assert.Equal(PaymentCompletionOutcome.PartiallyPaid, completed.Outcome);
+            var correction = Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+            Assert.Equal(correction.Id, completed.CorrectionId);
+            var posts = await Sandbox.GetCallsAsync("POST", $"/payments/{payment.Number}", null, CancellationToken.None);
+            Assert.Equal([502], posts.Select(c => c.Status));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Two_statement_lines_for_one_payment_at_once_each_report_their_own_correction()
+    {
+        var payment = await SeedAsync(total: 100m);
+        string first = NewLine(), second = NewLine();
+
+        await Task.WhenAll(
+            PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, first, 30m), NewMessageId()),
+            PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, second, 20m), NewMessageId()));
+
+        var one = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == first);
+        var two = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == second);
+        var corrections = await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None);
+        Assert.Equal(2, corrections.Count);
+        Assert.NotEqual(one.CorrectionId, two.CorrectionId);
+        Assert.Equal("30.0", Assert.Single(corrections, c => c.Id == one.CorrectionId).Total);
+        Assert.Equal("20.0", Assert.Single(corrections, c => c.Id == two.CorrectionId).Total);
+    }
+
+    [Fact]
     public async Task An_overpayment_completes_and_reports_the_correction_for_the_excess()
     {
         var payment = await SeedAsync(total: 100m);

@@ -1,8 +1,10 @@
+using System.Globalization;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Corrections;
 using Bridge.Contracts;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
+using Bridge.Host.Storage;
 using Mediator;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +17,8 @@ namespace Bridge.Host.Features.Corrections;
 public sealed class CreateCorrectionHandler(
     IdempotentExecutor executor,
     ICorrectionsClient corrections,
+    IBridgeDatabase database,
+    IDocumentStateStore documents,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<CreateCorrectionCommand, HandlingOutcome>
 {
@@ -45,8 +49,30 @@ public sealed class CreateCorrectionHandler(
                     return new WorkResult(HandlingOutcome.Applied, Created(message, incoming, resellerId, existingId, context.Document.AppliedVersion ?? "approval_required", alreadyApplied: true), existingId, null);
                 }
 
-                // Not cancelled once sent: a create ActivePlatform accepted but Bridge abandoned would be invisible to it.
-                var correction = await corrections.CreateCorrectionAsync(resellerId, ToCreate(message), CancellationToken.None);
+                // Corrections cannot be looked up: a create whose answer was lost cannot be told from one that never
+                // arrived. So the send is recorded first, and a later attempt that finds it stops for an operator rather
+                // than risk a second correction.
+                var scope = CorrectionScope.Of(resellerId);
+                if (context.Document?.AppliedVersion == Sending)
+                {
+                    throw new EffectOutcomeUnknownException(
+                        $"Correction '{message.Key}' for account {message.AccountId} ({message.Total.ToString(CultureInfo.InvariantCulture)}) was sent to ActivePlatform but its answer was lost. Check the account's corrections in ActivePlatform: discard this message if it exists.");
+                }
+
+                await SetStateAsync(scope, message.Key, Sending);
+                Correction correction;
+                try
+                {
+                    // Not cancelled once sent: a create ActivePlatform accepted but Bridge abandoned would be invisible to it.
+                    correction = await corrections.CreateCorrectionAsync(resellerId, ToCreate(message), CancellationToken.None);
+                }
+                catch (ActivePlatformException refused) when (refused.Status is 429 or 503 || !refused.IsTransient)
+                {
+                    // Answered without an effect (throttled, unavailable, or refused): nothing was created.
+                    await SetStateAsync(scope, message.Key, null);
+                    throw;
+                }
+
                 var status = correction.Attributes.Status ?? "approval_required";
                 return new WorkResult(
                     HandlingOutcome.Applied,
@@ -55,6 +81,16 @@ public sealed class CreateCorrectionHandler(
                     new DocumentChange(status, correction.Id, Deleted: false));
             },
         }, cancellationToken);
+    }
+
+    private const string Sending = "sending";
+
+    private async Task SetStateAsync(string scope, string key, string? state)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+        await documents.SetAppliedAsync(transaction, scope, key, state, null, deleted: false, CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
     }
 
     private static CorrectionCreate ToCreate(CreateCorrection message) => new()

@@ -4,6 +4,7 @@ using Bridge.ActivePlatform.Payments;
 using Bridge.Contracts;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
+using Bridge.Host.Storage;
 using Mediator;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +19,8 @@ namespace Bridge.Host.Features.Payments;
 public sealed class CompletePaymentHandler(
     IdempotentExecutor executor,
     IPaymentsClient payments,
+    IBridgeDatabase database,
+    IDocumentStateStore documents,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<CompletePaymentCommand, HandlingOutcome>
 {
@@ -40,8 +43,10 @@ public sealed class CompletePaymentHandler(
             Incoming = incoming,
             IdempotencyKey = incoming.IdempotencyKey!,
             Fingerprint = PayloadFingerprint.Of(message),
-            Scope = byNumber ? PaymentScopes.StatementLine(resellerId) : PaymentScopes.Payment(resellerId),
-            DocumentKey = byNumber ? $"{message.PaymentNumber}|{message.ExternalTransactionId}" : message.PaymentId!,
+            // By number, every statement line for one payment is claimed on the payment number, so two lines for one
+            // payment never run at once (each would misread the other's correction as its own).
+            Scope = byNumber ? PaymentScopes.PaymentNumber(resellerId) : PaymentScopes.Payment(resellerId),
+            DocumentKey = byNumber ? message.PaymentNumber! : message.PaymentId!,
             Reject = rejection => Rejected(key, incoming, rejection),
             Apply = (context, ct) => byNumber
                 ? CompleteByNumberAsync(context, message, incoming, resellerId, ct)
@@ -51,35 +56,67 @@ public sealed class CompletePaymentHandler(
 
     private async Task<WorkResult> CompleteByNumberAsync(WorkContext context, CompletePayment message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
     {
-        if (AppliedLine.TryParse(context.Document?.AppliedVersion, out var applied))
-        {
-            return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, applied.Outcome, context.Document!.ResourceId, applied.Status, applied.CorrectionId, alreadyApplied: true), context.Document.ResourceId, null);
-        }
-
         var number = message.PaymentNumber!;
+        var lineScope = PaymentScopes.StatementLine(resellerId);
+        var lineKey = $"{number}|{message.ExternalTransactionId}";
+        var line = await documents.GetAsync(lineScope, lineKey, cancellationToken);
+        if (AppliedLine.TryParse(line?.AppliedVersion, out var applied))
+        {
+            return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, applied.Outcome, line!.ResourceId, applied.Status, applied.CorrectionId, alreadyApplied: true), line.ResourceId, null);
+        }
 
         // The state before tells "already closed" from "completed now" and which correction is new. The lookup by number is
         // an inferred filter; without it the outcome is judged from the answer alone.
-        var before = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
+        var current = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
+        var before = current is null ? null : new SentLine(current.Attributes.Status, current.CorrectionIds.Count);
+        if (SentLine.TryParse(line?.AppliedVersion, out var sent))
+        {
+            // An earlier attempt sent this line and its answer never reached Bridge's record. ActivePlatform has no
+            // idempotency: sending again to a payment it already applied this line to would create a second correction.
+            // So what happened is read back against the state recorded just before that send.
+            if (current is null)
+            {
+                throw new PaymentOutcomeUnknownException(number, message.ExternalTransactionId);
+            }
+
+            if (!Equals(sent, before))
+            {
+                return Applied(message, incoming, resellerId, sent, current, lineScope, lineKey);
+            }
+        }
+
+        await RecordSentAsync(lineScope, lineKey, before ?? new SentLine(null, 0), current?.Id);
 
         // Once sent, the completion is not cancelled: an effect ActivePlatform applied must reach Bridge's record.
         var after = await payments.CompleteByNumberAsync(
             resellerId, number, new PaymentCompletionByNumber(message.PaymentMethodId!.Value, message.Amount, message.CurrencyCode, message.ExternalTransactionId), CancellationToken.None);
+        return Applied(message, incoming, resellerId, before, after, lineScope, lineKey);
+    }
 
-        var total = after.Attributes.Total ?? before?.Attributes.Total;
+    private WorkResult Applied(CompletePayment message, IncomingMessage incoming, long resellerId, SentLine? before, Payment after, string lineScope, string lineKey)
+    {
+        var total = after.Attributes.Total;
         var paid = message.Amount ?? total;
-        var outcome = Classify(before?.Attributes.Status, after.Attributes.Status, paid, total);
-        var newCorrections = after.CorrectionIds.Except(before?.CorrectionIds ?? [], StringComparer.Ordinal).ToList();
-        var correctionId = outcome == PaymentCompletionOutcome.Completed ? null
-            : before is not null ? newCorrections.LastOrDefault()
-            : after.CorrectionIds.LastOrDefault();
-
+        var outcome = Classify(before?.Status, after.Attributes.Status, paid, total);
+        var correctionId = outcome == PaymentCompletionOutcome.Completed ? null : after.CorrectionIds.LastOrDefault();
         var line = new AppliedLine(outcome, after.Attributes.Status, correctionId);
         return new WorkResult(
             HandlingOutcome.Applied,
             Completed(message, incoming, resellerId, outcome, after.Id, after.Attributes.Status, correctionId, alreadyApplied: false),
             after.Id,
-            new DocumentChange(line.ToString(), after.Id, Deleted: false));
+            null)
+        {
+            OtherChanges = [new ScopedDocumentChange(lineScope, lineKey, new DocumentChange(line.ToString(), after.Id, Deleted: false))],
+        };
+    }
+
+    /// <summary>Commits, before the send, that this line is being sent and what the payment looked like then.</summary>
+    private async Task RecordSentAsync(string lineScope, string lineKey, SentLine before, string? paymentId)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+        await documents.SetAppliedAsync(transaction, lineScope, lineKey, before.ToString(), paymentId, deleted: false, CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
     }
 
     /// <summary>The documented matrix (REFERENCE.md §2.5) read back from the states before and after.</summary>
@@ -158,6 +195,37 @@ public sealed class CompletePaymentHandler(
     private PaymentRejected Rejected(string? key, IncomingMessage incoming, Rejection rejection)
         => PaymentRejections.Build(key, nameof(CompletePayment), incoming, rejection, clock);
 }
+
+/// <summary>
+/// A statement line sent to ActivePlatform whose answer is not yet recorded, with the payment's status and number of
+/// corrections just before: <c>Sent|{status}|{corrections}</c>.
+/// </summary>
+internal sealed record SentLine(string? Status, int Corrections)
+{
+    private const string Prefix = "Sent|";
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Prefix}{Status}|{Corrections}");
+
+    public static bool TryParse(string? value, out SentLine line)
+    {
+        line = null!;
+        var parts = value?.Split('|');
+        if (parts is not { Length: 3 } || parts[0] != "Sent" || !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var corrections))
+        {
+            return false;
+        }
+
+        line = new SentLine(parts[1].Length == 0 ? null : parts[1], corrections);
+        return true;
+    }
+}
+
+/// <summary>
+/// A statement line was sent but its answer was lost, and the payment cannot be read back to tell whether it applied:
+/// sending again could count the money twice, so the message is kept as a dead letter for an operator.
+/// </summary>
+public sealed class PaymentOutcomeUnknownException(string paymentNumber, string? externalTransactionId)
+    : EffectOutcomeUnknownException($"Statement line {externalTransactionId} for payment {paymentNumber} was sent to ActivePlatform but its answer was lost, and the payment cannot be read back by its number. Check the payment's corrections in ActivePlatform before replaying or discarding this message.");
 
 /// <summary>What an applied statement line came to, kept as the document's applied version: <c>{outcome}|{status}|{correction id}</c>.</summary>
 internal sealed record AppliedLine(PaymentCompletionOutcome Outcome, string? Status, string? CorrectionId)

@@ -32,5 +32,8 @@ public static class PaymentScopes
     /// <summary>Key: <c>{payment number}|{external transaction id}</c> — one bank statement line.</summary>
     public static string StatementLine(long resellerId) => FormattableString.Invariant($"payment-statement-line:{resellerId}");
 
+    /// <summary>Key: the payment number — every statement line for one payment is handled one at a time.</summary>
+    public static string PaymentNumber(long resellerId) => FormattableString.Invariant($"payment-number:{resellerId}");
+
     public static string TopUp(long resellerId) => FormattableString.Invariant($"payment-top-up:{resellerId}");
 }
