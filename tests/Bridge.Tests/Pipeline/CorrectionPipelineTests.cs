@@ -90,6 +90,27 @@ public sealed class CorrectionPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task An_approval_whose_answer_was_lost_is_not_reported_as_refused()
+    {
+        var key = NewKey();
+        var created = await CreateAsync(key);
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "PATCH", PathContains = $"/corrections/{created.CorrectionId}", LoseAnswerNext = 1 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(ApproveQueue, new { key }, NewMessageId());
+
+            var deadLettered = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.Key == key);
+            Assert.Contains("discard this message", deadLettered.Reason, StringComparison.Ordinal);
+            Assert.Equal("approved", Assert.Single(await CorrectionsAsync(key)).Status);
+            Assert.DoesNotContain(fixture.Events.EventsFor(key), e => e is CorrectionRejected);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task The_same_CreateCorrection_delivered_three_times_creates_one_correction_and_one_event()
     {
         var key = NewKey();

@@ -86,7 +86,20 @@ public abstract class CorrectionStatusChange(
                     return new WorkResult(HandlingOutcome.Applied, Succeeded(request, incoming, resellerId, id, null, alreadyApplied: true), id, null);
                 }
 
-                var correction = await corrections.SetCorrectionStatusAsync(resellerId, id, request.Target, CancellationToken.None);
+                Correction correction;
+                try
+                {
+                    correction = await corrections.SetCorrectionStatusAsync(resellerId, id, request.Target, CancellationToken.None);
+                }
+                catch (ActivePlatformPermanentException refused) when (refused.Status == 422 && context.Document?.AppliedVersion == "approval_required")
+                {
+                    // Bridge created this correction and has set no status since, yet ActivePlatform says it is no longer
+                    // awaiting approval: most likely a repeat of this very change whose first answer was lost (or a manager
+                    // changed it by hand). Corrections cannot be read back, so this is not reported as refused.
+                    throw new EffectOutcomeUnknownException(
+                        $"Correction {id} (key '{request.Key}') is no longer awaiting approval, but Bridge did not see it change. If ActivePlatform shows it {target}, discard this message; otherwise change it by hand.");
+                }
+
                 return new WorkResult(
                     HandlingOutcome.Applied,
                     Succeeded(request, incoming, resellerId, id, correction.Attributes.ApprovedAt, alreadyApplied: false),
