@@ -67,6 +67,14 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
+    public async Task SetAppliedNowAsync(string scope, string documentKey, string? appliedVersion, string? resourceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await SetAppliedAsync(transaction, scope, documentKey, appliedVersion, resourceId, deleted: false, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private sealed class Row
     {
         public string Scope { get; set; } = "";

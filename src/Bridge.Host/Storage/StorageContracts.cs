@@ -107,6 +107,12 @@ public interface IDocumentStateStore
 
     Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records a state at once, in a transaction of its own: an intent written before a call with an effect (so that a
+    /// later attempt knows the call may have happened), never the final state, which goes with the outbox.
+    /// </summary>
+    Task SetAppliedNowAsync(string scope, string documentKey, string? appliedVersion, string? resourceId, CancellationToken cancellationToken);
+
     /// <summary>Records the applied version and ActivePlatform id inside the caller's transaction.</summary>
     Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken);
 }

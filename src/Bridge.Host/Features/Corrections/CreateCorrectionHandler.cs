@@ -17,7 +17,6 @@ namespace Bridge.Host.Features.Corrections;
 public sealed class CreateCorrectionHandler(
     IdempotentExecutor executor,
     ICorrectionsClient corrections,
-    IBridgeDatabase database,
     IDocumentStateStore documents,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<CreateCorrectionCommand, HandlingOutcome>
@@ -85,13 +84,7 @@ public sealed class CreateCorrectionHandler(
 
     private const string Sending = "sending";
 
-    private async Task SetStateAsync(string scope, string key, string? state)
-    {
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-        await documents.SetAppliedAsync(transaction, scope, key, state, null, deleted: false, CancellationToken.None);
-        await transaction.CommitAsync(CancellationToken.None);
-    }
+    private Task SetStateAsync(string scope, string key, string? state) => documents.SetAppliedNowAsync(scope, key, state, null, CancellationToken.None);
 
     private static CorrectionCreate ToCreate(CreateCorrection message) => new()
     {

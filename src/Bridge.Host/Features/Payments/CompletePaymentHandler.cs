@@ -19,7 +19,6 @@ namespace Bridge.Host.Features.Payments;
 public sealed class CompletePaymentHandler(
     IdempotentExecutor executor,
     IPaymentsClient payments,
-    IBridgeDatabase database,
     IDocumentStateStore documents,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<CompletePaymentCommand, HandlingOutcome>
@@ -111,13 +110,8 @@ public sealed class CompletePaymentHandler(
     }
 
     /// <summary>Commits, before the send, that this line is being sent and what the payment looked like then.</summary>
-    private async Task RecordSentAsync(string lineScope, string lineKey, SentLine before, string? paymentId)
-    {
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-        await documents.SetAppliedAsync(transaction, lineScope, lineKey, before.ToString(), paymentId, deleted: false, CancellationToken.None);
-        await transaction.CommitAsync(CancellationToken.None);
-    }
+    private Task RecordSentAsync(string lineScope, string lineKey, SentLine before, string? paymentId)
+        => documents.SetAppliedNowAsync(lineScope, lineKey, before.ToString(), paymentId, CancellationToken.None);
 
     /// <summary>The documented matrix (REFERENCE.md §2.5) read back from the states before and after.</summary>
     public static PaymentCompletionOutcome Classify(string? statusBefore, string? statusAfter, decimal? paid, decimal? total)

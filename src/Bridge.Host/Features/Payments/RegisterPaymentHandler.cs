@@ -4,6 +4,7 @@ using Bridge.ActivePlatform.Payments;
 using Bridge.Contracts;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
+using Bridge.Host.Storage;
 using Mediator;
 using Microsoft.Extensions.Options;
 
@@ -11,18 +12,18 @@ namespace Bridge.Host.Features.Payments;
 
 /// <summary>
 /// Creates one top-up payment per ERP key. ActivePlatform has no key of its own for payments, so Bridge records one:
-/// once applied, the key is answered from that record with <c>AlreadyApplied</c>. A POST whose answer was lost is marked
-/// in the idempotency record before it is sent; the retry then looks for the payment it may have created (same account,
-/// total, comment and purpose, created since the first attempt) and adopts it instead of creating a second one.
+/// once applied, the key is answered from that record with <c>AlreadyApplied</c>. Before the POST is sent, the key's
+/// record is marked with the time; any later attempt for the key (a retry, or a republish under a new message id) then
+/// looks for the payment that send may have created (same account, total, comment and purpose, created since) and
+/// adopts it instead of creating a second one.
 /// </summary>
 public sealed class RegisterPaymentHandler(
     IdempotentExecutor executor,
     IPaymentsClient payments,
+    IDocumentStateStore documents,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<RegisterPaymentCommand, HandlingOutcome>
 {
-    private const string CreateSent = "payment-create-sent";
-
     // Bridge's and ActivePlatform's clocks differ; the search for a lost create starts this much before the first attempt.
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
 
@@ -57,15 +58,17 @@ public sealed class RegisterPaymentHandler(
             return new WorkResult(HandlingOutcome.Applied, Registered(message, incoming, resellerId, existingId, applied.Number, applied.Status, applied.Currency, alreadyApplied: true), existingId, null);
         }
 
+        // The send is recorded on the ERP key, not on this message: a republish of the key under a new message id after
+        // a lost answer must find the payment the first send created, not create a second one.
         Payment? payment = null;
-        if (context.Record.PendingAsyncTaskId == CreateSent)
+        if (CreateSent.TryParse(context.Document?.AppliedVersion, out var sentAt))
         {
-            payment = await FindLostCreateAsync(message, resellerId, context.Record.CreatedAt - ClockSkew, cancellationToken);
+            payment = await FindLostCreateAsync(message, resellerId, sentAt - ClockSkew, cancellationToken);
         }
 
         if (payment is null)
         {
-            await context.SetPendingAsyncTaskAsync(CreateSent, cancellationToken);
+            await documents.SetAppliedNowAsync(PaymentScopes.TopUp(resellerId), message.Key, CreateSent.Format(clock.GetUtcNow()), null, CancellationToken.None);
 
             // Once sent, the create is not cancelled: a payment ActivePlatform created must reach Bridge's record.
             payment = await payments.CreateTopUpAsync(resellerId, new TopUpPayment(message.AccountId, message.Total, message.Comment, message.Purpose), CancellationToken.None);
@@ -124,6 +127,27 @@ public sealed class RegisterPaymentHandler(
 
     private PaymentRejected Rejected(string? key, IncomingMessage incoming, Rejection rejection)
         => PaymentRejections.Build(key, nameof(RegisterPayment), incoming, rejection, clock);
+}
+
+/// <summary>A top-up create sent at a time, its answer not yet recorded: <c>sent|{utc ticks}</c>.</summary>
+internal static class CreateSent
+{
+    private const string Prefix = "sent|";
+
+    public static string Format(DateTimeOffset at) => Prefix + at.UtcTicks.ToString(CultureInfo.InvariantCulture);
+
+    public static bool TryParse(string? value, out DateTimeOffset at)
+    {
+        at = default;
+        if (value is null || !value.StartsWith(Prefix, StringComparison.Ordinal)
+            || !long.TryParse(value.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
+        {
+            return false;
+        }
+
+        at = new DateTimeOffset(ticks, TimeSpan.Zero);
+        return true;
+    }
 }
 
 /// <summary>The created top-up, kept as the document's applied version: <c>{number}|{status}|{currency}</c>.</summary>
