@@ -228,11 +228,12 @@ public sealed partial class DeadLetterCapture(
 
             var isEnvelope = Property(root, "messageType") is { ValueKind: JsonValueKind.Array } && Property(root, "message") is { ValueKind: JsonValueKind.Object };
             var message = isEnvelope ? Property(root, "message")!.Value : root;
+            // Read from a body that failed: clipped to the columns, the full values stay in the stored body.
             return new BodyIdentity(
-                Text(Property(message, "key")),
-                Text(Property(message, "idempotencyKey")),
-                isEnvelope ? Text(Property(root, "messageId")) : null,
-                isEnvelope ? Text(Property(root, "correlationId")) : null);
+                Clip(Text(Property(message, "key")), 300),
+                Clip(Text(Property(message, "idempotencyKey")), 255),
+                isEnvelope ? Clip(Text(Property(root, "messageId")), 255) : null,
+                isEnvelope ? Clip(Text(Property(root, "correlationId")), 255) : null);
         }
         catch (JsonException)
         {
@@ -252,6 +253,8 @@ public sealed partial class DeadLetterCapture(
 
         return null;
     }
+
+    private static string? Clip(string? value, int length) => value is { Length: > 0 } && value.Length > length ? value[..length] : value;
 
     private static string? Text(JsonElement? element) =>
         element is { ValueKind: JsonValueKind.String } value && !string.IsNullOrWhiteSpace(value.GetString()) ? value.GetString() : null;

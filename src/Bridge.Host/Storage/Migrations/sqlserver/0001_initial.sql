@@ -1,3 +1,5 @@
+-- Keys compare byte for byte (BIN2), as on PostgreSQL and SQLite: ERP keys and transaction ids that differ only in case
+-- or trailing spaces are different keys.
 -- Bridge storage, version 1 (SQL Server).
 -- The runner creates the bridge schema and bridge.schema_versions before any script, and runs each script in one
 -- transaction, so this file is a single batch: no GO separators.
@@ -6,10 +8,10 @@
 
 CREATE TABLE bridge.idempotency_records
 (
-    idempotency_key       nvarchar(200)     NOT NULL,
+    idempotency_key       nvarchar(200) COLLATE Latin1_General_100_BIN2     NOT NULL,
     message_type          nvarchar(200)     NOT NULL,
     fingerprint           nvarchar(128)     NOT NULL,
-    document_key          nvarchar(300)     NULL,
+    document_key          nvarchar(300) COLLATE Latin1_General_100_BIN2     NULL,
     state                 nvarchar(20)      NOT NULL,
     outcome               nvarchar(max)     NULL,
     resource_id           nvarchar(100)     NULL,
@@ -29,8 +31,8 @@ CREATE INDEX ix_idempotency_records_document_key ON bridge.idempotency_records (
 
 CREATE TABLE bridge.document_states
 (
-    scope            nvarchar(150)     NOT NULL,
-    document_key     nvarchar(300)     NOT NULL,
+    scope            nvarchar(150) COLLATE Latin1_General_100_BIN2     NOT NULL,
+    document_key     nvarchar(300) COLLATE Latin1_General_100_BIN2     NOT NULL,
     applied_version  nvarchar(100)     NULL,
     resource_id      nvarchar(100)     NULL,
     deleted          bit               NOT NULL CONSTRAINT df_document_states_deleted DEFAULT (0),
