@@ -125,9 +125,9 @@ public sealed partial class ReplayJobs(
             }
         }
 
-        // Oldest first: the order they failed in.
+        // Oldest first: the order they failed in. Captures arriving while paging shift the pages: no id twice.
         ids.Reverse();
-        return ids.Take(max).ToList();
+        return ids.Distinct().Take(max).ToList();
     }
 
     private async Task RunAsync(Job job, IReadOnlyList<Guid> ids)
@@ -150,9 +150,21 @@ public sealed partial class ReplayJobs(
                         await Task.Delay(due, clock, stop.Token);
                     }
 
-                    var result = await operations.ReplayAsync(id, job.RequestedBy, job.Id.ToString("D"), stop.Token);
+                    // One dead letter that cannot be replayed (a passing database error, a purge racing the job) is
+                    // counted as failed and stays Pending; it does not end the job for the others.
+                    DeadLetterActionOutcome outcome;
+                    try
+                    {
+                        outcome = (await operations.ReplayAsync(id, job.RequestedBy, job.Id.ToString("D"), stop.Token)).Outcome;
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        LogItemFailed(logger, job.Id, id, ex);
+                        outcome = DeadLetterActionOutcome.SendFailed;
+                    }
+
                     sent++;
-                    job.Count(result.Outcome);
+                    job.Count(outcome);
                 }
             }
 
@@ -231,6 +243,9 @@ public sealed partial class ReplayJobs(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replay job {JobId} started by {Actor}: {Count} dead letters, batches of {BatchSize}, at most {Rate}/s")]
     private static partial void LogStarted(ILogger logger, Guid jobId, int count, string actor, int batchSize, double rate);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replay job {JobId} could not replay dead letter {DeadLetterId}; it stays Pending")]
+    private static partial void LogItemFailed(ILogger logger, Guid jobId, Guid deadLetterId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replay job {JobId} {State}: {Replayed} of {Total} replayed")]
     private static partial void LogFinished(ILogger logger, Guid jobId, ReplayJobState state, int replayed, int total);

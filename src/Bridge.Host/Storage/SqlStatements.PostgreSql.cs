@@ -240,7 +240,8 @@ public sealed partial class SqlStatements
                    OR erp_key ILIKE @Text ESCAPE '\'
                    OR message_id ILIKE @Text ESCAPE '\')
             GROUP BY failure_group, exception_type, normalized_message
-            ORDER BY count(*) DESC, MAX(last_failed_at) DESC;
+            ORDER BY count(*) DESC, MAX(last_failed_at) DESC
+            LIMIT 500;
             """,
 
         // A second claimer waits on the row lock, then re-checks the WHERE clause against the claimed row and matches nothing.

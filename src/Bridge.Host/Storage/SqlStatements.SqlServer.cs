@@ -240,7 +240,7 @@ public sealed partial class SqlStatements
             """,
 
         DeadLetterGroups = """
-            SELECT failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
+            SELECT TOP (500) failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
                    COUNT_BIG(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
             FROM bridge.dead_letters
             WHERE (@Status IS NULL OR status = @Status)

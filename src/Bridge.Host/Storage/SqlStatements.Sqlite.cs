@@ -235,7 +235,8 @@ public sealed partial class SqlStatements
                    OR erp_key LIKE @Text ESCAPE '\'
                    OR message_id LIKE @Text ESCAPE '\')
             GROUP BY failure_group, exception_type, normalized_message
-            ORDER BY COUNT(*) DESC, MAX(last_failed_at) DESC;
+            ORDER BY COUNT(*) DESC, MAX(last_failed_at) DESC
+            LIMIT 500;
             """,
 
         DeadLetterClaimReplay = """

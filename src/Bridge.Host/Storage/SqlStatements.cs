@@ -76,6 +76,7 @@ public sealed partial class SqlStatements
     public required string DeadLetterQueryCount { get; init; }
 
     /// <summary>Counts by failure cause (exception type + normalised message) over the rows matching the filters.</summary>
+    /// <summary>The 500 largest failure groups: messages that normalisation cannot collapse must not return every dead letter.</summary>
     public required string DeadLetterGroups { get; init; }
 
     /// <summary>Pending (or Replaying with an expired claim) to Replaying for one owner; affects one row only for the winner.</summary>
