@@ -9,6 +9,8 @@
 #   BRIDGE_TEST_SQLSERVER  passed through untouched when set (SQL Server cannot run on this machine)
 # Each of the first two that is unset gets a private instance on free loopback ports (its server is
 # installed from apt when missing), stopped and deleted when the script exits, however it exits.
+# The web page's browser tests drive Debian's Chromium (/usr/bin/chromium, or BRIDGE_TEST_CHROMIUM): installed from apt
+# when missing; where it cannot be, those tests are reported as skipped with the reason.
 #
 # The last line of output is always "tests: N passed, N failed[, N skipped]". Exit code 0 only when the
 # build succeeded, at least one test ran and none failed.
@@ -84,6 +86,11 @@ if ((${#missing[@]} > 0)); then
             exit 1
         fi
     fi
+fi
+
+# Apart from the services' install: a browser that cannot be installed only skips the browser tests, never the others.
+if [[ -z ${BRIDGE_TEST_CHROMIUM:-} && ! -x /usr/bin/chromium ]]; then
+    install_packages chromium || say "could not install chromium: the browser tests will be reported as skipped"
 fi
 
 # RabbitMQ boots in the background while PostgreSQL starts; await_rabbitmq then waits for it.

@@ -32,6 +32,8 @@ public static class AdminApi
         app.MapGet(OpenApiPath, () => Results.Text(OpenApiDocument.Value, "application/json"));
         var admin = app.MapGroup("/admin").AddEndpointFilter(AdminAuthentication.RequireToken);
         admin.MapDeadLetterAdmin();
+        admin.MapAdminSession();
+        app.MapAdminUi();
         return app;
     }
 

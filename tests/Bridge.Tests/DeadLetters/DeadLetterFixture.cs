@@ -98,6 +98,8 @@ public sealed class DeadLetterFixture : IAsyncLifetime
             ["ActivePlatform:ApiToken"] = SandboxSettings.DefaultToken,
             ["ActivePlatform:ResellerId"] = "1",
             ["ActivePlatform:RetryBaseDelay"] = "00:00:00.050",
+            // Every test here makes ActivePlatform fail on purpose; an open circuit would fail the next test's replay too.
+            ["ActivePlatform:CircuitBreakerMinimumThroughput"] = "100000",
         });
         BaseAddress = new Uri(Bridge.Urls.Single());
     }

@@ -298,7 +298,9 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         var paths = document["paths"]!.AsObject();
         var routes = fixture.Get<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
             .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
-            .Where(endpoint => endpoint.RoutePattern.RawText!.StartsWith("/admin/dead-letters", StringComparison.Ordinal))
+            .Where(endpoint => endpoint.RoutePattern.RawText!.StartsWith("/admin/", StringComparison.Ordinal)
+                && !endpoint.RoutePattern.RawText.StartsWith(Bridge.Host.Admin.AdminUi.BasePath, StringComparison.Ordinal)
+                && endpoint.RoutePattern.RawText != Bridge.Host.Admin.AdminApi.OpenApiPath)
             .SelectMany(endpoint => endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods
                 .Select(method => (Path: System.Text.RegularExpressions.Regex.Replace(endpoint.RoutePattern.RawText!.TrimEnd('/'), @"\{(\w+):\w+\}", "{$1}"), Method: method.ToLowerInvariant())))
             .ToList();
