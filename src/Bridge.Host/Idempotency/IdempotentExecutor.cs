@@ -145,8 +145,50 @@ public sealed partial class IdempotentExecutor(
         }
     }
 
-    /// <summary>Writes a rejection for a message that cannot be tracked (no idempotency key, or invalid) straight to the outbox.</summary>
-    public async Task RejectUntrackedAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, CancellationToken cancellationToken)
+    /// <summary>
+    /// Answers a message that failed validation. When it has a usable idempotency key the answer is recorded under it, so a
+    /// redelivery of the same invalid message is not answered twice; without one the rejection is simply written.
+    /// </summary>
+    public async Task RejectInvalidAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, object? payload, CancellationToken cancellationToken)
+    {
+        if (incoming.IdempotencyKey is not { Length: > 0 and <= IdempotencyKeys.MaxLength } key)
+        {
+            await PublishUntrackedAsync(rejection, incoming, cancellationToken);
+            return;
+        }
+
+        var fingerprint = PayloadFingerprint.Of(payload);
+        var begin = await records.BeginAsync(key, incoming.MessageType, fingerprint, null, cancellationToken);
+        var same = string.Equals(begin.Record.Fingerprint, fingerprint, StringComparison.Ordinal)
+            && string.Equals(begin.Record.MessageType, incoming.MessageType, StringComparison.Ordinal);
+        if (!same)
+        {
+            // The key belongs to another payload: this one is invalid all the same, and is answered without touching it.
+            await PublishUntrackedAsync(rejection, incoming, cancellationToken);
+            return;
+        }
+
+        if (begin.Record.State == IdempotencyState.Completed)
+        {
+            LogDuplicate(logger, key, incoming.MessageType);
+            return;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await records.CompleteAsync(transaction, key, HandlingOutcome.Rejected.ToString(), null, cancellationToken))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            LogDuplicate(logger, key, incoming.MessageType);
+            return;
+        }
+
+        await resultEvents.EnqueueAsync(transaction, rejection, incoming, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+    }
+
+    private async Task PublishUntrackedAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -184,7 +226,7 @@ public sealed partial class IdempotentExecutor(
     }
 
     private Task PublishOnlyAsync(IResultEvent resultEvent, IdempotentWork work, CancellationToken cancellationToken)
-        => RejectUntrackedAsync(resultEvent, work.Incoming, cancellationToken);
+        => PublishUntrackedAsync(resultEvent, work.Incoming, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency conflict: key {IdempotencyKey} reused by a different {MessageType}; not applied")]
     private static partial void LogConflict(ILogger logger, string idempotencyKey, string messageType);

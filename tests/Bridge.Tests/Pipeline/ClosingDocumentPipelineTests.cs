@@ -212,6 +212,27 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task An_invalid_message_delivered_twice_is_rejected_once()
+    {
+        var key = NewKey();
+        var messageId = NewId.NextGuid();
+        var watcher = new ConsumeWatcher();
+        using var observer = fixture.Bridge.Get<IBus>().ConnectConsumeObserver(watcher);
+        var body = Document(key, revision: 1);
+        body.Remove("name");
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, body, messageId.ToString("D"));
+        await fixture.Erp.PublishJsonAsync(SendQueue, body, messageId.ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentRejected>(key);
+        await watcher.WhenConsumed(messageId, times: 2, CancellationToken.None);
+
+        // The second delivery was consumed after the first was answered; an event it wrote would follow the first.
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1), NewId.NextGuid().ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Single(fixture.Events.EventsFor(key), e => e is ClosingDocumentRejected);
+    }
+
+    [Fact]
     public async Task A_message_missing_fields_is_rejected_as_invalid_and_never_reaches_ActivePlatform()
     {
         var key = NewKey();

@@ -22,7 +22,7 @@ public sealed class DeleteClosingDocumentHandler(
 
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectInvalidAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 

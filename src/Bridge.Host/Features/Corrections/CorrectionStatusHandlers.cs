@@ -54,7 +54,7 @@ public abstract class CorrectionStatusChange(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(request, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectInvalidAsync(Rejected(request, incoming, Rejection.Invalid(errors)), incoming, request, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 

@@ -91,7 +91,7 @@ public abstract partial class InvoiceOperationHandler(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(request?.DocumentId, messageType, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectInvalidAsync(Rejected(request?.DocumentId, messageType, incoming, Rejection.Invalid(errors)), incoming, request, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 

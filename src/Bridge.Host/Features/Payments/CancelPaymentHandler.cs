@@ -25,7 +25,7 @@ public sealed class CancelPaymentHandler(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(message?.PaymentId, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectInvalidAsync(Rejected(message?.PaymentId, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 

@@ -31,7 +31,7 @@ public sealed class CompletePaymentHandler(
         var key = message is null ? null : message.Mode == PaymentCompletionMode.ByPaymentNumber ? message.PaymentNumber : message.PaymentId;
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(key, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectInvalidAsync(Rejected(key, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 

@@ -34,7 +34,7 @@ public sealed class RegisterPaymentHandler(
         errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
         if (errors.Count > 0)
         {
-            await executor.RejectUntrackedAsync(Rejected(message?.Key, incoming, Rejection.Invalid(errors)), incoming, cancellationToken);
+            await executor.RejectInvalidAsync(Rejected(message?.Key, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
             return HandlingOutcome.Rejected;
         }
 
