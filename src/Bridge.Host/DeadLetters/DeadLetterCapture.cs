@@ -230,7 +230,7 @@ public sealed partial class DeadLetterCapture(
             var message = isEnvelope ? Property(root, "message")!.Value : root;
             // Read from a body that failed: clipped to the columns, the full values stay in the stored body.
             return new BodyIdentity(
-                Clip(Text(Property(message, "key")), 300),
+                Clip(ErpKey(message), 300),
                 Clip(Text(Property(message, "idempotencyKey")), 255),
                 isEnvelope ? Clip(Text(Property(root, "messageId")), 255) : null,
                 isEnvelope ? Clip(Text(Property(root, "correlationId")), 255) : null);
@@ -253,6 +253,13 @@ public sealed partial class DeadLetterCapture(
 
         return null;
     }
+
+    /// <summary>The ERP's key as each flow's result events carry it: <c>key</c>, else the invoice's <c>documentId</c>, else the payment's number or id.</summary>
+    private static string? ErpKey(JsonElement message)
+        => Text(Property(message, "key"))
+           ?? Text(Property(message, "documentId"))
+           ?? Text(Property(message, "paymentNumber"))
+           ?? Text(Property(message, "paymentId"));
 
     private static string? Clip(string? value, int length) => value is { Length: > 0 } && value.Length > length ? value[..length] : value;
 

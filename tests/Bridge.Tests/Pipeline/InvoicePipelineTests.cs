@@ -54,6 +54,28 @@ public sealed class InvoicePipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_revoke_whose_answer_was_lost_is_not_reported_as_refused()
+    {
+        var invoice = await SeedAsync();
+        var documentId = NewDocumentId();
+        await PublishAndAwaitAsync<InvoiceApproved>(ApproveQueue, Approve(documentId, invoice), documentId);
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/invoices/{invoice.Id}/revoke", LoseAnswerNext = 1 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(RevokeQueue, new { documentId, billingDate = "2026-10-01" }, NewMessageId());
+
+            var deadLettered = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.Key == documentId);
+            Assert.Contains("discard this message", deadLettered.Reason, StringComparison.Ordinal);
+            Assert.False((await StateAsync(invoice.Id)).Approved);
+            Assert.DoesNotContain(fixture.Events.EventsFor(documentId), e => e is InvoiceRejected);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task ApproveInvoice_by_account_then_CompleteInvoice_by_id_approve_and_complete_the_invoice()
     {
         var invoice = await SeedAsync();

@@ -137,7 +137,7 @@ public abstract partial class InvoiceOperationHandler(
                         DueDate = r.DueDate,
                     }, CancellationToken.None),
                     InvoiceOperation.Complete => await invoices.CompleteInvoiceAsync(resellerId, target, r.DocumentId!, r.BillingDate, CancellationToken.None),
-                    _ => await invoices.RevokeInvoiceApprovalAsync(resellerId, target.InvoiceId!, r.DocumentId!, r.BillingDate, CancellationToken.None),
+                    _ => await RevokeAsync(resellerId, target.InvoiceId!, r, context.Document?.AppliedVersion),
                 };
 
                 return new WorkResult(
@@ -147,6 +147,24 @@ public abstract partial class InvoiceOperationHandler(
                     new DocumentChange(StateAfter(r.Operation), invoice.Id, Deleted: false));
             },
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Revoking restores the invoice's previous document id, so a repeat of a revoke whose answer was lost is refused with
+    /// INVOICE-0006. When Bridge itself approved the invoice and saw no revoke, that refusal cannot be told from a revoke
+    /// that did happen, and invoices cannot be read back here: the message is kept for an operator, not reported refused.
+    /// </summary>
+    private async Task<Invoice> RevokeAsync(long resellerId, string invoiceId, InvoiceRequest r, string? state)
+    {
+        try
+        {
+            return await invoices.RevokeInvoiceApprovalAsync(resellerId, invoiceId, r.DocumentId!, r.BillingDate, CancellationToken.None);
+        }
+        catch (ActivePlatformPermanentException refused) when (refused.Code == "INVOICE-0006" && state == "approved")
+        {
+            throw new EffectOutcomeUnknownException(
+                $"Invoice {invoiceId} no longer carries document id '{r.DocumentId}', but Bridge did not see its approval revoked. If ActivePlatform shows it unapproved, discard this message.");
+        }
     }
 
     private static bool IsAlreadyApplied(InvoiceOperation operation, string? state) => operation switch
