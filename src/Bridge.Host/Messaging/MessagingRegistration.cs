@@ -120,6 +120,7 @@ public static class MessagingRegistration
                 {
                     retry.Interval((int)Math.Ceiling(2 * lease / BusyDocumentRetryInterval), BusyDocumentRetryInterval);
                     retry.Handle<DocumentBusyException>();
+                    retry.Handle<EffectPendingException>();
                 });
                 endpoint.UseMessageRetry(retry =>
                 {
@@ -129,6 +130,7 @@ public static class MessagingRegistration
                     retry.Ignore<SerializationException>();
                     retry.Ignore<JsonException>();
                     retry.Ignore<DocumentBusyException>();
+                    retry.Ignore<EffectPendingException>();
                     retry.Ignore<EffectOutcomeUnknownException>();
                 });
                 endpoint.UseDeadLetterCapture<TConsumer>(context);

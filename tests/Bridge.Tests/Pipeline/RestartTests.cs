@@ -1,6 +1,7 @@
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Storage;
+using Bridge.Sandbox;
 using MassTransit;
 using static Bridge.Tests.Pipeline.PipelineTestData;
 
@@ -45,5 +46,36 @@ public sealed class RestartTests(PipelineFixture fixture)
         Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
         Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", "external_invoices", key, CancellationToken.None));
         Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+    }
+
+    [Fact]
+    public async Task A_create_whose_async_answer_was_lost_waits_out_the_polling_deadline_before_sending_again()
+    {
+        var prefix = $"bridge-lost-{Guid.NewGuid():N}"[..23];
+        var key = "async-" + Guid.NewGuid().ToString("D");
+        var account = 9_900_000 + Random.Shared.Next(100_000);
+        var deadline = TimeSpan.FromSeconds(2);
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", LoseAnswerNext = 1 }, CancellationToken.None);
+        try
+        {
+            await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+            {
+                ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:02",
+            });
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+
+            await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+
+            // The lost answer carried an async task that nobody can poll; the second create is sent only once the first
+            // could no longer be completing.
+            var posts = await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
+            Assert.Equal([502, 202], posts.Select(c => c.Status));
+            Assert.True(posts[1].Timestamp - posts[0].Timestamp >= deadline, $"sent again after {posts[1].Timestamp - posts[0].Timestamp}");
+            Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
     }
 }

@@ -93,6 +93,19 @@ public sealed class SendClosingDocumentHandler(
         var body = ClosingDocumentMapping.ToWrite(message);
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
         var outcome = existing is null ? ClosingDocumentWriteOutcome.Created : ClosingDocumentWriteOutcome.Updated;
+        if (existing is null)
+        {
+            // A create sent by an earlier attempt whose answer was lost may have been an async task: its document appears
+            // only when the task completes. Until the polling deadline has passed, wait for it rather than create twice.
+            var deadline = activePlatformOptions.Value.AsyncTaskPolling.Deadline;
+            if (CreateSent.TryParse(context.Record.PendingAsyncTaskId, out var sentAt) && clock.GetUtcNow() - sentAt < deadline)
+            {
+                throw new EffectPendingException(
+                    $"A create of closing document '{message.Key}' sent at {sentAt:O} got no answer; waiting until {sentAt + deadline:O} for it to appear before sending again.");
+            }
+
+            await context.SetPendingAsyncTaskAsync(CreateSent.Format(clock.GetUtcNow()), CancellationToken.None);
+        }
 
         // Once a write is on its way it is not cancelled (the resilience pipeline's timeouts bound it): a write cancelled
         // after ActivePlatform accepted it would leave an effect Bridge does not know about.
@@ -107,6 +120,12 @@ public sealed class SendClosingDocumentHandler(
             {
                 result = await activePlatform.CreateClosingDocumentAsync(resellerId, message.AccountId, body, CancellationToken.None);
             }
+            catch (ActivePlatformException unapplied) when (unapplied.Status is 429 or 503 || (!unapplied.IsTransient && unapplied.Status != 422))
+            {
+                // Answered without an effect (throttled, unavailable, refused): nothing is pending, the next attempt may send.
+                await context.SetPendingAsyncTaskAsync(null, CancellationToken.None);
+                throw;
+            }
             catch (ActivePlatformPermanentException refused) when (refused.Status == 422)
             {
                 // A 422 may mean the key is taken: an earlier attempt's POST was applied though its answer was lost.
@@ -114,6 +133,7 @@ public sealed class SendClosingDocumentHandler(
                 var appeared = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
                 if (appeared is null)
                 {
+                    await context.SetPendingAsyncTaskAsync(null, CancellationToken.None);
                     throw;
                 }
 
@@ -143,6 +163,27 @@ public sealed class SendClosingDocumentHandler(
 
     private ClosingDocumentRejected Rejected(SendClosingDocument? message, IncomingMessage incoming, Rejection rejection)
         => ClosingDocumentRejections.Build(message?.Key, nameof(SendClosingDocument), incoming, rejection, clock);
+}
+
+/// <summary>A create sent at a time with no answer recorded yet, stored as <c>CreateSent|{utc ticks}</c> in the idempotency record.</summary>
+internal static class CreateSent
+{
+    private const string Prefix = "CreateSent|";
+
+    public static string Format(DateTimeOffset at) => Prefix + at.UtcTicks.ToString(CultureInfo.InvariantCulture);
+
+    public static bool TryParse(string? value, out DateTimeOffset at)
+    {
+        at = default;
+        if (value is null || !value.StartsWith(Prefix, StringComparison.Ordinal)
+            || !long.TryParse(value.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
+        {
+            return false;
+        }
+
+        at = new DateTimeOffset(ticks, TimeSpan.Zero);
+        return true;
+    }
 }
 
 /// <summary>The async write being awaited, stored as <c>{outcome}|{taskId}</c> in the idempotency record.</summary>
