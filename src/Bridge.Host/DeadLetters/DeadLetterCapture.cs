@@ -49,7 +49,11 @@ public sealed partial class DeadLetterCapture(
         }
     }
 
-    public async Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter, CancellationToken cancellationToken)
+    public Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter, CancellationToken cancellationToken) =>
+        CaptureAsync(letter, alsoAudit: null, cancellationToken);
+
+    /// <summary>Stores <paramref name="letter"/>; <paramref name="alsoAudit"/>, when given, is recorded in the same transaction.</summary>
+    public async Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter, DeadLetterAction? alsoAudit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(letter);
         var identity = ReadBody(letter.Body);
@@ -58,6 +62,11 @@ public sealed partial class DeadLetterCapture(
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var captured = await store.CaptureAsync(transaction, letter, cancellationToken);
+        if (alsoAudit is not null)
+        {
+            await store.AuditAsync(transaction, captured.Id, alsoAudit, cancellationToken);
+        }
+
         var correlationId = letter.CorrelationId ?? idempotencyKey ?? captured.Id.ToString("D");
         var resultEvent = new ErpMessageDeadLettered
         {
@@ -92,23 +101,7 @@ public sealed partial class DeadLetterCapture(
         string? contentType;
         if (context.TryGetPayload<RabbitMqBasicConsumeContext>(out var amqp))
         {
-            var properties = amqp.Properties;
-            messageId = NonEmpty(properties.MessageId);
-            correlationId = NonEmpty(properties.CorrelationId);
-            contentType = NonEmpty(properties.ContentType);
-            AddProperty(headers, "message_id", messageId);
-            AddProperty(headers, "correlation_id", correlationId);
-            AddProperty(headers, "content_type", contentType);
-            AddProperty(headers, "content_encoding", NonEmpty(properties.ContentEncoding));
-            AddProperty(headers, "type", NonEmpty(properties.Type));
-            AddProperty(headers, "app_id", NonEmpty(properties.AppId));
-            if (properties.IsHeadersPresent() && properties.Headers is { } table)
-            {
-                foreach (var (name, value) in table)
-                {
-                    headers[name] = HeaderText(value);
-                }
-            }
+            (messageId, correlationId, contentType) = ReadAmqp(amqp.Properties, headers);
         }
         else
         {
@@ -142,6 +135,32 @@ public sealed partial class DeadLetterCapture(
             context.Exception.ToString(),
             AttemptCount(context),
             failedAt);
+    }
+
+    /// <summary>
+    /// Copies the AMQP properties replay needs (under <see cref="PropertyPrefix"/>) and the application headers into
+    /// <paramref name="headers"/>; returns the message id, correlation id and content type as the publisher wrote them.
+    /// </summary>
+    internal static (string? MessageId, string? CorrelationId, string? ContentType) ReadAmqp(RabbitMQ.Client.IReadOnlyBasicProperties properties, Dictionary<string, string?> headers)
+    {
+        var messageId = NonEmpty(properties.MessageId);
+        var correlationId = NonEmpty(properties.CorrelationId);
+        var contentType = NonEmpty(properties.ContentType);
+        AddProperty(headers, "message_id", messageId);
+        AddProperty(headers, "correlation_id", correlationId);
+        AddProperty(headers, "content_type", contentType);
+        AddProperty(headers, "content_encoding", NonEmpty(properties.ContentEncoding));
+        AddProperty(headers, "type", NonEmpty(properties.Type));
+        AddProperty(headers, "app_id", NonEmpty(properties.AppId));
+        if (properties.IsHeadersPresent() && properties.Headers is { } table)
+        {
+            foreach (var (name, value) in table)
+            {
+                headers[name] = HeaderText(value);
+            }
+        }
+
+        return (messageId, correlationId, contentType);
     }
 
     /// <summary>The queue is the input address's last path segment (<c>rabbitmq://host/vhost/bridge.send-closing-document</c>).</summary>
@@ -197,7 +216,7 @@ public sealed partial class DeadLetterCapture(
         }
     }
 
-    private static string? HeaderText(object? value) => value switch
+    internal static string? HeaderText(object? value) => value switch
     {
         null => null,
         byte[] bytes => Encoding.UTF8.GetString(bytes),

@@ -20,6 +20,7 @@ public static class DeadLetterCaptureConfiguration
         ArgumentNullException.ThrowIfNull(context);
         var messageType = MessageTypeOf(typeof(TConsumer));
         var capture = context.GetRequiredService<DeadLetterCapture>();
+        context.GetRequiredService<DeadLetterInputQueues>().Add(DeadLetterCapture.QueueName(endpoint.InputAddress), messageType);
         endpoint.ConnectConsumerConfigurationObserver(new DeliveryAttemptsObserver());
         endpoint.ConfigureError(error =>
         {

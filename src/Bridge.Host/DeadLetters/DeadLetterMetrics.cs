@@ -14,6 +14,7 @@ public sealed class DeadLetterMetrics
     private readonly Counter<long> replays;
     private readonly Counter<long> discarded;
     private readonly Counter<long> fallbacks;
+    private readonly Counter<long> imports;
     private IReadOnlyDictionary<DeadLetterStatus, long> counts = new Dictionary<DeadLetterStatus, long>();
 
     public DeadLetterMetrics(IMeterFactory meterFactory)
@@ -24,6 +25,7 @@ public sealed class DeadLetterMetrics
         replays = Meter.CreateCounter<long>("bridge.dead_letters.replays", "{message}", "Replays of dead letters, by outcome (replayed, refused, failed) and kind (replay, edit).");
         discarded = Meter.CreateCounter<long>("bridge.dead_letters.discarded", "{message}", "Dead letters discarded by operators.");
         fallbacks = Meter.CreateCounter<long>("bridge.dead_letters.error_queue_fallbacks", "{message}", "Failed messages moved to the _error queue because the database could not store them.");
+        imports = Meter.CreateCounter<long>("bridge.dead_letters.error_queue_imports", "{message}", "Messages taken from an _error queue into the dead-letter store once the database could take them.");
         Meter.CreateObservableGauge(
             "bridge.dead_letters.count",
             () => counts.Select(pair => new Measurement<long>(pair.Value, new KeyValuePair<string, object?>("status", pair.Key.ToString()))),
@@ -42,6 +44,8 @@ public sealed class DeadLetterMetrics
     public void Discarded() => discarded.Add(1);
 
     public void FellBackToErrorQueue(string queue) => fallbacks.Add(1, new KeyValuePair<string, object?>("queue", queue));
+
+    public void ImportedFromErrorQueue(string queue) => imports.Add(1, new KeyValuePair<string, object?>("queue", queue));
 
     public void SetCounts(IReadOnlyDictionary<DeadLetterStatus, long> current) => counts = current;
 }

@@ -23,4 +23,10 @@ public sealed class DeadLetterOptions
 
     /// <summary>The most dead letters one bulk replay takes on (the rest wait for the next one).</summary>
     public int MaxReplayJobSize { get; set; } = 10_000;
+
+    /// <summary>How often the <c>_error</c> queues (where a failed message goes when the database could not store it) are drained into the store.</summary>
+    public TimeSpan ErrorQueueSweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The most messages one sweep of the <c>_error</c> queues imports; the rest wait for the next sweep.</summary>
+    public int ErrorQueueSweepBatchSize { get; set; } = 500;
 }

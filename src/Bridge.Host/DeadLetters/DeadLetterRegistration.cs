@@ -22,6 +22,8 @@ public static class DeadLetterRegistration
             .Validate(
                 o => o.DefaultReplayRatePerSecond > 0 && o.MaxReplayRatePerSecond >= o.DefaultReplayRatePerSecond,
                 $"{DeadLetterOptions.Section}:DefaultReplayRatePerSecond must be above 0 and at most MaxReplayRatePerSecond")
+            .Validate(o => o.ErrorQueueSweepInterval >= TimeSpan.FromSeconds(1), $"{DeadLetterOptions.Section}:ErrorQueueSweepInterval must be at least one second")
+            .Validate(o => o.ErrorQueueSweepBatchSize >= 1, $"{DeadLetterOptions.Section}:ErrorQueueSweepBatchSize must be at least 1")
             .Validate<IOptions<IdempotencyOptions>>(
                 (o, idempotency) => idempotency.Value.RetainRecordsFor >= o.RetainFor,
                 $"{IdempotencyOptions.Section}:RetainRecordsFor must be at least {DeadLetterOptions.Section}:RetainFor: a dead letter replayed "
@@ -34,10 +36,14 @@ public static class DeadLetterRegistration
         builder.Services.AddSingleton<DeadLetterCapture>();
         builder.Services.AddSingleton<DeadLetterOperations>();
         builder.Services.AddSingleton<ReplayJobs>();
+        builder.Services.AddSingleton<DeadLetterInputQueues>();
         var transport = builder.Configuration.GetSection(MessagingOptions.Section).GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
         if (transport == MessagingTransport.RabbitMq)
         {
             builder.Services.AddSingleton<IDeadLetterTransport, RabbitMqDeadLetterTransport>();
+            // The in-memory transport has no error queues a second client could read.
+            builder.Services.AddSingleton<ErrorQueueSweeper>();
+            builder.Services.AddHostedService(provider => provider.GetRequiredService<ErrorQueueSweeper>());
         }
         else
         {

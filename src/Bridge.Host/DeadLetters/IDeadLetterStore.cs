@@ -48,6 +48,9 @@ public interface IDeadLetterStore
     /// <summary>Records an action that changed nothing (e.g. refused), on an existing dead letter.</summary>
     Task AuditAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken);
 
+    /// <summary>Records <paramref name="audit"/> on a dead letter inside the caller's transaction (e.g. the one that captured it).</summary>
+    Task AuditAsync(DbTransaction transaction, Guid id, DeadLetterAction audit, CancellationToken cancellationToken);
+
     /// <summary>Deletes dead letters (and their audit) whose last failure is before <paramref name="olderThan"/>, except ones being replayed.</summary>
     Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 

@@ -136,6 +136,13 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     public Task<bool> RestoreAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.DeadLetterRestore, id, null, audit, cancellationToken);
 
+    public Task AuditAsync(DbTransaction transaction, Guid id, DeadLetterAction audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(audit);
+        return InsertAuditAsync(transaction, id, audit, timeProvider.GetUtcNow(), cancellationToken);
+    }
+
     public async Task AuditAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
