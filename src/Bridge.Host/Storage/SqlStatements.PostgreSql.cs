@@ -2,6 +2,23 @@ namespace Bridge.Host.Storage;
 
 public sealed partial class SqlStatements
 {
+    /// <summary>The dead-letter filter shared by the query, its count and the groups.</summary>
+    private const string PostgreSqlDeadLetterFilter = """
+        WHERE (CAST(@Status AS text) IS NULL OR status = @Status)
+          AND (CAST(@MessageType AS text) IS NULL OR message_type = @MessageType)
+          AND (CAST(@Queue AS text) IS NULL OR source_queue = @Queue)
+          AND (CAST(@ErpKey AS text) IS NULL OR erp_key = @ErpKey)
+          AND (CAST(@ExceptionType AS text) IS NULL OR exception_type = @ExceptionType)
+          AND (CAST(@FailureGroup AS text) IS NULL OR failure_group = @FailureGroup)
+          AND (CAST(@From AS timestamptz) IS NULL OR last_failed_at >= CAST(@From AS timestamptz))
+          AND (CAST(@To AS timestamptz) IS NULL OR last_failed_at < CAST(@To AS timestamptz))
+          AND (CAST(@Text AS text) IS NULL
+               OR exception_message ILIKE @Text ESCAPE '\'
+               OR body ILIKE @Text ESCAPE '\'
+               OR erp_key ILIKE @Text ESCAPE '\'
+               OR message_id ILIKE @Text ESCAPE '\')
+        """;
+
     public static SqlStatements PostgreSql { get; } = new()
     {
         EnsureMigrationSchema = "CREATE SCHEMA IF NOT EXISTS bridge;",
@@ -180,65 +197,29 @@ public sealed partial class SqlStatements
             """,
 
         // The CASTs give an unset (null) filter a type, which PostgreSQL cannot infer from "IS NULL" alone.
-        DeadLetterQuery = """
+        DeadLetterQuery = $$"""
             SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
                    erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
                    failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
                    first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
                    status_reason AS StatusReason, replay_count AS ReplayCount
             FROM bridge.dead_letters
-            WHERE (CAST(@Status AS text) IS NULL OR status = @Status)
-              AND (CAST(@MessageType AS text) IS NULL OR message_type = @MessageType)
-              AND (CAST(@Queue AS text) IS NULL OR source_queue = @Queue)
-              AND (CAST(@ErpKey AS text) IS NULL OR erp_key = @ErpKey)
-              AND (CAST(@ExceptionType AS text) IS NULL OR exception_type = @ExceptionType)
-              AND (CAST(@FailureGroup AS text) IS NULL OR failure_group = @FailureGroup)
-              AND (CAST(@From AS timestamptz) IS NULL OR last_failed_at >= CAST(@From AS timestamptz))
-              AND (CAST(@To AS timestamptz) IS NULL OR last_failed_at < CAST(@To AS timestamptz))
-              AND (CAST(@Text AS text) IS NULL
-                   OR exception_message ILIKE @Text ESCAPE '\'
-                   OR body ILIKE @Text ESCAPE '\'
-                   OR erp_key ILIKE @Text ESCAPE '\'
-                   OR message_id ILIKE @Text ESCAPE '\')
+            {{PostgreSqlDeadLetterFilter}}
             ORDER BY last_failed_at DESC, id
             LIMIT @Take OFFSET @Skip;
             """,
 
-        DeadLetterQueryCount = """
+        DeadLetterQueryCount = $$"""
             SELECT count(*)
             FROM bridge.dead_letters
-            WHERE (CAST(@Status AS text) IS NULL OR status = @Status)
-              AND (CAST(@MessageType AS text) IS NULL OR message_type = @MessageType)
-              AND (CAST(@Queue AS text) IS NULL OR source_queue = @Queue)
-              AND (CAST(@ErpKey AS text) IS NULL OR erp_key = @ErpKey)
-              AND (CAST(@ExceptionType AS text) IS NULL OR exception_type = @ExceptionType)
-              AND (CAST(@FailureGroup AS text) IS NULL OR failure_group = @FailureGroup)
-              AND (CAST(@From AS timestamptz) IS NULL OR last_failed_at >= CAST(@From AS timestamptz))
-              AND (CAST(@To AS timestamptz) IS NULL OR last_failed_at < CAST(@To AS timestamptz))
-              AND (CAST(@Text AS text) IS NULL
-                   OR exception_message ILIKE @Text ESCAPE '\'
-                   OR body ILIKE @Text ESCAPE '\'
-                   OR erp_key ILIKE @Text ESCAPE '\'
-                   OR message_id ILIKE @Text ESCAPE '\');
+            {{PostgreSqlDeadLetterFilter}};
             """,
 
-        DeadLetterGroups = """
+        DeadLetterGroups = $$"""
             SELECT failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
                    count(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
             FROM bridge.dead_letters
-            WHERE (CAST(@Status AS text) IS NULL OR status = @Status)
-              AND (CAST(@MessageType AS text) IS NULL OR message_type = @MessageType)
-              AND (CAST(@Queue AS text) IS NULL OR source_queue = @Queue)
-              AND (CAST(@ErpKey AS text) IS NULL OR erp_key = @ErpKey)
-              AND (CAST(@ExceptionType AS text) IS NULL OR exception_type = @ExceptionType)
-              AND (CAST(@FailureGroup AS text) IS NULL OR failure_group = @FailureGroup)
-              AND (CAST(@From AS timestamptz) IS NULL OR last_failed_at >= CAST(@From AS timestamptz))
-              AND (CAST(@To AS timestamptz) IS NULL OR last_failed_at < CAST(@To AS timestamptz))
-              AND (CAST(@Text AS text) IS NULL
-                   OR exception_message ILIKE @Text ESCAPE '\'
-                   OR body ILIKE @Text ESCAPE '\'
-                   OR erp_key ILIKE @Text ESCAPE '\'
-                   OR message_id ILIKE @Text ESCAPE '\')
+            {{PostgreSqlDeadLetterFilter}}
             GROUP BY failure_group, exception_type, normalized_message
             ORDER BY count(*) DESC, MAX(last_failed_at) DESC
             LIMIT 500;

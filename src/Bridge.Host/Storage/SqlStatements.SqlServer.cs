@@ -2,6 +2,23 @@ namespace Bridge.Host.Storage;
 
 public sealed partial class SqlStatements
 {
+    /// <summary>The dead-letter filter shared by the query, its count and the groups.</summary>
+    private const string SqlServerDeadLetterFilter = """
+        WHERE (@Status IS NULL OR status = @Status)
+          AND (@MessageType IS NULL OR message_type = @MessageType)
+          AND (@Queue IS NULL OR source_queue = @Queue)
+          AND (@ErpKey IS NULL OR erp_key = @ErpKey)
+          AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
+          AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
+          AND (@From IS NULL OR last_failed_at >= @From)
+          AND (@To IS NULL OR last_failed_at < @To)
+          AND (@Text IS NULL
+               OR exception_message LIKE @Text ESCAPE '\'
+               OR body LIKE @Text ESCAPE '\'
+               OR erp_key LIKE @Text ESCAPE '\'
+               OR message_id LIKE @Text ESCAPE '\')
+        """;
+
     public static SqlStatements SqlServer { get; } = new()
     {
         // CREATE SCHEMA must be alone in its batch, hence EXEC.
@@ -197,65 +214,29 @@ public sealed partial class SqlStatements
             ORDER BY id;
             """,
 
-        DeadLetterQuery = """
+        DeadLetterQuery = $$"""
             SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
                    erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
                    failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
                    first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
                    status_reason AS StatusReason, replay_count AS ReplayCount
             FROM bridge.dead_letters
-            WHERE (@Status IS NULL OR status = @Status)
-              AND (@MessageType IS NULL OR message_type = @MessageType)
-              AND (@Queue IS NULL OR source_queue = @Queue)
-              AND (@ErpKey IS NULL OR erp_key = @ErpKey)
-              AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
-              AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
-              AND (@From IS NULL OR last_failed_at >= @From)
-              AND (@To IS NULL OR last_failed_at < @To)
-              AND (@Text IS NULL
-                   OR exception_message LIKE @Text ESCAPE '\'
-                   OR body LIKE @Text ESCAPE '\'
-                   OR erp_key LIKE @Text ESCAPE '\'
-                   OR message_id LIKE @Text ESCAPE '\')
+            {{SqlServerDeadLetterFilter}}
             ORDER BY last_failed_at DESC, id
             OFFSET @Skip ROWS FETCH NEXT @Take ROWS ONLY;
             """,
 
-        DeadLetterQueryCount = """
+        DeadLetterQueryCount = $$"""
             SELECT COUNT_BIG(*)
             FROM bridge.dead_letters
-            WHERE (@Status IS NULL OR status = @Status)
-              AND (@MessageType IS NULL OR message_type = @MessageType)
-              AND (@Queue IS NULL OR source_queue = @Queue)
-              AND (@ErpKey IS NULL OR erp_key = @ErpKey)
-              AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
-              AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
-              AND (@From IS NULL OR last_failed_at >= @From)
-              AND (@To IS NULL OR last_failed_at < @To)
-              AND (@Text IS NULL
-                   OR exception_message LIKE @Text ESCAPE '\'
-                   OR body LIKE @Text ESCAPE '\'
-                   OR erp_key LIKE @Text ESCAPE '\'
-                   OR message_id LIKE @Text ESCAPE '\');
+            {{SqlServerDeadLetterFilter}};
             """,
 
-        DeadLetterGroups = """
+        DeadLetterGroups = $$"""
             SELECT TOP (500) failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
                    COUNT_BIG(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
             FROM bridge.dead_letters
-            WHERE (@Status IS NULL OR status = @Status)
-              AND (@MessageType IS NULL OR message_type = @MessageType)
-              AND (@Queue IS NULL OR source_queue = @Queue)
-              AND (@ErpKey IS NULL OR erp_key = @ErpKey)
-              AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
-              AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
-              AND (@From IS NULL OR last_failed_at >= @From)
-              AND (@To IS NULL OR last_failed_at < @To)
-              AND (@Text IS NULL
-                   OR exception_message LIKE @Text ESCAPE '\'
-                   OR body LIKE @Text ESCAPE '\'
-                   OR erp_key LIKE @Text ESCAPE '\'
-                   OR message_id LIKE @Text ESCAPE '\')
+            {{SqlServerDeadLetterFilter}}
             GROUP BY failure_group, exception_type, normalized_message
             ORDER BY COUNT_BIG(*) DESC, MAX(last_failed_at) DESC;
             """,
