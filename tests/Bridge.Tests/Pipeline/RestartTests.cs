@@ -27,7 +27,14 @@ public sealed class RestartTests(PipelineFixture fixture)
         });
         await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1), messageId);
         var records = first.Get<IIdempotencyStore>();
-        var pending = await EventuallyAsync(() => records.FindAsync(messageId, CancellationToken.None), r => r?.PendingAsyncTaskId is not null);
+
+        // Stop once the task ActivePlatform answered with is stored in the idempotency record.
+        var task = await EventuallyAsync(
+            async () => (await fixture.Sandbox.Control.GetAsyncTasksAsync(CancellationToken.None)).SingleOrDefault(t => t.Key == key),
+            t => t is not null);
+        await EventuallyAsync(
+            () => records.FindAsync(messageId, CancellationToken.None),
+            r => r?.PendingAsyncTaskId?.Contains(task!.Id, StringComparison.Ordinal) == true);
         await first.DisposeAsync();
 
         // Nothing is lost by the stop: the message is back on its queue, not in the error queue.
@@ -36,9 +43,7 @@ public sealed class RestartTests(PipelineFixture fixture)
         Assert.Equal(1u, await fixture.Erp.MessageCountAsync(queue));
 
         var tasks = await fixture.Sandbox.Control.GetAsyncTasksAsync(CancellationToken.None);
-        var task = Assert.Single(tasks, t => t.Key == key);
-        Assert.Contains(task.Id, pending!.PendingAsyncTaskId, StringComparison.Ordinal);
-        Assert.NotEqual("completed", task.Status);
+        Assert.NotEqual("completed", Assert.Single(tasks, t => t.Key == key).Status);
 
         await using var second = await fixture.StartBridgeAsync(prefix);
         var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
