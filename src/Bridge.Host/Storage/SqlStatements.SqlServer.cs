@@ -2,8 +2,11 @@ namespace Bridge.Host.Storage;
 
 public sealed partial class SqlStatements
 {
-    /// <summary>The dead-letter filter shared by the query, its count and the groups.</summary>
-    private const string SqlServerDeadLetterFilter = """
+    /// <summary>
+    /// The dead-letter filter shared by the query, its count and the groups — the same text on SQL Server and SQLite
+    /// (PostgreSQL needs its parameters cast).
+    /// </summary>
+    private const string PortableDeadLetterFilter = """
         WHERE (@Status IS NULL OR status = @Status)
           AND (@MessageType IS NULL OR message_type = @MessageType)
           AND (@Queue IS NULL OR source_queue = @Queue)
@@ -221,7 +224,7 @@ public sealed partial class SqlStatements
                    first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
                    status_reason AS StatusReason, replay_count AS ReplayCount
             FROM bridge.dead_letters
-            {{SqlServerDeadLetterFilter}}
+            {{PortableDeadLetterFilter}}
             ORDER BY last_failed_at DESC, id
             OFFSET @Skip ROWS FETCH NEXT @Take ROWS ONLY;
             """,
@@ -229,14 +232,14 @@ public sealed partial class SqlStatements
         DeadLetterQueryCount = $$"""
             SELECT COUNT_BIG(*)
             FROM bridge.dead_letters
-            {{SqlServerDeadLetterFilter}};
+            {{PortableDeadLetterFilter}};
             """,
 
         DeadLetterGroups = $$"""
             SELECT TOP (500) failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
                    COUNT_BIG(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
             FROM bridge.dead_letters
-            {{SqlServerDeadLetterFilter}}
+            {{PortableDeadLetterFilter}}
             GROUP BY failure_group, exception_type, normalized_message
             ORDER BY COUNT_BIG(*) DESC, MAX(last_failed_at) DESC;
             """,

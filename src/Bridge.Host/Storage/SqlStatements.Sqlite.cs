@@ -6,23 +6,6 @@ namespace Bridge.Host.Storage;
 /// </remarks>
 public sealed partial class SqlStatements
 {
-    /// <summary>The dead-letter filter shared by the query, its count and the groups.</summary>
-    private const string SqliteDeadLetterFilter = """
-        WHERE (@Status IS NULL OR status = @Status)
-          AND (@MessageType IS NULL OR message_type = @MessageType)
-          AND (@Queue IS NULL OR source_queue = @Queue)
-          AND (@ErpKey IS NULL OR erp_key = @ErpKey)
-          AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
-          AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
-          AND (@From IS NULL OR last_failed_at >= @From)
-          AND (@To IS NULL OR last_failed_at < @To)
-          AND (@Text IS NULL
-               OR exception_message LIKE @Text ESCAPE '\'
-               OR body LIKE @Text ESCAPE '\'
-               OR erp_key LIKE @Text ESCAPE '\'
-               OR message_id LIKE @Text ESCAPE '\')
-        """;
-
     public static SqlStatements Sqlite { get; } = new()
     {
         EnsureMigrationSchema = null,
@@ -199,7 +182,7 @@ public sealed partial class SqlStatements
                    first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
                    status_reason AS StatusReason, replay_count AS ReplayCount
             FROM dead_letters
-            {{SqliteDeadLetterFilter}}
+            {{PortableDeadLetterFilter}}
             ORDER BY last_failed_at DESC, id
             LIMIT @Take OFFSET @Skip;
             """,
@@ -207,14 +190,14 @@ public sealed partial class SqlStatements
         DeadLetterQueryCount = $$"""
             SELECT COUNT(*)
             FROM dead_letters
-            {{SqliteDeadLetterFilter}};
+            {{PortableDeadLetterFilter}};
             """,
 
         DeadLetterGroups = $$"""
             SELECT failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
                    COUNT(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
             FROM dead_letters
-            {{SqliteDeadLetterFilter}}
+            {{PortableDeadLetterFilter}}
             GROUP BY failure_group, exception_type, normalized_message
             ORDER BY COUNT(*) DESC, MAX(last_failed_at) DESC
             LIMIT 500;
