@@ -20,6 +20,7 @@ public sealed partial class IdempotentExecutor(
     IBridgeDatabase database,
     IIdempotencyStore records,
     IDocumentStateStore documents,
+    Effects.IEffectJournal journal,
     ResultEvents resultEvents,
     OutboxSignal outboxSignal,
     IOptions<IdempotencyOptions> options,
@@ -217,6 +218,11 @@ public sealed partial class IdempotentExecutor(
         foreach (var other in result.OtherChanges)
         {
             await documents.SetAppliedAsync(transaction, other.Scope, other.DocumentKey, other.Change.AppliedVersion, other.Change.ResourceId, other.Change.Deleted, cancellationToken);
+        }
+
+        foreach (var effect in result.Effects)
+        {
+            await journal.ResolveAsync(transaction, effect.Id, effect.State, effect.ResourceId, effect.Evidence, cancellationToken);
         }
 
         await resultEvents.EnqueueAsync(transaction, result.Event, work.Incoming, cancellationToken);

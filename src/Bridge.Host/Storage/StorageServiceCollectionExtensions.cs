@@ -34,6 +34,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IIdempotencyStore, SqlIdempotencyStore>();
         services.AddSingleton<IDocumentStateStore, SqlDocumentStateStore>();
         services.AddSingleton<IOutboxStore, SqlOutboxStore>();
+        services.AddSingleton<Bridge.Host.Effects.IEffectJournal, Bridge.Host.Effects.SqlEffectJournal>();
         services.AddHostedService<StorageMigrationService>();
         return services;
     }

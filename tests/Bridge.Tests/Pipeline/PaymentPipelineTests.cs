@@ -89,6 +89,63 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_line_answered_503_is_not_reported_credited_when_another_line_for_the_payment_applies_before_its_retry()
+    {
+        // Issue 7, defect 1: line A's POST is answered 503 (nothing applied); line B applies while A waits for its retry.
+        // A must be sent again and report its own correction, never adopt B's change as proof of its own send.
+        var prefix = $"bridge-503-{Guid.NewGuid():N}"[..22];
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["Bridge:Messaging:RetryMinInterval"] = "00:00:02",
+            ["Bridge:Messaging:RetryMaxInterval"] = "00:00:02",
+        });
+        var queue = $"{prefix}.{CompletePaymentConsumer.Queue}";
+        var payment = await SeedAsync(total: 100m);
+        string first = NewLine(), second = NewLine();
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(queue, ByNumber(payment, first, 40m), NewMessageId());
+            await PipelineTestData.EventuallyAsync(
+                () => Sandbox.GetCallsAsync("POST", $"/payments/{payment.Number}", null, CancellationToken.None),
+                calls => calls.Any(c => c.Status == 503));
+            await fixture.Erp.PublishJsonAsync(queue, ByNumber(payment, second, 30m), NewMessageId());
+
+            var one = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == first);
+            var two = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == second);
+
+            var corrections = await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None);
+            Assert.Equal(2, corrections.Count);
+            Assert.NotEqual(one.CorrectionId, two.CorrectionId);
+            Assert.Equal("40.0", Assert.Single(corrections, c => c.Id == one.CorrectionId).Total);
+            Assert.Equal("30.0", Assert.Single(corrections, c => c.Id == two.CorrectionId).Total);
+            Assert.Equal(new[] { first, second }.Order(StringComparer.Ordinal), (await PaymentAsync(payment.Id)).ExternalTransactionIds.Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_statement_line_republished_with_another_amount_is_a_conflict_not_an_echo_of_the_new_amount()
+    {
+        // Issue 7, defect 7: the natural key (payment number + transaction id) already applied with 30.00.
+        var payment = await SeedAsync(total: 100m);
+        var line = NewLine();
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 30m), NewMessageId());
+        await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == line);
+
+        var republished = NewMessageId();
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 45m), republished);
+
+        var conflict = await fixture.Events.WaitForAsync<PaymentRejected>(e => e.MessageId == republished);
+        Assert.Equal(RejectionReason.IdempotencyConflict, conflict.Reason);
+        Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        Assert.DoesNotContain(fixture.Events.EventsFor(payment.Number).OfType<PaymentCompleted>(), e => e.MessageId == republished);
+    }
+
+    [Fact]
     public async Task Two_statement_lines_for_one_payment_at_once_each_report_their_own_correction()
     {
         var payment = await SeedAsync(total: 100m);
