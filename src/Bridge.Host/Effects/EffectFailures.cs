@@ -26,3 +26,17 @@ public static class EffectFailures
         _ => false,
     };
 }
+
+/// <summary>How long Bridge waits before it concludes from a read-back that an effect whose answer was lost did not happen.</summary>
+public static class EffectTiming
+{
+    /// <summary>
+    /// A request whose answer was lost may still be carried out by ActivePlatform after the client gave up on it (after one
+    /// attempt's timeout). Until twice that has passed since the send, "nothing changed yet" proves nothing.
+    /// </summary>
+    public static TimeSpan InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.AttemptTimeout * 2;
+    }
+}

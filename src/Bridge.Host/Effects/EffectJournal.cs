@@ -84,6 +84,9 @@ public interface IEffectJournal
     /// <summary>Records the async task ActivePlatform answered with, before the first poll.</summary>
     Task SetAsyncTaskAsync(EffectId id, string asyncTaskId, CancellationToken cancellationToken);
 
+    /// <summary>Whether an applied effect of the scope other than <paramref name="except"/> owns the ActivePlatform resource.</summary>
+    Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken);
+
     /// <summary>Closes the effect at once, in a transaction of its own.</summary>
     Task ResolveAsync(EffectId id, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
 
@@ -151,6 +154,14 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         {
             throw new InvalidOperationException($"Effect {id.Scope}/{id.Key} is not being sent; its async task {asyncTaskId} cannot be recorded.");
         }
+    }
+
+    public async Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var owners = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            sql.CountOwners, new { except.Scope, ResourceId = resourceId, EffectId = except.Hash }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return owners > 0;
     }
 
     public async Task ResolveAsync(EffectId id, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)

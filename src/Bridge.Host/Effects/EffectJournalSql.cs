@@ -22,6 +22,9 @@ public sealed class EffectJournalSql
 
     public required string Resolve { get; init; }
 
+    /// <summary>Counts applied effects of the scope, other than <c>@EffectId</c>, that own <c>@ResourceId</c>.</summary>
+    public required string CountOwners { get; init; }
+
     public static EffectJournalSql For(SqlDialect dialect) => dialect switch
     {
         SqlDialect.PostgreSql => PostgreSql,
@@ -61,6 +64,7 @@ public sealed class EffectJournalSql
                 evidence = COALESCE(@Evidence, evidence), updated_at = {now}
             WHERE effect_id = @EffectId;
             """,
+        CountOwners = $"SELECT COUNT(*) FROM {table} WHERE scope = @Scope AND resource_id = @ResourceId AND state = 'Applied' AND effect_id <> @EffectId;",
     };
 
     private static readonly EffectJournalSql PostgreSql = Build(
@@ -96,6 +100,7 @@ public sealed class EffectJournalSql
             yield return (dialect, nameof(Insert), s.Insert);
             yield return (dialect, nameof(SetAsyncTask), s.SetAsyncTask);
             yield return (dialect, nameof(Resolve), s.Resolve);
+            yield return (dialect, nameof(CountOwners), s.CountOwners);
         }
     }
 }

@@ -51,6 +51,7 @@ public static class BridgeRegistration
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddSingleton<ResultEvents>();
         builder.Services.AddSingleton<IdempotentExecutor>();
+        builder.Services.AddSingleton<Features.ClosingDocuments.ClosingDocumentCreates>();
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<IdempotencyRetention>();
         return builder;

@@ -119,7 +119,7 @@ public sealed class CompletePaymentHandler(
             after.Id,
             null)
         {
-            Effects = [new EffectResolution(lineId, EffectState.Applied, after.Id, EffectEvidence.Of(result))],
+            Effects = [new EffectResolution(lineId, EffectState.Applied, result.CorrectionId, EffectEvidence.Of(result))],
         };
     }
 
@@ -146,8 +146,16 @@ public sealed class CompletePaymentHandler(
 
         var corrections = await payments.GetCorrectionsAsync(resellerId, paymentId, cancellationToken);
         var (state, applied, reason) = StatementLineEffect.Attribute(before, now, corrections);
+        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+        if (state == EffectState.NotApplied && open.SinceSent < window)
+        {
+            // The send may still be carried out by ActivePlatform: "unchanged" is not yet proof.
+            throw new EffectPendingException(
+                $"Statement line {open.Id.Key} was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; the payment is unchanged so far, waiting until {window.TotalSeconds:0} s have passed before concluding it was not applied.");
+        }
+
         var evidence = applied is not null ? EffectEvidence.Of(applied) : EffectEvidence.Of(new LineUnresolved(reason, before));
-        await journal.ResolveAsync(open.Id, state, applied?.PaymentId, evidence, CancellationToken.None);
+        await journal.ResolveAsync(open.Id, state, applied?.CorrectionId, evidence, CancellationToken.None);
     }
 
     /// <summary>The documented matrix (REFERENCE.md §2.5) read back from the states before and after.</summary>

@@ -29,3 +29,7 @@ CREATE TABLE bridge.effect_journal
 CREATE UNIQUE INDEX ux_effect_journal_open_group ON bridge.effect_journal (scope, group_key) WHERE is_open;
 
 CREATE INDEX ix_effect_journal_owner_key ON bridge.effect_journal (owner_key);
+
+-- One ActivePlatform resource (a created document, payment or correction) belongs to one effect of its kind: a read-back
+-- after a lost answer can never adopt what another effect already owns, even when two settle at once.
+CREATE UNIQUE INDEX ux_effect_journal_resource ON bridge.effect_journal (scope, resource_id) WHERE resource_id IS NOT NULL;

@@ -24,3 +24,7 @@ CREATE TABLE effect_journal
 CREATE UNIQUE INDEX ux_effect_journal_open_group ON effect_journal (scope, group_key) WHERE is_open = 1;
 
 CREATE INDEX ix_effect_journal_owner_key ON effect_journal (owner_key);
+
+-- One ActivePlatform resource (a created document, payment or correction) belongs to one effect of its kind: a read-back
+-- after a lost answer can never adopt what another effect already owns, even when two settle at once.
+CREATE UNIQUE INDEX ux_effect_journal_resource ON effect_journal (scope, resource_id) WHERE resource_id IS NOT NULL;
