@@ -24,6 +24,7 @@ public sealed partial class IdempotentExecutor(
     ResultEvents resultEvents,
     OutboxSignal outboxSignal,
     IOptions<IdempotencyOptions> options,
+    TimeProvider clock,
     ILogger<IdempotentExecutor> logger)
 {
     public async Task<HandlingOutcome> ExecuteAsync(IdempotentWork work, CancellationToken cancellationToken)
@@ -111,8 +112,8 @@ public sealed partial class IdempotentExecutor(
     /// </summary>
     private async Task KeepClaimAsync(IdempotentWork work, string owner, TimeSpan lease, CancellationTokenSource claimLost, CancellationToken stop)
     {
-        var lastRenewed = DateTimeOffset.UtcNow;
-        using var timer = new PeriodicTimer(lease / 3);
+        var lastRenewed = clock.GetUtcNow();
+        using var timer = new PeriodicTimer(lease / 3, clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
@@ -126,12 +127,12 @@ public sealed partial class IdempotentExecutor(
                         return;
                     }
 
-                    lastRenewed = DateTimeOffset.UtcNow;
+                    lastRenewed = clock.GetUtcNow();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // The database is unreachable: the claim still holds until its lease runs out.
-                    if (DateTimeOffset.UtcNow - lastRenewed > lease * 2 / 3)
+                    if (clock.GetUtcNow() - lastRenewed > lease * 2 / 3)
                     {
                         LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
                         await claimLost.CancelAsync();

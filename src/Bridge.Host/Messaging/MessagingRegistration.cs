@@ -16,8 +16,6 @@ namespace Bridge.Host.Messaging;
 
 public static class MessagingRegistration
 {
-    private static readonly TimeSpan BusyDocumentRetryInterval = TimeSpan.FromMilliseconds(500);
-
     public static IHostApplicationBuilder AddBridgeMessaging(this IHostApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection(MessagingOptions.Section);
@@ -116,9 +114,10 @@ public static class MessagingRegistration
                 // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
                 // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
                 var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;
+                var activePlatform = context.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
                 endpoint.UseMessageRetry(retry =>
                 {
-                    retry.Interval((int)Math.Ceiling(2 * lease / BusyDocumentRetryInterval), BusyDocumentRetryInterval);
+                    retry.Interval(RetryBudgets.BusyRetries(lease, activePlatform), RetryBudgets.BusyInterval);
                     retry.Handle<DocumentBusyException>();
                     retry.Handle<EffectPendingException>();
                 });
