@@ -88,14 +88,8 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
             sql.OutboxCountPending, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    public async Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            sql.OutboxPurgeDispatched,
-            new { OlderThan = SqlValues.Timestamp(dialect, olderThan) },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-    }
+    public Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
+        SqlPurge.InBatchesAsync(database, sql.OutboxPurgeDispatched, olderThan, cancellationToken);
 
     private sealed class Row
     {

@@ -75,7 +75,12 @@ public sealed partial class SqlStatements
 
         IdempotencyPurge = """
             DELETE FROM bridge.idempotency_records
-            WHERE state = 'Completed' AND updated_at < @OlderThan;
+            WHERE idempotency_key IN
+            (
+                SELECT idempotency_key FROM bridge.idempotency_records
+                WHERE state = 'Completed' AND updated_at < @OlderThan
+                LIMIT @BatchSize
+            );
             """,
 
         // The conflict arm re-checks the claim on the latest row version, so of two racing claimers only one
@@ -150,7 +155,15 @@ public sealed partial class SqlStatements
 
         OutboxCountPending = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
 
-        OutboxPurgeDispatched = "DELETE FROM bridge.outbox_messages WHERE dispatched_at < @OlderThan;",
+        OutboxPurgeDispatched = """
+            DELETE FROM bridge.outbox_messages
+            WHERE id IN
+            (
+                SELECT id FROM bridge.outbox_messages
+                WHERE dispatched_at < @OlderThan
+                LIMIT @BatchSize
+            );
+            """,
 
         // ON CONFLICT waits for a concurrent capture of the same message to commit, then counts this failure on its row.
         DeadLetterUpsert = """
@@ -267,7 +280,12 @@ public sealed partial class SqlStatements
 
         DeadLetterPurge = """
             DELETE FROM bridge.dead_letters
-            WHERE last_failed_at < @OlderThan AND status <> 'Replaying';
+            WHERE id IN
+            (
+                SELECT id FROM bridge.dead_letters
+                WHERE last_failed_at < @OlderThan AND status <> 'Replaying'
+                LIMIT @BatchSize
+            );
             """,
 
         DeadLetterCountByStatus = """

@@ -93,8 +93,9 @@ public sealed partial class SqlStatements
             SELECT state FROM bridge.idempotency_records WHERE idempotency_key = @IdempotencyKey;
             """,
 
+        // TOP keeps each statement's locks far below the escalation threshold (5 000), so a purge never locks the table.
         IdempotencyPurge = """
-            DELETE FROM bridge.idempotency_records
+            DELETE TOP (@BatchSize) FROM bridge.idempotency_records
             WHERE state = N'Completed' AND updated_at < @OlderThan;
             """,
 
@@ -169,7 +170,10 @@ public sealed partial class SqlStatements
 
         OutboxCountPending = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
 
-        OutboxPurgeDispatched = "DELETE FROM bridge.outbox_messages WHERE dispatched_at < @OlderThan;",
+        OutboxPurgeDispatched = """
+            DELETE TOP (@BatchSize) FROM bridge.outbox_messages
+            WHERE dispatched_at < @OlderThan;
+            """,
 
         // HOLDLOCK makes MERGE's match-then-insert atomic, so two captures of one message cannot both insert.
         DeadLetterUpsert = """
@@ -285,7 +289,7 @@ public sealed partial class SqlStatements
             """,
 
         DeadLetterPurge = """
-            DELETE FROM bridge.dead_letters
+            DELETE TOP (@BatchSize) FROM bridge.dead_letters
             WHERE last_failed_at < @OlderThan AND status <> N'Replaying';
             """,
 

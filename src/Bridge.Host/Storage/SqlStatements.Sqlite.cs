@@ -59,7 +59,12 @@ public sealed partial class SqlStatements
 
         IdempotencyPurge = """
             DELETE FROM idempotency_records
-            WHERE state = 'Completed' AND updated_at < @OlderThan;
+            WHERE rowid IN
+            (
+                SELECT rowid FROM idempotency_records
+                WHERE state = 'Completed' AND updated_at < @OlderThan
+                LIMIT @BatchSize
+            );
             """,
 
         DocumentClaim = """
@@ -129,7 +134,15 @@ public sealed partial class SqlStatements
 
         OutboxCountPending = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL;",
 
-        OutboxPurgeDispatched = "DELETE FROM outbox_messages WHERE dispatched_at < @OlderThan;",
+        OutboxPurgeDispatched = """
+            DELETE FROM outbox_messages
+            WHERE rowid IN
+            (
+                SELECT rowid FROM outbox_messages
+                WHERE dispatched_at < @OlderThan
+                LIMIT @BatchSize
+            );
+            """,
 
         DeadLetterUpsert = """
             INSERT INTO dead_letters
@@ -244,7 +257,12 @@ public sealed partial class SqlStatements
 
         DeadLetterPurge = """
             DELETE FROM dead_letters
-            WHERE last_failed_at < @OlderThan AND status <> 'Replaying';
+            WHERE rowid IN
+            (
+                SELECT rowid FROM dead_letters
+                WHERE last_failed_at < @OlderThan AND status <> 'Replaying'
+                LIMIT @BatchSize
+            );
             """,
 
         DeadLetterCountByStatus = """

@@ -5,6 +5,8 @@ namespace Bridge.Host.Storage;
 /// <summary>
 /// Every SQL statement one dialect runs, kept together so each can be reviewed (and, for SQL Server, parsed by a test)
 /// beside its siblings in the other dialects. Parameters are Dapper names (<c>@Name</c>); every dialect uses the same ones.
+/// Every purge deletes at most <c>@BatchSize</c> rows and is repeated by <see cref="SqlPurge"/> until a batch comes back
+/// short.
 /// </summary>
 public sealed partial class SqlStatements
 {
@@ -34,6 +36,7 @@ public sealed partial class SqlStatements
 
     public required string IdempotencyState { get; init; }
 
+    /// <summary>Deletes up to <c>@BatchSize</c> completed records last updated before <c>@OlderThan</c>.</summary>
     public required string IdempotencyPurge { get; init; }
 
     /// <summary>Claims (inserting the row if absent) unless another owner holds an unexpired claim; affects one row on success.</summary>
@@ -56,6 +59,7 @@ public sealed partial class SqlStatements
 
     public required string OutboxCountPending { get; init; }
 
+    /// <summary>Deletes up to <c>@BatchSize</c> rows dispatched before <c>@OlderThan</c>.</summary>
     public required string OutboxPurgeDispatched { get; init; }
 
     /// <summary>
@@ -93,6 +97,7 @@ public sealed partial class SqlStatements
 
     public required string DeadLetterRestore { get; init; }
 
+    /// <summary>Deletes up to <c>@BatchSize</c> dead letters (not being replayed) last failed before <c>@OlderThan</c>, with their audit.</summary>
     public required string DeadLetterPurge { get; init; }
 
     public required string DeadLetterCountByStatus { get; init; }

@@ -17,12 +17,25 @@ public sealed class StorageOptions
     public SqlDialect Provider { get; set; } = SqlDialect.Sqlite;
 
     public string ConnectionString { get; set; } = "Data Source=bridge.db";
+
+    /// <summary>
+    /// Rows one purge statement deletes at most; a purge repeats it until a batch comes back short. Kept well under
+    /// SQL Server's lock-escalation threshold (5 000 locks), so a purge never takes a table lock that stalls consumers.
+    /// </summary>
+    public int PurgeBatchSize { get; set; } = DefaultPurgeBatchSize;
+
+    public const int DefaultPurgeBatchSize = 1000;
+
+    public const int MaxPurgeBatchSize = 4000;
 }
 
 /// <summary>Opens connections to Bridge's database and runs its versioned migrations.</summary>
 public interface IBridgeDatabase
 {
     SqlDialect Dialect { get; }
+
+    /// <summary>Rows one purge statement deletes at most (<see cref="StorageOptions.PurgeBatchSize"/>).</summary>
+    int PurgeBatchSize { get; }
 
     Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
@@ -75,7 +88,7 @@ public interface IIdempotencyStore
     /// </summary>
     Task<bool> CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken);
 
-    /// <summary>Deletes completed records last updated before <paramref name="olderThan"/>; returns how many.</summary>
+    /// <summary>Deletes completed records last updated before <paramref name="olderThan"/>, in batches; returns how many.</summary>
     Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 }
 
