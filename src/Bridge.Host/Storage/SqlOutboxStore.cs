@@ -32,7 +32,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
 
     /// <remarks>
     /// A claim is a lease: if this owner crashes, the rows become claimable again once <paramref name="lease"/> has
-    /// passed, so a message may be published twice but is never lost.
+    /// passed by the database's clock, so a message may be published twice but is never lost.
     /// </remarks>
     public async Task<IReadOnlyList<OutboxMessage>> ClaimAsync(string owner, int batchSize, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -40,17 +40,10 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
 
-        var now = timeProvider.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(
             sql.OutboxClaim,
-            new
-            {
-                Owner = owner,
-                BatchSize = batchSize,
-                Now = SqlValues.Timestamp(dialect, now),
-                LockedUntil = SqlValues.Timestamp(dialect, now + lease),
-            },
+            new { Owner = owner, BatchSize = batchSize, LeaseMilliseconds = SqlValues.Milliseconds(lease) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
         // UPDATE ... RETURNING/OUTPUT does not promise any order.

@@ -84,14 +84,14 @@ public sealed partial class SqlStatements
             """,
 
         // The conflict arm re-checks the claim on the latest row version, so of two racing claimers only one
-        // sees it free.
+        // sees it free. statement_timestamp() is the server's clock when the statement began.
         DocumentClaim = """
             INSERT INTO bridge.document_states AS s
                 (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
-            VALUES (@Scope, @DocumentKey, false, @Owner, @ExpiresAt, @Now)
+            VALUES (@Scope, @DocumentKey, false, @Owner, statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond', @Now)
             ON CONFLICT (scope, document_key) DO UPDATE
                 SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
-                WHERE s.claimed_by IS NULL OR s.claim_expires_at < @Now OR s.claimed_by = @Owner;
+                WHERE s.claimed_by IS NULL OR s.claim_expires_at < statement_timestamp() OR s.claimed_by = @Owner;
             """,
 
         DocumentRelease = """
@@ -128,13 +128,13 @@ public sealed partial class SqlStatements
             (
                 SELECT id
                 FROM bridge.outbox_messages
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < @Now)
+                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < statement_timestamp())
                 ORDER BY created_at, id
                 LIMIT @BatchSize
                 FOR UPDATE SKIP LOCKED
             )
             UPDATE bridge.outbox_messages AS m
-            SET locked_by = @Owner, locked_until = @LockedUntil
+            SET locked_by = @Owner, locked_until = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond'
             FROM next
             WHERE m.id = next.id
             RETURNING m.id AS Id, m.message_type AS MessageType, m.body AS Body, m.headers AS Headers,

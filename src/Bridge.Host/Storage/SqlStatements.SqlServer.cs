@@ -100,15 +100,16 @@ public sealed partial class SqlStatements
             """,
 
         // HOLDLOCK makes MERGE's match-then-insert atomic; without it two claimers of a new key can both insert.
+        // SYSUTCDATETIME() is the server's UTC clock; compared with or stored in a datetimeoffset column it reads as +00:00.
         DocumentClaim = """
             MERGE bridge.document_states WITH (HOLDLOCK) AS target
             USING (VALUES (@Scope, @DocumentKey)) AS source (scope, document_key)
                 ON target.scope = source.scope AND target.document_key = source.document_key
-            WHEN MATCHED AND (target.claimed_by IS NULL OR target.claim_expires_at < @Now OR target.claimed_by = @Owner) THEN
-                UPDATE SET claimed_by = @Owner, claim_expires_at = @ExpiresAt
+            WHEN MATCHED AND (target.claimed_by IS NULL OR target.claim_expires_at < SYSUTCDATETIME() OR target.claimed_by = @Owner) THEN
+                UPDATE SET claimed_by = @Owner, claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
             WHEN NOT MATCHED THEN
                 INSERT (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
-                VALUES (@Scope, @DocumentKey, 0, @Owner, @ExpiresAt, @Now);
+                VALUES (@Scope, @DocumentKey, 0, @Owner, DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()), @Now);
             """,
 
         DocumentRelease = """
@@ -147,11 +148,11 @@ public sealed partial class SqlStatements
             (
                 SELECT TOP (@BatchSize) id, message_type, body, headers, created_at, attempts, locked_by, locked_until
                 FROM bridge.outbox_messages WITH (UPDLOCK, READPAST, ROWLOCK)
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < @Now)
+                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < SYSUTCDATETIME())
                 ORDER BY created_at, id
             )
             UPDATE next
-            SET locked_by = @Owner, locked_until = @LockedUntil
+            SET locked_by = @Owner, locked_until = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
             OUTPUT inserted.id AS Id, inserted.message_type AS MessageType, inserted.body AS Body,
                    inserted.headers AS Headers, inserted.created_at AS CreatedAt, inserted.attempts AS Attempts;
             """,

@@ -6,6 +6,17 @@ namespace Bridge.Host.Storage;
 /// </remarks>
 public sealed partial class SqlStatements
 {
+    /// <summary>
+    /// The database's clock (for SQLite, the host's system clock: the engine runs in the process), in the one fixed-width
+    /// UTC text format the schema stores timestamps in: <c>%f</c> gives milliseconds, padded to seven digits.
+    /// 'now' is the same instant for every use within one statement.
+    /// </summary>
+    private const string SqliteNow = "strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now')";
+
+    /// <summary>The database's clock plus a duration parameter in milliseconds, in the stored format.</summary>
+    private static string SqliteNowPlus(string millisecondsParameter) =>
+        $"strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now', ({millisecondsParameter} / 1000.0) || ' seconds')";
+
     public static SqlStatements Sqlite { get; } = new()
     {
         EnsureMigrationSchema = null,
@@ -67,14 +78,14 @@ public sealed partial class SqlStatements
             );
             """,
 
-        DocumentClaim = """
+        DocumentClaim = $"""
             INSERT INTO document_states
                 (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
-            VALUES (@Scope, @DocumentKey, 0, @Owner, @ExpiresAt, @Now)
+            VALUES (@Scope, @DocumentKey, 0, @Owner, {SqliteNowPlus("@LeaseMilliseconds")}, @Now)
             ON CONFLICT (scope, document_key) DO UPDATE
                 SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
                 WHERE document_states.claimed_by IS NULL
-                   OR document_states.claim_expires_at < @Now
+                   OR document_states.claim_expires_at < {SqliteNow}
                    OR document_states.claimed_by = @Owner;
             """,
 
@@ -105,14 +116,14 @@ public sealed partial class SqlStatements
             VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts);
             """,
 
-        OutboxClaim = """
+        OutboxClaim = $"""
             UPDATE outbox_messages
-            SET locked_by = @Owner, locked_until = @LockedUntil
+            SET locked_by = @Owner, locked_until = {SqliteNowPlus("@LeaseMilliseconds")}
             WHERE id IN
             (
                 SELECT id
                 FROM outbox_messages
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < @Now)
+                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < {SqliteNow})
                 ORDER BY created_at, id
                 LIMIT @BatchSize
             )

@@ -5,7 +5,9 @@ namespace Bridge.Host.Storage;
 /// <summary>
 /// Every SQL statement one dialect runs, kept together so each can be reviewed (and, for SQL Server, parsed by a test)
 /// beside its siblings in the other dialects. Parameters are Dapper names (<c>@Name</c>); every dialect uses the same ones.
-/// Every purge deletes at most <c>@BatchSize</c> rows and is repeated by <see cref="SqlPurge"/> until a batch comes back
+/// Every lease (document claims, outbox claims) is set and judged by the database's clock inside the statement — only
+/// its length is a parameter (<c>@LeaseMilliseconds</c>) — so instances whose clocks disagree cannot take each other's
+/// live claims. Every purge deletes at most <c>@BatchSize</c> rows and is repeated by <see cref="SqlPurge"/> until a batch comes back
 /// short.
 /// </summary>
 public sealed partial class SqlStatements
@@ -39,7 +41,10 @@ public sealed partial class SqlStatements
     /// <summary>Deletes up to <c>@BatchSize</c> completed records last updated before <c>@OlderThan</c>.</summary>
     public required string IdempotencyPurge { get; init; }
 
-    /// <summary>Claims (inserting the row if absent) unless another owner holds an unexpired claim; affects one row on success.</summary>
+    /// <summary>
+    /// Claims (inserting the row if absent) for <c>@LeaseMilliseconds</c> from the database's now unless another owner
+    /// holds a claim that has not expired by the database's clock; affects one row on success.
+    /// </summary>
     public required string DocumentClaim { get; init; }
 
     public required string DocumentRelease { get; init; }
@@ -50,7 +55,10 @@ public sealed partial class SqlStatements
 
     public required string OutboxInsert { get; init; }
 
-    /// <summary>Leases up to <c>@BatchSize</c> claimable rows oldest first, skipping rows other transactions hold, and returns them.</summary>
+    /// <summary>
+    /// Leases up to <c>@BatchSize</c> rows whose lease expired by the database's clock, oldest first, for
+    /// <c>@LeaseMilliseconds</c>, skipping rows other transactions hold, and returns them.
+    /// </summary>
     public required string OutboxClaim { get; init; }
 
     public required string OutboxMarkDispatched { get; init; }

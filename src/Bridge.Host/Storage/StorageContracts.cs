@@ -112,6 +112,8 @@ public interface IDocumentStateStore
     /// <summary>
     /// Claims the document for <paramref name="owner"/> for <paramref name="lease"/>. Succeeds when no one holds it,
     /// the previous claim expired, or <paramref name="owner"/> already holds it (then the lease is extended).
+    /// Expiry is judged by the database's clock, never the caller's, so an instance whose clock runs ahead cannot take
+    /// a live claim.
     /// </summary>
     Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
@@ -149,7 +151,8 @@ public interface IOutboxStore
 
     /// <summary>
     /// Claims up to <paramref name="batchSize"/> undispatched messages, oldest first, for <paramref name="lease"/>,
-    /// skipping rows another instance has locked or claimed (the engine's skip-locked form).
+    /// skipping rows another instance has locked or claimed (the engine's skip-locked form). Leases follow the
+    /// database's clock, never the caller's.
     /// </summary>
     Task<IReadOnlyList<OutboxMessage>> ClaimAsync(string owner, int batchSize, TimeSpan lease, CancellationToken cancellationToken);
 

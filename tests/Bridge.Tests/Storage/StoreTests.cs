@@ -7,7 +7,9 @@ namespace Bridge.Tests.Storage;
 
 /// <summary>
 /// The one storage suite. Each concrete class runs it against one real database; time is a <see cref="TestClock"/>
-/// shared by every store the test creates, so "another instance" is another owner name on the same clock.
+/// shared by every store the test creates, so "another instance" is another owner name on the same clock. Leases and
+/// retry times follow the database's clock instead: a test moves that clock forward with
+/// <see cref="StorageFixture.AgeLeasesAsync"/>, which moves the stored times back.
 /// </summary>
 public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>, IAsyncLifetime
     where TFixture : StorageFixture
@@ -233,23 +235,37 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     {
         Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
 
-        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        await Fixture.AgeLeasesAsync(Lease - TimeSpan.FromSeconds(30));
         Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
 
-        Clock.Advance(TimeSpan.FromSeconds(2));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(1));
         Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_instance_whose_clock_runs_ahead_cannot_take_a_live_document_claim_but_can_take_an_expired_one()
+    {
+        var ahead = new SqlDocumentStateStore(Fixture.Database, new TestClock(Clock.GetUtcNow() + TimeSpan.FromMinutes(10)));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+
+        Assert.False(await ahead.TryClaimAsync("scope", "doc-1", "instance-ahead", Lease, CancellationToken.None));
+
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromSeconds(30));
+        Assert.True(await ahead.TryClaimAsync("scope", "doc-1", "instance-ahead", Lease, CancellationToken.None));
         Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
     }
 
     [StoreFact]
     public async Task Owner_claiming_again_extends_its_lease()
     {
-        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
-        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
-        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+        var lease = TimeSpan.FromMinutes(10);
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", lease, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(9));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", lease, CancellationToken.None));
 
-        Clock.Advance(TimeSpan.FromSeconds(30));
-        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(5));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", lease, CancellationToken.None));
     }
 
     [StoreFact]
@@ -346,11 +362,26 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         await EnqueueAsync(message);
         Assert.Equal([message], await Outbox.ClaimAsync("crashed-instance", 10, Lease, CancellationToken.None));
 
-        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        await Fixture.AgeLeasesAsync(Lease - TimeSpan.FromSeconds(30));
         Assert.Empty(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
 
-        Clock.Advance(TimeSpan.FromSeconds(2));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(1));
         Assert.Equal([message], await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_instance_whose_clock_runs_ahead_cannot_take_a_live_outbox_claim_but_can_take_an_expired_one()
+    {
+        var message = NewMessage(Start);
+        await EnqueueAsync(message);
+        var ahead = new SqlOutboxStore(Fixture.Database, new TestClock(Clock.GetUtcNow() + TimeSpan.FromMinutes(10)));
+        Assert.Equal([message], await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None));
+
+        Assert.Empty(await ahead.ClaimAsync("instance-ahead", 10, Lease, CancellationToken.None));
+
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromSeconds(30));
+        Assert.Equal([message], await ahead.ClaimAsync("instance-ahead", 10, Lease, CancellationToken.None));
+        Assert.Empty(await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None));
     }
 
     [StoreFact]
@@ -362,7 +393,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         await Outbox.ClaimAsync("instance-a", 1, Lease, CancellationToken.None);
 
         await Outbox.MarkDispatchedAsync(sent.Id, "instance-a", CancellationToken.None);
-        Clock.Advance(Lease * 2);
+        await Fixture.AgeLeasesAsync(Lease * 2);
 
         Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
         Assert.Equal([waiting], await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
@@ -391,7 +422,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         var message = NewMessage(Start);
         await EnqueueAsync(message);
         await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None);
-        Clock.Advance(Lease * 2);
+        await Fixture.AgeLeasesAsync(Lease * 2);
         await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None);
 
         await Outbox.MarkFailedAsync(message.Id, "instance-a", "late failure", CancellationToken.None);
