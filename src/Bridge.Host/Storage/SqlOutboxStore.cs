@@ -46,8 +46,10 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
             new { Owner = owner, BatchSize = batchSize, LeaseMilliseconds = SqlValues.Milliseconds(lease) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
-        // UPDATE ... RETURNING/OUTPUT does not promise any order.
-        return rows.Select(row => row.ToMessage()).OrderBy(message => message.CreatedAt).ThenBy(message => message.Id).ToList();
+        // UPDATE ... RETURNING/OUTPUT does not promise any order: the claim's own order, so messages never tried go first.
+        return rows.Select(row => row.ToMessage())
+            .OrderBy(message => message.Attempts).ThenBy(message => message.CreatedAt).ThenBy(message => message.Id)
+            .ToList();
     }
 
     /// <remarks>
@@ -64,14 +66,25 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
     }
 
     /// <remarks>Ignored when <paramref name="owner"/> no longer holds the claim: the new holder counts its own attempts.</remarks>
-    public async Task MarkFailedAsync(Guid id, string owner, string error, CancellationToken cancellationToken)
+    public async Task<bool> MarkFailedAsync(Guid id, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(error);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(
+        return await connection.ExecuteAsync(new CommandDefinition(
             sql.OutboxMarkFailed,
-            new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = error.Length > MaxErrorLength ? error[..MaxErrorLength] : error },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+            new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = Truncated(error), RetryAfterMilliseconds = SqlValues.Milliseconds(retryAfter) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+    }
+
+    /// <remarks>Ignored when <paramref name="owner"/> no longer holds the claim: the new holder counts its own attempts.</remarks>
+    public async Task<bool> ParkAsync(Guid id, string owner, string error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.OutboxPark,
+            new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = Truncated(error), Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 
     public async Task<long> CountPendingAsync(CancellationToken cancellationToken)
@@ -81,8 +94,17 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
             sql.OutboxCountPending, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
+    public async Task<long> CountParkedAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            sql.OutboxCountParked, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
     public Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
         SqlPurge.InBatchesAsync(database, sql.OutboxPurgeDispatched, olderThan, cancellationToken);
+
+    private static string Truncated(string error) => error.Length > MaxErrorLength ? error[..MaxErrorLength] : error;
 
     private sealed class Row
     {

@@ -128,8 +128,10 @@ public sealed partial class SqlStatements
             (
                 SELECT id
                 FROM bridge.outbox_messages
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < statement_timestamp())
-                ORDER BY created_at, id
+                WHERE dispatched_at IS NULL AND parked_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < statement_timestamp())
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= statement_timestamp())
+                ORDER BY attempts, created_at, id
                 LIMIT @BatchSize
                 FOR UPDATE SKIP LOCKED
             )
@@ -149,11 +151,21 @@ public sealed partial class SqlStatements
 
         OutboxMarkFailed = """
             UPDATE bridge.outbox_messages
-            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = statement_timestamp() + @RetryAfterMilliseconds * interval '1 millisecond'
             WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
             """,
 
-        OutboxCountPending = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
+        OutboxPark = """
+            UPDATE bridge.outbox_messages
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = NULL, parked_at = @Now
+            WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
+            """,
+
+        OutboxCountPending = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
+
+        OutboxCountParked = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
 
         OutboxPurgeDispatched = """
             DELETE FROM bridge.outbox_messages

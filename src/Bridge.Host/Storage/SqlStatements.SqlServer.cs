@@ -148,8 +148,10 @@ public sealed partial class SqlStatements
             (
                 SELECT TOP (@BatchSize) id, message_type, body, headers, created_at, attempts, locked_by, locked_until
                 FROM bridge.outbox_messages WITH (UPDLOCK, READPAST, ROWLOCK)
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < SYSUTCDATETIME())
-                ORDER BY created_at, id
+                WHERE dispatched_at IS NULL AND parked_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < SYSUTCDATETIME())
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= SYSUTCDATETIME())
+                ORDER BY attempts, created_at, id
             )
             UPDATE next
             SET locked_by = @Owner, locked_until = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
@@ -165,11 +167,21 @@ public sealed partial class SqlStatements
 
         OutboxMarkFailed = """
             UPDATE bridge.outbox_messages
-            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = DATEADD(millisecond, @RetryAfterMilliseconds, SYSUTCDATETIME())
             WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
             """,
 
-        OutboxCountPending = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
+        OutboxPark = """
+            UPDATE bridge.outbox_messages
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = NULL, parked_at = @Now
+            WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
+            """,
+
+        OutboxCountPending = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
+
+        OutboxCountParked = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
 
         OutboxPurgeDispatched = """
             DELETE TOP (@BatchSize) FROM bridge.outbox_messages

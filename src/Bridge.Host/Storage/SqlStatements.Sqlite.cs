@@ -123,8 +123,10 @@ public sealed partial class SqlStatements
             (
                 SELECT id
                 FROM outbox_messages
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < {SqliteNow})
-                ORDER BY created_at, id
+                WHERE dispatched_at IS NULL AND parked_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < {SqliteNow})
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= {SqliteNow})
+                ORDER BY attempts, created_at, id
                 LIMIT @BatchSize
             )
             RETURNING id AS Id, message_type AS MessageType, body AS Body, headers AS Headers,
@@ -137,13 +139,23 @@ public sealed partial class SqlStatements
             WHERE id = @Id AND dispatched_at IS NULL;
             """,
 
-        OutboxMarkFailed = """
+        OutboxMarkFailed = $"""
             UPDATE outbox_messages
-            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = {SqliteNowPlus("@RetryAfterMilliseconds")}
             WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
             """,
 
-        OutboxCountPending = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL;",
+        OutboxPark = """
+            UPDATE outbox_messages
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = NULL, parked_at = @Now
+            WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
+            """,
+
+        OutboxCountPending = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
+
+        OutboxCountParked = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
 
         OutboxPurgeDispatched = """
             DELETE FROM outbox_messages

@@ -150,20 +150,34 @@ public interface IOutboxStore
     Task EnqueueAsync(DbTransaction transaction, OutboxMessage message, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Claims up to <paramref name="batchSize"/> undispatched messages, oldest first, for <paramref name="lease"/>,
-    /// skipping rows another instance has locked or claimed (the engine's skip-locked form). Leases follow the
-    /// database's clock, never the caller's.
+    /// Claims up to <paramref name="batchSize"/> messages that are due, for <paramref name="lease"/>: fewest failed
+    /// attempts first, then oldest first, so a message that keeps failing never takes the place of one not yet tried.
+    /// Skips parked messages, messages waiting out a retry delay, and rows another instance has locked or claimed (the
+    /// engine's skip-locked form). Leases and retry times follow the database's clock, never the caller's.
     /// </summary>
     Task<IReadOnlyList<OutboxMessage>> ClaimAsync(string owner, int batchSize, TimeSpan lease, CancellationToken cancellationToken);
 
     Task MarkDispatchedAsync(Guid id, string owner, CancellationToken cancellationToken);
 
-    /// <summary>Counts a failed attempt, records the error and releases the claim so a later pass retries it.</summary>
-    Task MarkFailedAsync(Guid id, string owner, string error, CancellationToken cancellationToken);
+    /// <summary>
+    /// Counts a failed attempt, records the error, releases the claim and makes the message due again
+    /// <paramref name="retryAfter"/> from now by the database's clock. False when <paramref name="owner"/> no longer held it.
+    /// </summary>
+    Task<bool> MarkFailedAsync(Guid id, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken);
 
-    /// <summary>Messages not yet dispatched (for health and metrics).</summary>
+    /// <summary>
+    /// Counts a failed attempt, records the error and parks the message: it stays in the outbox, is counted by
+    /// <see cref="CountParkedAsync"/>, and is not claimed again until an operator requeues it. False when
+    /// <paramref name="owner"/> no longer held it.
+    /// </summary>
+    Task<bool> ParkAsync(Guid id, string owner, string error, CancellationToken cancellationToken);
+
+    /// <summary>Messages waiting to be published: neither dispatched nor parked (for health and metrics).</summary>
     Task<long> CountPendingAsync(CancellationToken cancellationToken);
 
-    /// <summary>Deletes dispatched messages older than <paramref name="olderThan"/>; returns how many.</summary>
+    /// <summary>Messages parked after failing to publish too often (for health and metrics).</summary>
+    Task<long> CountParkedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes dispatched messages older than <paramref name="olderThan"/>, in batches; returns how many.</summary>
     Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 }

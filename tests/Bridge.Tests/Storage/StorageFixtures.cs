@@ -32,7 +32,7 @@ public abstract class StorageFixture : IAsyncLifetime
     /// </summary>
     public async Task AgeLeasesAsync(TimeSpan by)
     {
-        var columns = new[] { ("document_states", "claim_expires_at"), ("outbox_messages", "locked_until") };
+        var columns = new[] { ("document_states", "claim_expires_at"), ("outbox_messages", "locked_until"), ("outbox_messages", "next_attempt_at") };
         await using var connection = await Database.OpenAsync(CancellationToken.None);
         foreach (var (table, column) in columns)
         {

@@ -400,20 +400,76 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     [StoreFact]
-    public async Task Failed_message_counts_the_attempt_keeps_the_error_and_is_released_for_retry()
+    public async Task Failed_message_counts_the_attempt_keeps_the_error_and_is_claimable_again_once_its_retry_delay_passes()
     {
         var message = NewMessage(Start);
         await EnqueueAsync(message);
         await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None);
 
-        await Outbox.MarkFailedAsync(message.Id, "instance-a", "broker unreachable", CancellationToken.None);
+        Assert.True(await Outbox.MarkFailedAsync(message.Id, "instance-a", "broker unreachable", RetryAfter, CancellationToken.None));
+        Assert.Empty(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(RetryAfter - TimeSpan.FromSeconds(30));
+        Assert.Empty(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(1));
         var retried = Assert.Single(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
-        await Outbox.MarkFailedAsync(message.Id, "instance-b", new string('x', 10_000), CancellationToken.None);
+        Assert.True(await Outbox.MarkFailedAsync(message.Id, "instance-b", new string('x', 10_000), RetryAfter, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(RetryAfter * 2);
         var retriedAgain = Assert.Single(await Outbox.ClaimAsync("instance-c", 10, Lease, CancellationToken.None));
 
         Assert.Equal(message with { Attempts = 1 }, retried);
         Assert.Equal(2, retriedAgain.Attempts);
         Assert.Equal(SqlOutboxStore.MaxErrorLength, (await LastErrorAsync(message.Id))!.Length);
+        Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_instance_whose_clock_runs_ahead_does_not_cut_a_retry_delay_short()
+    {
+        var message = NewMessage(Start);
+        await EnqueueAsync(message);
+        await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None);
+        await Outbox.MarkFailedAsync(message.Id, "instance-a", "broker unreachable", RetryAfter, CancellationToken.None);
+
+        var ahead = new SqlOutboxStore(Fixture.Database, new TestClock(Clock.GetUtcNow() + TimeSpan.FromHours(1)));
+
+        Assert.Empty(await ahead.ClaimAsync("instance-ahead", 10, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Claim_takes_messages_never_tried_before_messages_that_failed_however_old()
+    {
+        var failing = Enumerable.Range(0, 3).Select(i => NewMessage(Start.AddMinutes(-10).AddSeconds(i))).ToArray();
+        var fresh = Enumerable.Range(0, 3).Select(i => NewMessage(Start.AddSeconds(i))).ToArray();
+        await EnqueueAsync([.. failing, .. fresh]);
+        Assert.Equal(failing, await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None));
+        foreach (var message in failing)
+        {
+            await Outbox.MarkFailedAsync(message.Id, "instance-a", "refused", RetryAfter, CancellationToken.None);
+        }
+
+        await Fixture.AgeLeasesAsync(RetryAfter * 2);
+
+        Assert.Equal(fresh, await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None));
+        Assert.Equal(failing.Select(message => message with { Attempts = 1 }), await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Parked_message_stays_in_the_outbox_is_counted_and_is_never_claimed_again()
+    {
+        var parked = NewMessage(Start);
+        var waiting = NewMessage(Start.AddSeconds(1));
+        await EnqueueAsync(parked, waiting);
+        await Outbox.ClaimAsync("instance-a", 1, Lease, CancellationToken.None);
+
+        Assert.True(await Outbox.ParkAsync(parked.Id, "instance-a", "refused for good", CancellationToken.None));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromDays(30));
+
+        Assert.Equal([waiting], await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+        Assert.Equal(1, await Outbox.CountParkedAsync(CancellationToken.None));
+        Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
+        Assert.Equal(2, await RowCountAsync("outbox_messages"));
+        Assert.Equal("refused for good", await LastErrorAsync(parked.Id));
+        Assert.Equal(0, await Outbox.PurgeDispatchedAsync(Start.AddYears(1), CancellationToken.None));
     }
 
     [StoreFact]
@@ -425,9 +481,11 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         await Fixture.AgeLeasesAsync(Lease * 2);
         await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None);
 
-        await Outbox.MarkFailedAsync(message.Id, "instance-a", "late failure", CancellationToken.None);
+        Assert.False(await Outbox.MarkFailedAsync(message.Id, "instance-a", "late failure", RetryAfter, CancellationToken.None));
+        Assert.False(await Outbox.ParkAsync(message.Id, "instance-a", "late failure", CancellationToken.None));
 
         Assert.Null(await LastErrorAsync(message.Id));
+        Assert.Equal(0, await Outbox.CountParkedAsync(CancellationToken.None));
         Assert.Empty(await Outbox.ClaimAsync("instance-c", 10, Lease, CancellationToken.None));
     }
 
@@ -461,6 +519,8 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     protected static DateTimeOffset Start { get; } = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromMinutes(2);
 
     protected static OutboxMessage NewMessage(DateTimeOffset createdAt) => new(
         Guid.NewGuid(),
