@@ -61,6 +61,11 @@ internal sealed class StorageOptionsValidator(bool connectionStringConfigured) :
             return ValidateOptionsResult.Fail($"{Key} is required (provider {options.Provider}).");
         }
 
+        if (options.PurgeBatchSize is < 1 or > StorageOptions.MaxPurgeBatchSize)
+        {
+            return ValidateOptionsResult.Fail($"{StorageOptions.Section}:PurgeBatchSize must be between 1 and {StorageOptions.MaxPurgeBatchSize}.");
+        }
+
         try
         {
             _ = new DbConnectionStringBuilder { ConnectionString = options.ConnectionString };

@@ -31,6 +31,21 @@ public sealed class StartupValidationTests
         Assert.DoesNotContain("startup-secret-token", failure.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("10000")]
+    public async Task A_purge_batch_size_out_of_range_stops_the_start(string batchSize)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings["Bridge:Storage:PurgeBatchSize"] = batchSize;
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        Assert.Contains(problems, p => p.Contains("Bridge:Storage:PurgeBatchSize", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_claim_lease_too_short_to_renew_stops_the_start()
     {
