@@ -35,6 +35,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
                 SourceQueue = StorableText.Column(letter.SourceQueue, 300),
                 MessageType = StorableText.Column(letter.MessageType, 200),
                 MessageId = StorableText.Column(letter.MessageId, 255),
+                IdentityHash = IdentityHash(letter.MessageId, body),
                 ErpKey = StorableText.Column(letter.ErpKey, 300),
                 CorrelationId = StorableText.Column(letter.CorrelationId, 255),
                 ContentType = StorableText.Column(letter.ContentType, 255),
@@ -58,6 +59,30 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             : new DeadLetterAction("bridge", "FailedAgain", "Pending", $"failure {captured.FailureCount}: {exceptionType}: {Shorten(exceptionMessage)}");
         await InsertAuditAsync(transaction, captured.Id, action, letter.FailedAt, cancellationToken).ConfigureAwait(false);
         return captured;
+    }
+
+    /// <summary>
+    /// What makes two failed deliveries one dead letter: SHA-256 over the message id as the publisher wrote it (before any
+    /// escaping) and the body's bytes, so a redelivery or a replay failing again lands on its dead letter while another
+    /// message reusing the id does not. Null without a message id: such deliveries cannot be told apart and are never merged.
+    /// </summary>
+    public static string? IdentityHash(string? messageId, DeadLetterBody body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (messageId is null)
+        {
+            return null;
+        }
+
+        var id = System.Text.Encoding.UTF8.GetBytes(messageId);
+        Span<byte> length = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, id.Length);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData("bridge-dead-letter-v1\n"u8);
+        hash.AppendData(length);
+        hash.AppendData(id);
+        hash.AppendData(body.ToBytes());
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     public async Task<DeadLetterPage> QueryAsync(DeadLetterFilter filter, int page, int pageSize, CancellationToken cancellationToken)

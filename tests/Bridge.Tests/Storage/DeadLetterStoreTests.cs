@@ -104,6 +104,23 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task Two_messages_sharing_one_message_id_with_different_bodies_are_two_dead_letters()
+    {
+        var first = NewLetter("m-shared", erpKey: "doc-1") with { Body = Utf8Body("""{"idempotencyKey":"k-1","key":"doc-1"}""") };
+        var second = NewLetter("m-shared", erpKey: "doc-2") with { Body = Utf8Body("""{"idempotencyKey":"k-2","key":"doc-2"}""") };
+
+        var a = await CaptureAsync(first);
+        var b = await CaptureAsync(second);
+        var aAgain = await CaptureAsync(first with { Id = Guid.NewGuid() });
+
+        Assert.NotEqual(a.Id, b.Id);
+        Assert.Equal(new DeadLetterCaptured(a.Id, 2), aAgain);
+        Assert.Equal(first.Body, (await Store.GetAsync(a.Id, CancellationToken.None))!.Letter.Body);
+        Assert.Equal(second.Body, (await Store.GetAsync(b.Id, CancellationToken.None))!.Letter.Body);
+        Assert.Equal(2, (await Store.QueryAsync(new DeadLetterFilter(Queue: queue), 1, 10, CancellationToken.None)).Total);
+    }
+
+    [StoreFact]
     public async Task Values_a_database_refuses_are_stored_escaped_while_body_and_headers_come_back_byte_for_byte()
     {
         // PostgreSQL refuses U+0000 in text and Npgsql refuses an unpaired surrogate; the body holds a raw NUL byte.
@@ -329,6 +346,8 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal(0, counts[DeadLetterStatus.Replaying]);
         Assert.Equal(0, counts[DeadLetterStatus.Replayed]);
     }
+
+    private static DeadLetterBody Utf8Body(string text) => DeadLetterBody.FromBytes(Encoding.UTF8.GetBytes(text));
 
     private NewDeadLetter NewLetter(string? messageId, string? erpKey = null) => new(
         Guid.NewGuid(),
