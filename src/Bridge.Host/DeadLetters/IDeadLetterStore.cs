@@ -10,8 +10,9 @@ public interface IDeadLetterStore
 {
     /// <summary>
     /// Stores the failed message inside the caller's transaction (the one that also writes <c>ErpMessageDeadLettered</c> to
-    /// the outbox), with a <c>Captured</c> audit entry. When the queue already holds a dead letter for the same message id,
-    /// that one counts the failure and becomes Pending again (<c>FailedAgain</c>).
+    /// the outbox), with a <c>Captured</c> audit entry. When the queue already holds a dead letter for the same message — the
+    /// same message id and the same body bytes — that one counts the failure and becomes Pending again (<c>FailedAgain</c>).
+    /// Another body under the same message id (e.g. with its own <c>idempotencyKey</c>) is a dead letter of its own.
     /// </summary>
     Task<DeadLetterCaptured> CaptureAsync(DbTransaction transaction, NewDeadLetter letter, CancellationToken cancellationToken);
 

@@ -21,25 +21,31 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(letter);
         var connection = transaction.Connection ?? throw new ArgumentException("The transaction has already completed.", nameof(transaction));
-        var normalized = FailureCause.Normalize(letter.ExceptionMessage);
+        // Whatever the message holds, its dead letter is storable: descriptive columns escaped (StorableText), the body
+        // and headers exact (base64 for a body a database would refuse as text, headers as JSON).
+        var exceptionType = StorableText.Column(letter.ExceptionType, 500)!;
+        var exceptionMessage = StorableText.Escape(letter.ExceptionMessage, multiline: true)!;
+        var normalized = FailureCause.Normalize(exceptionMessage);
+        var body = letter.Body.Storable();
         var row = await connection.QuerySingleAsync<CapturedRow>(new CommandDefinition(
             sql.DeadLetterUpsert,
             new
             {
                 Id = SqlValues.Id(dialect, letter.Id),
-                letter.SourceQueue,
-                letter.MessageType,
-                letter.MessageId,
-                letter.ErpKey,
-                letter.CorrelationId,
-                letter.ContentType,
-                Body = letter.Body.Text,
-                BodyEncoding = letter.Body.Encoding,
+                SourceQueue = StorableText.Column(letter.SourceQueue, 300),
+                MessageType = StorableText.Column(letter.MessageType, 200),
+                MessageId = StorableText.Column(letter.MessageId, 255),
+                IdentityHash = IdentityHash(letter.MessageId, body),
+                ErpKey = StorableText.Column(letter.ErpKey, 300),
+                CorrelationId = StorableText.Column(letter.CorrelationId, 255),
+                ContentType = StorableText.Column(letter.ContentType, 255),
+                Body = body.Text,
+                BodyEncoding = body.Encoding,
                 Headers = JsonSerializer.Serialize(letter.Headers, Json),
-                letter.ExceptionType,
-                letter.ExceptionMessage,
-                letter.StackTrace,
-                FailureGroup = FailureCause.Group(letter.ExceptionType, normalized),
+                ExceptionType = exceptionType,
+                ExceptionMessage = exceptionMessage,
+                StackTrace = StorableText.Escape(letter.StackTrace, multiline: true),
+                FailureGroup = FailureCause.Group(exceptionType, normalized),
                 NormalizedMessage = normalized,
                 letter.AttemptCount,
                 FailedAt = SqlValues.Timestamp(dialect, letter.FailedAt),
@@ -49,10 +55,34 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
 
         var captured = new DeadLetterCaptured(SqlValues.ReadId(row.Id), SqlValues.ReadInt32(row.FailureCount));
         var action = captured.FailureCount == 1
-            ? new DeadLetterAction("bridge", "Captured", "Pending", $"{letter.ExceptionType}: {Shorten(letter.ExceptionMessage)}")
-            : new DeadLetterAction("bridge", "FailedAgain", "Pending", $"failure {captured.FailureCount}: {letter.ExceptionType}: {Shorten(letter.ExceptionMessage)}");
+            ? new DeadLetterAction("bridge", "Captured", "Pending", $"{exceptionType}: {Shorten(exceptionMessage)}")
+            : new DeadLetterAction("bridge", "FailedAgain", "Pending", $"failure {captured.FailureCount}: {exceptionType}: {Shorten(exceptionMessage)}");
         await InsertAuditAsync(transaction, captured.Id, action, letter.FailedAt, cancellationToken).ConfigureAwait(false);
         return captured;
+    }
+
+    /// <summary>
+    /// What makes two failed deliveries one dead letter: SHA-256 over the message id as the publisher wrote it (before any
+    /// escaping) and the body's bytes, so a redelivery or a replay failing again lands on its dead letter while another
+    /// message reusing the id does not. Null without a message id: such deliveries cannot be told apart and are never merged.
+    /// </summary>
+    public static string? IdentityHash(string? messageId, DeadLetterBody body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (messageId is null)
+        {
+            return null;
+        }
+
+        var id = System.Text.Encoding.UTF8.GetBytes(messageId);
+        Span<byte> length = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, id.Length);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData("bridge-dead-letter-v1\n"u8);
+        hash.AppendData(length);
+        hash.AppendData(id);
+        hash.AppendData(body.ToBytes());
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     public async Task<DeadLetterPage> QueryAsync(DeadLetterFilter filter, int page, int pageSize, CancellationToken cancellationToken)
@@ -130,7 +160,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     public Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
-        return TransitionAsync(sql.DeadLetterDiscard, id, new { Reason = reason }, audit, cancellationToken);
+        return TransitionAsync(sql.DeadLetterDiscard, id, new { Reason = StorableText.Escape(reason, multiline: true) }, audit, cancellationToken);
     }
 
     public Task<bool> RestoreAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken) =>
@@ -197,10 +227,10 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             {
                 DeadLetterId = SqlValues.Id(dialect, id),
                 At = SqlValues.Timestamp(dialect, at),
-                audit.Actor,
-                audit.Action,
-                Outcome = Shorten(audit.Outcome, 200),
-                audit.Detail,
+                Actor = StorableText.Column(audit.Actor, 200),
+                Action = StorableText.Column(audit.Action, 50),
+                Outcome = StorableText.Column(audit.Outcome, 200),
+                Detail = StorableText.Escape(audit.Detail, multiline: true),
             },
             transaction,
             cancellationToken: cancellationToken));
@@ -213,12 +243,13 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     {
         var parameters = new DynamicParameters();
         parameters.Add("Status", filter.Status?.ToString(), DbType.String);
-        parameters.Add("MessageType", NullIfBlank(filter.MessageType), DbType.String);
-        parameters.Add("Queue", NullIfBlank(filter.Queue), DbType.String);
-        parameters.Add("ErpKey", NullIfBlank(filter.ErpKey), DbType.String);
-        parameters.Add("ExceptionType", NullIfBlank(filter.ExceptionType), DbType.String);
-        parameters.Add("FailureGroup", NullIfBlank(filter.FailureGroup), DbType.String);
-        parameters.Add("Text", NullIfBlank(filter.Text) is { } text ? "%" + EscapeLike(text) + "%" : null, DbType.String);
+        // Escaped as the columns are, so a raw value finds its stored form and nothing unstorable reaches the database.
+        parameters.Add("MessageType", StorableText.Escape(NullIfBlank(filter.MessageType)), DbType.String);
+        parameters.Add("Queue", StorableText.Escape(NullIfBlank(filter.Queue)), DbType.String);
+        parameters.Add("ErpKey", StorableText.Escape(NullIfBlank(filter.ErpKey)), DbType.String);
+        parameters.Add("ExceptionType", StorableText.Escape(NullIfBlank(filter.ExceptionType)), DbType.String);
+        parameters.Add("FailureGroup", StorableText.Escape(NullIfBlank(filter.FailureGroup)), DbType.String);
+        parameters.Add("Text", StorableText.Escape(NullIfBlank(filter.Text)) is { } text ? "%" + EscapeLike(text) + "%" : null, DbType.String);
         AddTimestamp(parameters, "From", filter.From);
         AddTimestamp(parameters, "To", filter.To);
         return parameters;
@@ -248,7 +279,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
 
     private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
-    private static string Shorten(string value, int max = 500) => value.Length > max ? value[..max] : value;
+    private static string Shorten(string value, int max = 500) => StorableText.Clip(value, max);
 
     private sealed class CapturedRow
     {

@@ -153,7 +153,7 @@ public sealed partial class IdempotentExecutor(
     /// </summary>
     public async Task RejectInvalidAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, object? payload, CancellationToken cancellationToken)
     {
-        if (incoming.IdempotencyKey is not { Length: > 0 and <= IdempotencyKeys.MaxLength } key)
+        if (incoming.IdempotencyKey is not { } key || !IdempotencyKeys.IsStorable(key))
         {
             await PublishUntrackedAsync(rejection, incoming, cancellationToken);
             return;

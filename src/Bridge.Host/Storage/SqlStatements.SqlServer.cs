@@ -191,8 +191,8 @@ public sealed partial class SqlStatements
         // HOLDLOCK makes MERGE's match-then-insert atomic, so two captures of one message cannot both insert.
         DeadLetterUpsert = """
             MERGE bridge.dead_letters WITH (HOLDLOCK) AS target
-            USING (VALUES (@SourceQueue, @MessageId)) AS source (source_queue, message_id)
-                ON target.source_queue = source.source_queue AND target.message_id = source.message_id
+            USING (VALUES (@SourceQueue, @IdentityHash)) AS source (source_queue, identity_hash)
+                ON target.source_queue = source.source_queue AND target.identity_hash = source.identity_hash
             WHEN MATCHED THEN
                 UPDATE SET exception_type = @ExceptionType, exception_message = @ExceptionMessage,
                     stack_trace = @StackTrace, failure_group = @FailureGroup, normalized_message = @NormalizedMessage,
@@ -200,10 +200,10 @@ public sealed partial class SqlStatements
                     last_failed_at = @FailedAt, status = N'Pending', status_reason = NULL,
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @FailedAt
             WHEN NOT MATCHED THEN
-                INSERT (id, source_queue, message_type, message_id, erp_key, correlation_id, content_type, body, body_encoding,
+                INSERT (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
                  headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
                  attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
-                VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+                VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
                     @AttemptCount, 1, @FailedAt, @FailedAt, N'Pending', 0, @FailedAt)
             OUTPUT inserted.id AS Id, inserted.failure_count AS FailureCount;

@@ -169,13 +169,13 @@ public sealed partial class SqlStatements
 
         DeadLetterUpsert = """
             INSERT INTO dead_letters
-                (id, source_queue, message_type, message_id, erp_key, correlation_id, content_type, body, body_encoding,
+                (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
                  headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
                  attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
-            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
                     @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt)
-            ON CONFLICT (source_queue, message_id) WHERE message_id IS NOT NULL DO UPDATE
+            ON CONFLICT (source_queue, identity_hash) WHERE identity_hash IS NOT NULL DO UPDATE
                 SET exception_type = excluded.exception_type, exception_message = excluded.exception_message,
                     stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
                     normalized_message = excluded.normalized_message,

@@ -77,8 +77,9 @@ public sealed partial class SqlStatements
     public required string OutboxPurgeDispatched { get; init; }
 
     /// <summary>
-    /// Stores a dead letter, or — when the queue already holds one for the same message id (a redelivery after a crash,
-    /// a replay that failed again) — counts the new failure on it and makes it Pending again. Returns its id and failure count.
+    /// Stores a dead letter, or — when the queue already holds one for the same message (same <c>identity_hash</c>: message
+    /// id and body; a redelivery after a crash, a replay that failed again) — counts the new failure on it and makes it
+    /// Pending again. Returns its id and failure count.
     /// </summary>
     public required string DeadLetterUpsert { get; init; }
 

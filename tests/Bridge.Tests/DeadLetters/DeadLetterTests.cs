@@ -291,6 +291,45 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Two_messages_sharing_one_message_id_but_not_their_idempotency_key_are_two_dead_letters_each_replaying_its_own_body()
+    {
+        var account = NewAccount();
+        var sharedMessageId = NewId.NextGuid().ToString("D");
+        var (key1, key2) = (Guid.NewGuid().ToString("D"), Guid.NewGuid().ToString("D"));
+        var (idempotencyKey1, idempotencyKey2) = ("erp-" + Guid.NewGuid().ToString("N"), "erp-" + Guid.NewGuid().ToString("N"));
+        var first = Document(key1, revision: 1, accountId: account);
+        first["idempotencyKey"] = idempotencyKey1;
+        var second = Document(key2, revision: 1, accountId: account);
+        second["idempotencyKey"] = idempotencyKey2;
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, first, sharedMessageId);
+        var firstLetter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == idempotencyKey1);
+        await fixture.Erp.PublishJsonAsync(SendQueue, second, sharedMessageId);
+        var secondLetter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == idempotencyKey2);
+
+        Assert.NotEqual(firstLetter.DeadLetterId, secondLetter.DeadLetterId);
+        Assert.Equal((1, 1), (firstLetter.FailureCount, secondLetter.FailureCount));
+        using var admin = fixture.Admin();
+        var stored1 = await ShowAsync(admin, firstLetter.DeadLetterId);
+        var stored2 = await ShowAsync(admin, secondLetter.DeadLetterId);
+        Assert.Equal((sharedMessageId, key1), (stored1["messageId"]!.GetValue<string>(), stored1["erpKey"]!.GetValue<string>()));
+        Assert.Equal((sharedMessageId, key2), (stored2["messageId"]!.GetValue<string>(), stored2["erpKey"]!.GetValue<string>()));
+        Assert.Contains(idempotencyKey2, stored2["body"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        foreach (var id in new[] { firstLetter.DeadLetterId, secondLetter.DeadLetterId })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync(new Uri($"admin/dead-letters/{id}/replay", UriKind.Relative), null)).StatusCode);
+        }
+
+        Assert.Equal(idempotencyKey1, (await fixture.Events.WaitForAsync<ClosingDocumentSent>(key1)).MessageId);
+        Assert.Equal(idempotencyKey2, (await fixture.Events.WaitForAsync<ClosingDocumentSent>(key2)).MessageId);
+        Assert.Single(await DocumentsAsync(key1));
+        Assert.Single(await DocumentsAsync(key2));
+    }
+
+    [Fact]
     public async Task Every_admin_route_is_described_in_the_OpenAPI_document()
     {
         using var anonymous = fixture.Admin(token: null);

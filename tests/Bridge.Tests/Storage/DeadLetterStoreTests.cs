@@ -104,6 +104,57 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task Two_messages_sharing_one_message_id_with_different_bodies_are_two_dead_letters()
+    {
+        var first = NewLetter("m-shared", erpKey: "doc-1") with { Body = Utf8Body("""{"idempotencyKey":"k-1","key":"doc-1"}""") };
+        var second = NewLetter("m-shared", erpKey: "doc-2") with { Body = Utf8Body("""{"idempotencyKey":"k-2","key":"doc-2"}""") };
+
+        var a = await CaptureAsync(first);
+        var b = await CaptureAsync(second);
+        var aAgain = await CaptureAsync(first with { Id = Guid.NewGuid() });
+
+        Assert.NotEqual(a.Id, b.Id);
+        Assert.Equal(new DeadLetterCaptured(a.Id, 2), aAgain);
+        Assert.Equal(first.Body, (await Store.GetAsync(a.Id, CancellationToken.None))!.Letter.Body);
+        Assert.Equal(second.Body, (await Store.GetAsync(b.Id, CancellationToken.None))!.Letter.Body);
+        Assert.Equal(2, (await Store.QueryAsync(new DeadLetterFilter(Queue: queue), 1, 10, CancellationToken.None)).Total);
+    }
+
+    [StoreFact]
+    public async Task Values_a_database_refuses_are_stored_escaped_while_body_and_headers_come_back_byte_for_byte()
+    {
+        // PostgreSQL refuses U+0000 in text and Npgsql refuses an unpaired surrogate; the body holds a raw NUL byte.
+        var body = Encoding.UTF8.GetBytes("not json \0 but a NUL: \0 and a bell \a");
+        var letter = NewLetter("m\0nul", erpKey: "doc\0nul") with
+        {
+            CorrelationId = "corr\0",
+            ContentType = "text/plain\0",
+            Body = DeadLetterBody.FromBytes(body),
+            Headers = new Dictionary<string, string?> { ["amqp:message_id"] = "m\0nul", ["x-\0name"] = "value\0\u001f" },
+            ExceptionType = "Bridge.Poison\0Exception",
+            ExceptionMessage = "Document 'doc\0nul' \ud800 refused",
+            StackTrace = "   at Poison(\0)",
+        };
+
+        var captured = await CaptureAsync(letter);
+        var again = await CaptureAsync(letter with { Id = Guid.NewGuid() });
+        var stored = (await Store.GetAsync(captured.Id, CancellationToken.None))!;
+
+        Assert.Equal(new DeadLetterCaptured(captured.Id, 2), again);
+        Assert.Equal(body, stored.Letter.Body.ToBytes());
+        Assert.Equal(letter.Headers, stored.Letter.Headers);
+        var summary = stored.Letter.Summary;
+        Assert.Equal(("m\\u0000nul", "doc\\u0000nul"), (summary.MessageId, summary.ErpKey));
+        Assert.Equal(("corr\\u0000", "text/plain\\u0000"), (stored.Letter.CorrelationId, stored.Letter.ContentType));
+        Assert.Equal(("Bridge.Poison\\u0000Exception", "Document 'doc\\u0000nul' \\ud800 refused"), (summary.ExceptionType, summary.ExceptionMessage));
+        Assert.Equal("   at Poison(\\u0000)", stored.Letter.StackTrace);
+        Assert.All(stored.Audit, entry => Assert.DoesNotContain('\0', entry.Detail ?? ""));
+        Assert.Equal([captured.Id], (await Store.QueryAsync(new DeadLetterFilter(Queue: queue, ErpKey: "doc\0nul"), 1, 10, CancellationToken.None)).Items.Select(item => item.Id));
+        Assert.Equal([captured.Id], (await Store.QueryAsync(new DeadLetterFilter(Queue: queue, Text: "m\0nul"), 1, 10, CancellationToken.None)).Items.Select(item => item.Id));
+        Assert.True(await Store.DiscardAsync(captured.Id, "reason with a \0", new("ops\0", "Discard", "Discarded", "detail \0"), CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Concurrent_captures_of_one_message_make_one_dead_letter_counting_every_failure()
     {
         using var start = new ManualResetEventSlim();
@@ -295,6 +346,8 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal(0, counts[DeadLetterStatus.Replaying]);
         Assert.Equal(0, counts[DeadLetterStatus.Replayed]);
     }
+
+    private static DeadLetterBody Utf8Body(string text) => DeadLetterBody.FromBytes(Encoding.UTF8.GetBytes(text));
 
     private NewDeadLetter NewLetter(string? messageId, string? erpKey = null) => new(
         Guid.NewGuid(),
