@@ -32,7 +32,7 @@ public sealed partial class IdempotentExecutor(
         var begin = await records.BeginAsync(work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.DocumentKey, cancellationToken);
         if (!begin.IsNew)
         {
-            if (!string.Equals(begin.Record.Fingerprint, work.Fingerprint, StringComparison.Ordinal)
+            if (!PayloadFingerprint.Matches(begin.Record.Fingerprint, work.Fingerprint)
                 || !string.Equals(begin.Record.MessageType, work.Incoming.MessageType, StringComparison.Ordinal))
             {
                 LogConflict(logger, work.IdempotencyKey, work.Incoming.MessageType);
@@ -161,7 +161,7 @@ public sealed partial class IdempotentExecutor(
 
         var fingerprint = PayloadFingerprint.Of(payload);
         var begin = await records.BeginAsync(key, incoming.MessageType, fingerprint, null, cancellationToken);
-        var same = string.Equals(begin.Record.Fingerprint, fingerprint, StringComparison.Ordinal)
+        var same = PayloadFingerprint.Matches(begin.Record.Fingerprint, fingerprint)
             && string.Equals(begin.Record.MessageType, incoming.MessageType, StringComparison.Ordinal);
         if (!same)
         {

@@ -12,7 +12,7 @@ public sealed class IdempotentWork
     /// <summary>The message's idempotency key (already checked to be present).</summary>
     public required string IdempotencyKey { get; init; }
 
-    public required string Fingerprint { get; init; }
+    public required PayloadFingerprint Fingerprint { get; init; }
 
     /// <summary>Namespace of the document key, e.g. <c>closing-document:1:505</c>.</summary>
     public required string Scope { get; init; }
