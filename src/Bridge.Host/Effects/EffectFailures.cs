@@ -31,12 +31,13 @@ public static class EffectFailures
 public static class EffectTiming
 {
     /// <summary>
-    /// A request whose answer was lost may still be carried out by ActivePlatform after the client gave up on it (after one
-    /// attempt's timeout). Until twice that has passed since the send, "nothing changed yet" proves nothing.
+    /// A request whose answer was lost may still be carried out by ActivePlatform after the client gave up on it: the HTTP
+    /// layer may repeat a throttled POST until its total timeout, and the last attempt may run one attempt timeout more.
+    /// Until the total timeout plus one attempt timeout has passed since the send, "nothing changed yet" proves nothing.
     /// </summary>
     public static TimeSpan InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.AttemptTimeout * 2;
+        return options.TotalTimeout + options.AttemptTimeout;
     }
 }

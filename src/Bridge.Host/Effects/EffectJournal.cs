@@ -39,9 +39,12 @@ public sealed record EffectId(string Scope, string Key, string Group)
 }
 
 /// <summary>One journal row as read, with how long ago (by the database's clock) the call was recorded as sent.</summary>
+/// <param name="Attempt">Which send this is: every resolution names it, so a writer whose attempt was settled and sent
+/// again by another delivery can never overwrite the newer attempt.</param>
 public sealed record EffectEntry(
     EffectId Id,
     string OwnerKey,
+    string Attempt,
     string Fingerprint,
     EffectState State,
     string? AsyncTaskId,
@@ -77,21 +80,25 @@ public interface IEffectJournal
     /// <summary>
     /// Records, committed before the call, that <paramref name="ownerKey"/> is sending the effect. False when the effect is
     /// already recorded in a state other than <see cref="EffectState.NotApplied"/>, or another effect of its group is
-    /// unresolved — then nothing may be sent.
+    /// unresolved — then nothing may be sent. Returns the attempt's id (null when it may not be sent), which every later
+    /// write for this send must name.
     /// </summary>
-    Task<bool> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken);
+    Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken);
 
     /// <summary>Records the async task ActivePlatform answered with, before the first poll.</summary>
-    Task SetAsyncTaskAsync(EffectId id, string asyncTaskId, CancellationToken cancellationToken);
+    Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken);
 
     /// <summary>Whether an applied effect of the scope other than <paramref name="except"/> owns the ActivePlatform resource.</summary>
     Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken);
 
-    /// <summary>Closes the effect at once, in a transaction of its own.</summary>
-    Task ResolveAsync(EffectId id, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
+    /// <summary>
+    /// Closes the attempt at once, in a transaction of its own. Throws <see cref="EffectAttemptSupersededException"/> when
+    /// that attempt is no longer the open one (another delivery settled it, and perhaps sent the effect again).
+    /// </summary>
+    Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
 
     /// <summary>Closes the effect inside the caller's transaction (the one that completes the message and writes its event).</summary>
-    Task ResolveAsync(DbTransaction transaction, EffectId id, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
+    Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
 }
 
 public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
@@ -114,11 +121,13 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         return row?.ToEntry();
     }
 
-    public async Task<bool> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)
+    public async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerKey);
+        var attempt = Guid.NewGuid().ToString("N");
         var parameters = new
         {
+            AttemptId = attempt,
             EffectId = id.Hash,
             id.Scope,
             EffectKey = id.Key,
@@ -133,26 +142,26 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
             // An effect that did not happen may be sent again; any other recorded state forbids it.
             if (await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0)
             {
-                return true;
+                return attempt;
             }
 
-            return await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+            return await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0 ? attempt : null;
         }
         catch (DbException ex) when (SqlValues.IsUniqueViolation(ex))
         {
             // The effect exists in another state, or its group already has an unresolved effect.
-            return false;
+            return null;
         }
     }
 
-    public async Task SetAsyncTaskAsync(EffectId id, string asyncTaskId, CancellationToken cancellationToken)
+    public async Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var affected = await connection.ExecuteAsync(new CommandDefinition(
-            sql.SetAsyncTask, new { EffectId = id.Hash, AsyncTaskId = asyncTaskId }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.SetAsyncTask, new { EffectId = id.Hash, AttemptId = attempt, AsyncTaskId = asyncTaskId }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (affected == 0)
         {
-            throw new InvalidOperationException($"Effect {id.Scope}/{id.Key} is not being sent; its async task {asyncTaskId} cannot be recorded.");
+            throw new EffectAttemptSupersededException($"Effect {id.Scope}/{id.Key}: attempt {attempt} is no longer the open one; its async task {asyncTaskId} was not recorded.");
         }
     }
 
@@ -164,15 +173,15 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         return owners > 0;
     }
 
-    public async Task ResolveAsync(EffectId id, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
+    public async Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await ResolveAsync(transaction, id, state, resourceId, evidence, cancellationToken).ConfigureAwait(false);
+        await ResolveAsync(transaction, id, attempt, state, resourceId, evidence, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task ResolveAsync(DbTransaction transaction, EffectId id, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
+    public async Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         if (state is EffectState.Sending or EffectState.AsyncTask)
@@ -182,12 +191,12 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
 
         var affected = await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
             sql.Resolve,
-            new { EffectId = id.Hash, State = state.ToString(), ResourceId = resourceId, Evidence = evidence },
+            new { EffectId = id.Hash, AttemptId = attempt, State = state.ToString(), ResourceId = resourceId, Evidence = evidence },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (affected == 0)
         {
-            throw new InvalidOperationException($"Effect {id.Scope}/{id.Key} is not in the journal.");
+            throw new EffectAttemptSupersededException($"Effect {id.Scope}/{id.Key}: attempt {attempt} is no longer the open one (another delivery settled it); this resolution was not recorded.");
         }
     }
 
@@ -197,6 +206,7 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         public string EffectKey { get; set; } = "";
         public string GroupKey { get; set; } = "";
         public string OwnerKey { get; set; } = "";
+        public string AttemptId { get; set; } = "";
         public string Fingerprint { get; set; } = "";
         public string State { get; set; } = "";
         public string? AsyncTaskId { get; set; }
@@ -208,6 +218,7 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         public EffectEntry ToEntry() => new(
             new EffectId(Scope, EffectKey, GroupKey),
             OwnerKey,
+            AttemptId,
             Fingerprint,
             Enum.Parse<EffectState>(State),
             AsyncTaskId,
@@ -217,3 +228,10 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
             TimeSpan.FromMilliseconds(Math.Max(0, SinceSentMs)));
     }
 }
+
+/// <summary>
+/// A send's journal entry was settled by another delivery (and possibly sent again) while this one still worked on it:
+/// what this delivery knows is no longer the journal's truth, so nothing it concluded is recorded. The message is retried
+/// and reads the journal again.
+/// </summary>
+public sealed class EffectAttemptSupersededException(string message) : Exception(message);

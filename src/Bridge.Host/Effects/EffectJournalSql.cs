@@ -35,7 +35,7 @@ public sealed class EffectJournalSql
 
     private const string Columns = """
         scope AS Scope, effect_key AS EffectKey, group_key AS GroupKey, owner_key AS OwnerKey, fingerprint AS Fingerprint,
-        state AS State, async_task_id AS AsyncTaskId, evidence AS Evidence, resource_id AS ResourceId, sent_at AS SentAt
+        attempt_id AS AttemptId, state AS State, async_task_id AS AsyncTaskId, evidence AS Evidence, resource_id AS ResourceId, sent_at AS SentAt
         """;
 
     private static EffectJournalSql Build(string table, string now, string sinceSentMs, string openTrue, string openFalse) => new()
@@ -44,25 +44,25 @@ public sealed class EffectJournalSql
         SelectOpen = $"SELECT {Columns}, {sinceSentMs} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue};",
         Restart = $"""
             UPDATE {table}
-            SET state = 'Sending', is_open = {openTrue}, owner_key = @OwnerKey, fingerprint = @Fingerprint, evidence = @Evidence,
+            SET state = 'Sending', is_open = {openTrue}, owner_key = @OwnerKey, attempt_id = @AttemptId, fingerprint = @Fingerprint, evidence = @Evidence,
                 async_task_id = NULL, resource_id = NULL, sent_at = {now}, updated_at = {now}
             WHERE effect_id = @EffectId AND state = 'NotApplied';
             """,
         Insert = $"""
             INSERT INTO {table}
-                (effect_id, scope, effect_key, group_key, owner_key, fingerprint, state, is_open, evidence, sent_at, updated_at)
-            VALUES (@EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now});
+                (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, evidence, sent_at, updated_at)
+            VALUES (@EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now});
             """,
         SetAsyncTask = $"""
             UPDATE {table}
             SET state = 'AsyncTask', async_task_id = @AsyncTaskId, updated_at = {now}
-            WHERE effect_id = @EffectId AND is_open = {openTrue};
+            WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND is_open = {openTrue};
             """,
         Resolve = $"""
             UPDATE {table}
             SET state = @State, is_open = {openFalse}, resource_id = COALESCE(@ResourceId, resource_id),
                 evidence = COALESCE(@Evidence, evidence), updated_at = {now}
-            WHERE effect_id = @EffectId;
+            WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND is_open = {openTrue};
             """,
         CountOwners = $"SELECT COUNT(*) FROM {table} WHERE scope = @Scope AND resource_id = @ResourceId AND state = 'Applied' AND effect_id <> @EffectId;",
     };

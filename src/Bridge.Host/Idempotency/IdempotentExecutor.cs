@@ -223,7 +223,7 @@ public sealed partial class IdempotentExecutor(
 
         foreach (var effect in result.Effects)
         {
-            await journal.ResolveAsync(transaction, effect.Id, effect.State, effect.ResourceId, effect.Evidence, cancellationToken);
+            await journal.ResolveAsync(transaction, effect.Id, effect.Attempt, effect.State, effect.ResourceId, effect.Evidence, cancellationToken);
         }
 
         await resultEvents.EnqueueAsync(transaction, result.Event, work.Incoming, cancellationToken);

@@ -53,7 +53,7 @@ public sealed record WorkResult(HandlingOutcome Outcome, IResultEvent Event, str
 }
 
 /// <summary>Closes an effect journal entry with the evidence that decided it.</summary>
-public sealed record EffectResolution(Effects.EffectId Id, Effects.EffectState State, string? ResourceId, string? Evidence);
+public sealed record EffectResolution(Effects.EffectId Id, string Attempt, Effects.EffectState State, string? ResourceId, string? Evidence);
 
 public sealed record ScopedDocumentChange(string Scope, string DocumentKey, DocumentChange Change);
 

@@ -163,4 +163,38 @@ public sealed class RestartTests(PipelineFixture fixture)
             Assert.DoesNotContain(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
         });
     }
+
+    [Fact]
+    public async Task A_stored_task_that_expired_before_the_restart_is_settled_by_the_lookup_by_key_not_rejected()
+    {
+        // Issue 7, defect 11: the instance stops after storing the task id; ActivePlatform completes the task and forgets
+        // it, so resuming the poll is answered 404. The document is found by key: Sent, no second POST, no rejection.
+        var prefix = $"bridge-expired-{Guid.NewGuid():N}"[..26];
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+        var key = "restart-" + Guid.NewGuid().ToString("D");
+        var first = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:AsyncTaskPolling:InitialDelay"] = "01:00:00",
+            ["ActivePlatform:AsyncTaskPolling:MaxDelay"] = "01:00:00",
+            ["ActivePlatform:AsyncTaskPolling:Deadline"] = "02:00:00",
+        });
+        await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1), NewId.NextGuid().ToString("D"));
+        var task = await EventuallyAsync(
+            async () => (await fixture.Sandbox.Control.GetAsyncTasksAsync(CancellationToken.None)).SingleOrDefault(t => t.Key == key),
+            t => t is not null);
+        var journal = first.Get<IEffectJournal>();
+        await EventuallyAsync(
+            () => journal.FindOpenAsync(ClosingDocumentCreates.Scope(1, PipelineFixture.AccountId), key, CancellationToken.None),
+            e => e?.AsyncTaskId == task!.Id);
+        await first.DisposeAsync();
+
+        await fixture.Sandbox.Control.ExpireAsyncTaskAsync(task!.Id, complete: true, CancellationToken.None);
+        await using var second = await fixture.StartBridgeAsync(prefix);
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+
+        Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        Assert.DoesNotContain(fixture.Events.EventsFor(key), e => e is ClosingDocumentRejected);
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", "external_invoices", key, CancellationToken.None));
+        Assert.Equal(sent.ExternalInvoiceId, Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Id);
+    }
 }

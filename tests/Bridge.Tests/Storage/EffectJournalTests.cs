@@ -29,7 +29,7 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
     {
         var id = Line("P1", "A");
 
-        Assert.True(await Journal.TryBeginAsync(id, "msg-1", "fp-1", """{"status":"waiting_for_payment"}""", CancellationToken.None));
+        Assert.NotNull(await Journal.TryBeginAsync(id, "msg-1", "fp-1", """{"status":"waiting_for_payment"}""", CancellationToken.None));
 
         var entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
         Assert.Equal(EffectState.Sending, entry.State);
@@ -39,67 +39,75 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
         Assert.Contains("waiting_for_payment", entry.Evidence, StringComparison.Ordinal);
         Assert.True(entry.SinceSent < TimeSpan.FromMinutes(1), $"sent {entry.SinceSent} ago by the database's clock");
         var open = await Journal.FindOpenAsync(id.Scope, "P1", CancellationToken.None);
+        Assert.Equal(32, entry.Attempt.Length);
         Assert.Equal(entry with { SinceSent = TimeSpan.Zero }, open! with { SinceSent = TimeSpan.Zero });
     }
 
     [StoreFact]
     public async Task A_second_effect_of_a_group_cannot_begin_while_the_first_is_unresolved()
     {
-        Assert.True(await Journal.TryBeginAsync(Line("P2", "A"), "msg-1", "fp", null, CancellationToken.None));
+        var first = await Journal.TryBeginAsync(Line("P2", "A"), "msg-1", "fp", null, CancellationToken.None);
+        Assert.NotNull(first);
 
-        Assert.False(await Journal.TryBeginAsync(Line("P2", "B"), "msg-2", "fp", null, CancellationToken.None));
+        Assert.Null(await Journal.TryBeginAsync(Line("P2", "B"), "msg-2", "fp", null, CancellationToken.None));
         Assert.Null(await Journal.FindAsync(Line("P2", "B"), CancellationToken.None));
 
         // Another payment is another group.
-        Assert.True(await Journal.TryBeginAsync(Line("P3", "B"), "msg-3", "fp", null, CancellationToken.None));
+        Assert.NotNull(await Journal.TryBeginAsync(Line("P3", "B"), "msg-3", "fp", null, CancellationToken.None));
 
-        await Journal.ResolveAsync(Line("P2", "A"), EffectState.Applied, "corr-1", """{"correctionId":"corr-1"}""", CancellationToken.None);
-        Assert.True(await Journal.TryBeginAsync(Line("P2", "B"), "msg-2", "fp", null, CancellationToken.None));
+        await Journal.ResolveAsync(Line("P2", "A"), first, EffectState.Applied, "corr-1", """{"correctionId":"corr-1"}""", CancellationToken.None);
+        Assert.NotNull(await Journal.TryBeginAsync(Line("P2", "B"), "msg-2", "fp", null, CancellationToken.None));
     }
 
     [StoreFact]
     public async Task Only_an_effect_that_did_not_happen_can_be_sent_again()
     {
         var id = Line("P4", "A");
-        Assert.True(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
-        Assert.False(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
+        var first = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
+        Assert.NotNull(first);
+        Assert.Null(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
 
-        await Journal.ResolveAsync(id, EffectState.NotApplied, null, """{"reason":"503"}""", CancellationToken.None);
-        Assert.True(await Journal.TryBeginAsync(id, "msg-2", "fp-2", null, CancellationToken.None));
+        await Journal.ResolveAsync(id, first, EffectState.NotApplied, null, """{"reason":"503"}""", CancellationToken.None);
+        var second = await Journal.TryBeginAsync(id, "msg-2", "fp-2", null, CancellationToken.None);
+        Assert.NotNull(second);
         var again = await Journal.FindAsync(id, CancellationToken.None);
-        Assert.Equal((EffectState.Sending, "msg-2", "fp-2"), (again!.State, again.OwnerKey, again.Fingerprint));
+        Assert.Equal((EffectState.Sending, "msg-2", "fp-2", second), (again!.State, again.OwnerKey, again.Fingerprint, again.Attempt));
 
-        await Journal.ResolveAsync(id, EffectState.Applied, "c-9", null, CancellationToken.None);
-        Assert.False(await Journal.TryBeginAsync(id, "msg-3", "fp", null, CancellationToken.None));
+        // The first attempt was settled and sent again: nothing it concludes late can overwrite the second.
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Journal.ResolveAsync(id, first, EffectState.Applied, "c-1", null, CancellationToken.None));
+        await Journal.ResolveAsync(id, second, EffectState.Applied, "c-9", null, CancellationToken.None);
+        Assert.Null(await Journal.TryBeginAsync(id, "msg-3", "fp", null, CancellationToken.None));
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Journal.ResolveAsync(id, second, EffectState.NotApplied, null, null, CancellationToken.None));
+        Assert.Equal(("c-9", EffectState.Applied), ((await Journal.FindAsync(id, CancellationToken.None))!.ResourceId, (await Journal.FindAsync(id, CancellationToken.None))!.State));
 
         var unknown = Line("P4", "B");
-        Assert.True(await Journal.TryBeginAsync(unknown, "msg-4", "fp", null, CancellationToken.None));
-        await Journal.ResolveAsync(unknown, EffectState.Unknown, null, null, CancellationToken.None);
-        Assert.False(await Journal.TryBeginAsync(unknown, "msg-4", "fp", null, CancellationToken.None));
+        var attempt = await Journal.TryBeginAsync(unknown, "msg-4", "fp", null, CancellationToken.None);
+        await Journal.ResolveAsync(unknown, attempt!, EffectState.Unknown, null, null, CancellationToken.None);
+        Assert.Null(await Journal.TryBeginAsync(unknown, "msg-4", "fp", null, CancellationToken.None));
     }
 
     [StoreFact]
     public async Task An_async_task_is_recorded_on_the_open_effect_and_kept_after_it_resolves()
     {
         var id = new EffectId("closing-document-create:1:505", "DOC-1\nmsg-1", "DOC-1");
-        Assert.True(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
+        var attempt = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
 
-        await Journal.SetAsyncTaskAsync(id, "task-7", CancellationToken.None);
+        await Journal.SetAsyncTaskAsync(id, attempt!, "task-7", CancellationToken.None);
         var polling = await Journal.FindOpenAsync(id.Scope, "DOC-1", CancellationToken.None);
         Assert.Equal((EffectState.AsyncTask, "task-7"), (polling!.State, polling.AsyncTaskId));
 
-        await Journal.ResolveAsync(id, EffectState.Applied, "ext-1", null, CancellationToken.None);
+        await Journal.ResolveAsync(id, attempt!, EffectState.Applied, "ext-1", null, CancellationToken.None);
         var applied = await Journal.FindAsync(id, CancellationToken.None);
         Assert.Equal((EffectState.Applied, "task-7", "ext-1"), (applied!.State, applied.AsyncTaskId, applied.ResourceId));
         Assert.Null(await Journal.FindOpenAsync(id.Scope, "DOC-1", CancellationToken.None));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Journal.SetAsyncTaskAsync(id, "task-8", CancellationToken.None));
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Journal.SetAsyncTaskAsync(id, attempt!, "task-8", CancellationToken.None));
     }
 
     [StoreFact]
     public async Task Time_since_sent_is_the_databases_not_the_callers()
     {
         var id = Line("P5", "A");
-        Assert.True(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
+        Assert.NotNull(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
 
         // Back-date the send by ten minutes, as the database sees it.
         await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))

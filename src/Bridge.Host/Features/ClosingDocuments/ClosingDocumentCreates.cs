@@ -82,7 +82,19 @@ public sealed class ClosingDocumentCreates(
 
     private async Task<EffectEntry> ResolveAsync(EffectEntry open, EffectState state, string? id, DocumentCreate evidence)
     {
-        await journal.ResolveAsync(open.Id, state, id, EffectEvidence.Of(evidence), CancellationToken.None);
+        try
+        {
+            await journal.ResolveAsync(open.Id, open.Attempt, state, id, EffectEvidence.Of(evidence), CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException ex) when (SqlValues.IsUniqueViolation(ex))
+        {
+            // The document found by key is already another create's: which create made it cannot be told.
+            state = EffectState.Unknown;
+            id = null;
+            evidence = evidence with { How = $"found document {evidence.ExternalInvoiceId} by key, but it already belongs to another create" };
+            await journal.ResolveAsync(open.Id, open.Attempt, state, null, EffectEvidence.Of(evidence), CancellationToken.None);
+        }
+
         if (state == EffectState.Applied && evidence.Version.Length > 0)
         {
             // The document now holds that create's version: an older message must be skipped, not written over it.

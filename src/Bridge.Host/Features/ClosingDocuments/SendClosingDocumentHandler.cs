@@ -70,7 +70,8 @@ public sealed class SendClosingDocumentHandler(
         }
 
         var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, cancellationToken);
-        if (DocumentVersion.IsOlder(version, document?.AppliedVersion))
+        // Older than what was applied — or the very version a delete came after: a republish must not bring it back.
+        if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && version == document.AppliedVersion))
         {
             var skipped = new ClosingDocumentSkipped
             {
@@ -125,7 +126,7 @@ public sealed class SendClosingDocumentHandler(
 
         // A create is an effect of the document: journaled before the POST, so no other message for this key sends one
         // until this one's outcome is known.
-        if (!await journal.TryBeginAsync(createId, createId.Key[(createId.Group.Length + 1)..], "", EffectEvidence.Of(new DocumentCreate(version)), cancellationToken))
+        if (await journal.TryBeginAsync(createId, createId.Key[(createId.Group.Length + 1)..], "", EffectEvidence.Of(new DocumentCreate(version)), cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Another create of closing document '{message.Key}' is unresolved.");
         }
@@ -141,7 +142,7 @@ public sealed class SendClosingDocumentHandler(
         {
             // Nothing was created. A 422 may mean the key is taken by a document Bridge did not create (or created before
             // its journal): then that document is updated; otherwise the refusal stands.
-            await journal.ResolveAsync(createId, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "refused: " + refused.Message)), CancellationToken.None);
+            await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "refused: " + refused.Message)), CancellationToken.None);
             var appeared = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
             if (appeared is null)
             {
@@ -152,21 +153,21 @@ public sealed class SendClosingDocumentHandler(
         }
         catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
         {
-            await journal.ResolveAsync(createId, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "answered: " + unapplied.Message)), CancellationToken.None);
+            await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "answered: " + unapplied.Message)), CancellationToken.None);
             throw;
         }
 
         string id;
         if (result.AsyncTask is { } task)
         {
-            await journal.SetAsyncTaskAsync(createId, task.Id, CancellationToken.None);
+            await journal.SetAsyncTaskAsync(createId, attempt, task.Id, CancellationToken.None);
             try
             {
                 id = await AwaitAsyncWriteAsync(resellerId, message, task.Id, cancellationToken);
             }
             catch (AsyncTaskFailedException failed)
             {
-                await journal.ResolveAsync(createId, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: $"async task {task.Id} failed", FailureMessage: failed.FailureMessage ?? failed.Message)), CancellationToken.None);
+                await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: $"async task {task.Id} failed", FailureMessage: failed.FailureMessage ?? failed.Message)), CancellationToken.None);
                 throw;
             }
         }
@@ -176,7 +177,7 @@ public sealed class SendClosingDocumentHandler(
         }
 
         var created = new DocumentCreate(version, nameof(ClosingDocumentWriteOutcome.Created), id, "ActivePlatform's answer to the create");
-        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, EffectState.Applied, id, EffectEvidence.Of(created)));
+        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)));
     }
 
     private async Task<string> UpdateAsync(WorkContext context, SendClosingDocument message, long resellerId, string externalInvoiceId, ClosingDocumentWrite body, CancellationToken cancellationToken)

@@ -67,14 +67,14 @@ public sealed class CreateCorrectionHandler(
                 {
                     if (entry is { IsOpen: true })
                     {
-                        await journal.ResolveAsync(id, EffectState.Unknown, null, null, CancellationToken.None);
+                        await journal.ResolveAsync(id, entry.Attempt, EffectState.Unknown, null, null, CancellationToken.None);
                     }
 
                     throw new EffectOutcomeUnknownException(
-                        $"Correction '{message.Key}' for account {message.AccountId} ({message.Total.ToString(CultureInfo.InvariantCulture)}) was sent to ActivePlatform but its answer was lost. Check the account's corrections in ActivePlatform: discard this message if it exists, replay it if not.");
+                        $"Correction '{message.Key}' for account {message.AccountId} ({message.Total.ToString(CultureInfo.InvariantCulture)}) was sent to ActivePlatform but its answer was lost. Check the account's corrections in ActivePlatform: discard this message if it exists; if not, mark the effect not applied (README: Resolving an Unknown effect) and replay it. [effect scope '{id.Scope}', key '{id.Key}']");
                 }
 
-                if (!await journal.TryBeginAsync(id, incoming.IdempotencyKey!, fingerprint, null, ct))
+                if (await journal.TryBeginAsync(id, incoming.IdempotencyKey!, fingerprint, null, ct) is not { } attempt)
                 {
                     throw new EffectPendingException($"Correction '{message.Key}' is being created by another delivery.");
                 }
@@ -88,7 +88,7 @@ public sealed class CreateCorrectionHandler(
                 catch (Exception refused) when (EffectFailures.ProvesNotApplied(refused))
                 {
                     // Answered without an effect (throttled, unavailable, or refused): nothing was created.
-                    await journal.ResolveAsync(id, EffectState.NotApplied, null, null, CancellationToken.None);
+                    await journal.ResolveAsync(id, attempt, EffectState.NotApplied, null, null, CancellationToken.None);
                     throw;
                 }
 
@@ -99,7 +99,7 @@ public sealed class CreateCorrectionHandler(
                     correction.Id,
                     new DocumentChange(status, correction.Id, Deleted: false))
                 {
-                    Effects = [new EffectResolution(id, EffectState.Applied, correction.Id, null)],
+                    Effects = [new EffectResolution(id, attempt, EffectState.Applied, correction.Id, null)],
                 };
             },
         }, cancellationToken);

@@ -87,13 +87,13 @@ public sealed class CompletePaymentHandler(
                 var ownSend = string.Equals(line.OwnerKey, me, StringComparison.Ordinal);
                 return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, done.Outcome, done.PaymentId, done.Status, done.CorrectionId, alreadyApplied: !ownSend), done.PaymentId, null);
             case EffectState.Unknown:
-                throw new PaymentOutcomeUnknownException(StatementLineEffect.UnknownInstructions(number, message.ExternalTransactionId, line.EvidenceAs<LineUnresolved>()?.Reason ?? "no read-back"));
+                throw new PaymentOutcomeUnknownException(StatementLineEffect.UnknownInstructions(number, message.ExternalTransactionId, line.EvidenceAs<LineUnresolved>()?.Reason ?? "no read-back") + $" [effect scope '{lineId.Scope}', key '{lineId.Key}']");
         }
 
         // The state before the send is what a later read-back judges this line's effect against.
         var current = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
         var before = new LineSent(current?.Id, current?.Attributes.Status, current?.CorrectionIds ?? [], current?.Attributes.Total, message.Amount);
-        if (!await journal.TryBeginAsync(lineId, me, fingerprint, EffectEvidence.Of(before), cancellationToken))
+        if (await journal.TryBeginAsync(lineId, me, fingerprint, EffectEvidence.Of(before), cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Statement line {message.ExternalTransactionId} for payment {number} is being settled by another delivery.");
         }
@@ -108,7 +108,7 @@ public sealed class CompletePaymentHandler(
         catch (Exception ex) when (EffectFailures.ProvesNotApplied(ex))
         {
             // Answered without an effect: the line was not applied and may be sent again. (A refusal is then rejected.)
-            await journal.ResolveAsync(lineId, EffectState.NotApplied, null, EffectEvidence.Of(new LineUnresolved("answered: " + ex.Message, before)), CancellationToken.None);
+            await journal.ResolveAsync(lineId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new LineUnresolved("answered: " + ex.Message, before)), CancellationToken.None);
             throw;
         }
 
@@ -119,7 +119,7 @@ public sealed class CompletePaymentHandler(
             after.Id,
             null)
         {
-            Effects = [new EffectResolution(lineId, EffectState.Applied, result.CorrectionId, EffectEvidence.Of(result))],
+            Effects = [new EffectResolution(lineId, attempt, EffectState.Applied, result.CorrectionId, EffectEvidence.Of(result))],
         };
     }
 
@@ -133,14 +133,14 @@ public sealed class CompletePaymentHandler(
         var before = open.EvidenceAs<LineSent>();
         if (before?.PaymentId is not { } paymentId)
         {
-            await journal.ResolveAsync(open.Id, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved("the payment could not be read by its number before the send, so nothing can be compared", before)), CancellationToken.None);
+            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved("the payment could not be read by its number before the send, so nothing can be compared", before)), CancellationToken.None);
             return;
         }
 
         var now = await payments.GetAsync(resellerId, paymentId, cancellationToken);
         if (now is null)
         {
-            await journal.ResolveAsync(open.Id, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"payment {paymentId} ({number}) can no longer be read", before)), CancellationToken.None);
+            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"payment {paymentId} ({number}) can no longer be read", before)), CancellationToken.None);
             return;
         }
 
@@ -155,7 +155,15 @@ public sealed class CompletePaymentHandler(
         }
 
         var evidence = applied is not null ? EffectEvidence.Of(applied) : EffectEvidence.Of(new LineUnresolved(reason, before));
-        await journal.ResolveAsync(open.Id, state, applied?.CorrectionId, evidence, CancellationToken.None);
+        try
+        {
+            await journal.ResolveAsync(open.Id, open.Attempt, state, applied?.CorrectionId, evidence, CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException ex) when (Storage.SqlValues.IsUniqueViolation(ex))
+        {
+            // The correction the read-back found already belongs to another line: this line's change cannot be told apart.
+            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"the new correction {applied?.CorrectionId} already belongs to another statement line", before)), CancellationToken.None);
+        }
     }
 
     /// <summary>The documented matrix (REFERENCE.md §2.5) read back from the states before and after.</summary>

@@ -84,10 +84,10 @@ public sealed class RegisterPaymentHandler(
                 return new WorkResult(HandlingOutcome.Applied, Registered(message, incoming, resellerId, entry.ResourceId!, done.Number, done.Status, done.Currency, alreadyApplied: !ownSend), entry.ResourceId, null);
             case EffectState.Unknown:
                 throw new EffectOutcomeUnknownException(
-                    $"Top-up '{message.Key}' for account {message.AccountId} was sent to ActivePlatform and its answer was lost; Bridge cannot tell which payment, if any, it created ({entry.EvidenceAs<TopUpUnresolved>()?.Reason}). Check the account's payments in ActivePlatform: if the top-up exists, discard this message; if not, replay it.");
+                    $"Top-up '{message.Key}' for account {message.AccountId} was sent to ActivePlatform and its answer was lost; Bridge cannot tell which payment, if any, it created ({entry.EvidenceAs<TopUpUnresolved>()?.Reason}). Check the account's payments in ActivePlatform: if the top-up exists, discard this message; if not, mark the effect not applied (README: Resolving an Unknown effect) and replay it. [effect scope '{id.Scope}', key '{id.Key}']");
         }
 
-        if (!await journal.TryBeginAsync(id, me, fingerprint, EffectEvidence.Of(new TopUpSent(figures)), cancellationToken))
+        if (await journal.TryBeginAsync(id, me, fingerprint, EffectEvidence.Of(new TopUpSent(figures)), cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Top-up '{message.Key}' is being settled by another delivery.");
         }
@@ -100,7 +100,7 @@ public sealed class RegisterPaymentHandler(
         }
         catch (Exception ex) when (EffectFailures.ProvesNotApplied(ex))
         {
-            await journal.ResolveAsync(id, EffectState.NotApplied, null, EffectEvidence.Of(new TopUpUnresolved("answered: " + ex.Message)), CancellationToken.None);
+            await journal.ResolveAsync(id, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new TopUpUnresolved("answered: " + ex.Message)), CancellationToken.None);
             throw;
         }
 
@@ -112,7 +112,7 @@ public sealed class RegisterPaymentHandler(
             payment.Id,
             null)
         {
-            Effects = [new EffectResolution(id, EffectState.Applied, payment.Id, EffectEvidence.Of(created))],
+            Effects = [new EffectResolution(id, attempt, EffectState.Applied, payment.Id, EffectEvidence.Of(created))],
         };
     }
 
@@ -171,7 +171,7 @@ public sealed class RegisterPaymentHandler(
 
         try
         {
-            await journal.ResolveAsync(open.Id, settled.State, settled.ResourceId, settled.Evidence, CancellationToken.None);
+            await journal.ResolveAsync(open.Id, open.Attempt, settled.State, settled.ResourceId, settled.Evidence, CancellationToken.None);
         }
         catch (System.Data.Common.DbException ex) when (Storage.SqlValues.IsUniqueViolation(ex))
         {

@@ -94,5 +94,5 @@ public static class StatementLineEffect
     }
 
     public static string UnknownInstructions(string paymentNumber, string? externalTransactionId, string reason)
-        => $"Statement line {externalTransactionId} for payment {paymentNumber} was sent to ActivePlatform and its answer was lost; Bridge cannot tell whether it was applied ({reason}). Check the payment's corrections and status in ActivePlatform: if this line's amount was credited, discard this message; if not, replay it.";
+        => $"Statement line {externalTransactionId} for payment {paymentNumber} was sent to ActivePlatform and its answer was lost; Bridge cannot tell whether it was applied ({reason}). Check the payment's corrections and status in ActivePlatform: if this line's amount was credited, discard this message; if not, mark the effect not applied (README: Resolving an Unknown effect) and replay it.";
 }

@@ -11,6 +11,7 @@ CREATE TABLE bridge.effect_journal
     effect_key    varchar(600) NOT NULL,
     group_key     varchar(300) NOT NULL,
     owner_key     varchar(200) NOT NULL,
+    attempt_id    varchar(32) NOT NULL,
     fingerprint   varchar(128) NOT NULL,
     state         varchar(20)  NOT NULL,
     is_open       boolean      NOT NULL,

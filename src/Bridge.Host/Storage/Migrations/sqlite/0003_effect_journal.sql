@@ -8,6 +8,7 @@ CREATE TABLE effect_journal
     effect_key    TEXT    NOT NULL,
     group_key     TEXT    NOT NULL,
     owner_key     TEXT    NOT NULL,
+    attempt_id    TEXT    NOT NULL,
     fingerprint   TEXT    NOT NULL,
     state         TEXT    NOT NULL,
     is_open       INTEGER NOT NULL,

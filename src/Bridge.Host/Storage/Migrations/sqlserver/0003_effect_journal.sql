@@ -7,6 +7,7 @@ CREATE TABLE bridge.effect_journal
     effect_key    nvarchar(600) COLLATE Latin1_General_100_BIN2 NOT NULL,
     group_key     nvarchar(300) COLLATE Latin1_General_100_BIN2 NOT NULL,
     owner_key     nvarchar(200) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    attempt_id    char(32)                                      NOT NULL,
     fingerprint   nvarchar(128)                                 NOT NULL,
     state         nvarchar(20)                                  NOT NULL,
     is_open       bit                                           NOT NULL,
