@@ -245,11 +245,27 @@ public sealed partial class SqlStatements
             """,
 
         // The update lock on the row makes a second claimer wait, then re-check the WHERE clause and match nothing.
+        // The lease runs on the database's clock (SYSDATETIMEOFFSET()), never on an instance's own; DATEADD takes an int,
+        // hence whole seconds and the milliseconds apart.
         DeadLetterClaimReplay = """
             UPDATE bridge.dead_letters
-            SET status = N'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
-            WHERE id = @Id
-              AND (status = N'Pending' OR (status = N'Replaying' AND replay_claim_expires_at < @Now));
+            SET status = N'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds, DATEADD(second, @LeaseSeconds, SYSDATETIMEOFFSET())),
+                updated_at = @Now
+            WHERE id = @Id AND status = N'Pending';
+            """,
+
+        DeadLetterSelectExpiredReplays = """
+            SELECT TOP (500) id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM bridge.dead_letters
+            WHERE status = N'Replaying' AND replay_claim_expires_at < SYSDATETIMEOFFSET() AND (@Id IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at;
+            """,
+
+        DeadLetterReleaseExpiredReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < SYSDATETIMEOFFSET();
             """,
 
         DeadLetterCompleteReplay = """
@@ -286,7 +302,7 @@ public sealed partial class SqlStatements
 
         DeadLetterPurge = """
             DELETE FROM bridge.dead_letters
-            WHERE last_failed_at < @OlderThan AND status <> N'Replaying';
+            WHERE last_failed_at < @OlderThan AND (status <> N'Replaying' OR replay_claim_expires_at < SYSDATETIMEOFFSET());
             """,
 
         DeadLetterCountByStatus = """

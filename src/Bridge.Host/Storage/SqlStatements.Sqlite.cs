@@ -6,6 +6,9 @@ namespace Bridge.Host.Storage;
 /// </remarks>
 public sealed partial class SqlStatements
 {
+    /// <summary>The database's current time in the one timestamp format SQLite rows hold (7 fractional digits, UTC), so text order is time order.</summary>
+    private const string SqliteNow = "(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '0000Z')";
+
     public static SqlStatements Sqlite { get; } = new()
     {
         EnsureMigrationSchema = null,
@@ -203,11 +206,27 @@ public sealed partial class SqlStatements
             LIMIT 500;
             """,
 
+        // The lease runs on the database's clock ('now', written in the stored timestamp format), never on an instance's own.
         DeadLetterClaimReplay = """
             UPDATE dead_letters
-            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
-            WHERE id = @Id
-              AND (status = 'Pending' OR (status = 'Replaying' AND replay_claim_expires_at < @Now));
+            SET status = 'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = strftime('%Y-%m-%dT%H:%M:%f', 'now', '+' || (@LeaseSeconds + @LeaseMilliseconds / 1000.0) || ' seconds') || '0000Z',
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending';
+            """,
+
+        DeadLetterSelectExpiredReplays = $$"""
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM dead_letters
+            WHERE status = 'Replaying' AND replay_claim_expires_at < {{SqliteNow}} AND (@Id IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at
+            LIMIT 500;
+            """,
+
+        DeadLetterReleaseExpiredReplay = $$"""
+            UPDATE dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < {{SqliteNow}};
             """,
 
         DeadLetterCompleteReplay = """
@@ -242,9 +261,9 @@ public sealed partial class SqlStatements
             WHERE id = @Id AND status = 'Discarded';
             """,
 
-        DeadLetterPurge = """
+        DeadLetterPurge = $$"""
             DELETE FROM dead_letters
-            WHERE last_failed_at < @OlderThan AND status <> 'Replaying';
+            WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < {{SqliteNow}});
             """,
 
         DeadLetterCountByStatus = """

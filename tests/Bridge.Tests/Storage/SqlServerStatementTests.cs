@@ -48,7 +48,7 @@ public sealed class SqlServerStatementTests
         Assert.Equal(
             sqlServer.Where(name => name is not (nameof(SqlStatements.AcquireMigrationLock) or nameof(SqlStatements.EnsureMigrationSchema))),
             SqlStatements.Sqlite.All.Select(statement => statement.Key));
-        Assert.Equal(36, sqlServer.Count);
+        Assert.Equal(38, sqlServer.Count);
     }
 
     [Fact]
