@@ -147,8 +147,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
                 Id = SqlValues.Id(dialect, id),
                 Owner = owner,
                 Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
-                LeaseSeconds = (int)(lease.Ticks / TimeSpan.TicksPerSecond),
-                LeaseMilliseconds = lease.Milliseconds,
+                LeaseMilliseconds = (long)lease.TotalMilliseconds,
             },
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
     }
@@ -219,12 +218,8 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            sql.DeadLetterPurge, new { OlderThan = SqlValues.Timestamp(dialect, olderThan) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-    }
+    public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
+        SqlPurge.InBatchesAsync(database, sql.DeadLetterPurge, olderThan, cancellationToken);
 
     public async Task<IReadOnlyDictionary<DeadLetterStatus, long>> CountByStatusAsync(CancellationToken cancellationToken)
     {

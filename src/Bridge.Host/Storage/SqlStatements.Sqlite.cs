@@ -6,8 +6,16 @@ namespace Bridge.Host.Storage;
 /// </remarks>
 public sealed partial class SqlStatements
 {
-    /// <summary>The database's current time in the one timestamp format SQLite rows hold (7 fractional digits, UTC), so text order is time order.</summary>
-    private const string SqliteNow = "(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '0000Z')";
+    /// <summary>
+    /// The database's clock (for SQLite, the host's system clock: the engine runs in the process), in the one fixed-width
+    /// UTC text format the schema stores timestamps in: <c>%f</c> gives milliseconds, padded to seven digits.
+    /// 'now' is the same instant for every use within one statement.
+    /// </summary>
+    private const string SqliteNow = "strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now')";
+
+    /// <summary>The database's clock plus a duration parameter in milliseconds, in the stored format.</summary>
+    private static string SqliteNowPlus(string millisecondsParameter) =>
+        $"strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now', ({millisecondsParameter} / 1000.0) || ' seconds')";
 
     public static SqlStatements Sqlite { get; } = new()
     {
@@ -62,17 +70,22 @@ public sealed partial class SqlStatements
 
         IdempotencyPurge = """
             DELETE FROM idempotency_records
-            WHERE state = 'Completed' AND updated_at < @OlderThan;
+            WHERE rowid IN
+            (
+                SELECT rowid FROM idempotency_records
+                WHERE state = 'Completed' AND updated_at < @OlderThan
+                LIMIT @BatchSize
+            );
             """,
 
-        DocumentClaim = """
+        DocumentClaim = $"""
             INSERT INTO document_states
                 (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
-            VALUES (@Scope, @DocumentKey, 0, @Owner, @ExpiresAt, @Now)
+            VALUES (@Scope, @DocumentKey, 0, @Owner, {SqliteNowPlus("@LeaseMilliseconds")}, @Now)
             ON CONFLICT (scope, document_key) DO UPDATE
                 SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
                 WHERE document_states.claimed_by IS NULL
-                   OR document_states.claim_expires_at < @Now
+                   OR document_states.claim_expires_at < {SqliteNow}
                    OR document_states.claimed_by = @Owner;
             """,
 
@@ -103,15 +116,17 @@ public sealed partial class SqlStatements
             VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts);
             """,
 
-        OutboxClaim = """
+        OutboxClaim = $"""
             UPDATE outbox_messages
-            SET locked_by = @Owner, locked_until = @LockedUntil
+            SET locked_by = @Owner, locked_until = {SqliteNowPlus("@LeaseMilliseconds")}
             WHERE id IN
             (
                 SELECT id
                 FROM outbox_messages
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < @Now)
-                ORDER BY created_at, id
+                WHERE dispatched_at IS NULL AND parked_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < {SqliteNow})
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= {SqliteNow})
+                ORDER BY attempts, created_at, id
                 LIMIT @BatchSize
             )
             RETURNING id AS Id, message_type AS MessageType, body AS Body, headers AS Headers,
@@ -124,15 +139,33 @@ public sealed partial class SqlStatements
             WHERE id = @Id AND dispatched_at IS NULL;
             """,
 
-        OutboxMarkFailed = """
+        OutboxMarkFailed = $"""
             UPDATE outbox_messages
-            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = {SqliteNowPlus("@RetryAfterMilliseconds")}
             WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
             """,
 
-        OutboxCountPending = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL;",
+        OutboxPark = """
+            UPDATE outbox_messages
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = NULL, parked_at = @Now
+            WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
+            """,
 
-        OutboxPurgeDispatched = "DELETE FROM outbox_messages WHERE dispatched_at < @OlderThan;",
+        OutboxCountPending = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
+
+        OutboxCountParked = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
+
+        OutboxPurgeDispatched = """
+            DELETE FROM outbox_messages
+            WHERE rowid IN
+            (
+                SELECT rowid FROM outbox_messages
+                WHERE dispatched_at < @OlderThan
+                LIMIT @BatchSize
+            );
+            """,
 
         DeadLetterUpsert = """
             INSERT INTO dead_letters
@@ -206,11 +239,10 @@ public sealed partial class SqlStatements
             LIMIT 500;
             """,
 
-        // The lease runs on the database's clock ('now', written in the stored timestamp format), never on an instance's own.
-        DeadLetterClaimReplay = """
+        // The lease runs on the database's clock, never on an instance's own.
+        DeadLetterClaimReplay = $$"""
             UPDATE dead_letters
-            SET status = 'Replaying', replay_claimed_by = @Owner,
-                replay_claim_expires_at = strftime('%Y-%m-%dT%H:%M:%f', 'now', '+' || (@LeaseSeconds + @LeaseMilliseconds / 1000.0) || ' seconds') || '0000Z',
+            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = {{SqliteNowPlus("@LeaseMilliseconds")}},
                 updated_at = @Now
             WHERE id = @Id AND status = 'Pending';
             """,
@@ -263,7 +295,12 @@ public sealed partial class SqlStatements
 
         DeadLetterPurge = $$"""
             DELETE FROM dead_letters
-            WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < {{SqliteNow}});
+            WHERE rowid IN
+            (
+                SELECT rowid FROM dead_letters
+                WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < {{SqliteNow}})
+                LIMIT @BatchSize
+            );
             """,
 
         DeadLetterCountByStatus = """

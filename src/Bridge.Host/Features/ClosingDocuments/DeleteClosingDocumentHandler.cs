@@ -11,6 +11,7 @@ namespace Bridge.Host.Features.ClosingDocuments;
 public sealed class DeleteClosingDocumentHandler(
     IdempotentExecutor executor,
     IActivePlatformClient activePlatform,
+    ClosingDocumentCreates creates,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<DeleteClosingDocumentCommand, HandlingOutcome>
 {
@@ -37,6 +38,8 @@ public sealed class DeleteClosingDocumentHandler(
             Reject = rejection => Rejected(message, incoming, rejection),
             Apply = async (context, ct) =>
             {
+                // A create still unresolved would bring the document back after this delete reported it absent: settle it first.
+                await creates.SettleOpenCreateAsync(resellerId, message.AccountId, message.Key, ct);
                 var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
 
                 // Deleted between the lookup and the DELETE (404) counts as not present.

@@ -20,7 +20,7 @@ public enum InvoiceOperation
 public sealed record InvoiceRequest(
     InvoiceOperation Operation,
     string MessageType,
-    string Fingerprint,
+    PayloadFingerprint Fingerprint,
     long? ResellerId,
     string? DocumentId,
     DateOnly BillingDate,
