@@ -134,7 +134,11 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
-        var now = timeProvider.GetUtcNow();
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(lease, TimeSpan.FromDays(365));
+
+        // A replay that died before recording holds its dead letter only until its lease ends: then it is Pending again
+        // (audited), and claimed like any other.
+        await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
             sql.DeadLetterClaimReplay,
@@ -142,10 +146,42 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             {
                 Id = SqlValues.Id(dialect, id),
                 Owner = owner,
-                Now = SqlValues.Timestamp(dialect, now),
-                ExpiresAt = SqlValues.Timestamp(dialect, now + lease),
+                Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+                LeaseMilliseconds = (long)lease.TotalMilliseconds,
             },
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<IReadOnlyList<Guid>> ReleaseExpiredReplaysAsync(Guid? id, CancellationToken cancellationToken)
+    {
+        var parameters = new DynamicParameters();
+        parameters.Add("Id", id is { } one ? SqlValues.Id(dialect, one) : null, dialect == SqlDialect.Sqlite ? DbType.String : DbType.Guid);
+        List<ExpiredReplayRow> expired;
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            expired = (await connection.QueryAsync<ExpiredReplayRow>(new CommandDefinition(
+                sql.DeadLetterSelectExpiredReplays, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        }
+
+        var released = new List<Guid>();
+        foreach (var row in expired)
+        {
+            var deadLetterId = SqlValues.ReadId(row.Id);
+            var audit = new DeadLetterAction(
+                "bridge",
+                "ReplayLeaseExpired",
+                "Pending",
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"The replay claimed by {row.Owner} was not recorded before its lease ended at {SqlValues.ReadTimestamp(row.ExpiresAt):O} (database time): it may or may not have reached {row.SourceQueue}. Replaying it again is safe: the message's idempotency record answers a second delivery as a duplicate."));
+            // Conditional on the same owner's claim still being there, expired: of two releasers, or a late recorder, one wins.
+            if (await TransitionAsync(sql.DeadLetterReleaseExpiredReplay, deadLetterId, new { row.Owner }, audit, cancellationToken).ConfigureAwait(false))
+            {
+                released.Add(deadLetterId);
+            }
+        }
+
+        return released;
     }
 
     public Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
@@ -157,10 +193,11 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     public Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.DeadLetterCompleteEdit, id, new { Owner = owner, Reason = reason }, audit, cancellationToken);
 
-    public Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken)
+    public async Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
-        return TransitionAsync(sql.DeadLetterDiscard, id, new { Reason = StorableText.Escape(reason, multiline: true) }, audit, cancellationToken);
+        await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
+        return await TransitionAsync(sql.DeadLetterDiscard, id, new { Reason = StorableText.Escape(reason, multiline: true) }, audit, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<bool> RestoreAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken) =>
@@ -285,6 +322,14 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     {
         public object Id { get; set; } = null!;
         public object FailureCount { get; set; } = null!;
+    }
+
+    private sealed class ExpiredReplayRow
+    {
+        public object Id { get; set; } = null!;
+        public string SourceQueue { get; set; } = "";
+        public string Owner { get; set; } = "";
+        public object ExpiresAt { get; set; } = null!;
     }
 
     private sealed class CountRow

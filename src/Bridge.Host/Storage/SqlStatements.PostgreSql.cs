@@ -251,11 +251,27 @@ public sealed partial class SqlStatements
             """,
 
         // A second claimer waits on the row lock, then re-checks the WHERE clause against the claimed row and matches nothing.
+        // The lease runs on the database's clock, never on an instance's own.
         DeadLetterClaimReplay = """
             UPDATE bridge.dead_letters
-            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
-            WHERE id = @Id
-              AND (status = 'Pending' OR (status = 'Replaying' AND replay_claim_expires_at < @Now));
+            SET status = 'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond',
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending';
+            """,
+
+        DeadLetterSelectExpiredReplays = """
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM bridge.dead_letters
+            WHERE status = 'Replaying' AND replay_claim_expires_at < statement_timestamp() AND (CAST(@Id AS uuid) IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at
+            LIMIT 500;
+            """,
+
+        DeadLetterReleaseExpiredReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < statement_timestamp();
             """,
 
         DeadLetterCompleteReplay = """
@@ -295,7 +311,7 @@ public sealed partial class SqlStatements
             WHERE id IN
             (
                 SELECT id FROM bridge.dead_letters
-                WHERE last_failed_at < @OlderThan AND status <> 'Replaying'
+                WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < statement_timestamp())
                 LIMIT @BatchSize
             );
             """,

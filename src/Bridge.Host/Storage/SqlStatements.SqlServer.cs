@@ -262,11 +262,27 @@ public sealed partial class SqlStatements
             """,
 
         // The update lock on the row makes a second claimer wait, then re-check the WHERE clause and match nothing.
+        // The lease runs on the database's clock, never on an instance's own; DATEADD takes an int, so whole seconds are
+        // added apart from the milliseconds (a lease of weeks overflows an int of milliseconds).
         DeadLetterClaimReplay = """
             UPDATE bridge.dead_letters
-            SET status = N'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
-            WHERE id = @Id
-              AND (status = N'Pending' OR (status = N'Replaying' AND replay_claim_expires_at < @Now));
+            SET status = N'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds % 1000, DATEADD(second, @LeaseMilliseconds / 1000, SYSUTCDATETIME())),
+                updated_at = @Now
+            WHERE id = @Id AND status = N'Pending';
+            """,
+
+        DeadLetterSelectExpiredReplays = """
+            SELECT TOP (500) id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM bridge.dead_letters
+            WHERE status = N'Replaying' AND replay_claim_expires_at < SYSUTCDATETIME() AND (@Id IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at;
+            """,
+
+        DeadLetterReleaseExpiredReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < SYSUTCDATETIME();
             """,
 
         DeadLetterCompleteReplay = """
@@ -303,7 +319,7 @@ public sealed partial class SqlStatements
 
         DeadLetterPurge = """
             DELETE TOP (@BatchSize) FROM bridge.dead_letters
-            WHERE last_failed_at < @OlderThan AND status <> N'Replaying';
+            WHERE last_failed_at < @OlderThan AND (status <> N'Replaying' OR replay_claim_expires_at < SYSUTCDATETIME());
             """,
 
         DeadLetterCountByStatus = """

@@ -239,11 +239,26 @@ public sealed partial class SqlStatements
             LIMIT 500;
             """,
 
-        DeadLetterClaimReplay = """
+        // The lease runs on the database's clock, never on an instance's own.
+        DeadLetterClaimReplay = $$"""
             UPDATE dead_letters
-            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
-            WHERE id = @Id
-              AND (status = 'Pending' OR (status = 'Replaying' AND replay_claim_expires_at < @Now));
+            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = {{SqliteNowPlus("@LeaseMilliseconds")}},
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending';
+            """,
+
+        DeadLetterSelectExpiredReplays = $$"""
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM dead_letters
+            WHERE status = 'Replaying' AND replay_claim_expires_at < {{SqliteNow}} AND (@Id IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at
+            LIMIT 500;
+            """,
+
+        DeadLetterReleaseExpiredReplay = $$"""
+            UPDATE dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < {{SqliteNow}};
             """,
 
         DeadLetterCompleteReplay = """
@@ -278,12 +293,12 @@ public sealed partial class SqlStatements
             WHERE id = @Id AND status = 'Discarded';
             """,
 
-        DeadLetterPurge = """
+        DeadLetterPurge = $$"""
             DELETE FROM dead_letters
             WHERE rowid IN
             (
                 SELECT rowid FROM dead_letters
-                WHERE last_failed_at < @OlderThan AND status <> 'Replaying'
+                WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < {{SqliteNow}})
                 LIMIT @BatchSize
             );
             """,

@@ -98,8 +98,17 @@ public sealed partial class SqlStatements
     /// <summary>The 500 largest failure groups: messages that normalisation cannot collapse must not return every dead letter.</summary>
     public required string DeadLetterGroups { get; init; }
 
-    /// <summary>Pending (or Replaying with an expired claim) to Replaying for one owner; affects one row only for the winner.</summary>
+    /// <summary>
+    /// Pending to Replaying for one owner, leased for <c>@LeaseMilliseconds</c> from the database's now; affects one row only
+    /// for the winner.
+    /// </summary>
     public required string DeadLetterClaimReplay { get; init; }
+
+    /// <summary>Up to 500 Replaying dead letters (one, when <c>@Id</c> is set) whose claim expired by the database's clock: a replay that died unrecorded.</summary>
+    public required string DeadLetterSelectExpiredReplays { get; init; }
+
+    /// <summary>Replaying to Pending, if <c>@Owner</c>'s claim is still the one there and expired by the database's clock.</summary>
+    public required string DeadLetterReleaseExpiredReplay { get; init; }
 
     public required string DeadLetterCompleteReplay { get; init; }
 
@@ -112,7 +121,10 @@ public sealed partial class SqlStatements
 
     public required string DeadLetterRestore { get; init; }
 
-    /// <summary>Deletes up to <c>@BatchSize</c> dead letters (not being replayed) last failed before <c>@OlderThan</c>, with their audit.</summary>
+    /// <summary>
+    /// Deletes up to <c>@BatchSize</c> dead letters last failed before <c>@OlderThan</c>, with their audit, except ones a live
+    /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other).
+    /// </summary>
     public required string DeadLetterPurge { get; init; }
 
     public required string DeadLetterCountByStatus { get; init; }
