@@ -79,4 +79,23 @@ public sealed class StartupValidationTests
 
         await using var bridge = await BridgeInstance.StartAsync(settings);
     }
+
+    [Theory]
+    [InlineData("Bridge:Messaging:RetryLimit", "eight-ish")]
+    [InlineData("Bridge:Messaging:RetryMinInterval", "a-moment")]
+    [InlineData("Bridge:Messaging:RetryMaxInterval", "a-while")]
+    [InlineData("Bridge:Messaging:RabbitMqUri", "amqp://bridge:hunter2-secret@[not-a-host")]
+    public async Task A_setting_that_cannot_be_read_as_its_type_stops_the_start_naming_it_but_not_its_value(string setting, string value)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings[setting] = value;
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        var problem = Assert.Single(problems);
+        Assert.StartsWith(setting, problem, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, problem, StringComparison.Ordinal);
+    }
 }
