@@ -21,7 +21,7 @@ public static partial class StartupFailure
                     found.AddRange(validation.Failures);
                     break;
                 case InvalidOperationException when UnreadableSetting().Match(single.Message) is { Success: true } match:
-                    found.Add($"{match.Groups["setting"].Value} cannot be read as a {match.Groups["type"].Value.Split('.')[^1]}");
+                    found.Add($"{match.Groups["setting"].Value} cannot be read as {Describe(match.Groups["type"].Value)}");
                     break;
                 default:
                     problems = [];
@@ -32,6 +32,16 @@ public static partial class StartupFailure
         problems = found.Distinct().ToList();
         return problems.Count > 0;
     }
+
+    private static string Describe(string type) => type switch
+    {
+        "System.Int32" or "System.Int64" => "a whole number",
+        "System.Double" or "System.Decimal" => "a number",
+        "System.TimeSpan" => "a time span (e.g. 00:00:15)",
+        "System.Boolean" => "true or false",
+        "System.Uri" => "a URI",
+        _ => "a " + type.Split('.')[^1],
+    };
 
     // ConfigurationBinder's message: Failed to convert configuration value '<value>' at '<setting>' to type '<type>'.
     [GeneratedRegex(@"^Failed to convert configuration value '.*' at '(?<setting>[^']+)' to type '(?<type>[^']+)'\.$", RegexOptions.Singleline)]

@@ -45,8 +45,8 @@ public sealed class StartupValidationTests
     }
 
     [Theory]
-    [InlineData("Bridge:Messaging:RetryLimit", "-1", "RetryLimit")]
-    [InlineData("Bridge:Messaging:RetryLimit", "51", "RetryLimit")]
+    [InlineData("Bridge:Messaging:RetryLimit", "-1", "Bridge:Messaging:RetryLimit")]
+    [InlineData("Bridge:Messaging:RetryLimit", "51", "Bridge:Messaging:RetryLimit")]
     [InlineData("Bridge:Messaging:RetryMinInterval", "-00:00:01", "Bridge:Messaging:RetryMinInterval")]
     [InlineData("Bridge:Messaging:RetryMinInterval", "00:00:20", "Bridge:Messaging:RetryMaxInterval")]
     [InlineData("Bridge:Messaging:RetryMaxInterval", "00:00:00", "Bridge:Messaging:RetryMaxInterval")]
