@@ -3,8 +3,8 @@ using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Numerics;
 using System.Net.Http.Json;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -73,7 +73,6 @@ public static class DeadLetterCli
         }
 
         var parts = new List<string> { PathOf(command) };
-
         foreach (var argument in command.Arguments)
         {
             var name = $"<{argument.Name}>" + (argument.Arity.MaximumNumberOfValues > 1 ? "..." : "");
