@@ -69,6 +69,8 @@ public sealed class StartupValidationTests
     [InlineData("0", "00:00:00.200", "00:00:15")]
     [InlineData("0", "00:00:00", "00:00:00.001")]
     [InlineData("50", "00:00:00", "00:00:20")]
+    [InlineData("5", "00:00:00", "00:00:00")]
+    [InlineData("1", "00:15:00", "00:15:00")]
     public async Task Retry_settings_within_their_bounds_start(string limit, string min, string max)
     {
         var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
