@@ -42,7 +42,6 @@ public sealed class MessagingOptions
     public static readonly TimeSpan MaxRetryBudget = TimeSpan.FromMinutes(20);
 
     /// <summary>In-process retries of a transiently failing message before it is dead-lettered; 0 means none (one attempt).</summary>
-    [Range(0, 50)]
     public int RetryLimit { get; set; } = 8;
 
     /// <summary>The first retry's delay and the step of the exponential backoff; zero retries at once.</summary>

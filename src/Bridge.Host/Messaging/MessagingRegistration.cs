@@ -25,6 +25,7 @@ public static class MessagingRegistration
             .Validate(
                 o => o.Transport != MessagingTransport.RabbitMq || o.RabbitMqUri is not null,
                 $"{MessagingOptions.Section}:RabbitMqUri is required when {MessagingOptions.Section}:Transport is RabbitMq")
+            .Validate(o => o.RetryLimit is >= 0 and <= 50, $"{MessagingOptions.Section}:RetryLimit must be between 0 (no retries) and 50")
             .Validate(o => o.RetryMinInterval >= TimeSpan.Zero, $"{MessagingOptions.Section}:RetryMinInterval must not be negative")
             .Validate(
                 o => o.RetryMaxInterval >= o.RetryMinInterval && o.RetryMaxInterval <= MessagingOptions.MaxRetryInterval,
