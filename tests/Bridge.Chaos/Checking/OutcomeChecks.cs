@@ -1,0 +1,87 @@
+using Bridge.Chaos.Model;
+using Bridge.Chaos.Recording;
+using Bridge.Contracts;
+
+namespace Bridge.Chaos.Checking;
+
+/// <summary>
+/// Every message has exactly one terminal outcome — one result event, or one dead letter that says why — of the kind it
+/// calls for. Messages sharing an idempotency key with different payloads (a conflict) are judged together: one of them is
+/// answered, every other publication gets one <c>IdempotencyConflict</c> rejection.
+/// </summary>
+public sealed class OutcomeChecks : IFlowCheck
+{
+    public IEnumerable<Violation> Check(MessageIndex index)
+    {
+        foreach (var key in index.Keys)
+        {
+            var outcome = index.Outcome(key);
+            var members = outcome.Members;
+            var subject = members[0].Subject;
+            var outcomes = outcome.Results.Count + outcome.PendingDeadLetters.Count;
+
+            if (outcomes == 0)
+            {
+                yield return new Violation(Invariants.OneOutcome, subject, "no terminal outcome: no result event and no pending dead letter (lost, or stuck)", members);
+                continue;
+            }
+
+            if (outcomes > 1)
+            {
+                yield return new Violation(Invariants.OneOutcome, subject,
+                    $"{outcome.Results.Count} result event(s) and {outcome.PendingDeadLetters.Count} pending dead letter(s) for one message", members);
+            }
+
+            foreach (var letter in outcome.PendingDeadLetters.Where(l => string.IsNullOrWhiteSpace(l.ExceptionMessage)))
+            {
+                yield return new Violation(Invariants.OneOutcome, subject, $"dead letter {letter.Id} does not say why", members);
+            }
+
+            if (outcome.IsConflictGroup)
+            {
+                var attempts = members.Sum(m => Math.Max(1, index.Publications(m).Count));
+                if (outcome.Conflicts.Count < members.Count - 1 || outcome.Conflicts.Count > attempts - 1)
+                {
+                    yield return new Violation(Invariants.OneOutcome, subject,
+                        $"{members.Count} payloads under one key: expected {members.Count - 1} IdempotencyConflict rejection(s) (at most {attempts - 1} with republished attempts), got {outcome.Conflicts.Count}", members);
+                }
+            }
+            else if (outcome.Conflicts.Count > 0)
+            {
+                yield return new Violation(Invariants.RightOutcome, subject, "rejected as an idempotency conflict, but no other payload used its key", members);
+            }
+
+            if (outcomes == 1)
+            {
+                foreach (var violation in CheckKind(outcome, members, subject))
+                {
+                    yield return violation;
+                }
+            }
+        }
+    }
+
+    /// <summary>The single outcome is of the kind the message's expectation allows.</summary>
+    private static IEnumerable<Violation> CheckKind(KeyOutcome outcome, IReadOnlyList<PlannedMessage> members, string subject)
+    {
+        var result = outcome.Result;
+        var reason = result is null ? null : EventText.RejectionOf(result);
+        var expectation = members[0].Expectation;
+        var fits = expectation switch
+        {
+            Expectation.Unreadable => outcome.DeadLettered,
+            Expectation.Invalid => reason == RejectionReason.InvalidMessage,
+            Expectation.InvalidOrUnreadable => outcome.DeadLettered || reason == RejectionReason.InvalidMessage,
+            Expectation.ValidOrInvalid => true,
+            Expectation.ValidOrRefused => reason != RejectionReason.IdempotencyConflict,
+            Expectation.Refused => outcome.DeadLettered || reason is RejectionReason.RejectedByActivePlatform or RejectionReason.InvalidMessage,
+            _ => reason != RejectionReason.InvalidMessage,
+        };
+
+        if (!fits)
+        {
+            var got = outcome.DeadLettered ? "a dead letter: " + outcome.PendingDeadLetters[0].ExceptionMessage : EventText.Describe(result!);
+            yield return new Violation(Invariants.RightOutcome, subject, $"a message expected to end {expectation} ended with {got}", members);
+        }
+    }
+}

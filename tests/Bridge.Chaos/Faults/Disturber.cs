@@ -1,0 +1,128 @@
+using System.Threading.Channels;
+using Bridge.Chaos.Processes;
+using Bridge.Chaos.Recording;
+using Bridge.Sandbox;
+
+namespace Bridge.Chaos.Faults;
+
+/// <summary>
+/// Carries out the fault schedule's actions one after the other, beside the publisher (a broker restart holds up the
+/// actions behind it, not the stream). Every action is recorded in the history; one that fails is recorded and skipped.
+/// </summary>
+public sealed class Disturber : IAsyncDisposable
+{
+    private readonly Channel<ChaosAction> _actions = Channel.CreateUnbounded<ChaosAction>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SandboxControlClient _sandbox;
+    private readonly ProcessSupervisor _supervisor;
+    private readonly ServiceControl _services;
+    private readonly AdminClient _admin;
+    private readonly History _history;
+    private readonly Task _worker;
+
+    public Disturber(SandboxControlClient sandbox, ProcessSupervisor supervisor, ServiceControl services, AdminClient admin, History history, CancellationToken ct)
+    {
+        _sandbox = sandbox;
+        _supervisor = supervisor;
+        _services = services;
+        _admin = admin;
+        _history = history;
+        _worker = RunAsync(ct);
+    }
+
+    public int BrokerRestarts { get; private set; }
+
+    public int DatabaseRestarts { get; private set; }
+
+    public int Replays { get; private set; }
+
+    public void Enqueue(ChaosAction action) => _actions.Writer.TryWrite(action);
+
+    /// <summary>Waits until every enqueued action is done.</summary>
+    public async Task DrainAsync()
+    {
+        _actions.Writer.TryComplete();
+        await _worker;
+    }
+
+    /// <summary>
+    /// Replays the pending dead letters that faults produced, as an operator would; returns how many were sent back. Those
+    /// only an operator can settle (an unknown outcome to check in ActivePlatform, a body that cannot be read) are left.
+    /// </summary>
+    public async Task<int> ReplayPendingAsync(CancellationToken ct)
+    {
+        var pending = (await _admin.ListAsync("Pending", ct)).Where(l => !Checking.LeftOverChecks.NeedsAnOperator(l));
+        var replayed = 0;
+        foreach (var letter in pending)
+        {
+            if (await _admin.ReplayAsync(letter.Id, ct))
+            {
+                replayed++;
+            }
+        }
+
+        Replays += replayed;
+        return replayed;
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        await foreach (var action in _actions.Reader.ReadAllAsync(ct))
+        {
+            try
+            {
+                await ApplyAsync(action, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                _history.Disturbed("action-failed", $"{action}: {ex.GetType().Name}: {ex.Message}");
+            }
+        }
+    }
+
+    private async Task ApplyAsync(ChaosAction action, CancellationToken ct)
+    {
+        switch (action)
+        {
+            case SetFaults faults:
+                await _sandbox.SetFaultsAsync(faults.Rules, ct);
+                _history.Disturbed("faults", faults.Rules.Count == 0 ? "none" : faults.Description);
+                break;
+
+            case KillInstance kill:
+                await _supervisor.KillAsync(kill.Instance, kill.RestartAfter, ct);
+                break;
+
+            case RestartBroker:
+                _history.Disturbed("rabbitmq", "restarting");
+                var brokerTook = await _services.RestartRabbitMqAsync(ct);
+                BrokerRestarts++;
+                _history.Disturbed("rabbitmq", $"restarted in {brokerTook.TotalSeconds:0.0}s");
+                break;
+
+            case RestartDatabase database:
+                _history.Disturbed("postgresql", $"stopping (immediate) for {database.Outage.TotalSeconds:0.0}s");
+                var databaseTook = await _services.RestartPostgresAsync(database.Outage, ct);
+                DatabaseRestarts++;
+                _history.Disturbed("postgresql", $"back after {databaseTook.TotalSeconds:0.0}s");
+                break;
+
+            case ReplayDeadLetters:
+                var replayed = await ReplayPendingAsync(ct);
+                _history.Disturbed("replay", $"{replayed} pending dead letter(s) replayed through the admin API");
+                break;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _actions.Writer.TryComplete();
+        try
+        {
+            await _worker;
+        }
+        catch (OperationCanceledException)
+        {
+            // Cancelled with the run.
+        }
+    }
+}
