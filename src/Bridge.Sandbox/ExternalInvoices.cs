@@ -519,6 +519,9 @@ internal static class ExternalInvoiceEndpoints
             return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, "param is missing or the value is empty: account_ids");
         }
 
+        // The call log keys a notification by its accounts, as the effect ledger does.
+        CallLog.SetKey(context, string.Join(',', accountIds));
+
         var dates = new DateOnly[2];
         string[] names = ["start_date", "end_date"];
         for (var i = 0; i < names.Length; i++)

@@ -23,6 +23,9 @@ public sealed class ChaosRun(ChaosOptions options)
 {
     private const string SandboxToken = SandboxSettings.DefaultToken;
 
+    /// <summary>How long a message that follows another (an approval after its create) waits for that one's result.</summary>
+    private static readonly TimeSpan FollowerPatience = TimeSpan.FromSeconds(30);
+
     public async Task<ChaosResult> RunAsync(CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
@@ -177,11 +180,11 @@ public sealed class ChaosRun(ChaosOptions options)
     {
         try
         {
-            await history.WhenAnswered(after).WaitAsync(TimeSpan.FromMinutes(3), ct);
+            await history.WhenAnswered(after).WaitAsync(FollowerPatience, ct);
         }
         catch (TimeoutException)
         {
-            // The message it follows never got an answer (a finding of its own); send this one anyway.
+            // The message it follows has no result yet (dead-lettered, or slow): an ERP would not wait for ever either.
         }
 
         await publisher.PublishAsync(publication, ct);

@@ -117,7 +117,7 @@ public sealed class ClosingDocumentChecks : IFlowCheck
         }
 
         // A valid message is never refused by ActivePlatform.
-        foreach (var message in messages.Where(m => m.Expectation == Expectation.Valid))
+        foreach (var message in messages.Where(m => Expectations.Of(index, m) == Expectation.Valid))
         {
             if (index.Outcome(message).Result is ClosingDocumentRejected { Reason: RejectionReason.RejectedByActivePlatform } refused)
             {

@@ -1,6 +1,7 @@
 using System.Text;
 using Bridge.Chaos.Model;
 using Bridge.Chaos.Recording;
+using Bridge.Contracts;
 
 namespace Bridge.Chaos.Checking;
 
@@ -34,22 +35,54 @@ public sealed class HistoryRenderer(MessageIndex index)
             subjects.Add(message.Subject);
         }
 
-        foreach (var subject in subjects)
+        // What ActivePlatform saw: effects and calls naming the subjects or any id the messages' events or payloads carry.
+        var ids = new HashSet<string>(subjects.Select(SubjectKey), StringComparer.Ordinal);
+        foreach (var message in violation.Messages)
         {
-            var key = SubjectKey(subject);
-            foreach (var effect in index.Run.Effects.Where(e => e.Subject == key || e.Details.Values.Contains(key)))
+            ids.UnionWith(Identifiers(message.Payload));
+            foreach (var observed in index.AllEvents(message.IdempotencyKey))
             {
-                text.AppendLine($"  ActivePlatform effect #{effect.Sequence} {effect.At:HH:mm:ss.fff} {effect.Kind} {EventText.Visible(effect.Subject)} {string.Join(' ', effect.Details.Select(d => $"{d.Key}={EventText.Visible(d.Value)}"))}");
+                ids.UnionWith(Identifiers(observed.Event));
             }
+        }
 
-            foreach (var call in index.Run.Calls.Where(c => c.ExternalInvoiceKey == key || c.Path.EndsWith("/" + key, StringComparison.Ordinal)))
-            {
-                text.AppendLine($"  ActivePlatform call #{call.Sequence} {call.Timestamp:HH:mm:ss.fff} {call.Method} {call.Path}{EventText.Visible(call.Query)} → {call.Status}{(call.Fault is null ? "" : " " + call.Fault)} ({call.DurationMs:0}ms)");
-            }
+        ids.Remove("");
+        foreach (var effect in index.Run.Effects.Where(e => ids.Contains(e.Subject) || e.Details.Values.Any(v => v is not null && ids.Contains(v))))
+        {
+            text.AppendLine($"  ActivePlatform effect #{effect.Sequence} {effect.At.ToUniversalTime():HH:mm:ss.fff} {effect.Kind} {EventText.Visible(effect.Subject)} {string.Join(' ', effect.Details.Select(d => $"{d.Key}={EventText.Visible(d.Value)}"))}");
+        }
+
+        foreach (var call in index.Run.Calls.Where(c => (c.ExternalInvoiceKey is { } k && ids.Contains(k)) || ids.Any(id => id.All(char.IsAsciiDigit) && c.Path.EndsWith("/" + id, StringComparison.Ordinal))))
+        {
+            text.AppendLine($"  ActivePlatform call #{call.Sequence} {call.Timestamp.ToUniversalTime():HH:mm:ss.fff} {call.Method} {call.Path}{EventText.Visible(call.Query)} → {call.Status}{(call.Fault is null ? "" : " " + call.Fault)} ({call.DurationMs:0}ms)");
         }
 
         return text.ToString();
     }
+
+    /// <summary>Ids and keys a payload or an event names, by which ActivePlatform's ledger and call log know the same thing.</summary>
+    private static IEnumerable<string> Identifiers(object? item) => item switch
+    {
+        ClosingDocumentSent e => [e.ExternalInvoiceId],
+        ClosingDocumentDeleted e => [e.ExternalInvoiceId ?? ""],
+        PaymentCompleted e => [e.PaymentId ?? "", e.PaymentNumber ?? "", e.CorrectionId ?? ""],
+        PaymentRegistered e => [e.PaymentId, e.PaymentNumber ?? ""],
+        PaymentCancelled e => [e.PaymentId],
+        CorrectionCreated e => [e.CorrectionId],
+        CorrectionApproved e => [e.CorrectionId],
+        CorrectionDeclined e => [e.CorrectionId],
+        InvoiceApproved e => [e.InvoiceId],
+        InvoiceCompleted e => [e.InvoiceId],
+        InvoiceApprovalRevoked e => [e.InvoiceId],
+        CreateCorrection c => [c.Comment ?? ""],
+        CompletePayment c => [c.PaymentNumber ?? "", c.PaymentId ?? ""],
+        CancelPayment c => [c.PaymentId],
+        RegisterPayment r => [r.Comment],
+        ApproveInvoice a => [a.InvoiceId ?? ""],
+        CompleteInvoice c => [c.InvoiceId ?? ""],
+        RevokeInvoiceApproval r => [r.InvoiceId ?? ""],
+        _ => [],
+    };
 
     /// <summary>Subjects are <c>account/key</c> for closing documents; the ledger and the call log know the key.</summary>
     private static string SubjectKey(string subject)

@@ -7,6 +7,13 @@ public static class InvariantChecker
     [
         new OutcomeChecks(),
         new ClosingDocumentChecks(),
+        new NotificationChecks(),
+        new StatementLineChecks(),
+        new PaymentStatusChecks(),
+        new TopUpChecks(),
+        new CurrencyRateChecks(),
+        new CorrectionChecks(),
+        new InvoiceChecks(),
         new LeftOverChecks(),
     ];
 

@@ -7,6 +7,7 @@ namespace Bridge.Chaos.Checking;
 /// <summary>
 /// How the messages sharing one idempotency key ended: normally one message with one result; for a conflict (several
 /// payloads under one key) one winner's result plus an <c>IdempotencyConflict</c> rejection per other publication.
+/// <see cref="Results"/> are the answers (for a group, the winner's); <see cref="Conflicts"/> every conflict rejection.
 /// </summary>
 public sealed record KeyOutcome(
     string Key,
@@ -94,7 +95,11 @@ public sealed class MessageIndex
         var results = Results(key);
         var conflicts = results.Where(e => EventText.RejectionOf(e.Event) == RejectionReason.IdempotencyConflict).ToList();
         var letters = DeadLetters(key);
-        return new KeyOutcome(key, Members(key), [.. results.Except(conflicts)], conflicts, [.. letters.Where(l => l.Status == "Pending")], letters);
+        var members = Members(key);
+
+        // Alone under its key, a conflict rejection is the message's answer (another payload of its natural key won).
+        var answers = members.Count > 1 ? results.Except(conflicts).ToList() : results;
+        return new KeyOutcome(key, members, answers, conflicts, [.. letters.Where(l => l.Status == "Pending")], letters);
     }
 
     public KeyOutcome Outcome(PlannedMessage message) => Outcome(message.IdempotencyKey);

@@ -18,15 +18,15 @@ public sealed class OutcomeChecks : IFlowCheck
             var outcome = index.Outcome(key);
             var members = outcome.Members;
             var subject = members[0].Subject;
-            var outcomes = outcome.Results.Count + outcome.PendingDeadLetters.Count;
 
-            if (outcomes == 0)
+            var answers = outcome.Results.Count + outcome.PendingDeadLetters.Count;
+            if (answers == 0)
             {
                 yield return new Violation(Invariants.OneOutcome, subject, "no terminal outcome: no result event and no pending dead letter (lost, or stuck)", members);
                 continue;
             }
 
-            if (outcomes > 1)
+            if (answers > 1)
             {
                 yield return new Violation(Invariants.OneOutcome, subject,
                     $"{outcome.Results.Count} result event(s) and {outcome.PendingDeadLetters.Count} pending dead letter(s) for one message", members);
@@ -46,14 +46,10 @@ public sealed class OutcomeChecks : IFlowCheck
                         $"{members.Count} payloads under one key: expected {members.Count - 1} IdempotencyConflict rejection(s) (at most {attempts - 1} with republished attempts), got {outcome.Conflicts.Count}", members);
                 }
             }
-            else if (outcome.Conflicts.Count > 0)
-            {
-                yield return new Violation(Invariants.RightOutcome, subject, "rejected as an idempotency conflict, but no other payload used its key", members);
-            }
 
-            if (outcomes == 1)
+            if (answers == 1)
             {
-                foreach (var violation in CheckKind(outcome, members, subject))
+                foreach (var violation in CheckKind(index, outcome, members, subject))
                 {
                     yield return violation;
                 }
@@ -62,11 +58,11 @@ public sealed class OutcomeChecks : IFlowCheck
     }
 
     /// <summary>The single outcome is of the kind the message's expectation allows.</summary>
-    private static IEnumerable<Violation> CheckKind(KeyOutcome outcome, IReadOnlyList<PlannedMessage> members, string subject)
+    private static IEnumerable<Violation> CheckKind(MessageIndex index, KeyOutcome outcome, IReadOnlyList<PlannedMessage> members, string subject)
     {
         var result = outcome.Result;
         var reason = result is null ? null : EventText.RejectionOf(result);
-        var expectation = members[0].Expectation;
+        var expectation = Expectations.Of(index, members[0]);
         var fits = expectation switch
         {
             Expectation.Unreadable => outcome.DeadLettered,
@@ -74,8 +70,9 @@ public sealed class OutcomeChecks : IFlowCheck
             Expectation.InvalidOrUnreadable => outcome.DeadLettered || reason == RejectionReason.InvalidMessage,
             Expectation.ValidOrInvalid => true,
             Expectation.ValidOrRefused => reason != RejectionReason.IdempotencyConflict,
+            Expectation.ValidOrConflict => reason is null or RejectionReason.IdempotencyConflict,
             Expectation.Refused => outcome.DeadLettered || reason is RejectionReason.RejectedByActivePlatform or RejectionReason.InvalidMessage,
-            _ => reason != RejectionReason.InvalidMessage,
+            _ => reason is not (RejectionReason.InvalidMessage or RejectionReason.IdempotencyConflict),
         };
 
         if (!fits)
@@ -83,5 +80,29 @@ public sealed class OutcomeChecks : IFlowCheck
             var got = outcome.DeadLettered ? "a dead letter: " + outcome.PendingDeadLetters[0].ExceptionMessage : EventText.Describe(result!);
             yield return new Violation(Invariants.RightOutcome, subject, $"a message expected to end {expectation} ended with {got}", members);
         }
+    }
+}
+
+/// <summary>What is expected of a message once the run is known.</summary>
+public static class Expectations
+{
+    /// <summary>
+    /// The message's expectation, except that a message following another (an approval after its create, a completion
+    /// after its approval) may be refused when it went out before that one had succeeded: the ERP gave up waiting.
+    /// </summary>
+    public static Expectation Of(MessageIndex index, PlannedMessage message)
+    {
+        if (message.Expectation == Expectation.Valid && message.After is { } after && !SucceededBefore(index, after, message))
+        {
+            return Expectation.ValidOrRefused;
+        }
+
+        return message.Expectation;
+    }
+
+    private static bool SucceededBefore(MessageIndex index, string key, PlannedMessage follower)
+    {
+        var published = index.Publications(follower).Select(p => p.At).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+        return index.Results(key).Any(e => EventText.RejectionOf(e.Event) is null && e.ReceivedAt < published);
     }
 }

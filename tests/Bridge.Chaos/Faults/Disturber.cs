@@ -6,8 +6,10 @@ using Bridge.Sandbox;
 namespace Bridge.Chaos.Faults;
 
 /// <summary>
-/// Carries out the fault schedule's actions one after the other, beside the publisher (a broker restart holds up the
-/// actions behind it, not the stream). Every action is recorded in the history; one that fails is recorded and skipped.
+/// Carries out the fault schedule's actions beside the publisher: fault phases, kills and replays one after the other, in
+/// schedule order; broker and database restarts in the background (they take seconds to tens of seconds, and the faults
+/// and kills scheduled meanwhile should happen meanwhile). Every action is recorded in the history; one that fails is
+/// recorded and skipped.
 /// </summary>
 public sealed class Disturber : IAsyncDisposable
 {
@@ -18,6 +20,9 @@ public sealed class Disturber : IAsyncDisposable
     private readonly AdminClient _admin;
     private readonly History _history;
     private readonly Task _worker;
+    private readonly List<Task> _restarts = [];
+    private readonly SemaphoreSlim _brokerGate = new(1, 1);
+    private readonly SemaphoreSlim _databaseGate = new(1, 1);
 
     public Disturber(SandboxControlClient sandbox, ProcessSupervisor supervisor, ServiceControl services, AdminClient admin, History history, CancellationToken ct)
     {
@@ -42,6 +47,7 @@ public sealed class Disturber : IAsyncDisposable
     {
         _actions.Writer.TryComplete();
         await _worker;
+        await Task.WhenAll(_restarts);
     }
 
     /// <summary>
@@ -93,17 +99,23 @@ public sealed class Disturber : IAsyncDisposable
                 break;
 
             case RestartBroker:
-                _history.Disturbed("rabbitmq", "restarting");
-                var brokerTook = await _services.RestartRabbitMqAsync(ct);
-                BrokerRestarts++;
-                _history.Disturbed("rabbitmq", $"restarted in {brokerTook.TotalSeconds:0.0}s");
+                _restarts.Add(InBackgroundAsync(action, _brokerGate, async () =>
+                {
+                    _history.Disturbed("rabbitmq", "restarting");
+                    var took = await _services.RestartRabbitMqAsync(ct);
+                    BrokerRestarts++;
+                    _history.Disturbed("rabbitmq", $"restarted in {took.TotalSeconds:0.0}s");
+                }));
                 break;
 
             case RestartDatabase database:
-                _history.Disturbed("postgresql", $"stopping (immediate) for {database.Outage.TotalSeconds:0.0}s");
-                var databaseTook = await _services.RestartPostgresAsync(database.Outage, ct);
-                DatabaseRestarts++;
-                _history.Disturbed("postgresql", $"back after {databaseTook.TotalSeconds:0.0}s");
+                _restarts.Add(InBackgroundAsync(action, _databaseGate, async () =>
+                {
+                    _history.Disturbed("postgresql", $"stopping (immediate) for {database.Outage.TotalSeconds:0.0}s");
+                    var took = await _services.RestartPostgresAsync(database.Outage, ct);
+                    DatabaseRestarts++;
+                    _history.Disturbed("postgresql", $"back after {took.TotalSeconds:0.0}s");
+                }));
                 break;
 
             case ReplayDeadLetters:
@@ -113,16 +125,37 @@ public sealed class Disturber : IAsyncDisposable
         }
     }
 
+    private async Task InBackgroundAsync(ChaosAction action, SemaphoreSlim gate, Func<Task> restart)
+    {
+        await gate.WaitAsync();
+        try
+        {
+            await restart();
+        }
+        catch (Exception ex)
+        {
+            _history.Disturbed("action-failed", $"{action}: {ex.GetType().Name}: {ex.Message}");
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _actions.Writer.TryComplete();
         try
         {
             await _worker;
+            await Task.WhenAll(_restarts);
         }
         catch (OperationCanceledException)
         {
             // Cancelled with the run.
         }
+
+        _brokerGate.Dispose();
+        _databaseGate.Dispose();
     }
 }

@@ -44,7 +44,8 @@ public sealed class CorrectionScenarios : ScenarioFamily
         GenerationContext context, int n, string key, decimal total, bool duplicate, bool republish, bool conflict, bool changedTotal, List<FollowUp> followUps)
     {
         var create = new CreateCorrection { Key = key, AccountId = 523, IncludedInvoice = false, Total = total, Comment = Comment(n) };
-        var original = context.Message(Flow, create, key, $"create correction {key} of {total.ToString(CultureInfo.InvariantCulture)}");
+        var expectation = changedTotal ? Expectation.ValidOrConflict : Expectation.Valid;
+        var original = context.Message(Flow, create, key, $"create correction {key} of {total.ToString(CultureInfo.InvariantCulture)}", expectation);
         foreach (var publication in GenerationContext.Publish(original, duplicate))
         {
             yield return publication;
@@ -52,7 +53,7 @@ public sealed class CorrectionScenarios : ScenarioFamily
 
         if (republish)
         {
-            yield return new Publication(context.Message(Flow, create, key, $"create correction {key}, republished under a new id"), 0);
+            yield return new Publication(context.Message(Flow, create, key, $"create correction {key}, republished under a new id", expectation), 0);
         }
 
         if (conflict)
@@ -62,16 +63,16 @@ public sealed class CorrectionScenarios : ScenarioFamily
 
         if (changedTotal)
         {
-            yield return new Publication(context.Message(Flow, create with { Total = total + 5 }, key, $"create correction {key} again under a new id with another total"), 0);
+            yield return new Publication(context.Message(Flow, create with { Total = total + 5 }, key, $"create correction {key} again under a new id with another total", expectation), 0);
         }
 
         foreach (var step in followUps)
         {
             // The ERP addresses its own key; Bridge finds the correction it created. (By AP's id it cannot: the ERP does not know it.)
             object payload = step.Kind == "approve" ? new ApproveCorrection { Key = key } : new DeclineCorrection { Key = key };
-            var expectation = step.Races || followUps.Count > 1 ? Expectation.ValidOrRefused : Expectation.Valid;
+            var stepExpectation = step.Races || followUps.Count > 1 ? Expectation.ValidOrRefused : Expectation.Valid;
             var after = step.Races ? null : original.IdempotencyKey;
-            var message = context.Message(Flow, payload, key, $"{step.Kind} correction {key}{(step.Races ? " (racing the create)" : "")}", expectation, after: after);
+            var message = context.Message(Flow, payload, key, $"{step.Kind} correction {key}{(step.Races ? " (racing the create)" : "")}", stepExpectation, after: after);
             foreach (var publication in GenerationContext.Publish(message, step.Duplicate))
             {
                 yield return publication;
@@ -79,7 +80,7 @@ public sealed class CorrectionScenarios : ScenarioFamily
 
             if (step.Republish)
             {
-                yield return new Publication(context.Message(Flow, payload, key, $"{step.Kind} correction {key}, republished under a new id", expectation, after: after), 0);
+                yield return new Publication(context.Message(Flow, payload, key, $"{step.Kind} correction {key}, republished under a new id", stepExpectation, after: after), 0);
             }
         }
     }

@@ -67,7 +67,9 @@ public sealed class StatementLineScenarios : ScenarioFamily
                 ExternalTransactionId = transaction,
             };
             var what = $"statement line {transaction} of {Money(line.Amount)} for payment {number} ({kind}, total {payment.Total.ToString(CultureInfo.InvariantCulture)})";
-            var original = context.Message(Flow, message, number, what);
+            // Another amount for the same line under a new id: whichever comes first is applied, the other must not be.
+            var expectation = line.ChangedAmount ? Expectation.ValidOrConflict : Expectation.Valid;
+            var original = context.Message(Flow, message, number, what, expectation);
             foreach (var publication in GenerationContext.Publish(original, line.Duplicate))
             {
                 yield return publication;
@@ -75,7 +77,7 @@ public sealed class StatementLineScenarios : ScenarioFamily
 
             if (line.Republish)
             {
-                yield return new Publication(context.Message(Flow, message, number, what + ", republished under a new id"), 0);
+                yield return new Publication(context.Message(Flow, message, number, what + ", republished under a new id", expectation), 0);
             }
 
             if (line.Conflict)
@@ -87,7 +89,7 @@ public sealed class StatementLineScenarios : ScenarioFamily
             if (line.ChangedAmount)
             {
                 yield return new Publication(context.Message(Flow, message with { Amount = (line.Amount ?? payment.Total) + 3 }, number,
-                    $"{what} republished under a new id with another amount"), 0);
+                    $"{what} republished under a new id with another amount", expectation), 0);
             }
         }
     }

@@ -40,7 +40,8 @@ public sealed class TopUpScenarios : ScenarioFamily
     {
         var comment = string.Create(CultureInfo.InvariantCulture, $"Top-up {n} for account {account}");
         var message = new RegisterPayment { Key = key, AccountId = account, Total = total, Comment = comment, Purpose = purpose };
-        var original = context.Message(Flow, message, key, $"top-up {key} of {total}");
+        var expectation = changedTotal ? Expectation.ValidOrConflict : Expectation.Valid;
+        var original = context.Message(Flow, message, key, $"top-up {key} of {total}", expectation);
         foreach (var publication in GenerationContext.Publish(original, duplicate))
         {
             yield return publication;
@@ -48,7 +49,7 @@ public sealed class TopUpScenarios : ScenarioFamily
 
         if (republish)
         {
-            yield return new Publication(context.Message(Flow, message, key, $"top-up {key}, republished under a new id"), 0);
+            yield return new Publication(context.Message(Flow, message, key, $"top-up {key}, republished under a new id", expectation), 0);
         }
 
         if (conflict)
@@ -58,7 +59,7 @@ public sealed class TopUpScenarios : ScenarioFamily
 
         if (changedTotal)
         {
-            yield return new Publication(context.Message(Flow, message with { Total = total + 10 }, key, $"top-up {key} again under a new id with another total"), 0);
+            yield return new Publication(context.Message(Flow, message with { Total = total + 10 }, key, $"top-up {key} again under a new id with another total", expectation), 0);
         }
 
         if (twinKey is not null)

@@ -24,6 +24,10 @@ public enum Expectation
 
     /// <summary>Well-formed, but ActivePlatform refuses it in the state it is in (cancel a completed payment): one rejection.</summary>
     Refused,
+
+    /// <summary>One of several payloads for one natural key (a statement line, a top-up, a correction) under different message
+    /// ids: the first to arrive is applied; a later one is answered from it, or rejected as an idempotency conflict.</summary>
+    ValidOrConflict,
 }
 
 /// <summary>

@@ -37,11 +37,8 @@ public sealed class ProcessSupervisor : IAsyncDisposable
 
     public async Task StartAllAsync(CancellationToken ct)
     {
-        // One after the other: both apply migrations at start, and the log is easier to read.
-        foreach (var instance in _instances)
-        {
-            await instance.StartAsync(ct);
-        }
+        // Together, as a deployment would: migrations are safe from several instances at once.
+        await Task.WhenAll(_instances.Select(i => i.StartAsync(ct)));
 
         _watchdog = WatchAsync(_stopping.Token);
     }

@@ -31,8 +31,8 @@ public sealed record HeldClaim(string Scope, string DocumentKey, DateTimeOffset?
 
 /// <summary>
 /// Everything that happened in a run, as seen from outside Bridge: what was published, every result event received,
-/// what was done to the system. Thread-safe. It also answers "has this message an outcome yet?" for the publisher (which
-/// holds back messages that follow another) and for quiescence.
+/// what was done to the system. Thread-safe. It also answers "has this message a result yet?" for the publisher, which
+/// holds back messages that follow another.
 /// </summary>
 public sealed class History
 {
@@ -77,10 +77,13 @@ public sealed class History
             return;
         }
 
-        Answered(observed.Event.MessageId).TrySetResult();
+        if (!observed.IsDeadLetterNotice)
+        {
+            Answered(observed.Event.MessageId).TrySetResult();
+        }
     }
 
-    /// <summary>Completes once any event (a result, or a dead-letter notice) answers the idempotency key.</summary>
+    /// <summary>Completes once a result event (not a dead-letter notice) answers the idempotency key.</summary>
     public Task WhenAnswered(string idempotencyKey) => Answered(idempotencyKey).Task;
 
     public bool IsAnswered(string idempotencyKey) => Answered(idempotencyKey).Task.IsCompleted;
