@@ -81,6 +81,9 @@ if ((build)); then
     dotnet build tests/Bridge.Chaos/Bridge.Chaos.csproj -c "$configuration" -v quiet -nologo >&2
 fi
 
+# BRIDGE_CHAOS_BIN / BRIDGE_CHAOS_HOST_BIN: run copies of the builds (a long run while the tree is rebuilt).
+chaos_bin=${BRIDGE_CHAOS_BIN:-tests/Bridge.Chaos/bin/$configuration/net10.0}
+host_bin=${BRIDGE_CHAOS_HOST_BIN:-src/Bridge.Host/bin/$configuration/net10.0}
 rc=0
-dotnet "tests/Bridge.Chaos/bin/$configuration/net10.0/Bridge.Chaos.dll" --bridge "src/Bridge.Host/bin/$configuration/net10.0/bridge.dll" "${args[@]}" || rc=$?
+dotnet "$chaos_bin/Bridge.Chaos.dll" --bridge "$host_bin/bridge.dll" "${args[@]}" || rc=$?
 exit "$rc"

@@ -15,7 +15,7 @@ public sealed class ChaosOptions
           --kills K             SIGKILLs of a Bridge instance during the run (default 3)
           --storage S           postgresql (default) or sqlite (one database file shared by both instances)
           --rate R              messages published per second (default 20)
-          --restarts N          restarts of RabbitMQ and of PostgreSQL each (default 1; needs chaos.sh's services)
+          --restarts N          restarts of RabbitMQ and of PostgreSQL each (default 1; 0 for none; needs chaos.sh's services)
           --full-broker-restart restart the whole RabbitMQ node, not only the RabbitMQ application in it
           --claim-lease SECONDS Bridge:Idempotency:DocumentClaimLease of both instances (default 10; Bridge's own default is 120)
           --exclude FLOW[,FLOW] leave flows out: closing-documents, notifications, statement-lines, payment-status, top-ups,

@@ -47,7 +47,7 @@ public sealed class ChaosRun(ChaosOptions options)
             new SandboxSettings
             {
                 RandomSeed = options.Seed,
-                Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = ClosingDocumentScenarios.AsyncKeyPattern, PollsToComplete = 3 },
+                Async = Disturber.AsyncMode(FaultSchedule.NormalPolls),
             },
             ct);
         await WorldSeeder.SeedAsync(generator.World, sandbox.Control, ct);
@@ -76,6 +76,7 @@ public sealed class ChaosRun(ChaosOptions options)
             Say($"published after {clock.Elapsed.TotalSeconds:0}s; calming down");
 
             await sandbox.Control.ClearFaultsAsync(ct);
+            await sandbox.Control.SetAsyncModeAsync(Disturber.AsyncMode(FaultSchedule.NormalPolls), ct);
             history.Disturbed("calm", "faults off; every instance started");
             await supervisor.EnsureAllRunningAsync(ct);
             var quiescence = new Quiescence(plan, history, admin, storage, publisher);
@@ -109,6 +110,7 @@ public sealed class ChaosRun(ChaosOptions options)
                 record.Effects.Count,
                 record.Events.Count,
                 record.DeadLetters.Count,
+                record.DeadLetters.Count(d => d.Status == "Pending"),
                 history.Kills.Count,
                 disturber.BrokerRestarts,
                 disturber.DatabaseRestarts,
@@ -116,7 +118,7 @@ public sealed class ChaosRun(ChaosOptions options)
                 ResumeTimes.Measure(history.Kills, record.Events),
                 violations,
                 clock.Elapsed);
-            var reportPath = await WriteReportAsync(summary, plan, history, rendered, settled, ct);
+            var reportPath = await WriteReportAsync(summary, plan, history, record.DeadLetters, rendered, settled, ct);
             return new ChaosResult(summary, reportPath, rendered);
         }
         finally
@@ -231,7 +233,7 @@ public sealed class ChaosRun(ChaosOptions options)
         ["Bridge__Messaging__Transport"] = "RabbitMq",
         ["Bridge__Messaging__RabbitMqUri"] = broker.ToString(),
         ["Bridge__Messaging__QueuePrefix"] = queuePrefix,
-        ["Bridge__Messaging__RetryLimit"] = "5",
+        ["Bridge__Messaging__RetryLimit"] = "3",
         ["Bridge__Messaging__RetryMinInterval"] = "00:00:00.100",
         ["Bridge__Messaging__RetryMaxInterval"] = "00:00:02",
         ["Bridge__Idempotency__DocumentClaimLease"] = options.ClaimLease.ToString("c", CultureInfo.InvariantCulture),
@@ -258,7 +260,8 @@ public sealed class ChaosRun(ChaosOptions options)
         ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
     };
 
-    private async Task<string> WriteReportAsync(RunSummary summary, ChaosPlan plan, History history, IReadOnlyList<string> violations, QuiescenceResult settled, CancellationToken ct)
+    private async Task<string> WriteReportAsync(
+        RunSummary summary, ChaosPlan plan, History history, IReadOnlyList<DeadLetterSummary> deadLetters, IReadOnlyList<string> violations, QuiescenceResult settled, CancellationToken ct)
     {
         var path = Path.Combine(options.WorkDirectory, "report.txt");
         var lines = new List<string>
@@ -269,6 +272,8 @@ public sealed class ChaosRun(ChaosOptions options)
             $"violations ({violations.Count}):",
         };
         lines.AddRange(violations);
+        lines.Add($"dead letters ({deadLetters.Count}):");
+        lines.AddRange(deadLetters.OrderBy(d => d.FirstFailedAt).Select(d => "  " + EventText.Visible(d.ToString())));
         lines.Add("disturbances:");
         lines.AddRange(history.Disturbances.Select(d => "  " + d));
         lines.Add("stream:");

@@ -58,6 +58,7 @@ public sealed record RunSummary(
     int Effects,
     int Events,
     int DeadLetters,
+    int PendingDeadLetters,
     int Kills,
     int BrokerRestarts,
     int DatabaseRestarts,
@@ -73,7 +74,7 @@ public sealed record RunSummary(
             : " (" + string.Join(", ", Violations.GroupBy(v => v.Invariant).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}: {g.Count()}")) + ")";
         return string.Create(CultureInfo.InvariantCulture,
             $"chaos: seed={Seed} storage={Storage} messages={Messages} publications={Publications} effects={Effects} events={Events} " +
-            $"dead-letters={DeadLetters} kills={Kills} restarts=rabbitmq:{BrokerRestarts},postgresql:{DatabaseRestarts} unexpected-exits={UnexpectedExits} " +
+            $"dead-letters={DeadLetters} (pending {PendingDeadLetters}) kills={Kills} restarts=rabbitmq:{BrokerRestarts},postgresql:{DatabaseRestarts} unexpected-exits={UnexpectedExits} " +
             $"resume-after-kill={Resume} violations={Violations.Count}{byInvariant} took={Took.TotalSeconds:0}s");
     }
 }

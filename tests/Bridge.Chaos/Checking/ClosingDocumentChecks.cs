@@ -122,7 +122,7 @@ public sealed class ClosingDocumentChecks : IFlowCheck
             if (index.Outcome(message).Result is ClosingDocumentRejected { Reason: RejectionReason.RejectedByActivePlatform } refused)
             {
                 yield return new Violation(Invariants.RightOutcome, subject,
-                    $"a valid {message.MessageType} was refused by ActivePlatform: {refused.ActivePlatformError?.Title ?? refused.Description}", [message]);
+                    $"a valid {message.MessageType} (#{message.Ordinal}) was refused by ActivePlatform: {refused.ActivePlatformError?.Title ?? refused.Description}", messages);
             }
         }
 

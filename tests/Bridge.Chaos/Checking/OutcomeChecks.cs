@@ -13,6 +13,15 @@ public sealed class OutcomeChecks : IFlowCheck
 {
     public IEnumerable<Violation> Check(MessageIndex index)
     {
+        // Two messages (two idempotency keys) never share one dead letter: one of the bodies would be lost.
+        foreach (var shared in index.Keys.SelectMany(k => index.DeadLetters(k).Select(l => (Key: k, Letter: l))).GroupBy(x => x.Letter.Id).Where(g => g.Count() > 1))
+        {
+            var keys = shared.Select(x => x.Key).ToList();
+            yield return new Violation(Invariants.OneOutcome, shared.First().Letter.MessageId ?? shared.Key.ToString(),
+                $"one dead letter ({shared.Key}) stands for {keys.Count} different messages: {string.Join(", ", keys.Select(EventText.Visible))}; replaying it can replay only one body",
+                [.. keys.SelectMany(index.Members)]);
+        }
+
         foreach (var key in index.Keys)
         {
             var outcome = index.Outcome(key);
@@ -42,8 +51,9 @@ public sealed class OutcomeChecks : IFlowCheck
                 var attempts = members.Sum(m => Math.Max(1, index.Publications(m).Count));
                 if (outcome.Conflicts.Count < members.Count - 1 || outcome.Conflicts.Count > attempts - 1)
                 {
+                    var shared = outcome.DeadLetters.Count == 0 ? "" : $"; the payloads share {outcome.DeadLetters.Count} dead letter(s) ({string.Join(", ", outcome.DeadLetters.Select(l => $"{l.Id} {l.Status}, {l.FailureCount} failure(s)"))}), which keep one body";
                     yield return new Violation(Invariants.OneOutcome, subject,
-                        $"{members.Count} payloads under one key: expected {members.Count - 1} IdempotencyConflict rejection(s) (at most {attempts - 1} with republished attempts), got {outcome.Conflicts.Count}", members);
+                        $"{members.Count} payloads under one key: expected {members.Count - 1} IdempotencyConflict rejection(s) (at most {attempts - 1} with republished attempts), got {outcome.Conflicts.Count}{shared}", members);
                 }
             }
 

@@ -91,7 +91,12 @@ public sealed class Disturber : IAsyncDisposable
         {
             case SetFaults faults:
                 await _sandbox.SetFaultsAsync(faults.Rules, ct);
-                _history.Disturbed("faults", faults.Rules.Count == 0 ? "none" : faults.Description);
+                await _sandbox.SetAsyncModeAsync(AsyncMode(faults.PollsToComplete), ct);
+                _history.Disturbed("faults", faults.Description.Length == 0 ? "none" : faults.Description);
+                break;
+
+            case ReplayThenKill replayThenKill:
+                await ReplayThenKillAsync(replayThenKill, ct);
                 break;
 
             case KillInstance kill:
@@ -123,6 +128,28 @@ public sealed class Disturber : IAsyncDisposable
                 _history.Disturbed("replay", $"{replayed} pending dead letter(s) replayed through the admin API");
                 break;
         }
+    }
+
+    /// <summary>The sandbox's async answers: closing documents whose key starts with <c>async-</c>, completed on poll <paramref name="polls"/>.</summary>
+    public static AsyncModeSettings AsyncMode(int polls) =>
+        new() { Mode = AsyncWriteMode.KeyPattern, KeyPattern = Generation.ClosingDocumentScenarios.AsyncKeyPattern, PollsToComplete = polls };
+
+    /// <summary>Fires the replays at one instance and SIGKILLs it while they run: a replay cut between sending and recording.</summary>
+    private async Task ReplayThenKillAsync(ReplayThenKill action, CancellationToken ct)
+    {
+        var instance = _supervisor.Instances[action.Instance % _supervisor.Instances.Count];
+        var pending = (await _admin.ListAsync("Pending", ct)).Where(l => !Checking.LeftOverChecks.NeedsAnOperator(l)).ToList();
+        if (instance.BaseAddress is not { } address || pending.Count == 0)
+        {
+            _history.Disturbed("replay-kill", $"nothing to replay through {instance.Name}");
+            return;
+        }
+
+        var replays = pending.Select(l => _admin.TryReplayThroughAsync(address, l.Id, ct)).ToList();
+        await Task.Delay(action.KillAfter, ct);
+        _history.Disturbed("replay-kill", $"{pending.Count} replay(s) sent to {instance.Name}; killing it {action.KillAfter.TotalMilliseconds:0}ms later");
+        await _supervisor.KillAsync(action.Instance, TimeSpan.FromSeconds(1), ct);
+        await Task.WhenAll(replays);
     }
 
     private async Task InBackgroundAsync(ChaosAction action, SemaphoreSlim gate, Func<Task> restart)

@@ -6,8 +6,11 @@ namespace Bridge.Chaos.Faults;
 /// <summary>Something done to the system when the stream reaches a publication.</summary>
 public abstract record ChaosAction(int AtPublication);
 
-/// <summary>Replaces the sandbox's fault rules (empty: no faults).</summary>
-public sealed record SetFaults(int AtPublication, string Description, IReadOnlyList<FaultRule> Rules) : ChaosAction(AtPublication);
+/// <summary>
+/// Replaces the sandbox's fault rules (empty: no faults), and sets how many polls an async task takes to complete (slow
+/// tasks outlast Bridge's polling deadline, so the outcome of a create stays unknown while other messages arrive).
+/// </summary>
+public sealed record SetFaults(int AtPublication, string Description, IReadOnlyList<FaultRule> Rules, int PollsToComplete) : ChaosAction(AtPublication);
 
 /// <summary>SIGKILLs instance <see cref="Instance"/> and starts it again after <see cref="RestartAfter"/>.</summary>
 public sealed record KillInstance(int AtPublication, int Instance, TimeSpan RestartAfter) : ChaosAction(AtPublication);
@@ -18,6 +21,9 @@ public sealed record RestartDatabase(int AtPublication, TimeSpan Outage) : Chaos
 
 /// <summary>An operator replays every pending dead letter through the admin API.</summary>
 public sealed record ReplayDeadLetters(int AtPublication) : ChaosAction(AtPublication);
+
+/// <summary>An operator replays the pending dead letters through one instance, which is SIGKILLed while it does.</summary>
+public sealed record ReplayThenKill(int AtPublication, int Instance, TimeSpan KillAfter) : ChaosAction(AtPublication);
 
 /// <summary>
 /// The seeded plan of disturbances, placed by stream position (after the N-th publication) rather than by clock, so a seed
@@ -35,6 +41,9 @@ public static class FaultSchedule
 
     private static readonly string?[] WriteMethods = [null, "POST", "PATCH", "DELETE"];
 
+    /// <summary>Polls an async task takes normally, and in a slow phase (past the polling deadline Bridge is given).</summary>
+    public const int NormalPolls = 3;
+
     private enum FaultKind
     {
         Latency,
@@ -42,6 +51,7 @@ public static class FaultSchedule
         Throttling,
         Hangs,
         LostAnswers,
+        SlowAsyncTasks,
     }
 
     public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres)
@@ -60,13 +70,13 @@ public static class FaultSchedule
             {
                 actions.Add(Phase(random, at, [kinds[phase]]));
             }
-            else if (random.NextDouble() < 0.25)
+            else if (random.NextDouble() < 0.2)
             {
-                actions.Add(new SetFaults(at, "calm", []));
+                actions.Add(new SetFaults(at, "calm", [], NormalPolls));
             }
             else
             {
-                var mix = Enum.GetValues<FaultKind>().Where(_ => random.NextDouble() < 0.4).ToList();
+                var mix = Enum.GetValues<FaultKind>().Where(_ => random.NextDouble() < 0.45).ToList();
                 actions.Add(Phase(random, at, mix.Count == 0 ? [kinds[random.Next(kinds.Count)]] : mix));
             }
         }
@@ -78,9 +88,9 @@ public static class FaultSchedule
 
         if (canRestartServices)
         {
-            for (var i = 0; i < Math.Max(1, restarts); i++)
+            for (var i = 0; i < restarts; i++)
             {
-                var slice = 1.0 / Math.Max(1, restarts);
+                var slice = 1.0 / restarts;
                 actions.Add(new RestartBroker(Position(random, n, (i + 0.2) * slice, (i + 0.6) * slice)));
                 if (hasPostgres)
                 {
@@ -89,10 +99,12 @@ public static class FaultSchedule
             }
         }
 
-        foreach (var share in new[] { 0.45, 0.75 })
+        foreach (var share in new[] { 0.3, 0.6, 0.9 })
         {
             actions.Add(new ReplayDeadLetters((int)(n * share)));
         }
+
+        actions.Add(new ReplayThenKill(Position(random, n, 0.5, 0.95), random.Next(2), TimeSpan.FromMilliseconds(random.Next(80))));
 
         return [.. actions.OrderBy(a => a.AtPublication)];
     }
@@ -104,8 +116,16 @@ public static class FaultSchedule
     {
         var rules = new List<FaultRule>();
         var described = new List<string>();
+        var polls = NormalPolls;
         foreach (var kind in kinds)
         {
+            if (kind == FaultKind.SlowAsyncTasks)
+            {
+                polls = 30 + random.Next(40);
+                described.Add($"async tasks complete on poll {polls} (past the polling deadline)");
+                continue;
+            }
+
             var path = Paths[random.Next(Paths.Length)];
             var rule = kind switch
             {
@@ -113,18 +133,19 @@ public static class FaultSchedule
                 FaultKind.ServerErrors => new FaultRule
                 {
                     PathContains = path,
-                    ErrorRate = Rate(random, 0.1, 0.35),
+                    Method = WriteMethods[random.Next(WriteMethods.Length)],
+                    ErrorRate = Rate(random, 0.15, 0.5),
                     ErrorStatus = new[] { 500, 502, 503, 504 }[random.Next(4)],
                 },
-                FaultKind.Throttling => new FaultRule { PathContains = path, ThrottleRate = Rate(random, 0.1, 0.3), RetryAfterSeconds = 1 + random.Next(2) },
-                FaultKind.Hangs => new FaultRule { PathContains = path, HangRate = Rate(random, 0.05, 0.15) },
-                _ => new FaultRule { PathContains = path, Method = WriteMethods[random.Next(WriteMethods.Length)], LoseAnswerRate = Rate(random, 0.1, 0.35) },
+                FaultKind.Throttling => new FaultRule { PathContains = path, ThrottleRate = Rate(random, 0.1, 0.4), RetryAfterSeconds = 1 + random.Next(2) },
+                FaultKind.Hangs => new FaultRule { PathContains = path, HangRate = Rate(random, 0.05, 0.2) },
+                _ => new FaultRule { PathContains = path, Method = WriteMethods[random.Next(WriteMethods.Length)], LoseAnswerRate = Rate(random, 0.15, 0.5) },
             };
             rules.Add(rule);
             described.Add(Describe(kind, rule));
         }
 
-        return new SetFaults(at, string.Join("; ", described), rules);
+        return new SetFaults(at, string.Join("; ", described), rules, polls);
     }
 
     private static double Rate(Random random, double from, double to) => Math.Round(from + (random.NextDouble() * (to - from)), 2);

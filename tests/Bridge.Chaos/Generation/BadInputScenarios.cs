@@ -28,6 +28,12 @@ public sealed class BadInputScenarios : ScenarioFamily
     public override IScenario Plan(GenerationContext context)
     {
         var n = ++_bodies;
+        if (context.Chance(0.15))
+        {
+            var queue = context.Pick(ErpQueues.ByMessageType.Keys.Order(StringComparer.Ordinal).ToList());
+            return new Scenario(2, c => SharedMessageId(c, n, queue));
+        }
+
         var messageType = context.Pick(ErpQueues.ByMessageType.Keys.Order(StringComparer.Ordinal).ToList());
         var kind = context.Random.Next(4);
         var notJson = context.Pick(NotJson);
@@ -47,6 +53,24 @@ public sealed class BadInputScenarios : ScenarioFamily
             _ => context.Raw(Flow, messageType, Encoding.UTF8.GetBytes($$$"""{"key":"{{{subject}}}","accountId":"not a number","total":[1],"documentId":{"x":1}}"""), "application/json", subject,
                 "JSON with values of the wrong type", Expectation.InvalidOrUnreadable),
         };
+    }
+
+    /// <summary>
+    /// Two different unreadable messages an ERP sent under one AMQP message id, each with its own body idempotency key: two
+    /// messages, so two dead letters (one must not swallow the other's body).
+    /// </summary>
+    private IEnumerable<Publication> SharedMessageId(GenerationContext context, int n, string messageType)
+    {
+        var shared = context.NewMessageId();
+        foreach (var part in new[] { "a", "b" })
+        {
+            var subject = string.Create(CultureInfo.InvariantCulture, $"bad-{n}{part}");
+            var key = $"{subject}-body-key";
+            var body = Encoding.UTF8.GetBytes($$$"""{"idempotencyKey":"{{{key}}}","key":"{{{subject}}}","accountId":"not a number","total":[1]}""");
+            var message = context.Raw(Flow, messageType, body, "application/json", subject,
+                $"JSON with values of the wrong type, body key {key}, sharing its AMQP message id with another message", Expectation.InvalidOrUnreadable);
+            yield return new Publication(message.WithKeys(key, shared), 0);
+        }
     }
 
     /// <summary>Parses as the contract but misses what validation requires.</summary>

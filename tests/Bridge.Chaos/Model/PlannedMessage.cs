@@ -71,6 +71,23 @@ public sealed class PlannedMessage
 
     public string Queue => ErpQueues.ByMessageType[MessageType];
 
+    /// <summary>The same message under another idempotency key and AMQP message id (a body key with a shared AMQP id).</summary>
+    public PlannedMessage WithKeys(string idempotencyKey, string? amqpMessageId) => new()
+    {
+        Ordinal = Ordinal,
+        Flow = Flow,
+        MessageType = MessageType,
+        IdempotencyKey = idempotencyKey,
+        AmqpMessageId = amqpMessageId,
+        Body = Body,
+        ContentType = ContentType,
+        Expectation = Expectation,
+        Subject = Subject,
+        Payload = Payload,
+        After = After,
+        Description = Description,
+    };
+
     public override string ToString() => $"#{Ordinal} {MessageType} [{IdempotencyKey}] {Description}";
 }
 

@@ -63,6 +63,21 @@ public sealed class AdminClient(Func<IReadOnlyList<Uri>> baseAddresses, string t
         return response.IsSuccessStatusCode;
     }
 
+    /// <summary>One replay through one instance, whatever becomes of it (the instance may be killed meanwhile).</summary>
+    public async Task TryReplayThroughAsync(Uri address, Guid id, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(address, $"admin/dead-letters/{id:D}/replay"));
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        try
+        {
+            using var response = await _http.SendAsync(message, ct);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            // Killed while answering: that is the point.
+        }
+    }
+
     private async Task<HttpResponseMessage> SendAsync(Func<Uri, HttpRequestMessage> request, CancellationToken ct, bool acceptRefusal = false)
     {
         Exception? last = null;

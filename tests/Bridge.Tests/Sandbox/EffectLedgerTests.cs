@@ -100,6 +100,21 @@ public sealed class EffectLedgerTests(SandboxFixture fixture) : SandboxTest(fixt
     }
 
     [Fact]
+    public async Task A_notification_is_one_effect_and_the_call_log_keys_it_by_its_accounts()
+    {
+        await Control.SetFaultAsync(new FaultRule { PathContains = "/notifications", LoseAnswerNext = 1 }, CancellationToken.None);
+
+        var lost = await SendAsync(HttpMethod.Post, "api/v3/resellers/1/notifications/external_invoices",
+            new JsonObject { ["account_ids"] = new JsonArray(505, 506), ["start_date"] = "2019-11-01", ["end_date"] = "2019-11-30" });
+
+        Assert.Equal(HttpStatusCode.BadGateway, lost.Status);
+        var effect = Assert.Single(await Control.GetEffectsAsync(EffectKinds.NotificationSent, "505,506", CancellationToken.None));
+        Assert.Equal("2019-11-01", effect.Details["startDate"]);
+        var call = Assert.Single(await Control.GetCallsAsync("POST", "/notifications", "505,506", CancellationToken.None));
+        Assert.Equal("lost-answer", call.Fault);
+    }
+
+    [Fact]
     public async Task A_rate_outside_zero_to_one_is_refused()
     {
         using var response = await Api.PutAsync(
