@@ -75,50 +75,16 @@ public sealed class ChaosRun(ChaosOptions options)
             await disturber.DrainAsync();
             Say($"published after {clock.Elapsed.TotalSeconds:0}s; calming down");
 
-            await sandbox.Control.ClearFaultsAsync(ct);
-            await sandbox.Control.SetAsyncModeAsync(Disturber.AsyncMode(FaultSchedule.NormalPolls), ct);
-            history.Disturbed("calm", "faults off; every instance started");
-            await supervisor.EnsureAllRunningAsync(ct);
-            var quiescence = new Quiescence(plan, history, admin, storage, publisher);
-            var stall = TimeSpan.FromSeconds(Math.Max(45, (3 * options.ClaimLease.TotalSeconds) + 15));
-            var settled = await quiescence.WaitAsync(options.QuiesceTimeout, stall, ct);
-            Say($"settled={settled.Reached} after {settled.Waited.TotalSeconds:0}s: {settled.State}");
-
-            for (var round = 1; round <= 3; round++)
-            {
-                var replayed = await disturber.ReplayPendingAsync(ct);
-                if (replayed == 0)
-                {
-                    break;
-                }
-
-                history.Disturbed("replay", $"final round {round}: {replayed} pending dead letter(s) replayed");
-                settled = await quiescence.WaitAsync(options.QuiesceTimeout, stall, ct);
-                Say($"replay round {round}: {replayed} replayed; settled={settled.Reached} after {settled.Waited.TotalSeconds:0}s: {settled.State}");
-            }
-
+            var settled = await SettleAsync(plan, history, sandbox.Control, supervisor, disturber, admin, storage, publisher, ct);
             var record = await CollectAsync(options.Seed, plan, history, admin, sandbox.Control, storage, publisher, capture, ct);
             var index = new MessageIndex(record);
-            var violations = InvariantChecker.Check(index);
+            var findings = InvariantChecker.Check(index);
+            var violations = findings.Where(f => !f.IsKnownLimit).ToList();
+            var knownLimits = findings.Where(f => f.IsKnownLimit).ToList();
             var renderer = new HistoryRenderer(index);
             var rendered = violations.Select(renderer.Render).ToList();
-            var summary = new RunSummary(
-                options.Seed,
-                options.Storage == StorageKind.PostgreSql ? "postgresql" : "sqlite",
-                plan.Messages.Count,
-                history.Publications.Count(p => p.Confirmed),
-                record.Effects.Count,
-                record.Events.Count,
-                record.DeadLetters.Count,
-                record.DeadLetters.Count(d => d.Status == "Pending"),
-                history.Kills.Count,
-                disturber.BrokerRestarts,
-                disturber.DatabaseRestarts,
-                supervisor.UnexpectedExits,
-                ResumeTimes.Measure(history.Kills, record.Events),
-                violations,
-                clock.Elapsed);
-            var reportPath = await WriteReportAsync(summary, plan, history, record.DeadLetters, rendered, settled, ct);
+            var summary = Summarize(plan, history, record, disturber, supervisor, violations, knownLimits.Count, clock.Elapsed);
+            var reportPath = await WriteReportAsync(summary, plan, history, record.DeadLetters, rendered, [.. knownLimits.Select(renderer.Render)], settled, ct);
             return new ChaosResult(summary, reportPath, rendered);
         }
         finally
@@ -133,6 +99,60 @@ public sealed class ChaosRun(ChaosOptions options)
             }
         }
     }
+
+    /// <summary>
+    /// Faults off, every instance up; waits for quiet; then replays what faults left as an operator would (at most three
+    /// rounds, while there is something to replay) and waits for quiet again.
+    /// </summary>
+    private async Task<QuiescenceResult> SettleAsync(
+        ChaosPlan plan, History history, SandboxControlClient sandbox, ProcessSupervisor supervisor, Disturber disturber, AdminClient admin,
+        StorageProbe storage, ErpPublisher publisher, CancellationToken ct)
+    {
+        await sandbox.ClearFaultsAsync(ct);
+        await sandbox.SetAsyncModeAsync(Disturber.AsyncMode(FaultSchedule.NormalPolls), ct);
+        history.Disturbed("calm", "faults off; every instance started");
+        await supervisor.EnsureAllRunningAsync(ct);
+        var quiescence = new Quiescence(plan, history, admin, storage, publisher);
+
+        // Longer than any quiet period Bridge has on purpose: a dead instance's claim, retried as busy for twice its lease.
+        var stall = TimeSpan.FromSeconds(Math.Max(45, (3 * options.ClaimLease.TotalSeconds) + 15));
+        var settled = await quiescence.WaitAsync(options.QuiesceTimeout, stall, ct);
+        Say($"settled={settled.Reached} after {settled.Waited.TotalSeconds:0}s: {settled.State}");
+        for (var round = 1; round <= 3; round++)
+        {
+            var replayed = await disturber.ReplayPendingAsync(ct);
+            if (replayed == 0)
+            {
+                break;
+            }
+
+            history.Disturbed("replay", $"final round {round}: {replayed} pending dead letter(s) replayed");
+            settled = await quiescence.WaitAsync(options.QuiesceTimeout, stall, ct);
+            Say($"replay round {round}: {replayed} replayed; settled={settled.Reached} after {settled.Waited.TotalSeconds:0}s: {settled.State}");
+        }
+
+        return settled;
+    }
+
+    private RunSummary Summarize(
+        ChaosPlan plan, History history, RunRecord record, Disturber disturber, ProcessSupervisor supervisor, IReadOnlyList<Violation> violations, int knownLimits,
+        TimeSpan took) => new(
+        options.Seed,
+        options.Storage == StorageKind.PostgreSql ? "postgresql" : "sqlite",
+        plan.Messages.Count,
+        history.Publications.Count(p => p.Confirmed),
+        record.Effects.Count,
+        record.Events.Count,
+        record.DeadLetters.Count,
+        record.DeadLetters.Count(d => d.Status == "Pending"),
+        history.Kills.Count,
+        disturber.BrokerRestarts,
+        disturber.DatabaseRestarts,
+        supervisor.UnexpectedExits,
+        ResumeTimes.Measure(history.Kills, record.Events),
+        violations,
+        knownLimits,
+        took);
 
     /// <summary>
     /// Publishes the stream at the configured rate (in small bursts, so messages race), firing each scheduled disturbance
@@ -261,7 +281,8 @@ public sealed class ChaosRun(ChaosOptions options)
     };
 
     private async Task<string> WriteReportAsync(
-        RunSummary summary, ChaosPlan plan, History history, IReadOnlyList<DeadLetterSummary> deadLetters, IReadOnlyList<string> violations, QuiescenceResult settled, CancellationToken ct)
+        RunSummary summary, ChaosPlan plan, History history, IReadOnlyList<DeadLetterSummary> deadLetters, IReadOnlyList<string> violations,
+        IReadOnlyList<string> knownLimits, QuiescenceResult settled, CancellationToken ct)
     {
         var path = Path.Combine(options.WorkDirectory, "report.txt");
         var lines = new List<string>
@@ -272,6 +293,8 @@ public sealed class ChaosRun(ChaosOptions options)
             $"violations ({violations.Count}):",
         };
         lines.AddRange(violations);
+        lines.Add($"known limits seen (README, not violations) ({knownLimits.Count}):");
+        lines.AddRange(knownLimits);
         lines.Add($"dead letters ({deadLetters.Count}):");
         lines.AddRange(deadLetters.OrderBy(d => d.FirstFailedAt).Select(d => "  " + EventText.Visible(d.ToString())));
         lines.Add("disturbances:");

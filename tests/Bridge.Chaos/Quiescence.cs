@@ -61,10 +61,10 @@ public sealed class Quiescence(ChaosPlan plan, History history, AdminClient admi
             }
 
             var unanswered = Unanswered(history.Events, letters);
-            var replaying = letters.Count(l => l.Status is "Replaying" or "Replayed" && unanswered.Contains(l.MessageId ?? ""));
-            var state = $"unanswered={unanswered.Count} outbox={outbox} claims={claims} queued={ready} replaying={letters.Count(l => l.Status == "Replaying")} " +
+            var replaying = letters.Count(l => l.Status == "Replaying");
+            var state = $"unanswered={unanswered.Count} outbox={outbox} claims={claims} queued={ready} replaying={replaying} " +
                 $"dead-letters={letters.Count}/{letters.Sum(l => l.FailureCount)} events={history.EventCount}";
-            var quiet = unanswered.Count == 0 && outbox == 0 && claims == 0 && ready == 0 && letters.All(l => l.Status != "Replaying") && replaying == 0;
+            var quiet = unanswered.Count == 0 && outbox == 0 && claims == 0 && ready == 0 && replaying == 0;
             return (quiet, state);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

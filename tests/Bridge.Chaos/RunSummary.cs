@@ -65,6 +65,7 @@ public sealed record RunSummary(
     int UnexpectedExits,
     ResumeTimes Resume,
     IReadOnlyList<Violation> Violations,
+    int KnownLimits,
     TimeSpan Took)
 {
     public override string ToString()
@@ -75,6 +76,6 @@ public sealed record RunSummary(
         return string.Create(CultureInfo.InvariantCulture,
             $"chaos: seed={Seed} storage={Storage} messages={Messages} publications={Publications} effects={Effects} events={Events} " +
             $"dead-letters={DeadLetters} (pending {PendingDeadLetters}) kills={Kills} restarts=rabbitmq:{BrokerRestarts},postgresql:{DatabaseRestarts} unexpected-exits={UnexpectedExits} " +
-            $"resume-after-kill={Resume} violations={Violations.Count}{byInvariant} took={Took.TotalSeconds:0}s");
+            $"resume-after-kill={Resume} known-limits={KnownLimits} violations={Violations.Count}{byInvariant} took={Took.TotalSeconds:0}s");
     }
 }

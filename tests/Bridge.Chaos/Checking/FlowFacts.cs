@@ -33,20 +33,5 @@ public static class FlowFacts
     public static decimal? Money(string? text) =>
         decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) ? value : null;
 
-    /// <summary>Calls whose answer was lost after the effect, for a call-log key.</summary>
-    public static int LostAnswers(MessageIndex index, string callKey) =>
-        index.Run.Calls.Count(c => c.ExternalInvoiceKey == callKey && c.Fault == "lost-answer");
-
-    /// <summary>
-    /// Kills and database stops within <paramref name="window"/> after one of the effects: each can cut between
-    /// ActivePlatform's answer and Bridge's commit, so the redelivery does not know the effect happened.
-    /// </summary>
-    public static int CrashesAfter(MessageIndex index, IEnumerable<SandboxEffect> effects, TimeSpan window)
-    {
-        var crashes = index.Run.History.Kills.Select(k => k.At)
-            .Concat(index.Run.History.Disturbances.Where(d => d.Kind == "postgresql" && d.Description.StartsWith("stopping", StringComparison.Ordinal)).Select(d => d.At));
-        return crashes.Count(at => effects.Any(e => at >= e.At && at - e.At <= window));
-    }
-
     public static string Keys(IEnumerable<PlannedMessage> messages) => string.Join(", ", messages.Select(m => "#" + m.Ordinal.ToString(CultureInfo.InvariantCulture)));
 }

@@ -57,6 +57,17 @@ public sealed class HistoryRenderer(MessageIndex index)
             text.AppendLine($"  ActivePlatform call #{call.Sequence} {call.Timestamp.ToUniversalTime():HH:mm:ss.fff} {call.Method} {call.Path}{EventText.Visible(call.Query)} → {call.Status}{(call.Fault is null ? "" : " " + call.Fault)} ({call.DurationMs:0}ms)");
         }
 
+        // What was done to the system meanwhile: kills, restarts, fault phases, replays.
+        var times = violation.Messages.SelectMany(m => index.Publications(m).Select(p => p.At).Concat(index.AllEvents(m.IdempotencyKey).Select(e => e.ReceivedAt))).ToList();
+        if (times.Count > 0)
+        {
+            var (from, to) = (times.Min(), times.Max());
+            foreach (var disturbance in index.Run.History.Disturbances.Where(d => d.At >= from && d.At <= to).OrderBy(d => d.At).Take(20))
+            {
+                text.AppendLine($"  meanwhile {EventText.Visible(disturbance.ToString().Split(Environment.NewLine)[0])}");
+            }
+        }
+
         return text.ToString();
     }
 

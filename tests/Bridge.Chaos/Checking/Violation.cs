@@ -28,10 +28,15 @@ public static class Invariants
 
     /// <summary>A dead letter left after faults stopped and everything was replayed must be one only an operator can settle.</summary>
     public const string Stranded = "no-stranded-dead-letter";
+
+    /// <summary>Not a violation: something the README lists as a known limit of exactly-once, reported so it can be counted.</summary>
+    public const string KnownLimit = "known-limit";
 }
 
-/// <summary>One broken invariant, with the messages whose history shows it.</summary>
+/// <summary>One broken invariant (or, under <see cref="Invariants.KnownLimit"/>, a documented limit seen), with the messages whose history shows it.</summary>
 public sealed record Violation(string Invariant, string Subject, string Detail, IReadOnlyList<PlannedMessage> Messages)
 {
+    public bool IsKnownLimit => Invariant == Invariants.KnownLimit;
+
     public override string ToString() => $"[{Invariant}] {Subject}: {Detail}";
 }
