@@ -6,7 +6,8 @@ namespace Bridge.Sandbox;
 /// <summary>One API call the sandbox received (control-API calls are not logged).</summary>
 /// <param name="Query">The query string, URL-decoded, with its leading '?' (empty when none).</param>
 /// <param name="Status">The status answered; 499 when the client gave up before an answer.</param>
-/// <param name="ExternalInvoiceKey">The closing document's key, on POST/PATCH/DELETE of external_invoices.</param>
+/// <param name="ExternalInvoiceKey">The closing document's key, on POST/PATCH/DELETE of external_invoices; the payment
+/// number or id on payment calls; the account ids (comma-separated) on a notification.</param>
 /// <param name="Fault">The injected fault, if any: latency | hang | throttle | error.</param>
 public sealed record SandboxCall(
     long Sequence,

@@ -15,6 +15,9 @@ namespace Bridge.Sandbox;
 /// <item><c>GET|PUT /_sandbox/async</c> → <see cref="AsyncModeSettings"/>, e.g.
 /// <c>{"mode":"KeyPattern","keyPattern":"^async-","pollsToComplete":3,"fail":false,"includeDeletes":false}</c>; 400 on a bad pattern.</item>
 /// <item><c>GET /_sandbox/calls?method=&amp;pathContains=&amp;key=</c> → <see cref="SandboxCall"/>s in arrival order.</item>
+/// <item><c>GET /_sandbox/effects?kind=&amp;subject=&amp;after=</c> → <see cref="SandboxEffect"/>s (what calls changed, including
+/// calls whose answer was lost and deferred async-task writes) in the order they took effect; <c>kind</c> may be a prefix
+/// ending in a dot (<c>payment.</c>), <c>after</c> a sequence number. Cleared by reset.</item>
 /// <item><c>GET /_sandbox/external-invoices?key=</c> → <see cref="SandboxExternalInvoice"/>s (current state).</item>
 /// <item><c>GET /_sandbox/async-tasks</c> → <see cref="SandboxAsyncTask"/>s. <c>GET /_sandbox/notifications</c> → <see cref="SandboxNotification"/>s.</item>
 /// <item><c>POST /_sandbox/payments</c> with a <see cref="SandboxPaymentSeed"/> → 201 <see cref="SandboxPayment"/>; <c>GET /_sandbox/payments?number=&amp;id=</c>;
@@ -33,12 +36,13 @@ internal static class ControlApi
         var control = app.MapGroup(Prefix);
 
         control.MapPost("/reset", (ClosingDocumentStore documents, AsyncTaskStore tasks, CallLog calls, FaultInjector faults,
-            AsyncModeState asyncMode, TokenRegistry tokens, PaymentStore payments) =>
+            AsyncModeState asyncMode, TokenRegistry tokens, PaymentStore payments, EffectLedger effects) =>
         {
             payments.Reset();
             documents.Clear();
             tasks.Clear();
             calls.Clear();
+            effects.Clear();
             faults.Reset();
             asyncMode.Reset();
             tokens.Reset();
@@ -61,9 +65,9 @@ internal static class ControlApi
                 return Results.BadRequest(new { error = e.Message });
             }
 
-            if (rules is null || rules.Any(r => r is null || r.ErrorRate is < 0 or > 1 || r.ErrorStatus is < 100 or > 599))
+            if (rules is null || rules.Any(r => r is null || !r.RatesAreValid() || r.ErrorStatus is < 100 or > 599))
             {
-                return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate 0..1, errorStatus 100..599)" });
+                return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate, hangRate, throttleRate and loseAnswerRate 0..1, errorStatus 100..599)" });
             }
 
             faults.Set(rules);
@@ -92,6 +96,9 @@ internal static class ControlApi
 
         control.MapGet("/calls", (string? method, string? pathContains, string? key, CallLog calls) =>
             calls.Query(method, pathContains, key));
+
+        control.MapGet("/effects", (string? kind, string? subject, long? after, EffectLedger effects) =>
+            effects.Query(kind, subject, after));
 
         control.MapGet("/external-invoices", (string? key, ClosingDocumentStore documents) =>
             documents.All().Where(d => key is null || d.Fields.Key == key).Select(d => d.View()).ToList());

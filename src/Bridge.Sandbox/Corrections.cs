@@ -10,7 +10,7 @@ namespace Bridge.Sandbox;
 /// documented; the sandbox answers 422 with the Rails-style title for invalid bodies and for a status change that is not
 /// from <c>approval_required</c> [INFERRED], and 404 for an unknown id.
 /// </summary>
-internal sealed class CorrectionStore
+internal sealed class CorrectionStore(EffectLedger ledger)
 {
     public const string ApprovalRequired = "approval_required";
     public const string Approved = "approved";
@@ -29,6 +29,8 @@ internal sealed class CorrectionStore
         {
             var correction = new StoredCorrection(++_lastId, resellerId, ManagerId, fields, ApprovalRequired, now, now, null);
             _corrections.Add(correction.Id, correction);
+            ledger.Record(resellerId, EffectKinds.CorrectionCreated, correction.Id.ToString(CultureInfo.InvariantCulture),
+                ("accountId", fields.AccountId.ToString(CultureInfo.InvariantCulture)), ("total", ApiJson.Money(fields.Total)), ("comment", fields.Comment));
             return correction;
         }
     }
@@ -55,6 +57,7 @@ internal sealed class CorrectionStore
                 ApprovedAt = status == Approved ? DateOnly.FromDateTime(now.DateTime) : null,
             };
             _corrections[id] = updated;
+            ledger.Record(resellerId, status == Approved ? EffectKinds.CorrectionApproved : EffectKinds.CorrectionDeclined, id.ToString(CultureInfo.InvariantCulture));
             return (updated, true);
         }
     }

@@ -30,7 +30,7 @@ public sealed record SandboxCurrencyRatePatchPair(string BaseCurrency, string Fo
 /// current. Rates are inherited downstream: a reseller without its own value for a pair uses its nearest ancestor's, and 1
 /// when no one set one. Thread-safe: a PATCH is validated as a whole and then applied pair by pair under one lock.
 /// </summary>
-internal sealed class CurrencyRateStore
+internal sealed class CurrencyRateStore(EffectLedger ledger)
 {
     /// <summary>The reseller currency every sandbox reseller has, as in the documented example.</summary>
     public const string ResellerCurrency = "RUB";
@@ -117,6 +117,9 @@ internal sealed class CurrencyRateStore
                     pair.Adjustment ?? previous?.Adjustment ?? 1m, pair.ShowForClient ?? previous?.ShowForClient ?? false, now);
                 _records.Add(record);
                 created.Add(record);
+                ledger.Record(resellerId, EffectKinds.CurrencyRateSet, $"{pair.Base}/{pair.Foreign}",
+                    ("rate", ApiJson.Money(pair.Rate)), ("quantity", pair.Quantity.ToString(CultureInfo.InvariantCulture)),
+                    ("patch", (_nextPatch + 1).ToString(CultureInfo.InvariantCulture)));
             }
 
             _patches.Add(new SandboxCurrencyRatePatch(++_nextPatch, now, resellerId, [.. pairs.Select(p => p.View())]));

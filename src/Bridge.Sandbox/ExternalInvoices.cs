@@ -221,7 +221,7 @@ internal enum WriteOutcome
 }
 
 /// <summary>Closing documents; a key is unique per reseller and account, which one lock keeps true under concurrency.</summary>
-internal sealed class ClosingDocumentStore
+internal sealed class ClosingDocumentStore(EffectLedger ledger)
 {
     public const string KeyTaken = "Key has already been taken";
     public const string NotFound = "Record not found";
@@ -244,6 +244,7 @@ internal sealed class ClosingDocumentStore
 
             var document = new StoredDocument(++_lastId, resellerId, accountId, fields, now, now, 1);
             _documents.Add(document.Id, document);
+            Record(EffectKinds.ExternalInvoiceCreated, document);
             return (WriteOutcome.Done, document);
         }
     }
@@ -265,6 +266,7 @@ internal sealed class ClosingDocumentStore
 
             var updated = existing with { Fields = fields, UpdatedAt = now, Version = existing.Version + 1 };
             _documents[id] = updated;
+            Record(EffectKinds.ExternalInvoiceUpdated, updated);
             return (WriteOutcome.Done, updated);
         }
     }
@@ -277,6 +279,7 @@ internal sealed class ClosingDocumentStore
             if (existing is not null)
             {
                 _documents.Remove(id);
+                Record(EffectKinds.ExternalInvoiceDeleted, existing);
             }
 
             return existing;
@@ -319,6 +322,8 @@ internal sealed class ClosingDocumentStore
                 .ToList();
             var notification = new SandboxNotification(resellerId, accountIds, ApiJson.Date(start), ApiJson.Date(end), keys, now);
             _notifications.Add(notification);
+            ledger.Record(resellerId, EffectKinds.NotificationSent, string.Join(',', accountIds),
+                ("startDate", notification.StartDate), ("endDate", notification.EndDate), ("documents", keys.Count.ToString(CultureInfo.InvariantCulture)));
             return notification;
         }
     }
@@ -339,6 +344,14 @@ internal sealed class ClosingDocumentStore
             _notifications.Clear();
         }
     }
+
+    private void Record(string kind, StoredDocument document) =>
+        ledger.Record(document.ResellerId, kind, document.Fields.Key,
+            ("id", document.Id.ToString(CultureInfo.InvariantCulture)),
+            ("accountId", document.AccountId.ToString(CultureInfo.InvariantCulture)),
+            ("name", document.Fields.Name),
+            ("total", ApiJson.Money(document.Fields.Total)),
+            ("currency", document.Fields.Currency));
 
     private StoredDocument? FindLocked(int resellerId, int accountId, long id) =>
         _documents.TryGetValue(id, out var d) && d.ResellerId == resellerId && d.AccountId == accountId ? d : null;
@@ -505,6 +518,9 @@ internal static class ExternalInvoiceEndpoints
         {
             return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, "param is missing or the value is empty: account_ids");
         }
+
+        // The call log keys a notification by its accounts, as the effect ledger does.
+        CallLog.SetKey(context, string.Join(',', accountIds));
 
         var dates = new DateOnly[2];
         string[] names = ["start_date", "end_date"];

@@ -105,6 +105,21 @@ internal sealed class FaultInjector
             return new(0, FaultKind.Error, rule.ErrorStatus, 0, null);
         }
 
+        if (rule.HangRate > 0 && _random.NextDouble() < rule.HangRate)
+        {
+            return new(0, FaultKind.Hang, 0, 0, rule.HangMs);
+        }
+
+        if (rule.LoseAnswerRate > 0 && _random.NextDouble() < rule.LoseAnswerRate)
+        {
+            return new(0, FaultKind.LoseAnswer, StatusCodes.Status502BadGateway, 0, null);
+        }
+
+        if (rule.ThrottleRate > 0 && _random.NextDouble() < rule.ThrottleRate)
+        {
+            return new(0, FaultKind.Throttle, StatusCodes.Status429TooManyRequests, Math.Max(0, rule.RetryAfterSeconds), null);
+        }
+
         if (rule.ErrorRate > 0 && _random.NextDouble() < rule.ErrorRate)
         {
             return new(0, FaultKind.Error, rule.ErrorStatus, 0, null);

@@ -83,8 +83,11 @@ internal sealed class InvoiceStore
     private long _lastId = 2045;
     private long _lastPaymentId = 12200;
 
-    public InvoiceStore(SandboxClock clock)
+    private readonly EffectLedger _ledger;
+
+    public InvoiceStore(SandboxClock clock, EffectLedger ledger)
     {
+        _ledger = ledger;
         var now = clock.Now;
         // Reseller 1's accounts (Catalog): 167 closed and payable, 523 with a cancelled payment, 685 still open.
         Seed(new SandboxInvoiceSeed { ResellerId = 1, AccountId = 167, BillingDate = SeedBillingDate, Total = 987.65m }, now);
@@ -181,6 +184,16 @@ internal sealed class InvoiceStore
                 },
             };
             _invoices[invoice.Id] = updated;
+            if (updated != invoice)
+            {
+                _ledger.Record(resellerId, operation switch
+                {
+                    InvoiceOperation.Approve => EffectKinds.InvoiceApproved,
+                    InvoiceOperation.Complete => EffectKinds.InvoiceCompleted,
+                    _ => EffectKinds.InvoiceRevoked,
+                }, invoice.Id.ToString(CultureInfo.InvariantCulture), ("documentId", request.DocumentId), ("accountId", invoice.AccountId.ToString(CultureInfo.InvariantCulture)));
+            }
+
             return (updated, null);
         }
     }

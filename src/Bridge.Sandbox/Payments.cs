@@ -185,6 +185,7 @@ internal sealed partial class PaymentStore
 
     private readonly Lock _gate = new();
     private readonly SandboxClock _clock;
+    private readonly EffectLedger _ledger;
     private readonly Dictionary<long, StoredPayment> _payments = [];
     private readonly List<StoredPaymentCorrection> _corrections = [];
 
@@ -192,9 +193,10 @@ internal sealed partial class PaymentStore
     private long _lastPaymentId = 3000;
     private long _lastCorrectionId = 9000;
 
-    public PaymentStore(SandboxClock clock)
+    public PaymentStore(SandboxClock clock, EffectLedger ledger)
     {
         _clock = clock;
+        _ledger = ledger;
         Seed();
     }
 
@@ -243,6 +245,19 @@ internal sealed partial class PaymentStore
                 PaymentMethodId = seed.Status == PaymentStatus.Completed ? 2 : null,
             };
             _payments.Add(id, payment);
+            return payment;
+        }
+    }
+
+    /// <summary>A top-up created through the API (<c>POST payments</c>): an effect, unlike a payment seeded through the control API.</summary>
+    public StoredPayment CreateTopUp(int resellerId, long accountId, decimal total, string comment, string? purpose)
+    {
+        lock (_gate)
+        {
+            var payment = Add(new SandboxPaymentSeed { ResellerId = resellerId, AccountId = accountId, Total = total, TopUp = true }, comment, purpose);
+            _ledger.Record(resellerId, EffectKinds.PaymentCreated, Id(payment),
+                ("number", payment.Number), ("accountId", payment.AccountId.ToString(CultureInfo.InvariantCulture)),
+                ("total", ApiJson.Money(payment.Total)), ("comment", payment.Comment), ("purpose", payment.Purpose));
             return payment;
         }
     }
@@ -299,6 +314,7 @@ internal sealed partial class PaymentStore
             }
 
             Close(payment, PaymentStatus.Cancelled);
+            _ledger.Record(resellerId, EffectKinds.PaymentCancelled, Id(payment), ("number", payment.Number));
             return PaymentResult.Ok(payment);
         }
     }
@@ -319,6 +335,8 @@ internal sealed partial class PaymentStore
 
             payment.PaymentMethodId = paymentMethodId;
             Close(payment, PaymentStatus.Completed);
+            _ledger.Record(resellerId, EffectKinds.PaymentCompleted, Id(payment),
+                ("number", payment.Number), ("paymentMethodId", paymentMethodId.ToString(CultureInfo.InvariantCulture)));
             return PaymentResult.Ok(payment);
         }
     }
@@ -343,6 +361,7 @@ internal sealed partial class PaymentStore
             }
 
             Close(payment, PaymentStatus.PaidFromBalance);
+            _ledger.Record(resellerId, EffectKinds.PaymentPaidFromBalance, Id(payment), ("number", payment.Number));
             return PaymentResult.Ok(payment);
         }
     }
@@ -369,6 +388,8 @@ internal sealed partial class PaymentStore
             }
 
             var paid = amount ?? payment.Total;
+            var statusBefore = payment.Status;
+            var correctionsBefore = payment.CorrectionIds.Count;
             if (externalTransactionId is not null)
             {
                 payment.ExternalTransactionIds.Add(externalTransactionId);
@@ -393,6 +414,11 @@ internal sealed partial class PaymentStore
             }
 
             payment.UpdatedAt = _clock.Now;
+            var correction = payment.CorrectionIds.Count > correctionsBefore ? _corrections[^1] : null;
+            _ledger.Record(resellerId, EffectKinds.PaymentLineApplied, documentId,
+                ("paymentId", Id(payment)), ("externalTransactionId", externalTransactionId), ("amount", ApiJson.Money(paid)),
+                ("statusBefore", statusBefore), ("statusAfter", payment.Status),
+                ("correctionId", correction?.Id.ToString(CultureInfo.InvariantCulture)), ("correctionTotal", correction is null ? null : ApiJson.Money(correction.Total)));
             return PaymentResult.Ok(payment);
         }
     }
@@ -423,6 +449,8 @@ internal sealed partial class PaymentStore
             ];
         }
     }
+
+    private static string Id(StoredPayment payment) => payment.Id.ToString(CultureInfo.InvariantCulture);
 
     private StoredPayment? Find(int resellerId, long id) =>
         _payments.TryGetValue(id, out var payment) && payment.ResellerId == resellerId ? payment : null;
@@ -513,10 +541,7 @@ internal static class PaymentEndpoints
             return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, "Total must be greater than 0");
         }
 
-        var payment = store.Add(
-            new SandboxPaymentSeed { ResellerId = resellerId, AccountId = accountId, Total = total, TopUp = true },
-            ApiJson.Text(attributes["comment"])!,
-            ApiJson.Text(attributes["purpose"]));
+        var payment = store.CreateTopUp(resellerId, accountId, total, ApiJson.Text(attributes["comment"])!, ApiJson.Text(attributes["purpose"]));
         CallLog.SetKey(context, payment.Number);
         return ApiJson.Document(new JsonObject { ["data"] = payment.ToResource() }, StatusCodes.Status201Created);
     }

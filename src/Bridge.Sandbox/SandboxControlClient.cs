@@ -46,6 +46,29 @@ public sealed class SandboxControlClient(HttpClient http)
         return await http.GetFromJsonAsync<List<SandboxCall>>(uri, Json, ct) ?? [];
     }
 
+    /// <summary>What the API calls changed, in the order it happened; each filter optional (a kind ending in '.' is a prefix).</summary>
+    public async Task<IReadOnlyList<SandboxEffect>> GetEffectsAsync(string? kind, string? subject, CancellationToken ct, long? after = null)
+    {
+        var query = new List<string>();
+        if (kind is not null)
+        {
+            query.Add("kind=" + Uri.EscapeDataString(kind));
+        }
+
+        if (subject is not null)
+        {
+            query.Add("subject=" + Uri.EscapeDataString(subject));
+        }
+
+        if (after is { } sequence)
+        {
+            query.Add(FormattableString.Invariant($"after={sequence}"));
+        }
+
+        var uri = "_sandbox/effects" + (query.Count > 0 ? "?" + string.Join('&', query) : "");
+        return await http.GetFromJsonAsync<List<SandboxEffect>>(uri, Json, ct) ?? [];
+    }
+
     public async Task<IReadOnlyList<SandboxExternalInvoice>> GetExternalInvoicesAsync(CancellationToken ct) =>
         await http.GetFromJsonAsync<List<SandboxExternalInvoice>>("_sandbox/external-invoices", Json, ct) ?? [];
 

@@ -120,6 +120,7 @@ internal static class SandboxApp
         services.AddSingleton<ClosingDocumentStore>();
         services.AddSingleton<AsyncTaskStore>();
         services.AddSingleton<CallLog>();
+        services.AddSingleton<EffectLedger>();
         services.AddSingleton<PaymentStore>();
         services.AddSingleton<CurrencyRateStore>();
         services.AddSingleton<CorrectionStore>();

@@ -112,7 +112,8 @@ public sealed class AsyncModeSettings
 /// <summary>
 /// One fault rule, applied to API calls (never to <c>/_sandbox/</c>) matching <see cref="Method"/> and the path
 /// filters. Latency of every matching rule adds up; then the first matching rule that has a fault left decides,
-/// in this order within a rule: hang, 429, next-N error, error rate.
+/// in this order within a rule: the "next N" counters (hang, lost answer, 429, error), then the rates (hang, lost
+/// answer, 429, error; each drawn only when set).
 /// </summary>
 public sealed class FaultRule
 {
@@ -151,6 +152,18 @@ public sealed class FaultRule
     /// client gets 502 instead (a proxy timing out after the platform applied the call).
     /// </summary>
     public int LoseAnswerNext { get; set; }
+
+    /// <summary>Share (0..1) of matching calls that hang like <see cref="HangNext"/>, drawn from the seeded Random.</summary>
+    public double HangRate { get; set; }
+
+    /// <summary>Share (0..1) of matching calls answered 429 like <see cref="ThrottleNext"/>, drawn from the seeded Random.</summary>
+    public double ThrottleRate { get; set; }
+
+    /// <summary>Share (0..1) of matching calls carried out with their answer lost like <see cref="LoseAnswerNext"/>, drawn from the seeded Random.</summary>
+    public double LoseAnswerRate { get; set; }
+
+    internal bool RatesAreValid() =>
+        new[] { ErrorRate, HangRate, ThrottleRate, LoseAnswerRate }.All(rate => rate is >= 0 and <= 1);
 
     internal FaultRule Clone() => (FaultRule)MemberwiseClone();
 }

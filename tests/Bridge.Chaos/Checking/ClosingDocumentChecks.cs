@@ -1,0 +1,198 @@
+using System.Globalization;
+using Bridge.Chaos.Generation;
+using Bridge.Chaos.Model;
+using Bridge.Chaos.Recording;
+using Bridge.Contracts;
+using Bridge.Sandbox;
+
+namespace Bridge.Chaos.Checking;
+
+/// <summary>
+/// Closing documents, per document (account + key), against the sandbox's ledger of writes and deletes:
+/// <list type="bullet">
+/// <item>every <c>ClosingDocumentSent</c> is backed by a write of that version to that document id (a <c>Created</c> by a create);</item>
+/// <item>the versions written never go back (no older version over a newer one, deletes included);</item>
+/// <item>a <c>ClosingDocumentSkipped</c> names an applied version that is newer and was written;</item>
+/// <item>every delete in the ledger is explained by a <c>ClosingDocumentDeleted(wasPresent)</c> (or a dead-lettered delete), and every such event by a delete;</item>
+/// <item>a valid message is never refused by ActivePlatform (e.g. "Key has already been taken": a second create);</item>
+/// <item>when every message of the document is answered, ActivePlatform holds what the last success event says.</item>
+/// </list>
+/// </summary>
+public sealed class ClosingDocumentChecks : IFlowCheck
+{
+    public IEnumerable<Violation> Check(MessageIndex index)
+    {
+        var documents = index.Run.Plan.Messages
+            .Where(m => m.Flow == Flow.ClosingDocuments && m.Payload is SendClosingDocument or DeleteClosingDocument)
+            .GroupBy(m => m.Subject, StringComparer.Ordinal);
+        foreach (var document in documents)
+        {
+            foreach (var violation in CheckDocument(index, document.Key, [.. document]))
+            {
+                yield return violation;
+            }
+        }
+    }
+
+    private static IEnumerable<Violation> CheckDocument(MessageIndex index, string subject, List<PlannedMessage> messages)
+    {
+        var (accountId, key) = Target(messages[0].Payload!);
+        var account = accountId.ToString(CultureInfo.InvariantCulture);
+        var ledger = index.Run.Effects
+            .Where(e => e.Kind.StartsWith("external_invoice.", StringComparison.Ordinal) && e.Subject == key && e.Details.GetValueOrDefault("accountId") == account)
+            .OrderBy(e => e.Sequence)
+            .ToList();
+        var writes = ledger.Where(e => e.Kind != EffectKinds.ExternalInvoiceDeleted).ToList();
+        var results = messages.Select(m => m.IdempotencyKey).Distinct(StringComparer.Ordinal)
+            .SelectMany(k => index.Outcome(k).Results).Select(e => e.Event).OrderBy(e => e.OccurredAt).ToList();
+
+        // Every success is backed by its write.
+        foreach (var sent in results.OfType<ClosingDocumentSent>())
+        {
+            var names = Names(index, sent.MessageId);
+            if (!writes.Any(w => w.Details["id"] == sent.ExternalInvoiceId && names.Contains(w.Details["name"]!)))
+            {
+                yield return new Violation(Invariants.EffectBehindSuccess, subject,
+                    $"ClosingDocumentSent for {string.Join(" / ", names)} (document {sent.ExternalInvoiceId}) but ActivePlatform never received that version for that document", index.Members(sent.MessageId));
+            }
+
+            if (sent.Outcome == ClosingDocumentWriteOutcome.Created && !ledger.Any(e => e.Kind == EffectKinds.ExternalInvoiceCreated && e.Details["id"] == sent.ExternalInvoiceId))
+            {
+                yield return new Violation(Invariants.Figures, subject,
+                    $"ClosingDocumentSent says Created, but ActivePlatform created no document {sent.ExternalInvoiceId}", index.Members(sent.MessageId));
+            }
+        }
+
+        // Versions written never go back.
+        var newest = 0;
+        SandboxEffect? newestWrite = null;
+        foreach (var write in writes)
+        {
+            var rank = ClosingDocumentScenarios.RankOf(write.Details["name"]) ?? 0;
+            if (rank < newest)
+            {
+                yield return new Violation(Invariants.Ordering, subject,
+                    $"version r{rank} written (effect #{write.Sequence}) after version r{newest} (effect #{newestWrite!.Sequence})", messages);
+            }
+            else
+            {
+                newest = rank;
+                newestWrite = write;
+            }
+        }
+
+        // A skip names a newer version that was written.
+        foreach (var skipped in results.OfType<ClosingDocumentSkipped>())
+        {
+            var skippedRank = RankOfVersion(skipped.SkippedVersion);
+            var appliedRank = RankOfVersion(skipped.AppliedVersion);
+            if (appliedRank is null || skippedRank is null || appliedRank <= skippedRank
+                || !writes.Any(w => ClosingDocumentScenarios.RankOf(w.Details["name"]) == appliedRank))
+            {
+                yield return new Violation(Invariants.Ordering, subject,
+                    $"skipped as {skipped.SkippedVersion} older than {skipped.AppliedVersion}, which ActivePlatform never received or is not newer", index.Members(skipped.MessageId));
+            }
+        }
+
+        // Deletes and their events explain each other.
+        var deletedEvents = results.OfType<ClosingDocumentDeleted>().ToList();
+        var unsettledDelete = messages.Any(m => m.Payload is DeleteClosingDocument && index.Outcome(m).Result is null);
+        foreach (var delete in ledger.Where(e => e.Kind == EffectKinds.ExternalInvoiceDeleted))
+        {
+            var explained = deletedEvents.Count(d => d.WasPresent && d.ExternalInvoiceId == delete.Details["id"]);
+            if (explained == 0 && !unsettledDelete)
+            {
+                yield return new Violation(Invariants.EffectCount, subject,
+                    $"document {delete.Details["id"]} deleted (effect #{delete.Sequence}) with no ClosingDocumentDeleted(wasPresent) saying so", messages);
+            }
+        }
+
+        foreach (var deleted in deletedEvents.Where(d => d.WasPresent))
+        {
+            if (!ledger.Any(e => e.Kind == EffectKinds.ExternalInvoiceDeleted && e.Details["id"] == deleted.ExternalInvoiceId))
+            {
+                yield return new Violation(Invariants.EffectBehindSuccess, subject,
+                    $"ClosingDocumentDeleted(wasPresent) for document {deleted.ExternalInvoiceId}, which ActivePlatform never deleted", index.Members(deleted.MessageId));
+            }
+        }
+
+        // A valid message is never refused by ActivePlatform.
+        foreach (var message in messages.Where(m => Expectations.Of(index, m) == Expectation.Valid))
+        {
+            if (index.Outcome(message).Result is ClosingDocumentRejected { Reason: RejectionReason.RejectedByActivePlatform } refused)
+            {
+                yield return new Violation(Invariants.RightOutcome, subject,
+                    $"a valid {message.MessageType} (#{message.Ordinal}) was refused by ActivePlatform: {refused.ActivePlatformError?.Title ?? refused.Description}", messages);
+            }
+        }
+
+        // Once everything is answered, ActivePlatform holds what the last success says.
+        if (messages.All(m => index.Outcome(m).Result is not null))
+        {
+            var last = results.LastOrDefault(e => e is ClosingDocumentSent or ClosingDocumentDeleted);
+            var held = index.Run.Sandbox.Documents.Where(d => d.Key == key && d.AccountId == accountId).ToList();
+            switch (last)
+            {
+                case ClosingDocumentSent sent:
+                    var names = Names(index, sent.MessageId);
+                    if (held.Count != 1 || held[0].Id != sent.ExternalInvoiceId || !names.Contains(held[0].Name))
+                    {
+                        yield return new Violation(Invariants.Figures, subject,
+                            $"the last success was ClosingDocumentSent({string.Join(" / ", names)}, document {sent.ExternalInvoiceId}); ActivePlatform holds {Describe(held)}", messages);
+                    }
+                    else if (Totals(index, sent.MessageId).All(t => t != decimal.Parse(held[0].Total, CultureInfo.InvariantCulture)))
+                    {
+                        yield return new Violation(Invariants.Figures, subject,
+                            $"document {held[0].Id} holds total {held[0].Total}, not the total of the version reported sent", messages);
+                    }
+
+                    break;
+                case ClosingDocumentDeleted:
+                    if (held.Count > 0)
+                    {
+                        yield return new Violation(Invariants.Figures, subject, $"the last success was a delete; ActivePlatform still holds {Describe(held)}", messages);
+                    }
+
+                    break;
+                default:
+                    if (held.Count > 0 && !results.OfType<ClosingDocumentSkipped>().Any())
+                    {
+                        yield return new Violation(Invariants.EffectCount, subject, $"no version was reported sent, yet ActivePlatform holds {Describe(held)}", messages);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private static (long AccountId, string Key) Target(object payload) => payload switch
+    {
+        SendClosingDocument send => (send.AccountId, send.Key),
+        DeleteClosingDocument delete => (delete.AccountId, delete.Key),
+        _ => throw new ArgumentException("not a closing-document message", nameof(payload)),
+    };
+
+    /// <summary>The names the messages under one key carry (more than one for a conflict).</summary>
+    private static HashSet<string> Names(MessageIndex index, string key) =>
+        [.. index.Members(key).Select(m => m.Payload).OfType<SendClosingDocument>().Select(s => s.Name)];
+
+    private static IEnumerable<decimal> Totals(MessageIndex index, string key) =>
+        index.Members(key).Select(m => m.Payload).OfType<SendClosingDocument>().Select(s => s.Amount.Total);
+
+    /// <summary>"revision 3" → 3; "modified at …" → minutes after the generator's base time.</summary>
+    private static int? RankOfVersion(string version)
+    {
+        if (version.StartsWith("revision ", StringComparison.Ordinal))
+        {
+            return int.TryParse(version.AsSpan(9), NumberStyles.None, CultureInfo.InvariantCulture, out var revision) ? revision : null;
+        }
+
+        return version.StartsWith("modified at ", StringComparison.Ordinal)
+            && DateTimeOffset.TryParse(version.AsSpan(12), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at)
+            ? ClosingDocumentScenarios.RankOf(at)
+            : null;
+    }
+
+    private static string Describe(IReadOnlyList<SandboxExternalInvoice> held) =>
+        held.Count == 0 ? "no document" : string.Join(", ", held.Select(d => $"document {d.Id} '{d.Name}' total {d.Total}"));
+}

@@ -1,0 +1,107 @@
+using Bridge.Chaos.Model;
+using Bridge.Chaos.Recording;
+using Bridge.Contracts;
+using Bridge.Sandbox;
+
+namespace Bridge.Chaos.Checking;
+
+/// <summary>
+/// Postpaid invoices, per ERP document id: every success that says it acted is backed by that operation in ActivePlatform;
+/// no operation happened more often than successes (and unsettled messages) explain; a valid step is not refused; and once
+/// every message is answered, the invoice is in the state the last success describes (approved, completed, revoked).
+/// An approval repeated with the same document id changes nothing in ActivePlatform and is not counted as a second one.
+/// </summary>
+public sealed class InvoiceChecks : IFlowCheck
+{
+    public IEnumerable<Violation> Check(MessageIndex index)
+    {
+        foreach (var document in FlowFacts.BySubject(index, Flow.Invoices))
+        {
+            var messages = document.ToList();
+            var invoice = Invoice(index, messages);
+            if (invoice is null)
+            {
+                continue;
+            }
+
+            // ActivePlatform takes a repeated approval with the same document id as a repeat (no new state), so only changes count.
+            var effects = index.Run.Effects.Where(e => e.Subject == invoice.Id && e.Kind.StartsWith("invoice.", StringComparison.Ordinal)).OrderBy(e => e.Sequence).ToList();
+            effects = [.. effects.Where((e, i) => i == 0 || effects[i - 1].Kind != e.Kind)];
+            var successes = FlowFacts.Successes(index, messages);
+            foreach (var operation in new[] { "approved", "completed", "revoked" })
+            {
+                var reported = successes.Where(s => Operation(s) == operation).ToList();
+                var acted = reported.Count(s => !AlreadyApplied(s));
+                var done = effects.Count(e => e.Kind == "invoice." + operation);
+                var unsettled = messages.Count(m => Operation(m.Payload!) == operation && index.Outcome(m).Result is null);
+                if (acted > 0 && done == 0)
+                {
+                    yield return new Violation(Invariants.EffectBehindSuccess, document.Key, $"{acted} success(es) say the invoice was {operation}; ActivePlatform never did it", messages);
+                }
+
+                if (done > acted + unsettled)
+                {
+                    yield return new Violation(Invariants.EffectCount, document.Key, $"ActivePlatform {operation} the invoice {done} time(s); {acted} success(es) say so", messages);
+                }
+            }
+
+            foreach (var (message, refusal) in FlowFacts.RefusedByActivePlatform(index, messages).Where(r => Expectations.Of(index, r.Message) == Expectation.Valid))
+            {
+                yield return new Violation(Invariants.RightOutcome, document.Key, $"a valid step was refused: {EventText.Describe(refusal)}", [message]);
+            }
+
+            if (!FlowFacts.AnyUnsettled(index, messages) && successes.Count > 0)
+            {
+                var last = Operation(successes[^1]);
+                var holds = last switch
+                {
+                    "approved" => invoice.Approved && invoice.PaymentStatus != "completed",
+                    "completed" => invoice.PaymentStatus == "completed",
+                    _ => !invoice.Approved,
+                };
+                if (!holds)
+                {
+                    yield return new Violation(Invariants.Figures, document.Key,
+                        $"the last success says {last}; invoice {invoice.Id} is approved={invoice.Approved}, payment {invoice.PaymentStatus}", messages);
+                }
+            }
+        }
+    }
+
+    private static SandboxInvoice? Invoice(MessageIndex index, List<PlannedMessage> messages)
+    {
+        foreach (var payload in messages.Select(m => m.Payload))
+        {
+            var (invoiceId, accountId) = payload switch
+            {
+                ApproveInvoice a => (a.InvoiceId, a.AccountId),
+                CompleteInvoice c => (c.InvoiceId, c.AccountId),
+                RevokeInvoiceApproval r => (r.InvoiceId, r.AccountId),
+                _ => (null, null),
+            };
+            var invoice = index.Run.Sandbox.Invoices.FirstOrDefault(i => i.Id == invoiceId || (invoiceId is null && i.AccountId == accountId));
+            if (invoice is not null)
+            {
+                return invoice;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Operation(object payloadOrEvent) => payloadOrEvent switch
+    {
+        ApproveInvoice or InvoiceApproved => "approved",
+        CompleteInvoice or InvoiceCompleted => "completed",
+        RevokeInvoiceApproval or InvoiceApprovalRevoked => "revoked",
+        _ => null,
+    };
+
+    private static bool AlreadyApplied(IResultEvent e) => e switch
+    {
+        InvoiceApproved a => a.AlreadyApplied,
+        InvoiceCompleted c => c.AlreadyApplied,
+        InvoiceApprovalRevoked r => r.AlreadyApplied,
+        _ => false,
+    };
+}

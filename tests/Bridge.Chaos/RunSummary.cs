@@ -1,0 +1,81 @@
+using System.Globalization;
+using Bridge.Chaos.Checking;
+using Bridge.Chaos.Recording;
+using Bridge.Contracts;
+
+namespace Bridge.Chaos;
+
+/// <summary>How long a killed instance's claimed documents waited before another delivery answered for them.</summary>
+public sealed record ResumeTimes(IReadOnlyList<TimeSpan> Samples, int Unresumed)
+{
+    public static ResumeTimes Measure(IEnumerable<KillRecord> kills, IReadOnlyList<ObservedEvent> events)
+    {
+        var samples = new List<TimeSpan>();
+        var unresumed = 0;
+        foreach (var kill in kills)
+        {
+            foreach (var claim in kill.Claims)
+            {
+                var next = events.FirstOrDefault(e => e.ReceivedAt > kill.At && !e.IsDeadLetterNotice && Concerns(e.Event, claim));
+                if (next is null)
+                {
+                    unresumed++;
+                }
+                else
+                {
+                    samples.Add(next.ReceivedAt - kill.At);
+                }
+            }
+        }
+
+        samples.Sort();
+        return new ResumeTimes(samples, unresumed);
+    }
+
+    /// <summary>Rate batches are claimed per reseller, everything else per the key its events carry.</summary>
+    private static bool Concerns(IResultEvent e, HeldClaim claim) =>
+        string.Equals(e.Key, claim.DocumentKey, StringComparison.Ordinal)
+        || (claim.Scope == "currency-rates" && e is CurrencyRatesUpdated or CurrencyRatesSkipped or CurrencyRatesRejected);
+
+    public override string ToString()
+    {
+        if (Samples.Count == 0)
+        {
+            return Unresumed == 0 ? "none held" : $"none resumed of {Unresumed}";
+        }
+
+        static string S(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + "s";
+        return $"p50 {S(Samples[Samples.Count / 2])} max {S(Samples[^1])} (n={Samples.Count}{(Unresumed > 0 ? $", {Unresumed} never" : "")})";
+    }
+}
+
+/// <summary>The one line a run ends with.</summary>
+public sealed record RunSummary(
+    int Seed,
+    string Storage,
+    int Messages,
+    int Publications,
+    int Effects,
+    int Events,
+    int DeadLetters,
+    int PendingDeadLetters,
+    int Kills,
+    int BrokerRestarts,
+    int DatabaseRestarts,
+    int UnexpectedExits,
+    ResumeTimes Resume,
+    IReadOnlyList<Violation> Violations,
+    int KnownLimits,
+    TimeSpan Took)
+{
+    public override string ToString()
+    {
+        var byInvariant = Violations.Count == 0
+            ? ""
+            : " (" + string.Join(", ", Violations.GroupBy(v => v.Invariant).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}: {g.Count()}")) + ")";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"chaos: seed={Seed} storage={Storage} messages={Messages} publications={Publications} effects={Effects} events={Events} " +
+            $"dead-letters={DeadLetters} (pending {PendingDeadLetters}) kills={Kills} restarts=rabbitmq:{BrokerRestarts},postgresql:{DatabaseRestarts} unexpected-exits={UnexpectedExits} " +
+            $"resume-after-kill={Resume} known-limits={KnownLimits} violations={Violations.Count}{byInvariant} took={Took.TotalSeconds:0}s");
+    }
+}

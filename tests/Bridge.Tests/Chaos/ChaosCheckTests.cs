@@ -1,0 +1,184 @@
+using Bridge.Chaos.Checking;
+using Bridge.Chaos.Faults;
+using Bridge.Chaos.Generation;
+using Bridge.Chaos.Model;
+using Bridge.Chaos.Recording;
+using Bridge.Contracts;
+using Bridge.Sandbox;
+
+namespace Bridge.Tests.Chaos;
+
+/// <summary>The chaos suite's own pieces, without services: the generator is reproducible, and the checks catch what they name.</summary>
+public sealed class ChaosCheckTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void The_same_seed_gives_the_same_stream_and_schedule_and_another_seed_another()
+    {
+        static string Stream(int seed)
+        {
+            var generator = ScenarioGenerator.Plan(seed, 300, new HashSet<Flow>());
+            var id = 3000;
+            foreach (var payment in generator.World.Payments)
+            {
+                payment.Seeded = new SandboxPayment((++id).ToString(), 1, payment.AccountId, id.ToString("D6"), "100.0", "USD", payment.Status, false, null, null, [], []);
+            }
+
+            foreach (var invoice in generator.World.Invoices)
+            {
+                invoice.Seeded = new SandboxInvoice((++id).ToString(), 1, invoice.AccountId, invoice.BillingDate, invoice.BillingDate.AddMonths(1), "1.0", "postpay", "closed",
+                    "INV", "INV", false, null, "1", "waiting_for_payment", null, null, null);
+            }
+
+            var plan = generator.Emit();
+            return string.Join('\n', plan.Stream.Select(p => $"{p.Message.IdempotencyKey}|{p.Copy}|{System.Text.Encoding.UTF8.GetString(p.Message.Body)}"));
+        }
+
+        Assert.Equal(Stream(42), Stream(42));
+        Assert.NotEqual(Stream(42), Stream(43));
+        Assert.Equal(FaultSchedule.Build(42, 300, 3, 1, true, true).Select(a => a.ToString()), FaultSchedule.Build(42, 300, 3, 1, true, true).Select(a => a.ToString()));
+    }
+
+    [Fact]
+    public void Every_flow_and_every_fault_kind_is_in_a_run()
+    {
+        var generator = ScenarioGenerator.Plan(7, 600, new HashSet<Flow>());
+        var schedule = FaultSchedule.Build(7, 600, kills: 4, restarts: 2, canRestartServices: true, hasPostgres: true);
+        var faults = string.Join(' ', schedule.OfType<SetFaults>().Select(f => f.Description));
+
+        Assert.Equal(Enum.GetValues<Flow>().Length, ScenarioGenerator.Families().Select(f => f.Flow).Distinct().Count());
+        Assert.True(generator.World.Payments.Count > 0 && generator.World.Invoices.Count > 0);
+        foreach (var kind in new[] { "latency", "429 Retry-After", "hang past the client timeout", "answer lost after the effect", "past the polling deadline" })
+        {
+            Assert.Contains(kind, faults, StringComparison.Ordinal);
+        }
+
+        Assert.Matches("5\\d\\d on", faults);
+        Assert.Equal(4 + 1, schedule.Count(a => a is KillInstance or ReplayThenKill));
+        Assert.Equal(2, schedule.OfType<RestartBroker>().Count());
+        Assert.Equal(2, schedule.OfType<RestartDatabase>().Count());
+    }
+
+    [Fact]
+    public void A_message_answered_twice_and_one_never_answered_are_violations()
+    {
+        var run = new RunBuilder();
+        var twice = run.Message(new CancelPayment { PaymentId = "1" }, "1", Flow.PaymentStatus);
+        var never = run.Message(new CancelPayment { PaymentId = "2" }, "2", Flow.PaymentStatus);
+        var once = run.Message(new CancelPayment { PaymentId = "3" }, "3", Flow.PaymentStatus);
+        run.Event(Cancelled(twice, "1"));
+        run.Event(Cancelled(twice, "1"));
+        run.Event(Cancelled(once, "3"));
+
+        var violations = new OutcomeChecks().Check(run.Index()).ToList();
+
+        Assert.Equal(2, violations.Count);
+        Assert.Contains(violations, v => v.Invariant == Invariants.OneOutcome && v.Messages.Contains(twice) && v.Detail.StartsWith("2 result event(s)", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Invariant == Invariants.OneOutcome && v.Messages.Contains(never) && v.Detail.StartsWith("no terminal outcome", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_statement_line_reported_with_another_lines_correction_is_caught()
+    {
+        var run = new RunBuilder();
+        var first = run.Message(Line("stmt-1"), "002100", Flow.StatementLines);
+        var second = run.Message(Line("stmt-2"), "002100", Flow.StatementLines);
+        run.Effect(EffectKinds.PaymentLineApplied, "002100", ("externalTransactionId", "stmt-1"), ("amount", "40.0"), ("statusBefore", "waiting_for_payment"),
+            ("statusAfter", "waiting_for_payment"), ("correctionId", "9001"));
+        run.Event(Completed(first, "stmt-1", 40m, "9001"));
+        run.Event(Completed(second, "stmt-2", 30m, "9001"));
+        run.Payments.Add(new SandboxPayment("2100", 1, 523, "002100", "100.0", "USD", "waiting_for_payment", false, null, null, ["stmt-1"], ["9001"]));
+
+        var violations = new StatementLineChecks().Check(run.Index()).ToList();
+
+        var violation = Assert.Single(violations);
+        Assert.Equal(Invariants.EffectBehindSuccess, violation.Invariant);
+        Assert.Equal([second], violation.Messages);
+    }
+
+    [Fact]
+    public void An_older_revision_written_after_a_newer_one_is_caught_even_when_the_newest_ends_on_top()
+    {
+        var run = new RunBuilder();
+        var r1 = run.Message(Document(1), ClosingDocumentScenarios.Subject(7001, "doc-1"), Flow.ClosingDocuments);
+        var r2 = run.Message(Document(2), ClosingDocumentScenarios.Subject(7001, "doc-1"), Flow.ClosingDocuments);
+        run.Effect(EffectKinds.ExternalInvoiceCreated, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r2"), ("total", "102.0"));
+        run.Effect(EffectKinds.ExternalInvoiceUpdated, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r1"), ("total", "101.0"));
+        run.Effect(EffectKinds.ExternalInvoiceUpdated, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r2"), ("total", "102.0"));
+        run.Event(Sent(r1, 1, ClosingDocumentWriteOutcome.Updated));
+        run.Event(Sent(r2, 2, ClosingDocumentWriteOutcome.Created));
+        run.Documents.Add(new SandboxExternalInvoice("1001", 1, 7001, "doc-1", "act", "Act 1 r2", "102.0", "EUR", "2026-10-01", "2026-10-31", "application/pdf", 10, T0, T0, 3));
+
+        var violations = new ClosingDocumentChecks().Check(run.Index()).ToList();
+
+        Assert.Contains(violations, v => v.Invariant == Invariants.Ordering && v.Detail.StartsWith("version r1 written", StringComparison.Ordinal));
+    }
+
+    private static CompletePayment Line(string transaction) =>
+        new() { Mode = PaymentCompletionMode.ByPaymentNumber, PaymentNumber = "002100", PaymentMethodId = 2, Amount = transaction == "stmt-1" ? 40m : 30m, ExternalTransactionId = transaction };
+
+    private static SendClosingDocument Document(int revision) => new()
+    {
+        AccountId = 7001, Key = "doc-1", Type = ClosingDocumentType.Act, Name = $"Act 1 r{revision}", Amount = new Money(100 + revision, "EUR"),
+        StartDate = new DateOnly(2026, 10, 1), EndDate = new DateOnly(2026, 10, 31), File = new DocumentFile { ContentType = "application/pdf", ContentBase64 = "JVBERg==" },
+        Revision = revision,
+    };
+
+    private static PaymentCancelled Cancelled(PlannedMessage message, string id) => new()
+    {
+        Key = id, MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = T0, ResellerId = 1, PaymentId = id, PaymentStatus = "cancelled", AlreadyApplied = false,
+    };
+
+    private static PaymentCompleted Completed(PlannedMessage message, string transaction, decimal amount, string correction) => new()
+    {
+        Key = "002100", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = T0, ResellerId = 1, Mode = PaymentCompletionMode.ByPaymentNumber,
+        Outcome = PaymentCompletionOutcome.PartiallyPaid, PaymentId = "2100", PaymentNumber = "002100", PaymentStatus = "waiting_for_payment", Amount = amount,
+        ExternalTransactionId = transaction, CorrectionId = correction, AlreadyApplied = false,
+    };
+
+    private static ClosingDocumentSent Sent(PlannedMessage message, int revision, ClosingDocumentWriteOutcome outcome) => new()
+    {
+        Key = "doc-1", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = T0.AddSeconds(revision), ResellerId = 1, AccountId = 7001,
+        ExternalInvoiceId = "1001", Outcome = outcome, Revision = revision,
+    };
+
+    /// <summary>A run put together by hand: messages, the events received, the sandbox's ledger and final state.</summary>
+    private sealed class RunBuilder
+    {
+        private readonly GenerationContext _context = new(1);
+        private readonly List<PlannedMessage> _messages = [];
+        private readonly History _history = new();
+        private readonly List<SandboxEffect> _effects = [];
+        private int _events;
+
+        public List<SandboxPayment> Payments { get; } = [];
+
+        public List<SandboxExternalInvoice> Documents { get; } = [];
+
+        public PlannedMessage Message(object payload, string subject, Flow flow)
+        {
+            var message = _context.Message(flow, payload, subject, "test message");
+            _messages.Add(message);
+            _history.Published(new PublicationRecord(message, 0, T0, Confirmed: true, null));
+            return message;
+        }
+
+        public void Event(IResultEvent e) => _history.Received(new ObservedEvent(T0.AddSeconds(++_events), Guid.NewGuid().ToString(), e));
+
+        public void Effect(string kind, string subject, params (string Name, string? Value)[] details) =>
+            _effects.Add(new SandboxEffect(_effects.Count + 1, T0.AddMilliseconds(_effects.Count), 1, kind, subject, details.ToDictionary(d => d.Name, d => d.Value)));
+
+        public MessageIndex Index() => new(new RunRecord(
+            1,
+            new ChaosPlan(_messages, [.. _messages.Select(m => new Publication(m, 0))]),
+            _history,
+            _history.Events,
+            [],
+            _effects,
+            [],
+            new SandboxState(Documents, [], Payments, [], [], [], []),
+            new LeftOvers(0, [], new Dictionary<string, uint>()),
+            0));
+    }
+}

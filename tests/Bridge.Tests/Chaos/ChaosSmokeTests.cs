@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using Xunit.Abstractions;
+
+namespace Bridge.Tests.Chaos;
+
+/// <summary>The chaos run starts its own RabbitMQ and PostgreSQL and two Bridge processes: it runs alone, after the rest.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ChaosCollection
+{
+    public const string Name = "Chaos suite (runs alone)";
+}
+
+/// <summary>
+/// A short fixed-seed run of the chaos suite (<c>./chaos.sh</c>, tests/Bridge.Chaos) on what this test run built: every
+/// flow, two Bridge processes, sandbox faults, SIGKILLs, a RabbitMQ and a PostgreSQL restart, then every invariant.
+/// A violation fails the test with the run's report (each violation with its history). Longer runs: README, "Chaos suite".
+/// </summary>
+[Collection(ChaosCollection.Name)]
+public sealed class ChaosSmokeTests(ITestOutputHelper output)
+{
+    public const int Seed = 20261201;
+
+    /// <summary>Generous: the run itself takes one to two minutes on two busy cores; the wait ends as soon as it does.</summary>
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(8);
+
+    [Fact]
+    public async Task A_short_fixed_seed_chaos_run_finds_no_violation()
+    {
+        var root = RepositoryRoot();
+        var start = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { Path.Combine(root, "chaos.sh"), "--no-build", "--configuration", Configuration(), "--seed", $"{Seed}", "--messages", "100", "--kills", "2", "--rate", "5" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(stderr, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var deadline = new CancellationTokenSource(Deadline);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"the chaos run did not end within {Deadline.TotalMinutes:0} minutes:{Environment.NewLine}{Tail(stderr, 60)}");
+        }
+
+        process.WaitForExit(); // drains the output readers
+        var summary = stdout.ToString().TrimEnd().Split('\n').LastOrDefault() ?? "";
+        output.WriteLine(summary);
+        output.WriteLine(Tail(stderr, 80));
+        Assert.True(process.ExitCode == 0, $"chaos run exit code {process.ExitCode}: {summary}{Environment.NewLine}{stdout}{Environment.NewLine}{Tail(stderr, 40)}");
+        Assert.Contains($"seed={Seed}", summary, StringComparison.Ordinal);
+        Assert.Contains("violations=0", summary, StringComparison.Ordinal);
+    }
+
+    private static void Append(StringBuilder text, string? line)
+    {
+        if (line is not null)
+        {
+            lock (text)
+            {
+                text.AppendLine(line);
+            }
+        }
+    }
+
+    private static string Tail(StringBuilder text, int lines)
+    {
+        lock (text)
+        {
+            return string.Join(Environment.NewLine, text.ToString().Split('\n').TakeLast(lines));
+        }
+    }
+
+    private static string Configuration() =>
+        typeof(ChaosSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "chaos.sh")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("chaos.sh not found above the test assembly.");
+    }
+}
