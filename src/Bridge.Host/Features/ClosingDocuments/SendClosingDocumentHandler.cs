@@ -88,7 +88,11 @@ public sealed class SendClosingDocumentHandler(
         }
 
         var (outcome, id, effect) = await WriteAsync(context, message, resellerId, version, createId, cancellationToken);
-        return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, outcome, id), id, new DocumentChange(version, id, Deleted: false))
+
+        // An async update whose document was deleted before the task was read back stays deleted in Bridge's record.
+        var change = id.Length == 0 ? null : new DocumentChange(version, id, Deleted: false);
+        id = id.Length == 0 ? document?.ResourceId ?? "" : id;
+        return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, outcome, id), id, change)
         {
             Effects = effect is null ? [] : [effect],
         };
@@ -114,7 +118,7 @@ public sealed class SendClosingDocumentHandler(
         // A restart during an async update (or a create recorded before the effect journal) resumes polling its stored task.
         if (PendingWrite.TryParse(context.Record.PendingAsyncTaskId, out var pending))
         {
-            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, cancellationToken), null);
+            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, pending.Outcome == ClosingDocumentWriteOutcome.Updated, cancellationToken), null);
         }
 
         var body = ClosingDocumentMapping.ToWrite(message);
@@ -163,7 +167,7 @@ public sealed class SendClosingDocumentHandler(
             await journal.SetAsyncTaskAsync(createId, attempt, task.Id, CancellationToken.None);
             try
             {
-                id = await AwaitAsyncWriteAsync(resellerId, message, task.Id, cancellationToken);
+                id = await AwaitAsyncWriteAsync(resellerId, message, task.Id, update: false, cancellationToken);
             }
             catch (AsyncTaskFailedException failed)
             {
@@ -186,18 +190,26 @@ public sealed class SendClosingDocumentHandler(
         if (result.AsyncTask is { } task)
         {
             await context.SetPendingAsyncTaskAsync(new PendingWrite(ClosingDocumentWriteOutcome.Updated, task.Id).ToString(), CancellationToken.None);
-            return await AwaitAsyncWriteAsync(resellerId, message, task.Id, cancellationToken);
+            return await AwaitAsyncWriteAsync(resellerId, message, task.Id, update: true, cancellationToken);
         }
 
         return result.Resource!.Id;
     }
 
-    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, CancellationToken cancellationToken)
+    /// <returns>The document's id; empty when an update's document was deleted (by a later delete) before it was read back.</returns>
+    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, bool update, CancellationToken cancellationToken)
     {
         await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
 
         // The task's results do not name the document: its id is read back by the ERP key.
         var written = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+        if (written is null && update)
+        {
+            // The update was applied and the document deleted since (a delete for the key ran while this task was polled
+            // across a retry): the update stands in history, and the document stays deleted.
+            return "";
+        }
+
         return written?.Id ?? throw new InvalidOperationException(
             $"ActivePlatform completed async task {taskId} but has no closing document with key '{message.Key}'.");
     }
