@@ -25,9 +25,7 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
     /// <summary>Generous: the run itself takes one to two minutes on two busy cores; the wait ends as soon as it does.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(8);
 
-    // Skipped until a run on main is clean: its first run on main (seed 20261201) found an async update failing forever after
-    // a delete (fixed in the same landing, not yet re-run); turn it on once `./chaos.sh --seed 20261201` ends with violations=0.
-    [Fact(Skip = "Chaos smoke not yet re-run clean on main after the fix for the violation it found (seed 20261201); run ./chaos.sh")]
+    [Fact]
     public async Task A_short_fixed_seed_chaos_run_finds_no_violation()
     {
         var root = RepositoryRoot();
