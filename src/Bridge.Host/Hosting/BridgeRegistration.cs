@@ -62,7 +62,7 @@ public static class BridgeRegistration
         builder.Services.AddSingleton<OutboxMetrics>();
         builder.Services.AddSingleton<ResultEvents>();
         builder.Services.AddSingleton<IdempotentExecutor>();
-        builder.Services.AddSingleton<Features.ClosingDocuments.ClosingDocumentCreates>();
+        builder.Services.AddSingleton<Features.ClosingDocuments.ClosingDocumentWrites>();
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<IdempotencyRetention>();
         return builder;

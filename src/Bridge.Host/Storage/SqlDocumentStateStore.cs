@@ -77,6 +77,14 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task SetDeletedNowAsync(string scope, string documentKey, string? appliedVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await SetAppliedAsync(transaction, scope, documentKey, appliedVersion, resourceId: null, deleted: true, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private sealed class Row
     {
         public string Scope { get; set; } = "";

@@ -128,6 +128,9 @@ public interface IDocumentStateStore
     /// </summary>
     Task SetAppliedNowAsync(string scope, string documentKey, string? appliedVersion, string? resourceId, CancellationToken cancellationToken);
 
+    /// <summary>Records at once, in a transaction of its own, that the document was deleted after <paramref name="appliedVersion"/>.</summary>
+    Task SetDeletedNowAsync(string scope, string documentKey, string? appliedVersion, CancellationToken cancellationToken);
+
     /// <summary>Records the applied version and ActivePlatform id inside the caller's transaction.</summary>
     Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken);
 }

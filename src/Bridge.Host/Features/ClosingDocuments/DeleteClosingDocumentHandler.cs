@@ -1,18 +1,24 @@
 using Bridge.ActivePlatform;
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Idempotency;
+using Bridge.Host.Storage;
 using Bridge.Host.Messaging;
 using Mediator;
 using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Features.ClosingDocuments;
 
-/// <summary>Deletes by the ERP's key; a document ActivePlatform does not have is reported as already absent, not as an error.</summary>
+/// <summary>
+/// Deletes by the ERP's key; a document ActivePlatform does not have is reported as already absent, not as an error. The
+/// delete is journaled on the document, so a lost answer is never read back as "it was not there".
+/// </summary>
 public sealed class DeleteClosingDocumentHandler(
     IdempotentExecutor executor,
     IActivePlatformClient activePlatform,
-    ClosingDocumentCreates creates,
-    Bridge.Host.Storage.IDocumentStateStore documents,
+    ClosingDocumentWrites writes,
+    IEffectJournal journal,
+    IDocumentStateStore documents,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<DeleteClosingDocumentCommand, HandlingOutcome>
 {
@@ -37,33 +43,68 @@ public sealed class DeleteClosingDocumentHandler(
             Scope = ClosingDocumentScope.Of(resellerId, message.AccountId),
             DocumentKey = message.Key,
             Reject = rejection => Rejected(message, incoming, rejection),
-            Apply = async (context, ct) =>
-            {
-                // A create still unresolved would bring the document back after this delete reported it absent: settle it first.
-                var settled = await creates.SettleOpenCreateAsync(resellerId, message.AccountId, message.Key, ct);
-                var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, ct);
-                var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
-
-                // Deleted between the lookup and the DELETE (404) counts as not present.
-                var wasPresent = existing is not null
-                    && (await activePlatform.DeleteClosingDocumentAsync(resellerId, message.AccountId, existing.Id, ct)).WasPresent;
-
-                var deleted = new ClosingDocumentDeleted
-                {
-                    Key = message.Key,
-                    MessageId = incoming.IdempotencyKey!,
-                    CorrelationId = incoming.CorrelationId,
-                    OccurredAt = clock.GetUtcNow(),
-                    AccountId = message.AccountId,
-                    ExternalInvoiceId = existing?.Id,
-                    WasPresent = wasPresent,
-                };
-
-                // The applied version stays: a late, older version must not bring a deleted document back.
-                return new WorkResult(HandlingOutcome.Applied, deleted, existing?.Id, new DocumentChange(document?.AppliedVersion, null, Deleted: true));
-            },
+            Apply = (context, ct) => ApplyAsync(context, message, incoming, resellerId, ct),
         }, cancellationToken);
     }
+
+    private async Task<WorkResult> ApplyAsync(WorkContext context, DeleteClosingDocument message, IncomingMessage incoming, long resellerId, CancellationToken ct)
+    {
+        // A write still unresolved (a create that would bring the document back after this delete reported it absent, an
+        // update, this delete's own send whose answer was lost) is settled first.
+        var deleteId = ClosingDocumentWrites.DeleteId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
+        var settled = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, ct);
+        var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, ct);
+
+        // The applied version stays: a late, older version must not bring a deleted document back.
+        var change = new DocumentChange(document?.AppliedVersion, null, Deleted: true);
+        var mine = settled?.Id == deleteId ? settled : await journal.FindAsync(deleteId, ct);
+        if (mine is { State: EffectState.Applied } && mine.EvidenceAs<DocumentWrite>() is { ExternalInvoiceId: var removed })
+        {
+            // This message's delete removed the document; its answer reached Bridge only through the settling read-back.
+            return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, removed, wasPresent: true), removed, change);
+        }
+
+        var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
+        if (existing is null)
+        {
+            return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, null, wasPresent: false), null, change);
+        }
+
+        var intent = new DocumentWrite(document?.AppliedVersion ?? "", ExternalInvoiceId: existing.Id, Kind: DocumentWriteKind.Delete);
+        if (await journal.TryBeginAsync(deleteId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), ct) is not { } attempt)
+        {
+            throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
+        }
+
+        try
+        {
+            // A 404 here is this delete's own earlier HTTP attempt whose answer was lost (no other write of the document
+            // can run while this one is unresolved): the document was there when this delete found it, and it is gone.
+            await activePlatform.DeleteClosingDocumentAsync(resellerId, message.AccountId, existing.Id, CancellationToken.None);
+        }
+        catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
+        {
+            await journal.ResolveAsync(deleteId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(intent with { How = "answered: " + unapplied.Message }), CancellationToken.None);
+            throw;
+        }
+
+        var deleted = intent with { Outcome = "Deleted", How = "ActivePlatform's answer to the delete" };
+        return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, existing.Id, wasPresent: true), existing.Id, change)
+        {
+            Effects = [new EffectResolution(deleteId, attempt, EffectState.Applied, null, EffectEvidence.Of(deleted))],
+        };
+    }
+
+    private ClosingDocumentDeleted Deleted(DeleteClosingDocument message, IncomingMessage incoming, string? externalInvoiceId, bool wasPresent) => new()
+    {
+        Key = message.Key,
+        MessageId = incoming.IdempotencyKey!,
+        CorrelationId = incoming.CorrelationId,
+        OccurredAt = clock.GetUtcNow(),
+        AccountId = message.AccountId,
+        ExternalInvoiceId = externalInvoiceId,
+        WasPresent = wasPresent,
+    };
 
     private ClosingDocumentRejected Rejected(DeleteClosingDocument? message, IncomingMessage incoming, Rejection rejection)
         => ClosingDocumentRejections.Build(message?.Key, nameof(DeleteClosingDocument), incoming, rejection, clock);

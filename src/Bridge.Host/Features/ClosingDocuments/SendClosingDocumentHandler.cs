@@ -18,7 +18,7 @@ namespace Bridge.Host.Features.ClosingDocuments;
 public sealed class SendClosingDocumentHandler(
     IdempotentExecutor executor,
     IActivePlatformClient activePlatform,
-    ClosingDocumentCreates creates,
+    ClosingDocumentWrites writes,
     IEffectJournal journal,
     IDocumentStateStore documents,
     ActivePlatformAsyncTaskPoller poller,
@@ -54,23 +54,15 @@ public sealed class SendClosingDocumentHandler(
 
     private async Task<WorkResult> ApplyAsync(WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, CancellationToken cancellationToken)
     {
-        // Whatever create of this document is still unresolved (this message's or another's) is settled first.
-        var createId = ClosingDocumentCreates.Id(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
-        var settled = await creates.SettleOpenCreateAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+        // Whatever write of this document is still unresolved (this message's or another's) is settled first.
+        var createId = ClosingDocumentWrites.CreateId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
+        var settled = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, cancellationToken);
         var mine = settled?.Id == createId ? settled : await journal.FindAsync(createId, cancellationToken);
-        if (mine?.State == EffectState.Applied)
-        {
-            // This message's create was applied; its answer reached Bridge only through the settling read-back.
-            return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, ClosingDocumentWriteOutcome.Created, mine.ResourceId!), mine.ResourceId, null);
-        }
-
-        if (mine is { State: EffectState.NotApplied } && mine.EvidenceAs<DocumentCreate>() is { FailureMessage: { } failure })
-        {
-            throw new AsyncTaskFailedException(mine.AsyncTaskId ?? "", failure, new ActivePlatformFailureDetails());
-        }
-
         var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, cancellationToken);
-        // Older than what was applied — or the very version a delete came after: a republish must not bring it back.
+
+        // Older than what was written — or the very version a delete came after: a republish must not bring it back. This
+        // holds even when this message's own create was applied: a newer version or a delete ran before its answer was
+        // recorded, so "sent" would tell finance that ActivePlatform holds this version, and it does not.
         if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && version == document.AppliedVersion))
         {
             var skipped = new ClosingDocumentSkipped
@@ -80,14 +72,32 @@ public sealed class SendClosingDocumentHandler(
                 CorrelationId = incoming.CorrelationId,
                 OccurredAt = clock.GetUtcNow(),
                 AccountId = message.AccountId,
-                ExternalInvoiceId = document?.ResourceId,
+                ExternalInvoiceId = document!.Deleted ? null : document.ResourceId,
                 SkippedVersion = DocumentVersion.Describe(version),
-                AppliedVersion = DocumentVersion.Describe(document!.AppliedVersion!),
+                AppliedVersion = DocumentVersion.Describe(document.AppliedVersion!),
             };
             return new WorkResult(HandlingOutcome.Skipped, skipped, document.ResourceId, null);
         }
 
-        var (outcome, id, effect) = await WriteAsync(context, message, resellerId, version, createId, cancellationToken);
+        if (mine?.State == EffectState.Applied)
+        {
+            // This message's create was applied; its answer reached Bridge only through the settling read-back.
+            return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, ClosingDocumentWriteOutcome.Created, mine.ResourceId!), mine.ResourceId, null);
+        }
+
+        if (mine is { State: EffectState.NotApplied } && mine.EvidenceAs<DocumentWrite>() is { FailureMessage: { } failure })
+        {
+            throw new AsyncTaskFailedException(mine.AsyncTaskId ?? "", failure, new ActivePlatformFailureDetails());
+        }
+
+        if (settled is { State: EffectState.Applied } && ClosingDocumentWrites.OwnerOf(settled.Id) == incoming.IdempotencyKey
+            && settled.EvidenceAs<DocumentWrite>() is { Kind: DocumentWriteKind.Update } update && update.Version == version && document?.ResourceId is { } updatedId)
+        {
+            // This message's own update, read back to its end by this retry: applied, nothing to send again.
+            return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, ClosingDocumentWriteOutcome.Updated, updatedId), updatedId, new DocumentChange(version, updatedId, Deleted: false));
+        }
+
+        var (outcome, id, effect) = await WriteAsync(context, message, incoming, resellerId, version, createId, cancellationToken);
 
         // An async update whose document was deleted before the task was read back stays deleted in Bridge's record.
         var change = id.Length == 0 ? null : new DocumentChange(version, id, Deleted: false);
@@ -113,9 +123,9 @@ public sealed class SendClosingDocumentHandler(
     };
 
     private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> WriteAsync(
-        WorkContext context, SendClosingDocument message, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
+        WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
     {
-        // A restart during an async update (or a create recorded before the effect journal) resumes polling its stored task.
+        // A restart during an async update recorded before updates were journaled resumes polling its stored task.
         if (PendingWrite.TryParse(context.Record.PendingAsyncTaskId, out var pending))
         {
             return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, pending.Outcome == ClosingDocumentWriteOutcome.Updated, cancellationToken), null);
@@ -125,14 +135,14 @@ public sealed class SendClosingDocumentHandler(
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
         if (existing is not null)
         {
-            return (ClosingDocumentWriteOutcome.Updated, await UpdateAsync(context, message, resellerId, existing.Id, body, cancellationToken), null);
+            return await UpdateAsync(message, incoming, resellerId, version, existing.Id, body, cancellationToken);
         }
 
         // A create is an effect of the document: journaled before the POST, so no other message for this key sends one
         // until this one's outcome is known.
-        if (await journal.TryBeginAsync(createId, createId.Key[(createId.Group.Length + 1)..], "", EffectEvidence.Of(new DocumentCreate(version)), cancellationToken) is not { } attempt)
+        if (await journal.TryBeginAsync(createId, incoming.IdempotencyKey!, "", EffectEvidence.Of(new DocumentWrite(version, Kind: DocumentWriteKind.Create)), cancellationToken) is not { } attempt)
         {
-            throw new EffectPendingException($"Another create of closing document '{message.Key}' is unresolved.");
+            throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }
 
         // Once a write is on its way it is not cancelled (the resilience pipeline's timeouts bound it): a write cancelled
@@ -146,18 +156,18 @@ public sealed class SendClosingDocumentHandler(
         {
             // Nothing was created. A 422 may mean the key is taken by a document Bridge did not create (or created before
             // its journal): then that document is updated; otherwise the refusal stands.
-            await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "refused: " + refused.Message)), CancellationToken.None);
+            await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentWrite(version, How: "refused: " + refused.Message, Kind: DocumentWriteKind.Create)), CancellationToken.None);
             var appeared = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
             if (appeared is null)
             {
                 throw;
             }
 
-            return (ClosingDocumentWriteOutcome.Updated, await UpdateAsync(context, message, resellerId, appeared.Id, body, cancellationToken), null);
+            return await UpdateAsync(message, incoming, resellerId, version, appeared.Id, body, cancellationToken);
         }
         catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
         {
-            await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "answered: " + unapplied.Message)), CancellationToken.None);
+            await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentWrite(version, How: "answered: " + unapplied.Message, Kind: DocumentWriteKind.Create)), CancellationToken.None);
             throw;
         }
 
@@ -171,7 +181,7 @@ public sealed class SendClosingDocumentHandler(
             }
             catch (AsyncTaskFailedException failed)
             {
-                await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: $"async task {task.Id} failed", FailureMessage: failed.FailureMessage ?? failed.Message)), CancellationToken.None);
+                await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentWrite(version, How: $"async task {task.Id} failed", FailureMessage: failed.FailureMessage ?? failed.Message, Kind: DocumentWriteKind.Create)), CancellationToken.None);
                 throw;
             }
         }
@@ -180,20 +190,59 @@ public sealed class SendClosingDocumentHandler(
             id = result.Resource!.Id;
         }
 
-        var created = new DocumentCreate(version, nameof(ClosingDocumentWriteOutcome.Created), id, "ActivePlatform's answer to the create");
+        var created = new DocumentWrite(version, nameof(ClosingDocumentWriteOutcome.Created), id, "ActivePlatform's answer to the create", Kind: DocumentWriteKind.Create);
         return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)));
     }
 
-    private async Task<string> UpdateAsync(WorkContext context, SendClosingDocument message, long resellerId, string externalInvoiceId, ClosingDocumentWrite body, CancellationToken cancellationToken)
+    /// <summary>
+    /// An update, journaled on the document before the PATCH: if its answer is lost, no other version is written until it
+    /// can no longer land, and it counts as written, so an older version arriving late is skipped instead of going over it.
+    /// </summary>
+    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> UpdateAsync(
+        SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, string externalInvoiceId, ClosingDocumentWrite body, CancellationToken cancellationToken)
     {
-        var result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, externalInvoiceId, body, CancellationToken.None);
-        if (result.AsyncTask is { } task)
+        var updateId = ClosingDocumentWrites.UpdateId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
+        var intent = new DocumentWrite(version, ExternalInvoiceId: externalInvoiceId, Kind: DocumentWriteKind.Update);
+        if (await journal.TryBeginAsync(updateId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), cancellationToken) is not { } attempt)
         {
-            await context.SetPendingAsyncTaskAsync(new PendingWrite(ClosingDocumentWriteOutcome.Updated, task.Id).ToString(), CancellationToken.None);
-            return await AwaitAsyncWriteAsync(resellerId, message, task.Id, update: true, cancellationToken);
+            throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }
 
-        return result.Resource!.Id;
+        WriteResult<ExternalInvoice> result;
+        try
+        {
+            result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, externalInvoiceId, body, CancellationToken.None);
+        }
+        catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
+        {
+            // The document found by key a moment ago is gone: written by something outside this document's journal (an
+            // operator in ActivePlatform, or a delivery that lost its claim). Nothing was updated; read the state again.
+            await journal.ResolveAsync(updateId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(intent with { How = "answered 404: the document is gone" }), CancellationToken.None);
+            throw new EffectPendingException($"Closing document '{message.Key}' ({externalInvoiceId}) disappeared between its lookup by key and its update; reading it again.");
+        }
+        catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
+        {
+            await journal.ResolveAsync(updateId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(intent with { How = "answered: " + unapplied.Message }), CancellationToken.None);
+            throw;
+        }
+
+        var id = result.Resource?.Id ?? externalInvoiceId;
+        if (result.AsyncTask is { } task)
+        {
+            await journal.SetAsyncTaskAsync(updateId, attempt, task.Id, CancellationToken.None);
+            try
+            {
+                id = await AwaitAsyncWriteAsync(resellerId, message, task.Id, update: true, cancellationToken);
+            }
+            catch (AsyncTaskFailedException failed)
+            {
+                await journal.ResolveAsync(updateId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(intent with { How = $"async task {task.Id} failed", FailureMessage = failed.FailureMessage ?? failed.Message }), CancellationToken.None);
+                throw;
+            }
+        }
+
+        var updated = intent with { Outcome = nameof(ClosingDocumentWriteOutcome.Updated), How = "ActivePlatform's answer to the update" };
+        return (ClosingDocumentWriteOutcome.Updated, id, new EffectResolution(updateId, attempt, EffectState.Applied, null, EffectEvidence.Of(updated)));
     }
 
     /// <returns>The document's id; empty when an update's document was deleted (by a later delete) before it was read back.</returns>

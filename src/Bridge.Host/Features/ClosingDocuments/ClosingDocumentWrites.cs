@@ -1,0 +1,238 @@
+using Bridge.ActivePlatform;
+using Bridge.Host.Effects;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Features.ClosingDocuments;
+
+/// <summary>The kinds of write a closing document receives; each is journaled as an effect of the document.</summary>
+public static class DocumentWriteKind
+{
+    public const string Create = "create";
+    public const string Update = "update";
+    public const string Delete = "delete";
+}
+
+/// <summary>
+/// What a write's journal entry records: the version it writes (a delete: the version it came after) and, once known, the
+/// document it made, changed or removed. <paramref name="Kind"/> is null in entries written before updates and deletes were
+/// journaled: those are creates.
+/// </summary>
+public sealed record DocumentWrite(
+    string Version,
+    string? Outcome = null,
+    string? ExternalInvoiceId = null,
+    string? How = null,
+    string? FailureMessage = null,
+    string? Kind = null)
+{
+    public string KindOrCreate => Kind ?? DocumentWriteKind.Create;
+}
+
+/// <summary>
+/// Every write of a closing document — create, update, delete — is an effect of the document, not of the message (issue
+/// 7, defect 2 and the ordering defects the chaos suite found): at most one is unresolved per document, and while one's
+/// outcome is unknown (an async task still running, an answer lost, an instance killed or cut from its database) every
+/// message for that key — a retry, a republish, a newer or older version, a delete — first settles it. So nothing creates
+/// a second document, no older version is written over a newer one whose answer was lost, and a delete whose answer was
+/// lost still knows it removed the document.
+/// </summary>
+/// <remarks>
+/// The journal scope keeps its first name (<c>closing-document-create</c>): entries written before updates and deletes
+/// joined it stay readable, and the one-unresolved-per-group index spans all three kinds.
+/// </remarks>
+public sealed class ClosingDocumentWrites(
+    IEffectJournal journal,
+    IDocumentStateStore documents,
+    IActivePlatformClient activePlatform,
+    ActivePlatformAsyncTaskPoller poller,
+    IOptions<ActivePlatformOptions> activePlatformOptions)
+{
+    public static string Scope(long resellerId, long accountId) => FormattableString.Invariant($"closing-document-create:{resellerId}:{accountId}");
+
+    /// <summary>The create of a document by one message: one per message, so its outcome is found again on every retry.</summary>
+    public static EffectId CreateId(long resellerId, long accountId, string documentKey, string idempotencyKey)
+        => new(Scope(resellerId, accountId), documentKey + "\n" + idempotencyKey, documentKey);
+
+    /// <summary>One update sent: a new effect per send (repeating an update is harmless; what matters is its order).</summary>
+    public static EffectId UpdateId(long resellerId, long accountId, string documentKey, string idempotencyKey)
+        => new(Scope(resellerId, accountId), documentKey + "\nupdate\n" + idempotencyKey + "\n" + Guid.NewGuid().ToString("N"), documentKey);
+
+    /// <summary>The delete of a document by one message: found again on every retry, so a lost answer is not read as "absent".</summary>
+    public static EffectId DeleteId(long resellerId, long accountId, string documentKey, string idempotencyKey)
+        => new(Scope(resellerId, accountId), documentKey + "\ndelete\n" + idempotencyKey, documentKey);
+
+    /// <summary>The journal's owner key of a write: the message's idempotency key.</summary>
+    public static string OwnerOf(EffectId id) => id.Key.Split('\n') switch
+    {
+        [_, var owner] => owner,
+        [_, _, var owner, ..] => owner,
+        _ => id.Key,
+    };
+
+    /// <summary>
+    /// Settles the document's unresolved write, if it has one, and returns it as settled (null when there was none). The
+    /// document's state is brought up to what the settled write did: a version that may have been written counts as
+    /// written (no older version goes over it); a delete that happened marks the document deleted. Throws
+    /// <see cref="EffectPendingException"/> while the outcome cannot be known yet: the message waits, as for a busy document.
+    /// </summary>
+    public async Task<EffectEntry?> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
+    {
+        var open = await journal.FindOpenAsync(Scope(resellerId, accountId), documentKey, cancellationToken);
+        if (open is null)
+        {
+            return null;
+        }
+
+        var write = open.EvidenceAs<DocumentWrite>() ?? new DocumentWrite("");
+        return write.KindOrCreate switch
+        {
+            DocumentWriteKind.Update => await SettleUpdateAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
+            DocumentWriteKind.Delete => await SettleDeleteAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
+            _ => await SettleCreateAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
+        };
+    }
+
+    private async Task<EffectEntry> SettleCreateAsync(EffectEntry open, DocumentWrite create, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
+    {
+        if (open.AsyncTaskId is { } taskId)
+        {
+            try
+            {
+                await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
+            }
+            catch (AsyncTaskFailedException failed)
+            {
+                return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} failed", FailureMessage = failed.FailureMessage ?? failed.Message });
+            }
+            catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
+            {
+                // The task expired (issue 7, defect 11): it ended long ago, so the document is there or never will be.
+            }
+
+            var written = await activePlatform.FindClosingDocumentAsync(resellerId, accountId, documentKey, cancellationToken);
+            return written is null
+                ? await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} ended and no document has key '{documentKey}'" })
+                : await ResolveAsync(open, EffectState.Applied, written.Id, create with { ExternalInvoiceId = written.Id, How = $"async task {taskId} ended; found by key" });
+        }
+
+        // Sent, and its answer never recorded: the create may still be an async task ActivePlatform is working on.
+        var appeared = await activePlatform.FindClosingDocumentAsync(resellerId, accountId, documentKey, cancellationToken);
+        if (appeared is not null)
+        {
+            return await ResolveAsync(open, EffectState.Applied, appeared.Id, create with { ExternalInvoiceId = appeared.Id, How = "answer lost; found by key" });
+        }
+
+        var deadline = activePlatformOptions.Value.AsyncTaskPolling.Deadline;
+        if (open.SinceSent < deadline)
+        {
+            throw new EffectPendingException(
+                $"A create of closing document '{documentKey}' was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; waiting up to {deadline.TotalSeconds:0} s for it to appear before sending it again.");
+        }
+
+        return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"answer lost; no document with key '{documentKey}' after the polling deadline ({deadline})" });
+    }
+
+    private async Task<EffectEntry> SettleUpdateAsync(EffectEntry open, DocumentWrite update, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
+    {
+        if (open.AsyncTaskId is { } taskId)
+        {
+            try
+            {
+                await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
+                return await ResolveAsync(open, EffectState.Applied, null, update with { Outcome = "Updated", How = $"async task {taskId} completed" });
+            }
+            catch (AsyncTaskFailedException failed)
+            {
+                return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"async task {taskId} failed", FailureMessage = failed.FailureMessage ?? failed.Message });
+            }
+            catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
+            {
+                return await ResolveAsync(open, EffectState.Unknown, null, update with { How = $"async task {taskId} expired before it was read: it ended, and whether it applied cannot be told; counted as written, so no older version goes over it, and its message sends it again" });
+            }
+        }
+
+        // Sent, and its answer never recorded. It may still be on its way, or an async task nobody can poll: wait until
+        // neither can still change the document, then count the version as written (its own message repeats the update).
+        var wait = Max(activePlatformOptions.Value.AsyncTaskPolling.Deadline, EffectTiming.InFlightWindow(activePlatformOptions.Value));
+        if (open.SinceSent < wait)
+        {
+            throw new EffectPendingException(
+                $"An update of closing document '{documentKey}' ({DocumentVersion.Describe(update.Version)}) was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; waiting up to {wait.TotalSeconds:0} s until it can no longer be applied before writing the document again.");
+        }
+
+        return await ResolveAsync(open, EffectState.Unknown, null, update with { How = $"answer lost; whether it applied cannot be told, and it can no longer be applied later (sent {open.SinceSent.TotalSeconds:0} s ago); counted as written, so no older version goes over it, and its message sends it again" });
+    }
+
+    private async Task<EffectEntry> SettleDeleteAsync(EffectEntry open, DocumentWrite delete, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
+    {
+        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+        if (open.SinceSent < window)
+        {
+            throw new EffectPendingException(
+                $"A delete of closing document '{documentKey}' was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; waiting up to {window.TotalSeconds:0} s until it can no longer be applied.");
+        }
+
+        // No other write of this document ran since the delete was sent (one unresolved write per document): the document
+        // it targeted is gone because of it, or still there because it never arrived.
+        var found = await activePlatform.FindClosingDocumentAsync(resellerId, accountId, documentKey, cancellationToken);
+        return found is null
+            ? await ResolveAsync(open, EffectState.Applied, null, delete with { Outcome = "Deleted", How = "answer lost; the document is no longer found by key" })
+            : await ResolveAsync(open, EffectState.NotApplied, null, delete with { How = $"answer lost; document {found.Id} is still found by key" });
+    }
+
+    private async Task<EffectEntry> ResolveAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence)
+    {
+        try
+        {
+            await journal.ResolveAsync(open.Id, open.Attempt, state, id, EffectEvidence.Of(evidence), CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException ex) when (SqlValues.IsUniqueViolation(ex))
+        {
+            // The document found by key is already another create's: which create made it cannot be told.
+            state = EffectState.Unknown;
+            id = null;
+            evidence = evidence with { How = $"found document {evidence.ExternalInvoiceId} by key, but it already belongs to another create" };
+            await journal.ResolveAsync(open.Id, open.Attempt, state, null, EffectEvidence.Of(evidence), CancellationToken.None);
+        }
+
+        await RecordOnDocumentAsync(open, state, id, evidence);
+        return open with { State = state, ResourceId = id ?? open.ResourceId, Evidence = EffectEvidence.Of(evidence) };
+    }
+
+    /// <summary>Brings the document's state to what the settled write did (settling runs under the document's claim).</summary>
+    private async Task RecordOnDocumentAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence)
+    {
+        var scope = ClosingDocumentScope.Of(ResellerOf(open.Id.Scope), AccountOf(open.Id.Scope));
+        var kind = evidence.KindOrCreate;
+        if (kind == DocumentWriteKind.Delete)
+        {
+            if (state == EffectState.Applied)
+            {
+                var current = await documents.GetAsync(scope, open.Id.Group, CancellationToken.None);
+                await documents.SetDeletedNowAsync(scope, open.Id.Group, current?.AppliedVersion, CancellationToken.None);
+            }
+
+            return;
+        }
+
+        // A create that made the document, or an update that may have been written: no older version may go over it.
+        var written = state == EffectState.Applied && kind == DocumentWriteKind.Create
+            || state is EffectState.Applied or EffectState.Unknown && kind == DocumentWriteKind.Update;
+        if (written && evidence.Version.Length > 0)
+        {
+            var current = await documents.GetAsync(scope, open.Id.Group, CancellationToken.None);
+            if (!DocumentVersion.IsOlder(evidence.Version, current?.AppliedVersion))
+            {
+                await documents.SetAppliedNowAsync(scope, open.Id.Group, evidence.Version, id ?? current?.ResourceId, CancellationToken.None);
+            }
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static long ResellerOf(string scope) => long.Parse(scope.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static long AccountOf(string scope) => long.Parse(scope.Split(':')[2], System.Globalization.CultureInfo.InvariantCulture);
+}
