@@ -67,7 +67,7 @@ public sealed class ChaosRun(ChaosOptions options)
             await using var publisher = await ErpPublisher.ConnectAsync(broker, $"chaos{runTag}", history, ct);
             using var admin = new AdminClient(supervisor.LiveAddresses, adminToken);
             var services = new ServiceControl(Environment.GetEnvironmentVariable(ServiceControl.ScriptVariable), options.FullBrokerRestart);
-            var schedule = FaultSchedule.Build(options.Seed, plan.Stream.Count, options.Kills, options.Restarts, services.CanRestart, options.Storage == StorageKind.PostgreSql);
+            var schedule = FaultSchedule.Build(options.Seed, plan.Stream.Count, options.Kills, options.Restarts, services.CanRestart, options.Storage == StorageKind.PostgreSql, options.Faults);
             Say($"{plan.Messages.Count} messages in {plan.Stream.Count} publications, {schedule.Count} disturbances; two Bridge processes up after {clock.Elapsed.TotalSeconds:0}s");
 
             await using var disturber = new Disturber(sandbox.Control, supervisor, services, admin, history, ct);
