@@ -20,12 +20,19 @@ public sealed class ChaosCollection
 [Collection(ChaosCollection.Name)]
 public sealed class ChaosSmokeTests(ITestOutputHelper output)
 {
-    public const int Seed = 20261201;
+    /// <summary>A seed whose 120 messages hold every flow and, among them, the cases issue 7 names: a statement line, a top-up
+    /// and a correction republished with other figures, a twin top-up, two messages under one AMQP id, two-line payments.</summary>
+    public const int Seed = 142;
 
-    /// <summary>Generous: the run itself takes one to two minutes on two busy cores; the wait ends as soon as it does.</summary>
+    /// <summary>Generous: the run takes under two minutes on two busy cores; the wait ends as soon as it does.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(8);
 
-    [Fact]
+    [Fact(Skip = "Finds defects of issue 7 still open on this branch (reported by the chaos suite, seed 142): #4 two messages "
+        + "under one AMQP message_id collapse into one dead letter; #7 a statement line or correction republished under its natural key "
+        + "with other figures is answered alreadyApplied with the new figures. Timing-dependent ones it may also hit: #1 a statement "
+        + "line reported with another line's correction, #2 a second create (\"Key has already been taken\"), an older revision written "
+        + "after a kill or database outage between a write and its commit, a delete reported wasPresent=false after its own lost answer. "
+        + "Turn on once those fixes are merged.")]
     public async Task A_short_fixed_seed_chaos_run_finds_no_violation()
     {
         var root = RepositoryRoot();
@@ -36,7 +43,7 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { Path.Combine(root, "chaos.sh"), "--no-build", "--configuration", Configuration(), "--seed", $"{Seed}", "--messages", "100", "--kills", "2", "--rate", "5" })
+        foreach (var argument in new[] { Path.Combine(root, "chaos.sh"), "--no-build", "--configuration", Configuration(), "--seed", $"{Seed}", "--messages", "120", "--kills", "2", "--rate", "5" })
         {
             start.ArgumentList.Add(argument);
         }
