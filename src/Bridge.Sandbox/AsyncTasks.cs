@@ -109,6 +109,28 @@ internal sealed class AsyncTaskStore
         }
     }
 
+    /// <summary>
+    /// ActivePlatform finishes the task (its write applied when <paramref name="complete"/>) and forgets it, as it does with
+    /// old tasks: polls of it are answered 404 from now on. False when there is no such task.
+    /// </summary>
+    public bool Expire(string id, bool complete)
+    {
+        lock (_gate)
+        {
+            if (!_tasks.TryGetValue(id, out var task))
+            {
+                return false;
+            }
+
+            while (complete && task.View().Status is not ("completed" or "failed"))
+            {
+                task.Advance();
+            }
+
+            return _tasks.Remove(id);
+        }
+    }
+
     public IReadOnlyList<SandboxAsyncTask> All()
     {
         lock (_gate)

@@ -104,6 +104,8 @@ internal static class ControlApi
             documents.All().Where(d => key is null || d.Fields.Key == key).Select(d => d.View()).ToList());
 
         control.MapGet("/async-tasks", (AsyncTaskStore tasks) => tasks.All());
+        control.MapPost("/async-tasks/{id}/expire", (string id, bool? complete, AsyncTaskStore tasks) =>
+            tasks.Expire(id, complete ?? true) ? Results.NoContent() : Results.NotFound());
 
         control.MapGet("/notifications", (ClosingDocumentStore documents) => documents.Notifications());
 

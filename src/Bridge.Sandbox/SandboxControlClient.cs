@@ -72,6 +72,10 @@ public sealed class SandboxControlClient(HttpClient http)
     public async Task<IReadOnlyList<SandboxExternalInvoice>> GetExternalInvoicesAsync(CancellationToken ct) =>
         await http.GetFromJsonAsync<List<SandboxExternalInvoice>>("_sandbox/external-invoices", Json, ct) ?? [];
 
+    /// <summary>The task finishes (its write applied when <paramref name="complete"/>) and is forgotten: polls answer 404.</summary>
+    public async Task ExpireAsyncTaskAsync(string id, bool complete, CancellationToken ct) =>
+        (await http.PostAsync(new Uri($"_sandbox/async-tasks/{Uri.EscapeDataString(id)}/expire?complete={(complete ? "true" : "false")}", UriKind.Relative), null, ct)).EnsureSuccessStatusCode();
+
     public async Task<IReadOnlyList<SandboxAsyncTask>> GetAsyncTasksAsync(CancellationToken ct) =>
         await http.GetFromJsonAsync<List<SandboxAsyncTask>>("_sandbox/async-tasks", Json, ct) ?? [];
 

@@ -56,11 +56,44 @@ public sealed partial class DeadLetterCapture(
     public async Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter, DeadLetterAction? alsoAudit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(letter);
-        var identity = ReadBody(letter.Body);
-        var idempotencyKey = identity.IdempotencyKey ?? letter.MessageId;
-
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var captured = await WriteAsync(transaction, letter, alsoAudit, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+        metrics.Captured(letter.SourceQueue, letter.MessageType);
+        LogCaptured(logger, letter.MessageType, letter.SourceQueue, letter.MessageId, captured.Id, captured.FailureCount, letter.ExceptionType);
+        return captured;
+    }
+
+    /// <summary>
+    /// Whether the store can take a dead letter right now: one like any other (dead letter, audit entry, outbox event) is
+    /// written and rolled back. Tells a database that is unavailable from one that refuses a particular message.
+    /// </summary>
+    public async Task<bool> CanStoreAsync(string sourceQueue, string messageType, CancellationToken cancellationToken)
+    {
+        var probe = new NewDeadLetter(
+            NewId.NextGuid(), sourceQueue, messageType, "bridge-probe-" + NewId.NextGuid().ToString("N"), null, null, "application/json",
+            DeadLetterBody.FromBytes("{}"u8), new Dictionary<string, string?>(StringComparer.Ordinal), "Bridge.StoreProbe", "probe", null, 1, clock.GetUtcNow());
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await WriteAsync(transaction, probe, null, cancellationToken);
+            await transaction.RollbackAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogProbeFailed(logger, sourceQueue, ex);
+            return false;
+        }
+    }
+
+    private async Task<DeadLetterCaptured> WriteAsync(System.Data.Common.DbTransaction transaction, NewDeadLetter letter, DeadLetterAction? alsoAudit, CancellationToken cancellationToken)
+    {
+        var identity = ReadBody(letter.Body);
+        var idempotencyKey = identity.IdempotencyKey ?? letter.MessageId;
         var captured = await store.CaptureAsync(transaction, letter, cancellationToken);
         if (alsoAudit is not null)
         {
@@ -78,15 +111,11 @@ public sealed partial class DeadLetterCapture(
             MessageType = letter.MessageType,
             Queue = letter.SourceQueue,
             ExceptionType = letter.ExceptionType,
-            Reason = letter.ExceptionMessage.Length > 1000 ? letter.ExceptionMessage[..1000] : letter.ExceptionMessage,
+            Reason = StorableText.Clip(letter.ExceptionMessage, 1000),
             FailureCount = captured.FailureCount,
         };
         var incoming = new IncomingMessage(idempotencyKey, correlationId, letter.MessageType, letter.Headers.GetValueOrDefault("traceparent"));
         await resultEvents.EnqueueAsync(transaction, resultEvent, incoming, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        outboxSignal.Notify();
-        metrics.Captured(letter.SourceQueue, letter.MessageType);
-        LogCaptured(logger, letter.MessageType, letter.SourceQueue, letter.MessageId, captured.Id, captured.FailureCount, letter.ExceptionType);
         return captured;
     }
 
@@ -280,13 +309,34 @@ public sealed partial class DeadLetterCapture(
            ?? Text(Property(message, "paymentNumber"))
            ?? Text(Property(message, "paymentId"));
 
-    private static string? Clip(string? value, int length) => value is { Length: > 0 } && value.Length > length ? value[..length] : value;
+    private static string? Clip(string? value, int length) => value is { Length: > 0 } && value.Length > length ? StorableText.Clip(value, length) : value;
 
-    private static string? Text(JsonElement? element) =>
-        element is { ValueKind: JsonValueKind.String } value && !string.IsNullOrWhiteSpace(value.GetString()) ? value.GetString() : null;
+    private static string? Text(JsonElement? element)
+    {
+        if (element is not { ValueKind: JsonValueKind.String } value)
+        {
+            return null;
+        }
+
+        string? text;
+        try
+        {
+            text = value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped unpaired surrogate ("\ud800") has no string form: kept as written in the body.
+            text = value.GetRawText()[1..^1];
+        }
+
+        return string.IsNullOrWhiteSpace(text) ? null : text;
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{MessageType} from {Queue} (message id {MessageId}) is dead-lettered as {DeadLetterId} (failure {FailureCount}): {ExceptionType}")]
     private static partial void LogCaptured(ILogger logger, string messageType, string queue, string? messageId, Guid deadLetterId, int failureCount, string exceptionType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The dead-letter store cannot take a dead letter for {Queue} right now")]
+    private static partial void LogProbeFailed(ILogger logger, string queue, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not store the failed message from {Queue} (message id {MessageId}) as a dead letter; moving it to the error queue instead")]
     private static partial void LogCaptureFailed(ILogger logger, string queue, string? messageId, Exception exception);

@@ -1,6 +1,10 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -11,99 +15,385 @@ namespace Bridge.Host.DeadLetters;
 /// <c>bridge dead-letters list | groups | show | replay | edit | discard | restore</c>: the admin API from a terminal. Talks
 /// to a running Bridge over HTTP (<c>--url</c> or <c>BRIDGE_ADMIN_URL</c>) with an operator token (<c>--token</c> or
 /// <c>BRIDGE_ADMIN_TOKEN</c>); prints tables for people and, with <c>--json</c>, the API's JSON for scripts.
-/// Exit codes: 0 done, 1 refused or failed (the API's problem is printed), 2 bad usage.
+/// Exit codes: 0 done (and <c>--help</c>), 1 refused or failed (the API's problem is printed), 2 bad usage — an unknown
+/// option or command, a missing or malformed value, or a bulk replay of everything without <c>--yes</c>: nothing is sent then.
 /// </summary>
 public static class DeadLetterCli
 {
-    public const string Usage = """
-        usage: bridge dead-letters <command> [options]
-
-          list     [filters] [--page N] [--page-size N]    dead letters, newest failure first
-          groups   [filters]                               counts by failure cause
-          show     <id>                                    body, headers, failure and audit trail
-          replay   <id>...                                 send back to the original queue
-          replay   --all [filters] [--batch-size N] [--rate N] [--wait]
-                                                           replay every Pending match as a background job
-          edit     <id> --body-file <file.json>            edit and replay as a new message (if enabled)
-          discard  <id> --reason <text>                    archive with a reason
-          restore  <id>                                    make a discarded dead letter Pending again
-
-        filters: --status Pending|Replaying|Replayed|Discarded --type <messageType> --queue <queue> --key <erpKey>
-                 --exception <type> --group <failureGroup> --text <text> --from <time> --to <time>
-        common:  --url <base url> (BRIDGE_ADMIN_URL, default http://localhost:8080)
-                 --token <token> (BRIDGE_ADMIN_TOKEN)   --json
-        """;
-
-    private static readonly JsonSerializerOptions Indented = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
-    private static readonly Dictionary<string, string> FilterOptions = new(StringComparer.Ordinal)
-    {
-        ["--status"] = "status",
-        ["--type"] = "messageType",
-        ["--queue"] = "queue",
-        ["--key"] = "key",
-        ["--exception"] = "exceptionType",
-        ["--group"] = "group",
-        ["--text"] = "text",
-        ["--from"] = "from",
-        ["--to"] = "to",
-    };
-
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        if (!Arguments.TryParse(args, out var parsed, out var problem))
-        {
-            await error.WriteLineAsync(problem + Environment.NewLine + Usage);
-            return 2;
-        }
 
-        var url = parsed.Option("--url") ?? Environment.GetEnvironmentVariable("BRIDGE_ADMIN_URL") ?? "http://localhost:8080";
-        var token = parsed.Option("--token") ?? Environment.GetEnvironmentVariable("BRIDGE_ADMIN_TOKEN");
-        if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseAddress))
+        var cli = new Commands(output, error, handler);
+        // No response files: an argument starting with '@' is an ERP key or a text to search for, never a file to expand.
+        var parsed = cli.Bridge.Parse(["dead-letters", .. args], new ParserConfiguration { ResponseFileTokenReplacer = null });
+        var invocation = new InvocationConfiguration
         {
-            await error.WriteLineAsync($"--url is not an absolute URL: {url}");
-            return 2;
-        }
+            Output = output,
+            Error = error,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null,
+        };
 
-        using var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
-        http.BaseAddress = baseAddress;
-        if (!string.IsNullOrEmpty(token))
+        if (parsed.Action is not HelpAction && parsed.Errors.Count > 0)
         {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        var cli = new Session(http, parsed, output, error, parsed.Flag("--json"));
-        try
-        {
-            return parsed.Command switch
+            foreach (var problem in parsed.Errors.Select(e => e.Message).Distinct(StringComparer.Ordinal))
             {
-                "list" => await cli.ListAsync(cancellationToken),
-                "groups" => await cli.GroupsAsync(cancellationToken),
-                "show" => await cli.ShowAsync(cancellationToken),
-                "replay" => await cli.ReplayAsync(cancellationToken),
-                "edit" => await cli.EditAsync(cancellationToken),
-                "discard" => await cli.DiscardAsync(cancellationToken),
-                "restore" => await cli.RestoreAsync(cancellationToken),
-                _ => await cli.UsageAsync($"unknown command '{parsed.Command}'"),
-            };
+                await error.WriteLineAsync(problem);
+            }
+
+            var command = parsed.CommandResult.Command;
+            await error.WriteLineAsync("usage: " + Synopsis(command));
+            await error.WriteLineAsync($"run '{PathOf(command)} --help' for every option");
+            return 2;
         }
-        catch (HttpRequestException ex)
+
+        return await parsed.InvokeAsync(invocation, cancellationToken);
+    }
+
+    private static string PathOf(Command command)
+    {
+        var names = new List<string>();
+        for (Symbol? symbol = command; symbol is not null; symbol = symbol.Parents.FirstOrDefault())
         {
-            await error.WriteLineAsync($"cannot reach Bridge at {baseAddress}: {ex.Message}");
-            return 1;
+            names.Insert(0, symbol.Name);
+        }
+
+        return string.Join(' ', names);
+    }
+
+    /// <summary>One line: the command, its arguments and its required options, e.g. <c>bridge dead-letters discard &lt;id&gt;... --reason &lt;text&gt; [options]</c>.</summary>
+    private static string Synopsis(Command command)
+    {
+        if (command.Subcommands.Count > 0)
+        {
+            return $"{PathOf(command)} <{string.Join('|', command.Subcommands.Select(c => c.Name))}> [options]";
+        }
+
+        var parts = new List<string> { PathOf(command) };
+        foreach (var argument in command.Arguments)
+        {
+            var name = $"<{argument.Name}>" + (argument.Arity.MaximumNumberOfValues > 1 ? "..." : "");
+            parts.Add(argument.Arity.MinimumNumberOfValues == 0 ? $"[{name}]" : name);
+        }
+
+        parts.AddRange(command.Options.Where(o => o.Required).Select(o => $"{o.Name} <{o.HelpName ?? o.Name.TrimStart('-')}>"));
+        parts.Add("[options]");
+        return string.Join(' ', parts);
+    }
+
+    private static bool Given(SymbolResult result, Option option) => result.GetResult(option) is { Implicit: false };
+
+    /// <summary>The command tree; its actions write to this run's output and error and call through this run's handler.</summary>
+    private sealed class Commands
+    {
+        private readonly TextWriter _output;
+        private readonly TextWriter _error;
+        private readonly HttpMessageHandler? _handler;
+
+        private readonly Option<string> _url = new("--url")
+        {
+            Description = "Bridge's base URL [default: BRIDGE_ADMIN_URL, else http://localhost:8080]",
+            HelpName = "url",
+            Recursive = true,
+        };
+
+        private readonly Option<string> _token = new("--token")
+        {
+            Description = "An operator token of the admin API [default: BRIDGE_ADMIN_TOKEN]",
+            HelpName = "token",
+            Recursive = true,
+        };
+
+        private readonly Option<bool> _json = new("--json") { Description = "Print the API's JSON instead of tables", Recursive = true };
+
+        private readonly Option<string> _status = new("--status") { Description = "Pending, Replaying, Replayed or Discarded", HelpName = "status" };
+
+        /// <summary>The filters that narrow a selection, each with the query parameter the API reads it from.</summary>
+        private readonly (Option<string> Option, string Parameter)[] _narrowing =
+        [
+            (new Option<string>("--type") { Description = "Message type, e.g. SendClosingDocument", HelpName = "messageType" }, "messageType"),
+            (new Option<string>("--queue") { Description = "Source queue, e.g. bridge.send-closing-document", HelpName = "queue" }, "queue"),
+            (new Option<string>("--key") { Description = "The ERP's key of the document or payment", HelpName = "erpKey" }, "key"),
+            (new Option<string>("--exception") { Description = "Exception type of the failure", HelpName = "type" }, "exceptionType"),
+            (new Option<string>("--group") { Description = "Failure group (see 'groups')", HelpName = "failureGroup" }, "group"),
+            (new Option<string>("--text") { Description = "Text in the failure, the body, the ERP key or the message id", HelpName = "text" }, "text"),
+            (new Option<string>("--from") { Description = "Last failed at or after this time", HelpName = "time" }, "from"),
+            (new Option<string>("--to") { Description = "Last failed before this time", HelpName = "time" }, "to"),
+        ];
+
+        private readonly Option<int?> _page = Number<int>("--page", "Page number, from 1");
+        private readonly Option<int?> _pageSize = Number<int>("--page-size", "Dead letters per page");
+        private readonly Option<bool> _all = new("--all") { Description = "Replay every Pending dead letter the filters match, as a background job" };
+        private readonly Option<bool> _yes = new("--yes") { Description = "Confirm replay --all without any filter: every Pending dead letter" };
+        private readonly Option<bool> _wait = new("--wait") { Description = "With --all: wait for the job to end and print its result" };
+        private readonly Option<int?> _batchSize = Number<int>("--batch-size", "With --all: dead letters per batch");
+        private readonly Option<double?> _rate = Number<double>("--rate", "With --all: dead letters per second");
+        private readonly Option<string> _bodyFile = new("--body-file") { Description = "The corrected body (JSON)", HelpName = "file.json", Required = true };
+        private readonly Option<string> _reason = new("--reason") { Description = "Why it is discarded (kept in the audit trail)", HelpName = "text", Required = true };
+
+        public Commands(TextWriter output, TextWriter error, HttpMessageHandler? handler)
+        {
+            _output = output;
+            _error = error;
+            _handler = handler;
+            foreach (var option in new[] { _url, _token, _status, _bodyFile, _reason }.Concat(_narrowing.Select(f => f.Option)))
+            {
+                option.Validators.Add(NeedsAValue);
+            }
+
+            var deadLetters = new Command(
+                "dead-letters",
+                "Find, inspect, replay, edit and discard the messages Bridge could not process, through a running Bridge's admin API. "
+                + "Exit codes: 0 done, 1 refused or failed (the API's problem is printed), 2 bad usage (nothing is sent).")
+            {
+                _url, _token, _json,
+                List(), Groups(), Show(), Replay(), Edit(), Discard(), Restore(),
+            };
+            Bridge = new Command("bridge") { new HelpOption { Recursive = true }, deadLetters };
+        }
+
+        public Command Bridge { get; }
+
+        private Command List()
+        {
+            var command = new Command("list", "Dead letters, newest failure first.") { _page, _pageSize };
+            AddFilters(command);
+            command.SetAction((result, ct) => WithSessionAsync(result, session => session.ListAsync(Filters(result), result.GetValue(_page), result.GetValue(_pageSize), ct)));
+            return command;
+        }
+
+        private Command Groups()
+        {
+            var command = new Command("groups", "Counts of dead letters by failure cause (exception type and normalised message).");
+            AddFilters(command);
+            command.SetAction((result, ct) => WithSessionAsync(result, session => session.GroupsAsync(Filters(result), ct)));
+            return command;
+        }
+
+        private Command Show()
+        {
+            var id = Id();
+            var command = new Command("show", "One dead letter: body, headers, failure and audit trail.") { id };
+            command.SetAction((result, ct) => WithSessionAsync(result, session => session.ShowAsync(result.GetRequiredValue(id), ct)));
+            return command;
+        }
+
+        private Command Replay()
+        {
+            var ids = Ids(ArgumentArity.ZeroOrMore);
+            var command = new Command(
+                "replay",
+                "Send dead letters back to their original queue: the ones named by id, or with --all every Pending one the filters match "
+                + "(a background job, in batches at a rate limit). --all without a filter needs --yes.")
+            {
+                ids, _all, _yes, _wait, _batchSize, _rate,
+            };
+            AddFilters(command);
+            command.Validators.Add(result =>
+            {
+                // A command's errors keep its arguments' validators from running: a mistyped option is named here, and
+                // alone, since whatever follows it was not meant as an id.
+                var given = result.GetValue(ids) ?? [];
+                if (given.Any(id => id.StartsWith('-')))
+                {
+                    foreach (var option in given.Where(id => id.StartsWith('-')))
+                    {
+                        result.AddError($"Unrecognized option '{option}'.");
+                    }
+
+                    return;
+                }
+
+                if (!result.GetValue(_all))
+                {
+                    if (given.Length == 0)
+                    {
+                        result.AddError("replay takes dead letter ids, or --all with filters");
+                    }
+
+                    foreach (var option in AllOnly().Where(option => Given(result, option)))
+                    {
+                        result.AddError($"{option.Name} applies only to replay --all");
+                    }
+
+                    return;
+                }
+
+                if (given.Length > 0)
+                {
+                    result.AddError("replay takes dead letter ids or --all with filters, not both");
+                }
+
+                // A job replays Pending dead letters only, whatever status a filter names.
+                if (result.GetValue(_status) is { } status && !string.Equals(status.Trim(), "Pending", StringComparison.OrdinalIgnoreCase))
+                {
+                    result.AddError($"--status {status}: replay --all takes Pending dead letters only");
+                }
+
+                if (!result.GetValue(_yes) && !_narrowing.Any(filter => Given(result, filter.Option)))
+                {
+                    result.AddError(
+                        "replay --all without a filter replays every Pending dead letter: narrow it with "
+                        + string.Join(", ", _narrowing.Select(filter => filter.Option.Name)) + ", or confirm with --yes");
+                }
+            });
+            command.SetAction((result, ct) => WithSessionAsync(result, session => result.GetValue(_all)
+                ? session.ReplayAllAsync(Filters(result), result.GetValue(_batchSize), result.GetValue(_rate), result.GetValue(_wait), ct)
+                : session.ActOnEachAsync(result.GetValue(ids)!, "replay", null, ct)));
+            return command;
+        }
+
+        private Command Edit()
+        {
+            var id = Id();
+            var command = new Command("edit", "Send a corrected body as a new message and archive the original (only with Bridge:DeadLetters:AllowEditAndReplay).")
+            {
+                id, _bodyFile,
+            };
+            command.SetAction((result, ct) => WithSessionAsync(result, session => session.EditAsync(result.GetRequiredValue(id), result.GetRequiredValue(_bodyFile), ct)));
+            return command;
+        }
+
+        private Command Discard()
+        {
+            var ids = Ids(ArgumentArity.OneOrMore);
+            var command = new Command("discard", "Archive dead letters with a reason.") { ids, _reason };
+            command.SetAction((result, ct) => WithSessionAsync(result, session =>
+                session.ActOnEachAsync(result.GetRequiredValue(ids), "discard", new JsonObject { ["reason"] = result.GetRequiredValue(_reason) }, ct)));
+            return command;
+        }
+
+        private Command Restore()
+        {
+            var ids = Ids(ArgumentArity.OneOrMore);
+            var command = new Command("restore", "Make discarded dead letters Pending again.") { ids };
+            command.SetAction((result, ct) => WithSessionAsync(result, session => session.ActOnEachAsync(result.GetRequiredValue(ids), "restore", null, ct)));
+            return command;
+        }
+
+        private static Argument<string> Id()
+        {
+            var id = new Argument<string>("id") { Description = "The dead letter's id" };
+            id.Validators.Add(NotAnOption);
+            return id;
+        }
+
+        private static Argument<string[]> Ids(ArgumentArity arity)
+        {
+            var ids = new Argument<string[]>("id") { Description = "Dead letter ids", Arity = arity };
+            ids.Validators.Add(NotAnOption);
+            return ids;
+        }
+
+        /// <summary>What a command takes for an id but looks like an option is a mistyped option, e.g. <c>--tpye</c>.</summary>
+        private static void NotAnOption(ArgumentResult result)
+        {
+            foreach (var token in result.Tokens.Where(token => token.Value.StartsWith('-')))
+            {
+                result.AddError($"Unrecognized option '{token.Value}'.");
+            }
+        }
+
+        private static Option<T?> Number<T>(string name, string description)
+            where T : struct, INumber<T> => new(name)
+            {
+                Description = description,
+                HelpName = "n",
+                CustomParser = result =>
+                {
+                    var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                    if (T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && T.IsFinite(value))
+                    {
+                        return value;
+                    }
+
+                    result.AddError($"{name} needs a number, not '{text}'");
+                    return null;
+                },
+            };
+
+        private static void NeedsAValue(OptionResult result)
+        {
+            var value = result.GetValueOrDefault<string?>();
+            if (string.IsNullOrWhiteSpace(value) || value.StartsWith("--", StringComparison.Ordinal))
+            {
+                result.AddError($"{result.Option.Name} needs a value" + (string.IsNullOrWhiteSpace(value) ? "" : $", not the option '{value}'"));
+            }
+        }
+
+        private IEnumerable<Option> AllOnly() =>
+            new Option[] { _status, _yes, _wait, _batchSize, _rate }.Concat(_narrowing.Select(filter => filter.Option));
+
+        private void AddFilters(Command command)
+        {
+            command.Options.Add(_status);
+            foreach (var (option, _) in _narrowing)
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        private Dictionary<string, string> Filters(ParseResult result)
+        {
+            // In the order the API documents them; a filter left out is absent from the query.
+            var query = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (result.GetValue(_status) is { } status)
+            {
+                query["status"] = status;
+            }
+
+            foreach (var (option, parameter) in _narrowing)
+            {
+                if (result.GetValue(option) is { } value)
+                {
+                    query[parameter] = value;
+                }
+            }
+
+            return query;
+        }
+
+        private async Task<int> WithSessionAsync(ParseResult result, Func<Session, Task<int>> act)
+        {
+            var url = result.GetValue(_url) ?? Environment.GetEnvironmentVariable("BRIDGE_ADMIN_URL") ?? "http://localhost:8080";
+            var token = result.GetValue(_token) ?? Environment.GetEnvironmentVariable("BRIDGE_ADMIN_TOKEN");
+            if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseAddress))
+            {
+                await _error.WriteLineAsync($"--url is not an absolute URL: {url}");
+                return 2;
+            }
+
+            using var http = _handler is null ? new HttpClient() : new HttpClient(_handler, disposeHandler: false);
+            http.BaseAddress = baseAddress;
+            if (!string.IsNullOrEmpty(token))
+            {
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+
+            try
+            {
+                return await act(new Session(http, _output, _error, result.GetValue(_json)));
+            }
+            catch (HttpRequestException ex)
+            {
+                await _error.WriteLineAsync($"cannot reach Bridge at {baseAddress}: {ex.Message}");
+                return 1;
+            }
         }
     }
 
-    private sealed class Session(HttpClient http, Arguments args, TextWriter output, TextWriter error, bool json)
+    private sealed class Session(HttpClient http, TextWriter output, TextWriter error, bool json)
     {
-        public async Task<int> ListAsync(CancellationToken cancellationToken)
+        private static readonly JsonSerializerOptions Indented = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+        public async Task<int> ListAsync(Dictionary<string, string> filters, int? page, int? pageSize, CancellationToken cancellationToken)
         {
-            var query = FilterQuery();
-            AddQuery(query, "page", args.Option("--page"));
-            AddQuery(query, "pageSize", args.Option("--page-size"));
+            var query = new Dictionary<string, string>(filters, StringComparer.Ordinal);
+            AddQuery(query, "page", page?.ToString(CultureInfo.InvariantCulture));
+            AddQuery(query, "pageSize", pageSize?.ToString(CultureInfo.InvariantCulture));
             var (ok, body) = await SendAsync(HttpMethod.Get, "admin/dead-letters" + QueryString(query), null, cancellationToken);
             if (!ok || json)
             {
@@ -120,9 +410,9 @@ public static class DeadLetterCli
             return 0;
         }
 
-        public async Task<int> GroupsAsync(CancellationToken cancellationToken)
+        public async Task<int> GroupsAsync(Dictionary<string, string> filters, CancellationToken cancellationToken)
         {
-            var (ok, body) = await SendAsync(HttpMethod.Get, "admin/dead-letters/groups" + QueryString(FilterQuery()), null, cancellationToken);
+            var (ok, body) = await SendAsync(HttpMethod.Get, "admin/dead-letters/groups" + QueryString(filters), null, cancellationToken);
             if (!ok || json)
             {
                 return ok ? 0 : 1;
@@ -137,14 +427,9 @@ public static class DeadLetterCli
             return 0;
         }
 
-        public async Task<int> ShowAsync(CancellationToken cancellationToken)
+        public async Task<int> ShowAsync(string id, CancellationToken cancellationToken)
         {
-            if (args.Positional.Count != 1)
-            {
-                return await UsageAsync("show takes one dead letter id");
-            }
-
-            var (ok, letter) = await SendAsync(HttpMethod.Get, $"admin/dead-letters/{Uri.EscapeDataString(args.Positional[0])}", null, cancellationToken);
+            var (ok, letter) = await SendAsync(HttpMethod.Get, $"admin/dead-letters/{Uri.EscapeDataString(id)}", null, cancellationToken);
             if (!ok || json)
             {
                 return ok ? 0 : 1;
@@ -169,79 +454,58 @@ public static class DeadLetterCli
             return 0;
         }
 
-        public async Task<int> ReplayAsync(CancellationToken cancellationToken)
+        public async Task<int> ReplayAllAsync(Dictionary<string, string> filters, int? batchSize, double? rate, bool wait, CancellationToken cancellationToken)
         {
-            if (args.Flag("--all"))
+            var filter = new JsonObject();
+            foreach (var (name, value) in filters)
             {
-                var filter = new JsonObject();
-                foreach (var (name, value) in FilterQuery())
-                {
-                    filter[name] = value;
-                }
+                filter[name] = value;
+            }
 
-                var request = new JsonObject { ["filter"] = filter };
-                if (args.Option("--batch-size") is { } batch)
-                {
-                    request["batchSize"] = int.Parse(batch, CultureInfo.InvariantCulture);
-                }
+            var request = new JsonObject { ["filter"] = filter };
+            if (batchSize is { } batch)
+            {
+                request["batchSize"] = batch;
+            }
 
-                if (args.Option("--rate") is { } rate)
-                {
-                    request["ratePerSecond"] = double.Parse(rate, CultureInfo.InvariantCulture);
-                }
+            if (rate is { } perSecond)
+            {
+                request["ratePerSecond"] = perSecond;
+            }
 
-                var (ok, job) = await SendAsync(HttpMethod.Post, "admin/dead-letters/replay", request, cancellationToken, quiet: !json || args.Flag("--wait"));
+            var (ok, job) = await SendAsync(HttpMethod.Post, "admin/dead-letters/replay", request, cancellationToken, quiet: !json || wait);
+            if (!ok)
+            {
+                return 1;
+            }
+
+            while (wait && Text(job, "state") == "Running")
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+                (ok, job) = await SendAsync(HttpMethod.Get, $"admin/dead-letters/replay-jobs/{Text(job, "id")}", null, cancellationToken, quiet: true);
                 if (!ok)
                 {
                     return 1;
                 }
-
-                while (args.Flag("--wait") && Text(job, "state") == "Running")
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-                    (ok, job) = await SendAsync(HttpMethod.Get, $"admin/dead-letters/replay-jobs/{Text(job, "id")}", null, cancellationToken, quiet: true);
-                    if (!ok)
-                    {
-                        return 1;
-                    }
-                }
-
-                if (json)
-                {
-                    if (args.Flag("--wait"))
-                    {
-                        await output.WriteLineAsync(job!.ToJsonString(Indented));
-                    }
-                }
-                else
-                {
-                    await output.WriteLineAsync($"replay job {Text(job, "id")}: {Text(job, "state")}, {Text(job, "replayed")} of {Text(job, "total")} replayed, {Text(job, "skipped")} skipped, {Text(job, "failed")} failed");
-                }
-
-                return Text(job, "state") is "Running" or "Completed" ? 0 : 1;
             }
 
-            if (args.Positional.Count == 0)
+            if (json)
             {
-                return await UsageAsync("replay takes dead letter ids, or --all with filters");
+                if (wait)
+                {
+                    await output.WriteLineAsync(job!.ToJsonString(Indented));
+                }
             }
-
-            var exit = 0;
-            foreach (var id in args.Positional)
+            else
             {
-                exit = Math.Max(exit, await ActAsync(id, "replay", null, cancellationToken));
+                await output.WriteLineAsync($"replay job {Text(job, "id")}: {Text(job, "state")}, {Text(job, "replayed")} of {Text(job, "total")} replayed, {Text(job, "skipped")} skipped, {Text(job, "failed")} failed");
             }
 
-            return exit;
+            return Text(job, "state") is "Running" or "Completed" ? 0 : 1;
         }
 
-        public async Task<int> EditAsync(CancellationToken cancellationToken)
+        public async Task<int> EditAsync(string id, string file, CancellationToken cancellationToken)
         {
-            if (args.Positional.Count != 1 || args.Option("--body-file") is not { } file)
-            {
-                return await UsageAsync("edit takes one dead letter id and --body-file");
-            }
-
             JsonNode? body;
             try
             {
@@ -253,45 +517,19 @@ public static class DeadLetterCli
                 return 2;
             }
 
-            return await ActAsync(args.Positional[0], "edit-and-replay", new JsonObject { ["body"] = body }, cancellationToken);
+            return await ActAsync(id, "edit-and-replay", new JsonObject { ["body"] = body }, cancellationToken);
         }
 
-        public async Task<int> DiscardAsync(CancellationToken cancellationToken)
+        /// <summary>One action on each dead letter in turn; the exit code is the worst of them.</summary>
+        public async Task<int> ActOnEachAsync(IEnumerable<string> ids, string action, JsonObject? body, CancellationToken cancellationToken)
         {
-            if (args.Positional.Count == 0 || args.Option("--reason") is not { } reason)
-            {
-                return await UsageAsync("discard takes dead letter ids and --reason");
-            }
-
             var exit = 0;
-            foreach (var id in args.Positional)
+            foreach (var id in ids)
             {
-                exit = Math.Max(exit, await ActAsync(id, "discard", new JsonObject { ["reason"] = reason }, cancellationToken));
+                exit = Math.Max(exit, await ActAsync(id, action, body?.DeepClone(), cancellationToken));
             }
 
             return exit;
-        }
-
-        public async Task<int> RestoreAsync(CancellationToken cancellationToken)
-        {
-            if (args.Positional.Count == 0)
-            {
-                return await UsageAsync("restore takes dead letter ids");
-            }
-
-            var exit = 0;
-            foreach (var id in args.Positional)
-            {
-                exit = Math.Max(exit, await ActAsync(id, "restore", null, cancellationToken));
-            }
-
-            return exit;
-        }
-
-        public async Task<int> UsageAsync(string problem)
-        {
-            await error.WriteLineAsync(problem + Environment.NewLine + Usage);
-            return 2;
         }
 
         private async Task<int> ActAsync(string id, string action, JsonNode? body, CancellationToken cancellationToken)
@@ -342,17 +580,6 @@ public static class DeadLetterCli
             return (true, parsed);
         }
 
-        private Dictionary<string, string> FilterQuery()
-        {
-            var query = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (option, name) in FilterOptions)
-            {
-                AddQuery(query, name, args.Option(option));
-            }
-
-            return query;
-        }
-
         private async Task WriteTableAsync(string[] headings, List<string[]> rows)
         {
             var widths = headings.Select((heading, i) => rows.Select(row => row[i].Length).Append(heading.Length).Max()).ToArray();
@@ -396,57 +623,6 @@ public static class DeadLetterCli
         {
             var oneLine = text.ReplaceLineEndings(" ");
             return oneLine.Length <= max ? oneLine : oneLine[..(max - 1)] + "…";
-        }
-    }
-
-    private sealed class Arguments
-    {
-        private static readonly HashSet<string> Flags = ["--json", "--all", "--wait"];
-        private readonly Dictionary<string, string> options = new(StringComparer.Ordinal);
-        private readonly HashSet<string> flags = new(StringComparer.Ordinal);
-
-        public string Command { get; private init; } = "";
-
-        public List<string> Positional { get; } = [];
-
-        public string? Option(string name) => options.GetValueOrDefault(name);
-
-        public bool Flag(string name) => flags.Contains(name);
-
-        public static bool TryParse(string[] args, out Arguments parsed, out string problem)
-        {
-            parsed = new Arguments { Command = args.Length > 0 ? args[0] : "" };
-            problem = "";
-            if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
-            {
-                problem = "a command is required";
-                return false;
-            }
-
-            for (var i = 1; i < args.Length; i++)
-            {
-                var arg = args[i];
-                if (Flags.Contains(arg))
-                {
-                    parsed.flags.Add(arg);
-                }
-                else if (arg.StartsWith("--", StringComparison.Ordinal))
-                {
-                    if (i + 1 >= args.Length)
-                    {
-                        problem = $"{arg} needs a value";
-                        return false;
-                    }
-
-                    parsed.options[arg] = args[++i];
-                }
-                else
-                {
-                    parsed.Positional.Add(arg);
-                }
-            }
-
-            return true;
         }
     }
 }

@@ -2,7 +2,10 @@ using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.DeadLetters;
 
-/// <summary>Purges dead letters past retention (hourly) and keeps the dead-letter count gauge current (every minute).</summary>
+/// <summary>
+/// Purges dead letters past retention (hourly), makes those a crashed replay left Replaying past its lease Pending again,
+/// and keeps the dead-letter count gauge current (every minute).
+/// </summary>
 public sealed partial class DeadLetterMaintenance(
     IDeadLetterStore store,
     DeadLetterMetrics metrics,
@@ -27,6 +30,26 @@ public sealed partial class DeadLetterMaintenance(
     public async Task RefreshCountsAsync(CancellationToken cancellationToken) =>
         metrics.SetCounts(await store.CountByStatusAsync(cancellationToken));
 
+    /// <summary>Every dead letter whose replay died unrecorded and whose lease has ended (by the database's clock) is Pending again; returns how many.</summary>
+    public async Task<int> ReleaseExpiredReplaysAsync(CancellationToken cancellationToken)
+    {
+        var released = 0;
+        int batch;
+        do
+        {
+            batch = (await store.ReleaseExpiredReplaysAsync(null, cancellationToken)).Count;
+            released += batch;
+        }
+        while (batch >= 500);
+
+        if (released > 0)
+        {
+            LogReleased(logger, released);
+        }
+
+        return released;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var nextPurge = DateTimeOffset.MinValue;
@@ -41,6 +64,7 @@ public sealed partial class DeadLetterMaintenance(
                     nextPurge = clock.GetUtcNow() + PurgeEvery;
                 }
 
+                await ReleaseExpiredReplaysAsync(stoppingToken);
                 await RefreshCountsAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -53,6 +77,9 @@ public sealed partial class DeadLetterMaintenance(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Count} dead letters older than {RetainFor}")]
     private static partial void LogPurged(ILogger logger, int count, TimeSpan retainFor);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} dead letters whose replay was not recorded within its lease are Pending again (a replay may have sent them; sending again is a duplicate their idempotency records absorb)")]
+    private static partial void LogReleased(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-letter maintenance failed; will try again")]
     private static partial void LogFailed(ILogger logger, Exception exception);

@@ -15,6 +15,7 @@ public sealed class DeadLetterMetrics
     private readonly Counter<long> discarded;
     private readonly Counter<long> fallbacks;
     private readonly Counter<long> imports;
+    private readonly Counter<long> parked;
     private IReadOnlyDictionary<DeadLetterStatus, long> counts = new Dictionary<DeadLetterStatus, long>();
 
     public DeadLetterMetrics(IMeterFactory meterFactory)
@@ -26,6 +27,7 @@ public sealed class DeadLetterMetrics
         discarded = Meter.CreateCounter<long>("bridge.dead_letters.discarded", "{message}", "Dead letters discarded by operators.");
         fallbacks = Meter.CreateCounter<long>("bridge.dead_letters.error_queue_fallbacks", "{message}", "Failed messages moved to the _error queue because the database could not store them.");
         imports = Meter.CreateCounter<long>("bridge.dead_letters.error_queue_imports", "{message}", "Messages taken from an _error queue into the dead-letter store once the database could take them.");
+        parked = Meter.CreateCounter<long>("bridge.dead_letters.error_queue_parked", "{message}", "Messages moved from an _error queue to its _parked queue because the dead-letter store refused them while it took others.");
         Meter.CreateObservableGauge(
             "bridge.dead_letters.count",
             () => counts.Select(pair => new Measurement<long>(pair.Value, new KeyValuePair<string, object?>("status", pair.Key.ToString()))),
@@ -46,6 +48,8 @@ public sealed class DeadLetterMetrics
     public void FellBackToErrorQueue(string queue) => fallbacks.Add(1, new KeyValuePair<string, object?>("queue", queue));
 
     public void ImportedFromErrorQueue(string queue) => imports.Add(1, new KeyValuePair<string, object?>("queue", queue));
+
+    public void ParkedFromErrorQueue(string queue) => parked.Add(1, new KeyValuePair<string, object?>("queue", queue));
 
     public void SetCounts(IReadOnlyDictionary<DeadLetterStatus, long> current) => counts = current;
 }

@@ -44,7 +44,10 @@ public sealed record NewDeadLetter(
 /// <summary>What capturing found: the dead letter's id (an existing one when the message had failed before) and its failure count.</summary>
 public sealed record DeadLetterCaptured(Guid Id, int FailureCount);
 
-/// <summary>A message body as stored: the text when it is valid UTF-8 (so operators can read it), otherwise base64.</summary>
+/// <summary>
+/// A message body as stored: the text when it is valid UTF-8 without U+0000 (so operators can read it), otherwise base64
+/// (a byte no database refuses), so the bytes always come back exactly.
+/// </summary>
 public sealed record DeadLetterBody(string Text, string Encoding)
 {
     public const string Utf8 = "utf8";
@@ -56,7 +59,9 @@ public sealed record DeadLetterBody(string Text, string Encoding)
     {
         try
         {
-            return new DeadLetterBody(StrictUtf8.GetString(bytes), Utf8);
+            return bytes.Contains((byte)0)
+                ? new DeadLetterBody(Convert.ToBase64String(bytes), Base64)
+                : new DeadLetterBody(StrictUtf8.GetString(bytes), Utf8);
         }
         catch (DecoderFallbackException)
         {
@@ -65,6 +70,12 @@ public sealed record DeadLetterBody(string Text, string Encoding)
     }
 
     public byte[] ToBytes() => Encoding == Base64 ? Convert.FromBase64String(Text) : StrictUtf8.GetBytes(Text);
+
+    /// <summary>This body as every database can store it: text holding U+0000 (or an unpaired surrogate) becomes base64.</summary>
+    public DeadLetterBody Storable() =>
+        Encoding == Utf8 && StorableText.HasUnencodable(Text)
+            ? new DeadLetterBody(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Text)), Base64)
+            : this;
 }
 
 /// <summary>One row of the list: enough to recognise the message and its failure, without its body.</summary>

@@ -19,7 +19,7 @@ public static partial class FailureCause
         normalized = Quoted().Replace(normalized, match => $"{match.Value[0]}…{match.Value[^1]}");
         normalized = Numbers().Replace(normalized, "{n}");
         normalized = Whitespace().Replace(normalized, " ").Trim();
-        return normalized.Length > MaxNormalizedLength ? normalized[..MaxNormalizedLength] : normalized;
+        return StorableText.Clip(normalized, MaxNormalizedLength);
     }
 
     /// <summary>A stable id of the cause, usable in URLs and filters.</summary>

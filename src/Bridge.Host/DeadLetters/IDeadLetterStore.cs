@@ -10,8 +10,9 @@ public interface IDeadLetterStore
 {
     /// <summary>
     /// Stores the failed message inside the caller's transaction (the one that also writes <c>ErpMessageDeadLettered</c> to
-    /// the outbox), with a <c>Captured</c> audit entry. When the queue already holds a dead letter for the same message id,
-    /// that one counts the failure and becomes Pending again (<c>FailedAgain</c>).
+    /// the outbox), with a <c>Captured</c> audit entry. When the queue already holds a dead letter for the same message — the
+    /// same message id and the same body bytes — that one counts the failure and becomes Pending again (<c>FailedAgain</c>).
+    /// Another body under the same message id (e.g. with its own <c>idempotencyKey</c>) is a dead letter of its own.
     /// </summary>
     Task<DeadLetterCaptured> CaptureAsync(DbTransaction transaction, NewDeadLetter letter, CancellationToken cancellationToken);
 
@@ -25,10 +26,20 @@ public interface IDeadLetterStore
     Task<DeadLetterDetails?> GetAsync(Guid id, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The replay guard: moves a Pending dead letter (or one whose replay claim expired) to Replaying for
-    /// <paramref name="owner"/>. Concurrent claimers: exactly one gets true.
+    /// The replay guard: moves a Pending dead letter (or one whose replay claim expired, after releasing it as
+    /// <see cref="ReleaseExpiredReplaysAsync"/> does) to Replaying for <paramref name="owner"/>, leased for
+    /// <paramref name="lease"/> from the database's clock. Concurrent claimers: exactly one gets true.
     /// </summary>
     Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A replay that crashed between sending and recording leaves its dead letter Replaying: once its claim has expired by
+    /// the database's clock, this makes it Pending again (replayable, discardable, purgeable) with a
+    /// <c>ReplayLeaseExpired</c> audit entry saying the message may or may not have been sent. Re-sending it is safe: the
+    /// message's idempotency record answers a second delivery as a duplicate. Only <paramref name="id"/> when given, else
+    /// up to 500 at a time; returns the ids released.
+    /// </summary>
+    Task<IReadOnlyList<Guid>> ReleaseExpiredReplaysAsync(Guid? id, CancellationToken cancellationToken);
 
     /// <summary>Replaying → Replayed, if <paramref name="owner"/> still holds the claim; audited when it happens.</summary>
     Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken);
@@ -39,7 +50,7 @@ public interface IDeadLetterStore
     /// <summary>Replaying → Discarded with <paramref name="reason"/>: the original of an edited message, archived.</summary>
     Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken);
 
-    /// <summary>Pending or Replayed → Discarded with <paramref name="reason"/>.</summary>
+    /// <summary>Pending or Replayed (or Replaying with an expired claim, released first) → Discarded with <paramref name="reason"/>.</summary>
     Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken);
 
     /// <summary>Discarded → Pending.</summary>
@@ -51,7 +62,10 @@ public interface IDeadLetterStore
     /// <summary>Records <paramref name="audit"/> on a dead letter inside the caller's transaction (e.g. the one that captured it).</summary>
     Task AuditAsync(DbTransaction transaction, Guid id, DeadLetterAction audit, CancellationToken cancellationToken);
 
-    /// <summary>Deletes dead letters (and their audit) whose last failure is before <paramref name="olderThan"/>, except ones being replayed.</summary>
+    /// <summary>
+    /// Deletes dead letters (and their audit) whose last failure is before <paramref name="olderThan"/>, except ones a live
+    /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other).
+    /// </summary>
     Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 
     Task<IReadOnlyDictionary<DeadLetterStatus, long>> CountByStatusAsync(CancellationToken cancellationToken);

@@ -112,7 +112,15 @@ public sealed partial class ReplayJobs(
 
     private async Task<List<Guid>> ResolveAsync(DeadLetterFilter filter, int max, CancellationToken cancellationToken)
     {
-        // Only Pending dead letters are replayable; whatever status the filter names, the job takes the Pending ones.
+        // Only Pending dead letters are replayable; whatever status the filter names, the job takes the Pending ones —
+        // including those a replay that died unrecorded left Replaying past its lease, made Pending again first.
+        IReadOnlyList<Guid> released;
+        do
+        {
+            released = await store.ReleaseExpiredReplaysAsync(null, cancellationToken);
+        }
+        while (released.Count >= 500);
+
         var pending = filter with { Status = DeadLetterStatus.Pending };
         var ids = new List<Guid>();
         for (var page = 1; ids.Count < max; page++)

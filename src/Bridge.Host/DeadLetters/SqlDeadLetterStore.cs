@@ -21,25 +21,31 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(letter);
         var connection = transaction.Connection ?? throw new ArgumentException("The transaction has already completed.", nameof(transaction));
-        var normalized = FailureCause.Normalize(letter.ExceptionMessage);
+        // Whatever the message holds, its dead letter is storable: descriptive columns escaped (StorableText), the body
+        // and headers exact (base64 for a body a database would refuse as text, headers as JSON).
+        var exceptionType = StorableText.Column(letter.ExceptionType, 500)!;
+        var exceptionMessage = StorableText.Escape(letter.ExceptionMessage, multiline: true)!;
+        var normalized = FailureCause.Normalize(exceptionMessage);
+        var body = letter.Body.Storable();
         var row = await connection.QuerySingleAsync<CapturedRow>(new CommandDefinition(
             sql.DeadLetterUpsert,
             new
             {
                 Id = SqlValues.Id(dialect, letter.Id),
-                letter.SourceQueue,
-                letter.MessageType,
-                letter.MessageId,
-                letter.ErpKey,
-                letter.CorrelationId,
-                letter.ContentType,
-                Body = letter.Body.Text,
-                BodyEncoding = letter.Body.Encoding,
+                SourceQueue = StorableText.Column(letter.SourceQueue, 300),
+                MessageType = StorableText.Column(letter.MessageType, 200),
+                MessageId = StorableText.Column(letter.MessageId, 255),
+                IdentityHash = IdentityHash(letter.MessageId, body),
+                ErpKey = StorableText.Column(letter.ErpKey, 300),
+                CorrelationId = StorableText.Column(letter.CorrelationId, 255),
+                ContentType = StorableText.Column(letter.ContentType, 255),
+                Body = body.Text,
+                BodyEncoding = body.Encoding,
                 Headers = JsonSerializer.Serialize(letter.Headers, Json),
-                letter.ExceptionType,
-                letter.ExceptionMessage,
-                letter.StackTrace,
-                FailureGroup = FailureCause.Group(letter.ExceptionType, normalized),
+                ExceptionType = exceptionType,
+                ExceptionMessage = exceptionMessage,
+                StackTrace = StorableText.Escape(letter.StackTrace, multiline: true),
+                FailureGroup = FailureCause.Group(exceptionType, normalized),
                 NormalizedMessage = normalized,
                 letter.AttemptCount,
                 FailedAt = SqlValues.Timestamp(dialect, letter.FailedAt),
@@ -49,10 +55,34 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
 
         var captured = new DeadLetterCaptured(SqlValues.ReadId(row.Id), SqlValues.ReadInt32(row.FailureCount));
         var action = captured.FailureCount == 1
-            ? new DeadLetterAction("bridge", "Captured", "Pending", $"{letter.ExceptionType}: {Shorten(letter.ExceptionMessage)}")
-            : new DeadLetterAction("bridge", "FailedAgain", "Pending", $"failure {captured.FailureCount}: {letter.ExceptionType}: {Shorten(letter.ExceptionMessage)}");
+            ? new DeadLetterAction("bridge", "Captured", "Pending", $"{exceptionType}: {Shorten(exceptionMessage)}")
+            : new DeadLetterAction("bridge", "FailedAgain", "Pending", $"failure {captured.FailureCount}: {exceptionType}: {Shorten(exceptionMessage)}");
         await InsertAuditAsync(transaction, captured.Id, action, letter.FailedAt, cancellationToken).ConfigureAwait(false);
         return captured;
+    }
+
+    /// <summary>
+    /// What makes two failed deliveries one dead letter: SHA-256 over the message id as the publisher wrote it (before any
+    /// escaping) and the body's bytes, so a redelivery or a replay failing again lands on its dead letter while another
+    /// message reusing the id does not. Null without a message id: such deliveries cannot be told apart and are never merged.
+    /// </summary>
+    public static string? IdentityHash(string? messageId, DeadLetterBody body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (messageId is null)
+        {
+            return null;
+        }
+
+        var id = System.Text.Encoding.UTF8.GetBytes(messageId);
+        Span<byte> length = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, id.Length);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData("bridge-dead-letter-v1\n"u8);
+        hash.AppendData(length);
+        hash.AppendData(id);
+        hash.AppendData(body.ToBytes());
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     public async Task<DeadLetterPage> QueryAsync(DeadLetterFilter filter, int page, int pageSize, CancellationToken cancellationToken)
@@ -104,7 +134,11 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
-        var now = timeProvider.GetUtcNow();
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(lease, TimeSpan.FromDays(365));
+
+        // A replay that died before recording holds its dead letter only until its lease ends: then it is Pending again
+        // (audited), and claimed like any other.
+        await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
             sql.DeadLetterClaimReplay,
@@ -112,10 +146,42 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             {
                 Id = SqlValues.Id(dialect, id),
                 Owner = owner,
-                Now = SqlValues.Timestamp(dialect, now),
-                ExpiresAt = SqlValues.Timestamp(dialect, now + lease),
+                Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+                LeaseMilliseconds = (long)lease.TotalMilliseconds,
             },
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<IReadOnlyList<Guid>> ReleaseExpiredReplaysAsync(Guid? id, CancellationToken cancellationToken)
+    {
+        var parameters = new DynamicParameters();
+        parameters.Add("Id", id is { } one ? SqlValues.Id(dialect, one) : null, dialect == SqlDialect.Sqlite ? DbType.String : DbType.Guid);
+        List<ExpiredReplayRow> expired;
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            expired = (await connection.QueryAsync<ExpiredReplayRow>(new CommandDefinition(
+                sql.DeadLetterSelectExpiredReplays, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        }
+
+        var released = new List<Guid>();
+        foreach (var row in expired)
+        {
+            var deadLetterId = SqlValues.ReadId(row.Id);
+            var audit = new DeadLetterAction(
+                "bridge",
+                "ReplayLeaseExpired",
+                "Pending",
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"The replay claimed by {row.Owner} was not recorded before its lease ended at {SqlValues.ReadTimestamp(row.ExpiresAt):O} (database time): it may or may not have reached {row.SourceQueue}. Replaying it again is safe: the message's idempotency record answers a second delivery as a duplicate."));
+            // Conditional on the same owner's claim still being there, expired: of two releasers, or a late recorder, one wins.
+            if (await TransitionAsync(sql.DeadLetterReleaseExpiredReplay, deadLetterId, new { row.Owner }, audit, cancellationToken).ConfigureAwait(false))
+            {
+                released.Add(deadLetterId);
+            }
+        }
+
+        return released;
     }
 
     public Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
@@ -127,10 +193,11 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     public Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.DeadLetterCompleteEdit, id, new { Owner = owner, Reason = reason }, audit, cancellationToken);
 
-    public Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken)
+    public async Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
-        return TransitionAsync(sql.DeadLetterDiscard, id, new { Reason = reason }, audit, cancellationToken);
+        await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
+        return await TransitionAsync(sql.DeadLetterDiscard, id, new { Reason = StorableText.Escape(reason, multiline: true) }, audit, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<bool> RestoreAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken) =>
@@ -151,12 +218,8 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            sql.DeadLetterPurge, new { OlderThan = SqlValues.Timestamp(dialect, olderThan) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-    }
+    public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
+        SqlPurge.InBatchesAsync(database, sql.DeadLetterPurge, olderThan, cancellationToken);
 
     public async Task<IReadOnlyDictionary<DeadLetterStatus, long>> CountByStatusAsync(CancellationToken cancellationToken)
     {
@@ -201,10 +264,10 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             {
                 DeadLetterId = SqlValues.Id(dialect, id),
                 At = SqlValues.Timestamp(dialect, at),
-                audit.Actor,
-                audit.Action,
-                Outcome = Shorten(audit.Outcome, 200),
-                audit.Detail,
+                Actor = StorableText.Column(audit.Actor, 200),
+                Action = StorableText.Column(audit.Action, 50),
+                Outcome = StorableText.Column(audit.Outcome, 200),
+                Detail = StorableText.Escape(audit.Detail, multiline: true),
             },
             transaction,
             cancellationToken: cancellationToken));
@@ -217,12 +280,13 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     {
         var parameters = new DynamicParameters();
         parameters.Add("Status", filter.Status?.ToString(), DbType.String);
-        parameters.Add("MessageType", NullIfBlank(filter.MessageType), DbType.String);
-        parameters.Add("Queue", NullIfBlank(filter.Queue), DbType.String);
-        parameters.Add("ErpKey", NullIfBlank(filter.ErpKey), DbType.String);
-        parameters.Add("ExceptionType", NullIfBlank(filter.ExceptionType), DbType.String);
-        parameters.Add("FailureGroup", NullIfBlank(filter.FailureGroup), DbType.String);
-        parameters.Add("Text", NullIfBlank(filter.Text) is { } text ? "%" + EscapeLike(text) + "%" : null, DbType.String);
+        // Escaped as the columns are, so a raw value finds its stored form and nothing unstorable reaches the database.
+        parameters.Add("MessageType", StorableText.Escape(NullIfBlank(filter.MessageType)), DbType.String);
+        parameters.Add("Queue", StorableText.Escape(NullIfBlank(filter.Queue)), DbType.String);
+        parameters.Add("ErpKey", StorableText.Escape(NullIfBlank(filter.ErpKey)), DbType.String);
+        parameters.Add("ExceptionType", StorableText.Escape(NullIfBlank(filter.ExceptionType)), DbType.String);
+        parameters.Add("FailureGroup", StorableText.Escape(NullIfBlank(filter.FailureGroup)), DbType.String);
+        parameters.Add("Text", StorableText.Escape(NullIfBlank(filter.Text)) is { } text ? "%" + EscapeLike(text) + "%" : null, DbType.String);
         AddTimestamp(parameters, "From", filter.From);
         AddTimestamp(parameters, "To", filter.To);
         return parameters;
@@ -252,12 +316,20 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
 
     private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
-    private static string Shorten(string value, int max = 500) => value.Length > max ? value[..max] : value;
+    private static string Shorten(string value, int max = 500) => StorableText.Clip(value, max);
 
     private sealed class CapturedRow
     {
         public object Id { get; set; } = null!;
         public object FailureCount { get; set; } = null!;
+    }
+
+    private sealed class ExpiredReplayRow
+    {
+        public object Id { get; set; } = null!;
+        public string SourceQueue { get; set; } = "";
+        public string Owner { get; set; } = "";
+        public object ExpiresAt { get; set; } = null!;
     }
 
     private sealed class CountRow

@@ -22,7 +22,8 @@ public static class BridgeRegistration
         builder.AddBridgeDeadLetters();
         builder.AddBridgeMessaging();
         builder.Services.AddHealthChecks()
-            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+            .AddCheck<OutboxHealthCheck>("outbox", tags: ["ready"]);
         return builder;
     }
 
@@ -46,11 +47,22 @@ public static class BridgeRegistration
             .Validate(o => o.DocumentClaimLease >= TimeSpan.FromSeconds(3), $"{IdempotencyOptions.Section}:DocumentClaimLease must be at least 3 seconds")
             .Validate(o => o.RetainRecordsFor >= TimeSpan.FromDays(1), $"{IdempotencyOptions.Section}:RetainRecordsFor must be at least one day")
             .ValidateOnStart();
-        builder.Services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<OutboxOptions>()
+            .Bind(builder.Configuration.GetSection(OutboxOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.ClaimLease >= TimeSpan.FromSeconds(1) && o.ClaimLease <= TimeSpan.FromDays(1), $"{OutboxOptions.Section}:ClaimLease must be between 1 second and 1 day")
+            .Validate(o => o.RetryBaseDelay > TimeSpan.Zero, $"{OutboxOptions.Section}:RetryBaseDelay must be above zero")
+            .Validate(
+                o => o.RetryMaxDelay >= o.RetryBaseDelay && o.RetryMaxDelay <= TimeSpan.FromDays(1),
+                $"{OutboxOptions.Section}:RetryMaxDelay must be at least RetryBaseDelay and at most 1 day")
+            .ValidateOnStart();
         builder.Services.AddOptions<ClosingDocumentOptions>().Bind(builder.Configuration.GetSection(ClosingDocumentOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddMetrics();
         builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddSingleton<OutboxMetrics>();
         builder.Services.AddSingleton<ResultEvents>();
         builder.Services.AddSingleton<IdempotentExecutor>();
+        builder.Services.AddSingleton<Features.ClosingDocuments.ClosingDocumentCreates>();
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<IdempotencyRetention>();
         return builder;

@@ -6,9 +6,10 @@ public sealed class IdempotencyOptions
 
     /// <summary>
     /// How long a claim on a document lasts without renewal. The working delivery renews it every third of the lease, so
-    /// it bounds only how long a crashed instance's claim blocks the document.
+    /// it bounds only how long a crashed instance's claim blocks the document: a killed instance's in-flight messages are
+    /// resumed by another delivery within about one lease. Leases are judged by the database's clock.
     /// </summary>
-    public TimeSpan DocumentClaimLease { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan DocumentClaimLease { get; set; } = TimeSpan.FromSeconds(12);
 
     /// <summary>
     /// Idempotency records are kept this long after completion. Longer than dead letters are kept, so a replay of an old

@@ -20,9 +20,11 @@ public sealed partial class IdempotentExecutor(
     IBridgeDatabase database,
     IIdempotencyStore records,
     IDocumentStateStore documents,
+    Effects.IEffectJournal journal,
     ResultEvents resultEvents,
     OutboxSignal outboxSignal,
     IOptions<IdempotencyOptions> options,
+    TimeProvider clock,
     ILogger<IdempotentExecutor> logger)
 {
     public async Task<HandlingOutcome> ExecuteAsync(IdempotentWork work, CancellationToken cancellationToken)
@@ -30,7 +32,7 @@ public sealed partial class IdempotentExecutor(
         var begin = await records.BeginAsync(work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.DocumentKey, cancellationToken);
         if (!begin.IsNew)
         {
-            if (!string.Equals(begin.Record.Fingerprint, work.Fingerprint, StringComparison.Ordinal)
+            if (!PayloadFingerprint.Matches(begin.Record.Fingerprint, work.Fingerprint)
                 || !string.Equals(begin.Record.MessageType, work.Incoming.MessageType, StringComparison.Ordinal))
             {
                 LogConflict(logger, work.IdempotencyKey, work.Incoming.MessageType);
@@ -110,8 +112,8 @@ public sealed partial class IdempotentExecutor(
     /// </summary>
     private async Task KeepClaimAsync(IdempotentWork work, string owner, TimeSpan lease, CancellationTokenSource claimLost, CancellationToken stop)
     {
-        var lastRenewed = DateTimeOffset.UtcNow;
-        using var timer = new PeriodicTimer(lease / 3);
+        var lastRenewed = clock.GetUtcNow();
+        using var timer = new PeriodicTimer(lease / 3, clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
@@ -125,12 +127,12 @@ public sealed partial class IdempotentExecutor(
                         return;
                     }
 
-                    lastRenewed = DateTimeOffset.UtcNow;
+                    lastRenewed = clock.GetUtcNow();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // The database is unreachable: the claim still holds until its lease runs out.
-                    if (DateTimeOffset.UtcNow - lastRenewed > lease * 2 / 3)
+                    if (clock.GetUtcNow() - lastRenewed > lease * 2 / 3)
                     {
                         LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
                         await claimLost.CancelAsync();
@@ -151,7 +153,7 @@ public sealed partial class IdempotentExecutor(
     /// </summary>
     public async Task RejectInvalidAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, object? payload, CancellationToken cancellationToken)
     {
-        if (incoming.IdempotencyKey is not { Length: > 0 and <= IdempotencyKeys.MaxLength } key)
+        if (incoming.IdempotencyKey is not { } key || !IdempotencyKeys.IsStorable(key))
         {
             await PublishUntrackedAsync(rejection, incoming, cancellationToken);
             return;
@@ -159,7 +161,7 @@ public sealed partial class IdempotentExecutor(
 
         var fingerprint = PayloadFingerprint.Of(payload);
         var begin = await records.BeginAsync(key, incoming.MessageType, fingerprint, null, cancellationToken);
-        var same = string.Equals(begin.Record.Fingerprint, fingerprint, StringComparison.Ordinal)
+        var same = PayloadFingerprint.Matches(begin.Record.Fingerprint, fingerprint)
             && string.Equals(begin.Record.MessageType, incoming.MessageType, StringComparison.Ordinal);
         if (!same)
         {
@@ -217,6 +219,11 @@ public sealed partial class IdempotentExecutor(
         foreach (var other in result.OtherChanges)
         {
             await documents.SetAppliedAsync(transaction, other.Scope, other.DocumentKey, other.Change.AppliedVersion, other.Change.ResourceId, other.Change.Deleted, cancellationToken);
+        }
+
+        foreach (var effect in result.Effects)
+        {
+            await journal.ResolveAsync(transaction, effect.Id, effect.Attempt, effect.State, effect.ResourceId, effect.Evidence, cancellationToken);
         }
 
         await resultEvents.EnqueueAsync(transaction, result.Event, work.Incoming, cancellationToken);

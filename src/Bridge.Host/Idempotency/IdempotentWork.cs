@@ -12,7 +12,7 @@ public sealed class IdempotentWork
     /// <summary>The message's idempotency key (already checked to be present).</summary>
     public required string IdempotencyKey { get; init; }
 
-    public required string Fingerprint { get; init; }
+    public required PayloadFingerprint Fingerprint { get; init; }
 
     /// <summary>Namespace of the document key, e.g. <c>closing-document:1:505</c>.</summary>
     public required string Scope { get; init; }
@@ -47,7 +47,13 @@ public sealed record WorkResult(HandlingOutcome Outcome, IResultEvent Event, str
     /// rate batch, under the claim of its reseller.
     /// </summary>
     public IReadOnlyList<ScopedDocumentChange> OtherChanges { get; init; } = [];
+
+    /// <summary>Journal entries this result closes, in the same transaction as the record and the event.</summary>
+    public IReadOnlyList<EffectResolution> Effects { get; init; } = [];
 }
+
+/// <summary>Closes an effect journal entry with the evidence that decided it.</summary>
+public sealed record EffectResolution(Effects.EffectId Id, string Attempt, Effects.EffectState State, string? ResourceId, string? Evidence);
 
 public sealed record ScopedDocumentChange(string Scope, string DocumentKey, DocumentChange Change);
 

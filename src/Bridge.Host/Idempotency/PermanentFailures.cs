@@ -11,6 +11,9 @@ public static class PermanentFailures
     {
         switch (exception)
         {
+            case Effects.NaturalKeyConflictException conflict:
+                rejection = new Rejection(RejectionReason.IdempotencyConflict, conflict.Message, [], null);
+                return true;
             case AsyncTaskFailedException failed:
                 rejection = new Rejection(
                     RejectionReason.RejectedByActivePlatform,

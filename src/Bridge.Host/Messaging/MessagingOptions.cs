@@ -28,12 +28,26 @@ public sealed class MessagingOptions
     [Range(1, 256)]
     public int ConcurrentMessageLimit { get; set; } = 8;
 
-    /// <summary>Immediate in-process retries of a transiently failing message before it goes to the error queue.</summary>
-    [Range(0, 50)]
+    /// <summary>
+    /// The longest wait between two in-process retries: the message stays unacknowledged meanwhile, so longer delays belong
+    /// to a broker-side redelivery, not here.
+    /// </summary>
+    public static readonly TimeSpan MaxRetryInterval = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// The most <see cref="RetryLimit"/> times <see cref="RetryMaxInterval"/> may add up to: with the policy's jitter (up to +25%)
+    /// it stays under RabbitMQ's default consumer timeout (30 minutes), past which the broker closes the channel and the
+    /// retries start over on a redelivery.
+    /// </summary>
+    public static readonly TimeSpan MaxRetryBudget = TimeSpan.FromMinutes(20);
+
+    /// <summary>In-process retries of a transiently failing message before it is dead-lettered; 0 means none (one attempt).</summary>
     public int RetryLimit { get; set; } = 8;
 
+    /// <summary>The first retry's delay and the step of the exponential backoff; zero retries at once.</summary>
     public TimeSpan RetryMinInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>The longest delay between two retries; at least <see cref="RetryMinInterval"/>, at most <see cref="MaxRetryInterval"/>.</summary>
     public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     public string QueueName(string messageQueue) => $"{QueuePrefix}.{messageQueue}";

@@ -16,8 +16,6 @@ namespace Bridge.Host.Messaging;
 
 public static class MessagingRegistration
 {
-    private static readonly TimeSpan BusyDocumentRetryInterval = TimeSpan.FromMilliseconds(500);
-
     public static IHostApplicationBuilder AddBridgeMessaging(this IHostApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection(MessagingOptions.Section);
@@ -27,6 +25,15 @@ public static class MessagingRegistration
             .Validate(
                 o => o.Transport != MessagingTransport.RabbitMq || o.RabbitMqUri is not null,
                 $"{MessagingOptions.Section}:RabbitMqUri is required when {MessagingOptions.Section}:Transport is RabbitMq")
+            .Validate(o => o.RetryLimit is >= 0 and <= 50, $"{MessagingOptions.Section}:RetryLimit must be between 0 (no retries) and 50")
+            .Validate(o => o.RetryMinInterval >= TimeSpan.Zero, $"{MessagingOptions.Section}:RetryMinInterval must not be negative")
+            .Validate(
+                o => o.RetryMaxInterval >= o.RetryMinInterval && o.RetryMaxInterval <= MessagingOptions.MaxRetryInterval,
+                $"{MessagingOptions.Section}:RetryMaxInterval must be at least {MessagingOptions.Section}:RetryMinInterval and at most {MessagingOptions.MaxRetryInterval:c}")
+            .Validate(
+                o => o.RetryLimit * o.RetryMaxInterval.TotalSeconds <= MessagingOptions.MaxRetryBudget.TotalSeconds,
+                $"{MessagingOptions.Section}:RetryLimit times {MessagingOptions.Section}:RetryMaxInterval must be at most {MessagingOptions.MaxRetryBudget:c}: "
+                + "a message is held unacknowledged while it is retried in process, and the broker gives up on it after 30 minutes")
             .ValidateOnStart();
 
         var transport = section.GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
@@ -116,23 +123,30 @@ public static class MessagingRegistration
                 // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
                 // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
                 var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;
+                var activePlatform = context.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
                 endpoint.UseMessageRetry(retry =>
                 {
-                    retry.Interval((int)Math.Ceiling(2 * lease / BusyDocumentRetryInterval), BusyDocumentRetryInterval);
+                    retry.Interval(RetryBudgets.BusyRetries(lease, activePlatform), RetryBudgets.BusyInterval);
                     retry.Handle<DocumentBusyException>();
                     retry.Handle<EffectPendingException>();
                 });
-                endpoint.UseMessageRetry(retry =>
+                // MassTransit's exponential policy cannot be built for zero retries (it fails while handling the first
+                // exception, and its failure replaces the real cause): no retries means no retry filter at all.
+                if (options.RetryLimit > 0)
                 {
-                    retry.Exponential(options.RetryLimit, options.RetryMinInterval, options.RetryMaxInterval, options.RetryMinInterval);
+                    endpoint.UseMessageRetry(retry =>
+                    {
+                        retry.Exponential(options.RetryLimit, options.RetryMinInterval, options.RetryMaxInterval, options.RetryMinInterval);
 
-                    // A body that cannot be read will never become readable: straight to the error queue.
-                    retry.Ignore<SerializationException>();
-                    retry.Ignore<JsonException>();
-                    retry.Ignore<DocumentBusyException>();
-                    retry.Ignore<EffectPendingException>();
-                    retry.Ignore<EffectOutcomeUnknownException>();
-                });
+                        // A body that cannot be read will never become readable: straight to the error queue.
+                        retry.Ignore<SerializationException>();
+                        retry.Ignore<JsonException>();
+                        retry.Ignore<DocumentBusyException>();
+                        retry.Ignore<EffectPendingException>();
+                        retry.Ignore<EffectOutcomeUnknownException>();
+                    });
+                }
+
                 endpoint.UseDeadLetterCapture<TConsumer>(context);
                 endpoint.ConfigureConsumer<TConsumer>(context);
             });

@@ -7,17 +7,24 @@ namespace Bridge.Host.Outbox;
 /// <summary>
 /// Publishes result events from the outbox to the broker. Several Bridge instances may run it at once: each claims its rows
 /// with the database's skip-locked form, and a claim expires after a lease so a crashed instance's rows are picked up.
+/// A message that fails to publish is tried again after a growing delay, behind every message not yet tried, and is
+/// parked (kept, logged as an error, counted) after <see cref="OutboxOptions.MaxAttempts"/> failures, so no message that
+/// keeps failing ever holds back the ones behind it.
 /// </summary>
 public sealed partial class OutboxDispatcher(
     IOutboxStore outbox,
     IBus bus,
     OutboxSignal signal,
     IOptions<OutboxOptions> options,
+    OutboxMetrics metrics,
     TimeProvider clock,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
+    private static readonly TimeSpan CountEvery = TimeSpan.FromSeconds(30);
+
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private DateTimeOffset _nextPurge = DateTimeOffset.MinValue;
+    private DateTimeOffset _nextCount = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,15 +33,17 @@ public sealed partial class OutboxDispatcher(
         {
             try
             {
-                // Another full batch right away only while everything publishes: after a failure the next pass waits for
-                // the poll interval, so a broker refusing publishes is not hammered in a tight loop.
+                // Another full batch right away while anything publishes (the failed rows wait out their retry delay, so
+                // the next batch holds other rows); when nothing did, the next pass waits for the poll interval, so a
+                // broker refusing every publish is not hammered in a tight loop.
                 BatchResult result;
                 do
                 {
                     result = await DispatchBatchAsync(settings, stoppingToken);
                 }
-                while (result.Claimed == settings.BatchSize && result.Failed == 0 && !stoppingToken.IsCancellationRequested);
+                while (result.Claimed == settings.BatchSize && result.Failed < result.Claimed && !stoppingToken.IsCancellationRequested);
 
+                await CountWhenDueAsync(stoppingToken);
                 await PurgeWhenDueAsync(settings, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -86,12 +95,45 @@ public sealed partial class OutboxDispatcher(
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 failed++;
-                LogPublishFailed(logger, message.Id, message.MessageType, ex);
-                await outbox.MarkFailedAsync(message.Id, _owner, ex.GetType().Name + ": " + ex.Message, CancellationToken.None);
+                await RecordFailureAsync(settings, message, ex);
             }
         }
 
         return new BatchResult(batch.Count, failed);
+    }
+
+    /// <summary>Schedules the next attempt after a growing delay, or parks the message once it has failed too often.</summary>
+    private async Task RecordFailureAsync(OutboxOptions settings, OutboxMessage message, Exception exception)
+    {
+        metrics.PublishFailed(message.MessageType);
+        var error = exception.GetType().Name + ": " + exception.Message;
+        var failedAttempts = message.Attempts + 1;
+        if (failedAttempts >= settings.MaxAttempts)
+        {
+            if (await outbox.ParkAsync(message.Id, _owner, error, CancellationToken.None))
+            {
+                metrics.Parked(message.MessageType);
+                LogParked(logger, message.Id, message.MessageType, failedAttempts, exception);
+            }
+
+            return;
+        }
+
+        var retryAfter = settings.RetryDelay(failedAttempts);
+        LogPublishFailed(logger, message.Id, message.MessageType, failedAttempts, retryAfter, exception);
+        await outbox.MarkFailedAsync(message.Id, _owner, error, retryAfter, CancellationToken.None);
+    }
+
+    private async Task CountWhenDueAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        if (now < _nextCount)
+        {
+            return;
+        }
+
+        _nextCount = now + CountEvery;
+        metrics.SetCounts(await outbox.CountPendingAsync(cancellationToken), await outbox.CountParkedAsync(cancellationToken));
     }
 
     private async Task PurgeWhenDueAsync(OutboxOptions settings, CancellationToken cancellationToken)
@@ -109,6 +151,9 @@ public sealed partial class OutboxDispatcher(
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox dispatch pass failed; retrying after the poll interval")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing outbox message {OutboxId} ({MessageType}) failed; it stays in the outbox")]
-    private static partial void LogPublishFailed(ILogger logger, Guid outboxId, string messageType, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing outbox message {OutboxId} ({MessageType}) failed (attempt {Attempts}); it stays in the outbox and is tried again in {RetryAfter}")]
+    private static partial void LogPublishFailed(ILogger logger, Guid outboxId, string messageType, int attempts, TimeSpan retryAfter, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {OutboxId} ({MessageType}) failed to publish {Attempts} times and is parked: it stays in the outbox, unpublished, until an operator requeues it")]
+    private static partial void LogParked(ILogger logger, Guid outboxId, string messageType, int attempts, Exception exception);
 }

@@ -26,6 +26,9 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
         }
 
         Dialect = options.Provider;
+        PurgeBatchSize = options.PurgeBatchSize is >= 1 and <= StorageOptions.MaxPurgeBatchSize
+            ? options.PurgeBatchSize
+            : throw new ArgumentOutOfRangeException(nameof(options), $"{StorageOptions.Section}:PurgeBatchSize must be between 1 and {StorageOptions.MaxPurgeBatchSize}.");
         connectionString = options.ConnectionString;
         this.timeProvider = timeProvider ?? TimeProvider.System;
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -36,6 +39,8 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
     }
 
     public SqlDialect Dialect { get; }
+
+    public int PurgeBatchSize { get; }
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -4,7 +4,8 @@ using Dapper;
 namespace Bridge.Host.Storage;
 
 /// <remarks>
-/// Leases are compared with the clock of the instance asking, so instances' clocks must agree to well within a lease.
+/// Claim leases are set and judged by the database's clock inside the statement, never by the clock of the instance
+/// asking: an instance whose clock runs ahead cannot take a claim another instance still holds.
 /// </remarks>
 public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider timeProvider) : IDocumentStateStore
 {
@@ -16,7 +17,6 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
 
-        var now = timeProvider.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var affected = await connection.ExecuteAsync(new CommandDefinition(
             sql.DocumentClaim,
@@ -25,8 +25,10 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
                 Scope = scope,
                 DocumentKey = documentKey,
                 Owner = owner,
-                Now = SqlValues.Timestamp(dialect, now),
-                ExpiresAt = SqlValues.Timestamp(dialect, now + lease),
+                LeaseMilliseconds = SqlValues.Milliseconds(lease),
+
+                // Only the new row's updated_at: the lease itself is the database's clock plus the lease.
+                Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
             },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return affected > 0;

@@ -84,14 +84,8 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         return false;
     }
 
-    public async Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            sql.IdempotencyPurge,
-            new { OlderThan = SqlValues.Timestamp(dialect, olderThan) },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-    }
+    public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
+        SqlPurge.InBatchesAsync(database, sql.IdempotencyPurge, olderThan, cancellationToken);
 
     internal static DbConnection ConnectionOf(DbTransaction transaction) =>
         transaction.Connection ?? throw new ArgumentException("The transaction has already completed.", nameof(transaction));

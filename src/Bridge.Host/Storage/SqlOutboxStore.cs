@@ -32,7 +32,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
 
     /// <remarks>
     /// A claim is a lease: if this owner crashes, the rows become claimable again once <paramref name="lease"/> has
-    /// passed, so a message may be published twice but is never lost.
+    /// passed by the database's clock, so a message may be published twice but is never lost.
     /// </remarks>
     public async Task<IReadOnlyList<OutboxMessage>> ClaimAsync(string owner, int batchSize, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -40,21 +40,16 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
 
-        var now = timeProvider.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(
             sql.OutboxClaim,
-            new
-            {
-                Owner = owner,
-                BatchSize = batchSize,
-                Now = SqlValues.Timestamp(dialect, now),
-                LockedUntil = SqlValues.Timestamp(dialect, now + lease),
-            },
+            new { Owner = owner, BatchSize = batchSize, LeaseMilliseconds = SqlValues.Milliseconds(lease) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
-        // UPDATE ... RETURNING/OUTPUT does not promise any order.
-        return rows.Select(row => row.ToMessage()).OrderBy(message => message.CreatedAt).ThenBy(message => message.Id).ToList();
+        // UPDATE ... RETURNING/OUTPUT does not promise any order: the claim's own order, so messages never tried go first.
+        return rows.Select(row => row.ToMessage())
+            .OrderBy(message => message.Attempts).ThenBy(message => message.CreatedAt).ThenBy(message => message.Id)
+            .ToList();
     }
 
     /// <remarks>
@@ -71,14 +66,25 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
     }
 
     /// <remarks>Ignored when <paramref name="owner"/> no longer holds the claim: the new holder counts its own attempts.</remarks>
-    public async Task MarkFailedAsync(Guid id, string owner, string error, CancellationToken cancellationToken)
+    public async Task<bool> MarkFailedAsync(Guid id, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(error);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(
+        return await connection.ExecuteAsync(new CommandDefinition(
             sql.OutboxMarkFailed,
-            new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = error.Length > MaxErrorLength ? error[..MaxErrorLength] : error },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+            new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = Truncated(error), RetryAfterMilliseconds = SqlValues.Milliseconds(retryAfter) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+    }
+
+    /// <remarks>Ignored when <paramref name="owner"/> no longer holds the claim: the new holder counts its own attempts.</remarks>
+    public async Task<bool> ParkAsync(Guid id, string owner, string error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.OutboxPark,
+            new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = Truncated(error), Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 
     public async Task<long> CountPendingAsync(CancellationToken cancellationToken)
@@ -88,14 +94,17 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
             sql.OutboxCountPending, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    public async Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
+    public async Task<long> CountParkedAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            sql.OutboxPurgeDispatched,
-            new { OlderThan = SqlValues.Timestamp(dialect, olderThan) },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            sql.OutboxCountParked, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
+
+    public Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
+        SqlPurge.InBatchesAsync(database, sql.OutboxPurgeDispatched, olderThan, cancellationToken);
+
+    private static string Truncated(string error) => error.Length > MaxErrorLength ? error[..MaxErrorLength] : error;
 
     private sealed class Row
     {

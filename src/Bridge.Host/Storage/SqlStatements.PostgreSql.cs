@@ -75,18 +75,23 @@ public sealed partial class SqlStatements
 
         IdempotencyPurge = """
             DELETE FROM bridge.idempotency_records
-            WHERE state = 'Completed' AND updated_at < @OlderThan;
+            WHERE idempotency_key IN
+            (
+                SELECT idempotency_key FROM bridge.idempotency_records
+                WHERE state = 'Completed' AND updated_at < @OlderThan
+                LIMIT @BatchSize
+            );
             """,
 
         // The conflict arm re-checks the claim on the latest row version, so of two racing claimers only one
-        // sees it free.
+        // sees it free. statement_timestamp() is the server's clock when the statement began.
         DocumentClaim = """
             INSERT INTO bridge.document_states AS s
                 (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
-            VALUES (@Scope, @DocumentKey, false, @Owner, @ExpiresAt, @Now)
+            VALUES (@Scope, @DocumentKey, false, @Owner, statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond', @Now)
             ON CONFLICT (scope, document_key) DO UPDATE
                 SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
-                WHERE s.claimed_by IS NULL OR s.claim_expires_at < @Now OR s.claimed_by = @Owner;
+                WHERE s.claimed_by IS NULL OR s.claim_expires_at < statement_timestamp() OR s.claimed_by = @Owner;
             """,
 
         DocumentRelease = """
@@ -123,13 +128,15 @@ public sealed partial class SqlStatements
             (
                 SELECT id
                 FROM bridge.outbox_messages
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < @Now)
-                ORDER BY created_at, id
+                WHERE dispatched_at IS NULL AND parked_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < statement_timestamp())
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= statement_timestamp())
+                ORDER BY attempts, created_at, id
                 LIMIT @BatchSize
                 FOR UPDATE SKIP LOCKED
             )
             UPDATE bridge.outbox_messages AS m
-            SET locked_by = @Owner, locked_until = @LockedUntil
+            SET locked_by = @Owner, locked_until = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond'
             FROM next
             WHERE m.id = next.id
             RETURNING m.id AS Id, m.message_type AS MessageType, m.body AS Body, m.headers AS Headers,
@@ -144,24 +151,42 @@ public sealed partial class SqlStatements
 
         OutboxMarkFailed = """
             UPDATE bridge.outbox_messages
-            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = statement_timestamp() + @RetryAfterMilliseconds * interval '1 millisecond'
             WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
             """,
 
-        OutboxCountPending = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
+        OutboxPark = """
+            UPDATE bridge.outbox_messages
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = NULL, parked_at = @Now
+            WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
+            """,
 
-        OutboxPurgeDispatched = "DELETE FROM bridge.outbox_messages WHERE dispatched_at < @OlderThan;",
+        OutboxCountPending = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
+
+        OutboxCountParked = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
+
+        OutboxPurgeDispatched = """
+            DELETE FROM bridge.outbox_messages
+            WHERE id IN
+            (
+                SELECT id FROM bridge.outbox_messages
+                WHERE dispatched_at < @OlderThan
+                LIMIT @BatchSize
+            );
+            """,
 
         // ON CONFLICT waits for a concurrent capture of the same message to commit, then counts this failure on its row.
         DeadLetterUpsert = """
             INSERT INTO bridge.dead_letters AS d
-                (id, source_queue, message_type, message_id, erp_key, correlation_id, content_type, body, body_encoding,
+                (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
                  headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
                  attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
-            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
                     @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt)
-            ON CONFLICT (source_queue, message_id) WHERE message_id IS NOT NULL DO UPDATE
+            ON CONFLICT (source_queue, identity_hash) WHERE identity_hash IS NOT NULL DO UPDATE
                 SET exception_type = excluded.exception_type, exception_message = excluded.exception_message,
                     stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
                     normalized_message = excluded.normalized_message,
@@ -226,11 +251,27 @@ public sealed partial class SqlStatements
             """,
 
         // A second claimer waits on the row lock, then re-checks the WHERE clause against the claimed row and matches nothing.
+        // The lease runs on the database's clock, never on an instance's own.
         DeadLetterClaimReplay = """
             UPDATE bridge.dead_letters
-            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
-            WHERE id = @Id
-              AND (status = 'Pending' OR (status = 'Replaying' AND replay_claim_expires_at < @Now));
+            SET status = 'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond',
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending';
+            """,
+
+        DeadLetterSelectExpiredReplays = """
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM bridge.dead_letters
+            WHERE status = 'Replaying' AND replay_claim_expires_at < statement_timestamp() AND (CAST(@Id AS uuid) IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at
+            LIMIT 500;
+            """,
+
+        DeadLetterReleaseExpiredReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < statement_timestamp();
             """,
 
         DeadLetterCompleteReplay = """
@@ -267,7 +308,12 @@ public sealed partial class SqlStatements
 
         DeadLetterPurge = """
             DELETE FROM bridge.dead_letters
-            WHERE last_failed_at < @OlderThan AND status <> 'Replaying';
+            WHERE id IN
+            (
+                SELECT id FROM bridge.dead_letters
+                WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < statement_timestamp())
+                LIMIT @BatchSize
+            );
             """,
 
         DeadLetterCountByStatus = """

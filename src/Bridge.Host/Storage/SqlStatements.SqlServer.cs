@@ -93,21 +93,23 @@ public sealed partial class SqlStatements
             SELECT state FROM bridge.idempotency_records WHERE idempotency_key = @IdempotencyKey;
             """,
 
+        // TOP keeps each statement's locks far below the escalation threshold (5 000), so a purge never locks the table.
         IdempotencyPurge = """
-            DELETE FROM bridge.idempotency_records
+            DELETE TOP (@BatchSize) FROM bridge.idempotency_records
             WHERE state = N'Completed' AND updated_at < @OlderThan;
             """,
 
         // HOLDLOCK makes MERGE's match-then-insert atomic; without it two claimers of a new key can both insert.
+        // SYSUTCDATETIME() is the server's UTC clock; compared with or stored in a datetimeoffset column it reads as +00:00.
         DocumentClaim = """
             MERGE bridge.document_states WITH (HOLDLOCK) AS target
             USING (VALUES (@Scope, @DocumentKey)) AS source (scope, document_key)
                 ON target.scope = source.scope AND target.document_key = source.document_key
-            WHEN MATCHED AND (target.claimed_by IS NULL OR target.claim_expires_at < @Now OR target.claimed_by = @Owner) THEN
-                UPDATE SET claimed_by = @Owner, claim_expires_at = @ExpiresAt
+            WHEN MATCHED AND (target.claimed_by IS NULL OR target.claim_expires_at < SYSUTCDATETIME() OR target.claimed_by = @Owner) THEN
+                UPDATE SET claimed_by = @Owner, claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
             WHEN NOT MATCHED THEN
                 INSERT (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
-                VALUES (@Scope, @DocumentKey, 0, @Owner, @ExpiresAt, @Now);
+                VALUES (@Scope, @DocumentKey, 0, @Owner, DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()), @Now);
             """,
 
         DocumentRelease = """
@@ -146,11 +148,13 @@ public sealed partial class SqlStatements
             (
                 SELECT TOP (@BatchSize) id, message_type, body, headers, created_at, attempts, locked_by, locked_until
                 FROM bridge.outbox_messages WITH (UPDLOCK, READPAST, ROWLOCK)
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < @Now)
-                ORDER BY created_at, id
+                WHERE dispatched_at IS NULL AND parked_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < SYSUTCDATETIME())
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= SYSUTCDATETIME())
+                ORDER BY attempts, created_at, id
             )
             UPDATE next
-            SET locked_by = @Owner, locked_until = @LockedUntil
+            SET locked_by = @Owner, locked_until = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
             OUTPUT inserted.id AS Id, inserted.message_type AS MessageType, inserted.body AS Body,
                    inserted.headers AS Headers, inserted.created_at AS CreatedAt, inserted.attempts AS Attempts;
             """,
@@ -163,19 +167,32 @@ public sealed partial class SqlStatements
 
         OutboxMarkFailed = """
             UPDATE bridge.outbox_messages
-            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = DATEADD(millisecond, @RetryAfterMilliseconds, SYSUTCDATETIME())
             WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
             """,
 
-        OutboxCountPending = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL;",
+        OutboxPark = """
+            UPDATE bridge.outbox_messages
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = NULL, parked_at = @Now
+            WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
+            """,
 
-        OutboxPurgeDispatched = "DELETE FROM bridge.outbox_messages WHERE dispatched_at < @OlderThan;",
+        OutboxCountPending = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
+
+        OutboxCountParked = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
+
+        OutboxPurgeDispatched = """
+            DELETE TOP (@BatchSize) FROM bridge.outbox_messages
+            WHERE dispatched_at < @OlderThan;
+            """,
 
         // HOLDLOCK makes MERGE's match-then-insert atomic, so two captures of one message cannot both insert.
         DeadLetterUpsert = """
             MERGE bridge.dead_letters WITH (HOLDLOCK) AS target
-            USING (VALUES (@SourceQueue, @MessageId)) AS source (source_queue, message_id)
-                ON target.source_queue = source.source_queue AND target.message_id = source.message_id
+            USING (VALUES (@SourceQueue, @IdentityHash)) AS source (source_queue, identity_hash)
+                ON target.source_queue = source.source_queue AND target.identity_hash = source.identity_hash
             WHEN MATCHED THEN
                 UPDATE SET exception_type = @ExceptionType, exception_message = @ExceptionMessage,
                     stack_trace = @StackTrace, failure_group = @FailureGroup, normalized_message = @NormalizedMessage,
@@ -183,10 +200,10 @@ public sealed partial class SqlStatements
                     last_failed_at = @FailedAt, status = N'Pending', status_reason = NULL,
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @FailedAt
             WHEN NOT MATCHED THEN
-                INSERT (id, source_queue, message_type, message_id, erp_key, correlation_id, content_type, body, body_encoding,
+                INSERT (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
                  headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
                  attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
-                VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+                VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
                     @AttemptCount, 1, @FailedAt, @FailedAt, N'Pending', 0, @FailedAt)
             OUTPUT inserted.id AS Id, inserted.failure_count AS FailureCount;
@@ -245,11 +262,27 @@ public sealed partial class SqlStatements
             """,
 
         // The update lock on the row makes a second claimer wait, then re-check the WHERE clause and match nothing.
+        // The lease runs on the database's clock, never on an instance's own; DATEADD takes an int, so whole seconds are
+        // added apart from the milliseconds (a lease of weeks overflows an int of milliseconds).
         DeadLetterClaimReplay = """
             UPDATE bridge.dead_letters
-            SET status = N'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
-            WHERE id = @Id
-              AND (status = N'Pending' OR (status = N'Replaying' AND replay_claim_expires_at < @Now));
+            SET status = N'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds % 1000, DATEADD(second, @LeaseMilliseconds / 1000, SYSUTCDATETIME())),
+                updated_at = @Now
+            WHERE id = @Id AND status = N'Pending';
+            """,
+
+        DeadLetterSelectExpiredReplays = """
+            SELECT TOP (500) id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM bridge.dead_letters
+            WHERE status = N'Replaying' AND replay_claim_expires_at < SYSUTCDATETIME() AND (@Id IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at;
+            """,
+
+        DeadLetterReleaseExpiredReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < SYSUTCDATETIME();
             """,
 
         DeadLetterCompleteReplay = """
@@ -285,8 +318,8 @@ public sealed partial class SqlStatements
             """,
 
         DeadLetterPurge = """
-            DELETE FROM bridge.dead_letters
-            WHERE last_failed_at < @OlderThan AND status <> N'Replaying';
+            DELETE TOP (@BatchSize) FROM bridge.dead_letters
+            WHERE last_failed_at < @OlderThan AND (status <> N'Replaying' OR replay_claim_expires_at < SYSUTCDATETIME());
             """,
 
         DeadLetterCountByStatus = """

@@ -6,6 +6,17 @@ namespace Bridge.Host.Storage;
 /// </remarks>
 public sealed partial class SqlStatements
 {
+    /// <summary>
+    /// The database's clock (for SQLite, the host's system clock: the engine runs in the process), in the one fixed-width
+    /// UTC text format the schema stores timestamps in: <c>%f</c> gives milliseconds, padded to seven digits.
+    /// 'now' is the same instant for every use within one statement.
+    /// </summary>
+    private const string SqliteNow = "strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now')";
+
+    /// <summary>The database's clock plus a duration parameter in milliseconds, in the stored format.</summary>
+    private static string SqliteNowPlus(string millisecondsParameter) =>
+        $"strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now', ({millisecondsParameter} / 1000.0) || ' seconds')";
+
     public static SqlStatements Sqlite { get; } = new()
     {
         EnsureMigrationSchema = null,
@@ -59,17 +70,22 @@ public sealed partial class SqlStatements
 
         IdempotencyPurge = """
             DELETE FROM idempotency_records
-            WHERE state = 'Completed' AND updated_at < @OlderThan;
+            WHERE rowid IN
+            (
+                SELECT rowid FROM idempotency_records
+                WHERE state = 'Completed' AND updated_at < @OlderThan
+                LIMIT @BatchSize
+            );
             """,
 
-        DocumentClaim = """
+        DocumentClaim = $"""
             INSERT INTO document_states
                 (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
-            VALUES (@Scope, @DocumentKey, 0, @Owner, @ExpiresAt, @Now)
+            VALUES (@Scope, @DocumentKey, 0, @Owner, {SqliteNowPlus("@LeaseMilliseconds")}, @Now)
             ON CONFLICT (scope, document_key) DO UPDATE
                 SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
                 WHERE document_states.claimed_by IS NULL
-                   OR document_states.claim_expires_at < @Now
+                   OR document_states.claim_expires_at < {SqliteNow}
                    OR document_states.claimed_by = @Owner;
             """,
 
@@ -100,15 +116,17 @@ public sealed partial class SqlStatements
             VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts);
             """,
 
-        OutboxClaim = """
+        OutboxClaim = $"""
             UPDATE outbox_messages
-            SET locked_by = @Owner, locked_until = @LockedUntil
+            SET locked_by = @Owner, locked_until = {SqliteNowPlus("@LeaseMilliseconds")}
             WHERE id IN
             (
                 SELECT id
                 FROM outbox_messages
-                WHERE dispatched_at IS NULL AND (locked_until IS NULL OR locked_until < @Now)
-                ORDER BY created_at, id
+                WHERE dispatched_at IS NULL AND parked_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < {SqliteNow})
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= {SqliteNow})
+                ORDER BY attempts, created_at, id
                 LIMIT @BatchSize
             )
             RETURNING id AS Id, message_type AS MessageType, body AS Body, headers AS Headers,
@@ -121,25 +139,43 @@ public sealed partial class SqlStatements
             WHERE id = @Id AND dispatched_at IS NULL;
             """,
 
-        OutboxMarkFailed = """
+        OutboxMarkFailed = $"""
             UPDATE outbox_messages
-            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = {SqliteNowPlus("@RetryAfterMilliseconds")}
             WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
             """,
 
-        OutboxCountPending = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL;",
+        OutboxPark = """
+            UPDATE outbox_messages
+            SET attempts = attempts + 1, last_error = @Error, locked_by = NULL, locked_until = NULL,
+                next_attempt_at = NULL, parked_at = @Now
+            WHERE id = @Id AND locked_by = @Owner AND dispatched_at IS NULL;
+            """,
 
-        OutboxPurgeDispatched = "DELETE FROM outbox_messages WHERE dispatched_at < @OlderThan;",
+        OutboxCountPending = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
+
+        OutboxCountParked = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
+
+        OutboxPurgeDispatched = """
+            DELETE FROM outbox_messages
+            WHERE rowid IN
+            (
+                SELECT rowid FROM outbox_messages
+                WHERE dispatched_at < @OlderThan
+                LIMIT @BatchSize
+            );
+            """,
 
         DeadLetterUpsert = """
             INSERT INTO dead_letters
-                (id, source_queue, message_type, message_id, erp_key, correlation_id, content_type, body, body_encoding,
+                (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
                  headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
                  attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
-            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
                     @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt)
-            ON CONFLICT (source_queue, message_id) WHERE message_id IS NOT NULL DO UPDATE
+            ON CONFLICT (source_queue, identity_hash) WHERE identity_hash IS NOT NULL DO UPDATE
                 SET exception_type = excluded.exception_type, exception_message = excluded.exception_message,
                     stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
                     normalized_message = excluded.normalized_message,
@@ -203,11 +239,26 @@ public sealed partial class SqlStatements
             LIMIT 500;
             """,
 
-        DeadLetterClaimReplay = """
+        // The lease runs on the database's clock, never on an instance's own.
+        DeadLetterClaimReplay = $$"""
             UPDATE dead_letters
-            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt, updated_at = @Now
-            WHERE id = @Id
-              AND (status = 'Pending' OR (status = 'Replaying' AND replay_claim_expires_at < @Now));
+            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = {{SqliteNowPlus("@LeaseMilliseconds")}},
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending';
+            """,
+
+        DeadLetterSelectExpiredReplays = $$"""
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM dead_letters
+            WHERE status = 'Replaying' AND replay_claim_expires_at < {{SqliteNow}} AND (@Id IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at
+            LIMIT 500;
+            """,
+
+        DeadLetterReleaseExpiredReplay = $$"""
+            UPDATE dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < {{SqliteNow}};
             """,
 
         DeadLetterCompleteReplay = """
@@ -242,9 +293,14 @@ public sealed partial class SqlStatements
             WHERE id = @Id AND status = 'Discarded';
             """,
 
-        DeadLetterPurge = """
+        DeadLetterPurge = $$"""
             DELETE FROM dead_letters
-            WHERE last_failed_at < @OlderThan AND status <> 'Replaying';
+            WHERE rowid IN
+            (
+                SELECT rowid FROM dead_letters
+                WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < {{SqliteNow}})
+                LIMIT @BatchSize
+            );
             """,
 
         DeadLetterCountByStatus = """

@@ -5,6 +5,10 @@ namespace Bridge.Host.Storage;
 /// <summary>
 /// Every SQL statement one dialect runs, kept together so each can be reviewed (and, for SQL Server, parsed by a test)
 /// beside its siblings in the other dialects. Parameters are Dapper names (<c>@Name</c>); every dialect uses the same ones.
+/// Every lease (document claims, outbox claims and retry times) is set and judged by the database's clock inside the
+/// statement — only its length is a parameter (<c>@...Milliseconds</c>) — so instances whose clocks disagree cannot
+/// take each other's live claims. Every purge deletes at most <c>@BatchSize</c> rows and is repeated by
+/// <see cref="SqlPurge"/> until a batch comes back short.
 /// </summary>
 public sealed partial class SqlStatements
 {
@@ -34,9 +38,13 @@ public sealed partial class SqlStatements
 
     public required string IdempotencyState { get; init; }
 
+    /// <summary>Deletes up to <c>@BatchSize</c> completed records last updated before <c>@OlderThan</c>.</summary>
     public required string IdempotencyPurge { get; init; }
 
-    /// <summary>Claims (inserting the row if absent) unless another owner holds an unexpired claim; affects one row on success.</summary>
+    /// <summary>
+    /// Claims (inserting the row if absent) for <c>@LeaseMilliseconds</c> from the database's now unless another owner
+    /// holds a claim that has not expired by the database's clock; affects one row on success.
+    /// </summary>
     public required string DocumentClaim { get; init; }
 
     public required string DocumentRelease { get; init; }
@@ -47,20 +55,31 @@ public sealed partial class SqlStatements
 
     public required string OutboxInsert { get; init; }
 
-    /// <summary>Leases up to <c>@BatchSize</c> claimable rows oldest first, skipping rows other transactions hold, and returns them.</summary>
+    /// <summary>
+    /// Leases up to <c>@BatchSize</c> due rows (not parked, retry time reached, lease expired) for <c>@LeaseMilliseconds</c>,
+    /// fewest attempts first then oldest first, skipping rows other transactions hold, and returns them.
+    /// </summary>
     public required string OutboxClaim { get; init; }
 
     public required string OutboxMarkDispatched { get; init; }
 
+    /// <summary>Counts a failed attempt and makes the row due again <c>@RetryAfterMilliseconds</c> from the database's now.</summary>
     public required string OutboxMarkFailed { get; init; }
+
+    /// <summary>Counts a failed attempt and parks the row: kept, never claimed again until requeued.</summary>
+    public required string OutboxPark { get; init; }
 
     public required string OutboxCountPending { get; init; }
 
+    public required string OutboxCountParked { get; init; }
+
+    /// <summary>Deletes up to <c>@BatchSize</c> rows dispatched before <c>@OlderThan</c>.</summary>
     public required string OutboxPurgeDispatched { get; init; }
 
     /// <summary>
-    /// Stores a dead letter, or — when the queue already holds one for the same message id (a redelivery after a crash,
-    /// a replay that failed again) — counts the new failure on it and makes it Pending again. Returns its id and failure count.
+    /// Stores a dead letter, or — when the queue already holds one for the same message (same <c>identity_hash</c>: message
+    /// id and body; a redelivery after a crash, a replay that failed again) — counts the new failure on it and makes it
+    /// Pending again. Returns its id and failure count.
     /// </summary>
     public required string DeadLetterUpsert { get; init; }
 
@@ -79,8 +98,17 @@ public sealed partial class SqlStatements
     /// <summary>The 500 largest failure groups: messages that normalisation cannot collapse must not return every dead letter.</summary>
     public required string DeadLetterGroups { get; init; }
 
-    /// <summary>Pending (or Replaying with an expired claim) to Replaying for one owner; affects one row only for the winner.</summary>
+    /// <summary>
+    /// Pending to Replaying for one owner, leased for <c>@LeaseMilliseconds</c> from the database's now; affects one row only
+    /// for the winner.
+    /// </summary>
     public required string DeadLetterClaimReplay { get; init; }
+
+    /// <summary>Up to 500 Replaying dead letters (one, when <c>@Id</c> is set) whose claim expired by the database's clock: a replay that died unrecorded.</summary>
+    public required string DeadLetterSelectExpiredReplays { get; init; }
+
+    /// <summary>Replaying to Pending, if <c>@Owner</c>'s claim is still the one there and expired by the database's clock.</summary>
+    public required string DeadLetterReleaseExpiredReplay { get; init; }
 
     public required string DeadLetterCompleteReplay { get; init; }
 
@@ -93,6 +121,10 @@ public sealed partial class SqlStatements
 
     public required string DeadLetterRestore { get; init; }
 
+    /// <summary>
+    /// Deletes up to <c>@BatchSize</c> dead letters last failed before <c>@OlderThan</c>, with their audit, except ones a live
+    /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other).
+    /// </summary>
     public required string DeadLetterPurge { get; init; }
 
     public required string DeadLetterCountByStatus { get; init; }

@@ -32,6 +32,17 @@ internal static class SqlValues
         _ => throw new InvalidCastException($"Cannot read a timestamp from a {value.GetType().Name}."),
     };
 
+    /// <summary>
+    /// A duration as whole milliseconds (rounded up), the form every dialect's statements add to the database's own clock
+    /// (SQL Server's <c>DATEADD</c> takes an int, so longer than about 24 days is refused).
+    /// </summary>
+    public static int Milliseconds(TimeSpan duration)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(duration, TimeSpan.FromMilliseconds(int.MaxValue));
+        return (int)Math.Ceiling(duration.TotalMilliseconds);
+    }
+
     /// <summary>SQLite stores ids as readable text rather than Microsoft.Data.Sqlite's default 16-byte blob.</summary>
     public static object Id(SqlDialect dialect, Guid value) =>
         dialect == SqlDialect.Sqlite ? value.ToString("D") : value;

@@ -17,12 +17,25 @@ public sealed class StorageOptions
     public SqlDialect Provider { get; set; } = SqlDialect.Sqlite;
 
     public string ConnectionString { get; set; } = "Data Source=bridge.db";
+
+    /// <summary>
+    /// Rows one purge statement deletes at most; a purge repeats it until a batch comes back short. Kept well under
+    /// SQL Server's lock-escalation threshold (5 000 locks), so a purge never takes a table lock that stalls consumers.
+    /// </summary>
+    public int PurgeBatchSize { get; set; } = DefaultPurgeBatchSize;
+
+    public const int DefaultPurgeBatchSize = 1000;
+
+    public const int MaxPurgeBatchSize = 4000;
 }
 
 /// <summary>Opens connections to Bridge's database and runs its versioned migrations.</summary>
 public interface IBridgeDatabase
 {
     SqlDialect Dialect { get; }
+
+    /// <summary>Rows one purge statement deletes at most (<see cref="StorageOptions.PurgeBatchSize"/>).</summary>
+    int PurgeBatchSize { get; }
 
     Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
@@ -75,7 +88,7 @@ public interface IIdempotencyStore
     /// </summary>
     Task<bool> CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken);
 
-    /// <summary>Deletes completed records last updated before <paramref name="olderThan"/>; returns how many.</summary>
+    /// <summary>Deletes completed records last updated before <paramref name="olderThan"/>, in batches; returns how many.</summary>
     Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 }
 
@@ -99,6 +112,8 @@ public interface IDocumentStateStore
     /// <summary>
     /// Claims the document for <paramref name="owner"/> for <paramref name="lease"/>. Succeeds when no one holds it,
     /// the previous claim expired, or <paramref name="owner"/> already holds it (then the lease is extended).
+    /// Expiry is judged by the database's clock, never the caller's, so an instance whose clock runs ahead cannot take
+    /// a live claim.
     /// </summary>
     Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
@@ -135,19 +150,34 @@ public interface IOutboxStore
     Task EnqueueAsync(DbTransaction transaction, OutboxMessage message, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Claims up to <paramref name="batchSize"/> undispatched messages, oldest first, for <paramref name="lease"/>,
-    /// skipping rows another instance has locked or claimed (the engine's skip-locked form).
+    /// Claims up to <paramref name="batchSize"/> messages that are due, for <paramref name="lease"/>: fewest failed
+    /// attempts first, then oldest first, so a message that keeps failing never takes the place of one not yet tried.
+    /// Skips parked messages, messages waiting out a retry delay, and rows another instance has locked or claimed (the
+    /// engine's skip-locked form). Leases and retry times follow the database's clock, never the caller's.
     /// </summary>
     Task<IReadOnlyList<OutboxMessage>> ClaimAsync(string owner, int batchSize, TimeSpan lease, CancellationToken cancellationToken);
 
     Task MarkDispatchedAsync(Guid id, string owner, CancellationToken cancellationToken);
 
-    /// <summary>Counts a failed attempt, records the error and releases the claim so a later pass retries it.</summary>
-    Task MarkFailedAsync(Guid id, string owner, string error, CancellationToken cancellationToken);
+    /// <summary>
+    /// Counts a failed attempt, records the error, releases the claim and makes the message due again
+    /// <paramref name="retryAfter"/> from now by the database's clock. False when <paramref name="owner"/> no longer held it.
+    /// </summary>
+    Task<bool> MarkFailedAsync(Guid id, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken);
 
-    /// <summary>Messages not yet dispatched (for health and metrics).</summary>
+    /// <summary>
+    /// Counts a failed attempt, records the error and parks the message: it stays in the outbox, is counted by
+    /// <see cref="CountParkedAsync"/>, and is not claimed again until an operator requeues it. False when
+    /// <paramref name="owner"/> no longer held it.
+    /// </summary>
+    Task<bool> ParkAsync(Guid id, string owner, string error, CancellationToken cancellationToken);
+
+    /// <summary>Messages waiting to be published: neither dispatched nor parked (for health and metrics).</summary>
     Task<long> CountPendingAsync(CancellationToken cancellationToken);
 
-    /// <summary>Deletes dispatched messages older than <paramref name="olderThan"/>; returns how many.</summary>
+    /// <summary>Messages parked after failing to publish too often (for health and metrics).</summary>
+    Task<long> CountParkedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes dispatched messages older than <paramref name="olderThan"/>, in batches; returns how many.</summary>
     Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 }

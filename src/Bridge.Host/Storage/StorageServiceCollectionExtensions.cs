@@ -34,6 +34,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IIdempotencyStore, SqlIdempotencyStore>();
         services.AddSingleton<IDocumentStateStore, SqlDocumentStateStore>();
         services.AddSingleton<IOutboxStore, SqlOutboxStore>();
+        services.AddSingleton<Bridge.Host.Effects.IEffectJournal, Bridge.Host.Effects.SqlEffectJournal>();
         services.AddHostedService<StorageMigrationService>();
         return services;
     }
@@ -58,6 +59,11 @@ internal sealed class StorageOptionsValidator(bool connectionStringConfigured) :
             || (!connectionStringConfigured && options.Provider != SqlDialect.Sqlite))
         {
             return ValidateOptionsResult.Fail($"{Key} is required (provider {options.Provider}).");
+        }
+
+        if (options.PurgeBatchSize is < 1 or > StorageOptions.MaxPurgeBatchSize)
+        {
+            return ValidateOptionsResult.Fail($"{StorageOptions.Section}:PurgeBatchSize must be between 1 and {StorageOptions.MaxPurgeBatchSize}.");
         }
 
         try

@@ -291,6 +291,88 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Two_messages_sharing_one_message_id_but_not_their_idempotency_key_are_two_dead_letters_each_replaying_its_own_body()
+    {
+        var account = NewAccount();
+        var sharedMessageId = NewId.NextGuid().ToString("D");
+        var (key1, key2) = (Guid.NewGuid().ToString("D"), Guid.NewGuid().ToString("D"));
+        var (idempotencyKey1, idempotencyKey2) = ("erp-" + Guid.NewGuid().ToString("N"), "erp-" + Guid.NewGuid().ToString("N"));
+        var first = Document(key1, revision: 1, accountId: account);
+        first["idempotencyKey"] = idempotencyKey1;
+        var second = Document(key2, revision: 1, accountId: account);
+        second["idempotencyKey"] = idempotencyKey2;
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, first, sharedMessageId);
+        var firstLetter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == idempotencyKey1);
+        await fixture.Erp.PublishJsonAsync(SendQueue, second, sharedMessageId);
+        var secondLetter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == idempotencyKey2);
+
+        Assert.NotEqual(firstLetter.DeadLetterId, secondLetter.DeadLetterId);
+        Assert.Equal((1, 1), (firstLetter.FailureCount, secondLetter.FailureCount));
+        using var admin = fixture.Admin();
+        var stored1 = await ShowAsync(admin, firstLetter.DeadLetterId);
+        var stored2 = await ShowAsync(admin, secondLetter.DeadLetterId);
+        Assert.Equal((sharedMessageId, key1), (stored1["messageId"]!.GetValue<string>(), stored1["erpKey"]!.GetValue<string>()));
+        Assert.Equal((sharedMessageId, key2), (stored2["messageId"]!.GetValue<string>(), stored2["erpKey"]!.GetValue<string>()));
+        Assert.Contains(idempotencyKey2, stored2["body"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        foreach (var id in new[] { firstLetter.DeadLetterId, secondLetter.DeadLetterId })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync(new Uri($"admin/dead-letters/{id}/replay", UriKind.Relative), null)).StatusCode);
+        }
+
+        Assert.Equal(idempotencyKey1, (await fixture.Events.WaitForAsync<ClosingDocumentSent>(key1)).MessageId);
+        Assert.Equal(idempotencyKey2, (await fixture.Events.WaitForAsync<ClosingDocumentSent>(key2)).MessageId);
+        Assert.Single(await DocumentsAsync(key1));
+        Assert.Single(await DocumentsAsync(key2));
+    }
+
+    [Fact]
+    public async Task A_replay_that_died_before_recording_is_replayed_by_a_bulk_job_or_discarded_once_its_lease_has_passed()
+    {
+        var account = NewAccount();
+        var keys = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("D")).ToList();
+        var letters = new List<ErpMessageDeadLettered>();
+        foreach (var key in keys)
+        {
+            letters.Add(await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D")));
+        }
+
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        // As an instance that died between claiming a replay and recording it leaves them: Replaying, with a lease that
+        // ran out long ago (first two) or runs far into the future (a replay still going on: the third).
+        await SetReplayingAsync(letters[0].DeadLetterId, new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await SetReplayingAsync(letters[1].DeadLetterId, new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await SetReplayingAsync(letters[2].DeadLetterId, new DateTimeOffset(2999, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        using var admin = fixture.Admin();
+
+        var discarded = await admin.PostAsJsonAsync(new Uri($"admin/dead-letters/{letters[1].DeadLetterId}/discard", UriKind.Relative), new { reason = "sent by hand" });
+        var refused = await admin.PostAsJsonAsync(new Uri($"admin/dead-letters/{letters[2].DeadLetterId}/discard", UriKind.Relative), new { reason = "sent by hand" });
+        var started = await admin.PostAsJsonAsync(
+            new Uri("admin/dead-letters/replay", UriKind.Relative),
+            new { filter = new { queue = SendQueue, text = account.ToString(System.Globalization.CultureInfo.InvariantCulture) }, ratePerSecond = 100 });
+
+        Assert.Equal(HttpStatusCode.OK, discarded.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var job = (await started.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(1, job["total"]!.GetValue<int>());
+        var done = await EventuallyAsync(() => admin.GetFromJsonAsync<JsonObject>(started.Headers.Location!), p => p!["state"]!.GetValue<string>() != "Running");
+        Assert.Equal(("Completed", 1), (done!["state"]!.GetValue<string>(), done["replayed"]!.GetValue<int>()));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(keys[0]);
+        Assert.Single(await DocumentsAsync(keys[0]));
+        Assert.Empty(await DocumentsAsync(keys[1]));
+        var replayed = await ShowAsync(admin, letters[0].DeadLetterId);
+        Assert.Equal(
+            ["Captured", "ReplayLeaseExpired", "Replay"],
+            replayed["audit"]!.AsArray().Select(entry => entry!["action"]!.GetValue<string>()));
+        Assert.Equal("Discarded", (await ShowAsync(admin, letters[1].DeadLetterId))["status"]!.GetValue<string>());
+        Assert.Equal("Replaying", (await ShowAsync(admin, letters[2].DeadLetterId))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Every_admin_route_is_described_in_the_OpenAPI_document()
     {
         using var anonymous = fixture.Admin(token: null);
@@ -387,6 +469,16 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
         await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), messageId);
         return await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+    }
+
+    private async Task SetReplayingAsync(Guid id, DateTimeOffset claimExpiresAt)
+    {
+        await using var connection = await fixture.Get<Bridge.Host.Storage.IBridgeDatabase>().OpenAsync(CancellationToken.None);
+        await using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE bridge.dead_letters SET status = 'Replaying', replay_claimed_by = 'crashed-instance', replay_claim_expires_at = @expires WHERE id = @id;";
+        update.Parameters.Add(new Npgsql.NpgsqlParameter("expires", claimExpiresAt));
+        update.Parameters.Add(new Npgsql.NpgsqlParameter("id", id));
+        Assert.Equal(1, await update.ExecuteNonQueryAsync());
     }
 
     private static async Task<JsonObject> ShowAsync(HttpClient admin, Guid id) =>

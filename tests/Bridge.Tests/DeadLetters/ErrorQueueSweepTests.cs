@@ -104,6 +104,77 @@ public sealed class ErrorQueueSweepTests(DeadLetterFixture fixture)
         Assert.Equal(0u, await fixture.Erp.MessageCountAsync(ErrorQueue));
     }
 
+    [Fact]
+    public async Task A_sweep_over_an_error_queue_holding_a_message_with_NUL_then_a_good_one_imports_both()
+    {
+        var (badKey, goodKey) = ("doc\0" + Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("D"));
+        var (badId, goodId) = ("bad\0" + NewId.NextGuid().ToString("N"), NewId.NextGuid().ToString("D"));
+        var badBody = JsonSerializer.SerializeToUtf8Bytes(Document(badKey, revision: 1), Json);
+        await PutOnErrorQueueAsync(badBody, badId);
+        await PutOnErrorQueueAsync(JsonSerializer.SerializeToUtf8Bytes(Document(goodKey, revision: 1), Json), goodId);
+
+        await fixture.Get<ErrorQueueSweeper>().SweepAsync(CancellationToken.None);
+
+        var good = await SingleDeadLetterAsync(goodId);
+        Assert.Equal(goodKey, good.Letter.Summary.ErpKey);
+        var bad = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == badId, TimeSpan.FromSeconds(30));
+        Assert.Equal(badKey, bad.Key);
+        var stored = (await fixture.Get<IDeadLetterStore>().GetAsync(bad.DeadLetterId, CancellationToken.None))!.Letter;
+        Assert.Equal(badBody, stored.Body.ToBytes());
+        Assert.Equal(badId, stored.Headers["amqp:message_id"]);
+        Assert.Equal(0u, await fixture.Erp.MessageCountAsync(ErrorQueue));
+    }
+
+    [Fact]
+    public async Task A_message_the_store_refuses_is_parked_with_its_reason_and_the_sweep_imports_the_messages_behind_it()
+    {
+        var (refusedId, goodId) = (NewId.NextGuid().ToString("D"), NewId.NextGuid().ToString("D"));
+        var refusedBody = Encoding.UTF8.GetBytes("{ \"refused\": true }");
+        var parkedCount = 0L;
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter, fixture.Get<DeadLetterMetrics>().Meter) && instrument.Name == "bridge.dead_letters.error_queue_parked")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref parkedCount, value));
+        meters.Start();
+        // The database takes every dead letter but this one, as it would refuse a value it cannot hold.
+        var trigger = "refuse_" + Guid.NewGuid().ToString("N")[..12];
+        await ExecuteAsync($$"""
+            CREATE FUNCTION bridge.{{trigger}}() RETURNS trigger LANGUAGE plpgsql AS $body$
+            BEGIN RAISE EXCEPTION 'the store refuses this one'; END $body$;
+            CREATE TRIGGER {{trigger}} BEFORE INSERT ON bridge.dead_letters FOR EACH ROW
+                WHEN (NEW.message_id = '{{refusedId}}') EXECUTE FUNCTION bridge.{{trigger}}();
+            """);
+        try
+        {
+            await PutOnErrorQueueAsync(refusedBody, refusedId);
+            await PutOnErrorQueueAsync(Encoding.UTF8.GetBytes("{ \"behind\": true }"), goodId);
+
+            await fixture.Get<ErrorQueueSweeper>().SweepAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await ExecuteAsync($"DROP TRIGGER {trigger} ON bridge.dead_letters; DROP FUNCTION bridge.{trigger}();");
+        }
+
+        Assert.Equal("{ \"behind\": true }", (await SingleDeadLetterAsync(goodId)).Letter.Body.Text);
+        Assert.Equal(0u, await fixture.Erp.MessageCountAsync(ErrorQueue));
+        var parked = await fixture.Erp.GetAsync(SendQueue + "_parked");
+        Assert.NotNull(parked);
+        Assert.Equal((refusedId, "application/json"), (parked.BasicProperties.MessageId, parked.BasicProperties.ContentType));
+        Assert.Equal(refusedBody, parked.Body.ToArray());
+        var headers = parked.BasicProperties.Headers!;
+        Assert.Contains("the store refuses this one", Encoding.UTF8.GetString((byte[])headers["Bridge-Parked-Reason"]!), StringComparison.Ordinal);
+        Assert.Equal(ErrorQueue, Encoding.UTF8.GetString((byte[])headers["Bridge-Parked-From"]!));
+        Assert.Equal("System.TimeoutException", Encoding.UTF8.GetString((byte[])headers["MT-Fault-ExceptionType"]!));
+        Assert.Equal(1, Interlocked.Read(ref parkedCount));
+        Assert.Empty((await fixture.Get<IDeadLetterStore>().QueryAsync(new DeadLetterFilter(Queue: SendQueue, Text: refusedId), 1, 10, CancellationToken.None)).Items);
+    }
+
     /// <summary>Leaves a message on the error queue as MassTransit's fallback does: the original body and properties plus its fault headers.</summary>
     private async Task PutOnErrorQueueAsync(byte[] body, string messageId)
     {
@@ -142,11 +213,13 @@ public sealed class ErrorQueueSweepTests(DeadLetterFixture fixture)
         return (await store.GetAsync(summary.Id, CancellationToken.None))!;
     }
 
-    private async Task RenameDeadLettersAsync(string from, string to)
+    private Task RenameDeadLettersAsync(string from, string to) => ExecuteAsync($"ALTER TABLE bridge.{from} RENAME TO {to};");
+
+    private async Task ExecuteAsync(string sql)
     {
         await using var connection = await fixture.Get<IBridgeDatabase>().OpenAsync(CancellationToken.None);
-        await using var rename = connection.CreateCommand();
-        rename.CommandText = $"ALTER TABLE bridge.{from} RENAME TO {to};";
-        await rename.ExecuteNonQueryAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 }

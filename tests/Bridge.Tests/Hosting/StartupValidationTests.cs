@@ -31,6 +31,21 @@ public sealed class StartupValidationTests
         Assert.DoesNotContain("startup-secret-token", failure.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("10000")]
+    public async Task A_purge_batch_size_out_of_range_stops_the_start(string batchSize)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings["Bridge:Storage:PurgeBatchSize"] = batchSize;
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        Assert.Contains(problems, p => p.Contains("Bridge:Storage:PurgeBatchSize", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_claim_lease_too_short_to_renew_stops_the_start()
     {
@@ -42,5 +57,62 @@ public sealed class StartupValidationTests
 
         Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
         Assert.Contains(problems, p => p.Contains("Bridge:Idempotency:DocumentClaimLease", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Bridge:Messaging:RetryLimit", "-1", "Bridge:Messaging:RetryLimit")]
+    [InlineData("Bridge:Messaging:RetryLimit", "51", "Bridge:Messaging:RetryLimit")]
+    [InlineData("Bridge:Messaging:RetryMinInterval", "-00:00:01", "Bridge:Messaging:RetryMinInterval")]
+    [InlineData("Bridge:Messaging:RetryMinInterval", "00:00:20", "Bridge:Messaging:RetryMaxInterval")]
+    [InlineData("Bridge:Messaging:RetryMaxInterval", "00:00:00", "Bridge:Messaging:RetryMaxInterval")]
+    [InlineData("Bridge:Messaging:RetryMaxInterval", "30.00:00:00", "Bridge:Messaging:RetryMaxInterval")]
+    [InlineData("Bridge:Messaging:RetryMaxInterval", "10000000.00:00:00", "Bridge:Messaging:RetryMaxInterval")]
+    [InlineData("Bridge:Messaging:RetryMaxInterval", "00:10:00", "Bridge:Messaging:RetryLimit")]
+    public async Task A_retry_setting_MassTransit_cannot_honour_stops_the_start_naming_it(string setting, string value, string named)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings[setting] = value;
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        Assert.Contains(problems, p => p.Contains(named, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("0", "00:00:00.200", "00:00:15")]
+    [InlineData("0", "00:00:00", "00:00:00.001")]
+    [InlineData("50", "00:00:00", "00:00:20")]
+    [InlineData("5", "00:00:00", "00:00:00")]
+    [InlineData("1", "00:15:00", "00:15:00")]
+    public async Task Retry_settings_within_their_bounds_start(string limit, string min, string max)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings["Bridge:Messaging:RetryLimit"] = limit;
+        settings["Bridge:Messaging:RetryMinInterval"] = min;
+        settings["Bridge:Messaging:RetryMaxInterval"] = max;
+
+        await using var bridge = await BridgeInstance.StartAsync(settings);
+    }
+
+    [Theory]
+    [InlineData("Bridge:Messaging:RetryLimit", "eight-ish")]
+    [InlineData("Bridge:Messaging:RetryMinInterval", "a-moment")]
+    [InlineData("Bridge:Messaging:RetryMaxInterval", "a-while")]
+    [InlineData("Bridge:Messaging:RabbitMqUri", "amqp://bridge:hunter2-secret@[not-a-host")]
+    public async Task A_setting_that_cannot_be_read_as_its_type_stops_the_start_naming_it_but_not_its_value(string setting, string value)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings[setting] = value;
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        var problem = Assert.Single(problems);
+        Assert.StartsWith(setting, problem, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, problem, StringComparison.Ordinal);
     }
 }

@@ -279,4 +279,27 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
         var polls = await fixture.Sandbox.Control.GetCallsAsync("GET", "async_tasks", null, CancellationToken.None);
         Assert.True(polls.Count >= 3, $"expected at least 3 polls, saw {polls.Count}");
     }
+
+    [Fact]
+    public async Task The_revision_a_delete_came_after_republished_under_a_new_id_does_not_bring_the_document_back()
+    {
+        // Found by the adversarial review of issue 7: a delete keeps the applied revision, and the same revision
+        // republished afterwards is not older than it — it must be skipped, not created again.
+        var key = NewKey();
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 3), NewId.NextGuid().ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        await fixture.Erp.PublishJsonAsync(
+            fixture.Queue(DeleteClosingDocumentConsumer.Queue),
+            new Dictionary<string, object?> { ["accountId"] = PipelineFixture.AccountId, ["key"] = key },
+            NewId.NextGuid().ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentDeleted>(key);
+
+        var republished = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 3), republished);
+
+        var skipped = await fixture.Events.WaitForAsync<ClosingDocumentSkipped>(e => e.MessageId == republished);
+        Assert.Equal("revision 3", skipped.SkippedVersion);
+        Assert.Empty(await DocumentsAsync(key));
+        Assert.Single(await SuccessfulWritesAsync(key));
+    }
 }

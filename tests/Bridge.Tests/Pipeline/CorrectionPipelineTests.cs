@@ -217,4 +217,20 @@ public sealed class CorrectionPipelineTests(PipelineFixture fixture)
             await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         }
     }
+
+    [Fact]
+    public async Task A_correction_republished_with_another_total_is_a_conflict_not_an_echo_of_the_new_total()
+    {
+        // Issue 7, defect 7: the key already created a correction of 100.25.
+        var key = NewKey();
+        await CreateAsync(key);
+
+        var republished = NewMessageId();
+        await fixture.Erp.PublishJsonAsync(CreateQueue, Create(key, total: 999m), republished);
+
+        var conflict = await fixture.Events.WaitForAsync<CorrectionRejected>(e => e.MessageId == republished);
+        Assert.Equal(RejectionReason.IdempotencyConflict, conflict.Reason);
+        Assert.Single(await CorrectionsAsync(key));
+        Assert.DoesNotContain(fixture.Events.EventsFor(key).OfType<CorrectionCreated>(), e => e.MessageId == republished);
+    }
 }

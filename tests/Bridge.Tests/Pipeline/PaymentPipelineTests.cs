@@ -89,6 +89,63 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_line_answered_503_is_not_reported_credited_when_another_line_for_the_payment_applies_before_its_retry()
+    {
+        // Issue 7, defect 1: line A's POST is answered 503 (nothing applied); line B applies while A waits for its retry.
+        // A must be sent again and report its own correction, never adopt B's change as proof of its own send.
+        var prefix = $"bridge-503-{Guid.NewGuid():N}"[..22];
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["Bridge:Messaging:RetryMinInterval"] = "00:00:02",
+            ["Bridge:Messaging:RetryMaxInterval"] = "00:00:02",
+        });
+        var queue = $"{prefix}.{CompletePaymentConsumer.Queue}";
+        var payment = await SeedAsync(total: 100m);
+        string first = NewLine(), second = NewLine();
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(queue, ByNumber(payment, first, 40m), NewMessageId());
+            await PipelineTestData.EventuallyAsync(
+                () => Sandbox.GetCallsAsync("POST", $"/payments/{payment.Number}", null, CancellationToken.None),
+                calls => calls.Any(c => c.Status == 503));
+            await fixture.Erp.PublishJsonAsync(queue, ByNumber(payment, second, 30m), NewMessageId());
+
+            var one = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == first);
+            var two = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == second);
+
+            var corrections = await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None);
+            Assert.Equal(2, corrections.Count);
+            Assert.NotEqual(one.CorrectionId, two.CorrectionId);
+            Assert.Equal("40.0", Assert.Single(corrections, c => c.Id == one.CorrectionId).Total);
+            Assert.Equal("30.0", Assert.Single(corrections, c => c.Id == two.CorrectionId).Total);
+            Assert.Equal(new[] { first, second }.Order(StringComparer.Ordinal), (await PaymentAsync(payment.Id)).ExternalTransactionIds.Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_statement_line_republished_with_another_amount_is_a_conflict_not_an_echo_of_the_new_amount()
+    {
+        // Issue 7, defect 7: the natural key (payment number + transaction id) already applied with 30.00.
+        var payment = await SeedAsync(total: 100m);
+        var line = NewLine();
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 30m), NewMessageId());
+        await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == line);
+
+        var republished = NewMessageId();
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 45m), republished);
+
+        var conflict = await fixture.Events.WaitForAsync<PaymentRejected>(e => e.MessageId == republished);
+        Assert.Equal(RejectionReason.IdempotencyConflict, conflict.Reason);
+        Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        Assert.DoesNotContain(fixture.Events.EventsFor(payment.Number).OfType<PaymentCompleted>(), e => e.MessageId == republished);
+    }
+
+    [Fact]
     public async Task Two_statement_lines_for_one_payment_at_once_each_report_their_own_correction()
     {
         var payment = await SeedAsync(total: 100m);
@@ -279,15 +336,9 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
         var key = $"topup-{Guid.NewGuid():N}";
         var account = 700_000 + Random.Shared.Next(99_999);
 
-        // What the first attempt's POST did before its answer was lost (a 503 from a proxy after the platform applied it).
-        using (var api = fixture.Sandbox.CreateClient())
-        {
-            using var content = System.Net.Http.Json.JsonContent.Create(new { data = new { attributes = new { account_id = account, total = 12.34m, comment = "top-up payment" } } });
-            (await api.PostAsync(new Uri("api/v3/resellers/1/payments", UriKind.Relative), content)).EnsureSuccessStatusCode();
-        }
-
+        // ActivePlatform creates the payment, and the answer is lost on the way back.
         var before = (await Sandbox.GetCallsAsync(null, null, null, CancellationToken.None)).Max(c => c.Sequence);
-        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = "/resellers/1/payments", FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = "/resellers/1/payments", LoseAnswerNext = 1 }, CancellationToken.None);
         try
         {
             await PublishAsync(RegisterPaymentConsumer.Queue, new { key, accountId = account, total = 12.34m, comment = "top-up payment" }, NewMessageId());
@@ -296,12 +347,64 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
             var created = Assert.Single(await Sandbox.GetPaymentsAsync(null, null, CancellationToken.None), p => p.AccountId == account);
             Assert.Equal(created.Id, registered.PaymentId);
             Assert.False(registered.AlreadyApplied);
-            Assert.Single(await Sandbox.GetCallsAsync("POST", "/resellers/1/payments", null, CancellationToken.None), c => c.Status == 503 && c.Sequence > before);
+            Assert.Equal([502], (await Sandbox.GetCallsAsync("POST", "/resellers/1/payments", null, CancellationToken.None)).Where(c => c.Sequence > before).Select(c => c.Status));
         }
         finally
         {
             await Sandbox.ClearFaultsAsync(CancellationToken.None);
         }
+    }
+
+    [Fact]
+    public async Task A_top_up_whose_send_hung_never_adopts_the_payment_another_key_owns()
+    {
+        // Issue 7, defect 6: K2 owns a payment with the very figures K1 sends. K1's POST hangs (not applied); its retry must
+        // not adopt K2's payment, and once the send can no longer be in flight K1 is created for itself.
+        var prefix = $"bridge-topup-{Guid.NewGuid():N}"[..24];
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+            ["ActivePlatform:TotalTimeout"] = "00:00:03",
+        });
+        var queue = $"{prefix}.{RegisterPaymentConsumer.Queue}";
+        var account = 800_000 + Random.Shared.Next(99_999);
+        string k1 = $"topup-{Guid.NewGuid():N}", k2 = $"topup-{Guid.NewGuid():N}";
+        await fixture.Erp.PublishJsonAsync(queue, new { key = k2, accountId = account, total = 40m, comment = "top-up payment" }, NewMessageId());
+        var owned = await fixture.Events.WaitForAsync<PaymentRegistered>(k2);
+
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = "/resellers/1/payments", HangNext = 1 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(queue, new { key = k1, accountId = account, total = 40m, comment = "top-up payment" }, NewMessageId());
+            var registered = await fixture.Events.WaitForAsync<PaymentRegistered>(k1);
+
+            Assert.NotEqual(owned.PaymentId, registered.PaymentId);
+            var payments = (await Sandbox.GetPaymentsAsync(null, null, CancellationToken.None)).Where(p => p.AccountId == account).ToList();
+            Assert.Equal(2, payments.Count);
+            Assert.Contains(payments, p => p.Id == registered.PaymentId);
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_top_up_republished_with_another_total_is_a_conflict_not_an_echo_of_the_new_total()
+    {
+        // Issue 7, defect 7: the ERP key already created a top-up of 25.00.
+        var key = $"topup-{Guid.NewGuid():N}";
+        var account = 900_000 + Random.Shared.Next(99_999);
+        await PublishAsync(RegisterPaymentConsumer.Queue, new { key, accountId = account, total = 25m, comment = "top-up payment" }, NewMessageId());
+        await fixture.Events.WaitForAsync<PaymentRegistered>(key);
+
+        var republished = NewMessageId();
+        await PublishAsync(RegisterPaymentConsumer.Queue, new { key, accountId = account, total = 26m, comment = "top-up payment" }, republished);
+
+        var conflict = await fixture.Events.WaitForAsync<PaymentRejected>(e => e.MessageId == republished);
+        Assert.Equal(RejectionReason.IdempotencyConflict, conflict.Reason);
+        Assert.Single(await Sandbox.GetPaymentsAsync(null, null, CancellationToken.None), p => p.AccountId == account);
+        Assert.DoesNotContain(fixture.Events.EventsFor(key).OfType<PaymentRegistered>(), e => e.MessageId == republished);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Storage;
 using Bridge.Sandbox;
@@ -26,15 +27,15 @@ public sealed class RestartTests(PipelineFixture fixture)
             ["ActivePlatform:AsyncTaskPolling:Deadline"] = "02:00:00",
         });
         await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1), messageId);
-        var records = first.Get<IIdempotencyStore>();
+        var journal = first.Get<IEffectJournal>();
 
-        // Stop once the task ActivePlatform answered with is stored in the idempotency record.
+        // Stop once the task ActivePlatform answered with is stored in the effect journal, on the document's create.
         var task = await EventuallyAsync(
             async () => (await fixture.Sandbox.Control.GetAsyncTasksAsync(CancellationToken.None)).SingleOrDefault(t => t.Key == key),
             t => t is not null);
         await EventuallyAsync(
-            () => records.FindAsync(messageId, CancellationToken.None),
-            r => r?.PendingAsyncTaskId?.Contains(task!.Id, StringComparison.Ordinal) == true);
+            () => journal.FindOpenAsync(ClosingDocumentCreates.Scope(1, PipelineFixture.AccountId), key, CancellationToken.None),
+            e => e?.AsyncTaskId == task!.Id);
         await first.DisposeAsync();
 
         // Nothing is lost by the stop: the message is back on its queue, not in the error queue.
@@ -82,5 +83,118 @@ public sealed class RestartTests(PipelineFixture fixture)
         {
             await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>Runs <paramref name="body"/> with documents keyed slow-* answered by tasks that complete on the given poll.</summary>
+    private async Task WithSlowTasksAsync(int pollsToComplete, Func<Task> body)
+    {
+        await fixture.Sandbox.Control.SetAsyncModeAsync(
+            new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^(async|restart|slow)-", PollsToComplete = pollsToComplete }, CancellationToken.None);
+        try
+        {
+            await body();
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.SetAsyncModeAsync(
+                new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^(async|restart)-", PollsToComplete = 3 }, CancellationToken.None);
+        }
+    }
+
+    private Task<BridgeInstance> ShortDeadlineBridgeAsync(string prefix) => fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+    {
+        ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
+        ["Bridge:Messaging:RetryLimit"] = "40",
+    });
+
+    [Fact]
+    public async Task A_newer_revision_waits_for_the_unresolved_create_of_its_document_instead_of_creating_a_second()
+    {
+        // Issue 7, defect 2: revision 1's create is an async task that outlives the polling deadline; revision 2 arrives
+        // meanwhile. One POST, one document with revision 2's content, and each revision reported sent.
+        var prefix = $"bridge-rev2-{Guid.NewGuid():N}"[..23];
+        var key = "slow-" + Guid.NewGuid().ToString("D");
+        await WithSlowTasksAsync(25, async () =>
+        {
+            await using var bridge = await ShortDeadlineBridgeAsync(prefix);
+            var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+            await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1, total: 10m), NewId.NextGuid().ToString("D"));
+            await EventuallyAsync(
+                async () => (await fixture.Sandbox.Control.GetAsyncTasksAsync(CancellationToken.None)).SingleOrDefault(t => t.Key == key),
+                t => t is not null);
+            await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 2, total: 20m), NewId.NextGuid().ToString("D"));
+
+            var first = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 1, TimeSpan.FromSeconds(120));
+            var second = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 2, TimeSpan.FromSeconds(120));
+
+            Assert.Equal(ClosingDocumentWriteOutcome.Created, first.Outcome);
+            Assert.Equal(ClosingDocumentWriteOutcome.Updated, second.Outcome);
+            Assert.Equal(first.ExternalInvoiceId, second.ExternalInvoiceId);
+            Assert.DoesNotContain(fixture.Events.EventsFor(key), e => e is ClosingDocumentRejected);
+            Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", "external_invoices", key, CancellationToken.None));
+            var document = Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+            Assert.Equal("20.0", document.Total);
+        });
+    }
+
+    [Fact]
+    public async Task A_delete_waits_for_the_unresolved_create_of_its_document_instead_of_reporting_it_absent()
+    {
+        // Issue 7, defect 2: a delete arriving while the create's task still runs must not report wasPresent=false and
+        // then watch the task create the document anyway.
+        var prefix = $"bridge-del-{Guid.NewGuid():N}"[..22];
+        var key = "slow-" + Guid.NewGuid().ToString("D");
+        await WithSlowTasksAsync(25, async () =>
+        {
+            await using var bridge = await ShortDeadlineBridgeAsync(prefix);
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1), NewId.NextGuid().ToString("D"));
+            await EventuallyAsync(
+                async () => (await fixture.Sandbox.Control.GetAsyncTasksAsync(CancellationToken.None)).SingleOrDefault(t => t.Key == key),
+                t => t is not null);
+            await fixture.Erp.PublishJsonAsync(
+                $"{prefix}.{DeleteClosingDocumentConsumer.Queue}",
+                new Dictionary<string, object?> { ["accountId"] = PipelineFixture.AccountId, ["key"] = key },
+                NewId.NextGuid().ToString("D"));
+
+            var deleted = await fixture.Events.WaitForAsync<ClosingDocumentDeleted>(key, TimeSpan.FromSeconds(120));
+            await fixture.Events.WaitForAsync<ClosingDocumentSent>(key, TimeSpan.FromSeconds(120));
+
+            Assert.True(deleted.WasPresent);
+            Assert.DoesNotContain(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+        });
+    }
+
+    [Fact]
+    public async Task A_stored_task_that_expired_before_the_restart_is_settled_by_the_lookup_by_key_not_rejected()
+    {
+        // Issue 7, defect 11: the instance stops after storing the task id; ActivePlatform completes the task and forgets
+        // it, so resuming the poll is answered 404. The document is found by key: Sent, no second POST, no rejection.
+        var prefix = $"bridge-expired-{Guid.NewGuid():N}"[..26];
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+        var key = "restart-" + Guid.NewGuid().ToString("D");
+        var first = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:AsyncTaskPolling:InitialDelay"] = "01:00:00",
+            ["ActivePlatform:AsyncTaskPolling:MaxDelay"] = "01:00:00",
+            ["ActivePlatform:AsyncTaskPolling:Deadline"] = "02:00:00",
+        });
+        await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1), NewId.NextGuid().ToString("D"));
+        var task = await EventuallyAsync(
+            async () => (await fixture.Sandbox.Control.GetAsyncTasksAsync(CancellationToken.None)).SingleOrDefault(t => t.Key == key),
+            t => t is not null);
+        var journal = first.Get<IEffectJournal>();
+        await EventuallyAsync(
+            () => journal.FindOpenAsync(ClosingDocumentCreates.Scope(1, PipelineFixture.AccountId), key, CancellationToken.None),
+            e => e?.AsyncTaskId == task!.Id);
+        await first.DisposeAsync();
+
+        await fixture.Sandbox.Control.ExpireAsyncTaskAsync(task!.Id, complete: true, CancellationToken.None);
+        await using var second = await fixture.StartBridgeAsync(prefix);
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+
+        Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        Assert.DoesNotContain(fixture.Events.EventsFor(key), e => e is ClosingDocumentRejected);
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", "external_invoices", key, CancellationToken.None));
+        Assert.Equal(sent.ExternalInvoiceId, Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Id);
     }
 }

@@ -104,6 +104,139 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task Two_messages_sharing_one_message_id_with_different_bodies_are_two_dead_letters()
+    {
+        var first = NewLetter("m-shared", erpKey: "doc-1") with { Body = Utf8Body("""{"idempotencyKey":"k-1","key":"doc-1"}""") };
+        var second = NewLetter("m-shared", erpKey: "doc-2") with { Body = Utf8Body("""{"idempotencyKey":"k-2","key":"doc-2"}""") };
+
+        var a = await CaptureAsync(first);
+        var b = await CaptureAsync(second);
+        var aAgain = await CaptureAsync(first with { Id = Guid.NewGuid() });
+
+        Assert.NotEqual(a.Id, b.Id);
+        Assert.Equal(new DeadLetterCaptured(a.Id, 2), aAgain);
+        Assert.Equal(first.Body, (await Store.GetAsync(a.Id, CancellationToken.None))!.Letter.Body);
+        Assert.Equal(second.Body, (await Store.GetAsync(b.Id, CancellationToken.None))!.Letter.Body);
+        Assert.Equal(2, (await Store.QueryAsync(new DeadLetterFilter(Queue: queue), 1, 10, CancellationToken.None)).Total);
+    }
+
+    [StoreFact]
+    public async Task Values_a_database_refuses_are_stored_escaped_while_body_and_headers_come_back_byte_for_byte()
+    {
+        // PostgreSQL refuses U+0000 in text and Npgsql refuses an unpaired surrogate; the body holds a raw NUL byte.
+        var body = Encoding.UTF8.GetBytes("not json \0 but a NUL: \0 and a bell \a");
+        var letter = NewLetter("m\0nul", erpKey: "doc\0nul") with
+        {
+            CorrelationId = "corr\0",
+            ContentType = "text/plain\0",
+            Body = DeadLetterBody.FromBytes(body),
+            Headers = new Dictionary<string, string?> { ["amqp:message_id"] = "m\0nul", ["x-\0name"] = "value\0\u001f" },
+            ExceptionType = "Bridge.Poison\0Exception",
+            ExceptionMessage = "Document 'doc\0nul' \ud800 refused",
+            StackTrace = "   at Poison(\0)",
+        };
+
+        var captured = await CaptureAsync(letter);
+        var again = await CaptureAsync(letter with { Id = Guid.NewGuid() });
+        var stored = (await Store.GetAsync(captured.Id, CancellationToken.None))!;
+
+        Assert.Equal(new DeadLetterCaptured(captured.Id, 2), again);
+        Assert.Equal(body, stored.Letter.Body.ToBytes());
+        Assert.Equal(letter.Headers, stored.Letter.Headers);
+        var summary = stored.Letter.Summary;
+        Assert.Equal(("m\\u0000nul", "doc\\u0000nul"), (summary.MessageId, summary.ErpKey));
+        Assert.Equal(("corr\\u0000", "text/plain\\u0000"), (stored.Letter.CorrelationId, stored.Letter.ContentType));
+        Assert.Equal(("Bridge.Poison\\u0000Exception", "Document 'doc\\u0000nul' \\ud800 refused"), (summary.ExceptionType, summary.ExceptionMessage));
+        Assert.Equal("   at Poison(\\u0000)", stored.Letter.StackTrace);
+        Assert.All(stored.Audit, entry => Assert.DoesNotContain('\0', entry.Detail ?? ""));
+        Assert.Equal([captured.Id], (await Store.QueryAsync(new DeadLetterFilter(Queue: queue, ErpKey: "doc\0nul"), 1, 10, CancellationToken.None)).Items.Select(item => item.Id));
+        Assert.Equal([captured.Id], (await Store.QueryAsync(new DeadLetterFilter(Queue: queue, Text: "m\0nul"), 1, 10, CancellationToken.None)).Items.Select(item => item.Id));
+        Assert.True(await Store.DiscardAsync(captured.Id, "reason with a \0", new("ops\0", "Discard", "Discarded", "detail \0"), CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task A_replay_claim_is_judged_by_the_database_clock_not_by_the_instance_clock()
+    {
+        var expired = (await CaptureAsync(NewLetter("m-expired"))).Id;
+        var live = (await CaptureAsync(NewLetter("m-live"))).Id;
+        await StuckReplayingAsync(expired, "crashed-replayer", LongAgo);
+        await StuckReplayingAsync(live, "live-replayer", FarAhead);
+
+        // An instance whose clock runs decades behind still sees the expired claim as expired, and one whose clock runs
+        // centuries ahead does not steal the live claim.
+        var behind = new SqlDeadLetterStore(fixture.Database, new TestClock(new DateTimeOffset(1990, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+        var ahead = new SqlDeadLetterStore(fixture.Database, new TestClock(new DateTimeOffset(3100, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+        Assert.True(await behind.TryClaimReplayAsync(expired, "behind", Lease, CancellationToken.None));
+        Assert.False(await ahead.TryClaimReplayAsync(live, "ahead", Lease, CancellationToken.None));
+
+        var claimed = (await Store.GetAsync(expired, CancellationToken.None))!;
+        Assert.Equal(("behind", DeadLetterStatus.Replaying), (claimed.Letter.ReplayClaimedBy, claimed.Letter.Status));
+        // The new lease runs from the database's now (this machine's clock), not from the instance's 1990.
+        Assert.InRange(claimed.Letter.ReplayClaimExpiresAt!.Value, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow + Lease + TimeSpan.FromMinutes(5));
+        var audit = claimed.Audit.Single(entry => entry.Action == "ReplayLeaseExpired");
+        Assert.Equal(("bridge", "Pending"), (audit.Actor, audit.Outcome));
+        Assert.Contains("crashed-replayer", audit.Detail, StringComparison.Ordinal);
+        Assert.Equal(("live-replayer", DeadLetterStatus.Replaying), ((await Store.GetAsync(live, CancellationToken.None))!.Letter.ReplayClaimedBy, (await Store.GetAsync(live, CancellationToken.None))!.Letter.Status));
+    }
+
+    [StoreFact]
+    public async Task Releasing_expired_replays_makes_each_Pending_once_with_an_audit_entry_and_leaves_live_ones_alone()
+    {
+        var stuck = (await CaptureAsync(NewLetter("m-stuck-1"))).Id;
+        var stuck2 = (await CaptureAsync(NewLetter("m-stuck-2"))).Id;
+        var live = (await CaptureAsync(NewLetter("m-live"))).Id;
+        var pending = (await CaptureAsync(NewLetter("m-pending"))).Id;
+        await StuckReplayingAsync(stuck, "crashed-1", LongAgo);
+        await StuckReplayingAsync(stuck2, "crashed-2", LongAgo);
+        await StuckReplayingAsync(live, "live-replayer", FarAhead);
+
+        var one = await Store.ReleaseExpiredReplaysAsync(stuck2, CancellationToken.None);
+        var all = await Store.ReleaseExpiredReplaysAsync(null, CancellationToken.None);
+        var again = await Store.ReleaseExpiredReplaysAsync(null, CancellationToken.None);
+
+        Assert.Equal([stuck2], one);
+        Assert.Equal([stuck], all);
+        Assert.Empty(again);
+        foreach (var (id, owner) in new[] { (stuck, "crashed-1"), (stuck2, "crashed-2") })
+        {
+            var details = (await Store.GetAsync(id, CancellationToken.None))!;
+            Assert.Equal((DeadLetterStatus.Pending, null, null), (details.Letter.Status, details.Letter.ReplayClaimedBy, details.Letter.ReplayClaimExpiresAt));
+            var audit = Assert.Single(details.Audit, entry => entry.Action == "ReplayLeaseExpired");
+            Assert.Contains(owner, audit.Detail, StringComparison.Ordinal);
+            Assert.Contains("2000-01-01T00:00:00", audit.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(DeadLetterStatus.Replaying, (await Store.GetAsync(live, CancellationToken.None))!.Letter.Status);
+        Assert.Single((await Store.GetAsync(pending, CancellationToken.None))!.Audit);
+    }
+
+    [StoreFact]
+    public async Task A_replay_stuck_past_its_lease_is_discarded_and_purged_like_a_Pending_one_while_a_live_one_is_not()
+    {
+        var stuck = (await CaptureAsync(NewLetter("m-stuck"))).Id;
+        var stuckOld = (await CaptureAsync(NewLetter("m-stuck-old"))).Id;
+        var live = (await CaptureAsync(NewLetter("m-live"))).Id;
+        foreach (var id in new[] { stuck, stuckOld })
+        {
+            await StuckReplayingAsync(id, "crashed-replayer", LongAgo);
+        }
+
+        await StuckReplayingAsync(live, "live-replayer", FarAhead);
+
+        Assert.True(await Store.DiscardAsync(stuck, "sent by hand", new("alice", "Discard", "Discarded", "sent by hand"), CancellationToken.None));
+        Assert.False(await Store.DiscardAsync(live, "sent by hand", new("alice", "Discard", "Discarded", "sent by hand"), CancellationToken.None));
+        Assert.Equal(
+            [("bridge", "Captured", "Pending"), ("bridge", "ReplayLeaseExpired", "Pending"), ("alice", "Discard", "Discarded")],
+            (await Store.GetAsync(stuck, CancellationToken.None))!.Audit.Select(entry => (entry.Actor, entry.Action, entry.Outcome)));
+
+        var purged = await Store.PurgeAsync(Start.AddDays(1), CancellationToken.None);
+
+        Assert.Equal(2, purged);
+        Assert.Null(await Store.GetAsync(stuckOld, CancellationToken.None));
+        Assert.Equal(DeadLetterStatus.Replaying, (await Store.GetAsync(live, CancellationToken.None))!.Letter.Status);
+    }
+
+    [StoreFact]
     public async Task Concurrent_captures_of_one_message_make_one_dead_letter_counting_every_failure()
     {
         using var start = new ManualResetEventSlim();
@@ -200,15 +333,17 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
 
         Assert.Single(await Task.WhenAll(claims), won => won);
         Assert.False(await Store.TryClaimReplayAsync(id, "late", Lease, CancellationToken.None));
-        clock.Advance(Lease + TimeSpan.FromSeconds(1));
+        // The winner died without recording: its claim, as the database's clock sees it, has run out.
+        var winner = (await Store.GetAsync(id, CancellationToken.None))!.Letter.ReplayClaimedBy!;
+        await StuckReplayingAsync(id, winner, LongAgo);
         Assert.True(await Store.TryClaimReplayAsync(id, "after-crash", Lease, CancellationToken.None));
-        Assert.False(await Store.CompleteReplayAsync(id, "replayer-0", new("ops", "Replay", "Replayed"), CancellationToken.None));
+        Assert.False(await Store.CompleteReplayAsync(id, winner, new("ops", "Replay", "Replayed"), CancellationToken.None));
         Assert.True(await Store.CompleteReplayAsync(id, "after-crash", new("ops", "Replay", "Replayed"), CancellationToken.None));
         Assert.False(await Store.TryClaimReplayAsync(id, "again", Lease, CancellationToken.None));
 
         var details = (await Store.GetAsync(id, CancellationToken.None))!;
         Assert.Equal((DeadLetterStatus.Replayed, 1), (details.Letter.Status, details.Letter.Summary.ReplayCount));
-        Assert.Equal(["Captured", "Replay"], details.Audit.Select(entry => entry.Action));
+        Assert.Equal(["Captured", "ReplayLeaseExpired", "Replay"], details.Audit.Select(entry => entry.Action));
     }
 
     [StoreFact]
@@ -294,6 +429,30 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal(1, counts[DeadLetterStatus.Discarded]);
         Assert.Equal(0, counts[DeadLetterStatus.Replaying]);
         Assert.Equal(0, counts[DeadLetterStatus.Replayed]);
+    }
+
+    /// <summary>Claim expiries far enough from any clock that which side of "now" they are on is certain.</summary>
+    private static readonly DateTimeOffset LongAgo = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly DateTimeOffset FarAhead = new(2999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static DeadLetterBody Utf8Body(string text) => DeadLetterBody.FromBytes(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Writes the state a replay leaves when its instance dies between claiming and recording: Replaying, claimed until <paramref name="expiresAt"/>.</summary>
+    private async Task StuckReplayingAsync(Guid id, string owner, DateTimeOffset expiresAt)
+    {
+        await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
+        var changed = await connection.ExecuteAsync(
+            $"UPDATE {fixture.Table("dead_letters")} SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = @ExpiresAt WHERE id = @Id;",
+            new
+            {
+                Id = fixture.IdParameter(id),
+                Owner = owner,
+                ExpiresAt = fixture.Dialect == SqlDialect.Sqlite
+                    ? expiresAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture)
+                    : (object)expiresAt,
+            });
+        Assert.Equal(1, changed);
     }
 
     private NewDeadLetter NewLetter(string? messageId, string? erpKey = null) => new(

@@ -39,6 +39,29 @@ public sealed class SqlServerStatementTests
         Assert.Single(Assert.IsType<TSqlScript>(fragment).Batches);
     }
 
+    /// <summary>
+    /// One DELETE over many rows escalates to a table lock that stalls every consumer: each purge deletes at most
+    /// <c>@BatchSize</c> rows per statement, and its store repeats it until a batch comes back short.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(SqlStatements.IdempotencyPurge))]
+    [InlineData(nameof(SqlStatements.OutboxPurgeDispatched))]
+    [InlineData(nameof(SqlStatements.DeadLetterPurge))]
+    public void Purge_deletes_at_most_one_batch_per_statement(string name)
+    {
+        var sql = SqlStatements.SqlServer.All.Single(statement => statement.Key == name).Value;
+        var fragment = new TSql160Parser(initialQuotedIdentifiers: true).Parse(new StringReader(sql), out var errors);
+        Assert.Empty(errors);
+
+        var delete = Assert.IsType<DeleteStatement>(Assert.Single(Assert.IsType<TSqlScript>(fragment).Batches.Single().Statements));
+        var top = Assert.IsType<TopRowFilter>(delete.DeleteSpecification.TopRowFilter);
+        Assert.False(top.Percent);
+        Assert.Equal("@BatchSize", Assert.IsType<VariableReference>(Unparenthesized(top.Expression)).Name);
+    }
+
+    private static ScalarExpression Unparenthesized(ScalarExpression expression) =>
+        expression is ParenthesisExpression parenthesis ? Unparenthesized(parenthesis.Expression) : expression;
+
     [Fact]
     public void Every_dialect_defines_the_same_statements()
     {
@@ -48,7 +71,7 @@ public sealed class SqlServerStatementTests
         Assert.Equal(
             sqlServer.Where(name => name is not (nameof(SqlStatements.AcquireMigrationLock) or nameof(SqlStatements.EnsureMigrationSchema))),
             SqlStatements.Sqlite.All.Select(statement => statement.Key));
-        Assert.Equal(36, sqlServer.Count);
+        Assert.Equal(40, sqlServer.Count);
     }
 
     [Fact]

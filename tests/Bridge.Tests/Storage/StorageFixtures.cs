@@ -26,6 +26,28 @@ public abstract class StorageFixture : IAsyncLifetime
     /// <summary>An id as the dialect stores it, for tests that read rows directly.</summary>
     public object IdParameter(Guid id) => Dialect == SqlDialect.Sqlite ? id.ToString("D") : id;
 
+    /// <summary>
+    /// Moves every lease and retry time stored in the claims and the outbox back by <paramref name="by"/>: to the store,
+    /// whose leases follow the database's clock, this is that clock moving forward.
+    /// </summary>
+    public async Task AgeLeasesAsync(TimeSpan by)
+    {
+        var columns = new[] { ("document_states", "claim_expires_at"), ("outbox_messages", "locked_until"), ("outbox_messages", "next_attempt_at") };
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        foreach (var (table, column) in columns)
+        {
+            var moved = Dialect switch
+            {
+                SqlDialect.PostgreSql => $"{column} - @By",
+                SqlDialect.SqlServer => $"DATEADD(millisecond, -CAST(@Milliseconds AS int), {column})",
+                _ => $"strftime('%Y-%m-%dT%H:%M:%f0000Z', {column}, '-' || (@Milliseconds / 1000.0) || ' seconds')",
+            };
+            await connection.ExecuteAsync(
+                $"UPDATE {Table(table)} SET {column} = {moved} WHERE {column} IS NOT NULL;",
+                new { By = by, Milliseconds = (long)by.TotalMilliseconds });
+        }
+    }
+
     public async Task<BridgeDatabase> CreateEmptyDatabaseAsync()
     {
         var name = "bridge_test_" + Guid.NewGuid().ToString("N");

@@ -7,7 +7,9 @@ namespace Bridge.Tests.Storage;
 
 /// <summary>
 /// The one storage suite. Each concrete class runs it against one real database; time is a <see cref="TestClock"/>
-/// shared by every store the test creates, so "another instance" is another owner name on the same clock.
+/// shared by every store the test creates, so "another instance" is another owner name on the same clock. Leases and
+/// retry times follow the database's clock instead: a test moves that clock forward with
+/// <see cref="StorageFixture.AgeLeasesAsync"/>, which moves the stored times back.
 /// </summary>
 public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>, IAsyncLifetime
     where TFixture : StorageFixture
@@ -233,23 +235,37 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     {
         Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
 
-        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        await Fixture.AgeLeasesAsync(Lease - TimeSpan.FromSeconds(30));
         Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
 
-        Clock.Advance(TimeSpan.FromSeconds(2));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(1));
         Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_instance_whose_clock_runs_ahead_cannot_take_a_live_document_claim_but_can_take_an_expired_one()
+    {
+        var ahead = new SqlDocumentStateStore(Fixture.Database, new TestClock(Clock.GetUtcNow() + TimeSpan.FromMinutes(10)));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+
+        Assert.False(await ahead.TryClaimAsync("scope", "doc-1", "instance-ahead", Lease, CancellationToken.None));
+
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromSeconds(30));
+        Assert.True(await ahead.TryClaimAsync("scope", "doc-1", "instance-ahead", Lease, CancellationToken.None));
         Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
     }
 
     [StoreFact]
     public async Task Owner_claiming_again_extends_its_lease()
     {
-        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
-        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
-        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+        var lease = TimeSpan.FromMinutes(10);
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", lease, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(9));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", lease, CancellationToken.None));
 
-        Clock.Advance(TimeSpan.FromSeconds(30));
-        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(5));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", lease, CancellationToken.None));
     }
 
     [StoreFact]
@@ -346,11 +362,26 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         await EnqueueAsync(message);
         Assert.Equal([message], await Outbox.ClaimAsync("crashed-instance", 10, Lease, CancellationToken.None));
 
-        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        await Fixture.AgeLeasesAsync(Lease - TimeSpan.FromSeconds(30));
         Assert.Empty(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
 
-        Clock.Advance(TimeSpan.FromSeconds(2));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(1));
         Assert.Equal([message], await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_instance_whose_clock_runs_ahead_cannot_take_a_live_outbox_claim_but_can_take_an_expired_one()
+    {
+        var message = NewMessage(Start);
+        await EnqueueAsync(message);
+        var ahead = new SqlOutboxStore(Fixture.Database, new TestClock(Clock.GetUtcNow() + TimeSpan.FromMinutes(10)));
+        Assert.Equal([message], await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None));
+
+        Assert.Empty(await ahead.ClaimAsync("instance-ahead", 10, Lease, CancellationToken.None));
+
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromSeconds(30));
+        Assert.Equal([message], await ahead.ClaimAsync("instance-ahead", 10, Lease, CancellationToken.None));
+        Assert.Empty(await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None));
     }
 
     [StoreFact]
@@ -362,27 +393,83 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         await Outbox.ClaimAsync("instance-a", 1, Lease, CancellationToken.None);
 
         await Outbox.MarkDispatchedAsync(sent.Id, "instance-a", CancellationToken.None);
-        Clock.Advance(Lease * 2);
+        await Fixture.AgeLeasesAsync(Lease * 2);
 
         Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
         Assert.Equal([waiting], await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
     }
 
     [StoreFact]
-    public async Task Failed_message_counts_the_attempt_keeps_the_error_and_is_released_for_retry()
+    public async Task Failed_message_counts_the_attempt_keeps_the_error_and_is_claimable_again_once_its_retry_delay_passes()
     {
         var message = NewMessage(Start);
         await EnqueueAsync(message);
         await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None);
 
-        await Outbox.MarkFailedAsync(message.Id, "instance-a", "broker unreachable", CancellationToken.None);
+        Assert.True(await Outbox.MarkFailedAsync(message.Id, "instance-a", "broker unreachable", RetryAfter, CancellationToken.None));
+        Assert.Empty(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(RetryAfter - TimeSpan.FromSeconds(30));
+        Assert.Empty(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(1));
         var retried = Assert.Single(await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
-        await Outbox.MarkFailedAsync(message.Id, "instance-b", new string('x', 10_000), CancellationToken.None);
+        Assert.True(await Outbox.MarkFailedAsync(message.Id, "instance-b", new string('x', 10_000), RetryAfter, CancellationToken.None));
+        await Fixture.AgeLeasesAsync(RetryAfter * 2);
         var retriedAgain = Assert.Single(await Outbox.ClaimAsync("instance-c", 10, Lease, CancellationToken.None));
 
         Assert.Equal(message with { Attempts = 1 }, retried);
         Assert.Equal(2, retriedAgain.Attempts);
         Assert.Equal(SqlOutboxStore.MaxErrorLength, (await LastErrorAsync(message.Id))!.Length);
+        Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_instance_whose_clock_runs_ahead_does_not_cut_a_retry_delay_short()
+    {
+        var message = NewMessage(Start);
+        await EnqueueAsync(message);
+        await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None);
+        await Outbox.MarkFailedAsync(message.Id, "instance-a", "broker unreachable", RetryAfter, CancellationToken.None);
+
+        var ahead = new SqlOutboxStore(Fixture.Database, new TestClock(Clock.GetUtcNow() + TimeSpan.FromHours(1)));
+
+        Assert.Empty(await ahead.ClaimAsync("instance-ahead", 10, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Claim_takes_messages_never_tried_before_messages_that_failed_however_old()
+    {
+        var failing = Enumerable.Range(0, 3).Select(i => NewMessage(Start.AddMinutes(-10).AddSeconds(i))).ToArray();
+        var fresh = Enumerable.Range(0, 3).Select(i => NewMessage(Start.AddSeconds(i))).ToArray();
+        await EnqueueAsync([.. failing, .. fresh]);
+        Assert.Equal(failing, await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None));
+        foreach (var message in failing)
+        {
+            await Outbox.MarkFailedAsync(message.Id, "instance-a", "refused", RetryAfter, CancellationToken.None);
+        }
+
+        await Fixture.AgeLeasesAsync(RetryAfter * 2);
+
+        Assert.Equal(fresh, await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None));
+        Assert.Equal(failing.Select(message => message with { Attempts = 1 }), await Outbox.ClaimAsync("instance-a", 3, Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Parked_message_stays_in_the_outbox_is_counted_and_is_never_claimed_again()
+    {
+        var parked = NewMessage(Start);
+        var waiting = NewMessage(Start.AddSeconds(1));
+        await EnqueueAsync(parked, waiting);
+        await Outbox.ClaimAsync("instance-a", 1, Lease, CancellationToken.None);
+
+        Assert.True(await Outbox.ParkAsync(parked.Id, "instance-a", "refused for good", CancellationToken.None));
+        await Fixture.AgeLeasesAsync(TimeSpan.FromDays(30));
+
+        Assert.Equal([waiting], await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None));
+        Assert.Equal(1, await Outbox.CountParkedAsync(CancellationToken.None));
+        Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
+        Assert.Equal(2, await RowCountAsync("outbox_messages"));
+        Assert.Equal("refused for good", await LastErrorAsync(parked.Id));
+        Assert.Equal(0, await Outbox.PurgeDispatchedAsync(Start.AddYears(1), CancellationToken.None));
     }
 
     [StoreFact]
@@ -391,12 +478,14 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         var message = NewMessage(Start);
         await EnqueueAsync(message);
         await Outbox.ClaimAsync("instance-a", 10, Lease, CancellationToken.None);
-        Clock.Advance(Lease * 2);
+        await Fixture.AgeLeasesAsync(Lease * 2);
         await Outbox.ClaimAsync("instance-b", 10, Lease, CancellationToken.None);
 
-        await Outbox.MarkFailedAsync(message.Id, "instance-a", "late failure", CancellationToken.None);
+        Assert.False(await Outbox.MarkFailedAsync(message.Id, "instance-a", "late failure", RetryAfter, CancellationToken.None));
+        Assert.False(await Outbox.ParkAsync(message.Id, "instance-a", "late failure", CancellationToken.None));
 
         Assert.Null(await LastErrorAsync(message.Id));
+        Assert.Equal(0, await Outbox.CountParkedAsync(CancellationToken.None));
         Assert.Empty(await Outbox.ClaimAsync("instance-c", 10, Lease, CancellationToken.None));
     }
 
@@ -430,6 +519,8 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     protected static DateTimeOffset Start { get; } = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromMinutes(2);
 
     protected static OutboxMessage NewMessage(DateTimeOffset createdAt) => new(
         Guid.NewGuid(),

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Bridge.Contracts;
+using Bridge.Host.Idempotency;
 
 namespace Bridge.Host.Features.ClosingDocuments;
 
@@ -123,6 +124,10 @@ public static partial class ClosingDocumentValidation
         if (string.IsNullOrWhiteSpace(key))
         {
             errors.Add("key: is required");
+        }
+        else if (IdempotencyKeys.CharacterProblem("key", key) is { } problem)
+        {
+            errors.Add(problem);
         }
         else if (key.Length > 128 || key.Any(char.IsWhiteSpace))
         {

@@ -11,6 +11,8 @@ namespace Bridge.Host.Features.ClosingDocuments;
 public sealed class DeleteClosingDocumentHandler(
     IdempotentExecutor executor,
     IActivePlatformClient activePlatform,
+    ClosingDocumentCreates creates,
+    Bridge.Host.Storage.IDocumentStateStore documents,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<DeleteClosingDocumentCommand, HandlingOutcome>
 {
@@ -37,6 +39,9 @@ public sealed class DeleteClosingDocumentHandler(
             Reject = rejection => Rejected(message, incoming, rejection),
             Apply = async (context, ct) =>
             {
+                // A create still unresolved would bring the document back after this delete reported it absent: settle it first.
+                var settled = await creates.SettleOpenCreateAsync(resellerId, message.AccountId, message.Key, ct);
+                var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, ct);
                 var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
 
                 // Deleted between the lookup and the DELETE (404) counts as not present.
@@ -55,7 +60,7 @@ public sealed class DeleteClosingDocumentHandler(
                 };
 
                 // The applied version stays: a late, older version must not bring a deleted document back.
-                return new WorkResult(HandlingOutcome.Applied, deleted, existing?.Id, new DocumentChange(context.Document?.AppliedVersion, null, Deleted: true));
+                return new WorkResult(HandlingOutcome.Applied, deleted, existing?.Id, new DocumentChange(document?.AppliedVersion, null, Deleted: true));
             },
         }, cancellationToken);
     }

@@ -2,7 +2,9 @@ using System.Globalization;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Models;
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Idempotency;
+using Bridge.Host.Storage;
 using Bridge.Host.Messaging;
 using Mediator;
 using Microsoft.Extensions.Options;
@@ -16,6 +18,9 @@ namespace Bridge.Host.Features.ClosingDocuments;
 public sealed class SendClosingDocumentHandler(
     IdempotentExecutor executor,
     IActivePlatformClient activePlatform,
+    ClosingDocumentCreates creates,
+    IEffectJournal journal,
+    IDocumentStateStore documents,
     ActivePlatformAsyncTaskPoller poller,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     IOptions<ClosingDocumentOptions> options,
@@ -49,7 +54,24 @@ public sealed class SendClosingDocumentHandler(
 
     private async Task<WorkResult> ApplyAsync(WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, CancellationToken cancellationToken)
     {
-        if (DocumentVersion.IsOlder(version, context.Document?.AppliedVersion))
+        // Whatever create of this document is still unresolved (this message's or another's) is settled first.
+        var createId = ClosingDocumentCreates.Id(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
+        var settled = await creates.SettleOpenCreateAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+        var mine = settled?.Id == createId ? settled : await journal.FindAsync(createId, cancellationToken);
+        if (mine?.State == EffectState.Applied)
+        {
+            // This message's create was applied; its answer reached Bridge only through the settling read-back.
+            return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, ClosingDocumentWriteOutcome.Created, mine.ResourceId!), mine.ResourceId, null);
+        }
+
+        if (mine is { State: EffectState.NotApplied } && mine.EvidenceAs<DocumentCreate>() is { FailureMessage: { } failure })
+        {
+            throw new AsyncTaskFailedException(mine.AsyncTaskId ?? "", failure, new ActivePlatformFailureDetails());
+        }
+
+        var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, cancellationToken);
+        // Older than what was applied — or the very version a delete came after: a republish must not bring it back.
+        if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && version == document.AppliedVersion))
         {
             var skipped = new ClosingDocumentSkipped
             {
@@ -58,132 +80,142 @@ public sealed class SendClosingDocumentHandler(
                 CorrelationId = incoming.CorrelationId,
                 OccurredAt = clock.GetUtcNow(),
                 AccountId = message.AccountId,
-                ExternalInvoiceId = context.Document?.ResourceId,
+                ExternalInvoiceId = document?.ResourceId,
                 SkippedVersion = DocumentVersion.Describe(version),
-                AppliedVersion = DocumentVersion.Describe(context.Document!.AppliedVersion!),
+                AppliedVersion = DocumentVersion.Describe(document!.AppliedVersion!),
             };
-            return new WorkResult(HandlingOutcome.Skipped, skipped, context.Document.ResourceId, null);
+            return new WorkResult(HandlingOutcome.Skipped, skipped, document.ResourceId, null);
         }
 
-        var (outcome, id) = await WriteAsync(context, message, resellerId, cancellationToken);
-        var sent = new ClosingDocumentSent
+        var (outcome, id, effect) = await WriteAsync(context, message, resellerId, version, createId, cancellationToken);
+
+        // An async update whose document was deleted before the task was read back stays deleted in Bridge's record.
+        var change = id.Length == 0 ? null : new DocumentChange(version, id, Deleted: false);
+        id = id.Length == 0 ? document?.ResourceId ?? "" : id;
+        return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, outcome, id), id, change)
         {
-            Key = message.Key,
-            MessageId = incoming.IdempotencyKey!,
-            CorrelationId = incoming.CorrelationId,
-            OccurredAt = clock.GetUtcNow(),
-            ResellerId = resellerId,
-            AccountId = message.AccountId,
-            ExternalInvoiceId = id,
-            Outcome = outcome,
-            Revision = message.Revision,
-            ModifiedAt = message.ModifiedAt,
+            Effects = effect is null ? [] : [effect],
         };
-        return new WorkResult(HandlingOutcome.Applied, sent, id, new DocumentChange(version, id, Deleted: false));
     }
 
-    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id)> WriteAsync(WorkContext context, SendClosingDocument message, long resellerId, CancellationToken cancellationToken)
+    private ClosingDocumentSent Sent(SendClosingDocument message, IncomingMessage incoming, long resellerId, ClosingDocumentWriteOutcome outcome, string id) => new()
     {
-        // A restart after an async write resumes polling the stored task instead of writing again.
+        Key = message.Key,
+        MessageId = incoming.IdempotencyKey!,
+        CorrelationId = incoming.CorrelationId,
+        OccurredAt = clock.GetUtcNow(),
+        ResellerId = resellerId,
+        AccountId = message.AccountId,
+        ExternalInvoiceId = id,
+        Outcome = outcome,
+        Revision = message.Revision,
+        ModifiedAt = message.ModifiedAt,
+    };
+
+    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> WriteAsync(
+        WorkContext context, SendClosingDocument message, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
+    {
+        // A restart during an async update (or a create recorded before the effect journal) resumes polling its stored task.
         if (PendingWrite.TryParse(context.Record.PendingAsyncTaskId, out var pending))
         {
-            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, cancellationToken));
+            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, pending.Outcome == ClosingDocumentWriteOutcome.Updated, cancellationToken), null);
         }
 
         var body = ClosingDocumentMapping.ToWrite(message);
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
-        var outcome = existing is null ? ClosingDocumentWriteOutcome.Created : ClosingDocumentWriteOutcome.Updated;
-        if (existing is null)
+        if (existing is not null)
         {
-            // A create sent by an earlier attempt whose answer was lost may have been an async task: its document appears
-            // only when the task completes. Until the polling deadline has passed, wait for it rather than create twice.
-            var deadline = activePlatformOptions.Value.AsyncTaskPolling.Deadline;
-            if (CreateSent.TryParse(context.Record.PendingAsyncTaskId, out var sentAt) && clock.GetUtcNow() - sentAt < deadline)
-            {
-                throw new EffectPendingException(
-                    $"A create of closing document '{message.Key}' sent at {sentAt:O} got no answer; waiting until {sentAt + deadline:O} for it to appear before sending again.");
-            }
+            return (ClosingDocumentWriteOutcome.Updated, await UpdateAsync(context, message, resellerId, existing.Id, body, cancellationToken), null);
+        }
 
-            await context.SetPendingAsyncTaskAsync(CreateSent.Format(clock.GetUtcNow()), CancellationToken.None);
+        // A create is an effect of the document: journaled before the POST, so no other message for this key sends one
+        // until this one's outcome is known.
+        if (await journal.TryBeginAsync(createId, createId.Key[(createId.Group.Length + 1)..], "", EffectEvidence.Of(new DocumentCreate(version)), cancellationToken) is not { } attempt)
+        {
+            throw new EffectPendingException($"Another create of closing document '{message.Key}' is unresolved.");
         }
 
         // Once a write is on its way it is not cancelled (the resilience pipeline's timeouts bound it): a write cancelled
         // after ActivePlatform accepted it would leave an effect Bridge does not know about.
         WriteResult<ExternalInvoice> result;
-        if (existing is not null)
+        try
         {
-            result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, existing.Id, body, CancellationToken.None);
+            result = await activePlatform.CreateClosingDocumentAsync(resellerId, message.AccountId, body, CancellationToken.None);
+        }
+        catch (ActivePlatformPermanentException refused) when (refused.Status == 422)
+        {
+            // Nothing was created. A 422 may mean the key is taken by a document Bridge did not create (or created before
+            // its journal): then that document is updated; otherwise the refusal stands.
+            await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "refused: " + refused.Message)), CancellationToken.None);
+            var appeared = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+            if (appeared is null)
+            {
+                throw;
+            }
+
+            return (ClosingDocumentWriteOutcome.Updated, await UpdateAsync(context, message, resellerId, appeared.Id, body, cancellationToken), null);
+        }
+        catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
+        {
+            await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "answered: " + unapplied.Message)), CancellationToken.None);
+            throw;
+        }
+
+        string id;
+        if (result.AsyncTask is { } task)
+        {
+            await journal.SetAsyncTaskAsync(createId, attempt, task.Id, CancellationToken.None);
+            try
+            {
+                id = await AwaitAsyncWriteAsync(resellerId, message, task.Id, update: false, cancellationToken);
+            }
+            catch (AsyncTaskFailedException failed)
+            {
+                await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: $"async task {task.Id} failed", FailureMessage: failed.FailureMessage ?? failed.Message)), CancellationToken.None);
+                throw;
+            }
         }
         else
         {
-            try
-            {
-                result = await activePlatform.CreateClosingDocumentAsync(resellerId, message.AccountId, body, CancellationToken.None);
-            }
-            catch (ActivePlatformException unapplied) when (unapplied.Status is 429 or 503 || (!unapplied.IsTransient && unapplied.Status != 422))
-            {
-                // Answered without an effect (throttled, unavailable, refused): nothing is pending, the next attempt may send.
-                await context.SetPendingAsyncTaskAsync(null, CancellationToken.None);
-                throw;
-            }
-            catch (ActivePlatformPermanentException refused) when (refused.Status == 422)
-            {
-                // A 422 may mean the key is taken: an earlier attempt's POST was applied though its answer was lost.
-                // Then that document is updated; otherwise the refusal stands.
-                var appeared = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
-                if (appeared is null)
-                {
-                    await context.SetPendingAsyncTaskAsync(null, CancellationToken.None);
-                    throw;
-                }
-
-                outcome = ClosingDocumentWriteOutcome.Updated;
-                result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, appeared.Id, body, CancellationToken.None);
-            }
+            id = result.Resource!.Id;
         }
 
-        if (result.AsyncTask is { } task)
-        {
-            await context.SetPendingAsyncTaskAsync(new PendingWrite(outcome, task.Id).ToString(), CancellationToken.None);
-            return (outcome, await AwaitAsyncWriteAsync(resellerId, message, task.Id, cancellationToken));
-        }
-
-        return (outcome, result.Resource!.Id);
+        var created = new DocumentCreate(version, nameof(ClosingDocumentWriteOutcome.Created), id, "ActivePlatform's answer to the create");
+        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)));
     }
 
-    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, CancellationToken cancellationToken)
+    private async Task<string> UpdateAsync(WorkContext context, SendClosingDocument message, long resellerId, string externalInvoiceId, ClosingDocumentWrite body, CancellationToken cancellationToken)
+    {
+        var result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, externalInvoiceId, body, CancellationToken.None);
+        if (result.AsyncTask is { } task)
+        {
+            await context.SetPendingAsyncTaskAsync(new PendingWrite(ClosingDocumentWriteOutcome.Updated, task.Id).ToString(), CancellationToken.None);
+            return await AwaitAsyncWriteAsync(resellerId, message, task.Id, update: true, cancellationToken);
+        }
+
+        return result.Resource!.Id;
+    }
+
+    /// <returns>The document's id; empty when an update's document was deleted (by a later delete) before it was read back.</returns>
+    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, bool update, CancellationToken cancellationToken)
     {
         await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
 
         // The task's results do not name the document: its id is read back by the ERP key.
         var written = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+        if (written is null && update)
+        {
+            // The update was applied and the document deleted since (a delete for the key ran while this task was polled
+            // across a retry): the update stands in history, and the document stays deleted.
+            return "";
+        }
+
         return written?.Id ?? throw new InvalidOperationException(
             $"ActivePlatform completed async task {taskId} but has no closing document with key '{message.Key}'.");
     }
 
     private ClosingDocumentRejected Rejected(SendClosingDocument? message, IncomingMessage incoming, Rejection rejection)
         => ClosingDocumentRejections.Build(message?.Key, nameof(SendClosingDocument), incoming, rejection, clock);
-}
-
-/// <summary>A create sent at a time with no answer recorded yet, stored as <c>CreateSent|{utc ticks}</c> in the idempotency record.</summary>
-internal static class CreateSent
-{
-    private const string Prefix = "CreateSent|";
-
-    public static string Format(DateTimeOffset at) => Prefix + at.UtcTicks.ToString(CultureInfo.InvariantCulture);
-
-    public static bool TryParse(string? value, out DateTimeOffset at)
-    {
-        at = default;
-        if (value is null || !value.StartsWith(Prefix, StringComparison.Ordinal)
-            || !long.TryParse(value.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
-        {
-            return false;
-        }
-
-        at = new DateTimeOffset(ticks, TimeSpan.Zero);
-        return true;
-    }
 }
 
 /// <summary>The async write being awaited, stored as <c>{outcome}|{taskId}</c> in the idempotency record.</summary>

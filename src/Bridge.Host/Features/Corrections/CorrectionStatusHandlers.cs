@@ -34,7 +34,7 @@ public sealed class DeclineCorrectionHandler(
             cancellationToken);
 }
 
-public sealed record CorrectionStatusRequest(long? ResellerId, string? Key, string? CorrectionId, bool Empty, string Fingerprint, string MessageType, CorrectionStatus Target);
+public sealed record CorrectionStatusRequest(long? ResellerId, string? Key, string? CorrectionId, bool Empty, PayloadFingerprint Fingerprint, string MessageType, CorrectionStatus Target);
 
 /// <summary>
 /// Approve or decline, by the ERP key. The id is the message's <c>correctionId</c> or, when absent, the id Bridge recorded

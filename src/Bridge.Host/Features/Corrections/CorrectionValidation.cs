@@ -1,4 +1,5 @@
 using Bridge.Contracts;
+using Bridge.Host.Idempotency;
 
 namespace Bridge.Host.Features.Corrections;
 
@@ -72,7 +73,11 @@ public static class CorrectionValidation
         var errors = new List<string>();
         CheckReseller(errors, resellerId);
         CheckKey(errors, key);
-        if (correctionId is not null && (correctionId.Length is 0 or > 64 || correctionId.Any(char.IsWhiteSpace)))
+        if (IdempotencyKeys.CharacterProblem("correctionId", correctionId) is { } problem)
+        {
+            errors.Add(problem);
+        }
+        else if (correctionId is not null && (correctionId.Length is 0 or > 64 || correctionId.Any(char.IsWhiteSpace)))
         {
             errors.Add("correctionId: must be ActivePlatform's correction id (at most 64 characters, no spaces) or absent");
         }
@@ -93,6 +98,10 @@ public static class CorrectionValidation
         if (string.IsNullOrWhiteSpace(key))
         {
             errors.Add("key: is required");
+        }
+        else if (IdempotencyKeys.CharacterProblem("key", key) is { } problem)
+        {
+            errors.Add(problem);
         }
         else if (key.Length > 128 || key.Any(char.IsWhiteSpace))
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Corrections;
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
 using Bridge.Host.Storage;
@@ -17,7 +18,7 @@ namespace Bridge.Host.Features.Corrections;
 public sealed class CreateCorrectionHandler(
     IdempotentExecutor executor,
     ICorrectionsClient corrections,
-    IDocumentStateStore documents,
+    IEffectJournal journal,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<CreateCorrectionCommand, HandlingOutcome>
 {
@@ -41,34 +42,53 @@ public sealed class CreateCorrectionHandler(
             Scope = CorrectionScope.Of(resellerId),
             DocumentKey = message.Key,
             Reject = rejection => Rejected(message, incoming, rejection),
-            Apply = async (context, _) =>
+            Apply = async (context, ct) =>
             {
+                var scope = CorrectionScope.Of(resellerId);
+                var id = new EffectId(scope, message.Key, message.Key);
+                var fingerprint = PayloadFingerprint.Of(message);
+                var entry = await journal.FindAsync(id, ct);
+                if (entry is { State: EffectState.Applied } && !string.Equals(entry.Fingerprint, fingerprint, StringComparison.Ordinal))
+                {
+                    throw new NaturalKeyConflictException(
+                        $"Correction '{message.Key}' was already created with other figures (account, total, period or comment); this message was not applied.");
+                }
+
                 if (context.Document?.ResourceId is { } existingId)
                 {
-                    return new WorkResult(HandlingOutcome.Applied, Created(message, incoming, resellerId, existingId, context.Document.AppliedVersion ?? "approval_required", alreadyApplied: true), existingId, null);
+                    var ownSend = string.Equals(entry?.OwnerKey, incoming.IdempotencyKey, StringComparison.Ordinal);
+                    return new WorkResult(HandlingOutcome.Applied, Created(message, incoming, resellerId, existingId, context.Document.AppliedVersion ?? "approval_required", alreadyApplied: !ownSend), existingId, null);
                 }
 
                 // Corrections cannot be looked up: a create whose answer was lost cannot be told from one that never
-                // arrived. So the send is recorded first, and a later attempt that finds it stops for an operator rather
-                // than risk a second correction.
-                var scope = CorrectionScope.Of(resellerId);
-                if (context.Document?.AppliedVersion == Sending)
+                // arrived. So the send is journaled first, and a later attempt that finds it unresolved stops for an
+                // operator rather than risk a second correction.
+                if (entry is { IsOpen: true } || entry?.State == EffectState.Unknown || context.Document?.AppliedVersion == Sending)
                 {
+                    if (entry is { IsOpen: true })
+                    {
+                        await journal.ResolveAsync(id, entry.Attempt, EffectState.Unknown, null, null, CancellationToken.None);
+                    }
+
                     throw new EffectOutcomeUnknownException(
-                        $"Correction '{message.Key}' for account {message.AccountId} ({message.Total.ToString(CultureInfo.InvariantCulture)}) was sent to ActivePlatform but its answer was lost. Check the account's corrections in ActivePlatform: discard this message if it exists.");
+                        $"Correction '{message.Key}' for account {message.AccountId} ({message.Total.ToString(CultureInfo.InvariantCulture)}) was sent to ActivePlatform but its answer was lost. Check the account's corrections in ActivePlatform: discard this message if it exists; if not, mark the effect not applied (README: Resolving an Unknown effect) and replay it. [effect scope '{id.Scope}', key '{id.Key}']");
                 }
 
-                await SetStateAsync(scope, message.Key, Sending);
+                if (await journal.TryBeginAsync(id, incoming.IdempotencyKey!, fingerprint, null, ct) is not { } attempt)
+                {
+                    throw new EffectPendingException($"Correction '{message.Key}' is being created by another delivery.");
+                }
+
                 Correction correction;
                 try
                 {
                     // Not cancelled once sent: a create ActivePlatform accepted but Bridge abandoned would be invisible to it.
                     correction = await corrections.CreateCorrectionAsync(resellerId, ToCreate(message), CancellationToken.None);
                 }
-                catch (ActivePlatformException refused) when (refused.Status is 429 or 503 || !refused.IsTransient)
+                catch (Exception refused) when (EffectFailures.ProvesNotApplied(refused))
                 {
                     // Answered without an effect (throttled, unavailable, or refused): nothing was created.
-                    await SetStateAsync(scope, message.Key, null);
+                    await journal.ResolveAsync(id, attempt, EffectState.NotApplied, null, null, CancellationToken.None);
                     throw;
                 }
 
@@ -77,14 +97,15 @@ public sealed class CreateCorrectionHandler(
                     HandlingOutcome.Applied,
                     Created(message, incoming, resellerId, correction.Id, status, alreadyApplied: false),
                     correction.Id,
-                    new DocumentChange(status, correction.Id, Deleted: false));
+                    new DocumentChange(status, correction.Id, Deleted: false))
+                {
+                    Effects = [new EffectResolution(id, attempt, EffectState.Applied, correction.Id, null)],
+                };
             },
         }, cancellationToken);
     }
 
     private const string Sending = "sending";
-
-    private Task SetStateAsync(string scope, string key, string? state) => documents.SetAppliedNowAsync(scope, key, state, null, CancellationToken.None);
 
     private static CorrectionCreate ToCreate(CreateCorrection message) => new()
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Bridge.Contracts;
+using Bridge.Host.Idempotency;
 
 namespace Bridge.Host.Features.CurrencyRates;
 
@@ -30,6 +31,10 @@ public static partial class CurrencyRateValidation
         if (string.IsNullOrWhiteSpace(message.Key))
         {
             errors.Add("key: is required");
+        }
+        else if (IdempotencyKeys.CharacterProblem("key", message.Key) is { } problem)
+        {
+            errors.Add(problem);
         }
         else if (message.Key.Length > 128 || message.Key.Any(char.IsWhiteSpace))
         {

@@ -20,7 +20,7 @@ public enum InvoiceOperation
 public sealed record InvoiceRequest(
     InvoiceOperation Operation,
     string MessageType,
-    string Fingerprint,
+    PayloadFingerprint Fingerprint,
     long? ResellerId,
     string? DocumentId,
     DateOnly BillingDate,
@@ -214,6 +214,10 @@ public abstract partial class InvoiceOperationHandler(
         {
             errors.Add("documentId: is required (the ERP's invoice number)");
         }
+        else if (IdempotencyKeys.CharacterProblem("documentId", request.DocumentId) is { } problem)
+        {
+            errors.Add(problem);
+        }
         else if (request.DocumentId.Length > 128 || request.DocumentId != request.DocumentId.Trim())
         {
             errors.Add("documentId: must be at most 128 characters with no leading or trailing spaces");
@@ -229,7 +233,11 @@ public abstract partial class InvoiceOperationHandler(
             errors.Add("accountId: must be positive");
         }
 
-        if (request.InvoiceId is not null && (request.InvoiceId.Length is 0 or > 64 || request.InvoiceId.Any(char.IsWhiteSpace)))
+        if (IdempotencyKeys.CharacterProblem("invoiceId", request.InvoiceId) is { } invoiceIdProblem)
+        {
+            errors.Add(invoiceIdProblem);
+        }
+        else if (request.InvoiceId is not null && (request.InvoiceId.Length is 0 or > 64 || request.InvoiceId.Any(char.IsWhiteSpace)))
         {
             errors.Add("invoiceId: must be ActivePlatform's invoice id (at most 64 characters, no spaces) or absent");
         }

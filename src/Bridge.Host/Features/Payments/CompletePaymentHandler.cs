@@ -2,6 +2,7 @@ using System.Globalization;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Payments;
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
 using Bridge.Host.Storage;
@@ -20,6 +21,7 @@ public sealed class CompletePaymentHandler(
     IdempotentExecutor executor,
     IPaymentsClient payments,
     IDocumentStateStore documents,
+    IEffectJournal journal,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<CompletePaymentCommand, HandlingOutcome>
 {
@@ -56,62 +58,113 @@ public sealed class CompletePaymentHandler(
     private async Task<WorkResult> CompleteByNumberAsync(WorkContext context, CompletePayment message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
     {
         var number = message.PaymentNumber!;
-        var lineScope = PaymentScopes.StatementLine(resellerId);
-        var lineKey = $"{number}|{message.ExternalTransactionId}";
-        var line = await documents.GetAsync(lineScope, lineKey, cancellationToken);
-        if (AppliedLine.TryParse(line?.AppliedVersion, out var applied))
+        var lineId = StatementLineEffect.Id(resellerId, number, message.ExternalTransactionId);
+        var fingerprint = StatementLineEffect.Fingerprint(message);
+        var me = incoming.IdempotencyKey!;
+
+        // Lines applied before the journal existed are still answered from the document state they were recorded in.
+        var legacy = await documents.GetAsync(lineId.Scope, lineId.Key, cancellationToken);
+        if (AppliedLine.TryParse(legacy?.AppliedVersion, out var applied))
         {
-            return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, applied.Outcome, line!.ResourceId, applied.Status, applied.CorrectionId, alreadyApplied: true), line.ResourceId, null);
+            return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, applied.Outcome, legacy!.ResourceId, applied.Status, applied.CorrectionId, alreadyApplied: true), legacy.ResourceId, null);
         }
 
-        // The state before tells "already closed" from "completed now" and which correction is new. The lookup by number is
-        // an inferred filter; without it the outcome is judged from the answer alone.
+        // First settle the payment's one unresolved line, whichever message sent it: nothing is sent for a payment while
+        // another line's outcome is unknown, so a read-back can only ever see the one line it is judging.
+        if (await journal.FindOpenAsync(lineId.Scope, lineId.Group, cancellationToken) is { } open)
+        {
+            await ResolveByReadBackAsync(open, resellerId, number, cancellationToken);
+        }
+
+        var line = await journal.FindAsync(lineId, cancellationToken);
+        switch (line?.State)
+        {
+            case EffectState.Applied when !string.Equals(line.Fingerprint, fingerprint, StringComparison.Ordinal):
+                throw new NaturalKeyConflictException(
+                    $"Statement line {message.ExternalTransactionId} for payment {number} was already applied with other figures (amount, currency or payment method); this message was not applied.");
+            case EffectState.Applied:
+                var done = line.EvidenceAs<LineApplied>()!;
+                var ownSend = string.Equals(line.OwnerKey, me, StringComparison.Ordinal);
+                return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, done.Outcome, done.PaymentId, done.Status, done.CorrectionId, alreadyApplied: !ownSend), done.PaymentId, null);
+            case EffectState.Unknown:
+                throw new PaymentOutcomeUnknownException(StatementLineEffect.UnknownInstructions(number, message.ExternalTransactionId, line.EvidenceAs<LineUnresolved>()?.Reason ?? "no read-back") + $" [effect scope '{lineId.Scope}', key '{lineId.Key}']");
+        }
+
+        // The state before the send is what a later read-back judges this line's effect against.
         var current = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
-        var before = current is null ? null : new SentLine(current.Attributes.Status, current.CorrectionIds.Count);
-        if (SentLine.TryParse(line?.AppliedVersion, out var sent))
+        var before = new LineSent(current?.Id, current?.Attributes.Status, current?.CorrectionIds ?? [], current?.Attributes.Total, message.Amount);
+        if (await journal.TryBeginAsync(lineId, me, fingerprint, EffectEvidence.Of(before), cancellationToken) is not { } attempt)
         {
-            // An earlier attempt sent this line and its answer never reached Bridge's record. ActivePlatform has no
-            // idempotency: sending again to a payment it already applied this line to would create a second correction.
-            // So what happened is read back against the state recorded just before that send.
-            if (current is null)
-            {
-                throw new PaymentOutcomeUnknownException(number, message.ExternalTransactionId);
-            }
-
-            if (!Equals(sent, before))
-            {
-                return Applied(message, incoming, resellerId, sent, current, lineScope, lineKey);
-            }
+            throw new EffectPendingException($"Statement line {message.ExternalTransactionId} for payment {number} is being settled by another delivery.");
         }
 
-        await RecordSentAsync(lineScope, lineKey, before ?? new SentLine(null, 0), current?.Id);
+        Payment after;
+        try
+        {
+            // Once sent, the completion is not cancelled: an effect ActivePlatform applied must reach Bridge's record.
+            after = await payments.CompleteByNumberAsync(
+                resellerId, number, new PaymentCompletionByNumber(message.PaymentMethodId!.Value, message.Amount, message.CurrencyCode, message.ExternalTransactionId), CancellationToken.None);
+        }
+        catch (Exception ex) when (EffectFailures.ProvesNotApplied(ex))
+        {
+            // Answered without an effect: the line was not applied and may be sent again. (A refusal is then rejected.)
+            await journal.ResolveAsync(lineId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new LineUnresolved("answered: " + ex.Message, before)), CancellationToken.None);
+            throw;
+        }
 
-        // Once sent, the completion is not cancelled: an effect ActivePlatform applied must reach Bridge's record.
-        var after = await payments.CompleteByNumberAsync(
-            resellerId, number, new PaymentCompletionByNumber(message.PaymentMethodId!.Value, message.Amount, message.CurrencyCode, message.ExternalTransactionId), CancellationToken.None);
-        return Applied(message, incoming, resellerId, before, after, lineScope, lineKey);
-    }
-
-    private WorkResult Applied(CompletePayment message, IncomingMessage incoming, long resellerId, SentLine? before, Payment after, string lineScope, string lineKey)
-    {
-        var total = after.Attributes.Total;
-        var paid = message.Amount ?? total;
-        var outcome = Classify(before?.Status, after.Attributes.Status, paid, total);
-        var correctionId = outcome == PaymentCompletionOutcome.Completed ? null : after.CorrectionIds.LastOrDefault();
-        var line = new AppliedLine(outcome, after.Attributes.Status, correctionId);
+        var result = StatementLineEffect.FromAnswer(before, after);
         return new WorkResult(
             HandlingOutcome.Applied,
-            Completed(message, incoming, resellerId, outcome, after.Id, after.Attributes.Status, correctionId, alreadyApplied: false),
+            Completed(message, incoming, resellerId, result.Outcome, after.Id, result.Status, result.CorrectionId, alreadyApplied: false),
             after.Id,
             null)
         {
-            OtherChanges = [new ScopedDocumentChange(lineScope, lineKey, new DocumentChange(line.ToString(), after.Id, Deleted: false))],
+            Effects = [new EffectResolution(lineId, attempt, EffectState.Applied, result.CorrectionId, EffectEvidence.Of(result))],
         };
     }
 
-    /// <summary>Commits, before the send, that this line is being sent and what the payment looked like then.</summary>
-    private Task RecordSentAsync(string lineScope, string lineKey, SentLine before, string? paymentId)
-        => documents.SetAppliedNowAsync(lineScope, lineKey, before.ToString(), paymentId, CancellationToken.None);
+    /// <summary>
+    /// Settles a line sent earlier whose answer never reached Bridge's record (a lost answer, a crash, a killed instance):
+    /// the payment is read back and the change attributed to that line, or found unchanged, or — when it cannot be told —
+    /// the line is marked Unknown for an operator. Never sent again on a guess.
+    /// </summary>
+    private async Task ResolveByReadBackAsync(EffectEntry open, long resellerId, string number, CancellationToken cancellationToken)
+    {
+        var before = open.EvidenceAs<LineSent>();
+        if (before?.PaymentId is not { } paymentId)
+        {
+            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved("the payment could not be read by its number before the send, so nothing can be compared", before)), CancellationToken.None);
+            return;
+        }
+
+        var now = await payments.GetAsync(resellerId, paymentId, cancellationToken);
+        if (now is null)
+        {
+            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"payment {paymentId} ({number}) can no longer be read", before)), CancellationToken.None);
+            return;
+        }
+
+        var corrections = await payments.GetCorrectionsAsync(resellerId, paymentId, cancellationToken);
+        var (state, applied, reason) = StatementLineEffect.Attribute(before, now, corrections);
+        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+        if (state == EffectState.NotApplied && open.SinceSent < window)
+        {
+            // The send may still be carried out by ActivePlatform: "unchanged" is not yet proof.
+            throw new EffectPendingException(
+                $"Statement line {open.Id.Key} was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; the payment is unchanged so far, waiting until {window.TotalSeconds:0} s have passed before concluding it was not applied.");
+        }
+
+        var evidence = applied is not null ? EffectEvidence.Of(applied) : EffectEvidence.Of(new LineUnresolved(reason, before));
+        try
+        {
+            await journal.ResolveAsync(open.Id, open.Attempt, state, applied?.CorrectionId, evidence, CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException ex) when (Storage.SqlValues.IsUniqueViolation(ex))
+        {
+            // The correction the read-back found already belongs to another line: this line's change cannot be told apart.
+            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"the new correction {applied?.CorrectionId} already belongs to another statement line", before)), CancellationToken.None);
+        }
+    }
 
     /// <summary>The documented matrix (REFERENCE.md §2.5) read back from the states before and after.</summary>
     public static PaymentCompletionOutcome Classify(string? statusBefore, string? statusAfter, decimal? paid, decimal? total)
@@ -191,35 +244,10 @@ public sealed class CompletePaymentHandler(
 }
 
 /// <summary>
-/// A statement line sent to ActivePlatform whose answer is not yet recorded, with the payment's status and number of
-/// corrections just before: <c>Sent|{status}|{corrections}</c>.
-/// </summary>
-internal sealed record SentLine(string? Status, int Corrections)
-{
-    private const string Prefix = "Sent|";
-
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Prefix}{Status}|{Corrections}");
-
-    public static bool TryParse(string? value, out SentLine line)
-    {
-        line = null!;
-        var parts = value?.Split('|');
-        if (parts is not { Length: 3 } || parts[0] != "Sent" || !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var corrections))
-        {
-            return false;
-        }
-
-        line = new SentLine(parts[1].Length == 0 ? null : parts[1], corrections);
-        return true;
-    }
-}
-
-/// <summary>
 /// A statement line was sent but its answer was lost, and the payment cannot be read back to tell whether it applied:
 /// sending again could count the money twice, so the message is kept as a dead letter for an operator.
 /// </summary>
-public sealed class PaymentOutcomeUnknownException(string paymentNumber, string? externalTransactionId)
-    : EffectOutcomeUnknownException($"Statement line {externalTransactionId} for payment {paymentNumber} was sent to ActivePlatform but its answer was lost, and the payment cannot be read back by its number. Check the payment's corrections in ActivePlatform before replaying or discarding this message.");
+public sealed class PaymentOutcomeUnknownException(string instructions) : EffectOutcomeUnknownException(instructions);
 
 /// <summary>What an applied statement line came to, kept as the document's applied version: <c>{outcome}|{status}|{correction id}</c>.</summary>
 internal sealed record AppliedLine(PaymentCompletionOutcome Outcome, string? Status, string? CorrectionId)

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Bridge.Contracts;
+using Bridge.Host.Idempotency;
 
 namespace Bridge.Host.Features.Payments;
 
@@ -24,6 +25,10 @@ public static partial class PaymentValidation
                 if (string.IsNullOrWhiteSpace(message.PaymentNumber))
                 {
                     errors.Add("paymentNumber: is required for ByPaymentNumber");
+                }
+                else if (IdempotencyKeys.CharacterProblem("paymentNumber", message.PaymentNumber) is { } problem)
+                {
+                    errors.Add(problem);
                 }
                 else if (message.PaymentNumber.Length > MaxPaymentNumberLength || message.PaymentNumber.Any(c => char.IsWhiteSpace(c) || c is '/' or '|'))
                 {
@@ -80,6 +85,10 @@ public static partial class PaymentValidation
         if (string.IsNullOrWhiteSpace(message.Key))
         {
             errors.Add("key: is required");
+        }
+        else if (IdempotencyKeys.CharacterProblem("key", message.Key) is { } problem)
+        {
+            errors.Add(problem);
         }
         else if (message.Key.Length > 128 || message.Key.Any(char.IsWhiteSpace))
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Payments;
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
 using Bridge.Host.Storage;
@@ -20,7 +21,7 @@ namespace Bridge.Host.Features.Payments;
 public sealed class RegisterPaymentHandler(
     IdempotentExecutor executor,
     IPaymentsClient payments,
-    IDocumentStateStore documents,
+    IEffectJournal journal,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<RegisterPaymentCommand, HandlingOutcome>
 {
@@ -53,38 +54,77 @@ public sealed class RegisterPaymentHandler(
 
     private async Task<WorkResult> ApplyAsync(WorkContext context, RegisterPayment message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
     {
+        // Top-ups created before the effect journal existed are answered from the document state they were recorded in.
         if (context.Document is { ResourceId: { } existingId } && AppliedTopUp.TryParse(context.Document.AppliedVersion, out var applied))
         {
             return new WorkResult(HandlingOutcome.Applied, Registered(message, incoming, resellerId, existingId, applied.Number, applied.Status, applied.Currency, alreadyApplied: true), existingId, null);
         }
 
-        // The send is recorded on the ERP key, not on this message: a republish of the key under a new message id after
-        // a lost answer must find the payment the first send created, not create a second one.
-        Payment? payment = null;
-        if (CreateSent.TryParse(context.Document?.AppliedVersion, out var sentAt))
+        var id = new EffectId(PaymentScopes.TopUp(resellerId), message.Key, message.Key);
+        var figures = new TopUpFigures(message.AccountId, message.Total, message.Comment, message.Purpose);
+        var fingerprint = PayloadFingerprint.Of(figures);
+        var me = incoming.IdempotencyKey!;
+
+        // The create is an effect of the ERP key, not of this message: a republish under a new id after a lost answer
+        // settles the first send (with the first send's figures) before anything else.
+        var entry = await journal.FindAsync(id, cancellationToken);
+        if (entry is { IsOpen: true })
         {
-            payment = await FindLostCreateAsync(message, resellerId, sentAt - ClockSkew, cancellationToken);
+            entry = await SettleLostCreateAsync(entry, resellerId, cancellationToken);
         }
 
-        if (payment is null)
+        switch (entry?.State)
         {
-            await documents.SetAppliedNowAsync(PaymentScopes.TopUp(resellerId), message.Key, CreateSent.Format(clock.GetUtcNow()), null, CancellationToken.None);
+            case EffectState.Applied when !string.Equals(entry.Fingerprint, fingerprint, StringComparison.Ordinal):
+                throw new NaturalKeyConflictException(
+                    $"Top-up '{message.Key}' was already created with other figures (account, total, comment or purpose); this message was not applied.");
+            case EffectState.Applied:
+                var done = entry.EvidenceAs<TopUpCreated>()!;
+                var ownSend = string.Equals(entry.OwnerKey, me, StringComparison.Ordinal);
+                return new WorkResult(HandlingOutcome.Applied, Registered(message, incoming, resellerId, entry.ResourceId!, done.Number, done.Status, done.Currency, alreadyApplied: !ownSend), entry.ResourceId, null);
+            case EffectState.Unknown:
+                throw new EffectOutcomeUnknownException(
+                    $"Top-up '{message.Key}' for account {message.AccountId} was sent to ActivePlatform and its answer was lost; Bridge cannot tell which payment, if any, it created ({entry.EvidenceAs<TopUpUnresolved>()?.Reason}). Check the account's payments in ActivePlatform: if the top-up exists, discard this message; if not, mark the effect not applied (README: Resolving an Unknown effect) and replay it. [effect scope '{id.Scope}', key '{id.Key}']");
+        }
 
+        if (await journal.TryBeginAsync(id, me, fingerprint, EffectEvidence.Of(new TopUpSent(figures)), cancellationToken) is not { } attempt)
+        {
+            throw new EffectPendingException($"Top-up '{message.Key}' is being settled by another delivery.");
+        }
+
+        Payment payment;
+        try
+        {
             // Once sent, the create is not cancelled: a payment ActivePlatform created must reach Bridge's record.
             payment = await payments.CreateTopUpAsync(resellerId, new TopUpPayment(message.AccountId, message.Total, message.Comment, message.Purpose), CancellationToken.None);
         }
+        catch (Exception ex) when (EffectFailures.ProvesNotApplied(ex))
+        {
+            await journal.ResolveAsync(id, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new TopUpUnresolved("answered: " + ex.Message)), CancellationToken.None);
+            throw;
+        }
 
         var attributes = payment.Attributes;
-        var state = new AppliedTopUp(attributes.DocumentId, attributes.Status, attributes.CurrencyCode);
+        var created = new TopUpCreated(attributes.DocumentId, attributes.Status, attributes.CurrencyCode, "ActivePlatform's answer to the create");
         return new WorkResult(
             HandlingOutcome.Applied,
             Registered(message, incoming, resellerId, payment.Id, attributes.DocumentId, attributes.Status, attributes.CurrencyCode, alreadyApplied: false),
             payment.Id,
-            new DocumentChange(state.ToString(), payment.Id, Deleted: false));
+            null)
+        {
+            Effects = [new EffectResolution(id, attempt, EffectState.Applied, payment.Id, EffectEvidence.Of(created))],
+        };
     }
 
-    private async Task<Payment?> FindLostCreateAsync(RegisterPayment message, long resellerId, DateTimeOffset since, CancellationToken cancellationToken)
+    /// <summary>
+    /// A top-up sent earlier whose answer never reached Bridge's record: the payment it may have created is looked for by the
+    /// figures that send carried, among payments no other key owns. One → applied; none, once the send can no longer be
+    /// in flight → not applied; more than one → unknown, for an operator.
+    /// </summary>
+    private async Task<EffectEntry> SettleLostCreateAsync(EffectEntry open, long resellerId, CancellationToken cancellationToken)
     {
+        var sent = open.EvidenceAs<TopUpSent>()!.Figures;
+        var since = open.SentAt - ClockSkew;
         var query = new PaymentQuery
         {
             Filters = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -92,20 +132,54 @@ public sealed class RegisterPaymentHandler(
                 ["created_at[gte]"] = since.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             },
         };
-        Payment? found = null;
+        var candidates = new List<Payment>();
         await foreach (var candidate in payments.ListAsync(resellerId, query, cancellationToken))
         {
             var a = candidate.Attributes;
-            if (a.AccountId == message.AccountId && a.Total == message.Total
-                && string.Equals(a.Comment, message.Comment, StringComparison.Ordinal)
-                && string.Equals(a.Purpose ?? "", message.Purpose ?? "", StringComparison.Ordinal)
-                && a.CreatedAt >= since)
+            if (a.AccountId == sent.AccountId && a.Total == sent.Total
+                && string.Equals(a.Comment, sent.Comment, StringComparison.Ordinal)
+                && string.Equals(a.Purpose ?? "", sent.Purpose ?? "", StringComparison.Ordinal)
+                && a.CreatedAt >= since
+                && !await journal.IsOwnedByAnotherAsync(open.Id, candidate.Id, cancellationToken))
             {
-                found = candidate;
+                candidates.Add(candidate);
             }
         }
 
-        return found;
+        (EffectState State, string? ResourceId, string Evidence) settled;
+        switch (candidates.Count)
+        {
+            case 1:
+                var found = candidates[0].Attributes;
+                settled = (EffectState.Applied, candidates[0].Id, EffectEvidence.Of(new TopUpCreated(found.DocumentId, found.Status, found.CurrencyCode, "answer lost; the one payment with the send's figures that no other key owns")));
+                break;
+            case 0:
+                var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+                if (open.SinceSent < window)
+                {
+                    throw new EffectPendingException(
+                        $"Top-up '{open.Id.Key}' was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; no payment found yet, waiting until {window.TotalSeconds:0} s have passed before concluding it was not created.");
+                }
+
+                settled = (EffectState.NotApplied, null, EffectEvidence.Of(new TopUpUnresolved("answer lost; no payment with the send's figures was created")));
+                break;
+            default:
+                settled = (EffectState.Unknown, null, EffectEvidence.Of(new TopUpUnresolved(
+                    $"answer lost; {candidates.Count} payments ({string.Join(", ", candidates.Select(c => c.Id))}) match the send's figures and no other key owns them")));
+                break;
+        }
+
+        try
+        {
+            await journal.ResolveAsync(open.Id, open.Attempt, settled.State, settled.ResourceId, settled.Evidence, CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException ex) when (Storage.SqlValues.IsUniqueViolation(ex))
+        {
+            // Another key adopted that payment at the same moment: it is owned now; look again.
+            throw new EffectPendingException($"Top-up '{open.Id.Key}': the payment found for it was adopted by another key meanwhile; settling again.");
+        }
+
+        return open with { State = settled.State, ResourceId = settled.ResourceId ?? open.ResourceId, Evidence = settled.Evidence };
     }
 
     private PaymentRegistered Registered(RegisterPayment message, IncomingMessage incoming, long resellerId, string paymentId, string? number, string? status, string? currency, bool alreadyApplied)
@@ -129,26 +203,14 @@ public sealed class RegisterPaymentHandler(
         => PaymentRejections.Build(key, nameof(RegisterPayment), incoming, rejection, clock);
 }
 
-/// <summary>A top-up create sent at a time, its answer not yet recorded: <c>sent|{utc ticks}</c>.</summary>
-internal static class CreateSent
-{
-    private const string Prefix = "sent|";
+/// <summary>The figures a top-up is created with: its natural payload, and what a lost answer is looked for by.</summary>
+public sealed record TopUpFigures(long AccountId, decimal Total, string Comment, string? Purpose);
 
-    public static string Format(DateTimeOffset at) => Prefix + at.UtcTicks.ToString(CultureInfo.InvariantCulture);
+public sealed record TopUpSent(TopUpFigures Figures);
 
-    public static bool TryParse(string? value, out DateTimeOffset at)
-    {
-        at = default;
-        if (value is null || !value.StartsWith(Prefix, StringComparison.Ordinal)
-            || !long.TryParse(value.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
-        {
-            return false;
-        }
+public sealed record TopUpCreated(string? Number, string? Status, string? Currency, string How);
 
-        at = new DateTimeOffset(ticks, TimeSpan.Zero);
-        return true;
-    }
-}
+public sealed record TopUpUnresolved(string Reason);
 
 /// <summary>The created top-up, kept as the document's applied version: <c>{number}|{status}|{currency}</c>.</summary>
 internal sealed record AppliedTopUp(string? Number, string? Status, string? Currency)

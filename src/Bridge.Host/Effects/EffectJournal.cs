@@ -1,0 +1,237 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Bridge.Host.Storage;
+using Dapper;
+
+namespace Bridge.Host.Effects;
+
+/// <summary>What Bridge knows of one effect it sent (or is about to send) to ActivePlatform.</summary>
+public enum EffectState
+{
+    /// <summary>Recorded before the call: the call may or may not have reached ActivePlatform. Unresolved.</summary>
+    Sending,
+
+    /// <summary>ActivePlatform accepted the call as an async task (its id is kept); the task's end decides. Unresolved.</summary>
+    AsyncTask,
+
+    /// <summary>ActivePlatform applied it; the evidence says how Bridge knows (its answer, or a read-back attributed to it).</summary>
+    Applied,
+
+    /// <summary>It did not happen: an answer that proves nothing was applied, or a read-back showing no change. May be sent again.</summary>
+    NotApplied,
+
+    /// <summary>It may have happened and nothing Bridge can read tells: never sent again automatically; an operator decides.</summary>
+    Unknown,
+}
+
+/// <summary>
+/// Names one effect: its <paramref name="Scope"/> (kind and tenant, e.g. <c>statement-line:1</c>), its natural key within the
+/// scope, and the group in which at most one effect may be unresolved at a time (the payment whose lines they are, the
+/// document whose creates they are).
+/// </summary>
+public sealed record EffectId(string Scope, string Key, string Group)
+{
+    /// <summary>A fixed-width primary key for any length of scope and key.</summary>
+    public string Hash { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Scope + "\n" + Key)));
+}
+
+/// <summary>One journal row as read, with how long ago (by the database's clock) the call was recorded as sent.</summary>
+/// <param name="Attempt">Which send this is: every resolution names it, so a writer whose attempt was settled and sent
+/// again by another delivery can never overwrite the newer attempt.</param>
+public sealed record EffectEntry(
+    EffectId Id,
+    string OwnerKey,
+    string Attempt,
+    string Fingerprint,
+    EffectState State,
+    string? AsyncTaskId,
+    string? Evidence,
+    string? ResourceId,
+    DateTimeOffset SentAt,
+    TimeSpan SinceSent)
+{
+    public bool IsOpen => State is EffectState.Sending or EffectState.AsyncTask;
+
+    public T? EvidenceAs<T>() => Evidence is null ? default : JsonSerializer.Deserialize<T>(Evidence, EffectEvidence.JsonOptions);
+}
+
+public static class EffectEvidence
+{
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    public static string Of<T>(T evidence) => JsonSerializer.Serialize(evidence, JsonOptions);
+}
+
+/// <summary>
+/// The effect journal (ADR 0005): the one place that says, for every effect ActivePlatform cannot deduplicate, whether it
+/// is about to be sent, sent with its outcome unknown, applied or not applied — keyed by the effect's natural key, so every
+/// message for that key (a retry, a republish under a new id, a newer revision) reads the same truth.
+/// </summary>
+public interface IEffectJournal
+{
+    Task<EffectEntry?> FindAsync(EffectId id, CancellationToken cancellationToken);
+
+    /// <summary>The group's unresolved effect, if any (at most one exists: a unique index says so).</summary>
+    Task<EffectEntry?> FindOpenAsync(string scope, string group, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records, committed before the call, that <paramref name="ownerKey"/> is sending the effect. False when the effect is
+    /// already recorded in a state other than <see cref="EffectState.NotApplied"/>, or another effect of its group is
+    /// unresolved — then nothing may be sent. Returns the attempt's id (null when it may not be sent), which every later
+    /// write for this send must name.
+    /// </summary>
+    Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken);
+
+    /// <summary>Records the async task ActivePlatform answered with, before the first poll.</summary>
+    Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken);
+
+    /// <summary>Whether an applied effect of the scope other than <paramref name="except"/> owns the ActivePlatform resource.</summary>
+    Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Closes the attempt at once, in a transaction of its own. Throws <see cref="EffectAttemptSupersededException"/> when
+    /// that attempt is no longer the open one (another delivery settled it, and perhaps sent the effect again).
+    /// </summary>
+    Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
+
+    /// <summary>Closes the effect inside the caller's transaction (the one that completes the message and writes its event).</summary>
+    Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
+}
+
+public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
+{
+    private readonly EffectJournalSql sql = EffectJournalSql.For(database.Dialect);
+
+    public async Task<EffectEntry?> FindAsync(EffectId id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
+            sql.SelectById, new { EffectId = id.Hash }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row?.ToEntry();
+    }
+
+    public async Task<EffectEntry?> FindOpenAsync(string scope, string group, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
+            sql.SelectOpen, new { Scope = scope, GroupKey = group }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row?.ToEntry();
+    }
+
+    public async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerKey);
+        var attempt = Guid.NewGuid().ToString("N");
+        var parameters = new
+        {
+            AttemptId = attempt,
+            EffectId = id.Hash,
+            id.Scope,
+            EffectKey = id.Key,
+            GroupKey = id.Group,
+            OwnerKey = ownerKey,
+            Fingerprint = fingerprint,
+            Evidence = evidence,
+        };
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // An effect that did not happen may be sent again; any other recorded state forbids it.
+            if (await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0)
+            {
+                return attempt;
+            }
+
+            return await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0 ? attempt : null;
+        }
+        catch (DbException ex) when (SqlValues.IsUniqueViolation(ex))
+        {
+            // The effect exists in another state, or its group already has an unresolved effect.
+            return null;
+        }
+    }
+
+    public async Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var affected = await connection.ExecuteAsync(new CommandDefinition(
+            sql.SetAsyncTask, new { EffectId = id.Hash, AttemptId = attempt, AsyncTaskId = asyncTaskId }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (affected == 0)
+        {
+            throw new EffectAttemptSupersededException($"Effect {id.Scope}/{id.Key}: attempt {attempt} is no longer the open one; its async task {asyncTaskId} was not recorded.");
+        }
+    }
+
+    public async Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var owners = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            sql.CountOwners, new { except.Scope, ResourceId = resourceId, EffectId = except.Hash }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return owners > 0;
+    }
+
+    public async Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ResolveAsync(transaction, id, attempt, state, resourceId, evidence, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (state is EffectState.Sending or EffectState.AsyncTask)
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state, "An effect is resolved as Applied, NotApplied or Unknown.");
+        }
+
+        var affected = await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
+            sql.Resolve,
+            new { EffectId = id.Hash, AttemptId = attempt, State = state.ToString(), ResourceId = resourceId, Evidence = evidence },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (affected == 0)
+        {
+            throw new EffectAttemptSupersededException($"Effect {id.Scope}/{id.Key}: attempt {attempt} is no longer the open one (another delivery settled it); this resolution was not recorded.");
+        }
+    }
+
+    private sealed class Row
+    {
+        public string Scope { get; set; } = "";
+        public string EffectKey { get; set; } = "";
+        public string GroupKey { get; set; } = "";
+        public string OwnerKey { get; set; } = "";
+        public string AttemptId { get; set; } = "";
+        public string Fingerprint { get; set; } = "";
+        public string State { get; set; } = "";
+        public string? AsyncTaskId { get; set; }
+        public string? Evidence { get; set; }
+        public string? ResourceId { get; set; }
+        public object SentAt { get; set; } = null!;
+        public long SinceSentMs { get; set; }
+
+        public EffectEntry ToEntry() => new(
+            new EffectId(Scope, EffectKey, GroupKey),
+            OwnerKey,
+            AttemptId,
+            Fingerprint,
+            Enum.Parse<EffectState>(State),
+            AsyncTaskId,
+            Evidence,
+            ResourceId,
+            SentAt is string text ? DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal) : SqlValues.ReadTimestamp(SentAt),
+            TimeSpan.FromMilliseconds(Math.Max(0, SinceSentMs)));
+    }
+}
+
+/// <summary>
+/// A send's journal entry was settled by another delivery (and possibly sent again) while this one still worked on it:
+/// what this delivery knows is no longer the journal's truth, so nothing it concluded is recorded. The message is retried
+/// and reads the journal again.
+/// </summary>
+public sealed class EffectAttemptSupersededException(string message) : Exception(message);

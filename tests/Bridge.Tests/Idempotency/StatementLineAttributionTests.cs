@@ -1,0 +1,122 @@
+using Bridge.ActivePlatform.Models;
+using Bridge.ActivePlatform.Payments;
+using Bridge.Contracts;
+using Bridge.Host.Effects;
+using Bridge.Host.Features.Payments;
+
+namespace Bridge.Tests.Idempotency;
+
+/// <summary>
+/// The fast layer under the statement-line flow: what a read-back after a lost answer may conclude. Only the exact change
+/// the documented matrix (REFERENCE.md §2.5) gives for the one line in flight is that line's; no change is "not applied";
+/// anything else is unknown — never "applied" because something changed (issue 7, defect 1).
+/// </summary>
+public sealed class StatementLineAttributionTests
+{
+    private static Payment PaymentNow(string status, params (string Id, decimal Total)[] corrections) => new()
+    {
+        Id = "P-1",
+        Attributes = new PaymentAttributes { Status = status, Total = 100m },
+        Relationships = new Dictionary<string, JsonApiRelationship>
+        {
+            ["corrections"] = new() { Data = [.. corrections.Select(c => new JsonApiResourceIdentifier { Id = c.Id, Type = "corrections" })] },
+        },
+    };
+
+    private static Dictionary<string, PaymentCorrectionAttributes> Totals(params (string Id, decimal Total)[] corrections)
+        => corrections.ToDictionary(c => c.Id, c => new PaymentCorrectionAttributes { Total = c.Total });
+
+    private static LineSent Before(string status, decimal? paid, params string[] corrections) => new("P-1", status, corrections, 100m, paid);
+
+    [Fact]
+    public void Another_lines_correction_is_not_this_lines_effect()
+    {
+        // Line A (40) was sent and answered 503; line B (30) applied meanwhile.
+        var (state, applied, _) = StatementLineEffect.Attribute(Before("waiting_for_payment", 40m), PaymentNow("waiting_for_payment", ("c-b", 30m)), Totals(("c-b", 30m)));
+
+        Assert.NotEqual(EffectState.Applied, state);
+        Assert.Null(applied);
+    }
+
+    [Fact]
+    public void The_lines_own_partial_correction_is_attributed_to_it()
+    {
+        var (state, applied, _) = StatementLineEffect.Attribute(
+            Before("waiting_for_payment", 40m, "c-old"), PaymentNow("waiting_for_payment", ("c-old", 10m), ("c-a", 40m)), Totals(("c-old", 10m), ("c-a", 40m)));
+
+        Assert.Equal(EffectState.Applied, state);
+        Assert.Equal((PaymentCompletionOutcome.PartiallyPaid, "c-a"), (applied!.Outcome, applied.CorrectionId));
+    }
+
+    [Fact]
+    public void An_unchanged_payment_means_not_applied()
+    {
+        var (state, applied, _) = StatementLineEffect.Attribute(Before("waiting_for_payment", 40m, "c-old"), PaymentNow("waiting_for_payment", ("c-old", 10m)), Totals(("c-old", 10m)));
+
+        Assert.Equal(EffectState.NotApplied, state);
+        Assert.Null(applied);
+    }
+
+    [Fact]
+    public void A_full_payment_is_attributed_by_its_completion_without_a_correction()
+    {
+        var (state, applied, _) = StatementLineEffect.Attribute(Before("waiting_for_payment", null), PaymentNow("completed"), Totals());
+
+        Assert.Equal(EffectState.Applied, state);
+        Assert.Equal((PaymentCompletionOutcome.Completed, (string?)null), (applied!.Outcome, applied.CorrectionId));
+    }
+
+    [Fact]
+    public void An_overpayment_is_attributed_only_with_a_correction_for_the_excess()
+    {
+        var right = StatementLineEffect.Attribute(Before("waiting_for_payment", 150m), PaymentNow("completed", ("c-x", 50m)), Totals(("c-x", 50m)));
+        var wrong = StatementLineEffect.Attribute(Before("waiting_for_payment", 150m), PaymentNow("completed", ("c-x", 150m)), Totals(("c-x", 150m)));
+
+        Assert.Equal((EffectState.Applied, PaymentCompletionOutcome.Overpaid), (right.State, right.Applied!.Outcome));
+        Assert.Equal(EffectState.Unknown, wrong.State);
+    }
+
+    [Fact]
+    public void A_completion_by_hand_and_a_correction_of_another_amount_is_unknown_not_applied()
+    {
+        var (state, _, reason) = StatementLineEffect.Attribute(Before("waiting_for_payment", 40m), PaymentNow("completed", ("c-y", 40m)), Totals(("c-y", 40m)));
+
+        Assert.Equal(EffectState.Unknown, state);
+        Assert.Contains("not exactly", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void On_a_closed_payment_the_line_is_its_correction_for_the_paid_amount()
+    {
+        var (state, applied, _) = StatementLineEffect.Attribute(Before("completed", 25m), PaymentNow("completed", ("c-z", 25m)), Totals(("c-z", 25m)));
+
+        Assert.Equal(EffectState.Applied, state);
+        Assert.Equal((PaymentCompletionOutcome.AlreadyClosed, "c-z"), (applied!.Outcome, applied.CorrectionId));
+    }
+
+    [Theory]
+    [InlineData(429, true)]
+    [InlineData(503, true)]
+    [InlineData(422, true)]
+    [InlineData(404, true)]
+    [InlineData(408, false)]
+    [InlineData(500, false)]
+    [InlineData(502, false)]
+    [InlineData(504, false)]
+    public void Only_answers_that_prove_nothing_happened_clear_an_effect(int status, bool provesNotApplied)
+    {
+        var exception = status >= 500 || status is 408 or 429
+            ? (Exception)new Bridge.ActivePlatform.ActivePlatformTransientException("x", new Bridge.ActivePlatform.ActivePlatformFailureDetails { Status = status })
+            : new Bridge.ActivePlatform.ActivePlatformPermanentException("x", new Bridge.ActivePlatform.ActivePlatformFailureDetails { Status = status });
+
+        Assert.Equal(provesNotApplied, EffectFailures.ProvesNotApplied(exception));
+    }
+
+    [Fact]
+    public void A_timeout_never_clears_an_effect()
+    {
+        var timeout = new Bridge.ActivePlatform.ActivePlatformTransientException("timed out", new TimeoutException());
+
+        Assert.False(EffectFailures.ProvesNotApplied(timeout));
+    }
+}

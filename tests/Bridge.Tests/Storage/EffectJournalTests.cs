@@ -1,0 +1,157 @@
+using Bridge.Host.Effects;
+using Bridge.Host.Storage;
+using Dapper;
+using Microsoft.SqlServer.TransactSql.ScriptDom;
+using Xunit;
+
+namespace Bridge.Tests.Storage;
+
+/// <summary>The effect journal against each real database: its states, its one-unresolved-per-group constraint, database time.</summary>
+public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>, IAsyncLifetime
+    where TFixture : StorageFixture
+{
+    protected TFixture Fixture { get; } = fixture;
+
+    private SqlEffectJournal Journal => new(Fixture.Database);
+
+    private static EffectId Line(string payment, string line) => new("statement-line:1", $"{payment}|{line}", payment);
+
+    public async Task InitializeAsync()
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync($"DELETE FROM {Fixture.Table("effect_journal")};");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [StoreFact]
+    public async Task A_begun_effect_is_open_with_its_owner_fingerprint_and_evidence_and_sent_by_database_time()
+    {
+        var id = Line("P1", "A");
+
+        Assert.NotNull(await Journal.TryBeginAsync(id, "msg-1", "fp-1", """{"status":"waiting_for_payment"}""", CancellationToken.None));
+
+        var entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.Equal(EffectState.Sending, entry.State);
+        Assert.True(entry.IsOpen);
+        Assert.Equal(("msg-1", "fp-1"), (entry.OwnerKey, entry.Fingerprint));
+        Assert.Equal(id, entry.Id);
+        Assert.Contains("waiting_for_payment", entry.Evidence, StringComparison.Ordinal);
+        Assert.True(entry.SinceSent < TimeSpan.FromMinutes(1), $"sent {entry.SinceSent} ago by the database's clock");
+        var open = await Journal.FindOpenAsync(id.Scope, "P1", CancellationToken.None);
+        Assert.Equal(32, entry.Attempt.Length);
+        Assert.Equal(entry with { SinceSent = TimeSpan.Zero }, open! with { SinceSent = TimeSpan.Zero });
+    }
+
+    [StoreFact]
+    public async Task A_second_effect_of_a_group_cannot_begin_while_the_first_is_unresolved()
+    {
+        var first = await Journal.TryBeginAsync(Line("P2", "A"), "msg-1", "fp", null, CancellationToken.None);
+        Assert.NotNull(first);
+
+        Assert.Null(await Journal.TryBeginAsync(Line("P2", "B"), "msg-2", "fp", null, CancellationToken.None));
+        Assert.Null(await Journal.FindAsync(Line("P2", "B"), CancellationToken.None));
+
+        // Another payment is another group.
+        Assert.NotNull(await Journal.TryBeginAsync(Line("P3", "B"), "msg-3", "fp", null, CancellationToken.None));
+
+        await Journal.ResolveAsync(Line("P2", "A"), first, EffectState.Applied, "corr-1", """{"correctionId":"corr-1"}""", CancellationToken.None);
+        Assert.NotNull(await Journal.TryBeginAsync(Line("P2", "B"), "msg-2", "fp", null, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Only_an_effect_that_did_not_happen_can_be_sent_again()
+    {
+        var id = Line("P4", "A");
+        var first = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
+        Assert.NotNull(first);
+        Assert.Null(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
+
+        await Journal.ResolveAsync(id, first, EffectState.NotApplied, null, """{"reason":"503"}""", CancellationToken.None);
+        var second = await Journal.TryBeginAsync(id, "msg-2", "fp-2", null, CancellationToken.None);
+        Assert.NotNull(second);
+        var again = await Journal.FindAsync(id, CancellationToken.None);
+        Assert.Equal((EffectState.Sending, "msg-2", "fp-2", second), (again!.State, again.OwnerKey, again.Fingerprint, again.Attempt));
+
+        // The first attempt was settled and sent again: nothing it concludes late can overwrite the second.
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Journal.ResolveAsync(id, first, EffectState.Applied, "c-1", null, CancellationToken.None));
+        await Journal.ResolveAsync(id, second, EffectState.Applied, "c-9", null, CancellationToken.None);
+        Assert.Null(await Journal.TryBeginAsync(id, "msg-3", "fp", null, CancellationToken.None));
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Journal.ResolveAsync(id, second, EffectState.NotApplied, null, null, CancellationToken.None));
+        Assert.Equal(("c-9", EffectState.Applied), ((await Journal.FindAsync(id, CancellationToken.None))!.ResourceId, (await Journal.FindAsync(id, CancellationToken.None))!.State));
+
+        var unknown = Line("P4", "B");
+        var attempt = await Journal.TryBeginAsync(unknown, "msg-4", "fp", null, CancellationToken.None);
+        await Journal.ResolveAsync(unknown, attempt!, EffectState.Unknown, null, null, CancellationToken.None);
+        Assert.Null(await Journal.TryBeginAsync(unknown, "msg-4", "fp", null, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_async_task_is_recorded_on_the_open_effect_and_kept_after_it_resolves()
+    {
+        var id = new EffectId("closing-document-create:1:505", "DOC-1\nmsg-1", "DOC-1");
+        var attempt = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
+
+        await Journal.SetAsyncTaskAsync(id, attempt!, "task-7", CancellationToken.None);
+        var polling = await Journal.FindOpenAsync(id.Scope, "DOC-1", CancellationToken.None);
+        Assert.Equal((EffectState.AsyncTask, "task-7"), (polling!.State, polling.AsyncTaskId));
+
+        await Journal.ResolveAsync(id, attempt!, EffectState.Applied, "ext-1", null, CancellationToken.None);
+        var applied = await Journal.FindAsync(id, CancellationToken.None);
+        Assert.Equal((EffectState.Applied, "task-7", "ext-1"), (applied!.State, applied.AsyncTaskId, applied.ResourceId));
+        Assert.Null(await Journal.FindOpenAsync(id.Scope, "DOC-1", CancellationToken.None));
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Journal.SetAsyncTaskAsync(id, attempt!, "task-8", CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Time_since_sent_is_the_databases_not_the_callers()
+    {
+        var id = Line("P5", "A");
+        Assert.NotNull(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
+
+        // Back-date the send by ten minutes, as the database sees it.
+        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
+        {
+            var earlier = Fixture.Dialect switch
+            {
+                SqlDialect.PostgreSql => "sent_at - interval '10 minutes'",
+                SqlDialect.Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', sent_at, '-10 minutes')",
+                _ => "DATEADD(minute, -10, sent_at)",
+            };
+            await connection.ExecuteAsync($"UPDATE {Fixture.Table("effect_journal")} SET sent_at = {earlier} WHERE effect_id = @Id;", new { Id = id.Hash });
+        }
+
+        var entry = await Journal.FindAsync(id, CancellationToken.None);
+        Assert.InRange(entry!.SinceSent, TimeSpan.FromMinutes(9.9), TimeSpan.FromMinutes(11));
+    }
+}
+
+public sealed class PostgreSqlEffectJournalTests(PostgreSqlStorageFixture fixture) : EffectJournalTests<PostgreSqlStorageFixture>(fixture);
+
+public sealed class SqliteEffectJournalTests(SqliteStorageFixture fixture) : EffectJournalTests<SqliteStorageFixture>(fixture);
+
+[RequiresEnvironmentVariable(SqlServerStorageFixture.Variable)]
+public sealed class SqlServerEffectJournalTests(SqlServerStorageFixture fixture) : EffectJournalTests<SqlServerStorageFixture>(fixture);
+
+public sealed class EffectJournalSqlServerParseTests
+{
+    public static TheoryData<string, string> Statements()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var (_, name, text) in EffectJournalSql.All().Where(s => s.Dialect == SqlDialect.SqlServer))
+        {
+            data.Add(name, text);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Statements))]
+    public void Journal_statement_parses_as_TSql160(string name, string sql)
+    {
+        new TSql160Parser(initialQuotedIdentifiers: true).Parse(new StringReader(sql), out var errors);
+
+        Assert.True(errors.Count == 0, $"{name}: " + string.Join("; ", errors.Select(error => $"line {error.Line}: {error.Message}")));
+    }
+}

@@ -1,0 +1,275 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Reflection;
+using System.Text.Json;
+using Bridge.Contracts;
+using Bridge.Host.Outbox;
+using Bridge.Host.Storage;
+using Bridge.Tests.ActivePlatform;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Xunit;
+
+namespace Bridge.Tests.Storage;
+
+/// <summary>
+/// The dispatcher against a real database and a broker stand-in that refuses one event type: rows that cannot be
+/// published must never hold back the ones behind them.
+/// </summary>
+public abstract class OutboxDispatchTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>, IAsyncLifetime
+    where TFixture : StorageFixture
+{
+    private const int BatchSize = 5;
+
+    private const int MaxAttempts = 3;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static readonly DateTimeOffset Start = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private readonly TestClock clock = new(Start);
+
+    private readonly RecordingBus bus = RecordingBus.Create(refusing: typeof(ClosingDocumentSent));
+
+    private SqlOutboxStore Outbox => new(fixture.Database, clock);
+
+    private readonly CapturingLoggerProvider logs = new();
+
+    private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    private static OutboxOptions Settings => new()
+    {
+        BatchSize = BatchSize,
+        MaxAttempts = MaxAttempts,
+        RetryBaseDelay = TimeSpan.FromMinutes(1),
+        RetryMaxDelay = TimeSpan.FromMinutes(3),
+    };
+
+    public Task InitializeAsync() => fixture.ResetAsync();
+
+    public async Task DisposeAsync() => await services.DisposeAsync();
+
+    [StoreFact]
+    public async Task A_batch_of_events_the_broker_refuses_does_not_hold_back_a_newer_event()
+    {
+        var refused = Enumerable.Range(0, BatchSize).Select(i => Sent($"refused-{i}", Start.AddMilliseconds(i))).ToArray();
+        var good = Skipped("good", Start.AddSeconds(1));
+        await EnqueueAsync([.. refused, good]);
+        var dispatcher = NewDispatcher();
+
+        for (var pass = 0; pass < 3 && !bus.WasPublished("good"); pass++)
+        {
+            await dispatcher.DispatchBatchAsync(Settings, CancellationToken.None);
+        }
+
+        Assert.True(bus.WasPublished("good"), "the newer event was never published");
+    }
+
+    [StoreFact]
+    public async Task A_batch_of_events_whose_body_cannot_be_published_does_not_hold_back_a_newer_event()
+    {
+        var unreadable = Enumerable.Range(0, BatchSize)
+            .Select(i => new OutboxMessage(Guid.NewGuid(), nameof(ClosingDocumentSkipped), "{}", "{}", Start.AddMilliseconds(i), 0))
+            .ToArray();
+        var good = Skipped("good", Start.AddSeconds(1));
+        await EnqueueAsync([.. unreadable, good]);
+        var dispatcher = NewDispatcher();
+
+        for (var pass = 0; pass < 3 && !bus.WasPublished("good"); pass++)
+        {
+            await dispatcher.DispatchBatchAsync(Settings, CancellationToken.None);
+        }
+
+        Assert.True(bus.WasPublished("good"), "the newer event was never published");
+    }
+
+    [StoreFact]
+    public async Task A_refused_event_is_retried_after_its_delay_then_parked_logged_counted_and_kept()
+    {
+        var refused = Sent("refused", Start);
+        await EnqueueAsync(refused);
+        var dispatcher = NewDispatcher();
+        using var parkedCount = new MeasurementRecorder(services.GetRequiredService<IMeterFactory>(), "bridge.outbox.parked");
+
+        var attempts = new List<int>();
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            var result = await dispatcher.DispatchBatchAsync(Settings, CancellationToken.None);
+            attempts.Add(result.Failed);
+
+            // Not due again before its delay has passed by the database's clock; due once it has.
+            Assert.Equal(0, (await dispatcher.DispatchBatchAsync(Settings, CancellationToken.None)).Claimed);
+            await fixture.AgeLeasesAsync(Settings.RetryDelay(attempt) + TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Equal([1, 1, 1], attempts);
+        Assert.Equal(MaxAttempts, bus.Refusals);
+        Assert.Equal(0, (await dispatcher.DispatchBatchAsync(Settings, CancellationToken.None)).Claimed);
+        Assert.Equal(1, await Outbox.CountParkedAsync(CancellationToken.None));
+        Assert.Equal(0, await Outbox.CountPendingAsync(CancellationToken.None));
+        Assert.Equal(1, parkedCount.Total);
+        var error = Assert.Single(logs.Lines, line => line.Contains(" Error ", StringComparison.Ordinal));
+        Assert.Contains(refused.Id.ToString(), error, StringComparison.Ordinal);
+        Assert.Contains("parked", error, StringComparison.Ordinal);
+
+        var health = await new OutboxHealthCheck(Outbox).CheckHealthAsync(new HealthCheckContext());
+        Assert.Equal(HealthStatus.Degraded, health.Status);
+        Assert.Equal(1L, health.Data["parked"]);
+    }
+
+    [StoreFact]
+    public async Task Outbox_health_is_healthy_while_nothing_is_parked()
+    {
+        await EnqueueAsync(Skipped("waiting", Start));
+
+        var health = await new OutboxHealthCheck(Outbox).CheckHealthAsync(new HealthCheckContext());
+
+        Assert.Equal(HealthStatus.Healthy, health.Status);
+        Assert.Equal(1L, health.Data["pending"]);
+    }
+
+    private OutboxDispatcher NewDispatcher() => new(
+        Outbox,
+        bus.AsBus(),
+        new OutboxSignal(),
+        Options.Create(Settings),
+        new OutboxMetrics(services.GetRequiredService<IMeterFactory>()),
+        clock,
+        new LoggerFactory([logs]).CreateLogger<OutboxDispatcher>());
+
+    private static OutboxMessage Sent(string key, DateTimeOffset createdAt) => Message(new ClosingDocumentSent
+    {
+        Key = key,
+        MessageId = "m-" + key,
+        CorrelationId = Guid.NewGuid().ToString(),
+        OccurredAt = createdAt,
+        ResellerId = 1,
+        AccountId = 2,
+        ExternalInvoiceId = "ap-" + key,
+        Outcome = ClosingDocumentWriteOutcome.Created,
+    }, createdAt);
+
+    private static OutboxMessage Skipped(string key, DateTimeOffset createdAt) => Message(new ClosingDocumentSkipped
+    {
+        Key = key,
+        MessageId = "m-" + key,
+        CorrelationId = Guid.NewGuid().ToString(),
+        OccurredAt = createdAt,
+        AccountId = 2,
+        SkippedVersion = "1",
+        AppliedVersion = "2",
+    }, createdAt);
+
+    private static OutboxMessage Message(IResultEvent resultEvent, DateTimeOffset createdAt) => new(
+        Guid.NewGuid(), resultEvent.GetType().Name, JsonSerializer.Serialize(resultEvent, resultEvent.GetType(), Json), "{}", createdAt, 0);
+
+    private async Task EnqueueAsync(params OutboxMessage[] messages)
+    {
+        await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var message in messages)
+        {
+            await Outbox.EnqueueAsync(transaction, message, CancellationToken.None);
+        }
+
+        await transaction.CommitAsync();
+    }
+}
+
+public sealed class OutboxOptionsTests
+{
+    [Fact]
+    public void Retry_delay_doubles_from_the_base_and_stops_at_the_cap()
+    {
+        var settings = new OutboxOptions { RetryBaseDelay = TimeSpan.FromSeconds(5), RetryMaxDelay = TimeSpan.FromMinutes(5) };
+
+        Assert.Equal(
+            [5, 10, 20, 40, 80, 160, 300, 300],
+            Enumerable.Range(1, 8).Select(attempt => settings.RetryDelay(attempt).TotalSeconds));
+        Assert.Equal(TimeSpan.FromMinutes(5), settings.RetryDelay(1000));
+    }
+}
+
+public sealed class PostgreSqlOutboxDispatchTests(PostgreSqlStorageFixture fixture) : OutboxDispatchTests<PostgreSqlStorageFixture>(fixture);
+
+public sealed class SqliteOutboxDispatchTests(SqliteStorageFixture fixture) : OutboxDispatchTests<SqliteStorageFixture>(fixture);
+
+[RequiresEnvironmentVariable(SqlServerStorageFixture.Variable)]
+public sealed class SqlServerOutboxDispatchTests(SqlServerStorageFixture fixture) : OutboxDispatchTests<SqlServerStorageFixture>(fixture);
+
+/// <summary>Sums what one instrument of the <c>Bridge</c> meter records while it lives.</summary>
+internal sealed class MeasurementRecorder : IDisposable
+{
+    private readonly MeterListener listener = new();
+    private long total;
+
+    public MeasurementRecorder(IMeterFactory meterFactory, string instrument)
+    {
+        var meter = meterFactory.Create("Bridge");
+        listener.InstrumentPublished = (published, l) =>
+        {
+            if (ReferenceEquals(published.Meter, meter) && published.Name == instrument)
+            {
+                l.EnableMeasurementEvents(published);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref total, value));
+        listener.Start();
+    }
+
+    public long Total => Interlocked.Read(ref total);
+
+    public void Dispose() => listener.Dispose();
+}
+
+/// <summary>
+/// Stands in for the bus: records every event published through <c>Publish(object, Type, pipe, token)</c> (the one overload
+/// the dispatcher uses) and throws for the refused type, as a broker refusing a publish would.
+/// </summary>
+public class RecordingBus : DispatchProxy
+{
+    private Type refused = typeof(void);
+
+    private int refusals;
+
+    public ConcurrentQueue<object> Published { get; } = new();
+
+    public int Refusals => Volatile.Read(ref refusals);
+
+    public static RecordingBus Create(Type refusing)
+    {
+        var proxy = DispatchProxy.Create<IBus, RecordingBus>();
+        var recorder = (RecordingBus)(object)proxy;
+        recorder.refused = refusing;
+        return recorder;
+    }
+
+    public IBus AsBus() => (IBus)(object)this;
+
+    public bool WasPublished(string key) => Published.Any(published => published switch
+    {
+        ClosingDocumentSent sent => sent.Key == key,
+        ClosingDocumentSkipped skipped => skipped.Key == key,
+        _ => false,
+    });
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        if (targetMethod is { Name: nameof(IPublishEndpoint.Publish), IsGenericMethod: false } && args is [{ } message, Type type, _, _])
+        {
+            if (type == refused)
+            {
+                Interlocked.Increment(ref refusals);
+                return Task.FromException(new InvalidOperationException($"The broker refused {type.Name}."));
+            }
+
+            Published.Enqueue(message);
+            return Task.CompletedTask;
+        }
+
+        throw new NotSupportedException($"The test bus does not support {targetMethod?.Name}.");
+    }
+}
