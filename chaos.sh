@@ -16,6 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 configuration=Release
 build=1
 storage=postgresql
+plan_only=0
 args=()
 while (($# > 0)); do
     case $1 in
@@ -23,10 +24,30 @@ while (($# > 0)); do
         --help | -h) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         --configuration) configuration=$2; shift ;;
         --storage) storage=$2; args+=("$1" "$2"); shift ;;
+        --print-plan) plan_only=1; args+=("$1") ;;
         *) args+=("$1") ;;
     esac
     shift
 done
+
+export DOTNET_NOLOGO=${DOTNET_NOLOGO:-1}
+export DOTNET_CLI_TELEMETRY_OPTOUT=${DOTNET_CLI_TELEMETRY_OPTOUT:-1}
+build_chaos() {
+    ((build)) || return 0
+    printf 'chaos.sh: building Bridge.Host and Bridge.Chaos (%s)\n' "$configuration" >&2
+    dotnet build src/Bridge.Host/Bridge.Host.csproj -c "$configuration" -v quiet -nologo >&2
+    dotnet build tests/Bridge.Chaos/Bridge.Chaos.csproj -c "$configuration" -v quiet -nologo >&2
+}
+
+# BRIDGE_CHAOS_BIN / BRIDGE_CHAOS_HOST_BIN: run copies of the builds (a long run while the tree is rebuilt).
+chaos_bin=${BRIDGE_CHAOS_BIN:-tests/Bridge.Chaos/bin/$configuration/net10.0}
+host_bin=${BRIDGE_CHAOS_HOST_BIN:-src/Bridge.Host/bin/$configuration/net10.0}
+
+# The stream alone needs no services.
+if ((plan_only)); then
+    build_chaos
+    exec dotnet "$chaos_bin/Bridge.Chaos.dll" "${args[@]}"
+fi
 
 BT_STATE=$(mktemp -d "${TMPDIR:-/tmp}/bridge-chaos-services.XXXXXX")
 chmod 755 "$BT_STATE"
@@ -73,17 +94,7 @@ export BRIDGE_CHAOS_SERVICES=$PWD/scripts/chaos-services.sh
 export BT_STATE RMQ_NODE RMQ_PORT RMQ_DIST_PORT RMQ_EPMD_PORT
 export PG_BIN=${PG_BIN:-} PG_PORT=${PG_PORT:-}
 
-export DOTNET_NOLOGO=${DOTNET_NOLOGO:-1}
-export DOTNET_CLI_TELEMETRY_OPTOUT=${DOTNET_CLI_TELEMETRY_OPTOUT:-1}
-if ((build)); then
-    say "building Bridge.Host and Bridge.Chaos ($configuration)"
-    dotnet build src/Bridge.Host/Bridge.Host.csproj -c "$configuration" -v quiet -nologo >&2
-    dotnet build tests/Bridge.Chaos/Bridge.Chaos.csproj -c "$configuration" -v quiet -nologo >&2
-fi
-
-# BRIDGE_CHAOS_BIN / BRIDGE_CHAOS_HOST_BIN: run copies of the builds (a long run while the tree is rebuilt).
-chaos_bin=${BRIDGE_CHAOS_BIN:-tests/Bridge.Chaos/bin/$configuration/net10.0}
-host_bin=${BRIDGE_CHAOS_HOST_BIN:-src/Bridge.Host/bin/$configuration/net10.0}
+build_chaos
 rc=0
 dotnet "$chaos_bin/Bridge.Chaos.dll" --bridge "$host_bin/bridge.dll" "${args[@]}" || rc=$?
 exit "$rc"

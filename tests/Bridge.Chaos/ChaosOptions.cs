@@ -17,6 +17,9 @@ public sealed class ChaosOptions
           --rate R              messages published per second (default 20)
           --restarts N          restarts of RabbitMQ and of PostgreSQL each (default 1; 0 for none; needs chaos.sh's services)
           --full-broker-restart restart the whole RabbitMQ node, not only the RabbitMQ application in it
+          --print-plan          print the seed's message stream (one publication a line) and exit; needs no services
+          --no-faults           no sandbox faults (kills and restarts still happen): e.g. to measure how long a killed
+                                instance's documents wait
           --claim-lease SECONDS Bridge:Idempotency:DocumentClaimLease of both instances (default 10; Bridge's own default is 120)
           --exclude FLOW[,FLOW] leave flows out: closing-documents, notifications, statement-lines, payment-status, top-ups,
                                 currency-rates, corrections, invoices, bad-input, control-keys
@@ -40,6 +43,10 @@ public sealed class ChaosOptions
     public int Restarts { get; private set; } = 1;
 
     public bool FullBrokerRestart { get; private set; }
+
+    public bool Faults { get; private set; } = true;
+
+    public bool PrintPlanOnly { get; private set; }
 
     public TimeSpan ClaimLease { get; private set; } = TimeSpan.FromSeconds(10);
 
@@ -69,6 +76,8 @@ public sealed class ChaosOptions
                 case "--kills": options.Kills = Int(0); break;
                 case "--restarts": options.Restarts = Int(0); break;
                 case "--full-broker-restart": options.FullBrokerRestart = true; break;
+                case "--no-faults": options.Faults = false; break;
+                case "--print-plan": options.PrintPlanOnly = true; break;
                 case "--claim-lease": options.ClaimLease = TimeSpan.FromSeconds(Int(3)); break;
                 case "--quiesce-timeout": options.QuiesceTimeout = TimeSpan.FromSeconds(Int(10)); break;
                 case "--work-dir": options.WorkDirectory = Path.GetFullPath(Value()); break;

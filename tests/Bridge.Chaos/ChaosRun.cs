@@ -26,6 +26,18 @@ public sealed class ChaosRun(ChaosOptions options)
     /// <summary>How long a message that follows another (an approval after its create) waits for that one's result.</summary>
     private static readonly TimeSpan FollowerPatience = TimeSpan.FromSeconds(30);
 
+    /// <summary>The seed's stream, one publication a line, as a run would publish it (the world is seeded into a private sandbox).</summary>
+    public async Task<IReadOnlyList<string>> PlanAsync(CancellationToken ct)
+    {
+        var generator = ScenarioGenerator.Plan(options.Seed, options.Messages, options.Excluded);
+        await using var sandbox = await SandboxServer.StartAsync(new SandboxSettings { RandomSeed = options.Seed }, ct);
+        await WorldSeeder.SeedAsync(generator.World, sandbox.Control, ct);
+        return [.. generator.Emit().Stream.Select(Describe)];
+    }
+
+    private static string Describe(Publication publication, int position) =>
+        $"{position,6} {Flows.Name(publication.Message.Flow),-17} {EventText.Visible(publication.Message.ToString())} ({publication.Message.Expectation}){(publication.Copy > 0 ? " (duplicate delivery)" : "")}";
+
     public async Task<ChaosResult> RunAsync(CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
@@ -67,7 +79,7 @@ public sealed class ChaosRun(ChaosOptions options)
             await using var publisher = await ErpPublisher.ConnectAsync(broker, $"chaos{runTag}", history, ct);
             using var admin = new AdminClient(supervisor.LiveAddresses, adminToken);
             var services = new ServiceControl(Environment.GetEnvironmentVariable(ServiceControl.ScriptVariable), options.FullBrokerRestart);
-            var schedule = FaultSchedule.Build(options.Seed, plan.Stream.Count, options.Kills, options.Restarts, services.CanRestart, options.Storage == StorageKind.PostgreSql);
+            var schedule = FaultSchedule.Build(options.Seed, plan.Stream.Count, options.Kills, options.Restarts, services.CanRestart, options.Storage == StorageKind.PostgreSql, options.Faults);
             Say($"{plan.Messages.Count} messages in {plan.Stream.Count} publications, {schedule.Count} disturbances; two Bridge processes up after {clock.Elapsed.TotalSeconds:0}s");
 
             await using var disturber = new Disturber(sandbox.Control, supervisor, services, admin, history, ct);
@@ -300,7 +312,7 @@ public sealed class ChaosRun(ChaosOptions options)
         lines.Add("disturbances:");
         lines.AddRange(history.Disturbances.Select(d => "  " + d));
         lines.Add("stream:");
-        lines.AddRange(plan.Stream.Select((p, i) => $"  {i,5} {EventText.Visible(p.Message.ToString())}{(p.Copy > 0 ? " (duplicate delivery)" : "")}"));
+        lines.AddRange(plan.Stream.Select(Describe));
         await File.WriteAllLinesAsync(path, lines, ct);
         return path;
     }

@@ -22,6 +22,16 @@ Console.CancelKeyPress += (_, e) =>
 
 try
 {
+    if (options.PrintPlanOnly)
+    {
+        foreach (var line in await new ChaosRun(options).PlanAsync(cancel.Token))
+        {
+            Console.WriteLine(line);
+        }
+
+        return 0;
+    }
+
     var result = await new ChaosRun(options).RunAsync(cancel.Token);
     const int Shown = 25;
     foreach (var violation in result.RenderedViolations.Take(Shown))

@@ -12,7 +12,7 @@ namespace Bridge.Chaos.Checking;
 /// <list type="bullet">
 /// <item>every <c>ClosingDocumentSent</c> is backed by a write of that version to that document id (a <c>Created</c> by a create);</item>
 /// <item>the versions written never go back (no older version over a newer one, deletes included);</item>
-/// <item>a <c>ClosingDocumentSkipped</c> names an applied version that is newer and was written;</item>
+/// <item>a <c>ClosingDocumentSkipped</c> names an applied version that is newer (or the same) and was written;</item>
 /// <item>every delete in the ledger is explained by a <c>ClosingDocumentDeleted(wasPresent)</c> (or a dead-lettered delete), and every such event by a delete;</item>
 /// <item>a valid message is never refused by ActivePlatform (e.g. "Key has already been taken": a second create);</item>
 /// <item>when every message of the document is answered, ActivePlatform holds what the last success event says.</item>
@@ -86,11 +86,12 @@ public sealed class ClosingDocumentChecks : IFlowCheck
         {
             var skippedRank = RankOfVersion(skipped.SkippedVersion);
             var appliedRank = RankOfVersion(skipped.AppliedVersion);
-            if (appliedRank is null || skippedRank is null || appliedRank <= skippedRank
+            // The same version again (a republish) may be answered as skipped too: it is already there.
+            if (appliedRank is null || skippedRank is null || appliedRank < skippedRank
                 || !writes.Any(w => ClosingDocumentScenarios.RankOf(w.Details["name"]) == appliedRank))
             {
                 yield return new Violation(Invariants.Ordering, subject,
-                    $"skipped as {skipped.SkippedVersion} older than {skipped.AppliedVersion}, which ActivePlatform never received or is not newer", index.Members(skipped.MessageId));
+                    $"skipped as {skipped.SkippedVersion} older than {skipped.AppliedVersion}, which ActivePlatform never received or is older", index.Members(skipped.MessageId));
             }
         }
 

@@ -47,7 +47,9 @@ public sealed class HistoryRenderer(MessageIndex index)
         }
 
         ids.Remove("");
-        foreach (var effect in index.Run.Effects.Where(e => ids.Contains(e.Subject) || e.Details.Values.Any(v => v is not null && ids.Contains(v))))
+        var kinds = violation.Messages.Select(m => EffectKindsOf(m.Flow)).Distinct().ToList();
+        foreach (var effect in index.Run.Effects.Where(e => kinds.Any(k => e.Kind.StartsWith(k, StringComparison.Ordinal))
+            && (ids.Contains(e.Subject) || e.Details.Values.Any(v => v is not null && ids.Contains(v)))))
         {
             text.AppendLine($"  ActivePlatform effect #{effect.Sequence} {effect.At.ToUniversalTime():HH:mm:ss.fff} {effect.Kind} {EventText.Visible(effect.Subject)} {string.Join(' ', effect.Details.Select(d => $"{d.Key}={EventText.Visible(d.Value)}"))}");
         }
@@ -70,6 +72,18 @@ public sealed class HistoryRenderer(MessageIndex index)
 
         return text.ToString();
     }
+
+    /// <summary>The ledger entries a flow's messages can cause (ids of different kinds of things may coincide).</summary>
+    private static string EffectKindsOf(Flow flow) => flow switch
+    {
+        Flow.ClosingDocuments => "external_invoice.",
+        Flow.Notifications => "notification.",
+        Flow.StatementLines or Flow.PaymentStatus or Flow.TopUps => "payment.",
+        Flow.Corrections => "correction.",
+        Flow.CurrencyRates => "currency_rate.",
+        Flow.Invoices => "invoice.",
+        _ => "",
+    };
 
     /// <summary>Ids and keys a payload or an event names, by which ActivePlatform's ledger and call log know the same thing.</summary>
     private static IEnumerable<string> Identifiers(object? item) => item switch

@@ -50,9 +50,11 @@ public sealed class InvoiceChecks : IFlowCheck
                 yield return new Violation(Invariants.RightOutcome, document.Key, $"a valid step was refused: {EventText.Describe(refusal)}", [message]);
             }
 
-            if (!FlowFacts.AnyUnsettled(index, messages) && successes.Count > 0)
+            // An answer "already applied" changes nothing, so the state is the last success that acted.
+            var acting = successes.Where(s => !AlreadyApplied(s)).ToList();
+            if (!FlowFacts.AnyUnsettled(index, messages) && acting.Count > 0)
             {
-                var last = Operation(successes[^1]);
+                var last = Operation(acting[^1]);
                 var holds = last switch
                 {
                     "approved" => invoice.Approved && invoice.PaymentStatus != "completed",
@@ -62,7 +64,7 @@ public sealed class InvoiceChecks : IFlowCheck
                 if (!holds)
                 {
                     yield return new Violation(Invariants.Figures, document.Key,
-                        $"the last success says {last}; invoice {invoice.Id} is approved={invoice.Approved}, payment {invoice.PaymentStatus}", messages);
+                        $"the last success that acted says {last}; invoice {invoice.Id} is approved={invoice.Approved}, payment {invoice.PaymentStatus}", messages);
                 }
             }
         }

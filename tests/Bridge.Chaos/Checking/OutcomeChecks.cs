@@ -31,7 +31,9 @@ public sealed class OutcomeChecks : IFlowCheck
             var answers = outcome.Results.Count + outcome.PendingDeadLetters.Count;
             if (answers == 0)
             {
-                yield return new Violation(Invariants.OneOutcome, subject, "no terminal outcome: no result event and no pending dead letter (lost, or stuck)", members);
+                yield return new Violation(Invariants.OneOutcome, subject, outcome.Conflicts.Count > 0
+                    ? $"{members.Count} payloads under one key, every answer an IdempotencyConflict ({outcome.Conflicts.Count}): none of them is answered as applied or refused"
+                    : "no terminal outcome: no result event and no pending dead letter (lost, or stuck)", members);
                 continue;
             }
 

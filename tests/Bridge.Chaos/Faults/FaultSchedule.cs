@@ -54,7 +54,7 @@ public static class FaultSchedule
         SlowAsyncTasks,
     }
 
-    public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres)
+    public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true)
     {
         var random = new Random(unchecked((seed * 131) + 17));
         var actions = new List<ChaosAction>();
@@ -64,7 +64,7 @@ public static class FaultSchedule
         var phaseLength = Math.Max(8, n / 14);
         var kinds = Enum.GetValues<FaultKind>().OrderBy(_ => random.Next()).ToList();
         var phase = 0;
-        for (var at = 0; at < n; at += phaseLength, phase++)
+        for (var at = 0; faults && at < n; at += phaseLength, phase++)
         {
             if (phase < kinds.Count)
             {

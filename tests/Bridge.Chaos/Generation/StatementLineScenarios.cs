@@ -67,8 +67,9 @@ public sealed class StatementLineScenarios : ScenarioFamily
                 ExternalTransactionId = transaction,
             };
             var what = $"statement line {transaction} of {Money(line.Amount)} for payment {number} ({kind}, total {payment.Total.ToString(CultureInfo.InvariantCulture)})";
-            // Another amount for the same line under a new id: whichever comes first is applied, the other must not be.
-            var expectation = line.ChangedAmount ? Expectation.ValidOrConflict : Expectation.Valid;
+            // Another amount for the same line (under a new id, or under this one): whichever comes first is applied, and
+            // every other message of the line, republishes included, may be answered as a conflict.
+            var expectation = line.ChangedAmount || line.Conflict ? Expectation.ValidOrConflict : Expectation.Valid;
             var original = context.Message(Flow, message, number, what, expectation);
             foreach (var publication in GenerationContext.Publish(original, line.Duplicate))
             {

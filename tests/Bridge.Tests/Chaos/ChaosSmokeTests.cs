@@ -25,11 +25,25 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
     /// <summary>Generous: the run itself takes one to two minutes on two busy cores; the wait ends as soon as it does.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(8);
 
-    // Off until the closing-document ordering defect it finds is fixed: with seed 20261201 it passed three times on main but
-    // failed once (an older version answered ClosingDocumentSent after a newer one or a delete was applied; a PATCH to a
-    // document deleted meanwhile answered as a 404 refusal). Turn on when `./chaos.sh --seed 20261201` ends violations=0 reliably.
-    [Fact(Skip = "Chaos seed 20261201 finds an open closing-document ordering defect (older version reported sent after a newer one or a delete); see the session note and ./chaos.sh")]
-    public async Task A_short_fixed_seed_chaos_run_finds_no_violation()
+    /// <summary>Why both runs are off: a violation the chaos suite found on main (after issue 7's fixes so far were merged).</summary>
+    private const string OpenViolation =
+        "The chaos suite finds, now and then, an older closing-document version answered ClosingDocumentSent after a newer version "
+        + "(or a delete) was applied: its create's answer was lost and a database stop cut its commit, or its async task was read back "
+        + "late; it is reported sent (even Created, with a document id a delete removed) while ActivePlatform holds the newer one "
+        + "(figures-match; seed 20261201 doc-14, seed 142 doc-9, seed 21 async-doc-166). A late r3 is answered ClosingDocumentSkipped; "
+        + "so should these be. Turn on once that is fixed.";
+
+    [Fact(Skip = OpenViolation)]
+    public Task A_short_fixed_seed_chaos_run_finds_no_violation() => RunAsync(Seed, messages: 100);
+
+    /// <summary>
+    /// Seed 142's 120 messages hold, beside every flow, the cases issue 7 names: a statement line, a top-up and a correction
+    /// republished with other figures, a twin top-up, two messages under one AMQP id, two-line payments, async documents.
+    /// </summary>
+    [Fact(Skip = OpenViolation)]
+    public Task A_fixed_seed_run_with_issue_7s_cases_finds_no_violation() => RunAsync(142, messages: 120);
+
+    private async Task RunAsync(int seed, int messages)
     {
         var root = RepositoryRoot();
         var start = new ProcessStartInfo("bash")
@@ -39,7 +53,7 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { Path.Combine(root, "chaos.sh"), "--no-build", "--configuration", Configuration(), "--seed", $"{Seed}", "--messages", "100", "--kills", "2", "--rate", "5" })
+        foreach (var argument in new[] { Path.Combine(root, "chaos.sh"), "--no-build", "--configuration", Configuration(), "--seed", $"{seed}", "--messages", $"{messages}", "--kills", "2", "--rate", "5" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -68,7 +82,7 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
         output.WriteLine(summary);
         output.WriteLine(Tail(stderr, 80));
         Assert.True(process.ExitCode == 0, $"chaos run exit code {process.ExitCode}: {summary}{Environment.NewLine}{stdout}{Environment.NewLine}{Tail(stderr, 40)}");
-        Assert.Contains($"seed={Seed}", summary, StringComparison.Ordinal);
+        Assert.Contains($"seed={seed}", summary, StringComparison.Ordinal);
         Assert.Contains("violations=0", summary, StringComparison.Ordinal);
     }
 
