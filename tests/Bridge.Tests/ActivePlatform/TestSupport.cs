@@ -11,27 +11,21 @@ using Microsoft.Extensions.Logging;
 
 namespace Bridge.Tests.ActivePlatform;
 
-/// <summary>The documented response examples, from the test output (<c>fixtures/</c>) or the shared folder above the repository.</summary>
+/// <summary>
+/// The documented response examples, kept verbatim in <c>ActivePlatform/Fixtures/</c> and copied to the test output's
+/// <c>fixtures/</c>: read only from there, so a fresh clone needs nothing outside the repository.
+/// </summary>
 internal static class Fixtures
 {
     public static string Read(string name)
     {
         var copied = Path.Combine(AppContext.BaseDirectory, "fixtures", name);
-        if (File.Exists(copied))
+        if (!File.Exists(copied))
         {
-            return File.ReadAllText(copied);
+            throw new FileNotFoundException($"Fixture {name} is not in the test output ({copied}): it belongs in tests/Bridge.Tests/ActivePlatform/Fixtures/.", copied);
         }
 
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "activeplatform", "fixtures", name);
-            if (File.Exists(candidate))
-            {
-                return File.ReadAllText(candidate);
-            }
-        }
-
-        throw new FileNotFoundException($"Fixture {name} is neither in the test output nor in a shared/activeplatform/fixtures folder above it.");
+        return File.ReadAllText(copied);
     }
 }
 

@@ -252,6 +252,13 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     {
         var account = NewAccount();
         var keys = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("D")).ToList();
+        // Another account's dead letter, same failure group, whose random key happens to hold this account's digits (as any
+        // key or message id can, by chance): the filter must not take it for one of this account's.
+        var accountDigits = account.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var bystanderKey = Guid.NewGuid().ToString("D")[..^accountDigits.Length] + accountDigits;
+        var bystander = await DeadLetterAfter5xxAsync(bystanderKey, NewAccount(), NewId.NextGuid().ToString("D"));
+        // So the text filter names the account as the bodies write it, not as bare digits.
+        var accountText = $"\"accountId\":{accountDigits},";
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
         foreach (var key in keys)
         {
@@ -265,13 +272,13 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
 
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         using var admin = fixture.Admin();
-        var groups = (await admin.GetFromJsonAsync<JsonArray>(new Uri($"admin/dead-letters/groups?queue={SendQueue}&text={account}", UriKind.Relative)))!;
+        var groups = (await admin.GetFromJsonAsync<JsonArray>(new Uri($"admin/dead-letters/groups?queue={SendQueue}&text={Uri.EscapeDataString(accountText)}", UriKind.Relative)))!;
         var group = Assert.Single(groups);
         Assert.Equal(3, group!["count"]!.GetValue<long>());
 
         var started = await admin.PostAsJsonAsync(
             new Uri("admin/dead-letters/replay", UriKind.Relative),
-            new { filter = new { queue = SendQueue, group = group["failureGroup"]!.GetValue<string>(), text = account.ToString(System.Globalization.CultureInfo.InvariantCulture) }, batchSize = 2, ratePerSecond = 5 });
+            new { filter = new { queue = SendQueue, group = group["failureGroup"]!.GetValue<string>(), text = accountText }, batchSize = 2, ratePerSecond = 5 });
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var job = (await started.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(3, job["total"]!.GetValue<int>());
@@ -288,6 +295,7 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         }
 
         Assert.Equal(3, (await PostsAsync(account)).Count(call => call.Status == 201));
+        Assert.Equal("Pending", (await ShowAsync(admin, bystander.DeadLetterId))["status"]!.GetValue<string>());
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Bridge.Contracts;
 using Bridge.Host.DeadLetters;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Storage;
+using Bridge.Sandbox;
 using Bridge.Tests.Infrastructure;
 using MassTransit;
 using RabbitMQ.Client;
@@ -78,6 +79,32 @@ public sealed class ErrorQueueSweepTests(DeadLetterFixture fixture)
         var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
         Assert.Equal(messageId, sent.MessageId);
         Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+    }
+
+    [Fact]
+    public async Task A_delivery_both_captured_and_left_on_the_error_queue_is_one_dead_letter_failed_twice()
+    {
+        var (key, messageId, account) = (Guid.NewGuid().ToString("D"), NewId.NextGuid().ToString("D"), Interlocked.Increment(ref _nextAccount));
+        var body = JsonSerializer.SerializeToUtf8Bytes(Document(key, revision: 1, accountId: account), Json);
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishRawAsync(SendQueue, body, messageId);
+            var captured = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+
+            // The same delivery as MassTransit would have moved it had the capture's answer been lost after its commit.
+            await PutOnErrorQueueAsync(body, messageId);
+            await fixture.Get<ErrorQueueSweeper>().SweepAsync(CancellationToken.None);
+
+            var letter = await SingleDeadLetterAsync(messageId);
+            Assert.Equal((captured.DeadLetterId, 2), (letter.Letter.Id, letter.Letter.Summary.FailureCount));
+            Assert.Equal(["Captured", "FailedAgain", "ImportedFromErrorQueue"], letter.Audit.Select(entry => entry.Action));
+            Assert.Equal(0u, await fixture.Erp.MessageCountAsync(ErrorQueue));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
     }
 
     [Fact]
