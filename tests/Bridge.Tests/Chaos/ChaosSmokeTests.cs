@@ -25,22 +25,14 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
     /// <summary>Generous: the run itself takes one to two minutes on two busy cores; the wait ends as soon as it does.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(8);
 
-    /// <summary>Why both runs are off: a violation the chaos suite found on main (after issue 7's fixes so far were merged).</summary>
-    private const string OpenViolation =
-        "The chaos suite finds, now and then, an older closing-document version answered ClosingDocumentSent after a newer version "
-        + "(or a delete) was applied: its create's answer was lost and a database stop cut its commit, or its async task was read back "
-        + "late; it is reported sent (even Created, with a document id a delete removed) while ActivePlatform holds the newer one "
-        + "(figures-match; seed 20261201 doc-14, seed 142 doc-9, seed 21 async-doc-166). A late r3 is answered ClosingDocumentSkipped; "
-        + "so should these be. Turn on once that is fixed.";
-
-    [Fact(Skip = OpenViolation)]
+    [Fact]
     public Task A_short_fixed_seed_chaos_run_finds_no_violation() => RunAsync(Seed, messages: 100);
 
     /// <summary>
     /// Seed 142's 120 messages hold, beside every flow, the cases issue 7 names: a statement line, a top-up and a correction
     /// republished with other figures, a twin top-up, two messages under one AMQP id, two-line payments, async documents.
     /// </summary>
-    [Fact(Skip = OpenViolation)]
+    [Fact]
     public Task A_fixed_seed_run_with_issue_7s_cases_finds_no_violation() => RunAsync(142, messages: 120);
 
     private async Task RunAsync(int seed, int messages)
