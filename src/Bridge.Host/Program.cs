@@ -1,6 +1,7 @@
 using Bridge.Host.Admin;
 using Bridge.Host.DeadLetters;
 using Bridge.Host.Demo;
+using Bridge.Host.Effects;
 using Bridge.Host.Hosting;
 
 if (args.Length > 0 && args[0] == "demo")
@@ -11,6 +12,11 @@ if (args.Length > 0 && args[0] == "demo")
 if (args.Length > 0 && args[0] == "dead-letters")
 {
     return await DeadLetterCli.RunAsync(args[1..], Console.Out, Console.Error);
+}
+
+if (args.Length > 0 && args[0] == "effects")
+{
+    return await EffectCli.RunAsync(args[1..], Console.Out, Console.Error);
 }
 
 var builder = WebApplication.CreateBuilder(args);

@@ -1,4 +1,5 @@
 using Bridge.Host.DeadLetters;
+using Bridge.Host.Effects;
 using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Admin;
@@ -32,6 +33,7 @@ public static class AdminApi
         app.MapGet(OpenApiPath, () => Results.Text(OpenApiDocument.Value, "application/json"));
         var admin = app.MapGroup("/admin").AddEndpointFilter(AdminAuthentication.RequireToken);
         admin.MapDeadLetterAdmin();
+        admin.MapEffectAdmin();
         admin.MapAdminSession();
         app.MapAdminUi();
         return app;

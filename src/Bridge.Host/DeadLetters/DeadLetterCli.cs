@@ -53,7 +53,7 @@ public static class DeadLetterCli
         return await parsed.InvokeAsync(invocation, cancellationToken);
     }
 
-    private static string PathOf(Command command)
+    internal static string PathOf(Command command)
     {
         var names = new List<string>();
         for (Symbol? symbol = command; symbol is not null; symbol = symbol.Parents.FirstOrDefault())
@@ -65,7 +65,7 @@ public static class DeadLetterCli
     }
 
     /// <summary>One line: the command, its arguments and its required options, e.g. <c>bridge dead-letters discard &lt;id&gt;... --reason &lt;text&gt; [options]</c>.</summary>
-    private static string Synopsis(Command command)
+    internal static string Synopsis(Command command)
     {
         if (command.Subcommands.Count > 0)
         {
@@ -385,9 +385,9 @@ public static class DeadLetterCli
         }
     }
 
-    private sealed class Session(HttpClient http, TextWriter output, TextWriter error, bool json)
+    internal sealed class Session(HttpClient http, TextWriter output, TextWriter error, bool json)
     {
-        private static readonly JsonSerializerOptions Indented = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+        internal static readonly JsonSerializerOptions Indented = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
         public async Task<int> ListAsync(Dictionary<string, string> filters, int? page, int? pageSize, CancellationToken cancellationToken)
         {
@@ -545,7 +545,7 @@ public static class DeadLetterCli
         }
 
         /// <summary>Sends the request; prints the JSON answer with --json (unless quiet) and a problem to stderr.</summary>
-        private async Task<(bool Ok, JsonNode? Body)> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken, bool quiet = false)
+        internal async Task<(bool Ok, JsonNode? Body)> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken, bool quiet = false)
         {
             using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
             if (body is not null)
@@ -580,7 +580,7 @@ public static class DeadLetterCli
             return (true, parsed);
         }
 
-        private async Task WriteTableAsync(string[] headings, List<string[]> rows)
+        internal async Task WriteTableAsync(string[] headings, List<string[]> rows)
         {
             var widths = headings.Select((heading, i) => rows.Select(row => row[i].Length).Append(heading.Length).Max()).ToArray();
             var line = new StringBuilder();
@@ -596,7 +596,7 @@ public static class DeadLetterCli
             }
         }
 
-        private static void AddQuery(Dictionary<string, string> query, string name, string? value)
+        internal static void AddQuery(Dictionary<string, string> query, string name, string? value)
         {
             if (!string.IsNullOrWhiteSpace(value))
             {
@@ -604,22 +604,22 @@ public static class DeadLetterCli
             }
         }
 
-        private static string QueryString(Dictionary<string, string> query) =>
+        internal static string QueryString(Dictionary<string, string> query) =>
             query.Count == 0 ? "" : "?" + string.Join("&", query.Select(pair => $"{pair.Key}={Uri.EscapeDataString(pair.Value)}"));
 
-        private static string Text(JsonNode? node, string name) => node?[name] switch
+        internal static string Text(JsonNode? node, string name) => node?[name] switch
         {
             null => "",
             JsonValue value when value.TryGetValue<string>(out var text) => text,
             var other => other.ToJsonString(),
         };
 
-        private static string Time(JsonNode? node, string name) =>
+        internal static string Time(JsonNode? node, string name) =>
             DateTimeOffset.TryParse(Text(node, name), CultureInfo.InvariantCulture, DateTimeStyles.None, out var time)
                 ? time.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)
                 : Text(node, name);
 
-        private static string Shorten(string text, int max)
+        internal static string Shorten(string text, int max)
         {
             var oneLine = text.ReplaceLineEndings(" ");
             return oneLine.Length <= max ? oneLine : oneLine[..(max - 1)] + "…";

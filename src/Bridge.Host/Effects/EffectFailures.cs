@@ -40,4 +40,15 @@ public static class EffectTiming
         ArgumentNullException.ThrowIfNull(options);
         return options.TotalTimeout + options.AttemptTimeout;
     }
+
+    /// <summary>
+    /// How long after its send an operator may resolve an effect that is still open (Sending or AsyncTask): the in-flight
+    /// window plus the async polling deadline. By then no send can still be carried out and no task still be polled for it,
+    /// so nothing a delivery could learn would contradict the operator; before then Bridge settles it itself.
+    /// </summary>
+    public static TimeSpan OperatorMayResolveOpenAfter(Bridge.ActivePlatform.ActivePlatformOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return InFlightWindow(options) + options.AsyncTaskPolling.Deadline;
+    }
 }

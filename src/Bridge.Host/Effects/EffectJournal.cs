@@ -3,12 +3,14 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Bridge.Host.Storage;
 using Dapper;
 
 namespace Bridge.Host.Effects;
 
 /// <summary>What Bridge knows of one effect it sent (or is about to send) to ActivePlatform.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<EffectState>))]
 public enum EffectState
 {
     /// <summary>Recorded before the call: the call may or may not have reached ActivePlatform. Unresolved.</summary>
@@ -200,7 +202,8 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         }
     }
 
-    private sealed class Row
+    /// <summary>A journal row as Dapper reads it (also read, with more columns, by <see cref="SqlEffectAdminStore"/>).</summary>
+    internal class Row
     {
         public string Scope { get; set; } = "";
         public string EffectKey { get; set; } = "";

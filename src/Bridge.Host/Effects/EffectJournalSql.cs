@@ -25,6 +25,34 @@ public sealed class EffectJournalSql
     /// <summary>Counts applied effects of the scope, other than <c>@EffectId</c>, that own <c>@ResourceId</c>.</summary>
     public required string CountOwners { get; init; }
 
+    /// <summary>
+    /// Effects for operators, oldest send first, a page at a time: those in <c>@State</c>, or with no state named, the ones
+    /// that need attention — every <c>Unknown</c> one and every open one sent at least <c>@OpenOlderThanMs</c> ago.
+    /// </summary>
+    public required string Query { get; init; }
+
+    public required string QueryCount { get; init; }
+
+    /// <summary>One effect by id, in whatever state, with when it last changed.</summary>
+    public required string SelectDetails { get; init; }
+
+    /// <summary>
+    /// An operator's resolution: applies only while the row is still in <c>@FromState</c> with attempt <c>@AttemptId</c>, and
+    /// is either <c>Unknown</c> or open and sent at least <c>@OpenResolvableAfterMs</c> ago (by the database's clock), so of
+    /// two racing resolutions (or a resolution racing a delivery that settles the effect) exactly one applies.
+    /// </summary>
+    public required string OperatorResolve { get; init; }
+
+    public required string AuditInsert { get; init; }
+
+    public required string AuditSelect { get; init; }
+
+    /// <summary>Deletes at most <c>@BatchSize</c> resolved (<c>Applied</c>, <c>NotApplied</c>) rows last changed before <c>@OlderThan</c>, with their audit.</summary>
+    public required string Purge { get; init; }
+
+    /// <summary>How many effects are <c>Unknown</c>, how many are open, and how long ago (ms, database clock) the oldest open one was sent.</summary>
+    public required string Health { get; init; }
+
     public static EffectJournalSql For(SqlDialect dialect) => dialect switch
     {
         SqlDialect.PostgreSql => PostgreSql,
@@ -38,10 +66,30 @@ public sealed class EffectJournalSql
         attempt_id AS AttemptId, state AS State, async_task_id AS AsyncTaskId, evidence AS Evidence, resource_id AS ResourceId, sent_at AS SentAt
         """;
 
-    private static EffectJournalSql Build(string table, string now, string sinceSentMs, string openTrue, string openFalse) => new()
+    private const string AdminColumns = "effect_id AS EffectId, updated_at AS UpdatedAt";
+
+    private static string Filter(string sinceSentMs, string openTrue, Func<string, string> text) => $"""
+        WHERE ((({text("@State")}) IS NULL AND (state = 'Unknown' OR (is_open = {openTrue} AND {sinceSentMs} >= @OpenOlderThanMs)))
+               OR state = @State)
+          AND (({text("@Scope")}) IS NULL OR scope = @Scope)
+          AND (({text("@EffectKey")}) IS NULL OR effect_key = @EffectKey)
+          AND (({text("@GroupKey")}) IS NULL OR group_key = @GroupKey)
+          AND (({text("@OwnerKey")}) IS NULL OR owner_key = @OwnerKey)
+        """;
+
+    private static EffectJournalSql Build(
+        string table,
+        string audit,
+        string now,
+        Func<string, string> sinceMs,
+        string openTrue,
+        string openFalse,
+        Func<string, string> text,
+        string page,
+        string purge) => new()
     {
-        SelectById = $"SELECT {Columns}, {sinceSentMs} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;",
-        SelectOpen = $"SELECT {Columns}, {sinceSentMs} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue};",
+        SelectById = $"SELECT {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;",
+        SelectOpen = $"SELECT {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue};",
         Restart = $"""
             UPDATE {table}
             SET state = 'Sending', is_open = {openTrue}, owner_key = @OwnerKey, attempt_id = @AttemptId, fingerprint = @Fingerprint, evidence = @Evidence,
@@ -65,28 +113,96 @@ public sealed class EffectJournalSql
             WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND is_open = {openTrue};
             """,
         CountOwners = $"SELECT COUNT(*) FROM {table} WHERE scope = @Scope AND resource_id = @ResourceId AND state = 'Applied' AND effect_id <> @EffectId;",
+        Query = $"""
+            SELECT {Columns}, {AdminColumns}, {sinceMs("sent_at")} AS SinceSentMs
+            FROM {table}
+            {Filter(sinceMs("sent_at"), openTrue, text)}
+            ORDER BY sent_at, effect_id
+            {page};
+            """,
+        QueryCount = $"""
+            SELECT COUNT(*)
+            FROM {table}
+            {Filter(sinceMs("sent_at"), openTrue, text)};
+            """,
+        SelectDetails = $"SELECT {Columns}, {AdminColumns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;",
+        OperatorResolve = $"""
+            UPDATE {table}
+            SET state = @State, is_open = {openFalse}, resource_id = @ResourceId, evidence = @Evidence, updated_at = {now}
+            WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND state = @FromState
+              AND (state = 'Unknown' OR (is_open = {openTrue} AND {sinceMs("sent_at")} >= @OpenResolvableAfterMs));
+            """,
+        AuditInsert = $"""
+            INSERT INTO {audit} (effect_id, at, actor, action, outcome, detail)
+            VALUES (@EffectId, {now}, @Actor, @Action, @Outcome, @Detail);
+            """,
+        AuditSelect = $"""
+            SELECT id AS Id, at AS At, actor AS Actor, action AS Action, outcome AS Outcome, detail AS Detail
+            FROM {audit}
+            WHERE effect_id = @EffectId
+            ORDER BY id;
+            """,
+        Purge = purge,
+        Health = $"""
+            SELECT (SELECT COUNT(*) FROM {table} WHERE state = 'Unknown') AS UnknownCount,
+                   (SELECT COUNT(*) FROM {table} WHERE is_open = {openTrue}) AS OpenCount,
+                   (SELECT {sinceMs("MIN(sent_at)")} FROM {table} WHERE is_open = {openTrue}) AS OldestOpenMs;
+            """,
     };
 
+    // The CASTs give an unset (null) filter a type, which PostgreSQL cannot infer from "IS NULL" alone.
     private static readonly EffectJournalSql PostgreSql = Build(
         "bridge.effect_journal",
+        "bridge.effect_audit",
         "clock_timestamp()",
-        "CAST(EXTRACT(EPOCH FROM (clock_timestamp() - sent_at)) * 1000 AS bigint)",
+        sent => $"CAST(EXTRACT(EPOCH FROM (clock_timestamp() - {sent})) * 1000 AS bigint)",
         "true",
-        "false");
+        "false",
+        parameter => $"CAST({parameter} AS text)",
+        "LIMIT @Take OFFSET @Skip",
+        """
+        DELETE FROM bridge.effect_journal
+        WHERE effect_id IN
+        (
+            SELECT effect_id FROM bridge.effect_journal
+            WHERE state IN ('Applied', 'NotApplied') AND updated_at < @OlderThan
+            LIMIT @BatchSize
+        );
+        """);
 
     private static readonly EffectJournalSql Sqlite = Build(
         "effect_journal",
+        "effect_audit",
         "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-        "CAST((julianday('now') - julianday(sent_at)) * 86400000 AS INTEGER)",
+        sent => $"CAST((julianday('now') - julianday({sent})) * 86400000 AS INTEGER)",
         "1",
-        "0");
+        "0",
+        parameter => parameter,
+        "LIMIT @Take OFFSET @Skip",
+        """
+        DELETE FROM effect_journal
+        WHERE rowid IN
+        (
+            SELECT rowid FROM effect_journal
+            WHERE state IN ('Applied', 'NotApplied') AND updated_at < @OlderThan
+            LIMIT @BatchSize
+        );
+        """);
 
+    // TOP keeps each statement's locks far below the escalation threshold (5 000), so a purge never locks the table.
     private static readonly EffectJournalSql SqlServer = Build(
         "bridge.effect_journal",
+        "bridge.effect_audit",
         "SYSDATETIMEOFFSET()",
-        "DATEDIFF_BIG(millisecond, sent_at, SYSDATETIMEOFFSET())",
+        sent => $"DATEDIFF_BIG(millisecond, {sent}, SYSDATETIMEOFFSET())",
         "1",
-        "0");
+        "0",
+        parameter => parameter,
+        "OFFSET @Skip ROWS FETCH NEXT @Take ROWS ONLY",
+        """
+        DELETE TOP (@BatchSize) FROM bridge.effect_journal
+        WHERE state IN (N'Applied', N'NotApplied') AND updated_at < @OlderThan;
+        """);
 
     /// <summary>Every statement of every dialect, for the SQL Server parse test and reviews.</summary>
     public static IEnumerable<(SqlDialect Dialect, string Name, string Text)> All()
@@ -101,6 +217,14 @@ public sealed class EffectJournalSql
             yield return (dialect, nameof(SetAsyncTask), s.SetAsyncTask);
             yield return (dialect, nameof(Resolve), s.Resolve);
             yield return (dialect, nameof(CountOwners), s.CountOwners);
+            yield return (dialect, nameof(Query), s.Query);
+            yield return (dialect, nameof(QueryCount), s.QueryCount);
+            yield return (dialect, nameof(SelectDetails), s.SelectDetails);
+            yield return (dialect, nameof(OperatorResolve), s.OperatorResolve);
+            yield return (dialect, nameof(AuditInsert), s.AuditInsert);
+            yield return (dialect, nameof(AuditSelect), s.AuditSelect);
+            yield return (dialect, nameof(Purge), s.Purge);
+            yield return (dialect, nameof(Health), s.Health);
         }
     }
 }

@@ -1,5 +1,6 @@
 using Bridge.ActivePlatform;
 using Bridge.Host.DeadLetters;
+using Bridge.Host.Effects;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
@@ -20,6 +21,7 @@ public static class BridgeRegistration
         builder.AddBridgeActivePlatform();
         builder.AddBridgePipeline();
         builder.AddBridgeDeadLetters();
+        builder.AddBridgeEffects();
         builder.AddBridgeMessaging();
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Features.Payments;
 using Bridge.Sandbox;
 using MassTransit;
 using Microsoft.Playwright;
@@ -320,6 +321,81 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         await Expect(page.Locator("#notice")).ToContainTextAsync(sent.MessageId!);
         var document = Assert.Single(await DocumentsAsync(key));
         Assert.Equal($"Act {key[..8]} corrected", document.Name);
+    }
+
+    [ChromiumFact]
+    public async Task An_operator_finds_an_Unknown_effect_resolves_it_on_the_page_and_replaying_its_dead_letter_sends_it_once()
+    {
+        var sandbox = fixture.Sandbox.Control;
+        var payment = await sandbox.AddPaymentAsync(new SandboxPaymentSeed { Total = 100m }, CancellationToken.None);
+        var line = $"BS-{Guid.NewGuid():N}"[..20];
+        var messageId = NewId.NextGuid().ToString("D");
+
+        // The line's POST fails with 502 (nothing applied, but Bridge cannot know) and the payment cannot be read back: Unknown.
+        await sandbox.SetFaultsAsync(
+            [
+                new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 1, ErrorStatus = 502 },
+                new FaultRule { Method = "GET", PathPrefix = $"/api/v3/resellers/1/payments/{payment.Id}", FailNext = 1, ErrorStatus = 404 },
+            ],
+            CancellationToken.None);
+        await fixture.Erp.PublishJsonAsync(fixture.Queue(CompletePaymentConsumer.Queue), new Dictionary<string, object?>
+        {
+            ["mode"] = "ByPaymentNumber",
+            ["paymentNumber"] = payment.Number,
+            ["paymentMethodId"] = 2,
+            ["amount"] = 100m,
+            ["currencyCode"] = "USD",
+            ["externalTransactionId"] = line,
+        }, messageId);
+        var letter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == messageId);
+        await sandbox.ClearFaultsAsync(CancellationToken.None);
+        var key = $"{payment.Number}|{line}";
+
+        // A read-only token sees the effect but cannot resolve it.
+        var viewer = await SignInAsync(DeadLetterFixture.ReadOnlyToken, "Signed in as viewer (ReadOnly)");
+        await FindEffectAsync(viewer, messageId, key);
+        await ExpectDisabledForReadOnlyAsync(viewer.GetByRole(AriaRole.Button, new() { Name = "Resolve", Exact = true }));
+
+        var page = await SignInAsync(DeadLetterFixture.OperatorToken);
+        await FindEffectAsync(page, messageId, key);
+        await Expect(page.Locator("#ef-why")).ToContainTextAsync("waits for an operator");
+        await Expect(page.Locator("#ef-evidence")).ToContainTextAsync("can no longer be read");
+        var resolve = page.GetByRole(AriaRole.Button, new() { Name = "Resolve", Exact = true });
+        await page.GetByLabel("It was not applied").CheckAsync();
+        await resolve.ClickAsync();
+        await Expect(page.Locator("#ef-error")).ToContainTextAsync("Write a note");
+        await page.GetByLabel("Note: who checked what, and why").FillAsync($"no line {line} on payment {payment.Number} in ActivePlatform");
+        await resolve.ClickAsync();
+
+        await Expect(page.Locator("#ef-state")).ToHaveTextAsync("NotApplied");
+        await Expect(page.Locator("#notice")).ToContainTextAsync("sent again");
+        await Expect(page.Locator("#ef-resolve")).ToBeHiddenAsync();
+        await Expect(page.Locator("#ef-audit tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#ef-audit tbody tr")).ToContainTextAsync("alice");
+        await Expect(page.Locator("#ef-evidence")).ToContainTextAsync($"no line {line}");
+
+        await page.GotoAsync($"admin/ui/#/letter/{letter.DeadLetterId:D}");
+        await Expect(page.Locator("#d-id")).ToHaveTextAsync(letter.DeadLetterId.ToString("D"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Replay", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#d-status")).ToHaveTextAsync("Replayed");
+
+        var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.ExternalTransactionId == line);
+        Assert.Equal((PaymentCompletionOutcome.Completed, false), (completed.Outcome, completed.AlreadyApplied));
+        var after = Assert.Single(await sandbox.GetPaymentsAsync(null, payment.Id, CancellationToken.None));
+        Assert.Equal("completed", after.Status);
+        Assert.Equal([line], after.ExternalTransactionIds);
+    }
+
+    private static async Task FindEffectAsync(IPage page, string owner, string key)
+    {
+        await page.GetByRole(AriaRole.Link, new() { Name = "Effects", Exact = true }).ClickAsync();
+        await page.GetByLabel("Owner (message id)").FillAsync(owner);
+        await page.Locator("#effect-filters").GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(page.Locator("#effects tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#effects tbody tr .status")).ToHaveTextAsync("Unknown");
+        await page.GetByRole(AriaRole.Link, new() { Name = key }).ClickAsync();
+        await Expect(page.Locator("#ef-meta")).ToContainTextAsync(key);
+        await Expect(page.Locator("#ef-state")).ToHaveTextAsync("Unknown");
     }
 
     private async Task ExpectDisabledForReadOnlyAsync(ILocator button)

@@ -47,6 +47,19 @@ public sealed class StartupValidationTests
     }
 
     [Fact]
+    public async Task Resolved_effects_kept_shorter_than_idempotency_records_stop_the_start()
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings["Bridge:Effects:RetainResolvedFor"] = "10.00:00:00";
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        Assert.Contains(problems, p => p.Contains("Bridge:Effects:RetainResolvedFor", StringComparison.Ordinal) && p.Contains("Bridge:Idempotency:RetainRecordsFor", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_claim_lease_too_short_to_renew_stops_the_start()
     {
         var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;

@@ -8,6 +8,9 @@
   const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   const STATUSES = ['Pending', 'Replaying', 'Replayed', 'Discarded'];
   const FILTER_NAMES = ['status', 'messageType', 'queue', 'key', 'exceptionType', 'text', 'from', 'to'];
+  const EFFECT_ID = /^[0-9a-f]{64}$/i;
+  const EFFECT_STATES = ['Sending', 'AsyncTask', 'Applied', 'NotApplied', 'Unknown'];
+  const EFFECT_FILTER_NAMES = ['state', 'scope', 'key', 'owner'];
 
   // The API lives beside the page: /admin/ui/ → /admin/. Relative, so a reverse proxy's path prefix is kept.
   const apiBase = new URL('../', window.location.href);
@@ -23,6 +26,8 @@
     pageItems: [],
     selected: new Set(),
     letter: null,
+    effectFilters: {},
+    effect: null,
     job: null,
     jobTimer: null,
     generation: 0,
@@ -265,21 +270,36 @@
     }
   }
 
-  // ------------------------------------------------------------------ routing: #/letters, #/groups, #/letter/<id>
+  // ------------------------------------------------------------------ routing: #/letters, #/groups, #/letter/<id>, #/effects, #/effect/<id>
 
   function route() {
     if (!state.session) return;
     const hash = window.location.hash || '#/letters';
     const letterMatch = /^#\/letter\/(.+)$/.exec(hash);
+    const effectMatch = /^#\/effect\/(.+)$/.exec(hash);
     $('letters-view').hidden = true;
     $('groups-view').hidden = true;
     $('detail-view').hidden = true;
+    $('effects-view').hidden = true;
+    $('effect-view').hidden = true;
     $('filters').hidden = false;
     problem('');
     if (!letterMatch) state.letter = null;
+    if (!effectMatch) state.effect = null;
     $('tab-letters').removeAttribute('aria-current');
     $('tab-groups').removeAttribute('aria-current');
-    if (letterMatch && GUID.test(letterMatch[1])) {
+    $('tab-effects').removeAttribute('aria-current');
+    if (effectMatch && EFFECT_ID.test(effectMatch[1])) {
+      $('filters').hidden = true;
+      $('tab-effects').setAttribute('aria-current', 'page');
+      $('effect-view').hidden = false;
+      loadEffect(effectMatch[1]);
+    } else if (hash === '#/effects') {
+      $('filters').hidden = true;
+      $('tab-effects').setAttribute('aria-current', 'page');
+      $('effects-view').hidden = false;
+      loadEffects();
+    } else if (letterMatch && GUID.test(letterMatch[1])) {
       $('filters').hidden = true;
       $('detail-view').hidden = false;
       loadLetter(letterMatch[1]);
@@ -530,6 +550,152 @@
       h('ul', null, list.map((error) => h('li', null, String(error)))));
   }
 
+  // ------------------------------------------------------------------ effects: list, show, resolve
+
+  function effectBadge(effectState) {
+    const known = EFFECT_STATES.includes(effectState) ? effectState : 'Unknown';
+    return h('span', { class: 'status status-effect-' + known.toLowerCase() }, String(effectState));
+  }
+
+  /** The evidence in one line: what an operator noted, the reason, how it was decided, or the JSON. */
+  function evidenceLine(evidence) {
+    if (evidence === null || evidence === undefined) return '';
+    if (typeof evidence !== 'object') return String(evidence);
+    if (typeof evidence.note === 'string') return (evidence.resolvedBy || '') + ': ' + evidence.note;
+    if (typeof evidence.reason === 'string') return evidence.reason;
+    if (typeof evidence.how === 'string') return evidence.how;
+    return JSON.stringify(evidence);
+  }
+
+  function readEffectFilters() {
+    const form = $('effect-filters');
+    const filters = {};
+    for (const name of EFFECT_FILTER_NAMES) {
+      const value = form.elements[name].value.trim();
+      if (value) filters[name] = value;
+    }
+    return filters;
+  }
+
+  async function loadEffects() {
+    const generation = ++state.generation;
+    let page;
+    try {
+      page = await api('effects' + query({ ...state.effectFilters, pageSize: 200 }));
+    } catch (error) {
+      problem(error.message);
+      return;
+    }
+    if (generation !== state.generation) return;
+    $('effects').tBodies[0].replaceChildren(...page.items.map(effectRow));
+    $('effects-empty').hidden = page.items.length > 0;
+    const which = page.state ? page.state : 'needing an operator';
+    setText('effects-count', (page.total === 1 ? '1 effect ' : page.total + ' effects ') + which);
+  }
+
+  function effectRow(effect) {
+    return h('tr', { 'data-id': effect.id },
+      h('td', null, time(effect.sentAt)),
+      h('td', { class: 'status-cell' }, effectBadge(effect.state)),
+      h('td', { class: 'key' }, h('a', { href: '#/effect/' + effect.id, title: 'Show effect ' + effect.id }, effect.key)),
+      h('td', null, effect.scope),
+      h('td', null, effect.group),
+      h('td', { class: 'key' }, effect.owner),
+      h('td', null, effect.resourceId || ''),
+      h('td', { class: 'failure' }, h('span', { title: evidenceLine(effect.evidence) }, shorten(evidenceLine(effect.evidence), 140))));
+  }
+
+  async function loadEffect(id) {
+    const generation = ++state.generation;
+    let effect;
+    try {
+      effect = await api('effects/' + encodeURIComponent(id));
+    } catch (error) {
+      problem(error.message);
+      return;
+    }
+    if (generation !== state.generation) return;
+    const first = !state.effect || state.effect.id !== effect.id;
+    if (first) {
+      setText('ef-error', '');
+      $('ef-resolve').reset();
+    }
+    state.effect = effect;
+    renderEffect(effect);
+    if (first) $('effect-title').focus();
+  }
+
+  function renderEffect(effect) {
+    setText('ef-id', effect.id);
+    $('ef-state').replaceChildren(effectBadge(effect.state));
+    setText('ef-why', effect.resolvable ? '— waits for an operator' : (effect.notResolvableBecause ? '— cannot be resolved: ' + effect.notResolvableBecause : ''));
+    const meta = [
+      ['Kind', effect.kind],
+      ['Scope', effect.scope],
+      ['Key', effect.key],
+      ['Group', effect.group],
+      ['Owner (message)', effect.owner],
+      ['Attempt', effect.attempt],
+      ['Sent', time(effect.sentAt)],
+      ['Last changed', time(effect.updatedAt)],
+      ['Async task', effect.asyncTaskId || '(none)'],
+      ['Resource', effect.resourceId || '(none)'],
+    ];
+    $('ef-meta').replaceChildren(...meta.flatMap(([name, value]) => [h('dt', null, name), h('dd', null, value)]));
+    setText('ef-evidence', effect.evidence === null || effect.evidence === undefined ? '(none)' : JSON.stringify(effect.evidence, null, 2));
+    $('ef-audit').tBodies[0].replaceChildren(...(effect.audit || []).map((entry) =>
+      h('tr', null,
+        h('td', null, time(entry.at)),
+        h('td', null, entry.actor),
+        h('td', null, entry.action),
+        h('td', null, entry.outcome),
+        h('td', { class: 'wrap' }, entry.detail || ''))));
+
+    $('ef-resolve').hidden = !effect.resolvable;
+    setText('ef-resource-hint', '(' + resourceHint(effect.scope) + ')');
+    for (const input of $('ef-resolve').querySelectorAll('input, textarea')) input.disabled = readOnly();
+    enableAction($('ef-resolve-send'), effect.resolvable, 'This effect cannot be resolved now.');
+  }
+
+  function resourceHint(scope) {
+    const kind = String(scope || '').split(':')[0];
+    if (kind === 'payment-statement-line') return 'with "applied": the correction the line made, if any';
+    if (kind === 'payment-top-up') return 'with "applied": the payment\'s id, required';
+    if (kind === 'correction') return 'with "applied": the correction\'s id, required';
+    if (kind === 'closing-document-create') return 'with "applied": the document\'s id, required';
+    return 'with "applied"';
+  }
+
+  async function resolveEffect() {
+    const effect = state.effect;
+    if (!effect) return;
+    setText('ef-error', '');
+    const form = $('ef-resolve');
+    const resolution = form.elements.resolution.value;
+    const note = $('ef-note').value.trim();
+    const resourceId = $('ef-resource').value.trim();
+    if (!resolution) {
+      setText('ef-error', 'Choose whether it was applied or not.');
+      return;
+    }
+    if (!note) {
+      setText('ef-error', 'Write a note: who checked what in ActivePlatform. It is kept in the audit trail.');
+      $('ef-note').focus();
+      return;
+    }
+    const request = { resolution, note, attempt: effect.attempt };
+    if (resourceId) request.resourceId = resourceId;
+    try {
+      const result = await api('effects/' + encodeURIComponent(effect.id) + '/resolve', { method: 'POST', json: request });
+      notice('Resolved as ' + result.state + '. Now replay its dead letter: '
+        + (result.state === 'Applied' ? 'the message is answered without sending.' : 'the effect is sent again.'));
+      form.reset();
+    } catch (error) {
+      setText('ef-error', error.message);
+    }
+    await loadEffect(effect.id);
+  }
+
   // ------------------------------------------------------------------ bulk replay jobs
 
   async function startReplay(request, what) {
@@ -668,6 +834,21 @@
       stopJobWatch();
       state.job = null;
       $('job').hidden = true;
+    });
+
+    $('effect-filters').addEventListener('submit', (event) => {
+      event.preventDefault();
+      state.effectFilters = readEffectFilters();
+      loadEffects();
+    });
+    $('e-reset').addEventListener('click', () => {
+      $('effect-filters').reset();
+      state.effectFilters = {};
+      loadEffects();
+    });
+    $('ef-resolve').addEventListener('submit', (event) => {
+      event.preventDefault();
+      resolveEffect();
     });
 
     $('d-replay').addEventListener('click', () =>

@@ -60,6 +60,19 @@ public sealed class CreateCorrectionHandler(
                     return new WorkResult(HandlingOutcome.Applied, Created(message, incoming, resellerId, existingId, context.Document.AppliedVersion ?? "approval_required", alreadyApplied: !ownSend), existingId, null);
                 }
 
+                // Resolved as applied by an operator who found the correction in ActivePlatform: answered with it, and recorded
+                // on the key like a create Bridge saw answered, so nothing is sent. (Corrections cannot be read back: the status
+                // reported is the one every correction is created in.)
+                if (entry is { State: EffectState.Applied, ResourceId: { } resolvedId } && OperatorResolution.Of(entry) is not null)
+                {
+                    var ownSend = string.Equals(entry.OwnerKey, incoming.IdempotencyKey, StringComparison.Ordinal);
+                    return new WorkResult(
+                        HandlingOutcome.Applied,
+                        Created(message, incoming, resellerId, resolvedId, "approval_required", alreadyApplied: !ownSend),
+                        resolvedId,
+                        new DocumentChange("approval_required", resolvedId, Deleted: false));
+                }
+
                 // Corrections cannot be looked up: a create whose answer was lost cannot be told from one that never
                 // arrived. So the send is journaled first, and a later attempt that finds it unresolved stops for an
                 // operator rather than risk a second correction.
@@ -71,7 +84,8 @@ public sealed class CreateCorrectionHandler(
                     }
 
                     throw new EffectOutcomeUnknownException(
-                        $"Correction '{message.Key}' for account {message.AccountId} ({message.Total.ToString(CultureInfo.InvariantCulture)}) was sent to ActivePlatform but its answer was lost. Check the account's corrections in ActivePlatform: discard this message if it exists; if not, mark the effect not applied (README: Resolving an Unknown effect) and replay it. [effect scope '{id.Scope}', key '{id.Key}']");
+                        $"Correction '{message.Key}' for account {message.AccountId} ({message.Total.ToString(CultureInfo.InvariantCulture)}) was sent to ActivePlatform but its answer was lost. Check the account's corrections in ActivePlatform. "
+                        + EffectInstructions.Resolve(id, "--resource-id <the correction's id>"));
                 }
 
                 if (await journal.TryBeginAsync(id, incoming.IdempotencyKey!, fingerprint, null, ct) is not { } attempt)

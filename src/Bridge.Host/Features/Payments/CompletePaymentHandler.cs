@@ -83,11 +83,17 @@ public sealed class CompletePaymentHandler(
                 throw new NaturalKeyConflictException(
                     $"Statement line {message.ExternalTransactionId} for payment {number} was already applied with other figures (amount, currency or payment method); this message was not applied.");
             case EffectState.Applied:
-                var done = line.EvidenceAs<LineApplied>()!;
+                // Resolved by an operator after checking ActivePlatform: answered from what they found, nothing is sent.
+                var done = OperatorResolution.Of(line) is { } byOperator
+                    ? StatementLineEffect.ByOperator(
+                        byOperator.PreviousAs<LineUnresolved>()?.Before ?? (byOperator.PreviousAs<LineSent>() is { CorrectionIds: not null } sent ? sent : null),
+                        await payments.FindByNumberAsync(resellerId, number, cancellationToken),
+                        byOperator)
+                    : line.EvidenceAs<LineApplied>()!;
                 var ownSend = string.Equals(line.OwnerKey, me, StringComparison.Ordinal);
                 return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, done.Outcome, done.PaymentId, done.Status, done.CorrectionId, alreadyApplied: !ownSend), done.PaymentId, null);
             case EffectState.Unknown:
-                throw new PaymentOutcomeUnknownException(StatementLineEffect.UnknownInstructions(number, message.ExternalTransactionId, line.EvidenceAs<LineUnresolved>()?.Reason ?? "no read-back") + $" [effect scope '{lineId.Scope}', key '{lineId.Key}']");
+                throw new PaymentOutcomeUnknownException(StatementLineEffect.UnknownInstructions(lineId, number, message.ExternalTransactionId, line.EvidenceAs<LineUnresolved>()?.Reason ?? "no read-back"));
         }
 
         // The state before the send is what a later read-back judges this line's effect against.

@@ -79,12 +79,15 @@ public sealed class RegisterPaymentHandler(
                 throw new NaturalKeyConflictException(
                     $"Top-up '{message.Key}' was already created with other figures (account, total, comment or purpose); this message was not applied.");
             case EffectState.Applied:
-                var done = entry.EvidenceAs<TopUpCreated>()!;
+                var done = OperatorResolution.Of(entry) is { } byOperator
+                    ? await CreatedByOperatorAsync(resellerId, entry.ResourceId!, byOperator, cancellationToken)
+                    : entry.EvidenceAs<TopUpCreated>()!;
                 var ownSend = string.Equals(entry.OwnerKey, me, StringComparison.Ordinal);
                 return new WorkResult(HandlingOutcome.Applied, Registered(message, incoming, resellerId, entry.ResourceId!, done.Number, done.Status, done.Currency, alreadyApplied: !ownSend), entry.ResourceId, null);
             case EffectState.Unknown:
                 throw new EffectOutcomeUnknownException(
-                    $"Top-up '{message.Key}' for account {message.AccountId} was sent to ActivePlatform and its answer was lost; Bridge cannot tell which payment, if any, it created ({entry.EvidenceAs<TopUpUnresolved>()?.Reason}). Check the account's payments in ActivePlatform: if the top-up exists, discard this message; if not, mark the effect not applied (README: Resolving an Unknown effect) and replay it. [effect scope '{id.Scope}', key '{id.Key}']");
+                    $"Top-up '{message.Key}' for account {message.AccountId} was sent to ActivePlatform and its answer was lost; Bridge cannot tell which payment, if any, it created ({entry.EvidenceAs<TopUpUnresolved>()?.Reason}). Check the account's payments in ActivePlatform. "
+                    + EffectInstructions.Resolve(id, "--resource-id <the payment's id>"));
         }
 
         if (await journal.TryBeginAsync(id, me, fingerprint, EffectEvidence.Of(new TopUpSent(figures)), cancellationToken) is not { } attempt)
@@ -114,6 +117,19 @@ public sealed class RegisterPaymentHandler(
         {
             Effects = [new EffectResolution(id, attempt, EffectState.Applied, payment.Id, EffectEvidence.Of(created))],
         };
+    }
+
+    /// <summary>
+    /// A top-up an operator resolved as applied, naming the payment it created: that payment as ActivePlatform shows it
+    /// now (read, never written), so the answer carries its number, status and currency.
+    /// </summary>
+    private async Task<TopUpCreated> CreatedByOperatorAsync(long resellerId, string paymentId, OperatorResolution resolution, CancellationToken cancellationToken)
+    {
+        var how = $"resolved as applied by operator {resolution.ResolvedBy}: {resolution.Note}";
+        var payment = await payments.GetAsync(resellerId, paymentId, cancellationToken);
+        return payment is null
+            ? new TopUpCreated(null, null, null, how + $" (payment {paymentId} could not be read)")
+            : new TopUpCreated(payment.Attributes.DocumentId, payment.Attributes.Status, payment.Attributes.CurrencyCode, how);
     }
 
     /// <summary>

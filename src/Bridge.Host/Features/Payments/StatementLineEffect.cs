@@ -93,6 +93,33 @@ public static class StatementLineEffect
         return new LineApplied(outcome, after.Id, after.Attributes.Status, correctionId, "ActivePlatform's answer to the send");
     }
 
-    public static string UnknownInstructions(string paymentNumber, string? externalTransactionId, string reason)
-        => $"Statement line {externalTransactionId} for payment {paymentNumber} was sent to ActivePlatform and its answer was lost; Bridge cannot tell whether it was applied ({reason}). Check the payment's corrections and status in ActivePlatform: if this line's amount was credited, discard this message; if not, mark the effect not applied (README: Resolving an Unknown effect) and replay it.";
+    public static string UnknownInstructions(EffectId id, string paymentNumber, string? externalTransactionId, string reason)
+        => $"Statement line {externalTransactionId} for payment {paymentNumber} was sent to ActivePlatform and its answer was lost; Bridge cannot tell whether it was applied ({reason}). Check the payment's corrections and status in ActivePlatform. "
+            + EffectInstructions.Resolve(id, "[--resource-id <the correction it made, if any>]");
+
+    /// <summary>
+    /// The outcome of a line an operator resolved as applied: what the documented matrix gives for the line against the
+    /// payment as it was before the send (when that was recorded), the payment as it is now, and the correction the
+    /// operator found (if the line made one).
+    /// </summary>
+    public static LineApplied ByOperator(LineSent? before, Payment? now, OperatorResolution resolution)
+    {
+        ArgumentNullException.ThrowIfNull(resolution);
+        var status = now?.Attributes.Status;
+        PaymentCompletionOutcome outcome;
+        if (before is { Status: { } statusBefore } && (before.Total ?? now?.Attributes.Total) is { } total)
+        {
+            var paid = before.Paid ?? total;
+            outcome = PaymentStatuses.IsClosed(statusBefore) ? PaymentCompletionOutcome.AlreadyClosed
+                : paid == total ? PaymentCompletionOutcome.Completed
+                : paid > total ? PaymentCompletionOutcome.Overpaid
+                : PaymentCompletionOutcome.PartiallyPaid;
+        }
+        else
+        {
+            outcome = PaymentStatuses.IsClosed(status) ? PaymentCompletionOutcome.Completed : PaymentCompletionOutcome.PartiallyPaid;
+        }
+
+        return new LineApplied(outcome, now?.Id ?? before?.PaymentId, status, resolution.ResourceId, $"resolved as applied by operator {resolution.ResolvedBy}: {resolution.Note}");
+    }
 }
