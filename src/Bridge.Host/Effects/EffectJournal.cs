@@ -22,7 +22,11 @@ public enum EffectState
     /// <summary>ActivePlatform applied it; the evidence says how Bridge knows (its answer, or a read-back attributed to it).</summary>
     Applied,
 
-    /// <summary>It did not happen: an answer that proves nothing was applied, or a read-back showing no change. May be sent again.</summary>
+    /// <summary>
+    /// It did not happen: an answer that proves nothing was applied, or a read-back showing no change. May be sent again.
+    /// One exception, said in its evidence: a closing-document update whose outcome cannot be told (harmless to repeat, so
+    /// nothing for an operator to decide) is recorded so too, while its version counts as written for ordering.
+    /// </summary>
     NotApplied,
 
     /// <summary>It may have happened and nothing Bridge can read tells: never sent again automatically; an operator decides.</summary>

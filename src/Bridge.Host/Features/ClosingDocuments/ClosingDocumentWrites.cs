@@ -149,7 +149,7 @@ public sealed class ClosingDocumentWrites(
             }
             catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
             {
-                return await ResolveAsync(open, EffectState.Unknown, null, update with { How = $"async task {taskId} expired before it was read: it ended, and whether it applied cannot be told; counted as written, so no older version goes over it, and its message sends it again" });
+                return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"async task {taskId} expired before it was read: it ended, and whether it applied cannot be told; counted as written, so no older version goes over it, and its message sends it again (an update is harmless to repeat)" }, countsAsWritten: true);
             }
         }
 
@@ -162,7 +162,7 @@ public sealed class ClosingDocumentWrites(
                 $"An update of closing document '{documentKey}' ({DocumentVersion.Describe(update.Version)}) was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; waiting up to {wait.TotalSeconds:0} s until it can no longer be applied before writing the document again.");
         }
 
-        return await ResolveAsync(open, EffectState.Unknown, null, update with { How = $"answer lost; whether it applied cannot be told, and it can no longer be applied later (sent {open.SinceSent.TotalSeconds:0} s ago); counted as written, so no older version goes over it, and its message sends it again" });
+        return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"answer lost; whether it applied cannot be told, and it can no longer be applied later (sent {open.SinceSent.TotalSeconds:0} s ago); counted as written, so no older version goes over it, and its message sends it again (an update is harmless to repeat)" }, countsAsWritten: true);
     }
 
     private async Task<EffectEntry> SettleDeleteAsync(EffectEntry open, DocumentWrite delete, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
@@ -182,7 +182,11 @@ public sealed class ClosingDocumentWrites(
             : await ResolveAsync(open, EffectState.NotApplied, null, delete with { How = $"answer lost; document {found.Id} is still found by key" });
     }
 
-    private async Task<EffectEntry> ResolveAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence)
+    /// <param name="countsAsWritten">
+    /// For an update whose outcome cannot be told: it is recorded <see cref="EffectState.NotApplied"/> (it may be sent again,
+    /// and an operator has nothing to decide: repeating an update is harmless), yet its version counts as written.
+    /// </param>
+    private async Task<EffectEntry> ResolveAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten = false)
     {
         try
         {
@@ -197,12 +201,12 @@ public sealed class ClosingDocumentWrites(
             await journal.ResolveAsync(open.Id, open.Attempt, state, null, EffectEvidence.Of(evidence), CancellationToken.None);
         }
 
-        await RecordOnDocumentAsync(open, state, id, evidence);
+        await RecordOnDocumentAsync(open, state, id, evidence, countsAsWritten);
         return open with { State = state, ResourceId = id ?? open.ResourceId, Evidence = EffectEvidence.Of(evidence) };
     }
 
     /// <summary>Brings the document's state to what the settled write did (settling runs under the document's claim).</summary>
-    private async Task RecordOnDocumentAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence)
+    private async Task RecordOnDocumentAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten)
     {
         var scope = ClosingDocumentScope.Of(ResellerOf(open.Id.Scope), AccountOf(open.Id.Scope));
         var kind = evidence.KindOrCreate;
@@ -218,8 +222,7 @@ public sealed class ClosingDocumentWrites(
         }
 
         // A create that made the document, or an update that may have been written: no older version may go over it.
-        var written = state == EffectState.Applied && kind == DocumentWriteKind.Create
-            || state is EffectState.Applied or EffectState.Unknown && kind == DocumentWriteKind.Update;
+        var written = state == EffectState.Applied || countsAsWritten;
         if (written && evidence.Version.Length > 0)
         {
             var current = await documents.GetAsync(scope, open.Id.Group, CancellationToken.None);
