@@ -113,6 +113,9 @@ public sealed class CompletePaymentHandler(
         }
 
         var result = StatementLineEffect.FromAnswer(before, after);
+
+        // Recorded before the message's commit, so a failed commit leaves the line applied, not open for a read-back.
+        await journal.ResolveAsync(lineId, attempt, EffectState.Applied, result.CorrectionId, EffectEvidence.Of(result), CancellationToken.None);
         return new WorkResult(
             HandlingOutcome.Applied,
             Completed(message, incoming, resellerId, result.Outcome, after.Id, result.Status, result.CorrectionId, alreadyApplied: false),

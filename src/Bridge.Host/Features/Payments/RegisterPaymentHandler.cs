@@ -106,6 +106,10 @@ public sealed class RegisterPaymentHandler(
 
         var attributes = payment.Attributes;
         var created = new TopUpCreated(attributes.DocumentId, attributes.Status, attributes.CurrencyCode, "ActivePlatform's answer to the create");
+
+        // The answer is recorded before the commit that completes the message: if that commit fails (database stopped, instance
+        // killed), the next delivery answers from it instead of reading back a payment it may not be able to tell apart.
+        await journal.ResolveAsync(id, attempt, EffectState.Applied, payment.Id, EffectEvidence.Of(created), CancellationToken.None);
         return new WorkResult(
             HandlingOutcome.Applied,
             Registered(message, incoming, resellerId, payment.Id, attributes.DocumentId, attributes.Status, attributes.CurrencyCode, alreadyApplied: false),
