@@ -27,6 +27,36 @@ public static class EffectFailures
     };
 }
 
+/// <summary>
+/// The read-back that settles an unresolved effect (the GET that tells whether a send whose answer was lost applied) was
+/// itself answered with an error, or not at all. That says nothing about the effect, and nothing about the message being
+/// handled: it is transient (retried while the retry budget lasts, then kept as a dead letter saying so), never a
+/// rejection, and never a reason to conclude the effect Unknown. The effect stays unresolved, so nothing is sent again.
+/// </summary>
+public sealed class EffectReadBackFailedException(string message, Exception innerException) : Exception(message, innerException);
+
+public static class EffectReadBack
+{
+    /// <summary>Runs a settling read-back; any ActivePlatform failure becomes <see cref="EffectReadBackFailedException"/>.</summary>
+    public static async Task<T> RunAsync<T>(string effect, Func<Task<T>> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        try
+        {
+            return await read().ConfigureAwait(false);
+        }
+        catch (ActivePlatformException failed)
+        {
+            throw Failed(effect, failed.Status is { } status ? $"answered {status}: {failed.Message}" : failed.Message, failed);
+        }
+    }
+
+    /// <summary>The failure of a read-back that got an answer it cannot use (e.g. the payment read before the send is gone).</summary>
+    public static EffectReadBackFailedException Failed(string effect, string what, Exception? cause = null) => new(
+        $"{effect} was sent to ActivePlatform and its answer was lost; reading it back to settle it failed ({what}). Its outcome is still open and nothing was sent again; the message is retried, and if it is dead-lettered, replay it once ActivePlatform answers the read-back.",
+        cause ?? new InvalidOperationException(what));
+}
+
 /// <summary>How long Bridge waits before it concludes from a read-back that an effect whose answer was lost did not happen.</summary>
 public static class EffectTiming
 {

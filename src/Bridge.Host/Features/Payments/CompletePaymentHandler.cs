@@ -140,14 +140,12 @@ public sealed class CompletePaymentHandler(
             return;
         }
 
-        var now = await payments.GetAsync(resellerId, paymentId, cancellationToken);
-        if (now is null)
-        {
-            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"payment {paymentId} ({number}) can no longer be read", before)), CancellationToken.None);
-            return;
-        }
-
-        var corrections = await payments.GetCorrectionsAsync(resellerId, paymentId, cancellationToken);
+        // A read-back answered with an error (or a payment read before the send that is not found now) proves nothing about
+        // the line: retried, never a rejection of the message being handled, never Unknown for want of an answer.
+        var effect = $"Statement line {open.Id.Key} of payment {number}";
+        var now = await EffectReadBack.RunAsync(effect, () => payments.GetAsync(resellerId, paymentId, cancellationToken))
+            ?? throw EffectReadBack.Failed(effect, $"payment {paymentId} was not found");
+        var corrections = await EffectReadBack.RunAsync(effect, () => payments.GetCorrectionsAsync(resellerId, paymentId, cancellationToken));
         var (state, applied, reason) = StatementLineEffect.Attribute(before, now, corrections);
         var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
         if (state == EffectState.NotApplied && open.SinceSent < window)

@@ -136,8 +136,19 @@ public sealed class RegisterPaymentHandler(
                 ["created_at[gte]"] = since.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             },
         };
+        // A list answered with an error proves nothing about the top-up: retried, never a rejection, never Unknown.
+        var listed = await EffectReadBack.RunAsync($"Top-up '{open.Id.Key}'", async () =>
+        {
+            var all = new List<Payment>();
+            await foreach (var payment in payments.ListAsync(resellerId, query, cancellationToken))
+            {
+                all.Add(payment);
+            }
+
+            return all;
+        });
         var candidates = new List<Payment>();
-        await foreach (var candidate in payments.ListAsync(resellerId, query, cancellationToken))
+        foreach (var candidate in listed)
         {
             var a = candidate.Attributes;
             if (a.AccountId == sent.AccountId && a.Total == sent.Total
