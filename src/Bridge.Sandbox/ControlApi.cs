@@ -66,7 +66,7 @@ internal static class ControlApi
                 return Results.BadRequest(new { error = e.Message });
             }
 
-            if (rules is null || rules.Any(r => r is null || !r.RatesAreValid() || r.ErrorStatus is < 100 or > 599))
+            if (rules is null || rules.Any(r => r is null || !r.RatesAreValid() || r.ErrorStatus is < 100 or > 599 || r.LostAnswerStatus is < 100 or > 599))
             {
                 return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate, hangRate, throttleRate and loseAnswerRate 0..1, errorStatus 100..599)" });
             }

@@ -13,18 +13,29 @@ public sealed class NaturalKeyConflictException(string message) : Exception(mess
 public static class EffectFailures
 {
     /// <summary>
-    /// True for an answer that means the request was not carried out: 429 (throttled), 503 (unavailable before it was
-    /// handled), any other 4xx but 408 (refused); and for a request that never left: an open circuit, a connection that
-    /// never opened. Everything else (timeouts, 500, 502, 504, a lost answer) may have applied.
+    /// True for an answer that means the request was not carried out: 429 (throttled), any other 4xx but 408 (refused);
+    /// and for a request that never left: an open circuit, a connection that never opened. Everything else may have
+    /// applied: timeouts, a lost answer, and every 5xx — 503 included, since ActivePlatform documents nothing of its 5xx
+    /// answers (REFERENCE.md §0) and a gateway may answer 503 after giving up on a request the platform then carries out.
     /// </summary>
     public static bool ProvesNotApplied(Exception exception) => exception switch
     {
-        ActivePlatformException { Status: 429 or 503 } => true,
+        ActivePlatformException { Status: 429 } => true,
         ActivePlatformException { Status: >= 400 and < 500 and not 408 } => true,
         ActivePlatformException { Status: null, InnerException: BrokenCircuitException } => true,
         ActivePlatformException { Status: null, InnerException: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } } => true,
         _ => false,
     };
+
+    /// <summary>
+    /// <see cref="ProvesNotApplied"/>, and also 503 — for a closing document's create only, which keeps the behaviour it had
+    /// before 503 stopped proving anything: its next attempt looks the document up by key before any second POST, so a 503
+    /// after ActivePlatform created it synchronously is found and updated, not created twice. (A 503 on a create that
+    /// became a still-running async task is not covered: the closing-document flow's owner decides whether to settle it by
+    /// the polling deadline as for a lost answer.)
+    /// </summary>
+    public static bool ProvesNotAppliedOrIsLookedUpByKey(Exception exception)
+        => ProvesNotApplied(exception) || exception is ActivePlatformException { Status: 503 };
 }
 
 /// <summary>

@@ -155,7 +155,7 @@ public sealed class SendClosingDocumentHandler(
 
             return (ClosingDocumentWriteOutcome.Updated, await UpdateAsync(context, message, resellerId, appeared.Id, body, cancellationToken), null);
         }
-        catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
+        catch (Exception unapplied) when (EffectFailures.ProvesNotAppliedOrIsLookedUpByKey(unapplied))
         {
             await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentCreate(version, How: "answered: " + unapplied.Message)), CancellationToken.None);
             throw;
