@@ -21,7 +21,8 @@ namespace Bridge.Sandbox;
 /// <item><c>GET /_sandbox/external-invoices?key=</c> → <see cref="SandboxExternalInvoice"/>s (current state).</item>
 /// <item><c>GET /_sandbox/async-tasks</c> → <see cref="SandboxAsyncTask"/>s. <c>GET /_sandbox/notifications</c> → <see cref="SandboxNotification"/>s.</item>
 /// <item><c>POST /_sandbox/payments</c> with a <see cref="SandboxPaymentSeed"/> → 201 <see cref="SandboxPayment"/>; <c>GET /_sandbox/payments?number=&amp;id=</c>;
-/// <c>GET /_sandbox/payment-corrections?paymentId=</c> → <see cref="SandboxPaymentCorrection"/>s. Reset seeds the payments again.</item>
+/// <c>GET /_sandbox/payment-corrections?paymentId=</c> → <see cref="SandboxPaymentCorrection"/>s. Reset seeds the payments again.
+/// <c>PUT /_sandbox/payment-filters</c> with a <see cref="PaymentFilterSettings"/> → 204: undocumented range operators honoured, ignored or refused.</item>
 /// <item><c>GET /_sandbox/corrections</c> → <see cref="SandboxCorrection"/>s (current state; not cleared by reset).</item>
 /// <item><c>GET /_sandbox/invoices</c> → <see cref="SandboxInvoice"/>s; <c>POST /_sandbox/invoices</c> with a <see cref="SandboxInvoiceSeed"/> → the added invoice.</item>
 /// <item><c>POST /_sandbox/tokens</c> with <c>{"token":"t","resellerId":2}</c> → 204; the token reaches 2 and its subtree.</item>
@@ -65,7 +66,7 @@ internal static class ControlApi
                 return Results.BadRequest(new { error = e.Message });
             }
 
-            if (rules is null || rules.Any(r => r is null || !r.RatesAreValid() || r.ErrorStatus is < 100 or > 599))
+            if (rules is null || rules.Any(r => r is null || !r.RatesAreValid() || r.ErrorStatus is < 100 or > 599 || r.LostAnswerStatus is < 100 or > 599))
             {
                 return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate, hangRate, throttleRate and loseAnswerRate 0..1, errorStatus 100..599)" });
             }

@@ -90,7 +90,7 @@ internal sealed class FaultInjector
         if (rule.LoseAnswerNext > 0)
         {
             rule.LoseAnswerNext--;
-            return new(0, FaultKind.LoseAnswer, StatusCodes.Status502BadGateway, 0, null);
+            return new(0, FaultKind.LoseAnswer, rule.LostAnswerStatus, 0, null);
         }
 
         if (rule.ThrottleNext > 0)
@@ -112,7 +112,7 @@ internal sealed class FaultInjector
 
         if (rule.LoseAnswerRate > 0 && _random.NextDouble() < rule.LoseAnswerRate)
         {
-            return new(0, FaultKind.LoseAnswer, StatusCodes.Status502BadGateway, 0, null);
+            return new(0, FaultKind.LoseAnswer, rule.LostAnswerStatus, 0, null);
         }
 
         if (rule.ThrottleRate > 0 && _random.NextDouble() < rule.ThrottleRate)
@@ -185,7 +185,8 @@ internal sealed class FaultInjector
                 }
 
                 context.Response.Clear();
-                await ApiJson.Error(decision.Status, "Bad Gateway").ExecuteAsync(context);
+                var lostTitle = ReasonPhrases.GetReasonPhrase(decision.Status);
+                await ApiJson.Error(decision.Status, lostTitle.Length == 0 ? "Bad Gateway" : lostTitle).ExecuteAsync(context);
                 return;
 
             case FaultKind.Throttle:

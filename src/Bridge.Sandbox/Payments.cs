@@ -23,6 +23,22 @@ public sealed record SandboxPayment(
 /// <summary>A correction ActivePlatform created while completing a payment by number.</summary>
 public sealed record SandboxPaymentCorrection(string Id, int ResellerId, long AccountId, string PaymentId, string Total, string Status, string Comment);
 
+/// <summary>
+/// How <c>GET payments</c> treats the range operators of <c>filter[created_at]</c> the public docs do not name: only
+/// <c>[gt]</c> is documented, <c>[gte]</c>, <c>[lt]</c> and <c>[lte]</c> are inferred (REFERENCE.md §0). A real installation
+/// may honour them, ignore them or refuse them; set through <c>PUT /_sandbox/payment-filters</c>, back to honour on reset.
+/// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<UndocumentedFilters>))]
+public enum UndocumentedFilters
+{
+    Honour,
+    Ignore,
+    Reject,
+}
+
+/// <summary>Body of <c>PUT /_sandbox/payment-filters</c>.</summary>
+public sealed record PaymentFilterSettings(UndocumentedFilters Undocumented);
+
 /// <summary>A payment to put into the sandbox through <c>POST /_sandbox/payments</c>.</summary>
 public sealed record SandboxPaymentSeed
 {
@@ -210,8 +226,12 @@ internal sealed partial class PaymentStore
     public static string CorrectionComment(string documentId) =>
         $"Accounting of the amount received on the basis of {documentId} from an external system.";
 
+    /// <summary>How undocumented range operators of the payments list are treated.</summary>
+    public UndocumentedFilters UndocumentedFilters { get; set; }
+
     public void Reset()
     {
+        UndocumentedFilters = UndocumentedFilters.Honour;
         lock (_gate)
         {
             _payments.Clear();
@@ -502,6 +522,11 @@ internal static class PaymentEndpoints
     /// <summary>Control endpoints: seed a payment, read payments and the corrections completion created.</summary>
     public static void MapControl(RouteGroupBuilder control)
     {
+        control.MapPut("/payment-filters", (PaymentFilterSettings settings, PaymentStore store) =>
+        {
+            store.UndocumentedFilters = settings.Undocumented;
+            return Results.NoContent();
+        });
         control.MapPost("/payments", (SandboxPaymentSeed seed, PaymentStore store) =>
         {
             if (seed.Total <= 0 || seed.AccountId <= 0 || !PaymentStatus.All.Contains(seed.Status) || seed.Currency is not { Length: 3 })
@@ -570,9 +595,14 @@ internal static class PaymentEndpoints
         foreach (var (op, keep) in new (string, Func<int, bool>)[] { ("gt", c => c > 0), ("gte", c => c >= 0), ("lt", c => c < 0), ("lte", c => c <= 0) })
         {
             var text = query[$"filter[created_at][{op}]"].ToString();
-            if (text.Length == 0)
+            if (text.Length == 0 || (op != "gt" && store.UndocumentedFilters == UndocumentedFilters.Ignore))
             {
                 continue;
+            }
+
+            if (op != "gt" && store.UndocumentedFilters == UndocumentedFilters.Reject)
+            {
+                return ApiJson.Error(StatusCodes.Status400BadRequest, $"filter[created_at][{op}] is not a supported filter");
             }
 
             if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var bound))

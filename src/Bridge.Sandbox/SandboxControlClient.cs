@@ -90,6 +90,10 @@ public sealed class SandboxControlClient(HttpClient http)
         return (await response.Content.ReadFromJsonAsync<SandboxPayment>(Json, ct))!;
     }
 
+    /// <summary>How the payments list treats the range operators the docs do not name (<c>[gte]</c>, <c>[lt]</c>, <c>[lte]</c>).</summary>
+    public async Task SetUndocumentedPaymentFiltersAsync(UndocumentedFilters mode, CancellationToken ct) =>
+        (await http.PutAsJsonAsync("_sandbox/payment-filters", new PaymentFilterSettings(mode), Json, ct)).EnsureSuccessStatusCode();
+
     /// <summary>Payments as they are now; both filters optional.</summary>
     public async Task<IReadOnlyList<SandboxPayment>> GetPaymentsAsync(string? number, string? id, CancellationToken ct)
     {

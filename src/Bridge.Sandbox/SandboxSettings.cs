@@ -153,6 +153,12 @@ public sealed class FaultRule
     /// </summary>
     public int LoseAnswerNext { get; set; }
 
+    /// <summary>
+    /// The status a lost answer is replaced with (<see cref="LoseAnswerNext"/>, <see cref="LoseAnswerRate"/>): 502 by default;
+    /// e.g. 503 for a gateway that gives up on a request the platform goes on to apply.
+    /// </summary>
+    public int LostAnswerStatus { get; set; } = 502;
+
     /// <summary>Share (0..1) of matching calls that hang like <see cref="HangNext"/>, drawn from the seeded Random.</summary>
     public double HangRate { get; set; }
 

@@ -13,18 +13,59 @@ public sealed class NaturalKeyConflictException(string message) : Exception(mess
 public static class EffectFailures
 {
     /// <summary>
-    /// True for an answer that means the request was not carried out: 429 (throttled), 503 (unavailable before it was
-    /// handled), any other 4xx but 408 (refused); and for a request that never left: an open circuit, a connection that
-    /// never opened. Everything else (timeouts, 500, 502, 504, a lost answer) may have applied.
+    /// True for an answer that means the request was not carried out: 429 (throttled), any other 4xx but 408 (refused);
+    /// and for a request that never left: an open circuit, a connection that never opened. Everything else may have
+    /// applied: timeouts, a lost answer, and every 5xx — 503 included, since ActivePlatform documents nothing of its 5xx
+    /// answers (REFERENCE.md §0) and a gateway may answer 503 after giving up on a request the platform then carries out.
     /// </summary>
     public static bool ProvesNotApplied(Exception exception) => exception switch
     {
-        ActivePlatformException { Status: 429 or 503 } => true,
+        ActivePlatformException { Status: 429 } => true,
         ActivePlatformException { Status: >= 400 and < 500 and not 408 } => true,
         ActivePlatformException { Status: null, InnerException: BrokenCircuitException } => true,
         ActivePlatformException { Status: null, InnerException: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } } => true,
         _ => false,
     };
+
+    /// <summary>
+    /// <see cref="ProvesNotApplied"/>, and also 503 — for a closing document's create only, which keeps the behaviour it had
+    /// before 503 stopped proving anything: its next attempt looks the document up by key before any second POST, so a 503
+    /// after ActivePlatform created it synchronously is found and updated, not created twice. (A 503 on a create that
+    /// became a still-running async task is not covered: the closing-document flow's owner decides whether to settle it by
+    /// the polling deadline as for a lost answer.)
+    /// </summary>
+    public static bool ProvesNotAppliedOrIsLookedUpByKey(Exception exception)
+        => ProvesNotApplied(exception) || exception is ActivePlatformException { Status: 503 };
+}
+
+/// <summary>
+/// The read-back that settles an unresolved effect (the GET that tells whether a send whose answer was lost applied) was
+/// itself answered with an error, or not at all. That says nothing about the effect, and nothing about the message being
+/// handled: it is transient (retried while the retry budget lasts, then kept as a dead letter saying so), never a
+/// rejection, and never a reason to conclude the effect Unknown. The effect stays unresolved, so nothing is sent again.
+/// </summary>
+public sealed class EffectReadBackFailedException(string message, Exception innerException) : Exception(message, innerException);
+
+public static class EffectReadBack
+{
+    /// <summary>Runs a settling read-back; any ActivePlatform failure becomes <see cref="EffectReadBackFailedException"/>.</summary>
+    public static async Task<T> RunAsync<T>(string effect, Func<Task<T>> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        try
+        {
+            return await read().ConfigureAwait(false);
+        }
+        catch (ActivePlatformException failed)
+        {
+            throw Failed(effect, failed.Status is { } status ? $"answered {status}: {failed.Message}" : failed.Message, failed);
+        }
+    }
+
+    /// <summary>The failure of a read-back that got an answer it cannot use (e.g. the payment read before the send is gone).</summary>
+    public static EffectReadBackFailedException Failed(string effect, string what, Exception? cause = null) => new(
+        $"{effect} was sent to ActivePlatform and its answer was lost; reading it back to settle it failed ({what}). Its outcome is still open and nothing was sent again; the message is retried, and if it is dead-lettered, replay it once ActivePlatform answers the read-back.",
+        cause ?? new InvalidOperationException(what));
 }
 
 /// <summary>How long Bridge waits before it concludes from a read-back that an effect whose answer was lost did not happen.</summary>

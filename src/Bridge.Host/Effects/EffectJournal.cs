@@ -98,8 +98,10 @@ public interface IEffectJournal
     Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Closes the attempt at once, in a transaction of its own. Throws <see cref="EffectAttemptSupersededException"/> when
-    /// that attempt is no longer the open one (another delivery settled it, and perhaps sent the effect again).
+    /// Closes the attempt at once, in a transaction of its own — e.g. ActivePlatform's answer, recorded before the commit that
+    /// completes the message, so a commit that fails cannot turn a known answer into an unknown outcome. Throws
+    /// <see cref="EffectAttemptSupersededException"/> when that attempt is no longer the open one (another delivery settled
+    /// it, and perhaps sent the effect again). Closing an attempt again in the state it was closed in succeeds.
     /// </summary>
     Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
 

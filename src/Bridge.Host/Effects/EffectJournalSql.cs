@@ -20,6 +20,10 @@ public sealed class EffectJournalSql
 
     public required string SetAsyncTask { get; init; }
 
+    /// <summary>
+    /// Closes the open attempt; also succeeds, changing nothing of substance, when that same attempt was already closed in the
+    /// same state (the answer recorded at once, then again with the message's commit).
+    /// </summary>
     public required string Resolve { get; init; }
 
     /// <summary>Counts applied effects of the scope, other than <c>@EffectId</c>, that own <c>@ResourceId</c>.</summary>
@@ -110,7 +114,7 @@ public sealed class EffectJournalSql
             UPDATE {table}
             SET state = @State, is_open = {openFalse}, resource_id = COALESCE(@ResourceId, resource_id),
                 evidence = COALESCE(@Evidence, evidence), updated_at = {now}
-            WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND is_open = {openTrue};
+            WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND (is_open = {openTrue} OR state = @State);
             """,
         CountOwners = $"SELECT COUNT(*) FROM {table} WHERE scope = @Scope AND resource_id = @ResourceId AND state = 'Applied' AND effect_id <> @EffectId;",
         Query = $"""

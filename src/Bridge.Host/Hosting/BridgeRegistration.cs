@@ -65,6 +65,7 @@ public static class BridgeRegistration
         builder.Services.AddSingleton<ResultEvents>();
         builder.Services.AddSingleton<IdempotentExecutor>();
         builder.Services.AddSingleton<Features.ClosingDocuments.ClosingDocumentWrites>();
+        builder.Services.AddSingleton<Features.Payments.PaymentEffectGroup>();
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<IdempotencyRetention>();
         return builder;

@@ -96,7 +96,7 @@ public sealed class StatementLineAttributionTests
 
     [Theory]
     [InlineData(429, true)]
-    [InlineData(503, true)]
+    [InlineData(503, false)]
     [InlineData(422, true)]
     [InlineData(404, true)]
     [InlineData(408, false)]

@@ -15,7 +15,8 @@ public sealed class BridgeInstance : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<BridgeInstance> StartAsync(IDictionary<string, string?> settings)
+    /// <param name="services">Replaces services after Bridge's own registrations (e.g. a store that fails on cue), for tests of failures.</param>
+    public static async Task<BridgeInstance> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -25,6 +26,7 @@ public sealed class BridgeInstance : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddBridge();
+        services?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync();
         await WaitUntilReadyAsync(host.Services);

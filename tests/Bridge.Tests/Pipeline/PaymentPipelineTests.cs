@@ -91,13 +91,16 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
     [Fact]
     public async Task A_line_answered_503_is_not_reported_credited_when_another_line_for_the_payment_applies_before_its_retry()
     {
-        // Issue 7, defect 1: line A's POST is answered 503 (nothing applied); line B applies while A waits for its retry.
-        // A must be sent again and report its own correction, never adopt B's change as proof of its own send.
+        // Issue 7, defect 1: line A's POST is answered 503 (nothing applied); line B arrives while A waits for its retry.
+        // A must be sent again and report its own correction, never adopt B's change as proof of its own send. (A 503 proves
+        // nothing, so A's outcome is read back and B waits for it: short timeouts keep A's in-flight window short.)
         var prefix = $"bridge-503-{Guid.NewGuid():N}"[..22];
         await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
         {
             ["Bridge:Messaging:RetryMinInterval"] = "00:00:02",
             ["Bridge:Messaging:RetryMaxInterval"] = "00:00:02",
+            ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+            ["ActivePlatform:TotalTimeout"] = "00:00:02",
         });
         var queue = $"{prefix}.{CompletePaymentConsumer.Queue}";
         var payment = await SeedAsync(total: 100m);
@@ -285,11 +288,18 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
     [Fact]
     public async Task Five_xx_then_success_completes_once()
     {
+        // A 503 proves nothing: each is read back, found unchanged once the send can no longer be in flight, and sent again.
+        var prefix = $"bridge-5xx-{Guid.NewGuid():N}"[..22];
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+            ["ActivePlatform:TotalTimeout"] = "00:00:02",
+        });
         var payment = await SeedAsync(total: 100m);
         await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 2, ErrorStatus = 503 }, CancellationToken.None);
         try
         {
-            await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, NewLine(), 110m), NewMessageId());
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", ByNumber(payment, NewLine(), 110m), NewMessageId());
 
             var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
             Assert.Equal(PaymentCompletionOutcome.Overpaid, completed.Outcome);

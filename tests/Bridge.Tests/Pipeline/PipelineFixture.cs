@@ -1,5 +1,6 @@
 using Bridge.Sandbox;
 using Bridge.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Bridge.Tests.Pipeline;
@@ -85,8 +86,8 @@ public sealed class PipelineFixture : IAsyncLifetime
         return settings;
     }
 
-    public Task<BridgeInstance> StartBridgeAsync(string queuePrefix, IDictionary<string, string?>? overrides = null)
-        => BridgeInstance.StartAsync(Settings(queuePrefix, overrides));
+    public Task<BridgeInstance> StartBridgeAsync(string queuePrefix, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null)
+        => BridgeInstance.StartAsync(Settings(queuePrefix, overrides), services);
 
     public async Task DisposeAsync()
     {

@@ -87,6 +87,23 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
     }
 
     [StoreFact]
+    public async Task An_answer_recorded_at_once_is_recorded_again_by_the_commit_but_never_changed_to_another_state()
+    {
+        // The answer is written in its own transaction right after ActivePlatform gave it; the message's commit writes the
+        // same resolution again, and must succeed. A different conclusion about the same attempt must not.
+        var id = Line("P6", "A");
+        var attempt = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
+
+        await Journal.ResolveAsync(id, attempt!, EffectState.Applied, "c-6", "{}", CancellationToken.None);
+        await Journal.ResolveAsync(id, attempt!, EffectState.Applied, "c-6", "{}", CancellationToken.None);
+
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Journal.ResolveAsync(id, attempt!, EffectState.Unknown, null, null, CancellationToken.None));
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Journal.ResolveAsync(id, attempt!, EffectState.NotApplied, null, null, CancellationToken.None));
+        var entry = await Journal.FindAsync(id, CancellationToken.None);
+        Assert.Equal((EffectState.Applied, "c-6"), (entry!.State, entry.ResourceId));
+    }
+
+    [StoreFact]
     public async Task An_async_task_is_recorded_on_the_open_effect_and_kept_after_it_resolves()
     {
         var id = new EffectId("closing-document-create:1:505", "DOC-1\nmsg-1", "DOC-1");

@@ -165,7 +165,7 @@ public sealed class SendClosingDocumentHandler(
 
             return await UpdateAsync(message, incoming, resellerId, version, appeared.Id, body, cancellationToken);
         }
-        catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
+        catch (Exception unapplied) when (EffectFailures.ProvesNotAppliedOrIsLookedUpByKey(unapplied))
         {
             await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentWrite(version, How: "answered: " + unapplied.Message, Kind: DocumentWriteKind.Create)), CancellationToken.None);
             throw;

@@ -60,17 +60,17 @@ public sealed class CreateCorrectionHandler(
                     return new WorkResult(HandlingOutcome.Applied, Created(message, incoming, resellerId, existingId, context.Document.AppliedVersion ?? "approval_required", alreadyApplied: !ownSend), existingId, null);
                 }
 
-                // Resolved as applied by an operator who found the correction in ActivePlatform: answered with it, and recorded
-                // on the key like a create Bridge saw answered, so nothing is sent. (Corrections cannot be read back: the status
-                // reported is the one every correction is created in.)
-                if (entry is { State: EffectState.Applied, ResourceId: { } resolvedId } && OperatorResolution.Of(entry) is not null)
+                // ActivePlatform answered an earlier send (recorded in the journal at once) but the message's commit did not
+                // happen: answered from that record, never sent again.
+                if (entry is { State: EffectState.Applied, ResourceId: { } answeredId })
                 {
+                    var answered = entry.EvidenceAs<CorrectionAnswered>()?.Status ?? "approval_required";
                     var ownSend = string.Equals(entry.OwnerKey, incoming.IdempotencyKey, StringComparison.Ordinal);
                     return new WorkResult(
                         HandlingOutcome.Applied,
-                        Created(message, incoming, resellerId, resolvedId, "approval_required", alreadyApplied: !ownSend),
-                        resolvedId,
-                        new DocumentChange("approval_required", resolvedId, Deleted: false));
+                        Created(message, incoming, resellerId, answeredId, answered, alreadyApplied: !ownSend),
+                        answeredId,
+                        new DocumentChange(answered, answeredId, Deleted: false));
                 }
 
                 // Corrections cannot be looked up: a create whose answer was lost cannot be told from one that never
@@ -106,14 +106,18 @@ public sealed class CreateCorrectionHandler(
                     throw;
                 }
 
+                // The answer is recorded before the commit that completes the message: if that commit fails (database
+                // stopped, instance killed), the next delivery answers from it instead of finding the outcome unknown.
                 var status = correction.Attributes.Status ?? "approval_required";
+                var evidence = EffectEvidence.Of(new CorrectionAnswered(status, "ActivePlatform's answer to the create"));
+                await journal.ResolveAsync(id, attempt, EffectState.Applied, correction.Id, evidence, CancellationToken.None);
                 return new WorkResult(
                     HandlingOutcome.Applied,
                     Created(message, incoming, resellerId, correction.Id, status, alreadyApplied: false),
                     correction.Id,
                     new DocumentChange(status, correction.Id, Deleted: false))
                 {
-                    Effects = [new EffectResolution(id, attempt, EffectState.Applied, correction.Id, null)],
+                    Effects = [new EffectResolution(id, attempt, EffectState.Applied, correction.Id, evidence)],
                 };
             },
         }, cancellationToken);
@@ -149,3 +153,6 @@ public sealed class CreateCorrectionHandler(
     private CorrectionRejected Rejected(CreateCorrection? message, IncomingMessage incoming, Rejection rejection)
         => CorrectionRejections.Build(message?.Key, nameof(CreateCorrection), incoming, rejection, clock);
 }
+
+/// <summary>What ActivePlatform answered to a correction's create: the status it was created in, and how Bridge knows.</summary>
+public sealed record CorrectionAnswered(string Status, string How);

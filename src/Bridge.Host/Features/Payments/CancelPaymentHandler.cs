@@ -15,6 +15,7 @@ namespace Bridge.Host.Features.Payments;
 public sealed class CancelPaymentHandler(
     IdempotentExecutor executor,
     IPaymentsClient payments,
+    PaymentEffectGroup group,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<CancelPaymentCommand, HandlingOutcome>
 {
@@ -49,30 +50,24 @@ public sealed class CancelPaymentHandler(
             return new WorkResult(HandlingOutcome.Applied, Cancelled(message, incoming, resellerId, null, PaymentStatuses.Cancelled, alreadyApplied: true), message.PaymentId, null);
         }
 
-        var current = await payments.GetAsync(resellerId, message.PaymentId, cancellationToken);
-        var alreadyApplied = current?.Attributes.Status == PaymentStatuses.Cancelled;
-        if (!alreadyApplied)
-        {
-            try
-            {
-                current = await payments.CancelAsync(resellerId, message.PaymentId, CancellationToken.None);
-            }
-            catch (ActivePlatformPermanentException refused) when (refused.Status == 422)
-            {
-                // A DELETE the HTTP layer repeated after a lost answer is refused because the first one applied: that is success.
-                current = await payments.GetAsync(resellerId, message.PaymentId, cancellationToken);
-                if (current?.Attributes.Status != PaymentStatuses.Cancelled)
-                {
-                    throw;
-                }
-            }
-        }
+        // One effect of the payment's group (see PaymentEffectGroup): never sent while a statement line's outcome is unknown.
+        // A DELETE the HTTP layer repeated after a lost answer, refused because the first one applied, is success.
+        var (current, alreadyApplied, resolution) = await group.ChangeStatusAsync(
+            resellerId,
+            message.PaymentId,
+            PaymentStatuses.Cancelled,
+            incoming.IdempotencyKey!,
+            () => payments.CancelAsync(resellerId, message.PaymentId, CancellationToken.None),
+            cancellationToken);
 
         return new WorkResult(
             HandlingOutcome.Applied,
             Cancelled(message, incoming, resellerId, current?.Attributes.DocumentId, current?.Attributes.Status, alreadyApplied),
             message.PaymentId,
-            new DocumentChange(PaymentStatuses.Cancelled, message.PaymentId, Deleted: false));
+            new DocumentChange(PaymentStatuses.Cancelled, message.PaymentId, Deleted: false))
+        {
+            Effects = resolution is null ? [] : [resolution],
+        };
     }
 
     private PaymentCancelled Cancelled(CancelPayment message, IncomingMessage incoming, long resellerId, string? number, string? status, bool alreadyApplied)

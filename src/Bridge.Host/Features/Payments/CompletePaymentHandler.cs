@@ -22,6 +22,7 @@ public sealed class CompletePaymentHandler(
     IPaymentsClient payments,
     IDocumentStateStore documents,
     IEffectJournal journal,
+    PaymentEffectGroup group,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock) : ICommandHandler<CompletePaymentCommand, HandlingOutcome>
 {
@@ -69,12 +70,9 @@ public sealed class CompletePaymentHandler(
             return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, applied.Outcome, legacy!.ResourceId, applied.Status, applied.CorrectionId, alreadyApplied: true), legacy.ResourceId, null);
         }
 
-        // First settle the payment's one unresolved line, whichever message sent it: nothing is sent for a payment while
-        // another line's outcome is unknown, so a read-back can only ever see the one line it is judging.
-        if (await journal.FindOpenAsync(lineId.Scope, lineId.Group, cancellationToken) is { } open)
-        {
-            await ResolveByReadBackAsync(open, resellerId, number, cancellationToken);
-        }
+        // First settle the payment's one unresolved effect, whichever flow and message sent it: nothing is sent for a payment
+        // while another effect's outcome on it is unknown, so a read-back can only ever see the one line it is judging.
+        await group.SettleOpenAsync(resellerId, number, cancellationToken);
 
         var line = await journal.FindAsync(lineId, cancellationToken);
         switch (line?.State)
@@ -104,6 +102,25 @@ public sealed class CompletePaymentHandler(
             throw new EffectPendingException($"Statement line {message.ExternalTransactionId} for payment {number} is being settled by another delivery.");
         }
 
+        // Another effect on the payment (a completion by id, a cancellation) may have ended between the read above and the
+        // journal entry that now fences the payment: the state recorded must be the one the send meets, so it is read again.
+        Payment? fenced;
+        try
+        {
+            fenced = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
+        }
+        catch
+        {
+            await journal.ResolveAsync(lineId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new LineUnresolved("not sent: the payment could not be read again before the send", before)), CancellationToken.None);
+            throw;
+        }
+
+        if (!SameState(current, fenced))
+        {
+            await journal.ResolveAsync(lineId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new LineUnresolved("not sent: the payment changed between the read before the send and the journal entry", before)), CancellationToken.None);
+            throw new EffectPendingException($"Statement line {message.ExternalTransactionId} for payment {number}: the payment changed just before the send; reading it again.");
+        }
+
         Payment after;
         try
         {
@@ -119,6 +136,9 @@ public sealed class CompletePaymentHandler(
         }
 
         var result = StatementLineEffect.FromAnswer(before, after);
+
+        // Recorded before the message's commit, so a failed commit leaves the line applied, not open for a read-back.
+        await journal.ResolveAsync(lineId, attempt, EffectState.Applied, result.CorrectionId, EffectEvidence.Of(result), CancellationToken.None);
         return new WorkResult(
             HandlingOutcome.Applied,
             Completed(message, incoming, resellerId, result.Outcome, after.Id, result.Status, result.CorrectionId, alreadyApplied: false),
@@ -129,48 +149,11 @@ public sealed class CompletePaymentHandler(
         };
     }
 
-    /// <summary>
-    /// Settles a line sent earlier whose answer never reached Bridge's record (a lost answer, a crash, a killed instance):
-    /// the payment is read back and the change attributed to that line, or found unchanged, or — when it cannot be told —
-    /// the line is marked Unknown for an operator. Never sent again on a guess.
-    /// </summary>
-    private async Task ResolveByReadBackAsync(EffectEntry open, long resellerId, string number, CancellationToken cancellationToken)
-    {
-        var before = open.EvidenceAs<LineSent>();
-        if (before?.PaymentId is not { } paymentId)
-        {
-            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved("the payment could not be read by its number before the send, so nothing can be compared", before)), CancellationToken.None);
-            return;
-        }
-
-        var now = await payments.GetAsync(resellerId, paymentId, cancellationToken);
-        if (now is null)
-        {
-            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"payment {paymentId} ({number}) can no longer be read", before)), CancellationToken.None);
-            return;
-        }
-
-        var corrections = await payments.GetCorrectionsAsync(resellerId, paymentId, cancellationToken);
-        var (state, applied, reason) = StatementLineEffect.Attribute(before, now, corrections);
-        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
-        if (state == EffectState.NotApplied && open.SinceSent < window)
-        {
-            // The send may still be carried out by ActivePlatform: "unchanged" is not yet proof.
-            throw new EffectPendingException(
-                $"Statement line {open.Id.Key} was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; the payment is unchanged so far, waiting until {window.TotalSeconds:0} s have passed before concluding it was not applied.");
-        }
-
-        var evidence = applied is not null ? EffectEvidence.Of(applied) : EffectEvidence.Of(new LineUnresolved(reason, before));
-        try
-        {
-            await journal.ResolveAsync(open.Id, open.Attempt, state, applied?.CorrectionId, evidence, CancellationToken.None);
-        }
-        catch (System.Data.Common.DbException ex) when (Storage.SqlValues.IsUniqueViolation(ex))
-        {
-            // The correction the read-back found already belongs to another line: this line's change cannot be told apart.
-            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"the new correction {applied?.CorrectionId} already belongs to another statement line", before)), CancellationToken.None);
-        }
-    }
+    private static bool SameState(Payment? a, Payment? b)
+        => string.Equals(a?.Id, b?.Id, StringComparison.Ordinal)
+            && string.Equals(a?.Attributes.Status, b?.Attributes.Status, StringComparison.Ordinal)
+            && a?.Attributes.Total == b?.Attributes.Total
+            && (a?.CorrectionIds ?? []).SequenceEqual(b?.CorrectionIds ?? [], StringComparer.Ordinal);
 
     /// <summary>The documented matrix (REFERENCE.md §2.5) read back from the states before and after.</summary>
     public static PaymentCompletionOutcome Classify(string? statusBefore, string? statusAfter, decimal? paid, decimal? total)
@@ -197,32 +180,26 @@ public sealed class CompletePaymentHandler(
             return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, PaymentCompletionOutcome.Completed, paymentId, target, null, alreadyApplied: true), paymentId, null);
         }
 
-        var current = await payments.GetAsync(resellerId, paymentId, cancellationToken);
-        var alreadyApplied = current?.Attributes.Status == target;
-        if (!alreadyApplied)
-        {
-            try
-            {
-                current = message.Mode == PaymentCompletionMode.FromBalance
-                    ? await payments.PayFromBalanceAsync(resellerId, paymentId, CancellationToken.None)
-                    : await payments.CompleteByIdAsync(resellerId, paymentId, message.PaymentMethodId!.Value, CancellationToken.None);
-            }
-            catch (ActivePlatformPermanentException refused) when (refused.Status == 422)
-            {
-                // A PATCH the HTTP layer repeated after a lost answer is refused because the first one applied: that is success.
-                current = await payments.GetAsync(resellerId, paymentId, cancellationToken);
-                if (current?.Attributes.Status != target)
-                {
-                    throw;
-                }
-            }
-        }
+        // One effect of the payment's group: never sent while a statement line's outcome is unknown, and no line is sent
+        // while it is (a line's read-back would otherwise take this completion for the line's own).
+        var (current, alreadyApplied, resolution) = await group.ChangeStatusAsync(
+            resellerId,
+            paymentId,
+            target,
+            incoming.IdempotencyKey!,
+            () => message.Mode == PaymentCompletionMode.FromBalance
+                ? payments.PayFromBalanceAsync(resellerId, paymentId, CancellationToken.None)
+                : payments.CompleteByIdAsync(resellerId, paymentId, message.PaymentMethodId!.Value, CancellationToken.None),
+            cancellationToken);
 
         return new WorkResult(
             HandlingOutcome.Applied,
             Completed(message, incoming, resellerId, PaymentCompletionOutcome.Completed, paymentId, current?.Attributes.Status, null, alreadyApplied, current?.Attributes.DocumentId),
             paymentId,
-            new DocumentChange(target, paymentId, Deleted: false));
+            new DocumentChange(target, paymentId, Deleted: false))
+        {
+            Effects = resolution is null ? [] : [resolution],
+        };
     }
 
     private PaymentCompleted Completed(

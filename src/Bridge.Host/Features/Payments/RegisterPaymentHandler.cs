@@ -109,6 +109,10 @@ public sealed class RegisterPaymentHandler(
 
         var attributes = payment.Attributes;
         var created = new TopUpCreated(attributes.DocumentId, attributes.Status, attributes.CurrencyCode, "ActivePlatform's answer to the create");
+
+        // The answer is recorded before the commit that completes the message: if that commit fails (database stopped, instance
+        // killed), the next delivery answers from it instead of reading back a payment it may not be able to tell apart.
+        await journal.ResolveAsync(id, attempt, EffectState.Applied, payment.Id, EffectEvidence.Of(created), CancellationToken.None);
         return new WorkResult(
             HandlingOutcome.Applied,
             Registered(message, incoming, resellerId, payment.Id, attributes.DocumentId, attributes.Status, attributes.CurrencyCode, alreadyApplied: false),
@@ -141,21 +145,35 @@ public sealed class RegisterPaymentHandler(
     {
         var sent = open.EvidenceAs<TopUpSent>()!.Figures;
         var since = open.SentAt - ClockSkew;
+        // Only what ActivePlatform documents narrows the list: filter[created_at][gt] (gte is inferred, and an installation
+        // may ignore or refuse it) and page[size]/page[number], paged until a short page. The server's filter is only a
+        // narrowing: each payment's own created_at decides below, so a server that ignores it costs pages, not correctness.
         var query = new PaymentQuery
         {
             Filters = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                ["created_at[gte]"] = since.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                ["created_at[gt]"] = since.ToUniversalTime().AddSeconds(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             },
         };
+        // A list answered with an error proves nothing about the top-up: retried, never a rejection, never Unknown.
+        var listed = await EffectReadBack.RunAsync($"Top-up '{open.Id.Key}'", async () =>
+        {
+            var all = new List<Payment>();
+            await foreach (var payment in payments.ListAsync(resellerId, query, cancellationToken))
+            {
+                all.Add(payment);
+            }
+
+            return all;
+        });
         var candidates = new List<Payment>();
-        await foreach (var candidate in payments.ListAsync(resellerId, query, cancellationToken))
+        foreach (var candidate in listed)
         {
             var a = candidate.Attributes;
             if (a.AccountId == sent.AccountId && a.Total == sent.Total
                 && string.Equals(a.Comment, sent.Comment, StringComparison.Ordinal)
                 && string.Equals(a.Purpose ?? "", sent.Purpose ?? "", StringComparison.Ordinal)
-                && a.CreatedAt >= since
+                && (a.CreatedAt is null || a.CreatedAt >= since) // a payment that does not say when it was made cannot be ruled out
                 && !await journal.IsOwnedByAnotherAsync(open.Id, candidate.Id, cancellationToken))
             {
                 candidates.Add(candidate);

@@ -17,9 +17,10 @@ public sealed record LineUnresolved(string Reason, LineSent? Before = null);
 
 /// <summary>
 /// One bank statement line as an effect: its journal id, its natural figures, and the read-back that attributes a change of
-/// the payment to this line and nothing else. Every line of one payment is one journal group, so at most one line's
-/// outcome is unknown at a time, and between the state recorded before a line's send and the read-back only that line
-/// (or a person, by hand) can have changed the payment.
+/// the payment to this line and nothing else. Every line of one payment, and every status change Bridge sends to it
+/// (<see cref="PaymentEffectGroup"/>), is one journal group, so at most one effect's outcome is unknown at a time, and
+/// between the state recorded before a line's send and the read-back only that line (or a person, by hand) can have
+/// changed the payment.
 /// </summary>
 public static class StatementLineEffect
 {
