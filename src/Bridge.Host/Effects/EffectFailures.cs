@@ -15,10 +15,12 @@ public static class EffectFailures
     /// <summary>
     /// True for an answer that means the request was not carried out: 429 (throttled), 503 (unavailable before it was
     /// handled), any other 4xx but 408 (refused); and for a request that never left: an open circuit, a connection that
-    /// never opened. Everything else (timeouts, 500, 502, 504, a lost answer) may have applied.
+    /// never opened. Everything else (timeouts, 500, 502, 504, a lost answer) may have applied — and so may a request the
+    /// HTTP layer repeated after such an attempt, whatever the last repeat was answered.
     /// </summary>
     public static bool ProvesNotApplied(Exception exception) => exception switch
     {
+        ActivePlatformException { AnAttemptMayHaveApplied: true } => false,
         ActivePlatformException { Status: 429 or 503 } => true,
         ActivePlatformException { Status: >= 400 and < 500 and not 408 } => true,
         ActivePlatformException { Status: null, InnerException: BrokenCircuitException } => true,

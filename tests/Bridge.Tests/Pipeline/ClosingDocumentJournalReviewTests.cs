@@ -1,0 +1,83 @@
+using System.Data.Common;
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Storage;
+using Bridge.Sandbox;
+using Dapper;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using static Bridge.Tests.Pipeline.PipelineTestData;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// A review of "every write of a closing document is journaled on the document" (issue 7): interleavings the journal alone
+/// did not cover — an HTTP-level retry whose last answer proves nothing about the first, a settle whose document record is
+/// lost after the journal was written, a delete answered after the document was created again, a delivery that lost its
+/// claim and got it back after another delivery wrote.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
+{
+    private static readonly Dictionary<string, string?> ParkedRetries = new()
+    {
+        ["Bridge:Messaging:RetryLimit"] = "1",
+        ["Bridge:Messaging:RetryMinInterval"] = "00:10:00",
+        ["Bridge:Messaging:RetryMaxInterval"] = "00:10:00",
+        // A lost answer reaches the handler (no HTTP-level retry) and is waited for only briefly (15 s), yet a busy machine
+        // does not time the first calls out.
+        ["ActivePlatform:RetryCount"] = "0",
+        ["ActivePlatform:AttemptTimeout"] = "00:00:05",
+        ["ActivePlatform:TotalTimeout"] = "00:00:10",
+        ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
+    };
+
+    private static string Queue(string prefix) => $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+
+    private static string DeleteQueue(string prefix) => $"{prefix}.{DeleteClosingDocumentConsumer.Queue}";
+
+    private static long NewAccount() => 9_600_000 + Random.Shared.Next(100_000);
+
+    private static Dictionary<string, object?> Delete(long account, string key) => new() { ["accountId"] = account, ["key"] = key };
+
+    private Task<IResultEvent> AnswerToAsync(string messageId)
+        => fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == messageId, TimeSpan.FromSeconds(120));
+
+    private async Task<IReadOnlyList<SandboxEffect>> WritesAsync(string key)
+        => [.. (await fixture.Sandbox.Control.GetEffectsAsync(null, key, CancellationToken.None)).Where(e => e.Kind.StartsWith("external_invoice.", StringComparison.Ordinal))];
+
+    [Fact]
+    public async Task A_delete_whose_first_http_attempt_was_applied_and_whose_http_retries_got_503_still_reports_the_document_it_removed()
+    {
+        // The HTTP layer repeats a DELETE on any transient answer. The first attempt removes the document and its answer is
+        // lost; the repeats are answered 503. The last answer (503) proves only that the last attempt did nothing.
+        var prefix = $"bridge-rv1-{Guid.NewGuid():N}"[..22];
+        var key = "rv-" + Guid.NewGuid().ToString("D");
+        var account = NewAccount();
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:RetryCount"] = "3",
+            ["ActivePlatform:RetryBaseDelay"] = "00:00:00.020",
+            ["ActivePlatform:AttemptTimeout"] = "00:00:05",
+            ["ActivePlatform:TotalTimeout"] = "00:00:10",
+        });
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key, TimeSpan.FromSeconds(120));
+
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "DELETE", PathContains = $"/accounts/{account}/external_invoices", LoseAnswerNext = 1, FailNext = 3 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(DeleteQueue(prefix), Delete(account, key), NewId.NextGuid().ToString("D"));
+            var deleted = await fixture.Events.WaitForAsync<ClosingDocumentDeleted>(key, TimeSpan.FromSeconds(120));
+
+            Assert.Equal([502, 503, 503, 503], (await fixture.Sandbox.Control.GetCallsAsync("DELETE", $"/accounts/{account}/external_invoices", null, CancellationToken.None)).Select(c => c.Status).Take(4));
+            Assert.True(deleted.WasPresent, "the delete removed the document and was reported as finding nothing");
+            Assert.Equal(sent.ExternalInvoiceId, deleted.ExternalInvoiceId);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+}
