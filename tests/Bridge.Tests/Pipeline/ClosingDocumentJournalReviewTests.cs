@@ -80,4 +80,90 @@ public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
             await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         }
     }
+
+    [Fact]
+    public async Task An_older_version_is_not_written_over_an_update_whose_settling_died_before_it_was_recorded_on_the_document()
+    {
+        // Revision 3's update is applied and its answer lost. Another delivery settles it (counted as written) and dies — or
+        // loses its database — before it records revision 3 on the document. A late revision 2 must still be skipped.
+        var prefix = $"bridge-rv2-{Guid.NewGuid():N}"[..22];
+        var key = "rv-" + Guid.NewGuid().ToString("D");
+        var account = NewAccount();
+        var third = NewId.NextGuid().ToString("D");
+        var late = NewId.NextGuid().ToString("D");
+
+        var parked = await fixture.StartBridgeAsync(prefix, ParkedRetries);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account, total: 10m), NewId.NextGuid().ToString("D"));
+            await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 1, TimeSpan.FromSeconds(120));
+
+            await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "PATCH", PathContains = $"/accounts/{account}/external_invoices", LoseAnswerNext = 1 }, CancellationToken.None);
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 3, accountId: account, total: 30m), third);
+            await EventuallyAsync(() => fixture.Sandbox.Control.GetCallsAsync("PATCH", $"/accounts/{account}/external_invoices", null, CancellationToken.None), c => c.Any(x => x.Status == 502));
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+            // A settler whose every write of the document's state fails: the journal may say what it decided only together
+            // with the document.
+            var dying = ActivatorUtilities.CreateInstance<ClosingDocumentWrites>(parked.Services, new DocumentStateLostAfterJournal(parked.Get<IDocumentStateStore>()));
+            await EventuallyAsync(
+                async () =>
+                {
+                    try
+                    {
+                        await dying.SettleOpenWriteAsync(1, account, key, CancellationToken.None);
+                        return "settled";
+                    }
+                    catch (EffectPendingException)
+                    {
+                        return "pending";
+                    }
+                    catch (DocumentStateLostException)
+                    {
+                        return "died";
+                    }
+                },
+                outcome => outcome != "pending");
+
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 2, accountId: account, total: 20m), late);
+            var answer = await AnswerToAsync(late);
+
+            var skipped = Assert.IsType<ClosingDocumentSkipped>(answer);
+            Assert.Equal("revision 3", skipped.AppliedVersion);
+            Assert.DoesNotContain(await WritesAsync(key), w => w.Details.GetValueOrDefault("name")?.EndsWith(" r2", StringComparison.Ordinal) == true);
+            Assert.Equal("30.0", Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Total);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await parked.DisposeAsync();
+        }
+
+        await using var resumed = await fixture.StartBridgeAsync(prefix);
+        Assert.Equal(3, Assert.IsType<ClosingDocumentSent>(await AnswerToAsync(third)).Revision);
+    }
+
+    private sealed class DocumentStateLostException() : Exception("the database connection was lost (injected)");
+
+    /// <summary>Reads pass through; every write of a document's state fails, as a process killed (or cut from its database) at that moment.</summary>
+    private sealed class DocumentStateLostAfterJournal(IDocumentStateStore inner) : IDocumentStateStore
+    {
+        public Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            => inner.TryClaimAsync(scope, documentKey, owner, lease, cancellationToken);
+
+        public Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
+            => inner.ReleaseAsync(scope, documentKey, owner, cancellationToken);
+
+        public Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken)
+            => inner.GetAsync(scope, documentKey, cancellationToken);
+
+        public Task SetAppliedNowAsync(string scope, string documentKey, string? appliedVersion, string? resourceId, CancellationToken cancellationToken)
+            => throw new DocumentStateLostException();
+
+        public Task SetDeletedNowAsync(string scope, string documentKey, string? appliedVersion, CancellationToken cancellationToken)
+            => throw new DocumentStateLostException();
+
+        public Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken)
+            => throw new DocumentStateLostException();
+    }
 }
