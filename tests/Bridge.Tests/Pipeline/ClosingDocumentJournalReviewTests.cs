@@ -143,6 +143,53 @@ public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
         Assert.Equal(3, Assert.IsType<ClosingDocumentSent>(await AnswerToAsync(third)).Revision);
     }
 
+    [Fact]
+    public async Task A_delete_whose_lost_answer_was_settled_by_a_newer_version_does_not_mark_the_document_that_version_created_again_as_deleted()
+    {
+        // The delete removes revision 1 and its answer is lost; it waits for its retry. Revision 2 settles the delete (the
+        // document is gone) and creates the document again. The delete is then answered: it did remove revision 1, but
+        // the document Bridge knows for the key is revision 2's, and it is there.
+        var prefix = $"bridge-rv3-{Guid.NewGuid():N}"[..22];
+        var key = "rv-" + Guid.NewGuid().ToString("D");
+        var account = NewAccount();
+        var deleteId = NewId.NextGuid().ToString("D");
+
+        var parked = await fixture.StartBridgeAsync(prefix, ParkedRetries);
+        ClosingDocumentSent first;
+        ClosingDocumentSent second;
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account, total: 10m), NewId.NextGuid().ToString("D"));
+            first = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 1, TimeSpan.FromSeconds(120));
+
+            await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "DELETE", PathContains = $"/accounts/{account}/external_invoices", LoseAnswerNext = 1 }, CancellationToken.None);
+            await fixture.Erp.PublishJsonAsync(DeleteQueue(prefix), Delete(account, key), deleteId);
+            await EventuallyAsync(() => fixture.Sandbox.Control.GetCallsAsync("DELETE", $"/accounts/{account}/external_invoices", null, CancellationToken.None), c => c.Any(x => x.Status == 502));
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 2, accountId: account, total: 20m), NewId.NextGuid().ToString("D"));
+            second = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 2, TimeSpan.FromSeconds(120));
+            Assert.Equal(ClosingDocumentWriteOutcome.Created, second.Outcome);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await parked.DisposeAsync();
+        }
+
+        await using var resumed = await fixture.StartBridgeAsync(prefix);
+        var deleted = Assert.IsType<ClosingDocumentDeleted>(await AnswerToAsync(deleteId));
+        Assert.True(deleted.WasPresent);
+        Assert.Equal(first.ExternalInvoiceId, deleted.ExternalInvoiceId);
+
+        // ActivePlatform holds revision 2's document, and so does Bridge's record of the key.
+        var held = Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+        Assert.Equal(second.ExternalInvoiceId, held.Id);
+        var state = await resumed.Get<IDocumentStateStore>().GetAsync(ClosingDocumentScope.Of(1, account), key, CancellationToken.None);
+        Assert.False(state!.Deleted, "Bridge records the document revision 2 created as deleted");
+        Assert.Equal(second.ExternalInvoiceId, state.ResourceId);
+    }
+
     private sealed class DocumentStateLostException() : Exception("the database connection was lost (injected)");
 
     /// <summary>Reads pass through; every write of a document's state fails, as a process killed (or cut from its database) at that moment.</summary>
