@@ -190,6 +190,64 @@ public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
         Assert.Equal(second.ExternalInvoiceId, state.ResourceId);
     }
 
+    [Fact]
+    public async Task An_older_version_whose_delivery_lost_its_claim_while_slow_is_not_written_after_a_newer_version()
+    {
+        // Revision 2's delivery claims the document and stalls on its lookup; its claim runs out meanwhile (a paused
+        // process, a database cut). Revision 3 takes the claim, writes and releases it. Revision 2's delivery wakes up: it
+        // must not write its (older) version, nor record it, on a claim it re-took after someone else held it.
+        var prefix = $"bridge-rv4-{Guid.NewGuid():N}"[..22];
+        var key = "rv-" + Guid.NewGuid().ToString("D");
+        var account = NewAccount();
+        var older = NewId.NextGuid().ToString("D");
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            // A lease long enough that no heartbeat falls inside the stall; the stall is shorter than one attempt.
+            ["Bridge:Idempotency:DocumentClaimLease"] = "00:01:00",
+            ["ActivePlatform:AttemptTimeout"] = "00:00:30",
+            ["ActivePlatform:TotalTimeout"] = "00:01:00",
+        });
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account, total: 10m), NewId.NextGuid().ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 1, TimeSpan.FromSeconds(120));
+
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "GET", PathContains = $"/accounts/{account}/external_invoices", HangNext = 1, HangMs = 8000 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 2, accountId: account, total: 20m), older);
+            var database = bridge.Get<IBridgeDatabase>();
+            await EventuallyAsync(() => ClaimedByAsync(database, account, key), owner => owner is not null);
+
+            // The stalled delivery's lease runs out.
+            await using (var connection = await database.OpenAsync(CancellationToken.None))
+            {
+                await connection.ExecuteAsync(
+                    "UPDATE bridge.document_states SET claim_expires_at = clock_timestamp() - interval '1 second' WHERE scope = @Scope AND document_key = @Key",
+                    new { Scope = ClosingDocumentScope.Of(1, account), Key = key });
+            }
+
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 3, accountId: account, total: 30m), NewId.NextGuid().ToString("D"));
+            await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 3, TimeSpan.FromSeconds(120));
+
+            var answer = await AnswerToAsync(older);
+            var skipped = Assert.IsType<ClosingDocumentSkipped>(answer);
+            Assert.Equal("revision 3", skipped.AppliedVersion);
+            Assert.DoesNotContain(await WritesAsync(key), w => w.Details.GetValueOrDefault("name")?.EndsWith(" r2", StringComparison.Ordinal) == true);
+            Assert.Equal("30.0", Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Total);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<string?> ClaimedByAsync(IBridgeDatabase database, long account, string key)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        return await connection.QuerySingleOrDefaultAsync<string?>(
+            "SELECT claimed_by FROM bridge.document_states WHERE scope = @Scope AND document_key = @Key",
+            new { Scope = ClosingDocumentScope.Of(1, account), Key = key });
+    }
+
     private sealed class DocumentStateLostException() : Exception("the database connection was lost (injected)");
 
     /// <summary>Reads pass through; every write of a document's state fails, as a process killed (or cut from its database) at that moment.</summary>
@@ -197,6 +255,9 @@ public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
     {
         public Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
             => inner.TryClaimAsync(scope, documentKey, owner, lease, cancellationToken);
+
+        public Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            => inner.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
 
         public Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
             => inner.ReleaseAsync(scope, documentKey, owner, cancellationToken);
