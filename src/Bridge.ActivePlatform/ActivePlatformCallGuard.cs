@@ -28,18 +28,18 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
         }
         catch (ApiRequestException ex)
         {
-            throw NoAnswer(ex.InnerException ?? ex, ex.HttpMethod?.Method, ex.Uri);
+            throw NoAnswer(ex.InnerException ?? ex, ex.HttpMethod?.Method, ex.Uri, ex.RequestMessage);
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or OperationCanceledException)
         {
-            throw NoAnswer(ex, null, null);
+            throw NoAnswer(ex, null, null, null);
         }
 
         if (response.HasRequestError(out var requestError))
         {
             response.Dispose();
             cancellationToken.ThrowIfCancellationRequested();
-            throw NoAnswer(requestError.InnerException ?? requestError, requestError.HttpMethod?.Method, requestError.Uri);
+            throw NoAnswer(requestError.InnerException ?? requestError, requestError.HttpMethod?.Method, requestError.Uri, requestError.RequestMessage);
         }
 
         return response;
@@ -77,6 +77,7 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
             Method = response.RequestMessage?.Method.Method,
             RequestUri = response.RequestMessage?.RequestUri,
             RetryAfter = ActivePlatformErrorParser.RetryAfter(response.Headers?.RetryAfter, timeProvider.GetUtcNow()),
+            AnAttemptMayHaveApplied = AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage),
             Errors = errors,
         };
 
@@ -116,7 +117,7 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
             inner);
     }
 
-    private ActivePlatformTransientException NoAnswer(Exception cause, string? method, Uri? uri)
+    private ActivePlatformTransientException NoAnswer(Exception cause, string? method, Uri? uri, HttpRequestMessage? request)
     {
         var what = cause switch
         {
@@ -131,7 +132,7 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
         var inner = cause is ApiExceptionBase ? null : cause;
         return new ActivePlatformTransientException(
             $"ActivePlatform did not answer {method ?? "the request"} {uri}: {what}",
-            new ActivePlatformFailureDetails { Method = method, RequestUri = uri },
+            new ActivePlatformFailureDetails { Method = method, RequestUri = uri, AnAttemptMayHaveApplied = AttemptOutcomes.AnAttemptMayHaveApplied(request) },
             inner);
     }
 

@@ -35,6 +35,7 @@ public class ActivePlatformException : Exception
         Method = details.Method;
         RequestUri = details.RequestUri;
         RetryAfter = details.RetryAfter;
+        AnAttemptMayHaveApplied = details.AnAttemptMayHaveApplied;
         Errors = details.Errors;
         Title = details.Errors.Select(e => e.Title).FirstOrDefault(t => !string.IsNullOrWhiteSpace(t));
         Code = details.Errors.Select(e => e.Code).FirstOrDefault(c => !string.IsNullOrWhiteSpace(c));
@@ -59,6 +60,13 @@ public class ActivePlatformException : Exception
     public string? Method { get; }
 
     public Uri? RequestUri { get; }
+
+    /// <summary>
+    /// True when some attempt of this request — the HTTP layer repeats a PATCH or DELETE on any transient failure — ended
+    /// without proof that it had no effect (a timeout, 500, 502, 504, a lost answer). Then the request may have been carried
+    /// out, whatever the answer this exception carries (say a 503 to the last repeat) says about its own attempt.
+    /// </summary>
+    public bool AnAttemptMayHaveApplied { get; }
 
     /// <summary>Every error object of the answer (the API sends one as an object, a JSON:API server several as an array).</summary>
     public IReadOnlyList<ActivePlatformApiError> Errors { get; }
@@ -198,6 +206,9 @@ public sealed record ActivePlatformFailureDetails
     public Uri? RequestUri { get; init; }
 
     public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>See <see cref="ActivePlatformException.AnAttemptMayHaveApplied"/>.</summary>
+    public bool AnAttemptMayHaveApplied { get; init; }
 
     public IReadOnlyList<ActivePlatformApiError> Errors { get; init; } = [];
 }

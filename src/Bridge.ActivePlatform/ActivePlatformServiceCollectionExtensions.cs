@@ -126,7 +126,12 @@ public static class ActivePlatformServiceCollectionExtensions
                 Delay = options.RetryBaseDelay,
                 MaxDelay = options.TotalTimeout,
                 ShouldRetryAfterHeader = true,
-                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.Context.GetRequestMessage()?.Method)),
+                ShouldHandle = args =>
+                {
+                    var request = args.Context.GetRequestMessage();
+                    Bridge.ActivePlatform.AttemptOutcomes.Record(args.Outcome, request);
+                    return ValueTask.FromResult(ShouldRetry(args.Outcome, request?.Method));
+                },
             });
         }
 

@@ -91,6 +91,13 @@ public interface IEffectJournal
     /// </summary>
     Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="TryBeginAsync(EffectId, string, string, string?, CancellationToken)"/>, with <paramref name="guard"/> run
+    /// first in the same transaction: it throws when the caller may no longer send (its claim on the document is lost), and
+    /// then nothing is recorded.
+    /// </summary>
+    Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, Func<DbTransaction, CancellationToken, Task>? guard, CancellationToken cancellationToken);
+
     /// <summary>Records the async task ActivePlatform answered with, before the first poll.</summary>
     Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken);
 
@@ -129,7 +136,10 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         return row?.ToEntry();
     }
 
-    public async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)
+    public Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)
+        => TryBeginAsync(id, ownerKey, fingerprint, evidence, null, cancellationToken);
+
+    public async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, Func<DbTransaction, CancellationToken, Task>? guard, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerKey);
         var attempt = Guid.NewGuid().ToString("N");
@@ -145,15 +155,24 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
             Evidence = evidence,
         };
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (guard is not null)
+        {
+            await guard(transaction, cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             // An effect that did not happen may be sent again; any other recorded state forbids it.
-            if (await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0)
+            var begun = await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
+                || await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+            if (!begun)
             {
-                return attempt;
+                return null;
             }
 
-            return await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0 ? attempt : null;
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return attempt;
         }
         catch (DbException ex) when (SqlValues.IsUniqueViolation(ex))
         {

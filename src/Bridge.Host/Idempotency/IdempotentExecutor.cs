@@ -73,7 +73,11 @@ public sealed partial class IdempotentExecutor(
             }
 
             var document = await documents.GetAsync(work.Scope, work.DocumentKey, cancellationToken);
-            var context = new WorkContext(record, document, (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct));
+            var context = new WorkContext(
+                record,
+                document,
+                (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct),
+                (transaction, ct) => HoldClaimAsync(transaction, work, owner, lease, ct));
 
             WorkResult result;
             try
@@ -90,13 +94,8 @@ public sealed partial class IdempotentExecutor(
                 throw new DocumentBusyException(work.Scope, work.DocumentKey);
             }
 
-            // Fencing: commit only while this delivery still holds the document.
-            if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, lease, cancellationToken))
-            {
-                throw new DocumentBusyException(work.Scope, work.DocumentKey);
-            }
-
-            return await CommitAsync(work, result, cancellationToken) ? result.Outcome : HandlingOutcome.Duplicate;
+            // Fencing: commit only while this delivery has held the document all along (checked inside the commit).
+            return await CommitAsync(work, result, owner, lease, cancellationToken) ? result.Outcome : HandlingOutcome.Duplicate;
         }
         finally
         {
@@ -120,7 +119,8 @@ public sealed partial class IdempotentExecutor(
             {
                 try
                 {
-                    if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, lease, stop))
+                    // Renewed only while still held: a claim another delivery took (and perhaps released) meanwhile is lost.
+                    if (!await documents.TryRenewAsync(null, work.Scope, work.DocumentKey, owner, lease, stop))
                     {
                         LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
                         await claimLost.CancelAsync();
@@ -199,11 +199,28 @@ public sealed partial class IdempotentExecutor(
         outboxSignal.Notify();
     }
 
-    /// <summary>Completes the record, records the document and writes the event in one transaction; false when another delivery completed it first.</summary>
-    private async Task<bool> CommitAsync(IdempotentWork work, WorkResult result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Throws <see cref="DocumentBusyException"/> unless <paramref name="owner"/> has held the document's claim all along;
+    /// inside <paramref name="transaction"/>, no other delivery can take it before the transaction ends.
+    /// </summary>
+    private async Task HoldClaimAsync(System.Data.Common.DbTransaction transaction, IdempotentWork work, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        if (!await documents.TryRenewAsync(transaction, work.Scope, work.DocumentKey, owner, lease, cancellationToken))
+        {
+            LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
+            throw new DocumentBusyException(work.Scope, work.DocumentKey);
+        }
+    }
+
+    /// <summary>
+    /// Completes the record, records the document and writes the event in one transaction, fenced by the document's claim;
+    /// false when another delivery completed it first.
+    /// </summary>
+    private async Task<bool> CommitAsync(IdempotentWork work, WorkResult result, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await HoldClaimAsync(transaction, work, owner, lease, cancellationToken);
         if (!await records.CompleteAsync(transaction, work.IdempotencyKey, result.Outcome.ToString(), result.ResourceId, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);

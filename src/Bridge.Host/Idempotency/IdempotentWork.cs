@@ -28,11 +28,23 @@ public sealed class IdempotentWork
 }
 
 /// <summary>What the effect found when it started, and how it records an async task before polling it.</summary>
-public sealed class WorkContext(IdempotencyRecord record, DocumentState? document, Func<string?, CancellationToken, Task> setPendingTask)
+public sealed class WorkContext(
+    IdempotencyRecord record,
+    DocumentState? document,
+    Func<string?, CancellationToken, Task> setPendingTask,
+    Func<System.Data.Common.DbTransaction, CancellationToken, Task>? claimGuard = null)
 {
     public IdempotencyRecord Record { get; } = record;
 
     public DocumentState? Document { get; } = document;
+
+    /// <summary>
+    /// Run inside the transaction that records an effect about to be sent (<see cref="Effects.IEffectJournal.TryBeginAsync(Effects.EffectId, string, string, string?, Func{System.Data.Common.DbTransaction, CancellationToken, Task}?, CancellationToken)"/>):
+    /// throws <see cref="DocumentBusyException"/> unless this delivery has held the document's claim all along, and keeps
+    /// the claim until that transaction ends. A delivery whose claim ran out while it was slow — another delivery may have
+    /// written a newer version meanwhile — so never sends what it decided before.
+    /// </summary>
+    public Func<System.Data.Common.DbTransaction, CancellationToken, Task>? ClaimGuard { get; } = claimGuard;
 
     /// <summary>Stores the async task id (or clears it) before the first poll, so a restart resumes polling instead of writing again.</summary>
     public Task SetPendingAsyncTaskAsync(string? value, CancellationToken cancellationToken) => setPendingTask(value, cancellationToken);

@@ -34,6 +34,24 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
         return affected > 0;
     }
 
+    public async Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        var command = new CommandDefinition(
+            sql.DocumentRenew,
+            new { Scope = scope, DocumentKey = documentKey, Owner = owner, LeaseMilliseconds = SqlValues.Milliseconds(lease) },
+            transaction,
+            cancellationToken: cancellationToken);
+        if (transaction is not null)
+        {
+            return await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(command).ConfigureAwait(false) > 0;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(command).ConfigureAwait(false) > 0;
+    }
+
     public async Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -94,6 +94,12 @@ public sealed partial class SqlStatements
                 WHERE s.claimed_by IS NULL OR s.claim_expires_at < statement_timestamp() OR s.claimed_by = @Owner;
             """,
 
+        DocumentRenew = """
+            UPDATE bridge.document_states
+            SET claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond'
+            WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
+            """,
+
         DocumentRelease = """
             UPDATE bridge.document_states
             SET claimed_by = NULL, claim_expires_at = NULL

@@ -112,6 +112,12 @@ public sealed partial class SqlStatements
                 VALUES (@Scope, @DocumentKey, 0, @Owner, DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()), @Now);
             """,
 
+        DocumentRenew = """
+            UPDATE bridge.document_states
+            SET claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
+            WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
+            """,
+
         DocumentRelease = """
             UPDATE bridge.document_states
             SET claimed_by = NULL, claim_expires_at = NULL

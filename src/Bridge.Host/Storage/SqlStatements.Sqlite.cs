@@ -89,6 +89,12 @@ public sealed partial class SqlStatements
                    OR document_states.claimed_by = @Owner;
             """,
 
+        DocumentRenew = $"""
+            UPDATE document_states
+            SET claim_expires_at = {SqliteNowPlus("@LeaseMilliseconds")}
+            WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
+            """,
+
         DocumentRelease = """
             UPDATE document_states
             SET claimed_by = NULL, claim_expires_at = NULL

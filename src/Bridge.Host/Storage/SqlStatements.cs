@@ -47,6 +47,14 @@ public sealed partial class SqlStatements
     /// </summary>
     public required string DocumentClaim { get; init; }
 
+    /// <summary>
+    /// Extends the claim for <c>@LeaseMilliseconds</c> from the database's now only while <c>@Owner</c> still holds it —
+    /// unlike <see cref="DocumentClaim"/>, never re-takes a claim another delivery held (and perhaps released) meanwhile;
+    /// affects one row on success. Run inside a transaction it also locks the row until the transaction ends, so no other
+    /// delivery can take the claim before what the transaction records is committed.
+    /// </summary>
+    public required string DocumentRenew { get; init; }
+
     public required string DocumentRelease { get; init; }
 
     public required string DocumentSelect { get; init; }

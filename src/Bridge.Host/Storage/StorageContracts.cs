@@ -117,6 +117,13 @@ public interface IDocumentStateStore
     /// </summary>
     Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Extends the claim only while <paramref name="owner"/> still holds it (by the database's clock): false once another
+    /// delivery took it — even if that delivery has released it since. Inside <paramref name="transaction"/> (when given)
+    /// the claim cannot be taken by another delivery until the transaction ends: what it records is fenced by the claim.
+    /// </summary>
+    Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
+
     /// <summary>Releases the claim if <paramref name="owner"/> holds it.</summary>
     Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken);
 

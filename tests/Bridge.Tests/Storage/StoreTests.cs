@@ -244,6 +244,25 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     [StoreFact]
+    public async Task A_claim_is_renewed_only_while_its_owner_has_held_it_all_along()
+    {
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+        Assert.True(await Documents.TryRenewAsync(null, "scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+
+        // Its lease ran out and nobody took it: still its own.
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromSeconds(30));
+        Assert.True(await Documents.TryRenewAsync(null, "scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+
+        // Another owner took it after it ran out, and released it: a renewal is refused, where a claim would succeed.
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromSeconds(30));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+        Assert.False(await Documents.TryRenewAsync(null, "scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+        await Documents.ReleaseAsync("scope", "doc-1", "instance-b", CancellationToken.None);
+        Assert.False(await Documents.TryRenewAsync(null, "scope", "doc-1", "instance-a", Lease, CancellationToken.None));
+        Assert.False(await Documents.TryRenewAsync(null, "scope", "doc-2", "instance-a", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task An_instance_whose_clock_runs_ahead_cannot_take_a_live_document_claim_but_can_take_an_expired_one()
     {
         var ahead = new SqlDocumentStateStore(Fixture.Database, new TestClock(Clock.GetUtcNow() + TimeSpan.FromMinutes(10)));

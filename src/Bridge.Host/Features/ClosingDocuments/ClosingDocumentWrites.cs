@@ -43,6 +43,7 @@ public sealed record DocumentWrite(
 /// joined it stay readable, and the one-unresolved-per-group index spans all three kinds.
 /// </remarks>
 public sealed class ClosingDocumentWrites(
+    IBridgeDatabase database,
     IEffectJournal journal,
     IDocumentStateStore documents,
     IActivePlatformClient activePlatform,
@@ -190,7 +191,7 @@ public sealed class ClosingDocumentWrites(
     {
         try
         {
-            await journal.ResolveAsync(open.Id, open.Attempt, state, id, EffectEvidence.Of(evidence), CancellationToken.None);
+            await ResolveAndRecordAsync(open, state, id, evidence, countsAsWritten);
         }
         catch (System.Data.Common.DbException ex) when (SqlValues.IsUniqueViolation(ex))
         {
@@ -198,39 +199,46 @@ public sealed class ClosingDocumentWrites(
             state = EffectState.Unknown;
             id = null;
             evidence = evidence with { How = $"found document {evidence.ExternalInvoiceId} by key, but it already belongs to another create" };
-            await journal.ResolveAsync(open.Id, open.Attempt, state, null, EffectEvidence.Of(evidence), CancellationToken.None);
+            await ResolveAndRecordAsync(open, state, null, evidence, countsAsWritten: false);
         }
 
-        await RecordOnDocumentAsync(open, state, id, evidence, countsAsWritten);
         return open with { State = state, ResourceId = id ?? open.ResourceId, Evidence = EffectEvidence.Of(evidence) };
     }
 
-    /// <summary>Brings the document's state to what the settled write did (settling runs under the document's claim).</summary>
-    private async Task RecordOnDocumentAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten)
+    /// <summary>
+    /// Closes the write and brings the document's state to what it did, in one transaction (settling runs under the
+    /// document's claim): a settler killed, or cut from its database, between the two would otherwise leave a write the
+    /// journal counts as done and the document does not — and a late, older version would be written over it.
+    /// </summary>
+    private async Task ResolveAndRecordAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten)
     {
         var scope = ClosingDocumentScope.Of(ResellerOf(open.Id.Scope), AccountOf(open.Id.Scope));
+        var current = await documents.GetAsync(scope, open.Id.Group, CancellationToken.None);
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+        await journal.ResolveAsync(transaction, open.Id, open.Attempt, state, id, EffectEvidence.Of(evidence), CancellationToken.None);
+        if (DocumentChangeOf(state, id, evidence, current, countsAsWritten) is { } change)
+        {
+            await documents.SetAppliedAsync(transaction, scope, open.Id.Group, change.AppliedVersion, change.ResourceId, change.Deleted, CancellationToken.None);
+        }
+
+        await transaction.CommitAsync(CancellationToken.None);
+    }
+
+    /// <summary>What the settled write did to the document: null when it changed nothing Bridge records.</summary>
+    private static DocumentChange? DocumentChangeOf(EffectState state, string? id, DocumentWrite evidence, DocumentState? current, bool countsAsWritten)
+    {
         var kind = evidence.KindOrCreate;
         if (kind == DocumentWriteKind.Delete)
         {
-            if (state == EffectState.Applied)
-            {
-                var current = await documents.GetAsync(scope, open.Id.Group, CancellationToken.None);
-                await documents.SetDeletedNowAsync(scope, open.Id.Group, current?.AppliedVersion, CancellationToken.None);
-            }
-
-            return;
+            return state == EffectState.Applied ? new DocumentChange(current?.AppliedVersion, null, Deleted: true) : null;
         }
 
         // A create that made the document, or an update that may have been written: no older version may go over it.
         var written = state == EffectState.Applied || countsAsWritten;
-        if (written && evidence.Version.Length > 0)
-        {
-            var current = await documents.GetAsync(scope, open.Id.Group, CancellationToken.None);
-            if (!DocumentVersion.IsOlder(evidence.Version, current?.AppliedVersion))
-            {
-                await documents.SetAppliedNowAsync(scope, open.Id.Group, evidence.Version, id ?? current?.ResourceId, CancellationToken.None);
-            }
-        }
+        return written && evidence.Version.Length > 0 && !DocumentVersion.IsOlder(evidence.Version, current?.AppliedVersion)
+            ? new DocumentChange(evidence.Version, id ?? current?.ResourceId, Deleted: false)
+            : null;
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

@@ -60,8 +60,10 @@ public sealed class DeleteClosingDocumentHandler(
         var mine = settled?.Id == deleteId ? settled : await journal.FindAsync(deleteId, ct);
         if (mine is { State: EffectState.Applied } && mine.EvidenceAs<DocumentWrite>() is { ExternalInvoiceId: var removed })
         {
-            // This message's delete removed the document; its answer reached Bridge only through the settling read-back.
-            return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, removed, wasPresent: true), removed, change);
+            // This message's delete removed the document; its answer reached Bridge only through the settling read-back,
+            // which also recorded the deletion on the document. Whatever was written since (a newer version creating the
+            // document again) stands: the document is not marked deleted a second time.
+            return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, removed, wasPresent: true), removed, null);
         }
 
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
@@ -71,7 +73,7 @@ public sealed class DeleteClosingDocumentHandler(
         }
 
         var intent = new DocumentWrite(document?.AppliedVersion ?? "", ExternalInvoiceId: existing.Id, Kind: DocumentWriteKind.Delete);
-        if (await journal.TryBeginAsync(deleteId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), ct) is not { } attempt)
+        if (await journal.TryBeginAsync(deleteId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), context.ClaimGuard, ct) is not { } attempt)
         {
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }

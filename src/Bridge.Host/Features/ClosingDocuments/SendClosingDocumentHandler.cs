@@ -135,12 +135,12 @@ public sealed class SendClosingDocumentHandler(
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
         if (existing is not null)
         {
-            return await UpdateAsync(message, incoming, resellerId, version, existing.Id, body, cancellationToken);
+            return await UpdateAsync(context, message, incoming, resellerId, version, existing.Id, body, cancellationToken);
         }
 
         // A create is an effect of the document: journaled before the POST, so no other message for this key sends one
         // until this one's outcome is known.
-        if (await journal.TryBeginAsync(createId, incoming.IdempotencyKey!, "", EffectEvidence.Of(new DocumentWrite(version, Kind: DocumentWriteKind.Create)), cancellationToken) is not { } attempt)
+        if (await journal.TryBeginAsync(createId, incoming.IdempotencyKey!, "", EffectEvidence.Of(new DocumentWrite(version, Kind: DocumentWriteKind.Create)), context.ClaimGuard, cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }
@@ -163,7 +163,7 @@ public sealed class SendClosingDocumentHandler(
                 throw;
             }
 
-            return await UpdateAsync(message, incoming, resellerId, version, appeared.Id, body, cancellationToken);
+            return await UpdateAsync(context, message, incoming, resellerId, version, appeared.Id, body, cancellationToken);
         }
         catch (Exception unapplied) when (EffectFailures.ProvesNotAppliedOrIsLookedUpByKey(unapplied))
         {
@@ -199,11 +199,11 @@ public sealed class SendClosingDocumentHandler(
     /// can no longer land, and it counts as written, so an older version arriving late is skipped instead of going over it.
     /// </summary>
     private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> UpdateAsync(
-        SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, string externalInvoiceId, ClosingDocumentWrite body, CancellationToken cancellationToken)
+        WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, string externalInvoiceId, ClosingDocumentWrite body, CancellationToken cancellationToken)
     {
         var updateId = ClosingDocumentWrites.UpdateId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
         var intent = new DocumentWrite(version, ExternalInvoiceId: externalInvoiceId, Kind: DocumentWriteKind.Update);
-        if (await journal.TryBeginAsync(updateId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), cancellationToken) is not { } attempt)
+        if (await journal.TryBeginAsync(updateId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), context.ClaimGuard, cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }
