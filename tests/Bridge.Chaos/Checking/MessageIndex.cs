@@ -7,7 +7,8 @@ namespace Bridge.Chaos.Checking;
 /// <summary>
 /// How the messages sharing one idempotency key ended: normally one message with one result; for a conflict (several
 /// payloads under one key) one winner's result plus an <c>IdempotencyConflict</c> rejection per other publication.
-/// <see cref="Results"/> are the answers (for a group, the winner's); <see cref="Conflicts"/> every conflict rejection.
+/// <see cref="Results"/> are the answers (for a group, the winner's); <see cref="Conflicts"/> every rejection of a payload
+/// because the key belongs to another (a natural-key conflict refusing the winner itself is the winner's answer).
 /// </summary>
 public sealed record KeyOutcome(
     string Key,
@@ -93,11 +94,13 @@ public sealed class MessageIndex
     public KeyOutcome Outcome(string key)
     {
         var results = Results(key);
-        var conflicts = results.Where(e => EventText.RejectionOf(e.Event) == RejectionReason.IdempotencyConflict).ToList();
+        var conflicts = results.Where(e => EventText.IsKeyConflict(e.Event)).ToList();
         var letters = DeadLetters(key);
         var members = Members(key);
 
-        // Alone under its key, a conflict rejection is the message's answer (another payload of its natural key won).
+        // Alone under its key, a conflict rejection is the message's answer (another payload of its natural key won). In a
+        // group, only the key conflicts are the other payloads' refusals: the key's owner may itself lose its natural key to
+        // a message under another key, and that natural-key conflict is its answer.
         var answers = members.Count > 1 ? results.Except(conflicts).ToList() : results;
         return new KeyOutcome(key, members, answers, conflicts, [.. letters.Where(l => l.Status == "Pending")], letters);
     }

@@ -6,8 +6,10 @@ namespace Bridge.Chaos.Checking;
 
 /// <summary>
 /// Every message has exactly one terminal outcome — one result event, or one dead letter that says why — of the kind it
-/// calls for. Messages sharing an idempotency key with different payloads (a conflict) are judged together: one of them is
-/// answered, every other publication gets one <c>IdempotencyConflict</c> rejection.
+/// calls for. Messages sharing an idempotency key with different payloads (a conflict) are judged together: one of them (the
+/// key's owner) is answered, every other publication gets one <c>IdempotencyConflict</c> rejection on the key. The owner's
+/// answer may itself be an <c>IdempotencyConflict</c> — on its natural key, when a message under another key applied that
+/// statement line, top-up or correction first — and is told from the key conflicts by <see cref="EventText.IsKeyConflict"/>.
 /// </summary>
 public sealed class OutcomeChecks : IFlowCheck
 {

@@ -60,12 +60,12 @@ public sealed class CorrectionScenarios : ScenarioFamily
 
         if (conflict)
         {
-            yield return new Publication(context.Message(Flow, create with { Total = total + 1 }, key, $"create correction {key} with another total under the id of #{original.Ordinal}", idempotencyKey: original.IdempotencyKey), 0);
+            yield return new Publication(context.Message(Flow, create with { Total = total + 1 }, key, $"create correction {key} with another total ({Recording.EventText.Money(total + 1)}) under the id of #{original.Ordinal}", idempotencyKey: original.IdempotencyKey), 0);
         }
 
         if (changedTotal)
         {
-            yield return new Publication(context.Message(Flow, create with { Total = total + 5 }, key, $"create correction {key} again under a new id with another total", expectation), 0);
+            yield return new Publication(context.Message(Flow, create with { Total = total + 5 }, key, $"create correction {key} again under a new id with another total ({Recording.EventText.Money(total + 5)})", expectation), 0);
         }
 
         foreach (var step in followUps)

@@ -83,14 +83,16 @@ public sealed class StatementLineScenarios : ScenarioFamily
 
             if (line.Conflict)
             {
-                yield return new Publication(context.Message(Flow, message with { Amount = (line.Amount ?? payment.Total) + 1 }, number,
-                    $"{what} with another amount under the id of #{original.Ordinal}", idempotencyKey: original.IdempotencyKey), 0);
+                var amount = (line.Amount ?? payment.Total) + 1;
+                yield return new Publication(context.Message(Flow, message with { Amount = amount }, number,
+                    $"{what} with another amount ({Money(amount)}) under the id of #{original.Ordinal}", idempotencyKey: original.IdempotencyKey), 0);
             }
 
             if (line.ChangedAmount)
             {
-                yield return new Publication(context.Message(Flow, message with { Amount = (line.Amount ?? payment.Total) + 3 }, number,
-                    $"{what} republished under a new id with another amount", expectation), 0);
+                var amount = (line.Amount ?? payment.Total) + 3;
+                yield return new Publication(context.Message(Flow, message with { Amount = amount }, number,
+                    $"{what} republished under a new id with another amount ({Money(amount)})", expectation), 0);
             }
         }
     }

@@ -56,12 +56,12 @@ public sealed class TopUpScenarios : ScenarioFamily
 
         if (conflict)
         {
-            yield return new Publication(context.Message(Flow, message with { Total = total + 1 }, key, $"top-up {key} with another total under the id of #{original.Ordinal}", idempotencyKey: original.IdempotencyKey), 0);
+            yield return new Publication(context.Message(Flow, message with { Total = total + 1 }, key, $"top-up {key} with another total ({Recording.EventText.Money(total + 1)}) under the id of #{original.Ordinal}", idempotencyKey: original.IdempotencyKey), 0);
         }
 
         if (changedTotal)
         {
-            yield return new Publication(context.Message(Flow, message with { Total = total + 10 }, key, $"top-up {key} again under a new id with another total", expectation), 0);
+            yield return new Publication(context.Message(Flow, message with { Total = total + 10 }, key, $"top-up {key} again under a new id with another total ({Recording.EventText.Money(total + 10)})", expectation), 0);
         }
 
         if (twinKey is not null)

@@ -47,6 +47,26 @@ public static class EventText
         _ => null,
     };
 
+    /// <summary>The description of any of the five rejection events; null for any other event.</summary>
+    public static string? DescriptionOf(IResultEvent e) => e switch
+    {
+        ClosingDocumentRejected r => r.Description,
+        PaymentRejected r => r.Description,
+        CurrencyRatesRejected r => r.Description,
+        CorrectionRejected r => r.Description,
+        InvoiceRejected r => r.Description,
+        _ => null,
+    };
+
+    /// <summary>
+    /// An <c>IdempotencyConflict</c> refusing a message because its idempotency key is owned by another payload (the
+    /// executor's wording, "Idempotency key '…' was already used by …"). The other kind, a natural-key conflict (the key's
+    /// own message refused because another message applied its statement line, top-up or correction with other figures),
+    /// carries the same reason but is that message's answer.
+    /// </summary>
+    public static bool IsKeyConflict(IResultEvent e) =>
+        RejectionOf(e) == RejectionReason.IdempotencyConflict && DescriptionOf(e) is { } description && description.StartsWith("Idempotency key '", StringComparison.Ordinal);
+
     public static ActivePlatformError? ActivePlatformErrorOf(IResultEvent e) => e switch
     {
         ClosingDocumentRejected r => r.ActivePlatformError,

@@ -98,6 +98,45 @@ public sealed class ChaosCheckTests
     }
 
     [Fact]
+    public void Two_payloads_under_one_key_are_answered_when_the_owner_loses_its_statement_line_to_a_third_message()
+    {
+        // Seed 142: #50 (101.00) under #49's id, #51 (103.00) for the same line under an id of its own. #51 applied the line
+        // first, so the key's owner is refused by the line (a natural-key conflict is its answer) and the other payload by
+        // the key: two IdempotencyConflict rejections under one key, and one of them is an answer.
+        var run = new RunBuilder();
+        var original = run.Message(Line("stmt-6-1", 100m), "003012", Flow.StatementLines, Expectation.ValidOrConflict);
+        var conflict = run.Message(Line("stmt-6-1", 101m), "003012", Flow.StatementLines, idempotencyKey: original.IdempotencyKey);
+        var changed = run.Message(Line("stmt-6-1", 103m), "003012", Flow.StatementLines, Expectation.ValidOrConflict);
+        run.Effect(EffectKinds.PaymentLineApplied, "003012", ("externalTransactionId", "stmt-6-1"), ("amount", "103.0"), ("statusBefore", "waiting_for_payment"),
+            ("statusAfter", "waiting_for_payment"), ("correctionId", "9001"));
+        run.Event(Refused(original, $"Idempotency key '{original.IdempotencyKey}' was already used by a CompletePayment with a different payload; this message was not applied."));
+        run.Event(Completed(changed, "stmt-6-1", 103m, "9001") with { Key = "003012", PaymentNumber = "003012" });
+        run.Event(Refused(conflict, "Statement line stmt-6-1 for payment 003012 was already applied with other figures (amount, currency or payment method); this message was not applied."));
+        run.Payments.Add(new SandboxPayment("3012", 1, 523, "003012", "250.0", "USD", "waiting_for_payment", false, null, null, ["stmt-6-1"], ["9001"]));
+
+        var index = run.Index();
+        var violations = new OutcomeChecks().Check(index).Concat(new StatementLineChecks().Check(index)).ToList();
+
+        Assert.Empty(violations.Select(v => $"{v.Invariant}: {v.Detail}"));
+    }
+
+    [Fact]
+    public void Two_payloads_under_one_key_both_refused_by_the_key_are_a_violation()
+    {
+        var run = new RunBuilder();
+        var original = run.Message(Line("stmt-6-1", 100m), "003012", Flow.StatementLines, Expectation.ValidOrConflict);
+        var conflict = run.Message(Line("stmt-6-1", 101m), "003012", Flow.StatementLines, idempotencyKey: original.IdempotencyKey);
+        var byKey = $"Idempotency key '{original.IdempotencyKey}' was already used by a CompletePayment with a different payload; this message was not applied.";
+        run.Event(Refused(original, byKey));
+        run.Event(Refused(conflict, byKey));
+
+        var violation = Assert.Single(new OutcomeChecks().Check(run.Index()));
+
+        Assert.Equal(Invariants.OneOutcome, violation.Invariant);
+        Assert.StartsWith("2 payloads under one key, every answer an IdempotencyConflict", violation.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_older_revision_written_after_a_newer_one_is_caught_even_when_the_newest_ends_on_top()
     {
         var run = new RunBuilder();
@@ -117,6 +156,15 @@ public sealed class ChaosCheckTests
 
     private static CompletePayment Line(string transaction) =>
         new() { Mode = PaymentCompletionMode.ByPaymentNumber, PaymentNumber = "002100", PaymentMethodId = 2, Amount = transaction == "stmt-1" ? 40m : 30m, ExternalTransactionId = transaction };
+
+    private static CompletePayment Line(string transaction, decimal amount) =>
+        new() { Mode = PaymentCompletionMode.ByPaymentNumber, PaymentNumber = "003012", PaymentMethodId = 2, Amount = amount, ExternalTransactionId = transaction };
+
+    private static PaymentRejected Refused(PlannedMessage message, string description) => new()
+    {
+        Key = "003012", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = T0, MessageType = nameof(CompletePayment),
+        Reason = RejectionReason.IdempotencyConflict, Description = description,
+    };
 
     private static SendClosingDocument Document(int revision) => new()
     {
@@ -156,9 +204,9 @@ public sealed class ChaosCheckTests
 
         public List<SandboxExternalInvoice> Documents { get; } = [];
 
-        public PlannedMessage Message(object payload, string subject, Flow flow)
+        public PlannedMessage Message(object payload, string subject, Flow flow, Expectation expectation = Expectation.Valid, string? idempotencyKey = null)
         {
-            var message = _context.Message(flow, payload, subject, "test message");
+            var message = _context.Message(flow, payload, subject, "test message", expectation, idempotencyKey);
             _messages.Add(message);
             _history.Published(new PublicationRecord(message, 0, T0, Confirmed: true, null));
             return message;

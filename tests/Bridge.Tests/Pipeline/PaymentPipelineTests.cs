@@ -149,6 +149,36 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task Two_payloads_under_one_id_whose_line_another_id_applied_first_are_both_conflicts_and_the_applied_one_completed_once()
+    {
+        // Chaos seed 142: 101.00 under one message id (its owner), 100.00 under the same id, and 103.00 for the same line
+        // under its own id, which reached ActivePlatform first. The line is applied once (103.00) and answered once; the owner
+        // is refused by the line, the other payload by the key; neither is applied.
+        var payment = await SeedAsync(total: 250m);
+        var line = NewLine();
+        var shared = NewMessageId();
+        var changed = NewMessageId();
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 103m), changed);
+        var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(e => e.MessageId == changed);
+
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 101m), shared);
+        var byLine = await fixture.Events.WaitForAsync<PaymentRejected>(e => e.MessageId == shared);
+        await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 100m), shared);
+        var byKey = await fixture.Events.WaitForAsync<PaymentRejected>(e => e.MessageId == shared && !ReferenceEquals(e, byLine));
+
+        Assert.Equal(103m, completed.Amount);
+        Assert.False(completed.AlreadyApplied);
+        Assert.Equal(RejectionReason.IdempotencyConflict, byLine.Reason);
+        Assert.StartsWith($"Statement line {line} for payment {payment.Number} was already applied with other figures", byLine.Description, StringComparison.Ordinal);
+        Assert.Equal(RejectionReason.IdempotencyConflict, byKey.Reason);
+        Assert.StartsWith($"Idempotency key '{shared}' was already used by a CompletePayment with a different payload", byKey.Description, StringComparison.Ordinal);
+        var correction = Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        Assert.Equal(completed.CorrectionId, correction.Id);
+        Assert.Single(await SuccessfulCallsAsync("POST", payment.Number));
+        Assert.Equal([completed], fixture.Events.EventsFor(payment.Number).OfType<PaymentCompleted>());
+    }
+
+    [Fact]
     public async Task Two_statement_lines_for_one_payment_at_once_each_report_their_own_correction()
     {
         var payment = await SeedAsync(total: 100m);
