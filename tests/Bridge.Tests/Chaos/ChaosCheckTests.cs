@@ -115,6 +115,56 @@ public sealed class ChaosCheckTests
         Assert.Contains(violations, v => v.Invariant == Invariants.Ordering && v.Detail.StartsWith("version r1 written", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void An_approval_whose_own_delivery_applied_it_before_the_invoice_moved_on_is_not_counted_twice()
+    {
+        // Seed 1: the approval reached ActivePlatform, recording it failed (PostgreSQL down) and it was dead-lettered; the
+        // ERP completed the invoice meanwhile; the replayed approval is answered "already applied" (the invoice is past it).
+        var run = new RunBuilder();
+        var approve = run.Message(new ApproveInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        var complete = run.Message(new CompleteInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        run.Effect(EffectKinds.InvoiceApproved, "2053", ("documentId", "ERP-INV-5"), ("accountId", "80005"));
+        run.Effect(EffectKinds.InvoiceCompleted, "2053", ("documentId", "ERP-INV-5"), ("accountId", "80005"));
+        run.Event(InvoiceEvent(complete, alreadyApplied: false, completed: true, at: T0.AddSeconds(30)));
+        run.Event(InvoiceEvent(approve, alreadyApplied: true, completed: false, at: T0.AddSeconds(90)));
+        run.Invoices.Add(Invoice(approved: true, paymentStatus: "completed"));
+
+        Assert.Empty(new InvoiceChecks().Check(run.Index()));
+    }
+
+    [Fact]
+    public void An_approval_no_message_was_in_hand_for_is_still_an_effect_count_violation()
+    {
+        // The same, but the approval happened after the message had been answered "already applied": nothing explains it.
+        var run = new RunBuilder();
+        var approve = run.Message(new ApproveInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        var complete = run.Message(new CompleteInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        run.Effect(EffectKinds.InvoiceCompleted, "2053", ("documentId", "ERP-INV-5"), ("accountId", "80005"));
+        run.Event(InvoiceEvent(complete, alreadyApplied: false, completed: true, at: T0.AddSeconds(30)));
+        run.Event(InvoiceEvent(approve, alreadyApplied: true, completed: false, at: T0.AddSeconds(90)));
+        run.Effect(EffectKinds.InvoiceApproved, "2053", T0.AddSeconds(120), ("documentId", "ERP-INV-5"), ("accountId", "80005"));
+        run.Invoices.Add(Invoice(approved: true, paymentStatus: "completed"));
+
+        var violation = Assert.Single(new InvoiceChecks().Check(run.Index()));
+        Assert.Equal(Invariants.EffectCount, violation.Invariant);
+        Assert.StartsWith("ActivePlatform approved the invoice 1 time(s); 0 success(es) say so", violation.Detail, StringComparison.Ordinal);
+    }
+
+    private static IResultEvent InvoiceEvent(PlannedMessage message, bool alreadyApplied, bool completed, DateTimeOffset at) => completed
+        ? new InvoiceCompleted
+        {
+            Key = "ERP-INV-5", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = at, ResellerId = 1, InvoiceId = "2053", AccountId = 80005,
+            BillingDate = new DateOnly(2026, 10, 1), PaymentId = "12208", AlreadyApplied = alreadyApplied,
+        }
+        : new InvoiceApproved
+        {
+            Key = "ERP-INV-5", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = at, ResellerId = 1, InvoiceId = "2053", AccountId = 80005,
+            BillingDate = new DateOnly(2026, 10, 1), AlreadyApplied = alreadyApplied,
+        };
+
+    private static SandboxInvoice Invoice(bool approved, string paymentStatus) => new(
+        "2053", 1, 80005, new DateOnly(2026, 10, 1), new DateOnly(2026, 10, 31), "105.0", "postpay", "closed", "ERP-INV-5", "INV-2053", approved, null, "12208", paymentStatus, null, null, null);
+
     private static CompletePayment Line(string transaction) =>
         new() { Mode = PaymentCompletionMode.ByPaymentNumber, PaymentNumber = "002100", PaymentMethodId = 2, Amount = transaction == "stmt-1" ? 40m : 30m, ExternalTransactionId = transaction };
 
@@ -156,6 +206,8 @@ public sealed class ChaosCheckTests
 
         public List<SandboxExternalInvoice> Documents { get; } = [];
 
+        public List<SandboxInvoice> Invoices { get; } = [];
+
         public PlannedMessage Message(object payload, string subject, Flow flow)
         {
             var message = _context.Message(flow, payload, subject, "test message");
@@ -167,7 +219,10 @@ public sealed class ChaosCheckTests
         public void Event(IResultEvent e) => _history.Received(new ObservedEvent(T0.AddSeconds(++_events), Guid.NewGuid().ToString(), e));
 
         public void Effect(string kind, string subject, params (string Name, string? Value)[] details) =>
-            _effects.Add(new SandboxEffect(_effects.Count + 1, T0.AddMilliseconds(_effects.Count), 1, kind, subject, details.ToDictionary(d => d.Name, d => d.Value)));
+            Effect(kind, subject, T0.AddMilliseconds(_effects.Count), details);
+
+        public void Effect(string kind, string subject, DateTimeOffset at, params (string Name, string? Value)[] details) =>
+            _effects.Add(new SandboxEffect(_effects.Count + 1, at, 1, kind, subject, details.ToDictionary(d => d.Name, d => d.Value)));
 
         public MessageIndex Index() => new(new RunRecord(
             1,
@@ -177,7 +232,7 @@ public sealed class ChaosCheckTests
             [],
             _effects,
             [],
-            new SandboxState(Documents, [], Payments, [], [], [], []),
+            new SandboxState(Documents, [], Payments, [], [], [], Invoices),
             new LeftOvers(0, [], new Dictionary<string, uint>()),
             0));
     }
