@@ -309,6 +309,8 @@ public sealed class ChaosRun(ChaosOptions options)
         lines.AddRange(knownLimits);
         lines.Add($"dead letters ({deadLetters.Count}):");
         lines.AddRange(deadLetters.OrderBy(d => d.FirstFailedAt).Select(d => "  " + EventText.Visible(d.ToString())));
+        lines.Add($"resume after kill ({summary.Resume.Lines.Count} claim(s) held by killed instances):");
+        lines.AddRange(summary.Resume.Lines);
         lines.Add("disturbances:");
         lines.AddRange(history.Disturbances.Select(d => "  " + d));
         lines.Add("stream:");

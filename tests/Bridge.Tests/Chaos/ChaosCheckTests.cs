@@ -1,3 +1,4 @@
+using Bridge.Chaos;
 using Bridge.Chaos.Checking;
 using Bridge.Chaos.Faults;
 using Bridge.Chaos.Generation;
@@ -148,6 +149,25 @@ public sealed class ChaosCheckTests
         var violation = Assert.Single(new InvoiceChecks().Check(run.Index()));
         Assert.Equal(Invariants.EffectCount, violation.Invariant);
         Assert.StartsWith("ActivePlatform approved the invoice 1 time(s); 0 success(es) say so", violation.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resume_after_kill_is_measured_from_the_kill_to_the_next_answer_for_each_claimed_document()
+    {
+        var killedAt = T0.AddSeconds(10);
+        var kill = new KillRecord(killedAt, "bridge-b", 42, [new HeldClaim("invoice:1", "ERP-INV-5", killedAt.AddSeconds(8)), new HeldClaim("invoice:1", "ERP-INV-9", killedAt.AddSeconds(9))]);
+        var run = new RunBuilder();
+        var approve = run.Message(new ApproveInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        var before = new ObservedEvent(T0.AddSeconds(5), "o1", InvoiceEvent(approve, alreadyApplied: false, completed: false, at: T0.AddSeconds(5)));
+        var after = new ObservedEvent(killedAt.AddSeconds(12.5), "o2", InvoiceEvent(approve, alreadyApplied: false, completed: true, at: killedAt.AddSeconds(12)));
+
+        var resume = ResumeTimes.Measure([kill], [before, after]);
+
+        Assert.Equal([TimeSpan.FromSeconds(12.5)], resume.Samples);
+        Assert.Equal(1, resume.Unresumed);
+        Assert.Equal("p50 12.5s max 12.5s (n=1, 1 never)", resume.ToString());
+        Assert.Contains(resume.Lines, l => l.Contains("invoice:1/ERP-INV-5 lease left 8.0s: answered after 12.0s, received after 12.5s: InvoiceCompleted", StringComparison.Ordinal));
+        Assert.Contains(resume.Lines, l => l.Contains("invoice:1/ERP-INV-9 lease left 9.0s: never answered again", StringComparison.Ordinal));
     }
 
     private static IResultEvent InvoiceEvent(PlannedMessage message, bool alreadyApplied, bool completed, DateTimeOffset at) => completed
