@@ -289,6 +289,8 @@ public sealed class ChaosRun(ChaosOptions options)
         ["Logging__LogLevel__Default"] = "Warning",
         ["Logging__LogLevel__Bridge"] = "Information",
         ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+        // FormatterOptions are read only once a formatter is named: without it the instances' logs carry no time at all.
+        ["Logging__Console__FormatterName"] = "simple",
         ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
     };
 
