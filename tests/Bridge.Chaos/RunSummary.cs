@@ -20,7 +20,8 @@ public sealed record ResumeTimes(IReadOnlyList<TimeSpan> Samples, int Unresumed,
         {
             foreach (var claim in kill.Claims)
             {
-                var next = events.FirstOrDefault(e => e.ReceivedAt > kill.At && !e.IsDeadLetterNotice && Concerns(e.Event, claim));
+                // An answer Bridge wrote before the kill (held up in the outbox, e.g. while the broker was down) resumes nothing.
+                var next = events.FirstOrDefault(e => e.ReceivedAt > kill.At && e.Event.OccurredAt > kill.At && !e.IsDeadLetterNotice && Concerns(e.Event, claim));
                 var lease = claim.ExpiresAt is { } expires ? $"lease left {S(expires - kill.At)}" : "lease unknown";
                 var what = $"  {kill.At:HH:mm:ss.fff} {kill.Instance} {claim.Scope}/{EventText.Visible(claim.DocumentKey)} {lease}";
                 if (next is null)

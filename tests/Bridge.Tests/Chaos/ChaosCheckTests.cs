@@ -152,16 +152,17 @@ public sealed class ChaosCheckTests
     }
 
     [Fact]
-    public void Resume_after_kill_is_measured_from_the_kill_to_the_next_answer_for_each_claimed_document()
+    public void Resume_after_kill_is_measured_from_the_kill_to_the_next_answer_written_after_it_for_each_claimed_document()
     {
         var killedAt = T0.AddSeconds(10);
         var kill = new KillRecord(killedAt, "bridge-b", 42, [new HeldClaim("invoice:1", "ERP-INV-5", killedAt.AddSeconds(8)), new HeldClaim("invoice:1", "ERP-INV-9", killedAt.AddSeconds(9))]);
         var run = new RunBuilder();
         var approve = run.Message(new ApproveInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
         var before = new ObservedEvent(T0.AddSeconds(5), "o1", InvoiceEvent(approve, alreadyApplied: false, completed: false, at: T0.AddSeconds(5)));
+        var heldInOutbox = new ObservedEvent(killedAt.AddSeconds(3), "o3", InvoiceEvent(approve, alreadyApplied: false, completed: false, at: killedAt.AddSeconds(-2)));
         var after = new ObservedEvent(killedAt.AddSeconds(12.5), "o2", InvoiceEvent(approve, alreadyApplied: false, completed: true, at: killedAt.AddSeconds(12)));
 
-        var resume = ResumeTimes.Measure([kill], [before, after]);
+        var resume = ResumeTimes.Measure([kill], [before, heldInOutbox, after]);
 
         Assert.Equal([TimeSpan.FromSeconds(12.5)], resume.Samples);
         Assert.Equal(1, resume.Unresumed);
