@@ -41,10 +41,21 @@ public sealed record ResumeTimes(IReadOnlyList<TimeSpan> Samples, int Unresumed,
         return new ResumeTimes(samples, unresumed, lines);
     }
 
-    /// <summary>Rate batches are claimed per reseller, everything else per the key its events carry.</summary>
-    private static bool Concerns(IResultEvent e, HeldClaim claim) =>
-        string.Equals(e.Key, claim.DocumentKey, StringComparison.Ordinal)
-        || (claim.Scope == "currency-rates" && e is CurrencyRatesUpdated or CurrencyRatesSkipped or CurrencyRatesRejected);
+    /// <summary>
+    /// Rate batches are claimed per reseller (a rejection does not say whose batch it was), everything else per the key its
+    /// events carry.
+    /// </summary>
+    private static bool Concerns(IResultEvent e, HeldClaim claim) => claim.Scope == "currency-rates"
+        ? e switch
+        {
+            CurrencyRatesUpdated u => Reseller(u.ResellerId) == claim.DocumentKey,
+            CurrencyRatesSkipped s => Reseller(s.ResellerId) == claim.DocumentKey,
+            CurrencyRatesRejected => true,
+            _ => false,
+        }
+        : string.Equals(e.Key, claim.DocumentKey, StringComparison.Ordinal);
+
+    private static string Reseller(long id) => id.ToString(CultureInfo.InvariantCulture);
 
     private static string S(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + "s";
 

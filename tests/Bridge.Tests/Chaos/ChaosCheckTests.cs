@@ -171,6 +171,22 @@ public sealed class ChaosCheckTests
         Assert.Contains(resume.Lines, l => l.Contains("invoice:1/ERP-INV-9 lease left 9.0s: never answered again", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_rate_batch_claim_is_resumed_only_by_an_answer_for_the_same_reseller()
+    {
+        var killedAt = T0.AddSeconds(10);
+        var kill = new KillRecord(killedAt, "bridge-b", 42, [new HeldClaim("currency-rates", "2", killedAt.AddSeconds(7))]);
+        static ObservedEvent Rates(long reseller, double seconds, string id) => new(T0.AddSeconds(10 + seconds), id, new CurrencyRatesUpdated
+        {
+            Key = "rates-" + id, MessageId = "m-" + id, CorrelationId = "c", OccurredAt = T0.AddSeconds(10 + seconds), ResellerId = reseller,
+            EffectiveAt = T0, Applied = [], Unchanged = [], Skipped = [], AlreadyApplied = false,
+        });
+
+        var resume = ResumeTimes.Measure([kill], [Rates(1, 2, "a"), Rates(2, 11, "b")]);
+
+        Assert.Equal([TimeSpan.FromSeconds(11)], resume.Samples);
+    }
+
     private static IResultEvent InvoiceEvent(PlannedMessage message, bool alreadyApplied, bool completed, DateTimeOffset at) => completed
         ? new InvoiceCompleted
         {
