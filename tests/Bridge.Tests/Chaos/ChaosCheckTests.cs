@@ -187,6 +187,28 @@ public sealed class ChaosCheckTests
         Assert.Equal([TimeSpan.FromSeconds(11)], resume.Samples);
     }
 
+    [Fact]
+    public void An_invalid_message_whose_key_cannot_be_recorded_answered_on_each_delivery_is_the_known_limit_and_with_a_usable_key_a_violation()
+    {
+        var run = new RunBuilder();
+        var unusable = run.Message(new UpdateCurrencyRates { Key = "ctl-67-\u007f-end", EffectiveAt = T0, Rates = [] }, "ctl-67-\u007f-end", Flow.ControlCharacterKeys, Expectation.ValidOrInvalid, "ctl-67-\u007f-end-message");
+        var usable = run.Message(new UpdateCurrencyRates { Key = "rates-1", EffectiveAt = T0, Rates = [] }, "rates-1", Flow.CurrencyRates, Expectation.Invalid, "m000001");
+        foreach (var message in new[] { unusable, unusable, usable, usable })
+        {
+            run.Event(new CurrencyRatesRejected
+            {
+                Key = message.Subject, MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = T0, MessageType = nameof(UpdateCurrencyRates), Reason = RejectionReason.InvalidMessage,
+                Description = "The message is invalid and was not sent to ActivePlatform", ValidationErrors = [],
+            });
+        }
+
+        var findings = new OutcomeChecks().Check(run.Index()).ToList();
+
+        Assert.Equal(2, findings.Count);
+        Assert.Contains(findings, f => f.Invariant == Invariants.KnownLimit && f.Messages.Contains(unusable));
+        Assert.Contains(findings, f => f.Invariant == Invariants.OneOutcome && f.Messages.Contains(usable));
+    }
+
     private static IResultEvent InvoiceEvent(PlannedMessage message, bool alreadyApplied, bool completed, DateTimeOffset at) => completed
         ? new InvoiceCompleted
         {
@@ -245,9 +267,9 @@ public sealed class ChaosCheckTests
 
         public List<SandboxInvoice> Invoices { get; } = [];
 
-        public PlannedMessage Message(object payload, string subject, Flow flow)
+        public PlannedMessage Message(object payload, string subject, Flow flow, Expectation expectation = Expectation.Valid, string? idempotencyKey = null)
         {
-            var message = _context.Message(flow, payload, subject, "test message");
+            var message = _context.Message(flow, payload, subject, "test message", expectation, idempotencyKey);
             _messages.Add(message);
             _history.Published(new PublicationRecord(message, 0, T0, Confirmed: true, null));
             return message;
