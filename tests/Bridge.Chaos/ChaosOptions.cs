@@ -20,7 +20,7 @@ public sealed class ChaosOptions
           --print-plan          print the seed's message stream (one publication a line) and exit; needs no services
           --no-faults           no sandbox faults (kills and restarts still happen): e.g. to measure how long a killed
                                 instance's documents wait
-          --claim-lease SECONDS Bridge:Idempotency:DocumentClaimLease of both instances (default 10; Bridge's own default is 120)
+          --claim-lease SECONDS Bridge:Idempotency:DocumentClaimLease of both instances (default 10; Bridge's own default is 12)
           --exclude FLOW[,FLOW] leave flows out: closing-documents, notifications, statement-lines, payment-status, top-ups,
                                 currency-rates, corrections, invoices, bad-input, control-keys
           --quiesce-timeout S   longest wait for the system to settle (default 600)

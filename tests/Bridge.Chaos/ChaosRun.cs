@@ -289,6 +289,8 @@ public sealed class ChaosRun(ChaosOptions options)
         ["Logging__LogLevel__Default"] = "Warning",
         ["Logging__LogLevel__Bridge"] = "Information",
         ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+        // FormatterOptions are read only once a formatter is named: without it the instances' logs carry no time at all.
+        ["Logging__Console__FormatterName"] = "simple",
         ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
     };
 
@@ -309,6 +311,8 @@ public sealed class ChaosRun(ChaosOptions options)
         lines.AddRange(knownLimits);
         lines.Add($"dead letters ({deadLetters.Count}):");
         lines.AddRange(deadLetters.OrderBy(d => d.FirstFailedAt).Select(d => "  " + EventText.Visible(d.ToString())));
+        lines.Add($"resume after kill ({summary.Resume.Lines.Count} claim(s) held by killed instances):");
+        lines.AddRange(summary.Resume.Lines);
         lines.Add("disturbances:");
         lines.AddRange(history.Disturbances.Select(d => "  " + d));
         lines.Add("stream:");

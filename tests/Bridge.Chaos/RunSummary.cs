@@ -5,37 +5,59 @@ using Bridge.Contracts;
 
 namespace Bridge.Chaos;
 
-/// <summary>How long a killed instance's claimed documents waited before another delivery answered for them.</summary>
-public sealed record ResumeTimes(IReadOnlyList<TimeSpan> Samples, int Unresumed)
+/// <summary>
+/// How long a killed instance's claimed documents waited before another delivery answered for them; <see cref="Lines"/> has
+/// one line per claim (for the report): when its lease ran out, when Bridge answered and when the answer arrived.
+/// </summary>
+public sealed record ResumeTimes(IReadOnlyList<TimeSpan> Samples, int Unresumed, IReadOnlyList<string> Lines)
 {
     public static ResumeTimes Measure(IEnumerable<KillRecord> kills, IReadOnlyList<ObservedEvent> events)
     {
         var samples = new List<TimeSpan>();
+        var lines = new List<string>();
         var unresumed = 0;
-        foreach (var kill in kills)
+        foreach (var kill in kills.OrderBy(k => k.At))
         {
             foreach (var claim in kill.Claims)
             {
-                var next = events.FirstOrDefault(e => e.ReceivedAt > kill.At && !e.IsDeadLetterNotice && Concerns(e.Event, claim));
+                // An answer Bridge wrote before the kill (held up in the outbox, e.g. while the broker was down) resumes nothing.
+                var next = events.FirstOrDefault(e => e.ReceivedAt > kill.At && e.Event.OccurredAt > kill.At && !e.IsDeadLetterNotice && Concerns(e.Event, claim));
+                var lease = claim.ExpiresAt is { } expires ? $"lease left {S(expires - kill.At)}" : "lease unknown";
+                var what = $"  {kill.At:HH:mm:ss.fff} {kill.Instance} {claim.Scope}/{EventText.Visible(claim.DocumentKey)} {lease}";
                 if (next is null)
                 {
                     unresumed++;
+                    lines.Add($"{what}: never answered again");
                 }
                 else
                 {
                     samples.Add(next.ReceivedAt - kill.At);
+                    lines.Add($"{what}: answered after {S(next.Event.OccurredAt - kill.At)}, received after {S(next.ReceivedAt - kill.At)}: {next.Type} message={EventText.Visible(next.Event.MessageId)}");
                 }
             }
         }
 
         samples.Sort();
-        return new ResumeTimes(samples, unresumed);
+        return new ResumeTimes(samples, unresumed, lines);
     }
 
-    /// <summary>Rate batches are claimed per reseller, everything else per the key its events carry.</summary>
-    private static bool Concerns(IResultEvent e, HeldClaim claim) =>
-        string.Equals(e.Key, claim.DocumentKey, StringComparison.Ordinal)
-        || (claim.Scope == "currency-rates" && e is CurrencyRatesUpdated or CurrencyRatesSkipped or CurrencyRatesRejected);
+    /// <summary>
+    /// Rate batches are claimed per reseller (a rejection does not say whose batch it was), everything else per the key its
+    /// events carry.
+    /// </summary>
+    private static bool Concerns(IResultEvent e, HeldClaim claim) => claim.Scope == "currency-rates"
+        ? e switch
+        {
+            CurrencyRatesUpdated u => Reseller(u.ResellerId) == claim.DocumentKey,
+            CurrencyRatesSkipped s => Reseller(s.ResellerId) == claim.DocumentKey,
+            CurrencyRatesRejected => true,
+            _ => false,
+        }
+        : string.Equals(e.Key, claim.DocumentKey, StringComparison.Ordinal);
+
+    private static string Reseller(long id) => id.ToString(CultureInfo.InvariantCulture);
+
+    private static string S(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + "s";
 
     public override string ToString()
     {
@@ -44,7 +66,6 @@ public sealed record ResumeTimes(IReadOnlyList<TimeSpan> Samples, int Unresumed)
             return Unresumed == 0 ? "none held" : $"none resumed of {Unresumed}";
         }
 
-        static string S(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + "s";
         return $"p50 {S(Samples[Samples.Count / 2])} max {S(Samples[^1])} (n={Samples.Count}{(Unresumed > 0 ? $", {Unresumed} never" : "")})";
     }
 }

@@ -41,8 +41,13 @@ public sealed class OutcomeChecks : IFlowCheck
 
             if (answers > 1)
             {
-                yield return new Violation(Invariants.OneOutcome, subject,
-                    $"{outcome.Results.Count} result event(s) and {outcome.PendingDeadLetters.Count} pending dead letter(s) for one message", members);
+                // README, known limits: an invalid message with no usable key at all cannot be recorded, so it is answered again
+                // on each delivery (a redelivery after a kill or a broker restart).
+                var unrecordable = outcome.PendingDeadLetters.Count == 0 && !IsUsableKey(key)
+                    && outcome.Results.All(r => EventText.RejectionOf(r.Event) == RejectionReason.InvalidMessage);
+                yield return new Violation(unrecordable ? Invariants.KnownLimit : Invariants.OneOutcome, subject,
+                    $"{outcome.Results.Count} result event(s) and {outcome.PendingDeadLetters.Count} pending dead letter(s) for one message"
+                    + (unrecordable ? " (README, known limits: an invalid message with no usable key is answered again on each delivery)" : ""), members);
             }
 
             foreach (var letter in outcome.PendingDeadLetters.Where(l => string.IsNullOrWhiteSpace(l.ExceptionMessage)))
@@ -69,6 +74,32 @@ public sealed class OutcomeChecks : IFlowCheck
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Whether Bridge can record an answer under <paramref name="key"/>: at most 200 characters, no C0/C1 control character
+    /// and no unpaired surrogate (Bridge's <c>IdempotencyKeys.IsStorable</c>).
+    /// </summary>
+    public static bool IsUsableKey(string key)
+    {
+        if (key.Length is 0 or > 200)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < key.Length; i++)
+        {
+            if (char.IsHighSurrogate(key[i]) && i + 1 < key.Length && char.IsLowSurrogate(key[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsControl(key[i]) || char.IsSurrogate(key[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The single outcome is of the kind the message's expectation allows.</summary>

@@ -1,3 +1,4 @@
+using Bridge.Chaos;
 using Bridge.Chaos.Checking;
 using Bridge.Chaos.Faults;
 using Bridge.Chaos.Generation;
@@ -154,6 +155,114 @@ public sealed class ChaosCheckTests
         Assert.Contains(violations, v => v.Invariant == Invariants.Ordering && v.Detail.StartsWith("version r1 written", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void An_approval_whose_own_delivery_applied_it_before_the_invoice_moved_on_is_not_counted_twice()
+    {
+        // Seed 1: the approval reached ActivePlatform, recording it failed (PostgreSQL down) and it was dead-lettered; the
+        // ERP completed the invoice meanwhile; the replayed approval is answered "already applied" (the invoice is past it).
+        var run = new RunBuilder();
+        var approve = run.Message(new ApproveInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        var complete = run.Message(new CompleteInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        run.Effect(EffectKinds.InvoiceApproved, "2053", ("documentId", "ERP-INV-5"), ("accountId", "80005"));
+        run.Effect(EffectKinds.InvoiceCompleted, "2053", ("documentId", "ERP-INV-5"), ("accountId", "80005"));
+        run.Event(InvoiceEvent(complete, alreadyApplied: false, completed: true, at: T0.AddSeconds(30)));
+        run.Event(InvoiceEvent(approve, alreadyApplied: true, completed: false, at: T0.AddSeconds(90)));
+        run.Invoices.Add(Invoice(approved: true, paymentStatus: "completed"));
+
+        Assert.Empty(new InvoiceChecks().Check(run.Index()));
+    }
+
+    [Fact]
+    public void An_approval_no_message_was_in_hand_for_is_still_an_effect_count_violation()
+    {
+        // The same, but the approval happened after the message had been answered "already applied": nothing explains it.
+        var run = new RunBuilder();
+        var approve = run.Message(new ApproveInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        var complete = run.Message(new CompleteInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        run.Effect(EffectKinds.InvoiceCompleted, "2053", ("documentId", "ERP-INV-5"), ("accountId", "80005"));
+        run.Event(InvoiceEvent(complete, alreadyApplied: false, completed: true, at: T0.AddSeconds(30)));
+        run.Event(InvoiceEvent(approve, alreadyApplied: true, completed: false, at: T0.AddSeconds(90)));
+        run.Effect(EffectKinds.InvoiceApproved, "2053", T0.AddSeconds(120), ("documentId", "ERP-INV-5"), ("accountId", "80005"));
+        run.Invoices.Add(Invoice(approved: true, paymentStatus: "completed"));
+
+        var violation = Assert.Single(new InvoiceChecks().Check(run.Index()));
+        Assert.Equal(Invariants.EffectCount, violation.Invariant);
+        Assert.StartsWith("ActivePlatform approved the invoice 1 time(s); 0 success(es) say so", violation.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resume_after_kill_is_measured_from_the_kill_to_the_next_answer_written_after_it_for_each_claimed_document()
+    {
+        var killedAt = T0.AddSeconds(10);
+        var kill = new KillRecord(killedAt, "bridge-b", 42, [new HeldClaim("invoice:1", "ERP-INV-5", killedAt.AddSeconds(8)), new HeldClaim("invoice:1", "ERP-INV-9", killedAt.AddSeconds(9))]);
+        var run = new RunBuilder();
+        var approve = run.Message(new ApproveInvoice { DocumentId = "ERP-INV-5", BillingDate = new DateOnly(2026, 10, 1), AccountId = 80005 }, "ERP-INV-5", Flow.Invoices);
+        var before = new ObservedEvent(T0.AddSeconds(5), "o1", InvoiceEvent(approve, alreadyApplied: false, completed: false, at: T0.AddSeconds(5)));
+        var heldInOutbox = new ObservedEvent(killedAt.AddSeconds(3), "o3", InvoiceEvent(approve, alreadyApplied: false, completed: false, at: killedAt.AddSeconds(-2)));
+        var after = new ObservedEvent(killedAt.AddSeconds(12.5), "o2", InvoiceEvent(approve, alreadyApplied: false, completed: true, at: killedAt.AddSeconds(12)));
+
+        var resume = ResumeTimes.Measure([kill], [before, heldInOutbox, after]);
+
+        Assert.Equal([TimeSpan.FromSeconds(12.5)], resume.Samples);
+        Assert.Equal(1, resume.Unresumed);
+        Assert.Equal("p50 12.5s max 12.5s (n=1, 1 never)", resume.ToString());
+        Assert.Contains(resume.Lines, l => l.Contains("invoice:1/ERP-INV-5 lease left 8.0s: answered after 12.0s, received after 12.5s: InvoiceCompleted", StringComparison.Ordinal));
+        Assert.Contains(resume.Lines, l => l.Contains("invoice:1/ERP-INV-9 lease left 9.0s: never answered again", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_rate_batch_claim_is_resumed_only_by_an_answer_for_the_same_reseller()
+    {
+        var killedAt = T0.AddSeconds(10);
+        var kill = new KillRecord(killedAt, "bridge-b", 42, [new HeldClaim("currency-rates", "2", killedAt.AddSeconds(7))]);
+        static ObservedEvent Rates(long reseller, double seconds, string id) => new(T0.AddSeconds(10 + seconds), id, new CurrencyRatesUpdated
+        {
+            Key = "rates-" + id, MessageId = "m-" + id, CorrelationId = "c", OccurredAt = T0.AddSeconds(10 + seconds), ResellerId = reseller,
+            EffectiveAt = T0, Applied = [], Unchanged = [], Skipped = [], AlreadyApplied = false,
+        });
+
+        var resume = ResumeTimes.Measure([kill], [Rates(1, 2, "a"), Rates(2, 11, "b")]);
+
+        Assert.Equal([TimeSpan.FromSeconds(11)], resume.Samples);
+    }
+
+    [Fact]
+    public void An_invalid_message_whose_key_cannot_be_recorded_answered_on_each_delivery_is_the_known_limit_and_with_a_usable_key_a_violation()
+    {
+        var run = new RunBuilder();
+        var unusable = run.Message(new UpdateCurrencyRates { Key = "ctl-67-\u007f-end", EffectiveAt = T0, Rates = [] }, "ctl-67-\u007f-end", Flow.ControlCharacterKeys, Expectation.ValidOrInvalid, "ctl-67-\u007f-end-message");
+        var usable = run.Message(new UpdateCurrencyRates { Key = "rates-1", EffectiveAt = T0, Rates = [] }, "rates-1", Flow.CurrencyRates, Expectation.Invalid, "m000001");
+        foreach (var message in new[] { unusable, unusable, usable, usable })
+        {
+            run.Event(new CurrencyRatesRejected
+            {
+                Key = message.Subject, MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = T0, MessageType = nameof(UpdateCurrencyRates), Reason = RejectionReason.InvalidMessage,
+                Description = "The message is invalid and was not sent to ActivePlatform", ValidationErrors = [],
+            });
+        }
+
+        var findings = new OutcomeChecks().Check(run.Index()).ToList();
+
+        Assert.Equal(2, findings.Count);
+        Assert.Contains(findings, f => f.Invariant == Invariants.KnownLimit && f.Messages.Contains(unusable));
+        Assert.Contains(findings, f => f.Invariant == Invariants.OneOutcome && f.Messages.Contains(usable));
+    }
+
+    private static IResultEvent InvoiceEvent(PlannedMessage message, bool alreadyApplied, bool completed, DateTimeOffset at) => completed
+        ? new InvoiceCompleted
+        {
+            Key = "ERP-INV-5", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = at, ResellerId = 1, InvoiceId = "2053", AccountId = 80005,
+            BillingDate = new DateOnly(2026, 10, 1), PaymentId = "12208", AlreadyApplied = alreadyApplied,
+        }
+        : new InvoiceApproved
+        {
+            Key = "ERP-INV-5", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = at, ResellerId = 1, InvoiceId = "2053", AccountId = 80005,
+            BillingDate = new DateOnly(2026, 10, 1), AlreadyApplied = alreadyApplied,
+        };
+
+    private static SandboxInvoice Invoice(bool approved, string paymentStatus) => new(
+        "2053", 1, 80005, new DateOnly(2026, 10, 1), new DateOnly(2026, 10, 31), "105.0", "postpay", "closed", "ERP-INV-5", "INV-2053", approved, null, "12208", paymentStatus, null, null, null);
+
     private static CompletePayment Line(string transaction) =>
         new() { Mode = PaymentCompletionMode.ByPaymentNumber, PaymentNumber = "002100", PaymentMethodId = 2, Amount = transaction == "stmt-1" ? 40m : 30m, ExternalTransactionId = transaction };
 
@@ -204,6 +313,8 @@ public sealed class ChaosCheckTests
 
         public List<SandboxExternalInvoice> Documents { get; } = [];
 
+        public List<SandboxInvoice> Invoices { get; } = [];
+
         public PlannedMessage Message(object payload, string subject, Flow flow, Expectation expectation = Expectation.Valid, string? idempotencyKey = null)
         {
             var message = _context.Message(flow, payload, subject, "test message", expectation, idempotencyKey);
@@ -215,7 +326,10 @@ public sealed class ChaosCheckTests
         public void Event(IResultEvent e) => _history.Received(new ObservedEvent(T0.AddSeconds(++_events), Guid.NewGuid().ToString(), e));
 
         public void Effect(string kind, string subject, params (string Name, string? Value)[] details) =>
-            _effects.Add(new SandboxEffect(_effects.Count + 1, T0.AddMilliseconds(_effects.Count), 1, kind, subject, details.ToDictionary(d => d.Name, d => d.Value)));
+            Effect(kind, subject, T0.AddMilliseconds(_effects.Count), details);
+
+        public void Effect(string kind, string subject, DateTimeOffset at, params (string Name, string? Value)[] details) =>
+            _effects.Add(new SandboxEffect(_effects.Count + 1, at, 1, kind, subject, details.ToDictionary(d => d.Name, d => d.Value)));
 
         public MessageIndex Index() => new(new RunRecord(
             1,
@@ -225,7 +339,7 @@ public sealed class ChaosCheckTests
             [],
             _effects,
             [],
-            new SandboxState(Documents, [], Payments, [], [], [], []),
+            new SandboxState(Documents, [], Payments, [], [], [], Invoices),
             new LeftOvers(0, [], new Dictionary<string, uint>()),
             0));
     }
