@@ -62,23 +62,38 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
             return await SendAsync(resellerId, paymentId, target, current, send, null, null, cancellationToken);
         }
 
-        if (await journal.FindOpenAsync(PaymentScopes.StatementLine(resellerId), number, cancellationToken) is not null)
-        {
-            await SettleOpenAsync(resellerId, number, cancellationToken);
-            current = await payments.GetAsync(resellerId, paymentId, cancellationToken);
-        }
-
+        await SettleOpenAsync(resellerId, number, cancellationToken);
         var id = StatusChangeId(resellerId, number, target, idempotencyKey);
-        if (current?.Attributes.Status == target)
+        if (current.Attributes.Status == target)
         {
             var own = await journal.FindAsync(id, cancellationToken);
             return new StatusChangeResult(current, AlreadyApplied: own?.State != EffectState.Applied, null);
         }
 
         var fingerprint = PayloadFingerprint.Of(new { paymentId, target });
-        var attempt = await journal.TryBeginAsync(id, idempotencyKey, fingerprint, EffectEvidence.Of(new StatusChangeSent(paymentId, current?.Attributes.Status, target)), cancellationToken)
+        var attempt = await journal.TryBeginAsync(id, idempotencyKey, fingerprint, EffectEvidence.Of(new StatusChangeSent(paymentId, current.Attributes.Status, target)), cancellationToken)
             ?? throw new EffectPendingException($"Payment {paymentId} ({number}): another effect on it is being settled; its change to '{target}' waits.");
-        return await SendAsync(resellerId, paymentId, target, current, send, id, attempt, cancellationToken);
+
+        // Another effect on the payment (a statement line) may have ended between the read above and the entry that now
+        // fences the payment: the change is judged against the payment as it is now.
+        Payment? fenced;
+        try
+        {
+            fenced = await payments.GetAsync(resellerId, paymentId, cancellationToken);
+        }
+        catch
+        {
+            await ResolveAsync(id, attempt, EffectState.NotApplied, new StatusChangeSettled(current.Attributes.Status, "not sent: the payment could not be read again before the send"));
+            throw;
+        }
+
+        if (fenced?.Attributes.Status == target)
+        {
+            await ResolveAsync(id, attempt, EffectState.NotApplied, new StatusChangeSettled(target, "not sent: the payment reached the status before the send"));
+            return new StatusChangeResult(fenced, AlreadyApplied: true, null);
+        }
+
+        return await SendAsync(resellerId, paymentId, target, fenced, send, id, attempt, cancellationToken);
     }
 
     private async Task<StatusChangeResult> SendAsync(
