@@ -323,7 +323,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         Assert.Equal($"Act {key[..8]} corrected", document.Name);
     }
 
-    [ChromiumFact]
+    [ChromiumFact(Skip = Bridge.Tests.Pipeline.UnknownEffectResolutionTests.UnknownByReadBack404)]
     public async Task An_operator_finds_an_Unknown_effect_resolves_it_on_the_page_and_replaying_its_dead_letter_sends_it_once()
     {
         var sandbox = fixture.Sandbox.Control;
