@@ -6,7 +6,9 @@ namespace Bridge.Chaos.Checking;
 
 /// <summary>
 /// How the messages sharing one idempotency key ended: normally one message with one result; for a conflict (several
-/// payloads under one key) one winner's result plus an <c>IdempotencyConflict</c> rejection per other publication.
+/// payloads under one key) one winner's result plus an <c>IdempotencyConflict</c> rejection per other publication. The
+/// winner's result may itself be an <c>IdempotencyConflict</c> about its natural key (a top-up key another message id
+/// already applied with other figures): only the "idempotency key already used" rejections count as the others'.
 /// <see cref="Results"/> are the answers (for a group, the winner's); <see cref="Conflicts"/> every conflict rejection.
 /// </summary>
 public sealed record KeyOutcome(
@@ -93,9 +95,10 @@ public sealed class MessageIndex
     public KeyOutcome Outcome(string key)
     {
         var results = Results(key);
-        var conflicts = results.Where(e => EventText.RejectionOf(e.Event) == RejectionReason.IdempotencyConflict).ToList();
-        var letters = DeadLetters(key);
+        // Of a group, the payloads refused because the key is another's; a natural-key conflict is the key holder's own answer.
         var members = Members(key);
+        var conflicts = results.Where(e => members.Count > 1 ? EventText.IsKeyConflict(e.Event) : EventText.RejectionOf(e.Event) == RejectionReason.IdempotencyConflict).ToList();
+        var letters = DeadLetters(key);
 
         // Alone under its key, a conflict rejection is the message's answer (another payload of its natural key won).
         var answers = members.Count > 1 ? results.Except(conflicts).ToList() : results;

@@ -47,6 +47,25 @@ public static class EventText
         _ => null,
     };
 
+    /// <summary>The description of any of the five rejection events; null for any other event.</summary>
+    public static string? DescriptionOf(IResultEvent e) => e switch
+    {
+        ClosingDocumentRejected r => r.Description,
+        PaymentRejected r => r.Description,
+        CurrencyRatesRejected r => r.Description,
+        CorrectionRejected r => r.Description,
+        InvoiceRejected r => r.Description,
+        _ => null,
+    };
+
+    /// <summary>
+    /// True for the <c>IdempotencyConflict</c> Bridge answers when a message's idempotency key already belongs to another
+    /// payload ("Idempotency key '…' was already used by …"); false for one about a natural key (a top-up, statement line or
+    /// correction key already applied with other figures), which is the answer of the payload that holds the message's key.
+    /// </summary>
+    public static bool IsKeyConflict(IResultEvent e) =>
+        RejectionOf(e) == RejectionReason.IdempotencyConflict && DescriptionOf(e)?.StartsWith("Idempotency key '", StringComparison.Ordinal) == true;
+
     public static ActivePlatformError? ActivePlatformErrorOf(IResultEvent e) => e switch
     {
         ClosingDocumentRejected r => r.ActivePlatformError,
