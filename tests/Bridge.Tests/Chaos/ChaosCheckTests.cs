@@ -227,6 +227,34 @@ public sealed class ChaosCheckTests
     }
 
     [Fact]
+    public void A_payload_that_wins_a_shared_message_id_and_then_meets_its_top_up_key_applied_with_other_figures_is_answered_by_that_conflict()
+    {
+        // Long run, seed 7: #6109 (441, its own id) created topup-249; #6110 (442) took the message id #6108 (441) was also
+        // published under; #6108 got "idempotency key already used", #6110 "top-up already created with other figures".
+        var run = new RunBuilder();
+        var original = run.Message(TopUp(441m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        var other = run.Message(TopUp(442m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        run.Event(TopUpConflict(original, "Idempotency key 'm005875' was already used by a RegisterPayment with a different payload; this message was not applied."));
+        run.Event(TopUpConflict(other, "Top-up 'topup-249' was already created with other figures (account, total, comment or purpose); this message was not applied."));
+
+        Assert.Empty(new OutcomeChecks().Check(run.Index()));
+    }
+
+    [Fact]
+    public void Two_payloads_under_one_message_id_both_refused_because_the_key_is_taken_is_still_a_violation()
+    {
+        var run = new RunBuilder();
+        var original = run.Message(TopUp(441m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        var other = run.Message(TopUp(442m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        run.Event(TopUpConflict(original, "Idempotency key 'm005875' was already used by a RegisterPayment with a different payload; this message was not applied."));
+        run.Event(TopUpConflict(other, "Idempotency key 'm005875' was already used by a RegisterPayment with a different payload; this message was not applied."));
+
+        var violation = Assert.Single(new OutcomeChecks().Check(run.Index()));
+        Assert.Equal(Invariants.OneOutcome, violation.Invariant);
+        Assert.StartsWith("2 payloads under one key, every answer an IdempotencyConflict", violation.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_invalid_message_whose_key_cannot_be_recorded_answered_on_each_delivery_is_the_known_limit_and_with_a_usable_key_a_violation()
     {
         var run = new RunBuilder();
@@ -247,6 +275,14 @@ public sealed class ChaosCheckTests
         Assert.Contains(findings, f => f.Invariant == Invariants.KnownLimit && f.Messages.Contains(unusable));
         Assert.Contains(findings, f => f.Invariant == Invariants.OneOutcome && f.Messages.Contains(usable));
     }
+
+    private static RegisterPayment TopUp(decimal total) => new() { Key = "topup-249", AccountId = 685, Total = total, Comment = "Top-up 249 for account 685" };
+
+    private static PaymentRejected TopUpConflict(PlannedMessage message, string description) => new()
+    {
+        Key = "topup-249", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = T0, MessageType = nameof(RegisterPayment),
+        Reason = RejectionReason.IdempotencyConflict, Description = description, ValidationErrors = [],
+    };
 
     private static IResultEvent InvoiceEvent(PlannedMessage message, bool alreadyApplied, bool completed, DateTimeOffset at) => completed
         ? new InvoiceCompleted
