@@ -49,6 +49,8 @@ if ((plan_only)); then
     exec dotnet "$chaos_bin/Bridge.Chaos.dll" "${args[@]}"
 fi
 
+# PostgreSQL is stopped "immediate" during the run: every commit Bridge was told of must survive that (test-services.sh).
+export BT_PG_SYNCHRONOUS_COMMIT=on
 BT_STATE=$(mktemp -d "${TMPDIR:-/tmp}/bridge-chaos-services.XXXXXX")
 chmod 755 "$BT_STATE"
 # shellcheck source=scripts/test-services.sh

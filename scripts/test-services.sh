@@ -205,7 +205,10 @@ start_postgres() {
         say "initdb failed:"; tail -n 20 "$dir/initdb.log" >&2
         return 1
     fi
-    # Throwaway cluster: durability is worth nothing here and costs seconds per test run.
+    # Throwaway cluster: durability is worth nothing here and costs seconds per test run. fsync stays off everywhere
+    # (only the server process is ever killed, never the machine, and what it wrote survives in the OS cache), but a run
+    # that stops PostgreSQL "immediate" while Bridge works (chaos.sh) needs synchronous_commit on: with it off, a commit
+    # already acknowledged to Bridge can vanish with the server, an outcome no production database allows.
     # shellcheck disable=SC2016 # expanded by the inner sh
     as_user postgres sh -c 'cat >>"$1/data/postgresql.conf"' sh "$dir" <<EOF
 
@@ -215,7 +218,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 max_connections = 200
 fsync = off
-synchronous_commit = off
+synchronous_commit = ${BT_PG_SYNCHRONOUS_COMMIT:-off}
 full_page_writes = off
 wal_level = minimal
 max_wal_senders = 0
