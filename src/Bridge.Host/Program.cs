@@ -40,5 +40,10 @@ catch (Exception ex) when (StartupFailure.TryDescribe(ex, out var problems))
 
     return 2;
 }
+catch (Bridge.Host.Storage.DatabaseUnreachableException ex)
+{
+    await Console.Error.WriteLineAsync("Bridge cannot start: " + ex.Message);
+    return 3;
+}
 
 return 0;

@@ -27,6 +27,14 @@ public sealed class StorageOptions
     public const int DefaultPurgeBatchSize = 1000;
 
     public const int MaxPurgeBatchSize = 4000;
+
+    /// <summary>
+    /// How long start-up keeps trying to reach an unreachable database (a server still starting, a failover) before it
+    /// gives up with a clear error; nothing is consumed meanwhile and <c>/health/ready</c> stays unready.
+    /// </summary>
+    public TimeSpan StartupWait { get; set; } = DefaultStartupWait;
+
+    public static readonly TimeSpan DefaultStartupWait = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>Opens connections to Bridge's database and runs its versioned migrations.</summary>

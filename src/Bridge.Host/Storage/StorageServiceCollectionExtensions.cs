@@ -61,6 +61,11 @@ internal sealed class StorageOptionsValidator(bool connectionStringConfigured) :
             return ValidateOptionsResult.Fail($"{Key} is required (provider {options.Provider}).");
         }
 
+        if (options.StartupWait < TimeSpan.Zero)
+        {
+            return ValidateOptionsResult.Fail($"{StorageOptions.Section}:StartupWait must not be negative.");
+        }
+
         if (options.PurgeBatchSize is < 1 or > StorageOptions.MaxPurgeBatchSize)
         {
             return ValidateOptionsResult.Fail($"{StorageOptions.Section}:PurgeBatchSize must be between 1 and {StorageOptions.MaxPurgeBatchSize}.");
@@ -80,10 +85,79 @@ internal sealed class StorageOptionsValidator(bool connectionStringConfigured) :
     }
 }
 
-/// <summary>Brings the schema up to date before the service starts consuming; safe when several instances start at once.</summary>
-internal sealed class StorageMigrationService(IBridgeDatabase database) : IHostedService
+/// <summary>
+/// Brings the schema up to date before the service starts consuming; safe when several instances start at once. A database
+/// that cannot be reached yet is waited for (<see cref="StorageOptions.StartupWait"/>), then start-up fails with
+/// <see cref="DatabaseUnreachableException"/>, which names the provider and never the connection string.
+/// </summary>
+internal sealed partial class StorageMigrationService(
+    IBridgeDatabase database,
+    IOptions<StorageOptions> options,
+    TimeProvider clock,
+    ILogger<StorageMigrationService> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
+    private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(5);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var wait = options.Value.StartupWait;
+        var started = clock.GetTimestamp();
+        var pause = TimeSpan.FromMilliseconds(250);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await database.MigrateAsync(cancellationToken);
+                if (attempt > 1)
+                {
+                    LogReached(logger, database.Dialect, attempt);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (IsUnreachable(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                var waited = clock.GetElapsedTime(started);
+                if (waited >= wait)
+                {
+                    throw new DatabaseUnreachableException(database.Dialect, waited, ex);
+                }
+
+                // The connection string is not in the exception's message (Npgsql, SqlClient and SQLite name the host at most).
+                LogWaiting(logger, database.Dialect, attempt, wait - waited, ex.Message);
+                await Task.Delay(pause < wait - waited ? pause : wait - waited, clock, cancellationToken);
+                pause = pause * 2 < MaxPause ? pause * 2 : MaxPause;
+            }
+        }
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>A failure to reach the server (refused, timed out, name not resolved), as opposed to a failing migration.</summary>
+    internal static bool IsUnreachable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException or TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        // Npgsql marks connection failures transient; a migration's SQL error is not.
+        return exception is DbException { IsTransient: true };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The {Provider} database cannot be reached yet (attempt {Attempt}; giving up in {Remaining}): {Reason}")]
+    private static partial void LogWaiting(ILogger logger, SqlDialect provider, int attempt, TimeSpan remaining, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The {Provider} database was reached on attempt {Attempt}; migrations applied")]
+    private static partial void LogReached(ILogger logger, SqlDialect provider, int attempt);
+}
+
+/// <summary>Start-up gave up on a database it could not reach within <see cref="StorageOptions.StartupWait"/>.</summary>
+public sealed class DatabaseUnreachableException(SqlDialect provider, TimeSpan waited, Exception inner)
+    : Exception($"The {provider} database could not be reached for {waited.TotalSeconds:0} s ({StorageOptions.Section}:StartupWait): {inner.Message}", inner)
+{
+    public SqlDialect Provider { get; } = provider;
 }
