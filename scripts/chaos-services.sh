@@ -17,8 +17,8 @@ case ${1:-} in
         : "${RMQ_NODE:?}" "${RMQ_PORT:?}" "${RMQ_DIST_PORT:?}" "${RMQ_EPMD_PORT:?}"
         rabbitmq_env
         dir=$BT_STATE/rabbitmq
-        rabbitmq_as_node_user timeout 60 "$RABBITMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" -q stop_app >>"$dir/rabbitmqctl.log" 2>&1
-        rabbitmq_as_node_user timeout 120 "$RABBITMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" -q start_app >>"$dir/rabbitmqctl.log" 2>&1
+        rabbitmq_as_node_user timeout "${BT_SERVICE_TIMEOUT:-240}" "$RABBITMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" -q stop_app >>"$dir/rabbitmqctl.log" 2>&1
+        rabbitmq_as_node_user timeout "${BT_SERVICE_TIMEOUT:-240}" "$RABBITMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" -q start_app >>"$dir/rabbitmqctl.log" 2>&1
         say "RabbitMQ back"
         ;;
     restart-rabbitmq-node)
@@ -26,7 +26,7 @@ case ${1:-} in
         rabbitmq_env
         dir=$BT_STATE/rabbitmq
         # Given the pid file, "stop" returns once the node's OS process has exited.
-        rabbitmq_as_node_user timeout 60 "$RABBITMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" -q stop "$dir/rabbitmq.pid" >>"$dir/rabbitmqctl.log" 2>&1
+        rabbitmq_as_node_user timeout "${BT_SERVICE_TIMEOUT:-240}" "$RABBITMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" -q stop "$dir/rabbitmq.pid" >>"$dir/rabbitmqctl.log" 2>&1
         rabbitmq_as_node_user "$RABBITMQ_BIN/rabbitmq-server" </dev/null >>"$dir/startup.log" 2>&1 &
         RMQ_LAUNCHER=$!
         RMQ_STARTED_AT=$SECONDS
@@ -36,9 +36,9 @@ case ${1:-} in
         : "${PG_BIN:?}"
         outage=${2:-2}
         dir=$BT_STATE/postgres
-        (cd "$dir" && as_user postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop) >>"$dir/pg_ctl.log" 2>&1
+        (cd "$dir" && as_user postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w -t "${BT_SERVICE_TIMEOUT:-240}" stop) >>"$dir/pg_ctl.log" 2>&1
         sleep "$outage"
-        (cd "$dir" && as_user postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start) >>"$dir/pg_ctl.log" 2>&1
+        (cd "$dir" && as_user postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t "${BT_SERVICE_TIMEOUT:-240}" start) >>"$dir/pg_ctl.log" 2>&1
         say "PostgreSQL back"
         ;;
     *)

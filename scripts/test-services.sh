@@ -149,15 +149,19 @@ rabbitmq_failed() {
     done
 }
 
+# How long a service may take to start or stop before the run gives up. Generous: an Erlang node booting on two cores
+# that a test run keeps busy has been seen to need more than a minute, and waiting longer costs nothing when it is fast.
+BT_SERVICE_TIMEOUT=${BT_SERVICE_TIMEOUT:-240}
+
 await_rabbitmq() {
-    local deadline=$((SECONDS + 60))
+    local deadline=$((SECONDS + BT_SERVICE_TIMEOUT))
     until port_open "$RMQ_PORT"; do
         if ! rabbitmq_running; then rabbitmq_failed "the node exited"; return 1; fi
-        if ((SECONDS >= deadline)); then rabbitmq_failed "port $RMQ_PORT not open after 60s"; return 1; fi
+        if ((SECONDS >= deadline)); then rabbitmq_failed "port $RMQ_PORT not open after ${BT_SERVICE_TIMEOUT}s"; return 1; fi
         sleep 0.5
     done
     # The AMQP listener opens late in boot; await_startup confirms boot completed.
-    if ! rabbitmq_as_node_user "$RABBITMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" -q await_startup --timeout 60 \
+    if ! rabbitmq_as_node_user "$RABBITMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" -q await_startup --timeout "$BT_SERVICE_TIMEOUT" \
         >"$BT_STATE/rabbitmq/rabbitmqctl.log" 2>&1; then
         cat "$BT_STATE/rabbitmq/rabbitmqctl.log" >&2
         rabbitmq_failed "rabbitmqctl await_startup failed"; return 1
@@ -174,7 +178,7 @@ stop_rabbitmq() {
         # Given the pid file, "stop" returns only once the node's OS process has exited.
         local args=(-n "$RMQ_NODE" -q stop)
         if [[ -n $pid ]]; then args+=("$dir/rabbitmq.pid"); fi
-        rabbitmq_as_node_user timeout 60 "$RABBITMQ_BIN/rabbitmqctl" "${args[@]}" >>"$dir/rabbitmqctl.log" 2>&1 || true
+        rabbitmq_as_node_user timeout "$BT_SERVICE_TIMEOUT" "$RABBITMQ_BIN/rabbitmqctl" "${args[@]}" >>"$dir/rabbitmqctl.log" 2>&1 || true
         local deadline=$((SECONDS + 10))
         while rabbitmq_running && ((SECONDS < deadline)); do sleep 0.2; done
         if rabbitmq_running && [[ -n $pid ]]; then
@@ -225,7 +229,7 @@ max_wal_senders = 0
 checkpoint_timeout = 30min
 EOF
     BT_POSTGRES_STARTED=1
-    if ! (cd "$dir" && as_user postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start) >"$dir/pg_ctl.log" 2>&1; then
+    if ! (cd "$dir" && as_user postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t "$BT_SERVICE_TIMEOUT" start) >"$dir/pg_ctl.log" 2>&1; then
         say "private PostgreSQL did not start:"
         tail -n 40 "$dir/pg_ctl.log" "$dir/postgres.log" >&2 2>/dev/null || true
         return 1
@@ -238,7 +242,7 @@ stop_postgres() {
     BT_POSTGRES_STARTED=0
     local dir=$BT_STATE/postgres
     if [[ -f $dir/data/postmaster.pid ]]; then
-        (cd "$dir" && as_user postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop) >>"$dir/pg_ctl.log" 2>&1 ||
+        (cd "$dir" && as_user postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t "$BT_SERVICE_TIMEOUT" stop) >>"$dir/pg_ctl.log" 2>&1 ||
             say "pg_ctl stop failed (see $dir/postgres.log)"
     fi
     say "stopped private PostgreSQL"
