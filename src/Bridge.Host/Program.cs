@@ -1,49 +1,39 @@
 using Bridge.Host.Admin;
-using Bridge.Host.DeadLetters;
-using Bridge.Host.Demo;
-using Bridge.Host.Effects;
+using Bridge.Host.Cli;
 using Bridge.Host.Hosting;
+using Bridge.Host.Storage;
 
-if (args.Length > 0 && args[0] == "demo")
-{
-    return await DemoRunner.RunAsync(args[1..]);
-}
+// bridge [serve] | migrate | demo | dead-letters … | effects … — see BridgeCli for the commands and their exit codes.
+return await BridgeCli.RunAsync(args, Console.Out, Console.Error, serve: ServeAsync);
 
-if (args.Length > 0 && args[0] == "dead-letters")
+static async Task<int> ServeAsync(string[] configurationArgs, CancellationToken cancellationToken)
 {
-    return await DeadLetterCli.RunAsync(args[1..], Console.Out, Console.Error);
-}
+    var builder = WebApplication.CreateBuilder(configurationArgs);
+    builder.AddBridge();
 
-if (args.Length > 0 && args[0] == "effects")
-{
-    return await EffectCli.RunAsync(args[1..], Console.Out, Console.Error);
-}
-
-var builder = WebApplication.CreateBuilder(args);
-builder.AddBridge();
-
-try
-{
-    var app = builder.Build();
-    app.MapBridgeHealth();
-    app.MapBridgeAdmin();
-    await app.RunAsync();
-}
-catch (Exception ex) when (StartupFailure.TryDescribe(ex, out var problems))
-{
-    // Settings are checked at start: name every missing or invalid one, without a stack trace.
-    await Console.Error.WriteLineAsync("Bridge cannot start; fix these settings:");
-    foreach (var problem in problems)
+    try
     {
-        await Console.Error.WriteLineAsync("  - " + problem);
+        var app = builder.Build();
+        app.MapBridgeHealth();
+        app.MapBridgeAdmin();
+        await app.RunAsync();
+    }
+    catch (Exception ex) when (StartupFailure.TryDescribe(ex, out var problems))
+    {
+        // Settings are checked at start: name every missing or invalid one, without a stack trace.
+        await Console.Error.WriteLineAsync("Bridge cannot start; fix these settings:");
+        foreach (var problem in problems)
+        {
+            await Console.Error.WriteLineAsync("  - " + problem);
+        }
+
+        return BridgeCli.BadUsage;
+    }
+    catch (Exception ex) when (ex is DatabaseUnreachableException or SchemaBehindException)
+    {
+        await Console.Error.WriteLineAsync("Bridge cannot start: " + ex.Message);
+        return BridgeCli.DatabaseNotReady;
     }
 
-    return 2;
+    return BridgeCli.Done;
 }
-catch (Bridge.Host.Storage.DatabaseUnreachableException ex)
-{
-    await Console.Error.WriteLineAsync("Bridge cannot start: " + ex.Message);
-    return 3;
-}
-
-return 0;

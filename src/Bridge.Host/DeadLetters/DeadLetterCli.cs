@@ -1,13 +1,11 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Numerics;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Bridge.Host.Cli;
+using static Bridge.Host.Cli.AdminSession;
+using static Bridge.Host.Cli.CliParts;
 
 namespace Bridge.Host.DeadLetters;
 
@@ -20,94 +18,17 @@ namespace Bridge.Host.DeadLetters;
 /// </summary>
 public static class DeadLetterCli
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null, CancellationToken cancellationToken = default)
+    /// <summary><c>bridge dead-letters &lt;args&gt;</c>, as <see cref="BridgeCli"/> runs it.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(error);
-
-        var cli = new Commands(output, error, handler);
-        // No response files: an argument starting with '@' is an ERP key or a text to search for, never a file to expand.
-        var parsed = cli.Bridge.Parse(["dead-letters", .. args], new ParserConfiguration { ResponseFileTokenReplacer = null });
-        var invocation = new InvocationConfiguration
-        {
-            Output = output,
-            Error = error,
-            EnableDefaultExceptionHandler = false,
-            ProcessTerminationTimeout = null,
-        };
-
-        if (parsed.Action is not HelpAction && parsed.Errors.Count > 0)
-        {
-            foreach (var problem in parsed.Errors.Select(e => e.Message).Distinct(StringComparer.Ordinal))
-            {
-                await error.WriteLineAsync(problem);
-            }
-
-            var command = parsed.CommandResult.Command;
-            await error.WriteLineAsync("usage: " + Synopsis(command));
-            await error.WriteLineAsync($"run '{PathOf(command)} --help' for every option");
-            return 2;
-        }
-
-        return await parsed.InvokeAsync(invocation, cancellationToken);
+        return BridgeCli.RunAsync(["dead-letters", .. args], output, error, handler, cancellationToken);
     }
-
-    internal static string PathOf(Command command)
-    {
-        var names = new List<string>();
-        for (Symbol? symbol = command; symbol is not null; symbol = symbol.Parents.FirstOrDefault())
-        {
-            names.Insert(0, symbol.Name);
-        }
-
-        return string.Join(' ', names);
-    }
-
-    /// <summary>One line: the command, its arguments and its required options, e.g. <c>bridge dead-letters discard &lt;id&gt;... --reason &lt;text&gt; [options]</c>.</summary>
-    internal static string Synopsis(Command command)
-    {
-        if (command.Subcommands.Count > 0)
-        {
-            return $"{PathOf(command)} <{string.Join('|', command.Subcommands.Select(c => c.Name))}> [options]";
-        }
-
-        var parts = new List<string> { PathOf(command) };
-        foreach (var argument in command.Arguments)
-        {
-            var name = $"<{argument.Name}>" + (argument.Arity.MaximumNumberOfValues > 1 ? "..." : "");
-            parts.Add(argument.Arity.MinimumNumberOfValues == 0 ? $"[{name}]" : name);
-        }
-
-        parts.AddRange(command.Options.Where(o => o.Required).Select(o => $"{o.Name} <{o.HelpName ?? o.Name.TrimStart('-')}>"));
-        parts.Add("[options]");
-        return string.Join(' ', parts);
-    }
-
-    private static bool Given(SymbolResult result, Option option) => result.GetResult(option) is { Implicit: false };
 
     /// <summary>The command tree; its actions write to this run's output and error and call through this run's handler.</summary>
-    private sealed class Commands
+    internal sealed class Commands
     {
-        private readonly TextWriter _output;
-        private readonly TextWriter _error;
-        private readonly HttpMessageHandler? _handler;
-
-        private readonly Option<string> _url = new("--url")
-        {
-            Description = "Bridge's base URL [default: BRIDGE_ADMIN_URL, else http://localhost:8080]",
-            HelpName = "url",
-            Recursive = true,
-        };
-
-        private readonly Option<string> _token = new("--token")
-        {
-            Description = "An operator token of the admin API [default: BRIDGE_ADMIN_TOKEN]",
-            HelpName = "token",
-            Recursive = true,
-        };
-
-        private readonly Option<bool> _json = new("--json") { Description = "Print the API's JSON instead of tables", Recursive = true };
+        private readonly AdminConnection _admin;
 
         private readonly Option<string> _status = new("--status") { Description = "Pending, Replaying, Replayed or Discarded", HelpName = "status" };
 
@@ -128,34 +49,33 @@ public static class DeadLetterCli
         private readonly Option<int?> _pageSize = Number<int>("--page-size", "Dead letters per page");
         private readonly Option<bool> _all = new("--all") { Description = "Replay every Pending dead letter the filters match, as a background job" };
         private readonly Option<bool> _yes = new("--yes") { Description = "Confirm replay --all without any filter: every Pending dead letter" };
+        private readonly Option<bool> _dryRun = new("--dry-run") { Description = "With --all: print how many Pending dead letters the filters match and replay nothing" };
         private readonly Option<bool> _wait = new("--wait") { Description = "With --all: wait for the job to end and print its result" };
         private readonly Option<int?> _batchSize = Number<int>("--batch-size", "With --all: dead letters per batch");
         private readonly Option<double?> _rate = Number<double>("--rate", "With --all: dead letters per second");
         private readonly Option<string> _bodyFile = new("--body-file") { Description = "The corrected body (JSON)", HelpName = "file.json", Required = true };
         private readonly Option<string> _reason = new("--reason") { Description = "Why it is discarded (kept in the audit trail)", HelpName = "text", Required = true };
 
-        public Commands(TextWriter output, TextWriter error, HttpMessageHandler? handler)
+        public Commands(AdminConnection admin)
         {
-            _output = output;
-            _error = error;
-            _handler = handler;
-            foreach (var option in new[] { _url, _token, _status, _bodyFile, _reason }.Concat(_narrowing.Select(f => f.Option)))
+            _admin = admin;
+            foreach (var option in new[] { _status, _bodyFile, _reason }.Concat(_narrowing.Select(f => f.Option)))
             {
                 option.Validators.Add(NeedsAValue);
             }
 
-            var deadLetters = new Command(
+            Command = new Command(
                 "dead-letters",
                 "Find, inspect, replay, edit and discard the messages Bridge could not process, through a running Bridge's admin API. "
                 + "Exit codes: 0 done, 1 refused or failed (the API's problem is printed), 2 bad usage (nothing is sent).")
             {
-                _url, _token, _json,
                 List(), Groups(), Show(), Replay(), Edit(), Discard(), Restore(),
             };
-            Bridge = new Command("bridge") { new HelpOption { Recursive = true }, deadLetters };
+            admin.AddTo(Command);
         }
 
-        public Command Bridge { get; }
+        /// <summary><c>dead-letters</c> and its subcommands.</summary>
+        public Command Command { get; }
 
         private Command List()
         {
@@ -189,7 +109,7 @@ public static class DeadLetterCli
                 "Send dead letters back to their original queue: the ones named by id, or with --all every Pending one the filters match "
                 + "(a background job, in batches at a rate limit). --all without a filter needs --yes.")
             {
-                ids, _all, _yes, _wait, _batchSize, _rate,
+                ids, _all, _yes, _dryRun, _wait, _batchSize, _rate,
             };
             AddFilters(command);
             command.Validators.Add(result =>
@@ -233,7 +153,12 @@ public static class DeadLetterCli
                     result.AddError($"--status {status}: replay --all takes Pending dead letters only");
                 }
 
-                if (!result.GetValue(_yes) && !_narrowing.Any(filter => Given(result, filter.Option)))
+                if (result.GetValue(_dryRun) && Given(result, _wait))
+                {
+                    result.AddError("--wait has nothing to wait for with --dry-run: nothing is replayed");
+                }
+
+                if (!result.GetValue(_yes) && !result.GetValue(_dryRun) && !_narrowing.Any(filter => Given(result, filter.Option)))
                 {
                     result.AddError(
                         "replay --all without a filter replays every Pending dead letter: narrow it with "
@@ -241,7 +166,9 @@ public static class DeadLetterCli
                 }
             });
             command.SetAction((result, ct) => WithSessionAsync(result, session => result.GetValue(_all)
-                ? session.ReplayAllAsync(Filters(result), result.GetValue(_batchSize), result.GetValue(_rate), result.GetValue(_wait), ct)
+                ? result.GetValue(_dryRun)
+                    ? session.CountPendingAsync(Filters(result), ct)
+                    : session.ReplayAllAsync(Filters(result), result.GetValue(_batchSize), result.GetValue(_rate), result.GetValue(_wait), ct)
                 : session.ActOnEachAsync(result.GetValue(ids)!, "replay", null, ct)));
             return command;
         }
@@ -288,44 +215,11 @@ public static class DeadLetterCli
             return ids;
         }
 
-        /// <summary>What a command takes for an id but looks like an option is a mistyped option, e.g. <c>--tpye</c>.</summary>
-        private static void NotAnOption(ArgumentResult result)
-        {
-            foreach (var token in result.Tokens.Where(token => token.Value.StartsWith('-')))
-            {
-                result.AddError($"Unrecognized option '{token.Value}'.");
-            }
-        }
 
-        private static Option<T?> Number<T>(string name, string description)
-            where T : struct, INumber<T> => new(name)
-            {
-                Description = description,
-                HelpName = "n",
-                CustomParser = result =>
-                {
-                    var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
-                    if (T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && T.IsFinite(value))
-                    {
-                        return value;
-                    }
 
-                    result.AddError($"{name} needs a number, not '{text}'");
-                    return null;
-                },
-            };
-
-        private static void NeedsAValue(OptionResult result)
-        {
-            var value = result.GetValueOrDefault<string?>();
-            if (string.IsNullOrWhiteSpace(value) || value.StartsWith("--", StringComparison.Ordinal))
-            {
-                result.AddError($"{result.Option.Name} needs a value" + (string.IsNullOrWhiteSpace(value) ? "" : $", not the option '{value}'"));
-            }
-        }
 
         private IEnumerable<Option> AllOnly() =>
-            new Option[] { _status, _yes, _wait, _batchSize, _rate }.Concat(_narrowing.Select(filter => filter.Option));
+            new Option[] { _status, _yes, _dryRun, _wait, _batchSize, _rate }.Concat(_narrowing.Select(filter => filter.Option));
 
         private void AddFilters(Command command)
         {
@@ -356,46 +250,20 @@ public static class DeadLetterCli
             return query;
         }
 
-        private async Task<int> WithSessionAsync(ParseResult result, Func<Session, Task<int>> act)
-        {
-            var url = result.GetValue(_url) ?? Environment.GetEnvironmentVariable("BRIDGE_ADMIN_URL") ?? "http://localhost:8080";
-            var token = result.GetValue(_token) ?? Environment.GetEnvironmentVariable("BRIDGE_ADMIN_TOKEN");
-            if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseAddress))
-            {
-                await _error.WriteLineAsync($"--url is not an absolute URL: {url}");
-                return 2;
-            }
-
-            using var http = _handler is null ? new HttpClient() : new HttpClient(_handler, disposeHandler: false);
-            http.BaseAddress = baseAddress;
-            if (!string.IsNullOrEmpty(token))
-            {
-                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            }
-
-            try
-            {
-                return await act(new Session(http, _output, _error, result.GetValue(_json)));
-            }
-            catch (HttpRequestException ex)
-            {
-                await _error.WriteLineAsync($"cannot reach Bridge at {baseAddress}: {ex.Message}");
-                return 1;
-            }
-        }
+        private Task<int> WithSessionAsync(ParseResult result, Func<Session, Task<int>> act) =>
+            _admin.WithSessionAsync(result, session => act(new Session(session)));
     }
 
-    internal sealed class Session(HttpClient http, TextWriter output, TextWriter error, bool json)
+    /// <summary>The dead-letter routes of the admin API, printed for people or, with --json, as the API's JSON.</summary>
+    internal sealed class Session(AdminSession admin)
     {
-        internal static readonly JsonSerializerOptions Indented = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
         public async Task<int> ListAsync(Dictionary<string, string> filters, int? page, int? pageSize, CancellationToken cancellationToken)
         {
             var query = new Dictionary<string, string>(filters, StringComparer.Ordinal);
             AddQuery(query, "page", page?.ToString(CultureInfo.InvariantCulture));
             AddQuery(query, "pageSize", pageSize?.ToString(CultureInfo.InvariantCulture));
-            var (ok, body) = await SendAsync(HttpMethod.Get, "admin/dead-letters" + QueryString(query), null, cancellationToken);
-            if (!ok || json)
+            var (ok, body) = await admin.SendAsync(HttpMethod.Get, "admin/dead-letters" + QueryString(query), null, cancellationToken);
+            if (!ok || admin.Json)
             {
                 return ok ? 0 : 1;
             }
@@ -405,15 +273,15 @@ public static class DeadLetterCli
                 Text(item, "id"), Text(item, "status"), Text(item, "messageType"), Text(item, "erpKey"), Text(item, "failureCount"),
                 Time(item, "lastFailedAt"), Shorten(Text(item, "exceptionType").Split('.')[^1] + ": " + Text(item, "exceptionMessage"), 60),
             }).ToList();
-            await WriteTableAsync(["ID", "STATUS", "TYPE", "KEY", "FAILS", "LAST FAILED", "REASON"], rows);
-            await output.WriteLineAsync($"page {Text(body, "page")} · {rows.Count} of {Text(body, "total")}");
+            await admin.WriteTableAsync(["ID", "STATUS", "TYPE", "KEY", "FAILS", "LAST FAILED", "REASON"], rows);
+            await admin.Output.WriteLineAsync($"page {Text(body, "page")} · {rows.Count} of {Text(body, "total")}");
             return 0;
         }
 
         public async Task<int> GroupsAsync(Dictionary<string, string> filters, CancellationToken cancellationToken)
         {
-            var (ok, body) = await SendAsync(HttpMethod.Get, "admin/dead-letters/groups" + QueryString(filters), null, cancellationToken);
-            if (!ok || json)
+            var (ok, body) = await admin.SendAsync(HttpMethod.Get, "admin/dead-letters/groups" + QueryString(filters), null, cancellationToken);
+            if (!ok || admin.Json)
             {
                 return ok ? 0 : 1;
             }
@@ -423,34 +291,51 @@ public static class DeadLetterCli
                 Text(group, "count"), Text(group, "failureGroup"), Text(group, "exceptionType"), Time(group, "firstSeen"), Time(group, "lastSeen"),
                 Shorten(Text(group, "normalizedMessage"), 60),
             }).ToList();
-            await WriteTableAsync(["COUNT", "GROUP", "EXCEPTION", "FIRST SEEN", "LAST SEEN", "MESSAGE"], rows);
+            await admin.WriteTableAsync(["COUNT", "GROUP", "EXCEPTION", "FIRST SEEN", "LAST SEEN", "MESSAGE"], rows);
             return 0;
         }
 
         public async Task<int> ShowAsync(string id, CancellationToken cancellationToken)
         {
-            var (ok, letter) = await SendAsync(HttpMethod.Get, $"admin/dead-letters/{Uri.EscapeDataString(id)}", null, cancellationToken);
-            if (!ok || json)
+            var (ok, letter) = await admin.SendAsync(HttpMethod.Get, $"admin/dead-letters/{Uri.EscapeDataString(id)}", null, cancellationToken);
+            if (!ok || admin.Json)
             {
                 return ok ? 0 : 1;
             }
 
             foreach (var field in new[] { "id", "status", "statusReason", "sourceQueue", "messageType", "messageId", "erpKey", "correlationId", "contentType", "attemptCount", "failureCount", "firstFailedAt", "lastFailedAt", "replayCount", "exceptionType", "exceptionMessage", "failureGroup" })
             {
-                await output.WriteLineAsync($"{field,-17} {Text(letter, field)}");
+                await admin.Output.WriteLineAsync($"{field,-17} {Text(letter, field)}");
             }
 
-            await output.WriteLineAsync("headers:");
+            await admin.Output.WriteLineAsync("headers:");
             foreach (var (name, value) in letter!["headers"]!.AsObject())
             {
-                await output.WriteLineAsync($"  {name}: {value}");
+                await admin.Output.WriteLineAsync($"  {name}: {value}");
             }
 
-            await output.WriteLineAsync($"body ({Text(letter, "bodyEncoding")}):");
-            await output.WriteLineAsync(Text(letter, "body"));
-            await output.WriteLineAsync("audit:");
+            await admin.Output.WriteLineAsync($"body ({Text(letter, "bodyEncoding")}):");
+            await admin.Output.WriteLineAsync(Text(letter, "body"));
+            await admin.Output.WriteLineAsync("audit:");
             var rows = letter["audit"]!.AsArray().Select(entry => new[] { Time(entry, "at"), Text(entry, "actor"), Text(entry, "action"), Text(entry, "outcome"), Text(entry, "detail") }).ToList();
-            await WriteTableAsync(["AT", "WHO", "ACTION", "OUTCOME", "DETAIL"], rows);
+            await admin.WriteTableAsync(["AT", "WHO", "ACTION", "OUTCOME", "DETAIL"], rows);
+            return 0;
+        }
+
+        /// <summary><c>replay --all --dry-run</c>: how many Pending dead letters a job with these filters would replay now.</summary>
+        public async Task<int> CountPendingAsync(Dictionary<string, string> filters, CancellationToken cancellationToken)
+        {
+            var query = new Dictionary<string, string>(filters, StringComparer.Ordinal) { ["status"] = "Pending", ["pageSize"] = "1" };
+            var (ok, body) = await admin.SendAsync(HttpMethod.Get, "admin/dead-letters" + QueryString(query), null, cancellationToken, quiet: true);
+            if (!ok)
+            {
+                return 1;
+            }
+
+            var total = Text(body, "total");
+            await admin.Output.WriteLineAsync(admin.Json
+                ? new JsonObject { ["dryRun"] = true, ["matching"] = body?["total"]?.DeepClone(), ["filter"] = new JsonObject(filters.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)f.Value))) }.ToJsonString(AdminSession.Indented)
+                : $"dry run: {total} Pending dead letter(s) match; nothing was replayed (run again without --dry-run to replay them)");
             return 0;
         }
 
@@ -473,7 +358,7 @@ public static class DeadLetterCli
                 request["ratePerSecond"] = perSecond;
             }
 
-            var (ok, job) = await SendAsync(HttpMethod.Post, "admin/dead-letters/replay", request, cancellationToken, quiet: !json || wait);
+            var (ok, job) = await admin.SendAsync(HttpMethod.Post, "admin/dead-letters/replay", request, cancellationToken, quiet: !admin.Json || wait);
             if (!ok)
             {
                 return 1;
@@ -482,23 +367,23 @@ public static class DeadLetterCli
             while (wait && Text(job, "state") == "Running")
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-                (ok, job) = await SendAsync(HttpMethod.Get, $"admin/dead-letters/replay-jobs/{Text(job, "id")}", null, cancellationToken, quiet: true);
+                (ok, job) = await admin.SendAsync(HttpMethod.Get, $"admin/dead-letters/replay-jobs/{Text(job, "id")}", null, cancellationToken, quiet: true);
                 if (!ok)
                 {
                     return 1;
                 }
             }
 
-            if (json)
+            if (admin.Json)
             {
                 if (wait)
                 {
-                    await output.WriteLineAsync(job!.ToJsonString(Indented));
+                    await admin.Output.WriteLineAsync(job!.ToJsonString(AdminSession.Indented));
                 }
             }
             else
             {
-                await output.WriteLineAsync($"replay job {Text(job, "id")}: {Text(job, "state")}, {Text(job, "replayed")} of {Text(job, "total")} replayed, {Text(job, "skipped")} skipped, {Text(job, "failed")} failed");
+                await admin.Output.WriteLineAsync($"replay job {Text(job, "id")}: {Text(job, "state")}, {Text(job, "replayed")} of {Text(job, "total")} replayed, {Text(job, "skipped")} skipped, {Text(job, "failed")} failed");
             }
 
             return Text(job, "state") is "Running" or "Completed" ? 0 : 1;
@@ -513,7 +398,7 @@ public static class DeadLetterCli
             }
             catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
             {
-                await error.WriteLineAsync($"cannot read {file}: {ex.Message}");
+                await admin.Error.WriteLineAsync($"cannot read {file}: {ex.Message}");
                 return 2;
             }
 
@@ -534,95 +419,14 @@ public static class DeadLetterCli
 
         private async Task<int> ActAsync(string id, string action, JsonNode? body, CancellationToken cancellationToken)
         {
-            var (ok, result) = await SendAsync(HttpMethod.Post, $"admin/dead-letters/{Uri.EscapeDataString(id)}/{action}", body, cancellationToken, quiet: !json);
-            if (ok && !json)
+            var (ok, result) = await admin.SendAsync(HttpMethod.Post, $"admin/dead-letters/{Uri.EscapeDataString(id)}/{action}", body, cancellationToken, quiet: !admin.Json);
+            if (ok && !admin.Json)
             {
                 var extra = result?["newMessageId"] is { } newId ? $" (new message {newId})" : "";
-                await output.WriteLineAsync($"{id}: {action} done, now {Text(result, "status")}{extra}");
+                await admin.Output.WriteLineAsync($"{id}: {action} done, now {Text(result, "status")}{extra}");
             }
 
             return ok ? 0 : 1;
-        }
-
-        /// <summary>Sends the request; prints the JSON answer with --json (unless quiet) and a problem to stderr.</summary>
-        internal async Task<(bool Ok, JsonNode? Body)> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken, bool quiet = false)
-        {
-            using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
-            if (body is not null)
-            {
-                request.Content = JsonContent.Create(body);
-            }
-
-            using var response = await http.SendAsync(request, cancellationToken);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            JsonNode? parsed = null;
-            try
-            {
-                parsed = text.Length == 0 ? null : JsonNode.Parse(text);
-            }
-            catch (JsonException)
-            {
-                // Not JSON (e.g. a proxy's error page): shown as text below.
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                var detail = parsed is JsonObject problem ? $"{Text(problem, "title")}: {Text(problem, "detail")}" : text;
-                await error.WriteLineAsync($"{(int)response.StatusCode} {response.ReasonPhrase} — {detail}");
-                return (false, parsed);
-            }
-
-            if (json && !quiet)
-            {
-                await output.WriteLineAsync(parsed?.ToJsonString(Indented) ?? "");
-            }
-
-            return (true, parsed);
-        }
-
-        internal async Task WriteTableAsync(string[] headings, List<string[]> rows)
-        {
-            var widths = headings.Select((heading, i) => rows.Select(row => row[i].Length).Append(heading.Length).Max()).ToArray();
-            var line = new StringBuilder();
-            foreach (var row in rows.Prepend(headings))
-            {
-                line.Clear();
-                for (var i = 0; i < row.Length; i++)
-                {
-                    line.Append(i == row.Length - 1 ? row[i] : row[i].PadRight(widths[i] + 2));
-                }
-
-                await output.WriteLineAsync(line.ToString().TrimEnd());
-            }
-        }
-
-        internal static void AddQuery(Dictionary<string, string> query, string name, string? value)
-        {
-            if (!string.IsNullOrWhiteSpace(value))
-            {
-                query[name] = value;
-            }
-        }
-
-        internal static string QueryString(Dictionary<string, string> query) =>
-            query.Count == 0 ? "" : "?" + string.Join("&", query.Select(pair => $"{pair.Key}={Uri.EscapeDataString(pair.Value)}"));
-
-        internal static string Text(JsonNode? node, string name) => node?[name] switch
-        {
-            null => "",
-            JsonValue value when value.TryGetValue<string>(out var text) => text,
-            var other => other.ToJsonString(),
-        };
-
-        internal static string Time(JsonNode? node, string name) =>
-            DateTimeOffset.TryParse(Text(node, name), CultureInfo.InvariantCulture, DateTimeStyles.None, out var time)
-                ? time.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)
-                : Text(node, name);
-
-        internal static string Shorten(string text, int max)
-        {
-            var oneLine = text.ReplaceLineEndings(" ");
-            return oneLine.Length <= max ? oneLine : oneLine[..(max - 1)] + "…";
         }
     }
 }

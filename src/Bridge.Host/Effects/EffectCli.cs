@@ -1,10 +1,9 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.Cli;
+using static Bridge.Host.Cli.CliParts;
 
 namespace Bridge.Host.Effects;
 
@@ -16,60 +15,17 @@ namespace Bridge.Host.Effects;
 /// </summary>
 public static class EffectCli
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null, CancellationToken cancellationToken = default)
+    /// <summary><c>bridge effects &lt;args&gt;</c>, as <see cref="BridgeCli"/> runs it.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(error);
-
-        var cli = new Commands(output, error, handler);
-        // No response files: an argument starting with '@' is a key or a note, never a file to expand.
-        var parsed = cli.Bridge.Parse(["effects", .. args], new ParserConfiguration { ResponseFileTokenReplacer = null });
-        var invocation = new InvocationConfiguration
-        {
-            Output = output,
-            Error = error,
-            EnableDefaultExceptionHandler = false,
-            ProcessTerminationTimeout = null,
-        };
-
-        if (parsed.Action is not HelpAction && parsed.Errors.Count > 0)
-        {
-            foreach (var problem in parsed.Errors.Select(e => e.Message).Distinct(StringComparer.Ordinal))
-            {
-                await error.WriteLineAsync(problem);
-            }
-
-            var command = parsed.CommandResult.Command;
-            await error.WriteLineAsync("usage: " + DeadLetterCli.Synopsis(command));
-            await error.WriteLineAsync($"run '{DeadLetterCli.PathOf(command)} --help' for every option");
-            return 2;
-        }
-
-        return await parsed.InvokeAsync(invocation, cancellationToken);
+        return BridgeCli.RunAsync(["effects", .. args], output, error, handler, cancellationToken);
     }
 
-    private sealed class Commands
+    internal sealed class Commands
     {
+        private readonly AdminConnection _admin;
         private readonly TextWriter _output;
-        private readonly TextWriter _error;
-        private readonly HttpMessageHandler? _handler;
-
-        private readonly Option<string> _url = new("--url")
-        {
-            Description = "Bridge's base URL [default: BRIDGE_ADMIN_URL, else http://localhost:8080]",
-            HelpName = "url",
-            Recursive = true,
-        };
-
-        private readonly Option<string> _token = new("--token")
-        {
-            Description = "An operator token of the admin API [default: BRIDGE_ADMIN_TOKEN]",
-            HelpName = "token",
-            Recursive = true,
-        };
-
-        private readonly Option<bool> _json = new("--json") { Description = "Print the API's JSON instead of tables", Recursive = true };
 
         private readonly Option<string> _state = new("--state")
         {
@@ -92,8 +48,8 @@ public static class EffectCli
             (new Option<string>("--owner") { Description = "The idempotency key of the message that sent it (a dead letter's message id)", HelpName = "idempotencyKey" }, "owner"),
         ];
 
-        private readonly Option<int?> _page = Number("--page", "Page number, from 1");
-        private readonly Option<int?> _pageSize = Number("--page-size", "Effects per page");
+        private readonly Option<int?> _page = Number<int>("--page", "Page number, from 1");
+        private readonly Option<int?> _pageSize = Number<int>("--page-size", "Effects per page");
 
         private readonly Option<string> _as = new("--as")
         {
@@ -122,12 +78,11 @@ public static class EffectCli
             HelpName = "attempt",
         };
 
-        public Commands(TextWriter output, TextWriter error, HttpMessageHandler? handler)
+        public Commands(AdminConnection admin)
         {
-            _output = output;
-            _error = error;
-            _handler = handler;
-            foreach (var option in new[] { _url, _token, _state, _olderThan, _as, _note, _resourceId, _attempt }.Concat(_narrowing.Select(f => f.Option)))
+            _admin = admin;
+            _output = admin.Output;
+            foreach (var option in new[] { _state, _olderThan, _as, _note, _resourceId, _attempt }.Concat(_narrowing.Select(f => f.Option)))
             {
                 option.Validators.Add(NeedsAValue);
             }
@@ -170,19 +125,19 @@ public static class EffectCli
                 }
             });
 
-            var effects = new Command(
+            Command = new Command(
                 "effects",
                 "List, inspect and resolve the effects on ActivePlatform whose outcome Bridge could not tell (Unknown), through a running Bridge's admin API. "
                 + "Resolve one after checking ActivePlatform, then replay its dead letter. "
                 + "Exit codes: 0 done, 1 refused or failed (the API's problem is printed), 2 bad usage (nothing is sent).")
             {
-                _url, _token, _json,
                 List(), Show(), Resolve(),
             };
-            Bridge = new Command("bridge") { new HelpOption { Recursive = true }, effects };
+            admin.AddTo(Command);
         }
 
-        public Command Bridge { get; }
+        /// <summary><c>effects</c> and its subcommands.</summary>
+        public Command Command { get; }
 
         private Command List()
         {
@@ -272,46 +227,22 @@ public static class EffectCli
             return id;
         }
 
-        private static Option<int?> Number(string name, string description) => new(name)
-        {
-            Description = description,
-            HelpName = "n",
-            CustomParser = result =>
-            {
-                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
-                if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-                {
-                    return value;
-                }
 
-                result.AddError($"{name} needs a whole number, not '{text}'");
-                return null;
-            },
-        };
 
-        private static void NeedsAValue(OptionResult result)
-        {
-            var value = result.GetValueOrDefault<string?>();
-            if (string.IsNullOrWhiteSpace(value) || value.StartsWith("--", StringComparison.Ordinal))
-            {
-                result.AddError($"{result.Option.Name} needs a value" + (string.IsNullOrWhiteSpace(value) ? "" : $", not the option '{value}'"));
-            }
-        }
-
-        private async Task<int> ListAsync(DeadLetterCli.Session session, ParseResult result, CancellationToken cancellationToken)
+        private async Task<int> ListAsync(AdminSession session, ParseResult result, CancellationToken cancellationToken)
         {
             var query = new Dictionary<string, string>(StringComparer.Ordinal);
-            DeadLetterCli.Session.AddQuery(query, "state", result.GetValue(_state)?.Trim());
-            DeadLetterCli.Session.AddQuery(query, "olderThan", result.GetValue(_olderThan)?.Trim());
+            AdminSession.AddQuery(query, "state", result.GetValue(_state)?.Trim());
+            AdminSession.AddQuery(query, "olderThan", result.GetValue(_olderThan)?.Trim());
             foreach (var (option, parameter) in _narrowing)
             {
-                DeadLetterCli.Session.AddQuery(query, parameter, result.GetValue(option));
+                AdminSession.AddQuery(query, parameter, result.GetValue(option));
             }
 
-            DeadLetterCli.Session.AddQuery(query, "page", result.GetValue(_page)?.ToString(CultureInfo.InvariantCulture));
-            DeadLetterCli.Session.AddQuery(query, "pageSize", result.GetValue(_pageSize)?.ToString(CultureInfo.InvariantCulture));
-            var (ok, body) = await session.SendAsync(HttpMethod.Get, "admin/effects" + DeadLetterCli.Session.QueryString(query), null, cancellationToken);
-            if (!ok || result.GetValue(_json))
+            AdminSession.AddQuery(query, "page", result.GetValue(_page)?.ToString(CultureInfo.InvariantCulture));
+            AdminSession.AddQuery(query, "pageSize", result.GetValue(_pageSize)?.ToString(CultureInfo.InvariantCulture));
+            var (ok, body) = await session.SendAsync(HttpMethod.Get, "admin/effects" + AdminSession.QueryString(query), null, cancellationToken);
+            if (!ok || result.GetValue(_admin.Json))
             {
                 return ok ? 0 : 1;
             }
@@ -319,7 +250,7 @@ public static class EffectCli
             var rows = body!["items"]!.AsArray().Select(item => new[]
             {
                 Text(item, "id"), Text(item, "state"), Text(item, "scope"), Text(item, "key"), Text(item, "group"), Text(item, "owner"),
-                DeadLetterCli.Session.Time(item, "sentAt"), Age(item), Text(item, "resourceId"), DeadLetterCli.Session.Shorten(Evidence(item), 60),
+                AdminSession.Time(item, "sentAt"), Age(item), Text(item, "resourceId"), AdminSession.Shorten(Evidence(item), 60),
             }).ToList();
             await session.WriteTableAsync(["ID", "STATE", "SCOPE", "KEY", "GROUP", "OWNER", "SENT AT", "AGE", "RESOURCE", "EVIDENCE"], rows);
             var which = body["state"] is null
@@ -329,7 +260,7 @@ public static class EffectCli
             return 0;
         }
 
-        private async Task<int> ShowAsync(DeadLetterCli.Session session, string id, CancellationToken cancellationToken)
+        private async Task<int> ShowAsync(AdminSession session, string id, CancellationToken cancellationToken)
         {
             var (ok, effect) = await session.SendAsync(HttpMethod.Get, $"admin/effects/{Uri.EscapeDataString(id)}", null, cancellationToken);
             if (!ok || effect is null || JsonWanted)
@@ -341,7 +272,7 @@ public static class EffectCli
             return 0;
         }
 
-        private async Task<int> ResolveAsync(DeadLetterCli.Session session, string id, JsonObject body, CancellationToken cancellationToken)
+        private async Task<int> ResolveAsync(AdminSession session, string id, JsonObject body, CancellationToken cancellationToken)
         {
             var (ok, result) = await session.SendAsync(HttpMethod.Post, $"admin/effects/{Uri.EscapeDataString(id)}/resolve", body, cancellationToken, quiet: !JsonWanted);
             if (ok && !JsonWanted)
@@ -357,7 +288,7 @@ public static class EffectCli
 
         private bool JsonWanted { get; set; }
 
-        private async Task WriteEffectAsync(DeadLetterCli.Session session, JsonNode effect)
+        private async Task WriteEffectAsync(AdminSession session, JsonNode effect)
         {
             foreach (var field in new[] { "id", "kind", "scope", "key", "group", "owner", "attempt", "state", "sentAt", "updatedAt", "secondsSinceSent", "asyncTaskId", "resourceId", "resolvable", "notResolvableBecause" })
             {
@@ -365,16 +296,16 @@ public static class EffectCli
             }
 
             await _output.WriteLineAsync("evidence:");
-            await _output.WriteLineAsync(effect["evidence"]?.ToJsonString(DeadLetterCli.Session.Indented) ?? "(none)");
+            await _output.WriteLineAsync(effect["evidence"]?.ToJsonString(AdminSession.Indented) ?? "(none)");
             await _output.WriteLineAsync("audit:");
             var rows = (effect["audit"]?.AsArray() ?? []).Select(entry => new[]
             {
-                DeadLetterCli.Session.Time(entry, "at"), Text(entry, "actor"), Text(entry, "action"), Text(entry, "outcome"), Text(entry, "detail"),
+                AdminSession.Time(entry, "at"), Text(entry, "actor"), Text(entry, "action"), Text(entry, "outcome"), Text(entry, "detail"),
             }).ToList();
             await session.WriteTableAsync(["AT", "WHO", "ACTION", "OUTCOME", "DETAIL"], rows);
         }
 
-        private static string Text(JsonNode? node, string name) => DeadLetterCli.Session.Text(node, name);
+        private static string Text(JsonNode? node, string name) => AdminSession.Text(node, name);
 
         private static string Age(JsonNode? node) =>
             double.TryParse(Text(node, "secondsSinceSent"), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
@@ -391,33 +322,10 @@ public static class EffectCli
             var other => other.ToJsonString(),
         };
 
-        private async Task<int> WithSessionAsync(ParseResult result, Func<DeadLetterCli.Session, Task<int>> act)
+        private Task<int> WithSessionAsync(ParseResult result, Func<AdminSession, Task<int>> act)
         {
-            JsonWanted = result.GetValue(_json);
-            var url = result.GetValue(_url) ?? Environment.GetEnvironmentVariable("BRIDGE_ADMIN_URL") ?? "http://localhost:8080";
-            var token = result.GetValue(_token) ?? Environment.GetEnvironmentVariable("BRIDGE_ADMIN_TOKEN");
-            if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseAddress))
-            {
-                await _error.WriteLineAsync($"--url is not an absolute URL: {url}");
-                return 2;
-            }
-
-            using var http = _handler is null ? new HttpClient() : new HttpClient(_handler, disposeHandler: false);
-            http.BaseAddress = baseAddress;
-            if (!string.IsNullOrEmpty(token))
-            {
-                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            }
-
-            try
-            {
-                return await act(new DeadLetterCli.Session(http, _output, _error, JsonWanted));
-            }
-            catch (HttpRequestException ex)
-            {
-                await _error.WriteLineAsync($"cannot reach Bridge at {baseAddress}: {ex.Message}");
-                return 1;
-            }
+            JsonWanted = result.GetValue(_admin.Json);
+            return _admin.WithSessionAsync(result, act);
         }
     }
 }

@@ -63,6 +63,31 @@ public sealed partial class MigrationRunner(IBridgeDatabase database, TimeProvid
         return applied;
     }
 
+    /// <summary>
+    /// The embedded scripts not yet applied, read without changing anything (no lock, no table created): every script when
+    /// the migration table cannot be read, e.g. on a database never migrated.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PendingAsync(CancellationToken cancellationToken)
+    {
+        var statements = SqlStatements.For(database.Dialect);
+        var scripts = LoadScripts(database.Dialect).Select(script => script.Name).ToList();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var done = (await connection.QueryAsync<string>(new CommandDefinition(statements.SelectAppliedMigrations, cancellationToken: cancellationToken)).ConfigureAwait(false))
+                .ToHashSet(StringComparer.Ordinal);
+            return scripts.Where(name => !done.Contains(name)).ToList();
+        }
+        catch (DbException ex) when (!StorageMigrationService.IsUnreachable(ex))
+        {
+            LogMigrationTableUnreadable(logger, database.Dialect, ex.Message);
+            return scripts;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The {Dialect} migration table cannot be read ({Reason}); counting every migration as pending")]
+    private static partial void LogMigrationTableUnreadable(ILogger logger, SqlDialect dialect, string reason);
+
     /// <summary>The embedded scripts of <paramref name="dialect"/>, in the order they apply.</summary>
     public static IReadOnlyList<MigrationScript> LoadScripts(SqlDialect dialect)
     {

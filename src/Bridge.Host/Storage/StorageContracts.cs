@@ -35,6 +35,13 @@ public sealed class StorageOptions
     public TimeSpan StartupWait { get; set; } = DefaultStartupWait;
 
     public static readonly TimeSpan DefaultStartupWait = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Whether the service applies pending migrations when it starts (the default). Off, it only checks that none is
+    /// pending and refuses to start otherwise: migrations then run as their own step, <c>bridge migrate</c>, with a login
+    /// allowed to change the schema, while the service's login needs no DDL rights.
+    /// </summary>
+    public bool MigrateOnStart { get; set; } = true;
 }
 
 /// <summary>Opens connections to Bridge's database and runs its versioned migrations.</summary>

@@ -86,8 +86,9 @@ internal sealed class StorageOptionsValidator(bool connectionStringConfigured) :
 }
 
 /// <summary>
-/// Brings the schema up to date before the service starts consuming; safe when several instances start at once. A database
-/// that cannot be reached yet is waited for (<see cref="StorageOptions.StartupWait"/>), then start-up fails with
+/// Before the service starts consuming: brings the schema up to date (<see cref="StorageOptions.MigrateOnStart"/>, safe when
+/// several instances start at once) or, with that off, checks that no migration is pending. A database that cannot be
+/// reached yet is waited for (<see cref="StorageOptions.StartupWait"/>), then start-up fails with
 /// <see cref="DatabaseUnreachableException"/>, which names the provider and never the connection string.
 /// </summary>
 internal sealed partial class StorageMigrationService(
@@ -100,6 +101,28 @@ internal sealed partial class StorageMigrationService(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (options.Value.MigrateOnStart)
+        {
+            await MigrateAsync(cancellationToken);
+            return;
+        }
+
+        var runner = new MigrationRunner(database, clock, logger);
+        var pending = await WhenReachableAsync(runner.PendingAsync, cancellationToken);
+        if (pending.Count > 0)
+        {
+            throw new SchemaBehindException(database.Dialect, pending);
+        }
+    }
+
+    /// <summary>Applies every pending migration once the database can be reached; returns the ones applied.</summary>
+    public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken) =>
+        WhenReachableAsync(new MigrationRunner(database, clock, logger).RunAsync, cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task<T> WhenReachableAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
         var wait = options.Value.StartupWait;
         var started = clock.GetTimestamp();
         var pause = TimeSpan.FromMilliseconds(250);
@@ -107,13 +130,13 @@ internal sealed partial class StorageMigrationService(
         {
             try
             {
-                await database.MigrateAsync(cancellationToken);
+                var result = await work(cancellationToken);
                 if (attempt > 1)
                 {
                     LogReached(logger, database.Dialect, attempt);
                 }
 
-                return;
+                return result;
             }
             catch (Exception ex) when (IsUnreachable(ex) && !cancellationToken.IsCancellationRequested)
             {
@@ -130,8 +153,6 @@ internal sealed partial class StorageMigrationService(
             }
         }
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>A failure to reach the server (refused, timed out, name not resolved), as opposed to a failing migration.</summary>
     internal static bool IsUnreachable(Exception exception)
@@ -151,8 +172,28 @@ internal sealed partial class StorageMigrationService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "The {Provider} database cannot be reached yet (attempt {Attempt}; giving up in {Remaining}): {Reason}")]
     private static partial void LogWaiting(ILogger logger, SqlDialect provider, int attempt, TimeSpan remaining, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The {Provider} database was reached on attempt {Attempt}; migrations applied")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "The {Provider} database was reached on attempt {Attempt}")]
     private static partial void LogReached(ILogger logger, SqlDialect provider, int attempt);
+}
+
+/// <summary><c>bridge migrate</c>: the configured database's migrations, applied from the command line.</summary>
+public static class StorageMigrations
+{
+    /// <summary>Reads configuration as the service does (appsettings, environment, <paramref name="args"/>) and migrates.</summary>
+    public static async Task<IReadOnlyList<string>> MigrateAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Services.AddBridgeStorage(builder.Configuration);
+        builder.Services.AddSingleton<StorageMigrationService>();
+        using var host = builder.Build();
+        // Validates Bridge:Storage as a start would (an invalid setting is named, its value never).
+        _ = host.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
+        return await host.Services.GetRequiredService<StorageMigrationService>().MigrateAsync(cancellationToken);
+    }
 }
 
 /// <summary>Start-up gave up on a database it could not reach within <see cref="StorageOptions.StartupWait"/>.</summary>
@@ -160,4 +201,12 @@ public sealed class DatabaseUnreachableException(SqlDialect provider, TimeSpan w
     : Exception($"The {provider} database could not be reached for {waited.TotalSeconds:0} s ({StorageOptions.Section}:StartupWait): {inner.Message}", inner)
 {
     public SqlDialect Provider { get; } = provider;
+}
+
+/// <summary>Start-up with <see cref="StorageOptions.MigrateOnStart"/> off found migrations not applied yet.</summary>
+public sealed class SchemaBehindException(SqlDialect provider, IReadOnlyList<string> pending)
+    : Exception($"The {provider} database's schema is behind this version of Bridge ({pending.Count} migration(s) pending: {string.Join(", ", pending)}) "
+        + $"and {StorageOptions.Section}:MigrateOnStart is false: run 'bridge migrate' first.")
+{
+    public IReadOnlyList<string> Pending { get; } = pending;
 }
