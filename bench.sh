@@ -79,7 +79,7 @@ if ((build)); then
     dotnet build bench/Bridge.Benchmarks/Bridge.Benchmarks.csproj -c "$configuration" -v quiet -nologo >&2
 fi
 
-export BRIDGE_BENCH_COMMAND="./bench.sh ${args[*]}"
+export BRIDGE_BENCH_COMMAND="./bench.sh${args[*]:+ ${args[*]}}"
 rc=0
 dotnet "$bench_bin/Bridge.Benchmarks.dll" --bridge "$host_bin/bridge.dll" "${args[@]}" || rc=$?
 exit "$rc"
