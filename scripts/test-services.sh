@@ -213,6 +213,7 @@ start_postgres() {
     # (only the server process is ever killed, never the machine, and what it wrote survives in the OS cache), but a run
     # that stops PostgreSQL "immediate" while Bridge works (chaos.sh) needs synchronous_commit on: with it off, a commit
     # already acknowledged to Bridge can vanish with the server, an outcome no production database allows.
+    # bench.sh sets BT_PG_FSYNC=on (fsync and full_page_writes) to measure the durable path as production runs it.
     # shellcheck disable=SC2016 # expanded by the inner sh
     as_user postgres sh -c 'cat >>"$1/data/postgresql.conf"' sh "$dir" <<EOF
 
@@ -221,9 +222,9 @@ port = $PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 max_connections = 200
-fsync = off
+fsync = ${BT_PG_FSYNC:-off}
 synchronous_commit = ${BT_PG_SYNCHRONOUS_COMMIT:-off}
-full_page_writes = off
+full_page_writes = ${BT_PG_FSYNC:-off}
 wal_level = minimal
 max_wal_senders = 0
 checkpoint_timeout = 30min

@@ -28,6 +28,16 @@ public sealed class MessagingOptions
     [Range(1, 256)]
     public int ConcurrentMessageLimit { get; set; } = 8;
 
+    /// <summary>The largest <see cref="PrefetchCount"/> accepted.</summary>
+    public const int MaxPrefetchCount = 1000;
+
+    /// <summary>
+    /// How many unacknowledged messages the broker hands each input queue's consumer ahead of processing; unset keeps
+    /// MassTransit's default (twice the processor count, at least 16). When set, at least <see cref="ConcurrentMessageLimit"/>:
+    /// fewer would leave that limit unreachable.
+    /// </summary>
+    public int? PrefetchCount { get; set; }
+
     /// <summary>
     /// The longest wait between two in-process retries: the message stays unacknowledged meanwhile, so longer delays belong
     /// to a broker-side redelivery, not here.

@@ -25,6 +25,10 @@ public static class MessagingRegistration
             .Validate(
                 o => o.Transport != MessagingTransport.RabbitMq || o.RabbitMqUri is not null,
                 $"{MessagingOptions.Section}:RabbitMqUri is required when {MessagingOptions.Section}:Transport is RabbitMq")
+            .Validate(
+                o => o.PrefetchCount is null || (o.PrefetchCount >= o.ConcurrentMessageLimit && o.PrefetchCount <= MessagingOptions.MaxPrefetchCount),
+                $"{MessagingOptions.Section}:PrefetchCount must be between {MessagingOptions.Section}:ConcurrentMessageLimit and {MessagingOptions.MaxPrefetchCount}: "
+                + "fewer messages prefetched than processed at once would leave the concurrency limit unreachable")
             .Validate(o => o.RetryLimit is >= 0 and <= 50, $"{MessagingOptions.Section}:RetryLimit must be between 0 (no retries) and 50")
             .Validate(o => o.RetryMinInterval >= TimeSpan.Zero, $"{MessagingOptions.Section}:RetryMinInterval must not be negative")
             .Validate(
@@ -120,6 +124,10 @@ public static class MessagingRegistration
                 // MassTransit's envelope is still read when its content type says so.
                 endpoint.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType | RawSerializerOptions.AddTransportHeaders, isDefault: true);
                 endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit;
+                if (options.PrefetchCount is { } prefetch)
+                {
+                    endpoint.PrefetchCount = prefetch;
+                }
                 // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
                 // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
                 var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;

@@ -94,6 +94,36 @@ public sealed class StartupValidationTests
     }
 
     [Theory]
+    [InlineData("0")]
+    [InlineData("7")]
+    [InlineData("1001")]
+    public async Task A_prefetch_below_the_concurrency_limit_or_too_large_stops_the_start_naming_it(string prefetch)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings["Bridge:Messaging:ConcurrentMessageLimit"] = "8";
+        settings["Bridge:Messaging:PrefetchCount"] = prefetch;
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        Assert.Contains(problems, p => p.Contains("Bridge:Messaging:PrefetchCount", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("8")]
+    [InlineData("1000")]
+    public async Task A_prefetch_from_the_concurrency_limit_to_1000_starts(string prefetch)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings["Bridge:Messaging:ConcurrentMessageLimit"] = "8";
+        settings["Bridge:Messaging:PrefetchCount"] = prefetch;
+
+        await using var bridge = await BridgeInstance.StartAsync(settings);
+    }
+
+    [Theory]
     [InlineData("0", "00:00:00.200", "00:00:15")]
     [InlineData("0", "00:00:00", "00:00:00.001")]
     [InlineData("50", "00:00:00", "00:00:20")]

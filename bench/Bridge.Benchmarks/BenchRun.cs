@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Bridge.Chaos.Processes;
+using Bridge.Chaos.Recording;
+using Bridge.Sandbox;
+using RabbitMQ.Client;
+
+namespace Bridge.Benchmarks;
+
+/// <summary>
+/// One benchmark run: per scenario, a fresh database, a fresh sandbox (the project's, over HTTP on a loopback port, in this
+/// process), N closing documents preloaded into Bridge's input queue, then one Bridge started as its own process
+/// (<c>dotnet bridge.dll</c>, as deployed and as the chaos suite runs it, so its CPU and memory are its own), measured until
+/// every message has its result event; then the raw relay on the same broker with the same bodies, prefetch and concurrency.
+/// </summary>
+public sealed class BenchRun(BenchOptions options)
+{
+    private const string InputQueue = "send-closing-document";
+
+    public async Task<BenchReport> RunAsync(string command, CancellationToken ct)
+    {
+        var started = DateTimeOffset.UtcNow;
+        Directory.CreateDirectory(options.WorkDirectory);
+        var broker = Uri.TryCreate(Environment.GetEnvironmentVariable("BRIDGE_TEST_RABBITMQ"), UriKind.Absolute, out var uri)
+            ? uri
+            : throw new ArgumentException("BRIDGE_TEST_RABBITMQ must be the AMQP URI of a RabbitMQ (bench.sh sets it).");
+        if (!File.Exists(options.BridgeDll))
+        {
+            throw new ArgumentException($"{options.BridgeDll} does not exist: build the solution first (bench.sh does).");
+        }
+
+        await using var connection = await Broker.ConnectAsync(broker, "bridge-bench", ct);
+        var results = new List<ScenarioResult>();
+        foreach (var scenario in options.Scenarios)
+        {
+            results.Add(await RunScenarioAsync(scenario, broker, connection, ct));
+        }
+
+        return new BenchReport(command, started, Environment.ProcessorCount, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+            "separate process (dotnet bridge.dll)", results);
+    }
+
+    private async Task<ScenarioResult> RunScenarioAsync(ScenarioKind scenario, Uri broker, IConnection connection, CancellationToken ct)
+    {
+        var tag = RandomNumberGenerator.GetHexString(6, lowercase: true);
+        var latencyMs = scenario == ScenarioKind.Latency ? options.LatencyMs : 0;
+        var concurrency = scenario == ScenarioKind.Latency ? options.Concurrency : BenchOptions.DefaultConcurrency;
+        var prefetch = Math.Max(BenchOptions.DefaultPrefetch, concurrency);
+        var storageKind = scenario == ScenarioKind.Sqlite ? StorageKind.Sqlite : StorageKind.PostgreSql;
+        var name = scenario switch
+        {
+            ScenarioKind.PostgreSql => "closing-documents/postgresql",
+            ScenarioKind.Sqlite => "closing-documents/sqlite",
+            _ => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/latency-{latencyMs}ms/c{concurrency}"),
+        };
+        Say($"{name}: {options.Messages} messages, concurrency {concurrency}, prefetch {prefetch}");
+
+        var messages = Workload.ClosingDocuments(tag, options.Messages);
+        var queuePrefix = "bench" + tag;
+        var storage = await StorageProbe.CreateAsync(storageKind, Environment.GetEnvironmentVariable("BRIDGE_TEST_POSTGRES"), options.WorkDirectory, "bridge_bench_" + tag, ct);
+        try
+        {
+            await using var sandbox = await SandboxServer.StartAsync(
+                new SandboxSettings { Faults = latencyMs > 0 ? [new FaultRule { LatencyMs = latencyMs }] : [] }, ct);
+            await using var capture = await ResultCapture.StartAsync(connection, $"bench{tag}.results", messages.Count, ct);
+            var published = await Workload.PreloadAsync(connection, $"{queuePrefix}.{InputQueue}", messages, ct);
+            Say($"{name}: {messages.Count} preloaded; starting Bridge");
+
+            var bridge = new BridgeProcess("bridge-" + tag, options.BridgeDll, Settings(broker, queuePrefix, storage, sandbox.BaseAddress, concurrency, prefetch), options.WorkDirectory);
+            TimeSpan cpuAtReady, cpuAtEnd;
+            long peakRss;
+            try
+            {
+                await bridge.StartAsync(ct);
+                var pid = bridge.ProcessId ?? throw new InvalidOperationException("Bridge exited right after it started: " + bridge.LogTail());
+                cpuAtReady = ProcessMeter.CpuTime(pid);
+                var timeout = TimeSpan.FromSeconds(120 + (messages.Count * (0.05 + (latencyMs / 1000.0))));
+                await WaitForAllAsync(capture, bridge, timeout, ct);
+                cpuAtEnd = ProcessMeter.CpuTime(pid);
+                peakRss = ProcessMeter.PeakResidentBytes(pid);
+            }
+            finally
+            {
+                await bridge.StopAsync(TimeSpan.FromSeconds(20));
+            }
+
+            var calls = (await sandbox.Control.GetCallsAsync(null, null, null, ct)).Count;
+            var events = capture.Events.Where(e => published.ContainsKey(e.MessageId)).ToList();
+            var first = events.Min(e => e.ReceivedAt);
+            var last = events.Max(e => e.ReceivedAt);
+            var seconds = (last - first).TotalSeconds;
+            var rate = RawRelay.Rate(events.Count, seconds);
+            Say($"{name}: Bridge {rate:0.0} msg/s; running the raw relay");
+
+            var relay = await RawRelay.RunAsync(connection, tag, messages, prefetch, concurrency, TimeSpan.FromMinutes(10), ct);
+            var callsPerMessage = (double)calls / messages.Count;
+            return new ScenarioResult
+            {
+                Name = name,
+                Storage = storage.Provider,
+                SandboxLatencyMs = latencyMs,
+                Concurrency = concurrency,
+                Prefetch = prefetch,
+                Messages = messages.Count,
+                BodyBytes = (int)messages.Average(m => m.Body.Length),
+                Events = events.Count,
+                Sent = events.Count(e => e.Type == "ClosingDocumentSent"),
+                EventTypes = events.GroupBy(e => e.Type).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+                MessagesPerSecond = rate,
+                Seconds = seconds,
+                EndToEndLatencyMs = Percentiles.Of(events.Select(e => (e.ReceivedAt - published[e.MessageId]).TotalMilliseconds)),
+                OutboxDispatchLagMs = Percentiles.Of(events.Select(e => (e.ReceivedAt - e.OccurredAt).TotalMilliseconds)),
+                ActivePlatformCalls = calls,
+                ActivePlatformCallsPerMessage = callsPerMessage,
+                BridgeCpuMsPerMessage = (cpuAtEnd - cpuAtReady).TotalMilliseconds / messages.Count,
+                BridgePeakRssMb = peakRss / (1024.0 * 1024.0),
+                Relay = relay,
+                BridgeToRelay = relay.MessagesPerSecond > 0 ? rate / relay.MessagesPerSecond : 0,
+                Bound = latencyMs > 0 && callsPerMessage > 0
+                    ? Bound(latencyMs, concurrency, callsPerMessage, rate)
+                    : null,
+                BridgeLog = bridge.CurrentLog ?? "",
+            };
+        }
+        finally
+        {
+            try
+            {
+                await storage.DropAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Say($"could not drop the scenario's database: {ex.Message}");
+            }
+        }
+    }
+
+    private static ConcurrencyBound Bound(int latencyMs, int concurrency, double callsPerMessage, double rate)
+    {
+        var bound = concurrency / (latencyMs / 1000.0 * callsPerMessage);
+        return new ConcurrencyBound(latencyMs, concurrency, callsPerMessage, bound, rate / bound);
+    }
+
+    /// <summary>Waits until every message has its result event, failing early when Bridge exits and with progress while it works.</summary>
+    private static async Task WaitForAllAsync(ResultCapture capture, BridgeProcess bridge, TimeSpan timeout, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!capture.AllReceived.IsCompleted)
+        {
+            if (!bridge.IsRunning)
+            {
+                throw new InvalidOperationException($"Bridge exited with code {bridge.ExitCode} after {capture.Count} result events:{Environment.NewLine}{bridge.LogTail()}");
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"only {capture.Count} result events after {timeout.TotalSeconds:0}s; Bridge's log: {bridge.CurrentLog}{Environment.NewLine}{bridge.LogTail()}");
+            }
+
+            await Task.WhenAny(capture.AllReceived, Task.Delay(TimeSpan.FromSeconds(5), ct));
+        }
+    }
+
+    private static Dictionary<string, string> Settings(Uri broker, string queuePrefix, StorageProbe storage, Uri sandbox, int concurrency, int prefetch) => new(StringComparer.Ordinal)
+    {
+        ["Bridge__Storage__Provider"] = storage.Provider,
+        ["Bridge__Storage__ConnectionString"] = storage.ConnectionString,
+        ["Bridge__Messaging__Transport"] = "RabbitMq",
+        ["Bridge__Messaging__RabbitMqUri"] = broker.ToString(),
+        ["Bridge__Messaging__QueuePrefix"] = queuePrefix,
+        ["Bridge__Messaging__ConcurrentMessageLimit"] = concurrency.ToString(CultureInfo.InvariantCulture),
+        ["Bridge__Messaging__PrefetchCount"] = prefetch.ToString(CultureInfo.InvariantCulture),
+        ["ActivePlatform__BaseUrl"] = sandbox.ToString(),
+        ["ActivePlatform__ApiToken"] = SandboxSettings.DefaultToken,
+        ["ActivePlatform__ResellerId"] = "1",
+    };
+
+    private static void Say(string text) => Console.Error.WriteLine($"bench: {text}");
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Bridge.Benchmarks;
+
+// The throughput benchmark (issue 8). Run it with ./bench.sh, which starts RabbitMQ and PostgreSQL and builds Release first.
+// Exit codes: 0 every message of every scenario answered ClosingDocumentSent; 1 some were answered otherwise; 2 the run itself
+// could not be carried out.
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    await Console.Error.WriteLineAsync($"bench: {ex.Message}{Environment.NewLine}{BenchOptions.Usage}");
+    return args.Contains("--help") ? 0 : 2;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+BenchReport report;
+try
+{
+    var command = Environment.GetEnvironmentVariable("BRIDGE_BENCH_COMMAND") is { Length: > 0 } given ? given : "Bridge.Benchmarks " + string.Join(' ', args);
+    report = await new BenchRun(options).RunAsync(command, cancel.Token);
+}
+catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or TimeoutException or Bridge.Chaos.Processes.BridgeStartException)
+{
+    await Console.Error.WriteLineAsync($"bench: the run could not be carried out: {ex}");
+    return 2;
+}
+
+Directory.CreateDirectory(Path.GetDirectoryName(options.JsonPath)!);
+await File.WriteAllTextAsync(options.JsonPath, JsonSerializer.Serialize(report, new JsonSerializerOptions(JsonSerializerDefaults.Web)
+{
+    WriteIndented = true,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+}));
+Console.WriteLine(Table.Render(report));
+Console.WriteLine($"json: {options.JsonPath}");
+return report.Scenarios.All(s => s.Sent == s.Messages) ? 0 : 1;
+
+internal static class Table
+{
+    public static string Render(BenchReport report)
+    {
+        static string F(double value, string format = "0.0") => value.ToString(format, CultureInfo.InvariantCulture);
+        var rows = new List<string[]>
+        {
+            new[] { "scenario", "msgs", "msg/s", "relay msg/s", "Bridge÷relay", "e2e p50/p95/p99 ms", "outbox lag p50/p99 ms", "AP calls/msg", "CPU ms/msg", "peak RSS MB" },
+        };
+        foreach (var s in report.Scenarios)
+        {
+            rows.Add(
+            [
+                s.Name,
+                $"{s.Sent}/{s.Messages}",
+                F(s.MessagesPerSecond),
+                F(s.Relay.MessagesPerSecond),
+                F(s.BridgeToRelay * 100, "0.0") + " %",
+                $"{F(s.EndToEndLatencyMs.P50, "0")}/{F(s.EndToEndLatencyMs.P95, "0")}/{F(s.EndToEndLatencyMs.P99, "0")}",
+                $"{F(s.OutboxDispatchLagMs.P50, "0")}/{F(s.OutboxDispatchLagMs.P99, "0")}",
+                F(s.ActivePlatformCallsPerMessage, "0.00"),
+                F(s.BridgeCpuMsPerMessage, "0.00"),
+                F(s.BridgePeakRssMb, "0"),
+            ]);
+        }
+
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        var text = new StringBuilder();
+        foreach (var (row, index) in rows.Select((r, i) => (r, i)))
+        {
+            text.AppendLine("| " + string.Join(" | ", row.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))) + " |");
+            if (index == 0)
+            {
+                text.AppendLine("|" + string.Join("|", widths.Select((w, c) => c == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
+            }
+        }
+
+        foreach (var s in report.Scenarios.Where(s => s.Bound is not null))
+        {
+            var b = s.Bound!;
+            text.AppendLine($"{s.Name}: bound C ÷ (latency × calls per message) = {b.Concurrency} ÷ ({b.LatencyMs} ms × {F(b.CallsPerMessage, "0.00")}) = {F(b.MessagesPerSecond)} msg/s; Bridge reached {F(b.ShareOfBound * 100)} % of it");
+        }
+
+        foreach (var s in report.Scenarios.Where(s => s.Sent != s.Messages))
+        {
+            text.AppendLine($"{s.Name}: not every message was answered ClosingDocumentSent: {string.Join(", ", s.EventTypes.Select(kv => $"{kv.Key} {kv.Value}"))}; log {s.BridgeLog}");
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"{report.ProcessorCount} cores, {report.Runtime}; Bridge ran as a {report.BridgeMode}; command: {report.Command}");
+        return text.ToString();
+    }
+}

@@ -1,0 +1,55 @@
+namespace Bridge.Benchmarks;
+
+public sealed record Percentiles(double P50, double P95, double P99)
+{
+    /// <summary>Nearest-rank percentiles of <paramref name="values"/> (empty → zeros).</summary>
+    public static Percentiles Of(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        double At(double p) => sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+        return new Percentiles(At(0.50), At(0.95), At(0.99));
+    }
+}
+
+/// <summary>The concurrency bound of the latency scenario: C ÷ (latency × ActivePlatform calls per message).</summary>
+public sealed record ConcurrencyBound(int LatencyMs, int Concurrency, double CallsPerMessage, double MessagesPerSecond, double ShareOfBound);
+
+/// <summary>One scenario's figures (README, "Benchmark", says what each means).</summary>
+public sealed record ScenarioResult
+{
+    public required string Name { get; init; }
+    public required string Storage { get; init; }
+    public required int SandboxLatencyMs { get; init; }
+    public required int Concurrency { get; init; }
+    public required int Prefetch { get; init; }
+    public required int Messages { get; init; }
+    public required int BodyBytes { get; init; }
+
+    /// <summary>Result events received, one per message (the first answer per message id).</summary>
+    public required int Events { get; init; }
+
+    /// <summary>Of those, <c>ClosingDocumentSent</c>; anything else (a rejection) is counted by type in <see cref="EventTypes"/>.</summary>
+    public required int Sent { get; init; }
+
+    public required IReadOnlyDictionary<string, int> EventTypes { get; init; }
+    public required double MessagesPerSecond { get; init; }
+    public required double Seconds { get; init; }
+    public required Percentiles EndToEndLatencyMs { get; init; }
+    public required Percentiles OutboxDispatchLagMs { get; init; }
+    public required int ActivePlatformCalls { get; init; }
+    public required double ActivePlatformCallsPerMessage { get; init; }
+    public required double BridgeCpuMsPerMessage { get; init; }
+    public required double BridgePeakRssMb { get; init; }
+    public required RelayResult Relay { get; init; }
+    public required double BridgeToRelay { get; init; }
+    public ConcurrencyBound? Bound { get; init; }
+    public required string BridgeLog { get; init; }
+}
+
+public sealed record BenchReport(
+    string Command,
+    DateTimeOffset StartedAt,
+    int ProcessorCount,
+    string Runtime,
+    string BridgeMode,
+    IReadOnlyList<ScenarioResult> Scenarios);

@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using System.Text.Json.Nodes;
+using Bridge.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Bridge.Tests.Benchmarks;
+
+/// <summary>
+/// The benchmark (<c>./bench.sh</c>, bench/Bridge.Benchmarks) is not a test and nothing here times anything: this runs it on
+/// a handful of messages in every scenario, on what this test run built and the services it was given, so it never rots —
+/// the run must end, every message must be answered, and the JSON must carry every figure the README describes.
+/// </summary>
+public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
+{
+    private const int Messages = 20;
+
+    /// <summary>Generous for a loaded machine: three Bridge starts and a few dozen messages; the wait ends as soon as the run does.</summary>
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(5);
+
+    private static readonly string[] ScenarioFields =
+    [
+        "name", "storage", "sandboxLatencyMs", "concurrency", "prefetch", "messages", "bodyBytes", "events", "sent", "eventTypes",
+        "messagesPerSecond", "seconds", "endToEndLatencyMs", "outboxDispatchLagMs", "activePlatformCalls", "activePlatformCallsPerMessage",
+        "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog",
+    ];
+
+    [Fact]
+    public async Task A_tiny_benchmark_run_answers_every_message_and_writes_every_figure()
+    {
+        var root = RepositoryRoot();
+        var configuration = typeof(BenchmarkSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+        var work = Directory.CreateTempSubdirectory("bridge-bench-smoke-").FullName;
+        var json = Path.Combine(work, "results.json");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     Path.Combine(root, "bench", "Bridge.Benchmarks", "bin", configuration, "net10.0", "Bridge.Benchmarks.dll"),
+                     "--messages", $"{Messages}", "--scenarios", "postgresql,sqlite,latency", "--concurrency", "4", "--latency-ms", "20",
+                     "--json", json, "--work-dir", work,
+                     "--bridge", Path.Combine(root, "src", "Bridge.Host", "bin", configuration, "net10.0", "bridge.dll"),
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // The run reads the services from the same variables test.sh sets for every other test.
+        start.Environment[TestEnvironment.RabbitMqVariable] = TestEnvironment.RabbitMqUri.ToString();
+        start.Environment[TestEnvironment.PostgresVariable] = TestEnvironment.PostgresConnectionString;
+
+        using var process = Process.Start(start)!;
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(stderr, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using (var deadline = new CancellationTokenSource(Deadline))
+        {
+            try
+            {
+                await process.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"the benchmark did not end within {Deadline.TotalMinutes:0} minutes:{Environment.NewLine}{Text(stderr)}");
+            }
+        }
+
+        process.WaitForExit(); // drains the output readers
+        output.WriteLine(Text(stdout));
+        output.WriteLine(Text(stderr));
+        Assert.True(process.ExitCode == 0, $"benchmark exit code {process.ExitCode}:{Environment.NewLine}{Text(stdout)}{Environment.NewLine}{Text(stderr)}");
+        Assert.Contains($"json: {json}", Text(stdout), StringComparison.Ordinal);
+
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(json))!.AsObject();
+        foreach (var field in new[] { "command", "startedAt", "processorCount", "runtime", "bridgeMode" })
+        {
+            Assert.True(report.ContainsKey(field), $"the report has no '{field}'");
+        }
+
+        var scenarios = report["scenarios"]!.AsArray().Select(s => s!.AsObject()).ToList();
+        Assert.Equal(["closing-documents/postgresql", "closing-documents/sqlite", "closing-documents/postgresql/latency-20ms/c4"], scenarios.Select(s => s["name"]!.GetValue<string>()));
+        foreach (var scenario in scenarios)
+        {
+            var name = scenario["name"]!.GetValue<string>();
+            foreach (var field in ScenarioFields)
+            {
+                Assert.True(scenario.ContainsKey(field), $"{name} has no '{field}'");
+            }
+
+            foreach (var percentile in new[] { "p50", "p95", "p99" })
+            {
+                Assert.NotNull(scenario["endToEndLatencyMs"]![percentile]);
+                Assert.NotNull(scenario["outboxDispatchLagMs"]![percentile]);
+            }
+
+            Assert.Equal(Messages, scenario["messages"]!.GetValue<int>());
+            Assert.Equal(Messages, scenario["events"]!.GetValue<int>());
+            Assert.Equal(Messages, scenario["sent"]!.GetValue<int>());
+            Assert.Equal(Messages, scenario["relay"]!["messages"]!.GetValue<int>());
+            Assert.Equal(scenario["prefetch"]!.GetValue<int>(), scenario["relay"]!["prefetch"]!.GetValue<int>());
+            Assert.Equal(scenario["concurrency"]!.GetValue<int>(), scenario["relay"]!["concurrency"]!.GetValue<int>());
+            Assert.InRange(scenario["bodyBytes"]!.GetValue<int>(), 4000, 4700);
+
+            // A new document is looked up by its key, then created: at least two calls each.
+            Assert.True(scenario["activePlatformCalls"]!.GetValue<int>() >= 2 * Messages, $"{name}: {scenario["activePlatformCalls"]} ActivePlatform calls");
+            Assert.True(scenario["bridgePeakRssMb"]!.GetValue<double>() > 0, $"{name}: no peak RSS");
+        }
+
+        var latency = scenarios[2];
+        Assert.Equal(20, latency["sandboxLatencyMs"]!.GetValue<int>());
+        Assert.Equal(4, latency["concurrency"]!.GetValue<int>());
+        foreach (var field in new[] { "latencyMs", "concurrency", "callsPerMessage", "messagesPerSecond", "shareOfBound" })
+        {
+            Assert.NotNull(latency["bound"]![field]);
+        }
+
+        Assert.Null(scenarios[0]["bound"]);
+    }
+
+    private static void Append(StringBuilder text, string? line)
+    {
+        if (line is not null)
+        {
+            lock (text)
+            {
+                text.AppendLine(line);
+            }
+        }
+    }
+
+    private static string Text(StringBuilder text)
+    {
+        lock (text)
+        {
+            return text.ToString();
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "bench.sh")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("bench.sh not found above the test assembly.");
+    }
+}
