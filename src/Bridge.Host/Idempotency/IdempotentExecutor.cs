@@ -78,7 +78,10 @@ public sealed partial class IdempotentExecutor(
                 record,
                 document,
                 (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct),
-                (transaction, ct) => HoldClaimAsync(transaction, work, owner, lease, ct));
+                (transaction, ct) => HoldClaimAsync(transaction, work, owner, lease, ct))
+            {
+                BegunBefore = !begin.IsNew,
+            };
 
             WorkResult result;
             try
