@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace Bridge.Host.Idempotency;
 
@@ -6,6 +8,8 @@ public static class IdempotencyKeys
 {
     /// <summary>The longest key every dialect's <c>idempotency_key</c> column holds.</summary>
     public const int MaxLength = 200;
+
+    private const string RefusalPrefix = "\u001Frefused:";
 
     public static IEnumerable<string> Validate(string? key)
     {
@@ -21,6 +25,20 @@ public static class IdempotencyKeys
         {
             yield return problem + "; the key is the body's idempotencyKey, else the AMQP message_id";
         }
+    }
+
+    /// <summary>
+    /// The record key under which the refusal of one payload is kept when <paramref name="key"/> belongs to another payload:
+    /// a hash of (key, message type, fingerprint) behind a prefix holding a control character, which no valid key holds, so
+    /// it never meets an ERP key. At most 74 characters.
+    /// </summary>
+    public static string ForRefusal(string key, string messageType, string fingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(messageType);
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{key}\n{messageType}\n{fingerprint}"));
+        return RefusalPrefix + Convert.ToHexStringLower(hash);
     }
 
     /// <summary>Whether <paramref name="key"/> can be recorded as an idempotency key at all (every dialect can hold it).</summary>

@@ -41,8 +41,9 @@ public sealed partial class IdempotentExecutor(
                     $"Idempotency key '{work.IdempotencyKey}' was already used by a {begin.Record.MessageType} with a different payload; this message was not applied.",
                     [],
                     null);
-                await PublishOnlyAsync(work.Reject(conflict), work, cancellationToken);
-                return HandlingOutcome.Rejected;
+                return await AnswerRefusalOnceAsync(work.IdempotencyKey, work.Fingerprint, work.DocumentKey, work.Reject(conflict), work.Incoming, cancellationToken)
+                    ? HandlingOutcome.Rejected
+                    : HandlingOutcome.Duplicate;
             }
 
             if (begin.Record.State == IdempotencyState.Completed)
@@ -77,7 +78,10 @@ public sealed partial class IdempotentExecutor(
                 record,
                 document,
                 (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct),
-                (transaction, ct) => HoldClaimAsync(transaction, work, owner, lease, ct));
+                (transaction, ct) => HoldClaimAsync(transaction, work, owner, lease, ct))
+            {
+                BegunBefore = !begin.IsNew,
+            };
 
             WorkResult result;
             try
@@ -165,8 +169,9 @@ public sealed partial class IdempotentExecutor(
             && string.Equals(begin.Record.MessageType, incoming.MessageType, StringComparison.Ordinal);
         if (!same)
         {
-            // The key belongs to another payload: this one is invalid all the same, and is answered without touching it.
-            await PublishUntrackedAsync(rejection, incoming, cancellationToken);
+            // The key belongs to another payload: this one is invalid all the same, and is answered without touching the
+            // key's record — once, under the record of this payload's refusal.
+            await AnswerRefusalOnceAsync(key, fingerprint, null, rejection, incoming, cancellationToken);
             return;
         }
 
@@ -176,18 +181,48 @@ public sealed partial class IdempotentExecutor(
             return;
         }
 
+        await CompleteWithAnswerAsync(key, key, rejection, incoming, cancellationToken);
+    }
+
+    /// <summary>
+    /// Answers a payload refused because its idempotency key belongs to another payload, exactly once across redeliveries
+    /// and instances: the refusal is recorded under a key derived from (key, message type, fingerprint) — never the key's
+    /// own record, which stays the winner's — in the transaction that writes the answer. A redelivery of the same losing
+    /// payload finds that record completed and answers nothing new; of two instances refusing it at once, one commits.
+    /// False when it had already been answered.
+    /// </summary>
+    private async Task<bool> AnswerRefusalOnceAsync(string key, PayloadFingerprint fingerprint, string? documentKey, IResultEvent refusal, Messaging.IncomingMessage incoming, CancellationToken cancellationToken)
+    {
+        var refusalKey = IdempotencyKeys.ForRefusal(key, incoming.MessageType, fingerprint);
+        var begin = await records.BeginAsync(refusalKey, incoming.MessageType, fingerprint, documentKey, cancellationToken);
+        if (begin.Record.State == IdempotencyState.Completed)
+        {
+            LogDuplicate(logger, key, incoming.MessageType);
+            return false;
+        }
+
+        return await CompleteWithAnswerAsync(refusalKey, key, refusal, incoming, cancellationToken);
+    }
+
+    /// <summary>
+    /// Completes the in-progress record <paramref name="recordKey"/> as rejected and writes <paramref name="answer"/> to the
+    /// outbox in one transaction; false (nothing written) when another delivery completed it first.
+    /// </summary>
+    private async Task<bool> CompleteWithAnswerAsync(string recordKey, string key, IResultEvent answer, Messaging.IncomingMessage incoming, CancellationToken cancellationToken)
+    {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await records.CompleteAsync(transaction, key, HandlingOutcome.Rejected.ToString(), null, cancellationToken))
+        if (!await records.CompleteAsync(transaction, recordKey, HandlingOutcome.Rejected.ToString(), null, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);
             LogDuplicate(logger, key, incoming.MessageType);
-            return;
+            return false;
         }
 
-        await resultEvents.EnqueueAsync(transaction, rejection, incoming, cancellationToken);
+        await resultEvents.EnqueueAsync(transaction, answer, incoming, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outboxSignal.Notify();
+        return true;
     }
 
     private async Task PublishUntrackedAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, CancellationToken cancellationToken)
@@ -248,9 +283,6 @@ public sealed partial class IdempotentExecutor(
         outboxSignal.Notify();
         return true;
     }
-
-    private Task PublishOnlyAsync(IResultEvent resultEvent, IdempotentWork work, CancellationToken cancellationToken)
-        => PublishUntrackedAsync(resultEvent, work.Incoming, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency conflict: key {IdempotencyKey} reused by a different {MessageType}; not applied")]
     private static partial void LogConflict(ILogger logger, string idempotencyKey, string messageType);

@@ -39,6 +39,12 @@ public sealed class WorkContext(
     public DocumentState? Document { get; } = document;
 
     /// <summary>
+    /// Whether an earlier delivery of this message began it (its idempotency record was already there, not completed): that
+    /// delivery may have sent the effect and lost the answer, or been killed before recording it.
+    /// </summary>
+    public bool BegunBefore { get; init; }
+
+    /// <summary>
     /// Run inside the transaction that records an effect about to be sent (<see cref="Effects.IEffectJournal.TryBeginAsync(Effects.EffectId, string, string, string?, Func{System.Data.Common.DbTransaction, CancellationToken, Task}?, CancellationToken)"/>):
     /// throws <see cref="DocumentBusyException"/> unless this delivery has held the document's claim all along, and keeps
     /// the claim until that transaction ends. A delivery whose claim ran out while it was slow — another delivery may have

@@ -92,6 +92,60 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_losing_payload_delivered_again_and_at_once_is_refused_once()
+    {
+        // The losing payload is delivered three times at once (two instances refusing it together), then once more after its
+        // refusal was written (a redelivery after the outbox commit, before the broker's ack): one refusal in all.
+        var key = NewKey();
+        var messageId = NewId.NextGuid();
+        var watcher = new ConsumeWatcher();
+        using var observer = fixture.Bridge.Get<IBus>().ConnectConsumeObserver(watcher);
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, total: 10m), messageId.ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+
+        var loser = Document(key, revision: 1, total: 99999m);
+        await Task.WhenAll(
+            fixture.Erp.PublishJsonAsync(SendQueue, loser, messageId.ToString("D")),
+            fixture.Erp.PublishJsonAsync(SendQueue, loser, messageId.ToString("D")),
+            fixture.Erp.PublishJsonAsync(SendQueue, loser, messageId.ToString("D")));
+        await fixture.Events.WaitForAsync<ClosingDocumentRejected>(key);
+        await fixture.Erp.PublishJsonAsync(SendQueue, loser, messageId.ToString("D"));
+        await watcher.WhenConsumed(messageId, times: 5, CancellationToken.None);
+
+        // Every delivery was consumed before this one was published; an event any of them wrote would come before its own.
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 2, total: 20m), NewId.NextGuid().ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 2);
+        var rejected = Assert.Single(fixture.Events.EventsFor(key), e => e is ClosingDocumentRejected);
+        Assert.Equal(RejectionReason.IdempotencyConflict, ((ClosingDocumentRejected)rejected).Reason);
+        Assert.Equal(20m, Money(Assert.Single(await DocumentsAsync(key))));
+    }
+
+    [Fact]
+    public async Task An_invalid_payload_under_another_messages_key_delivered_twice_is_rejected_once()
+    {
+        var key = NewKey();
+        var messageId = NewId.NextGuid();
+        var watcher = new ConsumeWatcher();
+        using var observer = fixture.Bridge.Get<IBus>().ConnectConsumeObserver(watcher);
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1), messageId.ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+
+        var invalid = Document(key, revision: 1);
+        invalid.Remove("name");
+        await Task.WhenAll(
+            fixture.Erp.PublishJsonAsync(SendQueue, invalid, messageId.ToString("D")),
+            fixture.Erp.PublishJsonAsync(SendQueue, invalid, messageId.ToString("D")));
+        await fixture.Events.WaitForAsync<ClosingDocumentRejected>(key);
+        await fixture.Erp.PublishJsonAsync(SendQueue, invalid, messageId.ToString("D"));
+        await watcher.WhenConsumed(messageId, times: 4, CancellationToken.None);
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 2), NewId.NextGuid().ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 2);
+        var rejected = Assert.Single(fixture.Events.EventsFor(key), e => e is ClosingDocumentRejected);
+        Assert.Equal(RejectionReason.InvalidMessage, ((ClosingDocumentRejected)rejected).Reason);
+    }
+
+    [Fact]
     public async Task A_newer_revision_patches_and_an_older_one_arriving_after_it_is_skipped()
     {
         var key = NewKey();

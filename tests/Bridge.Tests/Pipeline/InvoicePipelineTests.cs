@@ -188,6 +188,43 @@ public sealed class InvoicePipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task An_approval_redelivered_after_its_lost_answer_and_a_completion_is_kept_for_an_operator_not_reported_refused()
+    {
+        // The approval applies and its answer is lost on every attempt: the message is dead-lettered, its effect unrecorded.
+        var invoice = await SeedAsync();
+        var documentId = NewDocumentId();
+        var approveId = NewMessageId();
+        var body = Approve(documentId, invoice);
+        var path = $"/accounts/{invoice.AccountId}/approve_invoices";
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = path, LoseAnswerNext = 1000 }, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(ApproveQueue, body, approveId);
+            await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.Key == documentId && e.MessageId == approveId);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(documentId, (await StateAsync(invoice.Id)).DocumentId);
+
+        // The invoice is completed where Bridge did not record it (another instance killed before its commit, or by hand).
+        await fixture.Bridge.Get<Bridge.ActivePlatform.Invoices.IInvoicesClient>().CompleteInvoiceAsync(
+            1, Bridge.ActivePlatform.Invoices.InvoiceTarget.ById(invoice.Id), documentId, October, CancellationToken.None);
+
+        // The approval is delivered again (a replay of its dead letter): ActivePlatform refuses it as already completed.
+        await fixture.Erp.PublishJsonAsync(ApproveQueue, body, approveId);
+        var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.Key == documentId && e.MessageId == approveId
+            && (e is not ErpMessageDeadLettered || e is ErpMessageDeadLettered { FailureCount: > 1 }));
+
+        var deadLettered = Assert.IsType<ErpMessageDeadLettered>(answer);
+        Assert.Contains(documentId, deadLettered.Reason, StringComparison.Ordinal);
+        Assert.Contains("discard this message", deadLettered.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.Events.EventsFor(documentId), e => e is InvoiceRejected);
+    }
+
+    [Fact]
     public async Task Five_xx_then_success_approves_once()
     {
         var invoice = await SeedAsync();

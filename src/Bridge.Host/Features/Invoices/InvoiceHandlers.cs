@@ -128,14 +128,7 @@ public abstract partial class InvoiceOperationHandler(
                 // Not cancelled once sent: a state change ActivePlatform applied but Bridge abandoned would go unrecorded.
                 var invoice = r.Operation switch
                 {
-                    InvoiceOperation.Approve => await invoices.ApproveInvoiceAsync(resellerId, target, new InvoiceApproval
-                    {
-                        DocumentId = r.DocumentId!,
-                        BillingDate = r.BillingDate,
-                        ExternalTotal = r.ExternalAmount?.Total,
-                        ExternalCurrency = r.ExternalAmount?.Currency,
-                        DueDate = r.DueDate,
-                    }, CancellationToken.None),
+                    InvoiceOperation.Approve => await ApproveAsync(resellerId, target, r, context.BegunBefore),
                     InvoiceOperation.Complete => await invoices.CompleteInvoiceAsync(resellerId, target, r.DocumentId!, r.BillingDate, CancellationToken.None),
                     _ => await RevokeAsync(resellerId, target.InvoiceId!, r, context.Document?.AppliedVersion),
                 };
@@ -147,6 +140,36 @@ public abstract partial class InvoiceOperationHandler(
                     new DocumentChange(StateAfter(r.Operation), invoice.Id, Deleted: false));
             },
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Approving an invoice that is completed is refused (422), and so is approving one that carries another document id
+    /// (INVOICE-0006) — which is also what ActivePlatform answers when this very message's approval applied earlier, its
+    /// answer was lost (or its instance killed before recording it), and the invoice was completed (or revoked and approved
+    /// again) since. When an earlier delivery of this message may have sent the approval, such a refusal cannot be told from
+    /// one of an approval that never happened, and invoices cannot be read back here: the message is kept for an operator,
+    /// never reported refused. On a first delivery nothing of this message can have applied, and the refusal stands.
+    /// </summary>
+    private async Task<Invoice> ApproveAsync(long resellerId, InvoiceTarget target, InvoiceRequest r, bool begunBefore)
+    {
+        try
+        {
+            return await invoices.ApproveInvoiceAsync(resellerId, target, new InvoiceApproval
+            {
+                DocumentId = r.DocumentId!,
+                BillingDate = r.BillingDate,
+                ExternalTotal = r.ExternalAmount?.Total,
+                ExternalCurrency = r.ExternalAmount?.Currency,
+                DueDate = r.DueDate,
+            }, CancellationToken.None);
+        }
+        catch (ActivePlatformPermanentException refused) when (begunBefore && (refused.Status == 422 || refused.Code == "INVOICE-0006"))
+        {
+            var invoice = target.InvoiceId is { } id ? $"invoice {id}" : FormattableString.Invariant($"the invoice of account {target.AccountId} for {r.BillingDate:yyyy-MM-dd}");
+            throw new EffectOutcomeUnknownException(
+                $"ActivePlatform refused to approve {invoice} as document id '{r.DocumentId}' ({refused.Message}), but an earlier delivery of this message may have approved it: its answer was never recorded. "
+                + $"If ActivePlatform shows the invoice approved with document id '{r.DocumentId}', that approval is this message's: discard this message. Otherwise the approval did not happen: discard it and have the ERP approve again once the invoice allows it.");
+        }
     }
 
     /// <summary>
