@@ -10,7 +10,9 @@ namespace Bridge.Sandbox;
 /// faults, async mode and tokens go back to the configured ones. Seeded accounts/subscriptions are read-only and stay.</item>
 /// <item><c>GET /_sandbox/faults</c> → the active <see cref="FaultRule"/>s with their remaining "next N" counters.</item>
 /// <item><c>PUT /_sandbox/faults</c> with one rule object or an array of rules → replaces all rules; 200 with them.
-/// e.g. <c>{"method":"POST","pathContains":"/external_invoices","failNext":2}</c>.</item>
+/// e.g. <c>{"method":"POST","pathContains":"/external_invoices","failNext":2}</c>. A rule's <c>thenByHand</c>
+/// (<see cref="SandboxHandChange"/>, e.g. <c>{"paymentId":"3001","correctionTotal":12.5}</c>) is a manager's change to a
+/// payment made each time the rule faults a call, before its answer goes back; 400 when it names no payment or changes nothing.</item>
 /// <item><c>DELETE /_sandbox/faults</c> → 204, no rules.</item>
 /// <item><c>GET|PUT /_sandbox/async</c> → <see cref="AsyncModeSettings"/>, e.g.
 /// <c>{"mode":"KeyPattern","keyPattern":"^async-","pollsToComplete":3,"fail":false,"includeDeletes":false}</c>; 400 on a bad pattern.</item>
@@ -22,6 +24,8 @@ namespace Bridge.Sandbox;
 /// <item><c>GET /_sandbox/async-tasks</c> → <see cref="SandboxAsyncTask"/>s. <c>GET /_sandbox/notifications</c> → <see cref="SandboxNotification"/>s.</item>
 /// <item><c>POST /_sandbox/payments</c> with a <see cref="SandboxPaymentSeed"/> → 201 <see cref="SandboxPayment"/>; <c>GET /_sandbox/payments?number=&amp;id=</c>;
 /// <c>GET /_sandbox/payment-corrections?paymentId=</c> → <see cref="SandboxPaymentCorrection"/>s. Reset seeds the payments again.
+/// <c>POST /_sandbox/payments/{id}/by-hand</c> with a <see cref="SandboxHandChange"/> → 200 <see cref="SandboxPayment"/>: a manager's
+/// change in ActivePlatform's own interface (a correction entered, a status set), not an API effect; 400 when it changes nothing.
 /// <c>PUT /_sandbox/payment-filters</c> with a <see cref="PaymentFilterSettings"/> → 204: undocumented range operators honoured, ignored or refused.</item>
 /// <item><c>GET /_sandbox/corrections</c> → <see cref="SandboxCorrection"/>s (current state; not cleared by reset).</item>
 /// <item><c>GET /_sandbox/invoices</c> → <see cref="SandboxInvoice"/>s; <c>POST /_sandbox/invoices</c> with a <see cref="SandboxInvoiceSeed"/> → the added invoice.</item>
@@ -51,7 +55,7 @@ internal static class ControlApi
         });
 
         control.MapGet("/faults", (FaultInjector faults) => faults.Rules);
-        control.MapPut("/faults", async (HttpContext context, FaultInjector faults) =>
+        control.MapPut("/faults", async (HttpContext context, FaultInjector faults, PaymentStore payments) =>
         {
             List<FaultRule>? rules;
             try
@@ -69,6 +73,11 @@ internal static class ControlApi
             if (rules is null || rules.Any(r => r is null || !r.RatesAreValid() || r.ErrorStatus is < 100 or > 599 || r.LostAnswerStatus is < 100 or > 599))
             {
                 return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate, hangRate, throttleRate and loseAnswerRate 0..1, errorStatus 100..599)" });
+            }
+
+            if (rules.Select(r => r.ThenByHand).OfType<SandboxHandChange>().Select(change => payments.RefuseHandChange(change.PaymentId, change)).FirstOrDefault(refused => refused is not null) is { } badChange)
+            {
+                return Results.BadRequest(new { error = "thenByHand: " + badChange });
             }
 
             faults.Set(rules);

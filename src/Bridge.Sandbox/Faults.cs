@@ -11,7 +11,7 @@ internal enum FaultKind
     LoseAnswer,
 }
 
-internal readonly record struct FaultDecision(int LatencyMs, FaultKind Kind, int Status, int RetryAfterSeconds, int? HangMs);
+internal readonly record struct FaultDecision(int LatencyMs, FaultKind Kind, int Status, int RetryAfterSeconds, int? HangMs, SandboxHandChange? ThenByHand = null);
 
 /// <summary>
 /// Fault rules, set by configuration and replaced through <c>PUT /_sandbox/faults</c>. "Next N" counters are
@@ -72,7 +72,7 @@ internal sealed class FaultInjector
             foreach (var rule in _rules.Where(r => Matches(r, method, path)))
             {
                 latency += Math.Max(0, rule.LatencyMs);
-                decision ??= Take(rule);
+                decision ??= Take(rule) is { } taken ? taken with { ThenByHand = rule.ThenByHand } : null;
             }
 
             return (decision ?? default) with { LatencyMs = latency };
@@ -169,6 +169,7 @@ internal sealed class FaultInjector
                 }
 
                 await next(context);
+                ChangeByHand(context, decision);
                 return;
 
             case FaultKind.LoseAnswer:
@@ -184,6 +185,7 @@ internal sealed class FaultInjector
                     context.Response.Body = body;
                 }
 
+                ChangeByHand(context, decision);
                 context.Response.Clear();
                 var lostTitle = ReasonPhrases.GetReasonPhrase(decision.Status);
                 await ApiJson.Error(decision.Status, lostTitle.Length == 0 ? "Bad Gateway" : lostTitle).ExecuteAsync(context);
@@ -191,12 +193,14 @@ internal sealed class FaultInjector
 
             case FaultKind.Throttle:
                 CallLog.SetFault(context, "throttle");
+                ChangeByHand(context, decision);
                 context.Response.Headers.RetryAfter = decision.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await ApiJson.Error(decision.Status, "Too Many Requests").ExecuteAsync(context);
                 return;
 
             case FaultKind.Error:
                 CallLog.SetFault(context, "error");
+                ChangeByHand(context, decision);
                 var title = ReasonPhrases.GetReasonPhrase(decision.Status);
                 await ApiJson.Error(decision.Status, title.Length == 0 ? "Error" : title).ExecuteAsync(context);
                 return;
@@ -209,6 +213,15 @@ internal sealed class FaultInjector
 
                 await next(context);
                 return;
+        }
+    }
+
+    /// <summary>The manager's change by hand a faulting rule carries (<see cref="FaultRule.ThenByHand"/>), before the answer goes back.</summary>
+    private static void ChangeByHand(HttpContext context, FaultDecision decision)
+    {
+        if (decision.ThenByHand is { } change)
+        {
+            context.RequestServices.GetRequiredService<PaymentStore>().ChangeByHand(change.PaymentId, change);
         }
     }
 }

@@ -62,6 +62,27 @@ public sealed record SandboxPaymentSeed
     public string? Number { get; init; }
 }
 
+/// <summary>
+/// What a manager changes by hand on a payment in ActivePlatform's own interface, outside the API: a correction entered
+/// against it, and/or its status set. Applied through <c>POST /_sandbox/payments/{id}/by-hand</c>, or by a fault rule the
+/// moment it faults a call (<see cref="FaultRule.ThenByHand"/>), e.g. after ActivePlatform applied a statement line whose
+/// answer is then lost and before the client can read the payment back. Not an API effect: the ledger does not list it.
+/// </summary>
+public sealed class SandboxHandChange
+{
+    /// <summary>The comment of a correction a manager entered by hand.</summary>
+    public const string CorrectionComment = "Entered by hand by a manager.";
+
+    /// <summary>The payment changed; required in a fault rule, taken from the route by the control endpoint.</summary>
+    public string? PaymentId { get; set; }
+
+    /// <summary>A correction of this total entered against the payment (as ActivePlatform's UI does), when set.</summary>
+    public decimal? CorrectionTotal { get; set; }
+
+    /// <summary>The status the manager sets, when set; one of the statuses of <see cref="SandboxPaymentSeed.Status"/>.</summary>
+    public string? Status { get; set; }
+}
+
 internal static class PaymentStatus
 {
     public const string WaitingForPayment = "waiting_for_payment";
@@ -443,6 +464,70 @@ internal sealed partial class PaymentStore
         }
     }
 
+    /// <summary>Why <paramref name="change"/> cannot be applied to payment <paramref name="paymentId"/>, or null when it can.</summary>
+    public string? RefuseHandChange(string? paymentId, SandboxHandChange change)
+    {
+        if (change.CorrectionTotal is null && change.Status is null)
+        {
+            return "a change by hand sets correctionTotal, status or both";
+        }
+
+        if (change.CorrectionTotal is <= 0)
+        {
+            return "correctionTotal must be positive";
+        }
+
+        if (change.Status is { } status && !PaymentStatus.All.Contains(status))
+        {
+            return "status must be one of " + string.Join(", ", PaymentStatus.All);
+        }
+
+        lock (_gate)
+        {
+            return ParseHandChangeId(paymentId) is { } id && _payments.ContainsKey(id) ? null : $"no payment with id '{paymentId}'";
+        }
+    }
+
+    /// <summary>A manager's change by hand (<see cref="SandboxHandChange"/>); null when it cannot be applied.</summary>
+    public StoredPayment? ChangeByHand(string? paymentId, SandboxHandChange change)
+    {
+        if (RefuseHandChange(paymentId, change) is not null)
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            var payment = _payments[ParseHandChangeId(paymentId)!.Value];
+            if (change.CorrectionTotal is { } total)
+            {
+                var correction = new StoredPaymentCorrection(++_lastCorrectionId, payment.ResellerId, payment.AccountId, payment.Id, total, SandboxHandChange.CorrectionComment, _clock.Now);
+                _corrections.Add(correction);
+                payment.CorrectionIds.Add(correction.Id);
+            }
+
+            if (change.Status is { } status && status != payment.Status)
+            {
+                if (PaymentStatus.IsClosed(status))
+                {
+                    Close(payment, status);
+                }
+                else
+                {
+                    payment.Status = status;
+                    payment.ClosedAt = null;
+                    payment.ManagerId = ManagerId;
+                }
+            }
+
+            payment.UpdatedAt = _clock.Now;
+            return payment;
+        }
+    }
+
+    private static long? ParseHandChangeId(string? text) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
     public IReadOnlyList<SandboxPayment> Views(string? number, string? id)
     {
         lock (_gate)
@@ -537,6 +622,10 @@ internal static class PaymentEndpoints
             return Results.Created((string?)null, store.Add(seed, seed.TopUp ? "top-up payment" : "order payment").View());
         });
         control.MapGet("/payments", (string? number, string? id, PaymentStore store) => store.Views(number, id));
+        control.MapPost("/payments/{id}/by-hand", (string id, SandboxHandChange change, PaymentStore store) =>
+            store.RefuseHandChange(id, change) is { } refused
+                ? Results.BadRequest(new { error = refused })
+                : Results.Ok(store.ChangeByHand(id, change)!.View()));
         control.MapGet("/payment-corrections", (string? paymentId, PaymentStore store) => store.CorrectionViews(paymentId));
     }
 

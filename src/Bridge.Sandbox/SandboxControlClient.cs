@@ -90,6 +90,14 @@ public sealed class SandboxControlClient(HttpClient http)
         return (await response.Content.ReadFromJsonAsync<SandboxPayment>(Json, ct))!;
     }
 
+    /// <summary>A manager changes the payment by hand in ActivePlatform (a correction entered, a status set); returns it as it is then.</summary>
+    public async Task<SandboxPayment> ChangePaymentByHandAsync(string paymentId, SandboxHandChange change, CancellationToken ct)
+    {
+        using var response = await http.PostAsJsonAsync($"_sandbox/payments/{Uri.EscapeDataString(paymentId)}/by-hand", change, Json, ct);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<SandboxPayment>(Json, ct))!;
+    }
+
     /// <summary>How the payments list treats the range operators the docs do not name (<c>[gte]</c>, <c>[lt]</c>, <c>[lte]</c>).</summary>
     public async Task SetUndocumentedPaymentFiltersAsync(UndocumentedFilters mode, CancellationToken ct) =>
         (await http.PutAsJsonAsync("_sandbox/payment-filters", new PaymentFilterSettings(mode), Json, ct)).EnsureSuccessStatusCode();

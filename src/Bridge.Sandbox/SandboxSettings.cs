@@ -168,6 +168,13 @@ public sealed class FaultRule
     /// <summary>Share (0..1) of matching calls carried out with their answer lost like <see cref="LoseAnswerNext"/>, drawn from the seeded Random.</summary>
     public double LoseAnswerRate { get; set; }
 
+    /// <summary>
+    /// A manager's change by hand to a payment (<see cref="SandboxHandChange.PaymentId"/> required), made each time this
+    /// rule faults a call: after a call whose answer is lost was carried out, after a hang, and in place of a call answered
+    /// with an error or 429 — always before the answer goes back, so the client's next read already sees it.
+    /// </summary>
+    public SandboxHandChange? ThenByHand { get; set; }
+
     internal bool RatesAreValid() =>
         new[] { ErrorRate, HangRate, ThrottleRate, LoseAnswerRate }.All(rate => rate is >= 0 and <= 1);
 

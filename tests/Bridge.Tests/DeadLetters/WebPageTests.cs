@@ -323,7 +323,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         Assert.Equal($"Act {key[..8]} corrected", document.Name);
     }
 
-    [ChromiumFact(Skip = Bridge.Tests.Pipeline.UnknownEffectResolutionTests.UnknownByReadBack404)]
+    [ChromiumFact]
     public async Task An_operator_finds_an_Unknown_effect_resolves_it_on_the_page_and_replaying_its_dead_letter_sends_it_once()
     {
         var sandbox = fixture.Sandbox.Control;
@@ -331,12 +331,17 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         var line = $"BS-{Guid.NewGuid():N}"[..20];
         var messageId = NewId.NextGuid().ToString("D");
 
-        // The line's POST fails with 502 (nothing applied, but Bridge cannot know) and the payment cannot be read back: Unknown.
-        await sandbox.SetFaultsAsync(
-            [
-                new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 1, ErrorStatus = 502 },
-                new FaultRule { Method = "GET", PathPrefix = $"/api/v3/resellers/1/payments/{payment.Id}", FailNext = 1, ErrorStatus = 404 },
-            ],
+        // The line's POST fails with 502 (nothing applied, but Bridge cannot know) and, before Bridge reads the payment back,
+        // a manager enters a correction of 20.00 on it by hand: a change Bridge cannot attribute to the line, so Unknown.
+        await sandbox.SetFaultAsync(
+            new FaultRule
+            {
+                Method = "POST",
+                PathContains = $"/payments/{payment.Number}",
+                FailNext = 1,
+                ErrorStatus = 502,
+                ThenByHand = new SandboxHandChange { PaymentId = payment.Id, CorrectionTotal = 20m },
+            },
             CancellationToken.None);
         await fixture.Erp.PublishJsonAsync(fixture.Queue(CompletePaymentConsumer.Queue), new Dictionary<string, object?>
         {
@@ -359,7 +364,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         var page = await SignInAsync(DeadLetterFixture.OperatorToken);
         await FindEffectAsync(page, messageId, key);
         await Expect(page.Locator("#ef-why")).ToContainTextAsync("waits for an operator");
-        await Expect(page.Locator("#ef-evidence")).ToContainTextAsync("can no longer be read");
+        await Expect(page.Locator("#ef-evidence")).ToContainTextAsync("not exactly as this line would change it");
         var resolve = page.GetByRole(AriaRole.Button, new() { Name = "Resolve", Exact = true });
         await page.GetByLabel("It was not applied").CheckAsync();
         await resolve.ClickAsync();
@@ -384,6 +389,8 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         var after = Assert.Single(await sandbox.GetPaymentsAsync(null, payment.Id, CancellationToken.None));
         Assert.Equal("completed", after.Status);
         Assert.Equal([line], after.ExternalTransactionIds);
+        Assert.Equal([502, 200], (await sandbox.GetCallsAsync("POST", $"/payments/{payment.Number}", null, CancellationToken.None)).Select(call => call.Status));
+        Assert.Same(completed, Assert.Single(fixture.Events.EventsFor(payment.Number), e => e is PaymentCompleted or PaymentRejected));
     }
 
     private static async Task FindEffectAsync(IPage page, string owner, string key)

@@ -14,15 +14,14 @@ namespace Bridge.Tests.Pipeline;
 
 /// <summary>
 /// An effect whose outcome Bridge cannot tell (Unknown) is resolved by an operator, end to end: the sandbox loses the
-/// answer to a send (or fails it) and then cannot be read back, so the message is dead-lettered with its effect Unknown;
+/// answer to a send (or fails it) and, before Bridge reads the payment back, a manager changes it by hand in ActivePlatform,
+/// so the read-back finds a change it cannot attribute to the line, and the message is dead-lettered with its effect Unknown;
 /// the operator finds the effect, resolves it through the CLI or the admin API, and replays the dead letter. Not applied
 /// sends the effect again; applied answers the message without sending anything.
 /// </summary>
 [Collection(PipelineCollection.Name)]
 public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsyncLifetime
 {
-    internal const string UnknownByReadBack404 = "Produces Unknown with a 404 on the settling read-back; since harden (read-back errors are retried and keep the effect open, never Unknown) that no longer makes an effect Unknown. Needs a new way to make a line Unknown (e.g. a sandbox control that changes the payment by hand between send and read-back).";
-
     private const string OperatorToken = "effects-operator-0123456789";
     private const string ViewerToken = "effects-viewer-0123456789";
 
@@ -53,21 +52,24 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         await _bridge.DisposeAsync();
     }
 
-    [Fact(Skip = UnknownByReadBack404)]
+    [Fact]
     public async Task A_statement_line_resolved_as_not_applied_is_sent_again_when_its_dead_letter_is_replayed()
     {
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Total = 100m }, CancellationToken.None);
         var line = NewLine();
         var messageId = NewId.NextGuid().ToString("D");
 
-        // The POST fails with 502 (nothing applied, but Bridge cannot know), and the read-back cannot read the payment.
-        var letter = await DeadLetteredUnknownAsync(payment, line, 100m, messageId, new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 1, ErrorStatus = 502 });
+        // The POST fails with 502 (nothing applied, but Bridge cannot know), and before the read-back a manager enters a
+        // correction of 20.00 by hand: the payment did not close as this line closes it, yet it changed.
+        var letter = await DeadLetteredUnknownAsync(payment, line, 100m, messageId, new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 1, ErrorStatus = 502 }, 20m);
         using var admin = Admin(OperatorToken);
         var reason = Text(await admin.GetFromJsonAsync<JsonObject>(new Uri($"admin/dead-letters/{letter.DeadLetterId}", UriKind.Relative)), "exceptionMessage");
         Assert.Contains("bridge effects resolve", reason, StringComparison.Ordinal);
         var effect = await SingleEffectAsync(messageId);
         Assert.Equal(("Unknown", $"payment-statement-line:1", $"{payment.Number}|{line}", payment.Number), (Text(effect, "state"), Text(effect, "scope"), Text(effect, "key"), Text(effect, "group")));
         Assert.Contains(Text(effect, "id"), reason, StringComparison.Ordinal);
+        Assert.Contains("not exactly as this line would change it", reason, StringComparison.Ordinal);
+        Assert.Contains("not exactly as this line would change it", Text((await ShowAsync(admin, Text(effect, "id")))["evidence"], "reason"), StringComparison.Ordinal);
         Assert.Equal("waiting_for_payment", (await PaymentAsync(payment.Id)).Status);
         var posts = await PostsAsync(payment);
 
@@ -105,20 +107,24 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         var audit = Assert.Single(resolved["audit"]!.AsArray());
         Assert.Equal(("olga", "Resolve", "NotApplied"), (Text(audit, "actor"), Text(audit, "action"), Text(audit, "outcome")));
         Assert.Contains("shows no line", Text(audit, "detail"), StringComparison.Ordinal);
+        Assert.Same(completed, Assert.Single(fixture.Events.EventsFor(payment.Number), e => e is PaymentCompleted or PaymentRejected));
     }
 
-    [Fact(Skip = UnknownByReadBack404)]
+    [Fact]
     public async Task A_statement_line_resolved_as_applied_is_answered_with_the_operators_correction_without_sending_it_again()
     {
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Total = 100m }, CancellationToken.None);
         var line = NewLine();
         var messageId = NewId.NextGuid().ToString("D");
 
-        // ActivePlatform applies the partial payment but the answer is lost, and the payment cannot be read back.
-        var letter = await DeadLetteredUnknownAsync(payment, line, 30m, messageId, new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", LoseAnswerNext = 1 });
+        // ActivePlatform applies the partial payment but the answer is lost, and before the read-back a manager enters a
+        // correction of 12.50 by hand: two new corrections, and Bridge cannot tell which (if either) is the line's.
+        var letter = await DeadLetteredUnknownAsync(payment, line, 30m, messageId, new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", LoseAnswerNext = 1 }, 12.5m);
         var effect = await SingleEffectAsync(messageId);
         Assert.Equal("Unknown", Text(effect, "state"));
-        var correction = Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        var corrections = await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None);
+        Assert.Equal(["30.0", "12.5"], corrections.Select(c => c.Total));
+        var correction = corrections[0];
         var posts = await PostsAsync(payment);
         Assert.Equal([502], posts.Select(call => call.Status));
 
@@ -145,7 +151,7 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         Assert.Equal((PaymentCompletionOutcome.PartiallyPaid, correction.Id, payment.Id, messageId), (completed.Outcome, completed.CorrectionId, completed.PaymentId, completed.MessageId));
         Assert.Equal("waiting_for_payment", completed.PaymentStatus);
         Assert.Equal(posts.Select(call => call.Sequence), (await PostsAsync(payment)).Select(call => call.Sequence));
-        Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
+        Assert.Equal(corrections.Select(c => c.Id), (await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None)).Select(c => c.Id));
 
         var resolved = await ShowAsync(admin, id);
         Assert.Equal(("Applied", correction.Id, false), (Text(resolved, "state"), Text(resolved, "resourceId"), resolved["resolvable"]!.GetValue<bool>()));
@@ -157,6 +163,7 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         // Resolved once, it cannot be resolved again.
         var again = await admin.PostAsJsonAsync(resolveUri, new { resolution = "NotApplied", note = "changed my mind" });
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Same(completed, Assert.Single(fixture.Events.EventsFor(payment.Number), e => e is PaymentCompleted or PaymentRejected));
     }
 
     [Fact]
@@ -236,12 +243,12 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         Assert.Single(await Sandbox.GetCorrectionsAsync(CancellationToken.None), c => c.Comment == key);
     }
 
-    [Fact(Skip = UnknownByReadBack404)]
+    [Fact]
     public async Task Listing_by_default_shows_the_effects_that_need_an_operator_and_bad_input_is_refused_clearly()
     {
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Total = 100m }, CancellationToken.None);
         var messageId = NewId.NextGuid().ToString("D");
-        await DeadLetteredUnknownAsync(payment, NewLine(), 10m, messageId, new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 1, ErrorStatus = 502 });
+        await DeadLetteredUnknownAsync(payment, NewLine(), 10m, messageId, new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", FailNext = 1, ErrorStatus = 502 }, 20m);
         using var viewer = Admin(ViewerToken);
 
         var needing = (await viewer.GetFromJsonAsync<JsonObject>(new Uri("admin/effects?pageSize=500", UriKind.Relative)))!;
@@ -251,7 +258,9 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         var badId = await viewer.GetAsync(new Uri("admin/effects/not-an-id", UriKind.Relative));
         var noSuch = await viewer.GetAsync(new Uri($"admin/effects/{new string('a', 64)}", UriKind.Relative));
 
-        Assert.Contains(needing["items"]!.AsArray(), item => Text(item, "owner") == messageId && Text(item, "state") == "Unknown" && item!["resolvable"]!.GetValue<bool>());
+        var unknown = Assert.Single(needing["items"]!.AsArray(), item => Text(item, "owner") == messageId);
+        Assert.Equal(("Unknown", true), (Text(unknown, "state"), unknown!["resolvable"]!.GetValue<bool>()));
+        Assert.Contains("read back: the payment changed, but not exactly as this line would change it", Text(unknown["evidence"], "reason"), StringComparison.Ordinal);
         Assert.All(needing["items"]!.AsArray(), item => Assert.True(Text(item, "state") == "Unknown" || item!["open"]!.GetValue<bool>()));
         Assert.Empty(applied["items"]!.AsArray());
         Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.NotFound), (badState.StatusCode, badAge.StatusCode, badId.StatusCode, noSuch.StatusCode));
@@ -262,15 +271,19 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         Assert.Equal(0, await EffectCli.RunAsync(["list", "--owner", messageId, "--url", _baseAddress.ToString(), "--token", ViewerToken], output, error));
         Assert.Contains("Unknown", output.ToString(), StringComparison.Ordinal);
         Assert.Contains($"{payment.Number}|", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("read back: the payment changed", output.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(ViewerToken, output.ToString() + error.ToString(), StringComparison.Ordinal);
     }
 
-    /// <summary>Publishes a statement line that <paramref name="sendFault"/> makes uncertain and a 404 on the read-back makes Unknown; returns its dead letter.</summary>
-    private async Task<ErpMessageDeadLettered> DeadLetteredUnknownAsync(SandboxPayment payment, string line, decimal amount, string messageId, FaultRule sendFault)
+    /// <summary>
+    /// Publishes a statement line that <paramref name="sendFault"/> makes uncertain; as the fault happens (before Bridge can
+    /// read the payment back) a manager enters a correction of <paramref name="byHand"/> on the payment in ActivePlatform,
+    /// so the read-back finds a change it cannot attribute to the line: Unknown. Returns the line's dead letter.
+    /// </summary>
+    private async Task<ErpMessageDeadLettered> DeadLetteredUnknownAsync(SandboxPayment payment, string line, decimal amount, string messageId, FaultRule sendFault, decimal byHand)
     {
-        await Sandbox.SetFaultsAsync(
-            [sendFault, new FaultRule { Method = "GET", PathPrefix = $"/api/v3/resellers/1/payments/{payment.Id}", FailNext = 1, ErrorStatus = 404 }],
-            CancellationToken.None);
+        sendFault.ThenByHand = new SandboxHandChange { PaymentId = payment.Id, CorrectionTotal = byHand };
+        await Sandbox.SetFaultAsync(sendFault, CancellationToken.None);
         await fixture.Erp.PublishJsonAsync($"{_prefix}.{CompletePaymentConsumer.Queue}", new Dictionary<string, object?>
         {
             ["mode"] = "ByPaymentNumber",

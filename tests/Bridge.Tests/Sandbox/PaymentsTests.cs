@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Bridge.Sandbox;
@@ -155,6 +156,52 @@ public sealed partial class PaymentsTests(SandboxFixture fixture) : SandboxTest(
         Assert.Equal("completed", (string?)closedAnswer.Attributes["status"]);
         Assert.Equal("100.0", Assert.Single(await Control.GetPaymentCorrectionsAsync(closed.Id, CancellationToken.None)).Total);
         Assert.Equal(["BS-4"], Assert.Single(await Control.GetPaymentsAsync(null, closed.Id, CancellationToken.None)).ExternalTransactionIds);
+    }
+
+    [Fact]
+    public async Task A_manager_changes_a_payment_by_hand_right_after_a_faulted_call_or_directly_and_no_API_effect_is_recorded()
+    {
+        var lost = await SeedAsync(total: 100m);
+        var failed = await SeedAsync(total: 100m);
+        var direct = await SeedAsync(total: 100m);
+        await Control.SetFaultsAsync(
+            [
+                new FaultRule { Method = "POST", PathContains = $"/payments/{lost.Number}", LoseAnswerNext = 1, ThenByHand = new SandboxHandChange { PaymentId = lost.Id, CorrectionTotal = 12.5m } },
+                new FaultRule { Method = "POST", PathContains = $"/payments/{failed.Number}", FailNext = 1, ErrorStatus = 502, ThenByHand = new SandboxHandChange { PaymentId = failed.Id, CorrectionTotal = 20m } },
+            ],
+            CancellationToken.None);
+
+        var lostAnswer = await CompleteByNumberAsync(lost.Number, new JsonObject { ["payment_method_id"] = 2, ["amount"] = 30, ["external_transaction_id"] = "BS-L" });
+        var failedAnswer = await CompleteByNumberAsync(failed.Number, new JsonObject { ["payment_method_id"] = 2, ["amount"] = 100, ["external_transaction_id"] = "BS-F" });
+        var lostRead = await SendAsync(HttpMethod.Get, $"{Payments}/{lost.Id}?include=corrections");
+
+        // The lost line applied, then the manager entered a correction; the failed line applied nothing, the manager's correction is there.
+        Assert.Equal((HttpStatusCode.BadGateway, HttpStatusCode.BadGateway), (lostAnswer.Status, failedAnswer.Status));
+        Assert.Equal(
+            [("30.0", $"Accounting of the amount received on the basis of {lost.Number} from an external system."), ("12.5", SandboxHandChange.CorrectionComment)],
+            (await Control.GetPaymentCorrectionsAsync(lost.Id, CancellationToken.None)).Select(c => (c.Total, c.Comment)));
+        Assert.Equal(2, lostRead.Body!["included"]!.AsArray().Count);
+        Assert.Equal(["20.0"], (await Control.GetPaymentCorrectionsAsync(failed.Id, CancellationToken.None)).Select(c => c.Total));
+        var failedNow = Assert.Single(await Control.GetPaymentsAsync(null, failed.Id, CancellationToken.None));
+        Assert.Equal(("waiting_for_payment", 0), (failedNow.Status, failedNow.ExternalTransactionIds.Count));
+
+        // Set directly: the manager cancels a payment by hand.
+        var cancelled = await Control.ChangePaymentByHandAsync(direct.Id, new SandboxHandChange { Status = "cancelled" }, CancellationToken.None);
+        Assert.Equal("cancelled", cancelled.Status);
+        Assert.Equal("cancelled", (string?)(await SendAsync(HttpMethod.Get, $"{Payments}/{direct.Id}")).Attributes["status"]);
+
+        // Only the line is an API effect; changes by hand are not.
+        Assert.Equal([EffectKinds.PaymentLineApplied], (await Control.GetEffectsAsync("payment.", null, CancellationToken.None)).Select(e => e.Kind));
+
+        // A change that names no payment or changes nothing is refused, directly and in a fault rule.
+        var nothing = await Api.PostAsJsonAsync($"_sandbox/payments/{direct.Id}/by-hand", new SandboxHandChange());
+        var noSuch = await Api.PostAsJsonAsync("_sandbox/payments/999999999/by-hand", new SandboxHandChange { CorrectionTotal = 1m });
+        var badStatus = await Api.PostAsJsonAsync($"_sandbox/payments/{direct.Id}/by-hand", new SandboxHandChange { Status = "paid" });
+        var badRule = await Api.PutAsJsonAsync("_sandbox/faults", new FaultRule { FailNext = 1, ThenByHand = new SandboxHandChange { CorrectionTotal = 1m } });
+        Assert.Equal(
+            [HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest],
+            new[] { nothing, noSuch, badStatus, badRule }.Select(response => response.StatusCode));
+        Assert.Contains("no payment", await badRule.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
