@@ -213,6 +213,14 @@ public sealed class SendClosingDocumentHandler(
         {
             result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, externalInvoiceId, body, CancellationToken.None);
         }
+        catch (ActivePlatformPermanentException refused) when (refused.AnAttemptMayHaveApplied)
+        {
+            // An earlier HTTP attempt of this PATCH ended unclear (its answer lost) and may have been carried out; the
+            // refusal of a repeat says nothing about it. The update stays unresolved and is settled as one whose answer was
+            // lost (counted as written once it can no longer land, then sent again) — never reported as refused.
+            throw new EffectPendingException(
+                $"An update of closing document '{message.Key}' ({DocumentVersion.Describe(version)}) was refused ({refused.Status}) after an earlier attempt whose answer was lost and which may have applied it; it is settled as an update whose answer was lost.");
+        }
         catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
         {
             // The document found by key a moment ago is gone: written by something outside this document's journal (an
