@@ -254,12 +254,27 @@ public sealed class SendClosingDocumentHandler(
     }
 
     /// <returns>The document's id; empty when an update's document was deleted (by a later delete) before it was read back.</returns>
-    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, bool update, CancellationToken cancellationToken)
+    /// <param name="expiredMeansEnded">A task polled long after it was stored (a marker from before the upgrade) may have expired: it ended, so the document is found by key.</param>
+    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, bool update, CancellationToken cancellationToken, bool expiredMeansEnded = false)
     {
-        await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
+        try
+        {
+            await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
+        }
+        catch (ActivePlatformPermanentException gone) when (gone is not AsyncTaskFailedException && gone.Status == 404 && expiredMeansEnded)
+        {
+            // Ended long ago and forgotten: the document is there or never will be.
+        }
+        catch (ActivePlatformPermanentException failed) when (failed is not AsyncTaskFailedException)
+        {
+            // Polling the write's task was refused: that says nothing about the write, which stays unresolved.
+            throw EffectReadBack.Failed($"A write of closing document '{message.Key}'", $"polling async task {taskId} answered {failed.Status}: {failed.Message}", failed);
+        }
 
         // The task's results do not name the document: its id is read back by the ERP key.
-        var written = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+        var written = await EffectReadBack.RunAsync(
+            $"A write of closing document '{message.Key}'",
+            () => activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken));
         if (written is null && update)
         {
             // The update was applied and the document deleted since (a delete for the key ran while this task was polled
