@@ -125,10 +125,30 @@ public sealed class SendClosingDocumentHandler(
     private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> WriteAsync(
         WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
     {
-        // A restart during an async update recorded before updates were journaled resumes polling its stored task.
+        // Markers an older Bridge left on this message's record before writes were journaled (issue 7, leftovers): settled
+        // read-only from what they say. An async write resumes polling its stored task (an expired task: found by key)...
         if (PendingWrite.TryParse(context.Record.PendingAsyncTaskId, out var pending))
         {
-            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, pending.Outcome == ClosingDocumentWriteOutcome.Updated, cancellationToken), null);
+            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, pending.Outcome == ClosingDocumentWriteOutcome.Updated, cancellationToken, expiredMeansEnded: true), null);
+        }
+
+        // ...and a create whose answer was lost is waited for until it can no longer land, never sent a second time before.
+        if (LegacyCreateSent.TryParse(context.Record.PendingAsyncTaskId, out var sentAt))
+        {
+            var appeared = await EffectReadBack.RunAsync(
+                $"A create of closing document '{message.Key}' sent before the upgrade",
+                () => activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken));
+            if (appeared is not null)
+            {
+                return (ClosingDocumentWriteOutcome.Created, appeared.Id, null);
+            }
+
+            var wait = activePlatformOptions.Value.AsyncTaskPolling.Deadline + EffectTiming.InFlightWindow(activePlatformOptions.Value);
+            if (clock.GetUtcNow() - sentAt < wait)
+            {
+                throw new EffectPendingException(
+                    $"A create of closing document '{message.Key}' was sent at {sentAt:O} (before the upgrade) and its answer was lost; waiting until {sentAt + wait:O} for it to appear before sending it again.");
+            }
         }
 
         var body = ClosingDocumentMapping.ToWrite(message);
@@ -288,6 +308,26 @@ public sealed class SendClosingDocumentHandler(
 
     private ClosingDocumentRejected Rejected(SendClosingDocument? message, IncomingMessage incoming, Rejection rejection)
         => ClosingDocumentRejections.Build(message?.Key, nameof(SendClosingDocument), incoming, rejection, clock);
+}
+
+/// <summary>A create sent before writes were journaled, stored as <c>CreateSent|{utc ticks}</c> in the idempotency record by an older Bridge.</summary>
+internal static class LegacyCreateSent
+{
+    private const string Prefix = "CreateSent|";
+
+    public static bool TryParse(string? value, out DateTimeOffset at)
+    {
+        at = default;
+        if (value is null || !value.StartsWith(Prefix, StringComparison.Ordinal)
+            || !long.TryParse(value.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            || ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks)
+        {
+            return false;
+        }
+
+        at = new DateTimeOffset(ticks, TimeSpan.Zero);
+        return true;
+    }
 }
 
 /// <summary>The async write being awaited, stored as <c>{outcome}|{taskId}</c> in the idempotency record.</summary>
