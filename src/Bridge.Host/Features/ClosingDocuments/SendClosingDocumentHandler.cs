@@ -63,7 +63,7 @@ public sealed class SendClosingDocumentHandler(
         // Older than what was written — or the very version a delete came after: a republish must not bring it back. This
         // holds even when this message's own create was applied: a newer version or a delete ran before its answer was
         // recorded, so "sent" would tell finance that ActivePlatform holds this version, and it does not.
-        if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && version == document.AppliedVersion))
+        if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && DocumentVersion.IsSame(version, document.AppliedVersion)))
         {
             var skipped = new ClosingDocumentSkipped
             {
@@ -350,26 +350,63 @@ internal sealed record PendingWrite(ClosingDocumentWriteOutcome Outcome, string 
 }
 
 /// <summary>
-/// Orders versions of one document: by the ERP's revision when it sends one, else by its modification time. Stored as a
-/// fixed-width token so that ordinal comparison is numeric comparison.
+/// Orders versions of one document: by the ERP's revision when it sends one, else by its modification time (contracts:
+/// "when both are present, revision orders the versions"). Two versions of the same revision that both carry a modification
+/// time are ordered by it, so an earlier edit published late under the same revision is not written over a later one.
+/// Stored as fixed-width tokens — <c>r:{revision}</c>, <c>r:{revision}:{ticks}</c>, <c>t:{ticks}</c> — so that ordinal
+/// comparison is numeric comparison; tokens stored before the tie-break (<c>r:{revision}</c>) compare as they did.
 /// </summary>
 public static class DocumentVersion
 {
     public static string Of(SendClosingDocument message)
         => message.Revision is { } revision
-            ? $"r:{revision.ToString("D20", CultureInfo.InvariantCulture)}"
+            ? message.ModifiedAt is { } modifiedAt
+                ? $"r:{revision.ToString("D20", CultureInfo.InvariantCulture)}:{modifiedAt.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}"
+                : $"r:{revision.ToString("D20", CultureInfo.InvariantCulture)}"
             : $"t:{message.ModifiedAt!.Value.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}";
 
     /// <summary>True when <paramref name="incoming"/> is older than <paramref name="applied"/>. Versions of different kinds are not comparable: never older.</summary>
-    public static bool IsOlder(string incoming, string? applied)
-        => applied is not null && incoming[0] == applied[0] && string.CompareOrdinal(incoming, applied) < 0;
+    public static bool IsOlder(string incoming, string? applied) => Compare(incoming, applied) < 0;
 
-    public static string Describe(string token) => token[0] switch
+    /// <summary>
+    /// True when <paramref name="incoming"/> is the version <paramref name="applied"/> records: the same revision (and the
+    /// same modification time, when both carry one), or the same modification time.
+    /// </summary>
+    public static bool IsSame(string incoming, string? applied) => Compare(incoming, applied) == 0;
+
+    public static string Describe(string token)
     {
-        'r' => $"revision {long.Parse(token.AsSpan(2), CultureInfo.InvariantCulture)}",
-        't' => $"modified at {new DateTimeOffset(long.Parse(token.AsSpan(2), CultureInfo.InvariantCulture), TimeSpan.Zero):O}",
-        _ => token,
-    };
+        var (order, tie) = Split(token);
+        return token.Length < 3 ? token : token[0] switch
+        {
+            'r' when tie is not null => $"revision {long.Parse(order.AsSpan(2), CultureInfo.InvariantCulture)}, modified at {AtTicks(tie):O}",
+            'r' => $"revision {long.Parse(order.AsSpan(2), CultureInfo.InvariantCulture)}",
+            't' => $"modified at {AtTicks(order[2..]):O}",
+            _ => token,
+        };
+    }
+
+    /// <summary>Null when the two cannot be compared (of different kinds, or nothing applied).</summary>
+    private static int? Compare(string incoming, string? applied)
+    {
+        if (applied is null || incoming.Length < 3 || applied.Length < 3 || incoming[0] != applied[0])
+        {
+            return null;
+        }
+
+        var (order, tie) = Split(incoming);
+        var (appliedOrder, appliedTie) = Split(applied);
+        var byOrder = string.CompareOrdinal(order, appliedOrder);
+        return byOrder != 0 || tie is null || appliedTie is null ? Math.Sign(byOrder) : Math.Sign(string.CompareOrdinal(tie, appliedTie));
+    }
+
+    private static (string Order, string? Tie) Split(string token)
+    {
+        var separator = token.Length > 2 ? token.IndexOf(':', 2) : -1;
+        return separator < 0 ? (token, null) : (token[..separator], token[(separator + 1)..]);
+    }
+
+    private static DateTimeOffset AtTicks(string ticks) => new(long.Parse(ticks, CultureInfo.InvariantCulture), TimeSpan.Zero);
 }
 
 public static class ClosingDocumentScope
