@@ -97,10 +97,11 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
             EnsureSuccess(response);
             var items = response.Content?.Items ?? [];
 
-            // A server that ignores page[number] would otherwise be paged forever.
+            // A server that ignores page[number] would otherwise be paged forever; stopping here would return one page as if
+            // it were the whole list, and a recovery lookup would decide from it.
             if (items.Count > 0 && items[0].Id == previousFirstId)
             {
-                yield break;
+                throw Incomplete(string.Create(CultureInfo.InvariantCulture, $"ActivePlatform answered page {page} of payments with the same payments as page {page - 1}: page[number] is being ignored, so the list cannot be read to its end."));
             }
 
             foreach (var payment in items)
@@ -115,7 +116,12 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
 
             previousFirstId = items[0].Id;
         }
+
+        // Never a partial list as if complete: a caller deciding "not there" from it could miss what it looks for.
+        throw Incomplete(string.Create(CultureInfo.InvariantCulture, $"ActivePlatform returned {query.MaxPages} full pages of {query.PageSize} payments and more remain; stopped paging without reading the list to its end."));
     }
+
+    private static ActivePlatformTransientException Incomplete(string message) => new(message, new ActivePlatformFailureDetails());
 
     public async Task<Payment?> FindByNumberAsync(long resellerId, string paymentNumber, CancellationToken cancellationToken)
     {

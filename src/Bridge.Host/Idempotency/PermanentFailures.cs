@@ -26,6 +26,11 @@ public static class PermanentFailures
             case ActivePlatformException { Status: 401 or 403 or 407 }:
                 rejection = null;
                 return false;
+            // A refusal of a repeat, after an attempt of the same write whose outcome was unclear (its answer lost), says
+            // nothing about that attempt: never answered as "refused, nothing happened". Retried, then dead-lettered.
+            case ActivePlatformException { AnAttemptMayHaveApplied: true }:
+                rejection = null;
+                return false;
             case ActivePlatformException { IsTransient: false } refused:
                 rejection = new Rejection(
                     RejectionReason.RejectedByActivePlatform,

@@ -111,15 +111,19 @@ public sealed class ClosingDocumentWrites(
             {
                 // The task expired (issue 7, defect 11): it ended long ago, so the document is there or never will be.
             }
+            catch (ActivePlatformPermanentException failed)
+            {
+                throw ReadBackFailed(documentKey, taskId, failed);
+            }
 
-            var written = await activePlatform.FindClosingDocumentAsync(resellerId, accountId, documentKey, cancellationToken);
+            var written = await FindAsync(resellerId, accountId, documentKey, cancellationToken);
             return written is null
                 ? await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} ended and no document has key '{documentKey}'" })
                 : await ResolveAsync(open, EffectState.Applied, written.Id, create with { ExternalInvoiceId = written.Id, How = $"async task {taskId} ended; found by key" });
         }
 
         // Sent, and its answer never recorded: the create may still be an async task ActivePlatform is working on.
-        var appeared = await activePlatform.FindClosingDocumentAsync(resellerId, accountId, documentKey, cancellationToken);
+        var appeared = await FindAsync(resellerId, accountId, documentKey, cancellationToken);
         if (appeared is not null)
         {
             return await ResolveAsync(open, EffectState.Applied, appeared.Id, create with { ExternalInvoiceId = appeared.Id, How = "answer lost; found by key" });
@@ -152,6 +156,10 @@ public sealed class ClosingDocumentWrites(
             {
                 return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"async task {taskId} expired before it was read: it ended, and whether it applied cannot be told; counted as written, so no older version goes over it, and its message sends it again (an update is harmless to repeat)" }, countsAsWritten: true);
             }
+            catch (ActivePlatformPermanentException failed)
+            {
+                throw ReadBackFailed(documentKey, taskId, failed);
+            }
         }
 
         // Sent, and its answer never recorded. It may still be on its way, or an async task nobody can poll: wait until
@@ -177,7 +185,7 @@ public sealed class ClosingDocumentWrites(
 
         // No other write of this document ran since the delete was sent (one unresolved write per document): the document
         // it targeted is gone because of it, or still there because it never arrived.
-        var found = await activePlatform.FindClosingDocumentAsync(resellerId, accountId, documentKey, cancellationToken);
+        var found = await FindAsync(resellerId, accountId, documentKey, cancellationToken);
         return found is null
             ? await ResolveAsync(open, EffectState.Applied, null, delete with { Outcome = "Deleted", How = "answer lost; the document is no longer found by key" })
             : await ResolveAsync(open, EffectState.NotApplied, null, delete with { How = $"answer lost; document {found.Id} is still found by key" });
@@ -240,6 +248,16 @@ public sealed class ClosingDocumentWrites(
             ? new DocumentChange(evidence.Version, id ?? current?.ResourceId, Deleted: false)
             : null;
     }
+
+    /// <summary>
+    /// The settling read-back by key. Its failure — a refusal included — says nothing about the write: the write stays
+    /// unresolved and the message is retried (<see cref="EffectReadBackFailedException"/>), never rejected.
+    /// </summary>
+    private Task<Bridge.ActivePlatform.Models.ExternalInvoice?> FindAsync(long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
+        => EffectReadBack.RunAsync($"A write of closing document '{documentKey}'", () => activePlatform.FindClosingDocumentAsync(resellerId, accountId, documentKey, cancellationToken));
+
+    private static EffectReadBackFailedException ReadBackFailed(string documentKey, string taskId, ActivePlatformException failed)
+        => EffectReadBack.Failed($"A write of closing document '{documentKey}'", $"polling async task {taskId} answered {failed.Status}: {failed.Message}", failed);
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 

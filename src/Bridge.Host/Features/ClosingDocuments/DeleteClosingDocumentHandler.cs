@@ -78,11 +78,28 @@ public sealed class DeleteClosingDocumentHandler(
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }
 
+        var how = "ActivePlatform's answer to the delete";
         try
         {
             // A 404 here is this delete's own earlier HTTP attempt whose answer was lost (no other write of the document
             // can run while this one is unresolved): the document was there when this delete found it, and it is gone.
             await activePlatform.DeleteClosingDocumentAsync(resellerId, message.AccountId, existing.Id, CancellationToken.None);
+        }
+        catch (ActivePlatformPermanentException refused) when (refused.AnAttemptMayHaveApplied)
+        {
+            // Any other refusal of a repeat after an attempt whose answer was lost says nothing about that attempt: read back
+            // by key. Gone → this delete removed it (no other write of the document runs while this one is unresolved);
+            // still there → the delete stays unresolved and is settled once the earlier attempt can no longer land.
+            var still = await EffectReadBack.RunAsync(
+                $"Delete of closing document '{message.Key}'",
+                () => activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct));
+            if (still is not null)
+            {
+                throw new EffectPendingException(
+                    $"A delete of closing document '{message.Key}' ({existing.Id}) was refused ({refused.Status}) after an earlier attempt whose answer was lost, and the document is still found by key; it is settled once that attempt can no longer land.");
+            }
+
+            how = $"refused ({refused.Status}) after an earlier attempt whose answer was lost; the document is no longer found by key";
         }
         catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
         {
@@ -90,7 +107,7 @@ public sealed class DeleteClosingDocumentHandler(
             throw;
         }
 
-        var deleted = intent with { Outcome = "Deleted", How = "ActivePlatform's answer to the delete" };
+        var deleted = intent with { Outcome = "Deleted", How = how };
         return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, existing.Id, wasPresent: true), existing.Id, change)
         {
             Effects = [new EffectResolution(deleteId, attempt, EffectState.Applied, null, EffectEvidence.Of(deleted))],

@@ -63,7 +63,7 @@ public sealed class SendClosingDocumentHandler(
         // Older than what was written — or the very version a delete came after: a republish must not bring it back. This
         // holds even when this message's own create was applied: a newer version or a delete ran before its answer was
         // recorded, so "sent" would tell finance that ActivePlatform holds this version, and it does not.
-        if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && version == document.AppliedVersion))
+        if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && DocumentVersion.IsSame(version, document.AppliedVersion)))
         {
             var skipped = new ClosingDocumentSkipped
             {
@@ -125,10 +125,30 @@ public sealed class SendClosingDocumentHandler(
     private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> WriteAsync(
         WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
     {
-        // A restart during an async update recorded before updates were journaled resumes polling its stored task.
+        // Markers an older Bridge left on this message's record before writes were journaled (issue 7, leftovers): settled
+        // read-only from what they say. An async write resumes polling its stored task (an expired task: found by key)...
         if (PendingWrite.TryParse(context.Record.PendingAsyncTaskId, out var pending))
         {
-            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, pending.Outcome == ClosingDocumentWriteOutcome.Updated, cancellationToken), null);
+            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, pending.Outcome == ClosingDocumentWriteOutcome.Updated, cancellationToken, expiredMeansEnded: true), null);
+        }
+
+        // ...and a create whose answer was lost is waited for until it can no longer land, never sent a second time before.
+        if (LegacyCreateSent.TryParse(context.Record.PendingAsyncTaskId, out var sentAt))
+        {
+            var appeared = await EffectReadBack.RunAsync(
+                $"A create of closing document '{message.Key}' sent before the upgrade",
+                () => activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken));
+            if (appeared is not null)
+            {
+                return (ClosingDocumentWriteOutcome.Created, appeared.Id, null);
+            }
+
+            var wait = activePlatformOptions.Value.AsyncTaskPolling.Deadline + EffectTiming.InFlightWindow(activePlatformOptions.Value);
+            if (clock.GetUtcNow() - sentAt < wait)
+            {
+                throw new EffectPendingException(
+                    $"A create of closing document '{message.Key}' was sent at {sentAt:O} (before the upgrade) and its answer was lost; waiting until {sentAt + wait:O} for it to appear before sending it again.");
+            }
         }
 
         var body = ClosingDocumentMapping.ToWrite(message);
@@ -213,6 +233,14 @@ public sealed class SendClosingDocumentHandler(
         {
             result = await activePlatform.UpdateClosingDocumentAsync(resellerId, message.AccountId, externalInvoiceId, body, CancellationToken.None);
         }
+        catch (ActivePlatformPermanentException refused) when (refused.AnAttemptMayHaveApplied)
+        {
+            // An earlier HTTP attempt of this PATCH ended unclear (its answer lost) and may have been carried out; the
+            // refusal of a repeat says nothing about it. The update stays unresolved and is settled as one whose answer was
+            // lost (counted as written once it can no longer land, then sent again) — never reported as refused.
+            throw new EffectPendingException(
+                $"An update of closing document '{message.Key}' ({DocumentVersion.Describe(version)}) was refused ({refused.Status}) after an earlier attempt whose answer was lost and which may have applied it; it is settled as an update whose answer was lost.");
+        }
         catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
         {
             // The document found by key a moment ago is gone: written by something outside this document's journal (an
@@ -246,12 +274,27 @@ public sealed class SendClosingDocumentHandler(
     }
 
     /// <returns>The document's id; empty when an update's document was deleted (by a later delete) before it was read back.</returns>
-    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, bool update, CancellationToken cancellationToken)
+    /// <param name="expiredMeansEnded">A task polled long after it was stored (a marker from before the upgrade) may have expired: it ended, so the document is found by key.</param>
+    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, bool update, CancellationToken cancellationToken, bool expiredMeansEnded = false)
     {
-        await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
+        try
+        {
+            await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
+        }
+        catch (ActivePlatformPermanentException gone) when (gone is not AsyncTaskFailedException && gone.Status == 404 && expiredMeansEnded)
+        {
+            // Ended long ago and forgotten: the document is there or never will be.
+        }
+        catch (ActivePlatformPermanentException failed) when (failed is not AsyncTaskFailedException)
+        {
+            // Polling the write's task was refused: that says nothing about the write, which stays unresolved.
+            throw EffectReadBack.Failed($"A write of closing document '{message.Key}'", $"polling async task {taskId} answered {failed.Status}: {failed.Message}", failed);
+        }
 
         // The task's results do not name the document: its id is read back by the ERP key.
-        var written = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+        var written = await EffectReadBack.RunAsync(
+            $"A write of closing document '{message.Key}'",
+            () => activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken));
         if (written is null && update)
         {
             // The update was applied and the document deleted since (a delete for the key ran while this task was polled
@@ -265,6 +308,26 @@ public sealed class SendClosingDocumentHandler(
 
     private ClosingDocumentRejected Rejected(SendClosingDocument? message, IncomingMessage incoming, Rejection rejection)
         => ClosingDocumentRejections.Build(message?.Key, nameof(SendClosingDocument), incoming, rejection, clock);
+}
+
+/// <summary>A create sent before writes were journaled, stored as <c>CreateSent|{utc ticks}</c> in the idempotency record by an older Bridge.</summary>
+internal static class LegacyCreateSent
+{
+    private const string Prefix = "CreateSent|";
+
+    public static bool TryParse(string? value, out DateTimeOffset at)
+    {
+        at = default;
+        if (value is null || !value.StartsWith(Prefix, StringComparison.Ordinal)
+            || !long.TryParse(value.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            || ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks)
+        {
+            return false;
+        }
+
+        at = new DateTimeOffset(ticks, TimeSpan.Zero);
+        return true;
+    }
 }
 
 /// <summary>The async write being awaited, stored as <c>{outcome}|{taskId}</c> in the idempotency record.</summary>
@@ -287,26 +350,63 @@ internal sealed record PendingWrite(ClosingDocumentWriteOutcome Outcome, string 
 }
 
 /// <summary>
-/// Orders versions of one document: by the ERP's revision when it sends one, else by its modification time. Stored as a
-/// fixed-width token so that ordinal comparison is numeric comparison.
+/// Orders versions of one document: by the ERP's revision when it sends one, else by its modification time (contracts:
+/// "when both are present, revision orders the versions"). Two versions of the same revision that both carry a modification
+/// time are ordered by it, so an earlier edit published late under the same revision is not written over a later one.
+/// Stored as fixed-width tokens — <c>r:{revision}</c>, <c>r:{revision}:{ticks}</c>, <c>t:{ticks}</c> — so that ordinal
+/// comparison is numeric comparison; tokens stored before the tie-break (<c>r:{revision}</c>) compare as they did.
 /// </summary>
 public static class DocumentVersion
 {
     public static string Of(SendClosingDocument message)
         => message.Revision is { } revision
-            ? $"r:{revision.ToString("D20", CultureInfo.InvariantCulture)}"
+            ? message.ModifiedAt is { } modifiedAt
+                ? $"r:{revision.ToString("D20", CultureInfo.InvariantCulture)}:{modifiedAt.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}"
+                : $"r:{revision.ToString("D20", CultureInfo.InvariantCulture)}"
             : $"t:{message.ModifiedAt!.Value.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}";
 
     /// <summary>True when <paramref name="incoming"/> is older than <paramref name="applied"/>. Versions of different kinds are not comparable: never older.</summary>
-    public static bool IsOlder(string incoming, string? applied)
-        => applied is not null && incoming[0] == applied[0] && string.CompareOrdinal(incoming, applied) < 0;
+    public static bool IsOlder(string incoming, string? applied) => Compare(incoming, applied) < 0;
 
-    public static string Describe(string token) => token[0] switch
+    /// <summary>
+    /// True when <paramref name="incoming"/> is the version <paramref name="applied"/> records: the same revision (and the
+    /// same modification time, when both carry one), or the same modification time.
+    /// </summary>
+    public static bool IsSame(string incoming, string? applied) => Compare(incoming, applied) == 0;
+
+    public static string Describe(string token)
     {
-        'r' => $"revision {long.Parse(token.AsSpan(2), CultureInfo.InvariantCulture)}",
-        't' => $"modified at {new DateTimeOffset(long.Parse(token.AsSpan(2), CultureInfo.InvariantCulture), TimeSpan.Zero):O}",
-        _ => token,
-    };
+        var (order, tie) = Split(token);
+        return token.Length < 3 ? token : token[0] switch
+        {
+            'r' when tie is not null => $"revision {long.Parse(order.AsSpan(2), CultureInfo.InvariantCulture)}, modified at {AtTicks(tie):O}",
+            'r' => $"revision {long.Parse(order.AsSpan(2), CultureInfo.InvariantCulture)}",
+            't' => $"modified at {AtTicks(order[2..]):O}",
+            _ => token,
+        };
+    }
+
+    /// <summary>Null when the two cannot be compared (of different kinds, or nothing applied).</summary>
+    private static int? Compare(string incoming, string? applied)
+    {
+        if (applied is null || incoming.Length < 3 || applied.Length < 3 || incoming[0] != applied[0])
+        {
+            return null;
+        }
+
+        var (order, tie) = Split(incoming);
+        var (appliedOrder, appliedTie) = Split(applied);
+        var byOrder = string.CompareOrdinal(order, appliedOrder);
+        return byOrder != 0 || tie is null || appliedTie is null ? Math.Sign(byOrder) : Math.Sign(string.CompareOrdinal(tie, appliedTie));
+    }
+
+    private static (string Order, string? Tie) Split(string token)
+    {
+        var separator = token.Length > 2 ? token.IndexOf(':', 2) : -1;
+        return separator < 0 ? (token, null) : (token[..separator], token[(separator + 1)..]);
+    }
+
+    private static DateTimeOffset AtTicks(string ticks) => new(long.Parse(ticks, CultureInfo.InvariantCulture), TimeSpan.Zero);
 }
 
 public static class ClosingDocumentScope

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text.Json;
+using Bridge.ActivePlatform;
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Storage;
+using MassTransit;
+using static Bridge.Tests.Pipeline.PipelineTestData;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// A message an older Bridge had begun before the effect journal, whose record still carries that code's string marker
+/// (<c>CreateSent|ticks</c> for a create whose answer was lost, <c>Created|taskId</c> for one awaited as an async task), is
+/// settled from the marker without a second create (issue 7, leftovers).
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class LegacyPendingWriteTests(PipelineFixture fixture)
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
+    private static long NewAccount() => 9_800_000 + Random.Shared.Next(100_000);
+
+    private static string Queue(string prefix) => $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+
+    /// <summary>What the older instance did: sent the create (answered with an async task it never recorded) and the marker.</summary>
+    private async Task<(string MessageId, string TaskId, Dictionary<string, object?> Body)> OldInstanceSentCreateAsync(long account, string key, Func<string, string> marker)
+    {
+        var messageId = NewId.NextGuid().ToString("D");
+        var body = Document(key, revision: 1, accountId: account);
+        var message = JsonSerializer.Deserialize<SendClosingDocument>(JsonSerializer.Serialize(body, Web), Web)!;
+        var written = await fixture.Bridge.Get<IActivePlatformClient>().CreateClosingDocumentAsync(1, account, ClosingDocumentMapping.ToWrite(message), CancellationToken.None);
+        var task = Assert.IsType<string>(written.AsyncTask?.Id);
+
+        var records = fixture.Bridge.Get<IIdempotencyStore>();
+        Assert.True((await records.BeginAsync(messageId, nameof(SendClosingDocument), PayloadFingerprint.Of(message), key, CancellationToken.None)).IsNew);
+        await records.SetPendingAsyncTaskAsync(messageId, marker(task), CancellationToken.None);
+        return (messageId, task, body);
+    }
+
+    private async Task<int> LookupsByKeyAsync(long account, string key)
+        => (await fixture.Sandbox.Control.GetCallsAsync("GET", $"/accounts/{account}/external_invoices", null, CancellationToken.None))
+            .Count(c => c.Query.Contains(key, StringComparison.Ordinal));
+
+    [Fact]
+    public async Task A_create_an_older_bridge_sent_and_lost_is_waited_for_and_adopted_never_sent_a_second_time()
+    {
+        var prefix = $"bridge-lg1-{Guid.NewGuid():N}"[..22];
+        var account = NewAccount();
+        var key = "async-legacy-" + Guid.NewGuid().ToString("D");
+        var (messageId, task, body) = await OldInstanceSentCreateAsync(
+            account, key, _ => "CreateSent|" + DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture));
+
+        await using var bridge = await fixture.StartBridgeAsync(prefix);
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), body, messageId);
+
+        // The redelivered message has looked for the document (twice: it is waiting for the old create, not sending one).
+        await EventuallyAsync(() => LookupsByKeyAsync(account, key), n => n >= 2, TimeSpan.FromSeconds(60));
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
+
+        // ActivePlatform finishes the old create's task: the message adopts the document it made.
+        await fixture.Sandbox.Control.ExpireAsyncTaskAsync(task, complete: true, CancellationToken.None);
+        var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == messageId, TimeSpan.FromSeconds(120));
+
+        var sent = Assert.IsType<ClosingDocumentSent>(answer);
+        Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        Assert.Equal(Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Id, sent.ExternalInvoiceId);
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_create_an_older_bridge_awaited_as_an_async_task_that_has_since_expired_is_found_by_key_not_rejected()
+    {
+        var prefix = $"bridge-lg2-{Guid.NewGuid():N}"[..22];
+        var account = NewAccount();
+        var key = "async-legacy-" + Guid.NewGuid().ToString("D");
+        var (messageId, task, body) = await OldInstanceSentCreateAsync(account, key, task => "Created|" + task);
+
+        // The task ended (the document made) and is forgotten: polling it answers 404.
+        await fixture.Sandbox.Control.ExpireAsyncTaskAsync(task, complete: true, CancellationToken.None);
+        await using var bridge = await fixture.StartBridgeAsync(prefix);
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), body, messageId);
+        var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == messageId, TimeSpan.FromSeconds(120));
+
+        var sent = Assert.IsType<ClosingDocumentSent>(answer);
+        Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        Assert.Equal(Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Id, sent.ExternalInvoiceId);
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
+    }
+}
