@@ -63,7 +63,7 @@ public sealed class BenchRun(BenchOptions options)
         {
             await using var sandbox = await SandboxServer.StartAsync(
                 new SandboxSettings { Faults = latencyMs > 0 ? [new FaultRule { LatencyMs = latencyMs }] : [] }, ct);
-            await using var capture = await ResultCapture.StartAsync(connection, $"bench{tag}.results", messages.Count, ct);
+            await using var capture = await ResultCapture.StartAsync(connection, $"bench{tag}.results", messages.Select(m => m.MessageId), ct);
             var published = await Workload.PreloadAsync(connection, $"{queuePrefix}.{InputQueue}", messages, ct);
             Say($"{name}: {messages.Count} preloaded; starting Bridge");
 

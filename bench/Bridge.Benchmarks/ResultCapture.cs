@@ -23,25 +23,27 @@ public sealed class ResultCapture : IAsyncDisposable
     private readonly IChannel _channel;
     private readonly ConcurrentDictionary<string, ReceivedEvent> _events = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly int _expected;
+    private readonly HashSet<string> _expected;
+    private int _answered;
     private long _unreadable;
 
-    private ResultCapture(IChannel channel, int expected)
+    private ResultCapture(IChannel channel, IEnumerable<string> expected)
     {
         _channel = channel;
-        _expected = expected;
+        _expected = new HashSet<string>(expected, StringComparer.Ordinal);
     }
 
     public IReadOnlyCollection<ReceivedEvent> Events => [.. _events.Values];
 
-    public int Count => _events.Count;
+    /// <summary>How many of the expected messages have an answer (events of other runs on the shared exchanges are not counted).</summary>
+    public int Count => Volatile.Read(ref _answered);
 
     public long Unreadable => Interlocked.Read(ref _unreadable);
 
     /// <summary>Completes when every expected message has an answer.</summary>
     public Task AllReceived => _all.Task;
 
-    public static async Task<ResultCapture> StartAsync(IConnection connection, string queue, int expected, CancellationToken ct)
+    public static async Task<ResultCapture> StartAsync(IConnection connection, string queue, IEnumerable<string> expected, CancellationToken ct)
     {
         var channel = await connection.CreateChannelAsync(cancellationToken: ct);
         await channel.QueueDeclareAsync(queue, durable: false, exclusive: true, autoDelete: true, cancellationToken: ct);
@@ -76,8 +78,10 @@ public sealed class ResultCapture : IAsyncDisposable
             }
             else
             {
-                _events.TryAdd(messageId, new ReceivedEvent(messageId, type["urn:message:Bridge.Contracts:".Length..], occurredAt, received));
-                if (_events.Count >= _expected)
+                // The event exchanges are shared by every scenario of a run: only this scenario's messages count.
+                if (_expected.Contains(messageId)
+                    && _events.TryAdd(messageId, new ReceivedEvent(messageId, type["urn:message:Bridge.Contracts:".Length..], occurredAt, received))
+                    && Interlocked.Increment(ref _answered) >= _expected.Count)
                 {
                     _all.TrySetResult();
                 }
