@@ -88,4 +88,35 @@ public sealed class LegacyPendingWriteTests(PipelineFixture fixture)
         Assert.Equal(Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Id, sent.ExternalInvoiceId);
         Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
     }
+
+    [Fact(Skip = "finding: a legacy CreateSent|ticks or Created|task marker lives on its own message's idempotency record, which no other message reads: a newer revision (or a republish under a new id) finds nothing by key and POSTs a second create while the old one's task can still land (issue 7 defect 2, for rows from before the effect journal). A fix needs a lookup of in-progress SendClosingDocument records by document key (a query, and an index on idempotency_records.document_key in all three dialects), not small")]
+    public async Task A_newer_revision_under_another_message_id_waits_for_a_create_an_older_bridge_sent_and_never_posts_a_second_one()
+    {
+        var prefix = $"bridge-lg3-{Guid.NewGuid():N}"[..22];
+        var account = NewAccount();
+        var key = "async-legacy-" + Guid.NewGuid().ToString("D");
+        var (_, task, _) = await OldInstanceSentCreateAsync(
+            account, key, _ => "CreateSent|" + DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture));
+
+        // After the upgrade, the ERP publishes revision 2 of the same document under a new message id; the old message is
+        // not redelivered yet. Its create (an async task) is still running at ActivePlatform.
+        await using var bridge = await fixture.StartBridgeAsync(prefix);
+        var newer = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 2, accountId: account), newer);
+
+        async Task<(int Posts, int Lookups)> SeenAsync() => (
+            (await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None)).Count,
+            await LookupsByKeyAsync(account, key));
+
+        // Either it POSTs a second create, or it keeps looking the document up while the old create can still land.
+        var seen = await EventuallyAsync(SeenAsync, s => s.Posts >= 2 || s.Lookups >= 3, TimeSpan.FromSeconds(90));
+        Assert.Equal(1, seen.Posts);
+
+        // The old create lands: revision 2 goes over the one document it made.
+        await fixture.Sandbox.Control.ExpireAsyncTaskAsync(task, complete: true, CancellationToken.None);
+        var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == newer, TimeSpan.FromSeconds(180));
+        var sent = Assert.IsType<ClosingDocumentSent>(answer);
+        Assert.Equal(Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Id, sent.ExternalInvoiceId);
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
+    }
 }
