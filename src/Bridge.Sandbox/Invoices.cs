@@ -84,10 +84,12 @@ internal sealed class InvoiceStore
     private long _lastPaymentId = 12200;
 
     private readonly EffectLedger _ledger;
+    private readonly PaymentStore _payments;
 
-    public InvoiceStore(SandboxClock clock, EffectLedger ledger)
+    public InvoiceStore(SandboxClock clock, EffectLedger ledger, PaymentStore payments)
     {
         _ledger = ledger;
+        _payments = payments;
         var now = clock.Now;
         // Reseller 1's accounts (Catalog): 167 closed and payable, 523 with a cancelled payment, 685 still open.
         Seed(new SandboxInvoiceSeed { ResellerId = 1, AccountId = 167, BillingDate = SeedBillingDate, Total = 987.65m }, now);
@@ -101,9 +103,16 @@ internal sealed class InvoiceStore
         {
             var id = ++_lastId;
             var documentId = FormattableString.Invariant($"INV-{id:D6}");
+            var paymentId = seed.LinkedPayment
+                ? _payments.Add(new SandboxPaymentSeed
+                {
+                    ResellerId = seed.ResellerId, AccountId = seed.AccountId, Total = seed.Total, Status = seed.PaymentStatus,
+                    LinkedInvoiceId = id.ToString(CultureInfo.InvariantCulture),
+                }, "postpaid invoice payment").Id
+                : ++_lastPaymentId;
             var invoice = new StoredInvoice(
                 id, seed.ResellerId, seed.AccountId, seed.BillingDate, seed.BillingDate.AddMonths(1).AddDays(-1), seed.Total,
-                seed.PaymentModel, seed.Status, documentId, documentId, false, null, ++_lastPaymentId, seed.PaymentStatus, null, null, null, now, now);
+                seed.PaymentModel, seed.Status, documentId, documentId, false, null, paymentId, seed.PaymentStatus, null, null, null, now, now);
             _invoices.Add(id, invoice);
             return invoice;
         }
@@ -113,9 +122,13 @@ internal sealed class InvoiceStore
     {
         lock (_gate)
         {
-            return [.. _invoices.Values.OrderBy(i => i.Id)];
+            return [.. _invoices.Values.OrderBy(i => i.Id).Select(WithPaymentStatus)];
         }
     }
+
+    /// <summary>An invoice whose linked payment is one of the payment store's shows that payment's status.</summary>
+    private StoredInvoice WithPaymentStatus(StoredInvoice invoice)
+        => _payments.LinkedStatusOf(invoice.ResellerId, invoice.PaymentId, invoice.Id.ToString(CultureInfo.InvariantCulture)) is { } status ? invoice with { PaymentStatus = status } : invoice;
 
     /// <summary>Applies an operation under the lock; the error is ActivePlatform's documented answer when it refuses.</summary>
     public (StoredInvoice? Invoice, IResult? Error) Apply(
@@ -152,6 +165,7 @@ internal sealed class InvoiceStore
                 }
             }
 
+            invoice = WithPaymentStatus(invoice);
             if (Refusal(invoice, operation, request) is { } refusal)
             {
                 return (null, refusal);
@@ -184,6 +198,12 @@ internal sealed class InvoiceStore
                 },
             };
             _invoices[invoice.Id] = updated;
+            if (operation == InvoiceOperation.Complete)
+            {
+                // "complete … completes the linked payment" (REFERENCE.md §6 step 4).
+                _payments.CompleteLinked(resellerId, invoice.PaymentId, invoice.Id.ToString(CultureInfo.InvariantCulture));
+            }
+
             if (updated != invoice)
             {
                 _ledger.Record(resellerId, operation switch
@@ -366,6 +386,12 @@ public sealed record SandboxInvoiceSeed
 
     /// <summary>The linked payment's status: <c>waiting_for_payment</c>, <c>completed</c> or <c>cancelled</c>.</summary>
     public string PaymentStatus { get; init; } = "waiting_for_payment";
+
+    /// <summary>
+    /// The linked payment is one of the sandbox's payments (<c>GET payments/{id}</c> shows it, with the invoice in its
+    /// relationships; it can be completed by id), and completing the invoice completes it. Otherwise it is kept with the invoice only.
+    /// </summary>
+    public bool LinkedPayment { get; init; }
 }
 
 /// <summary>An invoice with its linked payment as the control API shows it (<c>GET /_sandbox/invoices</c>).</summary>

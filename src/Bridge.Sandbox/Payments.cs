@@ -335,6 +335,34 @@ internal sealed partial class PaymentStore
         }
     }
 
+    /// <summary>The status of the store's payment linked to the invoice, or null when the invoice's payment is kept apart from the store.</summary>
+    public string? LinkedStatusOf(int resellerId, long id, string invoiceId)
+    {
+        lock (_gate)
+        {
+            return Linked(resellerId, id, invoiceId)?.Status;
+        }
+    }
+
+    /// <summary>
+    /// Completing a postpaid invoice "completes the linked payment" (REFERENCE.md §6 step 4). Which payment method and manager
+    /// that records is not documented: none is set here [INFERRED], so the payment shows no method the API did not set. Not an
+    /// effect of its own in the ledger: the invoice's completion is.
+    /// </summary>
+    public void CompleteLinked(int resellerId, long id, string invoiceId)
+    {
+        lock (_gate)
+        {
+            if (Linked(resellerId, id, invoiceId) is { Status: PaymentStatus.WaitingForPayment or PaymentStatus.Expired } payment)
+            {
+                var now = _clock.Now;
+                payment.Status = PaymentStatus.Completed;
+                payment.ClosedAt = now;
+                payment.UpdatedAt = now;
+            }
+        }
+    }
+
     public PaymentResult Cancel(int resellerId, long id)
     {
         lock (_gate)
@@ -556,6 +584,9 @@ internal sealed partial class PaymentStore
     }
 
     private static string Id(StoredPayment payment) => payment.Id.ToString(CultureInfo.InvariantCulture);
+
+    private StoredPayment? Linked(int resellerId, long id, string invoiceId) =>
+        Find(resellerId, id) is { } payment && payment.LinkedInvoiceId == invoiceId ? payment : null;
 
     private StoredPayment? Find(int resellerId, long id) =>
         _payments.TryGetValue(id, out var payment) && payment.ResellerId == resellerId ? payment : null;

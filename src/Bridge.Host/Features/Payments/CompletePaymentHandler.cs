@@ -190,7 +190,8 @@ public sealed class CompletePaymentHandler(
             () => message.Mode == PaymentCompletionMode.FromBalance
                 ? payments.PayFromBalanceAsync(resellerId, paymentId, CancellationToken.None)
                 : payments.CompleteByIdAsync(resellerId, paymentId, message.PaymentMethodId!.Value, CancellationToken.None),
-            cancellationToken);
+            cancellationToken,
+            message.Mode == PaymentCompletionMode.FromBalance ? null : message.PaymentMethodId);
 
         return new WorkResult(
             HandlingOutcome.Applied,

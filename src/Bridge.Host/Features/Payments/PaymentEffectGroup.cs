@@ -1,3 +1,4 @@
+using System.Globalization;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Payments;
 using Bridge.Host.Effects;
@@ -6,8 +7,12 @@ using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Features.Payments;
 
-/// <summary>What a status change Bridge sends to a payment (completion by id or from balance, cancellation) records before the send.</summary>
-public sealed record StatusChangeSent(string PaymentId, string? StatusBefore, string Target);
+/// <summary>
+/// What a status change Bridge sends to a payment (completion by id or from balance, cancellation) records before the send;
+/// a completion by id also the payment method it sets, which tells its completion from another one (rows written before
+/// it was recorded have none).
+/// </summary>
+public sealed record StatusChangeSent(string PaymentId, string? StatusBefore, string Target, long? PaymentMethodId = null);
 
 /// <summary>How a status change was settled: the status the payment was found in, and how Bridge knows.</summary>
 public sealed record StatusChangeSettled(string? Status, string How);
@@ -52,7 +57,7 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
     /// <paramref name="target"/> is reported already applied (unless this message's own change put it there).
     /// </summary>
     public async Task<StatusChangeResult> ChangeStatusAsync(
-        long resellerId, string paymentId, string target, string idempotencyKey, Func<Task<Payment>> send, CancellationToken cancellationToken)
+        long resellerId, string paymentId, string target, string idempotencyKey, Func<Task<Payment>> send, CancellationToken cancellationToken, long? paymentMethodId = null)
     {
         ArgumentNullException.ThrowIfNull(send);
         var current = await payments.GetAsync(resellerId, paymentId, cancellationToken);
@@ -64,14 +69,21 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
 
         await SettleOpenAsync(resellerId, number, cancellationToken);
         var id = StatusChangeId(resellerId, number, target, idempotencyKey);
+        var own = await journal.FindAsync(id, cancellationToken);
+        if (own?.State == EffectState.Unknown)
+        {
+            // Never sent again, never reported either way, until an operator has decided.
+            throw new PaymentOutcomeUnknownException(UnknownInstructions(id, paymentId, number, target, own.EvidenceAs<StatusChangeSettled>()?.How ?? "no read-back"));
+        }
+
         if (current.Attributes.Status == target)
         {
-            var own = await journal.FindAsync(id, cancellationToken);
             return new StatusChangeResult(current, AlreadyApplied: own?.State != EffectState.Applied, null);
         }
 
         var fingerprint = PayloadFingerprint.Of(new { paymentId, target });
-        var attempt = await journal.TryBeginAsync(id, idempotencyKey, fingerprint, EffectEvidence.Of(new StatusChangeSent(paymentId, current.Attributes.Status, target)), cancellationToken)
+        var sent = new StatusChangeSent(paymentId, current.Attributes.Status, target, paymentMethodId);
+        var attempt = await journal.TryBeginAsync(id, idempotencyKey, fingerprint, EffectEvidence.Of(sent), cancellationToken)
             ?? throw new EffectPendingException($"Payment {paymentId} ({number}): another effect on it is being settled; its change to '{target}' waits.");
 
         // Another effect on the payment (a statement line) may have ended between the read above and the entry that now
@@ -93,11 +105,12 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
             return new StatusChangeResult(fenced, AlreadyApplied: true, null);
         }
 
-        return await SendAsync(resellerId, paymentId, target, fenced, send, id, attempt, cancellationToken);
+        return await SendAsync(resellerId, paymentId, target, fenced, send, id, attempt, cancellationToken, sent);
     }
 
     private async Task<StatusChangeResult> SendAsync(
-        long resellerId, string paymentId, string target, Payment? current, Func<Task<Payment>> send, EffectId? id, string? attempt, CancellationToken cancellationToken)
+        long resellerId, string paymentId, string target, Payment? current, Func<Task<Payment>> send, EffectId? id, string? attempt, CancellationToken cancellationToken,
+        StatusChangeSent? sent = null)
     {
         if (current?.Attributes.Status == target)
         {
@@ -117,6 +130,20 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
             {
                 await ResolveAsync(id, attempt, EffectState.NotApplied, new StatusChangeSettled(now?.Attributes.Status, "refused: " + refused.Message));
                 throw;
+            }
+
+            // The payment is in the target status, but the refusal may be of this change (another one got there first — its
+            // invoice's completion, a manager): it is this change's only if the payment carries what this change sets.
+            var (state, how) = AttributeTargetReached(sent ?? new StatusChangeSent(paymentId, current?.Attributes.Status, target), now);
+            if (state != EffectState.Applied)
+            {
+                await ResolveAsync(id, attempt, state, new StatusChangeSettled(target, $"refused ({refused.Message}); {how}"));
+                if (state == EffectState.Unknown)
+                {
+                    throw new PaymentOutcomeUnknownException(UnknownInstructions(id, paymentId, now.Attributes.DocumentId, target, how));
+                }
+
+                return new StatusChangeResult(now, AlreadyApplied: true, null);
             }
 
             after = now;
@@ -156,7 +183,11 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
         var status = now.Attributes.Status;
         if (string.Equals(status, change.Target, StringComparison.Ordinal))
         {
-            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Applied, null, EffectEvidence.Of(new StatusChangeSettled(status, "read back: the payment is in the status the change sets")), CancellationToken.None);
+            // Attributed by what this change sets, never by "the status changed": another change may have put it there (a
+            // completion of its postpaid invoice, which completes the payment too, or a manager). A payment already in the
+            // target status can no longer take this change, so there is nothing left to wait for.
+            var (state, how) = AttributeTargetReached(change, now);
+            await journal.ResolveAsync(open.Id, open.Attempt, state, null, EffectEvidence.Of(new StatusChangeSettled(status, how)), CancellationToken.None);
             return;
         }
 
@@ -169,6 +200,51 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
 
         await journal.ResolveAsync(open.Id, open.Attempt, EffectState.NotApplied, null, EffectEvidence.Of(new StatusChangeSettled(status, $"read back: the payment is '{status}', not '{change.Target}', and the change can no longer be in flight")), CancellationToken.None);
     }
+
+    /// <summary>
+    /// Whose change put the payment in the status a change of Bridge sets, when that change's answer was lost or refused.
+    /// Only a completion has a rival Bridge cannot fence: completing a postpaid invoice completes its linked payment
+    /// (REFERENCE.md §6), and the invoice flow cannot know that payment before it sends. A completion by id sets its payment
+    /// method: a payment completed with another method (or none) was completed by something else, and this completion can no
+    /// longer apply (a completed payment refuses it). A payment linked to an invoice and completed with this method cannot be
+    /// told apart (what method an invoice's completion records is not documented): Unknown, for an operator. Otherwise the
+    /// status, with what this change sets, is this change's.
+    /// </summary>
+    public static (EffectState State, string How) AttributeTargetReached(StatusChangeSent change, Payment now)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        ArgumentNullException.ThrowIfNull(now);
+        if (!string.Equals(change.Target, PaymentStatuses.Completed, StringComparison.Ordinal))
+        {
+            return (EffectState.Applied, "read back: the payment is in the status the change sets");
+        }
+
+        var method = now.Attributes.PaymentMethodId;
+        if (change.PaymentMethodId is { } sent && method != sent)
+        {
+            return (EffectState.NotApplied, string.Create(CultureInfo.InvariantCulture,
+                $"read back: the payment is completed with payment method {(method is { } m ? m.ToString(CultureInfo.InvariantCulture) : "none")}, not {sent} which this completion sets: something else completed it (its invoice's completion, a manager), and this completion can no longer apply"));
+        }
+
+        var invoices = now.Relationships?.GetValueOrDefault("invoices")?.Data?.Select(r => r.Id).Where(i => i.Length > 0).ToList() ?? [];
+        if (invoices.Count > 0)
+        {
+            return (EffectState.Unknown,
+                $"the payment is completed{(method is { } same ? string.Create(CultureInfo.InvariantCulture, $" with payment method {same}") : string.Empty)}, but it is linked to invoice {string.Join(", ", invoices)}, whose completion completes it too, and ActivePlatform does not tell which one completed it");
+        }
+
+        return (EffectState.Applied, change.PaymentMethodId is null
+            ? "read back: the payment is in the status the change sets"
+            : "read back: the payment is completed with the payment method this completion sets");
+    }
+
+    /// <summary>What an operator checks for a status change whose outcome Bridge cannot tell.</summary>
+    public static string UnknownInstructions(EffectId? id, string paymentId, string? number, string target, string reason)
+        => $"The change of payment {paymentId} ({number}) to '{target}' was sent to ActivePlatform and its answer was lost or refused; Bridge cannot tell whether it was this message's change ({reason}). "
+            + "Check the payment's history in ActivePlatform: whether it was completed by this completion by id or by its invoice's completion. "
+            + (id is null
+                ? "The payment is in that status either way and nothing will be sent again: discard this message once you have told the ERP which one it was."
+                : EffectInstructions.Resolve(id, string.Empty));
 
     /// <summary>
     /// Settles a line sent earlier whose answer never reached Bridge's record (a lost answer, a crash, a killed instance):
