@@ -22,6 +22,7 @@ public static class AdminApi
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
+        builder.Services.AddBridgeAdminAuthentication();
         return builder;
     }
 
@@ -31,7 +32,7 @@ public static class AdminApi
 
         // The description is public: it holds no data, and clients need it before they have a token.
         app.MapGet(OpenApiPath, () => Results.Text(OpenApiDocument.Value, "application/json"));
-        var admin = app.MapGroup("/admin").AddEndpointFilter(AdminAuthentication.RequireToken);
+        var admin = app.MapGroup("/admin").RequireAuthorization(AdminPolicies.Read);
         admin.MapDeadLetterAdmin();
         admin.MapEffectAdmin();
         admin.MapAdminSession();

@@ -19,7 +19,7 @@ public static class DeadLetterAdminApi
         group.MapGet("/replay-jobs/{jobId:guid}", (Guid jobId, ReplayJobs jobs) =>
             jobs.Get(jobId) is { } progress ? Results.Ok(progress) : NotFound("No replay job has this id in this instance."));
 
-        var act = group.MapGroup("").AddEndpointFilter(AdminAuthentication.RequireOperator);
+        var act = group.MapGroup("").RequireAuthorization(AdminPolicies.Operate);
         act.MapPost("/{id:guid}/replay", async (Guid id, HttpContext http, DeadLetterOperations operations, CancellationToken cancellationToken) =>
             ToResult(await operations.ReplayAsync(id, http.Caller().Name, null, cancellationToken)));
         act.MapPost("/{id:guid}/discard", async (Guid id, DiscardRequest? request, HttpContext http, DeadLetterOperations operations, CancellationToken cancellationToken) =>

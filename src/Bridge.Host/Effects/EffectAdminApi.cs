@@ -20,7 +20,7 @@ public static partial class EffectAdminApi
         group.MapGet("", ListAsync);
         group.MapGet("/{id}", ShowAsync);
 
-        var act = group.MapGroup("").AddEndpointFilter(AdminAuthentication.RequireOperator);
+        var act = group.MapGroup("").RequireAuthorization(AdminPolicies.Operate);
         act.MapPost("/{id}/resolve", ResolveAsync);
         return group;
     }

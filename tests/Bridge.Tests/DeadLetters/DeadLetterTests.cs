@@ -210,6 +210,12 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         Assert.Equal(announced.DeadLetterId, page["items"]![0]!["id"]!.GetValue<Guid>());
         Assert.Equal(HttpStatusCode.Forbidden, viewerReplays.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, viewerDiscards.StatusCode);
+        // Both refusals are problem documents that name no token.
+        Assert.Equal("application/problem+json", noToken.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("An operator token is required", (await noToken.Content.ReadFromJsonAsync<JsonObject>())!["title"]!.GetValue<string>());
+        var forbidden = (await viewerReplays.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal("This token is read-only", forbidden["title"]!.GetValue<string>());
+        Assert.DoesNotContain(DeadLetterFixture.ReadOnlyToken, forbidden.ToJsonString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, description.StatusCode);
         using var admin = fixture.Admin();
         var letter = await ShowAsync(admin, announced.DeadLetterId);
