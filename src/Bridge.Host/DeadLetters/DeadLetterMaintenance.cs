@@ -1,3 +1,4 @@
+using Bridge.Host.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.DeadLetters;
@@ -11,14 +12,14 @@ public sealed partial class DeadLetterMaintenance(
     DeadLetterMetrics metrics,
     IOptions<DeadLetterOptions> options,
     TimeProvider clock,
-    ILogger<DeadLetterMaintenance> logger) : BackgroundService
+    ILogger<DeadLetterMaintenance> logger) : PeriodicMaintenance(clock, logger)
 {
-    private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
+    protected override string What => "Dead-letter";
 
     /// <summary>Deletes what is older than <see cref="DeadLetterOptions.RetainFor"/>; returns how many.</summary>
     public async Task<int> PurgeAsync(CancellationToken cancellationToken)
     {
-        var purged = await store.PurgeAsync(clock.GetUtcNow() - options.Value.RetainFor, cancellationToken);
+        var purged = await store.PurgeAsync(Clock.GetUtcNow() - options.Value.RetainFor, cancellationToken);
         if (purged > 0)
         {
             LogPurged(logger, purged, options.Value.RetainFor);
@@ -50,29 +51,12 @@ public sealed partial class DeadLetterMaintenance(
         return released;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var nextPurge = DateTimeOffset.MinValue;
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), clock);
-        do
-        {
-            try
-            {
-                if (clock.GetUtcNow() >= nextPurge)
-                {
-                    await PurgeAsync(stoppingToken);
-                    nextPurge = clock.GetUtcNow() + PurgeEvery;
-                }
+    protected override Task PurgeOnceAsync(CancellationToken cancellationToken) => PurgeAsync(cancellationToken);
 
-                await ReleaseExpiredReplaysAsync(stoppingToken);
-                await RefreshCountsAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogFailed(logger, ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+    protected override async Task EveryTickAsync(CancellationToken cancellationToken)
+    {
+        await ReleaseExpiredReplaysAsync(cancellationToken);
+        await RefreshCountsAsync(cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Count} dead letters older than {RetainFor}")]
@@ -80,7 +64,4 @@ public sealed partial class DeadLetterMaintenance(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} dead letters whose replay was not recorded within its lease are Pending again (a replay may have sent them; sending again is a duplicate their idempotency records absorb)")]
     private static partial void LogReleased(ILogger logger, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-letter maintenance failed; will try again")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

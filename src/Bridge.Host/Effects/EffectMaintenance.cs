@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Bridge.Host.DeadLetters;
+using Bridge.Host.Hosting;
 using Bridge.Host.Idempotency;
 using Microsoft.Extensions.Options;
 
@@ -70,14 +71,14 @@ public sealed partial class EffectMaintenance(
     EffectMetrics metrics,
     IOptions<EffectOptions> options,
     TimeProvider clock,
-    ILogger<EffectMaintenance> logger) : BackgroundService
+    ILogger<EffectMaintenance> logger) : PeriodicMaintenance(clock, logger)
 {
-    private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
+    protected override string What => "Effect-journal";
 
     /// <summary>Deletes resolved effects older than <see cref="EffectOptions.RetainResolvedFor"/>; returns how many.</summary>
     public async Task<int> PurgeAsync(CancellationToken cancellationToken)
     {
-        var purged = await store.PurgeAsync(clock.GetUtcNow() - options.Value.RetainResolvedFor, cancellationToken);
+        var purged = await store.PurgeAsync(Clock.GetUtcNow() - options.Value.RetainResolvedFor, cancellationToken);
         if (purged > 0)
         {
             metrics.Purged(purged);
@@ -98,38 +99,15 @@ public sealed partial class EffectMaintenance(
         metrics.SetHealth(health);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var nextPurge = DateTimeOffset.MinValue;
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), clock);
-        do
-        {
-            try
-            {
-                if (clock.GetUtcNow() >= nextPurge)
-                {
-                    await PurgeAsync(stoppingToken);
-                    nextPurge = clock.GetUtcNow() + PurgeEvery;
-                }
+    protected override Task PurgeOnceAsync(CancellationToken cancellationToken) => PurgeAsync(cancellationToken);
 
-                await RefreshAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogFailed(logger, ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task EveryTickAsync(CancellationToken cancellationToken) => RefreshAsync(cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Count} resolved effects older than {RetainFor}")]
     private static partial void LogPurged(ILogger logger, int count, TimeSpan retainFor);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} effects are Unknown and wait for an operator (bridge effects list)")]
     private static partial void LogUnknown(ILogger logger, long count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Effect-journal maintenance failed; will try again")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }
 
 public static class EffectRegistration

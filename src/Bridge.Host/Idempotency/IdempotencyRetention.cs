@@ -1,3 +1,4 @@
+using Bridge.Host.Hosting;
 using Bridge.Host.Storage;
 using Microsoft.Extensions.Options;
 
@@ -8,29 +9,21 @@ internal sealed partial class IdempotencyRetention(
     IIdempotencyStore records,
     IOptions<IdempotencyOptions> options,
     TimeProvider clock,
-    ILogger<IdempotencyRetention> logger) : BackgroundService
+    ILogger<IdempotencyRetention> logger) : PeriodicMaintenance(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Tick => TimeSpan.FromHours(1);
+
+    /// <summary>Every tick purges.</summary>
+    protected override TimeSpan PurgeEvery => TimeSpan.Zero;
+
+    protected override string What => "Idempotency-record";
+
+    protected override async Task PurgeOnceAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromHours(1), clock);
-        do
-        {
-            try
-            {
-                var purged = await records.PurgeAsync(clock.GetUtcNow() - options.Value.RetainRecordsFor, stoppingToken);
-                LogPurged(logger, purged);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogFailed(logger, ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        var purged = await records.PurgeAsync(Clock.GetUtcNow() - options.Value.RetainRecordsFor, cancellationToken);
+        LogPurged(logger, purged);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Purged {Count} idempotency records past retention")]
     private static partial void LogPurged(ILogger logger, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Purging idempotency records failed; will try again")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }
