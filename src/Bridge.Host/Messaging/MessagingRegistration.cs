@@ -40,6 +40,8 @@ public static class MessagingRegistration
                 + "a message is held unacknowledged while it is retried in process, and the broker gives up on it after 30 minutes")
             .ValidateOnStart();
 
+        builder.AddActivePlatformOutage();
+
         var transport = section.GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
         builder.Services.AddMassTransit(bus =>
         {
@@ -96,6 +98,33 @@ public static class MessagingRegistration
         return builder;
     }
 
+    private static IHostApplicationBuilder AddActivePlatformOutage(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<OutageOptions>()
+            .Bind(builder.Configuration.GetSection(OutageOptions.Section))
+            .Validate(
+                o => o.ProbeInterval >= TimeSpan.FromMilliseconds(100) && o.ProbeInterval <= TimeSpan.FromMinutes(10),
+                $"{OutageOptions.Section}:ProbeInterval must be between 100 ms and 10 minutes")
+            .Validate(
+                o => o.ProbeTimeout >= TimeSpan.FromMilliseconds(100) && o.ProbeTimeout <= TimeSpan.FromMinutes(2),
+                $"{OutageOptions.Section}:ProbeTimeout must be between 100 ms and 2 minutes")
+            .ValidateOnStart();
+        builder.Services.AddHttpClient(ActivePlatformProbe.HttpClientName)
+            .ConfigureHttpClient((sp, client) =>
+            {
+                client.BaseAddress = sp.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value.BaseUrl;
+
+                // The probe bounds its own wait (ProbeTimeout).
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .RedactLoggedHeaders([Bridge.ActivePlatform.ApiTokenHandler.HeaderName])
+            .AddHttpMessageHandler<Bridge.ActivePlatform.ApiTokenHandler>();
+        builder.Services.AddSingleton<IActivePlatformProbe, ActivePlatformProbe>();
+        builder.Services.AddSingleton<ActivePlatformOutage>();
+        builder.Services.AddHealthChecks().AddCheck<ActivePlatformOutageHealthCheck>("activeplatform", tags: ["ready"]);
+        return builder;
+    }
+
     private static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
     {
         var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
@@ -130,6 +159,11 @@ public static class MessagingRegistration
                 }
                 // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
                 // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
+                // Outermost, outside the retries: while ActivePlatform is down the queue pauses and its deliveries go back.
+                var outage = context.GetRequiredService<ActivePlatformOutage>();
+                endpoint.ConnectReceiveEndpointObserver(outage);
+                endpoint.UseFilter(new ActivePlatformOutageFilter(outage));
+
                 var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;
                 var activePlatform = context.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
                 endpoint.UseMessageRetry(retry =>
@@ -152,6 +186,9 @@ public static class MessagingRegistration
                         retry.Ignore<DocumentBusyException>();
                         retry.Ignore<EffectPendingException>();
                         retry.Ignore<EffectOutcomeUnknownException>();
+
+                        // Once paused for an outage, retrying an ActivePlatform failure only burns the budget: it goes back.
+                        retry.Ignore<Exception>(ex => outage.IsPaused && ActivePlatformOutage.IsActivePlatformFailure(ex));
                     });
                 }
 
