@@ -29,6 +29,7 @@ public static class MessagingRegistration
                 o => o.PrefetchCount is null || (o.PrefetchCount >= o.ConcurrentMessageLimit && o.PrefetchCount <= MessagingOptions.MaxPrefetchCount),
                 $"{MessagingOptions.Section}:PrefetchCount must be between {MessagingOptions.Section}:ConcurrentMessageLimit and {MessagingOptions.MaxPrefetchCount}: "
                 + "fewer messages prefetched than processed at once would leave the concurrency limit unreachable")
+            .Validate(o => o.DeliveryLimit is >= 1 and <= 1000, $"{MessagingOptions.Section}:DeliveryLimit must be between 1 and 1000")
             .Validate(o => o.RetryLimit is >= 0 and <= 50, $"{MessagingOptions.Section}:RetryLimit must be between 0 (no retries) and 50")
             .Validate(o => o.RetryMinInterval >= TimeSpan.Zero, $"{MessagingOptions.Section}:RetryMinInterval must not be negative")
             .Validate(
@@ -157,6 +158,11 @@ public static class MessagingRegistration
                 {
                     endpoint.PrefetchCount = prefetch;
                 }
+
+                if (options.QueueType == QueueType.Quorum && endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    DeclareQuorum(rabbit, options);
+                }
                 // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
                 // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
                 // Outermost, outside the retries: while ActivePlatform is down the queue pauses and its deliveries go back.
@@ -196,6 +202,21 @@ public static class MessagingRegistration
                 endpoint.ConfigureConsumer<TConsumer>(context);
             });
         }
+    }
+
+    /// <summary>
+    /// A quorum input queue with a delivery limit. What the broker dead-letters past the limit goes, at least once, to the
+    /// queue's <c>_error</c> exchange and queue (MassTransit's own names, declared here so they exist before the first such
+    /// message): the error-queue sweep moves it into the dead-letter store like any other.
+    /// </summary>
+    private static void DeclareQuorum(IRabbitMqReceiveEndpointConfigurator endpoint, MessagingOptions options)
+    {
+        endpoint.SetQuorumQueue();
+        endpoint.SetQueueArgument("x-delivery-limit", options.DeliveryLimit);
+        var error = DeadLetterCapture.QueueName(endpoint.InputAddress) + ErrorQueueSweeper.ErrorQueueSuffix;
+        endpoint.BindDeadLetterQueue(error, error);
+        endpoint.SetQueueArgument("x-dead-letter-strategy", "at-least-once");
+        endpoint.SetQueueArgument("x-overflow", "reject-publish");
     }
 
     /// <summary>
