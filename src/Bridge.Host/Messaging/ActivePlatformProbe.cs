@@ -47,5 +47,10 @@ public sealed class ActivePlatformProbe(IHttpClientFactory httpClientFactory, IO
             // The error kind only: the message may quote more of the request than a log should hold.
             return new ProbeResult(false, $"GET {path} failed: {ex.HttpRequestError}");
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Whatever else fails counts as no answer: a probe that throws would leave consumption paused for good.
+            return new ProbeResult(false, $"GET {path} failed: {ex.GetType().Name}");
+        }
     }
 }
