@@ -10,6 +10,16 @@ public enum MessagingTransport
     InMemory,
 }
 
+/// <summary>The kind of queue Bridge declares for its input queues (RabbitMQ only).</summary>
+public enum QueueType
+{
+    /// <summary>RabbitMQ's classic queues: a single node holds each queue.</summary>
+    Classic,
+
+    /// <summary>Replicated quorum queues (RabbitMQ 3.8+), with a delivery limit past which the broker dead-letters to <c>&lt;queue&gt;_error</c>.</summary>
+    Quorum,
+}
+
 public sealed class MessagingOptions
 {
     public const string Section = "Bridge:Messaging";
@@ -59,6 +69,18 @@ public sealed class MessagingOptions
 
     /// <summary>The longest delay between two retries; at least <see cref="RetryMinInterval"/>, at most <see cref="MaxRetryInterval"/>.</summary>
     public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Classic or quorum input queues. A queue cannot change type in place: an existing deployment is moved by draining,
+    /// deleting and redeclaring its queues (README, "Moving to quorum queues").
+    /// </summary>
+    public QueueType QueueType { get; set; } = QueueType.Classic;
+
+    /// <summary>
+    /// Quorum queues only: deliveries of one message (returns after a crash, a stop or an outage pause count; in-process
+    /// retries do not) past which the broker dead-letters it to <c>&lt;queue&gt;_error</c>, which Bridge drains into its dead-letter store.
+    /// </summary>
+    public int DeliveryLimit { get; set; } = 20;
 
     public string QueueName(string messageQueue) => $"{QueuePrefix}.{messageQueue}";
 }

@@ -29,6 +29,7 @@ public static class MessagingRegistration
                 o => o.PrefetchCount is null || (o.PrefetchCount >= o.ConcurrentMessageLimit && o.PrefetchCount <= MessagingOptions.MaxPrefetchCount),
                 $"{MessagingOptions.Section}:PrefetchCount must be between {MessagingOptions.Section}:ConcurrentMessageLimit and {MessagingOptions.MaxPrefetchCount}: "
                 + "fewer messages prefetched than processed at once would leave the concurrency limit unreachable")
+            .Validate(o => o.DeliveryLimit is >= 1 and <= 1000, $"{MessagingOptions.Section}:DeliveryLimit must be between 1 and 1000")
             .Validate(o => o.RetryLimit is >= 0 and <= 50, $"{MessagingOptions.Section}:RetryLimit must be between 0 (no retries) and 50")
             .Validate(o => o.RetryMinInterval >= TimeSpan.Zero, $"{MessagingOptions.Section}:RetryMinInterval must not be negative")
             .Validate(
@@ -39,6 +40,8 @@ public static class MessagingRegistration
                 $"{MessagingOptions.Section}:RetryLimit times {MessagingOptions.Section}:RetryMaxInterval must be at most {MessagingOptions.MaxRetryBudget:c}: "
                 + "a message is held unacknowledged while it is retried in process, and the broker gives up on it after 30 minutes")
             .ValidateOnStart();
+
+        builder.AddActivePlatformOutage();
 
         var transport = section.GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
         builder.Services.AddMassTransit(bus =>
@@ -96,6 +99,33 @@ public static class MessagingRegistration
         return builder;
     }
 
+    private static IHostApplicationBuilder AddActivePlatformOutage(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<OutageOptions>()
+            .Bind(builder.Configuration.GetSection(OutageOptions.Section))
+            .Validate(
+                o => o.ProbeInterval >= TimeSpan.FromMilliseconds(100) && o.ProbeInterval <= TimeSpan.FromMinutes(10),
+                $"{OutageOptions.Section}:ProbeInterval must be between 100 ms and 10 minutes")
+            .Validate(
+                o => o.ProbeTimeout >= TimeSpan.FromMilliseconds(100) && o.ProbeTimeout <= TimeSpan.FromMinutes(2),
+                $"{OutageOptions.Section}:ProbeTimeout must be between 100 ms and 2 minutes")
+            .ValidateOnStart();
+        builder.Services.AddHttpClient(ActivePlatformProbe.HttpClientName)
+            .ConfigureHttpClient((sp, client) =>
+            {
+                client.BaseAddress = sp.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value.BaseUrl;
+
+                // The probe bounds its own wait (ProbeTimeout).
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .RedactLoggedHeaders([Bridge.ActivePlatform.ApiTokenHandler.HeaderName])
+            .AddHttpMessageHandler<Bridge.ActivePlatform.ApiTokenHandler>();
+        builder.Services.AddSingleton<IActivePlatformProbe, ActivePlatformProbe>();
+        builder.Services.AddSingleton<ActivePlatformOutage>();
+        builder.Services.AddHealthChecks().AddCheck<ActivePlatformOutageHealthCheck>("activeplatform", tags: ["ready"]);
+        return builder;
+    }
+
     private static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
     {
         var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
@@ -128,8 +158,18 @@ public static class MessagingRegistration
                 {
                     endpoint.PrefetchCount = prefetch;
                 }
+
+                if (options.QueueType == QueueType.Quorum && endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    DeclareQuorum(rabbit, options);
+                }
                 // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
                 // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
+                // Outermost, outside the retries: while ActivePlatform is down the queue pauses and its deliveries go back.
+                var outage = context.GetRequiredService<ActivePlatformOutage>();
+                endpoint.ConnectReceiveEndpointObserver(outage);
+                endpoint.UseFilter(new ActivePlatformOutageFilter(outage));
+
                 var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;
                 var activePlatform = context.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
                 endpoint.UseMessageRetry(retry =>
@@ -152,6 +192,9 @@ public static class MessagingRegistration
                         retry.Ignore<DocumentBusyException>();
                         retry.Ignore<EffectPendingException>();
                         retry.Ignore<EffectOutcomeUnknownException>();
+
+                        // Once paused for an outage, retrying an ActivePlatform failure only burns the budget: it goes back.
+                        retry.Ignore<Exception>(ex => outage.IsPaused && ActivePlatformOutage.IsActivePlatformFailure(ex));
                     });
                 }
 
@@ -159,6 +202,21 @@ public static class MessagingRegistration
                 endpoint.ConfigureConsumer<TConsumer>(context);
             });
         }
+    }
+
+    /// <summary>
+    /// A quorum input queue with a delivery limit. What the broker dead-letters past the limit goes, at least once, to the
+    /// queue's <c>_error</c> exchange and queue (MassTransit's own names, declared here so they exist before the first such
+    /// message): the error-queue sweep moves it into the dead-letter store like any other.
+    /// </summary>
+    private static void DeclareQuorum(IRabbitMqReceiveEndpointConfigurator endpoint, MessagingOptions options)
+    {
+        endpoint.SetQuorumQueue();
+        endpoint.SetQueueArgument("x-delivery-limit", options.DeliveryLimit);
+        var error = DeadLetterCapture.QueueName(endpoint.InputAddress) + ErrorQueueSweeper.ErrorQueueSuffix;
+        endpoint.BindDeadLetterQueue(error, error);
+        endpoint.SetQueueArgument("x-dead-letter-strategy", "at-least-once");
+        endpoint.SetQueueArgument("x-overflow", "reject-publish");
     }
 
     /// <summary>

@@ -94,6 +94,25 @@ public sealed class StartupValidationTests
     }
 
     [Theory]
+    [InlineData("Bridge:Messaging:DeliveryLimit", "0")]
+    [InlineData("Bridge:Messaging:DeliveryLimit", "1001")]
+    [InlineData("Bridge:Outage:ProbeInterval", "00:00:00")]
+    [InlineData("Bridge:Outage:ProbeInterval", "01:00:00")]
+    [InlineData("Bridge:Outage:ProbeTimeout", "00:00:00.010")]
+    [InlineData("Bridge:Outage:ProbeTimeout", "00:05:00")]
+    public async Task A_queue_or_outage_setting_out_of_range_stops_the_start_naming_it(string setting, string value)
+    {
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        var settings = Embedded(directory);
+        settings[setting] = value;
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.True(StartupFailure.TryDescribe(failure, out var problems), failure.ToString());
+        Assert.Contains(problems, p => p.Contains(setting, StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("0")]
     [InlineData("7")]
     [InlineData("1001")]
@@ -145,6 +164,8 @@ public sealed class StartupValidationTests
     [InlineData("Bridge:Messaging:RetryMinInterval", "a-moment")]
     [InlineData("Bridge:Messaging:RetryMaxInterval", "a-while")]
     [InlineData("Bridge:Messaging:RabbitMqUri", "amqp://bridge:hunter2-secret@[not-a-host")]
+    [InlineData("Bridge:Messaging:QueueType", "lazy-ish")]
+    [InlineData("Bridge:Outage:PauseConsumption", "sometimes")]
     public async Task A_setting_that_cannot_be_read_as_its_type_stops_the_start_naming_it_but_not_its_value(string setting, string value)
     {
         var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;

@@ -1,0 +1,139 @@
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Sandbox;
+using MassTransit;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using static Bridge.Tests.Pipeline.PipelineTestData;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// ActivePlatform down for longer than the in-process retry budget (issue 9 §2): Bridge pauses consumption instead of
+/// burning retries, dead-letters nothing, and applies every message exactly once after ActivePlatform is back. The budget is
+/// shrunk by configuration so the outage is short here; the mechanism (pause, probe, resume) has no bound of its own.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class OutageTests(PipelineFixture fixture)
+{
+    private const int Documents = 12;
+
+    /// <summary>A retry budget of well under a second, and a probe every 200 ms while paused.</summary>
+    private static Dictionary<string, string?> ShortBudget() => new()
+    {
+        ["Bridge:Messaging:RetryLimit"] = "2",
+        ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
+        ["Bridge:Messaging:RetryMaxInterval"] = "00:00:00.100",
+        ["Bridge:Messaging:ConcurrentMessageLimit"] = "4",
+        ["Bridge:Outage:ProbeInterval"] = "00:00:00.200",
+        ["ActivePlatform:RetryCount"] = "1",
+    };
+
+    [Fact]
+    public async Task ActivePlatform_answering_503_longer_than_the_retry_budget_pauses_consumption_dead_letters_nothing_and_applies_everything_once_after()
+    {
+        var prefix = $"bridge-out-{Guid.NewGuid():N}"[..22];
+        var account = 9_500_000 + Random.Shared.Next(100_000);
+        var keys = Enumerable.Range(0, Documents).Select(i => $"outage-{i:D2}-{Guid.NewGuid():N}").ToList();
+
+        // ActivePlatform is down: every API call is answered 503 with no effect.
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { ErrorRate = 1, ErrorStatus = 503 }, CancellationToken.None);
+        await using var bridge = await fixture.StartBridgeAsync(prefix, ShortBudget());
+        var health = bridge.Get<HealthCheckService>();
+        try
+        {
+            foreach (var key in keys)
+            {
+                await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            }
+
+            // Either Bridge pauses (its ActivePlatform health entry is Degraded), or a message exhausted its retries first.
+            var paused = await EventuallyAsync(
+                async () => (Paused: await IsPausedAsync(health), DeadLettered: DeadLettered(keys)),
+                s => s.Paused || s.DeadLettered.Count > 0);
+            Assert.Empty(paused.DeadLettered);
+
+            // The outage goes on past the retry budget: Bridge probes ActivePlatform, and is answered 503 three times more.
+            var before = (await fixture.Sandbox.Control.GetCallsAsync(null, null, null, CancellationToken.None)).Select(c => c.Sequence).DefaultIfEmpty().Max();
+            await EventuallyAsync(
+                async () => (await fixture.Sandbox.Control.GetCallsAsync("GET", "/currency_rates", null, CancellationToken.None)).Count(c => c.Sequence > before && c.Status == 503),
+                probes => probes >= 3);
+            Assert.True(await IsPausedAsync(health), "Bridge resumed while ActivePlatform was still down");
+            Assert.Empty(DeadLettered(keys));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+
+        // ActivePlatform is back: every document is created, once, and nothing was dead-lettered.
+        foreach (var key in keys)
+        {
+            var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+            Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        }
+
+        Assert.Empty(DeadLettered(keys));
+        var documents = await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None);
+        var created = await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
+        foreach (var key in keys)
+        {
+            Assert.Single(documents, d => d.Key == key);
+            Assert.Single(created, c => c.ExternalInvoiceKey == key && c.Status is >= 200 and < 300);
+            Assert.Single(fixture.Events.EventsFor(key));
+        }
+
+        Assert.Equal(0u, await fixture.Erp.MessageCountAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}"));
+        await EventuallyAsync(() => IsPausedAsync(health), paused => !paused);
+    }
+
+    [Fact]
+    public async Task ActivePlatform_refusing_connections_pauses_consumption_until_it_listens_and_nothing_is_dead_lettered()
+    {
+        var prefix = $"bridge-refused-{Guid.NewGuid():N}"[..26];
+        var port = FreePort();
+        var keys = Enumerable.Range(0, 4).Select(i => $"refused-{i}-{Guid.NewGuid():N}").ToList();
+
+        // Nothing listens at ActivePlatform's address: every connection is refused.
+        var settings = ShortBudget();
+        settings["ActivePlatform:BaseUrl"] = $"http://127.0.0.1:{port}/";
+        await using var bridge = await fixture.StartBridgeAsync(prefix, settings);
+        var health = bridge.Get<HealthCheckService>();
+        foreach (var key in keys)
+        {
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1), NewId.NextGuid().ToString("D"));
+        }
+
+        var paused = await EventuallyAsync(
+            async () => (Paused: await IsPausedAsync(health), DeadLettered: DeadLettered(keys)),
+            s => s.Paused || s.DeadLettered.Count > 0);
+        Assert.Empty(paused.DeadLettered);
+
+        // ActivePlatform comes up at that address: the next probe resumes consumption and every document is created once.
+        await using var sandbox = await SandboxServer.StartAsync(new SandboxSettings { ListenPort = port }, CancellationToken.None);
+        foreach (var key in keys)
+        {
+            Assert.Equal(ClosingDocumentWriteOutcome.Created, (await fixture.Events.WaitForAsync<ClosingDocumentSent>(key)).Outcome);
+        }
+
+        var documents = await sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None);
+        Assert.All(keys, key => Assert.Single(documents, d => d.Key == key));
+        Assert.Empty(DeadLettered(keys));
+        await EventuallyAsync(() => IsPausedAsync(health), p => !p);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<bool> IsPausedAsync(HealthCheckService health)
+    {
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains("ready"));
+        return report.Entries.TryGetValue("activeplatform", out var entry) && entry.Status == HealthStatus.Degraded;
+    }
+
+    private IReadOnlyList<ErpMessageDeadLettered> DeadLettered(IReadOnlyCollection<string> keys) =>
+        fixture.Events.Received.Select(e => e.Event).OfType<ErpMessageDeadLettered>().Where(e => keys.Contains(e.Key)).ToList();
+}
