@@ -89,7 +89,7 @@ public sealed class LegacyPendingWriteTests(PipelineFixture fixture)
         Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
     }
 
-    [Fact(Skip = "finding: a legacy CreateSent|ticks or Created|task marker lives on its own message's idempotency record, which no other message reads: a newer revision (or a republish under a new id) finds nothing by key and POSTs a second create while the old one's task can still land (issue 7 defect 2, for rows from before the effect journal). A fix needs a lookup of in-progress SendClosingDocument records by document key (a query, and an index on idempotency_records.document_key in all three dialects), not small")]
+    [Fact]
     public async Task A_newer_revision_under_another_message_id_waits_for_a_create_an_older_bridge_sent_and_never_posts_a_second_one()
     {
         var prefix = $"bridge-lg3-{Guid.NewGuid():N}"[..22];
