@@ -325,6 +325,12 @@ public sealed class ClosingDocumentWrites(
             return state == EffectState.Applied ? new DocumentChange(current?.AppliedVersion, null, Deleted: true) : null;
         }
 
+        // A create adopted from an older Bridge's marker by another message has no known version: the document it made exists.
+        if (kind == DocumentWriteKind.Create && state == EffectState.Applied && evidence.Version.Length == 0 && id is not null)
+        {
+            return new DocumentChange(current?.AppliedVersion, id, Deleted: false);
+        }
+
         // A create that made the document, or an update that may have been written: no older version may go over it.
         var written = state == EffectState.Applied || countsAsWritten;
         return written && evidence.Version.Length > 0 && !DocumentVersion.IsOlder(evidence.Version, current?.AppliedVersion)

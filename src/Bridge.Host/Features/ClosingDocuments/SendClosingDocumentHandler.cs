@@ -63,7 +63,11 @@ public sealed class SendClosingDocumentHandler(
         // Older than what was written — or the very version a delete came after: a republish must not bring it back. This
         // holds even when this message's own create was applied: a newer version or a delete ran before its answer was
         // recorded, so "sent" would tell finance that ActivePlatform holds this version, and it does not.
-        if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && DocumentVersion.IsSame(version, document.AppliedVersion)))
+        // So does this message's create adopted from a marker an older Bridge left and applied without a known version (adopted
+        // by another message): a delete found the document it made, so the delete came after it.
+        if (DocumentVersion.IsOlder(version, document?.AppliedVersion)
+            || (document is { Deleted: true } && (DocumentVersion.IsSame(version, document.AppliedVersion)
+                || (mine is { State: EffectState.Applied } && mine.EvidenceAs<DocumentWrite>() is { Version.Length: 0 }))))
         {
             var skipped = new ClosingDocumentSkipped
             {
@@ -74,7 +78,7 @@ public sealed class SendClosingDocumentHandler(
                 AccountId = message.AccountId,
                 ExternalInvoiceId = document!.Deleted ? null : document.ResourceId,
                 SkippedVersion = DocumentVersion.Describe(version),
-                AppliedVersion = DocumentVersion.Describe(document.AppliedVersion!),
+                AppliedVersion = DocumentVersion.Describe(document.AppliedVersion ?? version),
             };
             return new WorkResult(HandlingOutcome.Skipped, skipped, document.ResourceId, null);
         }
