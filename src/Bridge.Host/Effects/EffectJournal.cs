@@ -98,6 +98,16 @@ public interface IEffectJournal
     /// </summary>
     Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, Func<DbTransaction, CancellationToken, Task>? guard, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Adopts into the journal, once, an effect an older Bridge sent before the journal existed and left only as a marker on
+    /// its message's record: recorded open — <see cref="EffectState.AsyncTask"/> with <paramref name="asyncTaskId"/>, else
+    /// <see cref="EffectState.Sending"/> — as sent at <paramref name="sentAt"/>, in one statement, so from then on it is
+    /// settled like any unresolved effect by whichever message handles its group next. False when nothing was recorded: the
+    /// effect is already in the journal (adopted before, by any message or instance), or another effect of its group is
+    /// unresolved (settle that first).
+    /// </summary>
+    Task<bool> TryAdoptAsync(EffectId id, string ownerKey, string? asyncTaskId, DateTimeOffset sentAt, string? evidence, CancellationToken cancellationToken);
+
     /// <summary>Records the async task ActivePlatform answered with, before the first poll.</summary>
     Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken);
 
@@ -178,6 +188,38 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         {
             // The effect exists in another state, or its group already has an unresolved effect.
             return null;
+        }
+    }
+
+    public async Task<bool> TryAdoptAsync(EffectId id, string ownerKey, string? asyncTaskId, DateTimeOffset sentAt, string? evidence, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerKey);
+        var parameters = new
+        {
+            AttemptId = Guid.NewGuid().ToString("N"),
+            EffectId = id.Hash,
+            id.Scope,
+            EffectKey = id.Key,
+            GroupKey = id.Group,
+            OwnerKey = ownerKey,
+            Fingerprint = "",
+            State = (asyncTaskId is null ? EffectState.Sending : EffectState.AsyncTask).ToString(),
+            AsyncTaskId = asyncTaskId,
+            Evidence = evidence,
+
+            // SQLite: the width the journal's own times have, so they order as text.
+            SentAt = database.Dialect == SqlDialect.Sqlite
+                ? sentAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)
+                : (object)sentAt.ToUniversalTime(),
+        };
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await connection.ExecuteAsync(new CommandDefinition(sql.Adopt, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+        }
+        catch (DbException ex) when (SqlValues.IsUniqueViolation(ex))
+        {
+            return false;
         }
     }
 

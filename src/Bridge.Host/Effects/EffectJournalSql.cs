@@ -21,6 +21,13 @@ public sealed class EffectJournalSql
     public required string SetAsyncTask { get; init; }
 
     /// <summary>
+    /// Records, as open (<c>@State</c>: <c>Sending</c> or <c>AsyncTask</c>), an effect an older Bridge sent before the
+    /// journal existed, with the time it was sent (<c>@SentAt</c>) as that Bridge recorded it. Fails on the primary key when
+    /// it was adopted before, and on the one-open-per-group index while another effect of its group is unresolved.
+    /// </summary>
+    public required string Adopt { get; init; }
+
+    /// <summary>
     /// Closes the open attempt; also succeeds, changing nothing of substance, when that same attempt was already closed in the
     /// same state (the answer recorded at once, then again with the message's commit).
     /// </summary>
@@ -104,6 +111,11 @@ public sealed class EffectJournalSql
             INSERT INTO {table}
                 (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, evidence, sent_at, updated_at)
             VALUES (@EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now});
+            """,
+        Adopt = $"""
+            INSERT INTO {table}
+                (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, async_task_id, evidence, sent_at, updated_at)
+            VALUES (@EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, @State, {openTrue}, @AsyncTaskId, @Evidence, @SentAt, {now});
             """,
         SetAsyncTask = $"""
             UPDATE {table}
@@ -218,6 +230,7 @@ public sealed class EffectJournalSql
             yield return (dialect, nameof(SelectOpen), s.SelectOpen);
             yield return (dialect, nameof(Restart), s.Restart);
             yield return (dialect, nameof(Insert), s.Insert);
+            yield return (dialect, nameof(Adopt), s.Adopt);
             yield return (dialect, nameof(SetAsyncTask), s.SetAsyncTask);
             yield return (dialect, nameof(Resolve), s.Resolve);
             yield return (dialect, nameof(CountOwners), s.CountOwners);

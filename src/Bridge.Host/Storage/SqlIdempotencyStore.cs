@@ -57,6 +57,14 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         EnsureFound(updated, idempotencyKey);
     }
 
+    public async Task<IReadOnlyList<IdempotencyRecord>> FindMarkedForDocumentAsync(string messageType, string documentKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
+            sql.IdempotencySelectMarkedForDocument, new { MessageType = messageType, DocumentKey = documentKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => row.ToRecord()).ToList();
+    }
+
     /// <remarks>Also clears the pending async task: once completed, nothing is waiting on it any more.</remarks>
     public async Task<bool> CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken)
     {

@@ -51,6 +51,17 @@ public sealed partial class SqlStatements
             WHERE idempotency_key = @IdempotencyKey;
             """,
 
+        // Served by ix_idempotency_records_document_key; only markers from before the effect journal are non-null.
+        IdempotencySelectMarkedForDocument = """
+            SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
+                   document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
+                   pending_async_task_id AS PendingAsyncTaskId, created_at AS CreatedAt, updated_at AS UpdatedAt
+            FROM idempotency_records
+            WHERE document_key = @DocumentKey AND message_type = @MessageType AND state = 'InProgress'
+              AND pending_async_task_id IS NOT NULL
+            ORDER BY created_at, idempotency_key;
+            """,
+
         IdempotencySetPendingAsyncTask = """
             UPDATE idempotency_records
             SET pending_async_task_id = @AsyncTaskId, updated_at = @Now

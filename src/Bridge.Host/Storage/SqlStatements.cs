@@ -33,6 +33,12 @@ public sealed partial class SqlStatements
 
     public required string IdempotencySetPendingAsyncTask { get; init; }
 
+    /// <summary>
+    /// In-progress records of <c>@MessageType</c> for <c>@DocumentKey</c> that still carry a pending-write marker (written only
+    /// by Bridge versions from before the effect journal), oldest first.
+    /// </summary>
+    public required string IdempotencySelectMarkedForDocument { get; init; }
+
     /// <summary>Completes the record only while it is in progress: of two deliveries committing, one completes it.</summary>
     public required string IdempotencyComplete { get; init; }
 

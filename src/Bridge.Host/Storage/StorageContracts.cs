@@ -98,6 +98,12 @@ public interface IIdempotencyStore
     Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// In-progress records of <paramref name="messageType"/> for <paramref name="documentKey"/> still carrying a pending-write
+    /// marker, oldest first: only Bridge versions from before the effect journal wrote one (ADR 0005, adoption).
+    /// </summary>
+    Task<IReadOnlyList<IdempotencyRecord>> FindMarkedForDocumentAsync(string messageType, string documentKey, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Marks an in-progress record completed, inside the caller's transaction (the one that also writes the outbox).
     /// Returns false when the record was already completed (another delivery got there first); throws for an unknown key.
     /// </summary>

@@ -39,6 +39,9 @@ public sealed class CommitFailure(Func<string, bool> matches, int times = 1)
         public Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken)
             => inner.SetPendingAsyncTaskAsync(idempotencyKey, asyncTaskId, cancellationToken);
 
+        public Task<IReadOnlyList<IdempotencyRecord>> FindMarkedForDocumentAsync(string messageType, string documentKey, CancellationToken cancellationToken)
+            => inner.FindMarkedForDocumentAsync(messageType, documentKey, cancellationToken);
+
         public Task<bool> CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken)
             => failure.Take(idempotencyKey)
                 ? throw new DatabaseLostException($"simulated: the database went away before message {idempotencyKey} was committed")

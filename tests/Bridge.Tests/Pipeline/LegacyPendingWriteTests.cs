@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Text.Json;
 using Bridge.ActivePlatform;
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Storage;
+using Bridge.Sandbox;
 using MassTransit;
 using static Bridge.Tests.Pipeline.PipelineTestData;
 
@@ -38,6 +40,11 @@ public sealed class LegacyPendingWriteTests(PipelineFixture fixture)
         await records.SetPendingAsyncTaskAsync(messageId, marker(task), CancellationToken.None);
         return (messageId, task, body);
     }
+
+    private static string DeleteQueue(string prefix) => $"{prefix}.{DeleteClosingDocumentConsumer.Queue}";
+
+    private Task<IReadOnlyList<SandboxCall>> PostsAsync(long account)
+        => fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
 
     private async Task<int> LookupsByKeyAsync(long account, string key)
         => (await fixture.Sandbox.Control.GetCallsAsync("GET", $"/accounts/{account}/external_invoices", null, CancellationToken.None))
@@ -89,7 +96,7 @@ public sealed class LegacyPendingWriteTests(PipelineFixture fixture)
         Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
     }
 
-    [Fact(Skip = "finding: a legacy CreateSent|ticks or Created|task marker lives on its own message's idempotency record, which no other message reads: a newer revision (or a republish under a new id) finds nothing by key and POSTs a second create while the old one's task can still land (issue 7 defect 2, for rows from before the effect journal). A fix needs a lookup of in-progress SendClosingDocument records by document key (a query, and an index on idempotency_records.document_key in all three dialects), not small")]
+    [Fact]
     public async Task A_newer_revision_under_another_message_id_waits_for_a_create_an_older_bridge_sent_and_never_posts_a_second_one()
     {
         var prefix = $"bridge-lg3-{Guid.NewGuid():N}"[..22];
@@ -118,5 +125,72 @@ public sealed class LegacyPendingWriteTests(PipelineFixture fixture)
         var sent = Assert.IsType<ClosingDocumentSent>(answer);
         Assert.Equal(Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key).Id, sent.ExternalInvoiceId);
         Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_older_bridges_own_message_redelivered_after_a_newer_revision_adopted_its_create_is_answered_once_as_skipped_and_creates_nothing()
+    {
+        var prefix = $"bridge-lg4-{Guid.NewGuid():N}"[..22];
+        var account = NewAccount();
+        var key = "async-legacy-" + Guid.NewGuid().ToString("D");
+        var (oldMessage, task, oldBody) = await OldInstanceSentCreateAsync(
+            account, key, _ => "CreateSent|" + DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture));
+
+        await using var bridge = await fixture.StartBridgeAsync(prefix);
+        var newer = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 2, accountId: account), newer);
+
+        // Revision 2 adopted the old create into the journal (owned by the old message) and waits for it.
+        var createId = ClosingDocumentWrites.CreateId(1, account, key, oldMessage);
+        var adopted = await EventuallyAsync(() => bridge.Get<IEffectJournal>().FindAsync(createId, CancellationToken.None), e => e is not null, TimeSpan.FromSeconds(60));
+        Assert.Equal((EffectState.Sending, oldMessage), (adopted!.State, adopted.OwnerKey));
+        await EventuallyAsync(() => LookupsByKeyAsync(account, key), n => n >= 2, TimeSpan.FromSeconds(60));
+
+        await fixture.Sandbox.Control.ExpireAsyncTaskAsync(task, complete: true, CancellationToken.None);
+        var updated = Assert.IsType<ClosingDocumentSent>(await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == newer, TimeSpan.FromSeconds(180)));
+        Assert.Equal(ClosingDocumentWriteOutcome.Updated, updated.Outcome);
+
+        // The old message comes back: its create is known (applied, the document revision 2 went over), so it is answered
+        // as skipped without a POST, and its record is completed (a further redelivery is a duplicate).
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), oldBody, oldMessage);
+        var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == oldMessage, TimeSpan.FromSeconds(120));
+        var skipped = Assert.IsType<ClosingDocumentSkipped>(answer);
+        Assert.Equal(updated.ExternalInvoiceId, skipped.ExternalInvoiceId);
+        Assert.Single(await PostsAsync(account));
+        var record = await bridge.Get<IIdempotencyStore>().FindAsync(oldMessage, CancellationToken.None);
+        Assert.Equal((IdempotencyState.Completed, null), (record!.State, record.PendingAsyncTaskId));
+        Assert.Equal(EffectState.Applied, (await bridge.Get<IEffectJournal>().FindAsync(createId, CancellationToken.None))!.State);
+    }
+
+    [Fact]
+    public async Task A_delete_under_another_message_id_waits_for_a_create_an_older_bridge_sent_and_removes_the_document_it_made()
+    {
+        var prefix = $"bridge-lg5-{Guid.NewGuid():N}"[..22];
+        var account = NewAccount();
+        var key = "async-legacy-" + Guid.NewGuid().ToString("D");
+        var (oldMessage, task, oldBody) = await OldInstanceSentCreateAsync(
+            account, key, _ => "CreateSent|" + DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture));
+
+        await using var bridge = await fixture.StartBridgeAsync(prefix);
+        var delete = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishJsonAsync(DeleteQueue(prefix), new Dictionary<string, object?> { ["accountId"] = account, ["key"] = key }, delete);
+
+        // Either it answers "nothing to delete" while the old create can still land, or it keeps looking the document up.
+        var lookups = await EventuallyAsync(
+            async () => (await LookupsByKeyAsync(account, key), fixture.Events.EventsFor(key).Count),
+            s => s.Item1 >= 3 || s.Item2 > 0,
+            TimeSpan.FromSeconds(90));
+        Assert.Equal(0, lookups.Item2);
+
+        await fixture.Sandbox.Control.ExpireAsyncTaskAsync(task, complete: true, CancellationToken.None);
+        var deleted = Assert.IsType<ClosingDocumentDeleted>(await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == delete, TimeSpan.FromSeconds(180)));
+        Assert.True(deleted.WasPresent, "the delete reported nothing to delete while the old create was still landing");
+        Assert.DoesNotContain(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+
+        // The old message comes back: its create applied and the delete went over it — skipped, nothing created again.
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), oldBody, oldMessage);
+        Assert.IsType<ClosingDocumentSkipped>(await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == oldMessage, TimeSpan.FromSeconds(120)));
+        Assert.Single(await PostsAsync(account));
+        Assert.DoesNotContain(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
     }
 }

@@ -121,6 +121,51 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
     }
 
     [StoreFact]
+    public async Task An_effect_an_older_bridge_sent_is_adopted_once_even_by_adopters_racing_and_is_open_since_it_was_sent()
+    {
+        // Four instances see the same marker at once: one row is written, the others find it there.
+        var id = new EffectId("closing-document-create:1:505", "DOC-A\nold-msg", "DOC-A");
+        var sentAt = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var adopted = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(
+            () => Journal.TryAdoptAsync(id, "old-msg", null, sentAt, """{"version":"","kind":"create"}""", CancellationToken.None))));
+
+        Assert.Single(adopted, a => a);
+        var entry = await Journal.FindOpenAsync(id.Scope, "DOC-A", CancellationToken.None);
+        Assert.Equal((id, EffectState.Sending, "old-msg", (string?)null), (entry!.Id, entry.State, entry.OwnerKey, entry.AsyncTaskId));
+        Assert.InRange(entry.SinceSent, TimeSpan.FromMinutes(9.9), TimeSpan.FromMinutes(11));
+        Assert.Equal(32, entry.Attempt.Length);
+
+        // Seen again later (by any message): already journaled, and then settled like any open effect.
+        Assert.False(await Journal.TryAdoptAsync(id, "old-msg", null, sentAt, null, CancellationToken.None));
+        await Journal.ResolveAsync(id, entry.Attempt, EffectState.Applied, "ext-A", null, CancellationToken.None);
+        Assert.False(await Journal.TryAdoptAsync(id, "old-msg", null, sentAt, null, CancellationToken.None));
+        Assert.Equal(EffectState.Applied, (await Journal.FindAsync(id, CancellationToken.None))!.State);
+
+        // An async task the older Bridge awaited is adopted as one.
+        var task = new EffectId("closing-document-create:1:505", "DOC-B\nold-msg", "DOC-B");
+        Assert.True(await Journal.TryAdoptAsync(task, "old-msg", "task-9", sentAt, null, CancellationToken.None));
+        var polling = await Journal.FindOpenAsync(task.Scope, "DOC-B", CancellationToken.None);
+        Assert.Equal((EffectState.AsyncTask, "task-9"), (polling!.State, polling.AsyncTaskId));
+    }
+
+    [StoreFact]
+    public async Task An_effect_an_older_bridge_sent_is_adopted_only_once_its_groups_unresolved_effect_is_settled()
+    {
+        var scope = "closing-document-create:1:505";
+        var open = new EffectId(scope, "DOC-C\nnew-msg", "DOC-C");
+        var legacy = new EffectId(scope, "DOC-C\nold-msg", "DOC-C");
+        var attempt = await Journal.TryBeginAsync(open, "new-msg", "", null, CancellationToken.None);
+
+        Assert.False(await Journal.TryAdoptAsync(legacy, "old-msg", null, DateTimeOffset.UtcNow, null, CancellationToken.None));
+        Assert.Null(await Journal.FindAsync(legacy, CancellationToken.None));
+
+        await Journal.ResolveAsync(open, attempt!, EffectState.NotApplied, null, null, CancellationToken.None);
+        Assert.True(await Journal.TryAdoptAsync(legacy, "old-msg", null, DateTimeOffset.UtcNow, null, CancellationToken.None));
+        Assert.Equal(legacy, (await Journal.FindOpenAsync(scope, "DOC-C", CancellationToken.None))!.Id);
+        Assert.Null(await Journal.TryBeginAsync(open, "new-msg", "", null, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Time_since_sent_is_the_databases_not_the_callers()
     {
         var id = Line("P5", "A");

@@ -598,6 +598,37 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         var names = await connection.QueryAsync<string>($"SELECT script_name FROM {Fixture.Table("schema_versions")};");
         return names.Order(StringComparer.Ordinal).ToList();
     }
+
+    [StoreFact]
+    public async Task Records_still_carrying_an_older_bridges_pending_write_marker_are_found_by_document_key()
+    {
+        var key = "DOC-" + Guid.NewGuid().ToString("N");
+        await Idempotency.BeginAsync("old-create", "SendClosingDocument", "fp", key, CancellationToken.None);
+        await Idempotency.SetPendingAsyncTaskAsync("old-create", "CreateSent|638000000000000000", CancellationToken.None);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        await Idempotency.BeginAsync("old-update", "SendClosingDocument", "fp", key, CancellationToken.None);
+        await Idempotency.SetPendingAsyncTaskAsync("old-update", "Updated|task-1", CancellationToken.None);
+
+        // Not found: no marker, another message type, another key, a completed record.
+        await Idempotency.BeginAsync("new", "SendClosingDocument", "fp", key, CancellationToken.None);
+        await Idempotency.BeginAsync("delete", "DeleteClosingDocument", "fp", key, CancellationToken.None);
+        await Idempotency.SetPendingAsyncTaskAsync("delete", "x|y", CancellationToken.None);
+        await Idempotency.BeginAsync("other", "SendClosingDocument", "fp", key + "-2", CancellationToken.None);
+        await Idempotency.SetPendingAsyncTaskAsync("other", "Created|task-2", CancellationToken.None);
+        await Idempotency.BeginAsync("done", "SendClosingDocument", "fp", key, CancellationToken.None);
+        await Idempotency.SetPendingAsyncTaskAsync("done", "Created|task-3", CancellationToken.None);
+        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync(CancellationToken.None))
+        {
+            Assert.True(await Idempotency.CompleteAsync(transaction, "done", "Applied", null, CancellationToken.None));
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+
+        var marked = await Idempotency.FindMarkedForDocumentAsync("SendClosingDocument", key, CancellationToken.None);
+        Assert.Equal(
+            [("old-create", "CreateSent|638000000000000000"), ("old-update", "Updated|task-1")],
+            marked.Select(r => (r.IdempotencyKey, r.PendingAsyncTaskId)));
+    }
 }
 
 /// <summary>Tests only a server engine can pass: SQLite has one writer, so there a held lock blocks instead of being skipped.</summary>

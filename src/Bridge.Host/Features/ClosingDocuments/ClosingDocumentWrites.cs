@@ -1,4 +1,5 @@
 using Bridge.ActivePlatform;
+using Bridge.Contracts;
 using Bridge.Host.Effects;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Storage;
@@ -46,6 +47,7 @@ public sealed class ClosingDocumentWrites(
     IBridgeDatabase database,
     IEffectJournal journal,
     IDocumentStateStore documents,
+    IIdempotencyStore records,
     IActivePlatformClient activePlatform,
     ActivePlatformAsyncTaskPoller poller,
     IOptions<ActivePlatformOptions> activePlatformOptions)
@@ -78,21 +80,102 @@ public sealed class ClosingDocumentWrites(
     /// written (no older version goes over it); a delete that happened marks the document deleted. Throws
     /// <see cref="EffectPendingException"/> while the outcome cannot be known yet: the message waits, as for a busy document.
     /// </summary>
-    public async Task<EffectEntry?> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A write an older Bridge sent before the journal existed, known only from the marker on its message's record
+    /// (<c>CreateSent|ticks</c>, <c>Created|task</c>, <c>Updated|task</c>), is first adopted into the journal as this
+    /// document's unresolved write — by whichever message for the key comes first, its own or another — and then settled
+    /// like any other (see <see cref="AdoptLegacyWriteAsync"/>).
+    /// </remarks>
+    /// <param name="self">The message settling and the version it writes: a marker of its own is adopted with that version.</param>
+    public async Task<EffectEntry?> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self = null)
     {
-        var open = await journal.FindOpenAsync(Scope(resellerId, accountId), documentKey, cancellationToken);
-        if (open is null)
+        EffectEntry? settled = null;
+        for (var round = 0; ; round++)
         {
-            return null;
+            var open = await journal.FindOpenAsync(Scope(resellerId, accountId), documentKey, cancellationToken);
+            if (open is null)
+            {
+                if (!await AdoptLegacyWriteAsync(resellerId, accountId, documentKey, self, cancellationToken))
+                {
+                    return settled;
+                }
+
+                if (round >= MaxSettleRounds)
+                {
+                    throw new EffectPendingException($"Closing document '{documentKey}' still has writes from before the effect journal to adopt; retrying.");
+                }
+
+                continue;
+            }
+
+            var write = open.EvidenceAs<DocumentWrite>() ?? new DocumentWrite("");
+            settled = write.KindOrCreate switch
+            {
+                DocumentWriteKind.Update => await SettleUpdateAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
+                DocumentWriteKind.Delete => await SettleDeleteAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
+                _ => await SettleCreateAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
+            };
+        }
+    }
+
+    private const int MaxSettleRounds = 8;
+
+    /// <summary>The update an older Bridge awaited as an async task for one message (one per message: it stored one marker).</summary>
+    public static EffectId LegacyUpdateId(long resellerId, long accountId, string documentKey, string idempotencyKey)
+        => new(Scope(resellerId, accountId), documentKey + "\nupdate\n" + idempotencyKey + "\nlegacy", documentKey);
+
+    /// <summary>
+    /// Adopts into the journal the oldest write an older Bridge sent for this key before the journal existed and that is not
+    /// journaled yet: a marker on an in-progress <c>SendClosingDocument</c> record for the key (its own message's or any
+    /// other's — a newer revision, a republish, a delete must wait for it just as for a journaled write). The marker stays
+    /// where it is (that message still reads it; completing it clears it) and the journal row, keyed by the marker's message,
+    /// is written in one statement: two instances adopting at once write one row (the other finds it), a crash leaves either
+    /// no row (adopted by the next message) or the row (settled by the next message). True when a marker was not journaled
+    /// yet (adopted now, or by a racing instance, or waiting behind the group's open write): the caller settles and looks
+    /// again.
+    /// </summary>
+    /// <remarks>
+    /// The record names the document's key but not its account: a marker for the same key in another account is adopted
+    /// here too. That only makes this document wait as if its create's outcome were unknown (until the polling deadline);
+    /// the marker's own message adopts it again under its own account.
+    /// </remarks>
+    private async Task<bool> AdoptLegacyWriteAsync(long resellerId, long accountId, string documentKey, (string IdempotencyKey, string Version)? self, CancellationToken cancellationToken)
+    {
+        foreach (var record in await records.FindMarkedForDocumentAsync(nameof(SendClosingDocument), documentKey, cancellationToken))
+        {
+            var marker = record.PendingAsyncTaskId!;
+            EffectId id;
+            string? taskId = null;
+            var sentAt = record.UpdatedAt;
+            string kind;
+            if (LegacyCreateSent.TryParse(marker, out var createSentAt))
+            {
+                (id, kind, sentAt) = (CreateId(resellerId, accountId, documentKey, record.IdempotencyKey), DocumentWriteKind.Create, createSentAt);
+            }
+            else if (PendingWrite.TryParse(marker, out var pending))
+            {
+                taskId = pending.TaskId;
+                (id, kind) = pending.Outcome == ClosingDocumentWriteOutcome.Updated
+                    ? (LegacyUpdateId(resellerId, accountId, documentKey, record.IdempotencyKey), DocumentWriteKind.Update)
+                    : (CreateId(resellerId, accountId, documentKey, record.IdempotencyKey), DocumentWriteKind.Create);
+            }
+            else
+            {
+                continue;
+            }
+
+            if (await journal.FindAsync(id, cancellationToken) is not null)
+            {
+                continue;
+            }
+
+            var version = self is { } me && me.IdempotencyKey == record.IdempotencyKey ? me.Version : "";
+            var write = new DocumentWrite(version, How: $"sent by a Bridge from before the effect journal (marker '{marker}' on message '{record.IdempotencyKey}'); adopted into the journal", Kind: kind);
+            await journal.TryAdoptAsync(id, record.IdempotencyKey, taskId, sentAt, EffectEvidence.Of(write), cancellationToken);
+            return true;
         }
 
-        var write = open.EvidenceAs<DocumentWrite>() ?? new DocumentWrite("");
-        return write.KindOrCreate switch
-        {
-            DocumentWriteKind.Update => await SettleUpdateAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
-            DocumentWriteKind.Delete => await SettleDeleteAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
-            _ => await SettleCreateAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
-        };
+        return false;
     }
 
     private async Task<EffectEntry> SettleCreateAsync(EffectEntry open, DocumentWrite create, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
@@ -240,6 +323,12 @@ public sealed class ClosingDocumentWrites(
         if (kind == DocumentWriteKind.Delete)
         {
             return state == EffectState.Applied ? new DocumentChange(current?.AppliedVersion, null, Deleted: true) : null;
+        }
+
+        // A create adopted from an older Bridge's marker by another message has no known version: the document it made exists.
+        if (kind == DocumentWriteKind.Create && state == EffectState.Applied && evidence.Version.Length == 0 && id is not null)
+        {
+            return new DocumentChange(current?.AppliedVersion, id, Deleted: false);
         }
 
         // A create that made the document, or an update that may have been written: no older version may go over it.

@@ -56,14 +56,18 @@ public sealed class SendClosingDocumentHandler(
     {
         // Whatever write of this document is still unresolved (this message's or another's) is settled first.
         var createId = ClosingDocumentWrites.CreateId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
-        var settled = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, cancellationToken);
+        var settled = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, cancellationToken, (incoming.IdempotencyKey!, version));
         var mine = settled?.Id == createId ? settled : await journal.FindAsync(createId, cancellationToken);
         var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, cancellationToken);
 
         // Older than what was written — or the very version a delete came after: a republish must not bring it back. This
         // holds even when this message's own create was applied: a newer version or a delete ran before its answer was
         // recorded, so "sent" would tell finance that ActivePlatform holds this version, and it does not.
-        if (DocumentVersion.IsOlder(version, document?.AppliedVersion) || (document is { Deleted: true } && DocumentVersion.IsSame(version, document.AppliedVersion)))
+        // So does this message's create adopted from a marker an older Bridge left and applied without a known version (adopted
+        // by another message): a delete found the document it made, so the delete came after it.
+        if (DocumentVersion.IsOlder(version, document?.AppliedVersion)
+            || (document is { Deleted: true } && (DocumentVersion.IsSame(version, document.AppliedVersion)
+                || (mine is { State: EffectState.Applied } && mine.EvidenceAs<DocumentWrite>() is { Version.Length: 0 }))))
         {
             var skipped = new ClosingDocumentSkipped
             {
@@ -74,7 +78,7 @@ public sealed class SendClosingDocumentHandler(
                 AccountId = message.AccountId,
                 ExternalInvoiceId = document!.Deleted ? null : document.ResourceId,
                 SkippedVersion = DocumentVersion.Describe(version),
-                AppliedVersion = DocumentVersion.Describe(document.AppliedVersion!),
+                AppliedVersion = DocumentVersion.Describe(document.AppliedVersion ?? version),
             };
             return new WorkResult(HandlingOutcome.Skipped, skipped, document.ResourceId, null);
         }
@@ -125,32 +129,8 @@ public sealed class SendClosingDocumentHandler(
     private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> WriteAsync(
         WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
     {
-        // Markers an older Bridge left on this message's record before writes were journaled (issue 7, leftovers): settled
-        // read-only from what they say. An async write resumes polling its stored task (an expired task: found by key)...
-        if (PendingWrite.TryParse(context.Record.PendingAsyncTaskId, out var pending))
-        {
-            return (pending.Outcome, await AwaitAsyncWriteAsync(resellerId, message, pending.TaskId, pending.Outcome == ClosingDocumentWriteOutcome.Updated, cancellationToken, expiredMeansEnded: true), null);
-        }
-
-        // ...and a create whose answer was lost is waited for until it can no longer land, never sent a second time before.
-        if (LegacyCreateSent.TryParse(context.Record.PendingAsyncTaskId, out var sentAt))
-        {
-            var appeared = await EffectReadBack.RunAsync(
-                $"A create of closing document '{message.Key}' sent before the upgrade",
-                () => activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken));
-            if (appeared is not null)
-            {
-                return (ClosingDocumentWriteOutcome.Created, appeared.Id, null);
-            }
-
-            var wait = activePlatformOptions.Value.AsyncTaskPolling.Deadline + EffectTiming.InFlightWindow(activePlatformOptions.Value);
-            if (clock.GetUtcNow() - sentAt < wait)
-            {
-                throw new EffectPendingException(
-                    $"A create of closing document '{message.Key}' was sent at {sentAt:O} (before the upgrade) and its answer was lost; waiting until {sentAt + wait:O} for it to appear before sending it again.");
-            }
-        }
-
+        // Markers an older Bridge left before writes were journaled (on this message's record or another's for the key) were
+        // adopted into the journal and settled above, like any unresolved write of the document.
         var body = ClosingDocumentMapping.ToWrite(message);
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, cancellationToken);
         if (existing is not null)
@@ -274,16 +254,11 @@ public sealed class SendClosingDocumentHandler(
     }
 
     /// <returns>The document's id; empty when an update's document was deleted (by a later delete) before it was read back.</returns>
-    /// <param name="expiredMeansEnded">A task polled long after it was stored (a marker from before the upgrade) may have expired: it ended, so the document is found by key.</param>
-    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, bool update, CancellationToken cancellationToken, bool expiredMeansEnded = false)
+    private async Task<string> AwaitAsyncWriteAsync(long resellerId, SendClosingDocument message, string taskId, bool update, CancellationToken cancellationToken)
     {
         try
         {
             await poller.WaitForCompletionAsync(resellerId, taskId, cancellationToken);
-        }
-        catch (ActivePlatformPermanentException gone) when (gone is not AsyncTaskFailedException && gone.Status == 404 && expiredMeansEnded)
-        {
-            // Ended long ago and forgotten: the document is there or never will be.
         }
         catch (ActivePlatformPermanentException failed) when (failed is not AsyncTaskFailedException)
         {
