@@ -49,6 +49,11 @@ public sealed class KubernetesManifestTests
         Assert.All(objects.Where(o => o is not V1Namespace), o => Assert.Equal("bridge", ((IMetadata<V1ObjectMeta>)o).Metadata.NamespaceProperty));
         Assert.All(PodTemplates(objects).SelectMany(t => t.Template.Spec.Containers), c => Assert.Equal("registry.example.com/bridge:1.0.0", c.Image));
         Assert.Equal(3, objects.OfType<V1Deployment>().Single().Spec.Replicas);
+
+        // The README's first step, `kubectl apply -k … -l 'app.kubernetes.io/component!=service'`, brings what the migration
+        // Job needs (its namespace and ConfigMap) and the Job, and nothing of the service.
+        var firstStep = objects.Where(o => ((IMetadata<V1ObjectMeta>)o).Metadata.Labels is not { } labels || !labels.TryGetValue("app.kubernetes.io/component", out var component) || component != "service").ToList();
+        Assert.Equal(["ConfigMap", "Job", "Namespace"], firstStep.Select(o => ((IKubernetesObject)o).Kind).Order());
     }
 
     [Fact]
