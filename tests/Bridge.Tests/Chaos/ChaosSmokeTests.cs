@@ -69,7 +69,7 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            await StopHungRunAsync(process);
             Assert.Fail($"the chaos run did not end within {Deadline.TotalMinutes:0} minutes:{Environment.NewLine}{Tail(stderr, 60)}");
         }
 
@@ -91,6 +91,64 @@ public sealed class ChaosSmokeTests(ITestOutputHelper output)
                 text.AppendLine(line);
             }
         }
+    }
+
+    /// <summary>
+    /// Ends the chaos program (and the Bridge processes it started) but lets <c>chaos.sh</c> run its exit trap, which stops
+    /// its RabbitMQ and PostgreSQL: killing the script's whole tree would leave the PostgreSQL that <c>pg_ctl</c> detached
+    /// running after the test.
+    /// </summary>
+    private static async Task StopHungRunAsync(Process script)
+    {
+        foreach (var child in Children(script.Id).Where(IsChaosProgram))
+        {
+            try
+            {
+                using var program = Process.GetProcessById(child);
+                program.Kill(entireProcessTree: true);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                // Already gone.
+            }
+        }
+
+        using var cleanup = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            await script.WaitForExitAsync(cleanup.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            script.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static bool IsChaosProgram(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("Bridge.Chaos.dll", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static List<int> Children(int parent)
+    {
+        var children = new List<int>();
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{parent}/task"))
+        {
+            var list = Path.Combine(task, "children");
+            if (File.Exists(list))
+            {
+                children.AddRange(File.ReadAllText(list).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse));
+            }
+        }
+
+        return children;
     }
 
     private static string Tail(StringBuilder text, int lines)
