@@ -90,7 +90,11 @@ public sealed class OutageTests(PipelineFixture fixture)
     public async Task ActivePlatform_refusing_connections_pauses_consumption_until_it_listens_and_nothing_is_dead_lettered()
     {
         var prefix = $"bridge-refused-{Guid.NewGuid():N}"[..26];
-        var port = FreePort();
+        // The port is held (bound, never listening: every connection is refused) so that no other process on this busy
+        // machine can take it and answer the probe before the sandbox starts on it.
+        using var holder = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        holder.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var port = ((System.Net.IPEndPoint)holder.LocalEndPoint!).Port;
         var keys = Enumerable.Range(0, 4).Select(i => $"refused-{i}-{Guid.NewGuid():N}").ToList();
 
         // Nothing listens at ActivePlatform's address: every connection is refused.
@@ -109,6 +113,7 @@ public sealed class OutageTests(PipelineFixture fixture)
         Assert.Empty(paused.DeadLettered);
 
         // ActivePlatform comes up at that address: the next probe resumes consumption and every document is created once.
+        holder.Close();
         await using var sandbox = await SandboxServer.StartAsync(new SandboxSettings { ListenPort = port }, CancellationToken.None);
         foreach (var key in keys)
         {
@@ -119,13 +124,6 @@ public sealed class OutageTests(PipelineFixture fixture)
         Assert.All(keys, key => Assert.Single(documents, d => d.Key == key));
         Assert.Empty(DeadLettered(keys));
         await EventuallyAsync(() => IsPausedAsync(health), p => !p);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task<bool> IsPausedAsync(HealthCheckService health)
