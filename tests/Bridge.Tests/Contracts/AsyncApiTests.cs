@@ -14,7 +14,16 @@ public sealed partial class AsyncApiTests
     private const string MassTransitJson = "application/vnd.masstransit+json";
 
     private static readonly Lazy<Dictionary<string, object?>> Document = new(() =>
-        (Dictionary<string, object?>)MiniYaml.Parse(File.ReadAllText(ContractFiles.AsyncApiPath))!);
+        (Dictionary<string, object?>)Plain(new YamlDotNet.Serialization.DeserializerBuilder().Build()
+            .Deserialize<object>(File.ReadAllText(ContractFiles.AsyncApiPath)))!);
+
+    /// <summary>YamlDotNet's untyped nodes as string-keyed mappings, lists and string scalars.</summary>
+    private static object? Plain(object? node) => node switch
+    {
+        Dictionary<object, object?> mapping => mapping.ToDictionary(pair => (string)pair.Key, pair => Plain(pair.Value), StringComparer.Ordinal),
+        List<object?> sequence => sequence.Select(Plain).ToList(),
+        _ => node,
+    };
 
     public static TheoryData<string> CommandNames() => [.. ContractCatalog.Commands.Select(type => type.Name)];
 
