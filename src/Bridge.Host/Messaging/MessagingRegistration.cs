@@ -130,6 +130,12 @@ public static class MessagingRegistration
                 }
                 // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
                 // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
+                // Telemetry around the whole handling, retries included: the span, the logging scope, the outcome.
+                var flow = DeadLetterCaptureConfiguration.MessageTypeOf(typeof(TConsumer));
+                endpoint.UseFilter(MessageHandlingFilterFor<TConsumer>(context));
+                var retryTelemetry = new RetryTelemetry(
+                    context.GetRequiredService<MessageMetrics>(), flow, context.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Host.Messaging.Retries"));
+
                 var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;
                 var activePlatform = context.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
                 endpoint.UseMessageRetry(retry =>
@@ -137,6 +143,7 @@ public static class MessagingRegistration
                     retry.Interval(RetryBudgets.BusyRetries(lease, activePlatform), RetryBudgets.BusyInterval);
                     retry.Handle<DocumentBusyException>();
                     retry.Handle<EffectPendingException>();
+                    retry.ConnectRetryObserver(retryTelemetry);
                 });
                 // MassTransit's exponential policy cannot be built for zero retries (it fails while handling the first
                 // exception, and its failure replaces the real cause): no retries means no retry filter at all.
@@ -152,6 +159,7 @@ public static class MessagingRegistration
                         retry.Ignore<DocumentBusyException>();
                         retry.Ignore<EffectPendingException>();
                         retry.Ignore<EffectOutcomeUnknownException>();
+                        retry.ConnectRetryObserver(retryTelemetry);
                     });
                 }
 
@@ -159,6 +167,17 @@ public static class MessagingRegistration
                 endpoint.ConfigureConsumer<TConsumer>(context);
             });
         }
+    }
+
+    private static IFilter<ConsumeContext> MessageHandlingFilterFor<TConsumer>(IRegistrationContext context)
+        where TConsumer : class, IConsumer
+    {
+        var messageType = typeof(TConsumer).GetInterfaces()
+            .Single(type => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IConsumer<>))
+            .GetGenericArguments()[0];
+        var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Host.Messaging.Handling");
+        return (IFilter<ConsumeContext>)Activator.CreateInstance(
+            typeof(MessageHandlingFilter<>).MakeGenericType(messageType), context.GetRequiredService<MessageMetrics>(), logger)!;
     }
 
     /// <summary>
