@@ -8,7 +8,10 @@ using Bridge.Host.Storage;
 using Bridge.Sandbox;
 using Bridge.Tests.Infrastructure;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -175,6 +178,79 @@ public sealed class TelemetryTests(TelemetryFixture fixture)
         Assert.True(points["http.client.request.duration"].Sum(p => p.Value) >= 2);
     }
 
+    [Fact]
+    public async Task Every_line_logged_while_a_message_is_handled_carries_its_flow_keys_and_correlation_id()
+    {
+        var spans = new ExportedSpans();
+        var logs = new ScopeCapturingLoggerProvider();
+        var prefix = NewPrefix();
+        await using var bridge = await BridgeInstance.StartAsync(fixture.Settings(prefix), services =>
+        {
+            services.AddSingleton<ILoggerProvider>(logs);
+            services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans));
+        });
+        var key = Guid.NewGuid().ToString("D");
+        var messageId = NewId.NextGuid().ToString("D");
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+
+        // The same message twice: the second is a duplicate, which Bridge logs while handling it.
+        await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1), messageId);
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1), messageId);
+        await spans.WaitForAsync(
+            span => span.OperationName == "handle SendClosingDocument" && (string?)span.GetTagItem(MessageTags.ErpKey) == key
+                && (string?)span.GetTagItem(MessageTags.Outcome) == "Duplicate",
+            Patience);
+
+        var duplicate = Assert.Single(logs.Entries, entry => entry.Message.StartsWith("Duplicate SendClosingDocument " + messageId, StringComparison.Ordinal));
+        Assert.Equal("SendClosingDocument", duplicate.Scope["Flow"]);
+        Assert.Equal(messageId, duplicate.Scope["IdempotencyKey"]);
+        Assert.Equal(key, duplicate.Scope["ErpKey"]);
+        Assert.Equal(messageId, duplicate.Scope["CorrelationId"]);
+    }
+
+    [Fact]
+    public async Task Setting_OTEL_EXPORTER_OTLP_ENDPOINT_turns_the_OTLP_exporter_on()
+    {
+        using var collector = new System.Net.HttpListener();
+        var port = FreePort();
+        collector.Prefixes.Add($"http://127.0.0.1:{port}/");
+        collector.Start();
+        var request = collector.GetContextAsync();
+
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        });
+        builder.AddBridgeTelemetry();
+        using var host = builder.Build();
+        await host.StartAsync();
+        using (BridgeTelemetry.Source.StartActivity("otlp probe"))
+        {
+        }
+
+        host.Services.GetRequiredService<TracerProvider>().ForceFlush(10_000);
+        var context = await request.WaitAsync(Patience);
+        Assert.Equal("POST", context.Request.HttpMethod);
+        Assert.Equal("/v1/traces", context.Request.Url!.AbsolutePath);
+        context.Response.StatusCode = 200;
+        context.Response.Close();
+        await host.StopAsync();
+
+        Assert.False(BridgeTelemetry.OtlpConfigured(new ConfigurationBuilder().Build()));
+        Assert.True(BridgeTelemetry.OtlpConfigured(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = "http://collector:4318/v1/metrics" }).Build()));
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        socket.Start();
+        return ((System.Net.IPEndPoint)socket.LocalEndpoint).Port;
+    }
+
     private static string NewPrefix() => $"bridge-otel-{Guid.NewGuid():N}"[..24];
 
     private static async Task EnqueueWaitingAsync(BridgeInstance bridge, DateTimeOffset createdAt)
@@ -269,6 +345,51 @@ public sealed class TelemetryTests(TelemetryFixture fixture)
         }
 
         return false;
+    }
+
+    private sealed record LogEntry(string Category, LogLevel Level, string Message, Exception? Exception, IReadOnlyDictionary<string, object?> Scope);
+
+    /// <summary>Keeps every log line with the values of the scopes it was written in.</summary>
+    private sealed class ScopeCapturingLoggerProvider : ILoggerProvider, ISupportExternalScope
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<LogEntry> _entries = new();
+        private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
+
+        public IReadOnlyList<LogEntry> Entries => _entries.ToArray();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(ScopeCapturingLoggerProvider provider, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => provider._scopes.Push(state);
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                var scope = new Dictionary<string, object?>(StringComparer.Ordinal);
+                provider._scopes.ForEachScope(
+                    (value, values) =>
+                    {
+                        if (value is IEnumerable<KeyValuePair<string, object?>> pairs)
+                        {
+                            foreach (var (name, item) in pairs)
+                            {
+                                values[name] = item;
+                            }
+                        }
+                    },
+                    scope);
+                provider._entries.Enqueue(new LogEntry(category, logLevel, formatter(state, exception), exception, scope));
+            }
+        }
     }
 
     private sealed record Point(Dictionary<string, string?> Tags, double Value);
