@@ -71,6 +71,11 @@ public sealed class ResultEventListener : IAsyncDisposable
         where T : class, IResultEvent
         => WaitForAsync(e => e.Event is T && e.Event.Key == key, timeout ?? TimeSpan.FromSeconds(60), typeof(T).Name);
 
+    /// <summary>Awaits the first event of type <typeparamref name="T"/> for <paramref name="key"/> answering <paramref name="messageId"/>, with its headers.</summary>
+    public Task<ReceivedEvent> WaitForReceivedAsync<T>(string key, string messageId, TimeSpan? timeout = null)
+        where T : class, IResultEvent
+        => WaitForAsync(e => e.Event is T && e.Event.Key == key && e.Event.MessageId == messageId, timeout ?? TimeSpan.FromSeconds(60), typeof(T).Name);
+
     public IReadOnlyList<IResultEvent> EventsFor(string key) => _received.Where(e => e.Event.Key == key).Select(e => e.Event).ToList();
 
     private async Task<ReceivedEvent> WaitForAsync(Func<ReceivedEvent, bool> match, TimeSpan timeout, string description)

@@ -210,6 +210,32 @@ public sealed class TelemetryTests(TelemetryFixture fixture)
     }
 
     [Fact]
+    public async Task A_dead_letter_keeps_the_failed_trace_and_its_replay_is_a_new_trace_linked_to_it()
+    {
+        var spans = new ExportedSpans();
+        var prefix = NewPrefix();
+        await using var bridge = await BridgeInstance.StartAsync(fixture.Settings(prefix), services => services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        var poisonId = NewId.NextGuid().ToString("D");
+
+        await fixture.Erp.PublishRawAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", System.Text.Encoding.UTF8.GetBytes("{ not json"), poisonId);
+        var captured = await fixture.Events.WaitForReceivedAsync<ErpMessageDeadLettered>("", poisonId);
+        var deadLetterId = ((ErpMessageDeadLettered)captured.Event).DeadLetterId;
+        var letter = (await bridge.Get<Bridge.Host.DeadLetters.IDeadLetterStore>().GetAsync(deadLetterId, CancellationToken.None))!.Letter;
+
+        // The failed handling's trace is kept with the dead letter, and its event was published in that trace.
+        Assert.True(ActivityContext.TryParse(letter.Headers[Bridge.Host.DeadLetters.DeadLetterCapture.TraceParentHeader], null, out var failed));
+        Assert.True(ActivityContext.TryParse(captured.Headers!["traceparent"], null, out var announced));
+        Assert.Equal(failed.TraceId, announced.TraceId);
+
+        var replay = await bridge.Get<Bridge.Host.DeadLetters.DeadLetterOperations>().ReplayAsync(deadLetterId, "telemetry-test", null, CancellationToken.None);
+        Assert.Equal(Bridge.Host.DeadLetters.DeadLetterActionOutcome.Done, replay.Outcome);
+
+        var replayed = await spans.WaitForAsync(span => span.Links.Any(link => link.Context.TraceId == failed.TraceId), Patience);
+        Assert.NotEqual(failed.TraceId, replayed.TraceId);
+        Assert.Equal(ActivityKind.Consumer, replayed.Kind);
+    }
+
+    [Fact]
     public async Task Setting_OTEL_EXPORTER_OTLP_ENDPOINT_turns_the_OTLP_exporter_on()
     {
         using var collector = new System.Net.HttpListener();
