@@ -75,6 +75,8 @@ public static class ActivePlatformServiceCollectionExtensions
         Bridge.ActivePlatform.Payments.PaymentsRegistration.AddPayments(services, HttpClientName);
 
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
+        services.AddMetrics();
+        services.TryAddSingleton<Bridge.ActivePlatform.ActivePlatformMetrics>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformAsyncTaskPoller>();
         services.AddActivePlatformCurrencyRates();
 

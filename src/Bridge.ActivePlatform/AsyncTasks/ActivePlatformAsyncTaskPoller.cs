@@ -9,18 +9,42 @@ namespace Bridge.ActivePlatform;
 /// At the deadline it throws <see cref="AsyncTaskDeadlineExceededException"/> (transient): the caller keeps the stored
 /// task id and resumes polling on the message's next delivery. A transient failure of one poll does not end the run.
 /// </summary>
-public sealed class ActivePlatformAsyncTaskPoller(IActivePlatformClient client, IOptions<ActivePlatformOptions> options, TimeProvider timeProvider)
+public sealed class ActivePlatformAsyncTaskPoller(
+    IActivePlatformClient client,
+    IOptions<ActivePlatformOptions> options,
+    TimeProvider timeProvider,
+    ActivePlatformMetrics? metrics = null)
 {
     public Task<AsyncTask> WaitForCompletionAsync(long resellerId, string asyncTaskId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(asyncTaskId);
         return PollAsync(
             asyncTaskId,
-            ct => client.GetAsyncTaskAsync(resellerId, asyncTaskId, ct),
+            ct => CountedFetchAsync(resellerId, asyncTaskId, ct),
             options.Value.AsyncTaskPolling,
             timeProvider,
             Random.Shared,
             cancellationToken);
+    }
+
+    private async Task<AsyncTask> CountedFetchAsync(long resellerId, string asyncTaskId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var task = await client.GetAsyncTaskAsync(resellerId, asyncTaskId, cancellationToken).ConfigureAwait(false);
+            metrics?.Polled(task.State switch
+            {
+                AsyncTaskState.Completed => "completed",
+                AsyncTaskState.Failed => "failed",
+                _ => "pending",
+            });
+            return task;
+        }
+        catch (ActivePlatformException)
+        {
+            metrics?.Polled("error");
+            throw;
+        }
     }
 
     /// <summary>The polling loop over any fetch of the task, with time and randomness supplied.</summary>

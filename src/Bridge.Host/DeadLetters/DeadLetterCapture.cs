@@ -26,6 +26,12 @@ public sealed partial class DeadLetterCapture(
     /// <summary>AMQP properties are kept beside the application headers under this prefix, so replay can set them again.</summary>
     public const string PropertyPrefix = "amqp:";
 
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the failed handling (the span active when it was captured), kept with the dead
+    /// letter's headers so that a replay is linked to the original trace.
+    /// </summary>
+    public const string TraceParentHeader = "Bridge-Trace-Parent";
+
     /// <summary>Stores the failed delivery; false (after logging why) when it could not be stored.</summary>
     public async Task<bool> TryCaptureAsync(ExceptionReceiveContext context, string messageType)
     {
@@ -142,6 +148,11 @@ public sealed partial class DeadLetterCapture(
             messageId = context.GetMessageId()?.ToString("D");
             correlationId = context.GetCorrelationId()?.ToString("D");
             contentType = context.ContentType?.MediaType;
+        }
+
+        if (Hosting.BridgeTelemetry.TraceParentOf(System.Diagnostics.Activity.Current) is { } traceParent)
+        {
+            headers[TraceParentHeader] = traceParent;
         }
 
         var identity = ReadBody(body);

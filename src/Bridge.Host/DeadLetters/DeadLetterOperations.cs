@@ -81,6 +81,7 @@ public sealed partial class DeadLetterOperations(
         var messageId = letter.Headers.GetValueOrDefault(DeadLetterCapture.PropertyPrefix + "message_id") ?? letter.Summary.MessageId;
         var headers = ApplicationHeaders(letter);
         headers[ReplayOfHeader] = id.ToString("D");
+        LinkToOriginalTrace(headers);
         var outgoing = new OutgoingMessage(letter.Summary.SourceQueue, letter.Body.ToBytes(), messageId, letter.CorrelationId, letter.ContentType, Properties(letter), headers);
         if (await SendOrReleaseAsync(outgoing, id, owner, actor, "Replay", detail, cancellationToken) is { } failed)
         {
@@ -134,6 +135,7 @@ public sealed partial class DeadLetterOperations(
         var newMessageId = NewId.NextGuid().ToString("D");
         var headers = ApplicationHeaders(letter);
         headers[EditedFromHeader] = id.ToString("D");
+        LinkToOriginalTrace(headers);
         var properties = Properties(letter);
         properties.Remove("content_encoding");
         var outgoing = new OutgoingMessage(
@@ -264,6 +266,30 @@ public sealed partial class DeadLetterOperations(
 
         var why = current == DeadLetterStatus.Replaying ? "it is being replayed right now" : $"it is {current}";
         return new DeadLetterActionResult(id, DeadLetterActionOutcome.Conflict, current, $"{action} refused: {why}.");
+    }
+
+    /// <summary>MassTransit's trace header, read when a message is received.</summary>
+    public const string MassTransitActivityIdHeader = "MT-Activity-Id";
+
+    /// <summary>How MassTransit relates a received message to the trace in <see cref="MassTransitActivityIdHeader"/>: <c>Link</c> starts a new trace linked to it.</summary>
+    public const string MassTransitActivityPropagationHeader = "MT-Activity-Propagation";
+
+    /// <summary>
+    /// A replay is handled in a trace of its own, linked to the trace of the handling that failed (captured with the dead
+    /// letter), else to the trace the original delivery came with.
+    /// </summary>
+    public static void LinkToOriginalTrace(Dictionary<string, string?> headers)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        var original = new[] { DeadLetterCapture.TraceParentHeader, MassTransitActivityIdHeader, "traceparent" }
+            .Select(headers.GetValueOrDefault)
+            .FirstOrDefault(value => System.Diagnostics.ActivityContext.TryParse(value, null, out _));
+        headers.Remove(DeadLetterCapture.TraceParentHeader);
+        if (original is not null)
+        {
+            headers[MassTransitActivityIdHeader] = original;
+            headers[MassTransitActivityPropagationHeader] = "Link";
+        }
     }
 
     private static Dictionary<string, string?> ApplicationHeaders(DeadLetter letter) =>

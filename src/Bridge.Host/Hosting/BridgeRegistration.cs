@@ -17,6 +17,7 @@ public static class BridgeRegistration
     public static IHostApplicationBuilder AddBridge(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddBridgeTelemetry();
         builder.AddBridgeStorageAndMigrations();
         builder.AddBridgeActivePlatform();
         builder.AddBridgePipeline();
@@ -62,6 +63,7 @@ public static class BridgeRegistration
         builder.Services.AddMetrics();
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddSingleton<OutboxMetrics>();
+        builder.Services.AddSingleton<MessageMetrics>();
         builder.Services.AddSingleton<ResultEvents>();
         builder.Services.AddSingleton<IdempotentExecutor>();
         builder.Services.AddSingleton<Features.ClosingDocuments.ClosingDocumentWrites>();

@@ -25,9 +25,18 @@ public sealed partial class IdempotentExecutor(
     OutboxSignal outboxSignal,
     IOptions<IdempotencyOptions> options,
     TimeProvider clock,
+    Messaging.MessageMetrics metrics,
     ILogger<IdempotentExecutor> logger)
 {
     public async Task<HandlingOutcome> ExecuteAsync(IdempotentWork work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var outcome = await ExecuteOnceAsync(work, cancellationToken);
+        work.Incoming.Handling?.Record(outcome, work.DocumentKey);
+        return outcome;
+    }
+
+    private async Task<HandlingOutcome> ExecuteOnceAsync(IdempotentWork work, CancellationToken cancellationToken)
     {
         var begin = await records.BeginAsync(work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.DocumentKey, cancellationToken);
         if (!begin.IsNew)
@@ -57,6 +66,7 @@ public sealed partial class IdempotentExecutor(
         var lease = options.Value.DocumentClaimLease;
         if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, lease, cancellationToken))
         {
+            metrics.ClaimBusy(work.Incoming.MessageType);
             throw new DocumentBusyException(work.Scope, work.DocumentKey);
         }
 
@@ -156,6 +166,14 @@ public sealed partial class IdempotentExecutor(
     /// redelivery of the same invalid message is not answered twice; without one the rejection is simply written.
     /// </summary>
     public async Task RejectInvalidAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, object? payload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rejection);
+        ArgumentNullException.ThrowIfNull(incoming);
+        await RejectInvalidOnceAsync(rejection, incoming, payload, cancellationToken);
+        incoming.Handling?.Record(HandlingOutcome.Rejected, rejection.Key);
+    }
+
+    private async Task RejectInvalidOnceAsync(IResultEvent rejection, Messaging.IncomingMessage incoming, object? payload, CancellationToken cancellationToken)
     {
         if (incoming.IdempotencyKey is not { } key || !IdempotencyKeys.IsStorable(key))
         {

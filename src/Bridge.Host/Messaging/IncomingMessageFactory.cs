@@ -12,6 +12,16 @@ public static class IncomingMessageFactory
     public static IncomingMessage From<T>(ConsumeContext<T> context, string? explicitIdempotencyKey)
         where T : class
     {
+        ArgumentNullException.ThrowIfNull(context);
+
+        // Read once per delivery by MessageHandlingFilter, which carries the telemetry the handler records its outcome on.
+        return context.TryGetPayload<MessageHandling>(out var handling) ? handling.Incoming : Identify(context, explicitIdempotencyKey);
+    }
+
+    /// <summary>The delivery's identity, read from the body's explicit key and the transport.</summary>
+    public static IncomingMessage Identify<T>(ConsumeContext<T> context, string? explicitIdempotencyKey)
+        where T : class
+    {
         var amqp = context.TryGetPayload<RabbitMqBasicConsumeContext>(out var payload) ? payload : null;
         var key = NonEmpty(explicitIdempotencyKey)
             ?? NonEmpty(amqp?.Properties.MessageId)

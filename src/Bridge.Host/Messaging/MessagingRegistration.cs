@@ -163,13 +163,19 @@ public static class MessagingRegistration
                 {
                     DeclareQuorum(rabbit, options);
                 }
-                // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
-                // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
+
                 // Outermost, outside the retries: while ActivePlatform is down the queue pauses and its deliveries go back.
                 var outage = context.GetRequiredService<ActivePlatformOutage>();
                 endpoint.ConnectReceiveEndpointObserver(outage);
                 endpoint.UseFilter(new ActivePlatformOutageFilter(outage));
+                // Telemetry around the whole handling, retries included: the span, the logging scope, the outcome.
+                var flow = DeadLetterCaptureConfiguration.MessageTypeOf(typeof(TConsumer));
+                endpoint.UseFilter(MessageHandlingFilterFor<TConsumer>(context));
+                var retryTelemetry = new RetryTelemetry(
+                    context.GetRequiredService<MessageMetrics>(), flow, context.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Host.Messaging.Retries"));
 
+                // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
+                // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
                 var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;
                 var activePlatform = context.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
                 endpoint.UseMessageRetry(retry =>
@@ -177,6 +183,7 @@ public static class MessagingRegistration
                     retry.Interval(RetryBudgets.BusyRetries(lease, activePlatform), RetryBudgets.BusyInterval);
                     retry.Handle<DocumentBusyException>();
                     retry.Handle<EffectPendingException>();
+                    retry.ConnectRetryObserver(retryTelemetry);
                 });
                 // MassTransit's exponential policy cannot be built for zero retries (it fails while handling the first
                 // exception, and its failure replaces the real cause): no retries means no retry filter at all.
@@ -195,6 +202,7 @@ public static class MessagingRegistration
 
                         // Once paused for an outage, retrying an ActivePlatform failure only burns the budget: it goes back.
                         retry.Ignore<Exception>(ex => outage.IsPaused && ActivePlatformOutage.IsActivePlatformFailure(ex));
+                        retry.ConnectRetryObserver(retryTelemetry);
                     });
                 }
 
@@ -202,6 +210,17 @@ public static class MessagingRegistration
                 endpoint.ConfigureConsumer<TConsumer>(context);
             });
         }
+    }
+
+    private static IFilter<ConsumeContext> MessageHandlingFilterFor<TConsumer>(IRegistrationContext context)
+        where TConsumer : class, IConsumer
+    {
+        var messageType = typeof(TConsumer).GetInterfaces()
+            .Single(type => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IConsumer<>))
+            .GetGenericArguments()[0];
+        var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Host.Messaging.Handling");
+        return (IFilter<ConsumeContext>)Activator.CreateInstance(
+            typeof(MessageHandlingFilter<>).MakeGenericType(messageType), context.GetRequiredService<MessageMetrics>(), logger)!;
     }
 
     /// <summary>

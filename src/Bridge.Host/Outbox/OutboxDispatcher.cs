@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Bridge.Host.Hosting;
 using Bridge.Host.Storage;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -20,11 +22,8 @@ public sealed partial class OutboxDispatcher(
     TimeProvider clock,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
-    private static readonly TimeSpan CountEvery = TimeSpan.FromSeconds(30);
-
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private DateTimeOffset _nextPurge = DateTimeOffset.MinValue;
-    private DateTimeOffset _nextCount = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -43,7 +42,6 @@ public sealed partial class OutboxDispatcher(
                 }
                 while (result.Claimed == settings.BatchSize && result.Failed < result.Claimed && !stoppingToken.IsCancellationRequested);
 
-                await CountWhenDueAsync(stoppingToken);
                 await PurgeWhenDueAsync(settings, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -68,10 +66,12 @@ public sealed partial class OutboxDispatcher(
         var failed = 0;
         foreach (var message in batch)
         {
+            // The publish is a span in the trace of the handling that wrote the event (stored with the row).
+            var (traceParent, traceState) = TraceContextOf(message, out var headers);
+            using var activity = StartPublishActivity(message, traceParent, traceState);
             try
             {
                 var contract = ResultEvents.Deserialize(message);
-                var headers = ResultEvents.Headers(message);
                 await bus.Publish(contract, contract.GetType(), Pipe.Execute<PublishContext>(context =>
                 {
                     // The outbox id is the event's message id, so subscribers can drop a duplicate publish.
@@ -83,10 +83,25 @@ public sealed partial class OutboxDispatcher(
 
                     foreach (var (name, value) in headers)
                     {
-                        if (value is not null)
+                        if (value is not null && !string.Equals(name, TraceParentHeader, StringComparison.Ordinal))
                         {
                             context.Headers.Set($"bridge-{name}", value);
                         }
+                    }
+
+                    // The standard W3C headers, so any subscriber's tracing continues the trace: the innermost span here
+                    // (MassTransit's send span when it is traced, else the publish span), else the stored context.
+                    var current = Activity.Current;
+                    var sentParent = BridgeTelemetry.TraceParentOf(current) ?? traceParent;
+                    var sentState = BridgeTelemetry.TraceParentOf(current) is null ? traceState : current!.TraceStateString;
+                    if (sentParent is not null)
+                    {
+                        context.Headers.Set(TraceParentHeader, sentParent);
+                    }
+
+                    if (!string.IsNullOrEmpty(sentState))
+                    {
+                        context.Headers.Set(TraceStateHeader, sentState);
                     }
                 }), cancellationToken);
                 // Published: record it even when shutting down, or the event is published again after the lease.
@@ -94,12 +109,47 @@ public sealed partial class OutboxDispatcher(
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 failed++;
                 await RecordFailureAsync(settings, message, ex);
             }
         }
 
         return new BatchResult(batch.Count, failed);
+    }
+
+    public const string TraceParentHeader = "traceparent";
+    public const string TraceStateHeader = "tracestate";
+
+    /// <summary>The row's stored trace context; rows written before it had a column of its own carried it in their headers.</summary>
+    private static (string? TraceParent, string? TraceState) TraceContextOf(OutboxMessage message, out IReadOnlyDictionary<string, string?> headers)
+    {
+        try
+        {
+            headers = ResultEvents.Headers(message);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            headers = new Dictionary<string, string?>();
+        }
+
+        return message.TraceParent is not null
+            ? (message.TraceParent, message.TraceState)
+            : ResultEvents.TraceContext(null, headers.GetValueOrDefault(TraceParentHeader));
+    }
+
+    private static Activity? StartPublishActivity(OutboxMessage message, string? traceParent, string? traceState)
+    {
+        ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var parent);
+        var activity = BridgeTelemetry.Source.StartActivity("outbox publish " + message.MessageType, ActivityKind.Internal, parent);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("bridge.outbox.id", message.Id.ToString("D"));
+            activity.SetTag("bridge.outbox.message_type", message.MessageType);
+            activity.SetTag("bridge.outbox.attempts", message.Attempts);
+        }
+
+        return activity;
     }
 
     /// <summary>Schedules the next attempt after a growing delay, or parks the message once it has failed too often.</summary>
@@ -122,18 +172,6 @@ public sealed partial class OutboxDispatcher(
         var retryAfter = settings.RetryDelay(failedAttempts);
         LogPublishFailed(logger, message.Id, message.MessageType, failedAttempts, retryAfter, exception);
         await outbox.MarkFailedAsync(message.Id, _owner, error, retryAfter, CancellationToken.None);
-    }
-
-    private async Task CountWhenDueAsync(CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        if (now < _nextCount)
-        {
-            return;
-        }
-
-        _nextCount = now + CountEvery;
-        metrics.SetCounts(await outbox.CountPendingAsync(cancellationToken), await outbox.CountParkedAsync(cancellationToken));
     }
 
     private async Task PurgeWhenDueAsync(OutboxOptions settings, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Text.Json;
 using Bridge.Contracts;
 using Bridge.Host.Messaging;
@@ -19,16 +20,40 @@ public sealed class ResultEvents(IOutboxStore outbox, TimeProvider clock)
             ["correlationId"] = resultEvent.CorrelationId,
             ["sourceMessageId"] = resultEvent.MessageId,
             ["sourceMessageType"] = incoming.MessageType,
-            ["traceparent"] = incoming.TraceParent,
         };
+        var (traceParent, traceState) = TraceContext(Activity.Current, incoming.TraceParent);
         var message = new OutboxMessage(
             NewId.NextGuid(),
             resultEvent.GetType().Name,
             JsonSerializer.Serialize(resultEvent, resultEvent.GetType(), Json),
             JsonSerializer.Serialize(headers, Json),
             clock.GetUtcNow(),
-            0);
+            0)
+        {
+            TraceParent = traceParent,
+            TraceState = traceState,
+        };
         await outbox.EnqueueAsync(transaction, message, cancellationToken);
+    }
+
+    /// <summary>The longest <c>tracestate</c> kept (the W3C limit); a longer one is dropped rather than cut.</summary>
+    public const int MaxTraceStateLength = 512;
+
+    /// <summary>
+    /// The trace context an event is published in: the handling's own span when tracing is on, else a valid W3C
+    /// <c>traceparent</c> the delivery came with (anything else is not stored).
+    /// </summary>
+    public static (string? TraceParent, string? TraceState) TraceContext(Activity? current, string? incomingTraceParent)
+    {
+        if (current is { IdFormat: ActivityIdFormat.W3C, Id: { } id })
+        {
+            var state = current.TraceStateString;
+            return (id, state is { Length: <= MaxTraceStateLength } ? state : null);
+        }
+
+        return incomingTraceParent is { Length: 55 } && ActivityContext.TryParse(incomingTraceParent, null, out _)
+            ? (incomingTraceParent, null)
+            : (null, null);
     }
 
     public static Type ContractType(string messageType)

@@ -25,6 +25,8 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
                 message.Headers,
                 CreatedAt = SqlValues.Timestamp(dialect, message.CreatedAt),
                 message.Attempts,
+                message.TraceParent,
+                message.TraceState,
             },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -101,6 +103,17 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
             sql.OutboxCountParked, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
+    public async Task<OutboxBacklog> GetBacklogAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleAsync<BacklogRow>(new CommandDefinition(
+            sql.OutboxBacklog, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new OutboxBacklog(
+            Convert.ToInt64(row.Pending ?? 0L, System.Globalization.CultureInfo.InvariantCulture),
+            Convert.ToInt64(row.Parked ?? 0L, System.Globalization.CultureInfo.InvariantCulture),
+            row.OldestPendingAt is null or DBNull ? null : SqlValues.ReadTimestamp(row.OldestPendingAt));
+    }
+
     public Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
         SqlPurge.InBatchesAsync(database, sql.OutboxPurgeDispatched, olderThan, cancellationToken);
 
@@ -114,8 +127,21 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
         public string Headers { get; set; } = "";
         public object CreatedAt { get; set; } = null!;
         public object Attempts { get; set; } = null!;
+        public string? TraceParent { get; set; }
+        public string? TraceState { get; set; }
 
         public OutboxMessage ToMessage() => new(
-            SqlValues.ReadId(Id), MessageType, Body, Headers, SqlValues.ReadTimestamp(CreatedAt), SqlValues.ReadInt32(Attempts));
+            SqlValues.ReadId(Id), MessageType, Body, Headers, SqlValues.ReadTimestamp(CreatedAt), SqlValues.ReadInt32(Attempts))
+        {
+            TraceParent = TraceParent,
+            TraceState = TraceState,
+        };
+    }
+
+    private sealed class BacklogRow
+    {
+        public object? Pending { get; set; }
+        public object? Parked { get; set; }
+        public object? OldestPendingAt { get; set; }
     }
 }

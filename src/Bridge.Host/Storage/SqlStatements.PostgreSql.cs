@@ -134,8 +134,8 @@ public sealed partial class SqlStatements
             """,
 
         OutboxInsert = """
-            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts)
-            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts);
+            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state)
+            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState);
             """,
 
         // SKIP LOCKED passes over rows another claimer has locked; a row whose lease another claimer has just
@@ -157,7 +157,7 @@ public sealed partial class SqlStatements
             FROM next
             WHERE m.id = next.id
             RETURNING m.id AS Id, m.message_type AS MessageType, m.body AS Body, m.headers AS Headers,
-                      m.created_at AS CreatedAt, m.attempts AS Attempts;
+                      m.created_at AS CreatedAt, m.attempts AS Attempts, m.trace_parent AS TraceParent, m.trace_state AS TraceState;
             """,
 
         OutboxMarkDispatched = """
@@ -183,6 +183,14 @@ public sealed partial class SqlStatements
         OutboxCountPending = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
 
         OutboxCountParked = "SELECT count(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
+
+        OutboxBacklog = """
+            SELECT count(*) FILTER (WHERE parked_at IS NULL) AS Pending,
+                   count(*) FILTER (WHERE parked_at IS NOT NULL) AS Parked,
+                   min(created_at) FILTER (WHERE parked_at IS NULL) AS OldestPendingAt
+            FROM bridge.outbox_messages
+            WHERE dispatched_at IS NULL;
+            """,
 
         OutboxPurgeDispatched = """
             DELETE FROM bridge.outbox_messages

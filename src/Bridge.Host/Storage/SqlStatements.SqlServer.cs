@@ -154,8 +154,8 @@ public sealed partial class SqlStatements
             """,
 
         OutboxInsert = """
-            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts)
-            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts);
+            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state)
+            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState);
             """,
 
         // READPAST skips rows another claimer (or an uncommitted enqueue) holds; UPDLOCK keeps the rows this
@@ -163,7 +163,7 @@ public sealed partial class SqlStatements
         OutboxClaim = """
             WITH next AS
             (
-                SELECT TOP (@BatchSize) id, message_type, body, headers, created_at, attempts, locked_by, locked_until
+                SELECT TOP (@BatchSize) id, message_type, body, headers, created_at, attempts, trace_parent, trace_state, locked_by, locked_until
                 FROM bridge.outbox_messages WITH (UPDLOCK, READPAST, ROWLOCK)
                 WHERE dispatched_at IS NULL AND parked_at IS NULL
                   AND (locked_until IS NULL OR locked_until < SYSUTCDATETIME())
@@ -173,7 +173,8 @@ public sealed partial class SqlStatements
             UPDATE next
             SET locked_by = @Owner, locked_until = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
             OUTPUT inserted.id AS Id, inserted.message_type AS MessageType, inserted.body AS Body,
-                   inserted.headers AS Headers, inserted.created_at AS CreatedAt, inserted.attempts AS Attempts;
+                   inserted.headers AS Headers, inserted.created_at AS CreatedAt, inserted.attempts AS Attempts,
+                   inserted.trace_parent AS TraceParent, inserted.trace_state AS TraceState;
             """,
 
         OutboxMarkDispatched = """
@@ -199,6 +200,14 @@ public sealed partial class SqlStatements
         OutboxCountPending = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
 
         OutboxCountParked = "SELECT COUNT_BIG(*) FROM bridge.outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
+
+        OutboxBacklog = """
+            SELECT COUNT_BIG(CASE WHEN parked_at IS NULL THEN 1 END) AS Pending,
+                   COUNT_BIG(CASE WHEN parked_at IS NOT NULL THEN 1 END) AS Parked,
+                   MIN(CASE WHEN parked_at IS NULL THEN created_at END) AS OldestPendingAt
+            FROM bridge.outbox_messages
+            WHERE dispatched_at IS NULL;
+            """,
 
         OutboxPurgeDispatched = """
             DELETE TOP (@BatchSize) FROM bridge.outbox_messages

@@ -129,8 +129,8 @@ public sealed partial class SqlStatements
             """,
 
         OutboxInsert = """
-            INSERT INTO outbox_messages (id, message_type, body, headers, created_at, attempts)
-            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts);
+            INSERT INTO outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state)
+            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState);
             """,
 
         OutboxClaim = $"""
@@ -147,7 +147,7 @@ public sealed partial class SqlStatements
                 LIMIT @BatchSize
             )
             RETURNING id AS Id, message_type AS MessageType, body AS Body, headers AS Headers,
-                      created_at AS CreatedAt, attempts AS Attempts;
+                      created_at AS CreatedAt, attempts AS Attempts, trace_parent AS TraceParent, trace_state AS TraceState;
             """,
 
         OutboxMarkDispatched = """
@@ -173,6 +173,14 @@ public sealed partial class SqlStatements
         OutboxCountPending = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NULL;",
 
         OutboxCountParked = "SELECT COUNT(*) FROM outbox_messages WHERE dispatched_at IS NULL AND parked_at IS NOT NULL;",
+
+        OutboxBacklog = """
+            SELECT COUNT(CASE WHEN parked_at IS NULL THEN 1 END) AS Pending,
+                   COUNT(CASE WHEN parked_at IS NOT NULL THEN 1 END) AS Parked,
+                   MIN(CASE WHEN parked_at IS NULL THEN created_at END) AS OldestPendingAt
+            FROM outbox_messages
+            WHERE dispatched_at IS NULL;
+            """,
 
         OutboxPurgeDispatched = """
             DELETE FROM outbox_messages

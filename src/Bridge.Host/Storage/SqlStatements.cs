@@ -87,6 +87,9 @@ public sealed partial class SqlStatements
 
     public required string OutboxCountParked { get; init; }
 
+    /// <summary>One row: undispatched messages pending (<c>Pending</c>) and parked (<c>Parked</c>), and the creation time of the oldest pending one (<c>OldestPendingAt</c>, null when none).</summary>
+    public required string OutboxBacklog { get; init; }
+
     /// <summary>Deletes up to <c>@BatchSize</c> rows dispatched before <c>@OlderThan</c>.</summary>
     public required string OutboxPurgeDispatched { get; init; }
 

@@ -173,7 +173,17 @@ public sealed record OutboxMessage(
     string Body,
     string Headers,
     DateTimeOffset CreatedAt,
-    int Attempts);
+    int Attempts)
+{
+    /// <summary>The W3C <c>traceparent</c> of the handling that wrote the event; the dispatcher publishes the event in its trace.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The W3C <c>tracestate</c> that went with <see cref="TraceParent"/>.</summary>
+    public string? TraceState { get; init; }
+}
+
+/// <summary>What waits in the outbox: pending and parked messages, and when the oldest pending one was written.</summary>
+public sealed record OutboxBacklog(long Pending, long Parked, DateTimeOffset? OldestPendingAt);
 
 public interface IOutboxStore
 {
@@ -208,6 +218,9 @@ public interface IOutboxStore
 
     /// <summary>Messages parked after failing to publish too often (for health and metrics).</summary>
     Task<long> CountParkedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Pending and parked counts and the oldest pending message's creation time, in one query (for metrics).</summary>
+    Task<OutboxBacklog> GetBacklogAsync(CancellationToken cancellationToken);
 
     /// <summary>Deletes dispatched messages older than <paramref name="olderThan"/>, in batches; returns how many.</summary>
     Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);

@@ -47,7 +47,7 @@ public sealed class ResultEventListener : IAsyncDisposable
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += (_, delivery) =>
         {
-            listener.OnDelivery(delivery.Body);
+            listener.OnDelivery(delivery.Body, delivery.BasicProperties.Headers);
             return Task.CompletedTask;
         };
         await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);
@@ -65,6 +65,16 @@ public sealed class ResultEventListener : IAsyncDisposable
     public Task<T> WaitForAsync<T>(string key, TimeSpan? timeout = null)
         where T : class, IResultEvent
         => WaitForAsync<T>(e => e.Key == key, timeout);
+
+    /// <summary>Awaits the first event of type <typeparamref name="T"/> for <paramref name="key"/>, with its headers.</summary>
+    public Task<ReceivedEvent> WaitForReceivedAsync<T>(string key, TimeSpan? timeout = null)
+        where T : class, IResultEvent
+        => WaitForAsync(e => e.Event is T && e.Event.Key == key, timeout ?? TimeSpan.FromSeconds(60), typeof(T).Name);
+
+    /// <summary>Awaits the first event of type <typeparamref name="T"/> for <paramref name="key"/> answering <paramref name="messageId"/>, with its headers.</summary>
+    public Task<ReceivedEvent> WaitForReceivedAsync<T>(string key, string messageId, TimeSpan? timeout = null)
+        where T : class, IResultEvent
+        => WaitForAsync(e => e.Event is T && e.Event.Key == key && e.Event.MessageId == messageId, timeout ?? TimeSpan.FromSeconds(60), typeof(T).Name);
 
     public IReadOnlyList<IResultEvent> EventsFor(string key) => _received.Where(e => e.Event.Key == key).Select(e => e.Event).ToList();
 
@@ -93,7 +103,7 @@ public sealed class ResultEventListener : IAsyncDisposable
         }
     }
 
-    private void OnDelivery(ReadOnlyMemory<byte> body)
+    private void OnDelivery(ReadOnlyMemory<byte> body, IDictionary<string, object?>? transportHeaders)
     {
         using var document = JsonDocument.Parse(body);
         var root = document.RootElement;
@@ -105,7 +115,13 @@ public sealed class ResultEventListener : IAsyncDisposable
         }
 
         var resultEvent = (IResultEvent)root.GetProperty("message").Deserialize(type, Json)!;
-        var received = new ReceivedEvent(resultEvent, root.TryGetProperty("messageId", out var id) ? id.GetString() : null);
+        var headers = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (name, value) in transportHeaders ?? new Dictionary<string, object?>())
+        {
+            headers[name] = value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : value?.ToString();
+        }
+
+        var received = new ReceivedEvent(resultEvent, root.TryGetProperty("messageId", out var id) ? id.GetString() : null, headers);
         lock (_lock)
         {
             _received.Enqueue(received);
@@ -124,4 +140,5 @@ public sealed class ResultEventListener : IAsyncDisposable
     }
 }
 
-public sealed record ReceivedEvent(IResultEvent Event, string? EnvelopeMessageId);
+/// <param name="Headers">The AMQP headers the event was published with.</param>
+public sealed record ReceivedEvent(IResultEvent Event, string? EnvelopeMessageId, IReadOnlyDictionary<string, string?>? Headers = null);

@@ -121,6 +121,29 @@ public abstract class OutboxDispatchTests<TFixture>(TFixture fixture) : IClassFi
     }
 
     [StoreFact]
+    public async Task Trace_context_is_kept_with_the_row_and_the_backlog_dates_the_oldest_pending_message()
+    {
+        var traced = Skipped("traced", Start) with { TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", TraceState = "vendor=x" };
+        await EnqueueAsync(traced, Skipped("newer", Start.AddMinutes(5)));
+
+        Assert.Equal(new OutboxBacklog(2, 0, Start), await Outbox.GetBacklogAsync(CancellationToken.None));
+        var claimed = await Outbox.ClaimAsync("owner", 10, TimeSpan.FromMinutes(1), CancellationToken.None);
+        var row = Assert.Single(claimed, message => message.Id == traced.Id);
+        Assert.Equal(traced.TraceParent, row.TraceParent);
+        Assert.Equal("vendor=x", row.TraceState);
+        Assert.Null(Assert.Single(claimed, message => message.Id != traced.Id).TraceParent);
+
+        await Outbox.MarkDispatchedAsync(traced.Id, "owner", CancellationToken.None);
+        Assert.Equal(new OutboxBacklog(1, 0, Start.AddMinutes(5)), await Outbox.GetBacklogAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_empty_outbox_has_no_oldest_pending_message()
+    {
+        Assert.Equal(new OutboxBacklog(0, 0, null), await Outbox.GetBacklogAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Outbox_health_is_healthy_while_nothing_is_parked()
     {
         await EnqueueAsync(Skipped("waiting", Start));
