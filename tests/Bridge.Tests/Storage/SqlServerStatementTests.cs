@@ -71,7 +71,7 @@ public sealed class SqlServerStatementTests
         Assert.Equal(
             sqlServer.Where(name => name is not (nameof(SqlStatements.AcquireMigrationLock) or nameof(SqlStatements.EnsureMigrationSchema))),
             SqlStatements.Sqlite.All.Select(statement => statement.Key));
-        Assert.Equal(42, sqlServer.Count);
+        Assert.Equal(43, sqlServer.Count);
     }
 
     [Fact]
