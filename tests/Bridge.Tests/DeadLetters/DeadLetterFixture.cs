@@ -64,15 +64,7 @@ public sealed class DeadLetterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString);
-        await using (var connection = new NpgsqlConnection(server.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{_databaseName}\"", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        server.Database = _databaseName;
+        var connectionString = await TestEnvironment.CreatePostgresDatabaseAsync(_databaseName);
         Sandbox = await SandboxServer.StartAsync(new SandboxSettings(), CancellationToken.None);
         Events = await ResultEventListener.StartAsync(TestEnvironment.RabbitMqUri);
         Erp = await ErpPublisher.ConnectAsync(TestEnvironment.RabbitMqUri);
@@ -85,7 +77,7 @@ public sealed class DeadLetterFixture : IAsyncLifetime
             ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
             ["Bridge:Messaging:RetryMaxInterval"] = "00:00:00.200",
             ["Bridge:Storage:Provider"] = "PostgreSql",
-            ["Bridge:Storage:ConnectionString"] = server.ConnectionString,
+            ["Bridge:Storage:ConnectionString"] = connectionString,
             ["Bridge:Outbox:PollInterval"] = "00:00:01",
             ["Bridge:DeadLetters:AllowEditAndReplay"] = "true",
             ["Bridge:Admin:Tokens:0:Name"] = OperatorName,
@@ -143,11 +135,6 @@ public sealed class DeadLetterFixture : IAsyncLifetime
         await Bridge.DisposeAsync();
         await Events.DisposeAsync();
         await Sandbox.DisposeAsync();
-        NpgsqlConnection.ClearAllPools();
-        var server = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString);
-        await using var connection = new NpgsqlConnection(server.ConnectionString);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_databaseName}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
+        await TestEnvironment.DropPostgresDatabaseAsync(_databaseName);
     }
 }

@@ -65,6 +65,31 @@ public static class TestEnvironment
     /// <summary>Npgsql connection string of a PostgreSQL server on which the tests may create databases.</summary>
     public static string PostgresConnectionString => Resolve(PostgresVariable, PostgresContainer);
 
+    /// <summary>Creates the database <paramref name="name"/> on the tests' PostgreSQL server; returns its connection string.</summary>
+    public static async Task<string> CreatePostgresDatabaseAsync(string name)
+    {
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+        await using (var connection = new Npgsql.NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        server.Database = name;
+        return server.ConnectionString;
+    }
+
+    /// <summary>Drops the database <paramref name="name"/>, closing whatever connections are still open to it.</summary>
+    public static async Task DropPostgresDatabaseAsync(string name)
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        await using var connection = new Npgsql.NpgsqlConnection(PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
     /// <summary>SQL Server connection string, or null: SQL Server cannot run on the test machine, so tests
     /// that need it skip unless the caller provides one.</summary>
     public static string? SqlServerConnectionString => Optional(SqlServerVariable);

@@ -37,17 +37,7 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString);
-        await using (var connection = new NpgsqlConnection(server.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{_databaseName}\"", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        server.Database = _databaseName;
-        DatabaseConnectionString = server.ConnectionString;
-
+        DatabaseConnectionString = await TestEnvironment.CreatePostgresDatabaseAsync(_databaseName);
         // Documents whose key starts with async- or restart- are answered with async tasks, completed on the third poll.
         Sandbox = await SandboxServer.StartAsync(
             new SandboxSettings { Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^(async|restart)-", PollsToComplete = 3 } },
@@ -95,11 +85,6 @@ public sealed class PipelineFixture : IAsyncLifetime
         await Bridge.DisposeAsync();
         await Events.DisposeAsync();
         await Sandbox.DisposeAsync();
-        NpgsqlConnection.ClearAllPools();
-        var server = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString);
-        await using var connection = new NpgsqlConnection(server.ConnectionString);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_databaseName}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
+        await TestEnvironment.DropPostgresDatabaseAsync(_databaseName);
     }
 }

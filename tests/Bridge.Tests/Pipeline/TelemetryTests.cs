@@ -45,16 +45,7 @@ public sealed class TelemetryFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString);
-        await using (var connection = new NpgsqlConnection(server.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{_databaseName}\"", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        server.Database = _databaseName;
-        DatabaseConnectionString = server.ConnectionString;
+        DatabaseConnectionString = await TestEnvironment.CreatePostgresDatabaseAsync(_databaseName);
         Sandbox = await SandboxServer.StartAsync(
             new SandboxSettings { Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^async-", PollsToComplete = 2 } },
             CancellationToken.None);
@@ -86,12 +77,7 @@ public sealed class TelemetryFixture : IAsyncLifetime
         await Erp.DisposeAsync();
         await Events.DisposeAsync();
         await Sandbox.DisposeAsync();
-        NpgsqlConnection.ClearAllPools();
-        var server = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString);
-        await using var connection = new NpgsqlConnection(server.ConnectionString);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_databaseName}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
+        await TestEnvironment.DropPostgresDatabaseAsync(_databaseName);
     }
 }
 
