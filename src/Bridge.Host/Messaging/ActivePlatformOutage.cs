@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Bridge.ActivePlatform;
 using MassTransit;
@@ -8,16 +7,17 @@ using Microsoft.Extensions.Options;
 namespace Bridge.Host.Messaging;
 
 /// <summary>
-/// Pauses every input queue while ActivePlatform is down (ADR 0007). A message whose in-process retries ran out on an
-/// ActivePlatform failure asks <see cref="ConfirmAsync"/>; when a probe confirms the outage, consumption pauses: every input
-/// queue's receive endpoint is stopped, the messages in flight go back to their queues unacknowledged (in their order, with
-/// nothing applied that their next delivery does not settle), and a probe every <see cref="OutageOptions.ProbeInterval"/>
-/// waits for ActivePlatform to answer again, then the endpoints start again. Nothing is retried, delayed or dead-lettered
-/// meanwhile, so an outage of any length costs no retries and needs no broker plugin.
+/// Pauses consumption while ActivePlatform is down (ADR 0007). A message whose in-process retries ran out on an ActivePlatform
+/// failure asks <see cref="ConfirmAsync"/>; when a probe confirms the outage, consumption pauses: every delivery an input
+/// queue hands over meanwhile (at most its prefetch) is held unhandled by <see cref="ActivePlatformOutageFilter"/>, the rest
+/// wait on their queues, and a probe every <see cref="OutageOptions.ProbeInterval"/> waits for ActivePlatform to answer again.
+/// Then the held deliveries are handled. Nothing is retried, delayed or dead-lettered meanwhile, so an outage of any length
+/// costs no retries and needs no broker plugin. The receive endpoints are never stopped and started: restarting a RabbitMQ
+/// receive endpoint could leave it hung for good in its topology set-up (seen in the suite: a channel closed under a pending
+/// declare), a queue that is never consumed again and a host that cannot stop.
 /// </summary>
-public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
+public sealed partial class ActivePlatformOutage
 {
-    private readonly ConcurrentDictionary<Uri, IReceiveEndpoint> endpoints = new();
     private readonly Lock gate = new();
     private readonly IActivePlatformProbe probe;
     private readonly IOptionsMonitor<OutageOptions> options;
@@ -27,9 +27,6 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
     private readonly Counter<long> pauses;
     private readonly Counter<long> requeued;
     private Pause? current;
-
-    /// <summary>How long held deliveries wait for the input queues' stop to be under way before they go back.</summary>
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(1);
 
     public ActivePlatformOutage(
         IActivePlatformProbe probe,
@@ -108,6 +105,27 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         return true;
     }
 
+    /// <summary>
+    /// Holds a delivery while <paramref name="pause"/> lasts: true once ActivePlatform answers again; false when the delivery has
+    /// been held for <see cref="OutageOptions.HoldLimit"/> (it goes back to its queue before RabbitMQ's consumer timeout closes
+    /// the channel under it). Throws when the delivery or the host is cancelled.
+    /// </summary>
+    public async Task<bool> HoldAsync(Pause pause, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pause);
+        using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        var limit = Task.Delay(options.CurrentValue.HoldLimit, time, hold.Token);
+        var ended = await Task.WhenAny(pause.Resumed.Task, limit);
+        if (ended == pause.Resumed.Task)
+        {
+            await hold.CancelAsync();
+            return true;
+        }
+
+        await limit; // throws when cancelled
+        return false;
+    }
+
     /// <summary>Counts a delivery put back on its queue because of the outage.</summary>
     public void Requeued(string queue) => requeued.Add(1, new KeyValuePair<string, object?>("queue", queue));
 
@@ -126,24 +144,15 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         }
 
         pauses.Add(1);
-        LogPaused(endpoints.Count, options.CurrentValue.ProbeInterval, pause.Reason);
+        LogPaused(options.CurrentValue.ProbeInterval, pause.Reason);
         _ = Task.Run(() => RunAsync(pause));
     }
 
     private async Task RunAsync(Pause pause)
     {
         var stopping = lifetime.ApplicationStopping;
-        var paused = endpoints.ToList();
         try
         {
-            // Stop every input queue at once: held deliveries go back to their queues as soon as the stops are under way.
-            // A delivery put back before its consumer's cancel reached the broker could come straight back to it: the held
-            // deliveries wait for the stops to be under way (a second at most) before they go back.
-            var stops = Task.WhenAll(paused.Select(pair => StopAsync(pair.Key, pair.Value, stopping)).ToList());
-            await Task.WhenAny(stops, Task.Delay(StopGrace, time, stopping));
-            pause.StopRequested.TrySetResult();
-            await stops;
-
             while (true)
             {
                 await Task.Delay(options.CurrentValue.ProbeInterval, time, stopping);
@@ -158,7 +167,7 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            // The host is stopping: the bus stops what is left, nothing is started again.
+            // The host is stopping: the held deliveries go back to their queues as it stops.
             return;
         }
 
@@ -168,67 +177,22 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         }
 
         pause.Resumed.TrySetResult();
-        foreach (var (address, endpoint) in paused)
-        {
-            try
-            {
-                var handle = endpoint.Start(stopping);
-                await handle.Ready.WaitAsync(stopping);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
-            {
-                LogStartFailed(ex, address);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-
         LogResumed(time.GetUtcNow() - pause.Since);
     }
 
-    private async Task StopAsync(Uri address, IReceiveEndpoint endpoint, CancellationToken stopping)
-    {
-        try
-        {
-            await endpoint.Stop(stopping);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogStopFailed(ex, address);
-        }
-    }
-
-    public Task Ready(ReceiveEndpointReady ready)
-    {
-        ArgumentNullException.ThrowIfNull(ready);
-        endpoints[ready.InputAddress] = ready.ReceiveEndpoint;
-        return Task.CompletedTask;
-    }
-
-    public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
-
-    public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
-
-    public Task Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
-
-    /// <summary>One outage: since when, why, and the two moments deliveries held meanwhile wait for.</summary>
+    /// <summary>One outage: since when, why, and the moment ActivePlatform answered again.</summary>
     public sealed class Pause(DateTimeOffset since, string reason)
     {
         public DateTimeOffset Since { get; } = since;
 
         public string Reason { get; } = reason;
 
-        /// <summary>Every input queue's stop is under way: a delivery held now goes back to its queue, not to this consumer.</summary>
-        public TaskCompletionSource StopRequested { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
         /// <summary>ActivePlatform answered again.</summary>
         public TaskCompletionSource Resumed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "ActivePlatform is down: pausing consumption of {Queues} input queues, probing every {ProbeInterval} until it answers ({Reason}). Messages stay on their queues; nothing is dead-lettered for the outage.")]
-    private partial void LogPaused(int queues, TimeSpan probeInterval, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ActivePlatform is down: pausing consumption, probing every {ProbeInterval} until it answers ({Reason}). Messages stay on their queues or are held unhandled; nothing is dead-lettered for the outage.")]
+    private partial void LogPaused(TimeSpan probeInterval, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ActivePlatform is still down: {Detail}")]
     private partial void LogStillDown(string detail);
@@ -238,12 +202,6 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A message's retries ran out on {Exception}, but ActivePlatform answers ({Detail}): the failure is the message's own, not an outage")]
     private partial void LogAnsweredProbe(string detail, string exception);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Pausing the receive endpoint {Address} failed")]
-    private partial void LogStopFailed(Exception exception, Uri address);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Starting the receive endpoint {Address} again after an ActivePlatform outage failed")]
-    private partial void LogStartFailed(Exception exception, Uri address);
 }
 
 /// <summary>The <c>activeplatform</c> entry of <c>/health/ready</c>: Degraded (still 200) while consumption is paused.</summary>
@@ -280,17 +238,17 @@ public sealed class ActivePlatformOutageException : OperationCanceledException
 
 /// <summary>
 /// The outermost filter of every input queue's consume pipe, outside the retry filters: while paused, a delivery is held
-/// until the queues' stop is under way and then put back; a delivery whose retries ran out on an ActivePlatform failure is put
-/// back when a probe confirms the outage, and goes on to the dead-letter capture otherwise.
+/// unhandled until ActivePlatform answers again (or goes back to its queue after <see cref="OutageOptions.HoldLimit"/>); a
+/// delivery whose retries ran out on an ActivePlatform failure is held the same way when a probe confirms the outage and then
+/// goes back to its queue (its next delivery starts afresh), and goes on to the dead-letter capture otherwise.
 /// </summary>
 internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage) : IFilter<ConsumeContext>
 {
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
-        if (outage.Current is { } pause)
+        while (outage.Current is { } pause)
         {
-            await Task.WhenAny(pause.StopRequested.Task, pause.Resumed.Task).WaitAsync(context.CancellationToken);
-            if (!pause.Resumed.Task.IsCompleted)
+            if (!await Hold(context, pause, null))
             {
                 throw Requeue(context, null);
             }
@@ -311,10 +269,23 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage) : 
 
             if (outage.Current is { } started)
             {
-                await Task.WhenAny(started.StopRequested.Task, started.Resumed.Task).WaitAsync(context.CancellationToken);
+                await Hold(context, started, ex);
             }
 
             throw Requeue(context, ex);
+        }
+    }
+
+    /// <summary>True once ActivePlatform answers again, false after the hold limit; a cancelled hold puts the delivery back.</summary>
+    private async Task<bool> Hold(ConsumeContext context, ActivePlatformOutage.Pause pause, Exception? cause)
+    {
+        try
+        {
+            return await outage.HoldAsync(pause, context.CancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            throw Requeue(context, cause);
         }
     }
 

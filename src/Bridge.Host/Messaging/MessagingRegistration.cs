@@ -46,6 +46,10 @@ public static class MessagingRegistration
         var transport = section.GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
         builder.Services.AddMassTransit(bus =>
         {
+            // MassTransit 8.5 reports usage to its vendor's server by default; a finance service calls no host it was not
+            // configured for. MASSTRANSIT_USAGE_TELEMETRY=true (read by MassTransit itself) turns the reports back on.
+            bus.DisableUsageTelemetry();
+
             // /health/ready reports the bus unhealthy until every receive endpoint is consuming.
             bus.ConfigureHealthCheckOptions(health =>
             {
@@ -109,6 +113,9 @@ public static class MessagingRegistration
             .Validate(
                 o => o.ProbeTimeout >= TimeSpan.FromMilliseconds(100) && o.ProbeTimeout <= TimeSpan.FromMinutes(2),
                 $"{OutageOptions.Section}:ProbeTimeout must be between 100 ms and 2 minutes")
+            .Validate(
+                o => o.HoldLimit >= TimeSpan.FromSeconds(1) && o.HoldLimit <= TimeSpan.FromMinutes(25),
+                $"{OutageOptions.Section}:HoldLimit must be between 1 second and 25 minutes (RabbitMQ closes a channel holding a delivery for 30)")
             .ValidateOnStart();
         builder.Services.AddHttpClient(ActivePlatformProbe.HttpClientName)
             .ConfigureHttpClient((sp, client) =>
@@ -164,9 +171,8 @@ public static class MessagingRegistration
                     DeclareQuorum(rabbit, options);
                 }
 
-                // Outermost, outside the retries: while ActivePlatform is down the queue pauses and its deliveries go back.
+                // Outermost, outside the retries: while ActivePlatform is down deliveries are held unhandled, none dead-lettered.
                 var outage = context.GetRequiredService<ActivePlatformOutage>();
-                endpoint.ConnectReceiveEndpointObserver(outage);
                 endpoint.UseFilter(new ActivePlatformOutageFilter(outage));
                 // Telemetry around the whole handling, retries included: the span, the logging scope, the outcome.
                 var flow = DeadLetterCaptureConfiguration.MessageTypeOf(typeof(TConsumer));

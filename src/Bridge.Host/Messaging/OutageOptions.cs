@@ -2,8 +2,8 @@ namespace Bridge.Host.Messaging;
 
 /// <summary>
 /// What Bridge does when ActivePlatform is down (ADR 0007): a message whose in-process retries run out on an ActivePlatform
-/// failure is put back on its queue instead of dead-lettered when a probe confirms the outage, every input queue stops
-/// consuming, and consumption resumes once a probe gets an answer again.
+/// failure is not dead-lettered when a probe confirms the outage: deliveries are held unhandled (the rest wait on their
+/// queues) until a probe gets an answer again.
 /// </summary>
 public sealed class OutageOptions
 {
@@ -17,4 +17,10 @@ public sealed class OutageOptions
 
     /// <summary>How long one probe waits for an answer; no answer in time counts as down.</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long one delivery is held while paused before it goes back to its queue (and comes straight back to be held
+    /// again): under RabbitMQ's consumer timeout (30 minutes by default), which closes a channel holding a delivery longer.
+    /// </summary>
+    public TimeSpan HoldLimit { get; set; } = TimeSpan.FromMinutes(10);
 }

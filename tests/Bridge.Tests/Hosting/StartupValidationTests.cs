@@ -100,6 +100,8 @@ public sealed class StartupValidationTests
     [InlineData("Bridge:Outage:ProbeInterval", "01:00:00")]
     [InlineData("Bridge:Outage:ProbeTimeout", "00:00:00.010")]
     [InlineData("Bridge:Outage:ProbeTimeout", "00:05:00")]
+    [InlineData("Bridge:Outage:HoldLimit", "00:00:00.500")]
+    [InlineData("Bridge:Outage:HoldLimit", "00:30:00")]
     public async Task A_queue_or_outage_setting_out_of_range_stops_the_start_naming_it(string setting, string value)
     {
         var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
@@ -178,5 +180,18 @@ public sealed class StartupValidationTests
         var problem = Assert.Single(problems);
         Assert.StartsWith(setting, problem, StringComparison.Ordinal);
         Assert.DoesNotContain(value, problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MassTransit_does_not_report_usage_telemetry_to_its_vendor_unless_the_operator_asks()
+    {
+        // A finance service calls no host it was not configured for: MassTransit 8.5 sends usage reports to
+        // usage-tracking.masstransit.io by default. MASSTRANSIT_USAGE_TELEMETRY=true turns them back on.
+        Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY")), "the test run sets MASSTRANSIT_USAGE_TELEMETRY");
+        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+
+        await using var bridge = await BridgeInstance.StartAsync(Embedded(directory));
+
+        Assert.False(bridge.Get<Microsoft.Extensions.Options.IOptions<MassTransit.UsageTelemetryOptions>>().Value.Enabled);
     }
 }

@@ -1,6 +1,7 @@
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;
+using System.Diagnostics.Metrics;
 using MassTransit;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using static Bridge.Tests.Pipeline.PipelineTestData;
@@ -84,6 +85,83 @@ public sealed class OutageTests(PipelineFixture fixture)
 
         Assert.Equal(0u, await fixture.Erp.MessageCountAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}"));
         await EventuallyAsync(() => IsPausedAsync(health), paused => !paused);
+
+        // Every input queue consumes after the outage, not only the one that met it (a receive endpoint restarted after a pause
+        // could hang in its set-up for good: that queue was never consumed again and the host could not stop).
+        var ready = await EventuallyAsync(() => health.CheckHealthAsync(check => check.Tags.Contains("ready")), r => r.Status == HealthStatus.Healthy);
+        Assert.Equal(HealthStatus.Healthy, ready.Entries["bus"].Status);
+    }
+
+    [Fact]
+    public async Task A_Bridge_stopped_while_paused_puts_the_held_deliveries_back_and_the_next_one_applies_each_once()
+    {
+        var prefix = $"bridge-held-{Guid.NewGuid():N}"[..23];
+        var account = 9_300_000 + Random.Shared.Next(100_000);
+        var keys = Enumerable.Range(0, 4).Select(i => $"held-{i}-{Guid.NewGuid():N}").ToList();
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+
+        // A hold limit of a second: held deliveries go back to their queue and come straight back to be held again.
+        var settings = ShortBudget();
+        settings["Bridge:Outage:HoldLimit"] = "00:00:01";
+        var requeued = 0L;
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "Bridge" && instrument.Name == "bridge.activeplatform.outage.requeued")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "queue" && tag.Value is string q && q == queue)
+                {
+                    Interlocked.Add(ref requeued, value);
+                }
+            }
+        });
+        meters.Start();
+
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { ErrorRate = 1, ErrorStatus = 503 }, CancellationToken.None);
+        try
+        {
+            var first = await fixture.StartBridgeAsync(prefix, settings);
+            var health = first.Get<HealthCheckService>();
+            foreach (var key in keys)
+            {
+                await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            }
+
+            await EventuallyAsync(() => IsPausedAsync(health), paused => paused);
+
+            // More deliveries go back (hold limits passed, and the ones whose retries ran out) than there are messages.
+            await EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref requeued)), n => n > keys.Count);
+
+            // The host stops while deliveries are held: they go back to the queue, nothing is dead-lettered or lost.
+            await first.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.Equal((uint)keys.Count, await fixture.Erp.MessageCountAsync(queue));
+            Assert.Empty(DeadLettered(keys));
+            Assert.Empty(await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+
+        // The next Bridge on those queues applies each document once.
+        await using var next = await fixture.StartBridgeAsync(prefix, ShortBudget());
+        foreach (var key in keys)
+        {
+            var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+            Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        }
+
+        var created = await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
+        Assert.All(keys, key => Assert.Single(created, c => c.ExternalInvoiceKey == key && c.Status is >= 200 and < 300));
+        Assert.All(keys, key => Assert.Single(fixture.Events.EventsFor(key)));
+        Assert.Empty(DeadLettered(keys));
     }
 
     [Fact]
