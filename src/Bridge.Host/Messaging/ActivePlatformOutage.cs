@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Bridge.ActivePlatform;
 using MassTransit;
@@ -16,14 +17,17 @@ namespace Bridge.Host.Messaging;
 /// receive endpoint could leave it hung for good in its topology set-up (seen in the suite: a channel closed under a pending
 /// declare), a queue that is never consumed again and a host that cannot stop.
 /// </summary>
-public sealed partial class ActivePlatformOutage
+public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
 {
     private readonly Lock gate = new();
+    private readonly ConcurrentDictionary<Uri, CancellationTokenSource> stopping = new();
     private readonly IActivePlatformProbe probe;
     private readonly IOptionsMonitor<OutageOptions> options;
     private readonly TimeProvider time;
     private readonly IHostApplicationLifetime lifetime;
     private readonly ILogger<ActivePlatformOutage> logger;
+    private readonly TimeSpan circuitBreakDuration;
+    private readonly bool durableTransport;
     private readonly Counter<long> pauses;
     private readonly Counter<long> requeued;
     private Pause? current;
@@ -31,22 +35,31 @@ public sealed partial class ActivePlatformOutage
     public ActivePlatformOutage(
         IActivePlatformProbe probe,
         IOptionsMonitor<OutageOptions> options,
+        IOptions<ActivePlatformOptions> activePlatform,
+        IOptions<MessagingOptions> messaging,
         TimeProvider time,
         IHostApplicationLifetime lifetime,
         ILogger<ActivePlatformOutage> logger,
         IMeterFactory meterFactory)
     {
+        ArgumentNullException.ThrowIfNull(activePlatform);
+        ArgumentNullException.ThrowIfNull(messaging);
         ArgumentNullException.ThrowIfNull(meterFactory);
         this.probe = probe;
         this.options = options;
         this.time = time;
         this.lifetime = lifetime;
         this.logger = logger;
+        circuitBreakDuration = activePlatform.Value.CircuitBreakerBreakDuration;
+        durableTransport = messaging.Value.Transport != MessagingTransport.InMemory;
         var meter = meterFactory.Create("Bridge");
         pauses = meter.CreateCounter<long>("bridge.activeplatform.outage.pauses", "{pause}", "Times consumption paused because ActivePlatform was down.");
         requeued = meter.CreateCounter<long>("bridge.activeplatform.outage.requeued", "{message}", "Deliveries put back on their queue, not dead-lettered, because ActivePlatform was down.");
         meter.CreateObservableGauge("bridge.activeplatform.outage.paused", () => IsPaused ? 1 : 0, "{pause}", "1 while consumption is paused for an ActivePlatform outage.");
     }
+
+    /// <summary>How long the ActivePlatform client's circuit breaker stays open once it opened.</summary>
+    public TimeSpan CircuitBreakDuration => circuitBreakDuration;
 
     /// <summary>The pause in force, or null while consuming.</summary>
     public Pause? Current => Volatile.Read(ref current);
@@ -76,54 +89,109 @@ public sealed partial class ActivePlatformOutage
         return false;
     }
 
+    private static bool IsOpenCircuit(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Polly.CircuitBreaker.BrokenCircuitException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>
-    /// Called when a message's retries ran out on <paramref name="cause"/>, an ActivePlatform failure: true when ActivePlatform is
-    /// down — consumption is paused (or already was) and the message goes back to its queue; false when a probe gets an answer,
-    /// so the failure is this message's own and it is dead-lettered as before.
+    /// Called when a message's retries ran out on <paramref name="cause"/>, an ActivePlatform failure: <see cref="Verdict.Outage"/>
+    /// when ActivePlatform is down — consumption is paused (or already was); <see cref="Verdict.CircuitOpen"/> when it answers but
+    /// the client's own circuit breaker is still open from the outage (the message waits out the break and runs again);
+    /// <see cref="Verdict.OwnFailure"/> when a probe gets an answer and the failure is this message's own (dead-lettered as before).
     /// </summary>
-    public async Task<bool> ConfirmAsync(Exception cause, CancellationToken cancellationToken)
+    public async Task<Verdict> ConfirmAsync(Exception cause, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cause);
         if (!options.CurrentValue.PauseConsumption)
         {
-            return false;
+            return Verdict.OwnFailure;
         }
 
         if (IsPaused)
         {
-            return true;
+            return Verdict.Outage;
         }
 
         var result = await probe.ProbeAsync(cancellationToken);
         if (result.IsUp)
         {
+            if (IsOpenCircuit(cause))
+            {
+                LogCircuitStillOpen(result.Detail, circuitBreakDuration);
+                return Verdict.CircuitOpen;
+            }
+
             LogAnsweredProbe(result.Detail, cause.GetType().Name);
-            return false;
+            return Verdict.OwnFailure;
         }
 
         Begin(cause, result.Detail);
-        return true;
+        return Verdict.Outage;
+    }
+
+    /// <summary>What <see cref="ConfirmAsync"/> concluded.</summary>
+    public enum Verdict
+    {
+        OwnFailure,
+        Outage,
+        CircuitOpen,
+    }
+
+    /// <summary>How a hold ended.</summary>
+    public enum HoldEnd
+    {
+        /// <summary>ActivePlatform answers again (or the wait asked for is over): handle the delivery.</summary>
+        Go,
+
+        /// <summary>The delivery has been unacknowledged for <see cref="OutageOptions.HoldLimit"/>: back to its queue.</summary>
+        LimitReached,
+
+        /// <summary>The bus is stopping: back to its queue.</summary>
+        Stopping,
     }
 
     /// <summary>
-    /// Holds a delivery while <paramref name="pause"/> lasts: true once ActivePlatform answers again; false when the delivery has
-    /// been held for <see cref="OutageOptions.HoldLimit"/> (it goes back to its queue before RabbitMQ's consumer timeout closes
-    /// the channel under it). Throws when the delivery or the host is cancelled.
+    /// Holds a delivery received <paramref name="received"/> ago until <paramref name="pause"/> ends — or, without a pause, for
+    /// <paramref name="wait"/> — bounded by <see cref="OutageOptions.HoldLimit"/> from its receipt (RabbitMQ closes a channel
+    /// holding a delivery for its consumer timeout, 30 minutes by default; the in-memory transport has none and cannot put a
+    /// delivery back, so there the hold is unbounded) and ended by the bus stopping. Throws when the delivery is cancelled.
     /// </summary>
-    public async Task<bool> HoldAsync(Pause pause, CancellationToken cancellationToken)
+    public async Task<HoldEnd> HoldAsync(Uri inputAddress, Pause? pause, TimeSpan wait, TimeSpan received, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(pause);
-        using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        var limit = Task.Delay(options.CurrentValue.HoldLimit, time, hold.Token);
-        var ended = await Task.WhenAny(pause.Resumed.Task, limit);
-        if (ended == pause.Resumed.Task)
+        var endpointStopping = StoppingOf(inputAddress).Token;
+        using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, endpointStopping);
+        var limit = durableTransport ? options.CurrentValue.HoldLimit - received : Timeout.InfiniteTimeSpan;
+        if (durableTransport && limit <= TimeSpan.Zero)
         {
-            await hold.CancelAsync();
-            return true;
+            return HoldEnd.LimitReached;
         }
 
-        await limit; // throws when cancelled
-        return false;
+        var go = pause?.Resumed.Task ?? Task.Delay(wait, time, hold.Token);
+        var bound = Task.Delay(limit, time, hold.Token);
+        try
+        {
+            var ended = await Task.WhenAny(go, bound);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (endpointStopping.IsCancellationRequested)
+            {
+                return HoldEnd.Stopping;
+            }
+
+            return ended == bound ? HoldEnd.LimitReached : HoldEnd.Go;
+        }
+        finally
+        {
+            await hold.CancelAsync();
+        }
     }
 
     /// <summary>Counts a delivery put back on its queue because of the outage.</summary>
@@ -167,7 +235,7 @@ public sealed partial class ActivePlatformOutage
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            // The host is stopping: the held deliveries go back to their queues as it stops.
+            // The host is stopping: the held deliveries go back to their queues as the bus stops.
             return;
         }
 
@@ -179,6 +247,32 @@ public sealed partial class ActivePlatformOutage
         pause.Resumed.TrySetResult();
         LogResumed(time.GetUtcNow() - pause.Since);
     }
+
+    private CancellationTokenSource StoppingOf(Uri inputAddress) => stopping.GetOrAdd(inputAddress, _ => new CancellationTokenSource());
+
+    // An input queue stops only when the bus stops: then every delivery held on it goes back to its queue at once. (The
+    // consumer that stops takes no new delivery, so a delivery put back is not handed straight back to it.)
+    public Task Stopping(ReceiveEndpointStopping stopping)
+    {
+        ArgumentNullException.ThrowIfNull(stopping);
+        StoppingOf(stopping.InputAddress).Cancel();
+        return Task.CompletedTask;
+    }
+
+    public Task Ready(ReceiveEndpointReady ready)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        if (StoppingOf(ready.InputAddress).IsCancellationRequested)
+        {
+            stopping[ready.InputAddress] = new CancellationTokenSource();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    public Task Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
 
     /// <summary>One outage: since when, why, and the moment ActivePlatform answered again.</summary>
     public sealed class Pause(DateTimeOffset since, string reason)
@@ -202,6 +296,9 @@ public sealed partial class ActivePlatformOutage
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A message's retries ran out on {Exception}, but ActivePlatform answers ({Detail}): the failure is the message's own, not an outage")]
     private partial void LogAnsweredProbe(string detail, string exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "ActivePlatform answers ({Detail}) but the client's circuit breaker is still open from its failures: the message waits {BreakDuration} and runs again")]
+    private partial void LogCircuitStillOpen(string detail, TimeSpan breakDuration);
 }
 
 /// <summary>The <c>activeplatform</c> entry of <c>/health/ready</c>: Degraded (still 200) while consumption is paused.</summary>
@@ -237,57 +334,57 @@ public sealed class ActivePlatformOutageException : OperationCanceledException
 }
 
 /// <summary>
-/// The outermost filter of every input queue's consume pipe, outside the retry filters: while paused, a delivery is held
-/// unhandled until ActivePlatform answers again (or goes back to its queue after <see cref="OutageOptions.HoldLimit"/>); a
-/// delivery whose retries ran out on an ActivePlatform failure is held the same way when a probe confirms the outage and then
-/// goes back to its queue (its next delivery starts afresh), and goes on to the dead-letter capture otherwise.
+/// The first filter of every input queue's consume pipe, ahead of the message's own pipe and so outside its retry filters
+/// (registered as a pre-pipe specification: a filter added with <c>UseFilter</c> would run inside the retries). While paused,
+/// a delivery is held unhandled until ActivePlatform answers again; a delivery whose retries ran out on an ActivePlatform
+/// failure is held the same way when a probe confirms the outage, then runs again; otherwise it goes on to the dead-letter
+/// capture. A delivery held past <see cref="OutageOptions.HoldLimit"/>, or when the bus stops, goes back to its queue.
 /// </summary>
 internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage) : IFilter<ConsumeContext>
 {
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
-        while (outage.Current is { } pause)
+        var wait = TimeSpan.Zero;
+        Exception? cause = null;
+        while (true)
         {
-            if (!await Hold(context, pause, null))
+            var pause = outage.Current;
+            if (pause is not null || wait > TimeSpan.Zero)
             {
-                throw Requeue(context, null);
-            }
-        }
+                var end = await outage.HoldAsync(context.ReceiveContext.InputAddress, pause, wait, context.ReceiveContext.ElapsedTime, context.CancellationToken);
+                if (end != ActivePlatformOutage.HoldEnd.Go)
+                {
+                    throw Requeue(context, cause);
+                }
 
-        try
-        {
-            await next.Send(context);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException
-            && !context.CancellationToken.IsCancellationRequested
-            && ActivePlatformOutage.IsActivePlatformFailure(ex))
-        {
-            if (!await outage.ConfirmAsync(ex, context.CancellationToken))
-            {
-                throw;
+                wait = TimeSpan.Zero;
+                continue;
             }
 
-            if (outage.Current is { } started)
+            try
             {
-                await Hold(context, started, ex);
+                await next.Send(context);
+                return;
             }
+            catch (Exception ex) when (ex is not OperationCanceledException
+                && !context.CancellationToken.IsCancellationRequested
+                && ActivePlatformOutage.IsActivePlatformFailure(ex))
+            {
+                var verdict = await outage.ConfirmAsync(ex, context.CancellationToken);
+                if (verdict == ActivePlatformOutage.Verdict.OwnFailure)
+                {
+                    throw;
+                }
 
-            throw Requeue(context, ex);
+                // Held until ActivePlatform answers (or the client's breaker has had its break), then run again: the retries
+                // and the idempotency record settle anything this delivery had sent, as they do for any retry.
+                cause = ex;
+                wait = verdict == ActivePlatformOutage.Verdict.CircuitOpen ? CircuitWait : TimeSpan.Zero;
+            }
         }
     }
 
-    /// <summary>True once ActivePlatform answers again, false after the hold limit; a cancelled hold puts the delivery back.</summary>
-    private async Task<bool> Hold(ConsumeContext context, ActivePlatformOutage.Pause pause, Exception? cause)
-    {
-        try
-        {
-            return await outage.HoldAsync(pause, context.CancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            throw Requeue(context, cause);
-        }
-    }
+    private TimeSpan CircuitWait => outage.CircuitBreakDuration;
 
     private ActivePlatformOutageException Requeue(ConsumeContext context, Exception? cause)
     {

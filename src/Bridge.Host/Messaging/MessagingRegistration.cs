@@ -10,6 +10,7 @@ using Bridge.Host.Features.Corrections;
 using Bridge.Host.Features.Invoices;
 using Bridge.Host.Idempotency;
 using MassTransit;
+using MassTransit.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Messaging;
@@ -171,12 +172,14 @@ public static class MessagingRegistration
                     DeclareQuorum(rabbit, options);
                 }
 
-                // Outermost, outside the retries: while ActivePlatform is down deliveries are held unhandled, none dead-lettered.
+                // Ahead of the message's pipe, so outside its retries (UseFilter would put a filter inside them): first the
+                // outage (while ActivePlatform is down deliveries are held unhandled, none dead-lettered), then the telemetry
+                // around the whole handling, retries included: the span, the logging scope, the outcome.
                 var outage = context.GetRequiredService<ActivePlatformOutage>();
-                endpoint.UseFilter(new ActivePlatformOutageFilter(outage));
-                // Telemetry around the whole handling, retries included: the span, the logging scope, the outcome.
+                endpoint.ConnectReceiveEndpointObserver(outage);
+                endpoint.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(new ActivePlatformOutageFilter(outage)));
                 var flow = DeadLetterCaptureConfiguration.MessageTypeOf(typeof(TConsumer));
-                endpoint.UseFilter(MessageHandlingFilterFor<TConsumer>(context));
+                endpoint.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(MessageHandlingFilterFor<TConsumer>(context)));
                 var retryTelemetry = new RetryTelemetry(
                     context.GetRequiredService<MessageMetrics>(), flow, context.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Host.Messaging.Retries"));
 
