@@ -28,6 +28,7 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
     private readonly ILogger<ActivePlatformOutage> logger;
     private readonly TimeSpan circuitBreakDuration;
     private readonly bool durableTransport;
+    private readonly TimeSpan holdCeiling;
     private readonly Counter<long> pauses;
     private readonly Counter<long> requeued;
     private Pause? current;
@@ -52,6 +53,13 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         this.logger = logger;
         circuitBreakDuration = activePlatform.Value.CircuitBreakerBreakDuration;
         durableTransport = messaging.Value.Transport != MessagingTransport.InMemory;
+
+        // A delivery prefetched behind held ones waits in the client, unacknowledged, for a handling slot before its own hold
+        // begins: with prefetch/concurrency = r, the last one is unacknowledged for up to r holds. Every hold is kept short
+        // enough that r of them stay under RabbitMQ's consumer timeout (30 minutes by default; 25 leaves a margin).
+        var prefetch = messaging.Value.PrefetchCount ?? Math.Max(2 * Environment.ProcessorCount, 16);
+        var ratio = Math.Max(1, (int)Math.Ceiling(prefetch / (double)Math.Max(1, messaging.Value.ConcurrentMessageLimit)));
+        holdCeiling = TimeSpan.FromMinutes(25) / ratio;
         var meter = meterFactory.Create("Bridge");
         pauses = meter.CreateCounter<long>("bridge.activeplatform.outage.pauses", "{pause}", "Times consumption paused because ActivePlatform was down.");
         requeued = meter.CreateCounter<long>("bridge.activeplatform.outage.requeued", "{message}", "Deliveries put back on their queue, not dead-lettered, because ActivePlatform was down.");
@@ -169,7 +177,8 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
     {
         var endpointStopping = StoppingOf(inputAddress).Token;
         using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, endpointStopping);
-        var limit = durableTransport ? options.CurrentValue.HoldLimit - received : Timeout.InfiniteTimeSpan;
+        var holdLimit = options.CurrentValue.HoldLimit < holdCeiling ? options.CurrentValue.HoldLimit : holdCeiling;
+        var limit = durableTransport ? holdLimit - received : Timeout.InfiniteTimeSpan;
         if (durableTransport && limit <= TimeSpan.Zero)
         {
             return HoldEnd.LimitReached;
@@ -331,20 +340,32 @@ public sealed class ActivePlatformOutageException : OperationCanceledException
         : base(message, innerException)
     {
     }
+
+    public ActivePlatformOutageException(string message, Exception? innerException, CancellationToken token)
+        : base(message, innerException, token)
+    {
+    }
 }
 
 /// <summary>
-/// The first filter of every input queue's consume pipe, ahead of the message's own pipe and so outside its retry filters
-/// (registered as a pre-pipe specification: a filter added with <c>UseFilter</c> would run inside the retries). While paused,
-/// a delivery is held unhandled until ActivePlatform answers again; a delivery whose retries ran out on an ActivePlatform
-/// failure is held the same way when a probe confirms the outage, then runs again; otherwise it goes on to the dead-letter
-/// capture. A delivery held past <see cref="OutageOptions.HoldLimit"/>, or when the bus stops, goes back to its queue.
+/// The innermost filter of every input queue's consume pipe, between the retry filters and the consumer, so that what it
+/// decides never reaches the retry policy as a failure (no retry, no pending fault, no <c>Fault&lt;T&gt;</c>). While paused, a
+/// delivery is held unhandled until ActivePlatform answers again. An ActivePlatform failure on the delivery's last attempt (or
+/// on any attempt while paused) asks the outage: when a probe confirms it, the delivery is held the same way and then runs
+/// again within the same attempt; when ActivePlatform answers but the client's circuit breaker is still open, it waits out the
+/// break and runs again (a few times at most: a breaker that opens again on this message's own calls is its own failure);
+/// otherwise the failure goes on to the retry policy and the dead-letter capture as before. A delivery held past
+/// <see cref="OutageOptions.HoldLimit"/>, or when its queue stops with the bus, goes back to its queue.
 /// </summary>
-internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage) : IFilter<ConsumeContext>
+internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, int retryLimit) : IFilter<ConsumeContext>
 {
+    /// <summary>How many times one attempt waits out an open breaker before its failure counts as its own.</summary>
+    public const int MaxCircuitWaits = 3;
+
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
         var wait = TimeSpan.Zero;
+        var circuitWaits = 0;
         Exception? cause = null;
         while (true)
         {
@@ -368,28 +389,35 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage) : 
             }
             catch (Exception ex) when (ex is not OperationCanceledException
                 && !context.CancellationToken.IsCancellationRequested
-                && ActivePlatformOutage.IsActivePlatformFailure(ex))
+                && ActivePlatformOutage.IsActivePlatformFailure(ex)
+                && (outage.IsPaused || IsLastAttempt(context)))
             {
                 var verdict = await outage.ConfirmAsync(ex, context.CancellationToken);
-                if (verdict == ActivePlatformOutage.Verdict.OwnFailure)
+                if (verdict == ActivePlatformOutage.Verdict.OwnFailure
+                    || (verdict == ActivePlatformOutage.Verdict.CircuitOpen && ++circuitWaits > MaxCircuitWaits))
                 {
                     throw;
                 }
 
-                // Held until ActivePlatform answers (or the client's breaker has had its break), then run again: the retries
-                // and the idempotency record settle anything this delivery had sent, as they do for any retry.
+                // Held until ActivePlatform answers (or the breaker has had its break), then run again: the idempotency
+                // record and the effect journal settle anything this delivery had sent, as they do for any retry.
                 cause = ex;
-                wait = verdict == ActivePlatformOutage.Verdict.CircuitOpen ? CircuitWait : TimeSpan.Zero;
+                wait = verdict == ActivePlatformOutage.Verdict.CircuitOpen ? outage.CircuitBreakDuration : TimeSpan.Zero;
             }
         }
     }
 
-    private TimeSpan CircuitWait => outage.CircuitBreakDuration;
+    /// <summary>The last attempt the retry policy gives an ActivePlatform failure (the innermost retry's attempt number).</summary>
+    private bool IsLastAttempt(ConsumeContext context) => retryLimit == 0 || context.GetRetryAttempt() >= retryLimit;
 
+    /// <summary>
+    /// Puts the delivery back: a cancellation carrying the delivery's own token, which the retry filters rethrow without
+    /// retrying or faulting, and the error pipe lets pass, so the delivery is nacked with requeue.
+    /// </summary>
     private ActivePlatformOutageException Requeue(ConsumeContext context, Exception? cause)
     {
         outage.Requeued(DeadLetters.DeadLetterCapture.QueueName(context.ReceiveContext.InputAddress));
-        return new ActivePlatformOutageException("ActivePlatform is down: the message goes back to its queue until it answers again.", cause);
+        return new ActivePlatformOutageException("ActivePlatform is down: the message goes back to its queue until it answers again.", cause, context.CancellationToken);
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("activePlatformOutage");

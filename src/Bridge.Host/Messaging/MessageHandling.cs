@@ -70,7 +70,7 @@ public sealed class MessageMetrics
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter = meterFactory.Create(BridgeTelemetry.Name);
-        handled = Meter.CreateCounter<long>("bridge.messages.handled", "{message}", "ERP messages handled, by flow and outcome (Applied, Skipped, Rejected, Duplicate; Failed when retries ran out, Interrupted by shutdown).");
+        handled = Meter.CreateCounter<long>("bridge.messages.handled", "{message}", "ERP messages handled, by flow and outcome (Applied, Skipped, Rejected, Duplicate; Failed when retries ran out, Interrupted by shutdown, Requeued when an ActivePlatform outage put it back on its queue).");
         duration = Meter.CreateHistogram<double>(
             "bridge.messages.duration",
             "s",
@@ -127,7 +127,12 @@ public sealed partial class MessageHandlingFilter<T>(MessageMetrics metrics, ILo
         }
         catch (Exception ex)
         {
-            var outcome = ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested ? "Interrupted" : "Failed";
+            var outcome = ex switch
+            {
+                ActivePlatformOutageException => "Requeued",
+                OperationCanceledException when context.CancellationToken.IsCancellationRequested => "Interrupted",
+                _ => "Failed",
+            };
             activity?.SetTag(MessageTags.Outcome, outcome);
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             metrics.Handled(Flow, outcome, Stopwatch.GetElapsedTime(started));

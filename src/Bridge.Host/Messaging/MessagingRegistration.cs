@@ -172,14 +172,21 @@ public static class MessagingRegistration
                     DeclareQuorum(rabbit, options);
                 }
 
-                // Ahead of the message's pipe, so outside its retries (UseFilter would put a filter inside them): first the
-                // outage (while ActivePlatform is down deliveries are held unhandled, none dead-lettered), then the telemetry
-                // around the whole handling, retries included: the span, the logging scope, the outcome.
-                var outage = context.GetRequiredService<ActivePlatformOutage>();
-                endpoint.ConnectReceiveEndpointObserver(outage);
-                endpoint.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(new ActivePlatformOutageFilter(outage)));
+                // Bridge answers every message with its own result events (a dead letter with ErpMessageDeadLettered), not
+                // MassTransit's Fault<T>: a fault published when retries ran out would be a second answer to a message that an
+                // outage holds and then applies.
+                endpoint.PublishFaults = false;
+
+                // Ahead of the message's pipe, so outside its retries (UseFilter would put it inside them): the telemetry
+                // around the whole handling, retries and outage holds included: the span, the logging scope, the outcome.
                 var flow = DeadLetterCaptureConfiguration.MessageTypeOf(typeof(TConsumer));
                 endpoint.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(MessageHandlingFilterFor<TConsumer>(context)));
+
+                // Innermost, between the retries and the consumer: while ActivePlatform is down deliveries are held unhandled and
+                // none is dead-lettered; what it decides never reaches the retry policy as a failure.
+                var outage = context.GetRequiredService<ActivePlatformOutage>();
+                endpoint.ConnectReceiveEndpointObserver(outage);
+                endpoint.UseFilter(new ActivePlatformOutageFilter(outage, options.RetryLimit));
                 var retryTelemetry = new RetryTelemetry(
                     context.GetRequiredService<MessageMetrics>(), flow, context.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Host.Messaging.Retries"));
 
@@ -209,8 +216,6 @@ public static class MessagingRegistration
                         retry.Ignore<EffectPendingException>();
                         retry.Ignore<EffectOutcomeUnknownException>();
 
-                        // Once paused for an outage, retrying an ActivePlatform failure only burns the budget: it goes back.
-                        retry.Ignore<Exception>(ex => outage.IsPaused && ActivePlatformOutage.IsActivePlatformFailure(ex));
                         retry.ConnectRetryObserver(retryTelemetry);
                     });
                 }

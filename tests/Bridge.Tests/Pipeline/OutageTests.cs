@@ -40,6 +40,12 @@ public sealed class OutageTests(PipelineFixture fixture)
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { ErrorRate = 1, ErrorStatus = 503 }, CancellationToken.None);
         await using var bridge = await fixture.StartBridgeAsync(prefix, ShortBudget());
         var health = bridge.Get<HealthCheckService>();
+
+        // Each message is answered once: no MassTransit Fault<T> when its retries ran out, and one handling outcome.
+        var faults = new FaultCounter();
+        using var faultObserver = bridge.Get<IBus>().ConnectPublishObserver(faults);
+        var outcomes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var handled = HandledOf(bridge.Get<Bridge.Host.Messaging.MessageMetrics>().Meter, "SendClosingDocument", outcomes.Enqueue);
         try
         {
             foreach (var key in keys)
@@ -85,6 +91,8 @@ public sealed class OutageTests(PipelineFixture fixture)
 
         Assert.Equal(0u, await fixture.Erp.MessageCountAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}"));
         await EventuallyAsync(() => IsPausedAsync(health), paused => !paused);
+        Assert.Equal(0, faults.Count);
+        Assert.Equal(Enumerable.Repeat("Applied", Documents), outcomes.ToList());
 
         // Every input queue consumes after the outage, not only the one that met it (a receive endpoint restarted after a pause
         // could hang in its set-up for good: that queue was never consumed again and the host could not stop).
@@ -123,7 +131,6 @@ public sealed class OutageTests(PipelineFixture fixture)
             }
         });
         var outageRetries = 0L;
-        using var retries = RetriesOf("SendClosingDocument", nameof(Bridge.Host.Messaging.ActivePlatformOutageException), () => Interlocked.Increment(ref outageRetries));
         meters.Start();
 
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { ErrorRate = 1, ErrorStatus = 503 }, CancellationToken.None);
@@ -131,6 +138,7 @@ public sealed class OutageTests(PipelineFixture fixture)
         {
             var first = await fixture.StartBridgeAsync(prefix, settings);
             var health = first.Get<HealthCheckService>();
+            using var retries = RetriesOf(first.Get<Bridge.Host.Messaging.MessageMetrics>().Meter, "SendClosingDocument", nameof(Bridge.Host.Messaging.ActivePlatformOutageException), () => Interlocked.Increment(ref outageRetries));
             foreach (var key in keys)
             {
                 await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
@@ -261,6 +269,36 @@ public sealed class OutageTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_message_ActivePlatform_keeps_failing_while_it_answers_the_probe_is_dead_lettered_even_when_its_failures_keep_the_breaker_open()
+    {
+        var prefix = $"bridge-broken-{Guid.NewGuid():N}"[..25];
+        var account = 9_000_000 + Random.Shared.Next(100_000);
+        var key = $"broken-{Guid.NewGuid():N}";
+        var settings = ShortBudget();
+        settings["ActivePlatform:CircuitBreakerMinimumThroughput"] = "2";
+        settings["ActivePlatform:CircuitBreakerBreakDuration"] = "00:00:01";
+        settings["Bridge:Outage:HoldLimit"] = "00:00:05";
+
+        // This document's writes fail; everything else, the probe included, is answered.
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { PathContains = $"/accounts/{account}/", ErrorRate = 1, ErrorStatus = 500 }, CancellationToken.None);
+        try
+        {
+            await using var bridge = await fixture.StartBridgeAsync(prefix, settings);
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+
+            // Dead-lettered: its own failure (a 500, or the breaker its 500s keep open, waited out a few times at most).
+            var deadLettered = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+            Assert.Equal(SendClosingDocumentConsumer.Queue, deadLettered.Queue[(prefix.Length + 1)..]);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+
+        Assert.DoesNotContain(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+    }
+
+    [Fact]
     public async Task On_the_in_memory_transport_a_message_held_through_an_outage_is_applied_after_it_not_dropped()
     {
         // The in-memory transport (the try-it mode) cannot put a delivery back: a message given back to it is gone. There the
@@ -301,14 +339,77 @@ public sealed class OutageTests(PipelineFixture fixture)
         Assert.Single(documents, d => d.Key == key);
     }
 
-    /// <summary>Counts in-process retries of <paramref name="flow"/> whose reason is <paramref name="reason"/>.</summary>
-    private static MeterListener RetriesOf(string flow, string reason, Action counted)
+    /// <summary>Counts MassTransit's Fault&lt;T&gt; events published by a Bridge.</summary>
+    private sealed class FaultCounter : IPublishObserver
+    {
+        private int count;
+
+        public int Count => Volatile.Read(ref count);
+
+        public Task PrePublish<T>(PublishContext<T> context)
+            where T : class
+        {
+            if (typeof(T).IsGenericType && typeof(T).GetGenericTypeDefinition() == typeof(Fault<>))
+            {
+                Interlocked.Increment(ref count);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task PostPublish<T>(PublishContext<T> context)
+            where T : class => Task.CompletedTask;
+
+        public Task PublishFault<T>(PublishContext<T> context, Exception exception)
+            where T : class => Task.CompletedTask;
+    }
+
+    /// <summary>Records the outcome of every handled <paramref name="flow"/> delivery.</summary>
+    private static MeterListener HandledOf(Meter meter, string flow, Action<string> outcome)
     {
         var listener = new MeterListener
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == "Bridge" && instrument.Name == "bridge.messages.retries")
+                // This Bridge's meter only: the dead-letter tests' Bridge, in the same process, handles the same flow meanwhile.
+                if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "bridge.messages.handled")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            string? f = null, o = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "flow")
+                {
+                    f = tag.Value as string;
+                }
+                else if (tag.Key == "outcome")
+                {
+                    o = tag.Value as string;
+                }
+            }
+
+            if (f == flow && o is not null)
+            {
+                outcome(o);
+            }
+        });
+        listener.Start();
+        return listener;
+    }
+
+    /// <summary>Counts in-process retries of <paramref name="flow"/> whose reason is <paramref name="reason"/>.</summary>
+    private static MeterListener RetriesOf(Meter meter, string flow, string reason, Action counted)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "bridge.messages.retries")
                 {
                     l.EnableMeasurementEvents(instrument);
                 }
