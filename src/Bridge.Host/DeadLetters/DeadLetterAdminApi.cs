@@ -16,8 +16,12 @@ public static class DeadLetterAdminApi
         group.MapGet("", ListAsync);
         group.MapGet("/groups", GroupsAsync);
         group.MapGet("/{id:guid}", ShowAsync);
-        group.MapGet("/replay-jobs/{jobId:guid}", (Guid jobId, ReplayJobs jobs) =>
-            jobs.Get(jobId) is { } progress ? Results.Ok(progress) : NotFound("No replay job has this id in this instance."));
+        group.MapGet("/replay-jobs", async (int? limit, ReplayJobs jobs, CancellationToken cancellationToken) =>
+            limit is < 1 or > 500
+                ? BadRequest("limit must be between 1 and 500.")
+                : Results.Ok(await jobs.ListAsync(limit ?? 50, cancellationToken)));
+        group.MapGet("/replay-jobs/{jobId:guid}", async (Guid jobId, ReplayJobs jobs, CancellationToken cancellationToken) =>
+            await jobs.GetAsync(jobId, cancellationToken) is { } progress ? Results.Ok(progress) : NotFound("No replay job has this id."));
 
         var act = group.MapGroup("").RequireAuthorization(AdminPolicies.Operate);
         act.MapPost("/{id:guid}/replay", async (Guid id, HttpContext http, DeadLetterOperations operations, CancellationToken cancellationToken) =>
@@ -33,8 +37,8 @@ public static class DeadLetterAdminApi
                 ? BadRequest("Send the edited message as {\"body\": {...}}.")
                 : ToResult(await operations.EditAndReplayAsync(id, request.Body, http.Caller().Name, cancellationToken)));
         act.MapPost("/replay", StartReplayAsync);
-        act.MapPost("/replay-jobs/{jobId:guid}/cancel", (Guid jobId, ReplayJobs jobs) =>
-            jobs.Cancel(jobId) is { } progress ? Results.Ok(progress) : NotFound("No replay job has this id in this instance."));
+        act.MapPost("/replay-jobs/{jobId:guid}/cancel", async (Guid jobId, ReplayJobs jobs, CancellationToken cancellationToken) =>
+            await jobs.CancelAsync(jobId, cancellationToken) is { } progress ? Results.Ok(progress) : NotFound("No replay job has this id."));
         return group;
     }
 

@@ -9,6 +9,7 @@ namespace Bridge.Host.DeadLetters;
 /// </summary>
 public sealed partial class DeadLetterMaintenance(
     IDeadLetterStore store,
+    IReplayJobStore jobs,
     DeadLetterMetrics metrics,
     IOptions<DeadLetterOptions> options,
     TimeProvider clock,
@@ -16,10 +17,12 @@ public sealed partial class DeadLetterMaintenance(
 {
     protected override string What => "Dead-letter";
 
-    /// <summary>Deletes what is older than <see cref="DeadLetterOptions.RetainFor"/>; returns how many.</summary>
+    /// <summary>Deletes dead letters (and finished replay jobs) older than <see cref="DeadLetterOptions.RetainFor"/>; returns how many dead letters.</summary>
     public async Task<int> PurgeAsync(CancellationToken cancellationToken)
     {
-        var purged = await store.PurgeAsync(Clock.GetUtcNow() - options.Value.RetainFor, cancellationToken);
+        var olderThan = Clock.GetUtcNow() - options.Value.RetainFor;
+        await jobs.PurgeAsync(olderThan, cancellationToken);
+        var purged = await store.PurgeAsync(olderThan, cancellationToken);
         if (purged > 0)
         {
             LogPurged(logger, purged, options.Value.RetainFor);
@@ -56,6 +59,7 @@ public sealed partial class DeadLetterMaintenance(
     protected override async Task EveryTickAsync(CancellationToken cancellationToken)
     {
         await ReleaseExpiredReplaysAsync(cancellationToken);
+        await jobs.InterruptExpiredAsync(cancellationToken);
         await RefreshCountsAsync(cancellationToken);
     }
 

@@ -13,6 +13,12 @@ public sealed class DeadLetterOptions
     /// <summary>How long one replay holds a dead letter; a replay that dies mid-way frees it after this.</summary>
     public TimeSpan ReplayClaimLease { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a replay job's instance holds the job without writing its progress (it writes after every dead letter, and
+    /// every third of this while pacing); a job whose instance died is reported Interrupted after this.
+    /// </summary>
+    public TimeSpan ReplayJobLease { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Batch size of a bulk replay when the request names none.</summary>
     public int DefaultReplayBatchSize { get; set; } = 50;
 

@@ -18,6 +18,7 @@ public static class DeadLetterRegistration
             .Bind(builder.Configuration.GetSection(DeadLetterOptions.Section))
             .Validate(o => o.RetainFor >= TimeSpan.FromHours(1), $"{DeadLetterOptions.Section}:RetainFor must be at least one hour")
             .Validate(o => o.ReplayClaimLease >= TimeSpan.FromSeconds(5), $"{DeadLetterOptions.Section}:ReplayClaimLease must be at least 5 seconds")
+            .Validate(o => o.ReplayJobLease >= TimeSpan.FromSeconds(1), $"{DeadLetterOptions.Section}:ReplayJobLease must be at least one second")
             .Validate(o => o.DefaultReplayBatchSize is >= 1 and <= 1000, $"{DeadLetterOptions.Section}:DefaultReplayBatchSize must be between 1 and 1000")
             .Validate(
                 o => o.DefaultReplayRatePerSecond > 0 && o.MaxReplayRatePerSecond >= o.DefaultReplayRatePerSecond,
@@ -35,6 +36,7 @@ public static class DeadLetterRegistration
         builder.Services.AddSingleton<DeadLetterMetrics>();
         builder.Services.AddSingleton<DeadLetterCapture>();
         builder.Services.AddSingleton<DeadLetterOperations>();
+        builder.Services.AddSingleton<IReplayJobStore, SqlReplayJobStore>();
         builder.Services.AddSingleton<ReplayJobs>();
         builder.Services.AddSingleton<DeadLetterInputQueues>();
         var transport = builder.Configuration.GetSection(MessagingOptions.Section).GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);

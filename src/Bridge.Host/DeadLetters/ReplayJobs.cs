@@ -16,6 +16,9 @@ public enum ReplayJobState
     Completed,
     Cancelled,
     Failed,
+
+    /// <summary>Its instance stopped or died before it ended; the dead letters it had not reached are still Pending.</summary>
+    Interrupted,
 }
 
 /// <summary>Progress of a bulk replay. <c>Skipped</c> counts dead letters that were not Pending (or were being replayed) when reached.</summary>
@@ -23,6 +26,8 @@ public sealed record ReplayJobProgress(
     Guid Id,
     ReplayJobState State,
     string RequestedBy,
+    string Request,
+    string Instance,
     DateTimeOffset StartedAt,
     DateTimeOffset? FinishedAt,
     int BatchSize,
@@ -32,22 +37,36 @@ public sealed record ReplayJobProgress(
     int Skipped,
     int Failed,
     int NotFound,
-    string? Error);
+    string? Error,
+    bool CancelRequested)
+{
+    public static ReplayJobProgress From(StoredReplayJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new(job.Id, job.State, job.RequestedBy, job.Request, job.Owner, job.StartedAt, job.FinishedAt, job.BatchSize, job.RatePerSecond,
+            job.Total, job.Replayed, job.Skipped, job.Failed, job.NotFound, job.Error, job.CancelRequested);
+    }
+}
 
 /// <summary>
 /// Runs bulk replays in the background, one dead letter at a time through <see cref="DeadLetterOperations.ReplayAsync"/>
 /// (so each gets the replay guard and its audit entry), paced to the requested rate. The set of dead letters is fixed when
-/// the job starts, so a message that fails again during the job is not replayed twice by it. Jobs live in this instance's
-/// memory: their progress is lost on restart, while each dead letter's own status and audit trail are not.
+/// the job starts, so a message that fails again during the job is not replayed twice by it. Jobs are stored in the database
+/// (<see cref="IReplayJobStore"/>): any instance lists them, shows their progress and cancels them (the running instance sees
+/// the request at its next progress write), and a job whose instance stopped or died is reported Interrupted.
 /// </summary>
 public sealed partial class ReplayJobs(
     DeadLetterOperations operations,
     IDeadLetterStore store,
+    IReplayJobStore jobStore,
     IOptions<DeadLetterOptions> options,
     TimeProvider clock,
     IHostApplicationLifetime lifetime,
     ILogger<ReplayJobs> logger)
 {
+    /// <summary>This instance, as the jobs it runs name it.</summary>
+    public static string Instance { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+
     private readonly ConcurrentDictionary<Guid, Job> jobs = new();
 
     /// <summary>Resolves the dead letters to replay and starts the job; throws <see cref="ArgumentException"/> for a bad request.</summary>
@@ -79,26 +98,49 @@ public sealed partial class ReplayJobs(
         }
 
         var job = new Job(Guid.NewGuid(), actor, clock.GetUtcNow(), batchSize, rate, ids.Count);
+        var description = request.Ids is not null
+            ? $"{ids.Count} dead letters by id"
+            : System.Text.Json.JsonSerializer.Serialize(request.Filter, DescriptionJson);
+        await jobStore.CreateAsync(
+            new StoredReplayJob(job.Id, ReplayJobState.Running, actor, description, Instance, job.StartedAt, null, batchSize, rate, ids.Count, 0, 0, 0, 0, null, false),
+            settings.ReplayJobLease,
+            cancellationToken);
         jobs[job.Id] = job;
         job.Run = Task.Run(() => RunAsync(job, ids), CancellationToken.None);
         LogStarted(logger, job.Id, ids.Count, actor, batchSize, rate);
-        return job.Progress();
+        return (await GetAsync(job.Id, cancellationToken))!;
     }
 
-    public ReplayJobProgress? Get(Guid id) => jobs.TryGetValue(id, out var job) ? job.Progress() : null;
-
-    public ReplayJobProgress? Cancel(Guid id)
+    /// <summary>A job started on any instance; null when there is none with this id.</summary>
+    public async Task<ReplayJobProgress?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
-        if (!jobs.TryGetValue(id, out var job))
+        await jobStore.InterruptExpiredAsync(cancellationToken);
+        return await jobStore.GetAsync(id, cancellationToken) is { } stored ? ReplayJobProgress.From(stored) : null;
+    }
+
+    /// <summary>The most recent jobs of every instance, newest first.</summary>
+    public async Task<IReadOnlyList<ReplayJobProgress>> ListAsync(int limit, CancellationToken cancellationToken)
+    {
+        await jobStore.InterruptExpiredAsync(cancellationToken);
+        return (await jobStore.ListAsync(limit, cancellationToken)).Select(ReplayJobProgress.From).ToList();
+    }
+
+    /// <summary>
+    /// Asks the job to stop after the dead letter it is on: at once when this instance runs it, else at the running instance's
+    /// next progress write. Null when there is no job with this id.
+    /// </summary>
+    public async Task<ReplayJobProgress?> CancelAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await jobStore.RequestCancelAsync(id, cancellationToken);
+        if (jobs.TryGetValue(id, out var job))
         {
-            return null;
+            await job.Cancellation.CancelAsync();
         }
 
-        job.Cancellation.Cancel();
-        return job.Progress();
+        return await GetAsync(id, cancellationToken);
     }
 
-    /// <summary>Waits for a job to end (tests and the CLI's --wait); returns its final progress.</summary>
+    /// <summary>Waits for a job this instance runs to end (tests and the CLI's --wait); returns its final progress.</summary>
     public async Task<ReplayJobProgress?> WaitAsync(Guid id, CancellationToken cancellationToken)
     {
         if (!jobs.TryGetValue(id, out var job) || job.Run is null)
@@ -107,8 +149,14 @@ public sealed partial class ReplayJobs(
         }
 
         await job.Run.WaitAsync(cancellationToken);
-        return job.Progress();
+        return await GetAsync(id, cancellationToken);
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions DescriptionJson = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter() },
+    };
 
     private async Task<List<Guid>> ResolveAsync(DeadLetterFilter filter, int max, CancellationToken cancellationToken)
     {
@@ -140,10 +188,15 @@ public sealed partial class ReplayJobs(
 
     private async Task RunAsync(Job job, IReadOnlyList<Guid> ids)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation.Token, lifetime.ApplicationStopping);
+        var stopping = lifetime.ApplicationStopping;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation.Token, stopping);
+        var lease = options.Value.ReplayJobLease;
+        var heartbeat = lease / 3;
         var interval = TimeSpan.FromSeconds(1 / job.RatePerSecond);
         var started = clock.GetTimestamp();
         var sent = 0;
+        ReplayJobState final;
+        string? failure = null;
         try
         {
             foreach (var batch in ids.Chunk(job.BatchSize))
@@ -151,11 +204,15 @@ public sealed partial class ReplayJobs(
                 stop.Token.ThrowIfCancellationRequested();
                 foreach (var id in batch)
                 {
-                    // Rate limit: message n is not sent before start + n × interval.
-                    var due = interval * sent - clock.GetElapsedTime(started);
-                    if (due > TimeSpan.Zero)
+                    // Rate limit: message n is not sent before start + n × interval; a long wait keeps the lease alive.
+                    TimeSpan due;
+                    while ((due = interval * sent - clock.GetElapsedTime(started)) > TimeSpan.Zero)
                     {
-                        await Task.Delay(due, clock, stop.Token);
+                        await Task.Delay(due < heartbeat ? due : heartbeat, clock, stop.Token);
+                        if (due >= heartbeat)
+                        {
+                            await ReportAsync(job, stop, lease);
+                        }
                     }
 
                     // One dead letter that cannot be replayed (a passing database error, a purge racing the job) is
@@ -173,22 +230,75 @@ public sealed partial class ReplayJobs(
 
                     sent++;
                     job.Count(outcome);
+                    await ReportAsync(job, stop, lease);
                 }
             }
 
-            job.Finish(ReplayJobState.Completed, null, clock.GetUtcNow());
+            final = ReplayJobState.Completed;
+        }
+        catch (LeaseLostException)
+        {
+            // Another reader judged this instance gone (its lease ran out) and marked the job Interrupted: that is what it is.
+            LogLeaseLost(logger, job.Id);
+            return;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            job.Finish(ReplayJobState.Cancelled, null, clock.GetUtcNow());
+            // Asked to stop, or this instance is stopping: the job did not end by itself, and the next one to look knows why.
+            final = job.Cancellation.IsCancellationRequested ? ReplayJobState.Cancelled : ReplayJobState.Interrupted;
+            failure = final == ReplayJobState.Interrupted
+                ? "The instance running it stopped before it ended; the dead letters it had not reached are still Pending: replay them again."
+                : null;
         }
         catch (Exception ex)
         {
             LogJobFailed(logger, job.Id, ex);
-            job.Finish(ReplayJobState.Failed, ex.GetType().Name + ": " + ex.Message, clock.GetUtcNow());
+            final = ReplayJobState.Failed;
+            failure = ex.GetType().Name + ": " + ex.Message;
         }
 
-        LogFinished(logger, job.Id, job.Progress().State, job.Progress().Replayed, job.Total);
+        try
+        {
+            await jobStore.FinishAsync(job.Id, Instance, final, job.Counts(), failure, clock.GetUtcNow(), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The lease runs out and the next reader reports the job Interrupted: late, but not forgotten.
+            LogFinishNotRecorded(logger, job.Id, ex);
+        }
+
+        LogFinished(logger, job.Id, final, job.Counts().Replayed, job.Total);
+    }
+
+    /// <summary>Writes the job's progress and renews its lease; a cancel asked from any instance cancels it here.</summary>
+    private async Task ReportAsync(Job job, CancellationTokenSource stop, TimeSpan lease)
+    {
+        bool? cancel;
+        try
+        {
+            cancel = await jobStore.ProgressAsync(job.Id, Instance, job.Counts(), lease, stop.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A passing database error: the next write renews the lease; the replays themselves are guarded per dead letter.
+            LogProgressNotRecorded(logger, job.Id, ex);
+            return;
+        }
+
+        if (cancel is null)
+        {
+            throw new LeaseLostException();
+        }
+
+        if (cancel.Value)
+        {
+            await job.Cancellation.CancelAsync();
+            stop.Token.ThrowIfCancellationRequested();
+        }
+    }
+
+    private sealed class LeaseLostException : Exception
+    {
     }
 
     private sealed class Job(Guid id, string requestedBy, DateTimeOffset startedAt, int batchSize, double ratePerSecond, int total)
@@ -198,13 +308,12 @@ public sealed partial class ReplayJobs(
         private int skipped;
         private int failed;
         private int notFound;
-        private ReplayJobState state = ReplayJobState.Running;
-        private DateTimeOffset? finishedAt;
-        private string? error;
 
         public Guid Id { get; } = id;
 
         public string RequestedBy { get; } = requestedBy;
+
+        public DateTimeOffset StartedAt { get; } = startedAt;
 
         public int BatchSize { get; } = batchSize;
 
@@ -230,21 +339,11 @@ public sealed partial class ReplayJobs(
             }
         }
 
-        public void Finish(ReplayJobState final, string? failure, DateTimeOffset at)
+        public ReplayJobCounts Counts()
         {
             lock (gate)
             {
-                state = final;
-                error = failure;
-                finishedAt = at;
-            }
-        }
-
-        public ReplayJobProgress Progress()
-        {
-            lock (gate)
-            {
-                return new ReplayJobProgress(Id, state, RequestedBy, startedAt, finishedAt, BatchSize, RatePerSecond, Total, replayed, skipped, failed, notFound, error);
+                return new ReplayJobCounts(replayed, skipped, failed, notFound);
             }
         }
     }
@@ -260,4 +359,13 @@ public sealed partial class ReplayJobs(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Replay job {JobId} failed")]
     private static partial void LogJobFailed(ILogger logger, Guid jobId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replay job {JobId}: its progress could not be recorded (the next write tries again)")]
+    private static partial void LogProgressNotRecorded(ILogger logger, Guid jobId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replay job {JobId}: its end could not be recorded; it will be reported Interrupted when its lease runs out")]
+    private static partial void LogFinishNotRecorded(ILogger logger, Guid jobId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replay job {JobId} was marked Interrupted while this instance ran it (its lease ran out): it stops here")]
+    private static partial void LogLeaseLost(ILogger logger, Guid jobId);
 }

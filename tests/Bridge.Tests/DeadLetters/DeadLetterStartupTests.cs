@@ -67,7 +67,7 @@ public sealed class DeadLetterStartupTests
     }
 
     [Fact]
-    public async Task Retention_purges_only_dead_letters_whose_last_failure_is_older_than_the_retention_period()
+    public async Task Retention_purges_only_dead_letters_and_finished_replay_jobs_older_than_the_retention_period()
     {
         var directory = Directory.CreateTempSubdirectory("bridge-dead-letters-").FullName;
         try
@@ -77,18 +77,25 @@ public sealed class DeadLetterStartupTests
             await database.MigrateAsync(CancellationToken.None);
             var store = new SqlDeadLetterStore(database, clock);
             using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+            var jobs = new SqlReplayJobStore(database);
             var maintenance = new DeadLetterMaintenance(
-                store, new DeadLetterMetrics(meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
+                store, jobs, new DeadLetterMetrics(meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
                 Options.Create(new DeadLetterOptions()), clock, NullLogger<DeadLetterMaintenance>.Instance);
 
             var old = await CaptureAsync(database, store, clock.GetUtcNow());
+            var oldJob = await FinishedJobAsync(jobs, clock.GetUtcNow());
+            var running = await FinishedJobAsync(jobs, null);
             clock.Advance(TimeSpan.FromDays(13));
             var younger = await CaptureAsync(database, store, clock.GetUtcNow());
+            var youngerJob = await FinishedJobAsync(jobs, clock.GetUtcNow());
             clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
 
             Assert.Equal(1, await maintenance.PurgeAsync(CancellationToken.None));
             Assert.Null(await store.GetAsync(old, CancellationToken.None));
             Assert.NotNull(await store.GetAsync(younger, CancellationToken.None));
+            Assert.Null(await jobs.GetAsync(oldJob, CancellationToken.None));
+            Assert.NotNull(await jobs.GetAsync(youngerJob, CancellationToken.None));
+            Assert.NotNull(await jobs.GetAsync(running, CancellationToken.None));
             Assert.Equal(0, await maintenance.PurgeAsync(CancellationToken.None));
         }
         finally
@@ -96,6 +103,21 @@ public sealed class DeadLetterStartupTests
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    /// <summary>A replay job started at <paramref name="finishedAt"/> and finished then; still Running when null.</summary>
+    private static async Task<Guid> FinishedJobAsync(SqlReplayJobStore jobs, DateTimeOffset? finishedAt)
+    {
+        var id = Guid.NewGuid();
+        var at = finishedAt ?? DateTimeOffset.UnixEpoch;
+        await jobs.CreateAsync(
+            new StoredReplayJob(id, ReplayJobState.Running, "alice", "{}", "here", at, null, 1, 1, 1, 0, 0, 0, 0, null, false), TimeSpan.FromHours(1), CancellationToken.None);
+        if (finishedAt is not null)
+        {
+            Assert.True(await jobs.FinishAsync(id, "here", ReplayJobState.Completed, new ReplayJobCounts(1, 0, 0, 0), null, at, CancellationToken.None));
+        }
+
+        return id;
     }
 
     private static async Task<Guid> CaptureAsync(BridgeDatabase database, SqlDeadLetterStore store, DateTimeOffset at)

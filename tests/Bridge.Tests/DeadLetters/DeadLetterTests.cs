@@ -305,6 +305,49 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Replay_jobs_live_in_the_database_are_listed_and_cancelled_from_any_instance_and_an_interrupted_one_says_so()
+    {
+        using var admin = fixture.Admin();
+        var store = fixture.Get<IReplayJobStore>();
+
+        // A slow job (one dead letter every two seconds; these ids name none, so each is counted not found).
+        var ids = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToList();
+        var started = await admin.PostAsJsonAsync(new Uri("admin/dead-letters/replay", UriKind.Relative), new { ids, ratePerSecond = 0.5 });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var progressUri = started.Headers.Location!;
+        var jobId = (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        await EventuallyAsync(() => admin.GetFromJsonAsync<JsonObject>(progressUri), p => p!["notFound"]!.GetValue<int>() >= 1);
+
+        // Another instance asks to cancel it: all it has in common with this one is the database.
+        Assert.True(await new SqlReplayJobStore(fixture.Get<Bridge.Host.Storage.IBridgeDatabase>()).RequestCancelAsync(jobId, CancellationToken.None));
+        var cancelled = (await EventuallyAsync(() => admin.GetFromJsonAsync<JsonObject>(progressUri), p => p!["state"]!.GetValue<string>() != "Running"))!;
+        Assert.Equal("Cancelled", cancelled["state"]!.GetValue<string>());
+        Assert.True(cancelled["cancelRequested"]!.GetValue<bool>());
+        Assert.InRange(cancelled["notFound"]!.GetValue<int>(), 1, 4);
+        Assert.Equal(ReplayJobs.Instance, cancelled["instance"]!.GetValue<string>());
+        Assert.Equal("5 dead letters by id", cancelled["request"]!.GetValue<string>());
+
+        // A job whose instance died mid-way: nobody renews its lease, and the next reader reports it Interrupted.
+        var orphan = new StoredReplayJob(
+            Guid.NewGuid(), ReplayJobState.Running, "bob", "{\"queue\":\"bridge.send-closing-document\"}", "gone-host/1/0badf00d",
+            DateTimeOffset.UtcNow, null, 50, 20, 40, 0, 0, 0, 0, null, false);
+        await store.CreateAsync(orphan, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.False(await store.ProgressAsync(orphan.Id, orphan.Owner, new ReplayJobCounts(12, 0, 0, 0), TimeSpan.FromMilliseconds(1), CancellationToken.None));
+        var interrupted = (await EventuallyAsync(
+            () => admin.GetFromJsonAsync<JsonObject>(new Uri($"admin/dead-letters/replay-jobs/{orphan.Id:D}", UriKind.Relative)),
+            p => p!["state"]!.GetValue<string>() != "Running"))!;
+        Assert.Equal(("Interrupted", 12), (interrupted["state"]!.GetValue<string>(), interrupted["replayed"]!.GetValue<int>()));
+        Assert.Contains("still Pending", interrupted["error"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Both are listed, newest first, with whoever runs (or ran) them.
+        var listed = (await admin.GetFromJsonAsync<JsonArray>(new Uri("admin/dead-letters/replay-jobs?limit=500", UriKind.Relative)))!;
+        var order = listed.Select(j => j!["id"]!.GetValue<Guid>()).Where(id => id == jobId || id == orphan.Id).ToList();
+        Assert.Equal([orphan.Id, jobId], order);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync(new Uri("admin/dead-letters/replay-jobs?limit=0", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync(new Uri($"admin/dead-letters/replay-jobs/{Guid.NewGuid():D}/cancel", UriKind.Relative), null)).StatusCode);
+    }
+
+    [Fact]
     public async Task Two_messages_sharing_one_message_id_but_not_their_idempotency_key_are_two_dead_letters_each_replaying_its_own_body()
     {
         var account = NewAccount();

@@ -23,6 +23,12 @@ public sealed class SqlServerStatementTests
             data.Add(name, sql);
         }
 
+        // Statements kept beside their feature, the three dialects side by side.
+        foreach (var property in typeof(Bridge.Host.DeadLetters.ReplayJobSql).GetProperties().Where(p => p.PropertyType == typeof(string)))
+        {
+            data.Add("replay jobs: " + property.Name, (string)property.GetValue(Bridge.Host.DeadLetters.ReplayJobSql.SqlServer)!);
+        }
+
         return data;
     }
 
