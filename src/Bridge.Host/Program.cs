@@ -3,7 +3,7 @@ using Bridge.Host.Cli;
 using Bridge.Host.Hosting;
 using Bridge.Host.Storage;
 
-// bridge [serve] | migrate | demo | dead-letters … | effects … — see BridgeCli for the commands and their exit codes.
+// bridge [serve] | migrate | dead-letters … | effects … — see BridgeCli for the commands and their exit codes.
 return await BridgeCli.RunAsync(args, Console.Out, Console.Error, serve: ServeAsync);
 
 static async Task<int> ServeAsync(string[] configurationArgs, CancellationToken cancellationToken)

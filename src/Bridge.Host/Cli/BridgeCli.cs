@@ -8,18 +8,19 @@ using Microsoft.Extensions.Configuration;
 namespace Bridge.Host.Cli;
 
 /// <summary>
-/// The <c>bridge</c> command line: <c>serve</c> (the default), <c>migrate</c>, <c>demo</c>, <c>dead-letters …</c> and
+/// The <c>bridge</c> command line: <c>serve</c> (the default), <c>migrate</c>, <c>dead-letters …</c> and
 /// <c>effects …</c>, each with <c>--help</c>, and <c>--version</c>. Exit codes, the same for every command:
 /// <list type="bullet">
 /// <item>0 — done (and <c>--help</c>, <c>--version</c>);</item>
-/// <item>1 — refused or failed (an admin API problem, a migration that failed, a demo that did not finish);</item>
+/// <item>1 — refused or failed (an admin API problem, a migration that failed);</item>
 /// <item>2 — bad usage or settings: an unknown command or option, a missing or malformed value, an invalid setting;
 /// nothing was done;</item>
 /// <item>3 — the database could not be reached within <c>Bridge:Storage:StartupWait</c>, or its schema is behind and
 /// <c>Bridge:Storage:MigrateOnStart</c> is off (run <c>bridge migrate</c>).</item>
 /// </list>
-/// <c>serve</c>, <c>migrate</c> and <c>demo</c> pass what they do not know on to .NET configuration, as a .NET host does
-/// (<c>--Bridge:Storage:Provider=Sqlite</c>, <c>--urls http://+:8080</c>).
+/// <c>serve</c> and <c>migrate</c> pass what they do not know on to .NET configuration, as a .NET host does
+/// (<c>--Bridge:Storage:Provider=Sqlite</c>, <c>--urls http://+:8080</c>). The scripted quick start is a program of its own
+/// (<c>src/Bridge.Demo</c>), so that this one neither references nor ships the ActivePlatform sandbox.
 /// </summary>
 public static class BridgeCli
 {
@@ -87,7 +88,6 @@ public static class BridgeCli
             new VersionOption(),
             ServeCommand(serve),
             MigrateCommand(output, error),
-            DemoCommand(),
             new DeadLetters.DeadLetterCli.Commands(admin).Command,
             new Effects.EffectCli.Commands(admin).Command,
         };
@@ -149,18 +149,6 @@ public static class BridgeCli
                 return Failed;
             }
         });
-        return command;
-    }
-
-    private static Command DemoCommand()
-    {
-        var command = new Command(
-            "demo",
-            "The scripted quick start: the real pipeline on the in-memory transport, SQLite and the in-process sandbox, every flow once.")
-        {
-            TreatUnmatchedTokensAsErrors = false,
-        };
-        command.SetAction((result, _) => Demo.DemoRunner.RunAsync([.. result.UnmatchedTokens]));
         return command;
     }
 }

@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Contracts;
 using Bridge.Host.DeadLetters;
-using Bridge.Host.Demo;
+using Bridge.Demo;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;
 using Bridge.Tests.Pipeline;

@@ -23,7 +23,7 @@ public sealed class BridgeCliTests
 
         Assert.Equal(0, exit);
         Assert.Empty(error);
-        foreach (var command in new[] { "serve", "migrate", "demo", "dead-letters", "effects" })
+        foreach (var command in new[] { "serve", "migrate", "dead-letters", "effects" })
         {
             Assert.Contains(command, output, StringComparison.Ordinal);
         }
@@ -34,7 +34,6 @@ public sealed class BridgeCliTests
     [Theory]
     [InlineData("serve")]
     [InlineData("migrate")]
-    [InlineData("demo")]
     public async Task Help_on_a_command_prints_its_usage_without_running_it(string command)
     {
         var served = false;

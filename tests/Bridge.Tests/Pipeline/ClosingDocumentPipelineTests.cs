@@ -1,7 +1,7 @@
 using System.Text;
 using Bridge.Contracts;
 using Bridge.Host.DeadLetters;
-using Bridge.Host.Demo;
+using Bridge.Demo;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;
 using MassTransit;

@@ -1,5 +1,5 @@
 using Bridge.Contracts;
-using Bridge.Host.Demo;
+using Bridge.Demo;
 using Bridge.Host.Features.Payments;
 using Bridge.Sandbox;
 using MassTransit;

@@ -3,7 +3,7 @@ using Bridge.Contracts;
 using Bridge.Host.Features.Payments;
 using MassTransit;
 
-namespace Bridge.Host.Demo;
+namespace Bridge.Demo;
 
 /// <summary>
 /// The payment part of the quick start: a top-up, a partial payment by number and its statement line republished, an

@@ -3,7 +3,7 @@ using Bridge.Contracts;
 using Bridge.Host.Features.Invoices;
 using MassTransit;
 
-namespace Bridge.Host.Demo;
+namespace Bridge.Demo;
 
 /// <summary>
 /// The quick start's postpaid invoices, on the sandbox's seeded invoices of reseller 1: approve account 167's October invoice

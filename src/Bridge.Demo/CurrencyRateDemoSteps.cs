@@ -3,7 +3,7 @@ using Bridge.Contracts;
 using Bridge.Host.Features.CurrencyRates;
 using MassTransit;
 
-namespace Bridge.Host.Demo;
+namespace Bridge.Demo;
 
 /// <summary>
 /// The currency-rate part of the quick start: a batch, a newer one, an older one arriving late (skipped), the same batch

@@ -1,6 +1,6 @@
 using MassTransit;
 
-namespace Bridge.Host.Demo;
+namespace Bridge.Demo;
 
 /// <summary>Completes when a message id has been consumed a given number of times (a duplicate publishes no event to wait for).</summary>
 public sealed class ConsumeWatcher : IConsumeObserver

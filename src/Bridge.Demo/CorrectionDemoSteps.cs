@@ -3,7 +3,7 @@ using Bridge.Contracts;
 using Bridge.Host.Features.Corrections;
 using MassTransit;
 
-namespace Bridge.Host.Demo;
+namespace Bridge.Demo;
 
 /// <summary>The quick start's corrections: create, the same correction republished, approve by the ERP key, a refused decline.</summary>
 internal sealed class CorrectionDemoSteps(IBus bus, DemoRunner.ResultCollector results)

@@ -4,8 +4,11 @@ using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Hosting;
 using Bridge.Sandbox;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
-namespace Bridge.Host.Demo;
+namespace Bridge.Demo;
 
 /// <summary>
 /// The quick start: the real pipeline on embedded defaults — MassTransit's in-memory transport, a SQLite file and the

@@ -3,7 +3,7 @@ using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using MassTransit;
 
-namespace Bridge.Host.Demo;
+namespace Bridge.Demo;
 
 /// <summary>The ERP messages the quick start publishes, each with the outcome it must have.</summary>
 internal sealed class DemoScenario(IBus bus, DemoRunner.ResultCollector results, ConsumeWatcher consumed)
