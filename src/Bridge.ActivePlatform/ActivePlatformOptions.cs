@@ -45,6 +45,8 @@ public sealed class ActivePlatformOptions
 
     public AsyncTaskPollingOptions AsyncTaskPolling { get; set; } = new();
 
+    public ActivePlatformRateLimitOptions RateLimit { get; set; } = new();
+
     // The token must not reach a log through an options dump.
     public override string ToString() =>
         $"ActivePlatformOptions {{ BaseUrl = {BaseUrl}, ApiToken = {(string.IsNullOrEmpty(ApiToken) ? "(none)" : "***")}, ResellerId = {ResellerId}, ClosingDocumentEnvelope = {ClosingDocumentEnvelope} }}";
@@ -57,6 +59,25 @@ public enum ClosingDocumentEnvelope
 
     /// <summary>Flat <c>{…}</c>, like the notifications endpoint.</summary>
     Flat,
+}
+
+/// <summary>
+/// Section <c>ActivePlatform:RateLimit</c>: calls per second toward ActivePlatform, for the whole installation — every Bridge
+/// instance together, each taking its share — and per reseller. Off (0) by default: ActivePlatform documents no limit.
+/// </summary>
+public sealed class ActivePlatformRateLimitOptions
+{
+    /// <summary>Calls per second, all instances and resellers together; 0 = no limit.</summary>
+    public double PermitsPerSecond { get; set; }
+
+    /// <summary>Calls per second to one reseller's paths (<c>/resellers/{id}/…</c>), all instances together; 0 = no limit.</summary>
+    public double PerResellerPermitsPerSecond { get; set; }
+
+    /// <summary>
+    /// How long one call waits for its turn; past it the call is answered as ActivePlatform's own 429 would be (never sent,
+    /// so even a POST is retried).
+    /// </summary>
+    public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Section <c>ActivePlatform:AsyncTaskPolling</c>.</summary>
@@ -138,6 +159,19 @@ public sealed class ActivePlatformOptionsValidator(string sectionPath) : IValida
         if (options.CircuitBreakerFailureRatio is <= 0 or > 1)
         {
             failures.Add($"{p}:CircuitBreakerFailureRatio must be in (0, 1].");
+        }
+
+        if (options.RateLimit.PermitsPerSecond is < 0 or > 10_000 || double.IsNaN(options.RateLimit.PermitsPerSecond)
+            || options.RateLimit.PerResellerPermitsPerSecond is < 0 or > 10_000 || double.IsNaN(options.RateLimit.PerResellerPermitsPerSecond))
+        {
+            failures.Add($"{p}:RateLimit:PermitsPerSecond and {p}:RateLimit:PerResellerPermitsPerSecond must be between 0 (no limit) and 10000.");
+        }
+
+        // The wait happens inside the attempt's timeout: a wait that outlasts it would turn a call never sent into a timeout.
+        if ((options.RateLimit.PermitsPerSecond > 0 || options.RateLimit.PerResellerPermitsPerSecond > 0)
+            && (options.RateLimit.MaxWait < TimeSpan.FromMilliseconds(100) || options.RateLimit.MaxWait >= options.AttemptTimeout))
+        {
+            failures.Add($"{p}:RateLimit:MaxWait must be at least 100 ms and shorter than {p}:AttemptTimeout.");
         }
 
         if (options.CircuitBreakerMinimumThroughput < 2)

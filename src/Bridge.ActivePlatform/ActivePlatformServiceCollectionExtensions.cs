@@ -66,6 +66,12 @@ public static class ActivePlatformServiceCollectionExtensions
         // Inside the resilience handler: every attempt passes through it.
         http.AddHttpMessageHandler<Bridge.ActivePlatform.ApiTokenHandler>();
 
+        // Every attempt, retries included, waits for its turn under the installation's rate limit (off unless configured).
+        services.TryAddSingleton<Bridge.ActivePlatform.IActivePlatformRateShare, Bridge.ActivePlatform.SingleInstanceRateShare>();
+        services.TryAddSingleton<Bridge.ActivePlatform.ActivePlatformRateLimiter>();
+        services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformRateLimitHandler>();
+        http.AddHttpMessageHandler<Bridge.ActivePlatform.ActivePlatformRateLimitHandler>();
+
         // Generated clients over the one named HttpClient configured above: no reflection, one pipeline for all four APIs.
         var context = ActivePlatformJsonContext.Default;
         services.AddRefitGeneratedClient<IClosingDocumentsApi>(context, RefitSettingsFor, HttpClientName);
@@ -137,8 +143,14 @@ public static class ActivePlatformServiceCollectionExtensions
             });
         }
 
+        // The breaker's own judgement of a failure, except that a 429 Bridge answered itself (its rate limit, nothing sent)
+        // says nothing about ActivePlatform's health.
+        var transient = new HttpCircuitBreakerStrategyOptions().ShouldHandle;
         pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
         {
+            ShouldHandle = async args =>
+                args.Outcome.Result?.Headers.Contains(Bridge.ActivePlatform.ActivePlatformRateLimitHandler.LocalHeader) != true
+                && await transient(args),
             FailureRatio = options.CircuitBreakerFailureRatio,
             MinimumThroughput = options.CircuitBreakerMinimumThroughput,
             SamplingDuration = options.CircuitBreakerSamplingDuration,

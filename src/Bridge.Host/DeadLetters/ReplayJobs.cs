@@ -59,13 +59,14 @@ public sealed partial class ReplayJobs(
     DeadLetterOperations operations,
     IDeadLetterStore store,
     IReplayJobStore jobStore,
+    Hosting.InstanceRegistry instance,
     IOptions<DeadLetterOptions> options,
     TimeProvider clock,
     IHostApplicationLifetime lifetime,
     ILogger<ReplayJobs> logger)
 {
     /// <summary>This instance, as the jobs it runs name it.</summary>
-    public static string Instance { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+    public string Instance => instance.Id;
 
     private readonly ConcurrentDictionary<Guid, Job> jobs = new();
 

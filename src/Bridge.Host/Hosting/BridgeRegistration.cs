@@ -103,6 +103,16 @@ public static class ActivePlatformRegistration
     public static IHostApplicationBuilder AddBridgeActivePlatform(this IHostApplicationBuilder builder)
     {
         builder.Services.AddActivePlatformClient(builder.Configuration.GetSection(Bridge.ActivePlatform.ActivePlatformOptions.SectionName));
+
+        // The rate limit toward ActivePlatform is the installation's: each instance takes its share of it, counted in the database.
+        builder.Services.AddOptions<InstanceOptions>()
+            .Bind(builder.Configuration.GetSection(InstanceOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.Lease >= o.HeartbeatInterval * 2, $"{InstanceOptions.Section}:Lease must be at least twice {InstanceOptions.Section}:HeartbeatInterval")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<InstanceRegistry>();
+        builder.Services.AddSingleton<Bridge.ActivePlatform.IActivePlatformRateShare>(provider => provider.GetRequiredService<InstanceRegistry>());
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<InstanceRegistry>());
         return builder;
     }
 }

@@ -69,6 +69,9 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
     /// <summary>How long the ActivePlatform client's circuit breaker stays open once it opened.</summary>
     public TimeSpan CircuitBreakDuration => circuitBreakDuration;
 
+    /// <summary>When the last pause ended (ActivePlatform answered again).</summary>
+    public DateTimeOffset LastResumedAt { get; private set; } = DateTimeOffset.MinValue;
+
     /// <summary>The pause in force, or null while consuming.</summary>
     public Pause? Current => Volatile.Read(ref current);
 
@@ -112,8 +115,9 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
 
     /// <summary>
     /// Called when a message's retries ran out on <paramref name="cause"/>, an ActivePlatform failure: <see cref="Verdict.Outage"/>
-    /// when ActivePlatform is down — consumption is paused (or already was); <see cref="Verdict.CircuitOpen"/> when it answers but
-    /// the client's own circuit breaker is still open from the outage (the message waits out the break and runs again);
+    /// when ActivePlatform is down — consumption is paused (or already was); <see cref="Verdict.CircuitOpen"/> when, just after a
+    /// pause, it answers but the client's own circuit breaker is still open from the outage (the message waits out the break
+    /// and runs again);
     /// <see cref="Verdict.OwnFailure"/> when a probe gets an answer and the failure is this message's own (dead-lettered as before).
     /// </summary>
     public async Task<Verdict> ConfirmAsync(Exception cause, CancellationToken cancellationToken)
@@ -132,7 +136,10 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         var result = await probe.ProbeAsync(cancellationToken);
         if (result.IsUp)
         {
-            if (IsOpenCircuit(cause))
+            // Just after an outage the client's breaker, opened by the outage's failures, may still refuse calls to a platform
+            // that answers again: the message waits the break out. Any other time an open breaker is the message's failure
+            // as before (its own calls, or others', failed: the retries were its chance).
+            if (IsOpenCircuit(cause) && time.GetUtcNow() - LastResumedAt <= circuitBreakDuration * 2)
             {
                 LogCircuitStillOpen(result.Detail, circuitBreakDuration);
                 return Verdict.CircuitOpen;
@@ -253,6 +260,7 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
             Volatile.Write(ref current, null);
         }
 
+        LastResumedAt = time.GetUtcNow();
         pause.Resumed.TrySetResult();
         LogResumed(time.GetUtcNow() - pause.Since);
     }

@@ -324,7 +324,7 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         Assert.Equal("Cancelled", cancelled["state"]!.GetValue<string>());
         Assert.True(cancelled["cancelRequested"]!.GetValue<bool>());
         Assert.InRange(cancelled["notFound"]!.GetValue<int>(), 1, 4);
-        Assert.Equal(ReplayJobs.Instance, cancelled["instance"]!.GetValue<string>());
+        Assert.Equal(fixture.Get<Bridge.Host.Hosting.InstanceRegistry>().Id, cancelled["instance"]!.GetValue<string>());
         Assert.Equal("5 dead letters by id", cancelled["request"]!.GetValue<string>());
 
         // A job whose instance died mid-way: nobody renews its lease, and the next reader reports it Interrupted.

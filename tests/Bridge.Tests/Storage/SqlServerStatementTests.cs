@@ -29,6 +29,11 @@ public sealed class SqlServerStatementTests
             data.Add("replay jobs: " + property.Name, (string)property.GetValue(Bridge.Host.DeadLetters.ReplayJobSql.SqlServer)!);
         }
 
+        foreach (var property in typeof(Bridge.Host.Hosting.InstanceSql).GetProperties().Where(p => p.PropertyType == typeof(string)))
+        {
+            data.Add("instances: " + property.Name, (string)property.GetValue(Bridge.Host.Hosting.InstanceSql.SqlServer)!);
+        }
+
         return data;
     }
 

@@ -1,0 +1,162 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.ActivePlatform;
+
+/// <summary>How many Bridge instances share the installation's rate limit toward ActivePlatform right now.</summary>
+public interface IActivePlatformRateShare
+{
+    int Instances { get; }
+}
+
+/// <summary>One instance, alone: what a client without an instance registry (tests, tools) assumes.</summary>
+public sealed class SingleInstanceRateShare : IActivePlatformRateShare
+{
+    public int Instances => 1;
+}
+
+/// <summary>
+/// The rate limit toward ActivePlatform (<see cref="ActivePlatformRateLimitOptions"/>), kept by spacing calls: every call
+/// reserves the next free moment — one interval after the previous call's, for the installation and for the call's
+/// reseller — and waits for it. The interval is taken from this instance's share of the rate (the configured rate divided by
+/// the live instances, <see cref="IActivePlatformRateShare"/>) at each call, so the pace follows the instances as they come
+/// and go, with no burst: all instances together stay under the rate. A call whose moment is further off than the longest
+/// wait it accepts reserves nothing and is refused.
+/// </summary>
+public sealed partial class ActivePlatformRateLimiter
+{
+    private readonly IOptionsMonitor<ActivePlatformOptions> options;
+    private readonly IActivePlatformRateShare share;
+    private readonly TimeProvider time;
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, TimeSpan> nextPerReseller = new(StringComparer.Ordinal);
+    private readonly Counter<long> throttled;
+    private readonly long origin;
+    private TimeSpan next;
+
+    public ActivePlatformRateLimiter(IOptionsMonitor<ActivePlatformOptions> options, IActivePlatformRateShare share, TimeProvider time, IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        this.options = options;
+        this.share = share;
+        this.time = time;
+        origin = time.GetTimestamp();
+        throttled = meterFactory.Create(ActivePlatformMetrics.MeterName).CreateCounter<long>(
+            "bridge.activeplatform.rate_limited", "{call}", "Calls to ActivePlatform that would have waited longer than RateLimit:MaxWait for their turn and were answered 429 without being sent.");
+    }
+
+    public bool Enabled => options.CurrentValue.RateLimit is { PermitsPerSecond: > 0 } or { PerResellerPermitsPerSecond: > 0 };
+
+    /// <summary>This instance's share of the installation's rate now, in calls per second (0 = no limit).</summary>
+    public double InstallationShare => Share(options.CurrentValue.RateLimit.PermitsPerSecond);
+
+    /// <summary>
+    /// Waits for the call's turn: true once it has come; false, at once and reserving nothing, when it is further off than
+    /// <paramref name="maxWait"/>.
+    /// </summary>
+    public async ValueTask<bool> AcquireAsync(Uri? requestUri, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var settings = options.CurrentValue.RateLimit;
+        var installation = Interval(Share(settings.PermitsPerSecond));
+        var perReseller = Interval(Share(settings.PerResellerPermitsPerSecond));
+        var reseller = perReseller is null ? null : ResellerOf(requestUri);
+        TimeSpan wait;
+        lock (gate)
+        {
+            var now = time.GetElapsedTime(origin);
+            var slot = now;
+            if (installation is not null && next > slot)
+            {
+                slot = next;
+            }
+
+            if (reseller is not null && nextPerReseller.TryGetValue(reseller, out var resellerNext) && resellerNext > slot)
+            {
+                slot = resellerNext;
+            }
+
+            wait = slot - now;
+            if (wait > maxWait)
+            {
+                return false;
+            }
+
+            if (installation is { } i)
+            {
+                next = slot + i;
+            }
+
+            if (reseller is not null)
+            {
+                nextPerReseller[reseller] = slot + perReseller!.Value;
+            }
+        }
+
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, time, cancellationToken);
+        }
+
+        return true;
+    }
+
+    /// <summary>Counts a call answered 429 locally.</summary>
+    public void Throttled() => throttled.Add(1);
+
+    /// <summary>The reseller a path names (<c>…/resellers/{id}/…</c>), or null.</summary>
+    public static string? ResellerOf(Uri? requestUri)
+    {
+        if (requestUri is null)
+        {
+            return null;
+        }
+
+        var match = ResellerPath().Match(requestUri.IsAbsoluteUri ? requestUri.AbsolutePath : requestUri.OriginalString);
+        return match.Success ? match.Groups[1].Value : null;
+    }
+
+    private double Share(double rate) => rate > 0 ? rate / Math.Max(1, share.Instances) : 0;
+
+    private static TimeSpan? Interval(double rate) => rate > 0 ? TimeSpan.FromSeconds(1 / rate) : null;
+
+    [GeneratedRegex(@"/resellers/(\d+)(/|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex ResellerPath();
+}
+
+/// <summary>
+/// Every attempt toward ActivePlatform waits for its turn under <see cref="ActivePlatformRateLimiter"/> (inside the resilience
+/// handler, so retries count too). A call that does not get its turn within <c>RateLimit:MaxWait</c> is answered 429 here,
+/// never sent: the retry policy treats it as ActivePlatform's own 429 (retried even for a POST, which surely had no effect).
+/// </summary>
+public sealed class ActivePlatformRateLimitHandler(ActivePlatformRateLimiter limiter, IOptionsMonitor<ActivePlatformOptions> options) : DelegatingHandler
+{
+    /// <summary>Marks a 429 that Bridge answered itself, without sending the call.</summary>
+    public const string LocalHeader = "Bridge-Rate-Limited";
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!limiter.Enabled)
+        {
+            return await base.SendAsync(request, cancellationToken);
+        }
+
+        if (!await limiter.AcquireAsync(request.RequestUri, options.CurrentValue.RateLimit.MaxWait, cancellationToken))
+        {
+            limiter.Throttled();
+            var refused = new HttpResponseMessage(HttpStatusCode.TooManyRequests)
+            {
+                RequestMessage = request,
+                ReasonPhrase = "Rate limited by Bridge (ActivePlatform:RateLimit); not sent",
+            };
+            refused.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(1));
+            refused.Headers.Add(LocalHeader, "true");
+            return refused;
+        }
+
+        return await base.SendAsync(request, cancellationToken);
+    }
+}

@@ -1,0 +1,78 @@
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Hosting;
+using MassTransit;
+using static Bridge.Tests.Pipeline.PipelineTestData;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// The rate limit toward ActivePlatform is the installation's (issue 9 §2): instances find each other in the database and
+/// each takes its share, so that together they stay under it. Asserted as an upper bound on calls per second at the
+/// sandbox, which a slow machine can only lower.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class RateLimitTests(PipelineFixture fixture)
+{
+    private const double Rate = 4;
+
+    [Fact]
+    public async Task Two_instances_count_each_other_and_together_stay_under_the_installations_rate()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ActivePlatform:RateLimit:PermitsPerSecond"] = Rate.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Bridge:Instances:HeartbeatInterval"] = "00:00:00.200",
+            ["Bridge:Instances:Lease"] = "00:00:01",
+        };
+        var (prefixA, prefixB) = ($"bridge-rate-a-{Guid.NewGuid():N}"[..25], $"bridge-rate-b-{Guid.NewGuid():N}"[..25]);
+        var account = 8_900_000 + Random.Shared.Next(100_000);
+
+        await using var a = await fixture.StartBridgeAsync(prefixA, settings);
+        var registryA = a.Get<InstanceRegistry>();
+        // The suite's own Bridge (and any other live one on this database) counts too: A sees at least itself and it.
+        var alone = await EventuallyAsync(() => registryA.HeartbeatAsync(CancellationToken.None), n => n >= 2);
+
+        var b = await fixture.StartBridgeAsync(prefixB, settings);
+        var withB = 0;
+        try
+        {
+            // (Relative counts: a registration another test left behind may expire meanwhile, never appear.)
+            var together = withB = await EventuallyAsync(() => registryA.HeartbeatAsync(CancellationToken.None), n => n > alone);
+            await EventuallyAsync(() => Task.FromResult(b.Get<InstanceRegistry>().Instances), n => n == together);
+            Assert.NotEqual(registryA.Id, b.Get<InstanceRegistry>().Id);
+
+            var keys = new List<string>();
+            foreach (var (prefix, index) in Enumerable.Range(0, 12).Select(i => (i % 2 == 0 ? prefixA : prefixB, i)))
+            {
+                var key = $"rate-{index:D2}-{Guid.NewGuid():N}";
+                keys.Add(key);
+                await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            }
+
+            foreach (var key in keys)
+            {
+                var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+                Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+            }
+
+            // Every call for these documents (a lookup and a create each), by the time the sandbox received it: in no second
+            // more than the rate plus one call of burst per instance.
+            var log = (await fixture.Sandbox.Control.GetCallsAsync(null, $"/accounts/{account}/", null, CancellationToken.None)).OrderBy(c => c.Timestamp).ToList();
+            var calls = log.Select(c => c.Timestamp).ToList();
+            Assert.Equal(24, calls.Count);
+            var busiest = calls.Max(start => calls.Count(t => t >= start && t < start + TimeSpan.FromSeconds(1)));
+            Assert.True(
+                busiest <= Rate + 2,
+                $"{busiest} calls to ActivePlatform within one second; the installation's rate is {Rate}/s; instances {withB}; calls: "
+                + string.Join(" | ", log.Select(c => $"{(c.Timestamp - calls[0]).TotalMilliseconds:0} {c.Method} {c.Status}")));
+        }
+        finally
+        {
+            await b.DisposeAsync();
+        }
+
+        // B removed itself as it stopped: A counts one fewer at its next heartbeat.
+        Assert.True(await registryA.HeartbeatAsync(CancellationToken.None) < withB);
+    }
+}
