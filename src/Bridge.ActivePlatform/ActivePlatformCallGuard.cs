@@ -78,6 +78,7 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
             RequestUri = response.RequestMessage?.RequestUri,
             RetryAfter = ActivePlatformErrorParser.RetryAfter(response.Headers?.RetryAfter, timeProvider.GetUtcNow()),
             AnAttemptMayHaveApplied = AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage),
+            ThrottledByBridge = response.Headers?.Contains(ActivePlatformRateLimitHandler.LocalHeader) == true,
             Errors = errors,
         };
 

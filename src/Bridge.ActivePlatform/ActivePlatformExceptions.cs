@@ -36,6 +36,7 @@ public class ActivePlatformException : Exception
         RequestUri = details.RequestUri;
         RetryAfter = details.RetryAfter;
         AnAttemptMayHaveApplied = details.AnAttemptMayHaveApplied;
+        ThrottledByBridge = details.ThrottledByBridge;
         Errors = details.Errors;
         Title = details.Errors.Select(e => e.Title).FirstOrDefault(t => !string.IsNullOrWhiteSpace(t));
         Code = details.Errors.Select(e => e.Code).FirstOrDefault(c => !string.IsNullOrWhiteSpace(c));
@@ -43,6 +44,12 @@ public class ActivePlatformException : Exception
 
     /// <summary>The HTTP status ActivePlatform answered with; null when no answer arrived.</summary>
     public int? Status { get; }
+
+    /// <summary>
+    /// The 429 came from Bridge's own rate limit (<c>ActivePlatform:RateLimit</c>): the call was never sent, and the failure is
+    /// no message's own.
+    /// </summary>
+    public bool ThrottledByBridge { get; }
 
     /// <summary>The first error title in the answer.</summary>
     public string? Title { get; }
@@ -209,6 +216,9 @@ public sealed record ActivePlatformFailureDetails
 
     /// <summary>See <see cref="ActivePlatformException.AnAttemptMayHaveApplied"/>.</summary>
     public bool AnAttemptMayHaveApplied { get; init; }
+
+    /// <summary>See <see cref="ActivePlatformException.ThrottledByBridge"/>.</summary>
+    public bool ThrottledByBridge { get; init; }
 
     public IReadOnlyList<ActivePlatformApiError> Errors { get; init; } = [];
 }

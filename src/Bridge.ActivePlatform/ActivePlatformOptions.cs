@@ -167,11 +167,12 @@ public sealed class ActivePlatformOptionsValidator(string sectionPath) : IValida
             failures.Add($"{p}:RateLimit:PermitsPerSecond and {p}:RateLimit:PerResellerPermitsPerSecond must be between 0 (no limit) and 10000.");
         }
 
-        // The wait happens inside the attempt's timeout: a wait that outlasts it would turn a call never sent into a timeout.
+        // The wait happens inside the attempt's timeout: a long wait would leave the call too little time once sent, and a
+        // timed-out POST counts as one that may have been applied.
         if ((options.RateLimit.PermitsPerSecond > 0 || options.RateLimit.PerResellerPermitsPerSecond > 0)
-            && (options.RateLimit.MaxWait < TimeSpan.FromMilliseconds(100) || options.RateLimit.MaxWait >= options.AttemptTimeout))
+            && (options.RateLimit.MaxWait < TimeSpan.FromMilliseconds(100) || options.RateLimit.MaxWait > options.AttemptTimeout / 2))
         {
-            failures.Add($"{p}:RateLimit:MaxWait must be at least 100 ms and shorter than {p}:AttemptTimeout.");
+            failures.Add($"{p}:RateLimit:MaxWait must be at least 100 ms and at most half {p}:AttemptTimeout (the call is sent within the attempt's time).");
         }
 
         if (options.CircuitBreakerMinimumThroughput < 2)

@@ -221,10 +221,18 @@ public sealed partial class ReplayJobs(
                     DeadLetterActionOutcome outcome;
                     try
                     {
-                        outcome = (await operations.ReplayAsync(id, job.RequestedBy, job.Id.ToString("D"), stop.Token)).Outcome;
+                        // A slow send (a broker blocking publishers) must not cost the job its lease: it is renewed meanwhile.
+                        var replay = operations.ReplayAsync(id, job.RequestedBy, job.Id.ToString("D"), stop.Token);
+                        while (await Task.WhenAny(replay, Task.Delay(heartbeat, clock, stop.Token)) != replay)
+                        {
+                            await ReportAsync(job, stop, lease);
+                        }
+
+                        outcome = (await replay).Outcome;
                     }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    catch (Exception ex) when (!stop.IsCancellationRequested && ex is not LeaseLostException)
                     {
+                        // A cancellation that is not the job's (a timeout inside the send) is this dead letter's failure only.
                         LogItemFailed(logger, job.Id, id, ex);
                         outcome = DeadLetterActionOutcome.SendFailed;
                     }

@@ -100,6 +100,19 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         return false;
     }
 
+    private static bool IsThrottledByBridge(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is ActivePlatformException { ThrottledByBridge: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool IsOpenCircuit(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
@@ -133,6 +146,12 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
             return Verdict.Outage;
         }
 
+        // Bridge's own rate limit refused the calls (never sent): the message waits for its turn, it did not fail.
+        if (IsThrottledByBridge(cause))
+        {
+            return Verdict.Throttled;
+        }
+
         var result = await probe.ProbeAsync(cancellationToken);
         if (result.IsUp)
         {
@@ -159,6 +178,9 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         OwnFailure,
         Outage,
         CircuitOpen,
+
+        /// <summary>Bridge's own rate limit (<c>ActivePlatform:RateLimit</c>) refused the calls: wait a moment and run again.</summary>
+        Throttled,
     }
 
     /// <summary>How a hold ended.</summary>
@@ -370,6 +392,9 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
     /// <summary>How many times one attempt waits out an open breaker before its failure counts as its own.</summary>
     public const int MaxCircuitWaits = 3;
 
+    /// <summary>How long a delivery Bridge's own rate limit refused waits before it runs again (the hold limit bounds the whole).</summary>
+    private static readonly TimeSpan ThrottleWait = TimeSpan.FromSeconds(1);
+
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
         var wait = TimeSpan.Zero;
@@ -410,7 +435,12 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
                 // Held until ActivePlatform answers (or the breaker has had its break), then run again: the idempotency
                 // record and the effect journal settle anything this delivery had sent, as they do for any retry.
                 cause = ex;
-                wait = verdict == ActivePlatformOutage.Verdict.CircuitOpen ? outage.CircuitBreakDuration : TimeSpan.Zero;
+                wait = verdict switch
+                {
+                    ActivePlatformOutage.Verdict.CircuitOpen => outage.CircuitBreakDuration,
+                    ActivePlatformOutage.Verdict.Throttled => ThrottleWait,
+                    _ => TimeSpan.Zero,
+                };
             }
         }
     }
