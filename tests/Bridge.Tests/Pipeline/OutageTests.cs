@@ -365,74 +365,54 @@ public sealed class OutageTests(PipelineFixture fixture)
     }
 
     /// <summary>Records the outcome of every handled <paramref name="flow"/> delivery.</summary>
-    private static MeterListener HandledOf(Meter meter, string flow, Action<string> outcome)
-    {
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                // This Bridge's meter only: the dead-letter tests' Bridge, in the same process, handles the same flow meanwhile.
-                if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "bridge.messages.handled")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-        {
-            string? f = null, o = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "flow")
-                {
-                    f = tag.Value as string;
-                }
-                else if (tag.Key == "outcome")
-                {
-                    o = tag.Value as string;
-                }
-            }
-
-            if (f == flow && o is not null)
-            {
-                outcome(o);
-            }
-        });
-        listener.Start();
-        return listener;
-    }
+    private static MeterListener HandledOf(Meter meter, string flow, Action<string> outcome) =>
+        Listen(meter, "bridge.messages.handled", flow, "outcome", value => outcome(value));
 
     /// <summary>Counts in-process retries of <paramref name="flow"/> whose reason is <paramref name="reason"/>.</summary>
-    private static MeterListener RetriesOf(Meter meter, string flow, string reason, Action counted)
+    private static MeterListener RetriesOf(Meter meter, string flow, string reason, Action counted) =>
+        Listen(meter, "bridge.messages.retries", flow, "reason", value =>
+        {
+            if (value == reason)
+            {
+                counted();
+            }
+        });
+
+    /// <summary>
+    /// Calls <paramref name="measured"/> with the <paramref name="tag"/> of every measurement of <paramref name="instrument"/>
+    /// for <paramref name="flow"/> on this Bridge's meter only: the dead-letter tests' Bridge, in the same process, handles
+    /// the same flows meanwhile.
+    /// </summary>
+    private static MeterListener Listen(Meter meter, string instrument, string flow, string tag, Action<string> measured)
     {
         var listener = new MeterListener
         {
-            InstrumentPublished = (instrument, l) =>
+            InstrumentPublished = (published, l) =>
             {
-                if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "bridge.messages.retries")
+                if (ReferenceEquals(published.Meter, meter) && published.Name == instrument)
                 {
-                    l.EnableMeasurementEvents(instrument);
+                    l.EnableMeasurementEvents(published);
                 }
             },
         };
         listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
         {
-            string? f = null, r = null;
-            foreach (var tag in tags)
+            string? f = null, value = null;
+            foreach (var t in tags)
             {
-                if (tag.Key == "flow")
+                if (t.Key == "flow")
                 {
-                    f = tag.Value as string;
+                    f = t.Value as string;
                 }
-                else if (tag.Key == "reason")
+                else if (t.Key == tag)
                 {
-                    r = tag.Value as string;
+                    value = t.Value as string;
                 }
             }
 
-            if (f == flow && r == reason)
+            if (f == flow && value is not null)
             {
-                counted();
+                measured(value);
             }
         });
         listener.Start();
