@@ -69,12 +69,14 @@ public sealed class BenchRun(BenchOptions options)
 
             var bridge = new BridgeProcess("bridge-" + tag, options.BridgeDll, Settings(broker, queuePrefix, storage, sandbox.BaseAddress, concurrency, prefetch), options.WorkDirectory);
             TimeSpan cpuAtReady, cpuAtEnd;
+            DatabaseCounters? countersAtReady;
             long peakRss;
             try
             {
                 await bridge.StartAsync(ct);
                 var pid = bridge.ProcessId ?? throw new InvalidOperationException("Bridge exited right after it started: " + bridge.LogTail());
                 cpuAtReady = ProcessMeter.CpuTime(pid);
+                countersAtReady = await DatabaseCounters.ReadAsync(storage, settle: false, ct);
                 var timeout = TimeSpan.FromSeconds(120 + (messages.Count * (0.05 + (latencyMs / 1000.0))));
                 await WaitForAllAsync(capture, bridge, timeout, ct);
                 cpuAtEnd = ProcessMeter.CpuTime(pid);
@@ -85,6 +87,8 @@ public sealed class BenchRun(BenchOptions options)
                 await bridge.StopAsync(TimeSpan.FromSeconds(20));
             }
 
+            // Read once Bridge's connections are closed: a server process publishes its counts as it ends.
+            var countersAtEnd = await DatabaseCounters.ReadAsync(storage, settle: true, ct);
             var calls = (await sandbox.Control.GetCallsAsync(null, null, null, ct)).Count;
             var events = capture.Events.Where(e => published.ContainsKey(e.MessageId)).ToList();
             var first = events.Min(e => e.ReceivedAt);
@@ -115,6 +119,8 @@ public sealed class BenchRun(BenchOptions options)
                 ActivePlatformCallsPerMessage = callsPerMessage,
                 BridgeCpuMsPerMessage = (cpuAtEnd - cpuAtReady).TotalMilliseconds / messages.Count,
                 BridgePeakRssMb = peakRss / (1024.0 * 1024.0),
+                DatabaseTransactionsPerMessage = countersAtEnd is null || countersAtReady is null ? null : (double)(countersAtEnd.Transactions - countersAtReady.Transactions) / messages.Count,
+                WalFlushesPerMessage = countersAtEnd is null || countersAtReady is null ? null : (double)(countersAtEnd.WalFlushes - countersAtReady.WalFlushes) / messages.Count,
                 Relay = relay,
                 BridgeToRelay = relay.MessagesPerSecond > 0 ? rate / relay.MessagesPerSecond : 0,
                 Bound = latencyMs > 0 && callsPerMessage > 0
@@ -177,4 +183,47 @@ public sealed class BenchRun(BenchOptions options)
     };
 
     private static void Say(string text) => Console.Error.WriteLine($"bench: {text}");
+}
+
+/// <summary>PostgreSQL's own counts of the scenario database's transactions and the server's WAL flushes.</summary>
+internal sealed record DatabaseCounters(long Transactions, long WalFlushes)
+{
+    /// <summary>
+    /// Null for SQLite. With <paramref name="settle"/>, reads until two readings half a second apart agree (at most ten
+    /// times): server processes publish their counts when they go idle or end, not at once.
+    /// </summary>
+    public static async Task<DatabaseCounters?> ReadAsync(StorageProbe storage, bool settle, CancellationToken ct)
+    {
+        if (storage.Kind != StorageKind.PostgreSql)
+        {
+            return null;
+        }
+
+        var reading = await ReadOnceAsync(storage.ConnectionString, ct);
+        for (var i = 0; settle && i < 10; i++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+            var next = await ReadOnceAsync(storage.ConnectionString, ct);
+            if (next == reading)
+            {
+                break;
+            }
+
+            reading = next;
+        }
+
+        return reading;
+    }
+
+    private static async Task<DatabaseCounters> ReadOnceAsync(string connectionString, CancellationToken ct)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()), (SELECT wal_sync FROM pg_stat_wal)",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return new DatabaseCounters(reader.GetInt64(0), reader.GetInt64(1));
+    }
 }

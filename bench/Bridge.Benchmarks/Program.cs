@@ -54,7 +54,7 @@ internal static class Table
         static string F(double value, string format = "0.0") => value.ToString(format, CultureInfo.InvariantCulture);
         var rows = new List<string[]>
         {
-            new[] { "scenario", "msgs", "msg/s", "relay msg/s", "Bridge÷relay", "e2e p50/p95/p99 ms", "outbox lag p50/p99 ms", "AP calls/msg", "CPU ms/msg", "peak RSS MB" },
+            new[] { "scenario", "msgs", "msg/s", "relay msg/s", "Bridge÷relay", "e2e p50/p95/p99 ms", "outbox lag p50/p99 ms", "AP calls/msg", "DB tx/msg", "WAL flushes/msg", "CPU ms/msg", "peak RSS MB" },
         };
         foreach (var s in report.Scenarios)
         {
@@ -68,6 +68,8 @@ internal static class Table
                 $"{F(s.EndToEndLatencyMs.P50, "0")}/{F(s.EndToEndLatencyMs.P95, "0")}/{F(s.EndToEndLatencyMs.P99, "0")}",
                 $"{F(s.OutboxDispatchLagMs.P50, "0")}/{F(s.OutboxDispatchLagMs.P99, "0")}",
                 F(s.ActivePlatformCallsPerMessage, "0.00"),
+                s.DatabaseTransactionsPerMessage is { } tx ? F(tx, "0.00") : "-",
+                s.WalFlushesPerMessage is { } flushes ? F(flushes, "0.00") : "-",
                 F(s.BridgeCpuMsPerMessage, "0.00"),
                 F(s.BridgePeakRssMb, "0"),
             ]);

@@ -39,6 +39,12 @@ public sealed record ScenarioResult
     public required int ActivePlatformCalls { get; init; }
     public required double ActivePlatformCallsPerMessage { get; init; }
     public required double BridgeCpuMsPerMessage { get; init; }
+
+    /// <summary>PostgreSQL only: transactions committed (or rolled back) in the scenario's database per message.</summary>
+    public double? DatabaseTransactionsPerMessage { get; init; }
+
+    /// <summary>PostgreSQL only: WAL flushes to disk (<c>pg_stat_wal.wal_sync</c>, the whole server) per message — what fsync costs.</summary>
+    public double? WalFlushesPerMessage { get; init; }
     public required double BridgePeakRssMb { get; init; }
     public required RelayResult Relay { get; init; }
     public required double BridgeToRelay { get; init; }

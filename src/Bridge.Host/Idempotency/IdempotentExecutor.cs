@@ -73,6 +73,7 @@ public sealed partial class IdempotentExecutor(
         using var claimLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var stopHeartbeat = new CancellationTokenSource();
         var heartbeat = KeepClaimAsync(work, owner, lease, claimLost, stopHeartbeat.Token);
+        var released = false;
         try
         {
             // A concurrent delivery of the same message may have completed while this one waited for the claim.
@@ -108,14 +109,22 @@ public sealed partial class IdempotentExecutor(
                 throw new DocumentBusyException(work.Scope, work.DocumentKey);
             }
 
-            // Fencing: commit only while this delivery has held the document all along (checked inside the commit).
-            return await CommitAsync(work, result, owner, lease, cancellationToken) ? result.Outcome : HandlingOutcome.Duplicate;
+            // The work is done: the claim is no longer renewed in the background (the commit renews it first, inside its
+            // transaction, and the last renewal left at least two thirds of a lease). Fencing: commit only while this delivery
+            // has held the document all along; the commit also releases the claim.
+            await stopHeartbeat.CancelAsync();
+            await heartbeat;
+            released = await CommitAsync(work, result, owner, lease, cancellationToken);
+            return released ? result.Outcome : HandlingOutcome.Duplicate;
         }
         finally
         {
             await stopHeartbeat.CancelAsync();
             await heartbeat;
-            await documents.ReleaseAsync(work.Scope, work.DocumentKey, owner, CancellationToken.None);
+            if (!released)
+            {
+                await documents.ReleaseAsync(work.Scope, work.DocumentKey, owner, CancellationToken.None);
+            }
         }
     }
 
@@ -297,6 +306,7 @@ public sealed partial class IdempotentExecutor(
         }
 
         await resultEvents.EnqueueAsync(transaction, result.Event, work.Incoming, cancellationToken);
+        await documents.ReleaseAsync(transaction, work.Scope, work.DocumentKey, owner, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outboxSignal.Notify();
         return true;

@@ -59,63 +59,87 @@ public sealed partial class OutboxDispatcher(
 
     public readonly record struct BatchResult(int Claimed, int Failed);
 
-    /// <summary>Claims and publishes one batch.</summary>
+    /// <summary>
+    /// Claims and publishes one batch: every message at once (the broker confirms them in parallel), then the published ones
+    /// are marked in one statement. Events carry no order among themselves (a subscriber orders one document's by its
+    /// revision); a failed publish is recorded for that message alone.
+    /// </summary>
     public async Task<BatchResult> DispatchBatchAsync(OutboxOptions settings, CancellationToken cancellationToken)
     {
         var batch = await outbox.ClaimAsync(_owner, settings.BatchSize, settings.ClaimLease, cancellationToken);
+        var errors = await Task.WhenAll(batch.Select(message => PublishAsync(message, cancellationToken)));
+
+        // Published: recorded even when shutting down, or the events are published again after the lease.
+        var published = batch.Where((_, i) => errors[i] is null).Select(message => message.Id).ToList();
+        await outbox.MarkDispatchedAsync(published, _owner, CancellationToken.None);
+
         var failed = 0;
-        foreach (var message in batch)
+        for (var i = 0; i < batch.Count; i++)
         {
-            // The publish is a span in the trace of the handling that wrote the event (stored with the row).
-            var (traceParent, traceState) = TraceContextOf(message, out var headers);
-            using var activity = StartPublishActivity(message, traceParent, traceState);
-            try
+            if (errors[i] is { } error && !(error is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
-                var contract = ResultEvents.Deserialize(message);
-                await bus.Publish(contract, contract.GetType(), Pipe.Execute<PublishContext>(context =>
-                {
-                    // The outbox id is the event's message id, so subscribers can drop a duplicate publish.
-                    context.MessageId = message.Id;
-                    if (Guid.TryParse(headers.GetValueOrDefault("correlationId"), out var correlationId))
-                    {
-                        context.CorrelationId = correlationId;
-                    }
-
-                    foreach (var (name, value) in headers)
-                    {
-                        if (value is not null && !string.Equals(name, TraceParentHeader, StringComparison.Ordinal))
-                        {
-                            context.Headers.Set($"bridge-{name}", value);
-                        }
-                    }
-
-                    // The standard W3C headers, so any subscriber's tracing continues the trace: the innermost span here
-                    // (MassTransit's send span when it is traced, else the publish span), else the stored context.
-                    var current = Activity.Current;
-                    var sentParent = BridgeTelemetry.TraceParentOf(current) ?? traceParent;
-                    var sentState = BridgeTelemetry.TraceParentOf(current) is null ? traceState : current!.TraceStateString;
-                    if (sentParent is not null)
-                    {
-                        context.Headers.Set(TraceParentHeader, sentParent);
-                    }
-
-                    if (!string.IsNullOrEmpty(sentState))
-                    {
-                        context.Headers.Set(TraceStateHeader, sentState);
-                    }
-                }), cancellationToken);
-                // Published: record it even when shutting down, or the event is published again after the lease.
-                await outbox.MarkDispatchedAsync(message.Id, _owner, CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 failed++;
-                await RecordFailureAsync(settings, message, ex);
+                await RecordFailureAsync(settings, batch[i], error);
             }
         }
 
+        // A publish cancelled by the shutdown is neither published nor failed: its claim lapses and it is tried again.
+        cancellationToken.ThrowIfCancellationRequested();
         return new BatchResult(batch.Count, failed);
+    }
+
+    /// <summary>Publishes one message; the exception it failed with, or null.</summary>
+    private async Task<Exception?> PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
+    {
+        // The publish is a span in the trace of the handling that wrote the event (stored with the row).
+        var (traceParent, traceState) = TraceContextOf(message, out var headers);
+        using var activity = StartPublishActivity(message, traceParent, traceState);
+        try
+        {
+            var contract = ResultEvents.Deserialize(message);
+            await bus.Publish(contract, contract.GetType(), Pipe.Execute<PublishContext>(context =>
+            {
+                // The outbox id is the event's message id, so subscribers can drop a duplicate publish.
+                context.MessageId = message.Id;
+                if (Guid.TryParse(headers.GetValueOrDefault("correlationId"), out var correlationId))
+                {
+                    context.CorrelationId = correlationId;
+                }
+
+                foreach (var (name, value) in headers)
+                {
+                    if (value is not null && !string.Equals(name, TraceParentHeader, StringComparison.Ordinal))
+                    {
+                        context.Headers.Set($"bridge-{name}", value);
+                    }
+                }
+
+                // The standard W3C headers, so any subscriber's tracing continues the trace: the innermost span here
+                // (MassTransit's send span when it is traced, else the publish span), else the stored context.
+                var current = Activity.Current;
+                var sentParent = BridgeTelemetry.TraceParentOf(current) ?? traceParent;
+                var sentState = BridgeTelemetry.TraceParentOf(current) is null ? traceState : current!.TraceStateString;
+                if (sentParent is not null)
+                {
+                    context.Headers.Set(TraceParentHeader, sentParent);
+                }
+
+                if (!string.IsNullOrEmpty(sentState))
+                {
+                    context.Headers.Set(TraceStateHeader, sentState);
+                }
+            }), cancellationToken);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            }
+
+            return ex;
+        }
     }
 
     public const string TraceParentHeader = "traceparent";

@@ -14,6 +14,7 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
 {
     private readonly string connectionString;
     private readonly NpgsqlDataSource? postgres;
+    private readonly NpgsqlDataSource? postgresForLeases;
     private readonly TimeProvider timeProvider;
     private readonly ILogger logger;
 
@@ -35,6 +36,9 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
         if (Dialect == SqlDialect.PostgreSql)
         {
             postgres = NpgsqlDataSource.Create(connectionString);
+            var forLeases = new NpgsqlConnectionStringBuilder(connectionString);
+            forLeases.Options = $"{forLeases.Options} -c synchronous_commit=off".Trim();
+            postgresForLeases = NpgsqlDataSource.Create(forLeases.ConnectionString);
         }
     }
 
@@ -42,12 +46,16 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
 
     public int PurgeBatchSize { get; }
 
-    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(durable: true, cancellationToken);
+
+    public Task<DbConnection> OpenForLeasesAsync(CancellationToken cancellationToken) => OpenAsync(durable: false, cancellationToken);
+
+    private async Task<DbConnection> OpenAsync(bool durable, CancellationToken cancellationToken)
     {
         DbConnection connection = Dialect switch
         {
             SqlDialect.SqlServer => new SqlConnection(connectionString),
-            SqlDialect.PostgreSql => postgres!.CreateConnection(),
+            SqlDialect.PostgreSql => (durable ? postgres : postgresForLeases)!.CreateConnection(),
             SqlDialect.Sqlite => new SqliteConnection(connectionString),
             _ => throw new InvalidOperationException($"Unknown SQL dialect {Dialect}."),
         };
@@ -57,7 +65,7 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             if (Dialect == SqlDialect.Sqlite)
             {
-                await ConfigureSqliteAsync(connection, cancellationToken).ConfigureAwait(false);
+                await ConfigureSqliteAsync(connection, durable, cancellationToken).ConfigureAwait(false);
             }
 
             return connection;
@@ -79,17 +87,26 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
         if (postgres is not null)
         {
             await postgres.DisposeAsync().ConfigureAwait(false);
+            await postgresForLeases!.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    public void Dispose() => postgres?.Dispose();
+    public void Dispose()
+    {
+        postgres?.Dispose();
+        postgresForLeases?.Dispose();
+    }
 
     // busy_timeout first, so the journal-mode switch itself waits for a writer instead of failing. WAL lets readers
-    // run beside the one writer; it is a property of the file, so switching again is a no-op.
-    private static async Task ConfigureSqliteAsync(DbConnection connection, CancellationToken cancellationToken)
+    // run beside the one writer; it is a property of the file, so switching again is a no-op. synchronous is the
+    // connection's, and a pooled connection keeps it: set on every open, FULL (the WAL synced at each commit) unless the
+    // connection is for leases.
+    private static async Task ConfigureSqliteAsync(DbConnection connection, bool durable, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;";
+        command.CommandText = durable
+            ? "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+            : "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

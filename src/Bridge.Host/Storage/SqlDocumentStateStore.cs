@@ -17,7 +17,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
 
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);
         var affected = await connection.ExecuteAsync(new CommandDefinition(
             sql.DocumentClaim,
             new
@@ -48,16 +48,26 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
             return await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(command).ConfigureAwait(false) > 0;
         }
 
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(command).ConfigureAwait(false) > 0;
     }
 
     public async Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             sql.DocumentRelease,
             new { Scope = scope, DocumentKey = documentKey, Owner = owner },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task ReleaseAsync(DbTransaction transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
+            sql.DocumentRelease,
+            new { Scope = scope, DocumentKey = documentKey, Owner = owner },
+            transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 

@@ -14,8 +14,10 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         ArgumentException.ThrowIfNullOrEmpty(messageType);
         ArgumentException.ThrowIfNullOrEmpty(fingerprint);
 
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // Not durable on its own (IBridgeDatabase.OpenForLeasesAsync): lost in a crash, it is begun again by the redelivery.
+        await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);
         bool inserted;
+        var now = timeProvider.GetUtcNow();
         try
         {
             inserted = await connection.ExecuteAsync(new CommandDefinition(
@@ -26,7 +28,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
                     MessageType = messageType,
                     Fingerprint = fingerprint,
                     DocumentKey = documentKey,
-                    Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+                    Now = SqlValues.Timestamp(dialect, now),
                 },
                 cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
         }
@@ -34,6 +36,12 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         {
             // Another caller inserted the key between our existence check and insert; it won.
             inserted = false;
+        }
+
+        if (inserted)
+        {
+            // Exactly what was inserted: no need to read it back.
+            return new IdempotencyBegin(new IdempotencyRecord(idempotencyKey, messageType, fingerprint, documentKey, IdempotencyState.InProgress, null, null, null, now, now), true);
         }
 
         var record = await FindAsync(connection, idempotencyKey, cancellationToken).ConfigureAwait(false)

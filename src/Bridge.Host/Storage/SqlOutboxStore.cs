@@ -58,14 +58,28 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
     /// Recorded even if this owner's lease has lapsed meanwhile: the message was published, and saying so spares
     /// a second copy. <c>locked_by</c> keeps the owner as the instance that published it.
     /// </remarks>
-    public async Task MarkDispatchedAsync(Guid id, string owner, CancellationToken cancellationToken)
+    public async Task MarkDispatchedAsync(IReadOnlyCollection<Guid> ids, string owner, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             sql.OutboxMarkDispatched,
-            new { Id = SqlValues.Id(dialect, id), Owner = owner, Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
+            new { Ids = IdList(ids), Owner = owner, Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A list of ids as one parameter: an array where the engine has them (PostgreSQL), else a JSON array of their text that
+    /// the statement unpacks (<c>json_each</c>, <c>OPENJSON</c>) — one statement and one parameter for a whole batch.
+    /// </summary>
+    private object IdList(IReadOnlyCollection<Guid> ids) => dialect == SqlDialect.PostgreSql
+        ? ids.ToArray()
+        : System.Text.Json.JsonSerializer.Serialize(ids.Select(id => id.ToString("D")));
 
     /// <remarks>Ignored when <paramref name="owner"/> no longer holds the claim: the new holder counts its own attempts.</remarks>
     public async Task<bool> MarkFailedAsync(Guid id, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken)

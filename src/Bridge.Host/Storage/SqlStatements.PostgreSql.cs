@@ -163,7 +163,7 @@ public sealed partial class SqlStatements
         OutboxMarkDispatched = """
             UPDATE bridge.outbox_messages
             SET dispatched_at = @Now, locked_by = @Owner, locked_until = NULL
-            WHERE id = @Id AND dispatched_at IS NULL;
+            WHERE id = ANY(@Ids) AND dispatched_at IS NULL;
             """,
 
         OutboxMarkFailed = """

@@ -153,7 +153,7 @@ public sealed partial class SqlStatements
         OutboxMarkDispatched = """
             UPDATE outbox_messages
             SET dispatched_at = @Now, locked_by = @Owner, locked_until = NULL
-            WHERE id = @Id AND dispatched_at IS NULL;
+            WHERE id IN (SELECT value FROM json_each(@Ids)) AND dispatched_at IS NULL;
             """,
 
         OutboxMarkFailed = $"""

@@ -54,6 +54,16 @@ public interface IBridgeDatabase
 
     Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A connection whose commits do not wait for the disk (PostgreSQL: <c>synchronous_commit</c> off; SQLite:
+    /// <c>synchronous = NORMAL</c>; SQL Server: as <see cref="OpenAsync"/>). Only for rows whose loss in a crash of the
+    /// database is harmless because nothing acts on them before a durable commit made them durable too — the log is one
+    /// sequence, so a durable commit flushes every commit before it: a document's claim, its renewal and release (every
+    /// effect and every completion re-checks the claim inside its own durable transaction), and an idempotency record's
+    /// begin (recreated by the redelivery). Never for a journal entry, a completion or an outbox row.
+    /// </summary>
+    Task<DbConnection> OpenForLeasesAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
+
     /// <summary>Applies every migration of this dialect not yet applied; safe to call from several instances.</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 }
@@ -148,6 +158,9 @@ public interface IDocumentStateStore
     /// <summary>Releases the claim if <paramref name="owner"/> holds it.</summary>
     Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken);
 
+    /// <summary>Releases the claim if <paramref name="owner"/> holds it, inside the transaction that records the work's end.</summary>
+    Task ReleaseAsync(DbTransaction transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken);
+
     Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken);
 
     /// <summary>
@@ -198,7 +211,11 @@ public interface IOutboxStore
     /// </summary>
     Task<IReadOnlyList<OutboxMessage>> ClaimAsync(string owner, int batchSize, TimeSpan lease, CancellationToken cancellationToken);
 
-    Task MarkDispatchedAsync(Guid id, string owner, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records the messages as published, in one statement (the dispatcher marks a whole batch at once), even if
+    /// <paramref name="owner"/>'s lease has lapsed meanwhile: they were published, and saying so spares second copies.
+    /// </summary>
+    Task MarkDispatchedAsync(IReadOnlyCollection<Guid> ids, string owner, CancellationToken cancellationToken);
 
     /// <summary>
     /// Counts a failed attempt, records the error, releases the claim and makes the message due again

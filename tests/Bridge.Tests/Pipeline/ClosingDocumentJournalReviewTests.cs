@@ -262,6 +262,9 @@ public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
         public Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
             => inner.ReleaseAsync(scope, documentKey, owner, cancellationToken);
 
+        public Task ReleaseAsync(DbTransaction transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
+            => inner.ReleaseAsync(transaction, scope, documentKey, owner, cancellationToken);
+
         public Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken)
             => inner.GetAsync(scope, documentKey, cancellationToken);
 

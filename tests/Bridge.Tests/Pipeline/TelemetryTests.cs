@@ -147,6 +147,8 @@ public sealed class TelemetryTests(TelemetryFixture fixture)
         await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", new Dictionary<string, object?> { ["key"] = "" }, NewId.NextGuid().ToString("D"));
         await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
         await fixture.Events.WaitForAsync<ClosingDocumentRejected>(rejected => rejected.Key == "");
+        // Received is not yet recorded: the dispatcher marks its batch once every publish in it is confirmed.
+        await EventuallyAsync(() => bridge.Get<IOutboxStore>().CountPendingAsync(CancellationToken.None), pending => pending == 0);
 
         // An event written ten minutes ago waits in the outbox: its publishing failed and is retried in an hour.
         await EnqueueWaitingAsync(bridge, DateTimeOffset.UtcNow.AddMinutes(-10));

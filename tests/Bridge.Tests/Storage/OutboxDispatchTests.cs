@@ -87,6 +87,70 @@ public abstract class OutboxDispatchTests<TFixture>(TFixture fixture) : IClassFi
     }
 
     [StoreFact]
+    public async Task A_batch_is_published_all_at_once_and_only_the_published_rows_are_marked()
+    {
+        var good = Enumerable.Range(0, 3).Select(i => Skipped($"good-{i}", Start.AddMilliseconds(i))).ToArray();
+        var refused = Enumerable.Range(0, 2).Select(i => Sent($"refused-{i}", Start.AddMilliseconds(10 + i))).ToArray();
+        await EnqueueAsync([.. good, .. refused]);
+
+        // No publish completes before all five are under way: one at a time, the batch would never end.
+        var underWay = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bus.Gate = async (_, token) =>
+        {
+            if (Interlocked.Increment(ref underWay) == BatchSize - refused.Length)
+            {
+                all.TrySetResult();
+            }
+
+            await all.Task.WaitAsync(token);
+        };
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var result = await NewDispatcher().DispatchBatchAsync(Settings, CancellationToken.None).WaitAsync(timeout.Token);
+
+        Assert.Equal(new OutboxDispatcher.BatchResult(BatchSize, refused.Length), result);
+        Assert.All(good, message => Assert.True(bus.WasPublished(((ClosingDocumentSkipped)ResultEvents.Deserialize(message)).Key)));
+        // The published rows are dispatched (one statement); the refused ones wait out their retry delay, not claimable now.
+        Assert.Equal(refused.Length, await Outbox.CountPendingAsync(CancellationToken.None));
+        Assert.Empty(await Outbox.ClaimAsync("another", BatchSize, TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task A_batch_cut_short_by_shutdown_marks_what_was_published_and_counts_no_failure()
+    {
+        var messages = Enumerable.Range(0, 4).Select(i => Skipped($"m-{i}", Start.AddMilliseconds(i))).ToArray();
+        await EnqueueAsync(messages);
+        using var shutdown = new CancellationTokenSource();
+        var stuck = messages.Skip(2).Select(m => ((ClosingDocumentSkipped)ResultEvents.Deserialize(m)).Key).ToHashSet();
+        var waiting = 0;
+        bus.Gate = async (message, token) =>
+        {
+            if (stuck.Contains(((ClosingDocumentSkipped)message).Key))
+            {
+                // The broker never confirms these two; the shutdown comes once both are under way.
+                if (Interlocked.Increment(ref waiting) == stuck.Count)
+                {
+                    await shutdown.CancelAsync();
+                }
+
+                await Task.Delay(Timeout.Infinite, token);
+            }
+        };
+
+        // (Bounded: were the batch published one at a time, the second stuck publish would never start and nothing would end.)
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => NewDispatcher().DispatchBatchAsync(Settings, shutdown.Token).WaitAsync(TimeSpan.FromMinutes(1)));
+
+        // The two published are marked; the two cut short are no failure (no attempt counted) and come back after the lease.
+        Assert.Equal(2, await Outbox.CountPendingAsync(CancellationToken.None));
+        await fixture.AgeLeasesAsync(Settings.ClaimLease + TimeSpan.FromSeconds(1));
+        var again = await Outbox.ClaimAsync("next", BatchSize, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(messages.Skip(2).Select(m => m.Id).Order(), again.Select(m => m.Id).Order());
+        Assert.All(again, message => Assert.Equal(0, message.Attempts));
+    }
+
+    [StoreFact]
     public async Task A_refused_event_is_retried_after_its_delay_then_parked_logged_counted_and_kept()
     {
         var refused = Sent("refused", Start);
@@ -133,7 +197,7 @@ public abstract class OutboxDispatchTests<TFixture>(TFixture fixture) : IClassFi
         Assert.Equal("vendor=x", row.TraceState);
         Assert.Null(Assert.Single(claimed, message => message.Id != traced.Id).TraceParent);
 
-        await Outbox.MarkDispatchedAsync(traced.Id, "owner", CancellationToken.None);
+        await Outbox.MarkDispatchedAsync([traced.Id], "owner", CancellationToken.None);
         Assert.Equal(new OutboxBacklog(1, 0, Start.AddMinutes(5)), await Outbox.GetBacklogAsync(CancellationToken.None));
     }
 
@@ -260,6 +324,9 @@ public class RecordingBus : DispatchProxy
 
     public ConcurrentQueue<object> Published { get; } = new();
 
+    /// <summary>Awaited by every publish before it counts as published (null: published at once).</summary>
+    public Func<object, CancellationToken, Task>? Gate { get; set; }
+
     public int Refusals => Volatile.Read(ref refusals);
 
     public static RecordingBus Create(Type refusing)
@@ -289,10 +356,22 @@ public class RecordingBus : DispatchProxy
                 return Task.FromException(new InvalidOperationException($"The broker refused {type.Name}."));
             }
 
-            Published.Enqueue(message);
-            return Task.CompletedTask;
+            if (Gate is null)
+            {
+                Published.Enqueue(message);
+                return Task.CompletedTask;
+            }
+
+            var token = args[3] is CancellationToken t ? t : CancellationToken.None;
+            return PublishThroughGateAsync(Gate, message, token);
         }
 
         throw new NotSupportedException($"The test bus does not support {targetMethod?.Name}.");
+    }
+
+    private async Task PublishThroughGateAsync(Func<object, CancellationToken, Task> gate, object message, CancellationToken cancellationToken)
+    {
+        await gate(message, cancellationToken);
+        Published.Enqueue(message);
     }
 }

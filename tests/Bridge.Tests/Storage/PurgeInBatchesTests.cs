@@ -68,13 +68,13 @@ public abstract class PurgeInBatchesTests<TFixture>(TFixture fixture) : IClassFi
         await EnqueueAsync(store, [.. due, .. recent, pending]);
         foreach (var message in due)
         {
-            await store.MarkDispatchedAsync(message.Id, "instance-a", CancellationToken.None);
+            await store.MarkDispatchedAsync([message.Id], "instance-a", CancellationToken.None);
         }
 
         clock.Advance(TimeSpan.FromDays(10));
         foreach (var message in recent)
         {
-            await store.MarkDispatchedAsync(message.Id, "instance-a", CancellationToken.None);
+            await store.MarkDispatchedAsync([message.Id], "instance-a", CancellationToken.None);
         }
 
         Assert.Equal(BatchSize, await PurgeOneBatchAsync(SqlStatements.For(fixture.Dialect).OutboxPurgeDispatched));

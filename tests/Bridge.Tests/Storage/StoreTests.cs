@@ -411,7 +411,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         await EnqueueAsync(sent, waiting);
         await Outbox.ClaimAsync("instance-a", 1, Lease, CancellationToken.None);
 
-        await Outbox.MarkDispatchedAsync(sent.Id, "instance-a", CancellationToken.None);
+        await Outbox.MarkDispatchedAsync([sent.Id], "instance-a", CancellationToken.None);
         await Fixture.AgeLeasesAsync(Lease * 2);
 
         Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
@@ -514,7 +514,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         var messages = Enumerable.Range(0, 4).Select(i => NewMessage(Start.AddSeconds(i))).ToArray();
         await EnqueueAsync(messages);
         await Outbox.ClaimAsync("instance-a", 2, Lease, CancellationToken.None);
-        await Outbox.MarkDispatchedAsync(messages[0].Id, "instance-a", CancellationToken.None);
+        await Outbox.MarkDispatchedAsync([messages[0].Id], "instance-a", CancellationToken.None);
 
         Assert.Equal(3, await Outbox.CountPendingAsync(CancellationToken.None));
     }
@@ -526,9 +526,9 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         var recent = NewMessage(Start.AddSeconds(1));
         var pending = NewMessage(Start.AddSeconds(2));
         await EnqueueAsync(old, recent, pending);
-        await Outbox.MarkDispatchedAsync(old.Id, "instance-a", CancellationToken.None);
+        await Outbox.MarkDispatchedAsync([old.Id], "instance-a", CancellationToken.None);
         Clock.Advance(TimeSpan.FromDays(10));
-        await Outbox.MarkDispatchedAsync(recent.Id, "instance-a", CancellationToken.None);
+        await Outbox.MarkDispatchedAsync([recent.Id], "instance-a", CancellationToken.None);
 
         var purged = await Outbox.PurgeDispatchedAsync(Start + TimeSpan.FromDays(1), CancellationToken.None);
 
