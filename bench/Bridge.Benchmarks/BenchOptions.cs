@@ -14,15 +14,23 @@ public enum ScenarioKind
 
     /// <summary>Closing documents on PostgreSQL with every ActivePlatform call delayed by <c>--latency-ms</c>, at <c>--concurrency</c>.</summary>
     Latency,
+
+    /// <summary>
+    /// As <see cref="PostgreSql"/>, on a database whose hot tables (idempotency records, document states, the outbox, the
+    /// effect journal) already hold <c>--prefill-rows</c> rows each, as after weeks of month-ends.
+    /// </summary>
+    Prefilled,
 }
 
 /// <summary>The command line of <c>./bench.sh</c> (everything after the script's own options).</summary>
 public sealed class BenchOptions
 {
     public const string Usage = """
-        usage: bench.sh [--messages N] [--scenarios postgresql,sqlite,latency] [--concurrency C] [--json PATH] [options]
+        usage: bench.sh [--messages N] [--scenarios postgresql,sqlite,latency,prefilled] [--concurrency C] [--json PATH] [options]
           --messages N        SendClosingDocument messages preloaded per scenario (default 2000)
-          --scenarios LIST    any of postgresql, sqlite, latency, comma-separated (default: all three)
+          --scenarios LIST    any of postgresql, sqlite, latency, prefilled, comma-separated (default: postgresql, sqlite,
+                              latency; prefilled writes millions of rows first and takes minutes more)
+          --prefill-rows N    rows in each hot table before the prefilled scenario starts (default 1000000)
           --concurrency C     Bridge:Messaging:ConcurrentMessageLimit of the latency scenario (default 32); the zero-latency
                               scenarios run Bridge's defaults (8 at once, prefetch 16)
           --latency-ms MS     delay the sandbox adds to every ActivePlatform call in the latency scenario (default 100)
@@ -44,6 +52,8 @@ public sealed class BenchOptions
     public IReadOnlyList<ScenarioKind> Scenarios { get; private set; } = [ScenarioKind.PostgreSql, ScenarioKind.Sqlite, ScenarioKind.Latency];
 
     public int Concurrency { get; private set; } = 32;
+
+    public int PrefillRows { get; private set; } = 1_000_000;
 
     public int LatencyMs { get; private set; } = 100;
 
@@ -68,6 +78,7 @@ public sealed class BenchOptions
             {
                 case "--messages": options.Messages = Int(2, 1_000_000); break;
                 case "--concurrency": options.Concurrency = Int(1, 256); break;
+                case "--prefill-rows": options.PrefillRows = Int(1, 100_000_000); break;
                 case "--latency-ms": options.LatencyMs = Int(1, 60_000); break;
                 case "--json": options.JsonPath = Path.GetFullPath(Value()); break;
                 case "--work-dir": options.WorkDirectory = Path.GetFullPath(Value()); break;
@@ -78,7 +89,8 @@ public sealed class BenchOptions
                         "postgresql" or "postgres" => ScenarioKind.PostgreSql,
                         "sqlite" => ScenarioKind.Sqlite,
                         "latency" => ScenarioKind.Latency,
-                        var other => throw new ArgumentException($"--scenarios: no scenario is called {other} (postgresql, sqlite, latency)"),
+                        "prefilled" => ScenarioKind.Prefilled,
+                        var other => throw new ArgumentException($"--scenarios: no scenario is called {other} (postgresql, sqlite, latency, prefilled)"),
                     }).Distinct()];
                     if (options.Scenarios.Count == 0)
                     {

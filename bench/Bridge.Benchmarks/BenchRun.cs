@@ -52,6 +52,7 @@ public sealed class BenchRun(BenchOptions options)
         {
             ScenarioKind.PostgreSql => "closing-documents/postgresql",
             ScenarioKind.Sqlite => "closing-documents/sqlite",
+            ScenarioKind.Prefilled => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/prefilled-{options.PrefillRows}"),
             _ => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/latency-{latencyMs}ms/c{concurrency}"),
         };
         Say($"{name}: {options.Messages} messages, concurrency {concurrency}, prefetch {prefetch}");
@@ -64,6 +65,13 @@ public sealed class BenchRun(BenchOptions options)
             await using var sandbox = await SandboxServer.StartAsync(
                 new SandboxSettings { Faults = latencyMs > 0 ? [new FaultRule { LatencyMs = latencyMs }] : [] }, ct);
             await using var capture = await ResultCapture.StartAsync(connection, $"bench{tag}.results", messages.Select(m => m.MessageId), ct);
+            if (scenario == ScenarioKind.Prefilled)
+            {
+                var filling = Stopwatch.StartNew();
+                await Prefill.RunAsync(options.BridgeDll, storage, options.PrefillRows, options.WorkDirectory, ct);
+                Say($"{name}: {options.PrefillRows} rows in each hot table ({filling.Elapsed.TotalSeconds:0} s)");
+            }
+
             var published = await Workload.PreloadAsync(connection, $"{queuePrefix}.{InputQueue}", messages, ct);
             Say($"{name}: {messages.Count} preloaded; starting Bridge");
 
