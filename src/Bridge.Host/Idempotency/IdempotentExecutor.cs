@@ -72,7 +72,8 @@ public sealed partial class IdempotentExecutor(
 
         using var claimLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var stopHeartbeat = new CancellationTokenSource();
-        var heartbeat = KeepClaimAsync(work, owner, lease, claimLost, stopHeartbeat.Token);
+        using var finishing = new CancellationTokenSource();
+        var heartbeat = KeepClaimAsync(work, owner, lease, claimLost, finishing.Token, stopHeartbeat.Token);
         var released = false;
         try
         {
@@ -109,11 +110,10 @@ public sealed partial class IdempotentExecutor(
                 throw new DocumentBusyException(work.Scope, work.DocumentKey);
             }
 
-            // The work is done: the claim is no longer renewed in the background (the commit renews it first, inside its
-            // transaction, and the last renewal left at least two thirds of a lease). Fencing: commit only while this delivery
-            // has held the document all along; the commit also releases the claim.
-            await stopHeartbeat.CancelAsync();
-            await heartbeat;
+            // Fencing: commit only while this delivery has held the document all along; the commit also releases the claim.
+            // The background renewal goes on until then (a slow commit must not let the lease run out), and a renewal that
+            // finds the claim released by the commit is no loss.
+            finishing.Cancel();
             released = await CommitAsync(work, result, owner, lease, cancellationToken);
             return released ? result.Outcome : HandlingOutcome.Duplicate;
         }
@@ -132,7 +132,7 @@ public sealed partial class IdempotentExecutor(
     /// Renews the claim every third of its lease while the work runs (ActivePlatform calls and async polling can outlast
     /// one lease). If the claim is lost — taken over after a stall — the work is cancelled rather than racing the new holder.
     /// </summary>
-    private async Task KeepClaimAsync(IdempotentWork work, string owner, TimeSpan lease, CancellationTokenSource claimLost, CancellationToken stop)
+    private async Task KeepClaimAsync(IdempotentWork work, string owner, TimeSpan lease, CancellationTokenSource claimLost, CancellationToken finishing, CancellationToken stop)
     {
         var lastRenewed = clock.GetUtcNow();
         using var timer = new PeriodicTimer(lease / 3, clock);
@@ -145,6 +145,12 @@ public sealed partial class IdempotentExecutor(
                     // Renewed only while still held: a claim another delivery took (and perhaps released) meanwhile is lost.
                     if (!await documents.TryRenewAsync(null, work.Scope, work.DocumentKey, owner, lease, stop))
                     {
+                        if (finishing.IsCancellationRequested)
+                        {
+                            // The completing transaction released it (or fenced itself): nothing is lost.
+                            return;
+                        }
+
                         LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
                         await claimLost.CancelAsync();
                         return;

@@ -61,13 +61,17 @@ public sealed partial class OutboxDispatcher(
 
     /// <summary>
     /// Claims and publishes one batch: every message at once (the broker confirms them in parallel), then the published ones
-    /// are marked in one statement. Events carry no order among themselves (a subscriber orders one document's by its
-    /// revision); a failed publish is recorded for that message alone.
+    /// are marked in one statement. Events carry no order among themselves (two instances dispatch at once as well; a
+    /// subscriber that needs one, orders by <c>occurredAt</c>); a failed publish is recorded for that message alone.
     /// </summary>
     public async Task<BatchResult> DispatchBatchAsync(OutboxOptions settings, CancellationToken cancellationToken)
     {
         var batch = await outbox.ClaimAsync(_owner, settings.BatchSize, settings.ClaimLease, cancellationToken);
-        var errors = await Task.WhenAll(batch.Select(message => PublishAsync(message, cancellationToken)));
+        // Each publish gets half the claim's lease: a publish the broker never confirms is recorded as failed instead of
+        // holding back the marks of the whole batch until the lease runs out and another instance publishes it all again.
+        using var publishing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        publishing.CancelAfter(settings.ClaimLease / 2);
+        var errors = await Task.WhenAll(batch.Select(message => PublishAsync(message, publishing.Token)));
 
         // Published: recorded even when shutting down, or the events are published again after the lease.
         var published = batch.Where((_, i) => errors[i] is null).Select(message => message.Id).ToList();
@@ -79,7 +83,7 @@ public sealed partial class OutboxDispatcher(
             if (errors[i] is { } error && !(error is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
                 failed++;
-                await RecordFailureAsync(settings, batch[i], error);
+                await RecordFailureAsync(settings, batch[i], error is OperationCanceledException ? new TimeoutException($"The broker did not confirm the publish within {settings.ClaimLease / 2}.", error) : error);
             }
         }
 

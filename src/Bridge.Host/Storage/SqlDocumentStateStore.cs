@@ -17,7 +17,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
 
-        await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var affected = await connection.ExecuteAsync(new CommandDefinition(
             sql.DocumentClaim,
             new
@@ -48,10 +48,15 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
             return await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(command).ConfigureAwait(false) > 0;
         }
 
-        await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(command).ConfigureAwait(false) > 0;
     }
 
+    /// <remarks>
+    /// Not durable on its own (<see cref="IBridgeDatabase.OpenForLeasesAsync"/>): a release lost in a crash of the database
+    /// leaves a claim that runs out with its lease. The claim itself and its renewals are durable: a delivery acts on its
+    /// claim (some flows call ActivePlatform right after taking it), so a claim must not vanish in a crash while it does.
+    /// </remarks>
     public async Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);

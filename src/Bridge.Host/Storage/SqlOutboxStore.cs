@@ -74,12 +74,16 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
     }
 
     /// <summary>
-    /// A list of ids as one parameter: an array where the engine has them (PostgreSQL), else a JSON array of their text that
-    /// the statement unpacks (<c>json_each</c>, <c>OPENJSON</c>) — one statement and one parameter for a whole batch.
+    /// A list of ids for one statement: an array on PostgreSQL (<c>= ANY(@Ids)</c>), a JSON array of their text on SQLite
+    /// (<c>json_each</c>), and on SQL Server the list Dapper expands into one parameter each (<c>IN @Ids</c>: no
+    /// <c>OPENJSON</c>, which needs compatibility level 130; a batch stays far below the 2 100 parameters allowed).
     /// </summary>
-    private object IdList(IReadOnlyCollection<Guid> ids) => dialect == SqlDialect.PostgreSql
-        ? ids.ToArray()
-        : System.Text.Json.JsonSerializer.Serialize(ids.Select(id => id.ToString("D")));
+    private object IdList(IReadOnlyCollection<Guid> ids) => dialect switch
+    {
+        SqlDialect.PostgreSql => ids.ToArray(),
+        SqlDialect.SqlServer => ids.ToList(),
+        _ => System.Text.Json.JsonSerializer.Serialize(ids.Select(id => id.ToString("D"))),
+    };
 
     /// <remarks>Ignored when <paramref name="owner"/> no longer holds the claim: the new holder counts its own attempts.</remarks>
     public async Task<bool> MarkFailedAsync(Guid id, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken)

@@ -180,7 +180,7 @@ public sealed partial class SqlStatements
         OutboxMarkDispatched = """
             UPDATE bridge.outbox_messages
             SET dispatched_at = @Now, locked_by = @Owner, locked_until = NULL
-            WHERE id IN (SELECT CAST(value AS uniqueidentifier) FROM OPENJSON(@Ids)) AND dispatched_at IS NULL;
+            WHERE id IN @Ids AND dispatched_at IS NULL;
             """,
 
         OutboxMarkFailed = """

@@ -58,9 +58,10 @@ public interface IBridgeDatabase
     /// A connection whose commits do not wait for the disk (PostgreSQL: <c>synchronous_commit</c> off; SQLite:
     /// <c>synchronous = NORMAL</c>; SQL Server: as <see cref="OpenAsync"/>). Only for rows whose loss in a crash of the
     /// database is harmless because nothing acts on them before a durable commit made them durable too — the log is one
-    /// sequence, so a durable commit flushes every commit before it: a document's claim, its renewal and release (every
-    /// effect and every completion re-checks the claim inside its own durable transaction), and an idempotency record's
-    /// begin (recreated by the redelivery). Never for a journal entry, a completion or an outbox row.
+    /// sequence, so a durable commit flushes every commit before it: an idempotency record's begin (the document's claim,
+    /// durable, comes right after it, and nothing is decided before) and a claim's release outside the completing
+    /// transaction (a lost one runs out with its lease). Never for a claim or its renewal (flows act on a claim without
+    /// writing anything first), a journal entry, a completion or an outbox row.
     /// </summary>
     Task<DbConnection> OpenForLeasesAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 

@@ -23,10 +23,11 @@ public abstract class CommitDurabilityTests<TFixture>(TFixture fixture) : IClass
     }
 
     [StoreFact]
-    public async Task The_claims_and_the_begun_records_use_lease_connections_and_a_completion_does_not()
+    public async Task Begun_records_and_releases_use_lease_connections_and_claims_renewals_and_completions_do_not()
     {
-        // What the stores write through each kind of connection: a claim and a begun record commit on a lease connection, so
-        // the next durable commit (a journal entry, a completion) is what makes them durable.
+        // A begun record and a release commit on a lease connection; the claim right after the begin is durable (flows call
+        // ActivePlatform on the strength of their claim alone: a claim lost in a crash let a second delivery in, a review
+        // found), and so it makes the begin durable too; a renewal is durable, or a crash could shorten a live claim.
         var counting = new CountingDatabase(fixture.Database);
         var documents = new SqlDocumentStateStore(counting, TimeProvider.System);
         var records = new SqlIdempotencyStore(counting, TimeProvider.System);
@@ -36,7 +37,7 @@ public abstract class CommitDurabilityTests<TFixture>(TFixture fixture) : IClass
         Assert.True(await documents.TryRenewAsync(null, "scope", key, "owner", TimeSpan.FromMinutes(1), CancellationToken.None));
         await records.BeginAsync(key, "SendClosingDocument", "v2:fingerprint", key, CancellationToken.None);
         await documents.ReleaseAsync("scope", key, "owner", CancellationToken.None);
-        Assert.Equal((4, 0), (counting.ForLeases, counting.Durable));
+        Assert.Equal((2, 2), (counting.ForLeases, counting.Durable));
 
         await using (var connection = await counting.OpenAsync(CancellationToken.None))
         await using (var transaction = await connection.BeginTransactionAsync())
@@ -46,7 +47,7 @@ public abstract class CommitDurabilityTests<TFixture>(TFixture fixture) : IClass
         }
 
         Assert.Equal(IdempotencyState.Completed, (await records.FindAsync(key, CancellationToken.None))!.State);
-        Assert.Equal(4, counting.ForLeases);
+        Assert.Equal(2, counting.ForLeases);
     }
 
     protected abstract bool IsRelaxed(string setting);

@@ -117,6 +117,23 @@ public abstract class OutboxDispatchTests<TFixture>(TFixture fixture) : IClassFi
     }
 
     [StoreFact]
+    public async Task A_publish_the_broker_never_confirms_fails_after_half_the_lease_without_holding_back_the_batch()
+    {
+        var messages = Enumerable.Range(0, 3).Select(i => Skipped($"m-{i}", Start.AddMilliseconds(i))).ToArray();
+        await EnqueueAsync(messages);
+        var stuck = ((ClosingDocumentSkipped)ResultEvents.Deserialize(messages[1])).Key;
+        bus.Gate = (message, token) => ((ClosingDocumentSkipped)message).Key == stuck ? Task.Delay(Timeout.Infinite, token) : Task.CompletedTask;
+        var settings = new OutboxOptions { BatchSize = BatchSize, MaxAttempts = MaxAttempts, ClaimLease = TimeSpan.FromSeconds(2), RetryBaseDelay = TimeSpan.FromMinutes(1) };
+
+        var result = await NewDispatcher().DispatchBatchAsync(settings, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(new OutboxDispatcher.BatchResult(3, 1), result);
+        Assert.Equal(1, await Outbox.CountPendingAsync(CancellationToken.None));
+        var warning = Assert.Single(logs.Lines, line => line.Contains(messages[1].Id.ToString(), StringComparison.Ordinal));
+        Assert.Contains("did not confirm", warning, StringComparison.Ordinal);
+    }
+
+    [StoreFact]
     public async Task A_batch_cut_short_by_shutdown_marks_what_was_published_and_counts_no_failure()
     {
         var messages = Enumerable.Range(0, 4).Select(i => Skipped($"m-{i}", Start.AddMilliseconds(i))).ToArray();

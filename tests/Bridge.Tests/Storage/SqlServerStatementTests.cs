@@ -43,7 +43,9 @@ public sealed class SqlServerStatementTests
     {
         var parser = new TSql160Parser(initialQuotedIdentifiers: true);
 
-        var fragment = parser.Parse(new StringReader(sql), out var errors);
+        // A list parameter (IN @Ids) is expanded by Dapper into one parameter per item before it reaches the server.
+        var sent = System.Text.RegularExpressions.Regex.Replace(sql, @"\bIN @(\w+)", "IN (@${1}1, @${1}2)");
+        var fragment = parser.Parse(new StringReader(sent), out var errors);
 
         Assert.True(errors.Count == 0, $"{name}: " + string.Join("; ", errors.Select(error => $"line {error.Line}: {error.Message}")));
         // The runner sends each script as one command, which is only valid if it is a single batch.

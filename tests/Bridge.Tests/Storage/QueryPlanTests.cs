@@ -1,0 +1,111 @@
+using System.Text.RegularExpressions;
+using Bridge.Host.Effects;
+using Bridge.Host.Storage;
+using Npgsql;
+
+namespace Bridge.Tests.Storage;
+
+/// <summary>
+/// Every statement on the hot path of a message finds its rows through an index, on PostgreSQL as Bridge sends it (strings
+/// as text parameters). Asserted on the plan with sequential scans made as dear as they go: a statement that can use an
+/// index then does, one that cannot still scans. With a million rows in the journal, a scan per lookup cost seconds per
+/// message (the effect id was char(64), which a text parameter cannot use the key of: ./bench.sh --scenarios prefilled).
+/// </summary>
+public sealed partial class QueryPlanTests(PostgreSqlStorageFixture fixture) : IClassFixture<PostgreSqlStorageFixture>
+{
+    private static readonly string[] HotStatements =
+    [
+        nameof(SqlStatements.IdempotencyInsert), nameof(SqlStatements.IdempotencySelect), nameof(SqlStatements.IdempotencyComplete),
+        nameof(SqlStatements.IdempotencySelectMarkedForDocument), nameof(SqlStatements.DocumentClaim), nameof(SqlStatements.DocumentRenew),
+        nameof(SqlStatements.DocumentRelease), nameof(SqlStatements.DocumentSelect), nameof(SqlStatements.DocumentSetApplied),
+        nameof(SqlStatements.OutboxClaim), nameof(SqlStatements.OutboxMarkDispatched), nameof(SqlStatements.OutboxBacklog),
+    ];
+
+    private static readonly string[] HotJournalStatements =
+    [
+        nameof(EffectJournalSql.SelectById), nameof(EffectJournalSql.SelectOpen), nameof(EffectJournalSql.Restart),
+        nameof(EffectJournalSql.SetAsyncTask), nameof(EffectJournalSql.Resolve), nameof(EffectJournalSql.CountOwners),
+    ];
+
+    public static TheoryData<string> Statements()
+    {
+        var data = new TheoryData<string>();
+        foreach (var name in HotStatements.Concat(HotJournalStatements))
+        {
+            data.Add(name);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Statements))]
+    public async Task A_hot_statement_reads_through_an_index(string name)
+    {
+        var sql = Statement(name);
+        await using var connection = (NpgsqlConnection)await fixture.Database.OpenAsync(CancellationToken.None);
+        await using (var discourage = new NpgsqlCommand("SET enable_seqscan = off;", connection))
+        {
+            await discourage.ExecuteNonQueryAsync();
+        }
+
+        await using var explain = new NpgsqlCommand("EXPLAIN " + sql.TrimEnd().TrimEnd(';'), connection);
+        foreach (Match parameter in Parameter().Matches(sql))
+        {
+            var parameterName = parameter.Groups[1].Value;
+            if (!explain.Parameters.Contains(parameterName))
+            {
+                explain.Parameters.AddWithValue(parameterName, Sample(parameterName));
+            }
+        }
+
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.True(plan.Count > 0, name);
+        Assert.DoesNotContain(plan, line => line.Contains("Seq Scan", StringComparison.Ordinal));
+
+        // A journal statement that names its effect reads it by its key, not through another index (all open effects, all
+        // that did not happen, ...). (The other tables' plans on an empty database may pick any index that fits.)
+        if (Expected.GetValueOrDefault(name) is { } index)
+        {
+            Assert.True(plan.Exists(line => line.Contains(index, StringComparison.Ordinal)), $"{name} does not use {index}: {string.Join(" / ", plan)}");
+        }
+    }
+
+    private static readonly Dictionary<string, string> Expected = new(StringComparer.Ordinal)
+    {
+        [nameof(EffectJournalSql.SelectById)] = "pk_effect_journal",
+        [nameof(EffectJournalSql.Restart)] = "pk_effect_journal",
+        [nameof(EffectJournalSql.SetAsyncTask)] = "pk_effect_journal",
+        [nameof(EffectJournalSql.Resolve)] = "pk_effect_journal",
+        [nameof(EffectJournalSql.SelectOpen)] = "ux_effect_journal_open_group",
+        [nameof(EffectJournalSql.CountOwners)] = "ux_effect_journal_resource",
+    };
+
+    private static string Statement(string name) =>
+        typeof(SqlStatements).GetProperty(name) is { } statement
+            ? (string)statement.GetValue(SqlStatements.For(SqlDialect.PostgreSql))!
+            : (string)typeof(EffectJournalSql).GetProperty(name)!.GetValue(EffectJournalSql.For(SqlDialect.PostgreSql))!;
+
+    /// <summary>A value of the type Bridge binds for a parameter of that name.</summary>
+    private static object Sample(string name) => name switch
+    {
+        "Ids" => new[] { Guid.NewGuid() },
+        "Id" => Guid.NewGuid(),
+        "Now" or "CreatedAt" or "SentAt" => DateTimeOffset.UtcNow,
+        "Deleted" => false,
+        "Attempts" or "BatchSize" => 1,
+        _ when name.EndsWith("Milliseconds", StringComparison.Ordinal) => 1000L,
+        _ => "x",
+    };
+
+    [GeneratedRegex(@"@(\w+)")]
+    private static partial Regex Parameter();
+}
