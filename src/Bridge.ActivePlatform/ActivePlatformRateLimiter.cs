@@ -32,9 +32,11 @@ public sealed partial class ActivePlatformRateLimiter
     private readonly TimeProvider time;
     private readonly Lock gate = new();
     private readonly Dictionary<string, TimeSpan> nextPerReseller = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TimeSpan> lastReleasePerReseller = new(StringComparer.Ordinal);
     private readonly Counter<long> throttled;
     private readonly long origin;
     private TimeSpan next;
+    private TimeSpan? lastRelease;
 
     public ActivePlatformRateLimiter(IOptionsMonitor<ActivePlatformOptions> options, IActivePlatformRateShare share, TimeProvider time, IMeterFactory meterFactory)
     {
@@ -55,53 +57,109 @@ public sealed partial class ActivePlatformRateLimiter
 
     /// <summary>
     /// Waits for the call's turn: true once it has come; false, at once and reserving nothing, when it is further off than
-    /// <paramref name="maxWait"/>.
+    /// <paramref name="maxWait"/>. A turn is checked again when the wait ends: a wait that ended late (a stalled process
+    /// wakes all its timers at once) does not let the call go right behind another; it takes the next free turn instead.
     /// </summary>
     public async ValueTask<bool> AcquireAsync(Uri? requestUri, TimeSpan maxWait, CancellationToken cancellationToken)
     {
-        var settings = options.CurrentValue.RateLimit;
-        var installation = Interval(Share(settings.PermitsPerSecond));
-        var perReseller = Interval(Share(settings.PerResellerPermitsPerSecond));
-        var reseller = perReseller is null ? null : ResellerOf(requestUri);
-        TimeSpan wait;
+        var reseller = ResellerOf(requestUri);
+        if (TryReserve(reseller, maxWait) is not { } wait)
+        {
+            return false;
+        }
+
+        var deadline = time.GetElapsedTime(origin) + maxWait;
+        while (true)
+        {
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, cancellationToken);
+            }
+
+            switch (TryRelease(reseller, deadline))
+            {
+                case null:
+                    return true;
+                case { } again when again < TimeSpan.Zero:
+                    return false;
+                case { } again:
+                    wait = again;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Reserves the next free turn: how long until it comes, or null (nothing reserved) when that is beyond <paramref name="maxWait"/>.</summary>
+    internal TimeSpan? TryReserve(string? reseller, TimeSpan maxWait)
+    {
+        var (installation, perReseller) = Intervals();
+        reseller = perReseller is null ? null : reseller;
         lock (gate)
         {
             var now = time.GetElapsedTime(origin);
-            var slot = now;
-            if (installation is not null && next > slot)
-            {
-                slot = next;
-            }
-
-            if (reseller is not null && nextPerReseller.TryGetValue(reseller, out var resellerNext) && resellerNext > slot)
-            {
-                slot = resellerNext;
-            }
-
-            wait = slot - now;
-            if (wait > maxWait)
-            {
-                return false;
-            }
-
-            if (installation is { } i)
-            {
-                next = slot + i;
-            }
-
-            if (reseller is not null)
-            {
-                nextPerReseller[reseller] = slot + perReseller!.Value;
-            }
+            var slot = Latest(now, installation is null ? null : next, reseller is null ? null : nextPerReseller.GetValueOrDefault(reseller));
+            return slot - now > maxWait ? null : Take(slot, now, installation, reseller, perReseller);
         }
-
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait, time, cancellationToken);
-        }
-
-        return true;
     }
+
+    /// <summary>
+    /// At the end of a wait: null when the call may go now. Otherwise it woke within half an interval of the previous call
+    /// that went (its timer fired late, with others): it takes the next free turn after that call and gets the time to wait
+    /// for it — negative (nothing reserved) when that turn comes after <paramref name="deadline"/>.
+    /// </summary>
+    internal TimeSpan? TryRelease(string? reseller, TimeSpan deadline)
+    {
+        var (installation, perReseller) = Intervals();
+        reseller = perReseller is null ? null : reseller;
+        lock (gate)
+        {
+            var now = time.GetElapsedTime(origin);
+            TimeSpan? lastForReseller = reseller is not null && lastReleasePerReseller.TryGetValue(reseller, out var lr) ? lr : null;
+            var tooSoon = (installation is { } i && lastRelease is { } last && now - last < i / 2)
+                || (perReseller is { } r && lastForReseller is { } lastR && now - lastR < r / 2);
+            if (!tooSoon)
+            {
+                lastRelease = now;
+                if (reseller is not null)
+                {
+                    lastReleasePerReseller[reseller] = now;
+                }
+
+                return null;
+            }
+
+            var slot = Latest(
+                now,
+                installation is { } interval ? Max(next, lastRelease is { } l1 ? l1 + interval : next) : null,
+                reseller is not null ? Max(nextPerReseller.GetValueOrDefault(reseller), lastForReseller is { } l2 ? l2 + perReseller!.Value : TimeSpan.Zero) : null);
+            return slot > deadline ? TimeSpan.FromTicks(-1) : Take(slot, now, installation, reseller, perReseller);
+        }
+    }
+
+    private TimeSpan Take(TimeSpan slot, TimeSpan now, TimeSpan? installation, string? reseller, TimeSpan? perReseller)
+    {
+        if (installation is { } i)
+        {
+            next = slot + i;
+        }
+
+        if (reseller is not null)
+        {
+            nextPerReseller[reseller] = slot + perReseller!.Value;
+        }
+
+        return slot - now;
+    }
+
+    private (TimeSpan? Installation, TimeSpan? PerReseller) Intervals()
+    {
+        var settings = options.CurrentValue.RateLimit;
+        return (Interval(Share(settings.PermitsPerSecond)), Interval(Share(settings.PerResellerPermitsPerSecond)));
+    }
+
+    private static TimeSpan Latest(TimeSpan now, TimeSpan? a, TimeSpan? b) => Max(now, Max(a ?? now, b ?? now));
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>Counts a call answered 429 locally.</summary>
     public void Throttled() => throttled.Add(1);

@@ -74,6 +74,52 @@ public sealed class RateLimiterTests
     }
 
     [Fact]
+    public void Turns_whose_waits_all_end_late_together_go_one_interval_apart_not_at_once()
+    {
+        // A turn every 100 ms. Five callers reserve at 0, 100, …, 400; then the process stalls for a second and every
+        // wait ends at 1 000 at once (timers fire late together). Only one call may go then; each of the others takes the
+        // next free turn after the last call that went, 100 ms apart. (The limiter once let all five go at once here.)
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var limiter = Limiter(10, 0, new Share(1), time);
+        var waits = Enumerable.Range(0, 5).Select(_ => limiter.TryReserve(null, Long)).ToList();
+        Assert.Equal([0, 100, 200, 300, 400], waits.Select(w => w!.Value.TotalMilliseconds));
+        Assert.Null(limiter.TryRelease(null, Long)); // the first, at 0
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        var atOnce = Enumerable.Range(0, 4).Select(_ => limiter.TryRelease(null, Long)).ToList();
+
+        Assert.Null(atOnce[0]);
+        Assert.Equal([100, 200, 300], atOnce.Skip(1).Select(w => w!.Value.TotalMilliseconds));
+        // A new caller now queues behind them, and the deferred ones go each on its turn.
+        Assert.Equal(400, limiter.TryReserve(null, Long)!.Value.TotalMilliseconds);
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Null(limiter.TryRelease(null, Long));
+    }
+
+    [Fact]
+    public void A_wait_that_ends_a_little_late_still_goes_and_a_deferred_turn_past_the_deadline_is_refused()
+    {
+        // Timers fire late by a little all the time: 40 ms late on a 100 ms turn is no burst, the call goes. A call that
+        // woke right behind another and whose next turn is past its deadline is refused (answered 429, never sent).
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var limiter = Limiter(10, 0, new Share(1), time);
+        Assert.Equal(TimeSpan.Zero, limiter.TryReserve(null, Long));
+        Assert.Null(limiter.TryRelease(null, Long));
+        Assert.Equal(100, limiter.TryReserve(null, Long)!.Value.TotalMilliseconds);
+        time.Advance(TimeSpan.FromMilliseconds(140));
+        Assert.Null(limiter.TryRelease(null, Long));
+
+        // Two more turns, at 200 and 300; both waits end together at 450. The first goes; the second's next turn (550) is
+        // past its deadline (500): refused.
+        Assert.Equal(60, limiter.TryReserve(null, Long)!.Value.TotalMilliseconds);
+        Assert.Equal(160, limiter.TryReserve(null, Long)!.Value.TotalMilliseconds);
+        time.Advance(TimeSpan.FromMilliseconds(310));
+        Assert.Null(limiter.TryRelease(null, Long));
+        var deferred = limiter.TryRelease(null, TimeSpan.FromMilliseconds(500));
+        Assert.True(deferred < TimeSpan.Zero, $"{deferred}");
+    }
+
+    [Fact]
     public async Task The_pace_follows_the_instances_as_they_change()
     {
         // 10 a second: alone, a turn every 100 ms; once a second instance counts, every 200 ms.
