@@ -32,11 +32,11 @@ public sealed partial class ActivePlatformRateLimiter
     private readonly TimeProvider time;
     private readonly Lock gate = new();
     private readonly Dictionary<string, TimeSpan> nextPerReseller = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TimeSpan> lastReleasePerReseller = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TimeSpan> releaseTatPerReseller = new(StringComparer.Ordinal);
     private readonly Counter<long> throttled;
     private readonly long origin;
     private TimeSpan next;
-    private TimeSpan? lastRelease;
+    private TimeSpan? releaseTat;
 
     public ActivePlatformRateLimiter(IOptionsMonitor<ActivePlatformOptions> options, IActivePlatformRateShare share, TimeProvider time, IMeterFactory meterFactory)
     {
@@ -57,8 +57,9 @@ public sealed partial class ActivePlatformRateLimiter
 
     /// <summary>
     /// Waits for the call's turn: true once it has come; false, at once and reserving nothing, when it is further off than
-    /// <paramref name="maxWait"/>. A turn is checked again when the wait ends: a wait that ended late (a stalled process
-    /// wakes all its timers at once) does not let the call go right behind another; it takes the next free turn instead.
+    /// <paramref name="maxWait"/>. The turn only schedules the wait; whether the call may go is decided when the wait ends,
+    /// against the calls that actually went (<see cref="TryRelease"/>), so waits that end late together — a stalled process
+    /// fires its timers at once, a starved one one by one — never send faster than the share.
     /// </summary>
     public async ValueTask<bool> AcquireAsync(Uri? requestUri, TimeSpan maxWait, CancellationToken cancellationToken)
     {
@@ -73,7 +74,8 @@ public sealed partial class ActivePlatformRateLimiter
         {
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, time, cancellationToken);
+                // Whole milliseconds, rounded up: a timer rounds down, and a call woken before its moment would only look again.
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), time, cancellationToken);
             }
 
             switch (TryRelease(reseller, deadline))
@@ -103,9 +105,12 @@ public sealed partial class ActivePlatformRateLimiter
     }
 
     /// <summary>
-    /// At the end of a wait: null when the call may go now. Otherwise it woke within half an interval of the previous call
-    /// that went (its timer fired late, with others): it takes the next free turn after that call and gets the time to wait
-    /// for it — negative (nothing reserved) when that turn comes after <paramref name="deadline"/>.
+    /// At the end of a wait: null when the call may go now, else how long to wait before asking again — negative when that is
+    /// after <paramref name="deadline"/> (the call is refused). Decided by the calls that went, as a generic cell rate
+    /// algorithm: each call that goes moves the theoretical time of the next one an interval on (from now, if that is
+    /// later), and a call may go from half an interval before it. So in any second at most the share plus one go, however
+    /// the waits ended, and at the interval of the moment (a new instance slows the pace at once). Waiting again reserves no
+    /// new turn: the call's own turn has come; only the calls that went decide.
     /// </summary>
     internal TimeSpan? TryRelease(string? reseller, TimeSpan deadline)
     {
@@ -114,25 +119,34 @@ public sealed partial class ActivePlatformRateLimiter
         lock (gate)
         {
             var now = time.GetElapsedTime(origin);
-            TimeSpan? lastForReseller = reseller is not null && lastReleasePerReseller.TryGetValue(reseller, out var lr) ? lr : null;
-            var tooSoon = (installation is { } i && lastRelease is { } last && now - last < i / 2)
-                || (perReseller is { } r && lastForReseller is { } lastR && now - lastR < r / 2);
-            if (!tooSoon)
+            TimeSpan? resellerTat = reseller is not null && releaseTatPerReseller.TryGetValue(reseller, out var rt) ? rt : null;
+            var allowedAt = now;
+            if (installation is { } i && releaseTat is { } tat)
             {
-                lastRelease = now;
-                if (reseller is not null)
-                {
-                    lastReleasePerReseller[reseller] = now;
-                }
-
-                return null;
+                allowedAt = Max(allowedAt, tat - (i / 2));
             }
 
-            var slot = Latest(
-                now,
-                installation is { } interval ? Max(next, lastRelease is { } l1 ? l1 + interval : next) : null,
-                reseller is not null ? Max(nextPerReseller.GetValueOrDefault(reseller), lastForReseller is { } l2 ? l2 + perReseller!.Value : TimeSpan.Zero) : null);
-            return slot > deadline ? TimeSpan.FromTicks(-1) : Take(slot, now, installation, reseller, perReseller);
+            if (perReseller is { } r && resellerTat is { } rTat)
+            {
+                allowedAt = Max(allowedAt, rTat - (r / 2));
+            }
+
+            if (allowedAt > now)
+            {
+                return allowedAt > deadline ? TimeSpan.FromTicks(-1) : allowedAt - now;
+            }
+
+            if (installation is { } interval)
+            {
+                releaseTat = Max(releaseTat ?? now, now) + interval;
+            }
+
+            if (reseller is not null)
+            {
+                releaseTatPerReseller[reseller] = Max(resellerTat ?? now, now) + perReseller!.Value;
+            }
+
+            return null;
         }
     }
 

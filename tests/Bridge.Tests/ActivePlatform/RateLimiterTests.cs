@@ -2,6 +2,7 @@ using System.Net;
 using Bridge.ActivePlatform;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Bridge.Tests.ActivePlatform;
 
@@ -73,50 +74,119 @@ public sealed class RateLimiterTests
         Assert.All(turns, t => Assert.True(t.Result));
     }
 
-    [Fact]
-    public void Turns_whose_waits_all_end_late_together_go_one_interval_apart_not_at_once()
+    /// <summary>
+    /// Drives waiting calls through <see cref="ActivePlatformRateLimiter.TryRelease"/> on a fake clock: each call asks at its
+    /// wake time; a call told to wait asks again that much later (rounded up to whole milliseconds, as the limiter waits) plus
+    /// <paramref name="lateBy"/>. Returns when each call went (or null: refused), in milliseconds from the start.
+    /// </summary>
+    private static List<double?> Drive(ActivePlatformRateLimiter limiter, FakeTimeProvider time, ref double clockMs, IReadOnlyList<double> wakesMs, Func<int, double>? lateBy = null)
     {
-        // A turn every 100 ms. Five callers reserve at 0, 100, …, 400; then the process stalls for a second and every
-        // wait ends at 1 000 at once (timers fire late together). Only one call may go then; each of the others takes the
-        // next free turn after the last call that went, 100 ms apart. (The limiter once let all five go at once here.)
-        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
-        var limiter = Limiter(10, 0, new Share(1), time);
-        var waits = Enumerable.Range(0, 5).Select(_ => limiter.TryReserve(null, Long)).ToList();
-        Assert.Equal([0, 100, 200, 300, 400], waits.Select(w => w!.Value.TotalMilliseconds));
-        Assert.Null(limiter.TryRelease(null, Long)); // the first, at 0
+        var went = new List<double?>(wakesMs.Select(_ => (double?)null));
+        var queue = new PriorityQueue<int, double>();
+        for (var k = 0; k < wakesMs.Count; k++)
+        {
+            queue.Enqueue(k, wakesMs[k]);
+        }
 
-        time.Advance(TimeSpan.FromSeconds(1));
-        var atOnce = Enumerable.Range(0, 4).Select(_ => limiter.TryRelease(null, Long)).ToList();
+        while (queue.TryDequeue(out var call, out var at))
+        {
+            if (at > clockMs)
+            {
+                time.Advance(TimeSpan.FromMilliseconds(at - clockMs));
+                clockMs = at;
+            }
 
-        Assert.Null(atOnce[0]);
-        Assert.Equal([100, 200, 300], atOnce.Skip(1).Select(w => w!.Value.TotalMilliseconds));
-        // A new caller now queues behind them, and the deferred ones go each on its turn.
-        Assert.Equal(400, limiter.TryReserve(null, Long)!.Value.TotalMilliseconds);
-        time.Advance(TimeSpan.FromMilliseconds(100));
-        Assert.Null(limiter.TryRelease(null, Long));
+            switch (limiter.TryRelease(null, Long))
+            {
+                case null:
+                    went[call] = clockMs;
+                    break;
+                case { } again when again >= TimeSpan.Zero:
+                    queue.Enqueue(call, clockMs + Math.Ceiling(again.TotalMilliseconds) + (lateBy?.Invoke(call) ?? 0));
+                    break;
+            }
+        }
+
+        return went;
+    }
+
+    private static int BusiestSecond(IEnumerable<double?> went)
+    {
+        var times = went.Where(t => t is not null).Select(t => t!.Value).Order().ToList();
+        return times.Max(start => times.Count(t => t >= start && t < start + 1000));
     }
 
     [Fact]
-    public void A_wait_that_ends_a_little_late_still_goes_and_a_deferred_turn_past_the_deadline_is_refused()
+    public void Waits_that_all_end_late_together_send_one_call_per_turn_not_all_at_once()
     {
-        // Timers fire late by a little all the time: 40 ms late on a 100 ms turn is no burst, the call goes. A call that
-        // woke right behind another and whose next turn is past its deadline is refused (answered 429, never sent).
-        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        // A turn every 100 ms. Five callers reserve turns 0 … 400; the first goes at 0; then the process stalls for a
+        // second and the four others wake at 1 000 together. They go at most one per turn from then on (a burst of one
+        // extra at most: a call may go half an interval early). The limiter once let all five go at once here.
+        var time = new FakeTimeProvider();
         var limiter = Limiter(10, 0, new Share(1), time);
-        Assert.Equal(TimeSpan.Zero, limiter.TryReserve(null, Long));
-        Assert.Null(limiter.TryRelease(null, Long));
-        Assert.Equal(100, limiter.TryReserve(null, Long)!.Value.TotalMilliseconds);
-        time.Advance(TimeSpan.FromMilliseconds(140));
-        Assert.Null(limiter.TryRelease(null, Long));
+        Assert.Equal([0, 100, 200, 300, 400], Enumerable.Range(0, 5).Select(_ => limiter.TryReserve(null, Long)!.Value.TotalMilliseconds));
+        var clock = 0.0;
+        var went = Drive(limiter, time, ref clock, [0, 1000, 1000, 1000, 1000]);
 
-        // Two more turns, at 200 and 300; both waits end together at 450. The first goes; the second's next turn (550) is
-        // past its deadline (500): refused.
-        Assert.Equal(60, limiter.TryReserve(null, Long)!.Value.TotalMilliseconds);
-        Assert.Equal(160, limiter.TryReserve(null, Long)!.Value.TotalMilliseconds);
-        time.Advance(TimeSpan.FromMilliseconds(310));
+        Assert.All(went, t => Assert.NotNull(t));
+        var order = went.Select(t => t!.Value).Order().ToList();
+        Assert.Equal(0, order[0]);
+        Assert.All(order.Skip(1).Zip(order.Skip(2)), pair => Assert.True(pair.Second - pair.First >= 50, $"{pair.First} then {pair.Second}"));
+        Assert.True(order[^1] - order[1] >= 250, string.Join(", ", order));
+    }
+
+    [Fact]
+    public void Waits_that_end_late_one_after_another_never_send_faster_than_the_share_plus_one()
+    {
+        // A review's case: 21 turns reserved 0 … 2 000 ms, then a stall until 1 000 and the waits end 50 ms apart (a starved
+        // thread pool running one continuation at a time). Judged only by the gap to the last call, all 21 went within a
+        // second; judged by the calls that went, at most 10 + 1 do.
+        var time = new FakeTimeProvider();
+        var limiter = Limiter(10, 0, new Share(1), time);
+        for (var k = 0; k < 21; k++)
+        {
+            limiter.TryReserve(null, Long);
+        }
+
+        var clock = 0.0;
+        var went = Drive(limiter, time, ref clock, [.. Enumerable.Range(0, 21).Select(k => 1000 + (50.0 * k))], lateBy: k => (k % 3) * 20);
+
+        Assert.All(went, t => Assert.NotNull(t));
+        Assert.InRange(BusiestSecond(went), 1, 11);
+    }
+
+    [Fact]
+    public void A_new_instance_slows_turns_already_reserved_at_the_old_pace()
+    {
+        // Alone, 10 a second: 30 turns reserved 100 ms apart. A second instance appears after the first call: this one's share
+        // is 5 a second from then on, also for the turns it had reserved (they wake on time, and wait more).
+        var time = new FakeTimeProvider();
+        var share = new Share(1);
+        var limiter = Limiter(10, 0, share, time);
+        var wakes = Enumerable.Range(0, 30).Select(_ => limiter.TryReserve(null, Long)!.Value.TotalMilliseconds).ToList();
+        var clock = 0.0;
+        Assert.Equal(0, Drive(limiter, time, ref clock, [wakes[0]])[0]);
+        share.Instances = 2;
+
+        var went = Drive(limiter, time, ref clock, wakes.Skip(1).ToList());
+
+        Assert.All(went, t => Assert.NotNull(t));
+        Assert.InRange(BusiestSecond(went), 1, 6);
+    }
+
+    [Fact]
+    public void A_call_whose_moment_to_go_is_past_its_deadline_is_refused()
+    {
+        // Two calls went at 0 and 50 (the second half an interval early); a third woken at 60 may go only from 150: past a
+        // deadline of 100, it is refused (answered 429, never sent).
+        var time = new FakeTimeProvider();
+        var limiter = Limiter(10, 0, new Share(1), time);
         Assert.Null(limiter.TryRelease(null, Long));
-        var deferred = limiter.TryRelease(null, TimeSpan.FromMilliseconds(500));
-        Assert.True(deferred < TimeSpan.Zero, $"{deferred}");
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        Assert.Null(limiter.TryRelease(null, Long));
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.Equal(90, limiter.TryRelease(null, Long)!.Value.TotalMilliseconds);
+        Assert.True(limiter.TryRelease(null, TimeSpan.FromMilliseconds(100)) < TimeSpan.Zero);
     }
 
     [Fact]
