@@ -123,7 +123,7 @@ public sealed partial class IdempotentExecutor(
             await heartbeat;
             if (!released)
             {
-                await documents.ReleaseAsync(work.Scope, work.DocumentKey, owner, CancellationToken.None);
+                await documents.ReleaseAsync(null, work.Scope, work.DocumentKey, owner, CancellationToken.None);
             }
         }
     }

@@ -104,9 +104,8 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
     private static async Task ConfigureSqliteAsync(DbConnection connection, bool durable, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = durable
-            ? "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-            : "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+        command.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
+            + (durable ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

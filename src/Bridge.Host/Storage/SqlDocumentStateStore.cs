@@ -53,27 +53,26 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
     }
 
     /// <remarks>
-    /// Not durable on its own (<see cref="IBridgeDatabase.OpenForLeasesAsync"/>): a release lost in a crash of the database
-    /// leaves a claim that runs out with its lease. The claim itself and its renewals are durable: a delivery acts on its
-    /// claim (some flows call ActivePlatform right after taking it), so a claim must not vanish in a crash while it does.
+    /// Outside a transaction not durable on its own (<see cref="IBridgeDatabase.OpenForLeasesAsync"/>): a release lost in a
+    /// crash of the database leaves a claim that runs out with its lease. The claim itself and its renewals are durable: a
+    /// delivery acts on its claim (some flows call ActivePlatform right after taking it), so a claim must not vanish in a
+    /// crash while it does.
     /// </remarks>
-    public async Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(DbTransaction? transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(
-            sql.DocumentRelease,
-            new { Scope = scope, DocumentKey = documentKey, Owner = owner },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-    }
-
-    public async Task ReleaseAsync(DbTransaction transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(transaction);
-        await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
+        var command = new CommandDefinition(
             sql.DocumentRelease,
             new { Scope = scope, DocumentKey = documentKey, Owner = owner },
             transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+            cancellationToken: cancellationToken);
+        if (transaction is not null)
+        {
+            await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(command).ConfigureAwait(false);
+            return;
+        }
+
+        await using var connection = await database.OpenForLeasesAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(command).ConfigureAwait(false);
     }
 
     public async Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken)

@@ -156,11 +156,11 @@ public interface IDocumentStateStore
     /// </summary>
     Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
-    /// <summary>Releases the claim if <paramref name="owner"/> holds it.</summary>
-    Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken);
-
-    /// <summary>Releases the claim if <paramref name="owner"/> holds it, inside the transaction that records the work's end.</summary>
-    Task ReleaseAsync(DbTransaction transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken);
+    /// <summary>
+    /// Releases the claim if <paramref name="owner"/> holds it; inside <paramref name="transaction"/> (when given), the one
+    /// that records the work's end.
+    /// </summary>
+    Task ReleaseAsync(DbTransaction? transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken);
 
     Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken);
 

@@ -259,10 +259,7 @@ public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
         public Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
             => inner.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
 
-        public Task ReleaseAsync(string scope, string documentKey, string owner, CancellationToken cancellationToken)
-            => inner.ReleaseAsync(scope, documentKey, owner, cancellationToken);
-
-        public Task ReleaseAsync(DbTransaction transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
+        public Task ReleaseAsync(DbTransaction? transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
             => inner.ReleaseAsync(transaction, scope, documentKey, owner, cancellationToken);
 
         public Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken)

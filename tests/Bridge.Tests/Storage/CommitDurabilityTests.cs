@@ -36,7 +36,7 @@ public abstract class CommitDurabilityTests<TFixture>(TFixture fixture) : IClass
         Assert.True(await documents.TryClaimAsync("scope", key, "owner", TimeSpan.FromMinutes(1), CancellationToken.None));
         Assert.True(await documents.TryRenewAsync(null, "scope", key, "owner", TimeSpan.FromMinutes(1), CancellationToken.None));
         await records.BeginAsync(key, "SendClosingDocument", "v2:fingerprint", key, CancellationToken.None);
-        await documents.ReleaseAsync("scope", key, "owner", CancellationToken.None);
+        await documents.ReleaseAsync(null, "scope", key, "owner", CancellationToken.None);
         Assert.Equal((2, 2), (counting.ForLeases, counting.Durable));
 
         await using (var connection = await counting.OpenAsync(CancellationToken.None))

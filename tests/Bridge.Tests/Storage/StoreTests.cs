@@ -223,10 +223,10 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         Assert.True(await Documents.TryClaimAsync("scope", "doc-2", "instance-b", Lease, CancellationToken.None));
         Assert.True(await Documents.TryClaimAsync("other-scope", "doc-1", "instance-b", Lease, CancellationToken.None));
 
-        await Documents.ReleaseAsync("scope", "doc-1", "instance-b", CancellationToken.None);
+        await Documents.ReleaseAsync(null, "scope", "doc-1", "instance-b", CancellationToken.None);
         Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
 
-        await Documents.ReleaseAsync("scope", "doc-1", "instance-a", CancellationToken.None);
+        await Documents.ReleaseAsync(null, "scope", "doc-1", "instance-a", CancellationToken.None);
         Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
     }
 
@@ -257,7 +257,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromSeconds(30));
         Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
         Assert.False(await Documents.TryRenewAsync(null, "scope", "doc-1", "instance-a", Lease, CancellationToken.None));
-        await Documents.ReleaseAsync("scope", "doc-1", "instance-b", CancellationToken.None);
+        await Documents.ReleaseAsync(null, "scope", "doc-1", "instance-b", CancellationToken.None);
         Assert.False(await Documents.TryRenewAsync(null, "scope", "doc-1", "instance-a", Lease, CancellationToken.None));
         Assert.False(await Documents.TryRenewAsync(null, "scope", "doc-2", "instance-a", Lease, CancellationToken.None));
     }
