@@ -166,6 +166,29 @@ elif ((test_rc != 0 && failed == 0)); then
     failed=1
 fi
 
+# Each failed test by name with the first lines of its message, so a CI log that keeps only its tail
+# still says what failed.
+list_failures() {
+    local trx
+    while IFS= read -r -d '' trx; do
+        awk '
+            /<UnitTestResult / { want = 0; msg = 0 }
+            /<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
+                name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
+                print "test.sh: FAILED " name; want = 1
+            }
+            want && /<Message>/ { msg = 1; lines = 0; sub(/.*<Message>/, "") }
+            msg {
+                end = sub(/<\/Message>.*/, "")
+                if (lines < 6) print "test.sh:     " substr($0, 1, 300)
+                lines++
+                if (end) { msg = 0; want = 0 }
+            }
+        ' "$trx"
+    done < <(find "$results" -name '*.trx' -print0 2>/dev/null)
+}
+if ((failed > 0)); then list_failures; fi
+
 # Stopped here rather than in on_exit so their messages come before the summary line.
 stop_services
 
