@@ -173,9 +173,10 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
 
         try
         {
-            // An effect that did not happen may be sent again; any other recorded state forbids it.
-            var begun = await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
-                || await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+            // A new effect is recorded (one statement, the common case); one that did not happen may be sent again; any other
+            // recorded state forbids it.
+            var begun = await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
+                || await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
             if (!begun)
             {
                 return null;

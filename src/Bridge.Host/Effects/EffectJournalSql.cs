@@ -16,6 +16,11 @@ public sealed class EffectJournalSql
     /// <summary>Makes a <c>NotApplied</c> effect <c>Sending</c> again for a new attempt; affects no row otherwise.</summary>
     public required string Restart { get; init; }
 
+    /// <summary>
+    /// Records a new effect as <c>Sending</c>; affects no row when the effect is already in the journal (in any state), and
+    /// fails on the one-open-per-group index while another effect of its group is unresolved (and on the primary key when a
+    /// racing insert of the same effect won).
+    /// </summary>
     public required string Insert { get; init; }
 
     public required string SetAsyncTask { get; init; }
@@ -110,7 +115,8 @@ public sealed class EffectJournalSql
         Insert = $"""
             INSERT INTO {table}
                 (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, evidence, sent_at, updated_at)
-            VALUES (@EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now});
+            SELECT @EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now}
+            WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE effect_id = @EffectId);
             """,
         Adopt = $"""
             INSERT INTO {table}

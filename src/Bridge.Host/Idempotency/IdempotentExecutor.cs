@@ -64,7 +64,8 @@ public sealed partial class IdempotentExecutor(
 
         var owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
         var lease = options.Value.DocumentClaimLease;
-        if (!await documents.TryClaimAsync(work.Scope, work.DocumentKey, owner, lease, cancellationToken))
+        // The claim reads the document in the same statement.
+        if (await documents.ClaimAsync(work.Scope, work.DocumentKey, owner, lease, cancellationToken) is not { } document)
         {
             metrics.ClaimBusy(work.Incoming.MessageType);
             throw new DocumentBusyException(work.Scope, work.DocumentKey);
@@ -85,7 +86,6 @@ public sealed partial class IdempotentExecutor(
                 return HandlingOutcome.Duplicate;
             }
 
-            var document = await documents.GetAsync(work.Scope, work.DocumentKey, cancellationToken);
             var context = new WorkContext(
                 record,
                 document,

@@ -12,13 +12,13 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
     private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
     private readonly SqlDialect dialect = database.Dialect;
 
-    public async Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var affected = await connection.ExecuteAsync(new CommandDefinition(
+        var claimed = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             sql.DocumentClaim,
             new
             {
@@ -31,7 +31,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
                 Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
             },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return affected > 0;
+        return claimed?.ToState();
     }
 
     public async Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)

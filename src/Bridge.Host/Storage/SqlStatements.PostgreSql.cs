@@ -102,7 +102,9 @@ public sealed partial class SqlStatements
             VALUES (@Scope, @DocumentKey, false, @Owner, statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond', @Now)
             ON CONFLICT (scope, document_key) DO UPDATE
                 SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
-                WHERE s.claimed_by IS NULL OR s.claim_expires_at < statement_timestamp() OR s.claimed_by = @Owner;
+                WHERE s.claimed_by IS NULL OR s.claim_expires_at < statement_timestamp() OR s.claimed_by = @Owner
+            RETURNING s.scope AS Scope, s.document_key AS DocumentKey, s.applied_version AS AppliedVersion,
+                      s.resource_id AS ResourceId, s.deleted AS Deleted, s.updated_at AS UpdatedAt;
             """,
 
         DocumentRenew = """

@@ -120,7 +120,9 @@ public sealed partial class SqlStatements
                 UPDATE SET claimed_by = @Owner, claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
             WHEN NOT MATCHED THEN
                 INSERT (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
-                VALUES (@Scope, @DocumentKey, 0, @Owner, DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()), @Now);
+                VALUES (@Scope, @DocumentKey, 0, @Owner, DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()), @Now)
+            OUTPUT inserted.scope AS Scope, inserted.document_key AS DocumentKey, inserted.applied_version AS AppliedVersion,
+                   inserted.resource_id AS ResourceId, inserted.deleted AS Deleted, inserted.updated_at AS UpdatedAt;
             """,
 
         DocumentRenew = """

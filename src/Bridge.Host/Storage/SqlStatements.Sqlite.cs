@@ -97,7 +97,9 @@ public sealed partial class SqlStatements
                 SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
                 WHERE document_states.claimed_by IS NULL
                    OR document_states.claim_expires_at < {SqliteNow}
-                   OR document_states.claimed_by = @Owner;
+                   OR document_states.claimed_by = @Owner
+            RETURNING scope AS Scope, document_key AS DocumentKey, applied_version AS AppliedVersion,
+                      resource_id AS ResourceId, deleted AS Deleted, updated_at AS UpdatedAt;
             """,
 
         DocumentRenew = $"""

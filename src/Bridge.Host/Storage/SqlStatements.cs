@@ -49,7 +49,8 @@ public sealed partial class SqlStatements
 
     /// <summary>
     /// Claims (inserting the row if absent) for <c>@LeaseMilliseconds</c> from the database's now unless another owner
-    /// holds a claim that has not expired by the database's clock; affects one row on success.
+    /// holds a claim that has not expired by the database's clock; on success returns the claimed row as
+    /// <see cref="DocumentSelect"/> reads it (one round trip for both), else nothing.
     /// </summary>
     public required string DocumentClaim { get; init; }
 

@@ -145,9 +145,10 @@ public interface IDocumentStateStore
     /// Claims the document for <paramref name="owner"/> for <paramref name="lease"/>. Succeeds when no one holds it,
     /// the previous claim expired, or <paramref name="owner"/> already holds it (then the lease is extended).
     /// Expiry is judged by the database's clock, never the caller's, so an instance whose clock runs ahead cannot take
-    /// a live claim.
+    /// a live claim. Returns the document as it is once claimed — what <see cref="GetAsync"/> would read, in the same round
+    /// trip; a document never seen before is a new row with nothing applied — or null when another owner holds it.
     /// </summary>
-    Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
+    Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
     /// <summary>
     /// Extends the claim only while <paramref name="owner"/> still holds it (by the database's clock): false once another
@@ -242,4 +243,14 @@ public interface IOutboxStore
 
     /// <summary>Deletes dispatched messages older than <paramref name="olderThan"/>, in batches; returns how many.</summary>
     Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
+}
+
+public static class DocumentStateStoreExtensions
+{
+    /// <summary>Whether <see cref="IDocumentStateStore.ClaimAsync"/> took the claim.</summary>
+    public static async Task<bool> TryClaimAsync(this IDocumentStateStore store, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return await store.ClaimAsync(scope, documentKey, owner, lease, cancellationToken).ConfigureAwait(false) is not null;
+    }
 }

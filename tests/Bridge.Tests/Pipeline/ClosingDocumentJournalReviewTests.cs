@@ -253,8 +253,8 @@ public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
     /// <summary>Reads pass through; every write of a document's state fails, as a process killed (or cut from its database) at that moment.</summary>
     private sealed class DocumentStateLostAfterJournal(IDocumentStateStore inner) : IDocumentStateStore
     {
-        public Task<bool> TryClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
-            => inner.TryClaimAsync(scope, documentKey, owner, lease, cancellationToken);
+        public Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            => inner.ClaimAsync(scope, documentKey, owner, lease, cancellationToken);
 
         public Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
             => inner.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);

@@ -231,6 +231,23 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     [StoreFact]
+    public async Task A_claim_reads_the_document_it_took_in_the_same_statement_and_nothing_when_refused()
+    {
+        // Never seen: the claim makes the row, with nothing applied.
+        var fresh = await Documents.ClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None);
+        Assert.NotNull(fresh);
+        Assert.Equal(("scope", "doc-1", null, null, false), (fresh.Scope, fresh.DocumentKey, fresh.AppliedVersion, fresh.ResourceId, fresh.Deleted));
+        Assert.Null(await Documents.ClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None));
+
+        await SetAppliedAsync("scope", "doc-1", "2025-03-01T10:00:00Z", "ap-1", deleted: true);
+        await Documents.ReleaseAsync(null, "scope", "doc-1", "instance-a", CancellationToken.None);
+        var claimed = await Documents.ClaimAsync("scope", "doc-1", "instance-b", Lease, CancellationToken.None);
+
+        Assert.Equal(await Documents.GetAsync("scope", "doc-1", CancellationToken.None), claimed);
+        Assert.Equal(("2025-03-01T10:00:00Z", "ap-1", true), (claimed!.AppliedVersion, claimed.ResourceId, claimed.Deleted));
+    }
+
+    [StoreFact]
     public async Task Expired_claim_can_be_taken_by_another_owner()
     {
         Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "instance-a", Lease, CancellationToken.None));
