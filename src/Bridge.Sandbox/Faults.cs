@@ -133,6 +133,19 @@ internal sealed class FaultInjector
         && (rule.PathPrefix is null || path.StartsWith(rule.PathPrefix, StringComparison.OrdinalIgnoreCase))
         && (rule.PathContains is null || path.Contains(rule.PathContains, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// Waits at least <paramref name="latency"/> by the monotonic clock: a timer alone may end up to one coarse clock tick
+    /// (a few milliseconds on Linux) early, and a latency is a promised minimum.
+    /// </summary>
+    internal static async Task AtLeastAsync(TimeSpan latency, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var left = latency; left > TimeSpan.Zero; left = latency - System.Diagnostics.Stopwatch.GetElapsedTime(started))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds)), cancellationToken);
+        }
+    }
+
     /// <summary>Runs in front of the API endpoints (inside the call log, so faulted calls are logged with their status).</summary>
     public static async Task Middleware(HttpContext context, RequestDelegate next)
     {
@@ -146,7 +159,7 @@ internal sealed class FaultInjector
         var decision = injector.Decide(context.Request.Method, context.Request.Path.Value ?? "");
         if (decision.LatencyMs > 0)
         {
-            await Task.Delay(decision.LatencyMs, context.RequestAborted);
+            await AtLeastAsync(TimeSpan.FromMilliseconds(decision.LatencyMs), context.RequestAborted);
         }
 
         switch (decision.Kind)

@@ -244,8 +244,8 @@ public sealed class ErrorHandlingTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_connection_is_transient()
     {
-        var closedPort = FreePort();
-        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(new Uri($"http://127.0.0.1:{closedPort}/"), o => o.RetryCount = 1));
+        using var closed = ClosedPort();
+        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(new Uri($"http://127.0.0.1:{Port(closed)}/"), o => o.RetryCount = 1));
 
         var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(
             () => client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None));
@@ -309,8 +309,9 @@ public sealed class ErrorHandlingTests : IAsyncLifetime
             _ => Answer(ctx, 429, "", retryAfter: "0"),
         };
         await using var client = Client(o => o.RetryCount = 1, logging);
+        using var closed = ClosedPort();
         await using var closedClient = ActivePlatformClientFactory.Create(
-            TestClients.Options(new Uri($"http://127.0.0.1:{FreePort()}/"), o => o.RetryCount = 0), loggerFactory: logging);
+            TestClients.Options(new Uri($"http://127.0.0.1:{Port(closed)}/"), o => o.RetryCount = 0), loggerFactory: logging);
 
         var failures = new List<Exception>
         {
@@ -339,10 +340,16 @@ public sealed class ErrorHandlingTests : IAsyncLifetime
         Assert.DoesNotContain(TestClients.Token, TestClients.Options(_server.BaseUrl).ToString(), StringComparison.Ordinal);
     }
 
-    private static int FreePort()
+    /// <summary>
+    /// A port bound and not listening, for as long as the socket lives: a connection to it is refused, and no server
+    /// another test starts meanwhile can take it (a port found free and closed again could be).
+    /// </summary>
+    private static Socket ClosedPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
     }
+
+    private static int Port(Socket socket) => ((IPEndPoint)socket.LocalEndPoint!).Port;
 }

@@ -92,6 +92,8 @@ public sealed class OutageTests(PipelineFixture fixture)
         Assert.Equal(0u, await fixture.Erp.MessageCountAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}"));
         await EventuallyAsync(() => IsPausedAsync(health), paused => !paused);
         Assert.Equal(0, faults.Count);
+        // An outcome is recorded once its delivery's pipeline ends, which may be after its event was received.
+        await EventuallyAsync(() => Task.FromResult(outcomes.Count), recorded => recorded >= Documents);
         Assert.Equal(Enumerable.Repeat("Applied", Documents), outcomes.ToList());
 
         // Every input queue consumes after the outage, not only the one that met it (a receive endpoint restarted after a pause
