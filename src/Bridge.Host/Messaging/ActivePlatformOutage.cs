@@ -66,6 +66,9 @@ public sealed partial class ActivePlatformOutage : IReceiveEndpointObserver
         meter.CreateObservableGauge("bridge.activeplatform.outage.paused", () => IsPaused ? 1 : 0, "{pause}", "1 while consumption is paused for an ActivePlatform outage.");
     }
 
+    /// <summary>Whether deliveries are held during outages (<see cref="OutageOptions.PauseConsumption"/>), ActivePlatform's or the database's.</summary>
+    public bool HoldsDuringOutages => options.CurrentValue.PauseConsumption;
+
     /// <summary>How long the ActivePlatform client's circuit breaker stays open once it opened.</summary>
     public TimeSpan CircuitBreakDuration => circuitBreakDuration;
 
@@ -387,7 +390,7 @@ public sealed class ActivePlatformOutageException : OperationCanceledException
 /// otherwise the failure goes on to the retry policy and the dead-letter capture as before. A delivery held past
 /// <see cref="OutageOptions.HoldLimit"/>, or when its queue stops with the bus, goes back to its queue.
 /// </summary>
-internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, int retryLimit) : IFilter<ConsumeContext>
+internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, int retryLimit, DatabaseOutage? database = null) : IFilter<ConsumeContext>
 {
     /// <summary>How many times one attempt waits out an open breaker before its failure counts as its own.</summary>
     public const int MaxCircuitWaits = 3;
@@ -400,6 +403,7 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
         var wait = TimeSpan.Zero;
         var circuitWaits = 0;
         Exception? cause = null;
+        var databaseDown = false;
         while (true)
         {
             var pause = outage.Current;
@@ -408,10 +412,11 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
                 var end = await outage.HoldAsync(context.ReceiveContext.InputAddress, pause, wait, context.ReceiveContext.ElapsedTime, context.CancellationToken);
                 if (end != ActivePlatformOutage.HoldEnd.Go)
                 {
-                    throw Requeue(context, cause);
+                    throw databaseDown ? RequeueForDatabase(context, cause) : Requeue(context, cause);
                 }
 
                 wait = TimeSpan.Zero;
+                databaseDown = false;
                 continue;
             }
 
@@ -442,7 +447,33 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
                     _ => TimeSpan.Zero,
                 };
             }
+            catch (Exception ex) when (database is not null
+                && ex is not OperationCanceledException
+                && !context.CancellationToken.IsCancellationRequested
+                && DatabaseOutage.IsDatabaseFailure(ex)
+                && IsLastAttempt(context)
+                && outage.HoldsDuringOutages)
+            {
+                // Bridge's own database does not answer (a restart, a fail-over): held a probe interval and run again, as the
+                // retries would have — whatever the delivery had begun, its idempotency record, claim and effect journal
+                // settle on the next run. Answered, the failure is the message's own.
+                if (await database.AnswersAsync(context.CancellationToken))
+                {
+                    throw;
+                }
+
+                database.Holding(DeadLetters.DeadLetterCapture.QueueName(context.ReceiveContext.InputAddress), ex);
+                cause = ex;
+                databaseDown = true;
+                wait = database.ProbeInterval;
+            }
         }
+    }
+
+    private DatabaseOutageException RequeueForDatabase(ConsumeContext context, Exception? cause)
+    {
+        database?.Requeued(DeadLetters.DeadLetterCapture.QueueName(context.ReceiveContext.InputAddress));
+        return new DatabaseOutageException("Bridge's database does not answer: the message goes back to its queue until it does.", cause, context.CancellationToken);
     }
 
     /// <summary>The last attempt the retry policy gives an ActivePlatform failure (the innermost retry's attempt number).</summary>

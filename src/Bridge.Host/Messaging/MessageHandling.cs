@@ -129,7 +129,7 @@ public sealed partial class MessageHandlingFilter<T>(MessageMetrics metrics, ILo
         {
             var outcome = ex switch
             {
-                ActivePlatformOutageException => "Requeued",
+                ActivePlatformOutageException or DatabaseOutageException => "Requeued",
                 OperationCanceledException when context.CancellationToken.IsCancellationRequested => "Interrupted",
                 _ => "Failed",
             };

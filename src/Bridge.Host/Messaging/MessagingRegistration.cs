@@ -130,6 +130,7 @@ public static class MessagingRegistration
             .AddHttpMessageHandler<Bridge.ActivePlatform.ApiTokenHandler>();
         builder.Services.AddSingleton<IActivePlatformProbe, ActivePlatformProbe>();
         builder.Services.AddSingleton<ActivePlatformOutage>();
+        builder.Services.AddSingleton<DatabaseOutage>();
         builder.Services.AddHealthChecks().AddCheck<ActivePlatformOutageHealthCheck>("activeplatform", tags: ["ready"]);
         return builder;
     }
@@ -182,11 +183,11 @@ public static class MessagingRegistration
                 var flow = DeadLetterCaptureConfiguration.MessageTypeOf(typeof(TConsumer));
                 endpoint.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(MessageHandlingFilterFor<TConsumer>(context)));
 
-                // Innermost, between the retries and the consumer: while ActivePlatform is down deliveries are held unhandled and
+                // Innermost, between the retries and the consumer: while ActivePlatform (or Bridge's database) is down deliveries are held unhandled and
                 // none is dead-lettered; what it decides never reaches the retry policy as a failure.
                 var outage = context.GetRequiredService<ActivePlatformOutage>();
                 endpoint.ConnectReceiveEndpointObserver(outage);
-                endpoint.UseFilter(new ActivePlatformOutageFilter(outage, options.RetryLimit));
+                endpoint.UseFilter(new ActivePlatformOutageFilter(outage, options.RetryLimit, context.GetRequiredService<DatabaseOutage>()));
                 var retryTelemetry = new RetryTelemetry(
                     context.GetRequiredService<MessageMetrics>(), flow, context.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Host.Messaging.Retries"));
 

@@ -1,0 +1,128 @@
+using System.Diagnostics.Metrics;
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Tests.Infrastructure;
+using MassTransit;
+using Npgsql;
+using static Bridge.Tests.Pipeline.PipelineTestData;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// Bridge's own database going away for longer than the in-process retry budget (a restart, a fail-over) is an outage, not the
+/// failure of every message in flight: each delivery is held while a probe gets no answer, nothing is dead-lettered (there
+/// is nowhere to write a dead letter but the error queue), and every message is applied once when the database answers
+/// again. The database is taken away from one Bridge only, through a relay the test cuts.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class DatabaseOutageTests(PipelineFixture fixture)
+{
+    private const int Documents = 4;
+
+    [Fact]
+    public async Task The_database_gone_longer_than_the_retry_budget_dead_letters_nothing_and_every_message_is_applied_once_when_it_is_back()
+    {
+        var database = new NpgsqlConnectionStringBuilder(fixture.DatabaseConnectionString);
+        await using var relay = new TcpProxy(database.Host!, database.Port);
+        database.Port = relay.Port;
+        database.Timeout = 3;
+        var prefix = $"bridge-dbout-{Guid.NewGuid():N}"[..24];
+        var account = 9_400_000 + Random.Shared.Next(100_000);
+        var keys = Enumerable.Range(0, Documents).Select(i => $"db-outage-{i:D2}-{Guid.NewGuid():N}").ToList();
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["Bridge:Storage:ConnectionString"] = database.ConnectionString,
+            ["Bridge:Messaging:RetryLimit"] = "2",
+            ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
+            ["Bridge:Messaging:RetryMaxInterval"] = "00:00:00.100",
+            ["Bridge:Outage:ProbeInterval"] = "00:00:00.200",
+            ["Bridge:Outage:ProbeTimeout"] = "00:00:01",
+        });
+        var holds = 0;
+        using var listener = HoldsOf(bridge.Get<Bridge.Host.Messaging.MessageMetrics>().Meter, () => Interlocked.Increment(ref holds));
+
+        // Through the relay, the database answers.
+        var first = $"db-outage-before-{Guid.NewGuid():N}";
+        await fixture.Erp.PublishJsonAsync(queue, Document(first, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(first);
+
+        relay.Cut();
+        try
+        {
+            foreach (var key in keys)
+            {
+                await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            }
+
+            // Every delivery ran out of retries and is held, more than once (each hold ends with a probe that got no answer).
+            await EventuallyAsync(() => Task.FromResult(Volatile.Read(ref holds)), held => held >= 2 * Documents);
+            Assert.True(relay.Refused > 0, "the relay refused no connection: the database was never out of reach");
+            Assert.Equal(0u, await CountAsync($"{queue}_error"));
+            Assert.Empty(DeadLettered(keys));
+        }
+        finally
+        {
+            relay.Restore();
+        }
+
+        // The database answers again: every document is created once, and nothing was dead-lettered.
+        foreach (var key in keys)
+        {
+            var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+            Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        }
+
+        var created = await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
+        foreach (var key in keys)
+        {
+            Assert.Single(created, c => c.ExternalInvoiceKey == key && c.Status is >= 200 and < 300);
+            Assert.Single(fixture.Events.EventsFor(key));
+        }
+
+        Assert.Empty(DeadLettered(keys));
+        Assert.Equal(0u, await CountAsync($"{queue}_error"));
+        Assert.Equal(0u, await fixture.Erp.MessageCountAsync(queue));
+    }
+
+    /// <summary>Messages on <paramref name="queue"/>; 0 when it was never declared (MassTransit declares an error queue at its first use).</summary>
+    private async Task<uint> CountAsync(string queue)
+    {
+        try
+        {
+            return await fixture.Erp.MessageCountAsync(queue);
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
+    }
+
+    private IReadOnlyList<ErpMessageDeadLettered> DeadLettered(IReadOnlyCollection<string> keys) =>
+        fixture.Events.Received.Select(e => e.Event).OfType<ErpMessageDeadLettered>().Where(e => keys.Contains(e.Key)).ToList();
+
+    /// <summary>Counts deliveries held because the database did not answer, on this Bridge's meter only.</summary>
+    private static MeterListener HoldsOf(Meter meter, Action held)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (published, l) =>
+            {
+                if (ReferenceEquals(published.Meter, meter) && published.Name == "bridge.database.outage.holds")
+                {
+                    l.EnableMeasurementEvents(published);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            for (var i = 0; i < value; i++)
+            {
+                held();
+            }
+        });
+        listener.Start();
+        return listener;
+    }
+}
