@@ -59,19 +59,8 @@ public static class MessagingRegistration
                 health.Tags.Add("ready");
             });
 
-            bus.AddConsumer<SendClosingDocumentConsumer>();
-            bus.AddConsumer<DeleteClosingDocumentConsumer>();
-            bus.AddConsumer<NotifyClosingDocumentsConsumer>();
-            bus.AddConsumer<CompletePaymentConsumer>();
-            bus.AddConsumer<RegisterPaymentConsumer>();
-            bus.AddConsumer<CancelPaymentConsumer>();
-            bus.AddConsumer<UpdateCurrencyRatesConsumer>();
-            bus.AddConsumer<CreateCorrectionConsumer>();
-            bus.AddConsumer<ApproveCorrectionConsumer>();
-            bus.AddConsumer<DeclineCorrectionConsumer>();
-            bus.AddConsumer<ApproveInvoiceConsumer>();
-            bus.AddConsumer<CompleteInvoiceConsumer>();
-            bus.AddConsumer<RevokeInvoiceApprovalConsumer>();
+            // Every ERP consumer by convention, each with its input queue and pipe in one definition.
+            bus.AddBridgeConsumers();
 
             if (transport == MessagingTransport.InMemory)
             {
@@ -135,99 +124,16 @@ public static class MessagingRegistration
         return builder;
     }
 
-    private static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
+    private static void ConfigureEndpoints<TEndpoint>(IBusRegistrationContext context, IBusFactoryConfigurator<TEndpoint> cfg)
+        where TEndpoint : IReceiveEndpointConfigurator
     {
-        var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
         cfg.ConfigureJsonSerializerOptions(RelaxRequiredMembersOfContracts);
 
-        Endpoint<SendClosingDocumentConsumer>(SendClosingDocumentConsumer.Queue);
-        Endpoint<DeleteClosingDocumentConsumer>(DeleteClosingDocumentConsumer.Queue);
-        Endpoint<NotifyClosingDocumentsConsumer>(NotifyClosingDocumentsConsumer.Queue);
-        Endpoint<CompletePaymentConsumer>(CompletePaymentConsumer.Queue);
-        Endpoint<RegisterPaymentConsumer>(RegisterPaymentConsumer.Queue);
-        Endpoint<CancelPaymentConsumer>(CancelPaymentConsumer.Queue);
-        Endpoint<UpdateCurrencyRatesConsumer>(UpdateCurrencyRatesConsumer.Queue);
-        Endpoint<CreateCorrectionConsumer>(CreateCorrectionConsumer.Queue);
-        Endpoint<ApproveCorrectionConsumer>(ApproveCorrectionConsumer.Queue);
-        Endpoint<DeclineCorrectionConsumer>(DeclineCorrectionConsumer.Queue);
-        Endpoint<ApproveInvoiceConsumer>(ApproveInvoiceConsumer.Queue);
-        Endpoint<CompleteInvoiceConsumer>(CompleteInvoiceConsumer.Queue);
-        Endpoint<RevokeInvoiceApprovalConsumer>(RevokeInvoiceApprovalConsumer.Queue);
-
-        void Endpoint<TConsumer>(string queue)
-            where TConsumer : class, IConsumer
-        {
-            cfg.ReceiveEndpoint(options.QueueName(queue), endpoint =>
-            {
-                // ERPs such as 1C publish plain JSON, often with no content type: plain JSON is the default, and
-                // MassTransit's envelope is still read when its content type says so.
-                endpoint.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType | RawSerializerOptions.AddTransportHeaders, isDefault: true);
-                endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit;
-                if (options.PrefetchCount is { } prefetch)
-                {
-                    endpoint.PrefetchCount = prefetch;
-                }
-
-                if (options.QueueType == QueueType.Quorum && endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
-                {
-                    DeclareQuorum(rabbit, options);
-                }
-
-                // Bridge answers every message with its own result events (a dead letter with ErpMessageDeadLettered), not
-                // MassTransit's Fault<T>: a fault published when retries ran out would be a second answer to a message that an
-                // outage holds and then applies.
-                endpoint.PublishFaults = false;
-
-                // Ahead of the message's pipe, so outside its retries (UseFilter would put it inside them): the telemetry
-                // around the whole handling, retries and outage holds included: the span, the logging scope, the outcome.
-                var flow = DeadLetterCaptureConfiguration.MessageTypeOf(typeof(TConsumer));
-                endpoint.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(MessageHandlingFilterFor<TConsumer>(context)));
-
-                // Innermost, between the retries and the consumer: while ActivePlatform (or Bridge's database) is down deliveries are held unhandled and
-                // none is dead-lettered; what it decides never reaches the retry policy as a failure.
-                var outage = context.GetRequiredService<ActivePlatformOutage>();
-                endpoint.ConnectReceiveEndpointObserver(outage);
-                endpoint.UseFilter(new ActivePlatformOutageFilter(outage, options.RetryLimit, context.GetRequiredService<DatabaseOutage>()));
-                var retryTelemetry = new RetryTelemetry(
-                    context.GetRequiredService<MessageMetrics>(), flow, context.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Host.Messaging.Retries"));
-
-                // A document another delivery holds frees up when that delivery ends or, if its instance died, when the claim's
-                // lease runs out: this outer retry waits that long. Everything else transient gets the inner, faster retry.
-                var lease = context.GetRequiredService<IOptions<IdempotencyOptions>>().Value.DocumentClaimLease;
-                var activePlatform = context.GetRequiredService<IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>().Value;
-                endpoint.UseMessageRetry(retry =>
-                {
-                    retry.Interval(RetryBudgets.BusyRetries(lease, activePlatform), RetryBudgets.BusyInterval);
-                    retry.Handle<DocumentBusyException>();
-                    retry.Handle<EffectPendingException>();
-                    retry.ConnectRetryObserver(retryTelemetry);
-                });
-                // MassTransit's exponential policy cannot be built for zero retries (it fails while handling the first
-                // exception, and its failure replaces the real cause): no retries means no retry filter at all.
-                if (options.RetryLimit > 0)
-                {
-                    endpoint.UseMessageRetry(retry =>
-                    {
-                        retry.Exponential(options.RetryLimit, options.RetryMinInterval, options.RetryMaxInterval, options.RetryMinInterval);
-
-                        // A body that cannot be read will never become readable: straight to the error queue.
-                        retry.Ignore<SerializationException>();
-                        retry.Ignore<JsonException>();
-                        retry.Ignore<DocumentBusyException>();
-                        retry.Ignore<EffectPendingException>();
-                        retry.Ignore<EffectOutcomeUnknownException>();
-
-                        retry.ConnectRetryObserver(retryTelemetry);
-                    });
-                }
-
-                endpoint.UseDeadLetterCapture<TConsumer>(context);
-                endpoint.ConfigureConsumer<TConsumer>(context);
-            });
-        }
+        // One receive endpoint per ERP consumer, as its BridgeConsumerDefinition says.
+        cfg.ConfigureEndpoints(context);
     }
 
-    private static IFilter<ConsumeContext> MessageHandlingFilterFor<TConsumer>(IRegistrationContext context)
+    internal static IFilter<ConsumeContext> MessageHandlingFilterFor<TConsumer>(IRegistrationContext context)
         where TConsumer : class, IConsumer
     {
         var messageType = typeof(TConsumer).GetInterfaces()
@@ -243,7 +149,7 @@ public static class MessagingRegistration
     /// queue's <c>_error</c> exchange and queue (MassTransit's own names, declared here so they exist before the first such
     /// message): the error-queue sweep moves it into the dead-letter store like any other.
     /// </summary>
-    private static void DeclareQuorum(IRabbitMqReceiveEndpointConfigurator endpoint, MessagingOptions options)
+    internal static void DeclareQuorum(IRabbitMqReceiveEndpointConfigurator endpoint, MessagingOptions options)
     {
         endpoint.SetQuorumQueue();
         endpoint.SetQueueArgument("x-delivery-limit", options.DeliveryLimit);

@@ -1,0 +1,42 @@
+using System.Text.RegularExpressions;
+using Bridge.Host.Messaging;
+using Bridge.Tests.Contracts;
+using MassTransit;
+
+namespace Bridge.Tests.Messaging;
+
+/// <summary>
+/// Consumers are registered by convention (<see cref="BridgeConsumers"/>), not from hand-kept lists: every ERP command has
+/// exactly one consumer, on the queue the AsyncAPI document names for it, and nothing else is picked up.
+/// </summary>
+public sealed partial class ConsumerConventionTests
+{
+    [Fact]
+    public void Every_command_has_one_consumer_on_its_kebab_case_queue_and_nothing_else_is_a_consumer()
+    {
+        var consumed = BridgeConsumers.All.ToDictionary(
+            consumer => consumer.Consumer.GetInterfaces()
+                .Single(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>)).GetGenericArguments()[0],
+            consumer => consumer.Queue);
+
+        Assert.Equal(
+            ContractCatalog.Commands.OrderBy(type => type.Name, StringComparer.Ordinal),
+            consumed.Keys.OrderBy(type => type.Name, StringComparer.Ordinal));
+        foreach (var (command, queue) in consumed)
+        {
+            Assert.Equal(UpperCase().Replace(command.Name, m => (m.Index == 0 ? "" : "-") + m.Value.ToLowerInvariant()), queue);
+        }
+
+        Assert.Equal(BridgeConsumers.All.Count, BridgeConsumers.All.Select(consumer => consumer.Queue).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_consumer_without_a_queue_constant_is_refused_by_name()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => BridgeConsumers.QueueOf(typeof(ConsumerConventionTests)));
+        Assert.Contains(nameof(ConsumerConventionTests), error.Message, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("[A-Z]")]
+    private static partial Regex UpperCase();
+}
