@@ -7,6 +7,12 @@ using Bridge.Benchmarks;
 // The throughput benchmark (issue 8). Run it with ./bench.sh, which starts RabbitMQ and PostgreSQL and builds Release first.
 // Exit codes: 0 every message of every scenario answered ClosingDocumentSent; 1 some were answered otherwise; 2 the run itself
 // could not be carried out.
+if (args.Any(arg => arg is "--help" or "-h"))
+{
+    await Console.Out.WriteLineAsync(BenchOptions.Usage);
+    return 0;
+}
+
 BenchOptions options;
 try
 {
@@ -15,7 +21,7 @@ try
 catch (ArgumentException ex)
 {
     await Console.Error.WriteLineAsync($"bench: {ex.Message}{Environment.NewLine}{BenchOptions.Usage}");
-    return args.Contains("--help") ? 0 : 2;
+    return 2;
 }
 
 using var cancel = new CancellationTokenSource();

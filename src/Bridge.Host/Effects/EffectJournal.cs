@@ -224,16 +224,20 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         }
     }
 
-    public async Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var affected = await connection.ExecuteAsync(new CommandDefinition(
-            sql.SetAsyncTask, new { EffectId = id.Hash, AttemptId = attempt, AsyncTaskId = asyncTaskId }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (affected == 0)
-        {
-            throw new EffectAttemptSupersededException($"Effect {id.Scope}/{id.Key}: attempt {attempt} is no longer the open one; its async task {asyncTaskId} was not recorded.");
-        }
-    }
+    /// <remarks>The task id is an answer in hand: tried again while the database cannot be reached, as <see cref="ResolveAsync(EffectId, string, EffectState, string?, string?, CancellationToken)"/>.</remarks>
+    public Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken)
+        => DatabaseFailures.WhileUnreachableAsync(
+            async () =>
+            {
+                await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+                var affected = await connection.ExecuteAsync(new CommandDefinition(
+                    sql.SetAsyncTask, new { EffectId = id.Hash, AttemptId = attempt, AsyncTaskId = asyncTaskId }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (affected == 0)
+                {
+                    throw new EffectAttemptSupersededException($"Effect {id.Scope}/{id.Key}: attempt {attempt} is no longer the open one; its async task {asyncTaskId} was not recorded.");
+                }
+            },
+            cancellationToken);
 
     public async Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken)
     {
@@ -243,13 +247,21 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         return owners > 0;
     }
 
-    public async Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await ResolveAsync(transaction, id, attempt, state, resourceId, evidence, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
+    /// <remarks>
+    /// What it records is an answer in hand, kept nowhere else: while the database cannot be reached (a restart, a
+    /// fail-over) the write is tried again for up to <see cref="DatabaseFailures.AnswerPatience"/> rather than leave the
+    /// effect open, to be found unknown by the next delivery.
+    /// </remarks>
+    public Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
+        => DatabaseFailures.WhileUnreachableAsync(
+            async () =>
+            {
+                await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await ResolveAsync(transaction, id, attempt, state, resourceId, evidence, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            },
+            cancellationToken);
 
     public async Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
     {

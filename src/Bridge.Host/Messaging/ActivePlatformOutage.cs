@@ -404,6 +404,7 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
         var circuitWaits = 0;
         Exception? cause = null;
         var databaseDown = false;
+        var heldForDatabase = false;
         while (true)
         {
             var pause = outage.Current;
@@ -459,13 +460,32 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
                 // settle on the next run. Answered, the failure is the message's own.
                 if (await database.AnswersAsync(context.CancellationToken))
                 {
+                    // Answered: the failure is the message's own — unless this attempt was held for the database before,
+                    // and the rerun met it again as it came back (a stale pooled connection, a second restart): then the
+                    // delivery goes back to its queue and returns with its retries, rather than die on the last one.
+                    if (heldForDatabase)
+                    {
+                        throw RequeueForDatabase(context, ex);
+                    }
+
                     throw;
                 }
 
                 database.Holding(DeadLetters.DeadLetterCapture.QueueName(context.ReceiveContext.InputAddress), ex);
                 cause = ex;
                 databaseDown = true;
+                heldForDatabase = true;
                 wait = database.ProbeInterval;
+            }
+            catch (Exception ex) when (heldForDatabase
+                && ex is not OperationCanceledException
+                && !context.CancellationToken.IsCancellationRequested
+                && !ActivePlatformOutage.IsActivePlatformFailure(ex))
+            {
+                // The rerun after a hold for the database failed otherwise (a deadlock of all held deliveries rerunning at
+                // once, an effect's outcome not recorded while the database was away): its retries were spent on the outage,
+                // so it goes back to its queue and returns with them instead of being dead-lettered on the spot.
+                throw RequeueForDatabase(context, ex);
             }
         }
     }

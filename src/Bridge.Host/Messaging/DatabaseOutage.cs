@@ -1,6 +1,5 @@
-using System.Data.Common;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Net.Sockets;
 using Bridge.Host.Storage;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +20,10 @@ public sealed partial class DatabaseOutage
     private readonly ILogger<DatabaseOutage> logger;
     private readonly Counter<long> held;
     private readonly Counter<long> requeued;
+    private readonly Lock gate = new();
+    private Task<bool>? lastProbe;
+    private long lastProbeStarted;
+    private int answering = 1;
 
     public DatabaseOutage(IBridgeDatabase database, IOptionsMonitor<OutageOptions> options, ILogger<DatabaseOutage> logger, IMeterFactory meterFactory)
     {
@@ -36,55 +39,74 @@ public sealed partial class DatabaseOutage
     /// <summary>How long a held delivery waits before the database is asked again.</summary>
     public TimeSpan ProbeInterval => options.CurrentValue.ProbeInterval;
 
-    /// <summary>
-    /// Whether <paramref name="exception"/> (or what it wraps) is a failure to reach the database — the kind an outage
-    /// explains: a driver's transient error (a broken or refused connection, a timeout, a server shutting down or starting),
-    /// or a socket or I/O error under a driver's exception. A constraint, a syntax error or a value refused is not.
-    /// </summary>
-    public static bool IsDatabaseFailure(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is DbException { IsTransient: true })
-            {
-                return true;
-            }
-
-            if (e is DbException && e.InnerException is SocketException or IOException or TimeoutException)
-            {
-                return true;
-            }
-
-            if (e is AggregateException aggregate && aggregate.InnerExceptions.Any(IsDatabaseFailure))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>Whether <paramref name="exception"/> is a failure to reach the database (<see cref="DatabaseFailures.IsUnreachable"/>).</summary>
+    public static bool IsDatabaseFailure(Exception? exception) => DatabaseFailures.IsUnreachable(exception);
 
     /// <summary>
-    /// Asks the database for <c>SELECT 1</c> within <see cref="OutageOptions.ProbeTimeout"/>: true when it answered. Only the
-    /// exception's type is logged: a driver's message can quote the connection string.
+    /// Asks the database for <c>SELECT 1</c>, bounded by <see cref="OutageOptions.ProbeTimeout"/> (a driver may wait for its own
+    /// connect timeout whatever the token says: the probe is abandoned then): true when it answered. A probe under way, and a
+    /// probe that got no answer for a probe interval, serve every delivery asking meanwhile, so many held deliveries do not
+    /// each knock on a recovering server. A
+    /// change between answering and not is logged once; only the exception's type is logged (a driver's message can quote the
+    /// connection string).
     /// </summary>
     public async Task<bool> AnswersAsync(CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.CurrentValue.ProbeTimeout);
+        Task<bool> probe;
+        lock (gate)
+        {
+            // A probe under way is shared, and so is "no answer" for a probe interval; an answer is not: a delivery about to be
+            // dead-lettered on a database failure deserves a probe after its failure, not one from before it.
+            var shared = lastProbe is { IsCompleted: false }
+                || (lastProbe is { IsCompletedSuccessfully: true, Result: false } && Stopwatch.GetElapsedTime(lastProbeStarted) < ProbeInterval);
+            if (!shared)
+            {
+                lastProbeStarted = Stopwatch.GetTimestamp();
+                lastProbe = ProbeAsync();
+            }
+
+            probe = lastProbe!;
+        }
+
+        return await probe.WaitAsync(cancellationToken);
+    }
+
+    private async Task<bool> ProbeAsync()
+    {
+        var timeout = options.CurrentValue.ProbeTimeout;
+        using var cancel = new CancellationTokenSource(timeout);
+        bool answered;
+        string? failure = null;
         try
         {
-            await using var connection = await database.OpenAsync(timeout.Token);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            await command.ExecuteScalarAsync(timeout.Token);
-            return true;
+            answered = await SelectOneAsync(cancel.Token).WaitAsync(timeout);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
-            LogProbeFailed(ex.GetType().Name);
-            return false;
+            answered = false;
+            failure = ex is TimeoutException or OperationCanceledException ? $"no answer within {timeout}" : ex.GetType().Name;
         }
+
+        var was = Interlocked.Exchange(ref answering, answered ? 1 : 0) == 1;
+        if (was && !answered)
+        {
+            LogDown(failure ?? "", ProbeInterval);
+        }
+        else if (!was && answered)
+        {
+            LogBack();
+        }
+
+        return answered;
+    }
+
+    private async Task<bool> SelectOneAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        await command.ExecuteScalarAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>A delivery is held for a probe interval because the database did not answer.</summary>
@@ -98,11 +120,14 @@ public sealed partial class DatabaseOutage
     /// <summary>Counts a delivery put back on its queue because the database did not answer.</summary>
     public void Requeued(string queue) => requeued.Add(1, new KeyValuePair<string, object?>("queue", queue));
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Bridge's database does not answer: a delivery from {Queue} whose retries ran out on {Exception} is held, not dead-lettered, and runs again in {ProbeInterval}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A delivery from {Queue} whose retries ran out on {Exception} is held, not dead-lettered, and runs again in {ProbeInterval}: the database does not answer")]
     private partial void LogHolding(string queue, string exception, TimeSpan probeInterval);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The database probe got no answer ({Exception})")]
-    private partial void LogProbeFailed(string exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Bridge's database does not answer ({Failure}): deliveries whose retries run out are held, not dead-lettered, and run again every {ProbeInterval} until it does")]
+    private partial void LogDown(string failure, TimeSpan probeInterval);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Bridge's database answers again: held deliveries run again")]
+    private partial void LogBack();
 }
 
 /// <summary>

@@ -26,6 +26,28 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog",
     ];
 
+    [Theory]
+    [InlineData("--help", 0, "--messages", "unknown option")]
+    [InlineData("-h", 0, "--scenarios", "unknown option")]
+    [InlineData("--bogus", 2, "unknown option --bogus", "Unhandled exception")]
+    public async Task Help_exits_0_with_the_usage_and_an_unknown_option_exits_2_naming_it(string argument, int exitCode, string expected, string unexpected)
+    {
+        var root = RepositoryRoot();
+        var configuration = typeof(BenchmarkSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(root, "bench", "Bridge.Benchmarks", "bin", configuration, "net10.0", "Bridge.Benchmarks.dll"));
+        start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var all = await stdout + await stderr;
+
+        Assert.Equal(exitCode, process.ExitCode);
+        Assert.Contains(expected, all, StringComparison.Ordinal);
+        Assert.DoesNotContain(unexpected, all, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_tiny_benchmark_run_answers_every_message_and_writes_every_figure()
     {

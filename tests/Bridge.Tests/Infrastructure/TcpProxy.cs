@@ -17,6 +17,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<TcpClient> open = [];
     private readonly Task accepting;
     private volatile bool cut;
+    private int refused;
 
     public TcpProxy(string host, int port)
     {
@@ -28,13 +29,13 @@ public sealed class TcpProxy : IAsyncDisposable
     public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
 
     /// <summary>How many connections were refused while cut.</summary>
-    public int Refused { get; private set; }
+    public int Refused => Volatile.Read(ref refused);
 
     public void Cut()
     {
-        cut = true;
         lock (gate)
         {
+            cut = true;
             foreach (var client in open)
             {
                 client.Client.LingerState = new LingerOption(true, 0); // reset, not a graceful close
@@ -63,7 +64,7 @@ public sealed class TcpProxy : IAsyncDisposable
 
             if (cut)
             {
-                Refused++;
+                Interlocked.Increment(ref refused);
                 client.Client.LingerState = new LingerOption(true, 0);
                 client.Dispose();
                 continue;
@@ -78,6 +79,16 @@ public sealed class TcpProxy : IAsyncDisposable
         var server = new TcpClient();
         lock (gate)
         {
+            // Cut between the accept and here: this connection must not outlive the cut.
+            if (cut)
+            {
+                Interlocked.Increment(ref refused);
+                client.Client.LingerState = new LingerOption(true, 0);
+                client.Dispose();
+                server.Dispose();
+                return;
+            }
+
             open.Add(client);
             open.Add(server);
         }

@@ -86,6 +86,32 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
         Assert.Equal(0u, await fixture.Erp.MessageCountAsync(queue));
     }
 
+    [Fact]
+    public async Task An_answer_recorded_while_the_database_is_away_is_recorded_when_it_is_back_not_left_open()
+    {
+        // ActivePlatform answered; the database went away before the answer was written. The write waits for the database
+        // (within DatabaseFailures.AnswerPatience) instead of leaving the effect open, to be found unknown by the next delivery.
+        var connection = new NpgsqlConnectionStringBuilder(fixture.DatabaseConnectionString);
+        await using var relay = new TcpProxy(connection.Host!, connection.Port);
+        connection.Port = relay.Port;
+        connection.Timeout = 3;
+        await using var database = new Bridge.Host.Storage.BridgeDatabase(new Bridge.Host.Storage.StorageOptions { Provider = Bridge.Host.Storage.SqlDialect.PostgreSql, ConnectionString = connection.ConnectionString });
+        var journal = new Bridge.Host.Effects.SqlEffectJournal(database);
+        var id = new Bridge.Host.Effects.EffectId("db-outage", $"effect-{Guid.NewGuid():N}", $"group-{Guid.NewGuid():N}");
+        var attempt = await journal.TryBeginAsync(id, "owner", "fp", null, CancellationToken.None);
+        Assert.NotNull(attempt);
+
+        relay.Cut();
+        var resolving = journal.ResolveAsync(id, attempt, Bridge.Host.Effects.EffectState.Applied, "resource-1", null, CancellationToken.None);
+        await EventuallyAsync(() => Task.FromResult(relay.Refused), refused => refused >= 2);
+        Assert.False(resolving.IsCompleted, "the write gave up while the database was away");
+        relay.Restore();
+        await resolving;
+
+        var entry = await journal.FindAsync(id, CancellationToken.None);
+        Assert.Equal((Bridge.Host.Effects.EffectState.Applied, "resource-1"), (entry!.State, entry.ResourceId));
+    }
+
     /// <summary>Messages on <paramref name="queue"/>; 0 when it was never declared (MassTransit declares an error queue at its first use).</summary>
     private async Task<uint> CountAsync(string queue)
     {
