@@ -478,13 +478,15 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
                 wait = database.ProbeInterval;
             }
             catch (Exception ex) when (heldForDatabase
-                && ex is not OperationCanceledException
+                && ex is not (OperationCanceledException or Idempotency.DocumentBusyException or Idempotency.EffectPendingException)
                 && !context.CancellationToken.IsCancellationRequested
                 && !ActivePlatformOutage.IsActivePlatformFailure(ex))
             {
                 // The rerun after a hold for the database failed otherwise (a deadlock of all held deliveries rerunning at
                 // once, an effect's outcome not recorded while the database was away): its retries were spent on the outage,
-                // so it goes back to its queue and returns with them instead of being dead-lettered on the spot.
+                // so it goes back to its queue and returns with them instead of being dead-lettered on the spot. (A document
+                // still claimed by the attempt the outage broke, or an effect still pending, waits in the outer retry, which
+                // runs the inner retries again from the start.)
                 throw RequeueForDatabase(context, ex);
             }
         }

@@ -3,6 +3,7 @@ using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Tests.Infrastructure;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using static Bridge.Tests.Pipeline.PipelineTestData;
 
@@ -87,6 +88,62 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_delivery_held_for_the_database_whose_rerun_fails_otherwise_goes_back_to_its_queue_and_is_applied_not_dead_lettered()
+    {
+        // Held on its last attempt while the database was away; when it is back, the rerun fails once more on something else
+        // (here: the idempotency record's begin throws once, as a deadlock among all the held deliveries rerunning would).
+        // Its retries were spent on the outage: it goes back to its queue and comes back with them, and is applied once.
+        var database = new NpgsqlConnectionStringBuilder(fixture.DatabaseConnectionString);
+        await using var relay = new TcpProxy(database.Host!, database.Port);
+        database.Port = relay.Port;
+        database.Timeout = 3;
+        var prefix = $"bridge-dbre-{Guid.NewGuid():N}"[..23];
+        var account = 9_300_000 + Random.Shared.Next(100_000);
+        var key = $"db-rerun-{Guid.NewGuid():N}";
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+        var failNextBegin = new FailOnce();
+
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?>
+            {
+                ["Bridge:Storage:ConnectionString"] = database.ConnectionString,
+                ["Bridge:Messaging:RetryLimit"] = "2",
+                ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
+                ["Bridge:Messaging:RetryMaxInterval"] = "00:00:00.100",
+                ["Bridge:Outage:ProbeInterval"] = "00:00:00.200",
+                ["Bridge:Outage:ProbeTimeout"] = "00:00:01",
+            },
+            services => services.AddSingleton<Bridge.Host.Storage.IIdempotencyStore>(sp => new FailingBegin(
+                ActivatorUtilities.CreateInstance<Bridge.Host.Storage.SqlIdempotencyStore>(sp), failNextBegin)));
+        var holds = 0;
+        var requeued = 0;
+        var meter = bridge.Get<Bridge.Host.Messaging.MessageMetrics>().Meter;
+        using var heldListener = CountOf(meter, "bridge.database.outage.holds", () => Interlocked.Increment(ref holds));
+        using var requeuedListener = CountOf(meter, "bridge.database.outage.requeued", () => Interlocked.Increment(ref requeued));
+
+        relay.Cut();
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(queue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            await EventuallyAsync(() => Task.FromResult(Volatile.Read(ref holds)), held => held >= 1);
+            failNextBegin.Arm();
+        }
+        finally
+        {
+            relay.Restore();
+        }
+
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
+        Assert.True(failNextBegin.Fired, "the rerun never met the failure the test set up");
+        Assert.True(Volatile.Read(ref requeued) >= 1, "the delivery was not put back on its queue");
+        Assert.Single(fixture.Events.EventsFor(key));
+        Assert.Empty(DeadLettered([key]));
+        Assert.Equal(0u, await CountAsync($"{queue}_error"));
+    }
+
+    [Fact]
     public async Task An_answer_recorded_while_the_database_is_away_is_recorded_when_it_is_back_not_left_open()
     {
         // ActivePlatform answered; the database went away before the answer was written. The write waits for the database
@@ -127,6 +184,65 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
 
     private IReadOnlyList<ErpMessageDeadLettered> DeadLettered(IReadOnlyCollection<string> keys) =>
         fixture.Events.Received.Select(e => e.Event).OfType<ErpMessageDeadLettered>().Where(e => keys.Contains(e.Key)).ToList();
+
+    private static MeterListener CountOf(Meter meter, string instrument, Action counted)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (published, l) =>
+            {
+                if (ReferenceEquals(published.Meter, meter) && published.Name == instrument)
+                {
+                    l.EnableMeasurementEvents(published);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            for (var i = 0; i < value; i++)
+            {
+                counted();
+            }
+        });
+        listener.Start();
+        return listener;
+    }
+
+    private sealed class FailOnce
+    {
+        private int armed;
+        private int fired;
+
+        public bool Fired => Volatile.Read(ref fired) == 1;
+
+        public void Arm() => Volatile.Write(ref armed, 1);
+
+        public bool Fire() => Interlocked.Exchange(ref armed, 0) == 1 && Interlocked.Exchange(ref fired, 1) == 0;
+    }
+
+    /// <summary>The idempotency store, whose next begin after <see cref="FailOnce.Arm"/> fails once with a failure that is not the database's.</summary>
+    private sealed class FailingBegin(Bridge.Host.Storage.IIdempotencyStore inner, FailOnce failure) : Bridge.Host.Storage.IIdempotencyStore
+    {
+        public Task<Bridge.Host.Storage.IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken)
+            => failure.Fire()
+                ? throw new InvalidOperationException("simulated: the rerun after the outage failed once on something else")
+                : inner.BeginAsync(idempotencyKey, messageType, fingerprint, documentKey, cancellationToken);
+
+        public Task<Bridge.Host.Storage.IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)
+            => inner.FindAsync(idempotencyKey, cancellationToken);
+
+        public Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken)
+            => inner.SetPendingAsyncTaskAsync(idempotencyKey, asyncTaskId, cancellationToken);
+
+        public Task<IReadOnlyList<Bridge.Host.Storage.IdempotencyRecord>> FindMarkedForDocumentAsync(string messageType, string documentKey, CancellationToken cancellationToken)
+            => inner.FindMarkedForDocumentAsync(messageType, documentKey, cancellationToken);
+
+        public Task<bool> CompleteAsync(System.Data.Common.DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken)
+            => inner.CompleteAsync(transaction, idempotencyKey, outcome, resourceId, cancellationToken);
+
+        public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
+            => inner.PurgeAsync(olderThan, cancellationToken);
+    }
 
     /// <summary>Counts deliveries held because the database did not answer, on this Bridge's meter only.</summary>
     private static MeterListener HoldsOf(Meter meter, Action held)
