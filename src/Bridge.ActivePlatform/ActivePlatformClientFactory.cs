@@ -43,7 +43,7 @@ public static class ActivePlatformClientFactory
         return new StandaloneActivePlatformClient(provider);
     }
 
-    private static void Copy(ActivePlatformOptions from, ActivePlatformOptions to)
+    internal static void Copy(ActivePlatformOptions from, ActivePlatformOptions to)
     {
         to.BaseUrl = from.BaseUrl;
         to.ApiToken = from.ApiToken;
@@ -58,6 +58,7 @@ public static class ActivePlatformClientFactory
         to.CircuitBreakerSamplingDuration = from.CircuitBreakerSamplingDuration;
         to.CircuitBreakerBreakDuration = from.CircuitBreakerBreakDuration;
         to.AsyncTaskPolling = from.AsyncTaskPolling;
+        to.RateLimit = from.RateLimit;
     }
 }
 
