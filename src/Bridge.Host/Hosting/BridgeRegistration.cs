@@ -44,6 +44,7 @@ public static class BridgeRegistration
         {
             options.ServiceLifetime = ServiceLifetime.Singleton;
             options.Namespace = "Bridge.Host.Mediator";
+            options.PipelineBehaviors = [typeof(Idempotency.ErpCommandValidation<,>)];
         });
         builder.Services.AddOptions<IdempotencyOptions>()
             .Bind(builder.Configuration.GetSection(IdempotencyOptions.Section))

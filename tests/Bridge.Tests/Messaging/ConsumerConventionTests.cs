@@ -31,6 +31,20 @@ public sealed partial class ConsumerConventionTests
     }
 
     [Fact]
+    public void Every_ERP_command_is_validated_by_the_pipeline_step_through_its_handlers_rules()
+    {
+        var host = typeof(BridgeConsumers).Assembly;
+        var commands = host.GetTypes().Where(type => type is { IsClass: true, IsAbstract: false } && typeof(Bridge.Host.Idempotency.IErpCommand).IsAssignableFrom(type)).ToList();
+        Assert.Equal(BridgeConsumers.All.Count, commands.Count);
+        foreach (var command in commands)
+        {
+            var handler = Assert.Single(host.GetTypes(), type => type is { IsClass: true, IsAbstract: false }
+                && type.GetInterfaces().Contains(typeof(Mediator.ICommandHandler<,>).MakeGenericType(command, typeof(Bridge.Host.Idempotency.HandlingOutcome))));
+            Assert.Contains(typeof(Bridge.Host.Idempotency.IErpCommandRules<>).MakeGenericType(command), handler.GetInterfaces());
+        }
+    }
+
+    [Fact]
     public void A_consumer_without_a_queue_constant_is_refused_by_name()
     {
         var error = Assert.Throws<InvalidOperationException>(() => BridgeConsumers.QueueOf(typeof(ConsumerConventionTests)));

@@ -5,8 +5,8 @@ using Mediator;
 
 namespace Bridge.Host.Features.ClosingDocuments;
 
-public sealed record SendClosingDocumentCommand(SendClosingDocument Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record SendClosingDocumentCommand(SendClosingDocument Message, IncomingMessage Incoming) : IErpCommand;
 
-public sealed record DeleteClosingDocumentCommand(DeleteClosingDocument Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record DeleteClosingDocumentCommand(DeleteClosingDocument Message, IncomingMessage Incoming) : IErpCommand;
 
-public sealed record NotifyClosingDocumentsCommand(NotifyClosingDocuments Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record NotifyClosingDocumentsCommand(NotifyClosingDocuments Message, IncomingMessage Incoming) : IErpCommand;

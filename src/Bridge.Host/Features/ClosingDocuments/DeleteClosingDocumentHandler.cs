@@ -20,19 +20,18 @@ public sealed class DeleteClosingDocumentHandler(
     IEffectJournal journal,
     IDocumentStateStore documents,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : ICommandHandler<DeleteClosingDocumentCommand, HandlingOutcome>
+    TimeProvider clock) : ICommandHandler<DeleteClosingDocumentCommand, HandlingOutcome>, IErpCommandRules<DeleteClosingDocumentCommand>
 {
+    // Checked by ErpCommandValidation before Handle runs.
+    public List<string> Validate(DeleteClosingDocumentCommand command) => ClosingDocumentValidation.Validate(command.Message);
+
+    public IResultEvent Rejected(DeleteClosingDocumentCommand command, Rejection rejection) => Rejected(command.Message, command.Incoming, rejection);
+
+    public object? Payload(DeleteClosingDocumentCommand command) => command.Message;
+
     public async ValueTask<HandlingOutcome> Handle(DeleteClosingDocumentCommand command, CancellationToken cancellationToken)
     {
         var (message, incoming) = command;
-        var errors = ClosingDocumentValidation.Validate(message);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
 
         var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
         return await executor.ExecuteAsync(new IdempotentWork

@@ -16,19 +16,18 @@ public sealed class NotifyClosingDocumentsHandler(
     IdempotentExecutor executor,
     IActivePlatformClient activePlatform,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : ICommandHandler<NotifyClosingDocumentsCommand, HandlingOutcome>
+    TimeProvider clock) : ICommandHandler<NotifyClosingDocumentsCommand, HandlingOutcome>, IErpCommandRules<NotifyClosingDocumentsCommand>
 {
+    // Checked by ErpCommandValidation before Handle runs.
+    public List<string> Validate(NotifyClosingDocumentsCommand command) => ClosingDocumentValidation.Validate(command.Message);
+
+    public IResultEvent Rejected(NotifyClosingDocumentsCommand command, Rejection rejection) => Rejected(command.Message, command.Incoming, rejection);
+
+    public object? Payload(NotifyClosingDocumentsCommand command) => command.Message;
+
     public async ValueTask<HandlingOutcome> Handle(NotifyClosingDocumentsCommand command, CancellationToken cancellationToken)
     {
         var (message, incoming) = command;
-        var errors = ClosingDocumentValidation.Validate(message);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
 
         var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
         return await executor.ExecuteAsync(new IdempotentWork

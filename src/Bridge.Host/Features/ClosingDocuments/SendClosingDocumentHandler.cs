@@ -24,19 +24,18 @@ public sealed class SendClosingDocumentHandler(
     ActivePlatformAsyncTaskPoller poller,
     IOptions<ActivePlatformOptions> activePlatformOptions,
     IOptions<ClosingDocumentOptions> options,
-    TimeProvider clock) : ICommandHandler<SendClosingDocumentCommand, HandlingOutcome>
+    TimeProvider clock) : ICommandHandler<SendClosingDocumentCommand, HandlingOutcome>, IErpCommandRules<SendClosingDocumentCommand>
 {
+    // Checked by ErpCommandValidation before Handle runs.
+    public List<string> Validate(SendClosingDocumentCommand command) => ClosingDocumentValidation.Validate(command.Message, options.Value.MaxFileBytes);
+
+    public IResultEvent Rejected(SendClosingDocumentCommand command, Rejection rejection) => Rejected(command.Message, command.Incoming, rejection);
+
+    public object? Payload(SendClosingDocumentCommand command) => command.Message;
+
     public async ValueTask<HandlingOutcome> Handle(SendClosingDocumentCommand command, CancellationToken cancellationToken)
     {
         var (message, incoming) = command;
-        var errors = ClosingDocumentValidation.Validate(message, options.Value.MaxFileBytes);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
 
         var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
         var version = DocumentVersion.Of(message);

@@ -5,8 +5,8 @@ using Mediator;
 
 namespace Bridge.Host.Features.Corrections;
 
-public sealed record CreateCorrectionCommand(CreateCorrection Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record CreateCorrectionCommand(CreateCorrection Message, IncomingMessage Incoming) : IErpCommand;
 
-public sealed record ApproveCorrectionCommand(ApproveCorrection Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record ApproveCorrectionCommand(ApproveCorrection Message, IncomingMessage Incoming) : IErpCommand;
 
-public sealed record DeclineCorrectionCommand(DeclineCorrection Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record DeclineCorrectionCommand(DeclineCorrection Message, IncomingMessage Incoming) : IErpCommand;

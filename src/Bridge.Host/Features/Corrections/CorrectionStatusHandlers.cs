@@ -12,26 +12,38 @@ public sealed class ApproveCorrectionHandler(
     IdempotentExecutor executor,
     ICorrectionsClient corrections,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : CorrectionStatusChange(executor, corrections, activePlatformOptions, clock), ICommandHandler<ApproveCorrectionCommand, HandlingOutcome>
+    TimeProvider clock) : CorrectionStatusChange(executor, corrections, activePlatformOptions, clock), ICommandHandler<ApproveCorrectionCommand, HandlingOutcome>, IErpCommandRules<ApproveCorrectionCommand>
 {
     public ValueTask<HandlingOutcome> Handle(ApproveCorrectionCommand command, CancellationToken cancellationToken)
-        => HandleAsync(
-            new CorrectionStatusRequest(command.Message?.ResellerId, command.Message?.Key, command.Message?.CorrectionId, command.Message is null, PayloadFingerprint.Of(command.Message), nameof(ApproveCorrection), CorrectionStatus.Approved),
-            command.Incoming,
-            cancellationToken);
+        => HandleAsync(RequestOf(command), command.Incoming, cancellationToken);
+
+    public List<string> Validate(ApproveCorrectionCommand command) => Validate(RequestOf(command));
+
+    public IResultEvent Rejected(ApproveCorrectionCommand command, Rejection rejection) => Rejected(RequestOf(command), command.Incoming, rejection);
+
+    public object? Payload(ApproveCorrectionCommand command) => RequestOf(command);
+
+    private static CorrectionStatusRequest RequestOf(ApproveCorrectionCommand command) =>
+        new(command.Message?.ResellerId, command.Message?.Key, command.Message?.CorrectionId, command.Message is null, PayloadFingerprint.Of(command.Message), nameof(ApproveCorrection), CorrectionStatus.Approved);
 }
 
 public sealed class DeclineCorrectionHandler(
     IdempotentExecutor executor,
     ICorrectionsClient corrections,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : CorrectionStatusChange(executor, corrections, activePlatformOptions, clock), ICommandHandler<DeclineCorrectionCommand, HandlingOutcome>
+    TimeProvider clock) : CorrectionStatusChange(executor, corrections, activePlatformOptions, clock), ICommandHandler<DeclineCorrectionCommand, HandlingOutcome>, IErpCommandRules<DeclineCorrectionCommand>
 {
     public ValueTask<HandlingOutcome> Handle(DeclineCorrectionCommand command, CancellationToken cancellationToken)
-        => HandleAsync(
-            new CorrectionStatusRequest(command.Message?.ResellerId, command.Message?.Key, command.Message?.CorrectionId, command.Message is null, PayloadFingerprint.Of(command.Message), nameof(DeclineCorrection), CorrectionStatus.Declined),
-            command.Incoming,
-            cancellationToken);
+        => HandleAsync(RequestOf(command), command.Incoming, cancellationToken);
+
+    public List<string> Validate(DeclineCorrectionCommand command) => Validate(RequestOf(command));
+
+    public IResultEvent Rejected(DeclineCorrectionCommand command, Rejection rejection) => Rejected(RequestOf(command), command.Incoming, rejection);
+
+    public object? Payload(DeclineCorrectionCommand command) => RequestOf(command);
+
+    private static CorrectionStatusRequest RequestOf(DeclineCorrectionCommand command) =>
+        new(command.Message?.ResellerId, command.Message?.Key, command.Message?.CorrectionId, command.Message is null, PayloadFingerprint.Of(command.Message), nameof(DeclineCorrection), CorrectionStatus.Declined);
 }
 
 public sealed record CorrectionStatusRequest(long? ResellerId, string? Key, string? CorrectionId, bool Empty, PayloadFingerprint Fingerprint, string MessageType, CorrectionStatus Target);
@@ -48,15 +60,13 @@ public abstract class CorrectionStatusChange(
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock)
 {
+    /// <summary>The contract's rules for a status change (checked by ErpCommandValidation before <see cref="HandleAsync"/>).</summary>
+    protected static List<string> Validate(CorrectionStatusRequest request) =>
+        request.Empty ? ["the message body is empty"] : CorrectionValidation.ValidateStatusChange(request.ResellerId, request.Key, request.CorrectionId);
+
+    /// <summary>Runs a valid request.</summary>
     protected async ValueTask<HandlingOutcome> HandleAsync(CorrectionStatusRequest request, IncomingMessage incoming, CancellationToken cancellationToken)
     {
-        var errors = request.Empty ? ["the message body is empty"] : CorrectionValidation.ValidateStatusChange(request.ResellerId, request.Key, request.CorrectionId);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(request, incoming, Rejection.Invalid(errors)), incoming, request, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
 
         var resellerId = request.ResellerId ?? activePlatformOptions.Value.ResellerId;
         var target = request.Target == CorrectionStatus.Approved ? "approved" : "declined";
@@ -136,6 +146,6 @@ public abstract class CorrectionStatusChange(
                 AlreadyApplied = alreadyApplied,
             };
 
-    private CorrectionRejected Rejected(CorrectionStatusRequest request, IncomingMessage incoming, Rejection rejection)
+    protected CorrectionRejected Rejected(CorrectionStatusRequest request, IncomingMessage incoming, Rejection rejection)
         => CorrectionRejections.Build(request.Key, request.MessageType, incoming, rejection, clock);
 }

@@ -20,18 +20,18 @@ public sealed class CreateCorrectionHandler(
     ICorrectionsClient corrections,
     IEffectJournal journal,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : ICommandHandler<CreateCorrectionCommand, HandlingOutcome>
+    TimeProvider clock) : ICommandHandler<CreateCorrectionCommand, HandlingOutcome>, IErpCommandRules<CreateCorrectionCommand>
 {
+    // Checked by ErpCommandValidation before Handle runs.
+    public List<string> Validate(CreateCorrectionCommand command) => CorrectionValidation.Validate(command.Message);
+
+    public IResultEvent Rejected(CreateCorrectionCommand command, Rejection rejection) => Rejected(command.Message, command.Incoming, rejection);
+
+    public object? Payload(CreateCorrectionCommand command) => command.Message;
+
     public async ValueTask<HandlingOutcome> Handle(CreateCorrectionCommand command, CancellationToken cancellationToken)
     {
         var (message, incoming) = command;
-        var errors = CorrectionValidation.Validate(message);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
 
         var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
         return await executor.ExecuteAsync(new IdempotentWork

@@ -6,7 +6,7 @@ using Mediator;
 
 namespace Bridge.Host.Features.CurrencyRates;
 
-public sealed record UpdateCurrencyRatesCommand(UpdateCurrencyRates Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record UpdateCurrencyRatesCommand(UpdateCurrencyRates Message, IncomingMessage Incoming) : IErpCommand;
 
 /// <summary>Thin consumer: reads the delivery's identity, maps to a command, sends it through the mediator.</summary>
 public sealed class UpdateCurrencyRatesConsumer(IMediator mediator) : IConsumer<UpdateCurrencyRates>

@@ -39,7 +39,7 @@ public sealed class UpdateCurrencyRatesHandler(
     IDocumentStateStore documents,
     IBridgeDatabase database,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : ICommandHandler<UpdateCurrencyRatesCommand, HandlingOutcome>
+    TimeProvider clock) : ICommandHandler<UpdateCurrencyRatesCommand, HandlingOutcome>, IErpCommandRules<UpdateCurrencyRatesCommand>
 {
     public const string ClaimScope = "currency-rates";
 
@@ -53,16 +53,16 @@ public sealed class UpdateCurrencyRatesHandler(
     public static DateTimeOffset? ParseVersion(string? version) =>
         DateTimeOffset.TryParseExact(version, "O", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var parsed) ? parsed : null;
 
+    // Checked by ErpCommandValidation before Handle runs.
+    public List<string> Validate(UpdateCurrencyRatesCommand command) => CurrencyRateValidation.Validate(command.Message);
+
+    public IResultEvent Rejected(UpdateCurrencyRatesCommand command, Rejection rejection) => Rejected(command.Message, command.Incoming, rejection);
+
+    public object? Payload(UpdateCurrencyRatesCommand command) => command.Message;
+
     public async ValueTask<HandlingOutcome> Handle(UpdateCurrencyRatesCommand command, CancellationToken cancellationToken)
     {
         var (message, incoming) = command;
-        var errors = CurrencyRateValidation.Validate(message);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(message, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
 
         var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
         return await executor.ExecuteAsync(new IdempotentWork

@@ -5,8 +5,8 @@ using Mediator;
 
 namespace Bridge.Host.Features.Invoices;
 
-public sealed record ApproveInvoiceCommand(ApproveInvoice Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record ApproveInvoiceCommand(ApproveInvoice Message, IncomingMessage Incoming) : IErpCommand;
 
-public sealed record CompleteInvoiceCommand(CompleteInvoice Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record CompleteInvoiceCommand(CompleteInvoice Message, IncomingMessage Incoming) : IErpCommand;
 
-public sealed record RevokeInvoiceApprovalCommand(RevokeInvoiceApproval Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record RevokeInvoiceApprovalCommand(RevokeInvoiceApproval Message, IncomingMessage Incoming) : IErpCommand;

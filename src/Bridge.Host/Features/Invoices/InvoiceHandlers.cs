@@ -30,45 +30,54 @@ public sealed record InvoiceRequest(
     DateOnly? DueDate = null);
 
 public sealed class ApproveInvoiceHandler(IdempotentExecutor executor, IInvoicesClient invoices, IOptions<ActivePlatformOptions> activePlatformOptions, TimeProvider clock)
-    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<ApproveInvoiceCommand, HandlingOutcome>
+    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<ApproveInvoiceCommand, HandlingOutcome>, IErpCommandRules<ApproveInvoiceCommand>
 {
     public ValueTask<HandlingOutcome> Handle(ApproveInvoiceCommand command, CancellationToken cancellationToken)
-    {
-        var m = command.Message;
-        return HandleAsync(
-            m is null ? null : new InvoiceRequest(InvoiceOperation.Approve, nameof(ApproveInvoice), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId, m.ExternalAmount, m.DueDate),
-            nameof(ApproveInvoice),
-            command.Incoming,
-            cancellationToken);
-    }
+        => HandleAsync(RequestOf(command)!, nameof(ApproveInvoice), command.Incoming, cancellationToken);
+
+    public List<string> Validate(ApproveInvoiceCommand command) => Validate(RequestOf(command));
+
+    public IResultEvent Rejected(ApproveInvoiceCommand command, Rejection rejection) => Rejected(command.Message?.DocumentId, nameof(ApproveInvoice), command.Incoming, rejection);
+
+    public object? Payload(ApproveInvoiceCommand command) => RequestOf(command);
+
+    private static InvoiceRequest? RequestOf(ApproveInvoiceCommand command) => command.Message is not { } m
+        ? null
+        : new InvoiceRequest(InvoiceOperation.Approve, nameof(ApproveInvoice), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId, m.ExternalAmount, m.DueDate);
 }
 
 public sealed class CompleteInvoiceHandler(IdempotentExecutor executor, IInvoicesClient invoices, IOptions<ActivePlatformOptions> activePlatformOptions, TimeProvider clock)
-    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<CompleteInvoiceCommand, HandlingOutcome>
+    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<CompleteInvoiceCommand, HandlingOutcome>, IErpCommandRules<CompleteInvoiceCommand>
 {
     public ValueTask<HandlingOutcome> Handle(CompleteInvoiceCommand command, CancellationToken cancellationToken)
-    {
-        var m = command.Message;
-        return HandleAsync(
-            m is null ? null : new InvoiceRequest(InvoiceOperation.Complete, nameof(CompleteInvoice), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId),
-            nameof(CompleteInvoice),
-            command.Incoming,
-            cancellationToken);
-    }
+        => HandleAsync(RequestOf(command)!, nameof(CompleteInvoice), command.Incoming, cancellationToken);
+
+    public List<string> Validate(CompleteInvoiceCommand command) => Validate(RequestOf(command));
+
+    public IResultEvent Rejected(CompleteInvoiceCommand command, Rejection rejection) => Rejected(command.Message?.DocumentId, nameof(CompleteInvoice), command.Incoming, rejection);
+
+    public object? Payload(CompleteInvoiceCommand command) => RequestOf(command);
+
+    private static InvoiceRequest? RequestOf(CompleteInvoiceCommand command) => command.Message is not { } m
+        ? null
+        : new InvoiceRequest(InvoiceOperation.Complete, nameof(CompleteInvoice), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId);
 }
 
 public sealed class RevokeInvoiceApprovalHandler(IdempotentExecutor executor, IInvoicesClient invoices, IOptions<ActivePlatformOptions> activePlatformOptions, TimeProvider clock)
-    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<RevokeInvoiceApprovalCommand, HandlingOutcome>
+    : InvoiceOperationHandler(executor, invoices, activePlatformOptions, clock), ICommandHandler<RevokeInvoiceApprovalCommand, HandlingOutcome>, IErpCommandRules<RevokeInvoiceApprovalCommand>
 {
     public ValueTask<HandlingOutcome> Handle(RevokeInvoiceApprovalCommand command, CancellationToken cancellationToken)
-    {
-        var m = command.Message;
-        return HandleAsync(
-            m is null ? null : new InvoiceRequest(InvoiceOperation.Revoke, nameof(RevokeInvoiceApproval), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId),
-            nameof(RevokeInvoiceApproval),
-            command.Incoming,
-            cancellationToken);
-    }
+        => HandleAsync(RequestOf(command)!, nameof(RevokeInvoiceApproval), command.Incoming, cancellationToken);
+
+    public List<string> Validate(RevokeInvoiceApprovalCommand command) => Validate(RequestOf(command));
+
+    public IResultEvent Rejected(RevokeInvoiceApprovalCommand command, Rejection rejection) => Rejected(command.Message?.DocumentId, nameof(RevokeInvoiceApproval), command.Incoming, rejection);
+
+    public object? Payload(RevokeInvoiceApprovalCommand command) => RequestOf(command);
+
+    private static InvoiceRequest? RequestOf(RevokeInvoiceApprovalCommand command) => command.Message is not { } m
+        ? null
+        : new InvoiceRequest(InvoiceOperation.Revoke, nameof(RevokeInvoiceApproval), PayloadFingerprint.Of(m), m.ResellerId, m.DocumentId, m.BillingDate, m.AccountId, m.InvoiceId);
 }
 
 /// <summary>
@@ -85,17 +94,10 @@ public abstract partial class InvoiceOperationHandler(
     IOptions<ActivePlatformOptions> activePlatformOptions,
     TimeProvider clock)
 {
-    protected async ValueTask<HandlingOutcome> HandleAsync(InvoiceRequest? request, string messageType, IncomingMessage incoming, CancellationToken cancellationToken)
+    /// <summary>Runs a valid request (ErpCommandValidation checked it, by <see cref="Validate(InvoiceRequest?)"/>).</summary>
+    protected async ValueTask<HandlingOutcome> HandleAsync(InvoiceRequest request, string messageType, IncomingMessage incoming, CancellationToken cancellationToken)
     {
-        var errors = Validate(request);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(request?.DocumentId, messageType, incoming, Rejection.Invalid(errors)), incoming, request, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
-
-        var r = request!;
+        var r = request;
         var resellerId = r.ResellerId ?? activePlatformOptions.Value.ResellerId;
         return await executor.ExecuteAsync(new IdempotentWork
         {
@@ -219,7 +221,7 @@ public abstract partial class InvoiceOperationHandler(
         return request.AccountId is { } account ? InvoiceTarget.ByAccount(account) : null;
     }
 
-    private static List<string> Validate(InvoiceRequest? request)
+    protected static List<string> Validate(InvoiceRequest? request)
     {
         var errors = new List<string>();
         if (request is null)
@@ -314,7 +316,7 @@ public abstract partial class InvoiceOperationHandler(
             },
         };
 
-    private InvoiceRejected Rejected(string? key, string messageType, IncomingMessage incoming, Rejection rejection) => new()
+    protected InvoiceRejected Rejected(string? key, string messageType, IncomingMessage incoming, Rejection rejection) => new()
     {
         Key = key ?? string.Empty,
         MessageId = incoming.IdempotencyKey ?? string.Empty,

@@ -17,18 +17,18 @@ public sealed class CancelPaymentHandler(
     IPaymentsClient payments,
     PaymentEffectGroup group,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : ICommandHandler<CancelPaymentCommand, HandlingOutcome>
+    TimeProvider clock) : ICommandHandler<CancelPaymentCommand, HandlingOutcome>, IErpCommandRules<CancelPaymentCommand>
 {
+    // Checked by ErpCommandValidation before Handle runs.
+    public List<string> Validate(CancelPaymentCommand command) => PaymentValidation.Validate(command.Message);
+
+    public IResultEvent Rejected(CancelPaymentCommand command, Rejection rejection) => Rejected(command.Message?.PaymentId, command.Incoming, rejection);
+
+    public object? Payload(CancelPaymentCommand command) => command.Message;
+
     public async ValueTask<HandlingOutcome> Handle(CancelPaymentCommand command, CancellationToken cancellationToken)
     {
         var (message, incoming) = command;
-        var errors = PaymentValidation.Validate(message);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(message?.PaymentId, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
 
         var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
         return await executor.ExecuteAsync(new IdempotentWork

@@ -24,19 +24,23 @@ public sealed class CompletePaymentHandler(
     IEffectJournal journal,
     PaymentEffectGroup group,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : ICommandHandler<CompletePaymentCommand, HandlingOutcome>
+    TimeProvider clock) : ICommandHandler<CompletePaymentCommand, HandlingOutcome>, IErpCommandRules<CompletePaymentCommand>
 {
+    // Checked by ErpCommandValidation before Handle runs.
+    public List<string> Validate(CompletePaymentCommand command) => PaymentValidation.Validate(command.Message);
+
+    public IResultEvent Rejected(CompletePaymentCommand command, Rejection rejection) => Rejected(KeyOf(command.Message), command.Incoming, rejection);
+
+    public object? Payload(CompletePaymentCommand command) => command.Message;
+
+    /// <summary>The payment the message names: its number or its id, by its mode.</summary>
+    private static string? KeyOf(CompletePayment? message) =>
+        message is null ? null : message.Mode == PaymentCompletionMode.ByPaymentNumber ? message.PaymentNumber : message.PaymentId;
+
     public async ValueTask<HandlingOutcome> Handle(CompletePaymentCommand command, CancellationToken cancellationToken)
     {
         var (message, incoming) = command;
-        var errors = PaymentValidation.Validate(message);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-        var key = message is null ? null : message.Mode == PaymentCompletionMode.ByPaymentNumber ? message.PaymentNumber : message.PaymentId;
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(key, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
+        var key = KeyOf(message);
 
         var resellerId = message!.ResellerId ?? activePlatformOptions.Value.ResellerId;
         var byNumber = message.Mode == PaymentCompletionMode.ByPaymentNumber;

@@ -5,8 +5,8 @@ using Mediator;
 
 namespace Bridge.Host.Features.Payments;
 
-public sealed record CompletePaymentCommand(CompletePayment Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record CompletePaymentCommand(CompletePayment Message, IncomingMessage Incoming) : IErpCommand;
 
-public sealed record RegisterPaymentCommand(RegisterPayment Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record RegisterPaymentCommand(RegisterPayment Message, IncomingMessage Incoming) : IErpCommand;
 
-public sealed record CancelPaymentCommand(CancelPayment Message, IncomingMessage Incoming) : ICommand<HandlingOutcome>;
+public sealed record CancelPaymentCommand(CancelPayment Message, IncomingMessage Incoming) : IErpCommand;

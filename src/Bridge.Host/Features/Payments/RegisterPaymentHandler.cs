@@ -23,21 +23,21 @@ public sealed class RegisterPaymentHandler(
     IPaymentsClient payments,
     IEffectJournal journal,
     IOptions<ActivePlatformOptions> activePlatformOptions,
-    TimeProvider clock) : ICommandHandler<RegisterPaymentCommand, HandlingOutcome>
+    TimeProvider clock) : ICommandHandler<RegisterPaymentCommand, HandlingOutcome>, IErpCommandRules<RegisterPaymentCommand>
 {
     // Bridge's and ActivePlatform's clocks differ; the search for a lost create starts this much before the first attempt.
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
 
+    // Checked by ErpCommandValidation before Handle runs.
+    public List<string> Validate(RegisterPaymentCommand command) => PaymentValidation.Validate(command.Message);
+
+    public IResultEvent Rejected(RegisterPaymentCommand command, Rejection rejection) => Rejected(command.Message?.Key, command.Incoming, rejection);
+
+    public object? Payload(RegisterPaymentCommand command) => command.Message;
+
     public async ValueTask<HandlingOutcome> Handle(RegisterPaymentCommand command, CancellationToken cancellationToken)
     {
         var (message, incoming) = command;
-        var errors = PaymentValidation.Validate(message);
-        errors.AddRange(IdempotencyKeys.Validate(incoming.IdempotencyKey));
-        if (errors.Count > 0)
-        {
-            await executor.RejectInvalidAsync(Rejected(message?.Key, incoming, Rejection.Invalid(errors)), incoming, message, cancellationToken);
-            return HandlingOutcome.Rejected;
-        }
 
         var resellerId = message.ResellerId ?? activePlatformOptions.Value.ResellerId;
         return await executor.ExecuteAsync(new IdempotentWork
