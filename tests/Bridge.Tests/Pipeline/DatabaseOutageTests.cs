@@ -32,17 +32,9 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
         var keys = Enumerable.Range(0, Documents).Select(i => $"db-outage-{i:D2}-{Guid.NewGuid():N}").ToList();
         var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
 
-        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
-        {
-            ["Bridge:Storage:ConnectionString"] = database.ConnectionString,
-            ["Bridge:Messaging:RetryLimit"] = "2",
-            ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
-            ["Bridge:Messaging:RetryMaxInterval"] = "00:00:00.100",
-            ["Bridge:Outage:ProbeInterval"] = "00:00:00.200",
-            ["Bridge:Outage:ProbeTimeout"] = "00:00:01",
-        });
+        await using var bridge = await fixture.StartBridgeAsync(prefix, ShortBudget(database.ConnectionString));
         var holds = 0;
-        using var listener = HoldsOf(bridge.Get<Bridge.Host.Messaging.MessageMetrics>().Meter, () => Interlocked.Increment(ref holds));
+        using var listener = CountOf(bridge.Get<Bridge.Host.Messaging.MessageMetrics>().Meter, "bridge.database.outage.holds", () => Interlocked.Increment(ref holds));
 
         // Through the relay, the database answers.
         var first = $"db-outage-before-{Guid.NewGuid():N}";
@@ -105,15 +97,7 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
 
         await using var bridge = await fixture.StartBridgeAsync(
             prefix,
-            new Dictionary<string, string?>
-            {
-                ["Bridge:Storage:ConnectionString"] = database.ConnectionString,
-                ["Bridge:Messaging:RetryLimit"] = "2",
-                ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
-                ["Bridge:Messaging:RetryMaxInterval"] = "00:00:00.100",
-                ["Bridge:Outage:ProbeInterval"] = "00:00:00.200",
-                ["Bridge:Outage:ProbeTimeout"] = "00:00:01",
-            },
+            ShortBudget(database.ConnectionString),
             services => services.AddSingleton<Bridge.Host.Storage.IIdempotencyStore>(sp => new FailingBegin(
                 ActivatorUtilities.CreateInstance<Bridge.Host.Storage.SqlIdempotencyStore>(sp), failNextBegin)));
         var holds = 0;
@@ -185,6 +169,18 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
     private IReadOnlyList<ErpMessageDeadLettered> DeadLettered(IReadOnlyCollection<string> keys) =>
         fixture.Events.Received.Select(e => e.Event).OfType<ErpMessageDeadLettered>().Where(e => keys.Contains(e.Key)).ToList();
 
+    /// <summary>A Bridge on <paramref name="connectionString"/> whose retries run out within a second, probing every 200 ms.</summary>
+    private static Dictionary<string, string?> ShortBudget(string connectionString) => new()
+    {
+        ["Bridge:Storage:ConnectionString"] = connectionString,
+        ["Bridge:Messaging:RetryLimit"] = "2",
+        ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
+        ["Bridge:Messaging:RetryMaxInterval"] = "00:00:00.100",
+        ["Bridge:Outage:ProbeInterval"] = "00:00:00.200",
+        ["Bridge:Outage:ProbeTimeout"] = "00:00:01",
+    };
+
+    /// <summary>Counts the measurements of <paramref name="instrument"/> on this Bridge's meter only.</summary>
     private static MeterListener CountOf(Meter meter, string instrument, Action counted)
     {
         var listener = new MeterListener
@@ -242,29 +238,5 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
 
         public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
             => inner.PurgeAsync(olderThan, cancellationToken);
-    }
-
-    /// <summary>Counts deliveries held because the database did not answer, on this Bridge's meter only.</summary>
-    private static MeterListener HoldsOf(Meter meter, Action held)
-    {
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (published, l) =>
-            {
-                if (ReferenceEquals(published.Meter, meter) && published.Name == "bridge.database.outage.holds")
-                {
-                    l.EnableMeasurementEvents(published);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
-        {
-            for (var i = 0; i < value; i++)
-            {
-                held();
-            }
-        });
-        listener.Start();
-        return listener;
     }
 }
