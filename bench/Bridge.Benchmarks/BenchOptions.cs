@@ -20,16 +20,20 @@ public enum ScenarioKind
     /// effect journal) already hold <c>--prefill-rows</c> rows each, as after weeks of month-ends.
     /// </summary>
     Prefilled,
+
+    /// <summary>As <see cref="PostgreSql"/>, with two Bridge processes on the same queue, database and sandbox.</summary>
+    TwoInstances,
 }
 
 /// <summary>The command line of <c>./bench.sh</c> (everything after the script's own options).</summary>
 public sealed class BenchOptions
 {
     public const string Usage = """
-        usage: bench.sh [--messages N] [--scenarios postgresql,sqlite,latency,prefilled] [--concurrency C] [--json PATH] [options]
+        usage: bench.sh [--messages N] [--scenarios postgresql,sqlite,latency,prefilled,instances] [--concurrency C] [--json PATH] [options]
           --messages N        SendClosingDocument messages preloaded per scenario (default 2000)
-          --scenarios LIST    any of postgresql, sqlite, latency, prefilled, comma-separated (default: postgresql, sqlite,
-                              latency; prefilled writes millions of rows first and takes minutes more)
+          --scenarios LIST    any of postgresql, sqlite, latency, prefilled, instances (two Bridge processes), comma-separated
+                              (default: postgresql, sqlite, latency; prefilled writes millions of rows first and takes
+                              minutes more)
           --prefill-rows N    rows in each hot table before the prefilled scenario starts (default 1000000)
           --concurrency C     Bridge:Messaging:ConcurrentMessageLimit of the latency scenario (default 32); the zero-latency
                               scenarios run Bridge's defaults (8 at once, prefetch 16)
@@ -90,7 +94,8 @@ public sealed class BenchOptions
                         "sqlite" => ScenarioKind.Sqlite,
                         "latency" => ScenarioKind.Latency,
                         "prefilled" => ScenarioKind.Prefilled,
-                        var other => throw new ArgumentException($"--scenarios: no scenario is called {other} (postgresql, sqlite, latency, prefilled)"),
+                        "instances" or "two-instances" => ScenarioKind.TwoInstances,
+                        var other => throw new ArgumentException($"--scenarios: no scenario is called {other} (postgresql, sqlite, latency, prefilled, instances)"),
                     }).Distinct()];
                     if (options.Scenarios.Count == 0)
                     {

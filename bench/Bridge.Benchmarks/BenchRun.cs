@@ -53,6 +53,7 @@ public sealed class BenchRun(BenchOptions options)
             ScenarioKind.PostgreSql => "closing-documents/postgresql",
             ScenarioKind.Sqlite => "closing-documents/sqlite",
             ScenarioKind.Prefilled => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/prefilled-{options.PrefillRows}"),
+            ScenarioKind.TwoInstances => "closing-documents/postgresql/two-instances",
             _ => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/latency-{latencyMs}ms/c{concurrency}"),
         };
         Say($"{name}: {options.Messages} messages, concurrency {concurrency}, prefetch {prefetch}");
@@ -75,24 +76,30 @@ public sealed class BenchRun(BenchOptions options)
             var published = await Workload.PreloadAsync(connection, $"{queuePrefix}.{InputQueue}", messages, ct);
             Say($"{name}: {messages.Count} preloaded; starting Bridge");
 
-            var bridge = new BridgeProcess("bridge-" + tag, options.BridgeDll, Settings(broker, queuePrefix, storage, sandbox.BaseAddress, concurrency, prefetch), options.WorkDirectory);
-            TimeSpan cpuAtReady, cpuAtEnd;
+            // One Bridge process, or two on the same queue, database and sandbox; CPU is their sum, peak RSS the larger.
+            var instances = scenario == ScenarioKind.TwoInstances ? 2 : 1;
+            var bridges = Enumerable.Range(0, instances)
+                .Select(i => new BridgeProcess(instances == 1 ? "bridge-" + tag : $"bridge-{tag}-{i + 1}", options.BridgeDll, Settings(broker, queuePrefix, storage, sandbox.BaseAddress, concurrency, prefetch), options.WorkDirectory))
+                .ToList();
+            var bridge = bridges[0];
+            var cpuAtReady = TimeSpan.Zero;
+            var cpuAtEnd = TimeSpan.Zero;
             DatabaseCounters? countersAtReady;
-            long peakRss;
+            long peakRss = 0;
             try
             {
-                await bridge.StartAsync(ct);
-                var pid = bridge.ProcessId ?? throw new InvalidOperationException("Bridge exited right after it started: " + bridge.LogTail());
-                cpuAtReady = ProcessMeter.CpuTime(pid);
+                await Task.WhenAll(bridges.Select(b => b.StartAsync(ct)));
+                var pids = bridges.Select(b => b.ProcessId ?? throw new InvalidOperationException("Bridge exited right after it started: " + b.LogTail())).ToList();
+                cpuAtReady = pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ProcessMeter.CpuTime(pid));
                 countersAtReady = await DatabaseCounters.ReadAsync(storage, settle: false, ct);
                 var timeout = TimeSpan.FromSeconds(120 + (messages.Count * (0.05 + (latencyMs / 1000.0))));
-                await WaitForAllAsync(capture, bridge, timeout, ct);
-                cpuAtEnd = ProcessMeter.CpuTime(pid);
-                peakRss = ProcessMeter.PeakResidentBytes(pid);
+                await WaitForAllAsync(capture, bridges, timeout, ct);
+                cpuAtEnd = pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ProcessMeter.CpuTime(pid));
+                peakRss = pids.Max(ProcessMeter.PeakResidentBytes);
             }
             finally
             {
-                await bridge.StopAsync(TimeSpan.FromSeconds(20));
+                await Task.WhenAll(bridges.Select(b => b.StopAsync(TimeSpan.FromSeconds(20))));
             }
 
             // Read once Bridge's connections are closed: a server process publishes its counts as it ends.
@@ -134,7 +141,8 @@ public sealed class BenchRun(BenchOptions options)
                 Bound = latencyMs > 0 && callsPerMessage > 0
                     ? Bound(latencyMs, concurrency, callsPerMessage, rate)
                     : null,
-                BridgeLog = bridge.CurrentLog ?? "",
+                BridgeLog = string.Join(" ", bridges.Select(b => b.CurrentLog ?? "")),
+                Instances = instances,
             };
         }
         finally
@@ -157,19 +165,19 @@ public sealed class BenchRun(BenchOptions options)
     }
 
     /// <summary>Waits until every message has its result event, failing early when Bridge exits and with progress while it works.</summary>
-    private static async Task WaitForAllAsync(ResultCapture capture, BridgeProcess bridge, TimeSpan timeout, CancellationToken ct)
+    private static async Task WaitForAllAsync(ResultCapture capture, IReadOnlyList<BridgeProcess> bridges, TimeSpan timeout, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         while (!capture.AllReceived.IsCompleted)
         {
-            if (!bridge.IsRunning)
+            if (bridges.FirstOrDefault(b => !b.IsRunning) is { } bridge)
             {
                 throw new InvalidOperationException($"Bridge exited with code {bridge.ExitCode} after {capture.Count} result events:{Environment.NewLine}{bridge.LogTail()}");
             }
 
             if (clock.Elapsed > timeout)
             {
-                throw new TimeoutException($"only {capture.Count} result events after {timeout.TotalSeconds:0}s; Bridge's log: {bridge.CurrentLog}{Environment.NewLine}{bridge.LogTail()}");
+                throw new TimeoutException($"only {capture.Count} result events after {timeout.TotalSeconds:0}s; Bridge's log: {bridges[0].CurrentLog}{Environment.NewLine}{bridges[0].LogTail()}");
             }
 
             await Task.WhenAny(capture.AllReceived, Task.Delay(TimeSpan.FromSeconds(5), ct));

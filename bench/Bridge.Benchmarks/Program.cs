@@ -92,6 +92,12 @@ internal static class Table
             }
         }
 
+        if (report.Scenarios.FirstOrDefault(s => s.Instances == 2) is { } two
+            && report.Scenarios.FirstOrDefault(s => s.Name == "closing-documents/postgresql") is { MessagesPerSecond: > 0 } one)
+        {
+            text.AppendLine($"{two.Name}: {F(two.MessagesPerSecond)} msg/s = {F(two.MessagesPerSecond / one.MessagesPerSecond, "0.00")} × one instance in the same run ({F(one.MessagesPerSecond)} msg/s), on {report.ProcessorCount} cores");
+        }
+
         foreach (var s in report.Scenarios.Where(s => s.Bound is not null))
         {
             var b = s.Bound!;

@@ -50,6 +50,9 @@ public sealed record ScenarioResult
     public required double BridgeToRelay { get; init; }
     public ConcurrencyBound? Bound { get; init; }
     public required string BridgeLog { get; init; }
+
+    /// <summary>Bridge processes sharing the queue (CPU per message is their sum, peak RSS the larger).</summary>
+    public int Instances { get; init; } = 1;
 }
 
 public sealed record BenchReport(

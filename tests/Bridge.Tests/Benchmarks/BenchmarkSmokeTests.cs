@@ -16,14 +16,14 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
 {
     private const int Messages = 20;
 
-    /// <summary>Generous for a loaded machine: four Bridge starts and a few dozen messages; the wait ends as soon as the run does.</summary>
+    /// <summary>Generous for a loaded machine: six Bridge starts and a few dozen messages; the wait ends as soon as the run does.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(8);
 
     private static readonly string[] ScenarioFields =
     [
         "name", "storage", "sandboxLatencyMs", "concurrency", "prefetch", "messages", "bodyBytes", "events", "sent", "eventTypes",
         "messagesPerSecond", "seconds", "endToEndLatencyMs", "outboxDispatchLagMs", "activePlatformCalls", "activePlatformCallsPerMessage",
-        "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog",
+        "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog", "instances",
     ];
 
     [Theory]
@@ -65,7 +65,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         foreach (var argument in new[]
                  {
                      Path.Combine(root, "bench", "Bridge.Benchmarks", "bin", configuration, "net10.0", "Bridge.Benchmarks.dll"),
-                     "--messages", $"{Messages}", "--scenarios", "postgresql,sqlite,latency,prefilled", "--prefill-rows", "50", "--concurrency", "4", "--latency-ms", "20",
+                     "--messages", $"{Messages}", "--scenarios", "postgresql,sqlite,latency,prefilled,instances", "--prefill-rows", "50", "--concurrency", "4", "--latency-ms", "20",
                      "--json", json, "--work-dir", work,
                      "--bridge", Path.Combine(root, "src", "Bridge.Host", "bin", configuration, "net10.0", "bridge.dll"),
                  })
@@ -111,7 +111,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
 
         var scenarios = report["scenarios"]!.AsArray().Select(s => s!.AsObject()).ToList();
         Assert.Equal(
-            ["closing-documents/postgresql", "closing-documents/sqlite", "closing-documents/postgresql/latency-20ms/c4", "closing-documents/postgresql/prefilled-50"],
+            ["closing-documents/postgresql", "closing-documents/sqlite", "closing-documents/postgresql/latency-20ms/c4", "closing-documents/postgresql/prefilled-50", "closing-documents/postgresql/two-instances"],
             scenarios.Select(s => s["name"]!.GetValue<string>()));
         foreach (var scenario in scenarios)
         {
@@ -139,6 +139,10 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
             Assert.True(scenario["activePlatformCalls"]!.GetValue<int>() >= 2 * Messages, $"{name}: {scenario["activePlatformCalls"]} ActivePlatform calls");
             Assert.True(scenario["bridgePeakRssMb"]!.GetValue<double>() > 0, $"{name}: no peak RSS");
         }
+
+        // Two Bridge processes shared the queue, and the table compares them with one.
+        Assert.Equal([1, 1, 1, 1, 2], scenarios.Select(s => s["instances"]!.GetValue<int>()));
+        Assert.Contains("× one instance in the same run", Text(stdout), StringComparison.Ordinal);
 
         var latency = scenarios[2];
         Assert.Equal(20, latency["sandboxLatencyMs"]!.GetValue<int>());
