@@ -86,6 +86,9 @@ public sealed class BenchRun(BenchOptions options)
             var cpuAtEnd = TimeSpan.Zero;
             DatabaseCounters? countersAtReady;
             long peakRss = 0;
+
+            // Resident memory (summed over the instances) when every message is waiting, then every few seconds to the end.
+            var rss = new List<double>();
             try
             {
                 await Task.WhenAll(bridges.Select(b => b.StartAsync(ct)));
@@ -93,7 +96,7 @@ public sealed class BenchRun(BenchOptions options)
                 cpuAtReady = pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ProcessMeter.CpuTime(pid));
                 countersAtReady = await DatabaseCounters.ReadAsync(storage, settle: false, ct);
                 var timeout = TimeSpan.FromSeconds(120 + (messages.Count * (0.05 + (latencyMs / 1000.0))));
-                await WaitForAllAsync(capture, bridges, timeout, ct);
+                await WaitForAllAsync(capture, bridges, timeout, () => rss.Add(Math.Round(pids.Sum(ProcessMeter.ResidentBytes) / (1024.0 * 1024.0), 1)), ct);
                 cpuAtEnd = pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ProcessMeter.CpuTime(pid));
                 peakRss = pids.Max(ProcessMeter.PeakResidentBytes);
             }
@@ -143,6 +146,7 @@ public sealed class BenchRun(BenchOptions options)
                     : null,
                 BridgeLog = string.Join(" ", bridges.Select(b => b.CurrentLog ?? "")),
                 Instances = instances,
+                BridgeRssMb = rss,
             };
         }
         finally
@@ -165,9 +169,10 @@ public sealed class BenchRun(BenchOptions options)
     }
 
     /// <summary>Waits until every message has its result event, failing early when Bridge exits and with progress while it works.</summary>
-    private static async Task WaitForAllAsync(ResultCapture capture, IReadOnlyList<BridgeProcess> bridges, TimeSpan timeout, CancellationToken ct)
+    private static async Task WaitForAllAsync(ResultCapture capture, IReadOnlyList<BridgeProcess> bridges, TimeSpan timeout, Action sample, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
+        sample();
         while (!capture.AllReceived.IsCompleted)
         {
             if (bridges.FirstOrDefault(b => !b.IsRunning) is { } bridge)
@@ -181,6 +186,12 @@ public sealed class BenchRun(BenchOptions options)
             }
 
             await Task.WhenAny(capture.AllReceived, Task.Delay(TimeSpan.FromSeconds(5), ct));
+            sample();
+        }
+
+        if (clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            sample(); // at the end of a run too short for the loop to sample
         }
     }
 

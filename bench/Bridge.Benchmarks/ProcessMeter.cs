@@ -20,14 +20,18 @@ public static class ProcessMeter
     }
 
     /// <summary>Peak resident set size since the process started (VmHWM), in bytes.</summary>
-    public static long PeakResidentBytes(int pid)
+    public static long PeakResidentBytes(int pid) => StatusKilobytes(pid, "VmHWM:") * 1024;
+
+    /// <summary>Resident set size now (VmRSS), in bytes.</summary>
+    public static long ResidentBytes(int pid) => StatusKilobytes(pid, "VmRSS:") * 1024;
+
+    private static long StatusKilobytes(int pid, string field)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                var kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
-                return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+                return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
             }
         }
 

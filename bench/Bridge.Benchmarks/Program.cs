@@ -98,6 +98,11 @@ internal static class Table
             text.AppendLine($"{two.Name}: {F(two.MessagesPerSecond)} msg/s = {F(two.MessagesPerSecond / one.MessagesPerSecond, "0.00")} × one instance in the same run ({F(one.MessagesPerSecond)} msg/s), on {report.ProcessorCount} cores");
         }
 
+        foreach (var s in report.Scenarios.Where(s => s.BridgeRssMb.Count >= 2))
+        {
+            text.AppendLine($"{s.Name}: RSS {F(s.BridgeRssMb[0], "0")} MB at the start, {F(s.BridgeRssMb[^1], "0")} MB at the end, {F(s.BridgeRssMb.Max(), "0")} MB at most ({s.BridgeRssMb.Count} samples over {F(s.Seconds, "0")} s)");
+        }
+
         foreach (var s in report.Scenarios.Where(s => s.Bound is not null))
         {
             var b = s.Bound!;

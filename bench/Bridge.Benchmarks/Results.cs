@@ -53,6 +53,9 @@ public sealed record ScenarioResult
 
     /// <summary>Bridge processes sharing the queue (CPU per message is their sum, peak RSS the larger).</summary>
     public int Instances { get; init; } = 1;
+
+    /// <summary>Bridge's resident memory (MB) when it began and about every five seconds until the last event: steady or growing.</summary>
+    public IReadOnlyList<double> BridgeRssMb { get; init; } = [];
 }
 
 public sealed record BenchReport(

@@ -23,7 +23,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
     [
         "name", "storage", "sandboxLatencyMs", "concurrency", "prefetch", "messages", "bodyBytes", "events", "sent", "eventTypes",
         "messagesPerSecond", "seconds", "endToEndLatencyMs", "outboxDispatchLagMs", "activePlatformCalls", "activePlatformCallsPerMessage",
-        "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog", "instances",
+        "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog", "instances", "bridgeRssMb",
     ];
 
     [Theory]
@@ -138,6 +138,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
             // A new document is looked up by its key, then created: at least two calls each.
             Assert.True(scenario["activePlatformCalls"]!.GetValue<int>() >= 2 * Messages, $"{name}: {scenario["activePlatformCalls"]} ActivePlatform calls");
             Assert.True(scenario["bridgePeakRssMb"]!.GetValue<double>() > 0, $"{name}: no peak RSS");
+            Assert.True(scenario["bridgeRssMb"]!.AsArray().Count >= 2 && scenario["bridgeRssMb"]!.AsArray().All(mb => mb!.GetValue<double>() > 0), $"{name}: RSS samples {scenario["bridgeRssMb"]}");
         }
 
         // Two Bridge processes shared the queue, and the table compares them with one.
