@@ -451,7 +451,7 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
             catch (Exception ex) when (database is not null
                 && ex is not OperationCanceledException
                 && !context.CancellationToken.IsCancellationRequested
-                && DatabaseOutage.IsDatabaseFailure(ex)
+                && Storage.DatabaseFailures.IsUnreachable(ex)
                 && IsLastAttempt(context)
                 && outage.HoldsDuringOutages)
             {

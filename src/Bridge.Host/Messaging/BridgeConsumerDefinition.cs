@@ -13,7 +13,7 @@ namespace Bridge.Host.Messaging;
 /// Every ERP input queue in one place: its name (the consumer's <c>Queue</c> constant under <c>Bridge:Messaging:QueuePrefix</c>),
 /// plain JSON, the concurrency and prefetch, the queue type, and the pipe around the consumer — telemetry outside everything,
 /// the two retry policies, the outage hold innermost, the dead-letter capture. Consumers are found by convention
-/// (<see cref="Consumers"/>): a consumer of an ERP message with a <c>Queue</c> constant gets an endpoint, and nothing else
+/// (<see cref="BridgeConsumers"/>): a consumer of an ERP message with a <c>Queue</c> constant gets an endpoint, and nothing else
 /// has to be listed anywhere.
 /// </summary>
 public sealed class BridgeConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
@@ -26,14 +26,12 @@ public sealed class BridgeConsumerDefinition<TConsumer> : ConsumerDefinition<TCo
         ArgumentNullException.ThrowIfNull(options);
         this.options = options.Value;
         EndpointName = this.options.QueueName(BridgeConsumers.QueueOf(typeof(TConsumer)));
-        ConcurrentMessageLimit = this.options.ConcurrentMessageLimit;
     }
 
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        ArgumentNullException.ThrowIfNull(endpointConfigurator);
+        ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(context);
-        var endpoint = endpointConfigurator;
 
         // ERPs such as 1C publish plain JSON, often with no content type: plain JSON is the default, and MassTransit's
         // envelope is still read when its content type says so.

@@ -39,16 +39,12 @@ public sealed partial class DatabaseOutage
     /// <summary>How long a held delivery waits before the database is asked again.</summary>
     public TimeSpan ProbeInterval => options.CurrentValue.ProbeInterval;
 
-    /// <summary>Whether <paramref name="exception"/> is a failure to reach the database (<see cref="DatabaseFailures.IsUnreachable"/>).</summary>
-    public static bool IsDatabaseFailure(Exception? exception) => DatabaseFailures.IsUnreachable(exception);
-
     /// <summary>
     /// Asks the database for <c>SELECT 1</c>, bounded by <see cref="OutageOptions.ProbeTimeout"/> (a driver may wait for its own
     /// connect timeout whatever the token says: the probe is abandoned then): true when it answered. A probe under way, and a
     /// probe that got no answer for a probe interval, serve every delivery asking meanwhile, so many held deliveries do not
-    /// each knock on a recovering server. A
-    /// change between answering and not is logged once; only the exception's type is logged (a driver's message can quote the
-    /// connection string).
+    /// each knock on a recovering server. A change between answering and not is logged once; only the exception's type is
+    /// logged (a driver's message can quote the connection string).
     /// </summary>
     public async Task<bool> AnswersAsync(CancellationToken cancellationToken)
     {

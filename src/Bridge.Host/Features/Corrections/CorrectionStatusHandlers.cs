@@ -67,7 +67,6 @@ public abstract class CorrectionStatusChange(
     /// <summary>Runs a valid request.</summary>
     protected async ValueTask<HandlingOutcome> HandleAsync(CorrectionStatusRequest request, IncomingMessage incoming, CancellationToken cancellationToken)
     {
-
         var resellerId = request.ResellerId ?? activePlatformOptions.Value.ResellerId;
         var target = request.Target == CorrectionStatus.Approved ? "approved" : "declined";
         return await executor.ExecuteAsync(new IdempotentWork

@@ -95,9 +95,8 @@ public abstract partial class InvoiceOperationHandler(
     TimeProvider clock)
 {
     /// <summary>Runs a valid request (ErpCommandValidation checked it, by <see cref="Validate(InvoiceRequest?)"/>).</summary>
-    protected async ValueTask<HandlingOutcome> HandleAsync(InvoiceRequest request, string messageType, IncomingMessage incoming, CancellationToken cancellationToken)
+    protected async ValueTask<HandlingOutcome> HandleAsync(InvoiceRequest r, string messageType, IncomingMessage incoming, CancellationToken cancellationToken)
     {
-        var r = request;
         var resellerId = r.ResellerId ?? activePlatformOptions.Value.ResellerId;
         return await executor.ExecuteAsync(new IdempotentWork
         {
