@@ -4,18 +4,10 @@ using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Admin;
 
-/// <summary>The operators' HTTP API: <c>/admin/…</c>, every route behind an operator token, described at <c>/admin/openapi.json</c>.</summary>
+/// <summary>The operators' HTTP API: <c>/admin/…</c>, every route behind an operator token, described at <c>/admin/openapi.json</c> (generated from the endpoints: <see cref="AdminOpenApi"/>).</summary>
 public static class AdminApi
 {
     public const string OpenApiPath = "/admin/openapi.json";
-
-    private static readonly Lazy<string> OpenApiDocument = new(() =>
-    {
-        using var stream = typeof(AdminApi).Assembly.GetManifestResourceStream("Bridge.Host.Admin.openapi.json")
-            ?? throw new InvalidOperationException("The admin API's OpenAPI document is not embedded.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    });
 
     public static IHostApplicationBuilder AddBridgeAdmin(this IHostApplicationBuilder builder)
     {
@@ -23,6 +15,7 @@ public static class AdminApi
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         builder.Services.AddBridgeAdminAuthentication();
+        builder.Services.AddBridgeAdminOpenApi();
         return builder;
     }
 
@@ -31,14 +24,14 @@ public static class AdminApi
         ArgumentNullException.ThrowIfNull(app);
 
         // The description is public: it holds no data, and clients need it before they have a token.
-        app.MapGet(OpenApiPath, () => Results.Text(OpenApiDocument.Value, "application/json"));
-        var admin = app.MapGroup("/admin").RequireAuthorization(AdminPolicies.Read);
+        app.MapOpenApi(OpenApiPath);
+        var admin = app.MapGroup("/admin")
+            .RequireAuthorization(AdminPolicies.Read)
+            .Refuses(StatusCodes.Status401Unauthorized, "No token, or an unknown one.");
         admin.MapDeadLetterAdmin();
         admin.MapEffectAdmin();
         admin.MapAdminSession();
         app.MapAdminUi();
         return app;
     }
-
-    public static string OpenApi => OpenApiDocument.Value;
 }

@@ -69,7 +69,7 @@ public static class AdminUi
             headers["Referrer-Policy"] = "no-referrer";
             headers.CacheControl = "no-cache";
             return Results.Bytes(Files.Value[name], contentType);
-        });
+        }).ExcludeFromDescription();
         return app;
     }
 
@@ -81,7 +81,14 @@ public static class AdminUi
         {
             var caller = http.Caller();
             return Results.Ok(new AdminSession(caller.Name, caller.Role.ToString(), options.Value.AllowEditAndReplay));
-        });
+        })
+            .WithTags("Session")
+            .Describe(
+                "getAdminSession",
+                "Who the token belongs to, what it may do, and whether edit-and-replay is on.",
+                "The web page calls this when the operator signs in: to check the token, to disable the action buttons for a ReadOnly token and " +
+                "to hide the editor when `Bridge:DeadLetters:AllowEditAndReplay` is off.")
+            .Answers<AdminSession>(StatusCodes.Status200OK, "The caller.");
         return admin;
     }
 }

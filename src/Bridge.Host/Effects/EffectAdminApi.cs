@@ -6,7 +6,7 @@ using Bridge.Host.Admin;
 namespace Bridge.Host.Effects;
 
 /// <summary>
-/// The effect routes of the admin API, under <c>/admin/effects</c> (described in <c>/admin/openapi.json</c>): list effects
+/// The effect routes of the admin API, under <c>/admin/effects</c> (each route declares its answers for <c>/admin/openapi.json</c>): list effects
 /// that need an operator, show one with its evidence and audit trail, and resolve an Unknown one.
 /// </summary>
 public static partial class EffectAdminApi
@@ -16,12 +16,40 @@ public static partial class EffectAdminApi
     public static RouteGroupBuilder MapEffectAdmin(this RouteGroupBuilder admin)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        var group = admin.MapGroup("/effects");
-        group.MapGet("", ListAsync);
-        group.MapGet("/{id}", ShowAsync);
+        var group = admin.MapGroup("/effects").WithTags("Effects");
+        group.MapGet("", ListAsync)
+            .Describe(
+                "listEffects",
+                "List effects, oldest send first, paged: by default the ones that need an operator — every Unknown effect, and every open one " +
+                "(Sending, AsyncTask) sent at least `olderThan` ago.")
+            .Answers<EffectListView>(StatusCodes.Status200OK, "OK")
+            .Refuses(StatusCodes.Status400BadRequest, "A malformed state, duration or page.");
+        group.MapGet("/{id}", ShowAsync)
+            .Describe("showEffect", "One effect with its evidence and audit trail.")
+            .Answers<EffectView>(StatusCodes.Status200OK, "OK")
+            .Refuses(StatusCodes.Status400BadRequest, "Not an effect id.")
+            .Refuses(StatusCodes.Status404NotFound, "No effect has this id (resolved effects are purged after `Bridge:Effects:RetainResolvedFor`).");
 
-        var act = group.MapGroup("").RequireAuthorization(AdminPolicies.Operate);
-        act.MapPost("/{id}/resolve", ResolveAsync);
+        var act = group.MapGroup("")
+            .RequireAuthorization(AdminPolicies.Operate)
+            .Refuses(StatusCodes.Status403Forbidden, "The token is read-only.");
+        act.MapPost("/{id}/resolve", ResolveAsync)
+            .Describe(
+                "resolveEffect",
+                "Record what an operator found in ActivePlatform for an Unknown effect (or an open one sent more than " +
+                "`openResolvableAfterSeconds` ago): Applied (with the resource it made) or NotApplied, with a note.",
+                "Applied only while the effect is still in the state and attempt read (one of two racing resolutions wins). Then replay its " +
+                "dead letter: Applied answers the message without sending; NotApplied sends the effect again.")
+            .Answers<ResolveResultView>(StatusCodes.Status200OK, "Resolved.")
+            .Refuses(
+                StatusCodes.Status400BadRequest,
+                "No body, no note, a resolution other than Applied/NotApplied, an Applied resolution without the resource id the effect's kind " +
+                "needs, or a resource id with NotApplied.")
+            .Refuses(StatusCodes.Status404NotFound, "No effect has this id.")
+            .Refuses(
+                StatusCodes.Status409Conflict,
+                "Not possible in the effect's current state (already resolved, still in flight, sent again since `attempt`, changed meanwhile, " +
+                "or the resource belongs to another effect); `effectState` says which.");
         return group;
     }
 
@@ -98,6 +126,14 @@ public static partial class EffectAdminApi
     /// <summary>An effect id as listed: 64 hex characters (any case).</summary>
     public static bool IsEffectId(string? id) => id is not null && EffectIdPattern().IsMatch(id);
 
+    /// <param name="state">Only effects in this state (Sending, AsyncTask, Applied, NotApplied, Unknown); left out, the ones that need an operator.</param>
+    /// <param name="scope">Only effects of this scope, e.g. <c>external_invoice</c>.</param>
+    /// <param name="key">Only effects with this key within their scope.</param>
+    /// <param name="group">Only effects of this group (the resource they act on).</param>
+    /// <param name="owner">Only effects sent by the message with this idempotency key.</param>
+    /// <param name="olderThan">With no state asked for: open effects sent at least this long ago (hh:mm:ss); by default, the time after which an operator may resolve an open effect (the answer's <c>openResolvableAfterSeconds</c>).</param>
+    /// <param name="page">The page, from 1.</param>
+    /// <param name="pageSize">Effects per page, 1 to 500.</param>
     private static async Task<IResult> ListAsync(
         string? state,
         string? scope,
