@@ -97,14 +97,7 @@ public static class ActivePlatformServiceCollectionExtensions
         return services;
     }
 
-    private static RefitSettings RefitSettingsFor(IServiceProvider services)
-    {
-        var settings = RefitSettings.ForJsonContext(ActivePlatformJsonContext.Default);
-
-        // Refit keeps the request on its exceptions; the token handler already removed the header, this is the second lock.
-        settings.ExceptionRedactor = ex => ex.RequestMessage?.Headers.Remove(Bridge.ActivePlatform.ApiTokenHandler.HeaderName);
-        return settings;
-    }
+    private static RefitSettings RefitSettingsFor(IServiceProvider services) => Bridge.ActivePlatform.ActivePlatformRefit.Settings(ActivePlatformJsonContext.Default);
 
     /// <summary>
     /// Total timeout → retry → circuit breaker → attempt timeout (outermost first).

@@ -128,10 +128,20 @@ internal static class SandboxApp
         return services;
     }
 
+    /// <summary>Answers 411 to an API request whose body comes without a length (see <see cref="SandboxSettings.RefuseChunkedBodies"/>).</summary>
+    private static Task RefuseChunkedBodies(HttpContext context, RequestDelegate next) =>
+        SandboxApp.IsApiPath(context.Request.Path)
+            && context.Request.ContentLength is null
+            && context.Request.Headers.TransferEncoding.Count > 0
+            && context.RequestServices.GetRequiredService<SandboxSettings>().RefuseChunkedBodies
+                ? ApiJson.Error(StatusCodes.Status411LengthRequired, "Length Required").ExecuteAsync(context)
+                : next(context);
+
     public static void MapSandbox(this WebApplication app)
     {
         // Call log outermost, so faulted calls are logged with the status they were answered.
         app.Use(CallLog.Middleware);
+        app.Use(RefuseChunkedBodies);
         app.Use(FaultInjector.Middleware);
 
         var api = app.MapGroup(ApiPrefix + "/{reseller_id:int}").AddEndpointFilter(Auth.RequireToken);

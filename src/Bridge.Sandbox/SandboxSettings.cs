@@ -37,6 +37,12 @@ public sealed class SandboxSettings
     /// <summary>Offset the timestamps are written in (the docs' examples are mostly +0300).</summary>
     public int UtcOffsetMinutes { get; set; } = 180;
 
+    /// <summary>
+    /// Whether a request body sent without a <c>Content-Length</c> (chunked) is refused with 411, as some gateways and
+    /// proxies in front of installations do. On by default, so a client that streams its bodies fails here first.
+    /// </summary>
+    public bool RefuseChunkedBodies { get; set; } = true;
+
     /// <summary>Port for <see cref="SandboxServer.StartAsync"/> (0 = any free port). Program.cs uses <c>--urls</c> instead.</summary>
     public int ListenPort { get; set; }
 

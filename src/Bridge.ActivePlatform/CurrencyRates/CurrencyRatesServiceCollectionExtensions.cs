@@ -23,12 +23,5 @@ public static class CurrencyRatesServiceCollectionExtensions
         return services;
     }
 
-    private static RefitSettings Settings(IServiceProvider services)
-    {
-        var settings = RefitSettings.ForJsonContext(CurrencyRatesJsonContext.Default);
-
-        // As for the other APIs: Refit keeps the request on its exceptions, so the token header is removed from it.
-        settings.ExceptionRedactor = ex => ex.RequestMessage?.Headers.Remove(ApiTokenHandler.HeaderName);
-        return settings;
-    }
+    private static RefitSettings Settings(IServiceProvider services) => ActivePlatformRefit.Settings(CurrencyRatesJsonContext.Default);
 }

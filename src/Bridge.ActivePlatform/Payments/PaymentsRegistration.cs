@@ -13,10 +13,5 @@ internal static class PaymentsRegistration
         services.TryAddTransient<IPaymentsClient, PaymentsClient>();
     }
 
-    private static RefitSettings Settings()
-    {
-        var settings = RefitSettings.ForJsonContext(PaymentsJsonContext.Default);
-        settings.ExceptionRedactor = ex => ex.RequestMessage?.Headers.Remove(ApiTokenHandler.HeaderName);
-        return settings;
-    }
+    private static RefitSettings Settings() => ActivePlatformRefit.Settings(PaymentsJsonContext.Default);
 }
