@@ -73,7 +73,22 @@ internal static class ApiJson
         return result;
     }
 
-    /// <summary>The attributes of a write body: <c>{"data":{"attributes":{…}}}</c> (with or without data.type) or flat.</summary>
+    /// <summary>
+    /// The documented envelope of payments, corrections and currency rates (REFERENCE.md "style A"):
+    /// <c>{"data":{"attributes":{…}}}</c>, with or without <c>data.type</c>. A flat body has no attributes here.
+    /// </summary>
+    public static JsonObject? DataAttributes(JsonNode? body) => (body as JsonObject)?["data"]?["attributes"] as JsonObject;
+
+    /// <summary>
+    /// The documented flat body of notifications and complete_invoices (REFERENCE.md "style B"; approve and revoke inferred
+    /// alike). A body wrapped in <c>data</c> has no fields here.
+    /// </summary>
+    public static JsonObject? Flat(JsonNode? body) => body is JsonObject root && !root.ContainsKey("data") ? root : null;
+
+    /// <summary>
+    /// The attributes of a closing-document write, whose envelope the docs do not show (REFERENCE.md §1): either
+    /// <c>{"data":{"attributes":{…}}}</c> (with or without data.type) or flat.
+    /// </summary>
     public static JsonObject? Attributes(JsonNode? body)
     {
         if (body is not JsonObject root)

@@ -237,7 +237,7 @@ internal static class CorrectionEndpoints
             return ApiJson.Error(StatusCodes.Status400BadRequest, "The request body is not valid JSON");
         }
 
-        var (fields, error) = CorrectionFields.Parse(ApiJson.Attributes(body));
+        var (fields, error) = CorrectionFields.Parse(ApiJson.DataAttributes(body));
         return fields is null
             ? ApiJson.Error(StatusCodes.Status422UnprocessableEntity, error!)
             : ApiJson.Document(store.Create(resellerId, fields, clock.Now).ToJson(), StatusCodes.Status201Created);
@@ -261,7 +261,7 @@ internal static class CorrectionEndpoints
             return ApiJson.Error(StatusCodes.Status404NotFound, ClosingDocumentStore.NotFound);
         }
 
-        var status = ApiJson.Text(ApiJson.Attributes(body)?["status"]);
+        var status = ApiJson.Text(ApiJson.DataAttributes(body)?["status"]);
         if (string.IsNullOrWhiteSpace(status))
         {
             return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, "param is missing or the value is empty: status");

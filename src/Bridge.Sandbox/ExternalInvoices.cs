@@ -512,7 +512,7 @@ internal static class ExternalInvoiceEndpoints
             return InvalidJson();
         }
 
-        var attributes = ApiJson.Attributes(body);
+        var attributes = ApiJson.Flat(body);
         var accountIds = AccountIds(attributes?["account_ids"]);
         if (accountIds is null)
         {

@@ -328,7 +328,7 @@ internal static class InvoiceEndpoints
         }
 
         var (ok, body) = await ApiJson.ReadBodyAsync(context);
-        var attributes = ok ? ApiJson.Attributes(body) : null;
+        var attributes = ok ? ApiJson.Flat(body) : null;
         var documentId = ApiJson.Text(attributes?["document_id"]);
         var billingText = ApiJson.Text(attributes?["billing_date"]);
         if (string.IsNullOrWhiteSpace(documentId) || string.IsNullOrWhiteSpace(billingText))

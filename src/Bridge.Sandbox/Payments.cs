@@ -804,7 +804,7 @@ internal static class PaymentEndpoints
     private static async Task<JsonObject?> AttributesAsync(HttpContext context)
     {
         var (ok, body) = await ApiJson.ReadBodyAsync(context);
-        return ok ? ApiJson.Attributes(body) : null;
+        return ok ? ApiJson.DataAttributes(body) : null;
     }
 
     /// <summary>The docs type payment_method_id as a string (RG) and as an integer (7.8): both are read.</summary>

@@ -103,6 +103,8 @@ internal sealed class SandboxClock(TimeSpan offset)
 /// <summary>Service registration and the request pipeline, shared by Program.cs and <see cref="SandboxServer"/>.</summary>
 internal static class SandboxApp
 {
+    private const string JsonApiMediaType = "application/vnd.api+json";
+
     public const string ApiPrefix = "/api/v3/resellers";
 
     public static bool IsApiPath(PathString path) => path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
@@ -137,11 +139,36 @@ internal static class SandboxApp
                 ? ApiJson.Error(StatusCodes.Status411LengthRequired, "Length Required").ExecuteAsync(context)
                 : next(context);
 
+    /// <summary>
+    /// Answers 406 to an API request that does not accept JSON:API and 415 to a body of another type (see
+    /// <see cref="SandboxSettings.RequireJsonApiMediaTypes"/>). A bodiless request's <c>Content-Type</c> is not judged.
+    /// </summary>
+    private static Task RequireJsonApiMediaTypes(HttpContext context, RequestDelegate next)
+    {
+        var request = context.Request;
+        if (!SandboxApp.IsApiPath(request.Path) || !context.RequestServices.GetRequiredService<SandboxSettings>().RequireJsonApiMediaTypes)
+        {
+            return next(context);
+        }
+
+        var headers = request.GetTypedHeaders();
+        if (!headers.Accept.Any(accepted => accepted.MediaType.Equals(JsonApiMediaType, StringComparison.OrdinalIgnoreCase)))
+        {
+            return ApiJson.Error(StatusCodes.Status406NotAcceptable, "Not Acceptable").ExecuteAsync(context);
+        }
+
+        var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
+        return hasBody && headers.ContentType?.MediaType.Equals(JsonApiMediaType, StringComparison.OrdinalIgnoreCase) != true
+            ? ApiJson.Error(StatusCodes.Status415UnsupportedMediaType, "Unsupported Media Type").ExecuteAsync(context)
+            : next(context);
+    }
+
     public static void MapSandbox(this WebApplication app)
     {
         // Call log outermost, so faulted calls are logged with the status they were answered.
         app.Use(CallLog.Middleware);
         app.Use(RefuseChunkedBodies);
+        app.Use(RequireJsonApiMediaTypes);
         app.Use(FaultInjector.Middleware);
 
         var api = app.MapGroup(ApiPrefix + "/{reseller_id:int}").AddEndpointFilter(Auth.RequireToken);

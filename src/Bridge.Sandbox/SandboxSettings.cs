@@ -43,6 +43,12 @@ public sealed class SandboxSettings
     /// </summary>
     public bool RefuseChunkedBodies { get; set; } = true;
 
+    /// <summary>
+    /// Whether the media types the docs list as required on every v3 method are enforced: a request that does not accept
+    /// <c>application/vnd.api+json</c> is answered 406, and a body of another <c>Content-Type</c> 415. On by default.
+    /// </summary>
+    public bool RequireJsonApiMediaTypes { get; set; } = true;
+
     /// <summary>Port for <see cref="SandboxServer.StartAsync"/> (0 = any free port). Program.cs uses <c>--urls</c> instead.</summary>
     public int ListenPort { get; set; }
 

@@ -221,7 +221,9 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
                 key, type = "act", name = "Earlier attempt", amount = new { total = "1.00", currency = "EUR" },
                 start_date = "2026-10-01", end_date = "2026-10-31", file = "data:application/pdf;base64," + Convert.ToBase64String("%PDF-1.4"u8.ToArray()),
             };
-            using var content = System.Net.Http.Json.JsonContent.Create(earlier);
+            // As ActivePlatform takes it: JSON:API media types and a body with a length.
+            api.DefaultRequestHeaders.Accept.ParseAdd("application/vnd.api+json");
+            using var content = new StringContent(System.Text.Json.JsonSerializer.Serialize(earlier), System.Text.Encoding.UTF8, "application/vnd.api+json");
             (await api.PostAsync(new Uri($"api/v3/resellers/1/accounts/{account}/external_invoices", UriKind.Relative), content)).EnsureSuccessStatusCode();
         }
 

@@ -73,6 +73,7 @@ public sealed class FaultTests(SandboxFixture fixture) : SandboxTest(fixture)
         await Control.SetFaultAsync(new FaultRule { HangNext = 1 }, CancellationToken.None);
         using var impatient = Fixture.Sandbox.CreateClient();
         impatient.Timeout = TimeSpan.FromMilliseconds(500);
+        impatient.DefaultRequestHeaders.Accept.ParseAdd("application/vnd.api+json");
 
         await Assert.ThrowsAsync<TaskCanceledException>(() => impatient.GetAsync(new Uri("api/v3/resellers/1/subscriptions", UriKind.Relative)));
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "api/v3/resellers/1/subscriptions")).Status);
