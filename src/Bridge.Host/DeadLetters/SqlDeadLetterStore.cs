@@ -13,7 +13,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
+    private readonly DeadLetterSql sql = DeadLetterSql.For(database.Dialect);
     private readonly SqlDialect dialect = database.Dialect;
 
     public async Task<DeadLetterCaptured> CaptureAsync(DbTransaction transaction, NewDeadLetter letter, CancellationToken cancellationToken)
@@ -28,7 +28,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         var normalized = FailureCause.Normalize(exceptionMessage);
         var body = letter.Body.Storable();
         var row = await connection.QuerySingleAsync<CapturedRow>(new CommandDefinition(
-            sql.DeadLetterUpsert,
+            sql.Upsert,
             new
             {
                 Id = SqlValues.Id(dialect, letter.Id),
@@ -96,8 +96,8 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         parameters.Add("Skip", (page - 1) * pageSize, DbType.Int32);
         parameters.Add("Take", pageSize, DbType.Int32);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<SummaryRow>(new CommandDefinition(sql.DeadLetterQuery, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql.DeadLetterQueryCount, FilterParameters(filter), cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<SummaryRow>(new CommandDefinition(sql.Query, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql.QueryCount, FilterParameters(filter), cancellationToken: cancellationToken)).ConfigureAwait(false);
         return new DeadLetterPage(rows.Select(row => row.ToSummary()).ToList(), total, page, pageSize);
     }
 
@@ -105,7 +105,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     {
         ArgumentNullException.ThrowIfNull(filter);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<GroupRow>(new CommandDefinition(sql.DeadLetterGroups, FilterParameters(filter), cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<GroupRow>(new CommandDefinition(sql.Groups, FilterParameters(filter), cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(row => new DeadLetterGroup(
             row.FailureGroup,
             row.ExceptionType,
@@ -119,14 +119,14 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<FullRow>(new CommandDefinition(
-            sql.DeadLetterSelect, new { Id = SqlValues.Id(dialect, id) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.Select, new { Id = SqlValues.Id(dialect, id) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (row is null)
         {
             return null;
         }
 
         var audit = await connection.QueryAsync<AuditRow>(new CommandDefinition(
-            sql.DeadLetterAuditSelect, new { Id = SqlValues.Id(dialect, id) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.AuditSelect, new { Id = SqlValues.Id(dialect, id) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return new DeadLetterDetails(row.ToDeadLetter(), audit.Select(entry => entry.ToEntry()).ToList());
     }
 
@@ -141,7 +141,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
-            sql.DeadLetterClaimReplay,
+            sql.ClaimReplay,
             new
             {
                 Id = SqlValues.Id(dialect, id),
@@ -160,7 +160,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             expired = (await connection.QueryAsync<ExpiredReplayRow>(new CommandDefinition(
-                sql.DeadLetterSelectExpiredReplays, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+                sql.SelectExpiredReplays, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
         }
 
         var released = new List<Guid>();
@@ -175,7 +175,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
                     CultureInfo.InvariantCulture,
                     $"The replay claimed by {row.Owner} was not recorded before its lease ended at {SqlValues.ReadTimestamp(row.ExpiresAt):O} (database time): it may or may not have reached {row.SourceQueue}. Replaying it again is safe: the message's idempotency record answers a second delivery as a duplicate."));
             // Conditional on the same owner's claim still being there, expired: of two releasers, or a late recorder, one wins.
-            if (await TransitionAsync(sql.DeadLetterReleaseExpiredReplay, deadLetterId, new { row.Owner }, audit, cancellationToken).ConfigureAwait(false))
+            if (await TransitionAsync(sql.ReleaseExpiredReplay, deadLetterId, new { row.Owner }, audit, cancellationToken).ConfigureAwait(false))
             {
                 released.Add(deadLetterId);
             }
@@ -185,23 +185,23 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     }
 
     public Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
-        TransitionAsync(sql.DeadLetterCompleteReplay, id, new { Owner = owner }, audit, cancellationToken);
+        TransitionAsync(sql.CompleteReplay, id, new { Owner = owner }, audit, cancellationToken);
 
     public Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
-        TransitionAsync(sql.DeadLetterReleaseReplay, id, new { Owner = owner }, audit, cancellationToken);
+        TransitionAsync(sql.ReleaseReplay, id, new { Owner = owner }, audit, cancellationToken);
 
     public Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken) =>
-        TransitionAsync(sql.DeadLetterCompleteEdit, id, new { Owner = owner, Reason = reason }, audit, cancellationToken);
+        TransitionAsync(sql.CompleteEdit, id, new { Owner = owner, Reason = reason }, audit, cancellationToken);
 
     public async Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
-        return await TransitionAsync(sql.DeadLetterDiscard, id, new { Reason = StorableText.Escape(reason, multiline: true) }, audit, cancellationToken).ConfigureAwait(false);
+        return await TransitionAsync(sql.Discard, id, new { Reason = StorableText.Escape(reason, multiline: true) }, audit, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<bool> RestoreAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken) =>
-        TransitionAsync(sql.DeadLetterRestore, id, null, audit, cancellationToken);
+        TransitionAsync(sql.Restore, id, null, audit, cancellationToken);
 
     public Task AuditAsync(DbTransaction transaction, Guid id, DeadLetterAction audit, CancellationToken cancellationToken)
     {
@@ -219,12 +219,12 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     }
 
     public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
-        SqlPurge.InBatchesAsync(database, sql.DeadLetterPurge, olderThan, cancellationToken);
+        SqlPurge.InBatchesAsync(database, sql.Purge, olderThan, cancellationToken);
 
     public async Task<IReadOnlyDictionary<DeadLetterStatus, long>> CountByStatusAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<CountRow>(new CommandDefinition(sql.DeadLetterCountByStatus, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<CountRow>(new CommandDefinition(sql.CountByStatus, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var counts = Enum.GetValues<DeadLetterStatus>().ToDictionary(status => status, _ => 0L);
         foreach (var row in rows)
         {
@@ -259,7 +259,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
 
     private Task InsertAuditAsync(DbTransaction transaction, Guid id, DeadLetterAction audit, DateTimeOffset at, CancellationToken cancellationToken) =>
         transaction.Connection!.ExecuteAsync(new CommandDefinition(
-            sql.DeadLetterAuditInsert,
+            sql.AuditInsert,
             new
             {
                 DeadLetterId = SqlValues.Id(dialect, id),

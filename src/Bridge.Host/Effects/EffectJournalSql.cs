@@ -225,29 +225,4 @@ public sealed class EffectJournalSql
         DELETE TOP (@BatchSize) FROM bridge.effect_journal
         WHERE state IN (N'Applied', N'NotApplied') AND updated_at < @OlderThan;
         """);
-
-    /// <summary>Every statement of every dialect, for the SQL Server parse test and reviews.</summary>
-    public static IEnumerable<(SqlDialect Dialect, string Name, string Text)> All()
-    {
-        foreach (var dialect in new[] { SqlDialect.SqlServer, SqlDialect.PostgreSql, SqlDialect.Sqlite })
-        {
-            var s = For(dialect);
-            yield return (dialect, nameof(SelectById), s.SelectById);
-            yield return (dialect, nameof(SelectOpen), s.SelectOpen);
-            yield return (dialect, nameof(Restart), s.Restart);
-            yield return (dialect, nameof(Insert), s.Insert);
-            yield return (dialect, nameof(Adopt), s.Adopt);
-            yield return (dialect, nameof(SetAsyncTask), s.SetAsyncTask);
-            yield return (dialect, nameof(Resolve), s.Resolve);
-            yield return (dialect, nameof(CountOwners), s.CountOwners);
-            yield return (dialect, nameof(Query), s.Query);
-            yield return (dialect, nameof(QueryCount), s.QueryCount);
-            yield return (dialect, nameof(SelectDetails), s.SelectDetails);
-            yield return (dialect, nameof(OperatorResolve), s.OperatorResolve);
-            yield return (dialect, nameof(AuditInsert), s.AuditInsert);
-            yield return (dialect, nameof(AuditSelect), s.AuditSelect);
-            yield return (dialect, nameof(Purge), s.Purge);
-            yield return (dialect, nameof(Health), s.Health);
-        }
-    }
 }

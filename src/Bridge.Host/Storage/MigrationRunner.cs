@@ -20,7 +20,7 @@ public sealed partial class MigrationRunner(IBridgeDatabase database, TimeProvid
     /// <summary>Applies every pending script; returns the names of those this call applied.</summary>
     public async Task<IReadOnlyList<string>> RunAsync(CancellationToken cancellationToken)
     {
-        var statements = SqlStatements.For(database.Dialect);
+        var statements = MigrationSql.For(database.Dialect);
         var scripts = LoadScripts(database.Dialect);
         var applied = new List<string>();
 
@@ -28,20 +28,20 @@ public sealed partial class MigrationRunner(IBridgeDatabase database, TimeProvid
         foreach (var script in scripts)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            if (statements.AcquireMigrationLock is { } acquireLock)
+            if (statements.AcquireLock is { } acquireLock)
             {
                 await ExecuteAsync(connection, transaction, acquireLock, null, cancellationToken).ConfigureAwait(false);
             }
 
             // Under the lock, so the runner that was waiting sees what the one before it applied.
-            if (statements.EnsureMigrationSchema is { } ensureSchema)
+            if (statements.EnsureSchema is { } ensureSchema)
             {
                 await ExecuteAsync(connection, transaction, ensureSchema, null, cancellationToken).ConfigureAwait(false);
             }
 
-            await ExecuteAsync(connection, transaction, statements.EnsureMigrationTable, null, cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, statements.EnsureTable, null, cancellationToken).ConfigureAwait(false);
             var done = await connection.QueryAsync<string>(new CommandDefinition(
-                statements.SelectAppliedMigrations, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                statements.SelectApplied, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (done.Contains(script.Name, StringComparer.Ordinal))
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -52,7 +52,7 @@ public sealed partial class MigrationRunner(IBridgeDatabase database, TimeProvid
             await ExecuteAsync(
                 connection,
                 transaction,
-                statements.InsertMigration,
+                statements.Insert,
                 new { ScriptName = script.Name, AppliedAt = SqlValues.Timestamp(database.Dialect, timeProvider.GetUtcNow()) },
                 cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -69,12 +69,12 @@ public sealed partial class MigrationRunner(IBridgeDatabase database, TimeProvid
     /// </summary>
     public async Task<IReadOnlyList<string>> PendingAsync(CancellationToken cancellationToken)
     {
-        var statements = SqlStatements.For(database.Dialect);
+        var statements = MigrationSql.For(database.Dialect);
         var scripts = LoadScripts(database.Dialect).Select(script => script.Name).ToList();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var done = (await connection.QueryAsync<string>(new CommandDefinition(statements.SelectAppliedMigrations, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            var done = (await connection.QueryAsync<string>(new CommandDefinition(statements.SelectApplied, cancellationToken: cancellationToken)).ConfigureAwait(false))
                 .ToHashSet(StringComparer.Ordinal);
             return scripts.Where(name => !done.Contains(name)).ToList();
         }

@@ -9,7 +9,7 @@ namespace Bridge.Host.Storage;
 /// </remarks>
 public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider timeProvider) : IDocumentStateStore
 {
-    private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
+    private readonly DocumentStateSql sql = DocumentStateSql.For(database.Dialect);
     private readonly SqlDialect dialect = database.Dialect;
 
     public async Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
@@ -19,7 +19,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var claimed = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            sql.DocumentClaim,
+            sql.Claim,
             new
             {
                 Scope = scope,
@@ -39,7 +39,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
         var command = new CommandDefinition(
-            sql.DocumentRenew,
+            sql.Renew,
             new { Scope = scope, DocumentKey = documentKey, Owner = owner, LeaseMilliseconds = SqlValues.Milliseconds(lease) },
             transaction,
             cancellationToken: cancellationToken);
@@ -61,7 +61,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
     public async Task ReleaseAsync(DbTransaction? transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
     {
         var command = new CommandDefinition(
-            sql.DocumentRelease,
+            sql.Release,
             new { Scope = scope, DocumentKey = documentKey, Owner = owner },
             transaction,
             cancellationToken: cancellationToken);
@@ -79,7 +79,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            sql.DocumentSelect, new { Scope = scope, DocumentKey = documentKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.Select, new { Scope = scope, DocumentKey = documentKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row?.ToState();
     }
 
@@ -87,7 +87,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
     {
         ArgumentNullException.ThrowIfNull(transaction);
         await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
-            sql.DocumentSetApplied,
+            sql.SetApplied,
             new
             {
                 Scope = scope,

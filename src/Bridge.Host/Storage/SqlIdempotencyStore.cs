@@ -5,7 +5,7 @@ namespace Bridge.Host.Storage;
 
 public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider timeProvider) : IIdempotencyStore
 {
-    private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
+    private readonly IdempotencySql sql = IdempotencySql.For(database.Dialect);
     private readonly SqlDialect dialect = database.Dialect;
 
     public async Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken)
@@ -21,7 +21,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         try
         {
             inserted = await connection.ExecuteAsync(new CommandDefinition(
-                sql.IdempotencyInsert,
+                sql.Insert,
                 new
                 {
                     IdempotencyKey = idempotencyKey,
@@ -59,7 +59,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var updated = await connection.ExecuteAsync(new CommandDefinition(
-            sql.IdempotencySetPendingAsyncTask,
+            sql.SetPendingAsyncTask,
             new { IdempotencyKey = idempotencyKey, AsyncTaskId = asyncTaskId, Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         EnsureFound(updated, idempotencyKey);
@@ -69,7 +69,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(
-            sql.IdempotencySelectMarkedForDocument, new { MessageType = messageType, DocumentKey = documentKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.SelectMarkedForDocument, new { MessageType = messageType, DocumentKey = documentKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(row => row.ToRecord()).ToList();
     }
 
@@ -78,7 +78,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
     {
         ArgumentNullException.ThrowIfNull(transaction);
         var updated = await ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
-            sql.IdempotencyComplete,
+            sql.Complete,
             new
             {
                 IdempotencyKey = idempotencyKey,
@@ -95,13 +95,13 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
 
         // Nothing in progress under this key: either another delivery completed it first, or it never began.
         var state = await ConnectionOf(transaction).ExecuteScalarAsync<string?>(new CommandDefinition(
-            sql.IdempotencyState, new { IdempotencyKey = idempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.State, new { IdempotencyKey = idempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         EnsureFound(state is null ? 0 : 1, idempotencyKey);
         return false;
     }
 
     public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
-        SqlPurge.InBatchesAsync(database, sql.IdempotencyPurge, olderThan, cancellationToken);
+        SqlPurge.InBatchesAsync(database, sql.Purge, olderThan, cancellationToken);
 
     internal static DbConnection ConnectionOf(DbTransaction transaction) =>
         transaction.Connection ?? throw new ArgumentException("The transaction has already completed.", nameof(transaction));
@@ -109,7 +109,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
     private async Task<IdempotencyRecord?> FindAsync(DbConnection connection, string idempotencyKey, CancellationToken cancellationToken)
     {
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            sql.IdempotencySelect, new { IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.Select, new { IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row?.ToRecord();
     }
 

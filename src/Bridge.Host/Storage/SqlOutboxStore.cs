@@ -8,7 +8,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
     /// <summary>Exception texts can be long (stack traces); the newest error only needs to say what went wrong.</summary>
     public const int MaxErrorLength = 4000;
 
-    private readonly SqlStatements sql = SqlStatements.For(database.Dialect);
+    private readonly OutboxSql sql = OutboxSql.For(database.Dialect);
     private readonly SqlDialect dialect = database.Dialect;
 
     public async Task EnqueueAsync(DbTransaction transaction, OutboxMessage message, CancellationToken cancellationToken)
@@ -16,7 +16,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(message);
         await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
-            sql.OutboxInsert,
+            sql.Insert,
             new
             {
                 Id = SqlValues.Id(dialect, message.Id),
@@ -44,7 +44,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(
-            sql.OutboxClaim,
+            sql.Claim,
             new { Owner = owner, BatchSize = batchSize, LeaseMilliseconds = SqlValues.Milliseconds(lease) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
@@ -68,7 +68,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
-            sql.OutboxMarkDispatched,
+            sql.MarkDispatched,
             new { Ids = IdList(ids), Owner = owner, Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
@@ -91,7 +91,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
         ArgumentNullException.ThrowIfNull(error);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
-            sql.OutboxMarkFailed,
+            sql.MarkFailed,
             new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = Truncated(error), RetryAfterMilliseconds = SqlValues.Milliseconds(retryAfter) },
             cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
@@ -102,7 +102,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
         ArgumentNullException.ThrowIfNull(error);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
-            sql.OutboxPark,
+            sql.Park,
             new { Id = SqlValues.Id(dialect, id), Owner = owner, Error = Truncated(error), Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()) },
             cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
@@ -111,21 +111,21 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            sql.OutboxCountPending, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.CountPending, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     public async Task<long> CountParkedAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            sql.OutboxCountParked, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.CountParked, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     public async Task<OutboxBacklog> GetBacklogAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleAsync<BacklogRow>(new CommandDefinition(
-            sql.OutboxBacklog, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.Backlog, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return new OutboxBacklog(
             Convert.ToInt64(row.Pending ?? 0L, System.Globalization.CultureInfo.InvariantCulture),
             Convert.ToInt64(row.Parked ?? 0L, System.Globalization.CultureInfo.InvariantCulture),
@@ -133,7 +133,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
     }
 
     public Task<int> PurgeDispatchedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
-        SqlPurge.InBatchesAsync(database, sql.OutboxPurgeDispatched, olderThan, cancellationToken);
+        SqlPurge.InBatchesAsync(database, sql.PurgeDispatched, olderThan, cancellationToken);
 
     private static string Truncated(string error) => error.Length > MaxErrorLength ? error[..MaxErrorLength] : error;
 

@@ -2,10 +2,24 @@ using System.Data.Common;
 
 namespace Bridge.Host.Storage;
 
+/// <summary>
+/// The databases Bridge runs on. Each concern keeps its statements in one class (<see cref="OutboxSql"/>, for one) with
+/// the three dialects side by side, so each can be reviewed (and, for SQL Server, parsed by a test) beside its siblings
+/// in the other dialects. Parameters are Dapper names (<c>@Name</c>); every dialect uses the same ones.
+/// Every lease (document claims, outbox claims and retry times) is set and judged by the database's clock inside the
+/// statement — only its length is a parameter (<c>@...Milliseconds</c>) — so instances whose clocks disagree cannot
+/// take each other's live claims. Every purge deletes at most <c>@BatchSize</c> rows and is repeated by
+/// <see cref="SqlPurge"/> until a batch comes back short.
+/// </summary>
 public enum SqlDialect
 {
     SqlServer,
     PostgreSql,
+
+    /// <remarks>
+    /// SQLite has one writer at a time, so a single statement is atomic against every other connection: the
+    /// claim statements need no lock hints, only the busy timeout <see cref="BridgeDatabase"/> sets.
+    /// </remarks>
     Sqlite,
 }
 

@@ -1,7 +1,6 @@
 using Bridge.Host.Effects;
 using Bridge.Host.Storage;
 using Dapper;
-using Microsoft.SqlServer.TransactSql.ScriptDom;
 using Xunit;
 
 namespace Bridge.Tests.Storage;
@@ -194,26 +193,3 @@ public sealed class SqliteEffectJournalTests(SqliteStorageFixture fixture) : Eff
 
 [RequiresEnvironmentVariable(SqlServerStorageFixture.Variable)]
 public sealed class SqlServerEffectJournalTests(SqlServerStorageFixture fixture) : EffectJournalTests<SqlServerStorageFixture>(fixture);
-
-public sealed class EffectJournalSqlServerParseTests
-{
-    public static TheoryData<string, string> Statements()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var (_, name, text) in EffectJournalSql.All().Where(s => s.Dialect == SqlDialect.SqlServer))
-        {
-            data.Add(name, text);
-        }
-
-        return data;
-    }
-
-    [Theory]
-    [MemberData(nameof(Statements))]
-    public void Journal_statement_parses_as_TSql160(string name, string sql)
-    {
-        new TSql160Parser(initialQuotedIdentifiers: true).Parse(new StringReader(sql), out var errors);
-
-        Assert.True(errors.Count == 0, $"{name}: " + string.Join("; ", errors.Select(error => $"line {error.Line}: {error.Message}")));
-    }
-}

@@ -41,7 +41,7 @@ public abstract class PurgeInBatchesTests<TFixture>(TFixture fixture) : IClassFi
         clock.Advance(TimeSpan.FromDays(10));
         var recent = await CompletedRecordsAsync(store, 2);
 
-        Assert.Equal(BatchSize, await PurgeOneBatchAsync(SqlStatements.For(fixture.Dialect).IdempotencyPurge));
+        Assert.Equal(BatchSize, await PurgeOneBatchAsync(IdempotencySql.For(fixture.Dialect).Purge));
         var purged = await store.PurgeAsync(Start.AddDays(1), CancellationToken.None);
 
         Assert.Equal(due.Count - BatchSize, purged);
@@ -77,7 +77,7 @@ public abstract class PurgeInBatchesTests<TFixture>(TFixture fixture) : IClassFi
             await store.MarkDispatchedAsync([message.Id], "instance-a", CancellationToken.None);
         }
 
-        Assert.Equal(BatchSize, await PurgeOneBatchAsync(SqlStatements.For(fixture.Dialect).OutboxPurgeDispatched));
+        Assert.Equal(BatchSize, await PurgeOneBatchAsync(OutboxSql.For(fixture.Dialect).PurgeDispatched));
         var purged = await store.PurgeDispatchedAsync(Start.AddDays(1), CancellationToken.None);
 
         Assert.Equal(due.Count - BatchSize, purged);
@@ -98,7 +98,7 @@ public abstract class PurgeInBatchesTests<TFixture>(TFixture fixture) : IClassFi
         clock.Advance(TimeSpan.FromDays(10));
         var recent = await CaptureAsync(store, "m-recent");
 
-        Assert.Equal(BatchSize, await PurgeOneBatchAsync(SqlStatements.For(fixture.Dialect).DeadLetterPurge));
+        Assert.Equal(BatchSize, await PurgeOneBatchAsync(DeadLetterSql.For(fixture.Dialect).Purge));
         var purged = await store.PurgeAsync(Start.AddDays(1), CancellationToken.None);
 
         Assert.Equal(due.Count - BatchSize, purged);

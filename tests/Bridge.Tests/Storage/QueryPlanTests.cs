@@ -15,34 +15,24 @@ public sealed partial class QueryPlanTests(PostgreSqlStorageFixture fixture) : I
 {
     private static readonly string[] HotStatements =
     [
-        nameof(SqlStatements.IdempotencyInsert), nameof(SqlStatements.IdempotencySelect), nameof(SqlStatements.IdempotencyComplete),
-        nameof(SqlStatements.IdempotencySelectMarkedForDocument), nameof(SqlStatements.DocumentClaim), nameof(SqlStatements.DocumentRenew),
-        nameof(SqlStatements.DocumentRelease), nameof(SqlStatements.DocumentSelect), nameof(SqlStatements.DocumentSetApplied),
-        nameof(SqlStatements.OutboxClaim), nameof(SqlStatements.OutboxMarkDispatched), nameof(SqlStatements.OutboxBacklog),
+        SqlConcerns.Name<IdempotencySql>(nameof(IdempotencySql.Insert)), SqlConcerns.Name<IdempotencySql>(nameof(IdempotencySql.Select)),
+        SqlConcerns.Name<IdempotencySql>(nameof(IdempotencySql.Complete)), SqlConcerns.Name<IdempotencySql>(nameof(IdempotencySql.SelectMarkedForDocument)),
+        SqlConcerns.Name<DocumentStateSql>(nameof(DocumentStateSql.Claim)), SqlConcerns.Name<DocumentStateSql>(nameof(DocumentStateSql.Renew)),
+        SqlConcerns.Name<DocumentStateSql>(nameof(DocumentStateSql.Release)), SqlConcerns.Name<DocumentStateSql>(nameof(DocumentStateSql.Select)),
+        SqlConcerns.Name<DocumentStateSql>(nameof(DocumentStateSql.SetApplied)),
+        SqlConcerns.Name<OutboxSql>(nameof(OutboxSql.Claim)), SqlConcerns.Name<OutboxSql>(nameof(OutboxSql.MarkDispatched)),
+        SqlConcerns.Name<OutboxSql>(nameof(OutboxSql.Backlog)),
+        Journal(nameof(EffectJournalSql.SelectById)), Journal(nameof(EffectJournalSql.SelectOpen)), Journal(nameof(EffectJournalSql.Restart)),
+        Journal(nameof(EffectJournalSql.SetAsyncTask)), Journal(nameof(EffectJournalSql.Resolve)), Journal(nameof(EffectJournalSql.CountOwners)),
     ];
 
-    private static readonly string[] HotJournalStatements =
-    [
-        nameof(EffectJournalSql.SelectById), nameof(EffectJournalSql.SelectOpen), nameof(EffectJournalSql.Restart),
-        nameof(EffectJournalSql.SetAsyncTask), nameof(EffectJournalSql.Resolve), nameof(EffectJournalSql.CountOwners),
-    ];
-
-    public static TheoryData<string> Statements()
-    {
-        var data = new TheoryData<string>();
-        foreach (var name in HotStatements.Concat(HotJournalStatements))
-        {
-            data.Add(name);
-        }
-
-        return data;
-    }
+    public static TheoryData<string> Statements() => new(HotStatements);
 
     [Theory]
     [MemberData(nameof(Statements))]
     public async Task A_hot_statement_reads_through_an_index(string name)
     {
-        var sql = Statement(name);
+        var sql = SqlConcerns.Statement(SqlDialect.PostgreSql, name);
         await using var connection = (NpgsqlConnection)await fixture.Database.OpenAsync(CancellationToken.None);
         await using (var discourage = new NpgsqlCommand("SET enable_seqscan = off;", connection))
         {
@@ -81,18 +71,15 @@ public sealed partial class QueryPlanTests(PostgreSqlStorageFixture fixture) : I
 
     private static readonly Dictionary<string, string> Expected = new(StringComparer.Ordinal)
     {
-        [nameof(EffectJournalSql.SelectById)] = "pk_effect_journal",
-        [nameof(EffectJournalSql.Restart)] = "pk_effect_journal",
-        [nameof(EffectJournalSql.SetAsyncTask)] = "pk_effect_journal",
-        [nameof(EffectJournalSql.Resolve)] = "pk_effect_journal",
-        [nameof(EffectJournalSql.SelectOpen)] = "ux_effect_journal_open_group",
-        [nameof(EffectJournalSql.CountOwners)] = "ux_effect_journal_resource",
+        [Journal(nameof(EffectJournalSql.SelectById))] = "pk_effect_journal",
+        [Journal(nameof(EffectJournalSql.Restart))] = "pk_effect_journal",
+        [Journal(nameof(EffectJournalSql.SetAsyncTask))] = "pk_effect_journal",
+        [Journal(nameof(EffectJournalSql.Resolve))] = "pk_effect_journal",
+        [Journal(nameof(EffectJournalSql.SelectOpen))] = "ux_effect_journal_open_group",
+        [Journal(nameof(EffectJournalSql.CountOwners))] = "ux_effect_journal_resource",
     };
 
-    private static string Statement(string name) =>
-        typeof(SqlStatements).GetProperty(name) is { } statement
-            ? (string)statement.GetValue(SqlStatements.For(SqlDialect.PostgreSql))!
-            : (string)typeof(EffectJournalSql).GetProperty(name)!.GetValue(EffectJournalSql.For(SqlDialect.PostgreSql))!;
+    private static string Journal(string property) => SqlConcerns.Name<EffectJournalSql>(property);
 
     /// <summary>A value of the type Bridge binds for a parameter of that name.</summary>
     private static object Sample(string name) => name switch

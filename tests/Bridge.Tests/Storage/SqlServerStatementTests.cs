@@ -1,3 +1,6 @@
+using Bridge.Host.DeadLetters;
+using Bridge.Host.Effects;
+using Bridge.Host.Hosting;
 using Bridge.Host.Storage;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
 using Xunit;
@@ -18,23 +21,35 @@ public sealed class SqlServerStatementTests
             data.Add("migration " + script.Name, script.Sql);
         }
 
-        foreach (var (name, sql) in SqlStatements.SqlServer.All)
+        foreach (var (name, sql) in SqlConcerns.Statements(SqlDialect.SqlServer))
         {
             data.Add(name, sql);
         }
 
-        // Statements kept beside their feature, the three dialects side by side.
-        foreach (var property in typeof(Bridge.Host.DeadLetters.ReplayJobSql).GetProperties().Where(p => p.PropertyType == typeof(string)))
-        {
-            data.Add("replay jobs: " + property.Name, (string)property.GetValue(Bridge.Host.DeadLetters.ReplayJobSql.SqlServer)!);
-        }
-
-        foreach (var property in typeof(Bridge.Host.Hosting.InstanceSql).GetProperties().Where(p => p.PropertyType == typeof(string)))
-        {
-            data.Add("instances: " + property.Name, (string)property.GetValue(Bridge.Host.Hosting.InstanceSql.SqlServer)!);
-        }
-
         return data;
+    }
+
+    [Fact]
+    public void Every_concern_class_and_its_purge_is_found()
+    {
+        Assert.NotEmpty(SqlConcerns.Types);
+        Assert.Subset(
+            new HashSet<Type>(SqlConcerns.Types),
+            new HashSet<Type>
+            {
+                typeof(MigrationSql), typeof(IdempotencySql), typeof(DocumentStateSql), typeof(OutboxSql), typeof(DeadLetterSql),
+                typeof(EffectJournalSql), typeof(ReplayJobSql), typeof(InstanceSql),
+            });
+        Assert.Subset(
+            new HashSet<string>(PurgeNames()),
+            new HashSet<string>
+            {
+                SqlConcerns.Name<IdempotencySql>(nameof(IdempotencySql.Purge)),
+                SqlConcerns.Name<OutboxSql>(nameof(OutboxSql.PurgeDispatched)),
+                SqlConcerns.Name<DeadLetterSql>(nameof(DeadLetterSql.Purge)),
+                SqlConcerns.Name<EffectJournalSql>(nameof(EffectJournalSql.Purge)),
+                SqlConcerns.Name<ReplayJobSql>(nameof(ReplayJobSql.Purge)),
+            });
     }
 
     [Theory]
@@ -57,12 +72,10 @@ public sealed class SqlServerStatementTests
     /// <c>@BatchSize</c> rows per statement, and its store repeats it until a batch comes back short.
     /// </summary>
     [Theory]
-    [InlineData(nameof(SqlStatements.IdempotencyPurge))]
-    [InlineData(nameof(SqlStatements.OutboxPurgeDispatched))]
-    [InlineData(nameof(SqlStatements.DeadLetterPurge))]
+    [MemberData(nameof(Purges))]
     public void Purge_deletes_at_most_one_batch_per_statement(string name)
     {
-        var sql = SqlStatements.SqlServer.All.Single(statement => statement.Key == name).Value;
+        var sql = SqlConcerns.Statement(SqlDialect.SqlServer, name);
         var fragment = new TSql160Parser(initialQuotedIdentifiers: true).Parse(new StringReader(sql), out var errors);
         Assert.Empty(errors);
 
@@ -72,19 +85,27 @@ public sealed class SqlServerStatementTests
         Assert.Equal("@BatchSize", Assert.IsType<VariableReference>(Unparenthesized(top.Expression)).Name);
     }
 
+    public static TheoryData<string> Purges() => new(PurgeNames());
+
+    /// <summary>Every concern's purge: each statement whose name begins with <c>Purge</c>.</summary>
+    private static List<string> PurgeNames() =>
+        SqlConcerns.Statements(SqlDialect.SqlServer)
+            .Select(statement => statement.Name)
+            .Where(name => name.Split('.')[1].StartsWith("Purge", StringComparison.Ordinal))
+            .ToList();
+
     private static ScalarExpression Unparenthesized(ScalarExpression expression) =>
         expression is ParenthesisExpression parenthesis ? Unparenthesized(parenthesis.Expression) : expression;
 
     [Fact]
     public void Every_dialect_defines_the_same_statements()
     {
-        var sqlServer = SqlStatements.SqlServer.All.Select(statement => statement.Key).ToList();
+        var sqlServer = SqlConcerns.Statements(SqlDialect.SqlServer).Select(statement => statement.Name).ToList();
+        string[] notOnSqlite = [SqlConcerns.Name<MigrationSql>(nameof(MigrationSql.AcquireLock)), SqlConcerns.Name<MigrationSql>(nameof(MigrationSql.EnsureSchema))];
 
-        Assert.Equal(sqlServer, SqlStatements.PostgreSql.All.Select(statement => statement.Key));
-        Assert.Equal(
-            sqlServer.Where(name => name is not (nameof(SqlStatements.AcquireMigrationLock) or nameof(SqlStatements.EnsureMigrationSchema))),
-            SqlStatements.Sqlite.All.Select(statement => statement.Key));
-        Assert.Equal(43, sqlServer.Count);
+        Assert.Equal(sqlServer, SqlConcerns.Statements(SqlDialect.PostgreSql).Select(statement => statement.Name));
+        Assert.Equal(sqlServer.Except(notOnSqlite), SqlConcerns.Statements(SqlDialect.Sqlite).Select(statement => statement.Name));
+        Assert.Equal(71, sqlServer.Count);
     }
 
     [Fact]

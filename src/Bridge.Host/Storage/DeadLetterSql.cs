@@ -1,0 +1,535 @@
+namespace Bridge.Host.Storage;
+
+/// <summary>
+/// The dead letters' statements (capture, queries, replay claims, audit and purge), the three dialects side by side.
+/// </summary>
+public sealed class DeadLetterSql
+{
+    /// <summary>
+    /// Stores a dead letter, or — when the queue already holds one for the same message (same <c>identity_hash</c>: message
+    /// id and body; a redelivery after a crash, a replay that failed again) — counts the new failure on it and makes it
+    /// Pending again. Returns its id and failure count.
+    /// </summary>
+    public required string Upsert { get; init; }
+
+    public required string AuditInsert { get; init; }
+
+    public required string Select { get; init; }
+
+    public required string AuditSelect { get; init; }
+
+    /// <summary>One page of summaries matching the optional filters (a null parameter matches everything), newest failure first.</summary>
+    public required string Query { get; init; }
+
+    public required string QueryCount { get; init; }
+
+    /// <summary>Counts by failure cause (exception type + normalised message) over the rows matching the filters.</summary>
+    /// <summary>The 500 largest failure groups: messages that normalisation cannot collapse must not return every dead letter.</summary>
+    public required string Groups { get; init; }
+
+    /// <summary>
+    /// Pending to Replaying for one owner, leased for <c>@LeaseMilliseconds</c> from the database's now; affects one row only
+    /// for the winner.
+    /// </summary>
+    public required string ClaimReplay { get; init; }
+
+    /// <summary>Up to 500 Replaying dead letters (one, when <c>@Id</c> is set) whose claim expired by the database's clock: a replay that died unrecorded.</summary>
+    public required string SelectExpiredReplays { get; init; }
+
+    /// <summary>Replaying to Pending, if <c>@Owner</c>'s claim is still the one there and expired by the database's clock.</summary>
+    public required string ReleaseExpiredReplay { get; init; }
+
+    public required string CompleteReplay { get; init; }
+
+    public required string ReleaseReplay { get; init; }
+
+    /// <summary>Archives (Discarded) the original of an edited message, while its claimer still holds it.</summary>
+    public required string CompleteEdit { get; init; }
+
+    public required string Discard { get; init; }
+
+    public required string Restore { get; init; }
+
+    /// <summary>
+    /// Deletes up to <c>@BatchSize</c> dead letters last failed before <c>@OlderThan</c>, with their audit, except ones a live
+    /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other).
+    /// </summary>
+    public required string Purge { get; init; }
+
+    public required string CountByStatus { get; init; }
+
+    public static DeadLetterSql For(SqlDialect dialect) => dialect switch
+    {
+        SqlDialect.PostgreSql => PostgreSql,
+        SqlDialect.Sqlite => Sqlite,
+        SqlDialect.SqlServer => SqlServer,
+        _ => throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "Unknown SQL dialect."),
+    };
+
+    /// <summary>The dead-letter filter shared by the query, its count and the groups.</summary>
+    private const string PostgreSqlDeadLetterFilter = """
+        WHERE (CAST(@Status AS text) IS NULL OR status = @Status)
+          AND (CAST(@MessageType AS text) IS NULL OR message_type = @MessageType)
+          AND (CAST(@Queue AS text) IS NULL OR source_queue = @Queue)
+          AND (CAST(@ErpKey AS text) IS NULL OR erp_key = @ErpKey)
+          AND (CAST(@ExceptionType AS text) IS NULL OR exception_type = @ExceptionType)
+          AND (CAST(@FailureGroup AS text) IS NULL OR failure_group = @FailureGroup)
+          AND (CAST(@From AS timestamptz) IS NULL OR last_failed_at >= CAST(@From AS timestamptz))
+          AND (CAST(@To AS timestamptz) IS NULL OR last_failed_at < CAST(@To AS timestamptz))
+          AND (CAST(@Text AS text) IS NULL
+               OR exception_message ILIKE @Text ESCAPE '\'
+               OR body ILIKE @Text ESCAPE '\'
+               OR erp_key ILIKE @Text ESCAPE '\'
+               OR message_id ILIKE @Text ESCAPE '\')
+        """;
+
+    /// <summary>
+    /// The dead-letter filter shared by the query, its count and the groups — the same text on SQL Server and SQLite
+    /// (PostgreSQL needs its parameters cast).
+    /// </summary>
+    private const string PortableDeadLetterFilter = """
+        WHERE (@Status IS NULL OR status = @Status)
+          AND (@MessageType IS NULL OR message_type = @MessageType)
+          AND (@Queue IS NULL OR source_queue = @Queue)
+          AND (@ErpKey IS NULL OR erp_key = @ErpKey)
+          AND (@ExceptionType IS NULL OR exception_type = @ExceptionType)
+          AND (@FailureGroup IS NULL OR failure_group = @FailureGroup)
+          AND (@From IS NULL OR last_failed_at >= @From)
+          AND (@To IS NULL OR last_failed_at < @To)
+          AND (@Text IS NULL
+               OR exception_message LIKE @Text ESCAPE '\'
+               OR body LIKE @Text ESCAPE '\'
+               OR erp_key LIKE @Text ESCAPE '\'
+               OR message_id LIKE @Text ESCAPE '\')
+        """;
+
+    private static readonly DeadLetterSql PostgreSql = new()
+    {
+        // ON CONFLICT waits for a concurrent capture of the same message to commit, then counts this failure on its row.
+        Upsert = """
+            INSERT INTO bridge.dead_letters AS d
+                (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
+                 headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
+                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
+            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+                    @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
+                    @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt)
+            ON CONFLICT (source_queue, identity_hash) WHERE identity_hash IS NOT NULL DO UPDATE
+                SET exception_type = excluded.exception_type, exception_message = excluded.exception_message,
+                    stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
+                    normalized_message = excluded.normalized_message,
+                    attempt_count = d.attempt_count + excluded.attempt_count, failure_count = d.failure_count + 1,
+                    last_failed_at = excluded.last_failed_at, status = 'Pending', status_reason = NULL,
+                    replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
+            RETURNING d.id AS Id, d.failure_count AS FailureCount;
+            """,
+
+        AuditInsert = """
+            INSERT INTO bridge.dead_letter_audit (dead_letter_id, at, actor, action, outcome, detail)
+            VALUES (@DeadLetterId, @At, @Actor, @Action, @Outcome, @Detail);
+            """,
+
+        Select = """
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount,
+                   correlation_id AS CorrelationId, content_type AS ContentType, body AS Body, body_encoding AS BodyEncoding,
+                   headers AS Headers, stack_trace AS StackTrace, normalized_message AS NormalizedMessage,
+                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt
+            FROM bridge.dead_letters
+            WHERE id = @Id;
+            """,
+
+        AuditSelect = """
+            SELECT id AS Id, at AS At, actor AS Actor, action AS Action, outcome AS Outcome, detail AS Detail
+            FROM bridge.dead_letter_audit
+            WHERE dead_letter_id = @Id
+            ORDER BY id;
+            """,
+
+        // The CASTs give an unset (null) filter a type, which PostgreSQL cannot infer from "IS NULL" alone.
+        Query = $$"""
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount
+            FROM bridge.dead_letters
+            {{PostgreSqlDeadLetterFilter}}
+            ORDER BY last_failed_at DESC, id
+            LIMIT @Take OFFSET @Skip;
+            """,
+
+        QueryCount = $$"""
+            SELECT count(*)
+            FROM bridge.dead_letters
+            {{PostgreSqlDeadLetterFilter}};
+            """,
+
+        Groups = $$"""
+            SELECT failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
+                   count(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
+            FROM bridge.dead_letters
+            {{PostgreSqlDeadLetterFilter}}
+            GROUP BY failure_group, exception_type, normalized_message
+            ORDER BY count(*) DESC, MAX(last_failed_at) DESC
+            LIMIT 500;
+            """,
+
+        // A second claimer waits on the row lock, then re-checks the WHERE clause against the claimed row and matches nothing.
+        // The lease runs on the database's clock, never on an instance's own.
+        ClaimReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond',
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending';
+            """,
+
+        SelectExpiredReplays = """
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM bridge.dead_letters
+            WHERE status = 'Replaying' AND replay_claim_expires_at < statement_timestamp() AND (CAST(@Id AS uuid) IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at
+            LIMIT 500;
+            """,
+
+        ReleaseExpiredReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < statement_timestamp();
+            """,
+
+        CompleteReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Replayed', status_reason = NULL, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        ReleaseReplay = """
+            UPDATE bridge.dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        CompleteEdit = """
+            UPDATE bridge.dead_letters
+            SET status = 'Discarded', status_reason = @Reason, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        Discard = """
+            UPDATE bridge.dead_letters
+            SET status = 'Discarded', status_reason = @Reason, updated_at = @Now
+            WHERE id = @Id AND status IN ('Pending', 'Replayed');
+            """,
+
+        Restore = """
+            UPDATE bridge.dead_letters
+            SET status = 'Pending', status_reason = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Discarded';
+            """,
+
+        Purge = """
+            DELETE FROM bridge.dead_letters
+            WHERE id IN
+            (
+                SELECT id FROM bridge.dead_letters
+                WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < statement_timestamp())
+                LIMIT @BatchSize
+            );
+            """,
+
+        CountByStatus = """
+            SELECT status AS Status, count(*) AS Count FROM bridge.dead_letters GROUP BY status;
+            """,
+    };
+
+    private static readonly DeadLetterSql Sqlite = new()
+    {
+        Upsert = """
+            INSERT INTO dead_letters
+                (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
+                 headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
+                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
+            VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+                    @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
+                    @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt)
+            ON CONFLICT (source_queue, identity_hash) WHERE identity_hash IS NOT NULL DO UPDATE
+                SET exception_type = excluded.exception_type, exception_message = excluded.exception_message,
+                    stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
+                    normalized_message = excluded.normalized_message,
+                    attempt_count = dead_letters.attempt_count + excluded.attempt_count,
+                    failure_count = dead_letters.failure_count + 1,
+                    last_failed_at = excluded.last_failed_at, status = 'Pending', status_reason = NULL,
+                    replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
+            RETURNING id AS Id, failure_count AS FailureCount;
+            """,
+
+        AuditInsert = """
+            INSERT INTO dead_letter_audit (dead_letter_id, at, actor, action, outcome, detail)
+            VALUES (@DeadLetterId, @At, @Actor, @Action, @Outcome, @Detail);
+            """,
+
+        Select = """
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount,
+                   correlation_id AS CorrelationId, content_type AS ContentType, body AS Body, body_encoding AS BodyEncoding,
+                   headers AS Headers, stack_trace AS StackTrace, normalized_message AS NormalizedMessage,
+                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt
+            FROM dead_letters
+            WHERE id = @Id;
+            """,
+
+        AuditSelect = """
+            SELECT id AS Id, at AS At, actor AS Actor, action AS Action, outcome AS Outcome, detail AS Detail
+            FROM dead_letter_audit
+            WHERE dead_letter_id = @Id
+            ORDER BY id;
+            """,
+
+        Query = $$"""
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount
+            FROM dead_letters
+            {{PortableDeadLetterFilter}}
+            ORDER BY last_failed_at DESC, id
+            LIMIT @Take OFFSET @Skip;
+            """,
+
+        QueryCount = $$"""
+            SELECT COUNT(*)
+            FROM dead_letters
+            {{PortableDeadLetterFilter}};
+            """,
+
+        Groups = $$"""
+            SELECT failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
+                   COUNT(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
+            FROM dead_letters
+            {{PortableDeadLetterFilter}}
+            GROUP BY failure_group, exception_type, normalized_message
+            ORDER BY COUNT(*) DESC, MAX(last_failed_at) DESC
+            LIMIT 500;
+            """,
+
+        // The lease runs on the database's clock, never on an instance's own.
+        ClaimReplay = $$"""
+            UPDATE dead_letters
+            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = {{SqliteClock.NowPlus("@LeaseMilliseconds")}},
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending';
+            """,
+
+        SelectExpiredReplays = $$"""
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM dead_letters
+            WHERE status = 'Replaying' AND replay_claim_expires_at < {{SqliteClock.Now}} AND (@Id IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at
+            LIMIT 500;
+            """,
+
+        ReleaseExpiredReplay = $$"""
+            UPDATE dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < {{SqliteClock.Now}};
+            """,
+
+        CompleteReplay = """
+            UPDATE dead_letters
+            SET status = 'Replayed', status_reason = NULL, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        ReleaseReplay = """
+            UPDATE dead_letters
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        CompleteEdit = """
+            UPDATE dead_letters
+            SET status = 'Discarded', status_reason = @Reason, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        Discard = """
+            UPDATE dead_letters
+            SET status = 'Discarded', status_reason = @Reason, updated_at = @Now
+            WHERE id = @Id AND status IN ('Pending', 'Replayed');
+            """,
+
+        Restore = """
+            UPDATE dead_letters
+            SET status = 'Pending', status_reason = NULL, updated_at = @Now
+            WHERE id = @Id AND status = 'Discarded';
+            """,
+
+        Purge = $$"""
+            DELETE FROM dead_letters
+            WHERE rowid IN
+            (
+                SELECT rowid FROM dead_letters
+                WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < {{SqliteClock.Now}})
+                LIMIT @BatchSize
+            );
+            """,
+
+        CountByStatus = """
+            SELECT status AS Status, COUNT(*) AS Count FROM dead_letters GROUP BY status;
+            """,
+    };
+
+    private static readonly DeadLetterSql SqlServer = new()
+    {
+        // HOLDLOCK makes MERGE's match-then-insert atomic, so two captures of one message cannot both insert.
+        Upsert = """
+            MERGE bridge.dead_letters WITH (HOLDLOCK) AS target
+            USING (VALUES (@SourceQueue, @IdentityHash)) AS source (source_queue, identity_hash)
+                ON target.source_queue = source.source_queue AND target.identity_hash = source.identity_hash
+            WHEN MATCHED THEN
+                UPDATE SET exception_type = @ExceptionType, exception_message = @ExceptionMessage,
+                    stack_trace = @StackTrace, failure_group = @FailureGroup, normalized_message = @NormalizedMessage,
+                    attempt_count = target.attempt_count + @AttemptCount, failure_count = target.failure_count + 1,
+                    last_failed_at = @FailedAt, status = N'Pending', status_reason = NULL,
+                    replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @FailedAt
+            WHEN NOT MATCHED THEN
+                INSERT (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
+                 headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
+                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
+                VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
+                    @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
+                    @AttemptCount, 1, @FailedAt, @FailedAt, N'Pending', 0, @FailedAt)
+            OUTPUT inserted.id AS Id, inserted.failure_count AS FailureCount;
+            """,
+
+        AuditInsert = """
+            INSERT INTO bridge.dead_letter_audit (dead_letter_id, at, actor, action, outcome, detail)
+            VALUES (@DeadLetterId, @At, @Actor, @Action, @Outcome, @Detail);
+            """,
+
+        Select = """
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount,
+                   correlation_id AS CorrelationId, content_type AS ContentType, body AS Body, body_encoding AS BodyEncoding,
+                   headers AS Headers, stack_trace AS StackTrace, normalized_message AS NormalizedMessage,
+                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt
+            FROM bridge.dead_letters
+            WHERE id = @Id;
+            """,
+
+        AuditSelect = """
+            SELECT id AS Id, at AS At, actor AS Actor, action AS Action, outcome AS Outcome, detail AS Detail
+            FROM bridge.dead_letter_audit
+            WHERE dead_letter_id = @Id
+            ORDER BY id;
+            """,
+
+        Query = $$"""
+            SELECT id AS Id, source_queue AS SourceQueue, message_type AS MessageType, message_id AS MessageId,
+                   erp_key AS ErpKey, exception_type AS ExceptionType, exception_message AS ExceptionMessage,
+                   failure_group AS FailureGroup, attempt_count AS AttemptCount, failure_count AS FailureCount,
+                   first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, status AS Status,
+                   status_reason AS StatusReason, replay_count AS ReplayCount
+            FROM bridge.dead_letters
+            {{PortableDeadLetterFilter}}
+            ORDER BY last_failed_at DESC, id
+            OFFSET @Skip ROWS FETCH NEXT @Take ROWS ONLY;
+            """,
+
+        QueryCount = $$"""
+            SELECT COUNT_BIG(*)
+            FROM bridge.dead_letters
+            {{PortableDeadLetterFilter}};
+            """,
+
+        Groups = $$"""
+            SELECT TOP (500) failure_group AS FailureGroup, exception_type AS ExceptionType, normalized_message AS NormalizedMessage,
+                   COUNT_BIG(*) AS Count, MIN(first_failed_at) AS FirstSeen, MAX(last_failed_at) AS LastSeen
+            FROM bridge.dead_letters
+            {{PortableDeadLetterFilter}}
+            GROUP BY failure_group, exception_type, normalized_message
+            ORDER BY COUNT_BIG(*) DESC, MAX(last_failed_at) DESC;
+            """,
+
+        // The update lock on the row makes a second claimer wait, then re-check the WHERE clause and match nothing.
+        // The lease runs on the database's clock, never on an instance's own; DATEADD takes an int, so whole seconds are
+        // added apart from the milliseconds (a lease of weeks overflows an int of milliseconds).
+        ClaimReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds % 1000, DATEADD(second, @LeaseMilliseconds / 1000, SYSUTCDATETIME())),
+                updated_at = @Now
+            WHERE id = @Id AND status = N'Pending';
+            """,
+
+        SelectExpiredReplays = """
+            SELECT TOP (500) id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            FROM bridge.dead_letters
+            WHERE status = N'Replaying' AND replay_claim_expires_at < SYSUTCDATETIME() AND (@Id IS NULL OR id = @Id)
+            ORDER BY replay_claim_expires_at;
+            """,
+
+        ReleaseExpiredReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner AND replay_claim_expires_at < SYSUTCDATETIME();
+            """,
+
+        CompleteReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Replayed', status_reason = NULL, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        ReleaseReplay = """
+            UPDATE bridge.dead_letters
+            SET status = N'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        CompleteEdit = """
+            UPDATE bridge.dead_letters
+            SET status = N'Discarded', status_reason = @Reason, replay_count = replay_count + 1,
+                replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        Discard = """
+            UPDATE bridge.dead_letters
+            SET status = N'Discarded', status_reason = @Reason, updated_at = @Now
+            WHERE id = @Id AND status IN (N'Pending', N'Replayed');
+            """,
+
+        Restore = """
+            UPDATE bridge.dead_letters
+            SET status = N'Pending', status_reason = NULL, updated_at = @Now
+            WHERE id = @Id AND status = N'Discarded';
+            """,
+
+        Purge = """
+            DELETE TOP (@BatchSize) FROM bridge.dead_letters
+            WHERE last_failed_at < @OlderThan AND (status <> N'Replaying' OR replay_claim_expires_at < SYSUTCDATETIME());
+            """,
+
+        CountByStatus = """
+            SELECT status AS Status, COUNT_BIG(*) AS Count FROM bridge.dead_letters GROUP BY status;
+            """,
+    };
+}

@@ -1,0 +1,206 @@
+namespace Bridge.Host.Storage;
+
+/// <summary>The idempotency records' statements, the three dialects side by side.</summary>
+public sealed class IdempotencySql
+{
+    /// <summary>Inserts an InProgress record unless the key exists; affects one row only for the caller that inserted.</summary>
+    public required string Insert { get; init; }
+
+    public required string Select { get; init; }
+
+    public required string SetPendingAsyncTask { get; init; }
+
+    /// <summary>
+    /// In-progress records of <c>@MessageType</c> for <c>@DocumentKey</c> that still carry a pending-write marker (written only
+    /// by Bridge versions from before the effect journal), oldest first.
+    /// </summary>
+    public required string SelectMarkedForDocument { get; init; }
+
+    /// <summary>Completes the record only while it is in progress: of two deliveries committing, one completes it.</summary>
+    public required string Complete { get; init; }
+
+    public required string State { get; init; }
+
+    /// <summary>Deletes up to <c>@BatchSize</c> completed records last updated before <c>@OlderThan</c>.</summary>
+    public required string Purge { get; init; }
+
+    public static IdempotencySql For(SqlDialect dialect) => dialect switch
+    {
+        SqlDialect.PostgreSql => PostgreSql,
+        SqlDialect.Sqlite => Sqlite,
+        SqlDialect.SqlServer => SqlServer,
+        _ => throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "Unknown SQL dialect."),
+    };
+
+    private static readonly IdempotencySql PostgreSql = new()
+    {
+        // ON CONFLICT waits for a concurrent inserter of the same key to commit, then does nothing: one row affected
+        // for exactly one caller.
+        Insert = """
+            INSERT INTO bridge.idempotency_records
+                (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
+            VALUES (@IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, 'InProgress', @Now, @Now)
+            ON CONFLICT (idempotency_key) DO NOTHING;
+            """,
+
+        Select = """
+            SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
+                   document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
+                   pending_async_task_id AS PendingAsyncTaskId, created_at AS CreatedAt, updated_at AS UpdatedAt
+            FROM bridge.idempotency_records
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        SetPendingAsyncTask = """
+            UPDATE bridge.idempotency_records
+            SET pending_async_task_id = @AsyncTaskId, updated_at = @Now
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        // Served by ix_idempotency_records_document_key; only markers from before the effect journal are non-null.
+        SelectMarkedForDocument = """
+            SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
+                   document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
+                   pending_async_task_id AS PendingAsyncTaskId, created_at AS CreatedAt, updated_at AS UpdatedAt
+            FROM bridge.idempotency_records
+            WHERE document_key = @DocumentKey AND message_type = @MessageType AND state = 'InProgress'
+              AND pending_async_task_id IS NOT NULL
+            ORDER BY created_at, idempotency_key;
+            """,
+
+        Complete = """
+            UPDATE bridge.idempotency_records
+            SET state = 'Completed', outcome = @Outcome, resource_id = @ResourceId,
+                pending_async_task_id = NULL, updated_at = @Now
+            WHERE idempotency_key = @IdempotencyKey AND state = 'InProgress';
+            """,
+
+        State = """
+            SELECT state FROM bridge.idempotency_records WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        Purge = """
+            DELETE FROM bridge.idempotency_records
+            WHERE idempotency_key IN
+            (
+                SELECT idempotency_key FROM bridge.idempotency_records
+                WHERE state = 'Completed' AND updated_at < @OlderThan
+                LIMIT @BatchSize
+            );
+            """,
+    };
+
+    private static readonly IdempotencySql Sqlite = new()
+    {
+        Insert = """
+            INSERT INTO idempotency_records
+                (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
+            VALUES (@IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, 'InProgress', @Now, @Now)
+            ON CONFLICT (idempotency_key) DO NOTHING;
+            """,
+
+        Select = """
+            SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
+                   document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
+                   pending_async_task_id AS PendingAsyncTaskId, created_at AS CreatedAt, updated_at AS UpdatedAt
+            FROM idempotency_records
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        SetPendingAsyncTask = """
+            UPDATE idempotency_records
+            SET pending_async_task_id = @AsyncTaskId, updated_at = @Now
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        // Served by ix_idempotency_records_document_key; only markers from before the effect journal are non-null.
+        SelectMarkedForDocument = """
+            SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
+                   document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
+                   pending_async_task_id AS PendingAsyncTaskId, created_at AS CreatedAt, updated_at AS UpdatedAt
+            FROM idempotency_records
+            WHERE document_key = @DocumentKey AND message_type = @MessageType AND state = 'InProgress'
+              AND pending_async_task_id IS NOT NULL
+            ORDER BY created_at, idempotency_key;
+            """,
+
+        Complete = """
+            UPDATE idempotency_records
+            SET state = 'Completed', outcome = @Outcome, resource_id = @ResourceId,
+                pending_async_task_id = NULL, updated_at = @Now
+            WHERE idempotency_key = @IdempotencyKey AND state = 'InProgress';
+            """,
+
+        State = """
+            SELECT state FROM idempotency_records WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        Purge = """
+            DELETE FROM idempotency_records
+            WHERE rowid IN
+            (
+                SELECT rowid FROM idempotency_records
+                WHERE state = 'Completed' AND updated_at < @OlderThan
+                LIMIT @BatchSize
+            );
+            """,
+    };
+
+    private static readonly IdempotencySql SqlServer = new()
+    {
+        // UPDLOCK + HOLDLOCK take a key-range lock, so a concurrent caller waits and then sees the row instead of
+        // both passing NOT EXISTS; the store still treats a duplicate-key error (2627/2601) as "already there".
+        Insert = """
+            INSERT INTO bridge.idempotency_records
+                (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
+            SELECT @IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, N'InProgress', @Now, @Now
+            WHERE NOT EXISTS
+            (
+                SELECT 1 FROM bridge.idempotency_records WITH (UPDLOCK, HOLDLOCK)
+                WHERE idempotency_key = @IdempotencyKey
+            );
+            """,
+
+        Select = """
+            SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
+                   document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
+                   pending_async_task_id AS PendingAsyncTaskId, created_at AS CreatedAt, updated_at AS UpdatedAt
+            FROM bridge.idempotency_records
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        SetPendingAsyncTask = """
+            UPDATE bridge.idempotency_records
+            SET pending_async_task_id = @AsyncTaskId, updated_at = @Now
+            WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        // Served by ix_idempotency_records_document_key; only markers from before the effect journal are non-null.
+        SelectMarkedForDocument = """
+            SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
+                   document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
+                   pending_async_task_id AS PendingAsyncTaskId, created_at AS CreatedAt, updated_at AS UpdatedAt
+            FROM bridge.idempotency_records
+            WHERE document_key = @DocumentKey AND message_type = @MessageType AND state = N'InProgress'
+              AND pending_async_task_id IS NOT NULL
+            ORDER BY created_at, idempotency_key;
+            """,
+
+        Complete = """
+            UPDATE bridge.idempotency_records
+            SET state = N'Completed', outcome = @Outcome, resource_id = @ResourceId,
+                pending_async_task_id = NULL, updated_at = @Now
+            WHERE idempotency_key = @IdempotencyKey AND state = N'InProgress';
+            """,
+
+        State = """
+            SELECT state FROM bridge.idempotency_records WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        // TOP keeps each statement's locks far below the escalation threshold (5 000), so a purge never locks the table.
+        Purge = """
+            DELETE TOP (@BatchSize) FROM bridge.idempotency_records
+            WHERE state = N'Completed' AND updated_at < @OlderThan;
+            """,
+    };
+}
