@@ -204,12 +204,7 @@ public sealed partial class DeadLetterCapture(
     }
 
     /// <summary>The queue is the input address's last path segment (<c>rabbitmq://host/vhost/bridge.send-closing-document</c>).</summary>
-    public static string QueueName(Uri inputAddress)
-    {
-        ArgumentNullException.ThrowIfNull(inputAddress);
-        var path = inputAddress.AbsolutePath.TrimEnd('/');
-        return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..]);
-    }
+    public static string QueueName(Uri inputAddress) => InputQueues.NameOf(inputAddress);
 
     /// <summary>The tries counted by <see cref="DeliveryAttempts"/>; else MassTransit's retry count plus the first try.</summary>
     private static int AttemptCount(ExceptionReceiveContext context)

@@ -39,6 +39,7 @@ public static class DeadLetterRegistration
         builder.Services.AddSingleton<IReplayJobStore, SqlReplayJobStore>();
         builder.Services.AddSingleton<ReplayJobs>();
         builder.Services.AddSingleton<DeadLetterInputQueues>();
+        builder.Services.AddSingleton<IInputQueueErrorPipe, DeadLetterErrorPipe>();
         var transport = builder.Configuration.GetSection(MessagingOptions.Section).GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
         if (transport == MessagingTransport.RabbitMq)
         {

@@ -39,7 +39,7 @@ public sealed partial class ErrorQueueSweeper(
     TimeProvider clock,
     ILogger<ErrorQueueSweeper> logger) : BackgroundService
 {
-    public const string ErrorQueueSuffix = "_error";
+    public const string ErrorQueueSuffix = InputQueues.ErrorQueueSuffix;
 
     /// <summary>Where a message goes that the store refuses while it takes others: <c>&lt;queue&gt;_parked</c>.</summary>
     public const string ParkingQueueSuffix = "_parked";
