@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Bridge.Host.DeadLetters;
 using Bridge.Host.Hosting;
 using Bridge.Host.Idempotency;
 using Microsoft.Extensions.Options;
@@ -32,7 +31,7 @@ public sealed class EffectMetrics
     public EffectMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        Meter = meterFactory.Create(DeadLetterMetrics.MeterName);
+        Meter = meterFactory.Create(BridgeTelemetry.Name);
         Meter.CreateObservableGauge(
             "bridge.effects.unknown",
             () => health.Unknown,
