@@ -1,5 +1,3 @@
-using Bridge.Host.DeadLetters;
-using Bridge.Host.Effects;
 using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Admin;
@@ -33,8 +31,11 @@ public static class AdminApi
         // The description is public: it holds no data, and clients need it before they have a token.
         app.MapGet(OpenApiPath, () => Results.Text(OpenApiDocument.Value, "application/json"));
         var admin = app.MapGroup("/admin").RequireAuthorization(AdminPolicies.Read);
-        admin.MapDeadLetterAdmin();
-        admin.MapEffectAdmin();
+        foreach (var routes in app.Services.GetServices<AdminRoutes>())
+        {
+            routes.MapTo(admin);
+        }
+
         admin.MapAdminSession();
         app.MapAdminUi();
         return app;

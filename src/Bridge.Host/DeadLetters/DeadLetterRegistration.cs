@@ -56,6 +56,9 @@ public static class DeadLetterRegistration
         builder.Services.AddSingleton<DeadLetterMaintenance>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<DeadLetterMaintenance>());
         builder.AddBridgeAdmin();
+        builder.Services.AddAdminRoutes(admin => admin.MapDeadLetterAdmin());
+        builder.Services.AddOptions<AdminPageFeatures>()
+            .Configure<IOptions<DeadLetterOptions>>((page, deadLetters) => page.EditAndReplay = deadLetters.Value.AllowEditAndReplay);
         return builder;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Bridge.Host.Admin;
 using Bridge.Host.Hosting;
 using Bridge.Host.Idempotency;
 using Microsoft.Extensions.Options;
@@ -128,6 +129,7 @@ public static class EffectRegistration
         builder.Services.AddSingleton<EffectOperations>();
         builder.Services.AddSingleton<EffectMaintenance>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EffectMaintenance>());
+        builder.Services.AddAdminRoutes(admin => admin.MapEffectAdmin());
         return builder;
     }
 }
