@@ -1,3 +1,4 @@
+using Bridge.Host;
 using Bridge.Host.DeadLetters;
 using Bridge.Host.Hosting;
 using Bridge.Host.Storage;
