@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Contracts;
+using Bridge.Host.Cli;
 using Bridge.Host.DeadLetters;
 using Bridge.Demo;
 using Bridge.Host.Features.ClosingDocuments;
