@@ -1,5 +1,5 @@
 using Bridge.ActivePlatform;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Registration;
 using Bridge.Host.Effects;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Hosting;

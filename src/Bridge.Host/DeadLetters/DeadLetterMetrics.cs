@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Bridge.Host.DeadLetters.Store;
 
 namespace Bridge.Host.DeadLetters;
 

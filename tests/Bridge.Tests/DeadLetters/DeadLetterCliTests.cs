@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Bridge.Contracts;
 using Bridge.Host.Cli;
-using Bridge.Host.DeadLetters;
 using Bridge.Host.Features.Payments;
 using MassTransit;
 

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Bridge.Contracts;
 using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Capture;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Storage;
 using Bridge.Sandbox;

@@ -1,6 +1,8 @@
 using System.Text;
 using Bridge.Contracts;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Capture;
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Features.ClosingDocuments;
 using MassTransit;
 using static Bridge.Tests.Pipeline.PipelineTestData;

@@ -24,9 +24,9 @@ public sealed class SqlServerStatementTests
         }
 
         // Statements kept beside their feature, the three dialects side by side.
-        foreach (var property in typeof(Bridge.Host.DeadLetters.ReplayJobSql).GetProperties().Where(p => p.PropertyType == typeof(string)))
+        foreach (var property in typeof(Bridge.Host.DeadLetters.Replay.ReplayJobSql).GetProperties().Where(p => p.PropertyType == typeof(string)))
         {
-            data.Add("replay jobs: " + property.Name, (string)property.GetValue(Bridge.Host.DeadLetters.ReplayJobSql.SqlServer)!);
+            data.Add("replay jobs: " + property.Name, (string)property.GetValue(Bridge.Host.DeadLetters.Replay.ReplayJobSql.SqlServer)!);
         }
 
         foreach (var property in typeof(Bridge.Host.Hosting.InstanceSql).GetProperties().Where(p => p.PropertyType == typeof(string)))

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Capture;
 
 /// <summary>The input queues whose failures become dead letters, with the contract each carries; filled as the bus configures them.</summary>
 public sealed class DeadLetterInputQueues

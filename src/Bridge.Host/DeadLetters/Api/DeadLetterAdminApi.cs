@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Bridge.Host.Admin;
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Store;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Api;
 
 /// <summary>The dead-letter routes of the admin API, under <c>/admin/dead-letters</c>. Described in <c>/admin/openapi.json</c>.</summary>
 public static class DeadLetterAdminApi

@@ -3,7 +3,7 @@ using MassTransit;
 using MassTransit.Middleware;
 using MassTransit.Transports;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Capture;
 
 /// <summary>
 /// Bridge's error pipe for an input queue, in place of MassTransit's default (generate the fault, move to <c>_error</c>):

@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Bridge.Contracts;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Messaging;
 using Bridge.Host.Outbox;
 using Bridge.Host.Storage;
 using MassTransit;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Capture;
 
 /// <summary>
 /// Turns a delivery that failed for good (retries exhausted, or a body that cannot be read) into a stored dead letter and

@@ -1,9 +1,14 @@
 using Bridge.Host.Admin;
+using Bridge.Host.DeadLetters.Api;
+using Bridge.Host.DeadLetters.Capture;
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Retention;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
 using Microsoft.Extensions.Options;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Registration;
 
 public static class DeadLetterRegistration
 {
