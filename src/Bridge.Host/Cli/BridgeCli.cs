@@ -89,7 +89,7 @@ public static class BridgeCli
             ServeCommand(serve),
             MigrateCommand(output, error),
             new DeadLetterCli.Commands(admin).Command,
-            new Effects.EffectCli.Commands(admin).Command,
+            new EffectCli.Commands(admin).Command,
         };
         return bridge;
     }
