@@ -13,8 +13,8 @@ namespace Bridge.Host.DeadLetters.Registration;
 public static class DeadLetterRegistration
 {
     /// <summary>
-    /// Dead-letter capture (used by every input queue through <see cref="DeadLetterCaptureConfiguration.UseDeadLetterCapture{TConsumer}"/>),
-    /// the store, replay and its jobs, retention, metrics, and the admin API's options.
+    /// Dead-letter capture (the error pipe of every input queue, <see cref="DeadLetterErrorPipe"/>), the store, replay and
+    /// its jobs, retention, metrics, the admin API's options and the dead-letter routes under <c>/admin</c>.
     /// </summary>
     public static IHostApplicationBuilder AddBridgeDeadLetters(this IHostApplicationBuilder builder)
     {
