@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Bridge.Contracts;
+using Bridge.Host;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Hosting;
 using Bridge.Sandbox;

@@ -1,3 +1,4 @@
+using Bridge.Host;
 using Bridge.Host.Admin;
 using Bridge.Host.Cli;
 using Bridge.Host.Hosting;

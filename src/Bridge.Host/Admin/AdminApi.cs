@@ -1,5 +1,3 @@
-using Bridge.Host.DeadLetters;
-using Bridge.Host.Effects;
 using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Admin;
@@ -28,8 +26,11 @@ public static class AdminApi
         var admin = app.MapGroup("/admin")
             .RequireAuthorization(AdminPolicies.Read)
             .Refuses(StatusCodes.Status401Unauthorized, "No token, or an unknown one.");
-        admin.MapDeadLetterAdmin();
-        admin.MapEffectAdmin();
+        foreach (var routes in app.Services.GetServices<AdminRoutes>())
+        {
+            routes.MapTo(admin);
+        }
+
         admin.MapAdminSession();
         app.MapAdminUi();
         return app;

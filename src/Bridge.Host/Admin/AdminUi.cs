@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using Bridge.Host.DeadLetters;
 using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Admin;
@@ -77,10 +76,10 @@ public static class AdminUi
     public static RouteGroupBuilder MapAdminSession(this RouteGroupBuilder admin)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        admin.MapGet("/me", (HttpContext http, IOptions<DeadLetterOptions> options) =>
+        admin.MapGet("/me", (HttpContext http, IOptions<AdminPageFeatures> features) =>
         {
             var caller = http.Caller();
-            return Results.Ok(new AdminSession(caller.Name, caller.Role.ToString(), options.Value.AllowEditAndReplay));
+            return Results.Ok(new AdminSession(caller.Name, caller.Role.ToString(), features.Value.EditAndReplay));
         })
             .WithTags("Session")
             .Describe(

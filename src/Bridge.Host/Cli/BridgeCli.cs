@@ -88,8 +88,8 @@ public static class BridgeCli
             new VersionOption(),
             ServeCommand(serve),
             MigrateCommand(output, error),
-            new DeadLetters.DeadLetterCli.Commands(admin).Command,
-            new Effects.EffectCli.Commands(admin).Command,
+            new DeadLetterCli.Commands(admin).Command,
+            new EffectCli.Commands(admin).Command,
         };
         return bridge;
     }

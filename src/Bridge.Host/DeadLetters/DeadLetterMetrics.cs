@@ -1,10 +1,11 @@
 using System.Diagnostics.Metrics;
+using Bridge.Host.DeadLetters.Store;
 
 namespace Bridge.Host.DeadLetters;
 
 /// <summary>
 /// Dead-letter instruments on the <c>Bridge</c> meter: counters of captures, replays, discards and fallbacks to the error
-/// queue, and a gauge of stored dead letters by status (refreshed by <see cref="DeadLetterMaintenance"/>).
+/// queue, and a gauge of stored dead letters by status (refreshed by <see cref="Retention.DeadLetterMaintenance"/>).
 /// </summary>
 public sealed class DeadLetterMetrics
 {

@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.Admin;
 using Bridge.Host.Hosting;
 using Bridge.Host.Idempotency;
 using Microsoft.Extensions.Options;
@@ -32,7 +32,7 @@ public sealed class EffectMetrics
     public EffectMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        Meter = meterFactory.Create(DeadLetterMetrics.MeterName);
+        Meter = meterFactory.Create(BridgeTelemetry.Name);
         Meter.CreateObservableGauge(
             "bridge.effects.unknown",
             () => health.Unknown,
@@ -129,6 +129,7 @@ public static class EffectRegistration
         builder.Services.AddSingleton<EffectOperations>();
         builder.Services.AddSingleton<EffectMaintenance>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EffectMaintenance>());
+        builder.Services.AddAdminRoutes(admin => admin.MapEffectAdmin());
         return builder;
     }
 }

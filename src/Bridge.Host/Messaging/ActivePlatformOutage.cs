@@ -471,7 +471,7 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
                     throw;
                 }
 
-                database.Holding(DeadLetters.DeadLetterCapture.QueueName(context.ReceiveContext.InputAddress), ex);
+                database.Holding(InputQueues.NameOf(context.ReceiveContext.InputAddress), ex);
                 cause = ex;
                 databaseDown = true;
                 heldForDatabase = true;
@@ -494,7 +494,7 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
 
     private DatabaseOutageException RequeueForDatabase(ConsumeContext context, Exception? cause)
     {
-        database?.Requeued(DeadLetters.DeadLetterCapture.QueueName(context.ReceiveContext.InputAddress));
+        database?.Requeued(InputQueues.NameOf(context.ReceiveContext.InputAddress));
         return new DatabaseOutageException("Bridge's database does not answer: the message goes back to its queue until it does.", cause, context.CancellationToken);
     }
 
@@ -507,7 +507,7 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
     /// </summary>
     private ActivePlatformOutageException Requeue(ConsumeContext context, Exception? cause)
     {
-        outage.Requeued(DeadLetters.DeadLetterCapture.QueueName(context.ReceiveContext.InputAddress));
+        outage.Requeued(InputQueues.NameOf(context.ReceiveContext.InputAddress));
         return new ActivePlatformOutageException("ActivePlatform is down: the message goes back to its queue until it answers again.", cause, context.CancellationToken);
     }
 

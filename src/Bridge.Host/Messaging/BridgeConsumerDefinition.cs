@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Runtime.Serialization;
 using System.Text.Json;
-using Bridge.Host.DeadLetters;
 using Bridge.Host.Idempotency;
 using MassTransit;
 using MassTransit.Configuration;
@@ -54,7 +53,7 @@ public sealed class BridgeConsumerDefinition<TConsumer> : ConsumerDefinition<TCo
 
         // Ahead of the message's pipe, so outside its retries (UseFilter would put it inside them): the telemetry around the
         // whole handling, retries and outage holds included: the span, the logging scope, the outcome.
-        var flow = DeadLetterCaptureConfiguration.MessageTypeOf(typeof(TConsumer));
+        var flow = BridgeConsumers.MessageTypeOf(typeof(TConsumer));
         endpoint.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(MessagingRegistration.MessageHandlingFilterFor<TConsumer>(context)));
 
         // Innermost, between the retries and the consumer: while ActivePlatform (or Bridge's database) is down deliveries are
@@ -96,7 +95,7 @@ public sealed class BridgeConsumerDefinition<TConsumer> : ConsumerDefinition<TCo
             });
         }
 
-        endpoint.UseDeadLetterCapture<TConsumer>(context);
+        context.GetRequiredService<IInputQueueErrorPipe>().Configure(endpoint, flow, context);
     }
 }
 
@@ -124,6 +123,19 @@ public static class BridgeConsumers
         {
             bus.AddConsumer(consumer, typeof(BridgeConsumerDefinition<>).MakeGenericType(consumer));
         }
+    }
+
+    /// <summary>The contract a consumer handles: its <see cref="IConsumer{TMessage}"/> message's name.</summary>
+    public static string MessageTypeOf(Type consumerType)
+    {
+        ArgumentNullException.ThrowIfNull(consumerType);
+        var consumed = consumerType.GetInterfaces()
+            .Where(type => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IConsumer<>))
+            .Select(type => type.GetGenericArguments()[0])
+            .ToList();
+        return consumed.Count == 1
+            ? consumed[0].Name
+            : throw new ArgumentException($"{consumerType.Name} consumes {consumed.Count} message types; dead-letter capture needs one queue per message type.", nameof(consumerType));
     }
 
     private static FieldInfo? QueueField(Type type) =>

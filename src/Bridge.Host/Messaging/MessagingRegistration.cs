@@ -2,7 +2,6 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Bridge.Contracts;
-using Bridge.Host.DeadLetters;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Features.Payments;
 using Bridge.Host.Features.CurrencyRates;
@@ -153,7 +152,7 @@ public static class MessagingRegistration
     {
         endpoint.SetQuorumQueue();
         endpoint.SetQueueArgument("x-delivery-limit", options.DeliveryLimit);
-        var error = DeadLetterCapture.QueueName(endpoint.InputAddress) + ErrorQueueSweeper.ErrorQueueSuffix;
+        var error = InputQueues.NameOf(endpoint.InputAddress) + InputQueues.ErrorQueueSuffix;
         endpoint.BindDeadLetterQueue(error, error);
         endpoint.SetQueueArgument("x-dead-letter-strategy", "at-least-once");
         endpoint.SetQueueArgument("x-overflow", "reject-publish");

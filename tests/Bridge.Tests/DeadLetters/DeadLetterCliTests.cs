@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Bridge.Contracts;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.Cli;
 using Bridge.Host.Features.Payments;
 using MassTransit;
 

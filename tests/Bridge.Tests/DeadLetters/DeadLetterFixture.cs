@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using Bridge.Host;
 using Bridge.Host.Admin;
 using Bridge.Host.Hosting;
 using Bridge.Sandbox;

@@ -1,4 +1,8 @@
+using Bridge.Host;
 using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Retention;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Hosting;
 using Bridge.Host.Storage;
 using Bridge.Tests.Storage;

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Bridge.Contracts;
 using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Capture;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Storage;
 using Bridge.Sandbox;
@@ -28,7 +30,7 @@ public sealed class ErrorQueueSweepTests(DeadLetterFixture fixture)
 
     private string SendQueue => fixture.Queue(SendClosingDocumentConsumer.Queue);
 
-    private string ErrorQueue => SendQueue + ErrorQueueSweeper.ErrorQueueSuffix;
+    private string ErrorQueue => SendQueue + Bridge.Host.Messaging.InputQueues.ErrorQueueSuffix;
 
     [Fact]
     public async Task A_message_left_on_the_error_queue_becomes_one_dead_letter_that_replays_to_its_input_queue()

@@ -1,6 +1,8 @@
 using System.Text;
 using Bridge.Contracts;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Capture;
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Features.ClosingDocuments;
 using MassTransit;
 using static Bridge.Tests.Pipeline.PipelineTestData;
@@ -75,7 +77,7 @@ public sealed class PoisonValueTests(DeadLetterFixture fixture)
     /// <summary>Whether the error queue holds the message; every message taken off it to look is put back.</summary>
     private async Task<bool> OnErrorQueueAsync(string messageId)
     {
-        var errorQueue = SendQueue + ErrorQueueSweeper.ErrorQueueSuffix;
+        var errorQueue = SendQueue + Bridge.Host.Messaging.InputQueues.ErrorQueueSuffix;
         var found = false;
         var seen = new List<(byte[] Body, string? MessageId)>();
         while (await fixture.Erp.GetAsync(errorQueue) is { } message)

@@ -1,3 +1,4 @@
+using Bridge.Host;
 using Bridge.Host.Hosting;
 using Bridge.Host.Storage;
 using k8s;

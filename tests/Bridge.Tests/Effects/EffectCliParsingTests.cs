@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Bridge.Host.Cli;
 using Bridge.Host.Effects;
 using Bridge.Tests.DeadLetters;
 

@@ -1,3 +1,4 @@
+using Bridge.Host;
 using Bridge.Host.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

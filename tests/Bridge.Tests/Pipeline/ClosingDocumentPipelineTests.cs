@@ -1,6 +1,6 @@
 using System.Text;
 using Bridge.Contracts;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Demo;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;

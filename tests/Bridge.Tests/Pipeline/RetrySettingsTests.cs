@@ -1,6 +1,6 @@
 using Bridge.ActivePlatform;
 using Bridge.Contracts;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;
 using MassTransit;

@@ -214,15 +214,15 @@ public sealed class TelemetryTests(TelemetryFixture fixture)
         await fixture.Erp.PublishRawAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", System.Text.Encoding.UTF8.GetBytes("{ not json"), poisonId);
         var captured = await fixture.Events.WaitForReceivedAsync<ErpMessageDeadLettered>("", poisonId);
         var deadLetterId = ((ErpMessageDeadLettered)captured.Event).DeadLetterId;
-        var letter = (await bridge.Get<Bridge.Host.DeadLetters.IDeadLetterStore>().GetAsync(deadLetterId, CancellationToken.None))!.Letter;
+        var letter = (await bridge.Get<Bridge.Host.DeadLetters.Store.IDeadLetterStore>().GetAsync(deadLetterId, CancellationToken.None))!.Letter;
 
         // The failed handling's trace is kept with the dead letter, and its event was published in that trace.
-        Assert.True(ActivityContext.TryParse(letter.Headers[Bridge.Host.DeadLetters.DeadLetterCapture.TraceParentHeader], null, out var failed));
+        Assert.True(ActivityContext.TryParse(letter.Headers[Bridge.Host.DeadLetters.Capture.DeadLetterCapture.TraceParentHeader], null, out var failed));
         Assert.True(ActivityContext.TryParse(captured.Headers!["traceparent"], null, out var announced));
         Assert.Equal(failed.TraceId, announced.TraceId);
 
-        var replay = await bridge.Get<Bridge.Host.DeadLetters.DeadLetterOperations>().ReplayAsync(deadLetterId, "telemetry-test", null, CancellationToken.None);
-        Assert.Equal(Bridge.Host.DeadLetters.DeadLetterActionOutcome.Done, replay.Outcome);
+        var replay = await bridge.Get<Bridge.Host.DeadLetters.Replay.DeadLetterOperations>().ReplayAsync(deadLetterId, "telemetry-test", null, CancellationToken.None);
+        Assert.Equal(Bridge.Host.DeadLetters.Replay.DeadLetterActionOutcome.Done, replay.Outcome);
 
         var replayed = await spans.WaitForAsync(span => span.Links.Any(link => link.Context.TraceId == failed.TraceId), Patience);
         Assert.NotEqual(failed.TraceId, replayed.TraceId);

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Bridge.Contracts;
+using Bridge.Host.Cli;
 using Bridge.Host.Effects;
 using Bridge.Host.Features.Payments;
 using Bridge.Sandbox;

@@ -1,5 +1,5 @@
 using System.Text;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Storage;
 using Dapper;
 

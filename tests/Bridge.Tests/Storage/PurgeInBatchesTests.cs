@@ -1,6 +1,6 @@
 using System.Data.Common;
 using System.Text;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Storage;
 using Dapper;
 

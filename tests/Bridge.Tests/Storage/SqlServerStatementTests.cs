@@ -1,4 +1,4 @@
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Replay;
 using Bridge.Host.Effects;
 using Bridge.Host.Hosting;
 using Bridge.Host.Storage;

@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Store;
 
 /// <summary>
 /// Dead letters and their audit trail. Status changes are conditional updates, so of two operators (or two replays)

@@ -1,6 +1,6 @@
 using MassTransit;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Capture;
 
 /// <summary>
 /// How many times one delivery reached its consumer, retries included: kept on the receive context, so the error pipe can

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Store;
 
 /// <summary>
 /// Text as every database can hold it. PostgreSQL refuses U+0000 in text and Npgsql refuses an unpaired surrogate, so a

@@ -1,8 +1,9 @@
 using System.Data;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Storage;
 using Dapper;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Replay;
 
 /// <summary>A replay job as stored: what any instance reads, whichever runs it.</summary>
 public sealed record StoredReplayJob(

@@ -1,7 +1,9 @@
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Retention;
 
 /// <summary>
 /// Purges dead letters past retention (hourly), makes those a crashed replay left Replaying past its lease Pending again,

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Store;
 
 /// <summary>
 /// Groups failures by cause: the exception type plus its message with the parts that differ from message to message

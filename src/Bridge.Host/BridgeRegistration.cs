@@ -1,7 +1,8 @@
 using Bridge.ActivePlatform;
-using Bridge.Host.DeadLetters;
+using Bridge.Host.DeadLetters.Registration;
 using Bridge.Host.Effects;
 using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Hosting;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
 using Bridge.Host.Outbox;
@@ -9,8 +10,12 @@ using Bridge.Host.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Bridge.Host.Hosting;
+namespace Bridge.Host;
 
+/// <summary>
+/// The composition root, beside Program.cs: every folder's registration, in order. It is the one place that uses them all;
+/// nothing below uses it (NamespaceCycleTests).
+/// </summary>
 public static class BridgeRegistration
 {
     /// <summary>Everything the service needs: storage, the ActivePlatform client, the pipeline, messaging and health.</summary>

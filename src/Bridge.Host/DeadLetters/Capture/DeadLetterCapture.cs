@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Bridge.Contracts;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Messaging;
 using Bridge.Host.Outbox;
 using Bridge.Host.Storage;
 using MassTransit;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Capture;
 
 /// <summary>
 /// Turns a delivery that failed for good (retries exhausted, or a body that cannot be read) into a stored dead letter and
@@ -36,7 +37,7 @@ public sealed partial class DeadLetterCapture(
     public async Task<bool> TryCaptureAsync(ExceptionReceiveContext context, string messageType)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var queue = QueueName(context.InputAddress);
+        var queue = InputQueues.NameOf(context.InputAddress);
         try
         {
             await CaptureAsync(Describe(context, messageType, clock.GetUtcNow()), context.CancellationToken);
@@ -162,7 +163,7 @@ public sealed partial class DeadLetterCapture(
         var exception = Cause(context.Exception);
         return new NewDeadLetter(
             NewId.NextGuid(),
-            QueueName(context.InputAddress),
+            InputQueues.NameOf(context.InputAddress),
             messageType,
             messageId,
             identity.Key,
@@ -201,14 +202,6 @@ public sealed partial class DeadLetterCapture(
         }
 
         return (messageId, correlationId, contentType);
-    }
-
-    /// <summary>The queue is the input address's last path segment (<c>rabbitmq://host/vhost/bridge.send-closing-document</c>).</summary>
-    public static string QueueName(Uri inputAddress)
-    {
-        ArgumentNullException.ThrowIfNull(inputAddress);
-        var path = inputAddress.AbsolutePath.TrimEnd('/');
-        return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..]);
     }
 
     /// <summary>The tries counted by <see cref="DeliveryAttempts"/>; else MassTransit's retry count plus the first try.</summary>

@@ -2,7 +2,7 @@ using Bridge.Host.Messaging;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Replay;
 
 /// <summary>A message to put on a queue exactly as given: body bytes, AMQP properties and headers.</summary>
 public sealed record OutgoingMessage(

@@ -1,15 +1,20 @@
 using Bridge.Host.Admin;
+using Bridge.Host.DeadLetters.Api;
+using Bridge.Host.DeadLetters.Capture;
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Retention;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
 using Microsoft.Extensions.Options;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Registration;
 
 public static class DeadLetterRegistration
 {
     /// <summary>
-    /// Dead-letter capture (used by every input queue through <see cref="DeadLetterCaptureConfiguration.UseDeadLetterCapture{TConsumer}"/>),
-    /// the store, replay and its jobs, retention, metrics, and the admin API's options.
+    /// Dead-letter capture (the error pipe of every input queue, <see cref="DeadLetterErrorPipe"/>), the store, replay and
+    /// its jobs, retention, metrics, the admin API's options and the dead-letter routes under <c>/admin</c>.
     /// </summary>
     public static IHostApplicationBuilder AddBridgeDeadLetters(this IHostApplicationBuilder builder)
     {
@@ -39,6 +44,7 @@ public static class DeadLetterRegistration
         builder.Services.AddSingleton<IReplayJobStore, SqlReplayJobStore>();
         builder.Services.AddSingleton<ReplayJobs>();
         builder.Services.AddSingleton<DeadLetterInputQueues>();
+        builder.Services.AddSingleton<IInputQueueErrorPipe, DeadLetterErrorPipe>();
         var transport = builder.Configuration.GetSection(MessagingOptions.Section).GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
         if (transport == MessagingTransport.RabbitMq)
         {
@@ -55,6 +61,9 @@ public static class DeadLetterRegistration
         builder.Services.AddSingleton<DeadLetterMaintenance>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<DeadLetterMaintenance>());
         builder.AddBridgeAdmin();
+        builder.Services.AddAdminRoutes(admin => admin.MapDeadLetterAdmin());
+        builder.Services.AddOptions<AdminPageFeatures>()
+            .Configure<IOptions<DeadLetterOptions>>((page, deadLetters) => page.EditAndReplay = deadLetters.Value.AllowEditAndReplay);
         return builder;
     }
 }

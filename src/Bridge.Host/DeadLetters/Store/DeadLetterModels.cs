@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Serialization;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Store;
 
 /// <summary>Where a dead letter is in its life: Pending → Replaying → Replayed, or Discarded (and restored to Pending).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<DeadLetterStatus>))]

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Capture;
 
 /// <summary>The input queues whose failures become dead letters, with the contract each carries; filled as the bus configures them.</summary>
 public sealed class DeadLetterInputQueues
@@ -39,8 +40,6 @@ public sealed partial class ErrorQueueSweeper(
     TimeProvider clock,
     ILogger<ErrorQueueSweeper> logger) : BackgroundService
 {
-    public const string ErrorQueueSuffix = "_error";
-
     /// <summary>Where a message goes that the store refuses while it takes others: <c>&lt;queue&gt;_parked</c>.</summary>
     public const string ParkingQueueSuffix = "_parked";
 
@@ -123,7 +122,7 @@ public sealed partial class ErrorQueueSweeper(
         {
             foreach (var (queue, messageType) in queues)
             {
-                var errorQueue = queue + ErrorQueueSuffix;
+                var errorQueue = queue + InputQueues.ErrorQueueSuffix;
                 while (budget > 0)
                 {
                     BasicGetResult? message;
@@ -180,7 +179,7 @@ public sealed partial class ErrorQueueSweeper(
     /// </summary>
     private async Task<ImportResult> ImportAsync(IChannel channel, string queue, string messageType, BasicGetResult message, CancellationToken cancellationToken)
     {
-        var errorQueue = queue + ErrorQueueSuffix;
+        var errorQueue = queue + InputQueues.ErrorQueueSuffix;
         NewDeadLetter letter;
         try
         {
@@ -239,7 +238,7 @@ public sealed partial class ErrorQueueSweeper(
     /// </summary>
     private async Task<ImportResult> ParkAsync(IChannel channel, string queue, BasicGetResult message, Exception reason, CancellationToken cancellationToken)
     {
-        var errorQueue = queue + ErrorQueueSuffix;
+        var errorQueue = queue + InputQueues.ErrorQueueSuffix;
         var parkingQueue = queue + ParkingQueueSuffix;
         var why = StorableText.Clip($"{reason.GetType().FullName}: {reason.Message}", 2000);
         try
@@ -294,7 +293,7 @@ public sealed partial class ErrorQueueSweeper(
             read,
             headers,
             NonEmpty(all.GetValueOrDefault(MessageHeaders.FaultExceptionType)) ?? "Unknown",
-            NonEmpty(all.GetValueOrDefault(MessageHeaders.FaultMessage)) ?? $"Moved to {inputQueue}{ErrorQueueSuffix} without a fault message",
+            NonEmpty(all.GetValueOrDefault(MessageHeaders.FaultMessage)) ?? $"Moved to {inputQueue}{InputQueues.ErrorQueueSuffix} without a fault message",
             NonEmpty(all.GetValueOrDefault(MessageHeaders.FaultStackTrace)),
             retries + 1,
             FaultTime(properties) ?? now);

@@ -1,8 +1,9 @@
+using Bridge.Host.Messaging;
 using MassTransit;
 using MassTransit.Middleware;
 using MassTransit.Transports;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Capture;
 
 /// <summary>
 /// Bridge's error pipe for an input queue, in place of MassTransit's default (generate the fault, move to <c>_error</c>):
@@ -15,12 +16,15 @@ public static class DeadLetterCaptureConfiguration
     /// <summary>Every failed delivery of <typeparamref name="TConsumer"/>'s queue becomes a dead letter.</summary>
     public static void UseDeadLetterCapture<TConsumer>(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
         where TConsumer : class, IConsumer
+        => endpoint.UseDeadLetterCapture(BridgeConsumers.MessageTypeOf(typeof(TConsumer)), context);
+
+    /// <summary>Every failed delivery of the queue, whose consumer handles <paramref name="messageType"/>, becomes a dead letter.</summary>
+    public static void UseDeadLetterCapture(this IReceiveEndpointConfigurator endpoint, string messageType, IRegistrationContext context)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(context);
-        var messageType = MessageTypeOf(typeof(TConsumer));
         var capture = context.GetRequiredService<DeadLetterCapture>();
-        context.GetRequiredService<DeadLetterInputQueues>().Add(DeadLetterCapture.QueueName(endpoint.InputAddress), messageType);
+        context.GetRequiredService<DeadLetterInputQueues>().Add(InputQueues.NameOf(endpoint.InputAddress), messageType);
         endpoint.ConnectConsumerConfigurationObserver(new DeliveryAttemptsObserver());
         endpoint.ConfigureError(error =>
         {
@@ -28,19 +32,13 @@ public static class DeadLetterCaptureConfiguration
             error.UseFilter(new DeadLetterCaptureFilter(capture, messageType));
         });
     }
+}
 
-    /// <summary>The contract a consumer handles: its <see cref="IConsumer{TMessage}"/> message's name.</summary>
-    public static string MessageTypeOf(Type consumerType)
-    {
-        ArgumentNullException.ThrowIfNull(consumerType);
-        var consumed = consumerType.GetInterfaces()
-            .Where(type => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IConsumer<>))
-            .Select(type => type.GetGenericArguments()[0])
-            .ToList();
-        return consumed.Count == 1
-            ? consumed[0].Name
-            : throw new ArgumentException($"{consumerType.Name} consumes {consumed.Count} message types; dead-letter capture needs one queue per message type.", nameof(consumerType));
-    }
+/// <summary>The dead-letter capture as the error pipe of every ERP input queue (<see cref="BridgeConsumerDefinition{TConsumer}"/> installs it).</summary>
+public sealed class DeadLetterErrorPipe : IInputQueueErrorPipe
+{
+    public void Configure(IReceiveEndpointConfigurator endpoint, string messageType, IRegistrationContext context) =>
+        endpoint.UseDeadLetterCapture(messageType, context);
 }
 
 public sealed class DeadLetterCaptureFilter(DeadLetterCapture capture, string messageType) : IFilter<ExceptionReceiveContext>

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Serialization;
+using Bridge.Host.DeadLetters.Store;
 using Microsoft.Extensions.Options;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Replay;
 
 /// <summary>A bulk replay: named dead letters, or every Pending one matching a filter.</summary>
 /// <param name="BatchSize">Dead letters replayed between two progress updates and cancellation checks.</param>

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Bridge.Host.Admin;
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Store;
 using Microsoft.AspNetCore.Mvc;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Api;
 
 /// <summary>The dead-letter routes of the admin API, under <c>/admin/dead-letters</c>. Each route declares its answers, which <see cref="AdminOpenApi"/> turns into <c>/admin/openapi.json</c>.</summary>
 public static class DeadLetterAdminApi

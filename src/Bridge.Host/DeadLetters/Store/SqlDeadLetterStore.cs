@@ -5,7 +5,7 @@ using System.Text.Json;
 using Bridge.Host.Storage;
 using Dapper;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Store;
 
 public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider timeProvider) : IDeadLetterStore
 {

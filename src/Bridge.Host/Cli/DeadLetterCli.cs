@@ -3,11 +3,10 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Bridge.Host.Cli;
 using static Bridge.Host.Cli.AdminSession;
 using static Bridge.Host.Cli.CliParts;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.Cli;
 
 /// <summary>
 /// <c>bridge dead-letters list | groups | show | replay | edit | discard | restore</c>: the admin API from a terminal. Talks
@@ -15,6 +14,8 @@ namespace Bridge.Host.DeadLetters;
 /// <c>BRIDGE_ADMIN_TOKEN</c>); prints tables for people and, with <c>--json</c>, the API's JSON for scripts.
 /// Exit codes: 0 done (and <c>--help</c>), 1 refused or failed (the API's problem is printed), 2 bad usage — an unknown
 /// option or command, a missing or malformed value, or a bulk replay of everything without <c>--yes</c>: nothing is sent then.
+/// A client of <c>/admin/dead-letters</c> like the admin page (Admin/ui), it uses no type of the dead letters: it lives here,
+/// with the command line it is part of, so that the dead letters do not depend on the command line that lists them.
 /// </summary>
 public static class DeadLetterCli
 {

@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Bridge.Host.Cli;
+using Bridge.Host.Effects;
 using static Bridge.Host.Cli.CliParts;
 
-namespace Bridge.Host.Effects;
+namespace Bridge.Host.Cli;
 
 /// <summary>
 /// <c>bridge effects list | show | resolve</c>: the effect routes of the admin API from a terminal, like

@@ -2,10 +2,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Bridge.Contracts;
+using Bridge.Host.DeadLetters.Capture;
+using Bridge.Host.DeadLetters.Store;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
-namespace Bridge.Host.DeadLetters;
+namespace Bridge.Host.DeadLetters.Replay;
 
 [JsonConverter(typeof(JsonStringEnumConverter<DeadLetterActionOutcome>))]
 public enum DeadLetterActionOutcome
