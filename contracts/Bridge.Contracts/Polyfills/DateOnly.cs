@@ -134,10 +134,4 @@ public readonly struct DateOnly : IComparable, IComparable<DateOnly>, IEquatable
 
     private static bool IsRoundTrip(string? format) => format is "o" or "O";
 }
-#else
-using System.Runtime.CompilerServices;
-
-// The .NET Standard 2.0 build defines System.DateOnly itself (the platform has none): here it is the platform's, so code
-// compiled against the .NET Standard build finds it when it runs on .NET 8 or later.
-[assembly: TypeForwardedTo(typeof(DateOnly))]
 #endif
