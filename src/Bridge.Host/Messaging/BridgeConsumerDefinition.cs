@@ -99,7 +99,10 @@ public sealed class BridgeConsumerDefinition<TConsumer> : ConsumerDefinition<TCo
     }
 }
 
-/// <summary>The ERP consumers, found by convention: public consumers of this assembly with a <c>public const string Queue</c>.</summary>
+/// <summary>
+/// The ERP consumers, found by convention: public consumers of this assembly with a <c>public const string Queue</c>, each set
+/// from <see cref="Bridge.Contracts.BridgeQueues"/> (the names ERP teams get with the contracts package).
+/// </summary>
 public static class BridgeConsumers
 {
     /// <summary>Every ERP consumer with its queue (without the prefix), ordered by queue.</summary>

@@ -32,7 +32,7 @@ public sealed class MessagingOptions
     /// <summary>Prefix of every input queue name: <c>{prefix}.send-closing-document</c>.</summary>
     [Required]
     [RegularExpression("^[a-z0-9][a-z0-9._-]*$")]
-    public string QueuePrefix { get; set; } = "bridge";
+    public string QueuePrefix { get; set; } = Bridge.Contracts.BridgeQueues.DefaultPrefix;
 
     /// <summary>How many messages each input queue processes at once.</summary>
     [Range(1, 256)]
@@ -82,5 +82,5 @@ public sealed class MessagingOptions
     /// </summary>
     public int DeliveryLimit { get; set; } = 20;
 
-    public string QueueName(string messageQueue) => $"{QueuePrefix}.{messageQueue}";
+    public string QueueName(string messageQueue) => Bridge.Contracts.BridgeQueues.Name(messageQueue, QueuePrefix);
 }

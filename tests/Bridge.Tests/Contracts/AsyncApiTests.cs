@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Xunit;
 
 namespace Bridge.Tests.Contracts;
@@ -8,7 +7,7 @@ namespace Bridge.Tests.Contracts;
 /// complete (one input queue and one error queue per command, one exchange per event), consistent (every $ref resolves,
 /// every binding names its channel's address) and tied to the JSON Schemas and the C# records.
 /// </summary>
-public sealed partial class AsyncApiTests
+public sealed class AsyncApiTests
 {
     private const string PlainJson = "application/json";
     private const string MassTransitJson = "application/vnd.masstransit+json";
@@ -42,7 +41,7 @@ public sealed partial class AsyncApiTests
     [MemberData(nameof(CommandNames))]
     public void Each_command_has_its_input_queue_accepting_plain_JSON_and_the_MassTransit_envelope(string commandName)
     {
-        var queue = "bridge." + Kebab(commandName);
+        var queue = ContractCatalog.InputQueue(commandName);
         var channel = ChannelAt(queue);
 
         Assert.Equal("queue", Text(Binding(channel), "is"));
@@ -57,7 +56,7 @@ public sealed partial class AsyncApiTests
     [MemberData(nameof(CommandNames))]
     public void Each_command_queue_has_an_error_queue_carrying_the_same_message(string commandName)
     {
-        var channel = ChannelAt("bridge." + Kebab(commandName) + "_error");
+        var channel = ChannelAt(ContractCatalog.InputQueue(commandName) + "_error");
 
         Assert.Equal("queue", Text(Binding(channel), "is"));
         Assert.All(ChannelMessages(channel), message => Assert.Equal([$"./schemas/{commandName}.schema.json"], FileReferences(message["payload"]).Distinct()));
@@ -109,7 +108,7 @@ public sealed partial class AsyncApiTests
     [Fact]
     public void Every_channel_is_a_queue_or_exchange_of_some_contract_and_every_schema_file_is_used()
     {
-        var expected = ContractCatalog.Commands.SelectMany(type => new[] { "bridge." + Kebab(type.Name), "bridge." + Kebab(type.Name) + "_error" })
+        var expected = ContractCatalog.Commands.SelectMany(type => new[] { ContractCatalog.InputQueue(type.Name), ContractCatalog.InputQueue(type.Name) + "_error" })
             .Concat(ContractCatalog.Events.Select(type => $"Bridge.Contracts:{type.Name}"))
             .Order(StringComparer.Ordinal);
         var channels = Map(Document.Value, "channels").Values.Cast<Dictionary<string, object?>>().ToList();
@@ -208,10 +207,4 @@ public sealed partial class AsyncApiTests
         node.TryGetValue(key, out var value) && value is string text
             ? text
             : throw new Xunit.Sdk.XunitException($"asyncapi.yaml: expected text at '{key}'");
-
-    /// <summary>The queue naming convention: SendClosingDocument reads from bridge.send-closing-document.</summary>
-    private static string Kebab(string pascalCase) => UpperCase().Replace(pascalCase, match => (match.Index == 0 ? "" : "-") + match.Value.ToLowerInvariant());
-
-    [GeneratedRegex("[A-Z]")]
-    private static partial Regex UpperCase();
 }

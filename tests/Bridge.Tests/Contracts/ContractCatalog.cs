@@ -30,6 +30,21 @@ internal static class ContractCatalog
 
     public static IReadOnlyList<Type> ValueRecords { get; } = Records.Except(Messages).ToList();
 
+    /// <summary>
+    /// The <see cref="BridgeQueues"/> constant of each command, by the command's name: what ERP teams publish to (under the
+    /// deployment's prefix) and what the consumer reads from.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> QueueConstants { get; } = typeof(BridgeQueues)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(field => field is { IsLiteral: true } && field.FieldType == typeof(string) && field.Name != nameof(BridgeQueues.DefaultPrefix))
+        .ToDictionary(field => field.Name, field => (string)field.GetRawConstantValue()!, StringComparer.Ordinal);
+
+    /// <summary>The command's input queue under the default prefix, e.g. <c>bridge.send-closing-document</c>.</summary>
+    public static string InputQueue(string commandName) =>
+        QueueConstants.TryGetValue(commandName, out var queue)
+            ? BridgeQueues.Name(queue)
+            : throw new InvalidOperationException($"BridgeQueues has no constant {commandName}.");
+
     public static Type Message(string name) =>
         Messages.SingleOrDefault(type => type.Name == name)
         ?? throw new InvalidOperationException($"Bridge.Contracts has no command or event named {name}.");

@@ -8,7 +8,7 @@ namespace Bridge.Host.Features.ClosingDocuments;
 /// <summary>Thin consumers: read the delivery's identity, map to a command, send it through the mediator.</summary>
 public sealed class SendClosingDocumentConsumer(IMediator mediator) : IConsumer<SendClosingDocument>
 {
-    public const string Queue = "send-closing-document";
+    public const string Queue = BridgeQueues.SendClosingDocument;
 
     public async Task Consume(ConsumeContext<SendClosingDocument> context)
         => await mediator.Send(new SendClosingDocumentCommand(context.Message, IncomingMessageFactory.From(context, context.Message.IdempotencyKey)), context.CancellationToken);
@@ -16,7 +16,7 @@ public sealed class SendClosingDocumentConsumer(IMediator mediator) : IConsumer<
 
 public sealed class DeleteClosingDocumentConsumer(IMediator mediator) : IConsumer<DeleteClosingDocument>
 {
-    public const string Queue = "delete-closing-document";
+    public const string Queue = BridgeQueues.DeleteClosingDocument;
 
     public async Task Consume(ConsumeContext<DeleteClosingDocument> context)
         => await mediator.Send(new DeleteClosingDocumentCommand(context.Message, IncomingMessageFactory.From(context, context.Message.IdempotencyKey)), context.CancellationToken);
@@ -24,7 +24,7 @@ public sealed class DeleteClosingDocumentConsumer(IMediator mediator) : IConsume
 
 public sealed class NotifyClosingDocumentsConsumer(IMediator mediator) : IConsumer<NotifyClosingDocuments>
 {
-    public const string Queue = "notify-closing-documents";
+    public const string Queue = BridgeQueues.NotifyClosingDocuments;
 
     public async Task Consume(ConsumeContext<NotifyClosingDocuments> context)
         => await mediator.Send(new NotifyClosingDocumentsCommand(context.Message, IncomingMessageFactory.From(context, context.Message.IdempotencyKey)), context.CancellationToken);

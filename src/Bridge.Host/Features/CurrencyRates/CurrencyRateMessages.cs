@@ -11,7 +11,7 @@ public sealed record UpdateCurrencyRatesCommand(UpdateCurrencyRates Message, Inc
 /// <summary>Thin consumer: reads the delivery's identity, maps to a command, sends it through the mediator.</summary>
 public sealed class UpdateCurrencyRatesConsumer(IMediator mediator) : IConsumer<UpdateCurrencyRates>
 {
-    public const string Queue = "update-currency-rates";
+    public const string Queue = BridgeQueues.UpdateCurrencyRates;
 
     public async Task Consume(ConsumeContext<UpdateCurrencyRates> context)
         => await mediator.Send(new UpdateCurrencyRatesCommand(context.Message, IncomingMessageFactory.From(context, context.Message.IdempotencyKey)), context.CancellationToken);
