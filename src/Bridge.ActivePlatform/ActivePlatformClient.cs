@@ -46,7 +46,8 @@ public sealed class ActivePlatformClient(
     IChildResellerAccountsApi childResellerAccounts,
     ISubscriptionsApi subscriptions,
     IOptions<ActivePlatformOptions> options,
-    TimeProvider timeProvider) : IActivePlatformClient
+    TimeProvider timeProvider,
+    ResellerReach reach) : IActivePlatformClient
 {
     private readonly ActivePlatformOptions _options = options.Value;
     private readonly ActivePlatformCallGuard _guard = new(options.Value.ApiToken, timeProvider);
@@ -57,6 +58,7 @@ public sealed class ActivePlatformClient(
         using var response = await CallAsync(ct => closingDocuments.FindByKeyAsync(resellerId, accountId, key, ct), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
+            await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
@@ -102,6 +104,7 @@ public sealed class ActivePlatformClient(
         using var response = await CallAsync(ct => closingDocuments.DeleteAsync(resellerId, accountId, externalInvoiceId, ct), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
+            await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
             return new DeleteResult<ExternalInvoice>(false, null);
         }
 
@@ -131,6 +134,7 @@ public sealed class ActivePlatformClient(
         using var response = await CallAsync(ct => childResellerAccounts.GetAsync(resellerId, accountId, ct), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
+            await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
@@ -232,6 +236,29 @@ public sealed class ActivePlatformClient(
     }
 
     /// <summary>One call through the shared error translation; flow facades (corrections, invoices) use it too.</summary>
+    /// <summary>
+    /// Before a 404 is read as "absent": confirms the token reaches the reseller (see <see cref="ResellerReach"/>), and
+    /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform answers 404 or 403 for the reseller itself.
+    /// </summary>
+    private async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
+    {
+        if (reach.IsConfirmed(resellerId))
+        {
+            return;
+        }
+
+        using var probe = await CallAsync(
+            ct => subscriptions.ListAsync(resellerId, null, null, null, null, 1, 1, ct), cancellationToken).ConfigureAwait(false);
+        if (probe.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
+        {
+            throw new ResellerNotReachableException(
+                resellerId, new ActivePlatformFailureDetails { Status = (int)probe.StatusCode, Method = "GET", RequestUri = probe.RequestMessage?.RequestUri });
+        }
+
+        EnsureSuccessStatus(probe);
+        reach.Confirm(resellerId);
+    }
+
     internal Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
         where TResponse : IApiResponse => _guard.CallAsync(call, cancellationToken);
 

@@ -125,6 +125,40 @@ public class ActivePlatformPermanentException : ActivePlatformException
     }
 }
 
+/// <summary>
+/// ActivePlatform answered 404 or 403 for the reseller itself (a list of its subscriptions): the API token does not reach
+/// it. Like a refused token, this is Bridge's configuration (or the message's reseller), never a sign that a document is
+/// absent; see <see cref="ResellerReach"/>.
+/// </summary>
+public sealed class ResellerNotReachableException : ActivePlatformPermanentException
+{
+    public ResellerNotReachableException()
+    {
+    }
+
+    public ResellerNotReachableException(string message)
+        : base(message)
+    {
+    }
+
+    public ResellerNotReachableException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public ResellerNotReachableException(long resellerId, ActivePlatformFailureDetails details)
+        : base(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"Reseller {resellerId} is not reachable with the configured API token: ActivePlatform answered {details?.Status} to a list of its subscriptions, so its 404 cannot be read as 'not there'. Check Bridge:ActivePlatform:ResellerId, the message's resellerId and the token's reseller."),
+            details!)
+    {
+        ResellerId = resellerId;
+    }
+
+    public long ResellerId { get; }
+}
+
 /// <summary>The async task ended <c>failed</c>: a permanent failure carrying the platform's failure message.</summary>
 public sealed class AsyncTaskFailedException : ActivePlatformPermanentException
 {

@@ -80,6 +80,7 @@ public static class ActivePlatformServiceCollectionExtensions
         services.AddRefitGeneratedClient<ISubscriptionsApi>(context, RefitSettingsFor, HttpClientName);
         Bridge.ActivePlatform.Payments.PaymentsRegistration.AddPayments(services, HttpClientName);
 
+        services.TryAddSingleton<Bridge.ActivePlatform.ResellerReach>();
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();
         services.AddMetrics();
         services.TryAddSingleton<Bridge.ActivePlatform.ActivePlatformMetrics>();

@@ -40,12 +40,24 @@ internal sealed class ResellerDirectory
 internal sealed class TokenRegistry
 {
     private readonly IReadOnlyList<SandboxToken> _configured;
+    private readonly int _configuredOutOfScopeStatus;
     private readonly ConcurrentDictionary<string, int> _scopes = new(StringComparer.Ordinal);
+    private volatile int _outOfScopeStatus;
 
-    public TokenRegistry(IReadOnlyList<SandboxToken> configured)
+    public TokenRegistry(IReadOnlyList<SandboxToken> configured, int outOfScopeStatus)
     {
         _configured = configured;
+        _configuredOutOfScopeStatus = outOfScopeStatus;
         Reset();
+    }
+
+    /// <summary>403 or 404: how a reseller outside the token's subtree is answered (<see cref="SandboxSettings.OutOfScopeStatus"/>).</summary>
+    public int OutOfScopeStatus
+    {
+        get => _outOfScopeStatus;
+        set => _outOfScopeStatus = value is StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "A reseller outside the token's subtree is answered 403 or 404.");
     }
 
     public void Add(string token, int resellerId) => _scopes[token] = resellerId;
@@ -55,6 +67,7 @@ internal sealed class TokenRegistry
     /// <summary>Back to the configured tokens: tokens added through the control API are dropped.</summary>
     public void Reset()
     {
+        OutOfScopeStatus = _configuredOutOfScopeStatus;
         _scopes.Clear();
         foreach (var token in _configured)
         {
@@ -68,7 +81,7 @@ internal static class Auth
     public const string TokenHeader = "X-Api-Token";
 
     /// <summary>
-    /// 401 for a missing or unknown token, 403 for a reseller outside the token's subtree. Neither status nor body
+    /// 401 for a missing or unknown token, 403 (or 404, <see cref="TokenRegistry.OutOfScopeStatus"/>) for a reseller outside the token's subtree. Neither status nor body
     /// is documented (REFERENCE.md §0); this is the inferred shape, the same errors object as documented errors.
     /// </summary>
     public static async ValueTask<object?> RequireToken(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -87,7 +100,9 @@ internal static class Auth
         if (!int.TryParse(resellerText, NumberStyles.None, CultureInfo.InvariantCulture, out var resellerId)
             || !directory.IsWithin(root, resellerId))
         {
-            return ApiJson.Error(StatusCodes.Status403Forbidden, "Forbidden");
+            return tokens.OutOfScopeStatus == StatusCodes.Status404NotFound
+                ? ApiJson.Error(StatusCodes.Status404NotFound, "Not Found")
+                : ApiJson.Error(StatusCodes.Status403Forbidden, "Forbidden");
         }
 
         return await next(context);

@@ -31,6 +31,7 @@ namespace Bridge.Sandbox;
 /// <item><c>GET /_sandbox/invoices</c> → <see cref="SandboxInvoice"/>s; <c>POST /_sandbox/invoices</c> with a <see cref="SandboxInvoiceSeed"/> → the added invoice
 /// (with <c>linkedPayment</c>, its payment is one of the sandbox's payments and completing the invoice completes it).</item>
 /// <item><c>POST /_sandbox/tokens</c> with <c>{"token":"t","resellerId":2}</c> → 204; the token reaches 2 and its subtree.</item>
+/// <item><c>PUT /_sandbox/scope</c> with <c>{"outOfScopeStatus":404}</c> (or 403) → 204: how a reseller outside the token's subtree is answered until reset.</item>
 /// </list>
 /// </summary>
 internal static class ControlApi
@@ -128,6 +129,17 @@ internal static class ControlApi
             }
 
             tokens.Add(token.Token, token.ResellerId);
+            return Results.NoContent();
+        });
+
+        control.MapPut("/scope", (SandboxScope scope, TokenRegistry tokens) =>
+        {
+            if (scope.OutOfScopeStatus is not (StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound))
+            {
+                return Results.BadRequest(new { error = "outOfScopeStatus must be 403 or 404" });
+            }
+
+            tokens.OutOfScopeStatus = scope.OutOfScopeStatus;
             return Results.NoContent();
         });
 

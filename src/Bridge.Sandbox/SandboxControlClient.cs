@@ -24,6 +24,10 @@ public sealed class SandboxControlClient(HttpClient http)
     public async Task<IReadOnlyList<FaultRule>> GetFaultsAsync(CancellationToken ct) =>
         await http.GetFromJsonAsync<List<FaultRule>>("_sandbox/faults", Json, ct) ?? [];
 
+    /// <summary>Answers a reseller outside the token's subtree with <paramref name="status"/> (403 or 404) until reset.</summary>
+    public async Task SetOutOfScopeStatusAsync(int status, CancellationToken ct) =>
+        (await http.PutAsJsonAsync("_sandbox/scope", new SandboxScope { OutOfScopeStatus = status }, Json, ct)).EnsureSuccessStatusCode();
+
     public async Task SetAsyncModeAsync(AsyncModeSettings settings, CancellationToken ct) =>
         (await http.PutAsJsonAsync("_sandbox/async", settings, Json, ct)).EnsureSuccessStatusCode();
 

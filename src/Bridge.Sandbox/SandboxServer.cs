@@ -114,7 +114,7 @@ internal static class SandboxApp
         var directory = new ResellerDirectory(settings.Resellers);
         services.AddSingleton(settings);
         services.AddSingleton(directory);
-        services.AddSingleton(new TokenRegistry(settings.Tokens));
+        services.AddSingleton(new TokenRegistry(settings.Tokens, settings.OutOfScopeStatus));
         services.AddSingleton(new AsyncModeState(settings.Async));
         services.AddSingleton(new FaultInjector(settings.Faults, settings.RandomSeed));
         services.AddSingleton(Catalog.Seed(directory, settings.SubscriptionsPerReseller));

@@ -44,6 +44,13 @@ public sealed class SandboxSettings
     public bool RefuseChunkedBodies { get; set; } = true;
 
     /// <summary>
+    /// The answer to a reseller outside the token's subtree: 403 or 404. The docs say neither (REFERENCE.md §0, "403, or a
+    /// 404-style not found" inferred), so a client must not read either as "absent". Changed at run time with
+    /// <c>PUT /_sandbox/scope</c>; reset restores this.
+    /// </summary>
+    public int OutOfScopeStatus { get; set; } = StatusCodes.Status403Forbidden;
+
+    /// <summary>
     /// Whether the media types the docs list as required on every v3 method are enforced: a request that does not accept
     /// <c>application/vnd.api+json</c> is answered 406, and a body of another <c>Content-Type</c> 415. On by default.
     /// </summary>
@@ -191,4 +198,11 @@ public sealed class FaultRule
         new[] { ErrorRate, HangRate, ThrottleRate, LoseAnswerRate }.All(rate => rate is >= 0 and <= 1);
 
     internal FaultRule Clone() => (FaultRule)MemberwiseClone();
+}
+
+/// <summary>The body of <c>PUT /_sandbox/scope</c>.</summary>
+public sealed class SandboxScope
+{
+    /// <summary>403 or 404.</summary>
+    public int OutOfScopeStatus { get; set; }
 }

@@ -21,9 +21,11 @@ public static class PermanentFailures
                     [],
                     new ActivePlatformError(failed.FailureMessage, failed.Status ?? 0, failed.Code));
                 return true;
-            // A refused token or role is Bridge's configuration, not the message's fault: rejecting would complete the
-            // record and make a replay after the fix a no-op. It is retried and then dead-lettered instead.
+            // A refused token or role, or a reseller the token does not reach (ActivePlatform may say so with a 404), is
+            // Bridge's configuration, not the message's fault: rejecting would complete the record and make a replay after
+            // the fix a no-op. It is retried and then dead-lettered instead.
             case ActivePlatformException { Status: 401 or 403 or 407 }:
+            case ResellerNotReachableException:
                 rejection = null;
                 return false;
             // A refusal of a repeat, after an attempt of the same write whose outcome was unclear (its answer lost), says

@@ -49,6 +49,28 @@ public sealed class ClientAgainstSandboxTests : IAsyncLifetime
         FileContentBase64 = Convert.ToBase64String("%PDF-1.4 test"u8.ToArray()),
     };
 
+    [Theory]
+    [InlineData(404)]
+    [InlineData(403)]
+    public async Task A_reseller_the_token_does_not_reach_is_a_failure_never_an_absent_document_whether_answered_404_or_403(int outOfScope)
+    {
+        await _sandbox.Control.SetOutOfScopeStatusAsync(outOfScope, CancellationToken.None);
+        var key = Guid.NewGuid().ToString("D");
+
+        // Reseller 10 is outside token's subtree (the sandbox's default tree); reseller 1 is the token's own.
+        var find = await Assert.ThrowsAnyAsync<ActivePlatformPermanentException>(() => _client.Client.FindClosingDocumentAsync(10, 505, key, CancellationToken.None));
+        var delete = await Assert.ThrowsAnyAsync<ActivePlatformPermanentException>(() => _client.Client.DeleteClosingDocumentAsync(10, 505, "277", CancellationToken.None));
+        var account = await Assert.ThrowsAnyAsync<ActivePlatformPermanentException>(() => _client.Client.GetChildResellerAccountAsync(10, 505, CancellationToken.None));
+        var absentInScope = await _client.Client.FindClosingDocumentAsync(1, 505, key, CancellationToken.None);
+        var absentAgain = await _client.Client.FindClosingDocumentAsync(1, 505, Guid.NewGuid().ToString("D"), CancellationToken.None);
+
+        Assert.All([find, delete, account], refused => Assert.Equal(outOfScope, refused.Status));
+        Assert.Null(absentInScope);
+        Assert.Null(absentAgain);
+        // The reseller the token reaches is confirmed once, then its 404s are read as "absent" without asking again.
+        Assert.Single(await _sandbox.Control.GetCallsAsync("GET", "/resellers/1/subscriptions", null, CancellationToken.None));
+    }
+
     [Fact]
     public async Task A_closing_document_is_created_found_by_key_updated_and_deleted()
     {

@@ -90,6 +90,9 @@ public sealed class ClientOverHttpTests : IAsyncLifetime
         Assert.Equal("0493e78a-e8ef-11e9-81b4-2a2ae2dbcce4", _server.Requests[1].Query["filter[key]"]);
     }
 
+    /// <summary>What the client asks before it believes a 404 means "absent": whether the token reaches the reseller (<see cref="ResellerReach"/>).</summary>
+    private const string ReachProbe = "/api/v3/resellers/1/subscriptions";
+
     [Theory]
     [InlineData(200, """{"data":{"id":"11","type":"external_invoices","attributes":{"key":"K-1"}}}""", "11")]
     [InlineData(200, """{"data":[{"id":"12","type":"external_invoices","attributes":{"key":"K-1"}}]}""", "12")]
@@ -100,13 +103,17 @@ public sealed class ClientOverHttpTests : IAsyncLifetime
     [InlineData(404, """{"errors":{"title":"Not found","status":"404"}}""", null)]
     public async Task Lookup_by_key_handles_every_documented_and_inferred_shape(int status, string body, string? expectedId)
     {
-        _server.Handler = (ctx, _) => ScriptedServer.Json(ctx, status, body);
+        _server.Handler = (ctx, request) => request.Path == ReachProbe
+            ? ScriptedServer.Json(ctx, 200, """{"data":[]}""")
+            : ScriptedServer.Json(ctx, status, body);
         await using var client = Client();
 
         var found = await client.Client.FindClosingDocumentAsync(1, 505, "K-1", CancellationToken.None);
 
         Assert.Equal(expectedId, found?.Id);
-        var request = Assert.Single(_server.Requests);
+        // A 404 is read as "absent" once the reseller is known to be reachable: one probe, before the first 404 is believed.
+        Assert.Equal(status == 404 ? 1 : 0, _server.Requests.Count(r => r.Path == ReachProbe));
+        var request = Assert.Single(_server.Requests, r => r.Path != ReachProbe);
         Assert.Equal("K-1", request.Query["filter[key]"]);
         Assert.Equal("/api/v3/resellers/1/accounts/505/external_invoices", request.Path);
 
@@ -120,7 +127,7 @@ public sealed class ClientOverHttpTests : IAsyncLifetime
     {
         _server.Handler = (ctx, request) => request.Path.EndsWith("/277", StringComparison.Ordinal)
             ? ScriptedServer.Json(ctx, 200, """{"data":{"id":"277","type":"external_invoices","attributes":{"key":"K"}}}""")
-            : ScriptedServer.Json(ctx, 404, "");
+            : request.Path == ReachProbe ? ScriptedServer.Json(ctx, 200, """{"data":[]}""") : ScriptedServer.Json(ctx, 404, "");
         await using var client = Client();
 
         var deleted = await client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None);
@@ -129,7 +136,7 @@ public sealed class ClientOverHttpTests : IAsyncLifetime
         Assert.True(deleted.WasPresent);
         Assert.Equal("277", deleted.Resource!.Id);
         Assert.False(absent.WasPresent);
-        Assert.All(_server.Requests, r => Assert.Equal("DELETE", r.Method));
+        Assert.All(_server.Requests.Where(r => r.Path != ReachProbe), r => Assert.Equal("DELETE", r.Method));
     }
 
     [Fact]
@@ -152,6 +159,7 @@ public sealed class ClientOverHttpTests : IAsyncLifetime
         {
             "/api/v3/resellers/1/child_reseller_accounts/167" => ScriptedServer.Json(ctx, 200, Fixtures.Read("child-reseller-account.json")),
             "/api/v3/resellers/1/async_tasks/abc-1" => ScriptedServer.Json(ctx, 200, """{"data":{"id":"abc-1","type":"async_tasks","attributes":{"status":"failed","failure_message":"File is too large","results":{}}}}"""),
+            ReachProbe => ScriptedServer.Json(ctx, 200, """{"data":[]}"""),
             _ => ScriptedServer.Json(ctx, 404, """{"errors":{"title":"Not found","status":"404"}}"""),
         };
         await using var client = Client();

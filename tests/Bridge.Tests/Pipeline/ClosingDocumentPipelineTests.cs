@@ -337,6 +337,31 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_delete_for_a_reseller_the_token_does_not_reach_answered_404_is_kept_as_a_dead_letter_not_reported_deleted()
+    {
+        // ActivePlatform may answer a reseller outside the token's subtree 404 (undocumented). Read as "no such document",
+        // the delete would be reported done with nothing looked at.
+        var key = NewKey();
+        await fixture.Sandbox.Control.SetOutOfScopeStatusAsync(404, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(
+                fixture.Queue(DeleteClosingDocumentConsumer.Queue),
+                new Dictionary<string, object?> { ["resellerId"] = 10, ["accountId"] = PipelineFixture.AccountId, ["key"] = key },
+                NewId.NextGuid().ToString("D"));
+
+            // As a 403 would be: Bridge's configuration (or the message's reseller), kept for an operator to replay after the fix.
+            var kept = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+            Assert.Contains("Reseller 10 is not reachable", kept.Reason, StringComparison.Ordinal);
+            Assert.DoesNotContain(fixture.Events.EventsFor(key), e => e is ClosingDocumentDeleted or ClosingDocumentRejected);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.SetOutOfScopeStatusAsync(403, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task The_revision_a_delete_came_after_republished_under_a_new_id_does_not_bring_the_document_back()
     {
         // Found by the adversarial review of issue 7: a delete keeps the applied revision, and the same revision
