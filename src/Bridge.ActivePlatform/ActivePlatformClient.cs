@@ -238,7 +238,7 @@ public sealed class ActivePlatformClient(
     /// <summary>One call through the shared error translation; flow facades (corrections, invoices) use it too.</summary>
     /// <summary>
     /// Before a 404 is read as "absent": confirms the token reaches the reseller (see <see cref="ResellerReach"/>), and
-    /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform answers 404 or 403 for the reseller itself.
+    /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform answers 404 for the reseller itself.
     /// </summary>
     private async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
     {
@@ -249,13 +249,20 @@ public sealed class ActivePlatformClient(
 
         using var probe = await CallAsync(
             ct => subscriptions.ListAsync(resellerId, null, null, null, null, 1, 1, ct), cancellationToken).ConfigureAwait(false);
-        if (probe.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
+        // Only a 404 for the reseller itself says the token does not reach it. A 403 here is the listing refused to the
+        // token's role: a server that answered the reseller's scope with 403 would have refused the lookup the same way,
+        // so the lookup's 404 stands.
+        if (probe.StatusCode == HttpStatusCode.NotFound)
         {
             throw new ResellerNotReachableException(
                 resellerId, new ActivePlatformFailureDetails { Status = (int)probe.StatusCode, Method = "GET", RequestUri = probe.RequestMessage?.RequestUri });
         }
 
-        EnsureSuccessStatus(probe);
+        if (probe.StatusCode != HttpStatusCode.Forbidden)
+        {
+            EnsureSuccessStatus(probe);
+        }
+
         reach.Confirm(resellerId);
     }
 

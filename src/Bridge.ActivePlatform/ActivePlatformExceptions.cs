@@ -126,7 +126,7 @@ public class ActivePlatformPermanentException : ActivePlatformException
 }
 
 /// <summary>
-/// ActivePlatform answered 404 or 403 for the reseller itself (a list of its subscriptions): the API token does not reach
+/// ActivePlatform answered 404 for the reseller itself (a one-item page of its subscriptions): the API token does not reach
 /// it. Like a refused token, this is Bridge's configuration (or the message's reseller), never a sign that a document is
 /// absent; see <see cref="ResellerReach"/>.
 /// </summary>

@@ -122,6 +122,31 @@ public sealed class ClientOverHttpTests : IAsyncLifetime
         Assert.Equal(TestClients.Token, request.Headers["X-Api-Token"]);
     }
 
+    [Theory]
+    [InlineData(403, false)]
+    [InlineData(404, true)]
+    public async Task A_404_lookup_is_absent_unless_the_reseller_itself_is_answered_404(int probeStatus, bool unreachable)
+    {
+        // A 403 to the listing is the token's role, not its scope: a server that answered scope with 403 would have refused
+        // the lookup the same way. Only a 404 for the reseller itself says the token does not reach it.
+        _server.Handler = (ctx, request) => request.Path == ReachProbe
+            ? ScriptedServer.Json(ctx, probeStatus, """{"errors":{"title":"refused","status":"x"}}""")
+            : ScriptedServer.Json(ctx, 404, """{"errors":{"title":"Not found","status":"404"}}""");
+        await using var client = Client();
+
+        var lookup = () => client.Client.FindClosingDocumentAsync(1, 505, "K-1", CancellationToken.None);
+
+        if (unreachable)
+        {
+            var refused = await Assert.ThrowsAsync<ResellerNotReachableException>(lookup);
+            Assert.Equal(1, refused.ResellerId);
+        }
+        else
+        {
+            Assert.Null(await lookup());
+        }
+    }
+
     [Fact]
     public async Task Delete_reports_whether_the_document_was_there()
     {
