@@ -47,7 +47,8 @@ public sealed class ActivePlatformClient(
     ISubscriptionsApi subscriptions,
     IOptions<ActivePlatformOptions> options,
     TimeProvider timeProvider,
-    ResellerReach reach) : IActivePlatformClient
+    ResellerReach reach,
+    IOptionsMonitor<ActivePlatformOptions> currentOptions) : IActivePlatformClient
 {
     private readonly ActivePlatformOptions _options = options.Value;
     private readonly ActivePlatformCallGuard _guard = new(options.Value.ApiToken, timeProvider);
@@ -104,7 +105,20 @@ public sealed class ActivePlatformClient(
         using var response = await CallAsync(ct => closingDocuments.DeleteAsync(resellerId, accountId, externalInvoiceId, ct), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ActivePlatformException unconfirmed) when (AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage))
+            {
+                // This 404 may be an earlier attempt's own deletion: the check's failure says nothing about that attempt,
+                // so it must not read as "not applied".
+                throw new ActivePlatformTransientException(
+                    string.Create(CultureInfo.InvariantCulture, $"A delete answered 404 after an attempt whose answer was lost, and reseller {resellerId} could not be confirmed reachable: {unconfirmed.Message}"),
+                    new ActivePlatformFailureDetails { Status = unconfirmed.Status, Method = "DELETE", RequestUri = response.RequestMessage?.RequestUri, AnAttemptMayHaveApplied = true },
+                    unconfirmed);
+            }
+
             return new DeleteResult<ExternalInvoice>(false, null);
         }
 
@@ -238,32 +252,30 @@ public sealed class ActivePlatformClient(
     /// <summary>One call through the shared error translation; flow facades (corrections, invoices) use it too.</summary>
     /// <summary>
     /// Before a 404 is read as "absent": confirms the token reaches the reseller (see <see cref="ResellerReach"/>), and
-    /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform answers 404 for the reseller itself.
+    /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform refuses the reseller itself.
     /// </summary>
     private async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
     {
-        if (reach.IsConfirmed(resellerId))
+        // The token the requests carry (ApiTokenHandler reads the current options), not the one this client was built with.
+        var token = currentOptions.CurrentValue.ApiToken ?? "";
+        if (reach.IsConfirmed(resellerId, token))
         {
             return;
         }
 
         using var probe = await CallAsync(
             ct => subscriptions.ListAsync(resellerId, null, null, null, null, 1, 1, ct), cancellationToken).ConfigureAwait(false);
-        // Only a 404 for the reseller itself says the token does not reach it. A 403 here is the listing refused to the
-        // token's role: a server that answered the reseller's scope with 403 would have refused the lookup the same way,
-        // so the lookup's 404 stands.
-        if (probe.StatusCode == HttpStatusCode.NotFound)
+        // Only a 2xx confirms. Any refusal (404, 403 — which may be the token's role rather than its scope, but then the
+        // 404 cannot be told apart either — or another 4xx) fails the message as Bridge's configuration, never "absent";
+        // a transient answer is retried.
+        if (!probe.IsSuccessStatusCode && !ActivePlatformFailureClassification.IsTransientStatus((int)(probe.StatusCode ?? 0)))
         {
             throw new ResellerNotReachableException(
-                resellerId, new ActivePlatformFailureDetails { Status = (int)probe.StatusCode, Method = "GET", RequestUri = probe.RequestMessage?.RequestUri });
+                resellerId, new ActivePlatformFailureDetails { Status = (int)(probe.StatusCode ?? 0), Method = "GET", RequestUri = probe.RequestMessage?.RequestUri });
         }
 
-        if (probe.StatusCode != HttpStatusCode.Forbidden)
-        {
-            EnsureSuccessStatus(probe);
-        }
-
-        reach.Confirm(resellerId);
+        EnsureSuccessStatus(probe);
+        reach.Confirm(resellerId, token);
     }
 
     internal Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)

@@ -126,7 +126,7 @@ public class ActivePlatformPermanentException : ActivePlatformException
 }
 
 /// <summary>
-/// ActivePlatform answered 404 for the reseller itself (a one-item page of its subscriptions): the API token does not reach
+/// ActivePlatform refused the reseller itself (404, 403 or another 4xx to a one-item page of its subscriptions): the API token does not reach
 /// it. Like a refused token, this is Bridge's configuration (or the message's reseller), never a sign that a document is
 /// absent; see <see cref="ResellerReach"/>.
 /// </summary>
@@ -150,7 +150,7 @@ public sealed class ResellerNotReachableException : ActivePlatformPermanentExcep
         : base(
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"Reseller {resellerId} is not reachable with the configured API token: ActivePlatform answered {details?.Status} to a list of its subscriptions, so its 404 cannot be read as 'not there'. Check Bridge:ActivePlatform:ResellerId, the message's resellerId and the token's reseller."),
+                $"Reseller {resellerId} is not reachable with the configured API token: ActivePlatform answered {details?.Status} to a list of its subscriptions, so its 404 cannot be read as 'not there'. Check Bridge:ActivePlatform:ResellerId, the message's resellerId, and that the token reaches the reseller and may list its subscriptions."),
             details!)
     {
         ResellerId = resellerId;

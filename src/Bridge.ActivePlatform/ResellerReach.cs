@@ -1,23 +1,29 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace Bridge.ActivePlatform;
 
 /// <summary>
-/// The resellers the API token was recently seen to reach. ActivePlatform may answer a reseller outside the token's
+/// The resellers an API token was recently seen to reach. ActivePlatform may answer a reseller outside the token's
 /// subtree with 404 as well as 403 (REFERENCE.md §0, undocumented), and a 404 to a lookup by key is otherwise read as
 /// "there is no such document": a delete would be reported done, the document never having been looked at. So a 404 is
-/// read as "absent" only for a reseller confirmed reachable within <see cref="FreshFor"/>; one probe (a one-item page of
-/// its subscriptions) confirms it, and a reseller that cannot be reached fails the call instead.
+/// read as "absent" only for a reseller this token was confirmed to reach within <see cref="FreshFor"/>, by the monotonic
+/// clock (a wall clock set back does not extend it). A confirmation is per token: a token replaced at run time starts
+/// with none.
 /// </summary>
 public sealed class ResellerReach(TimeProvider clock)
 {
     /// <summary>How long a confirmation stands: long enough to cost one probe per reseller now and then, short enough that a token narrowed in ActivePlatform is noticed.</summary>
     public static readonly TimeSpan FreshFor = TimeSpan.FromMinutes(5);
 
-    private readonly ConcurrentDictionary<long, DateTimeOffset> _confirmed = new();
+    private readonly ConcurrentDictionary<(long Reseller, string Token), long> _confirmed = new();
 
-    public bool IsConfirmed(long resellerId) =>
-        _confirmed.TryGetValue(resellerId, out var at) && clock.GetUtcNow() - at < FreshFor;
+    public bool IsConfirmed(long resellerId, string apiToken) =>
+        _confirmed.TryGetValue((resellerId, Fingerprint(apiToken)), out var at) && clock.GetElapsedTime(at) < FreshFor;
 
-    public void Confirm(long resellerId) => _confirmed[resellerId] = clock.GetUtcNow();
+    public void Confirm(long resellerId, string apiToken) => _confirmed[(resellerId, Fingerprint(apiToken))] = clock.GetTimestamp();
+
+    /// <summary>The token is kept only as a hash.</summary>
+    private static string Fingerprint(string apiToken) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(apiToken)));
 }

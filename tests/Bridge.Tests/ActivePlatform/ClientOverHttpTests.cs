@@ -123,28 +123,25 @@ public sealed class ClientOverHttpTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(403, false)]
-    [InlineData(404, true)]
-    public async Task A_404_lookup_is_absent_unless_the_reseller_itself_is_answered_404(int probeStatus, bool unreachable)
+    [InlineData(404)]
+    [InlineData(403)]
+    [InlineData(422)]
+    public async Task A_404_lookup_is_not_believed_while_the_reseller_itself_is_refused_by_any_status(int probeStatus)
     {
-        // A 403 to the listing is the token's role, not its scope: a server that answered scope with 403 would have refused
-        // the lookup the same way. Only a 404 for the reseller itself says the token does not reach it.
+        // Found by review: a 403 to the listing was read as "the token's role" and the lookup's 404 believed, but a server
+        // that checks the role before the scope answers 403 for every reseller, reachable or not. Only a 2xx confirms.
         _server.Handler = (ctx, request) => request.Path == ReachProbe
             ? ScriptedServer.Json(ctx, probeStatus, """{"errors":{"title":"refused","status":"x"}}""")
             : ScriptedServer.Json(ctx, 404, """{"errors":{"title":"Not found","status":"404"}}""");
         await using var client = Client();
 
-        var lookup = () => client.Client.FindClosingDocumentAsync(1, 505, "K-1", CancellationToken.None);
+        var refused = await Assert.ThrowsAsync<ResellerNotReachableException>(() => client.Client.FindClosingDocumentAsync(1, 505, "K-1", CancellationToken.None));
+        var again = await Assert.ThrowsAsync<ResellerNotReachableException>(() => client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None));
 
-        if (unreachable)
-        {
-            var refused = await Assert.ThrowsAsync<ResellerNotReachableException>(lookup);
-            Assert.Equal(1, refused.ResellerId);
-        }
-        else
-        {
-            Assert.Null(await lookup());
-        }
+        Assert.Equal(1, refused.ResellerId);
+        Assert.Equal(probeStatus, again.Status);
+        // A refusal is not remembered as a confirmation: every 404 asks again.
+        Assert.Equal(2, _server.Requests.Count(r => r.Path == ReachProbe));
     }
 
     [Fact]
