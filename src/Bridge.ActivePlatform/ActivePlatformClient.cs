@@ -249,7 +249,6 @@ public sealed class ActivePlatformClient(
             : throw Unreadable(response, $"the write was accepted but neither a closing document nor an async task came back, and no document with key {key} exists");
     }
 
-    /// <summary>One call through the shared error translation; flow facades (corrections, invoices) use it too.</summary>
     /// <summary>
     /// Before a 404 is read as "absent": confirms the token reaches the reseller (see <see cref="ResellerReach"/>), and
     /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform refuses the reseller itself.
@@ -278,6 +277,7 @@ public sealed class ActivePlatformClient(
         reach.Confirm(resellerId, token);
     }
 
+    /// <summary>One call through the shared error translation; flow facades (corrections, invoices) use it too.</summary>
     internal Task<TResponse> CallAsync<TResponse>(Func<CancellationToken, Task<TResponse>> call, CancellationToken cancellationToken)
         where TResponse : IApiResponse => _guard.CallAsync(call, cancellationToken);
 
