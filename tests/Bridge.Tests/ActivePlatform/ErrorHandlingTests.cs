@@ -272,6 +272,40 @@ public sealed class ErrorHandlingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_delete_answered_404_after_an_attempt_that_timed_out_stays_may_have_applied_when_the_reseller_check_fails()
+    {
+        // Found by review: the 404 may be the first attempt's own deletion; a failed reseller check says nothing about that
+        // attempt, so the failure must not read as "not applied" (the effect would be closed and the delete reported absent).
+        var deletes = 0;
+        _server.Handler = async (ctx, request) =>
+        {
+            if (request.Path.EndsWith("/subscriptions", StringComparison.Ordinal))
+            {
+                await Answer(ctx, 422, "{\"errors\":{\"title\":\"refused\",\"status\":\"422\"}}");
+            }
+            else if (Interlocked.Increment(ref deletes) == 1)
+            {
+                await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            else
+            {
+                await Answer(ctx, 404);
+            }
+        };
+        await using var client = Client(o =>
+        {
+            o.RetryCount = 1;
+            o.AttemptTimeout = TimeSpan.FromMilliseconds(300);
+        });
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None));
+
+        Assert.Equal(2, deletes);
+        Assert.True(error.AnAttemptMayHaveApplied);
+        Assert.IsType<ResellerNotReachableException>(error.InnerException);
+    }
+
+    [Fact]
     public async Task A_2xx_with_an_unreadable_body_is_transient()
     {
         _server.Handler = (ctx, _) => Answer(ctx, 200, "{\"data\": {\"id\": ");
