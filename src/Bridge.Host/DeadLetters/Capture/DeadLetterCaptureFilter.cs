@@ -13,11 +13,6 @@ namespace Bridge.Host.DeadLetters.Capture;
 /// </summary>
 public static class DeadLetterCaptureConfiguration
 {
-    /// <summary>Every failed delivery of <typeparamref name="TConsumer"/>'s queue becomes a dead letter.</summary>
-    public static void UseDeadLetterCapture<TConsumer>(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
-        where TConsumer : class, IConsumer
-        => endpoint.UseDeadLetterCapture(BridgeConsumers.MessageTypeOf(typeof(TConsumer)), context);
-
     /// <summary>Every failed delivery of the queue, whose consumer handles <paramref name="messageType"/>, becomes a dead letter.</summary>
     public static void UseDeadLetterCapture(this IReceiveEndpointConfigurator endpoint, string messageType, IRegistrationContext context)
     {
