@@ -4,6 +4,7 @@ using Bridge.Host.Effects;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Hosting;
 using Bridge.Host.Idempotency;
+using Bridge.Host.Ingress;
 using Bridge.Host.Messaging;
 using Bridge.Host.Outbox;
 using Bridge.Host.Storage;
@@ -29,6 +30,7 @@ public static class BridgeRegistration
         builder.AddBridgeDeadLetters();
         builder.AddBridgeEffects();
         builder.AddBridgeMessaging();
+        builder.AddBridgeIngress();
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<OutboxHealthCheck>("outbox", tags: ["ready"]);
@@ -77,6 +79,15 @@ public static class BridgeRegistration
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<IdempotencyRetention>();
         return builder;
+    }
+
+    /// <summary>Every endpoint the service serves: health, the operators' API and page, and the HTTP door.</summary>
+    public static WebApplication MapBridgeEndpoints(this WebApplication app)
+    {
+        app.MapBridgeHealth();
+        Admin.AdminApi.MapBridgeAdmin(app);
+        app.MapBridgeIngress();
+        return app;
     }
 
     public static WebApplication MapBridgeHealth(this WebApplication app)

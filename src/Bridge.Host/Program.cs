@@ -15,8 +15,7 @@ static async Task<int> ServeAsync(string[] configurationArgs, CancellationToken 
     try
     {
         var app = builder.Build();
-        app.MapBridgeHealth();
-        app.MapBridgeAdmin();
+        app.MapBridgeEndpoints();
         await app.RunAsync();
     }
     catch (Exception ex) when (StartupFailure.TryDescribe(ex, out var problems))

@@ -252,7 +252,7 @@ public sealed partial class IdempotentExecutor(
             return false;
         }
 
-        await resultEvents.EnqueueAsync(transaction, answer, incoming, cancellationToken);
+        await resultEvents.EnqueueAsync(transaction, answer, incoming, cancellationToken, sourceKey: recordKey);
         await transaction.CommitAsync(cancellationToken);
         outboxSignal.Notify();
         return true;

@@ -129,6 +129,15 @@ public static class BridgeConsumers
     }
 
     /// <summary>The contract a consumer handles: its <see cref="IConsumer{TMessage}"/> message's name.</summary>
+    /// <summary>The contract the consumer consumes (its one <c>IConsumer&lt;T&gt;</c>).</summary>
+    public static Type ContractOf(Type consumerType)
+    {
+        ArgumentNullException.ThrowIfNull(consumerType);
+        return consumerType.GetInterfaces()
+            .Single(type => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IConsumer<>))
+            .GetGenericArguments()[0];
+    }
+
     public static string MessageTypeOf(Type consumerType)
     {
         ArgumentNullException.ThrowIfNull(consumerType);

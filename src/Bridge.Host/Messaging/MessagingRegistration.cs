@@ -80,6 +80,16 @@ public static class MessagingRegistration
             }
         });
 
+        // Dead letters replayed and messages from the HTTP door go straight to an input queue, confirmed.
+        if (transport == MessagingTransport.InMemory)
+        {
+            builder.Services.AddSingleton<IQueueTransport, InMemoryQueueTransport>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IQueueTransport, RabbitMqQueueTransport>();
+        }
+
         builder.Services.Configure<MassTransitHostOptions>(host =>
         {
             // Start returns once every queue is declared and consuming; a stop cancels in-flight work after a bound,

@@ -13,8 +13,18 @@ public sealed class ResultEvents(IOutboxStore outbox, TimeProvider clock)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public async Task EnqueueAsync(DbTransaction transaction, IResultEvent resultEvent, IncomingMessage incoming, CancellationToken cancellationToken)
+    /// <param name="transaction">The transaction that decides the message's outcome.</param>
+    /// <param name="resultEvent">The event to publish.</param>
+    /// <param name="incoming">The message it answers.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <param name="sourceKey">
+    /// The idempotency record the event completes, by which a status lookup finds it: the event's <c>MessageId</c> unless
+    /// given (a refusal of a conflicting payload completes a record of its own, and must not be shown as the answer to the
+    /// message that holds the key).
+    /// </param>
+    public async Task EnqueueAsync(DbTransaction transaction, IResultEvent resultEvent, IncomingMessage incoming, CancellationToken cancellationToken, string? sourceKey = null)
     {
+        sourceKey ??= resultEvent.MessageId;
         var headers = new Dictionary<string, string?>
         {
             ["correlationId"] = resultEvent.CorrelationId,
@@ -32,6 +42,7 @@ public sealed class ResultEvents(IOutboxStore outbox, TimeProvider clock)
         {
             TraceParent = traceParent,
             TraceState = traceState,
+            SourceMessageId = Idempotency.IdempotencyKeys.IsStorable(sourceKey) ? sourceKey : null,
         };
         await outbox.EnqueueAsync(transaction, message, cancellationToken);
     }

@@ -40,8 +40,8 @@ public sealed class OutboxSql
     private static readonly OutboxSql PostgreSql = new()
     {
         Insert = """
-            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state)
-            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState);
+            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state, source_message_id)
+            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState, @SourceMessageId);
             """,
 
         // SKIP LOCKED passes over rows another claimer has locked; a row whose lease another claimer has just
@@ -112,8 +112,8 @@ public sealed class OutboxSql
     private static readonly OutboxSql Sqlite = new()
     {
         Insert = """
-            INSERT INTO outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state)
-            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState);
+            INSERT INTO outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state, source_message_id)
+            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState, @SourceMessageId);
             """,
 
         Claim = $"""
@@ -179,8 +179,8 @@ public sealed class OutboxSql
     private static readonly OutboxSql SqlServer = new()
     {
         Insert = """
-            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state)
-            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState);
+            INSERT INTO bridge.outbox_messages (id, message_type, body, headers, created_at, attempts, trace_parent, trace_state, source_message_id)
+            VALUES (@Id, @MessageType, @Body, @Headers, @CreatedAt, @Attempts, @TraceParent, @TraceState, @SourceMessageId);
             """,
 
         // READPAST skips rows another claimer (or an uncommitted enqueue) holds; UPDLOCK keeps the rows this

@@ -27,6 +27,7 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
                 message.Attempts,
                 message.TraceParent,
                 message.TraceState,
+                message.SourceMessageId,
             },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);

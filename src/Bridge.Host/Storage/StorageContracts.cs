@@ -209,6 +209,9 @@ public sealed record OutboxMessage(
 
     /// <summary>The W3C <c>tracestate</c> that went with <see cref="TraceParent"/>.</summary>
     public string? TraceState { get; init; }
+
+    /// <summary>The idempotency key of the message this event answers (a status lookup finds the event by it).</summary>
+    public string? SourceMessageId { get; init; }
 }
 
 /// <summary>What waits in the outbox: pending and parked messages, and when the oldest pending one was written.</summary>

@@ -509,7 +509,10 @@ internal sealed partial class NamespaceGraph
                         il.Offset += 8;
                         break;
                     case OperandType.InlineSwitch:
-                        il.Offset += 4 * il.ReadInt32();
+                        // The count first, then the targets: `il.Offset += 4 * il.ReadInt32()` reads Offset before the count moves
+                        // it and lands four bytes short, misreading what follows every switch (until one landed on a bad token).
+                        var targets = il.ReadInt32();
+                        il.Offset += 4 * targets;
                         break;
                     case OperandType.InlineField or OperandType.InlineMethod or OperandType.InlineTok or OperandType.InlineType or OperandType.InlineSig:
                         Entity(MetadataTokens.EntityHandle(il.ReadInt32()));

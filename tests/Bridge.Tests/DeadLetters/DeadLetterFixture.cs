@@ -23,13 +23,17 @@ public sealed class DeadLetterCollection : ICollectionFixture<DeadLetterFixture>
 /// <summary>
 /// Real parts for the dead-letter tests, apart from the pipeline tests' so that faults injected here touch nothing else:
 /// a private RabbitMQ (from ./test.sh), a fresh PostgreSQL database, the sandbox over HTTP, and one Bridge built as
-/// Program.cs builds it (health + admin API on a loopback port) with two operator tokens and edit-and-replay on.
+/// Program.cs builds it (health, admin API and HTTP door on a loopback port) with two operator tokens, two ERP keys and
+/// edit-and-replay on.
 /// </summary>
 public sealed class DeadLetterFixture : IAsyncLifetime
 {
     public const string OperatorToken = "operator-token-0123456789";
     public const string ReadOnlyToken = "viewer-token-0123456789";
     public const string OperatorName = "alice";
+    public const string ErpKey = "erp-key-1c-0123456789";
+    public const string OtherErpKey = "erp-key-other-0123456789";
+    public const string ErpClientName = "1c-main";
     public const int RetryLimit = 2;
 
     private readonly string _databaseName = $"bridge_deadletters_{Guid.NewGuid():N}";
@@ -50,6 +54,18 @@ public sealed class DeadLetterFixture : IAsyncLifetime
 
     public T Get<T>()
         where T : notnull => Bridge.Services.GetRequiredService<T>();
+
+    /// <summary>A client of the HTTP door sending the ERP key <paramref name="key"/> (none when null).</summary>
+    public HttpClient Door(string? key = ErpKey)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return client;
+    }
 
     /// <summary>A client of the admin API sending <paramref name="token"/> (none when null).</summary>
     public HttpClient Admin(string? token = OperatorToken)
@@ -87,6 +103,10 @@ public sealed class DeadLetterFixture : IAsyncLifetime
             ["Bridge:Admin:Tokens:1:Name"] = "viewer",
             ["Bridge:Admin:Tokens:1:Token"] = ReadOnlyToken,
             ["Bridge:Admin:Tokens:1:Role"] = "read-only",
+            ["Bridge:Ingress:Clients:0:Name"] = ErpClientName,
+            ["Bridge:Ingress:Clients:0:Key"] = ErpKey,
+            ["Bridge:Ingress:Clients:1:Name"] = "other-erp",
+            ["Bridge:Ingress:Clients:1:Key"] = OtherErpKey,
             ["ActivePlatform:BaseUrl"] = Sandbox.BaseAddress.ToString(),
             ["ActivePlatform:ApiToken"] = SandboxSettings.DefaultToken,
             ["ActivePlatform:ResellerId"] = "1",
@@ -110,8 +130,7 @@ public sealed class DeadLetterFixture : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddBridge();
         var app = builder.Build();
-        app.MapBridgeHealth();
-        app.MapBridgeAdmin();
+        app.MapBridgeEndpoints();
         await app.StartAsync();
 
         var health = app.Services.GetRequiredService<HealthCheckService>();

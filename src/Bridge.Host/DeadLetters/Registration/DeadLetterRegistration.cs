@@ -48,14 +48,9 @@ public static class DeadLetterRegistration
         var transport = builder.Configuration.GetSection(MessagingOptions.Section).GetValue(nameof(MessagingOptions.Transport), MessagingTransport.RabbitMq);
         if (transport == MessagingTransport.RabbitMq)
         {
-            builder.Services.AddSingleton<IDeadLetterTransport, RabbitMqDeadLetterTransport>();
             // The in-memory transport has no error queues a second client could read.
             builder.Services.AddSingleton<ErrorQueueSweeper>();
             builder.Services.AddHostedService(provider => provider.GetRequiredService<ErrorQueueSweeper>());
-        }
-        else
-        {
-            builder.Services.AddSingleton<IDeadLetterTransport, UnavailableDeadLetterTransport>();
         }
 
         builder.Services.AddSingleton<DeadLetterMaintenance>();

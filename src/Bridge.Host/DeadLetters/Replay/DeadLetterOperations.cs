@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Bridge.Contracts;
 using Bridge.Host.DeadLetters.Capture;
 using Bridge.Host.DeadLetters.Store;
+using Bridge.Host.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -47,7 +48,7 @@ public sealed record DeadLetterActionResult(
 /// </summary>
 public sealed partial class DeadLetterOperations(
     IDeadLetterStore store,
-    IDeadLetterTransport transport,
+    IQueueTransport transport,
     IOptions<DeadLetterOptions> options,
     DeadLetterMetrics metrics,
     ILogger<DeadLetterOperations> logger)

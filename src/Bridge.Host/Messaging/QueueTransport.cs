@@ -1,8 +1,8 @@
-using Bridge.Host.Messaging;
+using MassTransit;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 
-namespace Bridge.Host.DeadLetters.Replay;
+namespace Bridge.Host.Messaging;
 
 /// <summary>A message to put on a queue exactly as given: body bytes, AMQP properties and headers.</summary>
 public sealed record OutgoingMessage(
@@ -14,18 +14,21 @@ public sealed record OutgoingMessage(
     IReadOnlyDictionary<string, string?> Properties,
     IReadOnlyDictionary<string, string?> Headers);
 
-/// <summary>Sends replayed messages straight to their queue, confirmed by the broker before it returns.</summary>
-public interface IDeadLetterTransport
+/// <summary>
+/// Puts a message straight on an input queue, confirmed by the broker before it returns: dead letters replayed, and
+/// messages that came through the HTTP door.
+/// </summary>
+public interface IQueueTransport
 {
     Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken);
 }
 
 /// <summary>
-/// Publishes with RabbitMQ's own client rather than through MassTransit: a replay must carry the original body byte for byte
+/// Publishes with RabbitMQ's own client rather than through MassTransit: a replay (or an ERP's body sent over HTTP) must carry the original body byte for byte
 /// and the original <c>message_id</c>, which may be any string (an ERP's), while MassTransit re-serializes and only knows
 /// GUID message ids. Publisher confirms and the mandatory flag make an unroutable or refused message an exception.
 /// </summary>
-public sealed class RabbitMqDeadLetterTransport(IOptions<MessagingOptions> options) : IDeadLetterTransport, IAsyncDisposable
+public sealed class RabbitMqQueueTransport(IOptions<MessagingOptions> options) : IQueueTransport, IAsyncDisposable
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private IConnection? connection;
@@ -102,9 +105,58 @@ public sealed class RabbitMqDeadLetterTransport(IOptions<MessagingOptions> optio
     }
 }
 
-/// <summary>The in-memory transport of the demo has no queues a second client could reach: replay is not available there.</summary>
-public sealed class UnavailableDeadLetterTransport : IDeadLetterTransport
+/// <summary>
+/// The in-memory transport (the demo and the try-it mode) has no broker a second client could reach, so a message is sent
+/// through the bus itself: its body read into the queue's contract, its id carried as the contract's <c>idempotencyKey</c>
+/// when the body has none (MassTransit's own message ids are GUIDs), its headers as headers. Nothing here survives a
+/// restart, which is what the in-memory transport promises anyway.
+/// </summary>
+public sealed class InMemoryQueueTransport(IBus bus, IOptions<MessagingOptions> options) : IQueueTransport
 {
-    public Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken) =>
-        throw new InvalidOperationException($"Replaying dead letters needs the RabbitMq transport ({MessagingOptions.Section}:Transport).");
+    public async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var contract = BridgeConsumers.All
+            .Where(consumer => string.Equals(options.Value.QueueName(consumer.Queue), message.Queue, StringComparison.Ordinal))
+            .Select(consumer => BridgeConsumers.ContractOf(consumer.Consumer))
+            .FirstOrDefault()
+            ?? throw new InvalidOperationException($"'{message.Queue}' is not one of Bridge's input queues.");
+
+        var body = System.Text.Json.Nodes.JsonNode.Parse(message.Body.Span) as System.Text.Json.Nodes.JsonObject
+            ?? throw new InvalidOperationException("Only a JSON object can be sent to an input queue through the in-memory transport.");
+        if (message.MessageId is { Length: > 0 } id && !body.Any(property => string.Equals(property.Key, "idempotencyKey", StringComparison.OrdinalIgnoreCase) && property.Value is not null))
+        {
+            body["idempotencyKey"] = id;
+        }
+
+        var typed = System.Text.Json.JsonSerializer.Deserialize(body, contract, MassTransit.Serialization.SystemTextJsonMessageSerializer.Options)
+            ?? throw new InvalidOperationException("The body is JSON null.");
+        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{message.Queue}"));
+        await endpoint.Send(typed, contract, new SendHeaders(message), cancellationToken);
+    }
+
+    private sealed class SendHeaders(OutgoingMessage message) : IPipe<SendContext>
+    {
+        public Task Send(SendContext context)
+        {
+            if (Guid.TryParse(message.CorrelationId, out var correlation))
+            {
+                context.CorrelationId = correlation;
+            }
+
+            foreach (var (name, value) in message.Headers)
+            {
+                if (value is not null)
+                {
+                    context.Headers.Set(name, value);
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public void Probe(ProbeContext context)
+        {
+        }
+    }
 }

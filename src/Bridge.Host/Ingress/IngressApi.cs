@@ -1,0 +1,445 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Messaging;
+using Bridge.Host.Storage;
+using MassTransit.Serialization;
+using Microsoft.Extensions.Options;
+
+namespace Bridge.Host.Ingress;
+
+/// <summary>What the door answers when it took a message: where to ask for its status.</summary>
+/// <param name="IdempotencyKey">The message's idempotency key.</param>
+/// <param name="MessageType">The contract it was read as.</param>
+/// <param name="Status">What became of it so far (<see cref="IngressStatus"/>): <c>accepted</c> for a message just queued.</param>
+/// <param name="StatusUrl">Where to poll its status.</param>
+public sealed record IngressReceipt(string IdempotencyKey, string MessageType, string Status, string StatusUrl);
+
+/// <summary>A message's status, as <c>GET /api/messages/{idempotencyKey}</c> answers it.</summary>
+/// <param name="IdempotencyKey">The message's idempotency key.</param>
+/// <param name="MessageType">The contract it was read as.</param>
+/// <param name="Status">One of <see cref="IngressStatus"/>.</param>
+/// <param name="Description">What the status means for the sender, and what to do.</param>
+/// <param name="SubmittedAt">When the door first received it.</param>
+/// <param name="AcceptedAt">When the broker confirmed it; null if it never did (submit it again).</param>
+/// <param name="Result">The result event Bridge published for it (its type and body), while the outbox keeps it.</param>
+/// <param name="DeadLetter">The dead letter it is kept as, if any.</param>
+public sealed record IngressMessageStatus(
+    string IdempotencyKey,
+    string MessageType,
+    string Status,
+    string Description,
+    DateTimeOffset SubmittedAt,
+    DateTimeOffset? AcceptedAt,
+    IngressResult? Result,
+    IngressDeadLetterView? DeadLetter);
+
+/// <summary>A result event: its contract name, its body, when it was written and whether it was published yet.</summary>
+public sealed record IngressResult(string Type, JsonElement Event, DateTimeOffset WrittenAt, bool Published);
+
+/// <summary>The dead letter a message is kept as: its id (for the operators' page), status and failure.</summary>
+public sealed record IngressDeadLetterView(Guid Id, string Status, string Failure, DateTimeOffset LastFailedAt);
+
+/// <summary>The statuses of a message sent through the door.</summary>
+public static class IngressStatus
+{
+    /// <summary>The door recorded it but the broker never confirmed it: it was not answered 202; send it again.</summary>
+    public const string Unconfirmed = "unconfirmed";
+
+    /// <summary>On its input queue, not yet picked up.</summary>
+    public const string Accepted = "accepted";
+
+    /// <summary>Being handled (or retried, or replayed).</summary>
+    public const string InProgress = "in-progress";
+
+    /// <summary>Its effect happened; the success event is its result.</summary>
+    public const string Applied = "applied";
+
+    /// <summary>An older version than the one already applied: nothing written; the skip event is its result.</summary>
+    public const string Skipped = "skipped";
+
+    /// <summary>Refused for good (invalid, refused by ActivePlatform); the rejection event says why.</summary>
+    public const string Rejected = "rejected";
+
+    /// <summary>Kept for an operator after it could not be handled; it can be replayed once the cause is fixed.</summary>
+    public const string DeadLettered = "dead-lettered";
+
+    /// <summary>Dead-lettered, then discarded by an operator: it will not be applied unless restored.</summary>
+    public const string Discarded = "discarded";
+}
+
+/// <summary>
+/// The HTTP door for ERPs without AMQP: <c>POST /api/messages/{messageType}</c> validates the body against the message's JSON
+/// Schema and puts it on the same input queue as an AMQP publisher would, answering 202 only after the broker confirmed it;
+/// <c>GET /api/messages/{idempotencyKey}</c> says what became of it. Every route needs an ERP key (<see cref="IngressOptions"/>).
+/// </summary>
+public static partial class IngressApi
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    public const string CorrelationIdHeader = "X-Correlation-Id";
+
+    /// <summary>The header naming the ERP client that sent a message through the door; operators see it on a dead letter.</summary>
+    public const string ClientHeader = "bridge-ingress-client";
+
+    public static IHostApplicationBuilder AddBridgeIngress(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<IngressOptions>().Bind(builder.Configuration.GetSection(IngressOptions.Section)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<IngressOptions>, IngressOptionsValidator>();
+        builder.Services.AddSingleton<IngressStore>();
+        builder.Services.AddHostedService<IngressRetention>();
+        builder.Services.AddAuthentication()
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, IngressKeyAuthenticationHandler>(IngressKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(IngressKeyAuthenticationHandler.Policy, policy => policy
+                .AddAuthenticationSchemes(IngressKeyAuthenticationHandler.SchemeName)
+                .RequireAuthenticatedUser());
+        return builder;
+    }
+
+    public static WebApplication MapBridgeIngress(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var group = app.MapGroup("/api/messages").RequireAuthorization(IngressKeyAuthenticationHandler.Policy);
+        group.MapPost("/{messageType}", SubmitAsync);
+        group.MapGet("/{idempotencyKey}", StatusAsync);
+        return app;
+    }
+
+    private static async Task<IResult> SubmitAsync(
+        string messageType,
+        HttpContext http,
+        IngressStore submissions,
+        IIdempotencyStore records,
+        IQueueTransport transport,
+        IOptions<MessagingOptions> messaging,
+        IOptions<IngressOptions> options,
+        ILoggerFactory loggers,
+        CancellationToken cancellationToken)
+    {
+        var logger = loggers.CreateLogger(typeof(IngressApi));
+        var client = Client(http);
+        if (IngressCatalog.Find(messageType) is not { } type)
+        {
+            return Problem(StatusCodes.Status404NotFound, "No such message type",
+                $"'{messageType}' is not a message Bridge takes. Known: {string.Join(", ", IngressCatalog.All.Select(t => t.Name))}.");
+        }
+
+        var (body, readProblem) = await ReadBodyAsync(http.Request, options.Value.MaxBodyBytes, cancellationToken);
+        if (readProblem is not null)
+        {
+            return readProblem;
+        }
+
+        using var document = ParseObject(body!.Value, out var parseProblem);
+        if (document is null)
+        {
+            return parseProblem!;
+        }
+
+        var (key, keyProblem) = IdempotencyKeyOf(http.Request, document.RootElement);
+        if (keyProblem is not null)
+        {
+            return keyProblem;
+        }
+
+        var problems = IngressCatalog.Validate(type, document.RootElement);
+        if (problems.Count > 0)
+        {
+            return Results.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: $"The body is not a valid {type.Name}",
+                detail: $"{problems.Count} problem(s) against contracts/schemas/{type.Name}.schema.json; nothing was sent.",
+                extensions: new Dictionary<string, object?> { ["errors"] = problems });
+        }
+
+        // The fingerprint the consumer will compute: the body read into the contract as the bus reads it.
+        PayloadFingerprint fingerprint;
+        try
+        {
+            var typed = document.RootElement.Deserialize(type.Contract, SystemTextJsonMessageSerializer.Options);
+            fingerprint = PayloadFingerprint.Of(typed);
+        }
+        catch (JsonException ex)
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"The body cannot be read as a {type.Name}", $"At {ex.Path ?? "/"}: a value of the wrong type or out of range; nothing was sent.");
+        }
+
+        // A key the message path has already used for another payload (or another message type) is refused here, as the
+        // consumer would refuse it.
+        if (await records.FindAsync(key!, cancellationToken) is { } record
+            && (!string.Equals(record.MessageType, type.Name, StringComparison.Ordinal) || !PayloadFingerprint.Matches(record.Fingerprint, fingerprint)))
+        {
+            return KeyConflict(key!, $"was already used by a {record.MessageType} with a different payload");
+        }
+
+        var (submission, isNew) = await submissions.RecordAsync(key!, type.Name, fingerprint, client, cancellationToken);
+        if (!isNew)
+        {
+            if (!string.Equals(submission.Client, client, StringComparison.Ordinal))
+            {
+                return KeyConflict(key!, "was already used by another client");
+            }
+
+            if (!string.Equals(submission.MessageType, type.Name, StringComparison.Ordinal) || !PayloadFingerprint.Matches(submission.Fingerprint, fingerprint))
+            {
+                return KeyConflict(key!, $"was already used by a {submission.MessageType} with a different payload");
+            }
+        }
+
+        var statusUrl = StatusUrl(key!);
+        if (submission.ConfirmedAt is null)
+        {
+            // Not confirmed before (or a first attempt whose answer was lost): published (again). The consumer's
+            // idempotency record makes a second copy on the queue harmless.
+            var headers = new Dictionary<string, string?> { [ClientHeader] = client };
+            if (http.Request.Headers.TryGetValue("traceparent", out var traceParent))
+            {
+                headers["traceparent"] = traceParent.ToString();
+            }
+
+            var outgoing = new OutgoingMessage(
+                messaging.Value.QueueName(type.Queue),
+                body!.Value,
+                key,
+                CorrelationOf(http.Request),
+                "application/json",
+                new Dictionary<string, string?> { ["app_id"] = "bridge-http-door" },
+                headers);
+            try
+            {
+                await transport.SendAsync(outgoing, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The exception's type only: a broker's message can hold its address.
+                LogNotSent(logger, type.Name, client, ex.GetType().Name);
+                http.Response.Headers.RetryAfter = "5";
+                return Problem(StatusCodes.Status503ServiceUnavailable, "The message was not queued",
+                    "The broker did not confirm it. Nothing was accepted: send the same request again (same Idempotency-Key) later.");
+            }
+
+            try
+            {
+                await submissions.ConfirmAsync(key!, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The broker has it: it is accepted, whatever the marker says. Its status shows once it is handled.
+                LogConfirmNotRecorded(logger, type.Name, ex.GetType().Name);
+            }
+
+            LogAccepted(logger, type.Name, client);
+        }
+
+        return Results.Accepted(statusUrl, new IngressReceipt(key!, type.Name, IngressStatus.Accepted, statusUrl));
+    }
+
+    private static async Task<IResult> StatusAsync(
+        string idempotencyKey,
+        HttpContext http,
+        IngressStore submissions,
+        IIdempotencyStore records,
+        CancellationToken cancellationToken)
+    {
+        // Only the client that sent a message sees it: another client's key is "not found", as an unknown one is.
+        if (await submissions.FindAsync(idempotencyKey, cancellationToken) is not { } submission
+            || !string.Equals(submission.Client, Client(http), StringComparison.Ordinal))
+        {
+            return Problem(StatusCodes.Status404NotFound, "No such message",
+                "No message with this Idempotency-Key was sent through the door by this client (or it is older than Bridge:Ingress:RetainSubmissionsFor).");
+        }
+
+        var record = await records.FindAsync(idempotencyKey, cancellationToken);
+        var deadLetter = await submissions.LatestDeadLetterAsync(idempotencyKey, cancellationToken);
+        var resultEvent = await submissions.LatestEventAsync(idempotencyKey, cancellationToken);
+        var (status, description) = Decide(submission, record, deadLetter);
+        return Results.Ok(new IngressMessageStatus(
+            submission.IdempotencyKey,
+            submission.MessageType,
+            status,
+            description,
+            submission.CreatedAt,
+            submission.ConfirmedAt,
+            resultEvent is null ? null : new IngressResult(resultEvent.MessageType, JsonDocument.Parse(resultEvent.Body).RootElement.Clone(), resultEvent.CreatedAt, resultEvent.DispatchedAt is not null),
+            deadLetter is null ? null : new IngressDeadLetterView(deadLetter.Id, deadLetter.Status, $"{deadLetter.ExceptionType}: {deadLetter.Reason}", deadLetter.LastFailedAt)));
+    }
+
+    /// <summary>
+    /// A completed record decides (its outcome is final); else a dead letter that waits for an operator; else the record in
+    /// progress; else whether the broker ever confirmed the message.
+    /// </summary>
+    internal static (string Status, string Description) Decide(IngressSubmission submission, IdempotencyRecord? record, IngressDeadLetter? deadLetter)
+    {
+        if (record is { State: IdempotencyState.Completed })
+        {
+            return record.Outcome switch
+            {
+                nameof(HandlingOutcome.Applied) => (IngressStatus.Applied, "Applied in ActivePlatform; the result is the success event."),
+                nameof(HandlingOutcome.Skipped) => (IngressStatus.Skipped, "Older than what was already applied: nothing was written; the result says so."),
+                _ => (IngressStatus.Rejected, "Refused for good; the result's rejection says why. Fix the message and send it under a new Idempotency-Key."),
+            };
+        }
+
+        switch (deadLetter?.Status)
+        {
+            case "Pending":
+                return (IngressStatus.DeadLettered, "Kept for an operator after it could not be handled; it is replayed once the cause is fixed. Do not send it again.");
+            case "Replaying":
+                return (IngressStatus.InProgress, "Being replayed by an operator.");
+            case "Discarded":
+                return (IngressStatus.Discarded, "Dead-lettered, then discarded by an operator: it will not be applied unless they restore it.");
+        }
+
+        if (record is not null)
+        {
+            return (IngressStatus.InProgress, "Being handled (ActivePlatform calls, retries or an async task). Poll again.");
+        }
+
+        return submission.ConfirmedAt is null
+            ? (IngressStatus.Unconfirmed, "The broker never confirmed this message, so it was not answered 202: send the same request again.")
+            : (IngressStatus.Accepted, "On its input queue, not yet picked up. Poll again.");
+    }
+
+    private static string Client(HttpContext http) =>
+        http.User.Identity is { IsAuthenticated: true, AuthenticationType: IngressKeyAuthenticationHandler.SchemeName, Name: { } name }
+            ? name
+            : throw new InvalidOperationException("The door's endpoint ran without authentication.");
+
+    private static string StatusUrl(string key) => "/api/messages/" + Uri.EscapeDataString(key);
+
+    private static string? CorrelationOf(HttpRequest request) =>
+        request.Headers.TryGetValue(CorrelationIdHeader, out var value) && value.ToString() is { Length: > 0 and <= 255 } text ? text : null;
+
+    private static async Task<(ReadOnlyMemory<byte>? Body, IResult? Problem)> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (request.ContentType is { } contentType && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
+            && !contentType.Contains("+json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, Problem(StatusCodes.Status415UnsupportedMediaType, "JSON only", "Send the message as 'Content-Type: application/json' (UTF-8)."));
+        }
+
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                return (null, TooLarge(maxBytes));
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return (buffer.ToArray(), null);
+    }
+
+    private static JsonDocument? ParseObject(ReadOnlyMemory<byte> body, out IResult? problem)
+    {
+        problem = null;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            problem = Problem(StatusCodes.Status400BadRequest, "The body is not JSON", $"Line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}: not valid JSON (UTF-8); nothing was sent.");
+            return null;
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            problem = Problem(StatusCodes.Status400BadRequest, "The body is not a JSON object", "A message is one JSON object; nothing was sent.");
+            return null;
+        }
+
+        return document;
+    }
+
+    /// <summary>
+    /// The header's key, or the body's <c>idempotencyKey</c> (which the consumer reads first): either, or both when they agree.
+    /// </summary>
+    private static (string? Key, IResult? Problem) IdempotencyKeyOf(HttpRequest request, JsonElement body)
+    {
+        var header = request.Headers.TryGetValue(IdempotencyKeyHeader, out var values) ? values.ToString().Trim() : "";
+        string? inBody = null;
+        foreach (var property in body.EnumerateObject())
+        {
+            if (string.Equals(property.Name, "idempotencyKey", StringComparison.OrdinalIgnoreCase) && property.Value.ValueKind == JsonValueKind.String)
+            {
+                inBody = property.Value.GetString()?.Trim();
+            }
+        }
+
+        if (header.Length > 0 && inBody is { Length: > 0 } && !string.Equals(header, inBody, StringComparison.Ordinal))
+        {
+            return (null, Problem(StatusCodes.Status400BadRequest, "Two different idempotency keys",
+                "The Idempotency-Key header and the body's idempotencyKey differ; send one, or the same in both."));
+        }
+
+        var key = header.Length > 0 ? header : inBody;
+        if (string.IsNullOrEmpty(key))
+        {
+            return (null, Problem(StatusCodes.Status400BadRequest, "An Idempotency-Key is required",
+                "Send the ERP's own key of this message as the Idempotency-Key header: the same key sent again is the same message, never a second effect."));
+        }
+
+        if (!IdempotencyKeys.IsStorable(key))
+        {
+            return (null, Problem(StatusCodes.Status400BadRequest, "The Idempotency-Key cannot be used",
+                $"At most {IdempotencyKeys.MaxLength} characters, with no control characters or unpaired surrogates."));
+        }
+
+        return (key, null);
+    }
+
+    private static IResult KeyConflict(string key, string what) =>
+        Problem(StatusCodes.Status409Conflict, "Idempotency-Key already used",
+            $"The Idempotency-Key '{key}' {what}; this message was not sent. A new message needs a new key.");
+
+    private static IResult TooLarge(long maxBytes) =>
+        Problem(StatusCodes.Status413PayloadTooLarge, "The body is too large", $"At most {maxBytes} bytes ({IngressOptions.Section}:MaxBodyBytes).");
+
+    private static IResult Problem(int status, string title, string detail) => Results.Problem(statusCode: status, title: title, detail: detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Accepted a {MessageType} from {Client} through the HTTP door")]
+    private static partial void LogAccepted(ILogger logger, string messageType, string client);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {MessageType} from {Client} was not queued: the broker did not confirm it ({Exception}); answered 503")]
+    private static partial void LogNotSent(ILogger logger, string messageType, string client, string exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {MessageType} was queued but its confirmation could not be recorded ({Exception}); its status shows once it is handled")]
+    private static partial void LogConfirmNotRecorded(ILogger logger, string messageType, string exception);
+}
+
+/// <summary>Deletes door submissions once they are older than <see cref="IngressOptions.RetainSubmissionsFor"/>.</summary>
+internal sealed partial class IngressRetention(
+    IngressStore submissions,
+    IOptions<IngressOptions> options,
+    TimeProvider clock,
+    ILogger<IngressRetention> logger) : Hosting.PeriodicMaintenance(clock, logger)
+{
+    protected override TimeSpan Tick => TimeSpan.FromHours(1);
+
+    protected override TimeSpan PurgeEvery => TimeSpan.Zero;
+
+    protected override string What => "HTTP-door submission";
+
+    protected override async Task PurgeOnceAsync(CancellationToken cancellationToken)
+    {
+        var purged = await submissions.PurgeAsync(Clock.GetUtcNow() - options.Value.RetainSubmissionsFor, cancellationToken);
+        LogPurged(logger, purged);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Purged {Count} HTTP-door submissions past retention")]
+    private static partial void LogPurged(ILogger logger, int count);
+}

@@ -1,0 +1,25 @@
+-- Bridge storage, version 13 (PostgreSQL): the HTTP door for ERPs without AMQP.
+-- ingress_submissions: one row per idempotency key submitted over HTTP, with the ERP client that sent it and the payload's
+-- fingerprint, so the same key with another body is refused at the door (409) and a status is shown only to its sender.
+-- confirmed_at is set once the broker confirmed the publish: a row without it was never answered 202.
+
+CREATE TABLE bridge.ingress_submissions
+(
+    idempotency_key varchar(200) NOT NULL,
+    message_type    varchar(200) NOT NULL,
+    fingerprint     varchar(128) NOT NULL,
+    client          varchar(100) NOT NULL,
+    created_at      timestamptz  NOT NULL,
+    confirmed_at    timestamptz  NULL,
+    CONSTRAINT pk_ingress_submissions PRIMARY KEY (idempotency_key)
+);
+
+CREATE INDEX ix_ingress_submissions_created_at ON bridge.ingress_submissions (created_at);
+
+-- The idempotency key of the message a result event answers, so a status lookup finds the event.
+ALTER TABLE bridge.outbox_messages ADD COLUMN source_message_id varchar(200) NULL;
+CREATE INDEX ix_outbox_messages_source_message_id ON bridge.outbox_messages (source_message_id)
+    WHERE source_message_id IS NOT NULL;
+
+-- A status lookup finds a message's dead letter by its id.
+CREATE INDEX ix_dead_letters_message_id ON bridge.dead_letters (message_id) WHERE message_id IS NOT NULL;
