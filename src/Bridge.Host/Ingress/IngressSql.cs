@@ -20,8 +20,16 @@ public sealed class IngressSql
     /// <summary>The latest result event written for the key, dispatched or not.</summary>
     public required string SelectLatestEvent { get; init; }
 
-    /// <summary>The latest dead letter kept for the key.</summary>
+    /// <summary>The latest dead letter kept for the key, by its message id (the door sends the key as the AMQP message id).</summary>
     public required string SelectLatestDeadLetter { get; init; }
+
+    /// <summary>
+    /// The latest <c>ErpMessageDeadLettered</c> written for the key: it names the dead letter when the message id is not the
+    /// key (the in-memory transport's message ids are GUIDs).
+    /// </summary>
+    public required string SelectLatestDeadLetterEvent { get; init; }
+
+    public required string SelectDeadLetterById { get; init; }
 
     /// <summary>Deletes at most <c>@BatchSize</c> submissions older than <c>@OlderThan</c>.</summary>
     public required string Purge { get; init; }
@@ -70,6 +78,13 @@ public sealed class IngressSql
             ORDER BY last_failed_at DESC, id DESC
             LIMIT 1;
             """,
+        SelectLatestDeadLetterEvent = $"""
+            SELECT {EventColumns} FROM bridge.outbox_messages
+            WHERE source_message_id = @IdempotencyKey AND message_type = 'ErpMessageDeadLettered'
+            ORDER BY created_at DESC, id DESC
+            LIMIT 1;
+            """,
+        SelectDeadLetterById = $"SELECT {DeadLetterColumns} FROM bridge.dead_letters WHERE id = @Id;",
         Purge = """
             DELETE FROM bridge.ingress_submissions
             WHERE idempotency_key IN
@@ -105,6 +120,13 @@ public sealed class IngressSql
             ORDER BY last_failed_at DESC, id DESC
             LIMIT 1;
             """,
+        SelectLatestDeadLetterEvent = $"""
+            SELECT {EventColumns} FROM outbox_messages
+            WHERE source_message_id = @IdempotencyKey AND message_type = 'ErpMessageDeadLettered'
+            ORDER BY created_at DESC, id DESC
+            LIMIT 1;
+            """,
+        SelectDeadLetterById = $"SELECT {DeadLetterColumns} FROM dead_letters WHERE id = @Id;",
         Purge = """
             DELETE FROM ingress_submissions
             WHERE rowid IN
@@ -144,6 +166,12 @@ public sealed class IngressSql
             WHERE message_id = @IdempotencyKey
             ORDER BY last_failed_at DESC, id DESC;
             """,
+        SelectLatestDeadLetterEvent = $"""
+            SELECT TOP (1) {EventColumns} FROM bridge.outbox_messages
+            WHERE source_message_id = @IdempotencyKey AND message_type = N'ErpMessageDeadLettered'
+            ORDER BY created_at DESC, id DESC;
+            """,
+        SelectDeadLetterById = $"SELECT {DeadLetterColumns} FROM bridge.dead_letters WHERE id = @Id;",
         Purge = """
             DELETE TOP (@BatchSize) FROM bridge.ingress_submissions
             WHERE created_at < @OlderThan;

@@ -79,15 +79,43 @@ public sealed class IngressStore(IBridgeDatabase database, TimeProvider clock)
             : new IngressResultEvent(row.MessageType, row.Body, SqlValues.ReadTimestamp(row.CreatedAt!), row.DispatchedAt is null ? null : SqlValues.ReadTimestamp(row.DispatchedAt));
     }
 
+    /// <summary>
+    /// The latest dead letter of the message: by its message id, or else the one its latest <c>ErpMessageDeadLettered</c>
+    /// names (while the outbox keeps that event).
+    /// </summary>
     public async Task<IngressDeadLetter?> LatestDeadLetterAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<DeadLetterRow>(new CommandDefinition(
             sql.SelectLatestDeadLetter, new { IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (row is null)
+        {
+            var announced = await connection.QuerySingleOrDefaultAsync<EventRow>(new CommandDefinition(
+                sql.SelectLatestDeadLetterEvent, new { IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (announced is not null && DeadLetterIdOf(announced.Body) is { } id)
+            {
+                row = await connection.QuerySingleOrDefaultAsync<DeadLetterRow>(new CommandDefinition(
+                    sql.SelectDeadLetterById, new { Id = SqlValues.Id(dialect, id) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+        }
+
         return row is null
             ? null
             : new IngressDeadLetter(
                 SqlValues.ReadId(row.Id!), row.Status, row.ExceptionType, row.Reason, SqlValues.ReadTimestamp(row.FirstFailedAt!), SqlValues.ReadTimestamp(row.LastFailedAt!));
+    }
+
+    private static Guid? DeadLetterIdOf(string body)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            return document.RootElement.TryGetProperty("deadLetterId", out var id) && id.TryGetGuid(out var value) ? value : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Deletes submissions older than <paramref name="olderThan"/>, a batch at a time; returns how many.</summary>

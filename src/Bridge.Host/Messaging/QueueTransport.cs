@@ -107,9 +107,10 @@ public sealed class RabbitMqQueueTransport(IOptions<MessagingOptions> options) :
 
 /// <summary>
 /// The in-memory transport (the demo and the try-it mode) has no broker a second client could reach, so a message is sent
-/// through the bus itself: its body read into the queue's contract, its id carried as the contract's <c>idempotencyKey</c>
-/// when the body has none (MassTransit's own message ids are GUIDs), its headers as headers. Nothing here survives a
-/// restart, which is what the in-memory transport promises anyway.
+/// through the bus itself: its body (or, for a dead letter this transport sent before, the message inside MassTransit's
+/// envelope) read into the queue's contract, its id carried as the contract's <c>idempotencyKey</c> when the body has none
+/// (MassTransit's own message ids are GUIDs), its headers as headers. Nothing here survives a restart, which is what the
+/// in-memory transport promises anyway.
 /// </summary>
 public sealed class InMemoryQueueTransport(IBus bus, IOptions<MessagingOptions> options) : IQueueTransport
 {
@@ -124,6 +125,14 @@ public sealed class InMemoryQueueTransport(IBus bus, IOptions<MessagingOptions> 
 
         var body = System.Text.Json.Nodes.JsonNode.Parse(message.Body.Span) as System.Text.Json.Nodes.JsonObject
             ?? throw new InvalidOperationException("Only a JSON object can be sent to an input queue through the in-memory transport.");
+
+        // A message this transport sent before (a dead letter being replayed) was kept in MassTransit's envelope: its
+        // message is what goes back, not the envelope.
+        if (message.ContentType?.Contains("vnd.masstransit", StringComparison.OrdinalIgnoreCase) == true
+            && body["message"] is System.Text.Json.Nodes.JsonObject inner)
+        {
+            body = inner.DeepClone().AsObject();
+        }
         if (message.MessageId is { Length: > 0 } id && !body.Any(property => string.Equals(property.Key, "idempotencyKey", StringComparison.OrdinalIgnoreCase) && property.Value is not null))
         {
             body["idempotencyKey"] = id;
