@@ -24,7 +24,10 @@ public interface IErpCommandRules<in TCommand>
     /// <summary>The flow's rejection event for the command.</summary>
     IResultEvent Rejected(TCommand command, Rejection rejection);
 
-    /// <summary>What the refusal's fingerprint covers.</summary>
+    /// <summary>
+    /// What the refusal's fingerprint covers: the message itself, as for a valid one, so that the same message sent again is
+    /// recognised however it was refused (and the HTTP door, which fingerprints the message, agrees).
+    /// </summary>
     object? Payload(TCommand command);
 }
 

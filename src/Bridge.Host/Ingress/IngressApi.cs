@@ -66,6 +66,17 @@ public static class IngressStatus
 
     /// <summary>Dead-lettered, then discarded by an operator: it will not be applied unless restored.</summary>
     public const string Discarded = "discarded";
+
+    /// <summary>Handled, with an outcome this version of the door does not know (none is written today).</summary>
+    public const string Completed = "completed";
+
+    /// <summary>Dead-lettered, then edited by an operator and sent again as a new message, whose result is shown.</summary>
+    public const string Edited = "edited";
+
+    /// <summary>
+    /// Another message with another payload (published over AMQP) holds the key: this one is not applied and will not be.
+    /// </summary>
+    public const string Conflict = "conflict";
 }
 
 /// <summary>
@@ -82,12 +93,19 @@ public static partial class IngressApi
     /// <summary>The header naming the ERP client that sent a message through the door; operators see it on a dead letter.</summary>
     public const string ClientHeader = "bridge-ingress-client";
 
+    /// <summary>The longest key in UTF-8 bytes: it is sent as the AMQP <c>message_id</c>, a short string.</summary>
+    public const int MaxKeyBytes = 255;
+
+    /// <summary>How long the door waits for the broker's confirm before it answers 503.</summary>
+    public static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(30);
+
     public static IHostApplicationBuilder AddBridgeIngress(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<IngressOptions>().Bind(builder.Configuration.GetSection(IngressOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<IngressOptions>, IngressOptionsValidator>();
         builder.Services.AddSingleton<IngressStore>();
+        builder.Services.AddSingleton<IngressStatusReader>();
         builder.Services.AddHostedService<IngressRetention>();
         builder.Services.AddAuthentication()
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, IngressKeyAuthenticationHandler>(IngressKeyAuthenticationHandler.SchemeName, null);
@@ -112,6 +130,7 @@ public static partial class IngressApi
         HttpContext http,
         IngressStore submissions,
         IIdempotencyStore records,
+        IngressStatusReader reader,
         IQueueTransport transport,
         IOptions<MessagingOptions> messaging,
         IOptions<IngressOptions> options,
@@ -189,37 +208,52 @@ public static partial class IngressApi
         }
 
         var statusUrl = StatusUrl(key!);
+        var status = IngressStatus.Accepted;
+        if (!isNew)
+        {
+            // Sent before: sent again only while nothing has decided it and no operator holds it (never confirmed, still
+            // queued, or lost since); otherwise the answer is what became of it.
+            var lookup = await reader.ReadAsync(submission, cancellationToken);
+            if (!lookup.MayPublishAgain)
+            {
+                return Results.Accepted(statusUrl, new IngressReceipt(key!, type.Name, lookup.Status.Status, statusUrl));
+            }
+
+            status = lookup.Status.Status is IngressStatus.Unconfirmed ? IngressStatus.Accepted : lookup.Status.Status;
+        }
+
+        var headers = new Dictionary<string, string?> { [ClientHeader] = client };
+        if (http.Request.Headers.TryGetValue("traceparent", out var traceParent))
+        {
+            headers["traceparent"] = traceParent.ToString();
+        }
+
+        var outgoing = new OutgoingMessage(
+            messaging.Value.QueueName(type.Queue),
+            body!.Value,
+            key,
+            CorrelationOf(http.Request),
+            "application/json",
+            new Dictionary<string, string?> { ["app_id"] = "bridge-http-door" },
+            headers);
+        try
+        {
+            // A broker that blocks publishers (a memory or disk alarm) holds the confirm: bounded, then answered 503.
+            using var confirmWait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            confirmWait.CancelAfter(ConfirmTimeout);
+            await transport.SendAsync(outgoing, confirmWait.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The exception's type only: a broker's message can hold its address.
+            LogNotSent(logger, type.Name, client, ex.GetType().Name);
+            http.Response.Headers.RetryAfter = "5";
+            return Problem(StatusCodes.Status503ServiceUnavailable, "The message may not be queued",
+                "The broker did not confirm it, so it may or may not be on its queue. Send the same request again (same Idempotency-Key) later: a second copy is never a second effect.");
+        }
+
         if (submission.ConfirmedAt is null)
         {
-            // Not confirmed before (or a first attempt whose answer was lost): published (again). The consumer's
-            // idempotency record makes a second copy on the queue harmless.
-            var headers = new Dictionary<string, string?> { [ClientHeader] = client };
-            if (http.Request.Headers.TryGetValue("traceparent", out var traceParent))
-            {
-                headers["traceparent"] = traceParent.ToString();
-            }
-
-            var outgoing = new OutgoingMessage(
-                messaging.Value.QueueName(type.Queue),
-                body!.Value,
-                key,
-                CorrelationOf(http.Request),
-                "application/json",
-                new Dictionary<string, string?> { ["app_id"] = "bridge-http-door" },
-                headers);
-            try
-            {
-                await transport.SendAsync(outgoing, cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // The exception's type only: a broker's message can hold its address.
-                LogNotSent(logger, type.Name, client, ex.GetType().Name);
-                http.Response.Headers.RetryAfter = "5";
-                return Problem(StatusCodes.Status503ServiceUnavailable, "The message was not queued",
-                    "The broker did not confirm it. Nothing was accepted: send the same request again (same Idempotency-Key) later.");
-            }
-
             try
             {
                 await submissions.ConfirmAsync(key!, cancellationToken);
@@ -229,57 +263,80 @@ public static partial class IngressApi
                 // The broker has it: it is accepted, whatever the marker says. Its status shows once it is handled.
                 LogConfirmNotRecorded(logger, type.Name, ex.GetType().Name);
             }
-
-            LogAccepted(logger, type.Name, client);
         }
 
-        return Results.Accepted(statusUrl, new IngressReceipt(key!, type.Name, IngressStatus.Accepted, statusUrl));
+        LogAccepted(logger, type.Name, client);
+        return Results.Accepted(statusUrl, new IngressReceipt(key!, type.Name, status, statusUrl));
     }
 
     private static async Task<IResult> StatusAsync(
         string idempotencyKey,
         HttpContext http,
         IngressStore submissions,
-        IIdempotencyStore records,
+        IngressStatusReader reader,
         CancellationToken cancellationToken)
     {
+        // A key with a '/' comes as %2F, which routing leaves encoded in the route value: read the key from the raw path.
+        var key = KeyFromRawTarget(http) ?? idempotencyKey;
+
         // Only the client that sent a message sees it: another client's key is "not found", as an unknown one is.
-        if (await submissions.FindAsync(idempotencyKey, cancellationToken) is not { } submission
+        if (await submissions.FindAsync(key, cancellationToken) is not { } submission
             || !string.Equals(submission.Client, Client(http), StringComparison.Ordinal))
         {
             return Problem(StatusCodes.Status404NotFound, "No such message",
-                "No message with this Idempotency-Key was sent through the door by this client (or it is older than Bridge:Ingress:RetainSubmissionsFor).");
+                "No message with this Idempotency-Key was sent through the door by this client (or it is older than Bridge:Idempotency:RetainRecordsFor).");
         }
 
-        var record = await records.FindAsync(idempotencyKey, cancellationToken);
-        var deadLetter = await submissions.LatestDeadLetterAsync(idempotencyKey, cancellationToken);
-        var resultEvent = await submissions.LatestEventAsync(idempotencyKey, cancellationToken);
-        var (status, description) = Decide(submission, record, deadLetter);
-        return Results.Ok(new IngressMessageStatus(
-            submission.IdempotencyKey,
-            submission.MessageType,
-            status,
-            description,
-            submission.CreatedAt,
-            submission.ConfirmedAt,
-            resultEvent is null ? null : new IngressResult(resultEvent.MessageType, JsonDocument.Parse(resultEvent.Body).RootElement.Clone(), resultEvent.CreatedAt, resultEvent.DispatchedAt is not null),
-            deadLetter is null ? null : new IngressDeadLetterView(deadLetter.Id, deadLetter.Status, $"{deadLetter.ExceptionType}: {deadLetter.Reason}", deadLetter.LastFailedAt)));
+        return Results.Ok((await reader.ReadAsync(submission, cancellationToken)).Status);
+    }
+
+    private static string? KeyFromRawTarget(HttpContext http)
+    {
+        var raw = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        const string Prefix = "/api/messages/";
+        if (raw is null || !raw.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var encoded = raw[Prefix.Length..];
+        var query = encoded.IndexOf('?', StringComparison.Ordinal);
+        return Uri.UnescapeDataString(query < 0 ? encoded : encoded[..query]);
     }
 
     /// <summary>
-    /// A completed record decides (its outcome is final); else a dead letter that waits for an operator; else the record in
-    /// progress; else whether the broker ever confirmed the message.
+    /// A record of another payload means the key is another message's; otherwise a completed record decides (its outcome is
+    /// final), else a dead letter of this message that an operator holds, else the record in progress, else whether the
+    /// broker ever confirmed the message. <paramref name="deadLetter"/> must be this message's (<see cref="IngressStatusReader.IsOf"/>).
     /// </summary>
-    internal static (string Status, string Description) Decide(IngressSubmission submission, IdempotencyRecord? record, IngressDeadLetter? deadLetter)
+    public static (string Status, string Description) Decide(IngressSubmission submission, IdempotencyRecord? record, IngressDeadLetter? deadLetter)
     {
+        ArgumentNullException.ThrowIfNull(submission);
+        if (record is not null
+            && (!string.Equals(record.MessageType, submission.MessageType, StringComparison.Ordinal)
+                || !string.Equals(record.Fingerprint, submission.Fingerprint, StringComparison.Ordinal)))
+        {
+            return (IngressStatus.Conflict,
+                $"Another message with this Idempotency-Key (a {record.MessageType} with another payload, published over AMQP) was handled first: this one is not applied and will not be. Send it under a new key.");
+        }
+
         if (record is { State: IdempotencyState.Completed })
         {
             return record.Outcome switch
             {
                 nameof(HandlingOutcome.Applied) => (IngressStatus.Applied, "Applied in ActivePlatform; the result is the success event."),
                 nameof(HandlingOutcome.Skipped) => (IngressStatus.Skipped, "Older than what was already applied: nothing was written; the result says so."),
-                _ => (IngressStatus.Rejected, "Refused for good; the result's rejection says why. Fix the message and send it under a new Idempotency-Key."),
+                nameof(HandlingOutcome.Rejected) => (IngressStatus.Rejected, "Refused for good; the result's rejection says why. Fix the message and send it under a new Idempotency-Key."),
+
+                // Never written today; named as stored rather than guessed.
+                _ => (IngressStatus.Completed, $"Handled, with the outcome '{record.Outcome}'; the result event says what happened."),
             };
+        }
+
+        if (IngressStatusReader.EditedAs(deadLetter) is { } edited)
+        {
+            return (IngressStatus.Edited,
+                $"Dead-lettered, then edited by an operator and sent again as message {edited}: the result (when there is one) is that message's. Do not send it again.");
         }
 
         switch (deadLetter?.Status)
@@ -294,12 +351,13 @@ public static partial class IngressApi
 
         if (record is not null)
         {
-            return (IngressStatus.InProgress, "Being handled (ActivePlatform calls, retries or an async task). Poll again.");
+            return (IngressStatus.InProgress,
+                "Being handled (ActivePlatform calls, retries or an async task). Poll again; if it stays in progress for long, send the same request again: a second copy is harmless.");
         }
 
         return submission.ConfirmedAt is null
-            ? (IngressStatus.Unconfirmed, "The broker never confirmed this message, so it was not answered 202: send the same request again.")
-            : (IngressStatus.Accepted, "On its input queue, not yet picked up. Poll again.");
+            ? (IngressStatus.Unconfirmed, "The door never recorded the broker's confirmation of this message: send the same request again.")
+            : (IngressStatus.Accepted, "On its input queue, not yet picked up. Poll again; if it stays accepted for long, send the same request again: a second copy is harmless.");
     }
 
     private static string Client(HttpContext http) =>
@@ -393,10 +451,11 @@ public static partial class IngressApi
                 "Send the ERP's own key of this message as the Idempotency-Key header: the same key sent again is the same message, never a second effect."));
         }
 
-        if (!IdempotencyKeys.IsStorable(key))
+        // The key travels as the AMQP message_id, a short string of at most 255 bytes.
+        if (!IdempotencyKeys.IsStorable(key) || System.Text.Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
         {
             return (null, Problem(StatusCodes.Status400BadRequest, "The Idempotency-Key cannot be used",
-                $"At most {IdempotencyKeys.MaxLength} characters, with no control characters or unpaired surrogates."));
+                $"At most {IdempotencyKeys.MaxLength} characters and {MaxKeyBytes} bytes in UTF-8, with no control characters or unpaired surrogates."));
         }
 
         return (key, null);
@@ -421,10 +480,14 @@ public static partial class IngressApi
     private static partial void LogConfirmNotRecorded(ILogger logger, string messageType, string exception);
 }
 
-/// <summary>Deletes door submissions once they are older than <see cref="IngressOptions.RetainSubmissionsFor"/>.</summary>
+/// <summary>
+/// Deletes door submissions older than the idempotency records' retention (<c>Bridge:Idempotency:RetainRecordsFor</c>): a
+/// submission is written before its record and purged by the same age, so no status is left without the record that decides
+/// it (a confirmed submission whose record was purged would read "accepted" forever).
+/// </summary>
 internal sealed partial class IngressRetention(
     IngressStore submissions,
-    IOptions<IngressOptions> options,
+    IOptions<IdempotencyOptions> options,
     TimeProvider clock,
     ILogger<IngressRetention> logger) : Hosting.PeriodicMaintenance(clock, logger)
 {
@@ -436,7 +499,7 @@ internal sealed partial class IngressRetention(
 
     protected override async Task PurgeOnceAsync(CancellationToken cancellationToken)
     {
-        var purged = await submissions.PurgeAsync(Clock.GetUtcNow() - options.Value.RetainSubmissionsFor, cancellationToken);
+        var purged = await submissions.PurgeAsync(Clock.GetUtcNow() - options.Value.RetainRecordsFor, cancellationToken);
         LogPurged(logger, purged);
     }
 

@@ -26,10 +26,10 @@ public sealed class IngressOptions
     public List<IngressClient> Clients { get; set; } = [];
 
     /// <summary>The largest request body accepted, in bytes (a closing document carries its file).</summary>
-    public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
+    public long MaxBodyBytes { get; set; } = 8 * 1024 * 1024;
 
-    /// <summary>How long a submission is remembered for its key's conflicts and its status; like idempotency records.</summary>
-    public TimeSpan RetainSubmissionsFor { get; set; } = TimeSpan.FromDays(30);
+    /// <summary>RabbitMQ 4 refuses larger messages by default (<c>max_message_size</c>), and Kestrel's own limit is 30 MB.</summary>
+    public const long MaxBodyBytesLimit = 16 * 1024 * 1024;
 }
 
 /// <summary>Fails start-up on a malformed client entry, naming it by index and name, never echoing a key.</summary>
@@ -63,14 +63,9 @@ internal sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
             failures.Add($"{IngressOptions.Section}:Clients: two entries have the same name (a status is shown only to the client that sent the message).");
         }
 
-        if (options.MaxBodyBytes is < 1024 or > 128L * 1024 * 1024)
+        if (options.MaxBodyBytes is < 1024 or > IngressOptions.MaxBodyBytesLimit)
         {
-            failures.Add($"{IngressOptions.Section}:MaxBodyBytes must be between 1 KB and 128 MB (RabbitMQ's largest message).");
-        }
-
-        if (options.RetainSubmissionsFor < TimeSpan.FromDays(1))
-        {
-            failures.Add($"{IngressOptions.Section}:RetainSubmissionsFor must be at least one day.");
+            failures.Add($"{IngressOptions.Section}:MaxBodyBytes must be between 1024 and {IngressOptions.MaxBodyBytesLimit} (16 MiB, RabbitMQ 4's default largest message).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

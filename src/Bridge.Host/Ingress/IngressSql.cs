@@ -17,7 +17,7 @@ public sealed class IngressSql
     /// <summary>Marks the submission confirmed by the broker; affects no row when it already was.</summary>
     public required string Confirm { get; init; }
 
-    /// <summary>The latest result event written for the key, dispatched or not.</summary>
+    /// <summary>The latest result event written for the key, dispatched or not, other than an <c>ErpMessageDeadLettered</c>.</summary>
     public required string SelectLatestEvent { get; init; }
 
     /// <summary>The latest dead letter kept for the key, by its message id (the door sends the key as the AMQP message id).</summary>
@@ -50,8 +50,9 @@ public sealed class IngressSql
     private const string EventColumns = "message_type AS MessageType, body AS Body, created_at AS CreatedAt, dispatched_at AS DispatchedAt";
 
     private const string DeadLetterColumns = """
-        id AS Id, status AS Status, exception_type AS ExceptionType, normalized_message AS Reason, first_failed_at AS FirstFailedAt,
-        last_failed_at AS LastFailedAt
+        id AS Id, status AS Status, status_reason AS StatusReason, exception_type AS ExceptionType, normalized_message AS Reason,
+        first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, body AS Body, body_encoding AS BodyEncoding,
+        content_type AS ContentType
         """;
 
     private static readonly IngressSql PostgreSql = new()
@@ -68,7 +69,7 @@ public sealed class IngressSql
             """,
         SelectLatestEvent = $"""
             SELECT {EventColumns} FROM bridge.outbox_messages
-            WHERE source_message_id = @IdempotencyKey
+            WHERE source_message_id = @IdempotencyKey AND message_type <> 'ErpMessageDeadLettered'
             ORDER BY created_at DESC, id DESC
             LIMIT 1;
             """,
@@ -110,7 +111,7 @@ public sealed class IngressSql
             """,
         SelectLatestEvent = $"""
             SELECT {EventColumns} FROM outbox_messages
-            WHERE source_message_id = @IdempotencyKey
+            WHERE source_message_id = @IdempotencyKey AND message_type <> 'ErpMessageDeadLettered'
             ORDER BY created_at DESC, id DESC
             LIMIT 1;
             """,
@@ -158,7 +159,7 @@ public sealed class IngressSql
             """,
         SelectLatestEvent = $"""
             SELECT TOP (1) {EventColumns} FROM bridge.outbox_messages
-            WHERE source_message_id = @IdempotencyKey
+            WHERE source_message_id = @IdempotencyKey AND message_type <> N'ErpMessageDeadLettered'
             ORDER BY created_at DESC, id DESC;
             """,
         SelectLatestDeadLetter = $"""

@@ -16,8 +16,17 @@ public sealed record IngressSubmission(
 /// <summary>The latest result event written for a message (from the outbox, until its retention purges it).</summary>
 public sealed record IngressResultEvent(string MessageType, string Body, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt);
 
-/// <summary>The latest dead letter kept for a message.</summary>
-public sealed record IngressDeadLetter(Guid Id, string Status, string ExceptionType, string Reason, DateTimeOffset FirstFailedAt, DateTimeOffset LastFailedAt);
+/// <summary>The latest dead letter kept under a message's key, with the body it holds (to tell whether it is that message).</summary>
+public sealed record IngressDeadLetter(Guid Id, string Status, string ExceptionType, string Reason, DateTimeOffset FirstFailedAt, DateTimeOffset LastFailedAt)
+{
+    /// <summary>Why it is in its status (e.g. <c>Edited and replayed as message …</c>).</summary>
+    public string? StatusReason { get; init; }
+
+    /// <summary>The body as captured: UTF-8 text (or MassTransit's envelope on the in-memory transport); null when it was not UTF-8.</summary>
+    public string? Body { get; init; }
+
+    public string? ContentType { get; init; }
+}
 
 /// <summary>The HTTP door's submissions, and what a status lookup reads of the outbox and the dead letters.</summary>
 public sealed class IngressStore(IBridgeDatabase database, TimeProvider clock)
@@ -69,11 +78,12 @@ public sealed class IngressStore(IBridgeDatabase database, TimeProvider clock)
         return await FindAsync(connection, idempotencyKey, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<IngressResultEvent?> LatestEventAsync(string idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>The latest event that answers the message: its outcome (<paramref name="deadLettered"/> false) or its dead letter.</summary>
+    public async Task<IngressResultEvent?> LatestEventAsync(string idempotencyKey, bool deadLettered, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<EventRow>(new CommandDefinition(
-            sql.SelectLatestEvent, new { IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            deadLettered ? sql.SelectLatestDeadLetterEvent : sql.SelectLatestEvent, new { IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row is null
             ? null
             : new IngressResultEvent(row.MessageType, row.Body, SqlValues.ReadTimestamp(row.CreatedAt!), row.DispatchedAt is null ? null : SqlValues.ReadTimestamp(row.DispatchedAt));
@@ -102,7 +112,12 @@ public sealed class IngressStore(IBridgeDatabase database, TimeProvider clock)
         return row is null
             ? null
             : new IngressDeadLetter(
-                SqlValues.ReadId(row.Id!), row.Status, row.ExceptionType, row.Reason, SqlValues.ReadTimestamp(row.FirstFailedAt!), SqlValues.ReadTimestamp(row.LastFailedAt!));
+                SqlValues.ReadId(row.Id!), row.Status, row.ExceptionType, row.Reason, SqlValues.ReadTimestamp(row.FirstFailedAt!), SqlValues.ReadTimestamp(row.LastFailedAt!))
+            {
+                StatusReason = row.StatusReason,
+                Body = row.BodyEncoding == "utf8" ? row.Body : null,
+                ContentType = row.ContentType,
+            };
     }
 
     private static Guid? DeadLetterIdOf(string body)
@@ -169,8 +184,16 @@ public sealed class IngressStore(IBridgeDatabase database, TimeProvider clock)
 
         public string Reason { get; set; } = "";
 
+        public string? StatusReason { get; set; }
+
         public object? FirstFailedAt { get; set; }
 
         public object? LastFailedAt { get; set; }
+
+        public string? Body { get; set; }
+
+        public string BodyEncoding { get; set; } = "";
+
+        public string? ContentType { get; set; }
     }
 }

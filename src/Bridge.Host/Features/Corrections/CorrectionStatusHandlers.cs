@@ -21,7 +21,7 @@ public sealed class ApproveCorrectionHandler(
 
     public IResultEvent Rejected(ApproveCorrectionCommand command, Rejection rejection) => Rejected(RequestOf(command), command.Incoming, rejection);
 
-    public object? Payload(ApproveCorrectionCommand command) => RequestOf(command);
+    public object? Payload(ApproveCorrectionCommand command) => command.Message;
 
     private static CorrectionStatusRequest RequestOf(ApproveCorrectionCommand command) =>
         new(command.Message?.ResellerId, command.Message?.Key, command.Message?.CorrectionId, command.Message is null, PayloadFingerprint.Of(command.Message), nameof(ApproveCorrection), CorrectionStatus.Approved);
@@ -40,7 +40,7 @@ public sealed class DeclineCorrectionHandler(
 
     public IResultEvent Rejected(DeclineCorrectionCommand command, Rejection rejection) => Rejected(RequestOf(command), command.Incoming, rejection);
 
-    public object? Payload(DeclineCorrectionCommand command) => RequestOf(command);
+    public object? Payload(DeclineCorrectionCommand command) => command.Message;
 
     private static CorrectionStatusRequest RequestOf(DeclineCorrectionCommand command) =>
         new(command.Message?.ResellerId, command.Message?.Key, command.Message?.CorrectionId, command.Message is null, PayloadFingerprint.Of(command.Message), nameof(DeclineCorrection), CorrectionStatus.Declined);

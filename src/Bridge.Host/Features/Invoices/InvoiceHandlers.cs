@@ -39,7 +39,7 @@ public sealed class ApproveInvoiceHandler(IdempotentExecutor executor, IInvoices
 
     public IResultEvent Rejected(ApproveInvoiceCommand command, Rejection rejection) => Rejected(command.Message?.DocumentId, nameof(ApproveInvoice), command.Incoming, rejection);
 
-    public object? Payload(ApproveInvoiceCommand command) => RequestOf(command);
+    public object? Payload(ApproveInvoiceCommand command) => command.Message;
 
     private static InvoiceRequest? RequestOf(ApproveInvoiceCommand command) => command.Message is not { } m
         ? null
@@ -56,7 +56,7 @@ public sealed class CompleteInvoiceHandler(IdempotentExecutor executor, IInvoice
 
     public IResultEvent Rejected(CompleteInvoiceCommand command, Rejection rejection) => Rejected(command.Message?.DocumentId, nameof(CompleteInvoice), command.Incoming, rejection);
 
-    public object? Payload(CompleteInvoiceCommand command) => RequestOf(command);
+    public object? Payload(CompleteInvoiceCommand command) => command.Message;
 
     private static InvoiceRequest? RequestOf(CompleteInvoiceCommand command) => command.Message is not { } m
         ? null
@@ -73,7 +73,7 @@ public sealed class RevokeInvoiceApprovalHandler(IdempotentExecutor executor, II
 
     public IResultEvent Rejected(RevokeInvoiceApprovalCommand command, Rejection rejection) => Rejected(command.Message?.DocumentId, nameof(RevokeInvoiceApproval), command.Incoming, rejection);
 
-    public object? Payload(RevokeInvoiceApprovalCommand command) => RequestOf(command);
+    public object? Payload(RevokeInvoiceApprovalCommand command) => command.Message;
 
     private static InvoiceRequest? RequestOf(RevokeInvoiceApprovalCommand command) => command.Message is not { } m
         ? null
