@@ -198,7 +198,8 @@ public static partial class IngressApi
         {
             if (!string.Equals(submission.Client, client, StringComparison.Ordinal))
             {
-                return KeyConflict(key!, "was already used by another client");
+                // Which ERP holds the key is not said: keys are not a way to learn about other clients.
+                return KeyConflict(key!, "was already used for another message");
             }
 
             if (!string.Equals(submission.MessageType, type.Name, StringComparison.Ordinal) || !PayloadFingerprint.Matches(submission.Fingerprint, fingerprint))

@@ -2,7 +2,11 @@ using Microsoft.Extensions.Options;
 
 namespace Bridge.Host.Ingress;
 
-/// <summary>One ERP allowed through the HTTP door: its name (recorded with each message it sends) and its key.</summary>
+/// <summary>
+/// One key of an ERP allowed through the HTTP door: the ERP's name (recorded with each message it sends; its statuses are
+/// shown to any key of that name, so a key is rotated by adding the new one under the same name, then removing the old)
+/// and the key.
+/// </summary>
 public sealed class IngressClient
 {
     public string Name { get; set; } = "";
@@ -58,10 +62,6 @@ internal sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
             failures.Add($"{IngressOptions.Section}:Clients: two entries have the same key.");
         }
 
-        if (options.Clients.Where(client => !string.IsNullOrWhiteSpace(client.Name)).GroupBy(client => client.Name, StringComparer.Ordinal).Any(group => group.Count() > 1))
-        {
-            failures.Add($"{IngressOptions.Section}:Clients: two entries have the same name (a status is shown only to the client that sent the message).");
-        }
 
         if (options.MaxBodyBytes is < 1024 or > IngressOptions.MaxBodyBytesLimit)
         {

@@ -33,6 +33,9 @@ public sealed class DeadLetterFixture : IAsyncLifetime
     public const string OperatorName = "alice";
     public const string ErpKey = "erp-key-1c-0123456789";
     public const string OtherErpKey = "erp-key-other-0123456789";
+
+    /// <summary>A second key of <see cref="ErpClientName"/>, as while its key is being rotated.</summary>
+    public const string RotatedErpKey = "erp-key-1c-rotated-0123456789";
     public const string ErpClientName = "1c-main";
     public const int RetryLimit = 2;
 
@@ -107,6 +110,8 @@ public sealed class DeadLetterFixture : IAsyncLifetime
             ["Bridge:Ingress:Clients:0:Key"] = ErpKey,
             ["Bridge:Ingress:Clients:1:Name"] = "other-erp",
             ["Bridge:Ingress:Clients:1:Key"] = OtherErpKey,
+            ["Bridge:Ingress:Clients:2:Name"] = ErpClientName,
+            ["Bridge:Ingress:Clients:2:Key"] = RotatedErpKey,
             ["ActivePlatform:BaseUrl"] = Sandbox.BaseAddress.ToString(),
             ["ActivePlatform:ApiToken"] = SandboxSettings.DefaultToken,
             ["ActivePlatform:ResellerId"] = "1",

@@ -198,7 +198,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
     }
 
     [Fact]
-    public async Task The_key_in_the_body_alone_is_the_key_and_a_status_is_shown_only_to_the_client_that_sent_it()
+    public async Task The_key_in_the_body_alone_is_the_key_and_a_status_is_shown_only_to_the_client_that_sent_it_under_any_of_its_keys()
     {
         var (key, account) = (NewKey(), NewAccount());
         var body = Document(key, revision: 1, accountId: account);
@@ -213,6 +213,8 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
 
         await StatusUntilAsync(door, key, s => s.Status == IngressStatus.Applied);
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync(StatusUri(key))).StatusCode);
+        using var rotated = fixture.Door(DeadLetterFixture.RotatedErpKey);
+        Assert.Equal(HttpStatusCode.OK, (await rotated.GetAsync(StatusUri(key))).StatusCode);
         using var sameFromOther = await PostAsync(other, "SendClosingDocument", key, body);
         Assert.Equal(HttpStatusCode.Conflict, sameFromOther.StatusCode);
         Assert.Equal(DeadLetterFixture.ErpClientName, (await fixture.Get<IngressStore>().FindAsync(key, CancellationToken.None))!.Client);
