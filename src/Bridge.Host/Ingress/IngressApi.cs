@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using Bridge.Host.Admin;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
 using Bridge.Host.Storage;
@@ -88,6 +89,12 @@ public static partial class IngressApi
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
+    /// <summary>The door's OpenAPI document, generated from its endpoints and served without a key.</summary>
+    public const string OpenApiPath = "/api/openapi/messages.json";
+
+    /// <summary>The door's OpenAPI document name (the admin API's is <see cref="Admin.AdminOpenApi.DocumentName"/>).</summary>
+    public const string OpenApiDocument = "messages";
+
     public const string CorrelationIdHeader = "X-Correlation-Id";
 
     /// <summary>The header naming the ERP client that sent a message through the door; operators see it on a dead letter.</summary>
@@ -109,6 +116,30 @@ public static partial class IngressApi
         builder.Services.AddHostedService<IngressRetention>();
         builder.Services.AddAuthentication()
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, IngressKeyAuthenticationHandler>(IngressKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddOpenApi(OpenApiDocument, options =>
+        {
+            options.ShouldInclude = description => description.RelativePath?.StartsWith("api/messages", StringComparison.Ordinal) == true;
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info = new Microsoft.OpenApi.OpenApiInfo
+                {
+                    Title = "Bridge HTTP door",
+                    Version = "1.0.0",
+                    Description = "ERPs without AMQP send Bridge's commands here and poll what became of them. Every route needs "
+                        + "`Authorization: Bearer <key>` with the ERP's key from `Bridge:Ingress:Clients`. See contracts/README.md, \"HTTP\".",
+                };
+                document.Components ??= new Microsoft.OpenApi.OpenApiComponents();
+                document.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>(StringComparer.Ordinal);
+                document.Components.SecuritySchemes["bearer"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+                {
+                    Type = Microsoft.OpenApi.SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    Description = "An ERP key from `Bridge:Ingress:Clients`.",
+                };
+                document.Security = [new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("bearer", document)] = [] }];
+                return Task.CompletedTask;
+            });
+        });
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(IngressKeyAuthenticationHandler.Policy, policy => policy
                 .AddAuthenticationSchemes(IngressKeyAuthenticationHandler.SchemeName)
@@ -119,25 +150,55 @@ public static partial class IngressApi
     public static WebApplication MapBridgeIngress(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var group = app.MapGroup("/api/messages").RequireAuthorization(IngressKeyAuthenticationHandler.Policy);
-        group.MapPost("/{messageType}", SubmitAsync);
-        group.MapGet("/{idempotencyKey}", StatusAsync);
+        // The description is public, as the admin API's is: it holds no data.
+        app.MapOpenApi("/api/openapi/{documentName}.json");
+        var group = app.MapGroup("/api/messages")
+            .RequireAuthorization(IngressKeyAuthenticationHandler.Policy)
+            .WithTags("Messages")
+            .Refuses(StatusCodes.Status401Unauthorized, "No ERP key, or one that is not configured.");
+
+        // One route per message, so the description gives each its own body; the queue's name is an alias of each. An unknown
+        // name is answered 404 with the list of known ones.
+        foreach (var type in IngressCatalog.All)
+        {
+            var name = type.Name;
+            group.MapPost("/" + name, (HttpContext http, CancellationToken cancellationToken) => SubmitAsync(name, http, cancellationToken))
+                .Describe(
+                    "send" + name,
+                    $"Send a {name} (the body exactly as it would be published to `{type.Queue}`).",
+                    $"Validated against `contracts/schemas/{name}.schema.json`. 202 only once the broker confirmed the message; the same request "
+                    + "sent again (same `Idempotency-Key`, same body) is never a second effect. The queue's name "
+                    + $"(`POST /api/messages/{type.Queue}`) is the same route.")
+                .Accepts(type.Contract, "application/json")
+                .Answers<IngressReceipt>(StatusCodes.Status202Accepted, "Queued (or sent before: `status` says what became of it). `Location` is the status URL.")
+                .Refuses(StatusCodes.Status400BadRequest, "Not JSON, no usable key, or a body the schema refuses (`errors` names every problem). Nothing was sent.")
+                .Refuses(StatusCodes.Status409Conflict, "The key was used before for another message. Nothing was sent.")
+                .Refuses(StatusCodes.Status413PayloadTooLarge, "The body is over Bridge:Ingress:MaxBodyBytes.")
+                .Refuses(StatusCodes.Status415UnsupportedMediaType, "Not JSON.")
+                .Refuses(StatusCodes.Status503ServiceUnavailable, "The broker did not confirm the message: send the same request again.");
+            group.MapPost("/" + type.Queue, (HttpContext http, CancellationToken cancellationToken) => SubmitAsync(name, http, cancellationToken))
+                .ExcludeFromDescription();
+        }
+
+        group.MapPost("/{messageType}", (string messageType, HttpContext http, CancellationToken cancellationToken) => SubmitAsync(messageType, http, cancellationToken))
+            .ExcludeFromDescription();
+        group.MapGet("/{idempotencyKey}", StatusAsync)
+            .Describe("getMessageStatus", "What became of a message this ERP sent through the door, with its result event.")
+            .Answers<IngressMessageStatus>(StatusCodes.Status200OK, "OK")
+            .Refuses(StatusCodes.Status404NotFound, "No message with this key was sent by this ERP (or it is past retention).");
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(
-        string messageType,
-        HttpContext http,
-        IngressStore submissions,
-        IIdempotencyStore records,
-        IngressStatusReader reader,
-        IQueueTransport transport,
-        IOptions<MessagingOptions> messaging,
-        IOptions<IngressOptions> options,
-        ILoggerFactory loggers,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> SubmitAsync(string messageType, HttpContext http, CancellationToken cancellationToken)
     {
-        var logger = loggers.CreateLogger(typeof(IngressApi));
+        var services = http.RequestServices;
+        var submissions = services.GetRequiredService<IngressStore>();
+        var records = services.GetRequiredService<IIdempotencyStore>();
+        var reader = services.GetRequiredService<IngressStatusReader>();
+        var transport = services.GetRequiredService<IQueueTransport>();
+        var messaging = services.GetRequiredService<IOptions<MessagingOptions>>();
+        var options = services.GetRequiredService<IOptions<IngressOptions>>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(IngressApi));
         var client = Client(http);
         if (IngressCatalog.Find(messageType) is not { } type)
         {

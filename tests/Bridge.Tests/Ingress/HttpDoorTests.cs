@@ -324,3 +324,31 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
 
     private static JsonObject FirstExample(IngressMessageType type) => Schema(type)["examples"]![0]!.DeepClone().AsObject();
 }
+
+/// <summary>The door's OpenAPI document, generated from its endpoints, for ERP teams that generate clients.</summary>
+[Collection(DeadLetterCollection.Name)]
+public sealed class HttpDoorOpenApiTests(DeadLetterFixture fixture)
+{
+    [Fact]
+    public async Task The_door_is_described_by_a_valid_OpenAPI_document_served_without_a_key_and_naming_no_admin_route()
+    {
+        using var anonymous = fixture.Door(key: null);
+        using var answer = await anonymous.GetAsync(new Uri(IngressApi.OpenApiPath.TrimStart('/'), UriKind.Relative));
+        answer.EnsureSuccessStatusCode();
+        await using var body = await answer.Content.ReadAsStreamAsync();
+
+        var read = await Microsoft.OpenApi.OpenApiDocument.LoadAsync(body, "json");
+
+        Assert.Empty(read.Diagnostic!.Errors);
+        Assert.Equal("Bridge HTTP door", read.Document!.Info.Title);
+        Assert.Equal(
+            IngressCatalog.All.Select(type => "/api/messages/" + type.Name).Append("/api/messages/{idempotencyKey}").Order(StringComparer.Ordinal),
+            read.Document.Paths.Keys.Order(StringComparer.Ordinal));
+        var send = read.Document.Paths["/api/messages/RegisterPayment"].Operations![HttpMethod.Post];
+        Assert.Equal("sendRegisterPayment", send.OperationId);
+        Assert.Equal(["202", "400", "401", "409", "413", "415", "503"], send.Responses!.Keys.Order(StringComparer.Ordinal));
+        Assert.NotNull(send.RequestBody!.Content!["application/json"].Schema);
+        Assert.Contains("bearer", read.Document.Components!.SecuritySchemes!.Keys);
+        Assert.NotEmpty(read.Document.Security!);
+    }
+}
