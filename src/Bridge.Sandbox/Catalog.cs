@@ -147,6 +147,14 @@ internal sealed class Catalog
         return ApiJson.Document(body);
     }
 
+    /// <summary>The accounts of exactly this reseller, rendered as <c>GET accounts</c> answers them (for the reads in ReadEndpoints).</summary>
+    internal IReadOnlyList<JsonObject> AccountsOf(int resellerId) =>
+        [.. _accounts.Where(a => (int)a.Value["attributes"]!["reseller_id"]! == resellerId).OrderBy(a => a.Key).Select(a => RenderAccount(a.Key, a.Value))];
+
+    /// <summary>The plans the seeded subscriptions are on (from the documented example).</summary>
+    internal IReadOnlyList<JsonObject> Plans() =>
+        [.. _related.Where(r => r.Key.Type == "plans").OrderBy(r => r.Key.Id, StringComparer.Ordinal).Select(r => r.Value.DeepClone().AsObject())];
+
     /// <summary>An account of the reseller or of any reseller below it.</summary>
     private IResult Account(int resellerId, string accountIdText, ResellerDirectory directory)
     {

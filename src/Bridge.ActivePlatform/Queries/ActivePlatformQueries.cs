@@ -39,6 +39,22 @@ public interface IActivePlatformQueries
     Task<AllPages<Order>> ListOrdersAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
 
     Task<JsonApiResourceDocument<Order>?> GetOrderAsync(long resellerId, string orderId, CancellationToken cancellationToken);
+
+    Task<JsonApiResourceDocument<Reseller>?> GetResellerAsync(long resellerId, CancellationToken cancellationToken);
+
+    Task<AllPages<Reseller>> ListChildResellersAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    Task<AllPages<Account>> ListAccountsAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    Task<JsonApiResourceDocument<Account>?> GetAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken);
+
+    Task<AllPages<Plan>> ListPlansAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    Task<JsonApiResourceDocument<Plan>?> GetPlanAsync(long resellerId, string planId, CancellationToken cancellationToken);
+
+    Task<AllPages<Manager>> ListManagersAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    Task<JsonApiResourceDocument<Manager>?> GetManagerAsync(long resellerId, string managerId, CancellationToken cancellationToken);
 }
 
 /// <summary>Calls go through <see cref="ActivePlatformClient"/>'s error translation and reach check, over the one shared HttpClient.</summary>
@@ -99,6 +115,37 @@ public sealed class ActivePlatformQueries(IQueriesApi api, ActivePlatformClient 
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
         return GetOneAsync(resellerId, ct => api.GetOrderAsync(resellerId, orderId, null, ct), cancellationToken);
+    }
+
+    /// <summary><c>GET resellers/{id}</c>: the reseller itself, the token's own or one below it.</summary>
+    public Task<JsonApiResourceDocument<Reseller>?> GetResellerAsync(long resellerId, CancellationToken cancellationToken) =>
+        GetOneAsync(resellerId, ct => api.GetResellerAsync(resellerId, ct), cancellationToken);
+
+    public Task<AllPages<Reseller>> ListChildResellersAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("child resellers", query, (q, size, number, ct) => api.ListChildResellersAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<AllPages<Account>> ListAccountsAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("accounts", query, (q, size, number, ct) => api.ListAccountsAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<JsonApiResourceDocument<Account>?> GetAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken) =>
+        GetOneAsync(resellerId, ct => api.GetAccountAsync(resellerId, accountId, ct), cancellationToken);
+
+    public Task<AllPages<Plan>> ListPlansAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("plans", query, (q, size, number, ct) => api.ListPlansAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<JsonApiResourceDocument<Plan>?> GetPlanAsync(long resellerId, string planId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(planId);
+        return GetOneAsync(resellerId, ct => api.GetPlanAsync(resellerId, planId, ct), cancellationToken);
+    }
+
+    public Task<AllPages<Manager>> ListManagersAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("managers", query, (q, size, number, ct) => api.ListManagersAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<JsonApiResourceDocument<Manager>?> GetManagerAsync(long resellerId, string managerId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(managerId);
+        return GetOneAsync(resellerId, ct => api.GetManagerAsync(resellerId, managerId, ct), cancellationToken);
     }
 
     /// <summary>The query's parameters in the form every list method takes.</summary>

@@ -64,4 +64,37 @@ public interface IQueriesApi
 
     [Get("/api/v3/resellers/{resellerId}/orders/{orderId}")]
     Task<IApiResponse<JsonApiResourceDocument<Order>>> GetOrderAsync(long resellerId, string orderId, [AliasAs("include")] string? include, CancellationToken cancellationToken);
+
+    /// <summary>The reseller itself: the token's own or one below it.</summary>
+    [Get("/api/v3/resellers/{resellerId}")]
+    Task<IApiResponse<JsonApiResourceDocument<Reseller>>> GetResellerAsync(long resellerId, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/child_resellers")]
+    Task<IApiResponse<JsonApiDocument<Reseller>>> ListChildResellersAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/accounts")]
+    Task<IApiResponse<JsonApiDocument<Account>>> ListAccountsAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/accounts/{accountId}")]
+    Task<IApiResponse<JsonApiResourceDocument<Account>>> GetAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/plans")]
+    Task<IApiResponse<JsonApiDocument<Plan>>> ListPlansAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/plans/{planId}")]
+    Task<IApiResponse<JsonApiResourceDocument<Plan>>> GetPlanAsync(long resellerId, string planId, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/managers")]
+    Task<IApiResponse<JsonApiDocument<Manager>>> ListManagersAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/managers/{managerId}")]
+    Task<IApiResponse<JsonApiResourceDocument<Manager>>> GetManagerAsync(long resellerId, string managerId, CancellationToken cancellationToken);
 }

@@ -77,3 +77,44 @@ public sealed record OrderAttributes
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
 }
+
+/// <summary>A reseller (<c>resellers</c>): the token's own or a downstream one. Inferred: the reseller model was not read from the public docs.</summary>
+public sealed record Reseller : JsonApiResource
+{
+    public ResellerAttributes Attributes { get; set; } = new();
+}
+
+// inferred: every field below.
+public sealed record ResellerAttributes
+{
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public string? Name { get; set; }
+    public string? Status { get; set; }
+    public long? ParentId { get; set; }
+    public string? CurrencyIsoCode { get; set; }
+
+    [JsonExtensionData]
+    public IDictionary<string, JsonElement>? ExtensionData { get; set; }
+}
+
+/// <summary>A manager (<c>managers</c>): the attributes an account's documented <c>manager</c> member has.</summary>
+public sealed record Manager : JsonApiResource
+{
+    public ManagerAttributes Attributes { get; set; } = new();
+}
+
+public sealed record ManagerAttributes
+{
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public long? ResellerId { get; set; }
+    public string? Name { get; set; }
+    public string? Status { get; set; }
+    public string? Email { get; set; }
+    public string? Role { get; set; }
+    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; set; }
+
+    [JsonExtensionData]
+    public IDictionary<string, JsonElement>? ExtensionData { get; set; }
+}

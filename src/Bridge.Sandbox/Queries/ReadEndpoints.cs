@@ -32,6 +32,7 @@ internal static class ReadEndpoints
         api.MapGet("/charges/{charge_id}", GetCharge);
         api.MapGet("/orders", ListOrders);
         api.MapGet("/orders/{order_id}", GetOrder);
+        DirectoryReads.Map(api);
 
         app.MapGet(ControlApi.Prefix + "/paging", (SandboxPaging paging) => paging.Current);
         app.MapPut(ControlApi.Prefix + "/paging", (SandboxPagingSettings settings, SandboxPaging paging) =>
