@@ -55,6 +55,25 @@ public interface IActivePlatformQueries
     Task<AllPages<Manager>> ListManagersAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
 
     Task<JsonApiResourceDocument<Manager>?> GetManagerAsync(long resellerId, string managerId, CancellationToken cancellationToken);
+
+    /// <summary>Manager roles; read raw (the object is not documented here).</summary>
+    Task<AllPages<UnknownResource>> ListManagerRolesAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Account attributes; read raw (the object is not documented here).</summary>
+    Task<AllPages<UnknownResource>> ListAccountAttributesAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    Task<AllPages<Plan>> ListSwitchablePlansAsync(long resellerId, string planId, ListQuery query, CancellationToken cancellationToken);
+
+    /// <summary>A plan's order attributes; read raw (the object is not documented here).</summary>
+    Task<AllPages<UnknownResource>> ListOrderAttributesAsync(long resellerId, string planId, ListQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Notes; read raw (the object is not documented here).</summary>
+    Task<AllPages<UnknownResource>> ListNotesAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    Task<JsonApiResourceDocument<UnknownResource>?> GetNoteAsync(long resellerId, string noteId, CancellationToken cancellationToken);
+
+    /// <summary>Free-access documents; read raw (the object is not documented here).</summary>
+    Task<AllPages<UnknownResource>> ListFreeAccessDocumentsAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
 }
 
 /// <summary>Calls go through <see cref="ActivePlatformClient"/>'s error translation and reach check, over the one shared HttpClient.</summary>
@@ -147,6 +166,36 @@ public sealed class ActivePlatformQueries(IQueriesApi api, ActivePlatformClient 
         ArgumentException.ThrowIfNullOrWhiteSpace(managerId);
         return GetOneAsync(resellerId, ct => api.GetManagerAsync(resellerId, managerId, ct), cancellationToken);
     }
+
+    public Task<AllPages<UnknownResource>> ListManagerRolesAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("manager roles", query, (q, size, number, ct) => api.ListManagerRolesAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<AllPages<UnknownResource>> ListAccountAttributesAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("account attributes", query, (q, size, number, ct) => api.ListAccountAttributesAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<AllPages<Plan>> ListSwitchablePlansAsync(long resellerId, string planId, ListQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(planId);
+        return ListAsync("switchable plans", query, (q, size, number, ct) => api.ListSwitchablePlansAsync(resellerId, planId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+    }
+
+    public Task<AllPages<UnknownResource>> ListOrderAttributesAsync(long resellerId, string planId, ListQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(planId);
+        return ListAsync("order attributes", query, (q, size, number, ct) => api.ListOrderAttributesAsync(resellerId, planId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+    }
+
+    public Task<AllPages<UnknownResource>> ListNotesAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("notes", query, (q, size, number, ct) => api.ListNotesAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<JsonApiResourceDocument<UnknownResource>?> GetNoteAsync(long resellerId, string noteId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(noteId);
+        return GetOneAsync(resellerId, ct => api.GetNoteAsync(resellerId, noteId, ct), cancellationToken);
+    }
+
+    public Task<AllPages<UnknownResource>> ListFreeAccessDocumentsAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("free-access documents", query, (q, size, number, ct) => api.ListFreeAccessDocumentsAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
 
     /// <summary>The query's parameters in the form every list method takes.</summary>
     private sealed record WireQuery(string? Include, string? Meta, IDictionary<string, string>? Filters, string? Sort);

@@ -97,4 +97,38 @@ public interface IQueriesApi
 
     [Get("/api/v3/resellers/{resellerId}/managers/{managerId}")]
     Task<IApiResponse<JsonApiResourceDocument<Manager>>> GetManagerAsync(long resellerId, string managerId, CancellationToken cancellationToken);
+
+    // inferred: the objects of the endpoints below are not in the documents read for this client; they are read raw (UnknownResource).
+    [Get("/api/v3/resellers/{resellerId}/manager_roles")]
+    Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListManagerRolesAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/account_attributes")]
+    Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListAccountAttributesAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/plans/{planId}/switchable_plans")]
+    Task<IApiResponse<JsonApiDocument<Plan>>> ListSwitchablePlansAsync(
+        long resellerId, string planId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/plans/{planId}/order_attributes")]
+    Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListOrderAttributesAsync(
+        long resellerId, string planId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/notes")]
+    Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListNotesAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/notes/{noteId}")]
+    Task<IApiResponse<JsonApiResourceDocument<UnknownResource>>> GetNoteAsync(long resellerId, string noteId, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/free_access_documents")]
+    Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListFreeAccessDocumentsAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
 }

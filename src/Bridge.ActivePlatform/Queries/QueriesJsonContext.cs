@@ -39,6 +39,8 @@ namespace Bridge.ActivePlatform.Queries;
 [JsonSerializable(typeof(JsonApiDocument<Reseller>))]
 [JsonSerializable(typeof(JsonApiDocument<Plan>))]
 [JsonSerializable(typeof(JsonApiDocument<Manager>))]
+[JsonSerializable(typeof(JsonApiDocument<UnknownResource>))]
+[JsonSerializable(typeof(JsonApiResourceDocument<UnknownResource>))]
 [JsonSerializable(typeof(JsonApiDocument<Subscription>))]
 [JsonSerializable(typeof(JsonApiDocument<Invoice>))]
 [JsonSerializable(typeof(JsonApiDocument<Charge>))]

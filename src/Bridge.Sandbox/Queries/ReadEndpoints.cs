@@ -33,6 +33,7 @@ internal static class ReadEndpoints
         api.MapGet("/orders", ListOrders);
         api.MapGet("/orders/{order_id}", GetOrder);
         DirectoryReads.Map(api);
+        InferredReads.Map(api);
 
         app.MapGet(ControlApi.Prefix + "/paging", (SandboxPaging paging) => paging.Current);
         app.MapPut(ControlApi.Prefix + "/paging", (SandboxPagingSettings settings, SandboxPaging paging) =>
