@@ -253,7 +253,7 @@ public sealed class ActivePlatformClient(
     /// Before a 404 is read as "absent": confirms the token reaches the reseller (see <see cref="ResellerReach"/>), and
     /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform refuses the reseller itself.
     /// </summary>
-    private async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
+    internal async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
     {
         // The token the requests carry (ApiTokenHandler reads the current options), not the one this client was built with.
         var token = currentOptions.CurrentValue.ApiToken ?? "";
@@ -285,5 +285,5 @@ public sealed class ActivePlatformClient(
 
     internal void EnsureSuccess(IApiResponse response) => _guard.EnsureSuccess(response);
 
-    private ActivePlatformTransientException Unreadable(IApiResponse response, string reason, Exception? inner = null) => _guard.Unreadable(response, reason, inner);
+    internal ActivePlatformTransientException Unreadable(IApiResponse response, string reason, Exception? inner = null) => _guard.Unreadable(response, reason, inner);
 }

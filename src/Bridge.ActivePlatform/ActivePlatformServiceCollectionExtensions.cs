@@ -79,6 +79,7 @@ public static class ActivePlatformServiceCollectionExtensions
         services.AddRefitGeneratedClient<IChildResellerAccountsApi>(context, RefitSettingsFor, HttpClientName);
         services.AddRefitGeneratedClient<ISubscriptionsApi>(context, RefitSettingsFor, HttpClientName);
         Bridge.ActivePlatform.Payments.PaymentsRegistration.AddPayments(services, HttpClientName);
+        Bridge.ActivePlatform.Queries.QueriesRegistration.AddQueries(services, HttpClientName);
 
         services.TryAddSingleton<Bridge.ActivePlatform.ResellerReach>();
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();

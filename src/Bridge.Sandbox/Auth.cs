@@ -17,6 +17,8 @@ internal sealed class ResellerDirectory
 
     public bool Exists(int resellerId) => _parents.ContainsKey(resellerId);
 
+    public int? ParentOf(int resellerId) => _parents.GetValueOrDefault(resellerId);
+
     /// <summary>Whether <paramref name="resellerId"/> is <paramref name="root"/> or one of its downstream resellers.</summary>
     public bool IsWithin(int root, int resellerId)
     {

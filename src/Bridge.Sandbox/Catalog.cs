@@ -111,7 +111,49 @@ internal sealed class Catalog
 
         api.MapGet("/subscriptions", (HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, Catalog catalog) =>
             catalog.Subscriptions(context, resellerId));
+        api.MapGet("/subscriptions/{subscription_id}", (HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, [FromRoute(Name = "subscription_id")] string subscriptionId, Catalog catalog) =>
+            catalog.OneSubscription(context, resellerId, subscriptionId));
     }
+
+    /// <summary>One subscription of the reseller, with <c>include</c> and <c>meta</c> as the list has them (inferred: the single GET's page was not read).</summary>
+    private IResult OneSubscription(HttpContext context, int resellerId, string subscriptionId)
+    {
+        var includes = Split(context.Request.Query["include"]);
+        if (includes.FirstOrDefault(i => !Relations.Contains(i, StringComparer.Ordinal)) is { } badInclude)
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, $"{badInclude} is not a valid relationship of subscriptions");
+        }
+
+        var subscription = _subscriptions.FirstOrDefault(s => s.ResellerId == resellerId && s.Id.ToString(CultureInfo.InvariantCulture) == subscriptionId);
+        if (subscription is null)
+        {
+            return ApiJson.Error(StatusCodes.Status404NotFound, "Record not found");
+        }
+
+        var item = subscription.Item.DeepClone().AsObject();
+        if (context.Request.Query["meta"].ToString() is "true" or "1")
+        {
+            item["meta"] = subscription.Meta?.DeepClone() ?? new JsonObject { ["applications"] = new JsonArray() };
+        }
+
+        var body = new JsonObject { ["data"] = item };
+        if (includes.Count > 0)
+        {
+            body["included"] = new JsonArray([.. includes.SelectMany(subscription.Related).Distinct().Select(r => r.Type == "accounts"
+                ? RenderAccount(int.Parse(r.Id, CultureInfo.InvariantCulture), _accounts[int.Parse(r.Id, CultureInfo.InvariantCulture)])
+                : _related[(r.Type, r.Id)].DeepClone())]);
+        }
+
+        return ApiJson.Document(body);
+    }
+
+    /// <summary>The accounts of exactly this reseller, rendered as <c>GET accounts</c> answers them (for the reads in ReadEndpoints).</summary>
+    internal IReadOnlyList<JsonObject> AccountsOf(int resellerId) =>
+        [.. _accounts.Where(a => (int)a.Value["attributes"]!["reseller_id"]! == resellerId).OrderBy(a => a.Key).Select(a => RenderAccount(a.Key, a.Value))];
+
+    /// <summary>The plans the seeded subscriptions are on (from the documented example).</summary>
+    internal IReadOnlyList<JsonObject> Plans() =>
+        [.. _related.Where(r => r.Key.Type == "plans").OrderBy(r => r.Key.Id, StringComparer.Ordinal).Select(r => r.Value.DeepClone().AsObject())];
 
     /// <summary>An account of the reseller or of any reseller below it.</summary>
     private IResult Account(int resellerId, string accountIdText, ResellerDirectory directory)
@@ -134,6 +176,8 @@ internal sealed class Catalog
             return ApiJson.Error(StatusCodes.Status400BadRequest, "page[size] and page[number] must be positive integers");
         }
 
+        var paging = context.RequestServices.GetRequiredService<SandboxPaging>();
+        size = paging.Served(size);
         var includes = Split(query["include"]);
         if (includes.FirstOrDefault(i => !Relations.Contains(i, StringComparer.Ordinal)) is { } badInclude)
         {
@@ -219,7 +263,7 @@ internal sealed class Catalog
             body["included"] = included;
         }
 
-        body["links"] = Links(context.Request, size, number, Math.Max(1, (ordered.Count + size - 1) / size));
+        paging.Decorate(body, context.Request, size, number, ordered.Count);
         return ApiJson.Document(body);
     }
 
@@ -234,37 +278,6 @@ internal sealed class Catalog
 
         rendered["relationships"] = new JsonObject { ["subscriptions"] = new JsonObject { ["data"] = subscriptions } };
         return rendered;
-    }
-
-    /// <summary>JSON:API paging links like the docs' example: the query sorted by name and URL-encoded.</summary>
-    private static JsonObject Links(HttpRequest request, int size, int number, int last)
-    {
-        var parameters = request.Query
-            .Where(p => p.Key is not "page[size]" and not "page[number]")
-            .Select(p => (p.Key, Value: p.Value.ToString()))
-            .ToList();
-        string Page(int n)
-        {
-            var all = parameters.Append(("page[number]", n.ToString(CultureInfo.InvariantCulture)))
-                .Append(("page[size]", size.ToString(CultureInfo.InvariantCulture)))
-                .OrderBy(p => p.Item1, StringComparer.Ordinal)
-                .Select(p => $"{Uri.EscapeDataString(p.Item1)}={Uri.EscapeDataString(p.Item2)}");
-            return $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}?{string.Join('&', all)}";
-        }
-
-        var links = new JsonObject { ["self"] = Page(number), ["first"] = Page(1) };
-        if (number > 1)
-        {
-            links["prev"] = Page(number - 1);
-        }
-
-        if (number < last)
-        {
-            links["next"] = Page(number + 1);
-        }
-
-        links["last"] = Page(last);
-        return links;
     }
 
     /// <summary>

@@ -32,6 +32,7 @@ namespace Bridge.Sandbox;
 /// (with <c>linkedPayment</c>, its payment is one of the sandbox's payments and completing the invoice completes it).</item>
 /// <item><c>POST /_sandbox/tokens</c> with <c>{"token":"t","resellerId":2}</c> → 204; the token reaches 2 and its subtree.</item>
 /// <item><c>PUT /_sandbox/scope</c> with <c>{"outOfScopeStatus":404}</c> (or 403) → 204: how a reseller outside the token's subtree is answered until reset.</item>
+/// <item><c>GET|PUT /_sandbox/paging</c> with a <see cref="SandboxPagingSettings"/> (<c>{"maxPageSize":3,"links":true,"meta":false}</c>) → the settings: every list (subscriptions, payments, invoices, charges, orders) serves at most maxPageSize items a page whatever page[size] asked, with or without links and a meta total, until reset.</item>
 /// </list>
 /// </summary>
 internal static class ControlApi

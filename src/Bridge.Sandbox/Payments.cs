@@ -694,8 +694,6 @@ internal static class PaymentEndpoints
     private static IResult List(HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, PaymentStore store)
     {
         var query = context.Request.Query;
-        var size = int.TryParse(query["page[size]"], CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 50;
-        var number = int.TryParse(query["page[number]"], CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1;
         var filters = new List<Func<StoredPayment, bool>>();
         if (query["filter[document_id]"].ToString() is { Length: > 0 } documentId)
         {
@@ -733,7 +731,9 @@ internal static class PaymentEndpoints
             filters.Add(p => keep(p.CreatedAt.CompareTo(bound)));
         }
 
-        return ApiJson.Document(new JsonObject { ["data"] = store.List(resellerId, p => filters.All(f => f(p)), size, number) });
+        // Paged (cap, links, meta) like every list: the store's whole matching list, one page of it served.
+        var all = store.List(resellerId, p => filters.All(f => f(p)), int.MaxValue, 1).Select(p => p!.AsObject()).ToList();
+        return context.RequestServices.GetRequiredService<SandboxPaging>().Page(context, all);
     }
 
     private static IResult Get(HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, [FromRoute(Name = "payment_id")] string paymentId, PaymentStore store)

@@ -28,6 +28,13 @@ public sealed class SandboxControlClient(HttpClient http)
     public async Task SetOutOfScopeStatusAsync(int status, CancellationToken ct) =>
         (await http.PutAsJsonAsync("_sandbox/scope", new SandboxScope { OutOfScopeStatus = status }, Json, ct)).EnsureSuccessStatusCode();
 
+    /// <summary>How lists are paged until reset: a cap on <c>page[size]</c>, paging links, a <c>meta</c> total.</summary>
+    public async Task SetPagingAsync(SandboxPagingSettings settings, CancellationToken ct) =>
+        (await http.PutAsJsonAsync("_sandbox/paging", settings, Json, ct)).EnsureSuccessStatusCode();
+
+    public async Task<SandboxPagingSettings> GetPagingAsync(CancellationToken ct) =>
+        await http.GetFromJsonAsync<SandboxPagingSettings>("_sandbox/paging", Json, ct) ?? new SandboxPagingSettings();
+
     public async Task SetAsyncModeAsync(AsyncModeSettings settings, CancellationToken ct) =>
         (await http.PutAsJsonAsync("_sandbox/async", settings, Json, ct)).EnsureSuccessStatusCode();
 

@@ -127,6 +127,7 @@ internal static class SandboxApp
         services.AddSingleton<CurrencyRateStore>();
         services.AddSingleton<CorrectionStore>();
         services.AddSingleton<InvoiceStore>();
+        services.AddSandboxReads(settings);
         return services;
     }
 
@@ -178,6 +179,7 @@ internal static class SandboxApp
         PaymentEndpoints.Map(api);
         CorrectionEndpoints.Map(api);
         InvoiceEndpoints.Map(api);
+        ReadEndpoints.Map(api, app);
         app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
 
         ControlApi.Map(app);

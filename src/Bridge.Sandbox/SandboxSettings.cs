@@ -28,6 +28,9 @@ public sealed class SandboxSettings
     /// <summary>Seeded subscriptions per reseller; the default 120 spans three pages of the default page size 50.</summary>
     public int SubscriptionsPerReseller { get; set; } = 120;
 
+    /// <summary>Seeded orders per reseller (read-only, <c>GET orders</c>).</summary>
+    public int OrdersPerReseller { get; set; } = 12;
+
     /// <summary>Seed of the Random behind fault rates, so a run with rates can be repeated.</summary>
     public int RandomSeed { get; set; } = 12345;
 

@@ -21,6 +21,8 @@ public sealed class JsonApiResourceConverter : JsonConverter<JsonApiResource>
         ["plans"] = typeof(Plan),
         ["plan_resources"] = typeof(PlanResource),
         ["plan_periods"] = typeof(PlanPeriod),
+        ["charges"] = typeof(Queries.Charge),
+        ["orders"] = typeof(Queries.Order),
     };
 
     public static Type ModelFor(string? type) =>
@@ -37,7 +39,9 @@ public sealed class JsonApiResourceConverter : JsonConverter<JsonApiResource>
         var type = element.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String
             ? typeElement.GetString()
             : null;
-        return (JsonApiResource?)element.Deserialize(options.GetTypeInfo(ModelFor(type)));
+        // A context that does not know the model (each API family has its own) reads the resource as unknown, raw.
+        return (JsonApiResource?)element.Deserialize(
+            options.TryGetTypeInfo(ModelFor(type), out var model) ? model : options.GetTypeInfo(typeof(UnknownResource)));
     }
 
     public override void Write(Utf8JsonWriter writer, JsonApiResource value, JsonSerializerOptions options) =>

@@ -28,7 +28,7 @@ public sealed class SingleOrArrayConverter<T> : JsonConverter<IReadOnlyList<T>>
         if (reader.TokenType != JsonTokenType.StartArray)
         {
             var single = JsonSerializer.Deserialize(ref reader, info);
-            return single is null ? [] : [single];
+            return single is null ? [] : new SingleItemList<T>(single);
         }
 
         var items = new List<T>();
@@ -47,6 +47,13 @@ public sealed class SingleOrArrayConverter<T> : JsonConverter<IReadOnlyList<T>>
     public override void Write(Utf8JsonWriter writer, IReadOnlyList<T> value, JsonSerializerOptions options)
     {
         var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        if (value is SingleItemList<T> single)
+        {
+            // Read from an object (a to-one relationship, a single resource): written back as one.
+            JsonSerializer.Serialize(writer, single[0], info);
+            return;
+        }
+
         writer.WriteStartArray();
         foreach (var item in value)
         {
@@ -55,4 +62,19 @@ public sealed class SingleOrArrayConverter<T> : JsonConverter<IReadOnlyList<T>>
 
         writer.WriteEndArray();
     }
+}
+
+/// <summary>A list read from a single object rather than an array, so that writing it again gives the object back.</summary>
+public sealed class SingleItemList<T>(T item) : IReadOnlyList<T>
+{
+    public int Count => 1;
+
+    public T this[int index] => index == 0 ? item : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<T> GetEnumerator()
+    {
+        yield return item;
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -6,48 +6,48 @@ namespace Bridge.ActivePlatform.Models;
 /// <summary>An account (<c>accounts</c>), as <c>GET child_reseller_accounts/{id}</c> and <c>include=account</c> return it.</summary>
 public sealed record Account : JsonApiResource
 {
-    public AccountAttributes Attributes { get; init; } = new();
+    public AccountAttributes Attributes { get; set; } = new();
 }
 
 public sealed record AccountAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public long? ResellerId { get; init; }
-    public string? Name { get; init; }
-    public long? AccountClassId { get; init; }
-    public string? PrimaryName { get; init; }
-    public string? FirstName { get; init; }
-    public string? MiddleName { get; init; }
-    public string? LastName { get; init; }
-    public string? Country { get; init; }
-    public string? Region { get; init; }
-    public string? City { get; init; }
-    public string? Street { get; init; }
-    public string? Building { get; init; }
-    public string? Office { get; init; }
-    public string? Zip { get; init; }
-    public string? Phone { get; init; }
-    public string? Email { get; init; }
-    public string? Status { get; init; }
-    public decimal? Balance { get; init; }
-    public decimal? UsableBalance { get; init; }
-    public decimal? CurrentDebt { get; init; }
-    public decimal? SubscriptionCreditLimit { get; init; }
-    public decimal? FinancialBlockingThreshold { get; init; }
-    public long? AccountTypeId { get; init; }
-    public long? ManagerId { get; init; }
-    public long? OwnerId { get; init; }
-    public long? TechUserId { get; init; }
-    public long? BillUserId { get; init; }
-    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; init; }
-    public AccountManager? Manager { get; init; }
-    public AccountOwner? Owner { get; init; }
-    public IReadOnlyList<AccountProductManager>? AccountProductManagers { get; init; }
-    public bool? SelfRegistration { get; init; }
-    public string? DefaultPaymentModel { get; init; }
-    public AccountType? AccountType { get; init; }
-    public AccountClass? AccountClass { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public long? ResellerId { get; set; }
+    public string? Name { get; set; }
+    public long? AccountClassId { get; set; }
+    public string? PrimaryName { get; set; }
+    public string? FirstName { get; set; }
+    public string? MiddleName { get; set; }
+    public string? LastName { get; set; }
+    public string? Country { get; set; }
+    public string? Region { get; set; }
+    public string? City { get; set; }
+    public string? Street { get; set; }
+    public string? Building { get; set; }
+    public string? Office { get; set; }
+    public string? Zip { get; set; }
+    public string? Phone { get; set; }
+    public string? Email { get; set; }
+    public string? Status { get; set; }
+    public ApiDecimal? Balance { get; set; }
+    public ApiDecimal? UsableBalance { get; set; }
+    public ApiDecimal? CurrentDebt { get; set; }
+    public ApiDecimal? SubscriptionCreditLimit { get; set; }
+    public ApiDecimal? FinancialBlockingThreshold { get; set; }
+    public long? AccountTypeId { get; set; }
+    public long? ManagerId { get; set; }
+    public long? OwnerId { get; set; }
+    public long? TechUserId { get; set; }
+    public long? BillUserId { get; set; }
+    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; set; }
+    public AccountManager? Manager { get; set; }
+    public AccountOwner? Owner { get; set; }
+    public IReadOnlyList<AccountProductManager>? AccountProductManagers { get; set; }
+    public bool? SelfRegistration { get; set; }
+    public string? DefaultPaymentModel { get; set; }
+    public AccountType? AccountType { get; set; }
+    public AccountClass? AccountClass { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -55,15 +55,15 @@ public sealed record AccountAttributes
 
 public sealed record AccountManager
 {
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public long? ResellerId { get; init; }
-    public long? Id { get; init; }
-    public string? Name { get; init; }
-    public string? Status { get; init; }
-    public string? Email { get; init; }
-    public string? Role { get; init; }
-    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public long? ResellerId { get; set; }
+    public long? Id { get; set; }
+    public string? Name { get; set; }
+    public string? Status { get; set; }
+    public string? Email { get; set; }
+    public string? Role { get; set; }
+    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -71,14 +71,14 @@ public sealed record AccountManager
 
 public sealed record AccountOwner
 {
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public string? Email { get; init; }
-    public string? AccountStatus { get; init; }
-    public string? GlobalStatus { get; init; }
-    public string? FirstName { get; init; }
-    public string? MiddleName { get; init; }
-    public string? LastName { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public string? Email { get; set; }
+    public string? AccountStatus { get; set; }
+    public string? GlobalStatus { get; set; }
+    public string? FirstName { get; set; }
+    public string? MiddleName { get; set; }
+    public string? LastName { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -86,13 +86,13 @@ public sealed record AccountOwner
 
 public sealed record AccountProductManager
 {
-    public long? Id { get; init; }
-    public long? AccountId { get; init; }
-    public long? ProductId { get; init; }
-    public long? ResponsibleProductManagerId { get; init; }
-    public long? ManagerProductRoleId { get; init; }
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
+    public long? Id { get; set; }
+    public long? AccountId { get; set; }
+    public long? ProductId { get; set; }
+    public long? ResponsibleProductManagerId { get; set; }
+    public long? ManagerProductRoleId { get; set; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -100,20 +100,20 @@ public sealed record AccountProductManager
 
 public sealed record AccountType
 {
-    public long? Id { get; init; }
-    public string? Name { get; init; }
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public long? ResellerId { get; init; }
-    public string? NamePattern { get; init; }
-    public string? PrimaryName { get; init; }
-    public string? Key { get; init; }
-    public long? DefaultPaymentMethodId { get; init; }
+    public long? Id { get; set; }
+    public string? Name { get; set; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public long? ResellerId { get; set; }
+    public string? NamePattern { get; set; }
+    public string? PrimaryName { get; set; }
+    public string? Key { get; set; }
+    public long? DefaultPaymentMethodId { get; set; }
 
     /// <summary>The parent account type's id path, e.g. <c>"1600"</c>.</summary>
-    public string? Ancestry { get; init; }
+    public string? Ancestry { get; set; }
 
-    public bool? UseByDefault { get; init; }
+    public bool? UseByDefault { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -121,27 +121,27 @@ public sealed record AccountType
 
 public sealed record AccountClass
 {
-    public long? Id { get; init; }
-    public long? ResellerId { get; init; }
-    public string? Name { get; init; }
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public decimal? FinancialBlockingThreshold { get; init; }
-    public int? DueOrderPeriod { get; init; }
-    public int? SubzeroPeriod { get; init; }
-    public string? StopSubscriptionType { get; init; }
-    public string? Key { get; init; }
-    public string? Color { get; init; }
-    public decimal? GuaranteedPaymentLimit { get; init; }
-    public int? GuaranteedPaymentPeriod { get; init; }
-    public string? DeleteSubscriptionType { get; init; }
-    public bool? Denominated { get; init; }
-    public bool? BuyWithNegativeBalance { get; init; }
-    public int? ReceiptDay { get; init; }
-    public string? PaymentModel { get; init; }
-    public bool? Default { get; init; }
-    public int? DuePaymentPeriod { get; init; }
-    public decimal? SubscriptionCreditLimit { get; init; }
+    public long? Id { get; set; }
+    public long? ResellerId { get; set; }
+    public string? Name { get; set; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public ApiDecimal? FinancialBlockingThreshold { get; set; }
+    public int? DueOrderPeriod { get; set; }
+    public int? SubzeroPeriod { get; set; }
+    public string? StopSubscriptionType { get; set; }
+    public string? Key { get; set; }
+    public string? Color { get; set; }
+    public ApiDecimal? GuaranteedPaymentLimit { get; set; }
+    public int? GuaranteedPaymentPeriod { get; set; }
+    public string? DeleteSubscriptionType { get; set; }
+    public bool? Denominated { get; set; }
+    public bool? BuyWithNegativeBalance { get; set; }
+    public int? ReceiptDay { get; set; }
+    public string? PaymentModel { get; set; }
+    public bool? Default { get; set; }
+    public int? DuePaymentPeriod { get; set; }
+    public ApiDecimal? SubscriptionCreditLimit { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }

@@ -11,14 +11,14 @@ namespace Bridge.ActivePlatform.Models;
 public sealed record JsonApiDocument<TResource>
 {
     [JsonConverter(typeof(SingleOrArrayConverterFactory))]
-    public IReadOnlyList<TResource>? Data { get; init; }
+    public IReadOnlyList<TResource>? Data { get; set; }
 
     /// <summary>Related resources requested with <c>include=</c>; each is typed by its <c>type</c>.</summary>
-    public IReadOnlyList<JsonApiResource>? Included { get; init; }
+    public IReadOnlyList<JsonApiResource>? Included { get; set; }
 
-    public JsonApiLinks? Links { get; init; }
+    public JsonApiLinks? Links { get; set; }
 
-    public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }
+    public IReadOnlyDictionary<string, JsonElement>? Meta { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -34,13 +34,13 @@ public sealed record JsonApiDocument<TResource>
 /// </summary>
 public abstract record JsonApiResource
 {
-    public string Id { get; init; } = string.Empty;
+    public string Id { get; set; } = string.Empty;
 
-    public string Type { get; init; } = string.Empty;
+    public string Type { get; set; } = string.Empty;
 
-    public IReadOnlyDictionary<string, JsonApiRelationship>? Relationships { get; init; }
+    public IReadOnlyDictionary<string, JsonApiRelationship>? Relationships { get; set; }
 
-    public JsonApiLinks? Links { get; init; }
+    public JsonApiLinks? Links { get; set; }
 
     /// <summary>Every member the typed model does not name. Empty for every documented example.</summary>
     [JsonExtensionData]
@@ -50,20 +50,20 @@ public abstract record JsonApiResource
 /// <summary>A resource of a type this client does not model; its attributes are kept as raw JSON.</summary>
 public sealed record UnknownResource : JsonApiResource
 {
-    public JsonElement? Attributes { get; init; }
+    public JsonElement? Attributes { get; set; }
 
-    public JsonElement? Meta { get; init; }
+    public JsonElement? Meta { get; set; }
 }
 
 public sealed record JsonApiRelationship
 {
     /// <summary>Resource linkage: one identifier for to-one, several for to-many.</summary>
     [JsonConverter(typeof(SingleOrArrayConverterFactory))]
-    public IReadOnlyList<JsonApiResourceIdentifier>? Data { get; init; }
+    public IReadOnlyList<JsonApiResourceIdentifier>? Data { get; set; }
 
-    public JsonApiLinks? Links { get; init; }
+    public JsonApiLinks? Links { get; set; }
 
-    public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }
+    public IReadOnlyDictionary<string, JsonElement>? Meta { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -71,9 +71,9 @@ public sealed record JsonApiRelationship
 
 public sealed record JsonApiResourceIdentifier
 {
-    public string Id { get; init; } = string.Empty;
+    public string Id { get; set; } = string.Empty;
 
-    public string Type { get; init; } = string.Empty;
+    public string Type { get; set; } = string.Empty;
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -81,17 +81,17 @@ public sealed record JsonApiResourceIdentifier
 
 public sealed record JsonApiLinks
 {
-    public string? Self { get; init; }
+    public string? Self { get; set; }
 
-    public string? Related { get; init; }
+    public string? Related { get; set; }
 
-    public string? First { get; init; }
+    public string? First { get; set; }
 
-    public string? Prev { get; init; }
+    public string? Prev { get; set; }
 
-    public string? Next { get; init; }
+    public string? Next { get; set; }
 
-    public string? Last { get; init; }
+    public string? Last { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -100,9 +100,9 @@ public sealed record JsonApiLinks
 /// <summary>A money amount as ActivePlatform answers it; the total arrives as a string (<c>"123.45"</c>) or a number.</summary>
 public sealed record MoneyAmount
 {
-    public decimal? Total { get; init; }
+    public decimal? Total { get; set; }
 
-    public string? Currency { get; init; }
+    public string? Currency { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }

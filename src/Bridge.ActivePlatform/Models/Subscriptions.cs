@@ -5,29 +5,29 @@ namespace Bridge.ActivePlatform.Models;
 
 public sealed record Subscription : JsonApiResource
 {
-    public SubscriptionAttributes Attributes { get; init; } = new();
+    public SubscriptionAttributes Attributes { get; set; } = new();
 
     /// <summary>Present with <c>meta=true</c>: plugin-specific attributes of the subscription.</summary>
-    public SubscriptionMeta? Meta { get; init; }
+    public SubscriptionMeta? Meta { get; set; }
 }
 
 public sealed record SubscriptionAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public long? PlanId { get; init; }
-    public long? AccountId { get; init; }
-    public string? Name { get; init; }
-    public bool? Trial { get; init; }
-    public string? Status { get; init; }
-    public DateOnly? StartDate { get; init; }
-    public DateOnly? ExpirationDate { get; init; }
-    public long? PlanPeriodId { get; init; }
-    public string? PromoCode { get; init; }
-    public string? PaymentModel { get; init; }
-    public PaymentModelParameters? PaymentModelParameters { get; init; }
-    public RenewalSettings? RenewalSettings { get; init; }
-    public bool? FixedPrice { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public long? PlanId { get; set; }
+    public long? AccountId { get; set; }
+    public string? Name { get; set; }
+    public bool? Trial { get; set; }
+    public string? Status { get; set; }
+    public DateOnly? StartDate { get; set; }
+    public DateOnly? ExpirationDate { get; set; }
+    public long? PlanPeriodId { get; set; }
+    public string? PromoCode { get; set; }
+    public string? PaymentModel { get; set; }
+    public PaymentModelParameters? PaymentModelParameters { get; set; }
+    public RenewalSettings? RenewalSettings { get; set; }
+    public bool? FixedPrice { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -36,8 +36,8 @@ public sealed record SubscriptionAttributes
 /// <summary>Postpaid subscriptions only; empty (<c>{}</c>) for prepaid ones.</summary>
 public sealed record PaymentModelParameters
 {
-    public decimal? CreditLimit { get; init; }
-    public decimal? CurrentDebt { get; init; }
+    public ApiDecimal? CreditLimit { get; set; }
+    public ApiDecimal? CurrentDebt { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -45,10 +45,10 @@ public sealed record PaymentModelParameters
 
 public sealed record RenewalSettings
 {
-    public bool? Autorenew { get; init; }
-    public bool? DisableAutorenew { get; init; }
-    public int? AutorenewPoint { get; init; }
-    public int? ManualRenewPoint { get; init; }
+    public bool? Autorenew { get; set; }
+    public bool? DisableAutorenew { get; set; }
+    public int? AutorenewPoint { get; set; }
+    public int? ManualRenewPoint { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -57,7 +57,7 @@ public sealed record RenewalSettings
 public sealed record SubscriptionMeta
 {
     /// <summary>One entry per application; the keys depend on the plugin (vendor service, Office 365, …).</summary>
-    public IReadOnlyList<IReadOnlyDictionary<string, JsonElement>>? Applications { get; init; }
+    public IReadOnlyList<IReadOnlyDictionary<string, JsonElement>>? Applications { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -66,35 +66,35 @@ public sealed record SubscriptionMeta
 /// <summary>A subscription's resource (<c>subscription_resources</c>): a quota line of the subscription.</summary>
 public sealed record SubscriptionResource : JsonApiResource
 {
-    public SubscriptionResourceAttributes Attributes { get; init; } = new();
+    public SubscriptionResourceAttributes Attributes { get; set; } = new();
 }
 
 /// <summary>A plan's resource (<c>plan_resources</c>), nested in a plan.</summary>
 public sealed record PlanResource : JsonApiResource
 {
-    public PlanResourceAttributes Attributes { get; init; } = new();
+    public PlanResourceAttributes Attributes { get; set; } = new();
 }
 
 public record PlanResourceAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public string? Name { get; init; }
-    public bool? Measurable { get; init; }
-    public string? UnitOfMeasure { get; init; }
-    public string? ApplicationTemplateName { get; init; }
-    public decimal? Included { get; init; }
-    public decimal? Minimum { get; init; }
-    public decimal? Limit { get; init; }
-    public decimal? SetupFee { get; init; }
-    public decimal? RecurringFee { get; init; }
-    public decimal? OveruseFee { get; init; }
-    public decimal? RenewalFee { get; init; }
-    public bool? UnlimitedUnits { get; init; }
-    public bool? Public { get; init; }
-    public string? Status { get; init; }
-    public long? ResourceId { get; init; }
-    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public string? Name { get; set; }
+    public bool? Measurable { get; set; }
+    public string? UnitOfMeasure { get; set; }
+    public string? ApplicationTemplateName { get; set; }
+    public ApiDecimal? Included { get; set; }
+    public ApiDecimal? Minimum { get; set; }
+    public ApiDecimal? Limit { get; set; }
+    public ApiDecimal? SetupFee { get; set; }
+    public ApiDecimal? RecurringFee { get; set; }
+    public ApiDecimal? OveruseFee { get; set; }
+    public ApiDecimal? RenewalFee { get; set; }
+    public bool? UnlimitedUnits { get; set; }
+    public bool? Public { get; set; }
+    public string? Status { get; set; }
+    public long? ResourceId { get; set; }
+    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -102,36 +102,36 @@ public record PlanResourceAttributes
 
 public sealed record SubscriptionResourceAttributes : PlanResourceAttributes
 {
-    public decimal? Additional { get; init; }
-    public int? Priority { get; init; }
+    public ApiDecimal? Additional { get; set; }
+    public int? Priority { get; set; }
 }
 
 /// <summary>The period a subscription was ordered for (<c>subscription_periods</c>).</summary>
 public sealed record SubscriptionPeriod : JsonApiResource
 {
-    public SubscriptionPeriodAttributes Attributes { get; init; } = new();
+    public SubscriptionPeriodAttributes Attributes { get; set; } = new();
 }
 
 /// <summary>A period a plan offers (<c>plan_periods</c>), nested in a plan.</summary>
 public sealed record PlanPeriod : JsonApiResource
 {
-    public PlanPeriodAttributes Attributes { get; init; } = new();
+    public PlanPeriodAttributes Attributes { get; set; } = new();
 }
 
 public record PlanPeriodAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public int? DurationValue { get; init; }
-    public string? DurationType { get; init; }
-    public decimal? SetupFee { get; init; }
-    public decimal? RecurringFee { get; init; }
-    public decimal? TransferFee { get; init; }
-    public decimal? RenewalFee { get; init; }
-    public bool? Trial { get; init; }
-    public bool? Public { get; init; }
-    public string? Status { get; init; }
-    public string? Description { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public int? DurationValue { get; set; }
+    public string? DurationType { get; set; }
+    public ApiDecimal? SetupFee { get; set; }
+    public ApiDecimal? RecurringFee { get; set; }
+    public ApiDecimal? TransferFee { get; set; }
+    public ApiDecimal? RenewalFee { get; set; }
+    public bool? Trial { get; set; }
+    public bool? Public { get; set; }
+    public string? Status { get; set; }
+    public string? Description { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -139,37 +139,37 @@ public record PlanPeriodAttributes
 
 public sealed record SubscriptionPeriodAttributes : PlanPeriodAttributes
 {
-    public bool? Endless { get; init; }
+    public bool? Endless { get; set; }
 }
 
 public sealed record Plan : JsonApiResource
 {
-    public PlanAttributes Attributes { get; init; } = new();
+    public PlanAttributes Attributes { get; set; } = new();
 }
 
 public sealed record PlanAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
-    public DateTimeOffset? UpdatedAt { get; init; }
-    public string? Status { get; init; }
-    public string? Name { get; init; }
-    public string? Description { get; init; }
-    public bool? Public { get; init; }
-    public long? PlanClassId { get; init; }
-    public long? ProductId { get; init; }
-    public string? BillingType { get; init; }
-    public string? Ancestry { get; init; }
-    public long? ResellerId { get; init; }
-    public bool? FixedPrice { get; init; }
-    public string? PlanClass { get; init; }
-    public long? ProductCategoryId { get; init; }
-    public string? ProductCategory { get; init; }
-    public string? Product { get; init; }
-    public JsonApiDocument<PlanResource>? PlanResources { get; init; }
-    public JsonApiDocument<PlanPeriod>? PlanPeriods { get; init; }
-    public IReadOnlyList<AccountType>? AvailableAccountTypes { get; init; }
-    public string? PlanCurrency { get; init; }
-    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
+    public ApiTimestamp? UpdatedAt { get; set; }
+    public string? Status { get; set; }
+    public string? Name { get; set; }
+    public string? Description { get; set; }
+    public bool? Public { get; set; }
+    public long? PlanClassId { get; set; }
+    public long? ProductId { get; set; }
+    public string? BillingType { get; set; }
+    public string? Ancestry { get; set; }
+    public long? ResellerId { get; set; }
+    public bool? FixedPrice { get; set; }
+    public string? PlanClass { get; set; }
+    public long? ProductCategoryId { get; set; }
+    public string? ProductCategory { get; set; }
+    public string? Product { get; set; }
+    public JsonApiDocument<PlanResource>? PlanResources { get; set; }
+    public JsonApiDocument<PlanPeriod>? PlanPeriods { get; set; }
+    public IReadOnlyList<AccountType>? AvailableAccountTypes { get; set; }
+    public string? PlanCurrency { get; set; }
+    public IReadOnlyDictionary<string, string?>? CustomAttributes { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
