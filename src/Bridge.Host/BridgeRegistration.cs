@@ -87,6 +87,7 @@ public static class BridgeRegistration
         app.MapBridgeHealth();
         Admin.AdminApi.MapBridgeAdmin(app);
         app.MapBridgeIngress();
+        app.MapBridgeQueries();
         return app;
     }
 

@@ -118,7 +118,8 @@ public static partial class IngressApi
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, IngressKeyAuthenticationHandler>(IngressKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddOpenApi(OpenApiDocument, options =>
         {
-            options.ShouldInclude = description => description.RelativePath?.StartsWith("api/messages", StringComparison.Ordinal) == true;
+            options.ShouldInclude = description => description.RelativePath is { } path
+                && (path.StartsWith("api/messages", StringComparison.Ordinal) || path.StartsWith("api/queries", StringComparison.Ordinal));
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new Microsoft.OpenApi.OpenApiInfo
