@@ -20,7 +20,10 @@ public interface IActivePlatformClient
 
     Task<WriteResult<ExternalInvoice>> UpdateClosingDocumentAsync(long resellerId, long accountId, string externalInvoiceId, ClosingDocumentWrite document, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the document; a 404 is reported as <c>WasPresent = false</c>, not as a failure.</summary>
+    /// <summary>
+    /// Deletes the document; a 404 is reported as <c>WasPresent = false</c>, not as a failure, with whether an earlier attempt
+    /// whose answer was lost may have been the one that removed it.
+    /// </summary>
     Task<DeleteResult<ExternalInvoice>> DeleteClosingDocumentAsync(long resellerId, long accountId, string externalInvoiceId, CancellationToken cancellationToken);
 
     /// <summary>Notifies the accounts about their closing documents in the New status for the period (fire-and-forget on the platform side).</summary>
@@ -119,7 +122,7 @@ public sealed class ActivePlatformClient(
                     unconfirmed);
             }
 
-            return new DeleteResult<ExternalInvoice>(false, null);
+            return new DeleteResult<ExternalInvoice>(false, null) { AnAttemptMayHaveApplied = AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage) };
         }
 
         EnsureSuccess(response);
