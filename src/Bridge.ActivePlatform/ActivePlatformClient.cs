@@ -108,20 +108,7 @@ public sealed class ActivePlatformClient(
         using var response = await CallAsync(ct => closingDocuments.DeleteAsync(resellerId, accountId, externalInvoiceId, ct), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            try
-            {
-                await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ActivePlatformException unconfirmed) when (AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage))
-            {
-                // This 404 may be an earlier attempt's own deletion: the check's failure says nothing about that attempt,
-                // so it must not read as "not applied".
-                throw new ActivePlatformTransientException(
-                    string.Create(CultureInfo.InvariantCulture, $"A delete answered 404 after an attempt whose answer was lost, and reseller {resellerId} could not be confirmed reachable: {unconfirmed.Message}"),
-                    new ActivePlatformFailureDetails { Status = unconfirmed.Status, Method = "DELETE", RequestUri = response.RequestMessage?.RequestUri, AnAttemptMayHaveApplied = true },
-                    unconfirmed);
-            }
-
+            await EnsureReachableAfter404Async(response, resellerId, cancellationToken).ConfigureAwait(false);
             return new DeleteResult<ExternalInvoice>(false, null) { AnAttemptMayHaveApplied = AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage) };
         }
 
@@ -256,7 +243,7 @@ public sealed class ActivePlatformClient(
     /// Before a 404 is read as "absent": confirms the token reaches the reseller (see <see cref="ResellerReach"/>), and
     /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform refuses the reseller itself.
     /// </summary>
-    private async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
+    internal async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
     {
         // The token the requests carry (ApiTokenHandler reads the current options), not the one this client was built with.
         var token = currentOptions.CurrentValue.ApiToken ?? "";
@@ -278,6 +265,43 @@ public sealed class ActivePlatformClient(
 
         EnsureSuccessStatus(probe);
         reach.Confirm(resellerId, token);
+    }
+
+    /// <summary>
+    /// <see cref="EnsureSuccess"/> for a call whose 404 would otherwise be read as the resource's own refusal ("no such
+    /// payment", "no such task"), which a message is rejected for: a 404 is first checked against the reseller (see
+    /// <see cref="EnsureReachableAsync"/>), so that a reseller the token does not reach fails as Bridge's configuration —
+    /// retried, then dead-lettered, replayable once the token is fixed — and never as a final rejection.
+    /// </summary>
+    internal async Task EnsureSuccessAsync(IApiResponse response, long resellerId, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            await EnsureReachableAfter404Async(response, resellerId, cancellationToken).ConfigureAwait(false);
+        }
+
+        EnsureSuccess(response);
+    }
+
+    /// <summary>
+    /// The reseller check after a 404. When an earlier attempt of the request ended unclear (its answer lost), the check's
+    /// failure — a refusal, or a 429 — says nothing about that attempt, which may have been carried out: it is raised as a
+    /// transient failure that says so, never as one that reads "not applied".
+    /// </summary>
+    private async Task EnsureReachableAfter404Async(IApiResponse response, long resellerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ActivePlatformException unconfirmed) when (AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage))
+        {
+            var method = response.RequestMessage?.Method.Method;
+            throw new ActivePlatformTransientException(
+                string.Create(CultureInfo.InvariantCulture, $"A {method} answered 404 after an attempt whose answer was lost, and reseller {resellerId} could not be confirmed reachable: {unconfirmed.Message}"),
+                new ActivePlatformFailureDetails { Status = unconfirmed.Status, Method = method, RequestUri = response.RequestMessage?.RequestUri, AnAttemptMayHaveApplied = true },
+                unconfirmed);
+        }
     }
 
     /// <summary>One call through the shared error translation; flow facades (corrections, invoices) use it too.</summary>
