@@ -29,7 +29,10 @@ public interface IActivePlatformClient
     /// <summary>Notifies the accounts about their closing documents in the New status for the period (fire-and-forget on the platform side).</summary>
     Task NotifyClosingDocumentsAsync(long resellerId, IReadOnlyCollection<long> accountIds, DateOnly startDate, DateOnly endDate, CancellationToken cancellationToken);
 
-    /// <summary>One poll of an async task; an unknown id is a permanent 404 failure.</summary>
+    /// <summary>
+    /// One poll of an async task; an unknown id is a permanent 404 failure — for a reseller the token reaches; otherwise
+    /// <see cref="ResellerNotReachableException"/>.
+    /// </summary>
     Task<AsyncTask> GetAsyncTaskAsync(long resellerId, string asyncTaskId, CancellationToken cancellationToken);
 
     /// <summary>The account, or null on 404.</summary>
@@ -128,7 +131,10 @@ public sealed class ActivePlatformClient(
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(asyncTaskId);
         using var response = await CallAsync(ct => asyncTasks.GetAsync(resellerId, asyncTaskId, ct), cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(response);
+
+        // "No such task" (expired: it ended long ago) only for a reseller the token reaches: for one it does not, the task
+        // may still be running, and reading it as ended would let a newer write go before it.
+        await EnsureSuccessAsync(response, resellerId, cancellationToken).ConfigureAwait(false);
         return response.Content?.Items.FirstOrDefault()
             ?? throw Unreadable(response, "no async task in the answer");
     }

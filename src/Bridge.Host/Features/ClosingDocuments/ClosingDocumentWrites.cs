@@ -190,9 +190,11 @@ public sealed class ClosingDocumentWrites(
             {
                 return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} failed", FailureMessage = failed.FailureMessage ?? failed.Message });
             }
-            catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
+            catch (ActivePlatformPermanentException gone) when (gone.Status == 404 && gone is not ResellerNotReachableException)
             {
-                // The task expired (issue 7, defect 11): it ended long ago, so the document is there or never will be.
+                // The task expired (issue 7, defect 11): it ended long ago, so the document is there or never will be. (A
+                // 404 is believed only for a reseller the token reaches: for one it does not, the task may still be running,
+                // and the check's refusal is a read-back that failed, below.)
             }
             catch (ActivePlatformPermanentException failed)
             {
@@ -235,8 +237,10 @@ public sealed class ClosingDocumentWrites(
             {
                 return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"async task {taskId} failed", FailureMessage = failed.FailureMessage ?? failed.Message });
             }
-            catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
+            catch (ActivePlatformPermanentException gone) when (gone.Status == 404 && gone is not ResellerNotReachableException)
             {
+                // Only a 404 for a reseller the token reaches is an expired task: one it does not reach may still have its
+                // task running, which a newer version written now would find under it when it ends.
                 return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"async task {taskId} expired before it was read: it ended, and whether it applied cannot be told; counted as written, so no older version goes over it, and its message sends it again (an update is harmless to repeat)" }, countsAsWritten: true);
             }
             catch (ActivePlatformPermanentException failed)
