@@ -35,6 +35,12 @@ public interface IActivePlatformClient
     /// </summary>
     Task<AsyncTask> GetAsyncTaskAsync(long resellerId, string asyncTaskId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Confirms now, whatever was confirmed before, that the token reaches the reseller; <see cref="ResellerNotReachableException"/>
+    /// when ActivePlatform refuses it. For a caller about to report success from a 404 (a delete finding nothing to delete).
+    /// </summary>
+    Task ConfirmResellerReachableAsync(long resellerId, CancellationToken cancellationToken);
+
     /// <summary>The account, or null on 404.</summary>
     Task<Account?> GetChildResellerAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken);
 
@@ -87,6 +93,7 @@ public sealed class ActivePlatformClient(
                 ? closingDocuments.CreateFlatAsync(resellerId, accountId, attributes, ct)
                 : closingDocuments.CreateAsync(resellerId, accountId, Envelope(attributes), ct),
             cancellationToken).ConfigureAwait(false);
+        await EnsureReachableIf404Async(response, resellerId, cancellationToken).ConfigureAwait(false);
         EnsureSuccessStatus(response);
         return await ToWriteResultAsync(response, resellerId, accountId, document.Key, cancellationToken).ConfigureAwait(false);
     }
@@ -101,6 +108,7 @@ public sealed class ActivePlatformClient(
                 ? closingDocuments.UpdateFlatAsync(resellerId, accountId, externalInvoiceId, attributes, ct)
                 : closingDocuments.UpdateAsync(resellerId, accountId, externalInvoiceId, Envelope(attributes), ct),
             cancellationToken).ConfigureAwait(false);
+        await EnsureReachableIf404Async(response, resellerId, cancellationToken).ConfigureAwait(false);
         EnsureSuccessStatus(response);
         return await ToWriteResultAsync(response, resellerId, accountId, document.Key, cancellationToken).ConfigureAwait(false);
     }
@@ -138,6 +146,9 @@ public sealed class ActivePlatformClient(
         return response.Content?.Items.FirstOrDefault()
             ?? throw Unreadable(response, "no async task in the answer");
     }
+
+    public Task ConfirmResellerReachableAsync(long resellerId, CancellationToken cancellationToken)
+        => EnsureReachableAsync(resellerId, cancellationToken, afresh: true);
 
     public async Task<Account?> GetChildResellerAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken)
     {
@@ -249,11 +260,12 @@ public sealed class ActivePlatformClient(
     /// Before a 404 is read as "absent": confirms the token reaches the reseller (see <see cref="ResellerReach"/>), and
     /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform refuses the reseller itself.
     /// </summary>
-    internal async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
+    /// <param name="afresh">Probe whatever is confirmed: the 404 would end the message (see <see cref="ResellerReach"/>).</param>
+    internal async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken, bool afresh = false)
     {
         // The token the requests carry (ApiTokenHandler reads the current options), not the one this client was built with.
         var token = currentOptions.CurrentValue.ApiToken ?? "";
-        if (reach.IsConfirmed(resellerId, token))
+        if (!afresh && reach.IsConfirmed(resellerId, token))
         {
             return;
         }
@@ -265,6 +277,8 @@ public sealed class ActivePlatformClient(
         // a transient answer is retried.
         if (!probe.IsSuccessStatusCode && !ActivePlatformFailureClassification.IsTransientStatus((int)(probe.StatusCode ?? 0)))
         {
+            // A confirmation from before (the token since narrowed) must not make the next 404 believed.
+            reach.Withdraw(resellerId, token);
             throw new ResellerNotReachableException(
                 resellerId, new ActivePlatformFailureDetails { Status = (int)(probe.StatusCode ?? 0), Method = "GET", RequestUri = probe.RequestMessage?.RequestUri });
         }
@@ -289,8 +303,12 @@ public sealed class ActivePlatformClient(
         EnsureSuccess(response);
     }
 
+    private Task EnsureReachableIf404Async(IApiResponse response, long resellerId, CancellationToken cancellationToken)
+        => response.StatusCode == HttpStatusCode.NotFound ? EnsureReachableAfter404Async(response, resellerId, cancellationToken) : Task.CompletedTask;
+
     /// <summary>
-    /// The reseller check after a 404. When an earlier attempt of the request ended unclear (its answer lost), the check's
+    /// The reseller check after a 404 that would end the message (a write refused, a delete or a task gone): made afresh,
+    /// whatever was confirmed before. When an earlier attempt of the request ended unclear (its answer lost), the check's
     /// failure — a refusal, or a 429 — says nothing about that attempt, which may have been carried out: it is raised as a
     /// transient failure that says so, never as one that reads "not applied".
     /// </summary>
@@ -298,7 +316,7 @@ public sealed class ActivePlatformClient(
     {
         try
         {
-            await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
+            await EnsureReachableAsync(resellerId, cancellationToken, afresh: true).ConfigureAwait(false);
         }
         catch (ActivePlatformException unconfirmed) when (AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage))
         {

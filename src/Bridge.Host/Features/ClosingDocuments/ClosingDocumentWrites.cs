@@ -273,6 +273,16 @@ public sealed class ClosingDocumentWrites(
         // No other write of this document ran since the delete was sent (one unresolved write per document): the document
         // it targeted is gone because of it, or still there because it never arrived.
         var found = await FindAsync(resellerId, accountId, documentKey, cancellationToken);
+        if (found is null)
+        {
+            // Read as this delete's removal, so the 404 must be the document's, not a token narrowed since it was confirmed.
+            await EffectReadBack.RunAsync($"A write of closing document '{documentKey}'", async () =>
+            {
+                await activePlatform.ConfirmResellerReachableAsync(resellerId, cancellationToken);
+                return true;
+            });
+        }
+
         return found is null
             ? await ResolveAsync(open, EffectState.Applied, null, delete with { Outcome = "Deleted", How = "answer lost; the document is no longer found by key" })
             : await ResolveAsync(open, EffectState.NotApplied, null, delete with { How = $"answer lost; document {found.Id} is still found by key" });

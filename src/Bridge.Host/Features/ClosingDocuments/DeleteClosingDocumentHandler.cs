@@ -68,6 +68,9 @@ public sealed class DeleteClosingDocumentHandler(
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
         if (existing is null)
         {
+            // "Nothing to delete" is a success, so the token's reach is confirmed now: a confirmation a few minutes old would
+            // let a token narrowed since report a document that is still there as absent.
+            await activePlatform.ConfirmResellerReachableAsync(resellerId, ct);
             return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, null, wasPresent: false), null, change);
         }
 
