@@ -112,7 +112,16 @@ public sealed class DeleteClosingDocumentHandler(
             var still = await EffectReadBack.RunAsync(
                 $"Delete of closing document '{message.Key}'",
                 () => activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct));
-            if (still is not null)
+            if (still is null)
+            {
+                // Read as this delete's removal, so the 404 must be the document's, not a token narrowed since it was confirmed.
+                await EffectReadBack.RunAsync($"Delete of closing document '{message.Key}'", async () =>
+                {
+                    await activePlatform.ConfirmResellerReachableAsync(resellerId, ct);
+                    return true;
+                });
+            }
+            else
             {
                 throw new EffectPendingException(
                     $"A delete of closing document '{message.Key}' ({existing.Id}) was refused ({refused.Status}) after an earlier attempt whose answer was lost, and the document is still found by key; it is settled once that attempt can no longer land.");
