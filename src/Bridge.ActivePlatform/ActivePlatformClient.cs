@@ -20,14 +20,26 @@ public interface IActivePlatformClient
 
     Task<WriteResult<ExternalInvoice>> UpdateClosingDocumentAsync(long resellerId, long accountId, string externalInvoiceId, ClosingDocumentWrite document, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the document; a 404 is reported as <c>WasPresent = false</c>, not as a failure.</summary>
+    /// <summary>
+    /// Deletes the document; a 404 is reported as <c>WasPresent = false</c>, not as a failure, with whether an earlier attempt
+    /// whose answer was lost may have been the one that removed it.
+    /// </summary>
     Task<DeleteResult<ExternalInvoice>> DeleteClosingDocumentAsync(long resellerId, long accountId, string externalInvoiceId, CancellationToken cancellationToken);
 
     /// <summary>Notifies the accounts about their closing documents in the New status for the period (fire-and-forget on the platform side).</summary>
     Task NotifyClosingDocumentsAsync(long resellerId, IReadOnlyCollection<long> accountIds, DateOnly startDate, DateOnly endDate, CancellationToken cancellationToken);
 
-    /// <summary>One poll of an async task; an unknown id is a permanent 404 failure.</summary>
+    /// <summary>
+    /// One poll of an async task; an unknown id is a permanent 404 failure — for a reseller the token reaches; otherwise
+    /// <see cref="ResellerNotReachableException"/>.
+    /// </summary>
     Task<AsyncTask> GetAsyncTaskAsync(long resellerId, string asyncTaskId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Confirms now, whatever was confirmed before, that the token reaches the reseller; <see cref="ResellerNotReachableException"/>
+    /// when ActivePlatform refuses it. For a caller about to report success from a 404 (a delete finding nothing to delete).
+    /// </summary>
+    Task ConfirmResellerReachableAsync(long resellerId, CancellationToken cancellationToken);
 
     /// <summary>The account, or null on 404.</summary>
     Task<Account?> GetChildResellerAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken);
@@ -81,6 +93,7 @@ public sealed class ActivePlatformClient(
                 ? closingDocuments.CreateFlatAsync(resellerId, accountId, attributes, ct)
                 : closingDocuments.CreateAsync(resellerId, accountId, Envelope(attributes), ct),
             cancellationToken).ConfigureAwait(false);
+        await EnsureReachableIf404Async(response, resellerId, cancellationToken).ConfigureAwait(false);
         EnsureSuccessStatus(response);
         return await ToWriteResultAsync(response, resellerId, accountId, document.Key, cancellationToken).ConfigureAwait(false);
     }
@@ -95,6 +108,7 @@ public sealed class ActivePlatformClient(
                 ? closingDocuments.UpdateFlatAsync(resellerId, accountId, externalInvoiceId, attributes, ct)
                 : closingDocuments.UpdateAsync(resellerId, accountId, externalInvoiceId, Envelope(attributes), ct),
             cancellationToken).ConfigureAwait(false);
+        await EnsureReachableIf404Async(response, resellerId, cancellationToken).ConfigureAwait(false);
         EnsureSuccessStatus(response);
         return await ToWriteResultAsync(response, resellerId, accountId, document.Key, cancellationToken).ConfigureAwait(false);
     }
@@ -105,21 +119,8 @@ public sealed class ActivePlatformClient(
         using var response = await CallAsync(ct => closingDocuments.DeleteAsync(resellerId, accountId, externalInvoiceId, ct), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            try
-            {
-                await EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ActivePlatformException unconfirmed) when (AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage))
-            {
-                // This 404 may be an earlier attempt's own deletion: the check's failure says nothing about that attempt,
-                // so it must not read as "not applied".
-                throw new ActivePlatformTransientException(
-                    string.Create(CultureInfo.InvariantCulture, $"A delete answered 404 after an attempt whose answer was lost, and reseller {resellerId} could not be confirmed reachable: {unconfirmed.Message}"),
-                    new ActivePlatformFailureDetails { Status = unconfirmed.Status, Method = "DELETE", RequestUri = response.RequestMessage?.RequestUri, AnAttemptMayHaveApplied = true },
-                    unconfirmed);
-            }
-
-            return new DeleteResult<ExternalInvoice>(false, null);
+            await EnsureReachableAfter404Async(response, resellerId, cancellationToken).ConfigureAwait(false);
+            return new DeleteResult<ExternalInvoice>(false, null) { AnAttemptMayHaveApplied = AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage) };
         }
 
         EnsureSuccess(response);
@@ -138,10 +139,16 @@ public sealed class ActivePlatformClient(
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(asyncTaskId);
         using var response = await CallAsync(ct => asyncTasks.GetAsync(resellerId, asyncTaskId, ct), cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(response);
+
+        // "No such task" (expired: it ended long ago) only for a reseller the token reaches: for one it does not, the task
+        // may still be running, and reading it as ended would let a newer write go before it.
+        await EnsureSuccessAsync(response, resellerId, cancellationToken).ConfigureAwait(false);
         return response.Content?.Items.FirstOrDefault()
             ?? throw Unreadable(response, "no async task in the answer");
     }
+
+    public Task ConfirmResellerReachableAsync(long resellerId, CancellationToken cancellationToken)
+        => EnsureReachableAsync(resellerId, cancellationToken, afresh: true);
 
     public async Task<Account?> GetChildResellerAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken)
     {
@@ -253,11 +260,12 @@ public sealed class ActivePlatformClient(
     /// Before a 404 is read as "absent": confirms the token reaches the reseller (see <see cref="ResellerReach"/>), and
     /// fails with <see cref="ResellerNotReachableException"/> when ActivePlatform refuses the reseller itself.
     /// </summary>
-    internal async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken)
+    /// <param name="afresh">Probe whatever is confirmed: the 404 would end the message (see <see cref="ResellerReach"/>).</param>
+    internal async Task EnsureReachableAsync(long resellerId, CancellationToken cancellationToken, bool afresh = false)
     {
         // The token the requests carry (ApiTokenHandler reads the current options), not the one this client was built with.
         var token = currentOptions.CurrentValue.ApiToken ?? "";
-        if (reach.IsConfirmed(resellerId, token))
+        if (!afresh && reach.IsConfirmed(resellerId, token))
         {
             return;
         }
@@ -269,12 +277,55 @@ public sealed class ActivePlatformClient(
         // a transient answer is retried.
         if (!probe.IsSuccessStatusCode && !ActivePlatformFailureClassification.IsTransientStatus((int)(probe.StatusCode ?? 0)))
         {
+            // A confirmation from before (the token since narrowed) must not make the next 404 believed.
+            reach.Withdraw(resellerId, token);
             throw new ResellerNotReachableException(
                 resellerId, new ActivePlatformFailureDetails { Status = (int)(probe.StatusCode ?? 0), Method = "GET", RequestUri = probe.RequestMessage?.RequestUri });
         }
 
         EnsureSuccessStatus(probe);
         reach.Confirm(resellerId, token);
+    }
+
+    /// <summary>
+    /// <see cref="EnsureSuccess"/> for a call whose 404 would otherwise be read as the resource's own refusal ("no such
+    /// payment", "no such task"), which a message is rejected for: a 404 is first checked against the reseller (see
+    /// <see cref="EnsureReachableAsync"/>), so that a reseller the token does not reach fails as Bridge's configuration —
+    /// retried, then dead-lettered, replayable once the token is fixed — and never as a final rejection.
+    /// </summary>
+    internal async Task EnsureSuccessAsync(IApiResponse response, long resellerId, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            await EnsureReachableAfter404Async(response, resellerId, cancellationToken).ConfigureAwait(false);
+        }
+
+        EnsureSuccess(response);
+    }
+
+    private Task EnsureReachableIf404Async(IApiResponse response, long resellerId, CancellationToken cancellationToken)
+        => response.StatusCode == HttpStatusCode.NotFound ? EnsureReachableAfter404Async(response, resellerId, cancellationToken) : Task.CompletedTask;
+
+    /// <summary>
+    /// The reseller check after a 404 that would end the message (a write refused, a delete or a task gone): made afresh,
+    /// whatever was confirmed before. When an earlier attempt of the request ended unclear (its answer lost), the check's
+    /// failure — a refusal, or a 429 — says nothing about that attempt, which may have been carried out: it is raised as a
+    /// transient failure that says so, never as one that reads "not applied".
+    /// </summary>
+    private async Task EnsureReachableAfter404Async(IApiResponse response, long resellerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureReachableAsync(resellerId, cancellationToken, afresh: true).ConfigureAwait(false);
+        }
+        catch (ActivePlatformException unconfirmed) when (AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage))
+        {
+            var method = response.RequestMessage?.Method.Method;
+            throw new ActivePlatformTransientException(
+                string.Create(CultureInfo.InvariantCulture, $"A {method} answered 404 after an attempt whose answer was lost, and reseller {resellerId} could not be confirmed reachable: {unconfirmed.Message}"),
+                new ActivePlatformFailureDetails { Status = unconfirmed.Status, Method = method, RequestUri = response.RequestMessage?.RequestUri, AnAttemptMayHaveApplied = true },
+                unconfirmed);
+        }
     }
 
     /// <summary>One call through the shared error translation; flow facades (corrections, invoices) use it too.</summary>

@@ -34,7 +34,15 @@ public sealed record AsyncTaskRef(string Id, string? Status);
 
 /// <summary>The outcome of a DELETE: whether the document was there, and what the API returned for it.</summary>
 public sealed record DeleteResult<T>(bool WasPresent, T? Resource)
-    where T : class;
+    where T : class
+{
+    /// <summary>
+    /// An earlier attempt of this DELETE (the HTTP layer repeats it) ended without proof that it did nothing: a 404 then may
+    /// be that attempt's own removal. False with <see cref="WasPresent"/> false: the document was already gone when every
+    /// attempt reached ActivePlatform, so this DELETE removed nothing.
+    /// </summary>
+    public bool AnAttemptMayHaveApplied { get; init; }
+}
 
 /// <summary>Parameters of <c>GET subscriptions</c>.</summary>
 public sealed record SubscriptionQuery

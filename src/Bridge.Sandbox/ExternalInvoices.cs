@@ -286,6 +286,20 @@ internal sealed class ClosingDocumentStore(EffectLedger ledger)
         }
     }
 
+    /// <summary>A manager deletes the document in ActivePlatform's UI: whatever its reseller and account; recorded like any delete.</summary>
+    public StoredDocument? DeleteByHand(long id)
+    {
+        lock (_gate)
+        {
+            if (_documents.Remove(id, out var existing))
+            {
+                Record(EffectKinds.ExternalInvoiceDeleted, existing);
+            }
+
+            return existing;
+        }
+    }
+
     public StoredDocument? Find(int resellerId, int accountId, long id)
     {
         lock (_gate)

@@ -11,7 +11,7 @@ internal enum FaultKind
     LoseAnswer,
 }
 
-internal readonly record struct FaultDecision(int LatencyMs, FaultKind Kind, int Status, int RetryAfterSeconds, int? HangMs, SandboxHandChange? ThenByHand = null);
+internal readonly record struct FaultDecision(int LatencyMs, FaultKind Kind, int Status, int RetryAfterSeconds, int? HangMs, SandboxHandChange? ThenByHand = null, long? ThenDeleteClosingDocumentByHand = null);
 
 /// <summary>
 /// Fault rules, set by configuration and replaced through <c>PUT /_sandbox/faults</c>. "Next N" counters are
@@ -72,7 +72,7 @@ internal sealed class FaultInjector
             foreach (var rule in _rules.Where(r => Matches(r, method, path)))
             {
                 latency += Math.Max(0, rule.LatencyMs);
-                decision ??= Take(rule) is { } taken ? taken with { ThenByHand = rule.ThenByHand } : null;
+                decision ??= Take(rule) is { } taken ? taken with { ThenByHand = rule.ThenByHand, ThenDeleteClosingDocumentByHand = rule.ThenDeleteClosingDocumentByHand } : null;
             }
 
             return (decision ?? default) with { LatencyMs = latency };
@@ -229,12 +229,20 @@ internal sealed class FaultInjector
         }
     }
 
-    /// <summary>The manager's change by hand a faulting rule carries (<see cref="FaultRule.ThenByHand"/>), before the answer goes back.</summary>
+    /// <summary>
+    /// The manager's change by hand a faulting rule carries (<see cref="FaultRule.ThenByHand"/>,
+    /// <see cref="FaultRule.ThenDeleteClosingDocumentByHand"/>), before the answer goes back.
+    /// </summary>
     private static void ChangeByHand(HttpContext context, FaultDecision decision)
     {
         if (decision.ThenByHand is { } change)
         {
             context.RequestServices.GetRequiredService<PaymentStore>().ChangeByHand(change.PaymentId, change);
+        }
+
+        if (decision.ThenDeleteClosingDocumentByHand is { } documentId)
+        {
+            context.RequestServices.GetRequiredService<ClosingDocumentStore>().DeleteByHand(documentId);
         }
     }
 }

@@ -197,6 +197,12 @@ public sealed class FaultRule
     /// </summary>
     public SandboxHandChange? ThenByHand { get; set; }
 
+    /// <summary>
+    /// A manager deletes the closing document with this id by hand each time this rule faults a call, at the same moment as
+    /// <see cref="ThenByHand"/>: e.g. in place of a DELETE answered 503, so that the client's repeat finds it already gone.
+    /// </summary>
+    public long? ThenDeleteClosingDocumentByHand { get; set; }
+
     internal bool RatesAreValid() =>
         new[] { ErrorRate, HangRate, ThrottleRate, LoseAnswerRate }.All(rate => rate is >= 0 and <= 1);
 

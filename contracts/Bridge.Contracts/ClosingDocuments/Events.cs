@@ -50,6 +50,11 @@ public sealed record ClosingDocumentDeleted : IResultEvent
     /// <summary>The id the document had; null when ActivePlatform had no document with this key.</summary>
     public string? ExternalInvoiceId { get; init; }
 
+    /// <summary>
+    /// Whether this message's delete removed the document. False when ActivePlatform had no document with this key when the
+    /// delete reached it: never sent, already deleted, or removed by something else (a manager by hand) between Bridge's
+    /// lookup and its delete. False is still success: the document is not there.
+    /// </summary>
     public required bool WasPresent { get; init; }
 }
 

@@ -12,7 +12,10 @@ public interface ICorrectionsClient
     Task<Correction> SetCorrectionStatusAsync(long resellerId, string correctionId, CorrectionStatus status, CancellationToken cancellationToken);
 }
 
-/// <summary>Calls go through <see cref="ActivePlatformClient"/>'s error translation, so failures classify as for every other API.</summary>
+/// <summary>
+/// Calls go through <see cref="ActivePlatformClient"/>'s error translation, so failures classify as for every other API; a
+/// 404 is first checked against the reseller, which ActivePlatform may answer 404 when the token does not reach it.
+/// </summary>
 public sealed class CorrectionsClient(ICorrectionsApi corrections, ActivePlatformClient core) : ICorrectionsClient
 {
     public async Task<Correction> CreateCorrectionAsync(long resellerId, CorrectionCreate correction, CancellationToken cancellationToken)
@@ -22,7 +25,7 @@ public sealed class CorrectionsClient(ICorrectionsApi corrections, ActivePlatfor
             Data = new DataAttributes<CorrectionWriteAttributes> { Attributes = CorrectionWriteAttributes.From(correction) },
         };
         using var response = await core.CallAsync(ct => corrections.CreateAsync(resellerId, body, ct), cancellationToken).ConfigureAwait(false);
-        core.EnsureSuccess(response);
+        await core.EnsureSuccessAsync(response, resellerId, cancellationToken).ConfigureAwait(false);
         return Single(response.Content, response.RequestMessage);
     }
 
@@ -37,7 +40,7 @@ public sealed class CorrectionsClient(ICorrectionsApi corrections, ActivePlatfor
             },
         };
         using var response = await core.CallAsync(ct => corrections.UpdateStatusAsync(resellerId, correctionId, body, ct), cancellationToken).ConfigureAwait(false);
-        core.EnsureSuccess(response);
+        await core.EnsureSuccessAsync(response, resellerId, cancellationToken).ConfigureAwait(false);
         return Single(response.Content, response.RequestMessage);
     }
 

@@ -29,6 +29,7 @@ public sealed class InvoicesClient(IInvoicesApi invoices, ActivePlatformClient c
             DueDate = approval.DueDate,
         };
         return SendAsync(
+            resellerId,
             target,
             (accountId, ct) => invoices.ApproveByAccountAsync(resellerId, accountId, body, ct),
             (invoiceId, ct) => invoices.ApproveByIdAsync(resellerId, invoiceId, body, ct),
@@ -39,6 +40,7 @@ public sealed class InvoicesClient(IInvoicesApi invoices, ActivePlatformClient c
     {
         var body = new InvoiceActionBody { DocumentId = documentId, BillingDate = billingDate };
         return SendAsync(
+            resellerId,
             target,
             (accountId, ct) => invoices.CompleteByAccountAsync(resellerId, accountId, body, ct),
             (invoiceId, ct) => invoices.CompleteByIdAsync(resellerId, invoiceId, body, ct),
@@ -49,6 +51,7 @@ public sealed class InvoicesClient(IInvoicesApi invoices, ActivePlatformClient c
     {
         var body = new InvoiceActionBody { DocumentId = documentId, BillingDate = billingDate };
         return SendAsync(
+            resellerId,
             InvoiceTarget.ById(invoiceId),
             (_, _) => throw new InvalidOperationException("Revoke is by invoice id only."),
             (id, ct) => invoices.RevokeByIdAsync(resellerId, id, body, ct),
@@ -56,6 +59,7 @@ public sealed class InvoicesClient(IInvoicesApi invoices, ActivePlatformClient c
     }
 
     private async Task<Invoice> SendAsync(
+        long resellerId,
         InvoiceTarget target,
         Func<long, CancellationToken, Task<IApiResponse<JsonApiDocument<Invoice>>>> byAccount,
         Func<string, CancellationToken, Task<IApiResponse<JsonApiDocument<Invoice>>>> byId,
@@ -67,7 +71,9 @@ public sealed class InvoicesClient(IInvoicesApi invoices, ActivePlatformClient c
                 ? byId(id, ct)
                 : byAccount(target.AccountId ?? throw new ArgumentException("An invoice target needs an account id or an invoice id.", nameof(target)), ct),
             cancellationToken).ConfigureAwait(false);
-        core.EnsureSuccess(response);
+        // A 404 (documented for an unknown invoice) is first checked against the reseller, which ActivePlatform may also
+        // answer 404 when the token does not reach it: that is Bridge's configuration, not the invoice's refusal.
+        await core.EnsureSuccessAsync(response, resellerId, cancellationToken).ConfigureAwait(false);
         return response.Content?.Items.FirstOrDefault(i => !string.IsNullOrEmpty(i.Id))
             ?? throw new ActivePlatformPermanentException(
                 $"ActivePlatform accepted {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} but its answer names no invoice.",

@@ -44,7 +44,12 @@ public interface IPaymentsClient
     Task<Payment> CompleteByNumberAsync(long resellerId, string paymentNumber, PaymentCompletionByNumber completion, CancellationToken cancellationToken);
 }
 
-public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOptions> options, TimeProvider timeProvider) : IPaymentsClient
+/// <remarks>
+/// Every 404 is first checked against the reseller (<see cref="ActivePlatformClient.EnsureSuccessAsync"/>): ActivePlatform may
+/// answer 404 for a reseller the token does not reach, and read as "no such payment" the message would be rejected — final,
+/// where a token to fix calls for a dead letter that can be replayed.
+/// </remarks>
+public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOptions> options, TimeProvider timeProvider, ActivePlatformClient core) : IPaymentsClient
 {
     private readonly ActivePlatformCallGuard _guard = new(options.Value.ApiToken, timeProvider);
 
@@ -52,7 +57,7 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
     {
         ArgumentNullException.ThrowIfNull(payment);
         var body = Envelope(new TopUpPaymentWrite { AccountId = payment.AccountId, Total = payment.Total, Comment = payment.Comment, Purpose = payment.Purpose });
-        return await WriteAsync(ct => api.CreateAsync(resellerId, body, ct), cancellationToken).ConfigureAwait(false);
+        return await WriteAsync(resellerId, ct => api.CreateAsync(resellerId, body, ct), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Payment?> GetAsync(long resellerId, string paymentId, CancellationToken cancellationToken)
@@ -61,6 +66,7 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
         using var response = await CallAsync(ct => api.GetAsync(resellerId, paymentId, null, ct), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
+            await core.EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
@@ -72,7 +78,7 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(paymentId);
         using var response = await CallAsync(ct => api.GetAsync(resellerId, paymentId, "corrections", ct), cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(response);
+        await core.EnsureSuccessAsync(response, resellerId, cancellationToken).ConfigureAwait(false);
         var corrections = new Dictionary<string, PaymentCorrectionAttributes>(StringComparer.Ordinal);
         foreach (var included in response.Content?.Included ?? [])
         {
@@ -94,7 +100,7 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
         for (var page = 1; page <= query.MaxPages; page++)
         {
             using var response = await CallAsync(ct => api.ListAsync(resellerId, filters, query.PageSize, page, ct), cancellationToken).ConfigureAwait(false);
-            EnsureSuccess(response);
+            await core.EnsureSuccessAsync(response, resellerId, cancellationToken).ConfigureAwait(false);
             var items = response.Content?.Items ?? [];
 
             // A server that ignores page[number] would otherwise be paged forever; stopping here would return one page as if
@@ -130,6 +136,7 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
         using var response = await CallAsync(ct => api.ListAsync(resellerId, filters, 50, 1, ct), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
+            await core.EnsureReachableAsync(resellerId, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
@@ -140,35 +147,35 @@ public sealed class PaymentsClient(IPaymentsApi api, IOptions<ActivePlatformOpti
     public Task<Payment> CancelAsync(long resellerId, string paymentId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(paymentId);
-        return WriteAsync(ct => api.CancelAsync(resellerId, paymentId, ct), cancellationToken);
+        return WriteAsync(resellerId, ct => api.CancelAsync(resellerId, paymentId, ct), cancellationToken);
     }
 
     public Task<Payment> CompleteByIdAsync(long resellerId, string paymentId, long paymentMethodId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(paymentId);
-        return WriteAsync(ct => api.CompleteByIdAsync(resellerId, paymentId, Envelope(new PaymentMethodWrite { PaymentMethodId = paymentMethodId }), ct), cancellationToken);
+        return WriteAsync(resellerId, ct => api.CompleteByIdAsync(resellerId, paymentId, Envelope(new PaymentMethodWrite { PaymentMethodId = paymentMethodId }), ct), cancellationToken);
     }
 
     public Task<Payment> PayFromBalanceAsync(long resellerId, string paymentId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(paymentId);
-        return WriteAsync(ct => api.SetStatusAsync(resellerId, paymentId, Envelope(new PaymentStatusWrite { Status = PaymentStatuses.PaidFromBalance }), ct), cancellationToken);
+        return WriteAsync(resellerId, ct => api.SetStatusAsync(resellerId, paymentId, Envelope(new PaymentStatusWrite { Status = PaymentStatuses.PaidFromBalance }), ct), cancellationToken);
     }
 
     public Task<Payment> CompleteByNumberAsync(long resellerId, string paymentNumber, PaymentCompletionByNumber completion, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(paymentNumber);
         var body = Envelope(PaymentCompletionByNumberWrite.From(completion));
-        return WriteAsync(ct => api.CompleteByNumberAsync(resellerId, paymentNumber, body, ct), cancellationToken);
+        return WriteAsync(resellerId, ct => api.CompleteByNumberAsync(resellerId, paymentNumber, body, ct), cancellationToken);
     }
 
     private static DataAttributesEnvelope<T> Envelope<T>(T attributes) => new() { Data = new DataAttributes<T> { Attributes = attributes } };
 
     /// <summary>A write's answer must carry the payment: an unreadable 2xx is transient, since the write may have happened.</summary>
-    private async Task<Payment> WriteAsync(Func<CancellationToken, Task<IApiResponse<JsonApiDocument<Payment>>>> call, CancellationToken cancellationToken)
+    private async Task<Payment> WriteAsync(long resellerId, Func<CancellationToken, Task<IApiResponse<JsonApiDocument<Payment>>>> call, CancellationToken cancellationToken)
     {
         using var response = await CallAsync(call, cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(response);
+        await core.EnsureSuccessAsync(response, resellerId, cancellationToken).ConfigureAwait(false);
         return response.Content?.Items.FirstOrDefault()
             ?? throw Unreadable(response, "no payment in the answer");
     }

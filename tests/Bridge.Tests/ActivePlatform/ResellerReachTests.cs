@@ -26,4 +26,19 @@ public sealed class ResellerReachTests
         Assert.True(justBefore);
         Assert.False(atExpiry);
     }
+
+    [Fact]
+    public void A_withdrawn_confirmation_is_gone_for_that_token_and_reseller_only()
+    {
+        var reach = new ResellerReach(new FakeTimeProvider());
+        reach.Confirm(10, "token-a");
+        reach.Confirm(11, "token-a");
+        reach.Confirm(10, "token-b");
+
+        reach.Withdraw(10, "token-a");
+
+        Assert.False(reach.IsConfirmed(10, "token-a"));
+        Assert.True(reach.IsConfirmed(11, "token-a"));
+        Assert.True(reach.IsConfirmed(10, "token-b"));
+    }
 }

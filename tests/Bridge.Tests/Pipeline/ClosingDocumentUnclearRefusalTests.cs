@@ -78,6 +78,48 @@ public sealed class ClosingDocumentUnclearRefusalTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_delete_answered_404_because_a_manager_removed_the_document_first_reports_that_it_removed_nothing()
+    {
+        // The document is found by key, then a manager deletes it by hand before Bridge's DELETE lands: the DELETE's first
+        // attempt is answered 503 (which proves it did nothing) while the manager deletes it, and its repeat is answered
+        // 404. No attempt of this delete can have removed it, so the 404 is not this delete's own earlier attempt.
+        var prefix = $"bridge-ur3-{Guid.NewGuid():N}"[..22];
+        var key = "ur-" + Guid.NewGuid().ToString("D");
+        var account = NewAccount();
+        await using var bridge = await fixture.StartBridgeAsync(prefix, HttpRetries);
+        await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key, TimeSpan.FromSeconds(120));
+
+        await fixture.Sandbox.Control.SetFaultAsync(
+            new FaultRule
+            {
+                Method = "DELETE",
+                PathContains = $"/accounts/{account}/external_invoices",
+                FailNext = 1,
+                ErrorStatus = 503,
+                ThenDeleteClosingDocumentByHand = long.Parse(sent.ExternalInvoiceId, System.Globalization.CultureInfo.InvariantCulture),
+            },
+            CancellationToken.None);
+        try
+        {
+            var delete = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync(DeleteQueue(prefix), Delete(account, key), delete);
+            var answer = await AnswerToAsync(delete);
+
+            var calls = await fixture.Sandbox.Control.GetCallsAsync("DELETE", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
+            Assert.Equal([503, 404], calls.Select(c => c.Status));
+            var deleted = Assert.IsType<ClosingDocumentDeleted>(answer);
+            Assert.False(deleted.WasPresent, "a document a manager removed was reported as removed by this delete");
+            Assert.Null(deleted.ExternalInvoiceId);
+            Assert.DoesNotContain(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task An_update_whose_first_attempt_was_applied_with_its_answer_lost_and_whose_repeat_was_refused_is_not_reported_as_rejected()
     {
         var prefix = $"bridge-ur2-{Guid.NewGuid():N}"[..22];

@@ -70,6 +70,31 @@ public sealed class CorrectionPipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_correction_for_a_reseller_the_token_does_not_reach_answered_404_is_kept_as_a_dead_letter_not_rejected()
+    {
+        // ActivePlatform may answer a reseller outside the token's subtree 404 (undocumented). Read as the correction's own
+        // refusal, the message was rejected: final, so a replay after the token is fixed could not apply it.
+        var key = NewKey();
+        var body = Create(key);
+        body["resellerId"] = 10;
+        var messageId = NewMessageId();
+        await fixture.Sandbox.Control.SetOutOfScopeStatusAsync(404, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(CreateQueue, body, messageId);
+
+            var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == messageId, TimeSpan.FromSeconds(120));
+            var kept = Assert.IsType<ErpMessageDeadLettered>(answer);
+            Assert.Contains("Reseller 10 is not reachable", kept.Reason, StringComparison.Ordinal);
+            Assert.Empty(await CorrectionsAsync(key));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.SetOutOfScopeStatusAsync(403, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_create_whose_answer_was_lost_is_kept_for_an_operator_and_never_sent_twice()
     {
         var key = NewKey();

@@ -54,6 +54,35 @@ public sealed class InvoicePipelineTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task An_approval_for_a_reseller_the_token_does_not_reach_answered_404_is_kept_as_a_dead_letter_not_rejected()
+    {
+        // ActivePlatform documents 404 for an unknown invoice, and may answer 404 for a reseller outside the token's subtree
+        // too (undocumented). Only the first is the message's own refusal; the second is Bridge's configuration.
+        var invoice = await fixture.Sandbox.Control.SeedInvoiceAsync(
+            new SandboxInvoiceSeed { ResellerId = 10, AccountId = Interlocked.Increment(ref _nextAccount), BillingDate = October, Total = 987.65m },
+            CancellationToken.None);
+        var documentId = NewDocumentId();
+        var messageId = NewMessageId();
+        await fixture.Sandbox.Control.SetOutOfScopeStatusAsync(404, CancellationToken.None);
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(
+                ApproveQueue,
+                new { documentId, billingDate = "2026-10-01", accountId = invoice.AccountId, resellerId = 10 },
+                messageId);
+
+            var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == messageId, TimeSpan.FromSeconds(120));
+            var kept = Assert.IsType<ErpMessageDeadLettered>(answer);
+            Assert.Contains("Reseller 10 is not reachable", kept.Reason, StringComparison.Ordinal);
+            Assert.DoesNotContain(await CallsAsync($"/accounts/{invoice.AccountId}/approve_invoices"), c => c.Status is >= 200 and < 300);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.SetOutOfScopeStatusAsync(403, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_revoke_whose_answer_was_lost_is_not_reported_as_refused()
     {
         var invoice = await SeedAsync();

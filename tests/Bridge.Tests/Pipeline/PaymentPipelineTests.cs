@@ -63,6 +63,36 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
         Assert.Empty(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData("cancel")]
+    [InlineData("complete-by-number")]
+    public async Task A_payment_message_for_a_reseller_the_token_does_not_reach_answered_404_is_kept_as_a_dead_letter_not_rejected(string flow)
+    {
+        // ActivePlatform may answer a reseller outside the token's subtree 404 (undocumented). Read as "no such payment",
+        // the write that follows was answered 404 too and the message rejected: final, so a replay after the token is
+        // fixed could not apply it. It is Bridge's configuration (or the message's reseller), as a 403 would be.
+        var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { ResellerId = 10, Total = 100m }, CancellationToken.None);
+        var messageId = NewMessageId();
+        var (queue, message) = flow == "cancel"
+            ? (CancelPaymentConsumer.Queue, new Dictionary<string, object?> { ["paymentId"] = payment.Id })
+            : (CompletePaymentConsumer.Queue, ByNumber(payment, NewLine(), 100m));
+        message["resellerId"] = 10;
+        await Sandbox.SetOutOfScopeStatusAsync(404, CancellationToken.None);
+        try
+        {
+            await PublishAsync(queue, message, messageId);
+
+            var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == messageId, TimeSpan.FromSeconds(120));
+            var kept = Assert.IsType<ErpMessageDeadLettered>(answer);
+            Assert.Contains("Reseller 10 is not reachable", kept.Reason, StringComparison.Ordinal);
+            Assert.Equal("waiting_for_payment", (await PaymentAsync(payment.Id)).Status);
+        }
+        finally
+        {
+            await Sandbox.SetOutOfScopeStatusAsync(403, CancellationToken.None);
+        }
+    }
+
     [Fact]
     public async Task A_statement_line_whose_answer_was_lost_is_read_back_not_sent_again()
     {

@@ -190,9 +190,11 @@ public sealed class ClosingDocumentWrites(
             {
                 return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} failed", FailureMessage = failed.FailureMessage ?? failed.Message });
             }
-            catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
+            catch (ActivePlatformPermanentException gone) when (gone.Status == 404 && gone is not ResellerNotReachableException)
             {
-                // The task expired (issue 7, defect 11): it ended long ago, so the document is there or never will be.
+                // The task expired (issue 7, defect 11): it ended long ago, so the document is there or never will be. (A
+                // 404 is believed only for a reseller the token reaches: for one it does not, the task may still be running,
+                // and the check's refusal is a read-back that failed, below.)
             }
             catch (ActivePlatformPermanentException failed)
             {
@@ -235,8 +237,10 @@ public sealed class ClosingDocumentWrites(
             {
                 return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"async task {taskId} failed", FailureMessage = failed.FailureMessage ?? failed.Message });
             }
-            catch (ActivePlatformPermanentException gone) when (gone.Status == 404)
+            catch (ActivePlatformPermanentException gone) when (gone.Status == 404 && gone is not ResellerNotReachableException)
             {
+                // Only a 404 for a reseller the token reaches is an expired task: one it does not reach may still have its
+                // task running, which a newer version written now would find under it when it ends.
                 return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"async task {taskId} expired before it was read: it ended, and whether it applied cannot be told; counted as written, so no older version goes over it, and its message sends it again (an update is harmless to repeat)" }, countsAsWritten: true);
             }
             catch (ActivePlatformPermanentException failed)
@@ -269,6 +273,16 @@ public sealed class ClosingDocumentWrites(
         // No other write of this document ran since the delete was sent (one unresolved write per document): the document
         // it targeted is gone because of it, or still there because it never arrived.
         var found = await FindAsync(resellerId, accountId, documentKey, cancellationToken);
+        if (found is null)
+        {
+            // Read as this delete's removal, so the 404 must be the document's, not a token narrowed since it was confirmed.
+            await EffectReadBack.RunAsync($"A write of closing document '{documentKey}'", async () =>
+            {
+                await activePlatform.ConfirmResellerReachableAsync(resellerId, cancellationToken);
+                return true;
+            });
+        }
+
         return found is null
             ? await ResolveAsync(open, EffectState.Applied, null, delete with { Outcome = "Deleted", How = "answer lost; the document is no longer found by key" })
             : await ResolveAsync(open, EffectState.NotApplied, null, delete with { How = $"answer lost; document {found.Id} is still found by key" });

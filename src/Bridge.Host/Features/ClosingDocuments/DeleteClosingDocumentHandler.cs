@@ -68,6 +68,9 @@ public sealed class DeleteClosingDocumentHandler(
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
         if (existing is null)
         {
+            // "Nothing to delete" is a success, so the token's reach is confirmed now: a confirmation a few minutes old would
+            // let a token narrowed since report a document that is still there as absent.
+            await activePlatform.ConfirmResellerReachableAsync(resellerId, ct);
             return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, null, wasPresent: false), null, change);
         }
 
@@ -80,9 +83,26 @@ public sealed class DeleteClosingDocumentHandler(
         var how = "ActivePlatform's answer to the delete";
         try
         {
-            // A 404 here is this delete's own earlier HTTP attempt whose answer was lost (no other write of the document
-            // can run while this one is unresolved): the document was there when this delete found it, and it is gone.
-            await activePlatform.DeleteClosingDocumentAsync(resellerId, message.AccountId, existing.Id, CancellationToken.None);
+            var answer = await activePlatform.DeleteClosingDocumentAsync(resellerId, message.AccountId, existing.Id, CancellationToken.None);
+            if (!answer.WasPresent && !answer.AnAttemptMayHaveApplied)
+            {
+                // A 404 to every attempt, none of which can have removed it: the document found by key a moment ago was
+                // removed by something else (a manager by hand, a delivery that lost its claim) before this delete reached
+                // ActivePlatform. Never this delete's effect: recorded as not applied, and reported as finding nothing.
+                var gone = intent with { Outcome = "Absent", How = "answered 404 to an attempt that did nothing: removed by something else between the lookup by key and this delete" };
+                return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, null, wasPresent: false), null, change)
+                {
+                    Effects = [new EffectResolution(deleteId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(gone))],
+                };
+            }
+
+            // A 404 after an earlier attempt whose answer was lost is most likely that attempt's own removal (no other
+            // write of the document by Bridge runs while this one is unresolved), though a manager's removal at the same
+            // moment cannot be told from it; the evidence says which was seen.
+            if (!answer.WasPresent)
+            {
+                how = "answered 404 after an earlier attempt whose answer was lost: taken as that attempt's removal (a removal by hand at the same moment cannot be told apart)";
+            }
         }
         catch (ActivePlatformPermanentException refused) when (refused.AnAttemptMayHaveApplied)
         {
@@ -92,7 +112,16 @@ public sealed class DeleteClosingDocumentHandler(
             var still = await EffectReadBack.RunAsync(
                 $"Delete of closing document '{message.Key}'",
                 () => activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct));
-            if (still is not null)
+            if (still is null)
+            {
+                // Read as this delete's removal, so the 404 must be the document's, not a token narrowed since it was confirmed.
+                await EffectReadBack.RunAsync($"Delete of closing document '{message.Key}'", async () =>
+                {
+                    await activePlatform.ConfirmResellerReachableAsync(resellerId, ct);
+                    return true;
+                });
+            }
+            else
             {
                 throw new EffectPendingException(
                     $"A delete of closing document '{message.Key}' ({existing.Id}) was refused ({refused.Status}) after an earlier attempt whose answer was lost, and the document is still found by key; it is settled once that attempt can no longer land.");
