@@ -9,6 +9,7 @@ using Bridge.Host.Ingress;
 using Bridge.Sandbox;
 using Bridge.Tests.DeadLetters;
 using MassTransit;
+using static Bridge.Tests.Ingress.DoorRequests;
 using static Bridge.Tests.Pipeline.PipelineTestData;
 
 namespace Bridge.Tests.Ingress;
@@ -20,11 +21,6 @@ namespace Bridge.Tests.Ingress;
 [Collection(DeadLetterCollection.Name)]
 public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private static int _nextAccount = Random.Shared.Next(1_000_000, 9_000_000);
-
-    private static long NewAccount() => Interlocked.Increment(ref _nextAccount);
-
     /// <summary>
     /// A schema-valid ApproveInvoice that Bridge's own rules refuse (documentId with a trailing space) is rejected; its
     /// refusal is recorded under the key with the fingerprint of the handler's InvoiceRequest, not of the message. The ERP
@@ -69,7 +65,7 @@ public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
         for (var i = 0; i < 2; i++)
         {
             using var answer = await door.PostAsync(
-                new Uri("api/messages/SendClosingDocument", UriKind.Relative), JsonBody(JsonSerializer.Serialize(body, Json), idempotencyKey: null));
+                new Uri("api/messages/SendClosingDocument", UriKind.Relative), JsonBody(JsonSerializer.Serialize(body, WebJson), idempotencyKey: null));
             answers.Add(answer.StatusCode);
         }
 
@@ -86,7 +82,7 @@ public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
     {
         var (key, account) = (NewKey(), NewAccount());
         using var door = fixture.Door();
-        await RecordUnsentAsync(key, Document(key, revision: 1, accountId: account, total: 10m));
+        await fixture.RecordUnsentAsync(key, Document(key, revision: 1, accountId: account, total: 10m));
 
         await fixture.Erp.PublishJsonAsync(fixture.Queue(SendClosingDocumentConsumer.Queue), Document(key, revision: 1, accountId: account, total: 99m), key);
         await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
@@ -107,7 +103,7 @@ public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
     {
         var (key, account) = (NewKey(), NewAccount());
         using var door = fixture.Door();
-        await RecordUnsentAsync(key, Document(key, revision: 1, accountId: account));
+        await fixture.RecordUnsentAsync(key, Document(key, revision: 1, accountId: account));
 
         await fixture.Erp.PublishRawAsync(fixture.Queue(SendClosingDocumentConsumer.Queue), Encoding.UTF8.GetBytes("{ not json"), key);
         await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == key);
@@ -152,14 +148,14 @@ public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
         }
 
         await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
-        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await fixture.DocumentsAsync(key));
 
         var status = await StatusAsync(door, key);
         Assert.Equal(IngressStatus.Edited, status.Status);
         Assert.Equal(nameof(ClosingDocumentSent), status.Result?.Type);
         using var again = await PostAsync(door, "SendClosingDocument", key, Document(key, revision: 1, accountId: account));
-        Assert.Equal(IngressStatus.Edited, (await again.Content.ReadFromJsonAsync<IngressReceipt>(Json))!.Status);
-        Assert.Single(await DocumentsAsync(key));
+        Assert.Equal(IngressStatus.Edited, (await again.Content.ReadFromJsonAsync<IngressReceipt>(WebJson))!.Status);
+        Assert.Single(await fixture.DocumentsAsync(key));
     }
 
     /// <summary>
@@ -203,7 +199,7 @@ public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
 
         Assert.Equal(IngressStatus.InProgress, status);
         await StatusUntilAsync(door, key, s => s.Status == IngressStatus.Applied);
-        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await fixture.DocumentsAsync(key));
     }
 
     /// <summary>A key holding '/' (an ERP document number such as NS-2026/10): its own status URL answers 404.</summary>
@@ -216,49 +212,11 @@ public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
         using (var answer = await PostAsync(door, "SendClosingDocument", key, Document(NewKey(), revision: 1, accountId: NewAccount())))
         {
             Assert.Equal(HttpStatusCode.Accepted, answer.StatusCode);
-            statusUrl = (await answer.Content.ReadFromJsonAsync<IngressReceipt>(Json))!.StatusUrl;
+            statusUrl = (await answer.Content.ReadFromJsonAsync<IngressReceipt>(WebJson))!.StatusUrl;
         }
 
         using var status = await door.GetAsync(new Uri(statusUrl.TrimStart('/'), UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, status.StatusCode);
     }
-
-    private async Task RecordUnsentAsync(string key, Dictionary<string, object?> body)
-    {
-        using var document = JsonDocument.Parse(JsonSerializer.Serialize(body, Json));
-        var typed = document.RootElement.Deserialize<SendClosingDocument>(MassTransit.Serialization.SystemTextJsonMessageSerializer.Options);
-        await fixture.Get<IngressStore>().RecordAsync(key, nameof(SendClosingDocument), PayloadFingerprint.Of(typed), DeadLetterFixture.ErpClientName, CancellationToken.None);
-    }
-
-    private static string NewKey() => "1c:" + NewId.NextGuid().ToString("N");
-
-    private static Uri StatusUri(string key) => new($"api/messages/{Uri.EscapeDataString(key)}", UriKind.Relative);
-
-    private static Task<HttpResponseMessage> PostAsync(HttpClient door, string messageType, string key, object body) =>
-        door.PostAsync(new Uri($"api/messages/{messageType}", UriKind.Relative), JsonBody(JsonSerializer.Serialize(body, Json), key));
-
-    private static StringContent JsonBody(string json, string? idempotencyKey)
-    {
-        var content = new StringContent(json, Encoding.UTF8, "application/json");
-        if (idempotencyKey is not null)
-        {
-            content.Headers.Add(IngressApi.IdempotencyKeyHeader, idempotencyKey);
-        }
-
-        return content;
-    }
-
-    private static async Task<IngressMessageStatus> StatusAsync(HttpClient door, string key)
-    {
-        using var answer = await door.GetAsync(StatusUri(key));
-        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-        return (await answer.Content.ReadFromJsonAsync<IngressMessageStatus>(Json))!;
-    }
-
-    private static Task<IngressMessageStatus> StatusUntilAsync(HttpClient door, string key, Func<IngressMessageStatus, bool> done) =>
-        EventuallyAsync(() => StatusAsync(door, key), done);
-
-    private async Task<List<SandboxExternalInvoice>> DocumentsAsync(string key) =>
-        (await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None)).Where(d => d.Key == key).ToList();
 }

@@ -11,6 +11,7 @@ using Bridge.Host.Storage;
 using Bridge.Sandbox;
 using Bridge.Tests.DeadLetters;
 using MassTransit;
+using static Bridge.Tests.Ingress.DoorRequests;
 using static Bridge.Tests.Pipeline.PipelineTestData;
 
 namespace Bridge.Tests.Ingress;
@@ -22,11 +23,6 @@ namespace Bridge.Tests.Ingress;
 [Collection(DeadLetterCollection.Name)]
 public sealed class HttpDoorTests(DeadLetterFixture fixture)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private static int _nextAccount = Random.Shared.Next(1_000_000, 9_000_000);
-
-    private static long NewAccount() => Interlocked.Increment(ref _nextAccount);
-
     [Fact]
     public async Task A_message_is_answered_202_with_its_status_url_and_its_status_ends_applied_with_the_result_event()
     {
@@ -36,7 +32,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
         using var answer = await PostAsync(door, "SendClosingDocument", key, Document(key, revision: 1, accountId: account));
 
         Assert.Equal(HttpStatusCode.Accepted, answer.StatusCode);
-        var receipt = (await answer.Content.ReadFromJsonAsync<IngressReceipt>(Json))!;
+        var receipt = (await answer.Content.ReadFromJsonAsync<IngressReceipt>(WebJson))!;
         Assert.Equal((key, "SendClosingDocument", "accepted"), (receipt.IdempotencyKey, receipt.MessageType, receipt.Status));
         Assert.Equal(receipt.StatusUrl, answer.Headers.Location!.OriginalString);
         await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
@@ -46,7 +42,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
         Assert.Equal(key, status.Result.Event.GetProperty("messageId").GetString());
         Assert.NotNull(status.AcceptedAt);
         Assert.Null(status.DeadLetter);
-        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await fixture.DocumentsAsync(key));
     }
 
     [Fact]
@@ -67,7 +63,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
         using var again = await PostAsync(door, "SendClosingDocument", key, reordered);
 
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
-        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await fixture.DocumentsAsync(key));
         Assert.Single(fixture.Events.EventsFor(key).OfType<ClosingDocumentSent>());
     }
 
@@ -86,7 +82,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
         Assert.Contains(key, await second.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         await StatusUntilAsync(door, key, s => s.Status == IngressStatus.Applied);
-        Assert.Equal(10m, decimal.Parse(Assert.Single(await DocumentsAsync(key)).Total, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(10m, decimal.Parse(Assert.Single(await fixture.DocumentsAsync(key)).Total, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]
@@ -104,7 +100,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
         Assert.Equal(HttpStatusCode.Accepted, same.StatusCode);
         var status = await StatusUntilAsync(door, key, s => s.Status == IngressStatus.Applied);
         Assert.Equal(nameof(ClosingDocumentSent), status.Result!.Type);
-        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await fixture.DocumentsAsync(key));
     }
 
     /// <summary>
@@ -169,7 +165,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
     public async Task The_door_refuses_what_it_cannot_take_with_a_clear_answer()
     {
         var key = NewKey();
-        var valid = JsonSerializer.Serialize(Document(key, revision: 1), Json);
+        var valid = JsonSerializer.Serialize(Document(key, revision: 1), WebJson);
         using var door = fixture.Door();
         using var anonymous = fixture.Door(key: null);
         using var wrongKey = fixture.Door("not-a-configured-key-0123456789");
@@ -194,7 +190,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
 
         // None of these was recorded or sent.
         Assert.Null(await fixture.Get<IngressStore>().FindAsync(key, CancellationToken.None));
-        Assert.Empty(await DocumentsAsync(key));
+        Assert.Empty(await fixture.DocumentsAsync(key));
     }
 
     [Fact]
@@ -206,7 +202,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
         using var door = fixture.Door();
         using var other = fixture.Door(DeadLetterFixture.OtherErpKey);
 
-        using (var answer = await door.PostAsync(new Uri("api/messages/SendClosingDocument", UriKind.Relative), JsonBody(JsonSerializer.Serialize(body, Json), idempotencyKey: null)))
+        using (var answer = await door.PostAsync(new Uri("api/messages/SendClosingDocument", UriKind.Relative), JsonBody(JsonSerializer.Serialize(body, WebJson), idempotencyKey: null)))
         {
             Assert.Equal(HttpStatusCode.Accepted, answer.StatusCode);
         }
@@ -238,7 +234,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
             var dead = await StatusUntilAsync(door, key, s => s.Status == IngressStatus.DeadLettered);
             Assert.Equal(announced.DeadLetterId, dead.DeadLetter!.Id);
             Assert.Equal(nameof(ErpMessageDeadLettered), dead.Result!.Type);
-            Assert.Empty(await DocumentsAsync(key));
+            Assert.Empty(await fixture.DocumentsAsync(key));
         }
         finally
         {
@@ -254,7 +250,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
 
         var applied = await StatusUntilAsync(door, key, s => s.Status == IngressStatus.Applied && s.Result?.Type == nameof(ClosingDocumentSent));
         Assert.Equal("Replayed", applied.DeadLetter!.Status);
-        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await fixture.DocumentsAsync(key));
     }
 
     [Fact]
@@ -265,57 +261,17 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
         using var door = fixture.Door();
 
         // The door recorded the submission, then its instance died before the broker confirmed: no 202 was answered.
-        using var document = JsonDocument.Parse(JsonSerializer.Serialize(body, Json));
-        var typed = document.RootElement.Deserialize<SendClosingDocument>(MassTransit.Serialization.SystemTextJsonMessageSerializer.Options);
-        await fixture.Get<IngressStore>().RecordAsync(key, nameof(SendClosingDocument), PayloadFingerprint.Of(typed), DeadLetterFixture.ErpClientName, CancellationToken.None);
+        await fixture.RecordUnsentAsync(key, body);
         Assert.Equal(IngressStatus.Unconfirmed, (await StatusAsync(door, key)).Status);
 
         using var again = await PostAsync(door, "SendClosingDocument", key, body);
 
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
         await StatusUntilAsync(door, key, s => s.Status == IngressStatus.Applied);
-        Assert.Single(await DocumentsAsync(key));
+        Assert.Single(await fixture.DocumentsAsync(key));
     }
 
     public static TheoryData<string> MessageTypes() => [.. IngressCatalog.All.Select(type => type.Name)];
-
-    private static string NewKey() => "1c:" + NewId.NextGuid().ToString("N");
-
-    private static Uri StatusUri(string key) => new($"api/messages/{Uri.EscapeDataString(key)}", UriKind.Relative);
-
-    private static Task<HttpResponseMessage> PostAsync(HttpClient door, string messageType, string key, object body) =>
-        door.PostAsync(new Uri($"api/messages/{messageType}", UriKind.Relative), JsonBody(JsonSerializer.Serialize(body, Json), key));
-
-    private static StringContent JsonBody(string json, string? idempotencyKey)
-    {
-        var content = new StringContent(json, Encoding.UTF8, "application/json");
-        if (idempotencyKey is not null)
-        {
-            content.Headers.Add(IngressApi.IdempotencyKeyHeader, idempotencyKey);
-        }
-
-        return content;
-    }
-
-    private static HttpRequestMessage WithBearer(HttpMethod method, string path, string token)
-    {
-        var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        return request;
-    }
-
-    private static async Task<IngressMessageStatus> StatusAsync(HttpClient door, string key)
-    {
-        using var answer = await door.GetAsync(StatusUri(key));
-        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-        return (await answer.Content.ReadFromJsonAsync<IngressMessageStatus>(Json))!;
-    }
-
-    private static Task<IngressMessageStatus> StatusUntilAsync(HttpClient door, string key, Func<IngressMessageStatus, bool> done) =>
-        EventuallyAsync(() => StatusAsync(door, key), done);
-
-    private async Task<List<SandboxExternalInvoice>> DocumentsAsync(string key) =>
-        (await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None)).Where(d => d.Key == key).ToList();
 
     private static JsonObject Schema(IngressMessageType type)
     {
