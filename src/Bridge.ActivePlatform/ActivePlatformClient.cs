@@ -44,12 +44,12 @@ public interface IActivePlatformClient
     /// <summary>The account, or null on 404.</summary>
     Task<Account?> GetChildResellerAccountAsync(long resellerId, long accountId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One page of subscriptions, as asked. A whole list is <see cref="Queries.IActivePlatformQueries.ListSubscriptionsAsync"/>'s
+    /// job: it reads every page and notices a capped page size, where stopping at the first short page would return part of
+    /// the list as all of it.
+    /// </summary>
     Task<JsonApiDocument<Subscription>> GetSubscriptionsPageAsync(long resellerId, SubscriptionQuery query, int pageNumber, CancellationToken cancellationToken);
-
-    /// <summary>Every page, until a page has fewer items than <see cref="SubscriptionQuery.PageSize"/> (paging links are not relied on).</summary>
-    IAsyncEnumerable<JsonApiDocument<Subscription>> GetSubscriptionPagesAsync(long resellerId, SubscriptionQuery query, CancellationToken cancellationToken);
-
-    IAsyncEnumerable<Subscription> GetAllSubscriptionsAsync(long resellerId, SubscriptionQuery query, CancellationToken cancellationToken);
 }
 
 public sealed class ActivePlatformClient(
@@ -174,49 +174,6 @@ public sealed class ActivePlatformClient(
             cancellationToken).ConfigureAwait(false);
         EnsureSuccess(response);
         return response.Content ?? new JsonApiDocument<Subscription>();
-    }
-
-    public async IAsyncEnumerable<JsonApiDocument<Subscription>> GetSubscriptionPagesAsync(long resellerId, SubscriptionQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        string? previousFirstId = null;
-        for (var (page, fetched) = (query.FirstPage, 0); ; page++, fetched++)
-        {
-            if (fetched >= query.MaxPages)
-            {
-                throw new ActivePlatformPermanentException(
-                    string.Create(CultureInfo.InvariantCulture, $"ActivePlatform returned more than {query.MaxPages} full pages of subscriptions; stopped paging."),
-                    new ActivePlatformFailureDetails());
-            }
-
-            var document = await GetSubscriptionsPageAsync(resellerId, query, page, cancellationToken).ConfigureAwait(false);
-            var items = document.Items;
-            if (items.Count > 0 && items[0].Id == previousFirstId)
-            {
-                throw new ActivePlatformPermanentException(
-                    string.Create(CultureInfo.InvariantCulture, $"ActivePlatform returned the same subscriptions for page {page} as for page {page - 1}: page[number] is being ignored."),
-                    new ActivePlatformFailureDetails());
-            }
-
-            yield return document;
-            if (items.Count < query.PageSize)
-            {
-                yield break;
-            }
-
-            previousFirstId = items[0].Id;
-        }
-    }
-
-    public async IAsyncEnumerable<Subscription> GetAllSubscriptionsAsync(long resellerId, SubscriptionQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var page in GetSubscriptionPagesAsync(resellerId, query, cancellationToken).ConfigureAwait(false))
-        {
-            foreach (var subscription in page.Items)
-            {
-                yield return subscription;
-            }
-        }
     }
 
     /// <summary><c>account_id</c> → <c>filter[account_id]</c>; <c>created_at[gt]</c> → <c>filter[created_at][gt]</c>; a full <c>filter[…]</c> key is kept.</summary>

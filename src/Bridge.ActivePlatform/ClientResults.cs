@@ -64,9 +64,4 @@ public sealed record SubscriptionQuery
 
     /// <summary>Items per page; the API's default is 50.</summary>
     public int PageSize { get; init; } = 50;
-
-    public int FirstPage { get; init; } = 1;
-
-    /// <summary>A guard against a server that ignores <c>page[number]</c>.</summary>
-    public int MaxPages { get; init; } = 10_000;
 }

@@ -108,21 +108,6 @@ public sealed class ClientAgainstSandboxTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Every_subscription_is_read_across_pages_without_relying_on_links()
-    {
-        var all = new List<Subscription>();
-        await foreach (var subscription in _client.Client.GetAllSubscriptionsAsync(1, new SubscriptionQuery { PageSize = 50, Include = ["plan"], Meta = true }, CancellationToken.None))
-        {
-            all.Add(subscription);
-        }
-
-        Assert.Equal(_sandbox.Settings.SubscriptionsPerReseller, all.Count);
-        Assert.Equal(all.Count, all.Select(s => s.Id).Distinct().Count());
-        var pages = (await _sandbox.Control.GetCallsAsync("GET", "/subscriptions", null, CancellationToken.None)).Count;
-        Assert.Equal(3, pages);
-    }
-
-    [Fact]
     public async Task A_child_reseller_account_is_read_and_an_unknown_one_is_null()
     {
         var account = await _client.Client.GetChildResellerAccountAsync(1, 167, CancellationToken.None);
