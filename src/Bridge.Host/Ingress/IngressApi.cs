@@ -483,7 +483,58 @@ public static partial class IngressApi
             return null;
         }
 
+        if (AmbiguousMember(document.RootElement, "") is { } ambiguous)
+        {
+            document.Dispose();
+            problem = Problem(StatusCodes.Status400BadRequest, "Two members of one object share a name",
+                $"At {ambiguous}: the name appears twice, or in two spellings that differ only in case. The schema tells them apart, "
+                + "Bridge's reader does not (it would take the last); send each member once. Nothing was sent.");
+            return null;
+        }
+
         return document;
+    }
+
+    /// <summary>
+    /// The path of the first member whose name repeats in its object, compared without case: the schema matches names as
+    /// written while the consumer reads them case-insensitively and keeps the last, so <c>{"documentId":"A","DOCUMENTID":"B"}</c>
+    /// would be validated as A and applied as B.
+    /// </summary>
+    private static string? AmbiguousMember(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                foreach (var member in element.EnumerateObject())
+                {
+                    var at = $"{path}/{member.Name}";
+                    if (!seen.Add(member.Name))
+                    {
+                        return at;
+                    }
+
+                    if (AmbiguousMember(member.Value, at) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (AmbiguousMember(item, $"{path}/{index++}") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
     }
 
     /// <summary>

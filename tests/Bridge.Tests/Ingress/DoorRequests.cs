@@ -25,7 +25,7 @@ internal static class DoorRequests
 
     public static Uri StatusUri(string key) => new($"api/messages/{Uri.EscapeDataString(key)}", UriKind.Relative);
 
-    public static Task<HttpResponseMessage> PostAsync(HttpClient door, string messageType, string key, object body) =>
+    public static Task<HttpResponseMessage> PostAsync(HttpClient door, string messageType, string? key, object body) =>
         door.PostAsync(new Uri($"api/messages/{messageType}", UriKind.Relative), JsonBody(JsonSerializer.Serialize(body, WebJson), key));
 
     public static StringContent JsonBody(string json, string? idempotencyKey)

@@ -100,7 +100,8 @@ public sealed partial class DeadLetterCapture(
     private async Task<DeadLetterCaptured> WriteAsync(System.Data.Common.DbTransaction transaction, NewDeadLetter letter, DeadLetterAction? alsoAudit, CancellationToken cancellationToken)
     {
         var identity = ReadBody(letter.Body);
-        var idempotencyKey = identity.IdempotencyKey ?? letter.MessageId;
+        // Trimmed as the consumer trims it (IncomingMessageFactory), so the dead letter's event answers the key the ERP polls.
+        var idempotencyKey = identity.IdempotencyKey ?? NonEmpty(letter.MessageId)?.Trim();
         var captured = await store.CaptureAsync(transaction, letter, cancellationToken);
         if (alsoAudit is not null)
         {
@@ -283,7 +284,7 @@ public sealed partial class DeadLetterCapture(
             // Read from a body that failed: clipped to the columns, the full values stay in the stored body.
             return new BodyIdentity(
                 Clip(ErpKey(message), 300),
-                Clip(Text(Property(message, "idempotencyKey")), 255),
+                Clip(Text(Property(message, "idempotencyKey"))?.Trim(), 255),
                 isEnvelope ? Clip(Text(Property(root, "messageId")), 255) : null,
                 isEnvelope ? Clip(Text(Property(root, "correlationId")), 255) : null);
         }
