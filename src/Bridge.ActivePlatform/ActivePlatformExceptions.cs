@@ -46,6 +46,13 @@ public class ActivePlatformException : Exception
     public int? Status { get; }
 
     /// <summary>
+    /// ActivePlatform answered 404 about the resource asked for. Not the same as <c>Status == 404</c>: a
+    /// <see cref="ResellerNotReachableException"/> carries the status of the reach check (often a 404 about the reseller),
+    /// which says nothing of the resource. Catch absence with this, never with the status.
+    /// </summary>
+    public virtual bool IsResourceNotFound => Status == 404;
+
+    /// <summary>
     /// The 429 came from Bridge's own rate limit (<c>ActivePlatform:RateLimit</c>): the call was never sent, and the failure is
     /// no message's own.
     /// </summary>
@@ -155,6 +162,9 @@ public sealed class ResellerNotReachableException : ActivePlatformPermanentExcep
     {
         ResellerId = resellerId;
     }
+
+    /// <summary>Never: the 404 this may carry is the reseller's, not the resource's.</summary>
+    public override bool IsResourceNotFound => false;
 
     public long ResellerId { get; }
 }

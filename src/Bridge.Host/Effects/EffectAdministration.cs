@@ -88,6 +88,19 @@ public static class EffectInstructions
 /// The kinds of effect the journal holds, told by the scope's prefix, with what an operator must name to resolve one as
 /// applied: the ActivePlatform resource the effect made, where later messages for its key answer with it.
 /// </summary>
+/// <summary>
+/// A flow's check, before an operator's "applied, resource X" is recorded, that X is there in ActivePlatform and can be this
+/// effect's. Refusing is cheap (the operator looks again); accepting a wrong id answers the ERP with another resource.
+/// </summary>
+public interface IEffectResourceCheck
+{
+    /// <summary>The effect kind checked (<see cref="EffectKinds.Kind.Prefix"/>).</summary>
+    string Prefix { get; }
+
+    /// <summary>Why <paramref name="resourceId"/> cannot be recorded as <paramref name="entry"/>'s resource, or null when it can.</summary>
+    Task<string?> RefusalAsync(EffectEntry entry, string resourceId, CancellationToken cancellationToken);
+}
+
 public static class EffectKinds
 {
     public sealed record Kind(string Prefix, string Name, string ResourceName, bool ResourceRequired);

@@ -37,7 +37,8 @@ public sealed partial class EffectOperations(
     IOptions<ActivePlatformOptions> activePlatformOptions,
     EffectMetrics metrics,
     TimeProvider clock,
-    ILogger<EffectOperations> logger)
+    ILogger<EffectOperations> logger,
+    IEnumerable<IEffectResourceCheck>? resourceChecks = null)
 {
     public const string ResolveAction = "Resolve";
 
@@ -138,6 +139,15 @@ public sealed partial class EffectOperations(
         if (WhyNotResolvable(entry) is { } why)
         {
             return await RefuseAsync(entry, actor, asked, EffectActionOutcome.Conflict, $"Only an Unknown effect (or an open one past its wait) can be resolved: {why}.", cancellationToken);
+        }
+
+        // The resource named must be there and be this effect's, where the flow can tell: a resolution is the operator's word,
+        // but a mistyped id would otherwise be answered to the ERP as its payment.
+        if (resolution == EffectState.Applied && resourceId is not null
+            && resourceChecks?.FirstOrDefault(check => string.Equals(check.Prefix, kind.Prefix, StringComparison.Ordinal)) is { } check
+            && await check.RefusalAsync(entry, resourceId, cancellationToken) is { } refusal)
+        {
+            return await RefuseAsync(entry, actor, asked, EffectActionOutcome.Invalid, refusal, cancellationToken);
         }
 
         var evidence = EffectEvidence.Of(new OperatorResolution(actor, note, resolution, entry.State, resourceId, clock.GetUtcNow(), OperatorResolution.Keep(entry.Evidence)));

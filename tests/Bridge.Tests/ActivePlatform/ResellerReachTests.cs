@@ -41,4 +41,21 @@ public sealed class ResellerReachTests
         Assert.True(reach.IsConfirmed(11, "token-a"));
         Assert.True(reach.IsConfirmed(10, "token-b"));
     }
+
+    /// <summary>
+    /// The reach check's refusal carries the check's own status, often a 404 about the reseller: a handler catching "the
+    /// resource is gone" must not take it for one (it would journal a document as absent that may be there).
+    /// </summary>
+    [Fact]
+    public void A_refused_reach_check_answered_404_is_not_a_resource_not_found()
+    {
+        var notFound = new ActivePlatformFailureDetails { Status = 404 };
+        var refused = new ResellerNotReachableException(7, notFound);
+        var absent = new ActivePlatformPermanentException("gone", notFound);
+
+        Assert.Equal(404, refused.Status);
+        Assert.False(refused.IsResourceNotFound);
+        Assert.True(absent.IsResourceNotFound);
+        Assert.False(new ActivePlatformPermanentException("refused", new ActivePlatformFailureDetails { Status = 422 }).IsResourceNotFound);
+    }
 }

@@ -10,6 +10,7 @@ using Bridge.Sandbox;
 using Bridge.Tests.DeadLetters;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Bridge.Tests.Pipeline;
 
@@ -201,6 +202,72 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         Assert.Equal((created.Id, created.Number, messageId, false), (registered.PaymentId, registered.PaymentNumber, registered.MessageId, registered.AlreadyApplied));
         Assert.Equal(creates, await CreatesAsync());
         Assert.Equal(2, (await Sandbox.GetPaymentsAsync(null, null, CancellationToken.None)).Count(p => p.AccountId == account));
+    }
+
+    /// <summary>
+    /// An operator's "applied, payment X" is the ERP's answer: a mistyped id, or another account's payment, would be
+    /// reported to finance as this top-up's payment. Both are refused when resolving, and the effect stays Unknown.
+    /// </summary>
+    [Fact]
+    public async Task A_top_up_is_not_resolved_as_a_payment_that_is_not_there_or_is_another_accounts()
+    {
+        var key = $"topup-{Guid.NewGuid():N}";
+        var account = 600_000 + Random.Shared.Next(99_999);
+        var messageId = NewId.NextGuid().ToString("D");
+        var lookalike = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { AccountId = account, Total = 55m, TopUp = true }, CancellationToken.None);
+        var otherAccounts = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { AccountId = account + 1, Total = 55m, TopUp = true }, CancellationToken.None);
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = "/resellers/1/payments", LoseAnswerNext = 1 }, CancellationToken.None);
+        await fixture.Erp.PublishJsonAsync($"{_prefix}.{RegisterPaymentConsumer.Queue}", new { key, accountId = account, total = 55m, comment = "top-up payment" }, messageId);
+        await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == messageId);
+        await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        var effect = await SingleEffectAsync(messageId);
+        using var admin = Admin(OperatorToken);
+        var resolveUri = new Uri($"admin/effects/{Text(effect, "id")}/resolve", UriKind.Relative);
+
+        var absent = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = "pay-no-such-payment", note = "typed from the screen" });
+        var another = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = otherAccounts.Id, note = "the one at 55" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, absent.StatusCode);
+        Assert.Contains("has no payment pay-no-such-payment", (await absent.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, another.StatusCode);
+        Assert.Contains($"account {account + 1}", (await another.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("Unknown", Text(await ShowAsync(admin, Text(effect, "id")), "state"));
+        var resolved = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = lookalike.Id, note = "checked: this one" });
+        Assert.Equal(HttpStatusCode.OK, resolved.StatusCode);
+    }
+
+    /// <summary>
+    /// A top-up resolved as a payment ActivePlatform does not have (resolved before the check existed, or the payment removed
+    /// since) is not answered PaymentRegistered: it was answered with a success event saying the payment "could not be read".
+    /// </summary>
+    [Fact]
+    public async Task A_top_up_resolved_as_a_payment_that_cannot_be_read_is_kept_for_an_operator_not_reported_registered()
+    {
+        var key = $"topup-{Guid.NewGuid():N}";
+        var account = 600_000 + Random.Shared.Next(99_999);
+        var messageId = NewId.NextGuid().ToString("D");
+        await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { AccountId = account, Total = 55m, TopUp = true }, CancellationToken.None);
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = "/resellers/1/payments", LoseAnswerNext = 1 }, CancellationToken.None);
+        await fixture.Erp.PublishJsonAsync($"{_prefix}.{RegisterPaymentConsumer.Queue}", new { key, accountId = account, total = 55m, comment = "top-up payment" }, messageId);
+        var letter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == messageId);
+        await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        var effect = await SingleEffectAsync(messageId);
+        var services = _bridge.Services;
+        var unchecked_ = new EffectOperations(
+            services.GetRequiredService<SqlEffectAdminStore>(),
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Bridge.ActivePlatform.ActivePlatformOptions>>(),
+            services.GetRequiredService<EffectMetrics>(),
+            TimeProvider.System,
+            services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<EffectOperations>>());
+        var resolved = await unchecked_.ResolveAsync(Text(effect, "id"), Bridge.Host.Effects.EffectState.Applied, "pay-gone", "resolved before the check", null, "olga", CancellationToken.None);
+        Assert.Equal(EffectActionOutcome.Done, resolved.Outcome);
+
+        using var admin = Admin(OperatorToken);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync(new Uri($"admin/dead-letters/{letter.DeadLetterId}/replay", UriKind.Relative), null)).StatusCode);
+
+        var again = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == messageId && (e.DeadLetterId != letter.DeadLetterId || e.FailureCount > letter.FailureCount));
+        Assert.Contains("pay-gone", again.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.Events.EventsFor(key), e => e is PaymentRegistered);
     }
 
     [Fact]

@@ -190,7 +190,7 @@ public sealed class ClosingDocumentWrites(
             {
                 return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} failed", FailureMessage = failed.FailureMessage ?? failed.Message });
             }
-            catch (ActivePlatformPermanentException gone) when (gone.Status == 404 && gone is not ResellerNotReachableException)
+            catch (ActivePlatformPermanentException gone) when (gone.IsResourceNotFound)
             {
                 // The task expired (issue 7, defect 11): it ended long ago, so the document is there or never will be. (A
                 // 404 is believed only for a reseller the token reaches: for one it does not, the task may still be running,
@@ -237,7 +237,7 @@ public sealed class ClosingDocumentWrites(
             {
                 return await ResolveAsync(open, EffectState.NotApplied, null, update with { How = $"async task {taskId} failed", FailureMessage = failed.FailureMessage ?? failed.Message });
             }
-            catch (ActivePlatformPermanentException gone) when (gone.Status == 404 && gone is not ResellerNotReachableException)
+            catch (ActivePlatformPermanentException gone) when (gone.IsResourceNotFound)
             {
                 // Only a 404 for a reseller the token reaches is an expired task: one it does not reach may still have its
                 // task running, which a newer version written now would find under it when it ends.

@@ -220,7 +220,7 @@ public sealed class SendClosingDocumentHandler(
             throw new EffectPendingException(
                 $"An update of closing document '{message.Key}' ({DocumentVersion.Describe(version)}) was refused ({refused.Status}) after an earlier attempt whose answer was lost and which may have applied it; it is settled as an update whose answer was lost.");
         }
-        catch (ActivePlatformPermanentException gone) when (gone.Status == 404 && gone is not ResellerNotReachableException)
+        catch (ActivePlatformPermanentException gone) when (gone.IsResourceNotFound)
         {
             // The document found by key a moment ago is gone: written by something outside this document's journal (an
             // operator in ActivePlatform, or a delivery that lost its claim). Nothing was updated; read the state again.

@@ -130,10 +130,14 @@ public sealed class RegisterPaymentHandler(
     private async Task<TopUpCreated> CreatedByOperatorAsync(long resellerId, string paymentId, OperatorResolution resolution, CancellationToken cancellationToken)
     {
         var how = $"resolved as applied by operator {resolution.ResolvedBy}: {resolution.Note}";
-        var payment = await payments.GetAsync(resellerId, paymentId, cancellationToken);
-        return payment is null
-            ? new TopUpCreated(null, null, null, how + $" (payment {paymentId} could not be read)")
-            : new TopUpCreated(payment.Attributes.DocumentId, payment.Attributes.Status, payment.Attributes.CurrencyCode, how);
+        // Never a PaymentRegistered for a payment ActivePlatform does not have: the resolution was checked when it was made
+        // (TopUpResourceCheck), so the payment was removed since, or the resolution predates the check.
+        var payment = await payments.GetAsync(resellerId, paymentId, cancellationToken)
+            ?? throw new EffectOutcomeUnknownException(
+                $"Top-up was resolved by operator {resolution.ResolvedBy} as payment {paymentId}, which ActivePlatform does not have (404 for a reseller the token reaches): "
+                + "Bridge does not report a top-up credited with a payment it cannot read. Check the account's payments in ActivePlatform; the effect stays resolved, so "
+                + "discard this dead letter once the ERP has been told, or restore the payment and replay it.");
+        return new TopUpCreated(payment.Attributes.DocumentId, payment.Attributes.Status, payment.Attributes.CurrencyCode, how);
     }
 
     /// <summary>
@@ -199,7 +203,7 @@ public sealed class RegisterPaymentHandler(
                 break;
             default:
                 settled = (EffectState.Unknown, null, EffectEvidence.Of(new TopUpUnresolved(
-                    $"answer lost; {candidates.Count} payments ({string.Join(", ", candidates.Select(c => c.Id))}) match the send's figures and no other key owns them")));
+                    $"answer lost; {candidates.Count} payments ({string.Join(", ", candidates.Select(c => c.Id))}) match the send's figures and no other key owns them", sent)));
                 break;
         }
 
@@ -244,7 +248,53 @@ public sealed record TopUpSent(TopUpFigures Figures);
 
 public sealed record TopUpCreated(string? Number, string? Status, string? Currency, string How);
 
-public sealed record TopUpUnresolved(string Reason);
+/// <param name="Reason">Why the outcome is not known, or why it was not applied.</param>
+/// <param name="Figures">What the send carried, kept so an operator's resolution can be checked against it (absent before 2026-12).</param>
+public sealed record TopUpUnresolved(string Reason, TopUpFigures? Figures = null);
+
+/// <summary>
+/// An operator's "applied, payment X" for a top-up is recorded only when ActivePlatform has payment X for the reseller and,
+/// where the effect kept the send's figures, X is for the same account and total.
+/// </summary>
+public sealed class TopUpResourceCheck(IPaymentsClient payments) : IEffectResourceCheck
+{
+    public string Prefix => "payment-top-up";
+
+    public async Task<string?> RefusalAsync(EffectEntry entry, string resourceId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (!long.TryParse(entry.Id.Scope.AsSpan(Prefix.Length + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var resellerId))
+        {
+            return $"The effect's scope '{entry.Id.Scope}' names no reseller, so payment {resourceId} cannot be checked.";
+        }
+
+        Payment? payment;
+        try
+        {
+            payment = await payments.GetAsync(resellerId, resourceId, cancellationToken);
+        }
+        catch (ActivePlatformException ex)
+        {
+            return $"Payment {resourceId} could not be read from ActivePlatform to check it ({ex.Message}); resolve again once ActivePlatform answers.";
+        }
+
+        if (payment is null)
+        {
+            return $"ActivePlatform has no payment {resourceId} for reseller {resellerId}: give the payment's id (not its number) as ActivePlatform shows it.";
+        }
+
+        var sent = entry.EvidenceAs<TopUpSent>()?.Figures ?? entry.EvidenceAs<TopUpUnresolved>()?.Figures;
+        var found = payment.Attributes;
+        if (sent is not null && (found.AccountId != sent.AccountId || found.Total != sent.Total))
+        {
+            return string.Create(
+                CultureInfo.InvariantCulture,
+                $"Payment {resourceId} is for account {found.AccountId} with total {found.Total}; this top-up was sent for account {sent.AccountId} with total {sent.Total}: it cannot be this top-up's payment.");
+        }
+
+        return null;
+    }
+}
 
 /// <summary>The created top-up, kept as the document's applied version: <c>{number}|{status}|{currency}</c>.</summary>
 internal sealed record AppliedTopUp(string? Number, string? Status, string? Currency)
