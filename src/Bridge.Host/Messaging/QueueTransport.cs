@@ -27,12 +27,24 @@ public interface IQueueTransport
 /// Publishes with RabbitMQ's own client rather than through MassTransit: a replay (or an ERP's body sent over HTTP) must carry the original body byte for byte
 /// and the original <c>message_id</c>, which may be any string (an ERP's), while MassTransit re-serializes and only knows
 /// GUID message ids. Publisher confirms and the mandatory flag make an unroutable or refused message an exception.
+/// Each publish has a channel of its own while it waits for its confirm (up to <see cref="MaxChannels"/> at once, on one
+/// connection): door requests and operator replays no longer queue behind one another's confirms. A channel is never
+/// shared by two publishes in flight (concurrent confirm tracking on one channel has had bugs in the 7.x client), and one
+/// whose publish failed is closed, never reused.
 /// </summary>
 public sealed class RabbitMqQueueTransport(IOptions<MessagingOptions> options) : IQueueTransport, IAsyncDisposable
 {
-    private readonly SemaphoreSlim gate = new(1, 1);
+    /// <summary>How many publishes may wait for their confirms at once; more wait for a channel.</summary>
+    public const int MaxChannels = 8;
+
+    private readonly SemaphoreSlim slots = new(MaxChannels, MaxChannels);
+    private readonly SemaphoreSlim connecting = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentBag<IChannel> idle = [];
     private IConnection? connection;
-    private IChannel? channel;
+    private int created;
+
+    /// <summary>Channels opened so far (for tests and diagnostics): at most one per publish in flight, reused after.</summary>
+    public int ChannelsOpened => Volatile.Read(ref created);
 
     public async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
@@ -49,59 +61,105 @@ public sealed class RabbitMqQueueTransport(IOptions<MessagingOptions> options) :
             Headers = message.Headers.Where(header => header.Value is not null).ToDictionary(header => header.Key, header => (object?)header.Value),
         };
 
-        await gate.WaitAsync(cancellationToken);
+        await slots.WaitAsync(cancellationToken);
+        IChannel? channel = null;
         try
         {
-            var open = await OpenChannelAsync(cancellationToken);
-            await open.BasicPublishAsync(string.Empty, message.Queue, mandatory: true, properties, message.Body, cancellationToken);
-        }
-        catch
-        {
-            // A channel that failed a publish may be closed; the next send opens a fresh one.
-            await ResetAsync();
-            throw;
+            channel = await RentAsync(cancellationToken);
+            await channel.BasicPublishAsync(string.Empty, message.Queue, mandatory: true, properties, message.Body, cancellationToken);
+            idle.Add(channel);
+            channel = null;
         }
         finally
         {
-            gate.Release();
+            if (channel is not null)
+            {
+                // A channel that failed a publish may be closed, or hold a confirm that will never come: never reused.
+                await DisposeQuietlyAsync(channel);
+            }
+
+            slots.Release();
         }
     }
 
-    private async Task<IChannel> OpenChannelAsync(CancellationToken cancellationToken)
+    private async Task<IChannel> RentAsync(CancellationToken cancellationToken)
     {
-        if (channel is { IsOpen: true })
+        while (idle.TryTake(out var channel))
         {
-            return channel;
+            if (channel.IsOpen)
+            {
+                return channel;
+            }
+
+            await DisposeQuietlyAsync(channel);
         }
 
-        await ResetAsync();
-        var uri = options.Value.RabbitMqUri ?? throw new InvalidOperationException($"{MessagingOptions.Section}:RabbitMqUri is not set.");
-        connection = await new ConnectionFactory { Uri = uri, ClientProvidedName = "bridge-dead-letter-replay" }.CreateConnectionAsync(cancellationToken);
-        channel = await connection.CreateChannelAsync(
+        var open = await ConnectionAsync(cancellationToken);
+        var fresh = await open.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
             cancellationToken);
-        return channel;
+        Interlocked.Increment(ref created);
+        return fresh;
     }
 
-    private async Task ResetAsync()
+    private async Task<IConnection> ConnectionAsync(CancellationToken cancellationToken)
     {
-        if (channel is not null)
+        if (connection is { IsOpen: true } current)
         {
-            await channel.DisposeAsync();
-            channel = null;
+            return current;
         }
 
-        if (connection is not null)
+        await connecting.WaitAsync(cancellationToken);
+        try
         {
-            await connection.DisposeAsync();
-            connection = null;
+            if (connection is { IsOpen: true } opened)
+            {
+                return opened;
+            }
+
+            if (connection is not null)
+            {
+                await DisposeQuietlyAsync(connection);
+                connection = null;
+            }
+
+            var uri = options.Value.RabbitMqUri ?? throw new InvalidOperationException($"{MessagingOptions.Section}:RabbitMqUri is not set.");
+            connection = await new ConnectionFactory { Uri = uri, ClientProvidedName = "bridge-queue-transport" }.CreateConnectionAsync(cancellationToken);
+            return connection;
+        }
+        finally
+        {
+            connecting.Release();
+        }
+    }
+
+    private static async Task DisposeQuietlyAsync(IAsyncDisposable disposable)
+    {
+        try
+        {
+            await disposable.DisposeAsync();
+        }
+        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.RabbitMQClientException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Closing something already broken: nothing to keep.
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await ResetAsync();
-        gate.Dispose();
+        while (idle.TryTake(out var channel))
+        {
+            await DisposeQuietlyAsync(channel);
+        }
+
+        if (connection is not null)
+        {
+            await DisposeQuietlyAsync(connection);
+            connection = null;
+        }
+
+        slots.Dispose();
+        connecting.Dispose();
     }
 }
 
