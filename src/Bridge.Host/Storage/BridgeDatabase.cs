@@ -35,8 +35,12 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
         if (Dialect == SqlDialect.PostgreSql)
         {
-            postgres = NpgsqlDataSource.Create(connectionString);
-            var forLeases = new NpgsqlConnectionStringBuilder(connectionString);
+            // No DISCARD ALL when a connection goes back to the pool (8 of them per message, each a statement the server runs):
+            // Bridge sets no session state — no SET, temporary table, LISTEN or session advisory lock; the relaxed commits are
+            // a startup option of a pool of their own — and an open transaction is still rolled back on return.
+            var durable = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+            postgres = NpgsqlDataSource.Create(durable.ConnectionString);
+            var forLeases = new NpgsqlConnectionStringBuilder(durable.ConnectionString);
             forLeases.Options = $"{forLeases.Options} -c synchronous_commit=off".Trim();
             postgresForLeases = NpgsqlDataSource.Create(forLeases.ConnectionString);
         }
