@@ -138,7 +138,7 @@ public sealed record OrderAttributesValidationWrite
     public required long AccountId { get; init; }
 
     [JsonExtensionData]
-    public IDictionary<string, JsonElement>? PluginAttributes { get; init; }
+    public IDictionary<string, JsonElement>? PluginAttributes { get; set; }
 }
 
 /// <summary>Body of <c>PATCH vendor/subscriptions/{id}/close_charges</c>: close the open charges begun on or before the date.</summary>

@@ -61,6 +61,7 @@ namespace Bridge.ActivePlatform.Queries;
 [JsonSerializable(typeof(Charge))]
 [JsonSerializable(typeof(Order))]
 [JsonSerializable(typeof(UnknownResource))]
+[JsonSerializable(typeof(JsonApiDocument<CurrencyRateRecord>))]
 [JsonSerializable(typeof(JsonApiDocument<Product>))]
 [JsonSerializable(typeof(JsonApiDocument<ProductCategory>))]
 [JsonSerializable(typeof(JsonApiResourceDocument<Product>))]
