@@ -80,6 +80,7 @@ public static class ActivePlatformServiceCollectionExtensions
         services.AddRefitGeneratedClient<ISubscriptionsApi>(context, RefitSettingsFor, HttpClientName);
         Bridge.ActivePlatform.Payments.PaymentsRegistration.AddPayments(services, HttpClientName);
         Bridge.ActivePlatform.Queries.QueriesRegistration.AddQueries(services, HttpClientName);
+        Bridge.ActivePlatform.Operations.OperationsRegistration.AddOperations(services, HttpClientName);
 
         services.TryAddSingleton<Bridge.ActivePlatform.ResellerReach>();
         services.TryAddTransient<Bridge.ActivePlatform.IActivePlatformClient, Bridge.ActivePlatform.ActivePlatformClient>();

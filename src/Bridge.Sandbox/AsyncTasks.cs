@@ -82,6 +82,33 @@ internal sealed class AsyncTaskStore
     private readonly Lock _gate = new();
     private readonly Dictionary<string, AsyncTask> _tasks = new(StringComparer.Ordinal);
 
+    // The results of tasks that carry their own (order attributes validation); the others report a valid, empty result.
+    private readonly Dictionary<string, JsonObject> _results = new(StringComparer.Ordinal);
+
+    /// <summary>Sets the <c>results</c> a task reports once completed.</summary>
+    public void SetResults(string id, JsonObject results)
+    {
+        lock (_gate)
+        {
+            _results[id] = results;
+        }
+    }
+
+    /// <summary><see cref="ToJson"/> with the task's own results, when it has any.</summary>
+    public JsonObject ToJsonWithResults(SandboxAsyncTask task)
+    {
+        var json = ToJson(task);
+        lock (_gate)
+        {
+            if (task.Status == "completed" && _results.TryGetValue(task.Id, out var results))
+            {
+                json["data"]!["attributes"]!["results"] = results.DeepClone();
+            }
+        }
+
+        return json;
+    }
+
     /// <param name="apply">The deferred write; returns a failure message, or null when it took effect.</param>
     public SandboxAsyncTask Create(int resellerId, string operation, string key, AsyncModeSettings settings, Func<string?> apply)
     {
@@ -144,6 +171,7 @@ internal sealed class AsyncTaskStore
         lock (_gate)
         {
             _tasks.Clear();
+            _results.Clear();
         }
     }
 
@@ -168,7 +196,7 @@ internal sealed class AsyncTaskStore
     {
         api.MapGet("/async_tasks/{id}", (int reseller_id, string id, AsyncTaskStore tasks) =>
             tasks.Poll(reseller_id, id) is { } task
-                ? ApiJson.Document(ToJson(task))
+                ? ApiJson.Document(tasks.ToJsonWithResults(task))
                 : ApiJson.Error(StatusCodes.Status404NotFound, "Record not found"));
     }
 

@@ -10,12 +10,13 @@ namespace Bridge.Sandbox;
 /// (Seed/*.json, copies of the shared fixtures): every object keeps the documented shape, only ids, owners
 /// and timestamps vary. Reseller 1 keeps the examples' account ids (167, 523, 685); reseller r gets r*100000 + id.
 /// </summary>
-internal sealed class Catalog
+internal sealed partial class Catalog
 {
     private static readonly int[] AccountTemplateIds = [167, 523, 685];
     private static readonly string[] Relations = ["account", "plan", "subscription_period", "subscription_resources"];
 
-    private readonly Dictionary<int, JsonObject> _accounts = [];
+    // Concurrent: accounts are created and updated (CatalogWrites) while reads run; a value is replaced whole, never changed in place.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, JsonObject> _accounts = new();
     private readonly List<Subscription> _subscriptions = [];
     private readonly Dictionary<(string Type, string Id), JsonObject> _related = [];
 
@@ -365,8 +366,17 @@ internal sealed class Catalog
         return string.CompareOrdinal(ApiJson.Text(a) ?? a.ToJsonString(), ApiJson.Text(b) ?? b.ToJsonString());
     }
 
-    private sealed record Subscription(int Id, int ResellerId, int AccountId, string PlanId, JsonObject Item, JsonNode? Meta)
+    private sealed record Subscription(int Id, int ResellerId, int AccountId, string PlanId, JsonObject Seeded, JsonNode? Meta)
     {
+        private JsonObject _item = Seeded;
+
+        /// <summary>The subscription as served now; the operations (CatalogWrites) replace it whole, never change it in place.</summary>
+        public JsonObject Item
+        {
+            get => Volatile.Read(ref _item);
+            set => Volatile.Write(ref _item, value);
+        }
+
         public JsonObject Attributes => Item["attributes"]!.AsObject();
 
         public JsonNode? Field(string name) => name == "id" ? JsonValue.Create(Id) : Attributes[name];

@@ -19,7 +19,7 @@ public sealed record SandboxEffect(
     IReadOnlyDictionary<string, string?> Details);
 
 /// <summary>The kinds of <see cref="SandboxEffect"/>.</summary>
-public static class EffectKinds
+public static partial class EffectKinds
 {
     public const string ExternalInvoiceCreated = "external_invoice.created";
     public const string ExternalInvoiceUpdated = "external_invoice.updated";

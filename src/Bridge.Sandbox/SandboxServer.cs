@@ -128,6 +128,7 @@ internal static class SandboxApp
         services.AddSingleton<CorrectionStore>();
         services.AddSingleton<InvoiceStore>();
         services.AddSandboxReads(settings);
+        services.AddSandboxOperations();
         return services;
     }
 
@@ -180,6 +181,7 @@ internal static class SandboxApp
         CorrectionEndpoints.Map(api);
         InvoiceEndpoints.Map(api);
         ReadEndpoints.Map(api, app);
+        OperationEndpoints.Map(api, app);
         app.MapFallback("/api/{**path}", () => ApiJson.Error(StatusCodes.Status404NotFound, "Not Found"));
 
         ControlApi.Map(app);

@@ -36,20 +36,20 @@ public sealed record CurrencyRateWrite
 /// </summary>
 public sealed record ResellerCurrencyRates : JsonApiResource
 {
-    public ResellerCurrencyRatesAttributes Attributes { get; init; } = new();
+    public ResellerCurrencyRatesAttributes Attributes { get; set; } = new();
 }
 
 public sealed record ResellerCurrencyRatesAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
 
-    public DateTimeOffset? UpdatedAt { get; init; }
+    public ApiTimestamp? UpdatedAt { get; set; }
 
-    public string? ResellerCurrencyIsoCode { get; init; }
+    public string? ResellerCurrencyIsoCode { get; set; }
 
-    public string? ResellerCurrencyUnit { get; init; }
+    public string? ResellerCurrencyUnit { get; set; }
 
-    public IReadOnlyList<ResellerCurrencyRate>? Rates { get; init; }
+    public IReadOnlyList<ResellerCurrencyRate>? Rates { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -58,15 +58,15 @@ public sealed record ResellerCurrencyRatesAttributes
 /// <summary>One foreign currency's rate in the reseller currency; <c>rate</c> arrives as a string (<c>"67.0"</c>).</summary>
 public sealed record ResellerCurrencyRate
 {
-    public string? IsoCode { get; init; }
+    public string? IsoCode { get; set; }
 
-    public string? Unit { get; init; }
+    public string? Unit { get; set; }
 
-    public int? Quantity { get; init; }
+    public int? Quantity { get; set; }
 
-    public decimal? Rate { get; init; }
+    public ApiDecimal? Rate { get; set; }
 
-    public bool? ShowForClient { get; init; }
+    public bool? ShowForClient { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }
@@ -75,32 +75,32 @@ public sealed record ResellerCurrencyRate
 /// <summary>A rate record as PATCH <c>currency_rates</c> answers with it (§3.2): a different shape from GET, with internal currency ids.</summary>
 public sealed record CurrencyRateRecord : JsonApiResource
 {
-    public CurrencyRateRecordAttributes Attributes { get; init; } = new();
+    public CurrencyRateRecordAttributes Attributes { get; set; } = new();
 }
 
 public sealed record CurrencyRateRecordAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
 
-    public DateTimeOffset? UpdatedAt { get; init; }
-
-    /// <summary>Internal currency id (not an ISO code).</summary>
-    public long? FromId { get; init; }
+    public ApiTimestamp? UpdatedAt { get; set; }
 
     /// <summary>Internal currency id (not an ISO code).</summary>
-    public long? ToId { get; init; }
+    public long? FromId { get; set; }
 
-    public decimal? Rate { get; init; }
+    /// <summary>Internal currency id (not an ISO code).</summary>
+    public long? ToId { get; set; }
 
-    public int? Quantity { get; init; }
+    public ApiDecimal? Rate { get; set; }
 
-    public bool? Current { get; init; }
+    public int? Quantity { get; set; }
 
-    public long? ResellerId { get; init; }
+    public bool? Current { get; set; }
 
-    public bool? ShowForClient { get; init; }
+    public long? ResellerId { get; set; }
 
-    public decimal? Adjustment { get; init; }
+    public bool? ShowForClient { get; set; }
+
+    public ApiDecimal? Adjustment { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }

@@ -7,7 +7,7 @@ namespace Bridge.ActivePlatform.Invoices;
 /// <summary>An invoice (<c>invoices</c>); relationships name its <c>payments</c>, <c>charges</c>, <c>subscriptions</c>, <c>corrections</c>.</summary>
 public sealed record Invoice : JsonApiResource
 {
-    public InvoiceAttributes Attributes { get; init; } = new();
+    public InvoiceAttributes Attributes { get; set; } = new();
 
     /// <summary>The linked payment, as the <c>payments</c> relationship names it.</summary>
     [JsonIgnore]
@@ -18,29 +18,29 @@ public sealed record Invoice : JsonApiResource
 
 public sealed record InvoiceAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
 
-    public DateTimeOffset? UpdatedAt { get; init; }
+    public ApiTimestamp? UpdatedAt { get; set; }
 
     /// <summary>The invoice's number; the ERP's document id once approved.</summary>
-    public string? DocumentId { get; init; }
+    public string? DocumentId { get; set; }
 
     /// <summary><c>open</c>, <c>closed</c>, … (a string, so a new status does not break reading).</summary>
-    public string? Status { get; init; }
+    public string? Status { get; set; }
 
-    public decimal? Total { get; init; }
+    public ApiDecimal? Total { get; set; }
 
-    public long? AccountId { get; init; }
+    public long? AccountId { get; set; }
 
-    public DateOnly? FromDate { get; init; }
+    public DateOnly? FromDate { get; set; }
 
-    public DateOnly? ToDate { get; init; }
+    public DateOnly? ToDate { get; set; }
 
     /// <summary><c>postpay</c> or <c>prepay</c>.</summary>
-    public string? PaymentModel { get; init; }
+    public string? PaymentModel { get; set; }
 
     /// <summary>Sent as the string <c>"true"</c> in the documented example.</summary>
-    public bool? Approved { get; init; }
+    public ApiBoolean? Approved { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }

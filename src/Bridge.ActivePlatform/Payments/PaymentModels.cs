@@ -8,7 +8,7 @@ namespace Bridge.ActivePlatform.Payments;
 /// <summary>A payment (<c>payments</c>). Money arrives as strings (<c>"199.99"</c>), foreign keys as numbers; both are read either way.</summary>
 public sealed record Payment : JsonApiResource
 {
-    public PaymentAttributes Attributes { get; init; } = new();
+    public PaymentAttributes Attributes { get; set; } = new();
 
     /// <summary>Ids of the payment's corrections, from <c>relationships.corrections</c>.</summary>
     [JsonIgnore]
@@ -18,49 +18,49 @@ public sealed record Payment : JsonApiResource
 
 public sealed record PaymentAttributes
 {
-    public DateTimeOffset? CreatedAt { get; init; }
+    public ApiTimestamp? CreatedAt { get; set; }
 
-    public DateTimeOffset? UpdatedAt { get; init; }
+    public ApiTimestamp? UpdatedAt { get; set; }
 
-    public long? AccountId { get; init; }
+    public long? AccountId { get; set; }
 
-    public decimal? DiscountAmount { get; init; }
+    public ApiDecimal? DiscountAmount { get; set; }
 
-    public decimal? Total { get; init; }
+    public ApiDecimal? Total { get; set; }
 
-    public decimal? AmountPaidFromBalance { get; init; }
+    public ApiDecimal? AmountPaidFromBalance { get; set; }
 
-    public decimal? InitialTotal { get; init; }
+    public ApiDecimal? InitialTotal { get; set; }
 
-    public string? CurrencyCode { get; init; }
+    public string? CurrencyCode { get; set; }
 
-    public string? Comment { get; init; }
+    public string? Comment { get; set; }
 
     /// <summary>Kept as a string: <c>waiting_for_payment</c>, <c>completed</c>, … (see <see cref="PaymentStatuses"/>); an unknown one does not break reading.</summary>
-    public string? Status { get; init; }
+    public string? Status { get; set; }
 
     /// <summary>The payment number, e.g. <c>002018</c>.</summary>
-    public string? DocumentId { get; init; }
+    public string? DocumentId { get; set; }
 
-    public DateOnly? ExpirationDate { get; init; }
+    public DateOnly? ExpirationDate { get; set; }
 
-    public long? PaymentMethodId { get; init; }
+    public long? PaymentMethodId { get; set; }
 
-    public string? RequesterIp { get; init; }
+    public string? RequesterIp { get; set; }
 
-    public long? ManagerId { get; init; }
+    public long? ManagerId { get; set; }
 
-    public string? Purpose { get; init; }
+    public string? Purpose { get; set; }
 
-    public decimal? ExternalTotal { get; init; }
+    public ApiDecimal? ExternalTotal { get; set; }
 
-    public string? ExternalCurrency { get; init; }
+    public string? ExternalCurrency { get; set; }
 
-    public DateOnly? DueDate { get; init; }
+    public DateOnly? DueDate { get; set; }
 
-    public string? PaymentMethodName { get; init; }
+    public string? PaymentMethodName { get; set; }
 
-    public DateTimeOffset? ClosedAt { get; init; }
+    public ApiTimestamp? ClosedAt { get; set; }
 
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? ExtensionData { get; set; }

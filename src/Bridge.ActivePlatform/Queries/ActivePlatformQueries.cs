@@ -2,6 +2,7 @@ using System.Net;
 using Bridge.ActivePlatform.CurrencyRates;
 using Bridge.ActivePlatform.Invoices;
 using Bridge.ActivePlatform.Models;
+using Bridge.ActivePlatform.Operations;
 using Bridge.ActivePlatform.Payments;
 using Refit;
 
@@ -74,6 +75,30 @@ public interface IActivePlatformQueries
 
     /// <summary>Free-access documents; read raw (the object is not documented here).</summary>
     Task<AllPages<UnknownResource>> ListFreeAccessDocumentsAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Customer Store: the resellers the token reaches (no reseller in the path).</summary>
+    Task<AllPages<Reseller>> ListCustomerStoreResellersAsync(ListQuery query, CancellationToken cancellationToken);
+
+    Task<JsonApiResourceDocument<Reseller>?> GetCustomerStoreResellerAsync(long resellerId, CancellationToken cancellationToken);
+
+    Task<AllPages<ProductCategory>> ListProductCategoriesAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    Task<AllPages<Product>> ListProductsAsync(long resellerId, ListQuery query, CancellationToken cancellationToken);
+
+    Task<JsonApiResourceDocument<Product>?> GetProductAsync(long resellerId, string productId, CancellationToken cancellationToken);
+
+    /// <summary>The reseller's analytics; read raw (the object is not documented here).</summary>
+    Task<JsonApiResourceDocument<UnknownResource>?> GetResellerAnalyticsAsync(long resellerId, CancellationToken cancellationToken);
+
+    /// <summary>Daily analytics (no reseller in the path; rows of the resellers the token reaches); read raw.</summary>
+    Task<AllPages<UnknownResource>> ListDailyAnalyticsAsync(ListQuery query, CancellationToken cancellationToken);
+
+    Task<AllPages<UnknownResource>> ListDailyAnalyticsDraftsAsync(ListQuery query, CancellationToken cancellationToken);
+
+    Task<AllPages<UnknownResource>> ListMonthlyAnalyticsAsync(ListQuery query, CancellationToken cancellationToken);
+
+    /// <summary>The customer user a user token belongs to, or null when the reseller has no such token.</summary>
+    Task<JsonApiResourceDocument<User>?> GetUserByTokenAsync(long resellerId, string userToken, CancellationToken cancellationToken);
 }
 
 /// <summary>Calls go through <see cref="ActivePlatformClient"/>'s error translation and reach check, over the one shared HttpClient.</summary>
@@ -196,6 +221,42 @@ public sealed class ActivePlatformQueries(IQueriesApi api, ActivePlatformClient 
 
     public Task<AllPages<UnknownResource>> ListFreeAccessDocumentsAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
         ListAsync("free-access documents", query, (q, size, number, ct) => api.ListFreeAccessDocumentsAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<AllPages<Reseller>> ListCustomerStoreResellersAsync(ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("Customer Store resellers", query, (q, size, number, ct) => api.ListCustomerStoreResellersAsync(q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<JsonApiResourceDocument<Reseller>?> GetCustomerStoreResellerAsync(long resellerId, CancellationToken cancellationToken) =>
+        GetOneAsync(resellerId, ct => api.GetCustomerStoreResellerAsync(resellerId, ct), cancellationToken);
+
+    public Task<AllPages<ProductCategory>> ListProductCategoriesAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("product categories", query, (q, size, number, ct) => api.ListProductCategoriesAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<AllPages<Product>> ListProductsAsync(long resellerId, ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("products", query, (q, size, number, ct) => api.ListProductsAsync(resellerId, q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<JsonApiResourceDocument<Product>?> GetProductAsync(long resellerId, string productId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(productId);
+        return GetOneAsync(resellerId, ct => api.GetProductAsync(resellerId, productId, ct), cancellationToken);
+    }
+
+    public Task<JsonApiResourceDocument<UnknownResource>?> GetResellerAnalyticsAsync(long resellerId, CancellationToken cancellationToken) =>
+        GetOneAsync(resellerId, ct => api.GetResellerAnalyticsAsync(resellerId, ct), cancellationToken);
+
+    public Task<AllPages<UnknownResource>> ListDailyAnalyticsAsync(ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("daily analytics", query, (q, size, number, ct) => api.ListDailyAnalyticsAsync(q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<AllPages<UnknownResource>> ListDailyAnalyticsDraftsAsync(ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("daily analytics drafts", query, (q, size, number, ct) => api.ListDailyAnalyticsDraftsAsync(q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<AllPages<UnknownResource>> ListMonthlyAnalyticsAsync(ListQuery query, CancellationToken cancellationToken) =>
+        ListAsync("monthly analytics", query, (q, size, number, ct) => api.ListMonthlyAnalyticsAsync(q.Include, q.Meta, q.Filters, q.Sort, size, number, ct), cancellationToken);
+
+    public Task<JsonApiResourceDocument<User>?> GetUserByTokenAsync(long resellerId, string userToken, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userToken);
+        return GetOneAsync(resellerId, ct => api.GetUserByTokenAsync(resellerId, userToken, ct), cancellationToken);
+    }
 
     /// <summary>The query's parameters in the form every list method takes.</summary>
     private sealed record WireQuery(string? Include, string? Meta, IDictionary<string, string>? Filters, string? Sort);

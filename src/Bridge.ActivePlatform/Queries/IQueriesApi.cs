@@ -2,6 +2,7 @@ using Bridge.ActivePlatform.Api;
 using Bridge.ActivePlatform.CurrencyRates;
 using Bridge.ActivePlatform.Invoices;
 using Bridge.ActivePlatform.Models;
+using Bridge.ActivePlatform.Operations;
 using Bridge.ActivePlatform.Payments;
 using Refit;
 
@@ -131,4 +132,49 @@ public interface IQueriesApi
     Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListFreeAccessDocumentsAsync(
         long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
         [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    // inferred: the Customer Store, analytics and user-authentication pages were not read; paths as api-coverage.txt lists them,
+    // the same token, the list parameters every list takes. The Customer Store and analytics objects are typed where the
+    // documented plan object says something of them (products, categories), raw (UnknownResource) where nothing is known.
+    [Get("/api/v3/customer_store/resellers")]
+    Task<IApiResponse<JsonApiDocument<Reseller>>> ListCustomerStoreResellersAsync(
+        [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/customer_store/resellers/{resellerId}")]
+    Task<IApiResponse<JsonApiResourceDocument<Reseller>>> GetCustomerStoreResellerAsync(long resellerId, CancellationToken cancellationToken);
+
+    [Get("/api/v3/customer_store/resellers/{resellerId}/product_categories")]
+    Task<IApiResponse<JsonApiDocument<ProductCategory>>> ListProductCategoriesAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/customer_store/resellers/{resellerId}/products")]
+    Task<IApiResponse<JsonApiDocument<Product>>> ListProductsAsync(
+        long resellerId, [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/customer_store/resellers/{resellerId}/products/{productId}")]
+    Task<IApiResponse<JsonApiResourceDocument<Product>>> GetProductAsync(long resellerId, string productId, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/reseller_analytics")]
+    Task<IApiResponse<JsonApiResourceDocument<UnknownResource>>> GetResellerAnalyticsAsync(long resellerId, CancellationToken cancellationToken);
+
+    [Get("/api/v3/analytics_daily")]
+    Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListDailyAnalyticsAsync(
+        [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/analytics_daily_drafts")]
+    Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListDailyAnalyticsDraftsAsync(
+        [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/analytics_monthly")]
+    Task<IApiResponse<JsonApiDocument<UnknownResource>>> ListMonthlyAnalyticsAsync(
+        [AliasAs("include")] string? include, [AliasAs("meta")] string? meta, [Query] IDictionary<string, string>? filters,
+        [AliasAs("sort")] string? sort, [AliasAs("page[size]")] int pageSize, [AliasAs("page[number]")] int pageNumber, CancellationToken cancellationToken);
+
+    [Get("/api/v3/resellers/{resellerId}/user_authentication/token")]
+    Task<IApiResponse<JsonApiResourceDocument<User>>> GetUserByTokenAsync(long resellerId, [AliasAs("token")] string token, CancellationToken cancellationToken);
 }

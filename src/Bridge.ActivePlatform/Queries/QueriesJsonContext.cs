@@ -5,6 +5,7 @@ using Bridge.ActivePlatform.CurrencyRates;
 using Bridge.ActivePlatform.Invoices;
 using Bridge.ActivePlatform.Json;
 using Bridge.ActivePlatform.Models;
+using Bridge.ActivePlatform.Operations;
 using Bridge.ActivePlatform.Payments;
 
 namespace Bridge.ActivePlatform.Queries;
@@ -60,6 +61,11 @@ namespace Bridge.ActivePlatform.Queries;
 [JsonSerializable(typeof(Charge))]
 [JsonSerializable(typeof(Order))]
 [JsonSerializable(typeof(UnknownResource))]
+[JsonSerializable(typeof(JsonApiDocument<CurrencyRateRecord>))]
+[JsonSerializable(typeof(JsonApiDocument<Product>))]
+[JsonSerializable(typeof(JsonApiDocument<ProductCategory>))]
+[JsonSerializable(typeof(JsonApiResourceDocument<Product>))]
+[JsonSerializable(typeof(JsonApiResourceDocument<User>))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class QueriesJsonContext : JsonSerializerContext;
 

@@ -28,10 +28,10 @@ internal static class DirectoryReads
         api.MapGet("/plans", (HttpContext context, Catalog catalog, SandboxPaging paging) => Page(context, paging, catalog.Plans()));
         api.MapGet("/plans/{plan_id}", ([FromRoute(Name = "plan_id")] string planId, Catalog catalog) => One(catalog.Plans(), planId));
 
-        api.MapGet("/managers", (HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, SandboxClock clock, SandboxPaging paging) =>
-            Page(context, paging, Managers(resellerId, clock)));
-        api.MapGet("/managers/{manager_id}", ([FromRoute(Name = "reseller_id")] int resellerId, [FromRoute(Name = "manager_id")] string managerId, SandboxClock clock) =>
-            One(Managers(resellerId, clock), managerId));
+        api.MapGet("/managers", (HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, ResellerRecords records, SandboxPaging paging) =>
+            Page(context, paging, records.Managers.Of(resellerId)));
+        api.MapGet("/managers/{manager_id}", ([FromRoute(Name = "reseller_id")] int resellerId, [FromRoute(Name = "manager_id")] string managerId, ResellerRecords records) =>
+            One(records.Managers.Of(resellerId), managerId));
     }
 
     private static IResult Page(HttpContext context, SandboxPaging paging, IReadOnlyList<JsonObject> all) =>
@@ -43,7 +43,7 @@ internal static class DirectoryReads
             : ApiJson.Error(StatusCodes.Status404NotFound, NotFound);
 
     // inferred: the reseller object is not in the documents this sandbox was built from.
-    private static JsonObject Reseller(int id, ResellerDirectory directory, SandboxClock clock) => new()
+    internal static JsonObject Reseller(int id, ResellerDirectory directory, SandboxClock clock) => new()
     {
         ["id"] = id.ToString(CultureInfo.InvariantCulture),
         ["type"] = "resellers",
@@ -59,7 +59,7 @@ internal static class DirectoryReads
     };
 
     // inferred: the attributes of the account document's documented "manager" member.
-    private static List<JsonObject> Managers(int resellerId, SandboxClock clock)
+    internal static List<JsonObject> Managers(int resellerId)
     {
         var managers = new List<JsonObject>();
         foreach (var (id, name, role) in new[] { (50L, "Sales manager", "sales"), (PaymentStore.ManagerId, "Billing manager", "billing"), (300L, "Администратор", "system_administrator") })

@@ -26,13 +26,13 @@ internal static class InferredReads
             catalog.Plans().Any(p => (string?)p["id"] == planId)
                 ? Page(context, paging, OrderAttributes(planId))
                 : ApiJson.Error(StatusCodes.Status404NotFound, NotFound));
-        api.MapGet("/notes", (HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, SandboxPaging paging) => Page(context, paging, Notes(resellerId)));
-        api.MapGet("/notes/{note_id}", ([FromRoute(Name = "reseller_id")] int resellerId, [FromRoute(Name = "note_id")] string noteId) =>
-            Notes(resellerId).FirstOrDefault(n => (string?)n["id"] == noteId) is { } note
+        api.MapGet("/notes", (HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, SandboxPaging paging, ResellerRecords records) => Page(context, paging, records.Notes.Of(resellerId)));
+        api.MapGet("/notes/{note_id}", ([FromRoute(Name = "reseller_id")] int resellerId, [FromRoute(Name = "note_id")] string noteId, ResellerRecords records) =>
+            records.Notes.Find(resellerId, noteId) is { } note
                 ? ApiJson.Document(new JsonObject { ["data"] = note })
                 : ApiJson.Error(StatusCodes.Status404NotFound, NotFound));
-        api.MapGet("/free_access_documents", (HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, SandboxPaging paging) =>
-            Page(context, paging, FreeAccessDocuments(resellerId)));
+        api.MapGet("/free_access_documents", (HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, SandboxPaging paging, ResellerRecords records) =>
+            Page(context, paging, records.FreeAccessDocuments.Of(resellerId)));
     }
 
     private static IResult Page(HttpContext context, SandboxPaging paging, IReadOnlyList<JsonObject> all) =>
@@ -42,7 +42,7 @@ internal static class InferredReads
 
     private static string Stamp(int days) => ApiJson.Timestamp(new DateTimeOffset(2026, 1, 15, 10, 0, 0, TimeSpan.FromHours(3)).AddDays(days));
 
-    private static List<JsonObject> ManagerRoles() =>
+    internal static List<JsonObject> ManagerRoles() =>
     [
         .. new[] { ("system_administrator", "System administrator"), ("product_owner", "Product owner"), ("sales", "Sales manager"), ("billing", "Billing manager") }
             .Select((role, i) => Resource((i + 1).ToString(CultureInfo.InvariantCulture), "manager_roles", new JsonObject { ["key"] = role.Item1, ["name"] = role.Item2 })),
@@ -57,13 +57,14 @@ internal static class InferredReads
             })),
     ];
 
-    private static List<JsonObject> OrderAttributes(string planId) =>
+    internal static List<JsonObject> OrderAttributes(string planId) =>
     [
         Resource(planId + "01", "order_attributes", new JsonObject { ["key"] = "customer_domain", ["name"] = "Domain", ["required"] = true, ["value_type"] = "string" }),
         Resource(planId + "02", "order_attributes", new JsonObject { ["key"] = "is_new_domain", ["name"] = "New domain", ["required"] = false, ["value_type"] = "boolean" }),
     ];
 
-    private static List<JsonObject> Notes(int resellerId) =>
+    /// <summary>The seeded notes; <see cref="ResellerRecords"/> keeps the created and deleted ones.</summary>
+    internal static List<JsonObject> Notes(int resellerId) =>
     [
         .. Enumerable.Range(1, 5).Select(i => Resource((70_000 + (resellerId * 100) + i).ToString(CultureInfo.InvariantCulture), "notes", new JsonObject
         {
@@ -72,7 +73,8 @@ internal static class InferredReads
         })),
     ];
 
-    private static List<JsonObject> FreeAccessDocuments(int resellerId) =>
+    /// <summary>The seeded free-access documents; <see cref="ResellerRecords"/> keeps the written ones.</summary>
+    internal static List<JsonObject> FreeAccessDocuments(int resellerId) =>
     [
         .. Enumerable.Range(1, 3).Select(i => Resource((80_000 + (resellerId * 100) + i).ToString(CultureInfo.InvariantCulture), "free_access_documents", new JsonObject
         {

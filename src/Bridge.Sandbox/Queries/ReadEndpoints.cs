@@ -227,7 +227,7 @@ internal static class Charges
 /// Seeded orders, read-only: per reseller, one of each kind in turn over its three accounts (the catalog's ids). Inferred
 /// throughout: the order model is not in the documents this sandbox was built from.
 /// </summary>
-internal sealed class OrderStore
+internal sealed partial class OrderStore
 {
     private static readonly string[] Kinds = ["sales_order", "change_order", "renewal_order", "prolong_order", "switch_order"];
     private static readonly int[] AccountTemplateIds = [167, 523, 685];
@@ -274,7 +274,8 @@ internal sealed class OrderStore
         }
     }
 
-    public IReadOnlyList<JsonObject> Of(int resellerId) => _byReseller.GetValueOrDefault(resellerId) ?? [];
+    /// <summary>The seeded orders (read-only); <c>Of</c> (OrderWrites) adds the created ones and the changes.</summary>
+    private IReadOnlyList<JsonObject> SeededOf(int resellerId) => _byReseller.GetValueOrDefault(resellerId) ?? [];
 }
 
 /// <summary>

@@ -67,7 +67,7 @@ public sealed class CurrencyRatesClientTests : IAsyncLifetime
         var kzt = Assert.Single(rates.Attributes.Rates!, r => r.IsoCode == "KZT");
         Assert.Equal(18.44m, kzt.Rate);
         Assert.Equal(100, kzt.Quantity);
-        Assert.Contains(rates.Attributes.Rates!, r => r is { IsoCode: "USD", Rate: 1m });
+        Assert.Contains(rates.Attributes.Rates!, r => r.IsoCode == "USD" && r.Rate == 1m);
     }
 
     [Fact]

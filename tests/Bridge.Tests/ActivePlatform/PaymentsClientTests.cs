@@ -44,7 +44,7 @@ public sealed class PaymentsClientTests : IAsyncLifetime
         Assert.Null(await Payments.FindByNumberAsync(1, "no-such-number", CancellationToken.None));
         Assert.Null(await Payments.GetAsync(1, "999999", CancellationToken.None));
 
-        var since = new Dictionary<string, string> { ["created_at[gte]"] = created.Attributes.CreatedAt!.Value.ToString("O") };
+        var since = new Dictionary<string, string> { ["created_at[gte]"] = created.Attributes.CreatedAt!.Value.Value.ToString("O") };
         var listed = await Payments.ListAsync(1, new PaymentQuery { Filters = since, PageSize = 2 }, CancellationToken.None).ToListAsync();
         Assert.Contains(listed, p => p.Id == created.Id);
         // Five seeded payments and this one, over three pages of two.
@@ -108,7 +108,7 @@ public sealed class PaymentsClientTests : IAsyncLifetime
         Assert.Equal("2018", payment.Attributes.DocumentId);
         Assert.Equal(2, payment.Attributes.PaymentMethodId);
         Assert.Equal(new DateOnly(2019, 11, 11), payment.Attributes.ExpirationDate);
-        Assert.Equal(TimeSpan.FromHours(3), payment.Attributes.ClosedAt!.Value.Offset);
+        Assert.Equal(TimeSpan.FromHours(3), payment.Attributes.ClosedAt!.Value.Value.Offset);
         Assert.Equal(["738"], payment.CorrectionIds);
         Assert.True(payment.Attributes.ExtensionData!.ContainsKey("brand_new"));
         Assert.Equal("Only payments with \"waiting for payment\" status can be cancelled.", refused.Title);
