@@ -36,13 +36,13 @@ public sealed class ChaosRun(ChaosOptions options)
         var routes = DoorRouting.Plan(options.Seed, options.DoorShare, stream);
         return
         [
-            $"# {stream.Count} publications, {routes.Count(r => r)} through the HTTP door (--door-share {options.DoorShare.ToString(CultureInfo.InvariantCulture)} of the {stream.Count(p => DoorRouting.CanCarry(p.Message))} it can carry), the rest over AMQP",
+            $"# {stream.Count} publications, {routes.Count(r => r != Route.Amqp)} through the HTTP door ({routes.Count(r => r == Route.DoorResent)} sent again after their 202) (--door-share {options.DoorShare.ToString(CultureInfo.InvariantCulture)} of the {stream.Count(p => DoorRouting.CanCarry(p.Message))} it can carry), the rest over AMQP",
             .. stream.Select((p, i) => Describe(p, i, routes[i])),
         ];
     }
 
-    private static string Describe(Publication publication, int position, bool viaDoor) =>
-        $"{position,6} {(viaDoor ? "door" : "amqp")} {Flows.Name(publication.Message.Flow),-17} {EventText.Visible(publication.Message.ToString())} ({publication.Message.Expectation}){(publication.Copy > 0 ? " (duplicate delivery)" : "")}";
+    private static string Describe(Publication publication, int position, Route route) =>
+        $"{position,6} {route switch { Route.Door => "door", Route.DoorResent => "door2", _ => "amqp" },-5} {Flows.Name(publication.Message.Flow),-17} {EventText.Visible(publication.Message.ToString())} ({publication.Message.Expectation}){(publication.Copy > 0 ? " (duplicate delivery)" : "")}";
 
     public async Task<ChaosResult> RunAsync(CancellationToken ct)
     {
@@ -89,7 +89,7 @@ public sealed class ChaosRun(ChaosOptions options)
             using var door = new ErpDoor(supervisor.LiveDoors, erpKey, history, options.Seed);
             var services = new ServiceControl(Environment.GetEnvironmentVariable(ServiceControl.ScriptVariable), options.FullBrokerRestart);
             var schedule = FaultSchedule.Build(options.Seed, plan.Stream.Count, options.Kills, options.Restarts, services.CanRestart, options.Storage == StorageKind.PostgreSql, options.Faults);
-            Say($"{plan.Messages.Count} messages in {plan.Stream.Count} publications ({routes.Count(r => r)} through the HTTP door), {schedule.Count} disturbances; two Bridge processes up after {clock.Elapsed.TotalSeconds:0}s");
+            Say($"{plan.Messages.Count} messages in {plan.Stream.Count} publications ({routes.Count(r => r != Route.Amqp)} through the HTTP door), {schedule.Count} disturbances; two Bridge processes up after {clock.Elapsed.TotalSeconds:0}s");
 
             await using var disturber = new Disturber(sandbox.Control, supervisor, services, admin, history, ct);
             var outbound = new Outbound(publisher, door);
@@ -183,7 +183,7 @@ public sealed class ChaosRun(ChaosOptions options)
     /// without holding up the stream.
     /// </summary>
     private async Task PublishAsync(
-        ChaosPlan plan, bool[] routes, IReadOnlyList<ChaosAction> schedule, Outbound outbound, Disturber disturber, History history, CancellationToken ct)
+        ChaosPlan plan, Route[] routes, IReadOnlyList<ChaosAction> schedule, Outbound outbound, Disturber disturber, History history, CancellationToken ct)
     {
         var pacing = new Random(options.Seed);
         var interval = TimeSpan.FromSeconds(1 / options.Rate);
@@ -222,7 +222,7 @@ public sealed class ChaosRun(ChaosOptions options)
         await Task.WhenAll(followers);
     }
 
-    private static async Task PublishAfterAsync(Publication publication, bool viaDoor, string after, Outbound outbound, History history, CancellationToken ct)
+    private static async Task PublishAfterAsync(Publication publication, Route route, string after, Outbound outbound, History history, CancellationToken ct)
     {
         try
         {
@@ -233,7 +233,7 @@ public sealed class ChaosRun(ChaosOptions options)
             // The message it follows has no result yet (dead-lettered, or slow): an ERP would not wait for ever either.
         }
 
-        await outbound.SendAsync(publication, viaDoor, ct);
+        await outbound.SendAsync(publication, route, ct);
     }
 
     /// <summary>
@@ -243,10 +243,16 @@ public sealed class ChaosRun(ChaosOptions options)
     /// </summary>
     private sealed class Outbound(ErpPublisher publisher, ErpDoor door)
     {
-        public async Task SendAsync(Publication publication, bool viaDoor, CancellationToken ct)
+        public async Task SendAsync(Publication publication, Route route, CancellationToken ct)
         {
-            if (viaDoor && (await door.SendAsync(publication, ct)).Accepted)
+            if (route != Route.Amqp && (await door.SendAsync(publication, ct)).Accepted)
             {
+                if (route == Route.DoorResent)
+                {
+                    // The same request again, whatever it is answered: the message is queued already.
+                    await door.SendAsync(publication, ct);
+                }
+
                 return;
             }
 
@@ -335,7 +341,7 @@ public sealed class ChaosRun(ChaosOptions options)
     };
 
     private async Task<string> WriteReportAsync(
-        RunSummary summary, ChaosPlan plan, bool[] routes, RunRecord record, IReadOnlyList<string> violations,
+        RunSummary summary, ChaosPlan plan, Route[] routes, RunRecord record, IReadOnlyList<string> violations,
         IReadOnlyList<string> knownLimits, QuiescenceResult settled, CancellationToken ct)
     {
         var history = record.History;

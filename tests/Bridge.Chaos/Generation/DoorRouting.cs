@@ -5,10 +5,23 @@ using Bridge.Chaos.Model;
 
 namespace Bridge.Chaos.Generation;
 
+/// <summary>How one publication goes out.</summary>
+public enum Route
+{
+    Amqp,
+
+    /// <summary>Through the HTTP door, until a definitive answer.</summary>
+    Door,
+
+    /// <summary>Through the door, and once accepted sent again at once, the same request: an ERP that lost the 202.</summary>
+    DoorResent,
+}
+
 /// <summary>
 /// Which publications of the stream go through Bridge's HTTP door instead of AMQP: a seeded share of those the door can
 /// carry. Drawn from a Random of its own (one draw per publication, carried or not), so the stream itself, and which
 /// publication goes where, are the same for a seed whatever the share; a share of 0 is the AMQP-only run of before.
+/// Of the door's publications, <see cref="ResendShare"/> are sent again after their 202.
 /// </summary>
 public static class DoorRouting
 {
@@ -18,15 +31,20 @@ public static class DoorRouting
     /// <summary>The longest key in UTF-8 bytes the door takes (it becomes the AMQP <c>message_id</c>).</summary>
     public const int MaxKeyBytes = 255;
 
-    /// <summary>For each position of <paramref name="stream"/>, whether it is sent through the door.</summary>
-    public static bool[] Plan(int seed, double share, IReadOnlyList<Publication> stream)
+    public const double ResendShare = 0.15;
+
+    /// <summary>For each position of <paramref name="stream"/>, how it is sent.</summary>
+    public static Route[] Plan(int seed, double share, IReadOnlyList<Publication> stream)
     {
         var random = new Random(unchecked((seed * 7919) + 104_729));
-        var routes = new bool[stream.Count];
+        var routes = new Route[stream.Count];
         for (var i = 0; i < stream.Count; i++)
         {
             var draw = random.NextDouble();
-            routes[i] = draw < share && CanCarry(stream[i].Message);
+            var resend = random.NextDouble() < ResendShare;
+            routes[i] = draw >= share || !CanCarry(stream[i].Message) ? Route.Amqp
+                : resend ? Route.DoorResent
+                : Route.Door;
         }
 
         return routes;

@@ -277,6 +277,38 @@ public sealed class ChaosCheckTests
     }
 
     [Fact]
+    public void The_door_carries_a_seeded_share_of_what_it_can_carry_and_nothing_else()
+    {
+        var generator = ScenarioGenerator.Plan(7, 600, new HashSet<Flow>());
+        foreach (var payment in generator.World.Payments)
+        {
+            payment.Seeded = new SandboxPayment("1", 1, payment.AccountId, "000001", "100.0", "USD", payment.Status, false, null, null, [], []);
+        }
+
+        foreach (var invoice in generator.World.Invoices)
+        {
+            invoice.Seeded = new SandboxInvoice("2", 1, invoice.AccountId, invoice.BillingDate, invoice.BillingDate.AddMonths(1), "1.0", "postpay", "closed",
+                "INV", "INV", false, null, "1", "waiting_for_payment", null, null, null);
+        }
+
+        var stream = generator.Emit().Stream;
+        var routes = DoorRouting.Plan(7, 0.3, stream);
+        var carried = stream.Where((_, i) => routes[i] != Route.Amqp).Select(p => p.Message).ToList();
+
+        Assert.Equal(routes, DoorRouting.Plan(7, 0.3, stream));
+        Assert.All(DoorRouting.Plan(7, 0, stream), r => Assert.Equal(Route.Amqp, r));
+        Assert.InRange(carried.Count, stream.Count / 5, stream.Count * 2 / 5);
+        Assert.Contains(routes, r => r == Route.DoorResent);
+        Assert.All(carried, m => Assert.True(DoorRouting.CanCarry(m), m.ToString()));
+        Assert.Contains(carried, m => m.AmqpMessageId is null);                 // the body's idempotencyKey alone
+        Assert.Contains(carried, m => m.Expectation == Expectation.Invalid);   // JSON the door should refuse 400
+        Assert.Contains(carried, m => m.Flow == Flow.ControlCharacterKeys);       // a control character in the body's key only
+        Assert.DoesNotContain(stream, p => !OutcomeChecks.IsUsableKey(p.Message.IdempotencyKey) && DoorRouting.CanCarry(p.Message));
+        Assert.DoesNotContain(stream, p => p.Message.Expectation == Expectation.Unreadable && DoorRouting.CanCarry(p.Message));
+        Assert.DoesNotContain(stream, p => p.Message.AmqpMessageId is { } id && id != p.Message.IdempotencyKey && DoorRouting.CanCarry(p.Message));
+    }
+
+    [Fact]
     public void A_door_refusal_the_message_does_not_call_for_is_a_violation_and_one_it_calls_for_is_not()
     {
         var run = new RunBuilder();
