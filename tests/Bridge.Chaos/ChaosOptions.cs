@@ -17,6 +17,8 @@ public sealed class ChaosOptions
           --rate R              messages published per second (default 20)
           --restarts N          restarts of RabbitMQ and of PostgreSQL each (default 1; 0 for none; needs chaos.sh's services)
           --full-broker-restart restart the whole RabbitMQ node, not only the RabbitMQ application in it
+          --door-share S        share of the publications the HTTP door can carry that are sent through it instead of AMQP,
+                                0 to 1 (default 0.25; drawn from the seed)
           --print-plan          print the seed's message stream (one publication a line) and exit; needs no services
           --no-faults           no sandbox faults (kills and restarts still happen): e.g. to measure how long a killed
                                 instance's documents wait
@@ -43,6 +45,9 @@ public sealed class ChaosOptions
     public int Restarts { get; private set; } = 1;
 
     public bool FullBrokerRestart { get; private set; }
+
+    /// <summary>The share of the publications the door can carry that go through it (<see cref="Generation.DoorRouting"/>).</summary>
+    public double DoorShare { get; private set; } = 0.25;
 
     public bool Faults { get; private set; } = true;
 
@@ -86,6 +91,11 @@ public sealed class ChaosOptions
                     options.Rate = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate > 0
                         ? rate
                         : throw new ArgumentException("--rate needs a positive number");
+                    break;
+                case "--door-share":
+                    options.DoorShare = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var share) && share is >= 0 and <= 1
+                        ? share
+                        : throw new ArgumentException("--door-share needs a number from 0 to 1");
                     break;
                 case "--storage":
                     options.Storage = Value().ToLowerInvariant() switch

@@ -32,11 +32,17 @@ public sealed class ChaosRun(ChaosOptions options)
         var generator = ScenarioGenerator.Plan(options.Seed, options.Messages, options.Excluded);
         await using var sandbox = await SandboxServer.StartAsync(new SandboxSettings { RandomSeed = options.Seed }, ct);
         await WorldSeeder.SeedAsync(generator.World, sandbox.Control, ct);
-        return [.. generator.Emit().Stream.Select(Describe)];
+        var stream = generator.Emit().Stream;
+        var routes = DoorRouting.Plan(options.Seed, options.DoorShare, stream);
+        return
+        [
+            $"# {stream.Count} publications, {routes.Count(r => r != Route.Amqp)} through the HTTP door ({routes.Count(r => r == Route.DoorResent)} sent again after their 202) (--door-share {options.DoorShare.ToString(CultureInfo.InvariantCulture)} of the {stream.Count(p => DoorRouting.CanCarry(p.Message))} it can carry), the rest over AMQP",
+            .. stream.Select((p, i) => Describe(p, i, routes[i])),
+        ];
     }
 
-    private static string Describe(Publication publication, int position) =>
-        $"{position,6} {Flows.Name(publication.Message.Flow),-17} {EventText.Visible(publication.Message.ToString())} ({publication.Message.Expectation}){(publication.Copy > 0 ? " (duplicate delivery)" : "")}";
+    private static string Describe(Publication publication, int position, Route route) =>
+        $"{position,6} {route switch { Route.Door => "door", Route.DoorResent => "door2", _ => "amqp" },-5} {Flows.Name(publication.Message.Flow),-17} {EventText.Visible(publication.Message.ToString())} ({publication.Message.Expectation}){(publication.Copy > 0 ? " (duplicate delivery)" : "")}";
 
     public async Task<ChaosResult> RunAsync(CancellationToken ct)
     {
@@ -64,13 +70,15 @@ public sealed class ChaosRun(ChaosOptions options)
             ct);
         await WorldSeeder.SeedAsync(generator.World, sandbox.Control, ct);
         var plan = generator.Emit();
+        var routes = DoorRouting.Plan(options.Seed, options.DoorShare, plan.Stream);
 
         var storage = await StorageProbe.CreateAsync(options.Storage, Environment.GetEnvironmentVariable("BRIDGE_TEST_POSTGRES"), options.WorkDirectory, "bridge_chaos_" + runTag, ct);
         try
         {
             await using var capture = await EventCapture.StartAsync(broker, $"chaos{runTag}.finance", history, ct);
             var adminToken = RandomNumberGenerator.GetHexString(32, lowercase: true);
-            var settings = BridgeSettings(broker, $"chaos{runTag}", storage, sandbox.BaseAddress, adminToken);
+            var erpKey = RandomNumberGenerator.GetHexString(32, lowercase: true);
+            var settings = BridgeSettings(broker, $"chaos{runTag}", storage, sandbox.BaseAddress, adminToken, erpKey);
             await using var supervisor = new ProcessSupervisor(
                 [new BridgeProcess("bridge-a", options.BridgeDll, settings, options.WorkDirectory), new BridgeProcess("bridge-b", options.BridgeDll, settings, options.WorkDirectory)],
                 history,
@@ -78,17 +86,19 @@ public sealed class ChaosRun(ChaosOptions options)
             await supervisor.StartAllAsync(ct);
             await using var publisher = await ErpPublisher.ConnectAsync(broker, $"chaos{runTag}", history, ct);
             using var admin = new AdminClient(supervisor.LiveAddresses, adminToken);
+            using var door = new ErpDoor(supervisor.LiveDoors, erpKey, history, options.Seed);
             var services = new ServiceControl(Environment.GetEnvironmentVariable(ServiceControl.ScriptVariable), options.FullBrokerRestart);
             var schedule = FaultSchedule.Build(options.Seed, plan.Stream.Count, options.Kills, options.Restarts, services.CanRestart, options.Storage == StorageKind.PostgreSql, options.Faults);
-            Say($"{plan.Messages.Count} messages in {plan.Stream.Count} publications, {schedule.Count} disturbances; two Bridge processes up after {clock.Elapsed.TotalSeconds:0}s");
+            Say($"{plan.Messages.Count} messages in {plan.Stream.Count} publications ({routes.Count(r => r != Route.Amqp)} through the HTTP door), {schedule.Count} disturbances; two Bridge processes up after {clock.Elapsed.TotalSeconds:0}s");
 
             await using var disturber = new Disturber(sandbox.Control, supervisor, services, admin, history, ct);
-            await PublishAsync(plan, schedule, publisher, disturber, history, ct);
+            var outbound = new Outbound(publisher, door);
+            await PublishAsync(plan, routes, schedule, outbound, disturber, history, ct);
             await disturber.DrainAsync();
             Say($"published after {clock.Elapsed.TotalSeconds:0}s; calming down");
 
             var settled = await SettleAsync(plan, history, sandbox.Control, supervisor, disturber, admin, storage, publisher, ct);
-            var record = await CollectAsync(options.Seed, plan, history, admin, sandbox.Control, storage, publisher, capture, ct);
+            var record = await CollectAsync(options.Seed, plan, history, admin, sandbox.Control, storage, publisher, door, capture, ct);
             var index = new MessageIndex(record);
             var findings = InvariantChecker.Check(index);
             var violations = findings.Where(f => !f.IsKnownLimit).ToList();
@@ -96,7 +106,7 @@ public sealed class ChaosRun(ChaosOptions options)
             var renderer = new HistoryRenderer(index);
             var rendered = violations.Select(renderer.Render).ToList();
             var summary = Summarize(plan, history, record, disturber, supervisor, violations, knownLimits.Count, clock.Elapsed);
-            var reportPath = await WriteReportAsync(summary, plan, history, record.DeadLetters, rendered, [.. knownLimits.Select(renderer.Render)], settled, ct);
+            var reportPath = await WriteReportAsync(summary, plan, routes, record, rendered, [.. knownLimits.Select(renderer.Render)], settled, ct);
             return new ChaosResult(summary, reportPath, rendered);
         }
         finally
@@ -153,6 +163,7 @@ public sealed class ChaosRun(ChaosOptions options)
         options.Storage == StorageKind.PostgreSql ? "postgresql" : "sqlite",
         plan.Messages.Count,
         history.Publications.Count(p => p.Confirmed),
+        DoorTraffic.Of(history.Publications),
         record.Effects.Count,
         record.Events.Count,
         record.DeadLetters.Count,
@@ -171,7 +182,8 @@ public sealed class ChaosRun(ChaosOptions options)
     /// when its position comes. A message that follows another (an approval after its create) waits for that one's answer
     /// without holding up the stream.
     /// </summary>
-    private async Task PublishAsync(ChaosPlan plan, IReadOnlyList<ChaosAction> schedule, ErpPublisher publisher, Disturber disturber, History history, CancellationToken ct)
+    private async Task PublishAsync(
+        ChaosPlan plan, Route[] routes, IReadOnlyList<ChaosAction> schedule, Outbound outbound, Disturber disturber, History history, CancellationToken ct)
     {
         var pacing = new Random(options.Seed);
         var interval = TimeSpan.FromSeconds(1 / options.Rate);
@@ -188,11 +200,11 @@ public sealed class ChaosRun(ChaosOptions options)
             var publication = plan.Stream[position];
             if (publication.Message.After is { } after && !history.IsAnswered(after))
             {
-                followers.Add(PublishAfterAsync(publication, after, publisher, history, ct));
+                followers.Add(PublishAfterAsync(publication, routes[position], after, outbound, history, ct));
             }
             else
             {
-                await publisher.PublishAsync(publication, ct);
+                await outbound.SendAsync(publication, routes[position], ct);
             }
 
             if (--burst <= 0)
@@ -210,7 +222,7 @@ public sealed class ChaosRun(ChaosOptions options)
         await Task.WhenAll(followers);
     }
 
-    private static async Task PublishAfterAsync(Publication publication, string after, ErpPublisher publisher, History history, CancellationToken ct)
+    private static async Task PublishAfterAsync(Publication publication, Route route, string after, Outbound outbound, History history, CancellationToken ct)
     {
         try
         {
@@ -221,13 +233,44 @@ public sealed class ChaosRun(ChaosOptions options)
             // The message it follows has no result yet (dead-lettered, or slow): an ERP would not wait for ever either.
         }
 
-        await publisher.PublishAsync(publication, ct);
+        await outbound.SendAsync(publication, route, ct);
+    }
+
+    /// <summary>
+    /// The ERP's two ways in. A publication routed to the door that the door refuses (4xx: recorded, and judged by
+    /// <see cref="DoorChecks"/>) is then published over AMQP as before: every planned message still reaches the consumer, so
+    /// what the model expects of it (its outcome, a conflict's rejections, its effects) holds unchanged.
+    /// </summary>
+    private sealed class Outbound(ErpPublisher publisher, ErpDoor door)
+    {
+        public async Task SendAsync(Publication publication, Route route, CancellationToken ct)
+        {
+            if (route != Route.Amqp && (await door.SendAsync(publication, ct)).Accepted)
+            {
+                if (route == Route.DoorResent)
+                {
+                    // The same request again, whatever it is answered: the message is queued already.
+                    await door.SendAsync(publication, ct);
+                }
+
+                return;
+            }
+
+            await publisher.PublishAsync(publication, ct);
+        }
     }
 
     private static async Task<RunRecord> CollectAsync(
         int seed, ChaosPlan plan, History history, AdminClient admin, SandboxControlClient sandbox, StorageProbe storage, ErpPublisher publisher,
-        EventCapture capture, CancellationToken ct)
+        ErpDoor door, EventCapture capture, CancellationToken ct)
     {
+        // What the door says of every message it accepted, now that everything is quiet.
+        var doorStatuses = new Dictionary<string, DoorStatusReading>(StringComparer.Ordinal);
+        foreach (var key in history.Publications.Where(p => p.Door is not null && p.Confirmed).Select(p => p.Message.IdempotencyKey).Distinct(StringComparer.Ordinal))
+        {
+            doorStatuses[key] = await door.ReadStatusAsync(key, ct);
+        }
+
         var ready = new Dictionary<string, uint>(StringComparer.Ordinal);
         foreach (var queue in ErpQueues.All)
         {
@@ -255,10 +298,11 @@ public sealed class ChaosRun(ChaosOptions options)
             await sandbox.GetCallsAsync(null, null, null, ct),
             state,
             new LeftOvers(await storage.PendingOutboxAsync(ct), await storage.LiveClaimsAsync(ct), ready),
-            capture.Unreadable);
+            capture.Unreadable,
+            doorStatuses);
     }
 
-    private Dictionary<string, string> BridgeSettings(Uri broker, string queuePrefix, StorageProbe storage, Uri sandbox, string adminToken) => new(StringComparer.Ordinal)
+    private Dictionary<string, string> BridgeSettings(Uri broker, string queuePrefix, StorageProbe storage, Uri sandbox, string adminToken, string erpKey) => new(StringComparer.Ordinal)
     {
         ["Bridge__Storage__Provider"] = storage.Provider,
         ["Bridge__Storage__ConnectionString"] = storage.ConnectionString,
@@ -276,6 +320,8 @@ public sealed class ChaosRun(ChaosOptions options)
         ["Bridge__Admin__Tokens__0__Name"] = "chaos-operator",
         ["Bridge__Admin__Tokens__0__Token"] = adminToken,
         ["Bridge__Admin__Tokens__0__Role"] = "Operator",
+        ["Bridge__Ingress__Clients__0__Name"] = "chaos-erp",
+        ["Bridge__Ingress__Clients__0__Key"] = erpKey,
         ["ActivePlatform__BaseUrl"] = sandbox.ToString(),
         ["ActivePlatform__ApiToken"] = SandboxToken,
         ["ActivePlatform__ResellerId"] = "1",
@@ -295,9 +341,11 @@ public sealed class ChaosRun(ChaosOptions options)
     };
 
     private async Task<string> WriteReportAsync(
-        RunSummary summary, ChaosPlan plan, History history, IReadOnlyList<DeadLetterSummary> deadLetters, IReadOnlyList<string> violations,
+        RunSummary summary, ChaosPlan plan, Route[] routes, RunRecord record, IReadOnlyList<string> violations,
         IReadOnlyList<string> knownLimits, QuiescenceResult settled, CancellationToken ct)
     {
+        var history = record.History;
+        var deadLetters = record.DeadLetters;
         var path = Path.Combine(options.WorkDirectory, "report.txt");
         var lines = new List<string>
         {
@@ -313,10 +361,15 @@ public sealed class ChaosRun(ChaosOptions options)
         lines.AddRange(deadLetters.OrderBy(d => d.FirstFailedAt).Select(d => "  " + EventText.Visible(d.ToString())));
         lines.Add($"resume after kill ({summary.Resume.Lines.Count} claim(s) held by killed instances):");
         lines.AddRange(summary.Resume.Lines);
+        var doorAttempts = history.Publications.Where(p => p.Door is not null).OrderBy(p => p.StartedAt).ToList();
+        lines.Add($"door requests ({doorAttempts.Count}):");
+        lines.AddRange(doorAttempts.Select(p => $"  #{p.Message.Ordinal} [{EventText.Visible(p.Message.IdempotencyKey)}] {EventText.Visible(p.ToString())}"));
+        lines.Add($"door statuses after quiescence ({record.DoorStatuses.Count}):");
+        lines.AddRange(record.DoorStatuses.Values.Select(s => $"  [{EventText.Visible(s.Key)}] {EventText.Visible(s.ToString())}"));
         lines.Add("disturbances:");
         lines.AddRange(history.Disturbances.Select(d => "  " + d));
         lines.Add("stream:");
-        lines.AddRange(plan.Stream.Select(Describe));
+        lines.AddRange(plan.Stream.Select((p, i) => Describe(p, i, routes[i])));
         await File.WriteAllLinesAsync(path, lines, ct);
         return path;
     }

@@ -70,12 +70,32 @@ public sealed record ResumeTimes(IReadOnlyList<TimeSpan> Samples, int Unresumed,
     }
 }
 
+/// <summary>
+/// What went through the HTTP door: the messages sent there, how many it accepted (202) and refused for good (4xx, then
+/// sent over AMQP), and its requests, retries included (a killed instance, a 503, a 5xx).
+/// </summary>
+public sealed record DoorTraffic(int Messages, int Accepted, int Refused, int Requests)
+{
+    public static DoorTraffic Of(IEnumerable<PublicationRecord> publications)
+    {
+        var door = publications.Where(p => p.Door is not null).ToList();
+        return new DoorTraffic(
+            door.Select(p => p.Message).Distinct().Count(),
+            door.Where(p => p.Confirmed).Select(p => p.Message).Distinct().Count(),
+            door.Where(p => p.RefusedByDoor).Select(p => p.Message).Distinct().Count(),
+            door.Count);
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"messages:{Messages},accepted:{Accepted},refused:{Refused},requests:{Requests}");
+}
+
 /// <summary>The one line a run ends with.</summary>
 public sealed record RunSummary(
     int Seed,
     string Storage,
     int Messages,
     int Publications,
+    DoorTraffic Door,
     int Effects,
     int Events,
     int DeadLetters,
@@ -95,7 +115,7 @@ public sealed record RunSummary(
             ? ""
             : " (" + string.Join(", ", Violations.GroupBy(v => v.Invariant).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}: {g.Count()}")) + ")";
         return string.Create(CultureInfo.InvariantCulture,
-            $"chaos: seed={Seed} storage={Storage} messages={Messages} publications={Publications} effects={Effects} events={Events} " +
+            $"chaos: seed={Seed} storage={Storage} messages={Messages} publications={Publications} door={Door} effects={Effects} events={Events} " +
             $"dead-letters={DeadLetters} (pending {PendingDeadLetters}) kills={Kills} restarts=rabbitmq:{BrokerRestarts},postgresql:{DatabaseRestarts} unexpected-exits={UnexpectedExits} " +
             $"resume-after-kill={Resume} known-limits={KnownLimits} violations={Violations.Count}{byInvariant} took={Took.TotalSeconds:0}s");
     }

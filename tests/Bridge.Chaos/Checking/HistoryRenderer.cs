@@ -19,7 +19,7 @@ public sealed class HistoryRenderer(MessageIndex index)
             text.AppendLine($"  message {EventText.Visible(message.ToString())} ({message.Expectation})");
             foreach (var publication in index.Publications(message))
             {
-                text.AppendLine($"    published {publication.At:HH:mm:ss.fff} copy {publication.Copy}{(publication.Confirmed ? "" : " UNCONFIRMED " + publication.Error)}");
+                text.AppendLine($"    {EventText.Visible(publication.ToString())}");
             }
 
             foreach (var observed in index.AllEvents(message.IdempotencyKey))
@@ -33,6 +33,14 @@ public sealed class HistoryRenderer(MessageIndex index)
             }
 
             subjects.Add(message.Subject);
+        }
+
+        foreach (var key in violation.Messages.Select(m => m.IdempotencyKey).Distinct(StringComparer.Ordinal))
+        {
+            if (index.Run.DoorStatuses.TryGetValue(key, out var reading))
+            {
+                text.AppendLine($"  [{EventText.Visible(key)}] after quiescence: {EventText.Visible(reading.ToString())}");
+            }
         }
 
         // What ActivePlatform saw: effects and calls naming the subjects or any id the messages' events or payloads carry.
@@ -60,7 +68,7 @@ public sealed class HistoryRenderer(MessageIndex index)
         }
 
         // What was done to the system meanwhile: kills, restarts, fault phases, replays.
-        var times = violation.Messages.SelectMany(m => index.Publications(m).Select(p => p.At).Concat(index.AllEvents(m.IdempotencyKey).Select(e => e.ReceivedAt))).ToList();
+        var times = violation.Messages.SelectMany(m => index.Publications(m).Select(p => p.StartedAt).Concat(index.AllEvents(m.IdempotencyKey).Select(e => e.ReceivedAt))).ToList();
         if (times.Count > 0)
         {
             var (from, to) = (times.Min(), times.Max());

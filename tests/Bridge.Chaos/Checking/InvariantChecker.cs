@@ -14,6 +14,7 @@ public static class InvariantChecker
         new CurrencyRateChecks(),
         new CorrectionChecks(),
         new InvoiceChecks(),
+        new DoorChecks(),
         new LeftOverChecks(),
     ];
 

@@ -21,7 +21,10 @@ public sealed record LeftOvers(
     IReadOnlyList<LiveClaim> LiveClaims,
     IReadOnlyDictionary<string, uint> ReadyMessages);
 
-/// <summary>Everything the checks read: the plan, what was observed, and the final states.</summary>
+/// <summary>
+/// Everything the checks read: the plan, what was observed, and the final states; <see cref="DoorStatuses"/> is what the HTTP
+/// door said, once the run was quiet, of each message it had answered 202, by key.
+/// </summary>
 public sealed record RunRecord(
     int Seed,
     ChaosPlan Plan,
@@ -32,4 +35,5 @@ public sealed record RunRecord(
     IReadOnlyList<SandboxCall> Calls,
     SandboxState Sandbox,
     LeftOvers LeftOvers,
-    long UnreadableEvents);
+    long UnreadableEvents,
+    IReadOnlyDictionary<string, DoorStatusReading> DoorStatuses);

@@ -29,6 +29,15 @@ public static class Invariants
     /// <summary>A dead letter left after faults stopped and everything was replayed must be one only an operator can settle.</summary>
     public const string Stranded = "no-stranded-dead-letter";
 
+    /// <summary>The HTTP door refuses (4xx) only what calls for it: a body the contract refuses, a key used before for another payload.</summary>
+    public const string DoorRefusal = "door-refusal-justified";
+
+    /// <summary>A message the door answered 202 (the broker confirmed it) arrives: it is answered or dead-lettered.</summary>
+    public const string DoorAccepted = "door-202-arrives";
+
+    /// <summary>After quiescence, the door's status of each message it accepted agrees with what happened to it.</summary>
+    public const string DoorStatus = "door-status-matches";
+
     /// <summary>Not a violation: something the README lists as a known limit of exactly-once, reported so it can be counted.</summary>
     public const string KnownLimit = "known-limit";
 }

@@ -35,6 +35,10 @@ public sealed class ProcessSupervisor : IAsyncDisposable
     /// <summary>Admin API addresses of the instances that are up.</summary>
     public IReadOnlyList<Uri> LiveAddresses() => [.. _instances.Where(i => i.IsReady && i.BaseAddress is not null).Select(i => i.BaseAddress!)];
 
+    /// <summary>The instances that are up, by name, for the HTTP door (an ERP picks one; it may die while answering).</summary>
+    public IReadOnlyList<DoorInstance> LiveDoors() =>
+        [.. _instances.Where(i => i.IsReady && i.BaseAddress is not null).Select(i => new DoorInstance(i.Name, i.BaseAddress!))];
+
     public async Task StartAllAsync(CancellationToken ct)
     {
         // Together, as a deployment would: migrations are safe from several instances at once.

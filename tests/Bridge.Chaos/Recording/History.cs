@@ -4,8 +4,33 @@ using Bridge.Contracts;
 
 namespace Bridge.Chaos.Recording;
 
-/// <summary>A publication attempt: when, and whether the broker confirmed it (an unconfirmed one may still have arrived).</summary>
-public sealed record PublicationRecord(PlannedMessage Message, int Copy, DateTimeOffset At, bool Confirmed, string? Error);
+/// <summary>
+/// A publication attempt: when it ended, and whether the broker confirmed it (an unconfirmed one may still have arrived).
+/// <see cref="Door"/> is set for an attempt through Bridge's HTTP door: <see cref="Confirmed"/> is then a 202.
+/// </summary>
+public sealed record PublicationRecord(PlannedMessage Message, int Copy, DateTimeOffset At, bool Confirmed, string? Error, DoorAttempt? Door = null)
+{
+    /// <summary>When the attempt began: a door request may have reached Bridge from then on, an AMQP publish the broker.</summary>
+    public DateTimeOffset StartedAt => Door?.SentAt ?? At;
+
+    /// <summary>A definitive refusal by the door (4xx): nothing was queued.</summary>
+    public bool RefusedByDoor => Door is { Status: >= 400 and < 500 };
+
+    public override string ToString() => Door is { } door
+        ? $"door {door} copy {Copy}"
+        : $"published {At:HH:mm:ss.fff} copy {Copy}{(Confirmed ? "" : " UNCONFIRMED " + Error)}";
+}
+
+/// <summary>
+/// One request to the HTTP door: the instance it went to, when, and its answer — an HTTP status (with the receipt's status
+/// for a 202 and the problem's title and detail for a refusal), or no status when the request failed on the way (the
+/// instance was killed: it may or may not have queued the message).
+/// </summary>
+public sealed record DoorAttempt(string Instance, DateTimeOffset SentAt, DateTimeOffset AnsweredAt, int? Status, string? Answer)
+{
+    public override string ToString() =>
+        $"{SentAt:HH:mm:ss.fff}..{AnsweredAt:HH:mm:ss.fff} POST to {Instance} → {(Status is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) : "no answer")}{(Answer is null ? "" : " " + Answer)}";
+}
 
 /// <summary>A result event as a subscriber received it; <see cref="OutboxId"/> is the envelope's message id (Bridge's outbox row).</summary>
 public sealed record ObservedEvent(DateTimeOffset ReceivedAt, string OutboxId, IResultEvent Event)

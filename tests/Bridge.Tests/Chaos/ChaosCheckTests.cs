@@ -276,6 +276,170 @@ public sealed class ChaosCheckTests
         Assert.Contains(findings, f => f.Invariant == Invariants.OneOutcome && f.Messages.Contains(usable));
     }
 
+    [Fact]
+    public void The_door_carries_a_seeded_share_of_what_it_can_carry_and_nothing_else()
+    {
+        var generator = ScenarioGenerator.Plan(7, 600, new HashSet<Flow>());
+        foreach (var payment in generator.World.Payments)
+        {
+            payment.Seeded = new SandboxPayment("1", 1, payment.AccountId, "000001", "100.0", "USD", payment.Status, false, null, null, [], []);
+        }
+
+        foreach (var invoice in generator.World.Invoices)
+        {
+            invoice.Seeded = new SandboxInvoice("2", 1, invoice.AccountId, invoice.BillingDate, invoice.BillingDate.AddMonths(1), "1.0", "postpay", "closed",
+                "INV", "INV", false, null, "1", "waiting_for_payment", null, null, null);
+        }
+
+        var stream = generator.Emit().Stream;
+        var routes = DoorRouting.Plan(7, 0.3, stream);
+        var carried = stream.Where((_, i) => routes[i] != Route.Amqp).Select(p => p.Message).ToList();
+
+        Assert.Equal(routes, DoorRouting.Plan(7, 0.3, stream));
+        Assert.All(DoorRouting.Plan(7, 0, stream), r => Assert.Equal(Route.Amqp, r));
+        Assert.InRange(carried.Count, stream.Count / 5, stream.Count * 2 / 5);
+        Assert.Contains(routes, r => r == Route.DoorResent);
+        Assert.All(carried, m => Assert.True(DoorRouting.CanCarry(m), m.ToString()));
+        Assert.Contains(carried, m => m.AmqpMessageId is null);                 // the body's idempotencyKey alone
+        Assert.Contains(carried, m => m.Expectation == Expectation.Invalid);   // JSON the door should refuse 400
+        Assert.Contains(carried, m => m.Flow == Flow.ControlCharacterKeys);       // a control character in the body's key only
+        Assert.DoesNotContain(stream, p => !OutcomeChecks.IsUsableKey(p.Message.IdempotencyKey) && DoorRouting.CanCarry(p.Message));
+        Assert.DoesNotContain(stream, p => p.Message.Expectation == Expectation.Unreadable && DoorRouting.CanCarry(p.Message));
+        Assert.DoesNotContain(stream, p => p.Message.AmqpMessageId is { } id && id != p.Message.IdempotencyKey && DoorRouting.CanCarry(p.Message));
+    }
+
+    [Fact]
+    public void A_door_refusal_the_message_does_not_call_for_is_a_violation_and_one_it_calls_for_is_not()
+    {
+        var run = new RunBuilder();
+        var valid = run.Message(new CancelPayment { PaymentId = "1" }, "1", Flow.PaymentStatus);
+        var invalid = run.Message(new CancelPayment { PaymentId = "not-a-number" }, "bad-1", Flow.BadInput, Expectation.Invalid);
+        var lone = run.Message(new CancelPayment { PaymentId = "3" }, "3", Flow.PaymentStatus);
+        var owner = run.Message(TopUp(441m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        var other = run.Message(TopUp(442m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        var json = run.Message(new CancelPayment { PaymentId = "4" }, "4", Flow.PaymentStatus);
+        run.Door(valid, 400, T0.AddSeconds(1), "The body is not a valid CancelPayment");
+        run.Door(invalid, 400, T0.AddSeconds(1), "The body is not a valid CancelPayment");
+        run.Door(lone, 409, T0.AddSeconds(1), "Idempotency-Key already used");
+        run.Door(other, 409, T0.AddSeconds(1), "Idempotency-Key already used"); // the owner went out at T0: right
+        run.Door(json, 415, T0.AddSeconds(1), "JSON only");
+
+        var violations = new DoorChecks().Check(run.Index()).ToList();
+
+        Assert.All(violations, v => Assert.Equal(Invariants.DoorRefusal, v.Invariant));
+        Assert.Equal(3, violations.Count);
+        Assert.Contains(violations, v => v.Messages.Contains(valid) && v.Detail.Contains("well-formed CancelPayment", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Messages.Contains(lone) && v.Detail.Contains("no other payload under its key was sent before", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Messages.Contains(json) && v.Detail.Contains("refused #", StringComparison.Ordinal) && v.Detail.Contains(" 415 ", StringComparison.Ordinal));
+        Assert.DoesNotContain(violations, v => v.Messages.Contains(invalid) || v.Messages.Contains(owner));
+    }
+
+    [Fact]
+    public void Two_payloads_under_one_key_both_accepted_by_the_door_and_a_202_that_never_arrives_are_violations()
+    {
+        var run = new RunBuilder();
+        var owner = run.Message(TopUp(441m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        var other = run.Message(TopUp(442m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        var lost = run.Message(new CancelPayment { PaymentId = "5" }, "5", Flow.PaymentStatus);
+        run.Door(owner, 202, T0.AddSeconds(1));
+        run.Door(other, 202, T0.AddSeconds(2));
+        run.Door(lost, 202, T0.AddSeconds(3));
+        run.Event(TopUpRegistered(owner, T0.AddSeconds(4)));
+        run.Event(TopUpConflict(other, "Idempotency key 'm005875' was already used by a RegisterPayment with a different payload; this message was not applied."));
+        run.Status(owner, DoorStatuses.Applied, TopUpRegistered(owner, T0.AddSeconds(4)));
+        run.Status(lost, DoorStatuses.Accepted, null);
+
+        var violations = new DoorChecks().Check(run.Index()).ToList();
+
+        Assert.Equal(2, violations.Count);
+        Assert.Contains(violations, v => v.Invariant == Invariants.DoorRefusal && v.Detail.Contains("accepted 2 different payloads under one key", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Invariant == Invariants.DoorAccepted && v.Messages.SequenceEqual([lost]));
+    }
+
+    [Fact]
+    public void A_door_status_that_disagrees_with_the_history_after_quiescence_is_a_violation()
+    {
+        var run = new RunBuilder();
+        var applied = run.Message(new CancelPayment { PaymentId = "1" }, "1", Flow.PaymentStatus);
+        var stuck = run.Message(new CancelPayment { PaymentId = "2" }, "2", Flow.PaymentStatus);
+        var foreign = run.Message(new CancelPayment { PaymentId = "3" }, "3", Flow.PaymentStatus);
+        var lettered = run.Message(new CancelPayment { PaymentId = "4" }, "4", Flow.PaymentStatus);
+        var wrongLetter = run.Message(new CancelPayment { PaymentId = "6" }, "6", Flow.PaymentStatus);
+        foreach (var message in new[] { applied, stuck, foreign, lettered, wrongLetter })
+        {
+            run.Door(message, 202, T0.AddSeconds(1));
+        }
+
+        run.Event(Cancelled(applied, "1"));
+        run.Event(Cancelled(stuck, "2"));
+        run.Event(Cancelled(foreign, "3"));
+        var letter = run.DeadLetter(lettered);
+        run.DeadLetter(wrongLetter);
+        run.Status(applied, DoorStatuses.Applied, Cancelled(applied, "1"));
+        run.Status(stuck, DoorStatuses.InProgress, null);
+        run.Status(foreign, DoorStatuses.Applied, Cancelled(applied, "1"));
+        run.Status(lettered, DoorStatuses.DeadLettered, null, letter.Id);
+        run.Status(wrongLetter, DoorStatuses.DeadLettered, null, letter.Id);
+
+        var violations = new DoorChecks().Check(run.Index()).ToList();
+
+        Assert.All(violations, v => Assert.Equal(Invariants.DoorStatus, v.Invariant));
+        Assert.DoesNotContain(violations, v => v.Messages.Contains(applied) || v.Messages.Contains(lettered));
+        Assert.Contains(violations, v => v.Messages.Contains(stuck) && v.Detail.Contains("door status in-progress", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Messages.Contains(foreign) && v.Detail.Contains("of another message id", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Messages.Contains(wrongLetter) && v.Detail.Contains("dead-lettered with dead letter", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_key_owner_shown_applied_with_the_other_payloads_key_conflict_as_its_result_is_a_violation_and_conflict_is_not()
+    {
+        // The door's status reads the latest result event under the key: after the owner's success, the other payload's
+        // "key already used" rejection is the latest, and it is not the owner's result.
+        var run = new RunBuilder();
+        var owner = run.Message(TopUp(441m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        var other = run.Message(TopUp(442m), "topup-249", Flow.TopUps, Expectation.ValidOrConflict, "m005875");
+        run.Door(owner, 202, T0.AddSeconds(1));
+        var success = TopUpRegistered(owner, T0.AddSeconds(4));
+        var refusal = TopUpConflict(other, "Idempotency key 'm005875' was already used by a RegisterPayment with a different payload; this message was not applied.") with { OccurredAt = T0.AddSeconds(6) };
+        run.Event(success);
+        run.Event(refusal);
+
+        run.Status(owner, DoorStatuses.Applied, refusal);
+        var wrong = Assert.Single(new DoorChecks().Check(run.Index()));
+        Assert.Equal(Invariants.DoorStatus, wrong.Invariant);
+        Assert.Contains("the history says applied with its PaymentRegistered", wrong.Detail, StringComparison.Ordinal);
+
+        run.Status(owner, DoorStatuses.Applied, success);
+        Assert.Empty(new DoorChecks().Check(run.Index()));
+
+        run.Status(owner, DoorStatuses.Conflict, null);
+        Assert.Empty(new DoorChecks().Check(run.Index()));
+    }
+
+    [Fact]
+    public void A_violation_shows_the_door_requests_and_the_status_the_door_gave()
+    {
+        var run = new RunBuilder();
+        var message = run.Message(new CancelPayment { PaymentId = "2" }, "2", Flow.PaymentStatus);
+        run.Door(message, null, T0.AddSeconds(1));
+        run.Door(message, 202, T0.AddSeconds(2), "status accepted");
+        run.Event(Cancelled(message, "2"));
+        run.Status(message, DoorStatuses.InProgress, null);
+        var index = run.Index();
+
+        var text = new HistoryRenderer(index).Render(Assert.Single(new DoorChecks().Check(index)));
+
+        Assert.Contains("POST to bridge-a → no answer", text, StringComparison.Ordinal);
+        Assert.Contains("POST to bridge-a → 202 status accepted", text, StringComparison.Ordinal);
+        Assert.Contains("after quiescence: door status in-progress (CancelPayment), no result", text, StringComparison.Ordinal);
+    }
+
+    private static PaymentRegistered TopUpRegistered(PlannedMessage message, DateTimeOffset at) => new()
+    {
+        Key = "topup-249", MessageId = message.IdempotencyKey, CorrelationId = "c", OccurredAt = at, ResellerId = 1, PaymentId = "12001", AccountId = 685,
+        Total = 441m, AlreadyApplied = false,
+    };
+
     private static RegisterPayment TopUp(decimal total) => new() { Key = "topup-249", AccountId = 685, Total = total, Comment = "Top-up 249 for account 685" };
 
     private static PaymentRejected TopUpConflict(PlannedMessage message, string description) => new()
@@ -343,6 +507,8 @@ public sealed class ChaosCheckTests
         private readonly List<PlannedMessage> _messages = [];
         private readonly History _history = new();
         private readonly List<SandboxEffect> _effects = [];
+        private readonly List<DeadLetterSummary> _deadLetters = [];
+        private readonly Dictionary<string, DoorStatusReading> _doorStatuses = new(StringComparer.Ordinal);
         private int _events;
 
         public List<SandboxPayment> Payments { get; } = [];
@@ -359,6 +525,24 @@ public sealed class ChaosCheckTests
             return message;
         }
 
+        /// <summary>A request to the door for <paramref name="message"/> answered <paramref name="status"/> (null: no answer) at <paramref name="at"/>.</summary>
+        public void Door(PlannedMessage message, int? status, DateTimeOffset at, string? answer = null) =>
+            _history.Published(new PublicationRecord(message, 0, at, status == 202, status == 202 ? null : answer,
+                new DoorAttempt("bridge-a", at.AddMilliseconds(-5), at, status, answer)));
+
+        /// <summary>What the door says of <paramref name="message"/> after quiescence.</summary>
+        public void Status(PlannedMessage message, string status, IResultEvent? result, Guid? deadLetter = null) =>
+            _doorStatuses[message.IdempotencyKey] = new DoorStatusReading(message.IdempotencyKey, 200, status, message.MessageType, result?.GetType().Name,
+                result?.MessageId, result?.OccurredAt, result is null ? null : "{}", deadLetter, deadLetter is null ? null : "Pending");
+
+        public DeadLetterSummary DeadLetter(PlannedMessage message)
+        {
+            var letter = new DeadLetterSummary(Guid.NewGuid(), "q", message.MessageType, message.IdempotencyKey, message.Subject, "TimeoutException", "timed out", 3, 1, T0, T0,
+                "Pending", null, 0);
+            _deadLetters.Add(letter);
+            return letter;
+        }
+
         public void Event(IResultEvent e) => _history.Received(new ObservedEvent(T0.AddSeconds(++_events), Guid.NewGuid().ToString(), e));
 
         public void Effect(string kind, string subject, params (string Name, string? Value)[] details) =>
@@ -372,11 +556,12 @@ public sealed class ChaosCheckTests
             new ChaosPlan(_messages, [.. _messages.Select(m => new Publication(m, 0))]),
             _history,
             _history.Events,
-            [],
+            _deadLetters,
             _effects,
             [],
             new SandboxState(Documents, [], Payments, [], [], [], Invoices),
             new LeftOvers(0, [], new Dictionary<string, uint>()),
-            0));
+            0,
+            _doorStatuses));
     }
 }
