@@ -229,6 +229,7 @@ internal static class CorrectionEndpoints
         HttpContext context,
         [FromRoute(Name = "reseller_id")] int resellerId,
         CorrectionStore store,
+        AccountDirectory accounts,
         SandboxClock clock)
     {
         var (ok, body) = await ApiJson.ReadBodyAsync(context);
@@ -238,9 +239,14 @@ internal static class CorrectionEndpoints
         }
 
         var (fields, error) = CorrectionFields.Parse(ApiJson.DataAttributes(body));
-        return fields is null
-            ? ApiJson.Error(StatusCodes.Status422UnprocessableEntity, error!)
-            : ApiJson.Document(store.Create(resellerId, fields, clock.Now).ToJson(), StatusCodes.Status201Created);
+        if (fields is null)
+        {
+            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, error!);
+        }
+
+        return accounts.Owns(resellerId, fields.AccountId)
+            ? ApiJson.Document(store.Create(resellerId, fields, clock.Now).ToJson(), StatusCodes.Status201Created)
+            : AccountDirectory.UnknownInBody([fields.AccountId]);
     }
 
     private static async Task<IResult> UpdateStatus(

@@ -302,11 +302,11 @@ internal static class InvoiceEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         api.MapPost("/accounts/{account_id:long}/approve_invoices", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, [FromRoute(Name = "account_id")] long a, InvoiceStore s, SandboxClock k)
-            => HandleAsync(c, r, a, null, InvoiceOperation.Approve, s, k));
+            => HandleAsync(c, r, a, null, InvoiceOperation.Approve, s, k)).AddEndpointFilter(AccountDirectory.RequireOwnedAccount);
         api.MapPost("/invoices/{id}/approve", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, string id, InvoiceStore s, SandboxClock k)
             => HandleAsync(c, r, null, id, InvoiceOperation.Approve, s, k));
         api.MapPost("/accounts/{account_id:long}/complete_invoices", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, [FromRoute(Name = "account_id")] long a, InvoiceStore s, SandboxClock k)
-            => HandleAsync(c, r, a, null, InvoiceOperation.Complete, s, k));
+            => HandleAsync(c, r, a, null, InvoiceOperation.Complete, s, k)).AddEndpointFilter(AccountDirectory.RequireOwnedAccount);
         api.MapPost("/invoices/{id}/complete", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, string id, InvoiceStore s, SandboxClock k)
             => HandleAsync(c, r, null, id, InvoiceOperation.Complete, s, k));
         api.MapPost("/invoices/{id}/revoke", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, string id, InvoiceStore s, SandboxClock k)

@@ -643,11 +643,17 @@ internal static class PaymentEndpoints
             store.UndocumentedFilters = settings.Undocumented;
             return Results.NoContent();
         });
-        control.MapPost("/payments", (SandboxPaymentSeed seed, PaymentStore store) =>
+        control.MapPost("/payments", (SandboxPaymentSeed seed, PaymentStore store, AccountDirectory accounts) =>
         {
             if (seed.Total <= 0 || seed.AccountId <= 0 || !PaymentStatus.All.Contains(seed.Status) || seed.Currency is not { Length: 3 })
             {
                 return Results.BadRequest(new { error = "total and accountId must be positive, status one of " + string.Join(", ", PaymentStatus.All) + ", currency an ISO code" });
+            }
+
+            // A payment is an account's: naming a new account registers it for the reseller, another reseller's is refused.
+            if (accounts.Register(seed.AccountId, seed.ResellerId) is { } refused)
+            {
+                return Results.BadRequest(new { error = refused });
             }
 
             return Results.Created((string?)null, store.Add(seed, seed.TopUp ? "top-up payment" : "order payment").View());
@@ -660,7 +666,7 @@ internal static class PaymentEndpoints
         control.MapGet("/payment-corrections", (string? paymentId, PaymentStore store) => store.CorrectionViews(paymentId));
     }
 
-    private static async Task<IResult> Create(HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, PaymentStore store)
+    private static async Task<IResult> Create(HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, PaymentStore store, AccountDirectory accounts)
     {
         var attributes = await AttributesAsync(context);
         if (attributes is null)
@@ -678,7 +684,12 @@ internal static class PaymentEndpoints
 
         if (!long.TryParse(ApiJson.Text(attributes["account_id"]), NumberStyles.None, CultureInfo.InvariantCulture, out var accountId) || accountId <= 0)
         {
-            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, "Account must exist");
+            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, AccountDirectory.MustExist);
+        }
+
+        if (!accounts.Owns(resellerId, accountId))
+        {
+            return AccountDirectory.UnknownInBody([accountId]);
         }
 
         if (Money(attributes["total"]) is not { } total || total <= 0)
