@@ -27,7 +27,8 @@ namespace Bridge.Sandbox;
 /// <c>POST /_sandbox/payments/{id}/by-hand</c> with a <see cref="SandboxHandChange"/> → 200 <see cref="SandboxPayment"/>: a manager's
 /// change in ActivePlatform's own interface (a correction entered, a status set), not an API effect; 400 when it changes nothing.
 /// <c>PUT /_sandbox/payment-filters</c> with a <see cref="PaymentFilterSettings"/> → 204: undocumented range operators honoured, ignored or refused.</item>
-/// <item><c>GET /_sandbox/corrections</c> → <see cref="SandboxCorrection"/>s (current state; not cleared by reset).</item>
+/// <item><c>GET /_sandbox/corrections</c> → <see cref="SandboxCorrection"/>s (current state; not cleared by reset), those a payment's
+/// completion by number or a manager by hand made included (they are approved or declined through the API like any other).</item>
 /// <item><c>GET /_sandbox/invoices</c> → <see cref="SandboxInvoice"/>s; <c>POST /_sandbox/invoices</c> with a <see cref="SandboxInvoiceSeed"/> → the added invoice
 /// (with <c>linkedPayment</c>, its payment is one of the sandbox's payments and completing the invoice completes it).</item>
 /// <item><c>PUT /_sandbox/accounts/{id}</c> with <c>{"resellerId":1}</c> → 204: the account is one of the reseller's (kept across reset);
