@@ -152,6 +152,10 @@ internal sealed partial class Catalog
     internal IReadOnlyList<JsonObject> AccountsOf(int resellerId) =>
         [.. _accounts.Where(a => (int)a.Value["attributes"]!["reseller_id"]! == resellerId).OrderBy(a => a.Key).Select(a => RenderAccount(a.Key, a.Value))];
 
+    /// <summary>The reseller a seeded account belongs to, or null when the catalog has no such account.</summary>
+    internal int? ResellerOf(long accountId) =>
+        accountId is > 0 and <= int.MaxValue && _accounts.TryGetValue((int)accountId, out var account) ? (int)account["attributes"]!["reseller_id"]! : null;
+
     /// <summary>The plans the seeded subscriptions are on (from the documented example).</summary>
     internal IReadOnlyList<JsonObject> Plans() =>
         [.. _related.Where(r => r.Key.Type == "plans").OrderBy(r => r.Key.Id, StringComparer.Ordinal).Select(r => r.Value.DeepClone().AsObject())];

@@ -27,9 +27,13 @@ namespace Bridge.Sandbox;
 /// <c>POST /_sandbox/payments/{id}/by-hand</c> with a <see cref="SandboxHandChange"/> → 200 <see cref="SandboxPayment"/>: a manager's
 /// change in ActivePlatform's own interface (a correction entered, a status set), not an API effect; 400 when it changes nothing.
 /// <c>PUT /_sandbox/payment-filters</c> with a <see cref="PaymentFilterSettings"/> → 204: undocumented range operators honoured, ignored or refused.</item>
-/// <item><c>GET /_sandbox/corrections</c> → <see cref="SandboxCorrection"/>s (current state; not cleared by reset).</item>
+/// <item><c>GET /_sandbox/corrections</c> → <see cref="SandboxCorrection"/>s (current state; not cleared by reset), those a payment's
+/// completion by number or a manager by hand made included (they are approved or declined through the API like any other).</item>
 /// <item><c>GET /_sandbox/invoices</c> → <see cref="SandboxInvoice"/>s; <c>POST /_sandbox/invoices</c> with a <see cref="SandboxInvoiceSeed"/> → the added invoice
 /// (with <c>linkedPayment</c>, its payment is one of the sandbox's payments and completing the invoice completes it).</item>
+/// <item><c>PUT /_sandbox/accounts/{id}</c> with <c>{"resellerId":1}</c> → 204: the account is one of the reseller's (kept across reset);
+/// 409 when another reseller owns it (the catalog, a registration or a range says so), or the reseller is not in the tree.
+/// <c>GET /_sandbox/accounts/{id}</c> → <c>{"resellerId":…}</c> or 404. Seeding a payment or invoice registers its account alike.</item>
 /// <item><c>POST /_sandbox/tokens</c> with <c>{"token":"t","resellerId":2}</c> → 204; the token reaches 2 and its subtree.</item>
 /// <item><c>PUT /_sandbox/scope</c> with <c>{"outOfScopeStatus":404}</c> (or 403) → 204: how a reseller outside the token's subtree is answered until reset.</item>
 /// <item><c>GET|PUT /_sandbox/paging</c> with a <see cref="SandboxPagingSettings"/> (<c>{"maxPageSize":3,"links":true,"meta":false}</c>) → the settings: every list (subscriptions, payments, invoices, charges, orders) serves at most maxPageSize items a page whatever page[size] asked, with or without links and a meta total, until reset.</item>
@@ -146,16 +150,29 @@ internal static class ControlApi
 
         PaymentEndpoints.MapControl(control);
 
+        control.MapPut("/accounts/{id:long}", (long id, SandboxAccount account, AccountDirectory accounts) =>
+            accounts.Register(id, account.ResellerId) is { } refused
+                ? Results.Conflict(new { error = refused })
+                : Results.NoContent());
+        control.MapGet("/accounts/{id:long}", (long id, AccountDirectory accounts) =>
+            accounts.OwnerOf(id) is { } owner ? Results.Ok(new SandboxAccount { ResellerId = owner }) : Results.NotFound());
+
         // Corrections are not cleared by /reset: their ids keep growing and tests use their own.
         control.MapGet("/corrections", (CorrectionStore corrections) => corrections.All().Select(c => c.View()).ToList());
 
         // Postpaid invoices with their linked payments: seeded for reseller 1, added per test; not cleared by /reset.
         control.MapGet("/invoices", (InvoiceStore invoices) => invoices.All().Select(i => i.View()).ToList());
-        control.MapPost("/invoices", (SandboxInvoiceSeed seed, InvoiceStore invoices, ResellerDirectory directory, SandboxClock clock) =>
+        control.MapPost("/invoices", (SandboxInvoiceSeed seed, InvoiceStore invoices, ResellerDirectory directory, AccountDirectory accounts, SandboxClock clock) =>
         {
             if (!directory.Exists(seed.ResellerId) || seed.AccountId <= 0 || seed.BillingDate == default)
             {
                 return Results.BadRequest(new { error = "resellerId must be a reseller of the tree, accountId positive and billingDate set" });
+            }
+
+            // An invoice is billed to an account of its reseller: naming a new account registers it, another reseller's is refused.
+            if (accounts.Register(seed.AccountId, seed.ResellerId) is { } refused)
+            {
+                return Results.BadRequest(new { error = refused });
             }
 
             return Results.Ok(invoices.Seed(seed, clock.Now).View());

@@ -35,6 +35,30 @@ internal sealed class CorrectionStore(EffectLedger ledger)
         }
     }
 
+    /// <summary>
+    /// A correction ActivePlatform creates itself — completing a payment by number (REFERENCE.md §2.5: "created on behalf of the
+    /// token's manager"), or a manager by hand — not through <c>POST corrections</c>: so not a correction.created effect. It is
+    /// a correction like any other: <c>PATCH corrections/{id}</c> approves or declines it (§4.2).
+    /// </summary>
+    public StoredCorrection CreateByPlatform(int resellerId, long accountId, decimal total, string comment, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            // [INFERRED] Not included in an invoice and created awaiting approval, as every correction is (§4).
+            var correction = new StoredCorrection(++_lastId, resellerId, ManagerId, new CorrectionFields(accountId, false, null, null, null, total, comment), ApprovalRequired, now, now, null);
+            _corrections.Add(correction.Id, correction);
+            return correction;
+        }
+    }
+
+    public StoredCorrection? Find(long id)
+    {
+        lock (_gate)
+        {
+            return _corrections.GetValueOrDefault(id);
+        }
+    }
+
     /// <summary>Null when there is no such correction for the reseller; the correction as it is when it is not awaiting approval.</summary>
     public (StoredCorrection? Correction, bool Changed) SetStatus(int resellerId, long id, string status, DateTimeOffset now)
     {
@@ -229,6 +253,7 @@ internal static class CorrectionEndpoints
         HttpContext context,
         [FromRoute(Name = "reseller_id")] int resellerId,
         CorrectionStore store,
+        AccountDirectory accounts,
         SandboxClock clock)
     {
         var (ok, body) = await ApiJson.ReadBodyAsync(context);
@@ -238,9 +263,14 @@ internal static class CorrectionEndpoints
         }
 
         var (fields, error) = CorrectionFields.Parse(ApiJson.DataAttributes(body));
-        return fields is null
-            ? ApiJson.Error(StatusCodes.Status422UnprocessableEntity, error!)
-            : ApiJson.Document(store.Create(resellerId, fields, clock.Now).ToJson(), StatusCodes.Status201Created);
+        if (fields is null)
+        {
+            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, error!);
+        }
+
+        return accounts.Owns(resellerId, fields.AccountId)
+            ? ApiJson.Document(store.Create(resellerId, fields, clock.Now).ToJson(), StatusCodes.Status201Created)
+            : AccountDirectory.UnknownInBody([fields.AccountId]);
     }
 
     private static async Task<IResult> UpdateStatus(

@@ -380,7 +380,7 @@ internal static class ExternalInvoiceEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        var documents = api.MapGroup("/accounts/{account_id:int}/external_invoices");
+        var documents = api.MapGroup("/accounts/{account_id:int}/external_invoices").AddEndpointFilter(AccountDirectory.RequireOwnedAccount);
         documents.MapGet("", Get);
         documents.MapPost("", Create);
         documents.MapPatch("/{id}", Update);
@@ -518,6 +518,7 @@ internal static class ExternalInvoiceEndpoints
         HttpContext context,
         [FromRoute(Name = "reseller_id")] int resellerId,
         ClosingDocumentStore store,
+        AccountDirectory accounts,
         SandboxClock clock)
     {
         var (ok, body) = await ApiJson.ReadBodyAsync(context);
@@ -535,6 +536,11 @@ internal static class ExternalInvoiceEndpoints
 
         // The call log keys a notification by its accounts, as the effect ledger does.
         CallLog.SetKey(context, string.Join(',', accountIds));
+        if (accountIds.Where(id => !accounts.Owns(resellerId, id)).ToList() is { Count: > 0 } unknown)
+        {
+            // [INFERRED] Refused whole, nothing sent: the documented 422 of this endpoint is for account_ids it cannot use.
+            return AccountDirectory.UnknownInBody(unknown);
+        }
 
         var dates = new DateOnly[2];
         string[] names = ["start_date", "end_date"];

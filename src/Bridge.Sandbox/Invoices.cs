@@ -157,7 +157,8 @@ internal sealed class InvoiceStore
                     return (null, InvoiceErrors.NotFound());
                 }
 
-                // The "by account" variants are for accounts with a single invoice in the period.
+                // The "by account" variants are for accounts with a single invoice in the period (documented). Inferred: with
+                // several, the oldest is the one acted on — the docs name no error for it.
                 invoice = ofAccount.OrderBy(i => i.Id).FirstOrDefault(i => i.FromDate == request.BillingDate);
                 if (invoice is null)
                 {
@@ -198,10 +199,20 @@ internal sealed class InvoiceStore
                 },
             };
             _invoices[invoice.Id] = updated;
-            if (operation == InvoiceOperation.Complete)
+            var invoiceKey = invoice.Id.ToString(CultureInfo.InvariantCulture);
+            switch (operation)
             {
-                // "complete … completes the linked payment" (REFERENCE.md §6 step 4).
-                _payments.CompleteLinked(resellerId, invoice.PaymentId, invoice.Id.ToString(CultureInfo.InvariantCulture));
+                case InvoiceOperation.Complete:
+                    // "complete … completes the linked payment" (REFERENCE.md §6 step 4).
+                    _payments.CompleteLinked(resellerId, invoice.PaymentId, invoiceKey);
+                    break;
+                case InvoiceOperation.Approve:
+                    // "This sets the due date on the linked payment" (§6 step 3), with the third-party amount and currency.
+                    _payments.SetLinkedTerms(resellerId, invoice.PaymentId, invoiceKey, updated.PaymentDueDate, updated.ExternalTotal, updated.ExternalCurrency);
+                    break;
+                default:
+                    _payments.SetLinkedTerms(resellerId, invoice.PaymentId, invoiceKey, null, null, null);
+                    break;
             }
 
             if (updated != invoice)
@@ -302,11 +313,11 @@ internal static class InvoiceEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         api.MapPost("/accounts/{account_id:long}/approve_invoices", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, [FromRoute(Name = "account_id")] long a, InvoiceStore s, SandboxClock k)
-            => HandleAsync(c, r, a, null, InvoiceOperation.Approve, s, k));
+            => HandleAsync(c, r, a, null, InvoiceOperation.Approve, s, k)).AddEndpointFilter(AccountDirectory.RequireOwnedAccount);
         api.MapPost("/invoices/{id}/approve", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, string id, InvoiceStore s, SandboxClock k)
             => HandleAsync(c, r, null, id, InvoiceOperation.Approve, s, k));
         api.MapPost("/accounts/{account_id:long}/complete_invoices", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, [FromRoute(Name = "account_id")] long a, InvoiceStore s, SandboxClock k)
-            => HandleAsync(c, r, a, null, InvoiceOperation.Complete, s, k));
+            => HandleAsync(c, r, a, null, InvoiceOperation.Complete, s, k)).AddEndpointFilter(AccountDirectory.RequireOwnedAccount);
         api.MapPost("/invoices/{id}/complete", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, string id, InvoiceStore s, SandboxClock k)
             => HandleAsync(c, r, null, id, InvoiceOperation.Complete, s, k));
         api.MapPost("/invoices/{id}/revoke", (HttpContext c, [FromRoute(Name = "reseller_id")] int r, string id, InvoiceStore s, SandboxClock k)

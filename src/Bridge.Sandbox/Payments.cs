@@ -18,7 +18,8 @@ public sealed record SandboxPayment(
     string? LinkedInvoiceId,
     long? PaymentMethodId,
     IReadOnlyList<string> ExternalTransactionIds,
-    IReadOnlyList<string> CorrectionIds);
+    IReadOnlyList<string> CorrectionIds,
+    DateOnly? DueDate = null);
 
 /// <summary>A correction ActivePlatform created while completing a payment by number.</summary>
 public sealed record SandboxPaymentCorrection(string Id, int ResellerId, long AccountId, string PaymentId, string Total, string Status, string Comment);
@@ -116,6 +117,11 @@ internal sealed class StoredPayment
     public DateTimeOffset? ClosedAt { get; set; }
     public long? PaymentMethodId { get; set; }
     public long? ManagerId { get; set; }
+
+    /// <summary>A postpaid invoice's payment has none until the invoice is approved, and cannot be paid without it (REFERENCE.md §6).</summary>
+    public DateOnly? DueDate { get; set; }
+    public decimal? ExternalTotal { get; set; }
+    public string? ExternalCurrency { get; set; }
     public List<string> ExternalTransactionIds { get; } = [];
     public List<long> CorrectionIds { get; } = [];
 
@@ -141,9 +147,9 @@ internal sealed class StoredPayment
             ["requester_ip"] = null,
             ["manager_id"] = ManagerId,
             ["purpose"] = Purpose,
-            ["external_total"] = null,
-            ["external_currency"] = null,
-            ["due_date"] = null,
+            ["external_total"] = ExternalTotal is { } externalTotal ? ApiJson.Money(externalTotal) : null,
+            ["external_currency"] = ExternalCurrency,
+            ["due_date"] = DueDate is { } due ? ApiJson.Date(due) : null,
             ["payment_method_name"] = PaymentMethodId is { } method ? PaymentStore.MethodName(method) : null,
             ["closed_at"] = ClosedAt is { } closed ? ApiJson.Timestamp(closed) : null,
         },
@@ -161,35 +167,17 @@ internal sealed class StoredPayment
 
     public SandboxPayment View() => new(
         Id.ToString(CultureInfo.InvariantCulture), ResellerId, AccountId, Number, ApiJson.Money(Total), Currency, Status, TopUp, LinkedInvoiceId,
-        PaymentMethodId, [.. ExternalTransactionIds], [.. CorrectionIds.Select(id => id.ToString(CultureInfo.InvariantCulture))]);
+        PaymentMethodId, [.. ExternalTransactionIds], [.. CorrectionIds.Select(id => id.ToString(CultureInfo.InvariantCulture))], DueDate);
 
     private static JsonObject Ref(string id, string type) => new() { ["id"] = id, ["type"] = type };
 }
 
-internal sealed record StoredPaymentCorrection(long Id, int ResellerId, long AccountId, long PaymentId, decimal Total, string Comment, DateTimeOffset CreatedAt)
+/// <summary>A correction ActivePlatform made against a payment; the correction itself (its status) is the correction store's.</summary>
+internal sealed record StoredPaymentCorrection(long Id, long PaymentId)
 {
-    public JsonObject ToResource() => new()
-    {
-        ["id"] = Id.ToString(CultureInfo.InvariantCulture),
-        ["type"] = "corrections",
-        ["attributes"] = new JsonObject
-        {
-            ["created_at"] = ApiJson.Timestamp(CreatedAt),
-            ["updated_at"] = ApiJson.Timestamp(CreatedAt),
-            ["account_id"] = AccountId,
-            ["manager_id"] = PaymentStore.ManagerId,
-            ["status"] = "approval_required",
-            ["total"] = ApiJson.Money(Total),
-            ["included_invoice"] = false,
-            ["subscription_id"] = null,
-            ["period_from"] = null,
-            ["period_to"] = null,
-            ["comment"] = Comment,
-        },
-    };
-
-    public SandboxPaymentCorrection View() => new(
-        Id.ToString(CultureInfo.InvariantCulture), ResellerId, AccountId, PaymentId.ToString(CultureInfo.InvariantCulture), ApiJson.Money(Total), "approval_required", Comment);
+    public SandboxPaymentCorrection View(StoredCorrection correction) => new(
+        Id.ToString(CultureInfo.InvariantCulture), correction.ResellerId, correction.Fields.AccountId, PaymentId.ToString(CultureInfo.InvariantCulture),
+        ApiJson.Money(correction.Fields.Total), correction.Status, correction.Fields.Comment ?? "");
 }
 
 /// <summary>What a payment operation came to: the payment, or the documented (or inferred) error.</summary>
@@ -220,20 +208,24 @@ internal sealed partial class PaymentStore
     public const string CurrencyMismatch = "Currency code does not match the payment currency.";
     public const string ExternalTransactionInvalid = "External transaction id is invalid.";
 
+    // The rule is documented ("such a payment cannot be paid or approved", REFERENCE.md §6 step 2); the answer is not [INFERRED].
+    public const string InvoiceNotApproved = "A payment linked to an invoice that is not approved has no due date and cannot be paid.";
+
     private readonly Lock _gate = new();
     private readonly SandboxClock _clock;
     private readonly EffectLedger _ledger;
+    private readonly CorrectionStore _correctionStore;
     private readonly Dictionary<long, StoredPayment> _payments = [];
     private readonly List<StoredPaymentCorrection> _corrections = [];
 
     // Ids keep growing across resets, so an id seen before a reset never names another payment after it.
     private long _lastPaymentId = 3000;
-    private long _lastCorrectionId = 9000;
 
-    public PaymentStore(SandboxClock clock, EffectLedger ledger)
+    public PaymentStore(SandboxClock clock, EffectLedger ledger, CorrectionStore correctionStore)
     {
         _clock = clock;
         _ledger = ledger;
+        _correctionStore = correctionStore;
         Seed();
     }
 
@@ -315,7 +307,7 @@ internal sealed partial class PaymentStore
             var document = new JsonObject { ["data"] = payment.ToResource() };
             if (includeCorrections)
             {
-                document["included"] = new JsonArray([.. _corrections.Where(c => c.PaymentId == id).Select(c => (JsonNode)c.ToResource())]);
+                document["included"] = new JsonArray([.. _corrections.Where(c => c.PaymentId == id).Select(c => _correctionStore.Find(c.Id)!.ToJson()["data"]!.DeepClone())]);
             }
 
             return document;
@@ -363,6 +355,27 @@ internal sealed partial class PaymentStore
         }
     }
 
+    /// <summary>
+    /// Approving a postpaid invoice sets its payment's due date (and, when given, the third-party amount and currency);
+    /// revoking clears them (REFERENCE.md §6 step 3, and the support script's <c>cancel_external_erp_approve</c>). Not an effect
+    /// of its own in the ledger: the invoice's approval or revoke is.
+    /// </summary>
+    public void SetLinkedTerms(int resellerId, long id, string invoiceId, DateOnly? dueDate, decimal? externalTotal, string? externalCurrency)
+    {
+        lock (_gate)
+        {
+            if (Linked(resellerId, id, invoiceId) is { } payment)
+            {
+                payment.DueDate = dueDate;
+                payment.ExternalTotal = externalTotal;
+                payment.ExternalCurrency = externalCurrency;
+                payment.UpdatedAt = _clock.Now;
+            }
+        }
+    }
+
+    private static bool AwaitsInvoiceApproval(StoredPayment payment) => payment.LinkedInvoiceId is not null && payment.DueDate is null;
+
     public PaymentResult Cancel(int resellerId, long id)
     {
         lock (_gate)
@@ -402,6 +415,11 @@ internal sealed partial class PaymentStore
                 return PaymentResult.Fail(StatusCodes.Status422UnprocessableEntity, OnlyWaitingOrExpiredCanBeCompleted);
             }
 
+            if (AwaitsInvoiceApproval(payment))
+            {
+                return PaymentResult.Fail(StatusCodes.Status422UnprocessableEntity, InvoiceNotApproved);
+            }
+
             payment.PaymentMethodId = paymentMethodId;
             Close(payment, PaymentStatus.Completed);
             _ledger.Record(resellerId, EffectKinds.PaymentCompleted, Id(payment),
@@ -427,6 +445,11 @@ internal sealed partial class PaymentStore
             if (payment.TopUp)
             {
                 return PaymentResult.Fail(StatusCodes.Status422UnprocessableEntity, TopUpCannotBePaidFromBalance);
+            }
+
+            if (AwaitsInvoiceApproval(payment))
+            {
+                return PaymentResult.Fail(StatusCodes.Status422UnprocessableEntity, InvoiceNotApproved);
             }
 
             Close(payment, PaymentStatus.PaidFromBalance);
@@ -456,17 +479,23 @@ internal sealed partial class PaymentStore
                 return PaymentResult.Fail(StatusCodes.Status422UnprocessableEntity, ExternalTransactionInvalid);
             }
 
+            // [INFERRED] A paid amount for an open payment that "cannot be paid" is refused whole; a closed one takes a correction.
+            if (!PaymentStatus.IsClosed(payment.Status) && AwaitsInvoiceApproval(payment))
+            {
+                return PaymentResult.Fail(StatusCodes.Status422UnprocessableEntity, InvoiceNotApproved);
+            }
+
             var paid = amount ?? payment.Total;
             var statusBefore = payment.Status;
-            var correctionsBefore = payment.CorrectionIds.Count;
             if (externalTransactionId is not null)
             {
                 payment.ExternalTransactionIds.Add(externalTransactionId);
             }
 
+            StoredCorrection? correction = null;
             if (PaymentStatus.IsClosed(payment.Status))
             {
-                AddCorrection(payment, paid, documentId);
+                correction = AddCorrection(payment, paid, CorrectionComment(documentId));
             }
             else if (paid >= payment.Total)
             {
@@ -474,20 +503,19 @@ internal sealed partial class PaymentStore
                 Close(payment, PaymentStatus.Completed);
                 if (paid > payment.Total)
                 {
-                    AddCorrection(payment, paid - payment.Total, documentId);
+                    correction = AddCorrection(payment, paid - payment.Total, CorrectionComment(documentId));
                 }
             }
             else
             {
-                AddCorrection(payment, paid, documentId);
+                correction = AddCorrection(payment, paid, CorrectionComment(documentId));
             }
 
             payment.UpdatedAt = _clock.Now;
-            var correction = payment.CorrectionIds.Count > correctionsBefore ? _corrections[^1] : null;
             _ledger.Record(resellerId, EffectKinds.PaymentLineApplied, documentId,
                 ("paymentId", Id(payment)), ("externalTransactionId", externalTransactionId), ("amount", ApiJson.Money(paid)),
                 ("statusBefore", statusBefore), ("statusAfter", payment.Status),
-                ("correctionId", correction?.Id.ToString(CultureInfo.InvariantCulture)), ("correctionTotal", correction is null ? null : ApiJson.Money(correction.Total)));
+                ("correctionId", correction?.Id.ToString(CultureInfo.InvariantCulture)), ("correctionTotal", correction is null ? null : ApiJson.Money(correction.Fields.Total)));
             return PaymentResult.Ok(payment);
         }
     }
@@ -529,9 +557,7 @@ internal sealed partial class PaymentStore
             var payment = _payments[ParseHandChangeId(paymentId)!.Value];
             if (change.CorrectionTotal is { } total)
             {
-                var correction = new StoredPaymentCorrection(++_lastCorrectionId, payment.ResellerId, payment.AccountId, payment.Id, total, SandboxHandChange.CorrectionComment, _clock.Now);
-                _corrections.Add(correction);
-                payment.CorrectionIds.Add(correction.Id);
+                AddCorrection(payment, total, SandboxHandChange.CorrectionComment);
             }
 
             if (change.Status is { } status && status != payment.Status)
@@ -578,7 +604,7 @@ internal sealed partial class PaymentStore
             [
                 .. _corrections
                     .Where(c => paymentId is null || c.PaymentId.ToString(CultureInfo.InvariantCulture) == paymentId)
-                    .Select(c => c.View()),
+                    .Select(c => c.View(_correctionStore.Find(c.Id)!)),
             ];
         }
     }
@@ -600,11 +626,12 @@ internal sealed partial class PaymentStore
         payment.ManagerId = ManagerId;
     }
 
-    private void AddCorrection(StoredPayment payment, decimal total, string documentId)
+    private StoredCorrection AddCorrection(StoredPayment payment, decimal total, string comment)
     {
-        var correction = new StoredPaymentCorrection(++_lastCorrectionId, payment.ResellerId, payment.AccountId, payment.Id, total, CorrectionComment(documentId), _clock.Now);
-        _corrections.Add(correction);
+        var correction = _correctionStore.CreateByPlatform(payment.ResellerId, payment.AccountId, total, comment, _clock.Now);
+        _corrections.Add(new StoredPaymentCorrection(correction.Id, payment.Id));
         payment.CorrectionIds.Add(correction.Id);
+        return correction;
     }
 
     /// <summary>Reseller 1's accounts (167, 523, 685) get one payment of each kind the documented rules tell apart.</summary>
@@ -643,11 +670,17 @@ internal static class PaymentEndpoints
             store.UndocumentedFilters = settings.Undocumented;
             return Results.NoContent();
         });
-        control.MapPost("/payments", (SandboxPaymentSeed seed, PaymentStore store) =>
+        control.MapPost("/payments", (SandboxPaymentSeed seed, PaymentStore store, AccountDirectory accounts) =>
         {
             if (seed.Total <= 0 || seed.AccountId <= 0 || !PaymentStatus.All.Contains(seed.Status) || seed.Currency is not { Length: 3 })
             {
                 return Results.BadRequest(new { error = "total and accountId must be positive, status one of " + string.Join(", ", PaymentStatus.All) + ", currency an ISO code" });
+            }
+
+            // A payment is an account's: naming a new account registers it for the reseller, another reseller's is refused.
+            if (accounts.Register(seed.AccountId, seed.ResellerId) is { } refused)
+            {
+                return Results.BadRequest(new { error = refused });
             }
 
             return Results.Created((string?)null, store.Add(seed, seed.TopUp ? "top-up payment" : "order payment").View());
@@ -660,7 +693,7 @@ internal static class PaymentEndpoints
         control.MapGet("/payment-corrections", (string? paymentId, PaymentStore store) => store.CorrectionViews(paymentId));
     }
 
-    private static async Task<IResult> Create(HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, PaymentStore store)
+    private static async Task<IResult> Create(HttpContext context, [FromRoute(Name = "reseller_id")] int resellerId, PaymentStore store, AccountDirectory accounts)
     {
         var attributes = await AttributesAsync(context);
         if (attributes is null)
@@ -678,7 +711,12 @@ internal static class PaymentEndpoints
 
         if (!long.TryParse(ApiJson.Text(attributes["account_id"]), NumberStyles.None, CultureInfo.InvariantCulture, out var accountId) || accountId <= 0)
         {
-            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, "Account must exist");
+            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, AccountDirectory.MustExist);
+        }
+
+        if (!accounts.Owns(resellerId, accountId))
+        {
+            return AccountDirectory.UnknownInBody([accountId]);
         }
 
         if (Money(attributes["total"]) is not { } total || total <= 0)

@@ -24,6 +24,10 @@ public sealed class SandboxControlClient(HttpClient http)
     public async Task<IReadOnlyList<FaultRule>> GetFaultsAsync(CancellationToken ct) =>
         await http.GetFromJsonAsync<List<FaultRule>>("_sandbox/faults", Json, ct) ?? [];
 
+    /// <summary>Makes account <paramref name="accountId"/> one of reseller <paramref name="resellerId"/>'s (fails when another reseller owns it).</summary>
+    public async Task RegisterAccountAsync(long accountId, int resellerId, CancellationToken ct) =>
+        (await http.PutAsJsonAsync(FormattableString.Invariant($"_sandbox/accounts/{accountId}"), new SandboxAccount { ResellerId = resellerId }, Json, ct)).EnsureSuccessStatusCode();
+
     /// <summary>Answers a reseller outside the token's subtree with <paramref name="status"/> (403 or 404) until reset.</summary>
     public async Task SetOutOfScopeStatusAsync(int status, CancellationToken ct) =>
         (await http.PutAsJsonAsync("_sandbox/scope", new SandboxScope { OutOfScopeStatus = status }, Json, ct)).EnsureSuccessStatusCode();

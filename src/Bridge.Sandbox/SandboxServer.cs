@@ -117,7 +117,9 @@ internal static class SandboxApp
         services.AddSingleton(new TokenRegistry(settings.Tokens, settings.OutOfScopeStatus));
         services.AddSingleton(new AsyncModeState(settings.Async));
         services.AddSingleton(new FaultInjector(settings.Faults, settings.RandomSeed));
-        services.AddSingleton(Catalog.Seed(directory, settings.SubscriptionsPerReseller));
+        var catalog = Catalog.Seed(directory, settings.SubscriptionsPerReseller);
+        services.AddSingleton(catalog);
+        services.AddSingleton(new AccountDirectory(catalog, directory, settings.Accounts));
         services.AddSingleton(new SandboxClock(TimeSpan.FromMinutes(settings.UtcOffsetMinutes)));
         services.AddSingleton<ClosingDocumentStore>();
         services.AddSingleton<AsyncTaskStore>();

@@ -19,6 +19,13 @@ public sealed class SandboxSettings
     /// <summary>API tokens and the reseller each is scoped to. Default: <see cref="DefaultToken"/> → reseller 1.</summary>
     public List<SandboxToken> Tokens { get; set; } = [];
 
+    /// <summary>
+    /// Account ids the resellers own on top of their default ranges (see <see cref="SandboxAccountRange.Defaults"/>): reseller 1
+    /// owns 1–99 999, reseller r owns r×100 000 + 1 … r×100 000 + 99 999 (the catalog's seeded accounts are among them). A write
+    /// naming an account its reseller does not own is refused. Ranges of two resellers must not overlap.
+    /// </summary>
+    public List<SandboxAccountRange> Accounts { get; set; } = [];
+
     /// <summary>Whether closing-document writes are answered with async tasks.</summary>
     public AsyncModeSettings Async { get; set; } = new();
 
@@ -84,6 +91,36 @@ public sealed class SandboxReseller
     public int Id { get; set; }
 
     public int? ParentId { get; set; }
+}
+
+/// <summary>Account ids <see cref="From"/>–<see cref="To"/> (inclusive) belong to reseller <see cref="ResellerId"/>.</summary>
+public sealed class SandboxAccountRange
+{
+    public int ResellerId { get; set; }
+
+    public long From { get; set; }
+
+    public long To { get; set; }
+
+    /// <summary>
+    /// Every reseller's own range, mirroring the catalog's account ids (REFERENCE.md's examples 167, 523, 685 for reseller 1,
+    /// r×100 000 + those for reseller r): reseller 1 owns 1–99 999 (the docs' example accounts 463, 505, 710 among them),
+    /// reseller r ≠ 1 owns r×100 000 + 1 … r×100 000 + 99 999.
+    /// </summary>
+    public static IEnumerable<SandboxAccountRange> Defaults(IEnumerable<int> resellerIds) =>
+        resellerIds.Select(r => r == 1
+            ? new SandboxAccountRange { ResellerId = 1, From = 1, To = 99_999 }
+            : new SandboxAccountRange { ResellerId = r, From = (r * 100_000L) + 1, To = (r * 100_000L) + 99_999 });
+
+    public bool Holds(long accountId) => accountId >= From && accountId <= To;
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"accounts {From}–{To} of reseller {ResellerId}");
+}
+
+/// <summary>Body of <c>PUT /_sandbox/accounts/{id}</c>: the reseller the account belongs to.</summary>
+public sealed class SandboxAccount
+{
+    public int ResellerId { get; set; }
 }
 
 /// <summary>An API token; it reaches <see cref="ResellerId"/> and every reseller below it.</summary>

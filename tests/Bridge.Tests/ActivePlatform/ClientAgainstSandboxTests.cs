@@ -1,6 +1,7 @@
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Models;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 
 namespace Bridge.Tests.ActivePlatform;
 
@@ -18,7 +19,7 @@ public sealed class ClientAgainstSandboxTests : IAsyncLifetime
             {
                 Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }],
                 Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^async-", PollsToComplete = 3 },
-            },
+            }.WithTestAccounts(),
             CancellationToken.None);
         _client = ActivePlatformClientFactory.Create(new ActivePlatformOptions
         {

@@ -1,6 +1,7 @@
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.CurrencyRates;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -16,7 +17,7 @@ public sealed class CurrencyRatesClientTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _sandbox = await SandboxServer.StartAsync(CancellationToken.None);
+        _sandbox = await SandboxServer.StartAsync(new SandboxSettings().WithTestAccounts(), CancellationToken.None);
         _standalone = ActivePlatformClientFactory.Create(TestClients.Options(_sandbox.BaseAddress, o => o.ApiToken = SandboxSettings.DefaultToken));
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Payments;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -17,7 +18,7 @@ public sealed class PaymentsClientTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _sandbox = await SandboxServer.StartAsync(CancellationToken.None);
+        _sandbox = await SandboxServer.StartAsync(new SandboxSettings().WithTestAccounts(), CancellationToken.None);
         _standalone = ActivePlatformClientFactory.Create(TestClients.Options(_sandbox.BaseAddress, o => o.ApiToken = SandboxSettings.DefaultToken));
     }
 

@@ -85,7 +85,7 @@ public sealed partial class AdminOpenApiTests(DeadLetterFixture fixture)
     public async Task What_the_document_says_a_dead_letter_and_an_effect_look_like_is_what_the_API_answers()
     {
         var key = Guid.NewGuid().ToString("D");
-        var account = Random.Shared.Next(1_000_000, 9_000_000);
+        var account = Random.Shared.Next(2_000_000, 9_000_000);
         await fixture.Sandbox.Control.SetFaultAsync(
             new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 },
             CancellationToken.None);

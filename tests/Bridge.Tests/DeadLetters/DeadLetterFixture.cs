@@ -85,7 +85,7 @@ public sealed class DeadLetterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var connectionString = await TestEnvironment.CreatePostgresDatabaseAsync(_databaseName);
-        Sandbox = await SandboxServer.StartAsync(new SandboxSettings(), CancellationToken.None);
+        Sandbox = await SandboxServer.StartAsync(new SandboxSettings().WithTestAccounts(), CancellationToken.None);
         Events = await ResultEventListener.StartAsync(TestEnvironment.RabbitMqUri);
         Erp = await ErpPublisher.ConnectAsync(TestEnvironment.RabbitMqUri);
         Bridge = await StartBridgeAsync(new Dictionary<string, string?>

@@ -89,6 +89,11 @@ public sealed class InvoicePaymentAttributionTests(PipelineFixture fixture)
             new SandboxInvoiceSeed { AccountId = Interlocked.Increment(ref _nextAccount), BillingDate = new DateOnly(2026, 10, 1), Total = 250m, LinkedPayment = true },
             CancellationToken.None);
         var payment = Assert.Single(await Sandbox.GetPaymentsAsync(null, invoice.PaymentId, CancellationToken.None));
+        // Approved first: until then the invoice's payment has no due date and cannot be paid (REFERENCE.md §6).
+        var documentId = $"NS-{Guid.NewGuid():N}"[..20];
+        var approve = NewMessageId();
+        await fixture.Erp.PublishJsonAsync($"{prefix}.{ApproveInvoiceConsumer.Queue}", new { documentId, billingDate = "2026-10-01", invoiceId = invoice.Id }, approve);
+        await fixture.Events.WaitForAsync<InvoiceApproved>(e => e.MessageId == approve, TimeSpan.FromSeconds(60));
         var byId = NewMessageId();
         await Sandbox.SetFaultAsync(new FaultRule { Method = "PATCH", PathContains = $"/payments/{payment.Id}", LoseAnswerNext = 1 }, CancellationToken.None);
         try

@@ -59,7 +59,7 @@ public sealed class InvoicePipelineTests(PipelineFixture fixture)
         // ActivePlatform documents 404 for an unknown invoice, and may answer 404 for a reseller outside the token's subtree
         // too (undocumented). Only the first is the message's own refusal; the second is Bridge's configuration.
         var invoice = await fixture.Sandbox.Control.SeedInvoiceAsync(
-            new SandboxInvoiceSeed { ResellerId = 10, AccountId = Interlocked.Increment(ref _nextAccount), BillingDate = October, Total = 987.65m },
+            new SandboxInvoiceSeed { ResellerId = 10, AccountId = 1_000_000 + Interlocked.Increment(ref _nextAccount), BillingDate = October, Total = 987.65m },
             CancellationToken.None);
         var documentId = NewDocumentId();
         var messageId = NewMessageId();

@@ -1,7 +1,8 @@
+using System.Diagnostics.Metrics;
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;
-using System.Diagnostics.Metrics;
+using Bridge.Tests.Infrastructure;
 using MassTransit;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using static Bridge.Tests.Pipeline.PipelineTestData;
@@ -212,7 +213,7 @@ public sealed class OutageTests(PipelineFixture fixture)
 
         // ActivePlatform comes up at that address: the next probe resumes consumption and every document is created once.
         holder.Close();
-        await using var sandbox = await SandboxServer.StartAsync(new SandboxSettings { ListenPort = port }, CancellationToken.None);
+        await using var sandbox = await SandboxServer.StartAsync(new SandboxSettings { ListenPort = port }.WithTestAccounts(), CancellationToken.None);
         foreach (var key in keys)
         {
             var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);

@@ -71,7 +71,7 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
         // ActivePlatform may answer a reseller outside the token's subtree 404 (undocumented). Read as "no such payment",
         // the write that follows was answered 404 too and the message rejected: final, so a replay after the token is
         // fixed could not apply it. It is Bridge's configuration (or the message's reseller), as a 403 would be.
-        var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { ResellerId = 10, Total = 100m }, CancellationToken.None);
+        var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { ResellerId = 10, AccountId = 1_000_523, Total = 100m }, CancellationToken.None);
         var messageId = NewMessageId();
         var (queue, message) = flow == "cancel"
             ? (CancelPaymentConsumer.Queue, new Dictionary<string, object?> { ["paymentId"] = payment.Id })

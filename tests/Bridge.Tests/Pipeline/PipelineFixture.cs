@@ -40,7 +40,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         DatabaseConnectionString = await TestEnvironment.CreatePostgresDatabaseAsync(_databaseName);
         // Documents whose key starts with async- or restart- are answered with async tasks, completed on the third poll.
         Sandbox = await SandboxServer.StartAsync(
-            new SandboxSettings { Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^(async|restart)-", PollsToComplete = 3 } },
+            new SandboxSettings { Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^(async|restart)-", PollsToComplete = 3 } }.WithTestAccounts(),
             CancellationToken.None);
         Events = await ResultEventListener.StartAsync(TestEnvironment.RabbitMqUri);
         Bridge = await StartBridgeAsync(QueuePrefix);

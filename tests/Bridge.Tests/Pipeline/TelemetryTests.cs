@@ -47,7 +47,7 @@ public sealed class TelemetryFixture : IAsyncLifetime
     {
         DatabaseConnectionString = await TestEnvironment.CreatePostgresDatabaseAsync(_databaseName);
         Sandbox = await SandboxServer.StartAsync(
-            new SandboxSettings { Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^async-", PollsToComplete = 2 } },
+            new SandboxSettings { Async = new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^async-", PollsToComplete = 2 } }.WithTestAccounts(),
             CancellationToken.None);
         Events = await ResultEventListener.StartAsync(TestEnvironment.RabbitMqUri);
         Erp = await ErpPublisher.ConnectAsync(TestEnvironment.RabbitMqUri);

@@ -1,6 +1,7 @@
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Queries;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Bridge.Tests.Queries;
@@ -16,7 +17,7 @@ public sealed class DirectoryReadsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _sandbox = await SandboxServer.StartAsync(new SandboxSettings { Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }] }, CancellationToken.None);
+        _sandbox = await SandboxServer.StartAsync(new SandboxSettings { Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }] }.WithTestAccounts(), CancellationToken.None);
         _client = ActivePlatformClientFactory.Create(new ActivePlatformOptions { BaseUrl = _sandbox.BaseAddress, ApiToken = Token, ResellerId = 1 });
     }
 

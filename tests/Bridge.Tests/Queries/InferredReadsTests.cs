@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Queries;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Bridge.Tests.Queries;
@@ -21,7 +22,7 @@ public sealed class InferredReadsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _sandbox = await SandboxServer.StartAsync(new SandboxSettings { Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }] }, CancellationToken.None);
+        _sandbox = await SandboxServer.StartAsync(new SandboxSettings { Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }] }.WithTestAccounts(), CancellationToken.None);
         _client = ActivePlatformClientFactory.Create(new ActivePlatformOptions { BaseUrl = _sandbox.BaseAddress, ApiToken = Token, ResellerId = 1 });
         await _sandbox.Control.SetPagingAsync(new SandboxPagingSettings { MaxPageSize = 2 }, CancellationToken.None);
     }

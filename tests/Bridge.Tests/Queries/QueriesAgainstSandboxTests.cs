@@ -4,6 +4,7 @@ using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Models;
 using Bridge.ActivePlatform.Queries;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Bridge.Tests.Queries;
@@ -23,7 +24,7 @@ public sealed class QueriesAgainstSandboxTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _sandbox = await SandboxServer.StartAsync(new SandboxSettings { Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }] }, CancellationToken.None);
+        _sandbox = await SandboxServer.StartAsync(new SandboxSettings { Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }] }.WithTestAccounts(), CancellationToken.None);
         _client = ActivePlatformClientFactory.Create(new ActivePlatformOptions
         {
             BaseUrl = _sandbox.BaseAddress,

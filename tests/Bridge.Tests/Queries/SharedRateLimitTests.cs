@@ -1,6 +1,7 @@
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Queries;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Bridge.Tests.Queries;
@@ -12,7 +13,7 @@ public sealed class SharedRateLimitTests : IAsyncLifetime
     private RunningSandbox _sandbox = null!;
 
     public async Task InitializeAsync() =>
-        _sandbox = await SandboxServer.StartAsync(new SandboxSettings { Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }] }, CancellationToken.None);
+        _sandbox = await SandboxServer.StartAsync(new SandboxSettings { Tokens = [new SandboxToken { Token = Token, ResellerId = 1 }] }.WithTestAccounts(), CancellationToken.None);
 
     public async Task DisposeAsync() => await _sandbox.DisposeAsync();
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 using Xunit;
 
 namespace Bridge.Tests.Sandbox;
@@ -28,7 +29,7 @@ public sealed class SandboxFixture : IAsyncLifetime
                     new() { Token = SandboxSettings.DefaultToken, ResellerId = 1 },
                     new() { Token = ChildToken, ResellerId = 2 },
                 ],
-            },
+            }.WithTestAccounts(),
             CancellationToken.None);
         Api = Sandbox.CreateClient();
     }
