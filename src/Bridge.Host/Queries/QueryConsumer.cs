@@ -143,6 +143,10 @@ public sealed class AnswerFailedQueryFilter(QueryReplies replies, ILogger logger
 
         context.TryGetPayload<ConsumeContext>(out var consume);
         await replies.AnswerAsync(context, consume, answer, CancellationToken.None);
+
+        // Marks the delivery faulted, as MassTransit's own GenerateFaultFilter does: otherwise the skipped-message pipe, which
+        // runs for whatever no consumer took, would answer it a second time.
+        await context.NotifyFaulted(context.Exception);
         await next.Send(context);
     }
 
