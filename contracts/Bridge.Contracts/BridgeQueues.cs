@@ -1,7 +1,7 @@
 namespace Bridge.Contracts;
 
 /// <summary>
-/// The input queue of every command an ERP publishes to Bridge, one queue per message type. The constants are the names
+/// The input queue of every command an ERP publishes to Bridge, one queue per message type, and the query queue. The constants are the names
 /// without the deployment's prefix (<c>Bridge:Messaging:QueuePrefix</c>, <see cref="DefaultPrefix"/> unless configured):
 /// publish to <see cref="Name"/>, e.g. <c>bridge.send-closing-document</c>. Bridge's consumers take their queues from here.
 /// </summary>
@@ -48,6 +48,13 @@ public static class BridgeQueues
 
     /// <summary><see cref="Bridge.Contracts.UpdateCurrencyRates"/>: set a reseller's currency rates from one batch.</summary>
     public const string UpdateCurrencyRates = "update-currency-rates";
+
+    /// <summary>
+    /// <see cref="Bridge.Contracts.QueryActivePlatform"/>: reads of ActivePlatform, answered to the asker (MassTransit's request
+    /// client, or the AMQP <c>reply_to</c> queue) with <see cref="Bridge.Contracts.QueryAnswered"/> or <see cref="Bridge.Contracts.QueryFailed"/>.
+    /// Not a command queue: nothing published here is applied, kept or dead-lettered.
+    /// </summary>
+    public const string Queries = "queries";
 
     /// <summary>The queue's full name under <paramref name="prefix"/>: <c>{prefix}.{queue}</c>, e.g. <c>bridge.send-closing-document</c>.</summary>
     /// <param name="queue">One of this class's constants.</param>

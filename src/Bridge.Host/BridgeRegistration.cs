@@ -7,6 +7,7 @@ using Bridge.Host.Idempotency;
 using Bridge.Host.Ingress;
 using Bridge.Host.Messaging;
 using Bridge.Host.Outbox;
+using Bridge.Host.Queries;
 using Bridge.Host.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -29,7 +30,8 @@ public static class BridgeRegistration
         builder.AddBridgePipeline();
         builder.AddBridgeDeadLetters();
         builder.AddBridgeEffects();
-        builder.AddBridgeMessaging();
+        builder.AddBridgeQueries();
+        builder.AddBridgeMessaging(bus => bus.AddBridgeQueryConsumer());
         builder.AddBridgeIngress();
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])

@@ -63,13 +63,13 @@ internal sealed class FaultInjector
         }
     }
 
-    public FaultDecision Decide(string method, string path)
+    public FaultDecision Decide(string method, string path, int pageNumber = 1)
     {
         lock (_gate)
         {
             var latency = 0;
             FaultDecision? decision = null;
-            foreach (var rule in _rules.Where(r => Matches(r, method, path)))
+            foreach (var rule in _rules.Where(r => Matches(r, method, path, pageNumber)))
             {
                 latency += Math.Max(0, rule.LatencyMs);
                 decision ??= Take(rule) is { } taken ? taken with { ThenByHand = rule.ThenByHand, ThenDeleteClosingDocumentByHand = rule.ThenDeleteClosingDocumentByHand } : null;
@@ -128,8 +128,9 @@ internal sealed class FaultInjector
         return null;
     }
 
-    private static bool Matches(FaultRule rule, string method, string path) =>
-        (rule.Method is null || string.Equals(rule.Method, method, StringComparison.OrdinalIgnoreCase))
+    private static bool Matches(FaultRule rule, string method, string path, int pageNumber) =>
+        (rule.PageNumber is null || rule.PageNumber == pageNumber)
+        && (rule.Method is null || string.Equals(rule.Method, method, StringComparison.OrdinalIgnoreCase))
         && (rule.PathPrefix is null || path.StartsWith(rule.PathPrefix, StringComparison.OrdinalIgnoreCase))
         && (rule.PathContains is null || path.Contains(rule.PathContains, StringComparison.OrdinalIgnoreCase));
 
@@ -156,7 +157,8 @@ internal sealed class FaultInjector
         }
 
         var injector = context.RequestServices.GetRequiredService<FaultInjector>();
-        var decision = injector.Decide(context.Request.Method, context.Request.Path.Value ?? "");
+        var page = int.TryParse(context.Request.Query["page[number]"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : 1;
+        var decision = injector.Decide(context.Request.Method, context.Request.Path.Value ?? "", page);
         if (decision.LatencyMs > 0)
         {
             await AtLeastAsync(TimeSpan.FromMilliseconds(decision.LatencyMs), context.RequestAborted);

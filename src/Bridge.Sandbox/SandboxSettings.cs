@@ -185,6 +185,12 @@ public sealed class FaultRule
     /// <summary>Path fragment to match, e.g. "/external_invoices"; null matches any.</summary>
     public string? PathContains { get; set; }
 
+    /// <summary>
+    /// The page of a list to match (its <c>page[number]</c>, 1 when the call names none); null matches any call. Makes a list
+    /// fail half-way: the first page served, a later one refused.
+    /// </summary>
+    public int? PageNumber { get; set; }
+
     /// <summary>Delay added before answering.</summary>
     public int LatencyMs { get; set; }
 

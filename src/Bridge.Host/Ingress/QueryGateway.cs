@@ -1,23 +1,24 @@
+using System.Globalization;
 using System.Text.Json;
-using Bridge.ActivePlatform;
-using Bridge.ActivePlatform.Models;
 using Bridge.ActivePlatform.Queries;
+using Bridge.Contracts;
 using Bridge.Host.Admin;
-using Microsoft.Extensions.Options;
+using Bridge.Host.Queries;
 
 namespace Bridge.Host.Ingress;
 
 /// <summary>
 /// The query gateway over HTTP (issue 10 §2): ERPs that read ActivePlatform — an account, the subscriptions they bill, the
 /// invoices and charges closing documents are built from, the payments they reconcile, currency rates, orders — ask Bridge,
-/// with the same ERP key as the door. Bridge reads through its own client: the installation's token (never handed out), the
-/// shared rate limit, and every page of a list (<see cref="IActivePlatformQueries"/> fails rather than return part of one).
-/// Answers are ActivePlatform's JSON:API documents as read, all pages in one <c>data</c>. Nothing is cached.
+/// with the same ERP key as the door. Each route becomes a <see cref="QueryActivePlatform"/>, the request the query queue
+/// takes, and is read by the same <see cref="QueryReader"/>: the installation's token (never handed out), the shared rate
+/// limit, and every page of a list or none. Answers are ActivePlatform's JSON:API documents as read, all pages in one
+/// <c>data</c>; a failure is the <see cref="QueryFailure"/> the queue would answer, as a problem with its status. Nothing is cached.
 /// </summary>
 public static class QueryGateway
 {
     /// <summary>How many pages the gateway reads of one list before it refuses (a list that long is a job for an export).</summary>
-    public const int MaxPages = 200;
+    public const int MaxPages = QueryReader.MaxPages;
 
     public static WebApplication MapBridgeQueries(this WebApplication app)
     {
@@ -25,112 +26,103 @@ public static class QueryGateway
         var group = app.MapGroup("/api/queries")
             .RequireAuthorization(IngressKeyAuthenticationHandler.Policy)
             .WithTags("Queries")
+            .Refuses(StatusCodes.Status400BadRequest, "The query itself is wrong (e.g. a reseller id that is not positive).")
             .Refuses(StatusCodes.Status401Unauthorized, "No ERP key, or one that is not configured.")
             .Refuses(StatusCodes.Status403Forbidden, "Bridge's ActivePlatform token does not reach this reseller.")
             .Refuses(StatusCodes.Status502BadGateway, "ActivePlatform refused the read, or its listing was incomplete.")
             .Refuses(StatusCodes.Status503ServiceUnavailable, "ActivePlatform did not answer; try again later.");
 
         group.MapGet("/accounts/{accountId:long}", (long accountId, long? resellerId, HttpContext http, CancellationToken ct) =>
-                OneAsync(http, resellerId, (q, r) => q.GetChildResellerAccountAsync(r, accountId, ct)))
+                AnswerAsync(http, new QueryActivePlatform { Query = QueryKind.Accounts, ResellerId = resellerId, Id = accountId.ToString(CultureInfo.InvariantCulture) }, ct))
             .Describe("getAccount", "An account of a downstream reseller, as ActivePlatform has it.")
             .Refuses(StatusCodes.Status404NotFound, "No such account.");
         group.MapGet("/subscriptions", (long? resellerId, HttpContext http, CancellationToken ct) =>
-                ListAsync(http, resellerId, (q, r, query) => q.ListSubscriptionsAsync(r, query, ct)))
+                AnswerAsync(http, ListRequestOf(QueryKind.Subscriptions, resellerId, http.Request.Query), ct))
             .Describe("listSubscriptions", "Every subscription matching the filters, all pages read (`include`, `meta`, `sort`, `filter[...]` as ActivePlatform takes them).");
         group.MapGet("/subscriptions/{id}", (string id, long? resellerId, string? include, HttpContext http, CancellationToken ct) =>
-                OneAsync(http, resellerId, (q, r) => q.GetSubscriptionAsync(r, id, Split(include), ct)))
+                AnswerAsync(http, new QueryActivePlatform { Query = QueryKind.Subscriptions, ResellerId = resellerId, Id = id, Include = Split(include) }, ct))
             .Describe("getSubscription", "One subscription.")
             .Refuses(StatusCodes.Status404NotFound, "No such subscription.");
         group.MapGet("/invoices", (long? resellerId, HttpContext http, CancellationToken ct) =>
-                ListAsync(http, resellerId, (q, r, query) => q.ListInvoicesAsync(r, query, ct)))
+                AnswerAsync(http, ListRequestOf(QueryKind.Invoices, resellerId, http.Request.Query), ct))
             .Describe("listInvoices", "Every invoice matching the filters, all pages read; `include=charges` brings the charges closing documents are built from.");
         group.MapGet("/invoices/{id}", (string id, long? resellerId, string? include, HttpContext http, CancellationToken ct) =>
-                OneAsync(http, resellerId, (q, r) => q.GetInvoiceAsync(r, id, Split(include), ct)))
+                AnswerAsync(http, new QueryActivePlatform { Query = QueryKind.Invoices, ResellerId = resellerId, Id = id, Include = Split(include) }, ct))
             .Describe("getInvoice", "One invoice (`include=charges,payments`).")
             .Refuses(StatusCodes.Status404NotFound, "No such invoice.");
         group.MapGet("/payments", (long? resellerId, HttpContext http, CancellationToken ct) =>
-                ListAsync(http, resellerId, (q, r, query) => q.ListPaymentsAsync(r, query, ct)))
+                AnswerAsync(http, ListRequestOf(QueryKind.Payments, resellerId, http.Request.Query), ct))
             .Describe("listPayments", "Every payment matching the filters, all pages read (reconciliation).");
         group.MapGet("/payments/{id}", (string id, long? resellerId, string? include, HttpContext http, CancellationToken ct) =>
-                OneAsync(http, resellerId, (q, r) => q.GetPaymentAsync(r, id, Split(include), ct)))
+                AnswerAsync(http, new QueryActivePlatform { Query = QueryKind.Payments, ResellerId = resellerId, Id = id, Include = Split(include) }, ct))
             .Describe("getPayment", "One payment.")
             .Refuses(StatusCodes.Status404NotFound, "No such payment.");
         group.MapGet("/currency-rates", (long? resellerId, HttpContext http, CancellationToken ct) =>
-                OneAsync(http, resellerId, async (q, r) => (object?)await q.GetCurrencyRatesAsync(r, ct)))
+                AnswerAsync(http, new QueryActivePlatform { Query = QueryKind.CurrencyRates, ResellerId = resellerId }, ct))
             .Describe("getCurrencyRates", "The reseller's currency rates.");
         group.MapGet("/orders", (long? resellerId, HttpContext http, CancellationToken ct) =>
-                ListAsync(http, resellerId, (q, r, query) => q.ListOrdersAsync(r, query, ct)))
+                AnswerAsync(http, ListRequestOf(QueryKind.Orders, resellerId, http.Request.Query), ct))
             .Describe("listOrders", "Every order matching the filters, all pages read.");
         group.MapGet("/orders/{id}", (string id, long? resellerId, HttpContext http, CancellationToken ct) =>
-                OneAsync(http, resellerId, (q, r) => q.GetOrderAsync(r, id, ct)))
+                AnswerAsync(http, new QueryActivePlatform { Query = QueryKind.Orders, ResellerId = resellerId, Id = id }, ct))
             .Describe("getOrder", "One order.")
             .Refuses(StatusCodes.Status404NotFound, "No such order.");
         return app;
     }
 
-    /// <summary>The query string as ActivePlatform takes it: <c>include</c>, <c>meta</c>, <c>sort</c>, <c>filter[…]</c>.</summary>
-    public static ListQuery ListQueryOf(IQueryCollection query)
+    /// <summary>A list route's request: the query string as ActivePlatform takes it — <c>include</c>, <c>meta</c>, <c>sort</c>, <c>filter[…]</c>.</summary>
+    public static QueryActivePlatform ListRequestOf(QueryKind query, long? resellerId, IQueryCollection parameters)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        var filters = query
+        ArgumentNullException.ThrowIfNull(parameters);
+        var filters = parameters
             .Where(pair => pair.Key.StartsWith("filter[", StringComparison.Ordinal))
             .ToDictionary(pair => pair.Key, pair => pair.Value.ToString(), StringComparer.Ordinal);
-        return new ListQuery
+        return new QueryActivePlatform
         {
-            Include = Split(query["include"].ToString()),
-            Meta = string.Equals(query["meta"].ToString(), "true", StringComparison.OrdinalIgnoreCase),
-            Sort = query["sort"].ToString() is { Length: > 0 } sort ? sort : null,
-            Filters = filters.Count > 0 ? filters : null,
-            MaxPages = MaxPages,
+            Query = query,
+            ResellerId = resellerId,
+            Include = Split(parameters["include"].ToString()),
+            Meta = string.Equals(parameters["meta"].ToString(), "true", StringComparison.OrdinalIgnoreCase) ? true : null,
+            Sort = parameters["sort"].ToString() is { Length: > 0 } sort ? sort : null,
+            Filter = filters.Count > 0 ? filters : null,
         };
     }
 
     private static IReadOnlyList<string>? Split(string? include) =>
         string.IsNullOrWhiteSpace(include) ? null : include.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static Task<IResult> ListAsync<TResource>(HttpContext http, long? resellerId, Func<IActivePlatformQueries, long, ListQuery, Task<AllPages<TResource>>> read)
-        where TResource : JsonApiResource =>
-        AnswerAsync(http, resellerId, async (queries, reseller) =>
-        {
-            var pages = await read(queries, reseller, ListQueryOf(http.Request.Query));
-            http.Response.Headers["Bridge-Pages-Read"] = pages.PagesRead.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return pages.ToDocument();
-        });
-
-    private static Task<IResult> OneAsync<T>(HttpContext http, long? resellerId, Func<IActivePlatformQueries, long, Task<T?>> read)
-        where T : class =>
-        AnswerAsync(http, resellerId, async (queries, reseller) => await read(queries, reseller));
-
-    private static async Task<IResult> AnswerAsync(HttpContext http, long? resellerId, Func<IActivePlatformQueries, long, Task<object?>> read)
+    private static async Task<IResult> AnswerAsync(HttpContext http, QueryActivePlatform query, CancellationToken cancellationToken)
     {
-        var services = http.RequestServices;
-        var reseller = resellerId ?? services.GetRequiredService<IOptions<ActivePlatformOptions>>().Value.ResellerId;
-        try
+        switch (await http.RequestServices.GetRequiredService<QueryReader>().ReadAsync(query, cancellationToken))
         {
-            var document = await read(services.GetRequiredService<IActivePlatformQueries>(), reseller);
-            return document is null
-                ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "ActivePlatform has no such object for this reseller.")
-                : Results.Text(JsonSerializer.Serialize(document, document.GetType(), QueryJson.Options), "application/vnd.api+json");
-        }
-        catch (ResellerNotReachableException)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Reseller not reachable",
-                detail: $"Bridge's ActivePlatform token does not reach reseller {reseller}.");
-        }
-        catch (IncompleteListingException ex)
-        {
-            // Never part of a list passed off as all of it.
-            return Results.Problem(statusCode: StatusCodes.Status502BadGateway, title: "Incomplete listing", detail: ex.Message);
-        }
-        catch (ActivePlatformPermanentException ex)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status502BadGateway, title: "ActivePlatform refused the read",
-                detail: $"ActivePlatform answered {ex.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing"}{(ex.Title is null ? "" : ": " + ex.Title)}.");
-        }
-        catch (ActivePlatformException)
-        {
-            http.Response.Headers.RetryAfter = "5";
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "ActivePlatform did not answer", detail: "Try again later.");
+            case QueryOutcome.Found found:
+                if (found.PagesRead is { } pages)
+                {
+                    http.Response.Headers["Bridge-Pages-Read"] = pages.ToString(CultureInfo.InvariantCulture);
+                }
+
+                return Results.Text(JsonSerializer.Serialize(found.Document, found.Document.GetType(), QueryJson.Options), "application/vnd.api+json");
+            case QueryOutcome.Failed { Failure: var failure, Message: var message }:
+                var (status, title) = ProblemOf(failure);
+                if (failure == QueryFailure.Unavailable)
+                {
+                    http.Response.Headers.RetryAfter = "5";
+                }
+
+                return Results.Problem(statusCode: status, title: title, detail: message);
+            default:
+                throw new InvalidOperationException("A query came to neither a document nor a failure.");
         }
     }
+
+    /// <summary>The HTTP status and title of each way a query fails.</summary>
+    public static (int Status, string Title) ProblemOf(QueryFailure failure) => failure switch
+    {
+        QueryFailure.Absent => (StatusCodes.Status404NotFound, "Not found"),
+        QueryFailure.NotReachable => (StatusCodes.Status403Forbidden, "Reseller not reachable"),
+        QueryFailure.Refused => (StatusCodes.Status502BadGateway, "ActivePlatform refused the read"),
+        QueryFailure.Incomplete => (StatusCodes.Status502BadGateway, "Incomplete listing"),
+        QueryFailure.InvalidRequest => (StatusCodes.Status400BadRequest, "Invalid query"),
+        _ => (StatusCodes.Status503ServiceUnavailable, "ActivePlatform did not answer"),
+    };
 }

@@ -16,7 +16,11 @@ namespace Bridge.Host.Messaging;
 
 public static class MessagingRegistration
 {
-    public static IHostApplicationBuilder AddBridgeMessaging(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// The bus: every ERP command consumer by convention, plus the consumers <paramref name="addConsumers"/> registers (the
+    /// query queue's, from the composition root: its folder uses Messaging, so Messaging does not name it).
+    /// </summary>
+    public static IHostApplicationBuilder AddBridgeMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? addConsumers = null)
     {
         var section = builder.Configuration.GetSection(MessagingOptions.Section);
         builder.Services.AddOptions<MessagingOptions>()
@@ -60,6 +64,7 @@ public static class MessagingRegistration
 
             // Every ERP consumer by convention, each with its input queue and pipe in one definition.
             bus.AddBridgeConsumers();
+            addConsumers?.Invoke(bus);
 
             if (transport == MessagingTransport.InMemory)
             {

@@ -15,8 +15,9 @@ public sealed record OutgoingMessage(
     IReadOnlyDictionary<string, string?> Headers);
 
 /// <summary>
-/// Puts a message straight on an input queue, confirmed by the broker before it returns: dead letters replayed, and
-/// messages that came through the HTTP door.
+/// Puts a message straight on a queue by name (the default exchange, the queue as routing key), confirmed by the broker
+/// before it returns: dead letters replayed and messages that came through the HTTP door onto an input queue, and answers to
+/// queries onto the asker's <c>reply_to</c> queue.
 /// </summary>
 public interface IQueueTransport
 {

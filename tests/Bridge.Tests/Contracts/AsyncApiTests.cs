@@ -1,3 +1,4 @@
+using Bridge.Contracts;
 using Xunit;
 
 namespace Bridge.Tests.Contracts;
@@ -89,6 +90,14 @@ public sealed class AsyncApiTests
         foreach (var (id, node) in channels)
         {
             var channel = (Dictionary<string, object?>)node!;
+            if (channel.TryGetValue("address", out var dynamic) && dynamic is null)
+            {
+                // An address known only at run time: the asker's reply queue, which an operation's reply must name.
+                Assert.Contains(Operations(), operation => operation.TryGetValue("reply", out var reply) && reply is Dictionary<string, object?> r && ReferencedChannel(r) == channel);
+                Assert.NotEmpty(ChannelMessages(channel).SelectMany(message => FileReferences(message["payload"])));
+                continue;
+            }
+
             var address = Text(channel, "address");
             var binding = Binding(channel);
             var boundName = Text(binding, "is") switch
@@ -110,15 +119,34 @@ public sealed class AsyncApiTests
     {
         var expected = ContractCatalog.Commands.SelectMany(type => new[] { ContractCatalog.InputQueue(type.Name), ContractCatalog.InputQueue(type.Name) + "_error" })
             .Concat(ContractCatalog.Events.Select(type => $"Bridge.Contracts:{type.Name}"))
+            .Append(BridgeQueues.Name(BridgeQueues.Queries))
             .Order(StringComparer.Ordinal);
         var channels = Map(Document.Value, "channels").Values.Cast<Dictionary<string, object?>>().ToList();
 
-        Assert.Equal(expected, channels.Select(channel => Text(channel, "address")).Order(StringComparer.Ordinal));
+        Assert.Equal(expected, channels.Where(channel => channel["address"] is not null).Select(channel => Text(channel, "address")).Order(StringComparer.Ordinal));
 
         var referenced = channels.SelectMany(ChannelMessages).SelectMany(message => FileReferences(message["payload"])).ToHashSet(StringComparer.Ordinal);
         Assert.Equal(
             ContractFiles.SchemaMessageNames().Select(name => $"./schemas/{name}.schema.json").Order(StringComparer.Ordinal),
             referenced.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_query_queue_takes_the_query_in_both_forms_and_answers_to_reply_to_with_either_answer()
+    {
+        var channel = ChannelAt(BridgeQueues.Name(BridgeQueues.Queries));
+
+        Assert.Equal("queue", Text(Binding(channel), "is"));
+        var messages = ChannelMessages(channel);
+        Assert.Equal([PlainJson, MassTransitJson], messages.Select(message => Text(message, "contentType")).Order(StringComparer.Ordinal));
+        Assert.All(messages, message => Assert.Equal(["./schemas/QueryActivePlatform.schema.json"], FileReferences(message["payload"]).Distinct()));
+
+        var receive = Assert.Single(Operations(), operation => Text(operation, "action") == "receive" && ReferencedChannel(operation) == channel);
+        var reply = Map(receive, "reply");
+        Assert.Equal("$message.header#/reply_to", Text(Map(reply, "address"), "location"));
+        Assert.Equal(
+            ["./schemas/QueryAnswered.schema.json", "./schemas/QueryFailed.schema.json"],
+            ChannelMessages(ReferencedChannel(reply)).SelectMany(message => FileReferences(message["payload"])).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -145,7 +173,7 @@ public sealed class AsyncApiTests
     private static Dictionary<string, object?> ChannelAt(string address)
     {
         var matches = Map(Document.Value, "channels").Values.Cast<Dictionary<string, object?>>()
-            .Where(channel => Text(channel, "address") == address)
+            .Where(channel => channel["address"] is not null && Text(channel, "address") == address)
             .ToList();
         Assert.True(matches.Count == 1, $"asyncapi.yaml should have exactly one channel at '{address}', has {matches.Count}");
         return matches[0];

@@ -26,17 +26,23 @@ internal static class ContractCatalog
         .Where(type => !typeof(IResultEvent).IsAssignableFrom(type) && type.GetProperty("IdempotencyKey") is not null)
         .ToList();
 
-    public static IReadOnlyList<Type> Messages { get; } = [.. Commands, .. Events];
+    /// <summary>
+    /// The query queue's request and its two answers: neither commands (nothing is applied, so no idempotency key) nor
+    /// result events, but messages with a schema all the same.
+    /// </summary>
+    public static IReadOnlyList<Type> Queries { get; } = [typeof(QueryActivePlatform), typeof(QueryAnswered), typeof(QueryFailed)];
+
+    public static IReadOnlyList<Type> Messages { get; } = [.. Commands, .. Events, .. Queries];
 
     public static IReadOnlyList<Type> ValueRecords { get; } = Records.Except(Messages).ToList();
 
     /// <summary>
-    /// The <see cref="BridgeQueues"/> constant of each command, by the command's name: what ERP teams publish to (under the
+    /// The <see cref="BridgeQueues"/> constant of each command (the query queue's, <see cref="BridgeQueues.Queries"/>, is no command's), by the command's name: what ERP teams publish to (under the
     /// deployment's prefix) and what the consumer reads from.
     /// </summary>
     public static IReadOnlyDictionary<string, string> QueueConstants { get; } = typeof(BridgeQueues)
         .GetFields(BindingFlags.Public | BindingFlags.Static)
-        .Where(field => field is { IsLiteral: true } && field.FieldType == typeof(string) && field.Name != nameof(BridgeQueues.DefaultPrefix))
+        .Where(field => field is { IsLiteral: true } && field.FieldType == typeof(string) && field.Name is not (nameof(BridgeQueues.DefaultPrefix) or nameof(BridgeQueues.Queries)))
         .ToDictionary(field => field.Name, field => (string)field.GetRawConstantValue()!, StringComparer.Ordinal);
 
     /// <summary>The command's input queue under the default prefix, e.g. <c>bridge.send-closing-document</c>.</summary>

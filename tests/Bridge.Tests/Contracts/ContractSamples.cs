@@ -359,6 +359,34 @@ internal static class ContractSamples
                 Reason = RejectionReason.InvalidMessage, Description = "The message is invalid.", ValidationErrors = ["paymentNumber: is required for ByPaymentNumber"],
             },
         ],
+        [typeof(QueryActivePlatform)] =
+        [
+            new QueryActivePlatform
+            {
+                Query = QueryKind.Subscriptions, ResellerId = 1, Include = ["account", "plan"], Meta = true,
+                Filter = new Dictionary<string, string> { ["account_id"] = "523,685", ["created_at[gt]"] = "2026-01-01" }, Sort = "-id",
+            },
+            new QueryActivePlatform { Query = QueryKind.Accounts, Id = "523" },
+        ],
+        [typeof(QueryAnswered)] =
+        [
+            new QueryAnswered
+            {
+                Query = QueryKind.Subscriptions, ResellerId = 1, PagesRead = 2,
+                Document = JsonDocument.Parse("""{"data":[{"id":"1","type":"subscriptions","attributes":{"account_id":523,"total":"12.50"}}],"included":[{"id":"523","type":"accounts"}]}""").RootElement,
+            },
+            new QueryAnswered { Query = QueryKind.Accounts, ResellerId = 1, Id = "523", Document = JsonDocument.Parse("""{"data":{"id":"523","type":"accounts"}}""").RootElement },
+        ],
+        [typeof(QueryFailed)] =
+        [
+            new QueryFailed
+            {
+                Query = QueryKind.Subscriptions, ResellerId = 1, Failure = QueryFailure.Refused,
+                Message = "ActivePlatform refused the read: it answered 400: no_such_field is not allowed as a filter.",
+                Error = new ActivePlatformError("no_such_field is not allowed as a filter", 400, null),
+            },
+            new QueryFailed { Failure = QueryFailure.InvalidRequest, Message = "The query could not be read." },
+        ],
         [typeof(ErpMessageDeadLettered)] =
         [
             new ErpMessageDeadLettered

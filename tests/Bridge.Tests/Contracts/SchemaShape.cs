@@ -123,7 +123,15 @@ internal sealed class SchemaShape
 
             CompareValue(elementType, info.ElementType ?? info.GenericTypeArguments.FirstOrDefault() ?? info, Resolve(items), $"{path}[]");
         }
-        else if (expectedType == "object")
+        else if (expectedType == "object" && DictionaryValueType(clrType) is { } valueType)
+        {
+            // A map: its values' schema is additionalProperties.
+            if (branch["additionalProperties"] is not JsonObject values || !TypesOf(values).SetEquals([JsonTypeOf(valueType).Type!]))
+            {
+                _problems.Add($"{path}: a map of {valueType.Name} needs additionalProperties of type {JsonTypeOf(valueType).Type}");
+            }
+        }
+        else if (expectedType == "object" && clrType != typeof(System.Text.Json.JsonElement))
         {
             CompareObject(clrType, branch, path);
         }
@@ -139,10 +147,20 @@ internal sealed class SchemaShape
         if (type == typeof(DateTimeOffset)) return ("string", "date-time");
         if (type == typeof(Guid)) return ("string", "uuid");
         if (type.IsEnum) return ("string", null);
+
+        // A JSON document carried as it is (a query's answer): any object.
+        if (type == typeof(System.Text.Json.JsonElement)) return ("object", null);
+        if (DictionaryValueType(type) is not null) return ("object", null);
         if (type.IsArray || (type.IsGenericType && type.GetInterfaces().Append(type).Any(candidate => candidate.IsGenericType && candidate.GetGenericTypeDefinition() == typeof(IEnumerable<>)))) return ("array", null);
         if (ContractCatalog.IsContractRecord(type)) return ("object", null);
         return (null, null);
     }
+
+    /// <summary>The value type of a string-keyed map (<c>IReadOnlyDictionary&lt;string, T&gt;</c> and its kin), else null.</summary>
+    private static Type? DictionaryValueType(Type type) =>
+        type.GetInterfaces().Append(type)
+            .FirstOrDefault(candidate => candidate.IsGenericType && candidate.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>) && candidate.GetGenericArguments()[0] == typeof(string))
+            ?.GetGenericArguments()[1];
 
     private static Type ElementType(Type type) =>
         type.IsArray ? type.GetElementType()! : type.GetGenericArguments()[0];

@@ -39,6 +39,9 @@ public sealed class DeadLetterFixture : IAsyncLifetime
     public const string ErpClientName = "1c-main";
     public const int RetryLimit = 2;
 
+    /// <summary>How long a query on the queue may take: short, so that a test of an ActivePlatform that never answers well is short.</summary>
+    public static readonly TimeSpan QueryAnswerWithin = TimeSpan.FromSeconds(5);
+
     private readonly string _databaseName = $"bridge_deadletters_{Guid.NewGuid():N}";
 
     public RunningSandbox Sandbox { get; private set; } = null!;
@@ -99,6 +102,7 @@ public sealed class DeadLetterFixture : IAsyncLifetime
             ["Bridge:Storage:Provider"] = "PostgreSql",
             ["Bridge:Storage:ConnectionString"] = connectionString,
             ["Bridge:Outbox:PollInterval"] = "00:00:01",
+            ["Bridge:Queries:AnswerWithin"] = QueryAnswerWithin.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
             ["Bridge:DeadLetters:AllowEditAndReplay"] = "true",
             ["Bridge:Admin:Tokens:0:Name"] = OperatorName,
             ["Bridge:Admin:Tokens:0:Token"] = OperatorToken,
