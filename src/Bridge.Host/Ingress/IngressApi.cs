@@ -156,7 +156,8 @@ public static partial class IngressApi
         var group = app.MapGroup("/api/messages")
             .RequireAuthorization(IngressKeyAuthenticationHandler.Policy)
             .WithTags("Messages")
-            .Refuses(StatusCodes.Status401Unauthorized, "No ERP key, or one that is not configured.");
+            .Refuses(StatusCodes.Status401Unauthorized, "No ERP key, or one that is not configured.")
+            .AddEndpointFilter(DatabaseUnavailable);
 
         // One route per message, so the description gives each its own body; the queue's name is an alias of each. An unknown
         // name is answered 404 with the list of known ones.
@@ -188,6 +189,28 @@ public static partial class IngressApi
             .Answers<IngressMessageStatus>(StatusCodes.Status200OK, "OK")
             .Refuses(StatusCodes.Status404NotFound, "No message with this key was sent by this ERP (or it is past retention).");
         return app;
+    }
+
+    /// <summary>
+    /// Bridge's database not answering is a 503 the ERP retries, not a bare 500. Every statement that can fail so runs before
+    /// the publish (the one after it, the confirmation marker, is caught where it runs), so nothing was sent.
+    /// </summary>
+    private static async ValueTask<object?> DatabaseUnavailable(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(IngressApi));
+            LogDatabaseUnavailable(logger, context.HttpContext.Request.Method, ex.GetType().Name);
+            context.HttpContext.Response.Headers.RetryAfter = "5";
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Bridge's database is not answering",
+                HttpMethods.IsPost(context.HttpContext.Request.Method)
+                    ? "Nothing was sent. Send the same request again (same Idempotency-Key) later: a second copy is never a second effect."
+                    : "The status cannot be read now; ask again later.");
+        }
     }
 
     private static async Task<IResult> SubmitAsync(string messageType, HttpContext http, CancellationToken cancellationToken)
@@ -248,7 +271,8 @@ public static partial class IngressApi
         }
 
         // A key the message path has already used for another payload (or another message type) is refused here, as the
-        // consumer would refuse it.
+        // consumer would refuse it — also when this very request was answered 202 before another payload took the key: the
+        // key is that payload's now, and the ERP needs a new one (the status says conflict).
         if (await records.FindAsync(key!, cancellationToken) is { } record
             && (!string.Equals(record.MessageType, type.Name, StringComparison.Ordinal) || !PayloadFingerprint.Matches(record.Fingerprint, fingerprint)))
         {
@@ -583,6 +607,9 @@ public static partial class IngressApi
         Problem(StatusCodes.Status413PayloadTooLarge, "The body is too large", $"At most {maxBytes} bytes ({IngressOptions.Section}:MaxBodyBytes).");
 
     private static IResult Problem(int status, string title, string detail) => Results.Problem(statusCode: status, title: title, detail: detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The HTTP door could not reach Bridge's database ({Method}): {ExceptionType}; answered 503")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string method, string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Accepted a {MessageType} from {Client} through the HTTP door")]
     private static partial void LogAccepted(ILogger logger, string messageType, string client);
