@@ -507,7 +507,20 @@ public static partial class IngressApi
             return null;
         }
 
-        if (AmbiguousMember(document.RootElement, "") is { } ambiguous)
+        string? ambiguous;
+        try
+        {
+            ambiguous = AmbiguousMember(document.RootElement);
+        }
+        catch (InvalidOperationException)
+        {
+            // JsonDocument accepts an escaped unpaired surrogate ("\ud800"), which has no string form.
+            document.Dispose();
+            problem = Problem(StatusCodes.Status400BadRequest, "The body is not JSON", "A member name holds an unpaired surrogate escape (\\uD800–\\uDFFF alone): not valid text; nothing was sent.");
+            return null;
+        }
+
+        if (ambiguous is not null)
         {
             document.Dispose();
             problem = Problem(StatusCodes.Status400BadRequest, "Two members of one object share a name",
@@ -524,7 +537,15 @@ public static partial class IngressApi
     /// written while the consumer reads them case-insensitively and keeps the last, so <c>{"documentId":"A","DOCUMENTID":"B"}</c>
     /// would be validated as A and applied as B.
     /// </summary>
-    private static string? AmbiguousMember(JsonElement element, string path)
+    private static string? AmbiguousMember(JsonElement root)
+    {
+        // The path is built only for the member reported: built for every member, each would copy its ancestors' names,
+        // quadratic in a body with a long-named parent of many members.
+        var path = new List<string>();
+        return AmbiguousMember(root, path) ? "/" + string.Join('/', path) : null;
+    }
+
+    private static bool AmbiguousMember(JsonElement element, List<string> path)
     {
         switch (element.ValueKind)
         {
@@ -532,32 +553,32 @@ public static partial class IngressApi
                 var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 foreach (var member in element.EnumerateObject())
                 {
-                    var at = $"{path}/{member.Name}";
-                    if (!seen.Add(member.Name))
+                    path.Add(member.Name);
+                    if (!seen.Add(member.Name) || AmbiguousMember(member.Value, path))
                     {
-                        return at;
+                        return true;
                     }
 
-                    if (AmbiguousMember(member.Value, at) is { } inner)
-                    {
-                        return inner;
-                    }
+                    path.RemoveAt(path.Count - 1);
                 }
 
-                return null;
+                return false;
             case JsonValueKind.Array:
                 var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (AmbiguousMember(item, $"{path}/{index++}") is { } inner)
+                    path.Add((index++).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    if (AmbiguousMember(item, path))
                     {
-                        return inner;
+                        return true;
                     }
+
+                    path.RemoveAt(path.Count - 1);
                 }
 
-                return null;
+                return false;
             default:
-                return null;
+                return false;
         }
     }
 

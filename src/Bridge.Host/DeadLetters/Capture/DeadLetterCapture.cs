@@ -294,17 +294,32 @@ public sealed partial class DeadLetterCapture(
         }
     }
 
+    /// <summary>The last member with this name in any case: the one the consumer's reader (System.Text.Json) keeps.</summary>
     private static JsonElement? Property(JsonElement element, string name)
     {
+        JsonElement? found = null;
         foreach (var property in element.EnumerateObject())
         {
-            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            if (property.NameEquals(name) || string.Equals(PropertyName(property), name, StringComparison.OrdinalIgnoreCase))
             {
-                return property.Value;
+                found = property.Value;
             }
         }
 
-        return null;
+        return found;
+    }
+
+    private static string? PropertyName(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped unpaired surrogate has no string form, and is no name the capture looks for.
+            return null;
+        }
     }
 
     /// <summary>The ERP's key as each flow's result events carry it: <c>key</c>, else the invoice's <c>documentId</c>, else the payment's number or id.</summary>

@@ -283,6 +283,13 @@ public sealed class TopUpResourceCheck(IPaymentsClient payments) : IEffectResour
             return $"ActivePlatform has no payment {resourceId} for reseller {resellerId}: give the payment's id (not its number) as ActivePlatform shows it.";
         }
 
+        // ActivePlatform reads "0042" as payment 42, while the journal's one-payment-one-key rule compares ids as written:
+        // only the id as ActivePlatform writes it is recorded, so another key's payment cannot be named under another spelling.
+        if (!string.Equals(payment.Id, resourceId, StringComparison.Ordinal))
+        {
+            return $"ActivePlatform writes this payment's id as {payment.Id}, not {resourceId}: give it as ActivePlatform shows it.";
+        }
+
         var sent = entry.EvidenceAs<TopUpSent>()?.Figures ?? entry.EvidenceAs<TopUpUnresolved>()?.Figures;
         var found = payment.Attributes;
         if (sent is not null && (found.AccountId != sent.AccountId || found.Total != sent.Total))
