@@ -17,7 +17,7 @@ public sealed class Review1DoorTests(DeadLetterFixture fixture)
     /// the door's 400 "not valid JSON / send each member once" — the brief's "bad input gets a clear validation rejection".
     /// </summary>
     [Fact]
-    public async Task REVIEW1_FAILING_a_member_name_with_an_unpaired_surrogate_deep_in_the_body_is_a_400_not_a_500()
+    public async Task a_member_name_with_an_unpaired_surrogate_deep_in_the_body_is_a_400_not_a_500()
     {
         var json = JsonSerializer.Serialize(Document(NewKey(), revision: 1, accountId: NewAccount()), WebJson);
         json = json[..^1] + ",\"erpExtra\":{\"note\\ud800\":1}}";

@@ -53,7 +53,7 @@ public sealed class Review1TopUpResolutionTests(PipelineFixture fixture) : IAsyn
     }
 
     [Fact]
-    public async Task REVIEW1_FAILING_a_top_up_is_not_resolved_as_the_payment_another_top_up_owns_written_with_a_leading_zero()
+    public async Task a_top_up_is_not_resolved_as_the_payment_another_top_up_owns_written_with_a_leading_zero()
     {
         var account = 700_000 + Random.Shared.Next(99_999);
         var queue = $"{_prefix}.{RegisterPaymentConsumer.Queue}";

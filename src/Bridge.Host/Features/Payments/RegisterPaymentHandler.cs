@@ -174,7 +174,9 @@ public sealed class RegisterPaymentHandler(
         foreach (var candidate in listed)
         {
             var a = candidate.Attributes;
-            if (a.AccountId == sent.AccountId && a.Total == sent.Total
+            // initial_total is the amount the payment was created with (REFERENCE §2.1); total can move after (paid from
+            // balance, discounted), and a payment it no longer matches would be concluded not created, then created twice.
+            if (a.AccountId == sent.AccountId && (a.InitialTotal ?? a.Total) == sent.Total
                 && string.Equals(a.Comment, sent.Comment, StringComparison.Ordinal)
                 && string.Equals(a.Purpose ?? "", sent.Purpose ?? "", StringComparison.Ordinal)
                 && (a.CreatedAt is null || a.CreatedAt >= since) // a payment that does not say when it was made cannot be ruled out
@@ -292,11 +294,12 @@ public sealed class TopUpResourceCheck(IPaymentsClient payments) : IEffectResour
 
         var sent = entry.EvidenceAs<TopUpSent>()?.Figures ?? entry.EvidenceAs<TopUpUnresolved>()?.Figures;
         var found = payment.Attributes;
-        if (sent is not null && (found.AccountId != sent.AccountId || found.Total != sent.Total))
+        var createdWith = found.InitialTotal ?? found.Total; // as the automatic match compares: total can move after creation
+        if (sent is not null && (found.AccountId != sent.AccountId || createdWith != sent.Total))
         {
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"Payment {resourceId} is for account {found.AccountId} with total {found.Total}; this top-up was sent for account {sent.AccountId} with total {sent.Total}: it cannot be this top-up's payment.");
+                $"Payment {resourceId} is for account {found.AccountId}, created with total {createdWith}; this top-up was sent for account {sent.AccountId} with total {sent.Total}: it cannot be this top-up's payment.");
         }
 
         return null;
