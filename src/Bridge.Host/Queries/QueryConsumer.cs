@@ -108,7 +108,9 @@ public sealed class QueryConsumerDefinition : ConsumerDefinition<QueryConsumer>
             rabbit.SetQuorumQueue();
         }
 
-        var replies = context.GetRequiredService<QueryReplies>();
+        // Resolved at the first answer, not here: this runs while the bus is being built, and on the in-memory transport
+        // QueryReplies needs the bus itself (InMemoryQueueTransport) — resolving it now waits on the bus forever.
+        var replies = new Lazy<QueryReplies>(() => context.GetRequiredService<QueryReplies>(), LazyThreadSafetyMode.ExecutionAndPublication);
         var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger<QueryConsumer>();
         endpoint.ConfigureError(error => error.UseFilter(new AnswerFailedQueryFilter(replies, logger)));
         endpoint.ConfigureDeadLetter(skipped => skipped.UseFilter(new AnswerSkippedQueryFilter(replies)));
@@ -121,7 +123,7 @@ public sealed class QueryConsumerDefinition : ConsumerDefinition<QueryConsumer>
 /// logged and answered <see cref="QueryFailure.Unavailable"/>. The delivery is then acknowledged: a query that failed is
 /// answered, and neither retried nor kept.
 /// </summary>
-public sealed class AnswerFailedQueryFilter(QueryReplies replies, ILogger logger) : IFilter<ExceptionReceiveContext>
+public sealed class AnswerFailedQueryFilter(Lazy<QueryReplies> replies, ILogger logger) : IFilter<ExceptionReceiveContext>
 {
     public void Probe(ProbeContext context) => context.CreateFilterScope("answerFailedQuery");
 
@@ -142,7 +144,7 @@ public sealed class AnswerFailedQueryFilter(QueryReplies replies, ILogger logger
         }
 
         context.TryGetPayload<ConsumeContext>(out var consume);
-        await replies.AnswerAsync(context, consume, answer, CancellationToken.None);
+        await replies.Value.AnswerAsync(context, consume, answer, CancellationToken.None);
 
         // Marks the delivery faulted, as MassTransit's own GenerateFaultFilter does: otherwise the skipped-message pipe, which
         // runs for whatever no consumer took, would answer it a second time.
@@ -168,7 +170,7 @@ public sealed class AnswerFailedQueryFilter(QueryReplies replies, ILogger logger
 /// The query queue's skipped-message pipe: a MassTransit message of another type than <see cref="QueryActivePlatform"/> is
 /// answered <see cref="QueryFailure.InvalidRequest"/> and acknowledged, not moved to <c>_skipped</c>.
 /// </summary>
-public sealed class AnswerSkippedQueryFilter(QueryReplies replies) : IFilter<ReceiveContext>
+public sealed class AnswerSkippedQueryFilter(Lazy<QueryReplies> replies) : IFilter<ReceiveContext>
 {
     public void Probe(ProbeContext context) => context.CreateFilterScope("answerSkippedQuery");
 
@@ -177,7 +179,7 @@ public sealed class AnswerSkippedQueryFilter(QueryReplies replies) : IFilter<Rec
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         context.TryGetPayload<ConsumeContext>(out var consume);
-        await replies.AnswerAsync(
+        await replies.Value.AnswerAsync(
             context,
             consume,
             new QueryFailed { Failure = QueryFailure.InvalidRequest, Message = $"Only {nameof(QueryActivePlatform)} is answered on this queue." },
