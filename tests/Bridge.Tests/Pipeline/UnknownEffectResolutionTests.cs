@@ -270,6 +270,51 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         Assert.DoesNotContain(fixture.Events.EventsFor(key), e => e is PaymentRegistered);
     }
 
+    /// <summary>
+    /// (Review, 2026-12-03.) ActivePlatform reads payment "03006" as 3006, while the journal's one-payment-one-key index
+    /// compares ids as text: without the check's exact-id rule, a second top-up of the same account and total resolved as
+    /// "0" + the first's payment id was reported credited with the very payment the first top-up was reported with.
+    /// </summary>
+    [Fact]
+    public async Task A_top_up_is_not_resolved_as_the_payment_another_top_up_owns_written_with_a_leading_zero()
+    {
+        var account = 700_000 + Random.Shared.Next(99_999);
+        var queue = $"{_prefix}.{RegisterPaymentConsumer.Queue}";
+
+        // Top-up 1 goes through: ActivePlatform created payment P1, finance was told "P1 credited for top-up 1".
+        var first = $"topup-{Guid.NewGuid():N}";
+        await fixture.Erp.PublishJsonAsync(queue, new { key = first, accountId = account, total = 55m, comment = "top-up payment" }, NewId.NextGuid().ToString("D"));
+        var firstRegistered = await fixture.Events.WaitForAsync<PaymentRegistered>(first);
+
+        // Top-up 2, same account and total (a monthly top-up): its answer is lost and two unowned payments match -> Unknown.
+        var second = $"topup-{Guid.NewGuid():N}";
+        var secondId = NewId.NextGuid().ToString("D");
+        await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { AccountId = account, Total = 55m, TopUp = true }, CancellationToken.None);
+        await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = "/resellers/1/payments", LoseAnswerNext = 1 }, CancellationToken.None);
+        await fixture.Erp.PublishJsonAsync(queue, new { key = second, accountId = account, total = 55m, comment = "top-up payment" }, secondId);
+        var letter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == secondId);
+        await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        var effect = await SingleEffectAsync(secondId);
+        Assert.Equal("Unknown", Text(effect, "state"));
+
+        // The operator names top-up 1's payment, as "0<id>" (copied from a zero-padded column, or typed so).
+        using var admin = Admin(OperatorToken);
+        var resolveUri = new Uri($"admin/effects/{Text(effect, "id")}/resolve", UriKind.Relative);
+        var resolved = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = "0" + firstRegistered.PaymentId, note = "checked in ActivePlatform" });
+
+        if (resolved.IsSuccessStatusCode)
+        {
+            // What the acceptance leads to: top-up 2 reported credited with the very payment top-up 1 was reported with.
+            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync(new Uri($"admin/dead-letters/{letter.DeadLetterId}/replay", UriKind.Relative), null)).StatusCode);
+            var secondRegistered = await fixture.Events.WaitForAsync<PaymentRegistered>(second);
+            Assert.Fail(
+                $"Top-up {second} was reported PaymentRegistered with payment id '{secondRegistered.PaymentId}' (number {secondRegistered.PaymentNumber}), "
+                + $"which is payment {firstRegistered.PaymentId} (number {firstRegistered.PaymentNumber}) already reported for top-up {first}: one payment credited twice to finance.");
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, resolved.StatusCode);
+    }
+
     [Fact]
     public async Task A_correction_resolved_as_applied_is_answered_with_the_operators_correction_and_a_later_republish_too()
     {
