@@ -85,10 +85,6 @@ public static class EffectInstructions
 }
 
 /// <summary>
-/// The kinds of effect the journal holds, told by the scope's prefix, with what an operator must name to resolve one as
-/// applied: the ActivePlatform resource the effect made, where later messages for its key answer with it.
-/// </summary>
-/// <summary>
 /// A flow's check, before an operator's "applied, resource X" is recorded, that X is there in ActivePlatform and can be this
 /// effect's. Refusing is cheap (the operator looks again); accepting a wrong id answers the ERP with another resource.
 /// </summary>
@@ -101,6 +97,10 @@ public interface IEffectResourceCheck
     Task<string?> RefusalAsync(EffectEntry entry, string resourceId, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// The kinds of effect the journal holds, told by the scope's prefix, with what an operator must name to resolve one as
+/// applied: the ActivePlatform resource the effect made, where later messages for its key answer with it.
+/// </summary>
 public static class EffectKinds
 {
     public sealed record Kind(string Prefix, string Name, string ResourceName, bool ResourceRequired);

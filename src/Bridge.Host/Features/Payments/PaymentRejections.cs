@@ -35,5 +35,8 @@ public static class PaymentScopes
     /// <summary>Key: the payment number — every statement line for one payment is handled one at a time.</summary>
     public static string PaymentNumber(long resellerId) => FormattableString.Invariant($"payment-number:{resellerId}");
 
-    public static string TopUp(long resellerId) => FormattableString.Invariant($"payment-top-up:{resellerId}");
+    /// <summary>The top-ups' scope prefix (its effect kind, <see cref="Effects.EffectKinds"/>), before <c>:{resellerId}</c>.</summary>
+    public const string TopUpPrefix = "payment-top-up";
+
+    public static string TopUp(long resellerId) => FormattableString.Invariant($"{TopUpPrefix}:{resellerId}");
 }

@@ -260,7 +260,7 @@ public sealed record TopUpUnresolved(string Reason, TopUpFigures? Figures = null
 /// </summary>
 public sealed class TopUpResourceCheck(IPaymentsClient payments) : IEffectResourceCheck
 {
-    public string Prefix => "payment-top-up";
+    public string Prefix => PaymentScopes.TopUpPrefix;
 
     public async Task<string?> RefusalAsync(EffectEntry entry, string resourceId, CancellationToken cancellationToken)
     {
