@@ -39,11 +39,32 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
             // Bridge sets no session state — no SET, temporary table, LISTEN or session advisory lock; the relaxed commits are
             // a startup option of a pool of their own — and an open transaction is still rolled back on return.
             var durable = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+            if (!Names(connectionString, "Max Auto Prepare"))
+            {
+                // Each hot statement is parsed and planned once per connection, not at every execution: the parse and plan
+                // were a third of PostgreSQL's CPU per message (issue 8). Bridge names its columns and changes its schema
+                // only by adding, so a migration does not invalidate a prepared statement's result. A connection string that
+                // sets it (0 behind a pooler in transaction mode that cannot keep prepared statements) is left as it is.
+                durable.MaxAutoPrepare = DefaultMaxAutoPrepare;
+            }
+
             postgres = NpgsqlDataSource.Create(durable.ConnectionString);
             var forLeases = new NpgsqlConnectionStringBuilder(durable.ConnectionString);
             forLeases.Options = $"{forLeases.Options} -c synchronous_commit=off".Trim();
             postgresForLeases = NpgsqlDataSource.Create(forLeases.ConnectionString);
         }
+    }
+
+    /// <summary>How many statements each PostgreSQL connection keeps prepared, unless the connection string says otherwise.</summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
+    /// <summary>Whether <paramref name="connectionString"/> sets <paramref name="keyword"/> (spaces and case aside).</summary>
+    private static bool Names(string connectionString, string keyword)
+    {
+        var wanted = keyword.Replace(" ", "", StringComparison.Ordinal);
+        return new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
+            .Cast<string>()
+            .Any(key => string.Equals(key.Replace(" ", "", StringComparison.Ordinal), wanted, StringComparison.OrdinalIgnoreCase));
     }
 
     public SqlDialect Dialect { get; }
