@@ -84,6 +84,12 @@ public interface IEffectJournal
     Task<EffectEntry?> FindOpenAsync(string scope, string group, CancellationToken cancellationToken);
 
     /// <summary>
+    /// <see cref="FindOpenAsync"/> and <see cref="FindAsync"/> of <paramref name="own"/> in one statement: what a message
+    /// reads first — is its document's (or line's) effect unresolved, and did this message's own effect already happen.
+    /// </summary>
+    Task<(EffectEntry? Open, EffectEntry? Own)> FindOpenAndOwnAsync(string scope, string group, EffectId own, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Records, committed before the call, that <paramref name="ownerKey"/> is sending the effect. False when the effect is
     /// already recorded in a state other than <see cref="EffectState.NotApplied"/>, or another effect of its group is
     /// unresolved — then nothing may be sent. Returns the attempt's id (null when it may not be sent), which every later
@@ -144,6 +150,36 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             sql.SelectOpen, new { Scope = scope, GroupKey = group }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row?.ToEntry();
+    }
+
+    public async Task<(EffectEntry? Open, EffectEntry? Own)> FindOpenAndOwnAsync(string scope, string group, EffectId own, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(own);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<RoleRow>(new CommandDefinition(
+            sql.SelectOpenAndById, new { Scope = scope, GroupKey = group, EffectId = own.Hash }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        EffectEntry? open = null;
+        EffectEntry? mine = null;
+        foreach (var row in rows)
+        {
+            if (row.Role == OpenRole)
+            {
+                open = row.ToEntry();
+            }
+            else
+            {
+                mine = row.ToEntry();
+            }
+        }
+
+        return (open, mine);
+    }
+
+    private const int OpenRole = 1;
+
+    private sealed class RoleRow : Row
+    {
+        public int Role { get; set; }
     }
 
     public Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)

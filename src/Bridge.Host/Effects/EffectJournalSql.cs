@@ -13,6 +13,9 @@ public sealed class EffectJournalSql
 
     public required string SelectOpen { get; init; }
 
+    /// <summary>The group's open effect (<c>Role</c> 1) and the effect by id (<c>Role</c> 2): up to two rows, one round trip.</summary>
+    public required string SelectOpenAndById { get; init; }
+
     /// <summary>Makes a <c>NotApplied</c> effect <c>Sending</c> again for a new attempt; affects no row otherwise.</summary>
     public required string Restart { get; init; }
 
@@ -106,6 +109,11 @@ public sealed class EffectJournalSql
     {
         SelectById = $"SELECT {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;",
         SelectOpen = $"SELECT {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue};",
+        SelectOpenAndById = $"""
+            SELECT 1 AS Role, {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue}
+            UNION ALL
+            SELECT 2 AS Role, {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;
+            """,
         Restart = $"""
             UPDATE {table}
             SET state = 'Sending', is_open = {openTrue}, owner_key = @OwnerKey, attempt_id = @AttemptId, fingerprint = @Fingerprint, evidence = @Evidence,

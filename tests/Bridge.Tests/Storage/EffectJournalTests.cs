@@ -43,6 +43,39 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
     }
 
     [StoreFact]
+    public async Task The_open_effect_of_a_group_and_an_effect_by_id_are_read_together_in_every_combination()
+    {
+        var first = Line("P9", "A");
+        var second = Line("P9", "B");
+        var elsewhere = Line("P10", "A");
+
+        Assert.Equal((null, null), await Journal.FindOpenAndOwnAsync(first.Scope, "P9", first, CancellationToken.None));
+
+        var attempt = await Journal.TryBeginAsync(first, "msg-1", "fp-1", null, CancellationToken.None);
+        Assert.NotNull(attempt);
+
+        // The own effect is the open one: both roles name it.
+        var (open, own) = await Journal.FindOpenAndOwnAsync(first.Scope, "P9", first, CancellationToken.None);
+        Assert.Equal((first, first), (open?.Id, own?.Id));
+
+        // Another message's effect of the group, not journaled yet: the open one only.
+        (open, own) = await Journal.FindOpenAndOwnAsync(first.Scope, "P9", second, CancellationToken.None);
+        Assert.Equal((first, null), (open?.Id, own?.Id));
+
+        // Resolved: the group has none open, and the effect by id is read with its outcome.
+        await Journal.ResolveAsync(first, attempt!, EffectState.Applied, "3006", null, CancellationToken.None);
+        (open, own) = await Journal.FindOpenAndOwnAsync(first.Scope, "P9", first, CancellationToken.None);
+        Assert.Null(open);
+        Assert.Equal((EffectState.Applied, "3006"), (own?.State, own?.ResourceId));
+
+        // An effect of another group is not the open one of this group.
+        Assert.NotNull(await Journal.TryBeginAsync(elsewhere, "msg-2", "fp-2", null, CancellationToken.None));
+        (open, own) = await Journal.FindOpenAndOwnAsync(first.Scope, "P9", elsewhere, CancellationToken.None);
+        Assert.Null(open);
+        Assert.Equal(elsewhere, own?.Id);
+    }
+
+    [StoreFact]
     public async Task A_second_effect_of_a_group_cannot_begin_while_the_first_is_unresolved()
     {
         var first = await Journal.TryBeginAsync(Line("P2", "A"), "msg-1", "fp", null, CancellationToken.None);

@@ -89,15 +89,43 @@ public sealed class ClosingDocumentWrites(
     /// <param name="self">The message settling and the version it writes: a marker of its own is adopted with that version.</param>
     public async Task<EffectEntry?> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self = null)
     {
+        var open = await journal.FindOpenAsync(Scope(resellerId, accountId), documentKey, cancellationToken);
+        return (await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self)).Settled;
+    }
+
+    /// <summary>
+    /// As <see cref="SettleOpenWriteAsync(long, long, string, CancellationToken, ValueTuple{string, string}?)"/>, and then
+    /// <paramref name="own"/>'s entry as it stands after the settling: read with the open write in one statement, and read
+    /// again only when something was settled or adopted meanwhile.
+    /// </summary>
+    public async Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, EffectId own, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self = null)
+    {
+        var (open, mine) = await journal.FindOpenAndOwnAsync(Scope(resellerId, accountId), documentKey, own, cancellationToken);
+        var (settled, untouched) = await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self);
+        if (untouched)
+        {
+            return (settled, mine);
+        }
+
+        return (settled, settled?.Id == own ? settled : await journal.FindAsync(own, cancellationToken));
+    }
+
+    /// <summary>Settles from <paramref name="open"/>, the group's open write as just read; untouched: nothing was open or adopted.</summary>
+    private async Task<(EffectEntry? Settled, bool Untouched)> SettleAsync(EffectEntry? open, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self)
+    {
         EffectEntry? settled = null;
         for (var round = 0; ; round++)
         {
-            var open = await journal.FindOpenAsync(Scope(resellerId, accountId), documentKey, cancellationToken);
+            if (round > 0)
+            {
+                open = await journal.FindOpenAsync(Scope(resellerId, accountId), documentKey, cancellationToken);
+            }
+
             if (open is null)
             {
                 if (!await AdoptLegacyWriteAsync(resellerId, accountId, documentKey, self, cancellationToken))
                 {
-                    return settled;
+                    return (settled, round == 0);
                 }
 
                 if (round >= MaxSettleRounds)

@@ -51,12 +51,11 @@ public sealed class DeleteClosingDocumentHandler(
         // A write still unresolved (a create that would bring the document back after this delete reported it absent, an
         // update, this delete's own send whose answer was lost) is settled first.
         var deleteId = ClosingDocumentWrites.DeleteId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
-        var settled = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, ct);
+        var (settled, mine) = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, deleteId, ct);
         var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, ct);
 
         // The applied version stays: a late, older version must not bring a deleted document back.
         var change = new DocumentChange(document?.AppliedVersion, null, Deleted: true);
-        var mine = settled?.Id == deleteId ? settled : await journal.FindAsync(deleteId, ct);
         if (mine is { State: EffectState.Applied } && mine.EvidenceAs<DocumentWrite>() is { ExternalInvoiceId: var removed })
         {
             // This message's delete removed the document; its answer reached Bridge only through the settling read-back,

@@ -55,8 +55,7 @@ public sealed class SendClosingDocumentHandler(
     {
         // Whatever write of this document is still unresolved (this message's or another's) is settled first.
         var createId = ClosingDocumentWrites.CreateId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
-        var settled = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, cancellationToken, (incoming.IdempotencyKey!, version));
-        var mine = settled?.Id == createId ? settled : await journal.FindAsync(createId, cancellationToken);
+        var (settled, mine) = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, createId, cancellationToken, (incoming.IdempotencyKey!, version));
         var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, cancellationToken);
 
         // Older than what was written — or the very version a delete came after: a republish must not bring it back. This
