@@ -12,7 +12,8 @@ namespace Bridge.Host.Hosting;
 /// OpenTelemetry for Bridge: traces from the <c>Bridge</c> activity source, MassTransit, HttpClient (ActivePlatform calls),
 /// ASP.NET Core (admin API) and Npgsql; metrics from the <c>Bridge</c> meter, MassTransit, HttpClient, ASP.NET Core and
 /// the runtime. The OTLP exporter is configured by the standard <c>OTEL_*</c> variables and is on only when one of the
-/// <c>OTEL_EXPORTER_OTLP_*ENDPOINT</c> variables is set: otherwise nothing is exported and the cost is the listeners'.
+/// <c>OTEL_EXPORTER_OTLP_*ENDPOINT</c> variables is set: otherwise nothing is exported, and the dependencies' spans are not
+/// recorded at all (<see cref="TraceDependenciesSetting"/>).
 /// </summary>
 public static class BridgeTelemetry
 {
@@ -36,6 +37,12 @@ public static class BridgeTelemetry
 
     public static readonly ActivitySource Source = new(Name);
 
+    /// <summary>
+    /// Whether HttpClient, ASP.NET Core and Npgsql spans are recorded: by default only when the OTLP exporter is on (nothing
+    /// else would see them).
+    /// </summary>
+    public const string TraceDependenciesSetting = "Bridge:Telemetry:TraceDependencies";
+
     /// <summary>Whether the configuration (environment variables included) asks for the OTLP exporter.</summary>
     public static bool OtlpConfigured(IConfiguration configuration)
     {
@@ -54,12 +61,22 @@ public static class BridgeTelemetry
             telemetry.ConfigureResource(resource => resource.AddService(DefaultServiceName, serviceInstanceId: Environment.MachineName));
         }
 
+        // The spans of every dependency call (each ActivePlatform call, each PostgreSQL command, each admin request) cost CPU
+        // on every message and go nowhere unless something exports them: off then, unless asked for. Bridge's and
+        // MassTransit's own spans stay, so a result event still carries its message's trace (traceparent) either way.
+        var dependencies = builder.Configuration.GetValue<bool?>(TraceDependenciesSetting) ?? otlp;
         telemetry
-            .WithTracing(tracing => tracing
-                .AddSource(Name, MassTransitName)
-                .AddHttpClientInstrumentation()
-                .AddAspNetCoreInstrumentation(options => options.Filter = http => !http.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
-                .AddNpgsql())
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(Name, MassTransitName);
+                if (dependencies)
+                {
+                    tracing
+                        .AddHttpClientInstrumentation()
+                        .AddAspNetCoreInstrumentation(options => options.Filter = http => !http.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+                        .AddNpgsql();
+                }
+            })
             .WithMetrics(metrics => metrics
                 .AddMeter(Name, MassTransitName)
                 .AddHttpClientInstrumentation()

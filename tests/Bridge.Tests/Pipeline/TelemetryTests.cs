@@ -62,6 +62,8 @@ public sealed class TelemetryFixture : IAsyncLifetime
         ["Bridge:Messaging:RetryMinInterval"] = "00:00:00.050",
         ["Bridge:Messaging:RetryMaxInterval"] = "00:00:01",
         ["Bridge:Storage:Provider"] = "PostgreSql",
+        // The in-memory exporter these tests add is not OTLP: dependency spans are asked for.
+        [BridgeTelemetry.TraceDependenciesSetting] = "true",
         ["Bridge:Storage:ConnectionString"] = DatabaseConnectionString,
         ["Bridge:Outbox:PollInterval"] = "00:00:01",
         ["ActivePlatform:BaseUrl"] = Sandbox.BaseAddress.ToString(),
@@ -129,6 +131,32 @@ public sealed class TelemetryTests(TelemetryFixture fixture)
         Assert.DoesNotContain("bridge-traceparent", headers.Keys);
         var publish = await spans.WaitForAsync(span => span.OperationName == "outbox publish ClosingDocumentSent" && span.TraceId == handling.TraceId, Patience);
         Assert.Equal(BridgeTelemetry.Name, publish.Source.Name);
+    }
+
+    [Fact]
+    public async Task With_nothing_exporting_dependency_calls_are_not_traced_and_the_event_still_carries_the_trace()
+    {
+        // Issue 8: a span per ActivePlatform call and per PostgreSQL command cost CPU on every message and went nowhere.
+        var spans = new ExportedSpans();
+        var prefix = NewPrefix();
+        var settings = fixture.Settings(prefix);
+        settings.Remove(BridgeTelemetry.TraceDependenciesSetting);
+        await using var bridge = await BridgeInstance.StartAsync(settings, services => services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        var key = "sync-" + Guid.NewGuid().ToString("D");
+        var messageId = NewId.NextGuid().ToString("D");
+
+        await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1), messageId);
+        var received = await fixture.Events.WaitForReceivedAsync<ClosingDocumentSent>(key);
+        var handling = await spans.WaitForAsync(
+            span => span.OperationName == "handle SendClosingDocument" && (string?)span.GetTagItem(MessageTags.IdempotencyKey) == messageId, Patience);
+        await spans.WaitForAsync(span => span.OperationName == "outbox publish ClosingDocumentSent" && span.TraceId == handling.TraceId, Patience);
+
+        var inTrace = spans.Snapshot().Where(span => span.TraceId == handling.TraceId).ToList();
+        Assert.DoesNotContain(inTrace, span => span.Source.Name == "Npgsql");
+        Assert.DoesNotContain(inTrace, span => span.Kind == ActivityKind.Client && span.GetTagItem("http.request.method") is not null);
+        Assert.True(received.Headers!.TryGetValue("traceparent", out var traceParent));
+        Assert.True(ActivityContext.TryParse(traceParent, null, out var published));
+        Assert.Equal(handling.TraceId, published.TraceId);
     }
 
     [Fact]
