@@ -38,34 +38,38 @@ public sealed partial class IdempotentExecutor(
 
     private async Task<HandlingOutcome> ExecuteOnceAsync(IdempotentWork work, CancellationToken cancellationToken)
     {
-        var begin = await records.BeginAsync(work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.DocumentKey, cancellationToken);
-        if (!begin.IsNew)
-        {
-            if (!PayloadFingerprint.Matches(begin.Record.Fingerprint, work.Fingerprint)
-                || !string.Equals(begin.Record.MessageType, work.Incoming.MessageType, StringComparison.Ordinal))
-            {
-                LogConflict(logger, work.IdempotencyKey, work.Incoming.MessageType);
-                var conflict = new Rejection(
-                    RejectionReason.IdempotencyConflict,
-                    $"Idempotency key '{work.IdempotencyKey}' was already used by a {begin.Record.MessageType} with a different payload; this message was not applied.",
-                    [],
-                    null);
-                return await AnswerRefusalOnceAsync(work.IdempotencyKey, work.Fingerprint, work.DocumentKey, work.Reject(conflict), work.Incoming, cancellationToken)
-                    ? HandlingOutcome.Rejected
-                    : HandlingOutcome.Duplicate;
-            }
-
-            if (begin.Record.State == IdempotencyState.Completed)
-            {
-                LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
-                return HandlingOutcome.Duplicate;
-            }
-        }
-
         var owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
         var lease = options.Value.DocumentClaimLease;
-        // The claim reads the document in the same statement.
-        if (await documents.ClaimAsync(work.Scope, work.DocumentKey, owner, lease, cancellationToken) is not { } document)
+
+        // One round trip: the record is begun, the document claimed (reading it), and the record read again after the claim —
+        // a concurrent delivery of the same message may have completed it while this one waited for the claim.
+        var begun = await records.BeginAndClaimAsync(
+            work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.Scope, work.DocumentKey, owner, lease, cancellationToken);
+        var record = begun.Record;
+        if (!begun.IsNew
+            && (!PayloadFingerprint.Matches(record.Fingerprint, work.Fingerprint)
+                || !string.Equals(record.MessageType, work.Incoming.MessageType, StringComparison.Ordinal)))
+        {
+            await ReleaseUnusedClaimAsync(begun.Document, work, owner);
+            LogConflict(logger, work.IdempotencyKey, work.Incoming.MessageType);
+            var conflict = new Rejection(
+                RejectionReason.IdempotencyConflict,
+                $"Idempotency key '{work.IdempotencyKey}' was already used by a {record.MessageType} with a different payload; this message was not applied.",
+                [],
+                null);
+            return await AnswerRefusalOnceAsync(work.IdempotencyKey, work.Fingerprint, work.DocumentKey, work.Reject(conflict), work.Incoming, cancellationToken)
+                ? HandlingOutcome.Rejected
+                : HandlingOutcome.Duplicate;
+        }
+
+        if (record.State == IdempotencyState.Completed)
+        {
+            await ReleaseUnusedClaimAsync(begun.Document, work, owner);
+            LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
+            return HandlingOutcome.Duplicate;
+        }
+
+        if (begun.Document is not { } document)
         {
             metrics.ClaimBusy(work.Incoming.MessageType);
             throw new DocumentBusyException(work.Scope, work.DocumentKey);
@@ -78,21 +82,13 @@ public sealed partial class IdempotentExecutor(
         var released = false;
         try
         {
-            // A concurrent delivery of the same message may have completed while this one waited for the claim.
-            var record = await records.FindAsync(work.IdempotencyKey, cancellationToken) ?? begin.Record;
-            if (record.State == IdempotencyState.Completed)
-            {
-                LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
-                return HandlingOutcome.Duplicate;
-            }
-
             var context = new WorkContext(
                 record,
                 document,
                 (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct),
                 (transaction, ct) => HoldClaimAsync(transaction, work, owner, lease, ct))
             {
-                BegunBefore = !begin.IsNew,
+                BegunBefore = !begun.IsNew,
             };
 
             WorkResult result;
@@ -125,6 +121,15 @@ public sealed partial class IdempotentExecutor(
             {
                 await documents.ReleaseAsync(null, work.Scope, work.DocumentKey, owner, CancellationToken.None);
             }
+        }
+    }
+
+    /// <summary>A claim taken with the record but not worked under (a duplicate, a conflict) is given back at once.</summary>
+    private async Task ReleaseUnusedClaimAsync(DocumentState? claimed, IdempotentWork work, string owner)
+    {
+        if (claimed is not null)
+        {
+            await documents.ReleaseAsync(null, work.Scope, work.DocumentKey, owner, CancellationToken.None);
         }
     }
 

@@ -6,6 +6,9 @@ public sealed class IdempotencySql
     /// <summary>Inserts an InProgress record unless the key exists; affects one row only for the caller that inserted.</summary>
     public required string Insert { get; init; }
 
+    /// <summary>As <see cref="Insert"/>, answering the key as a row only to the caller that inserted it.</summary>
+    public required string InsertReturning { get; init; }
+
     public required string Select { get; init; }
 
     public required string SetPendingAsyncTask { get; init; }
@@ -41,6 +44,14 @@ public sealed class IdempotencySql
                 (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
             VALUES (@IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, 'InProgress', @Now, @Now)
             ON CONFLICT (idempotency_key) DO NOTHING;
+            """,
+
+        InsertReturning = """
+            INSERT INTO bridge.idempotency_records
+                (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
+            VALUES (@IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, 'InProgress', @Now, @Now)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING idempotency_key AS IdempotencyKey;
             """,
 
         Select = """
@@ -99,6 +110,14 @@ public sealed class IdempotencySql
             ON CONFLICT (idempotency_key) DO NOTHING;
             """,
 
+        InsertReturning = """
+            INSERT INTO idempotency_records
+                (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
+            VALUES (@IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, 'InProgress', @Now, @Now)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING idempotency_key AS IdempotencyKey;
+            """,
+
         Select = """
             SELECT idempotency_key AS IdempotencyKey, message_type AS MessageType, fingerprint AS Fingerprint,
                    document_key AS DocumentKey, state AS State, outcome AS Outcome, resource_id AS ResourceId,
@@ -153,6 +172,18 @@ public sealed class IdempotencySql
         Insert = """
             INSERT INTO bridge.idempotency_records
                 (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
+            SELECT @IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, N'InProgress', @Now, @Now
+            WHERE NOT EXISTS
+            (
+                SELECT 1 FROM bridge.idempotency_records WITH (UPDLOCK, HOLDLOCK)
+                WHERE idempotency_key = @IdempotencyKey
+            );
+            """,
+
+        InsertReturning = """
+            INSERT INTO bridge.idempotency_records
+                (idempotency_key, message_type, fingerprint, document_key, state, created_at, updated_at)
+            OUTPUT inserted.idempotency_key AS IdempotencyKey
             SELECT @IdempotencyKey, @MessageType, @Fingerprint, @DocumentKey, N'InProgress', @Now, @Now
             WHERE NOT EXISTS
             (

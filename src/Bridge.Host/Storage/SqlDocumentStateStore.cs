@@ -117,7 +117,8 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed class Row
+    /// <summary>A document state as Dapper reads it (also read by <see cref="SqlIdempotencyStore.BeginAndClaimAsync"/>).</summary>
+    internal sealed class Row
     {
         public string Scope { get; set; } = "";
         public string DocumentKey { get; set; } = "";

@@ -8,6 +8,13 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
     private readonly IdempotencySql sql = IdempotencySql.For(database.Dialect);
     private readonly SqlDialect dialect = database.Dialect;
 
+    /// <summary>Begin, claim, read: one batch (see <see cref="BeginAndClaimAsync"/>).</summary>
+    private readonly string beginAndClaim = string.Join(
+        Environment.NewLine,
+        IdempotencySql.For(database.Dialect).InsertReturning,
+        DocumentStateSql.For(database.Dialect).Claim,
+        IdempotencySql.For(database.Dialect).Select);
+
     public async Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
@@ -47,6 +54,47 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         var record = await FindAsync(connection, idempotencyKey, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Idempotency record '{idempotencyKey}' vanished right after it was begun (purged concurrently?).");
         return new IdempotencyBegin(record, inserted);
+    }
+
+    public async Task<BeginAndClaim> BeginAndClaimAsync(
+        string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        ArgumentException.ThrowIfNullOrEmpty(messageType);
+        ArgumentException.ThrowIfNullOrEmpty(fingerprint);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        var parameters = new
+        {
+            IdempotencyKey = idempotencyKey,
+            MessageType = messageType,
+            Fingerprint = fingerprint,
+            Scope = scope,
+            DocumentKey = documentKey,
+            Owner = owner,
+            LeaseMilliseconds = SqlValues.Milliseconds(lease),
+            Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+        };
+
+        // The claim must not vanish in a crash (flows act on it at once): durable, and the begun record with it.
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await using var results = await connection.QueryMultipleAsync(new CommandDefinition(beginAndClaim, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                var inserted = (await results.ReadAsync<string>().ConfigureAwait(false)).Any();
+                var claimed = await results.ReadSingleOrDefaultAsync<SqlDocumentStateStore.Row>().ConfigureAwait(false);
+                var record = await results.ReadSingleOrDefaultAsync<Row>().ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"Idempotency record '{idempotencyKey}' vanished right after it was begun (purged concurrently?).");
+                return new BeginAndClaim(inserted, record.ToRecord(), claimed?.ToState());
+            }
+            catch (DbException exception) when (attempt == 1 && SqlValues.IsUniqueViolation(exception))
+            {
+                // Another caller inserted the key at the same moment and won (the claim, if it was taken, is ours by owner and
+                // is taken again): once more, and the record is there to read.
+            }
+        }
     }
 
     public async Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)

@@ -109,6 +109,12 @@ public sealed record IdempotencyRecord(
 /// <param name="IsNew">True when this call inserted the record.</param>
 public sealed record IdempotencyBegin(IdempotencyRecord Record, bool IsNew);
 
+/// <summary>
+/// What <see cref="IIdempotencyStore.BeginAndClaimAsync"/> found: whether this caller inserted the record, the record as read
+/// after the claim was taken, and the document as claimed (null: another owner holds it).
+/// </summary>
+public sealed record BeginAndClaim(bool IsNew, IdempotencyRecord Record, DocumentState? Document);
+
 public interface IIdempotencyStore
 {
     /// <summary>
@@ -116,6 +122,16 @@ public interface IIdempotencyStore
     /// Concurrent callers with the same key: exactly one gets <c>IsNew = true</c>.
     /// </summary>
     Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="BeginAsync"/> with <paramref name="documentKey"/>, then <see cref="IDocumentStateStore.ClaimAsync"/> of the
+    /// document for <paramref name="owner"/>, then the record read again — three statements in one round trip, each
+    /// reading what was committed before it began, so a completion another delivery committed before the claim was taken
+    /// is seen. The claim is taken whatever the record says: a caller that will not work (a duplicate, a conflict) releases
+    /// it. The begun record is durable with the claim.
+    /// </summary>
+    Task<BeginAndClaim> BeginAndClaimAsync(
+        string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
     Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken);
 

@@ -34,6 +34,10 @@ public sealed class CommitFailure(Func<string, bool> matches, int times = 1)
         public Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken)
             => inner.BeginAsync(idempotencyKey, messageType, fingerprint, documentKey, cancellationToken);
 
+        public Task<BeginAndClaim> BeginAndClaimAsync(
+            string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            => inner.BeginAndClaimAsync(idempotencyKey, messageType, fingerprint, scope, documentKey, owner, lease, cancellationToken);
+
         public Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken) => inner.FindAsync(idempotencyKey, cancellationToken);
 
         public Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken)

@@ -291,6 +291,12 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
                 ? throw new InvalidOperationException("simulated: the rerun after the outage failed once on something else")
                 : inner.BeginAsync(idempotencyKey, messageType, fingerprint, documentKey, cancellationToken);
 
+        public Task<Bridge.Host.Storage.BeginAndClaim> BeginAndClaimAsync(
+            string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            => failure.Fire()
+                ? throw new InvalidOperationException("simulated: the rerun after the outage failed once on something else")
+                : inner.BeginAndClaimAsync(idempotencyKey, messageType, fingerprint, scope, documentKey, owner, lease, cancellationToken);
+
         public Task<Bridge.Host.Storage.IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)
             => inner.FindAsync(idempotencyKey, cancellationToken);
 

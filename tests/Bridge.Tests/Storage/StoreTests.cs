@@ -98,6 +98,59 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     [StoreFact]
+    public async Task Begin_and_claim_in_one_round_trip_begins_once_claims_for_one_owner_and_reads_the_record_after_the_claim()
+    {
+        var key = NewKey();
+        var document = "doc-" + key;
+
+        var first = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-1", Lease, CancellationToken.None);
+        Assert.True(first.IsNew);
+        Assert.Equal(
+            new IdempotencyRecord(key, "SendClosingDocument", "fp-1", document, IdempotencyState.InProgress, null, null, null, Start, Start),
+            first.Record);
+        Assert.Equal(("scope", document, null), (first.Document?.Scope, first.Document?.DocumentKey, first.Document?.AppliedVersion));
+
+        // A second delivery: the record is there (not new), the document is held by the first owner.
+        var second = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-2", Lease, CancellationToken.None);
+        Assert.False(second.IsNew);
+        Assert.Equal(first.Record, second.Record);
+        Assert.Null(second.Document);
+
+        // The first completes and releases in one transaction; the next delivery's claim succeeds and reads the completion.
+        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.True(await Idempotency.CompleteAsync(transaction, key, "Applied", "3006", CancellationToken.None));
+            await Documents.ReleaseAsync(transaction, "scope", document, "owner-1", CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        var third = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-3", Lease, CancellationToken.None);
+        Assert.False(third.IsNew);
+        Assert.Equal((IdempotencyState.Completed, "3006"), (third.Record.State, third.Record.ResourceId));
+        Assert.NotNull(third.Document);
+    }
+
+    [StoreFact]
+    public async Task Concurrent_begin_and_claims_with_one_key_make_one_new_record_and_one_owner()
+    {
+        var key = NewKey();
+        using var start = new ManualResetEventSlim();
+
+        var begins = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            start.Wait();
+            return await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp", "scope", "doc-" + key, $"owner-{i}", Lease, CancellationToken.None);
+        })).ToList();
+        start.Set();
+        var results = await Task.WhenAll(begins);
+
+        var winner = Assert.Single(results, result => result.IsNew);
+        Assert.All(results, result => Assert.Equal(winner.Record, result.Record));
+        Assert.Single(results, result => result.Document is not null);
+    }
+
+    [StoreFact]
     public async Task Pending_async_task_is_recorded_and_cleared()
     {
         var key = NewKey();
