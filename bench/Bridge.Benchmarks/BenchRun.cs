@@ -16,8 +16,6 @@ namespace Bridge.Benchmarks;
 /// </summary>
 public sealed class BenchRun(BenchOptions options)
 {
-    private const string InputQueue = "send-closing-document";
-
     public async Task<BenchReport> RunAsync(string command, CancellationToken ct)
     {
         var started = DateTimeOffset.UtcNow;
@@ -73,7 +71,7 @@ public sealed class BenchRun(BenchOptions options)
                 Say($"{name}: {options.PrefillRows} rows in each hot table ({filling.Elapsed.TotalSeconds:0} s)");
             }
 
-            var published = await Workload.PreloadAsync(connection, $"{queuePrefix}.{InputQueue}", messages, ct);
+            var published = await Workload.PreloadAsync(connection, queuePrefix, messages, ct);
             Say($"{name}: {messages.Count} preloaded; starting Bridge");
 
             // One Bridge process, or two on the same queue, database and sandbox; CPU is their sum, peak RSS the larger.
@@ -109,6 +107,7 @@ public sealed class BenchRun(BenchOptions options)
             var countersAtEnd = await DatabaseCounters.ReadAsync(storage, settle: true, ct);
             var calls = (await sandbox.Control.GetCallsAsync(null, null, null, ct)).Count;
             var events = capture.Events.Where(e => published.ContainsKey(e.MessageId)).ToList();
+            var expects = messages.ToDictionary(m => m.MessageId, m => m.Expects, StringComparer.Ordinal);
             var first = events.Min(e => e.ReceivedAt);
             var last = events.Max(e => e.ReceivedAt);
             var seconds = (last - first).TotalSeconds;
@@ -127,7 +126,7 @@ public sealed class BenchRun(BenchOptions options)
                 Messages = messages.Count,
                 BodyBytes = (int)messages.Average(m => m.Body.Length),
                 Events = events.Count,
-                Sent = events.Count(e => e.Type == "ClosingDocumentSent"),
+                Sent = events.Count(e => e.Type == expects[e.MessageId]),
                 EventTypes = events.GroupBy(e => e.Type).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
                 MessagesPerSecond = rate,
                 Seconds = seconds,

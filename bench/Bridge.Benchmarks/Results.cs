@@ -28,7 +28,10 @@ public sealed record ScenarioResult
     /// <summary>Result events received, one per message (the first answer per message id).</summary>
     public required int Events { get; init; }
 
-    /// <summary>Of those, <c>ClosingDocumentSent</c>; anything else (a rejection) is counted by type in <see cref="EventTypes"/>.</summary>
+    /// <summary>
+    /// Of those, the success event each message expects (<c>ClosingDocumentSent</c> for a closing document); anything else
+    /// (a rejection) is counted by type in <see cref="EventTypes"/>.
+    /// </summary>
     public required int Sent { get; init; }
 
     public required IReadOnlyDictionary<string, int> EventTypes { get; init; }
