@@ -110,6 +110,11 @@ internal static class Table
             text.AppendLine($"{s.Name}: bound C ÷ (latency × calls per message) = {b.Concurrency} ÷ ({b.LatencyMs} ms × {F(b.CallsPerMessage, "0.00")}) = {F(b.MessagesPerSecond)} msg/s; Bridge reached {F(b.ShareOfBound * 100)} % of it");
         }
 
+        foreach (var s in report.Scenarios.Where(s => s.Flows.Count > 1))
+        {
+            text.AppendLine($"{s.Name}: {string.Join(", ", s.Flows.Select(f => $"{f.Key} {f.Value.Succeeded}/{f.Value.Messages}"))} (succeeded/sent)");
+        }
+
         foreach (var s in report.Scenarios.Where(s => s.Sent != s.Messages))
         {
             text.AppendLine($"{s.Name}: not every message was answered with its success event: {string.Join(", ", s.EventTypes.Select(kv => $"{kv.Key} {kv.Value}"))}; log {s.BridgeLog}");
