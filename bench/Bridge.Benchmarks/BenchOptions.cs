@@ -42,7 +42,7 @@ public sealed class BenchOptions
                               latency; prefilled writes millions of rows first and takes minutes more)
           --prefill-rows N    rows in each hot table before the prefilled scenario starts (default 1000000)
           --concurrency C     Bridge:Messaging:ConcurrentMessageLimit of the latency scenario (default 32); the zero-latency
-                              scenarios run Bridge's defaults (8 at once, prefetch 16)
+                              scenarios run Bridge's defaults (8 at once and prefetch 16 per input queue)
           --latency-ms MS     delay the sandbox adds to every ActivePlatform call in the latency scenario (default 100)
           --json PATH         where the results are written (default: results.json in the work directory); the path is printed
           --work-dir DIR      Bridge's logs, the SQLite file and the JSON (default: a new directory under /tmp)
