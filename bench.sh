@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The throughput benchmark (issue 8): closing documents preloaded into Bridge's input queue, one Bridge process against the
-# project's ActivePlatform sandbox, measured until every result event arrived; and in the same run a raw RabbitMQ relay
-# (consume → publish with confirm → ack) as the floor. Prints a table and writes JSON (its path is printed).
+# The throughput benchmark (issue 8): closing documents (or, with --scenarios mix, a month-end mix of all flows) preloaded
+# into Bridge's input queues, one Bridge process against the project's ActivePlatform sandbox, measured until every result
+# event arrived; and in the same run a raw RabbitMQ relay (consume → publish with confirm → ack) as the floor. Prints a
+# table and writes JSON (its path is printed).
 #
-#   ./bench.sh [--messages N] [--scenarios postgresql,sqlite,latency] [--concurrency C] [--json PATH] [more: --help]
+#   ./bench.sh [--messages N] [--scenarios postgresql,sqlite,latency,mix] [--concurrency C] [--json PATH] [more: --help]
 #   ./bench.sh --no-build ...          use what is built already
 #   ./bench.sh --configuration Debug   build and run that configuration (default Release)
 #

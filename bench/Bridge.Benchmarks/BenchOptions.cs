@@ -23,20 +23,26 @@ public enum ScenarioKind
 
     /// <summary>As <see cref="PostgreSql"/>, with two Bridge processes on the same queue, database and sandbox.</summary>
     TwoInstances,
+
+    /// <summary>
+    /// A month-end mix of every ERP flow (<see cref="Mix.Flows"/>), each on its own input queue, on PostgreSQL with Bridge's
+    /// defaults; the sandbox holds what each message acts on before Bridge starts.
+    /// </summary>
+    Mix,
 }
 
 /// <summary>The command line of <c>./bench.sh</c> (everything after the script's own options).</summary>
 public sealed class BenchOptions
 {
     public const string Usage = """
-        usage: bench.sh [--messages N] [--scenarios postgresql,sqlite,latency,prefilled,instances] [--concurrency C] [--json PATH] [options]
-          --messages N        SendClosingDocument messages preloaded per scenario (default 2000)
-          --scenarios LIST    any of postgresql, sqlite, latency, prefilled, instances (two Bridge processes), comma-separated
-                              (default: postgresql, sqlite, latency; prefilled writes millions of rows first and takes
-                              minutes more)
+        usage: bench.sh [--messages N] [--scenarios postgresql,sqlite,latency,prefilled,instances,mix] [--concurrency C] [--json PATH] [options]
+          --messages N        messages preloaded per scenario (default 2000): SendClosingDocument, or for mix every flow
+          --scenarios LIST    any of postgresql, sqlite, latency, prefilled, instances (two Bridge processes), mix (a month-end
+                              mix of all 13 flows, each on its own queue), comma-separated (default: postgresql, sqlite,
+                              latency; prefilled writes millions of rows first and takes minutes more)
           --prefill-rows N    rows in each hot table before the prefilled scenario starts (default 1000000)
           --concurrency C     Bridge:Messaging:ConcurrentMessageLimit of the latency scenario (default 32); the zero-latency
-                              scenarios run Bridge's defaults (8 at once, prefetch 16)
+                              scenarios run Bridge's defaults (8 at once and prefetch 16 per input queue)
           --latency-ms MS     delay the sandbox adds to every ActivePlatform call in the latency scenario (default 100)
           --json PATH         where the results are written (default: results.json in the work directory); the path is printed
           --work-dir DIR      Bridge's logs, the SQLite file and the JSON (default: a new directory under /tmp)
@@ -95,7 +101,8 @@ public sealed class BenchOptions
                         "latency" => ScenarioKind.Latency,
                         "prefilled" => ScenarioKind.Prefilled,
                         "instances" or "two-instances" => ScenarioKind.TwoInstances,
-                        var other => throw new ArgumentException($"--scenarios: no scenario is called {other} (postgresql, sqlite, latency, prefilled, instances)"),
+                        "mix" => ScenarioKind.Mix,
+                        var other => throw new ArgumentException($"--scenarios: no scenario is called {other} (postgresql, sqlite, latency, prefilled, instances, mix)"),
                     }).Distinct()];
                     if (options.Scenarios.Count == 0)
                     {

@@ -10,14 +10,13 @@ namespace Bridge.Benchmarks;
 
 /// <summary>
 /// One benchmark run: per scenario, a fresh database, a fresh sandbox (the project's, over HTTP on a loopback port, in this
-/// process), N closing documents preloaded into Bridge's input queue, then one Bridge started as its own process
+/// process), N closing documents (or, for the mix, N messages of every flow, each on its own queue, with the sandbox state
+/// they act on) preloaded into Bridge's input queues, then one Bridge started as its own process
 /// (<c>dotnet bridge.dll</c>, as deployed and as the chaos suite runs it, so its CPU and memory are its own), measured until
 /// every message has its result event; then the raw relay on the same broker with the same bodies, prefetch and concurrency.
 /// </summary>
 public sealed class BenchRun(BenchOptions options)
 {
-    private const string InputQueue = "send-closing-document";
-
     public async Task<BenchReport> RunAsync(string command, CancellationToken ct)
     {
         var started = DateTimeOffset.UtcNow;
@@ -54,17 +53,31 @@ public sealed class BenchRun(BenchOptions options)
             ScenarioKind.Sqlite => "closing-documents/sqlite",
             ScenarioKind.Prefilled => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/prefilled-{options.PrefillRows}"),
             ScenarioKind.TwoInstances => "closing-documents/postgresql/two-instances",
+            ScenarioKind.Mix => "mix/postgresql",
             _ => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/latency-{latencyMs}ms/c{concurrency}"),
         };
         Say($"{name}: {options.Messages} messages, concurrency {concurrency}, prefetch {prefetch}");
 
-        var messages = Workload.ClosingDocuments(tag, options.Messages);
         var queuePrefix = "bench" + tag;
         var storage = await StorageProbe.CreateAsync(storageKind, Environment.GetEnvironmentVariable("BRIDGE_TEST_POSTGRES"), options.WorkDirectory, "bridge_bench_" + tag, ct);
         try
         {
             await using var sandbox = await SandboxServer.StartAsync(
                 new SandboxSettings { Faults = latencyMs > 0 ? [new FaultRule { LatencyMs = latencyMs }] : [] }, ct);
+            IReadOnlyList<BenchMessage> messages;
+            if (scenario == ScenarioKind.Mix)
+            {
+                var preparing = Stopwatch.StartNew();
+                messages = await Mix.PrepareAsync(sandbox, tag, options.Messages, ct);
+                Say($"{name}: {string.Join(", ", messages.GroupBy(m => m.Flow).OrderByDescending(g => g.Count()).ThenBy(g => Mix.Rank(g.Key)).Select(g => $"{g.Key} {g.Count()}"))}; the sandbox state they act on set up in {preparing.Elapsed.TotalSeconds:0.0} s");
+            }
+            else
+            {
+                messages = Workload.ClosingDocuments(tag, options.Messages);
+            }
+
+            // What the set-up asked of the sandbox's API is not Bridge's: only calls after this are counted.
+            var callsBefore = (await sandbox.Control.GetCallsAsync(null, null, null, ct)).Count;
             await using var capture = await ResultCapture.StartAsync(connection, $"bench{tag}.results", messages.Select(m => m.MessageId), ct);
             if (scenario == ScenarioKind.Prefilled)
             {
@@ -73,7 +86,7 @@ public sealed class BenchRun(BenchOptions options)
                 Say($"{name}: {options.PrefillRows} rows in each hot table ({filling.Elapsed.TotalSeconds:0} s)");
             }
 
-            var published = await Workload.PreloadAsync(connection, $"{queuePrefix}.{InputQueue}", messages, ct);
+            var published = await Workload.PreloadAsync(connection, queuePrefix, messages, ct);
             Say($"{name}: {messages.Count} preloaded; starting Bridge");
 
             // One Bridge process, or two on the same queue, database and sandbox; CPU is their sum, peak RSS the larger.
@@ -107,8 +120,9 @@ public sealed class BenchRun(BenchOptions options)
 
             // Read once Bridge's connections are closed: a server process publishes its counts as it ends.
             var countersAtEnd = await DatabaseCounters.ReadAsync(storage, settle: true, ct);
-            var calls = (await sandbox.Control.GetCallsAsync(null, null, null, ct)).Count;
+            var calls = (await sandbox.Control.GetCallsAsync(null, null, null, ct)).Count - callsBefore;
             var events = capture.Events.Where(e => published.ContainsKey(e.MessageId)).ToList();
+            var sentAs = messages.ToDictionary(m => m.MessageId, StringComparer.Ordinal);
             var first = events.Min(e => e.ReceivedAt);
             var last = events.Max(e => e.ReceivedAt);
             var seconds = (last - first).TotalSeconds;
@@ -127,8 +141,21 @@ public sealed class BenchRun(BenchOptions options)
                 Messages = messages.Count,
                 BodyBytes = (int)messages.Average(m => m.Body.Length),
                 Events = events.Count,
-                Sent = events.Count(e => e.Type == "ClosingDocumentSent"),
+                Sent = events.Count(e => e.Type == sentAs[e.MessageId].Expects),
                 EventTypes = events.GroupBy(e => e.Type).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+                Flows = messages.GroupBy(m => m.Flow).OrderByDescending(g => g.Count()).ThenBy(g => Mix.Rank(g.Key)).ToDictionary(
+                    g => g.Key,
+                    g =>
+                    {
+                        var answers = events.Where(e => sentAs[e.MessageId].Flow == g.Key).ToList();
+                        return new FlowResult(
+                            g.Count(),
+                            answers.Count(e => e.Type == g.First().Expects),
+                            answers.GroupBy(e => e.Type).ToDictionary(t => t.Key, t => t.Count(), StringComparer.Ordinal),
+                            Percentiles.Of(answers.Select(e => (e.ReceivedAt - published[e.MessageId]).TotalMilliseconds)),
+                            Percentiles.Of(answers.Select(e => (e.ReceivedAt - e.OccurredAt).TotalMilliseconds)));
+                    },
+                    StringComparer.Ordinal),
                 MessagesPerSecond = rate,
                 Seconds = seconds,
                 EndToEndLatencyMs = Percentiles.Of(events.Select(e => (e.ReceivedAt - published[e.MessageId]).TotalMilliseconds)),

@@ -5,7 +5,8 @@ using System.Text.Json.Serialization;
 using Bridge.Benchmarks;
 
 // The throughput benchmark (issue 8). Run it with ./bench.sh, which starts RabbitMQ and PostgreSQL and builds Release first.
-// Exit codes: 0 every message of every scenario answered ClosingDocumentSent; 1 some were answered otherwise; 2 the run itself
+// Exit codes: 0 every message of every scenario answered with its success event (ClosingDocumentSent for a closing document);
+// 1 some were answered otherwise; 2 the run itself
 // could not be carried out.
 if (args.Any(arg => arg is "--help" or "-h"))
 {
@@ -109,9 +110,14 @@ internal static class Table
             text.AppendLine($"{s.Name}: bound C ÷ (latency × calls per message) = {b.Concurrency} ÷ ({b.LatencyMs} ms × {F(b.CallsPerMessage, "0.00")}) = {F(b.MessagesPerSecond)} msg/s; Bridge reached {F(b.ShareOfBound * 100)} % of it");
         }
 
+        foreach (var s in report.Scenarios.Where(s => s.Flows.Count > 1))
+        {
+            text.AppendLine($"{s.Name}: {string.Join(", ", s.Flows.Select(f => $"{f.Key} {f.Value.Succeeded}/{f.Value.Messages}"))} (succeeded/sent)");
+        }
+
         foreach (var s in report.Scenarios.Where(s => s.Sent != s.Messages))
         {
-            text.AppendLine($"{s.Name}: not every message was answered ClosingDocumentSent: {string.Join(", ", s.EventTypes.Select(kv => $"{kv.Key} {kv.Value}"))}; log {s.BridgeLog}");
+            text.AppendLine($"{s.Name}: not every message was answered with its success event: {string.Join(", ", s.EventTypes.Select(kv => $"{kv.Key} {kv.Value}"))}; log {s.BridgeLog}");
         }
 
         text.Append(CultureInfo.InvariantCulture, $"{report.ProcessorCount} cores, {report.Runtime}; Bridge ran as a {report.BridgeMode}; command: {report.Command}");

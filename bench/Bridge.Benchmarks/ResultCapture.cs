@@ -10,7 +10,9 @@ namespace Bridge.Benchmarks;
 public sealed record ReceivedEvent(string MessageId, string Type, DateTimeOffset OccurredAt, DateTimeOffset ReceivedAt);
 
 /// <summary>
-/// A finance workflow's subscriber: its own queue bound to every <c>Bridge.Contracts:{Event}</c> exchange; records the type,
+/// A finance workflow's subscriber: its own queue bound to every <c>Bridge.Contracts:{Event}</c> exchange (every
+/// <see cref="IResultEvent"/> the contracts define: each flow's success, skip and rejection events and
+/// <c>ErpMessageDeadLettered</c>, so any answer the mix of flows can get is seen); records the type,
 /// the idempotency key it answers (<c>message.messageId</c>), its <c>occurredAt</c> and when it arrived, and signals once
 /// every expected message has its answer. The first answer per message counts (a rare duplicate publish is dropped).
 /// </summary>

@@ -11,6 +11,12 @@ public sealed record Percentiles(double P50, double P95, double P99)
     }
 }
 
+/// <summary>
+/// One flow's messages in a scenario: how many were sent, how many got their success event, every answer by event type, and
+/// the scenario's two latencies over this flow's messages alone.
+/// </summary>
+public sealed record FlowResult(int Messages, int Succeeded, IReadOnlyDictionary<string, int> EventTypes, Percentiles EndToEndLatencyMs, Percentiles OutboxDispatchLagMs);
+
 /// <summary>The concurrency bound of the latency scenario: C ÷ (latency × ActivePlatform calls per message).</summary>
 public sealed record ConcurrencyBound(int LatencyMs, int Concurrency, double CallsPerMessage, double MessagesPerSecond, double ShareOfBound);
 
@@ -28,10 +34,16 @@ public sealed record ScenarioResult
     /// <summary>Result events received, one per message (the first answer per message id).</summary>
     public required int Events { get; init; }
 
-    /// <summary>Of those, <c>ClosingDocumentSent</c>; anything else (a rejection) is counted by type in <see cref="EventTypes"/>.</summary>
+    /// <summary>
+    /// Of those, the success event each message expects (<c>ClosingDocumentSent</c> for a closing document); anything else
+    /// (a rejection) is counted by type in <see cref="EventTypes"/>.
+    /// </summary>
     public required int Sent { get; init; }
 
     public required IReadOnlyDictionary<string, int> EventTypes { get; init; }
+
+    /// <summary>Per message type sent (one flow for the closing-document scenarios, every flow for the mix): its messages and their answers.</summary>
+    public required IReadOnlyDictionary<string, FlowResult> Flows { get; init; }
     public required double MessagesPerSecond { get; init; }
     public required double Seconds { get; init; }
     public required Percentiles EndToEndLatencyMs { get; init; }

@@ -16,15 +16,33 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
 {
     private const int Messages = 20;
 
-    /// <summary>Generous for a loaded machine: six Bridge starts and a few dozen messages; the wait ends as soon as the run does.</summary>
+    /// <summary>Generous for a loaded machine: seven Bridge starts and a few dozen messages; the wait ends as soon as the run does.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(8);
 
     private static readonly string[] ScenarioFields =
     [
         "name", "storage", "sandboxLatencyMs", "concurrency", "prefetch", "messages", "bodyBytes", "events", "sent", "eventTypes",
         "messagesPerSecond", "seconds", "endToEndLatencyMs", "outboxDispatchLagMs", "activePlatformCalls", "activePlatformCallsPerMessage",
-        "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog", "instances", "bridgeRssMb",
+        "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog", "instances", "bridgeRssMb", "flows",
     ];
+
+    /// <summary>Every ERP command and the result event that means it succeeded: the mix must send each and see each succeed.</summary>
+    private static readonly Dictionary<string, string> SuccessOf = new(StringComparer.Ordinal)
+    {
+        ["SendClosingDocument"] = "ClosingDocumentSent",
+        ["DeleteClosingDocument"] = "ClosingDocumentDeleted",
+        ["NotifyClosingDocuments"] = "ClosingDocumentsNotified",
+        ["CompletePayment"] = "PaymentCompleted",
+        ["RegisterPayment"] = "PaymentRegistered",
+        ["CancelPayment"] = "PaymentCancelled",
+        ["UpdateCurrencyRates"] = "CurrencyRatesUpdated",
+        ["CreateCorrection"] = "CorrectionCreated",
+        ["ApproveCorrection"] = "CorrectionApproved",
+        ["DeclineCorrection"] = "CorrectionDeclined",
+        ["ApproveInvoice"] = "InvoiceApproved",
+        ["CompleteInvoice"] = "InvoiceCompleted",
+        ["RevokeInvoiceApproval"] = "InvoiceApprovalRevoked",
+    };
 
     [Theory]
     [InlineData("--help", 0, "--messages", "unknown option")]
@@ -65,7 +83,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         foreach (var argument in new[]
                  {
                      Path.Combine(root, "bench", "Bridge.Benchmarks", "bin", configuration, "net10.0", "Bridge.Benchmarks.dll"),
-                     "--messages", $"{Messages}", "--scenarios", "postgresql,sqlite,latency,prefilled,instances", "--prefill-rows", "50", "--concurrency", "4", "--latency-ms", "20",
+                     "--messages", $"{Messages}", "--scenarios", "postgresql,sqlite,latency,prefilled,instances,mix", "--prefill-rows", "50", "--concurrency", "4", "--latency-ms", "20",
                      "--json", json, "--work-dir", work,
                      "--bridge", Path.Combine(root, "src", "Bridge.Host", "bin", configuration, "net10.0", "bridge.dll"),
                  })
@@ -111,7 +129,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
 
         var scenarios = report["scenarios"]!.AsArray().Select(s => s!.AsObject()).ToList();
         Assert.Equal(
-            ["closing-documents/postgresql", "closing-documents/sqlite", "closing-documents/postgresql/latency-20ms/c4", "closing-documents/postgresql/prefilled-50", "closing-documents/postgresql/two-instances"],
+            ["closing-documents/postgresql", "closing-documents/sqlite", "closing-documents/postgresql/latency-20ms/c4", "closing-documents/postgresql/prefilled-50", "closing-documents/postgresql/two-instances", "mix/postgresql"],
             scenarios.Select(s => s["name"]!.GetValue<string>()));
         foreach (var scenario in scenarios)
         {
@@ -133,17 +151,43 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
             Assert.Equal(Messages, scenario["relay"]!["messages"]!.GetValue<int>());
             Assert.Equal(scenario["prefetch"]!.GetValue<int>(), scenario["relay"]!["prefetch"]!.GetValue<int>());
             Assert.Equal(scenario["concurrency"]!.GetValue<int>(), scenario["relay"]!["concurrency"]!.GetValue<int>());
-            Assert.InRange(scenario["bodyBytes"]!.GetValue<int>(), 4000, 4700);
+            var flows = scenario["flows"]!.AsObject();
+            Assert.Equal(Messages, flows.Sum(f => f.Value!["messages"]!.GetValue<int>()));
+            if (name.StartsWith("mix/", StringComparison.Ordinal))
+            {
+                // Every flow sent at least once, each message answered with its flow's success event and nothing else.
+                Assert.Equal(SuccessOf.Keys.Order(), flows.Select(f => f.Key).Order());
+                foreach (var (flow, result) in flows)
+                {
+                    var sent = result!["messages"]!.GetValue<int>();
+                    Assert.True(sent >= 1, $"{flow}: {sent} messages");
+                    Assert.Equal(sent, result["succeeded"]!.GetValue<int>());
+                    Assert.Equal([(SuccessOf[flow], sent)], result["eventTypes"]!.AsObject().Select(t => (t.Key, t.Value!.GetValue<int>())));
+                    Assert.NotNull(result["endToEndLatencyMs"]!["p99"]);
+                    Assert.NotNull(result["outboxDispatchLagMs"]!["p99"]);
+                }
 
-            // A new document is looked up by its key, then created: at least two calls each.
-            Assert.True(scenario["activePlatformCalls"]!.GetValue<int>() >= 2 * Messages, $"{name}: {scenario["activePlatformCalls"]} ActivePlatform calls");
+                // Mostly small payment, invoice and correction bodies beside the documents; each message makes at least one call.
+                Assert.InRange(scenario["bodyBytes"]!.GetValue<int>(), 300, 3999);
+                Assert.True(scenario["activePlatformCalls"]!.GetValue<int>() >= Messages, $"{name}: {scenario["activePlatformCalls"]} ActivePlatform calls");
+            }
+            else
+            {
+                Assert.Equal(["SendClosingDocument"], flows.Select(f => f.Key));
+                Assert.InRange(scenario["bodyBytes"]!.GetValue<int>(), 4000, 4700);
+
+                // A new document is looked up by its key, then created: at least two calls each.
+                Assert.True(scenario["activePlatformCalls"]!.GetValue<int>() >= 2 * Messages, $"{name}: {scenario["activePlatformCalls"]} ActivePlatform calls");
+            }
+
             Assert.True(scenario["bridgePeakRssMb"]!.GetValue<double>() > 0, $"{name}: no peak RSS");
             Assert.True(scenario["bridgeRssMb"]!.AsArray().Count >= 2 && scenario["bridgeRssMb"]!.AsArray().All(mb => mb!.GetValue<double>() > 0), $"{name}: RSS samples {scenario["bridgeRssMb"]}");
         }
 
         // Two Bridge processes shared the queue, and the table compares them with one.
-        Assert.Equal([1, 1, 1, 1, 2], scenarios.Select(s => s["instances"]!.GetValue<int>()));
+        Assert.Equal([1, 1, 1, 1, 2, 1], scenarios.Select(s => s["instances"]!.GetValue<int>()));
         Assert.Contains("× one instance in the same run", Text(stdout), StringComparison.Ordinal);
+        Assert.Matches(@"mix/postgresql: .*\bSendClosingDocument (\d+)/\1\b.*\(succeeded/sent\)", Text(stdout));
 
         var latency = scenarios[2];
         Assert.Equal(20, latency["sandboxLatencyMs"]!.GetValue<int>());
