@@ -97,6 +97,7 @@ public sealed class BenchRun(BenchOptions options)
             var bridge = bridges[0];
             var cpuAtReady = TimeSpan.Zero;
             var cpuAtEnd = TimeSpan.Zero;
+            var answeredBeforeReady = 0;
             DatabaseCounters? countersAtReady;
             long peakRss = 0;
 
@@ -108,6 +109,10 @@ public sealed class BenchRun(BenchOptions options)
                 var pids = bridges.Select(b => b.ProcessId ?? throw new InvalidOperationException("Bridge exited right after it started: " + b.LogTail())).ToList();
                 cpuAtReady = pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ProcessMeter.CpuTime(pid));
                 countersAtReady = await DatabaseCounters.ReadAsync(storage, settle: false, ct);
+
+                // Bridge consumes before it answers ready: what it answered by then cost CPU and database work before the
+                // counters were read, so the per-message figures divide by the messages answered after.
+                answeredBeforeReady = capture.Count;
                 var timeout = TimeSpan.FromSeconds(120 + (messages.Count * (0.05 + (latencyMs / 1000.0))));
                 await WaitForAllAsync(capture, bridges, timeout, () => rss.Add(Math.Round(pids.Sum(ProcessMeter.ResidentBytes) / (1024.0 * 1024.0), 1)), ct);
                 cpuAtEnd = pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ProcessMeter.CpuTime(pid));
@@ -131,6 +136,7 @@ public sealed class BenchRun(BenchOptions options)
 
             var relay = await RawRelay.RunAsync(connection, tag, messages, prefetch, concurrency, TimeSpan.FromMinutes(10), ct);
             var callsPerMessage = (double)calls / messages.Count;
+            var measured = Math.Max(1, messages.Count - answeredBeforeReady);
             return new ScenarioResult
             {
                 Name = name,
@@ -162,10 +168,11 @@ public sealed class BenchRun(BenchOptions options)
                 OutboxDispatchLagMs = Percentiles.Of(events.Select(e => (e.ReceivedAt - e.OccurredAt).TotalMilliseconds)),
                 ActivePlatformCalls = calls,
                 ActivePlatformCallsPerMessage = callsPerMessage,
-                BridgeCpuMsPerMessage = (cpuAtEnd - cpuAtReady).TotalMilliseconds / messages.Count,
+                AnsweredBeforeReady = answeredBeforeReady,
+                BridgeCpuMsPerMessage = (cpuAtEnd - cpuAtReady).TotalMilliseconds / measured,
                 BridgePeakRssMb = peakRss / (1024.0 * 1024.0),
-                DatabaseTransactionsPerMessage = countersAtEnd is null || countersAtReady is null ? null : (double)(countersAtEnd.Transactions - countersAtReady.Transactions) / messages.Count,
-                WalFlushesPerMessage = countersAtEnd is null || countersAtReady is null ? null : (double)(countersAtEnd.WalFlushes - countersAtReady.WalFlushes) / messages.Count,
+                DatabaseTransactionsPerMessage = countersAtEnd is null || countersAtReady is null ? null : (double)(countersAtEnd.Transactions - countersAtReady.Transactions) / measured,
+                WalFlushesPerMessage = countersAtEnd is null || countersAtReady is null ? null : (double)(countersAtEnd.WalFlushes - countersAtReady.WalFlushes) / measured,
                 Relay = relay,
                 BridgeToRelay = relay.MessagesPerSecond > 0 ? rate / relay.MessagesPerSecond : 0,
                 Bound = latencyMs > 0 && callsPerMessage > 0

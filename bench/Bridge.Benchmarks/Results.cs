@@ -50,6 +50,13 @@ public sealed record ScenarioResult
     public required Percentiles OutboxDispatchLagMs { get; init; }
     public required int ActivePlatformCalls { get; init; }
     public required double ActivePlatformCallsPerMessage { get; init; }
+
+    /// <summary>
+    /// Messages answered before Bridge reported ready (it consumes before): the CPU, transaction and WAL figures per message
+    /// count only what came after, and divide by the rest.
+    /// </summary>
+    public required int AnsweredBeforeReady { get; init; }
+
     public required double BridgeCpuMsPerMessage { get; init; }
 
     /// <summary>PostgreSQL only: transactions committed (or rolled back) in the scenario's database per message.</summary>
