@@ -101,6 +101,12 @@ public static class QueryGateway
                     http.Response.Headers["Bridge-Pages-Read"] = pages.ToString(CultureInfo.InvariantCulture);
                 }
 
+                if (found.Age is { } age)
+                {
+                    // RFC 9111 §5.1: how long ago the origin (ActivePlatform) gave this answer, in whole seconds.
+                    http.Response.Headers.Age = ((long)age.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                }
+
                 return Results.Text(JsonSerializer.Serialize(found.Document, found.Document.GetType(), QueryJson.Options), "application/vnd.api+json");
             case QueryOutcome.Failed { Failure: var failure, Message: var message }:
                 var (status, title) = ProblemOf(failure);

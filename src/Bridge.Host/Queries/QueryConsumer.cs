@@ -19,6 +19,14 @@ public sealed class QueryOptions
     /// own retries (<c>ActivePlatform:TotalTimeout</c>, 90 s) would otherwise decide it.
     /// </summary>
     public TimeSpan AnswerWithin { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>
+    /// How long a document ActivePlatform gave is given again to the same query, from either door (<see cref="QueryCache"/>);
+    /// zero, the default, keeps nothing. At most <see cref="MaxCacheFor"/>: a read that may be this old must be asked for.
+    /// </summary>
+    public TimeSpan CacheFor { get; set; } = TimeSpan.Zero;
+
+    public static readonly TimeSpan MaxCacheFor = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>

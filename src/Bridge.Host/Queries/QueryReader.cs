@@ -15,7 +15,8 @@ public abstract record QueryOutcome
     }
 
     /// <summary>ActivePlatform's document (a list whole, with <see cref="PagesRead"/>; one object with null).</summary>
-    public sealed record Found(object Document, int? PagesRead) : QueryOutcome;
+    /// <remarks><see cref="Age"/>: how long ago ActivePlatform gave it, when it comes from the cache (<see cref="QueryCache"/>); null when just read.</remarks>
+    public sealed record Found(object Document, int? PagesRead, TimeSpan? Age = null) : QueryOutcome;
 
     /// <summary>No document: the failure and a message for a person, naming no secret.</summary>
     public sealed record Failed(QueryFailure Failure, string Message, ActivePlatformError? Error = null) : QueryOutcome;
@@ -25,9 +26,10 @@ public abstract record QueryOutcome
 /// The one reading of a query, behind both doors — HTTP GET (<c>QueryGateway</c>) and the query queue
 /// (<see cref="QueryConsumer"/>) — so that both say the same thing in the same words: the request checked, the read made
 /// through <see cref="IActivePlatformQueries"/> (the installation's token, the shared rate limit, every page of a list or
-/// none), and every way it can fail named as a <see cref="QueryFailure"/>. Nothing is cached.
+/// none), and every way it can fail named as a <see cref="QueryFailure"/>. A document is kept for the next same query only
+/// when <c>Bridge:Queries:CacheFor</c> asks for it (<see cref="QueryCache"/>); a failure never is.
 /// </summary>
-public sealed class QueryReader(IActivePlatformQueries queries, IOptions<ActivePlatformOptions> activePlatform)
+public sealed class QueryReader(IActivePlatformQueries queries, IOptions<ActivePlatformOptions> activePlatform, QueryCache? cache = null)
 {
     /// <summary>How many pages of one list are read before the query is refused (a list that long is a job for an export).</summary>
     public const int MaxPages = 200;
@@ -52,6 +54,22 @@ public sealed class QueryReader(IActivePlatformQueries queries, IOptions<ActiveP
         }
 
         var reseller = ResellerOf(query);
+        if (cache?.Find(query, reseller) is { } kept)
+        {
+            return kept;
+        }
+
+        var outcome = await ReadFromActivePlatformAsync(query, reseller, cancellationToken);
+        if (outcome is QueryOutcome.Found found)
+        {
+            cache?.Store(query, reseller, found);
+        }
+
+        return outcome;
+    }
+
+    private async Task<QueryOutcome> ReadFromActivePlatformAsync(QueryActivePlatform query, long reseller, CancellationToken cancellationToken)
+    {
         try
         {
             return query switch

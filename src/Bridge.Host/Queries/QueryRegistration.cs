@@ -13,7 +13,11 @@ public static class QueryRegistration
             .Validate(
                 o => o.AnswerWithin >= TimeSpan.FromSeconds(1) && o.AnswerWithin <= TimeSpan.FromMinutes(10),
                 $"{QueryOptions.Section}:AnswerWithin must be between 1 second and 10 minutes")
+            .Validate(
+                o => o.CacheFor >= TimeSpan.Zero && o.CacheFor <= QueryOptions.MaxCacheFor,
+                $"{QueryOptions.Section}:CacheFor must be between 0 (off) and 10 minutes")
             .ValidateOnStart();
+        builder.Services.AddSingleton<QueryCache>();
         // Transient like the ActivePlatform clients it reads through (their handlers are the HttpClientFactory's to rotate).
         builder.Services.AddTransient<QueryReader>();
         builder.Services.AddSingleton<QueryReplies>();
