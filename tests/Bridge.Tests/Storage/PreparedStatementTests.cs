@@ -42,4 +42,43 @@ public sealed class PreparedStatementTests(PostgreSqlStorageFixture fixture) : I
             "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE @Pattern;", new { Pattern = $"%{marker}%" });
         Assert.Equal(0, prepared);
     }
+
+    [Fact]
+    public async Task A_running_instance_keeps_working_after_another_instance_migrates_a_column_to_another_type()
+    {
+        // Review s12: a rolling upgrade runs the new version's migrations while the old instances go on. Migration 0012 changed
+        // a column's type (effect_id to varchar(64)); a statement prepared before such a change fails on that connection with
+        // 0A000 "cached plan must not change result type" — a failure Bridge neither retries in place nor classifies as the
+        // database being unreachable (an answer ActivePlatform gave is then not recorded: the effect stays unresolved).
+        var server = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable(PostgreSqlStorageFixture.Variable));
+        var migrated = await fixture.CreateEmptyDatabaseAsync();
+        await migrated.MigrateAsync(CancellationToken.None);
+        var name = await DatabaseNameOf(migrated);
+        await using var running = new BridgeDatabase(new StorageOptions
+        {
+            Provider = SqlDialect.PostgreSql,
+            ConnectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = name, MaxPoolSize = 1 }.ConnectionString,
+        });
+        var records = new SqlIdempotencyStore(running, TimeProvider.System);
+        await records.BeginAsync("k-1", "SendClosingDocument", "fp-1", "doc-1", CancellationToken.None);
+        for (var run = 0; run < 8; run++)
+        {
+            Assert.NotNull(await records.FindAsync("k-1", CancellationToken.None));
+        }
+
+        // Another instance's migration, as 0012 did for effect_id: a wider type for a column the statement returns.
+        await using (var migration = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = name }.ConnectionString))
+        {
+            await migration.OpenAsync();
+            await migration.ExecuteAsync("ALTER TABLE bridge.idempotency_records ALTER COLUMN fingerprint TYPE varchar(200);");
+        }
+
+        Assert.NotNull(await records.FindAsync("k-1", CancellationToken.None));
+    }
+
+    private static async Task<string> DatabaseNameOf(BridgeDatabase database)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        return connection.Database;
+    }
 }

@@ -151,6 +151,35 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     [StoreFact]
+    public async Task A_begin_and_claim_that_waits_behind_the_completing_transaction_reads_the_completion_it_waited_for()
+    {
+        // Review s12: the second delivery's batch runs while the first delivery's completing transaction holds the document
+        // (its fencing renewal) but has not completed the record yet. The batch must not report the record in progress
+        // with the claim granted: it waits, and reads the completion committed before its claim was granted.
+        var key = NewKey();
+        var document = "doc-" + key;
+        var first = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-1", Lease, CancellationToken.None);
+        Assert.NotNull(first.Document);
+
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        Assert.True(await Documents.TryRenewAsync(transaction, "scope", document, "owner-1", Lease, CancellationToken.None));
+
+        var second = Task.Run(() => Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-2", Lease, CancellationToken.None));
+        await Task.Delay(TimeSpan.FromMilliseconds(700));
+        Assert.False(second.IsCompleted, "the batch did not wait for the transaction holding the document");
+
+        Assert.True(await Idempotency.CompleteAsync(transaction, key, "Applied", "3006", CancellationToken.None));
+        await Documents.ReleaseAsync(transaction, "scope", document, "owner-1", CancellationToken.None);
+        await transaction.CommitAsync();
+
+        var begun = await second.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(begun.IsNew);
+        Assert.Equal((IdempotencyState.Completed, "3006"), (begun.Record.State, begun.Record.ResourceId));
+        Assert.NotNull(begun.Document);
+    }
+
+    [StoreFact]
     public async Task Pending_async_task_is_recorded_and_cleared()
     {
         var key = NewKey();
