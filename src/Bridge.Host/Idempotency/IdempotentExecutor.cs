@@ -43,8 +43,21 @@ public sealed partial class IdempotentExecutor(
 
         // One round trip: the record is begun, the document claimed (reading it), and the record read again after the claim —
         // a concurrent delivery of the same message may have completed it while this one waited for the claim.
-        var begun = await records.BeginAndClaimAsync(
-            work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.Scope, work.DocumentKey, owner, lease, cancellationToken);
+        BeginAndClaim begun;
+        try
+        {
+            begun = await records.BeginAndClaimAsync(
+                work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.Scope, work.DocumentKey, owner, lease, cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The batch may have failed after its claim was taken (a later statement, or the answer lost on the way back):
+            // the owner is this attempt's alone, so giving it back can release nothing of anyone else's, and a retry need
+            // not wait out a lease. If the database cannot be reached for that either, the lease runs out as after a crash.
+            await TryReleaseAsync(work, owner);
+            throw;
+        }
+
         var record = begun.Record;
         if (!begun.IsNew
             && (!PayloadFingerprint.Matches(record.Fingerprint, work.Fingerprint)
@@ -121,6 +134,18 @@ public sealed partial class IdempotentExecutor(
             {
                 await documents.ReleaseAsync(null, work.Scope, work.DocumentKey, owner, CancellationToken.None);
             }
+        }
+    }
+
+    private async Task TryReleaseAsync(IdempotentWork work, string owner)
+    {
+        try
+        {
+            await documents.ReleaseAsync(null, work.Scope, work.DocumentKey, owner, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException or IOException)
+        {
+            LogReleaseFailed(logger, work.DocumentKey, ex.GetType().Name);
         }
     }
 
@@ -331,6 +356,9 @@ public sealed partial class IdempotentExecutor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the claim on document {DocumentKey} while handling {IdempotencyKey}; the work is cancelled and retried")]
     private static partial void LogClaimLost(ILogger logger, string documentKey, string idempotencyKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back the claim on document {DocumentKey} after its begin failed ({Failure}); it runs out with its lease")]
+    private static partial void LogReleaseFailed(ILogger logger, string documentKey, string failure);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{MessageType} {IdempotencyKey} rejected: {Reason}")]
     private static partial void LogRejected(ILogger logger, string idempotencyKey, string messageType, string reason);

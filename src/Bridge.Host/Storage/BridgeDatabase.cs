@@ -42,9 +42,11 @@ public sealed class BridgeDatabase : IBridgeDatabase, IAsyncDisposable, IDisposa
             if (!Names(connectionString, "Max Auto Prepare"))
             {
                 // Each hot statement is parsed and planned once per connection, not at every execution: the parse and plan
-                // were a third of PostgreSQL's CPU per message (issue 8). Bridge names its columns and changes its schema
-                // only by adding, so a migration does not invalidate a prepared statement's result. A connection string that
-                // sets it (0 behind a pooler in transaction mode that cannot keep prepared statements) is left as it is.
+                // were a third of PostgreSQL's CPU per message (issue 8). Bridge names the columns it reads, so an added column
+                // changes no prepared statement; a migration that changes a returned column's type (0012 did) makes each
+                // statement prepared before it fail once per connection — DatabaseFailures counts that as a blip, retried
+                // like one, and Npgsql prepares it anew. A connection string that sets it (0 behind a pooler in transaction
+                // mode that cannot keep prepared statements) is left as it is.
                 durable.MaxAutoPrepare = DefaultMaxAutoPrepare;
             }
 

@@ -23,8 +23,9 @@ public static class DatabaseFailures
     /// <summary>
     /// Whether <paramref name="exception"/> (or what it wraps) is a failure to reach the database — the kind an outage
     /// explains: a driver's transient error (a broken or refused connection, a timeout, a server shutting down or starting),
-    /// SQL Server's errors of that kind, or a socket or I/O error under a driver's exception. A constraint, a syntax error or
-    /// a value refused is not.
+    /// SQL Server's errors of that kind, a socket or I/O error under a driver's exception, or a PostgreSQL statement prepared
+    /// before a migration changed its result (it is prepared anew when run again). A constraint, a syntax error or a value
+    /// refused is not.
     /// </summary>
     public static bool IsUnreachable(Exception? exception)
     {
@@ -35,6 +36,12 @@ public static class DatabaseFailures
                 case DbException { IsTransient: true }:
                 case DbException when e.InnerException is SocketException or IOException or TimeoutException:
                 case Microsoft.Data.SqlClient.SqlException sql when SqlServerUnreachable.Contains(sql.Number):
+                    return true;
+
+                // A statement this connection prepared before another instance's migration changed a column it returns
+                // (a rolling upgrade): PostgreSQL refuses it once, Npgsql drops it, and the same statement run again is
+                // prepared anew — a blip of the connection, not the statement's own failure (review of issue 8's slice 3).
+                case Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.FeatureNotSupported, Routine: "RevalidateCachedQuery" }:
                     return true;
                 case AggregateException aggregate when aggregate.InnerExceptions.Any(IsUnreachable):
                     return true;

@@ -73,7 +73,39 @@ public sealed class PreparedStatementTests(PostgreSqlStorageFixture fixture) : I
             await migration.ExecuteAsync("ALTER TABLE bridge.idempotency_records ALTER COLUMN fingerprint TYPE varchar(200);");
         }
 
+        // The stale statement fails once, as a blip of the connection (so an answer being recorded is tried again, and a
+        // message is retried in process); run again, it is prepared anew and answers.
+        var failure = await Record.ExceptionAsync(() => records.FindAsync("k-1", CancellationToken.None));
+        Assert.NotNull(failure);
+        Assert.True(DatabaseFailures.IsUnreachable(failure), $"not taken for a blip: {failure}");
         Assert.NotNull(await records.FindAsync("k-1", CancellationToken.None));
+
+        // And a write that records an answer rides it out in place, as it rides out a restart of the server: prepared again
+        // (five uses), made stale again, run under the answer writes' patience.
+        for (var run = 0; run < 8; run++)
+        {
+            Assert.NotNull(await records.FindAsync("k-1", CancellationToken.None));
+        }
+
+        await migrationOf(name, "ALTER TABLE bridge.idempotency_records ALTER COLUMN fingerprint TYPE varchar(300);");
+        var attempts = 0;
+        IdempotencyRecord? found = null;
+        await DatabaseFailures.WhileUnreachableAsync(
+            async () =>
+            {
+                attempts++;
+                found = await records.FindAsync("k-1", CancellationToken.None);
+            },
+            CancellationToken.None);
+        Assert.NotNull(found);
+        Assert.Equal(2, attempts);
+
+        async Task migrationOf(string database, string sql)
+        {
+            await using var migration = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = database }.ConnectionString);
+            await migration.OpenAsync();
+            await migration.ExecuteAsync(sql);
+        }
     }
 
     private static async Task<string> DatabaseNameOf(BridgeDatabase database)
