@@ -126,7 +126,14 @@ public static class Mix
                         // A payment waiting for its money; most bank statement lines pay it in full, every 7th pays part of it.
                         // Every 10th is completed from the account's balance and every 10th by ActivePlatform's payment id instead.
                         var total = 100m + (n % 400) + 0.50m;
-                        var payment = await control.AddPaymentAsync(new SandboxPaymentSeed { AccountId = DocumentAccounts[n % 4], Total = total }, ct);
+                        // Numbered for this run: a number the sandbox makes up (003006) is one every sandbox makes up, and the
+                        // event's key is the number — a listener on the same broker could not tell them apart.
+                        var payment = await control.AddPaymentAsync(new SandboxPaymentSeed
+                        {
+                            AccountId = DocumentAccounts[n % 4],
+                            Total = total,
+                            Number = string.Create(CultureInfo.InvariantCulture, $"B{runTag}{n:D6}"),
+                        }, ct);
                         var key = Key("pay", n);
                         Add(flow, key, (n % 10) switch
                         {

@@ -8,10 +8,22 @@ using Xunit.Abstractions;
 namespace Bridge.Tests.Benchmarks;
 
 /// <summary>
+/// The benchmark publishes result events on the shared broker, under keys its own sandbox made up (a payment's number or
+/// id) that another test's sandbox can make up too: it runs alone, never beside tests that wait for events by key (CI once
+/// saw the mix's <c>PaymentCompleted</c> for payment 003006 counted by a dead-letter test's payment 003006).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BenchmarkCollection
+{
+    public const string Name = "Benchmark smoke (runs alone)";
+}
+
+/// <summary>
 /// The benchmark (<c>./bench.sh</c>, bench/Bridge.Benchmarks) is not a test and nothing here times anything: this runs it on
 /// a handful of messages in every scenario, on what this test run built and the services it was given, so it never rots —
 /// the run must end, every message must be answered, and the JSON must carry every figure the README describes.
 /// </summary>
+[Collection(BenchmarkCollection.Name)]
 public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
 {
     private const int Messages = 20;
