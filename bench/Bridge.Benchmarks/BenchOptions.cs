@@ -45,7 +45,8 @@ public sealed class BenchOptions
                               scenarios run Bridge's defaults (8 at once and prefetch 16 per input queue)
           --latency-ms MS     delay the sandbox adds to every ActivePlatform call in the latency scenario (default 100)
           --json PATH         where the results are written (default: results.json in the work directory); the path is printed
-          --work-dir DIR      Bridge's logs, the SQLite file and the JSON (default: a new directory under /tmp)
+          --work-dir DIR      Bridge's logs, the SQLite file, the JSON and events-<scenario>.csv (each answer's publish,
+                              occurredAt and arrival, in ms from the first arrival) (default: a new directory under /tmp)
           --bridge PATH       bridge.dll to run (default: src/Bridge.Host/bin/<this configuration>/net10.0/bridge.dll)
         Services: BRIDGE_TEST_RABBITMQ (AMQP URI) and BRIDGE_TEST_POSTGRES (server connection string); bench.sh starts
         private ones when they are unset.

@@ -100,6 +100,8 @@ public sealed class BenchRun(BenchOptions options)
             var answeredBeforeReady = 0;
             DatabaseCounters? countersAtReady;
             long peakRss = 0;
+            MachineCpu machine = null!;
+            CpuByProcess? cpuByProcess = null;
 
             // Resident memory (summed over the instances) when every message is waiting, then every few seconds to the end.
             var rss = new List<double>();
@@ -108,14 +110,20 @@ public sealed class BenchRun(BenchOptions options)
                 await Task.WhenAll(bridges.Select(b => b.StartAsync(ct)));
                 var pids = bridges.Select(b => b.ProcessId ?? throw new InvalidOperationException("Bridge exited right after it started: " + b.LogTail())).ToList();
                 cpuAtReady = pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ProcessMeter.CpuTime(pid));
+                machine = MachineCpu.Start(pids);
                 countersAtReady = await DatabaseCounters.ReadAsync(storage, settle: false, ct);
 
                 // Bridge consumes before it answers ready: what it answered by then cost CPU and database work before the
                 // counters were read, so the per-message figures divide by the messages answered after.
                 answeredBeforeReady = capture.Count;
                 var timeout = TimeSpan.FromSeconds(120 + (messages.Count * (0.05 + (latencyMs / 1000.0))));
-                await WaitForAllAsync(capture, bridges, timeout, () => rss.Add(Math.Round(pids.Sum(ProcessMeter.ResidentBytes) / (1024.0 * 1024.0), 1)), ct);
+                await WaitForAllAsync(capture, bridges, timeout, () =>
+                {
+                    rss.Add(Math.Round(pids.Sum(ProcessMeter.ResidentBytes) / (1024.0 * 1024.0), 1));
+                    machine.Sample();
+                }, ct);
                 cpuAtEnd = pids.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ProcessMeter.CpuTime(pid));
+                cpuByProcess = machine.PerMessage(Math.Max(1, messages.Count - answeredBeforeReady));
                 peakRss = pids.Max(ProcessMeter.PeakResidentBytes);
             }
             finally
@@ -133,6 +141,14 @@ public sealed class BenchRun(BenchOptions options)
             var seconds = (last - first).TotalSeconds;
             var rate = RawRelay.Rate(events.Count, seconds);
             Say($"{name}: Bridge {rate:0.0} msg/s; running the raw relay");
+
+            // Every answer's times, for a look at how the lag moves through the run (not part of the figures).
+            await File.WriteAllLinesAsync(
+                Path.Combine(options.WorkDirectory, $"events-{name.Replace('/', '-')}.csv"),
+                events.OrderBy(e => e.ReceivedAt).Select(e => FormattableString.Invariant(
+                    $"{e.MessageId},{e.Type},{(published[e.MessageId] - first).TotalMilliseconds:0.0},{(e.OccurredAt - first).TotalMilliseconds:0.0},{(e.ReceivedAt - first).TotalMilliseconds:0.0}"))
+                    .Prepend("messageId,type,publishedMs,occurredMs,receivedMs"),
+                ct);
 
             var relay = await RawRelay.RunAsync(connection, tag, messages, prefetch, concurrency, TimeSpan.FromMinutes(10), ct);
             var callsPerMessage = (double)calls / messages.Count;
@@ -170,6 +186,7 @@ public sealed class BenchRun(BenchOptions options)
                 ActivePlatformCallsPerMessage = callsPerMessage,
                 AnsweredBeforeReady = answeredBeforeReady,
                 BridgeCpuMsPerMessage = (cpuAtEnd - cpuAtReady).TotalMilliseconds / measured,
+                CpuMsPerMessage = cpuByProcess,
                 BridgePeakRssMb = peakRss / (1024.0 * 1024.0),
                 DatabaseTransactionsPerMessage = countersAtEnd is null || countersAtReady is null ? null : (double)(countersAtEnd.Transactions - countersAtReady.Transactions) / measured,
                 WalFlushesPerMessage = countersAtEnd is null || countersAtReady is null ? null : (double)(countersAtEnd.WalFlushes - countersAtReady.WalFlushes) / measured,

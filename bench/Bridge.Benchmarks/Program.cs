@@ -104,6 +104,13 @@ internal static class Table
             text.AppendLine($"{s.Name}: RSS {F(s.BridgeRssMb[0], "0")} MB at the start, {F(s.BridgeRssMb[^1], "0")} MB at the end, {F(s.BridgeRssMb.Max(), "0")} MB at most ({s.BridgeRssMb.Count} samples over {F(s.Seconds, "0")} s)");
         }
 
+        foreach (var s in report.Scenarios.Where(s => s.CpuMsPerMessage is not null))
+        {
+            var c = s.CpuMsPerMessage!;
+            var relay = s.Relay.CpuMsPerMessage is { } r ? $"; the relay: {F(r.Machine, "0.00")} (relay {F(r.Bench, "0.00")}, RabbitMQ {F(r.RabbitMq, "0.00")})" : "";
+            text.AppendLine($"{s.Name}: the machine's CPU ms per message {F(c.Machine, "0.00")}: Bridge {F(c.Bridge, "0.00")}, PostgreSQL {F(c.PostgreSql, "0.00")}, RabbitMQ {F(c.RabbitMq, "0.00")}, sandbox and capture {F(c.Bench, "0.00")}, other processes {F(c.Other, "0.00")}{relay}");
+        }
+
         foreach (var s in report.Scenarios.Where(s => s.Bound is not null))
         {
             var b = s.Bound!;

@@ -5,7 +5,8 @@ using RabbitMQ.Client.Events;
 namespace Bridge.Benchmarks;
 
 /// <summary>What the broker allows on this machine, in the same run.</summary>
-public sealed record RelayResult(int Messages, int Prefetch, int Concurrency, double MessagesPerSecond, double Seconds);
+/// <param name="CpuMsPerMessage">The machine's CPU per message while the relay ran (its preload left out): the relay itself is <c>Bench</c>.</param>
+public sealed record RelayResult(int Messages, int Prefetch, int Concurrency, double MessagesPerSecond, double Seconds, CpuByProcess? CpuMsPerMessage = null);
 
 /// <summary>
 /// The floor Bridge is compared with: RabbitMQ.Client alone doing the broker work Bridge must do per message — consume a
@@ -25,12 +26,14 @@ public static class RawRelay
         await using var publish = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
         await publish.QueueDeclareAsync(output, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
 
+        var machine = MachineCpu.Start([]);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var acked = 0;
         long first = 0;
         long last = 0;
         var inputs = messages.Select(m => Workload.QueueName(inputPrefix, m.Queue)).Distinct(StringComparer.Ordinal).ToList();
         var consumers = new List<(IChannel Channel, string Tag)>();
+        CpuByProcess? cpu = null;
         try
         {
             foreach (var input in inputs)
@@ -55,6 +58,7 @@ public static class RawRelay
             }
 
             await done.Task.WaitAsync(timeout, ct);
+            cpu = machine.PerMessage(messages.Count);
         }
         finally
         {
@@ -73,7 +77,7 @@ public static class RawRelay
         }
 
         var seconds = Stopwatch.GetElapsedTime(Interlocked.Read(ref first), Interlocked.Read(ref last)).TotalSeconds;
-        return new RelayResult(messages.Count, prefetch, concurrency, Rate(messages.Count, seconds), seconds);
+        return new RelayResult(messages.Count, prefetch, concurrency, Rate(messages.Count, seconds), seconds, cpu);
     }
 
     /// <summary>Messages per second between the first and the last completion (n completions span n − 1 intervals).</summary>

@@ -59,6 +59,12 @@ public sealed record ScenarioResult
 
     public required double BridgeCpuMsPerMessage { get; init; }
 
+    /// <summary>
+    /// The machine's CPU per message over the same window, by process: Bridge, PostgreSQL, RabbitMQ, this benchmark (the
+    /// sandbox and the result capture), the rest, and the machine's busy time in all.
+    /// </summary>
+    public CpuByProcess? CpuMsPerMessage { get; init; }
+
     /// <summary>PostgreSQL only: transactions committed (or rolled back) in the scenario's database per message.</summary>
     public double? DatabaseTransactionsPerMessage { get; init; }
 

@@ -36,7 +36,10 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         "name", "storage", "sandboxLatencyMs", "concurrency", "prefetch", "messages", "bodyBytes", "events", "sent", "eventTypes",
         "messagesPerSecond", "seconds", "endToEndLatencyMs", "outboxDispatchLagMs", "activePlatformCalls", "activePlatformCallsPerMessage",
         "bridgeCpuMsPerMessage", "bridgePeakRssMb", "relay", "bridgeToRelay", "bridgeLog", "instances", "bridgeRssMb", "flows",
+        "cpuMsPerMessage",
     ];
+
+    private static readonly string[] CpuGroups = ["bridge", "postgreSql", "rabbitMq", "bench", "other", "machine"];
 
     /// <summary>Every ERP command and the result event that means it succeeded: the mix must send each and see each succeed.</summary>
     private static readonly Dictionary<string, string> SuccessOf = new(StringComparer.Ordinal)
@@ -192,6 +195,19 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
                 Assert.True(scenario["activePlatformCalls"]!.GetValue<int>() >= 2 * Messages, $"{name}: {scenario["activePlatformCalls"]} ActivePlatform calls");
             }
 
+            // Where the machine's CPU went, for Bridge's run and for the relay's; the machine was busy in both.
+            foreach (var cpu in new[] { scenario["cpuMsPerMessage"]!, scenario["relay"]!["cpuMsPerMessage"]! })
+            {
+                Assert.All(CpuGroups, group => Assert.True(cpu[group]!.GetValue<double>() >= 0, $"{name}: {cpu}"));
+            }
+
+            Assert.True(scenario["cpuMsPerMessage"]!["machine"]!.GetValue<double>() > 0, $"{name}: {scenario["cpuMsPerMessage"]}");
+
+            // Every answer's times, one line per message after the header.
+            var times = await File.ReadAllLinesAsync(Path.Combine(work, $"events-{name.Replace('/', '-')}.csv"));
+            Assert.Equal("messageId,type,publishedMs,occurredMs,receivedMs", times[0]);
+            Assert.Equal(Messages, times.Skip(1).Select(line => line.Split(',')[0]).Distinct(StringComparer.Ordinal).Count());
+
             Assert.True(scenario["bridgePeakRssMb"]!.GetValue<double>() > 0, $"{name}: no peak RSS");
             Assert.True(scenario["bridgeRssMb"]!.AsArray().Count >= 2 && scenario["bridgeRssMb"]!.AsArray().All(mb => mb!.GetValue<double>() > 0), $"{name}: RSS samples {scenario["bridgeRssMb"]}");
         }
@@ -199,6 +215,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         // Two Bridge processes shared the queue, and the table compares them with one.
         Assert.Equal([1, 1, 1, 1, 2, 1], scenarios.Select(s => s["instances"]!.GetValue<int>()));
         Assert.Contains("× one instance in the same run", Text(stdout), StringComparison.Ordinal);
+        Assert.Contains("closing-documents/postgresql: the machine's CPU ms per message ", Text(stdout), StringComparison.Ordinal);
         Assert.Matches(@"mix/postgresql: .*\bSendClosingDocument (\d+)/\1\b.*\(succeeded/sent\)", Text(stdout));
 
         var latency = scenarios[2];
