@@ -166,9 +166,13 @@ public sealed partial class IdempotentExecutor(
     {
         var lastRenewed = clock.GetUtcNow();
         using var timer = new PeriodicTimer(lease / 3, clock);
+
+        // The work's end disposes the timer, which ends the wait with false: a wait cancelled by the token would throw (and
+        // capture a stack trace) once for every message handled.
+        using var stopping = stop.Register(static state => ((PeriodicTimer)state!).Dispose(), timer);
         try
         {
-            while (await timer.WaitForNextTickAsync(stop))
+            while (await timer.WaitForNextTickAsync())
             {
                 try
                 {
