@@ -22,6 +22,8 @@ public static class MessagingRegistration
     /// </summary>
     public static IHostApplicationBuilder AddBridgeMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? addConsumers = null)
     {
+        // MassTransit's retry warnings for the waits Bridge logs itself go to Debug (ExpectedRetryLoggerFactory).
+        builder.Services.AddExpectedRetryLogging();
         var section = builder.Configuration.GetSection(MessagingOptions.Section);
         builder.Services.AddOptions<MessagingOptions>()
             .Bind(section)
