@@ -20,7 +20,7 @@ public sealed partial class IdempotentExecutor(
     IBridgeDatabase database,
     IIdempotencyStore records,
     IDocumentStateStore documents,
-    Effects.IEffectJournal journal,
+    ICompletionStore completions,
     ResultEvents resultEvents,
     OutboxSignal outboxSignal,
     IOptions<IdempotencyOptions> options,
@@ -320,36 +320,42 @@ public sealed partial class IdempotentExecutor(
     /// </summary>
     private async Task<bool> CommitAsync(IdempotentWork work, WorkResult result, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await HoldClaimAsync(transaction, work, owner, lease, cancellationToken);
-        if (!await records.CompleteAsync(transaction, work.IdempotencyKey, result.Outcome.ToString(), result.ResourceId, cancellationToken))
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
-            return false;
-        }
-
+        var documentsApplied = new List<AppliedDocument>(1 + result.OtherChanges.Count);
         if (result.DocumentChange is { } change)
         {
-            await documents.SetAppliedAsync(transaction, work.Scope, work.DocumentKey, change.AppliedVersion, change.ResourceId, change.Deleted, cancellationToken);
+            documentsApplied.Add(new AppliedDocument(work.Scope, work.DocumentKey, change.AppliedVersion, change.ResourceId, change.Deleted));
         }
 
         foreach (var other in result.OtherChanges)
         {
-            await documents.SetAppliedAsync(transaction, other.Scope, other.DocumentKey, other.Change.AppliedVersion, other.Change.ResourceId, other.Change.Deleted, cancellationToken);
+            documentsApplied.Add(new AppliedDocument(other.Scope, other.DocumentKey, other.Change.AppliedVersion, other.Change.ResourceId, other.Change.Deleted));
         }
 
-        foreach (var effect in result.Effects)
+        var completion = new Completion(
+            work.Scope,
+            work.DocumentKey,
+            owner,
+            lease,
+            work.IdempotencyKey,
+            result.Outcome.ToString(),
+            result.ResourceId,
+            documentsApplied,
+            [.. result.Effects.Select(effect => new ResolvedEffect(effect.Id, effect.Attempt, effect.State, effect.ResourceId, effect.Evidence))],
+            resultEvents.ToOutboxMessage(result.Event, work.Incoming));
+        switch (await completions.CommitAsync(completion, cancellationToken))
         {
-            await journal.ResolveAsync(transaction, effect.Id, effect.Attempt, effect.State, effect.ResourceId, effect.Evidence, cancellationToken);
-        }
+            case CompletionResult.ClaimLost:
+                LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
+                throw new DocumentBusyException(work.Scope, work.DocumentKey);
 
-        await resultEvents.EnqueueAsync(transaction, result.Event, work.Incoming, cancellationToken);
-        await documents.ReleaseAsync(transaction, work.Scope, work.DocumentKey, owner, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        outboxSignal.Notify();
-        return true;
+            case CompletionResult.AlreadyCompleted:
+                LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
+                return false;
+
+            default:
+                outboxSignal.Notify();
+                return true;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency conflict: key {IdempotencyKey} reused by a different {MessageType}; not applied")]

@@ -22,8 +22,14 @@ public sealed class ResultEvents(IOutboxStore outbox, TimeProvider clock)
     /// given (a refusal of a conflicting payload completes a record of its own, and must not be shown as the answer to the
     /// message that holds the key).
     /// </param>
-    public async Task EnqueueAsync(DbTransaction transaction, IResultEvent resultEvent, IncomingMessage incoming, CancellationToken cancellationToken, string? sourceKey = null)
+    public Task EnqueueAsync(DbTransaction transaction, IResultEvent resultEvent, IncomingMessage incoming, CancellationToken cancellationToken, string? sourceKey = null)
+        => outbox.EnqueueAsync(transaction, ToOutboxMessage(resultEvent, incoming, sourceKey), cancellationToken);
+
+    /// <summary>The outbox row <see cref="EnqueueAsync"/> writes, for a caller that writes it in a batch of its own.</summary>
+    public OutboxMessage ToOutboxMessage(IResultEvent resultEvent, IncomingMessage incoming, string? sourceKey = null)
     {
+        ArgumentNullException.ThrowIfNull(resultEvent);
+        ArgumentNullException.ThrowIfNull(incoming);
         sourceKey ??= resultEvent.MessageId;
         var headers = new Dictionary<string, string?>
         {
@@ -32,7 +38,7 @@ public sealed class ResultEvents(IOutboxStore outbox, TimeProvider clock)
             ["sourceMessageType"] = incoming.MessageType,
         };
         var (traceParent, traceState) = TraceContext(Activity.Current, incoming.TraceParent);
-        var message = new OutboxMessage(
+        return new OutboxMessage(
             NewId.NextGuid(),
             resultEvent.GetType().Name,
             JsonSerializer.Serialize(resultEvent, resultEvent.GetType(), Json),
@@ -44,7 +50,6 @@ public sealed class ResultEvents(IOutboxStore outbox, TimeProvider clock)
             TraceState = traceState,
             SourceMessageId = Idempotency.IdempotencyKeys.IsStorable(sourceKey) ? sourceKey : null,
         };
-        await outbox.EnqueueAsync(transaction, message, cancellationToken);
     }
 
     /// <summary>The longest <c>tracestate</c> kept (the W3C limit); a longer one is dropped rather than cut.</summary>

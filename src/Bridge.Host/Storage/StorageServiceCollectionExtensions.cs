@@ -35,6 +35,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IDocumentStateStore, SqlDocumentStateStore>();
         services.AddSingleton<IOutboxStore, SqlOutboxStore>();
         services.AddSingleton<Bridge.Host.Effects.IEffectJournal, Bridge.Host.Effects.SqlEffectJournal>();
+        services.AddSingleton<ICompletionStore, SqlCompletionStore>();
         services.AddHostedService<StorageMigrationService>();
         return services;
     }

@@ -20,38 +20,21 @@ public sealed class CommitFailure(Func<string, bool> matches, int times = 1)
     /// <summary>How many commits were failed so far.</summary>
     public int Failed => _times - Math.Max(0, Volatile.Read(ref _left));
 
-    /// <summary>Wraps Bridge's idempotency store in the failing one.</summary>
+    /// <summary>Wraps Bridge's completion store (the transaction that completes a handled message) in the failing one.</summary>
     public void Install(IServiceCollection services)
     {
-        services.AddSingleton<SqlIdempotencyStore>();
-        services.AddSingleton<IIdempotencyStore>(provider => new Store(provider.GetRequiredService<SqlIdempotencyStore>(), this));
+        services.AddSingleton<SqlCompletionStore>();
+        services.AddSingleton<ICompletionStore>(provider => new Store(provider.GetRequiredService<SqlCompletionStore>(), this));
     }
 
     private bool Take(string idempotencyKey) => _matches(idempotencyKey) && Interlocked.Decrement(ref _left) >= 0;
 
-    private sealed class Store(IIdempotencyStore inner, CommitFailure failure) : IIdempotencyStore
+    private sealed class Store(ICompletionStore inner, CommitFailure failure) : ICompletionStore
     {
-        public Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken)
-            => inner.BeginAsync(idempotencyKey, messageType, fingerprint, documentKey, cancellationToken);
-
-        public Task<BeginAndClaim> BeginAndClaimAsync(
-            string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
-            => inner.BeginAndClaimAsync(idempotencyKey, messageType, fingerprint, scope, documentKey, owner, lease, cancellationToken);
-
-        public Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken) => inner.FindAsync(idempotencyKey, cancellationToken);
-
-        public Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken)
-            => inner.SetPendingAsyncTaskAsync(idempotencyKey, asyncTaskId, cancellationToken);
-
-        public Task<IReadOnlyList<IdempotencyRecord>> FindMarkedForDocumentAsync(string messageType, string documentKey, CancellationToken cancellationToken)
-            => inner.FindMarkedForDocumentAsync(messageType, documentKey, cancellationToken);
-
-        public Task<bool> CompleteAsync(DbTransaction transaction, string idempotencyKey, string outcome, string? resourceId, CancellationToken cancellationToken)
-            => failure.Take(idempotencyKey)
-                ? throw new DatabaseLostException($"simulated: the database went away before message {idempotencyKey} was committed")
-                : inner.CompleteAsync(transaction, idempotencyKey, outcome, resourceId, cancellationToken);
-
-        public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) => inner.PurgeAsync(olderThan, cancellationToken);
+        public Task<CompletionResult> CommitAsync(Completion completion, CancellationToken cancellationToken)
+            => failure.Take(completion.IdempotencyKey)
+                ? throw new DatabaseLostException($"simulated: the database went away before message {completion.IdempotencyKey} was committed")
+                : inner.CommitAsync(completion, cancellationToken);
     }
 
     private sealed class DatabaseLostException(string message) : DbException(message);

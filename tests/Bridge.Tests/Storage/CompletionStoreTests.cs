@@ -1,0 +1,184 @@
+using Bridge.Host.Effects;
+using Bridge.Host.Storage;
+using Dapper;
+using Xunit;
+
+namespace Bridge.Tests.Storage;
+
+/// <summary>
+/// The transaction that completes a handled message, against each real database: all of it or nothing. On PostgreSQL
+/// everything after the claim's renewal travels as one batch whose fences are judged after it ran, so each failed fence
+/// must still leave nothing written — not the record, not the document, not the journal, not the event, not the release.
+/// </summary>
+public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>, IAsyncLifetime
+    where TFixture : StorageFixture
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+
+    private readonly TestClock clock = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
+
+    protected TFixture Fixture { get; } = fixture;
+
+    private SqlCompletionStore Completions => new(Fixture.Database, clock);
+
+    private SqlIdempotencyStore Records => new(Fixture.Database, clock);
+
+    private SqlDocumentStateStore Documents => new(Fixture.Database, clock);
+
+    private SqlEffectJournal Journal => new(Fixture.Database);
+
+    public Task InitializeAsync() => Fixture.ResetAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [StoreFact]
+    public async Task A_completion_writes_the_record_the_documents_the_journal_and_the_event_and_gives_the_claim_back()
+    {
+        var (key, document) = await BeginAsync("owner-1");
+        var effect = Effect(key);
+        var attempt = await Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None);
+        Assert.NotNull(attempt);
+        var completion = Completion(key, document, "owner-1", [new ResolvedEffect(effect, attempt, EffectState.Applied, "ap-7", """{"seen":true}""")]);
+
+        Assert.Equal(CompletionResult.Committed, await Completions.CommitAsync(completion, CancellationToken.None));
+
+        var record = await Records.FindAsync(key, CancellationToken.None);
+        Assert.Equal((IdempotencyState.Completed, "Applied", "ap-7"), (record!.State, record.Outcome, record.ResourceId));
+        Assert.Equal(("v2", "ap-7", false), await AppliedAsync("scope", document));
+        Assert.Equal(("v9", null, true), await AppliedAsync("other-scope", document));
+        var resolved = await Journal.FindAsync(effect, CancellationToken.None);
+        Assert.Equal((EffectState.Applied, "ap-7"), (resolved!.State, resolved.ResourceId));
+        Assert.Equal(1, await EventsAsync(completion.Event.Id));
+        Assert.Null(await ClaimedByAsync(document));
+    }
+
+    [StoreFact]
+    public async Task A_completion_whose_claim_another_delivery_took_writes_nothing()
+    {
+        var (key, document) = await BeginAsync("owner-1");
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromMinutes(1));
+        Assert.NotNull(await Documents.ClaimAsync("scope", document, "owner-2", Lease, CancellationToken.None));
+        var completion = Completion(key, document, "owner-1", []);
+
+        Assert.Equal(CompletionResult.ClaimLost, await Completions.CommitAsync(completion, CancellationToken.None));
+
+        await AssertNothingWrittenAsync(key, document, completion, claimedBy: "owner-2");
+    }
+
+    [StoreFact]
+    public async Task A_completion_of_a_record_another_delivery_completed_writes_nothing_and_says_so()
+    {
+        var (key, document) = await BeginAsync("owner-1");
+        var first = Completion(key, document, "owner-1", []);
+        Assert.Equal(CompletionResult.Committed, await Completions.CommitAsync(first, CancellationToken.None));
+        Assert.NotNull(await Documents.ClaimAsync("scope", document, "owner-2", Lease, CancellationToken.None));
+        var second = Completion(key, document, "owner-2", [], appliedVersion: "v3");
+
+        Assert.Equal(CompletionResult.AlreadyCompleted, await Completions.CommitAsync(second, CancellationToken.None));
+
+        Assert.Equal(("v2", "ap-7", false), await AppliedAsync("scope", document));
+        Assert.Equal(0, await EventsAsync(second.Event.Id));
+        Assert.Equal("owner-2", await ClaimedByAsync(document));
+    }
+
+    [StoreFact]
+    public async Task A_completion_whose_effect_attempt_was_superseded_throws_and_writes_nothing_before_or_after_it()
+    {
+        var (key, document) = await BeginAsync("owner-1");
+        var effect = Effect(key);
+        var attempt = await Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None);
+        Assert.NotNull(attempt);
+        await Journal.ResolveAsync(effect, attempt, EffectState.NotApplied, null, null, CancellationToken.None);
+        var restarted = await Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None);
+        Assert.NotNull(restarted);
+        Assert.NotEqual(attempt, restarted);
+        var completion = Completion(key, document, "owner-1", [new ResolvedEffect(effect, attempt, EffectState.Applied, "ap-7", null)]);
+
+        await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Completions.CommitAsync(completion, CancellationToken.None));
+
+        await AssertNothingWrittenAsync(key, document, completion, claimedBy: "owner-1");
+        var entry = await Journal.FindAsync(effect, CancellationToken.None);
+        Assert.Equal((EffectState.Sending, restarted), (entry!.State, entry.Attempt));
+    }
+
+    [StoreFact]
+    public async Task A_completion_of_a_record_never_begun_is_refused_and_writes_nothing()
+    {
+        var document = "doc-" + Guid.NewGuid().ToString("N");
+        Assert.NotNull(await Documents.ClaimAsync("scope", document, "owner-1", Lease, CancellationToken.None));
+        var completion = Completion("never-begun-" + Guid.NewGuid().ToString("N"), document, "owner-1", []);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Completions.CommitAsync(completion, CancellationToken.None));
+
+        Assert.Equal(0, await EventsAsync(completion.Event.Id));
+        Assert.Equal("owner-1", await ClaimedByAsync(document));
+        Assert.Equal((null, null, false), await AppliedAsync("scope", document));
+    }
+
+    private async Task AssertNothingWrittenAsync(string key, string document, Completion completion, string claimedBy)
+    {
+        var record = await Records.FindAsync(key, CancellationToken.None);
+        Assert.Equal((IdempotencyState.InProgress, null), (record!.State, record.Outcome));
+        Assert.Equal((null, null, false), await AppliedAsync("scope", document));
+        Assert.Equal((null, null, false), await AppliedAsync("other-scope", document));
+        Assert.Equal(0, await EventsAsync(completion.Event.Id));
+        Assert.Equal(claimedBy, await ClaimedByAsync(document));
+    }
+
+    private async Task<(string Key, string Document)> BeginAsync(string owner)
+    {
+        var key = "msg-" + Guid.NewGuid().ToString("N");
+        var document = "doc-" + key;
+        var begun = await Records.BeginAndClaimAsync(key, "SendClosingDocument", "fp", "scope", document, owner, Lease, CancellationToken.None);
+        Assert.NotNull(begun.Document);
+        return (key, document);
+    }
+
+    private static EffectId Effect(string key) => new("closing-document:1:5", "write|" + key, "doc|" + key);
+
+    private Completion Completion(string key, string document, string owner, IReadOnlyList<ResolvedEffect> effects, string appliedVersion = "v2") => new(
+        "scope",
+        document,
+        owner,
+        Lease,
+        key,
+        "Applied",
+        "ap-7",
+        [
+            new AppliedDocument("scope", document, appliedVersion, "ap-7", Deleted: false),
+            new AppliedDocument("other-scope", document, "v9", null, Deleted: true),
+        ],
+        effects,
+        new OutboxMessage(Guid.NewGuid(), "ClosingDocumentSent", """{"messageId":"x"}""", "{}", clock.GetUtcNow(), 0)
+        {
+            TraceParent = null,
+            SourceMessageId = key,
+        });
+
+    private async Task<(string? Version, string? ResourceId, bool Deleted)> AppliedAsync(string scope, string document)
+    {
+        var state = await Documents.GetAsync(scope, document, CancellationToken.None);
+        return state is null ? (null, null, false) : (state.AppliedVersion, state.ResourceId, state.Deleted);
+    }
+
+    private async Task<long> EventsAsync(Guid id)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        return await connection.ExecuteScalarAsync<long>(
+            $"SELECT COUNT(*) FROM {Fixture.Table("outbox_messages")} WHERE id = @Id", new { Id = Fixture.IdParameter(id) });
+    }
+
+    private async Task<string?> ClaimedByAsync(string document)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        return await connection.ExecuteScalarAsync<string?>(
+            $"SELECT claimed_by FROM {Fixture.Table("document_states")} WHERE scope = 'scope' AND document_key = @Document", new { Document = document });
+    }
+}
+
+public sealed class PostgreSqlCompletionStoreTests(PostgreSqlStorageFixture fixture) : CompletionStoreTests<PostgreSqlStorageFixture>(fixture);
+
+public sealed class SqliteCompletionStoreTests(SqliteStorageFixture fixture) : CompletionStoreTests<SqliteStorageFixture>(fixture);
+
+[RequiresEnvironmentVariable(SqlServerStorageFixture.Variable)]
+public sealed class SqlServerCompletionStoreTests(SqlServerStorageFixture fixture) : CompletionStoreTests<SqlServerStorageFixture>(fixture);
