@@ -172,22 +172,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
                 effect));
         }
 
-        var message = completion.Event;
-        statements.Add(new(
-            outbox.Insert,
-            new
-            {
-                Id = SqlValues.Id(dialect, message.Id),
-                message.MessageType,
-                message.Body,
-                message.Headers,
-                CreatedAt = SqlValues.Timestamp(dialect, message.CreatedAt),
-                message.Attempts,
-                message.TraceParent,
-                message.TraceState,
-                message.SourceMessageId,
-            },
-            Fence.None));
+        statements.Add(new(outbox.Insert, SqlOutboxStore.InsertParameters(dialect, completion.Event), Fence.None));
         statements.Add(new(documents.Release, new { completion.Scope, completion.DocumentKey, completion.Owner }, Fence.None));
         return statements;
     }

@@ -17,21 +17,24 @@ public sealed class SqlOutboxStore(IBridgeDatabase database, TimeProvider timePr
         ArgumentNullException.ThrowIfNull(message);
         await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
             sql.Insert,
-            new
-            {
-                Id = SqlValues.Id(dialect, message.Id),
-                message.MessageType,
-                message.Body,
-                message.Headers,
-                CreatedAt = SqlValues.Timestamp(dialect, message.CreatedAt),
-                message.Attempts,
-                message.TraceParent,
-                message.TraceState,
-                message.SourceMessageId,
-            },
+            InsertParameters(dialect, message),
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
+
+    /// <summary>The parameters of <see cref="OutboxSql.Insert"/> for <paramref name="message"/> (also written by <see cref="SqlCompletionStore"/>).</summary>
+    internal static object InsertParameters(SqlDialect dialect, OutboxMessage message) => new
+    {
+        Id = SqlValues.Id(dialect, message.Id),
+        message.MessageType,
+        message.Body,
+        message.Headers,
+        CreatedAt = SqlValues.Timestamp(dialect, message.CreatedAt),
+        message.Attempts,
+        message.TraceParent,
+        message.TraceState,
+        message.SourceMessageId,
+    };
 
     /// <remarks>
     /// A claim is a lease: if this owner crashes, the rows become claimable again once <paramref name="lease"/> has
