@@ -201,7 +201,11 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
                 Assert.All(CpuGroups, group => Assert.True(cpu[group]!.GetValue<double>() >= 0, $"{name}: {cpu}"));
             }
 
-            Assert.True(scenario["cpuMsPerMessage"]!["machine"]!.GetValue<double>() > 0, $"{name}: {scenario["cpuMsPerMessage"]}");
+            // Some CPU was seen. Not the machine's figure alone: /proc/stat counts by sampling ticks, and over a tiny run's window
+            // it can read 0 while the processes' own counters show time (CI: machine 0, bench 20 ms per message).
+            Assert.True(
+                CpuGroups.Sum(group => scenario["cpuMsPerMessage"]![group]!.GetValue<double>()) > 0,
+                $"{name}: {scenario["cpuMsPerMessage"]}");
 
             // Every answer's times, one line per message after the header.
             var times = await File.ReadAllLinesAsync(Path.Combine(work, $"events-{name.Replace('/', '-')}.csv"));
