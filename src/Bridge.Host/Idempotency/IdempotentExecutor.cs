@@ -320,17 +320,9 @@ public sealed partial class IdempotentExecutor(
     /// </summary>
     private async Task<bool> CommitAsync(IdempotentWork work, WorkResult result, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
-        var documentsApplied = new List<AppliedDocument>(1 + result.OtherChanges.Count);
-        if (result.DocumentChange is { } change)
-        {
-            documentsApplied.Add(new AppliedDocument(work.Scope, work.DocumentKey, change.AppliedVersion, change.ResourceId, change.Deleted));
-        }
-
-        foreach (var other in result.OtherChanges)
-        {
-            documentsApplied.Add(new AppliedDocument(other.Scope, other.DocumentKey, other.Change.AppliedVersion, other.Change.ResourceId, other.Change.Deleted));
-        }
-
+        ScopedDocumentChange[] documentsApplied = result.DocumentChange is { } change
+            ? [new ScopedDocumentChange(work.Scope, work.DocumentKey, change), .. result.OtherChanges]
+            : [.. result.OtherChanges];
         var completion = new Completion(
             work.Scope,
             work.DocumentKey,
@@ -340,7 +332,7 @@ public sealed partial class IdempotentExecutor(
             result.Outcome.ToString(),
             result.ResourceId,
             documentsApplied,
-            [.. result.Effects.Select(effect => new ResolvedEffect(effect.Id, effect.Attempt, effect.State, effect.ResourceId, effect.Evidence))],
+            result.Effects,
             resultEvents.ToOutboxMessage(result.Event, work.Incoming));
         switch (await completions.CommitAsync(completion, cancellationToken))
         {

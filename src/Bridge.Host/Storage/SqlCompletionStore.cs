@@ -3,16 +3,11 @@ using System.Data;
 using System.Data.Common;
 using System.Reflection;
 using Bridge.Host.Effects;
+using Bridge.Host.Idempotency;
 using Dapper;
 using Npgsql;
 
 namespace Bridge.Host.Storage;
-
-/// <summary>A document's applied state, recorded by a completion.</summary>
-public sealed record AppliedDocument(string Scope, string DocumentKey, string? AppliedVersion, string? ResourceId, bool Deleted);
-
-/// <summary>A journal entry a completion closes.</summary>
-public sealed record ResolvedEffect(EffectId Id, string Attempt, EffectState State, string? ResourceId, string? Evidence);
 
 /// <summary>
 /// Everything one handled message decides, written in one transaction fenced by the document's claim: the claim is renewed
@@ -27,8 +22,8 @@ public sealed record Completion(
     string IdempotencyKey,
     string Outcome,
     string? ResourceId,
-    IReadOnlyList<AppliedDocument> Documents,
-    IReadOnlyList<ResolvedEffect> Effects,
+    IReadOnlyList<ScopedDocumentChange> Documents,
+    IReadOnlyList<EffectResolution> Effects,
     OutboxMessage Event);
 
 public enum CompletionResult
@@ -159,7 +154,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         {
             statements.Add(new(
                 documents.SetApplied,
-                new { document.Scope, document.DocumentKey, document.AppliedVersion, document.ResourceId, document.Deleted, Now = now },
+                new { document.Scope, document.DocumentKey, document.Change.AppliedVersion, document.Change.ResourceId, document.Change.Deleted, Now = now },
                 Fence.None));
         }
 
@@ -204,7 +199,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         Effect,
     }
 
-    private sealed record Statement(string Sql, object Parameters, Fence Fence, ResolvedEffect? Effect = null);
+    private sealed record Statement(string Sql, object Parameters, Fence Fence, EffectResolution? Effect = null);
 }
 
 /// <summary>

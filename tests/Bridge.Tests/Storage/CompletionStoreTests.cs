@@ -1,4 +1,5 @@
 using Bridge.Host.Effects;
+using Bridge.Host.Idempotency;
 using Bridge.Host.Storage;
 using Dapper;
 using Xunit;
@@ -38,7 +39,7 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
         var effect = Effect(key);
         var attempt = await Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None);
         Assert.NotNull(attempt);
-        var completion = Completion(key, document, "owner-1", [new ResolvedEffect(effect, attempt, EffectState.Applied, "ap-7", """{"seen":true}""")]);
+        var completion = Completion(key, document, "owner-1", [new EffectResolution(effect, attempt, EffectState.Applied, "ap-7", """{"seen":true}""")]);
 
         Assert.Equal(CompletionResult.Committed, await Completions.CommitAsync(completion, CancellationToken.None));
 
@@ -92,7 +93,7 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
         var restarted = await Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None);
         Assert.NotNull(restarted);
         Assert.NotEqual(attempt, restarted);
-        var completion = Completion(key, document, "owner-1", [new ResolvedEffect(effect, attempt, EffectState.Applied, "ap-7", null)]);
+        var completion = Completion(key, document, "owner-1", [new EffectResolution(effect, attempt, EffectState.Applied, "ap-7", null)]);
 
         await Assert.ThrowsAsync<EffectAttemptSupersededException>(() => Completions.CommitAsync(completion, CancellationToken.None));
 
@@ -136,7 +137,7 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
 
     private static EffectId Effect(string key) => new("closing-document:1:5", "write|" + key, "doc|" + key);
 
-    private Completion Completion(string key, string document, string owner, IReadOnlyList<ResolvedEffect> effects, string appliedVersion = "v2") => new(
+    private Completion Completion(string key, string document, string owner, IReadOnlyList<EffectResolution> effects, string appliedVersion = "v2") => new(
         "scope",
         document,
         owner,
@@ -145,8 +146,8 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
         "Applied",
         "ap-7",
         [
-            new AppliedDocument("scope", document, appliedVersion, "ap-7", Deleted: false),
-            new AppliedDocument("other-scope", document, "v9", null, Deleted: true),
+            new ScopedDocumentChange("scope", document, new DocumentChange(appliedVersion, "ap-7", Deleted: false)),
+            new ScopedDocumentChange("other-scope", document, new DocumentChange("v9", null, Deleted: true)),
         ],
         effects,
         new OutboxMessage(Guid.NewGuid(), "ClosingDocumentSent", """{"messageId":"x"}""", "{}", clock.GetUtcNow(), 0)
