@@ -49,12 +49,15 @@ public interface ICompletionStore
 
 /// <remarks>
 /// The statements are the stores' own (<see cref="DocumentStateSql"/>, <see cref="IdempotencySql"/>,
-/// <see cref="EffectJournalSql"/>, <see cref="OutboxSql"/>) in the order they always ran. The claim's renewal goes first and
-/// alone; once it holds, on PostgreSQL the rest travel as one batch and the commit follows — three round trips where there
-/// were one per statement and the commit. In the batch every statement runs, and the fences that remain — the record
-/// completed, each effect's attempt still open — are judged on their row counts before anything is committed: a failed one
-/// rolls the whole transaction back, so what a statement after it wrote is never kept. Elsewhere (SQLite in process, SQL
-/// Server) they run one by one and the first failed fence stops the transaction.
+/// <see cref="EffectJournalSql"/>, <see cref="OutboxSql"/>) in the order they always ran, and each fence — the claim renewed,
+/// the record completed, each effect's attempt still open — is judged on its row count before anything after it can decide
+/// the answer: the first that failed rolls the whole transaction back. On PostgreSQL they travel as two batches and the
+/// commit follows — three round trips where there were one per statement and the commit: the claim's renewal with the
+/// record's completion, judged; then the rest (documents, journal, event, release), judged. Elsewhere (SQLite in process,
+/// SQL Server) they run one by one and the first failed fence stops the transaction. What remains on PostgreSQL: when an
+/// effect's attempt was superseded, the statements after it in the second batch (a later effect's resolution, the event,
+/// the release) still run before the rollback; only a later resolution could fail or wait there, and it takes its row in
+/// the order a successful completion does.
 /// </remarks>
 public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider timeProvider) : ICompletionStore
 {
@@ -80,50 +83,59 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         var statements = Statements(completion);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
-        // The claim first and alone: renewed, its row stays locked by this transaction, so no other delivery can take the
-        // document before the transaction ends. Only then does anything else run (a statement sent after a lost claim could
-        // lock rows its new holder is about to write, and the two transactions wait on each other).
-        var renewed = await connection.ExecuteAsync(new CommandDefinition(
-            documents.Renew,
-            new { completion.Scope, completion.DocumentKey, completion.Owner, LeaseMilliseconds = SqlValues.Milliseconds(completion.Lease) },
-            transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (renewed == 0)
-        {
-            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-            return CompletionResult.ClaimLost;
-        }
-
-        int[] affected;
         if (connection is NpgsqlConnection npgsql)
         {
-            affected = await ExecuteBatchAsync(npgsql, (NpgsqlTransaction)transaction, statements, cancellationToken).ConfigureAwait(false);
+            // Two batches, each judged before the next is sent. The first holds the fences that decide what the message's
+            // answer is: the claim's renewal (its row then stays locked by this transaction, so no other delivery can take
+            // the document before it ends) and the record's completion. Nothing else is sent until both held: a statement
+            // after a failed fence could fail or wait on a lock of its own and answer in the fence's place, and one sent
+            // after a lost claim could lock rows the claim's new holder is about to write. (When the claim was lost, the
+            // record's statement holds at most the record's row until the rollback that follows at once, and waits on
+            // nothing while holding anything else: no cycle with the holder.) The second batch is the rest, its fences the
+            // effects' attempts.
+            foreach (var (from, to) in new[] { (0, FirstBatch), (FirstBatch, statements.Count) })
+            {
+                var affected = await ExecuteBatchAsync(npgsql, (NpgsqlTransaction)transaction, statements, from, to, cancellationToken).ConfigureAwait(false);
+                for (var i = from; i < to; i++)
+                {
+                    if (affected[i - from] <= 0 && statements[i].Fence != Fence.None)
+                    {
+                        return await FailAsync(connection, transaction, completion, statements[i], cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
         }
         else
         {
-            affected = new int[statements.Count];
-            for (var i = 0; i < statements.Count; i++)
+            // One by one (SQLite in process; SQL Server), stopping at the first fence that failed.
+            foreach (var statement in statements)
             {
-                affected[i] = await connection.ExecuteAsync(new CommandDefinition(
-                    statements[i].Sql, statements[i].Parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                if (affected[i] == 0 && statements[i].Fence != Fence.None)
+                var affected = await connection.ExecuteAsync(new CommandDefinition(
+                    statement.Sql, statement.Parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (affected <= 0 && statement.Fence != Fence.None)
                 {
-                    break;
+                    return await FailAsync(connection, transaction, completion, statement, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
 
-        // The fences in the order the statements ran: the first that failed decides, and nothing is kept.
-        for (var i = 0; i < statements.Count; i++)
-        {
-            if (affected[i] > 0 || statements[i].Fence == Fence.None)
-            {
-                continue;
-            }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return CompletionResult.Committed;
+    }
 
-            if (statements[i].Fence == Fence.Record)
-            {
+    /// <summary>The claim's renewal and the record's completion: the first batch on PostgreSQL.</summary>
+    private const int FirstBatch = 2;
+
+    /// <summary>Rolls back everything and answers for the first fence that failed.</summary>
+    private async Task<CompletionResult> FailAsync(DbConnection connection, DbTransaction transaction, Completion completion, Statement failed, CancellationToken cancellationToken)
+    {
+        switch (failed.Fence)
+        {
+            case Fence.Claim:
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return CompletionResult.ClaimLost;
+
+            case Fence.Record:
                 // Nothing in progress under this key: another delivery completed it first, or it never began.
                 var state = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
                     records.State, new { completion.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -131,23 +143,24 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
                 return state is null
                     ? throw new InvalidOperationException($"No idempotency record has the key '{completion.IdempotencyKey}'; call BeginAsync first.")
                     : CompletionResult.AlreadyCompleted;
-            }
 
-            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-            var effect = statements[i].Effect!;
-            throw new EffectAttemptSupersededException(
-                $"Effect {effect.Id.Scope}/{effect.Id.Key}: attempt {effect.Attempt} is no longer the open one (another delivery settled it); this resolution was not recorded.");
+            default:
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                var effect = failed.Effect!;
+                throw new EffectAttemptSupersededException(
+                    $"Effect {effect.Id.Scope}/{effect.Id.Key}: attempt {effect.Attempt} is no longer the open one (another delivery settled it); this resolution was not recorded.");
         }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return CompletionResult.Committed;
     }
 
     private List<Statement> Statements(Completion completion)
     {
         var now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow());
-        var statements = new List<Statement>(3 + completion.Documents.Count + completion.Effects.Count)
+        var statements = new List<Statement>(4 + completion.Documents.Count + completion.Effects.Count)
         {
+            new(
+                documents.Renew,
+                new { completion.Scope, completion.DocumentKey, completion.Owner, LeaseMilliseconds = SqlValues.Milliseconds(completion.Lease) },
+                Fence.Claim),
             new(records.Complete, new { completion.IdempotencyKey, completion.Outcome, completion.ResourceId, Now = now }, Fence.Record),
         };
         foreach (var document in completion.Documents)
@@ -172,18 +185,18 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         return statements;
     }
 
-    private static async Task<int[]> ExecuteBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Statement> statements, CancellationToken cancellationToken)
+    private static async Task<int[]> ExecuteBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Statement> statements, int from, int to, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
-        foreach (var statement in statements)
+        for (var i = from; i < to; i++)
         {
-            var command = new NpgsqlBatchCommand(statement.Sql);
-            NpgsqlParameters.AddFrom(command.Parameters, statement.Parameters);
+            var command = new NpgsqlBatchCommand(statements[i].Sql);
+            NpgsqlParameters.AddFrom(command.Parameters, statements[i].Parameters);
             batch.BatchCommands.Add(command);
         }
 
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        var affected = new int[statements.Count];
+        var affected = new int[to - from];
         for (var i = 0; i < affected.Length; i++)
         {
             affected[i] = batch.BatchCommands[i].RecordsAffected;
@@ -195,6 +208,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
     private enum Fence
     {
         None,
+        Claim,
         Record,
         Effect,
     }

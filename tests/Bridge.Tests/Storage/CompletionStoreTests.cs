@@ -7,9 +7,10 @@ using Xunit;
 namespace Bridge.Tests.Storage;
 
 /// <summary>
-/// The transaction that completes a handled message, against each real database: all of it or nothing. On PostgreSQL
-/// everything after the claim's renewal travels as one batch whose fences are judged after it ran, so each failed fence
-/// must still leave nothing written — not the record, not the document, not the journal, not the event, not the release.
+/// The transaction that completes a handled message, against each real database: all of it or nothing. On PostgreSQL its
+/// statements travel in two batches whose fences are judged after each ran, so each failed fence must still leave nothing
+/// written — not the record, not the document, not the journal, not the event, not the release — and be the answer, not
+/// what a statement after it would have done.
 /// </summary>
 public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>, IAsyncLifetime
     where TFixture : StorageFixture
@@ -20,11 +21,11 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
 
     protected TFixture Fixture { get; } = fixture;
 
-    private SqlCompletionStore Completions => new(Fixture.Database, clock);
+    protected SqlCompletionStore Completions => new(Fixture.Database, clock);
 
     private SqlIdempotencyStore Records => new(Fixture.Database, clock);
 
-    private SqlDocumentStateStore Documents => new(Fixture.Database, clock);
+    protected SqlDocumentStateStore Documents => new(Fixture.Database, clock);
 
     private SqlEffectJournal Journal => new(Fixture.Database);
 
@@ -82,6 +83,34 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal("owner-2", await ClaimedByAsync(document));
     }
 
+    /// <summary>
+    /// The record was completed by another transaction that never took the claim (an invalid redelivery's rejection does
+    /// that) while this delivery held it. The answer is the record's: nothing after its fence may run and answer in its
+    /// place — here a document write that the database would refuse (a resource id longer than its column).
+    /// </summary>
+    [StoreFact]
+    public async Task A_record_completed_meanwhile_is_the_answer_even_when_a_later_statement_would_fail()
+    {
+        var (key, document) = await BeginAsync("owner-1");
+        await CompleteElsewhereAsync(key);
+        var completion = Completion(key, document, "owner-1", [], otherResourceId: new string('r', 101));
+
+        Assert.Equal(CompletionResult.AlreadyCompleted, await Completions.CommitAsync(completion, CancellationToken.None));
+
+        Assert.Equal((null, null, false), await AppliedAsync("other-scope", document));
+        Assert.Equal(0, await EventsAsync(completion.Event.Id));
+        Assert.Equal("owner-1", await ClaimedByAsync(document));
+    }
+
+    /// <summary>Completes the record as a rejection does: its own transaction, no claim.</summary>
+    protected async Task CompleteElsewhereAsync(string key)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        Assert.True(await Records.CompleteAsync(transaction, key, "Rejected", null, CancellationToken.None));
+        await transaction.CommitAsync();
+    }
+
     [StoreFact]
     public async Task A_completion_whose_effect_attempt_was_superseded_throws_and_writes_nothing_before_or_after_it()
     {
@@ -126,7 +155,7 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal(claimedBy, await ClaimedByAsync(document));
     }
 
-    private async Task<(string Key, string Document)> BeginAsync(string owner)
+    protected async Task<(string Key, string Document)> BeginAsync(string owner)
     {
         var key = "msg-" + Guid.NewGuid().ToString("N");
         var document = "doc-" + key;
@@ -137,7 +166,7 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
 
     private static EffectId Effect(string key) => new("closing-document:1:5", "write|" + key, "doc|" + key);
 
-    private Completion Completion(string key, string document, string owner, IReadOnlyList<EffectResolution> effects, string appliedVersion = "v2") => new(
+    protected Completion Completion(string key, string document, string owner, IReadOnlyList<EffectResolution> effects, string appliedVersion = "v2", string? otherResourceId = null) => new(
         "scope",
         document,
         owner,
@@ -147,7 +176,7 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
         "ap-7",
         [
             new ScopedDocumentChange("scope", document, new DocumentChange(appliedVersion, "ap-7", Deleted: false)),
-            new ScopedDocumentChange("other-scope", document, new DocumentChange("v9", null, Deleted: true)),
+            new ScopedDocumentChange("other-scope", document, new DocumentChange("v9", otherResourceId, Deleted: true)),
         ],
         effects,
         new OutboxMessage(Guid.NewGuid(), "ClosingDocumentSent", """{"messageId":"x"}""", "{}", clock.GetUtcNow(), 0)
@@ -162,14 +191,14 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
         return state is null ? (null, null, false) : (state.AppliedVersion, state.ResourceId, state.Deleted);
     }
 
-    private async Task<long> EventsAsync(Guid id)
+    protected async Task<long> EventsAsync(Guid id)
     {
         await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
         return await connection.ExecuteScalarAsync<long>(
             $"SELECT COUNT(*) FROM {Fixture.Table("outbox_messages")} WHERE id = @Id", new { Id = Fixture.IdParameter(id) });
     }
 
-    private async Task<string?> ClaimedByAsync(string document)
+    protected async Task<string?> ClaimedByAsync(string document)
     {
         await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
         return await connection.ExecuteScalarAsync<string?>(
@@ -177,7 +206,42 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 }
 
-public sealed class PostgreSqlCompletionStoreTests(PostgreSqlStorageFixture fixture) : CompletionStoreTests<PostgreSqlStorageFixture>(fixture);
+public sealed class PostgreSqlCompletionStoreTests(PostgreSqlStorageFixture fixture) : CompletionStoreTests<PostgreSqlStorageFixture>(fixture)
+{
+    /// <summary>
+    /// As above, with a later statement that would wait instead of fail: another transaction holds the row of a document the
+    /// completion would also write. The record's answer comes while that lock is still held — nothing after the record's
+    /// fence was sent to wait on it.
+    /// </summary>
+    [StoreFact]
+    public async Task A_record_completed_meanwhile_is_the_answer_without_waiting_on_a_lock_a_later_statement_would_need()
+    {
+        var (key, document) = await BeginAsync("owner-1");
+        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Documents.SetAppliedAsync(transaction, "other-scope", document, "v1", null, false, CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        await CompleteElsewhereAsync(key);
+        await using var holder = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var holding = await holder.BeginTransactionAsync();
+        Assert.Equal(1, await holder.ExecuteAsync(
+            "UPDATE bridge.document_states SET updated_at = updated_at WHERE scope = 'other-scope' AND document_key = @Document",
+            new { Document = document },
+            holding));
+        var completion = Completion(key, document, "owner-1", []);
+
+        // Bounded only so that a completion stuck on the lock fails the test instead of hanging it.
+        var answer = await Completions.CommitAsync(completion, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(CompletionResult.AlreadyCompleted, answer);
+        await holding.RollbackAsync();
+        Assert.Equal(0, await EventsAsync(completion.Event.Id));
+        Assert.Equal("owner-1", await ClaimedByAsync(document));
+    }
+}
 
 public sealed class SqliteCompletionStoreTests(SqliteStorageFixture fixture) : CompletionStoreTests<SqliteStorageFixture>(fixture);
 
