@@ -51,13 +51,13 @@ public interface ICompletionStore
 /// The statements are the stores' own (<see cref="DocumentStateSql"/>, <see cref="IdempotencySql"/>,
 /// <see cref="EffectJournalSql"/>, <see cref="OutboxSql"/>) in the order they always ran, and each fence — the claim renewed,
 /// the record completed, each effect's attempt still open — is judged on its row count before anything after it can decide
-/// the answer: the first that failed rolls the whole transaction back. On PostgreSQL they travel as two batches and the
-/// commit follows — three round trips where there were one per statement and the commit: the claim's renewal with the
-/// record's completion, judged; then the rest (documents, journal, event, release), judged. Elsewhere (SQLite in process,
-/// SQL Server) they run one by one and the first failed fence stops the transaction. What remains on PostgreSQL: when an
-/// effect's attempt was superseded, the statements after it in the second batch (a later effect's resolution, the event,
-/// the release) still run before the rollback; only a later resolution could fail or wait there, and it takes its row in
-/// the order a successful completion does.
+/// the answer: the first that failed rolls the whole transaction back. On PostgreSQL the claim's renewal and the record's
+/// completion go alone, each judged before anything else is sent, and the rest (documents, journal, event, release) as one
+/// batch, judged, before the commit — four round trips where there were one per statement and the commit. Elsewhere
+/// (SQLite in process, SQL Server) they run one by one and the first failed fence stops the transaction. What remains on
+/// PostgreSQL: when an effect's attempt was superseded, the statements after it in the last batch (a later effect's
+/// resolution, the event, the release) still run before the rollback; only a later resolution could fail or wait there,
+/// and it takes its row in the order a successful completion does.
 /// </remarks>
 public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider timeProvider) : ICompletionStore
 {
@@ -85,15 +85,13 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (connection is NpgsqlConnection npgsql)
         {
-            // Two batches, each judged before the next is sent. The first holds the fences that decide what the message's
-            // answer is: the claim's renewal (its row then stays locked by this transaction, so no other delivery can take
-            // the document before it ends) and the record's completion. Nothing else is sent until both held: a statement
-            // after a failed fence could fail or wait on a lock of its own and answer in the fence's place, and one sent
-            // after a lost claim could lock rows the claim's new holder is about to write. (When the claim was lost, the
-            // record's statement holds at most the record's row until the rollback that follows at once, and waits on
-            // nothing while holding anything else: no cycle with the holder.) The second batch is the rest, its fences the
-            // effects' attempts.
-            foreach (var (from, to) in new[] { (0, FirstBatch), (FirstBatch, statements.Count) })
+            // Three sends, each judged before the next goes. The claim's renewal alone: once it holds, its row stays locked
+            // by this transaction, so no other delivery can take the document before it ends; a statement sent after a lost
+            // claim could lock rows the claim's new holder is about to write (the record's, were it sent with the renewal,
+            // and the holder's completion would wait on it). Then the record's completion alone: a statement after its
+            // fence, had it failed, could fail or wait on a lock of its own and answer in its place. Then the rest as one
+            // batch (documents, journal, event, release), its fences the effects' attempts.
+            foreach (var (from, to) in new[] { (0, 1), (1, 2), (2, statements.Count) })
             {
                 var affected = await ExecuteBatchAsync(npgsql, (NpgsqlTransaction)transaction, statements, from, to, cancellationToken).ConfigureAwait(false);
                 for (var i = from; i < to; i++)
@@ -122,9 +120,6 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return CompletionResult.Committed;
     }
-
-    /// <summary>The claim's renewal and the record's completion: the first batch on PostgreSQL.</summary>
-    private const int FirstBatch = 2;
 
     /// <summary>Rolls back everything and answers for the first fence that failed.</summary>
     private async Task<CompletionResult> FailAsync(DbConnection connection, DbTransaction transaction, Completion completion, Statement failed, CancellationToken cancellationToken)
@@ -155,6 +150,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
     private List<Statement> Statements(Completion completion)
     {
         var now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow());
+        // The renewal first and the record second: PostgreSQL sends each of the two alone (CommitAsync).
         var statements = new List<Statement>(4 + completion.Documents.Count + completion.Effects.Count)
         {
             new(

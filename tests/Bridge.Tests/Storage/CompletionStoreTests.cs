@@ -209,6 +209,32 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
 public sealed class PostgreSqlCompletionStoreTests(PostgreSqlStorageFixture fixture) : CompletionStoreTests<PostgreSqlStorageFixture>(fixture)
 {
     /// <summary>
+    /// A delivery whose claim was taken over completes while another transaction holds its record's row (a rejection of the
+    /// same key, another delivery's completion). The lost claim is the answer at once: nothing after the renewal is sent, so
+    /// the delivery neither waits on that row nor — had the row been free — locks it while the claim's new holder needs it.
+    /// </summary>
+    [StoreFact]
+    public async Task A_lost_claim_is_the_answer_without_touching_the_record_another_transaction_holds()
+    {
+        var (key, document) = await BeginAsync("owner-1");
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(2));
+        Assert.NotNull(await Documents.ClaimAsync("scope", document, "owner-2", TimeSpan.FromMinutes(1), CancellationToken.None));
+        await using var holder = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var holding = await holder.BeginTransactionAsync();
+        Assert.Equal(1, await holder.ExecuteAsync(
+            "UPDATE bridge.idempotency_records SET updated_at = updated_at WHERE idempotency_key = @Key", new { Key = key }, holding));
+        var completion = Completion(key, document, "owner-1", []);
+
+        // Bounded only so that a completion stuck on the lock fails the test instead of hanging it.
+        var answer = await Completions.CommitAsync(completion, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(CompletionResult.ClaimLost, answer);
+        await holding.RollbackAsync();
+        Assert.Equal(0, await EventsAsync(completion.Event.Id));
+        Assert.Equal("owner-2", await ClaimedByAsync(document));
+    }
+
+    /// <summary>
     /// As above, with a later statement that would wait instead of fail: another transaction holds the row of a document the
     /// completion would also write. The record's answer comes while that lock is still held — nothing after the record's
     /// fence was sent to wait on it.
