@@ -52,12 +52,12 @@ public interface ICompletionStore
 /// <see cref="EffectJournalSql"/>, <see cref="OutboxSql"/>) in the order they always ran, and each fence — the claim renewed,
 /// the record completed, each effect's attempt still open — is judged on its row count before anything after it can decide
 /// the answer: the first that failed rolls the whole transaction back. On PostgreSQL the claim's renewal and the record's
-/// completion go alone, each judged before anything else is sent, and the rest (documents, journal, event, release) as one
-/// batch, judged, before the commit — four round trips where there were one per statement and the commit. Elsewhere
-/// (SQLite in process, SQL Server) they run one by one and the first failed fence stops the transaction. What remains on
-/// PostgreSQL: when an effect's attempt was superseded, the statements after it in the last batch (a later effect's
-/// resolution, the event, the release) still run before the rollback; only a later resolution could fail or wait there,
-/// and it takes its row in the order a successful completion does.
+/// completion are one statement (the completion runs only when the renewal held), judged before anything else is sent;
+/// the rest (documents, journal, event, release) is one batch, judged; then the commit — three round trips where there were
+/// one per statement and the commit. Elsewhere (SQLite in process, SQL Server) they run one by one and the first failed
+/// fence stops the transaction. What remains on PostgreSQL: when an effect's attempt was superseded, the statements after
+/// it in the batch (a later effect's resolution, the event, the release) still run before the rollback; only a later
+/// resolution could fail or wait there, and it takes its row in the order a successful completion does.
 /// </remarks>
 public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider timeProvider) : ICompletionStore
 {
@@ -66,6 +66,40 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
     private readonly IdempotencySql records = IdempotencySql.For(database.Dialect);
     private readonly EffectJournalSql journal = EffectJournalSql.For(database.Dialect);
     private readonly OutboxSql outbox = OutboxSql.For(database.Dialect);
+    private readonly string renewAndComplete = RenewAndComplete(database.Dialect);
+
+    /// <summary>
+    /// PostgreSQL: the stores' own renewal and completion as one statement, the completion running only when the renewal
+    /// held, and the row count of each.
+    /// </summary>
+    private static string RenewAndComplete(SqlDialect dialect)
+    {
+        if (dialect != SqlDialect.PostgreSql)
+        {
+            return "";
+        }
+
+        static string Bare(string sql) => sql.TrimEnd().TrimEnd(';');
+        var renew = Bare(DocumentStateSql.For(dialect).Renew);
+        var complete = Bare(IdempotencySql.For(dialect).Complete);
+        if (!renew.EndsWith("claimed_by = @Owner", StringComparison.Ordinal) || !complete.EndsWith("state = 'InProgress'", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("The claim's renewal or the record's completion no longer ends with its WHERE clause; compose the fence statement anew.");
+        }
+
+        return $"""
+            WITH renewed AS ({renew} RETURNING 1),
+                 completed AS ({complete} AND EXISTS (SELECT 1 FROM renewed) RETURNING 1)
+            SELECT (SELECT COUNT(*) FROM renewed) AS Renewed, (SELECT COUNT(*) FROM completed) AS Completed;
+            """;
+    }
+
+    private sealed class FenceCounts
+    {
+        public long Renewed { get; set; }
+
+        public long Completed { get; set; }
+    }
 
     public async Task<CompletionResult> CommitAsync(Completion completion, CancellationToken cancellationToken)
     {
@@ -85,21 +119,38 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (connection is NpgsqlConnection npgsql)
         {
-            // Three sends, each judged before the next goes. The claim's renewal alone: once it holds, its row stays locked
-            // by this transaction, so no other delivery can take the document before it ends; a statement sent after a lost
-            // claim could lock rows the claim's new holder is about to write (the record's, were it sent with the renewal,
-            // and the holder's completion would wait on it). Then the record's completion alone: a statement after its
-            // fence, had it failed, could fail or wait on a lock of its own and answer in its place. Then the rest as one
-            // batch (documents, journal, event, release), its fences the effects' attempts.
-            foreach (var (from, to) in new[] { (0, 1), (1, 2), (2, statements.Count) })
-            {
-                var affected = await ExecuteBatchAsync(npgsql, (NpgsqlTransaction)transaction, statements, from, to, cancellationToken).ConfigureAwait(false);
-                for (var i = from; i < to; i++)
+            // The two fences that decide the answer in one statement, judged before anything else is sent: the claim's
+            // renewal (once it holds, its row stays locked by this transaction, so no other delivery can take the document
+            // before it ends) and the record's completion, which runs only when the renewal held. A delivery that lost its
+            // claim therefore touches no other row (it would lock the record's while the claim's new holder needs it), and
+            // nothing after a failed fence is sent (a later statement could fail or wait on a lock and answer in its place).
+            // Then the rest as one batch (documents, journal, event, release), its fences the effects' attempts.
+            var fences = await connection.QuerySingleAsync<FenceCounts>(new CommandDefinition(
+                renewAndComplete,
+                new
                 {
-                    if (affected[i - from] <= 0 && statements[i].Fence != Fence.None)
-                    {
-                        return await FailAsync(connection, transaction, completion, statements[i], cancellationToken).ConfigureAwait(false);
-                    }
+                    completion.Scope,
+                    completion.DocumentKey,
+                    completion.Owner,
+                    LeaseMilliseconds = SqlValues.Milliseconds(completion.Lease),
+                    completion.IdempotencyKey,
+                    completion.Outcome,
+                    completion.ResourceId,
+                    Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+                },
+                transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (fences.Renewed == 0 || fences.Completed == 0)
+            {
+                return await FailAsync(connection, transaction, completion, statements[fences.Renewed == 0 ? 0 : 1], cancellationToken).ConfigureAwait(false);
+            }
+
+            var affected = await ExecuteBatchAsync(npgsql, (NpgsqlTransaction)transaction, statements, 2, statements.Count, cancellationToken).ConfigureAwait(false);
+            for (var i = 2; i < statements.Count; i++)
+            {
+                if (affected[i - 2] <= 0 && statements[i].Fence != Fence.None)
+                {
+                    return await FailAsync(connection, transaction, completion, statements[i], cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -150,7 +201,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
     private List<Statement> Statements(Completion completion)
     {
         var now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow());
-        // The renewal first and the record second: PostgreSQL sends each of the two alone (CommitAsync).
+        // The renewal first and the record second: on PostgreSQL the two are one statement of their own (renewAndComplete).
         var statements = new List<Statement>(4 + completion.Documents.Count + completion.Effects.Count)
         {
             new(

@@ -210,8 +210,9 @@ public sealed class PostgreSqlCompletionStoreTests(PostgreSqlStorageFixture fixt
 {
     /// <summary>
     /// A delivery whose claim was taken over completes while another transaction holds its record's row (a rejection of the
-    /// same key, another delivery's completion). The lost claim is the answer at once: nothing after the renewal is sent, so
-    /// the delivery neither waits on that row nor — had the row been free — locks it while the claim's new holder needs it.
+    /// same key, another delivery's completion). The lost claim is the answer at once: the record is not touched unless the
+    /// renewal held, so the delivery neither waits on that row nor — had the row been free — locks it while the claim's new
+    /// holder needs it.
     /// </summary>
     [StoreFact]
     public async Task A_lost_claim_is_the_answer_without_touching_the_record_another_transaction_holds()
