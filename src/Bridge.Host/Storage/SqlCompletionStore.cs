@@ -125,24 +125,17 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
             // claim therefore touches no other row (it would lock the record's while the claim's new holder needs it), and
             // nothing after a failed fence is sent (a later statement could fail or wait on a lock and answer in its place).
             // Then the rest as one batch (documents, journal, event, release), its fences the effects' attempts.
+            // The parameters are the two statements' own, so the values are those the one-by-one path would send.
+            var parameters = new DynamicParameters(statements[0].Parameters);
+            parameters.AddDynamicParams(statements[1].Parameters);
             var fences = await connection.QuerySingleAsync<FenceCounts>(new CommandDefinition(
                 renewAndComplete,
-                new
-                {
-                    completion.Scope,
-                    completion.DocumentKey,
-                    completion.Owner,
-                    LeaseMilliseconds = SqlValues.Milliseconds(completion.Lease),
-                    completion.IdempotencyKey,
-                    completion.Outcome,
-                    completion.ResourceId,
-                    Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
-                },
+                parameters,
                 transaction,
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (fences.Renewed == 0 || fences.Completed == 0)
             {
-                return await FailAsync(connection, transaction, completion, statements[fences.Renewed == 0 ? 0 : 1], cancellationToken).ConfigureAwait(false);
+                return await FailAsync(connection, transaction, completion, fences.Renewed == 0 ? Fence.Claim : Fence.Record, null, cancellationToken).ConfigureAwait(false);
             }
 
             var affected = await ExecuteBatchAsync(npgsql, (NpgsqlTransaction)transaction, statements, 2, statements.Count, cancellationToken).ConfigureAwait(false);
@@ -150,7 +143,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
             {
                 if (affected[i - 2] <= 0 && statements[i].Fence != Fence.None)
                 {
-                    return await FailAsync(connection, transaction, completion, statements[i], cancellationToken).ConfigureAwait(false);
+                    return await FailAsync(connection, transaction, completion, statements[i].Fence, statements[i].Effect, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -163,7 +156,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
                     statement.Sql, statement.Parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 if (affected <= 0 && statement.Fence != Fence.None)
                 {
-                    return await FailAsync(connection, transaction, completion, statement, cancellationToken).ConfigureAwait(false);
+                    return await FailAsync(connection, transaction, completion, statement.Fence, statement.Effect, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -173,9 +166,9 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
     }
 
     /// <summary>Rolls back everything and answers for the first fence that failed.</summary>
-    private async Task<CompletionResult> FailAsync(DbConnection connection, DbTransaction transaction, Completion completion, Statement failed, CancellationToken cancellationToken)
+    private async Task<CompletionResult> FailAsync(DbConnection connection, DbTransaction transaction, Completion completion, Fence failed, EffectResolution? effect, CancellationToken cancellationToken)
     {
-        switch (failed.Fence)
+        switch (failed)
         {
             case Fence.Claim:
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
@@ -192,7 +185,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
 
             default:
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                var effect = failed.Effect!;
+                ArgumentNullException.ThrowIfNull(effect);
                 throw new EffectAttemptSupersededException(
                     $"Effect {effect.Id.Scope}/{effect.Id.Key}: attempt {effect.Attempt} is no longer the open one (another delivery settled it); this resolution was not recorded.");
         }
@@ -201,7 +194,8 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
     private List<Statement> Statements(Completion completion)
     {
         var now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow());
-        // The renewal first and the record second: on PostgreSQL the two are one statement of their own (renewAndComplete).
+        // The renewal first and the record second: on PostgreSQL the two are one statement of their own (renewAndComplete),
+        // sent with these two statements' parameters.
         var statements = new List<Statement>(4 + completion.Documents.Count + completion.Effects.Count)
         {
             new(

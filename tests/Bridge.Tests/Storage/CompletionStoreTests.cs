@@ -220,17 +220,12 @@ public sealed class PostgreSqlCompletionStoreTests(PostgreSqlStorageFixture fixt
         var (key, document) = await BeginAsync("owner-1");
         await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(2));
         Assert.NotNull(await Documents.ClaimAsync("scope", document, "owner-2", TimeSpan.FromMinutes(1), CancellationToken.None));
-        await using var holder = await Fixture.Database.OpenAsync(CancellationToken.None);
-        await using var holding = await holder.BeginTransactionAsync();
-        Assert.Equal(1, await holder.ExecuteAsync(
-            "UPDATE bridge.idempotency_records SET updated_at = updated_at WHERE idempotency_key = @Key", new { Key = key }, holding));
         var completion = Completion(key, document, "owner-1", []);
 
-        // Bounded only so that a completion stuck on the lock fails the test instead of hanging it.
-        var answer = await Completions.CommitAsync(completion, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        var answer = await CommitWhileHeldAsync(
+            completion, "UPDATE bridge.idempotency_records SET updated_at = updated_at WHERE idempotency_key = @Key", new { Key = key });
 
         Assert.Equal(CompletionResult.ClaimLost, answer);
-        await holding.RollbackAsync();
         Assert.Equal(0, await EventsAsync(completion.Event.Id));
         Assert.Equal("owner-2", await ClaimedByAsync(document));
     }
@@ -252,21 +247,32 @@ public sealed class PostgreSqlCompletionStoreTests(PostgreSqlStorageFixture fixt
         }
 
         await CompleteElsewhereAsync(key);
+        var completion = Completion(key, document, "owner-1", []);
+
+        var answer = await CommitWhileHeldAsync(
+            completion,
+            "UPDATE bridge.document_states SET updated_at = updated_at WHERE scope = 'other-scope' AND document_key = @Document",
+            new { Document = document });
+
+        Assert.Equal(CompletionResult.AlreadyCompleted, answer);
+        Assert.Equal(0, await EventsAsync(completion.Event.Id));
+        Assert.Equal("owner-1", await ClaimedByAsync(document));
+    }
+
+    /// <summary>
+    /// Commits <paramref name="completion"/> while another transaction holds the one row <paramref name="lockRow"/> updates,
+    /// and gives the row back after the answer came.
+    /// </summary>
+    private async Task<CompletionResult> CommitWhileHeldAsync(Completion completion, string lockRow, object arguments)
+    {
         await using var holder = await Fixture.Database.OpenAsync(CancellationToken.None);
         await using var holding = await holder.BeginTransactionAsync();
-        Assert.Equal(1, await holder.ExecuteAsync(
-            "UPDATE bridge.document_states SET updated_at = updated_at WHERE scope = 'other-scope' AND document_key = @Document",
-            new { Document = document },
-            holding));
-        var completion = Completion(key, document, "owner-1", []);
+        Assert.Equal(1, await holder.ExecuteAsync(lockRow, arguments, holding));
 
         // Bounded only so that a completion stuck on the lock fails the test instead of hanging it.
         var answer = await Completions.CommitAsync(completion, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
-
-        Assert.Equal(CompletionResult.AlreadyCompleted, answer);
         await holding.RollbackAsync();
-        Assert.Equal(0, await EventsAsync(completion.Event.Id));
-        Assert.Equal("owner-1", await ClaimedByAsync(document));
+        return answer;
     }
 }
 
