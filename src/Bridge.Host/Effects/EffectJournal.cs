@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Bridge.Host.Idempotency;
 using Bridge.Host.Storage;
 using Dapper;
 
@@ -98,11 +99,11 @@ public interface IEffectJournal
     Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken);
 
     /// <summary>
-    /// As <see cref="TryBeginAsync(EffectId, string, string, string?, CancellationToken)"/>, with <paramref name="guard"/> run
-    /// first in the same transaction: it throws when the caller may no longer send (its claim on the document is lost), and
-    /// then nothing is recorded.
+    /// As <see cref="TryBeginAsync(EffectId, string, string, string?, CancellationToken)"/>, fenced by <paramref name="claim"/>:
+    /// recorded only while the claim has been held all along, which the same transaction renews; when it is lost, nothing is
+    /// recorded and <see cref="ClaimFence.Lost"/> is thrown.
     /// </summary>
-    Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, Func<DbTransaction, CancellationToken, Task>? guard, CancellationToken cancellationToken);
+    Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken);
 
     /// <summary>
     /// Adopts into the journal, once, an effect an older Bridge sent before the journal existed and left only as a marker on
@@ -185,34 +186,85 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
     public Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)
         => TryBeginAsync(id, ownerKey, fingerprint, evidence, null, cancellationToken);
 
-    public async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, Func<DbTransaction, CancellationToken, Task>? guard, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Each write is one statement, committed on its own: the insert of a new effect (the common case), and only when the
+    /// effect is already recorded, the restart of one that did not happen. Fenced by a claim, the claim's renewal is part of
+    /// that statement on PostgreSQL (<see cref="EffectJournalSql.FencedBegin"/>: the write runs only when the renewal held,
+    /// and both row counts come back) — one round trip where a transaction took three; elsewhere the renewal and the write
+    /// share a transaction. Either way the claim's row stays locked until the write is committed.
+    /// </remarks>
+    public async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerKey);
         var attempt = Guid.NewGuid().ToString("N");
-        var parameters = new
-        {
-            AttemptId = attempt,
-            EffectId = id.Hash,
-            id.Scope,
-            EffectKey = id.Key,
-            GroupKey = id.Group,
-            OwnerKey = ownerKey,
-            Fingerprint = fingerprint,
-            Evidence = evidence,
-        };
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (guard is not null)
-        {
-            await guard(transaction, cancellationToken).ConfigureAwait(false);
-        }
-
         try
         {
-            // A new effect is recorded (one statement, the common case); one that did not happen may be sent again; any other
-            // recorded state forbids it.
-            var begun = await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
-                || await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+            if (claim is null)
+            {
+                var parameters = new
+                {
+                    AttemptId = attempt,
+                    EffectId = id.Hash,
+                    id.Scope,
+                    EffectKey = id.Key,
+                    GroupKey = id.Group,
+                    OwnerKey = ownerKey,
+                    Fingerprint = fingerprint,
+                    Evidence = evidence,
+                };
+
+                // A new effect is recorded; one that did not happen may be sent again; any other recorded state forbids it.
+                return await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
+                    || await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
+                    ? attempt
+                    : null;
+            }
+
+            ArgumentException.ThrowIfNullOrEmpty(claim.Owner);
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(claim.Lease, TimeSpan.Zero);
+            var fencedParameters = new
+            {
+                AttemptId = attempt,
+                EffectId = id.Hash,
+                id.Scope,
+                EffectKey = id.Key,
+                GroupKey = id.Group,
+                OwnerKey = ownerKey,
+                Fingerprint = fingerprint,
+                Evidence = evidence,
+                ClaimScope = claim.Scope,
+                ClaimDocumentKey = claim.DocumentKey,
+                ClaimOwner = claim.Owner,
+                ClaimLeaseMilliseconds = SqlValues.Milliseconds(claim.Lease),
+            };
+            if (sql.FencedBegin is { } fenced)
+            {
+                foreach (var write in new[] { fenced.Insert, fenced.Restart })
+                {
+                    var counts = await connection.QuerySingleAsync<FencedCounts>(new CommandDefinition(write, fencedParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    if (counts.Renewed == 0)
+                    {
+                        throw claim.Lost();
+                    }
+
+                    if (counts.Written > 0)
+                    {
+                        return attempt;
+                    }
+                }
+
+                return null;
+            }
+
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            if (await connection.ExecuteAsync(new CommandDefinition(sql.ClaimRenew, fencedParameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+            {
+                throw claim.Lost();
+            }
+
+            var begun = await connection.ExecuteAsync(new CommandDefinition(sql.Insert, fencedParameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
+                || await connection.ExecuteAsync(new CommandDefinition(sql.Restart, fencedParameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
             if (!begun)
             {
                 return null;
@@ -226,6 +278,13 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
             // The effect exists in another state, or its group already has an unresolved effect.
             return null;
         }
+    }
+
+    private sealed class FencedCounts
+    {
+        public long Renewed { get; set; }
+
+        public long Written { get; set; }
     }
 
     public async Task<bool> TryAdoptAsync(EffectId id, string ownerKey, string? asyncTaskId, DateTimeOffset sentAt, string? evidence, CancellationToken cancellationToken)

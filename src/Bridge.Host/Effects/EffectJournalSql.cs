@@ -26,6 +26,22 @@ public sealed class EffectJournalSql
     /// </summary>
     public required string Insert { get; init; }
 
+    /// <summary>
+    /// The document store's claim renewal (<see cref="DocumentStateSql.Renew"/>) with its parameters named
+    /// <c>@ClaimScope</c>, <c>@ClaimDocumentKey</c>, <c>@ClaimOwner</c> and <c>@ClaimLeaseMilliseconds</c>, so that it can
+    /// share a command, or parameters, with the journal's own <c>@Scope</c>: the fence of a claimed document's effect.
+    /// </summary>
+    public required string ClaimRenew { get; init; }
+
+    /// <summary>
+    /// PostgreSQL only (null elsewhere): <see cref="Insert"/> and <see cref="Restart"/>, each as one statement with
+    /// <see cref="ClaimRenew"/>, the write running only when the renewal held, answering both row counts (<c>Renewed</c>,
+    /// <c>Written</c>).
+    /// </summary>
+    public FencedWrites? FencedBegin { get; init; }
+
+    public sealed record FencedWrites(string Insert, string Restart);
+
     public required string SetAsyncTask { get; init; }
 
     /// <summary>
@@ -96,7 +112,39 @@ public sealed class EffectJournalSql
           AND (({text("@OwnerKey")}) IS NULL OR owner_key = @OwnerKey)
         """;
 
+    /// <summary>The document store's renewal, its parameters renamed (see <see cref="ClaimRenew"/>).</summary>
+    private static string ClaimRenewOf(SqlDialect dialect)
+    {
+        var renew = DocumentStateSql.For(dialect).Renew.Replace("@", "@Claim", StringComparison.Ordinal);
+        string[] expected = ["@ClaimScope", "@ClaimDocumentKey", "@ClaimOwner", "@ClaimLeaseMilliseconds"];
+        return expected.All(name => renew.Contains(name, StringComparison.Ordinal))
+            ? renew
+            : throw new InvalidOperationException("The claim's renewal no longer takes @Scope, @DocumentKey, @Owner and @LeaseMilliseconds; compose the journal's fence anew.");
+    }
+
+    /// <summary>PostgreSQL: the renewal and a journal write as one statement, the write guarded by the renewal's row.</summary>
+    private static FencedWrites Fenced(string claimRenew, string insert, string restart)
+    {
+        static string Bare(string sql) => sql.TrimEnd().TrimEnd(';');
+        var renew = Bare(claimRenew);
+        if (!renew.EndsWith("claimed_by = @ClaimOwner", StringComparison.Ordinal)
+            || !Bare(insert).EndsWith("WHERE effect_id = @EffectId)", StringComparison.Ordinal)
+            || !Bare(restart).EndsWith("state = 'NotApplied'", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("The claim's renewal or the journal's insert or restart no longer ends with its WHERE clause; compose the fence anew.");
+        }
+
+        // The write reads the renewal's row, so the renewal runs first; when it matched nothing the write touches nothing.
+        string With(string write) => $"""
+            WITH renewed AS ({renew} RETURNING 1),
+                 written AS ({Bare(write)} AND EXISTS (SELECT 1 FROM renewed) RETURNING 1)
+            SELECT (SELECT COUNT(*) FROM renewed) AS Renewed, (SELECT COUNT(*) FROM written) AS Written;
+            """;
+        return new FencedWrites(With(insert), With(restart));
+    }
+
     private static EffectJournalSql Build(
+        SqlDialect dialect,
         string table,
         string audit,
         string now,
@@ -105,83 +153,92 @@ public sealed class EffectJournalSql
         string openFalse,
         Func<string, string> text,
         string page,
-        string purge) => new()
+        string purge)
     {
-        SelectById = $"SELECT {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;",
-        SelectOpen = $"SELECT {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue};",
-        SelectOpenAndById = $"""
-            SELECT 1 AS Role, {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue}
-            UNION ALL
-            SELECT 2 AS Role, {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;
-            """,
-        Restart = $"""
+        var restart = $"""
             UPDATE {table}
             SET state = 'Sending', is_open = {openTrue}, owner_key = @OwnerKey, attempt_id = @AttemptId, fingerprint = @Fingerprint, evidence = @Evidence,
                 async_task_id = NULL, resource_id = NULL, sent_at = {now}, updated_at = {now}
             WHERE effect_id = @EffectId AND state = 'NotApplied';
-            """,
-        Insert = $"""
+            """;
+        var insert = $"""
             INSERT INTO {table}
                 (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, evidence, sent_at, updated_at)
             SELECT @EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now}
             WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE effect_id = @EffectId);
-            """,
-        Adopt = $"""
-            INSERT INTO {table}
-                (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, async_task_id, evidence, sent_at, updated_at)
-            VALUES (@EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, @State, {openTrue}, @AsyncTaskId, @Evidence, @SentAt, {now});
-            """,
-        SetAsyncTask = $"""
-            UPDATE {table}
-            SET state = 'AsyncTask', async_task_id = @AsyncTaskId, updated_at = {now}
-            WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND is_open = {openTrue};
-            """,
-        Resolve = $"""
-            UPDATE {table}
-            SET state = @State, is_open = {openFalse}, resource_id = COALESCE(@ResourceId, resource_id),
-                evidence = COALESCE(@Evidence, evidence), updated_at = {now}
-            WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND (is_open = {openTrue} OR state = @State);
-            """,
-        CountOwners = $"SELECT COUNT(*) FROM {table} WHERE scope = @Scope AND resource_id = @ResourceId AND state = 'Applied' AND effect_id <> @EffectId;",
-        Query = $"""
-            SELECT {Columns}, {AdminColumns}, {sinceMs("sent_at")} AS SinceSentMs
-            FROM {table}
-            {Filter(sinceMs("sent_at"), openTrue, text)}
-            ORDER BY sent_at, effect_id
-            {page};
-            """,
-        QueryCount = $"""
-            SELECT COUNT(*)
-            FROM {table}
-            {Filter(sinceMs("sent_at"), openTrue, text)};
-            """,
-        SelectDetails = $"SELECT {Columns}, {AdminColumns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;",
-        OperatorResolve = $"""
-            UPDATE {table}
-            SET state = @State, is_open = {openFalse}, resource_id = @ResourceId, evidence = @Evidence, updated_at = {now}
-            WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND state = @FromState
-              AND (state = 'Unknown' OR (is_open = {openTrue} AND {sinceMs("sent_at")} >= @OpenResolvableAfterMs));
-            """,
-        AuditInsert = $"""
-            INSERT INTO {audit} (effect_id, at, actor, action, outcome, detail)
-            VALUES (@EffectId, {now}, @Actor, @Action, @Outcome, @Detail);
-            """,
-        AuditSelect = $"""
-            SELECT id AS Id, at AS At, actor AS Actor, action AS Action, outcome AS Outcome, detail AS Detail
-            FROM {audit}
-            WHERE effect_id = @EffectId
-            ORDER BY id;
-            """,
-        Purge = purge,
-        Health = $"""
-            SELECT (SELECT COUNT(*) FROM {table} WHERE state = 'Unknown') AS UnknownCount,
-                   (SELECT COUNT(*) FROM {table} WHERE is_open = {openTrue}) AS OpenCount,
-                   (SELECT {sinceMs("MIN(sent_at)")} FROM {table} WHERE is_open = {openTrue}) AS OldestOpenMs;
-            """,
-    };
+            """;
+        var claimRenew = ClaimRenewOf(dialect);
+        return new()
+        {
+            SelectById = $"SELECT {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;",
+            SelectOpen = $"SELECT {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue};",
+            SelectOpenAndById = $"""
+                SELECT 1 AS Role, {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE scope = @Scope AND group_key = @GroupKey AND is_open = {openTrue}
+                UNION ALL
+                SELECT 2 AS Role, {Columns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;
+                """,
+            Restart = restart,
+            Insert = insert,
+            ClaimRenew = claimRenew,
+            FencedBegin = dialect == SqlDialect.PostgreSql ? Fenced(claimRenew, insert, restart) : null,
+            Adopt = $"""
+                INSERT INTO {table}
+                    (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, async_task_id, evidence, sent_at, updated_at)
+                VALUES (@EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, @State, {openTrue}, @AsyncTaskId, @Evidence, @SentAt, {now});
+                """,
+            SetAsyncTask = $"""
+                UPDATE {table}
+                SET state = 'AsyncTask', async_task_id = @AsyncTaskId, updated_at = {now}
+                WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND is_open = {openTrue};
+                """,
+            Resolve = $"""
+                UPDATE {table}
+                SET state = @State, is_open = {openFalse}, resource_id = COALESCE(@ResourceId, resource_id),
+                    evidence = COALESCE(@Evidence, evidence), updated_at = {now}
+                WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND (is_open = {openTrue} OR state = @State);
+                """,
+            CountOwners = $"SELECT COUNT(*) FROM {table} WHERE scope = @Scope AND resource_id = @ResourceId AND state = 'Applied' AND effect_id <> @EffectId;",
+            Query = $"""
+                SELECT {Columns}, {AdminColumns}, {sinceMs("sent_at")} AS SinceSentMs
+                FROM {table}
+                {Filter(sinceMs("sent_at"), openTrue, text)}
+                ORDER BY sent_at, effect_id
+                {page};
+                """,
+            QueryCount = $"""
+                SELECT COUNT(*)
+                FROM {table}
+                {Filter(sinceMs("sent_at"), openTrue, text)};
+                """,
+            SelectDetails = $"SELECT {Columns}, {AdminColumns}, {sinceMs("sent_at")} AS SinceSentMs FROM {table} WHERE effect_id = @EffectId;",
+            OperatorResolve = $"""
+                UPDATE {table}
+                SET state = @State, is_open = {openFalse}, resource_id = @ResourceId, evidence = @Evidence, updated_at = {now}
+                WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND state = @FromState
+                  AND (state = 'Unknown' OR (is_open = {openTrue} AND {sinceMs("sent_at")} >= @OpenResolvableAfterMs));
+                """,
+            AuditInsert = $"""
+                INSERT INTO {audit} (effect_id, at, actor, action, outcome, detail)
+                VALUES (@EffectId, {now}, @Actor, @Action, @Outcome, @Detail);
+                """,
+            AuditSelect = $"""
+                SELECT id AS Id, at AS At, actor AS Actor, action AS Action, outcome AS Outcome, detail AS Detail
+                FROM {audit}
+                WHERE effect_id = @EffectId
+                ORDER BY id;
+                """,
+            Purge = purge,
+            Health = $"""
+                SELECT (SELECT COUNT(*) FROM {table} WHERE state = 'Unknown') AS UnknownCount,
+                       (SELECT COUNT(*) FROM {table} WHERE is_open = {openTrue}) AS OpenCount,
+                       (SELECT {sinceMs("MIN(sent_at)")} FROM {table} WHERE is_open = {openTrue}) AS OldestOpenMs;
+                """,
+        };
+    }
 
     // The CASTs give an unset (null) filter a type, which PostgreSQL cannot infer from "IS NULL" alone.
     private static readonly EffectJournalSql PostgreSql = Build(
+        SqlDialect.PostgreSql,
         "bridge.effect_journal",
         "bridge.effect_audit",
         "clock_timestamp()",
@@ -201,6 +258,7 @@ public sealed class EffectJournalSql
         """);
 
     private static readonly EffectJournalSql Sqlite = Build(
+        SqlDialect.Sqlite,
         "effect_journal",
         "effect_audit",
         "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
@@ -221,6 +279,7 @@ public sealed class EffectJournalSql
 
     // TOP keeps each statement's locks far below the escalation threshold (5 000), so a purge never locks the table.
     private static readonly EffectJournalSql SqlServer = Build(
+        SqlDialect.SqlServer,
         "bridge.effect_journal",
         "bridge.effect_audit",
         "SYSDATETIMEOFFSET()",

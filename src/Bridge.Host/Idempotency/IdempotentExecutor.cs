@@ -99,7 +99,7 @@ public sealed partial class IdempotentExecutor(
                 record,
                 document,
                 (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct),
-                (transaction, ct) => HoldClaimAsync(transaction, work, owner, lease, ct))
+                new ClaimFence(work.Scope, work.DocumentKey, owner, lease, () => LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey)))
             {
                 BegunBefore = !begun.IsNew,
             };
@@ -299,19 +299,6 @@ public sealed partial class IdempotentExecutor(
         await resultEvents.EnqueueAsync(transaction, rejection, incoming, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outboxSignal.Notify();
-    }
-
-    /// <summary>
-    /// Throws <see cref="DocumentBusyException"/> unless <paramref name="owner"/> has held the document's claim all along;
-    /// inside <paramref name="transaction"/>, no other delivery can take it before the transaction ends.
-    /// </summary>
-    private async Task HoldClaimAsync(System.Data.Common.DbTransaction transaction, IdempotentWork work, string owner, TimeSpan lease, CancellationToken cancellationToken)
-    {
-        if (!await documents.TryRenewAsync(transaction, work.Scope, work.DocumentKey, owner, lease, cancellationToken))
-        {
-            LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey);
-            throw new DocumentBusyException(work.Scope, work.DocumentKey);
-        }
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed class WorkContext(
     IdempotencyRecord record,
     DocumentState? document,
     Func<string?, CancellationToken, Task> setPendingTask,
-    Func<System.Data.Common.DbTransaction, CancellationToken, Task>? claimGuard = null)
+    ClaimFence? claimFence = null)
 {
     public IdempotencyRecord Record { get; } = record;
 
@@ -45,12 +45,13 @@ public sealed class WorkContext(
     public bool BegunBefore { get; init; }
 
     /// <summary>
-    /// Run inside the transaction that records an effect about to be sent (<see cref="Effects.IEffectJournal.TryBeginAsync(Effects.EffectId, string, string, string?, Func{System.Data.Common.DbTransaction, CancellationToken, Task}?, CancellationToken)"/>):
-    /// throws <see cref="DocumentBusyException"/> unless this delivery has held the document's claim all along, and keeps
-    /// the claim until that transaction ends. A delivery whose claim ran out while it was slow — another delivery may have
-    /// written a newer version meanwhile — so never sends what it decided before.
+    /// This delivery's claim on the document, the fence of every effect it records before sending
+    /// (<see cref="Effects.IEffectJournal.TryBeginAsync(Effects.EffectId, string, string, string?, ClaimFence?, CancellationToken)"/>):
+    /// nothing is recorded, and <see cref="DocumentBusyException"/> is thrown, unless this delivery has held the claim all
+    /// along, and the claim is kept until the record is committed. A delivery whose claim ran out while it was slow — another
+    /// delivery may have written a newer version meanwhile — so never sends what it decided before.
     /// </summary>
-    public Func<System.Data.Common.DbTransaction, CancellationToken, Task>? ClaimGuard { get; } = claimGuard;
+    public ClaimFence? ClaimFence { get; } = claimFence;
 
     /// <summary>Stores the async task id (or clears it) before the first poll, so a restart resumes polling instead of writing again.</summary>
     public Task SetPendingAsyncTaskAsync(string? value, CancellationToken cancellationToken) => setPendingTask(value, cancellationToken);

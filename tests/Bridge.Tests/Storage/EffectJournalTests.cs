@@ -1,4 +1,5 @@
 using Bridge.Host.Effects;
+using Bridge.Host.Idempotency;
 using Bridge.Host.Storage;
 using Dapper;
 using Xunit;
@@ -11,7 +12,7 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
 {
     protected TFixture Fixture { get; } = fixture;
 
-    private SqlEffectJournal Journal => new(Fixture.Database);
+    protected SqlEffectJournal Journal => new(Fixture.Database);
 
     private static EffectId Line(string payment, string line) => new("statement-line:1", $"{payment}|{line}", payment);
 
@@ -218,9 +219,123 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
         var entry = await Journal.FindAsync(id, CancellationToken.None);
         Assert.InRange(entry!.SinceSent, TimeSpan.FromMinutes(9.9), TimeSpan.FromMinutes(11));
     }
+
+    protected static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+
+    protected SqlDocumentStateStore Documents => new(Fixture.Database, TimeProvider.System);
+
+    /// <summary>A closing document's write, in its own group (the document), claimed under <c>scope</c>.</summary>
+    protected static (EffectId Id, string Document) DocumentWrite()
+    {
+        var document = "doc-" + Guid.NewGuid().ToString("N");
+        return (new EffectId("closing-document-create:1:1", document + "\nmsg-1", document), document);
+    }
+
+    [StoreFact]
+    public async Task An_effect_fenced_by_a_claim_held_all_along_is_begun_and_the_claim_renewed_with_it()
+    {
+        var (id, document) = DocumentWrite();
+        Assert.True(await Documents.TryClaimAsync("scope", document, "owner-1", Lease, CancellationToken.None));
+
+        // Its lease ran out and nobody took it: still held all along.
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromSeconds(30));
+        var attempt = await Journal.TryBeginAsync(id, "msg-1", "fp", """{"version":"r1"}""", new ClaimFence("scope", document, "owner-1", Lease), CancellationToken.None);
+
+        Assert.NotNull(attempt);
+        var entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.Equal((EffectState.Sending, attempt, "msg-1", "fp"), (entry.State, entry.Attempt, entry.OwnerKey, entry.Fingerprint));
+
+        // Renewed with it: the lease runs again, so no other delivery can take the document now.
+        Assert.False(await Documents.TryClaimAsync("scope", document, "owner-2", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task An_effect_fenced_by_a_lost_claim_is_not_recorded_and_the_document_is_busy()
+    {
+        // A new effect, the claim taken by another delivery after this one's ran out.
+        var (id, document) = DocumentWrite();
+        Assert.NotNull(await Documents.ClaimAsync("scope", document, "owner-2", Lease, CancellationToken.None));
+        var lost = 0;
+        var fence = new ClaimFence("scope", document, "owner-1", Lease, () => lost++);
+
+        var busy = await Assert.ThrowsAsync<DocumentBusyException>(() => Journal.TryBeginAsync(id, "msg-1", "fp", null, fence, CancellationToken.None));
+
+        Assert.Equal(("scope", document), (busy.Scope, busy.DocumentKey));
+        Assert.Equal(1, lost);
+        Assert.Null(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.Null(await Journal.FindOpenAsync(id.Scope, id.Group, CancellationToken.None));
+
+        // An effect that did not happen is not restarted either, and a claim given back is no more held than a taken one.
+        var first = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
+        await Journal.ResolveAsync(id, first!, EffectState.NotApplied, null, """{"reason":"503"}""", CancellationToken.None);
+        await Documents.ReleaseAsync(null, "scope", document, "owner-2", CancellationToken.None);
+
+        await Assert.ThrowsAsync<DocumentBusyException>(() => Journal.TryBeginAsync(id, "msg-1", "fp", null, fence, CancellationToken.None));
+
+        var entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.Equal((EffectState.NotApplied, first), (entry.State, entry.Attempt));
+        Assert.Equal(2, lost);
+    }
+
+    [StoreFact]
+    public async Task A_fenced_effect_is_begun_again_only_when_it_did_not_happen()
+    {
+        var (id, document) = DocumentWrite();
+        Assert.True(await Documents.TryClaimAsync("scope", document, "owner-1", Lease, CancellationToken.None));
+        var fence = new ClaimFence("scope", document, "owner-1", Lease);
+        var first = await Journal.TryBeginAsync(id, "msg-1", "fp", null, fence, CancellationToken.None);
+        Assert.NotNull(first);
+
+        // Still open: not sent a second time.
+        Assert.Null(await Journal.TryBeginAsync(id, "msg-1", "fp", null, fence, CancellationToken.None));
+
+        // It did not happen: a new attempt.
+        await Journal.ResolveAsync(id, first!, EffectState.NotApplied, null, null, CancellationToken.None);
+        var second = await Journal.TryBeginAsync(id, "msg-1", "fp-2", null, fence, CancellationToken.None);
+        Assert.NotNull(second);
+        Assert.NotEqual(first, second);
+        var entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.Equal((EffectState.Sending, second, "fp-2"), (entry.State, entry.Attempt, entry.Fingerprint));
+
+        // It happened: never again. Nor while another write of the document is unresolved.
+        await Journal.ResolveAsync(id, second!, EffectState.Applied, "doc-id", null, CancellationToken.None);
+        Assert.Null(await Journal.TryBeginAsync(id, "msg-1", "fp", null, fence, CancellationToken.None));
+        var other = new EffectId(id.Scope, document + "\nmsg-2", document);
+        Assert.NotNull(await Journal.TryBeginAsync(other, "msg-2", "fp", null, fence, CancellationToken.None));
+        var third = new EffectId(id.Scope, document + "\nmsg-3", document);
+        Assert.Null(await Journal.TryBeginAsync(third, "msg-3", "fp", null, fence, CancellationToken.None));
+        Assert.Null(await Journal.FindAsync(third, CancellationToken.None));
+    }
 }
 
-public sealed class PostgreSqlEffectJournalTests(PostgreSqlStorageFixture fixture) : EffectJournalTests<PostgreSqlStorageFixture>(fixture);
+public sealed class PostgreSqlEffectJournalTests(PostgreSqlStorageFixture fixture) : EffectJournalTests<PostgreSqlStorageFixture>(fixture)
+{
+    /// <summary>
+    /// On PostgreSQL the renewal and the write are one statement: a delivery that lost its claim writes no journal row, so it
+    /// is told the document is busy even while another transaction is recording the document's next write (the claim's new
+    /// holder), instead of waiting for that transaction on the one-open-write-per-document index.
+    /// </summary>
+    [StoreFact]
+    public async Task A_lost_claim_is_the_answer_without_waiting_on_the_write_another_transaction_is_recording()
+    {
+        var (id, document) = DocumentWrite();
+        Assert.NotNull(await Documents.ClaimAsync("scope", document, "owner-2", Lease, CancellationToken.None));
+
+        await using var holder = await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var holding = await holder.BeginTransactionAsync();
+        var next = new EffectId(id.Scope, document + "\nmsg-2", document);
+        Assert.Equal(1, await holder.ExecuteAsync(
+            EffectJournalSql.For(SqlDialect.PostgreSql).Insert,
+            new { EffectId = next.Hash, next.Scope, EffectKey = next.Key, GroupKey = next.Group, OwnerKey = "msg-2", AttemptId = "a2", Fingerprint = "", Evidence = (string?)null },
+            holding));
+
+        // Bounded only so that a write stuck on the index fails the test instead of hanging it.
+        await Assert.ThrowsAsync<DocumentBusyException>(
+            () => Journal.TryBeginAsync(id, "msg-1", "fp", null, new ClaimFence("scope", document, "owner-1", Lease), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        await holding.RollbackAsync();
+        Assert.Null(await Journal.FindAsync(id, CancellationToken.None));
+    }
+}
 
 public sealed class SqliteEffectJournalTests(SqliteStorageFixture fixture) : EffectJournalTests<SqliteStorageFixture>(fixture);
 

@@ -74,7 +74,7 @@ public sealed class DeleteClosingDocumentHandler(
         }
 
         var intent = new DocumentWrite(document?.AppliedVersion ?? "", ExternalInvoiceId: existing.Id, Kind: DocumentWriteKind.Delete);
-        if (await journal.TryBeginAsync(deleteId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), context.ClaimGuard, ct) is not { } attempt)
+        if (await journal.TryBeginAsync(deleteId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), context.ClaimFence, ct) is not { } attempt)
         {
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }

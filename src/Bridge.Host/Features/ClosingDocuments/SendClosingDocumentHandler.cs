@@ -138,7 +138,7 @@ public sealed class SendClosingDocumentHandler(
 
         // A create is an effect of the document: journaled before the POST, so no other message for this key sends one
         // until this one's outcome is known.
-        if (await journal.TryBeginAsync(createId, incoming.IdempotencyKey!, "", EffectEvidence.Of(new DocumentWrite(version, Kind: DocumentWriteKind.Create)), context.ClaimGuard, cancellationToken) is not { } attempt)
+        if (await journal.TryBeginAsync(createId, incoming.IdempotencyKey!, "", EffectEvidence.Of(new DocumentWrite(version, Kind: DocumentWriteKind.Create)), context.ClaimFence, cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }
@@ -201,7 +201,7 @@ public sealed class SendClosingDocumentHandler(
     {
         var updateId = ClosingDocumentWrites.UpdateId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
         var intent = new DocumentWrite(version, ExternalInvoiceId: externalInvoiceId, Kind: DocumentWriteKind.Update);
-        if (await journal.TryBeginAsync(updateId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), context.ClaimGuard, cancellationToken) is not { } attempt)
+        if (await journal.TryBeginAsync(updateId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), context.ClaimFence, cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }
