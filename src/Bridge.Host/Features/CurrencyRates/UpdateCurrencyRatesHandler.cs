@@ -73,11 +73,11 @@ public sealed class UpdateCurrencyRatesHandler(
             Scope = ClaimScope,
             DocumentKey = resellerId.ToString(CultureInfo.InvariantCulture),
             Reject = rejection => Rejected(message, incoming, rejection),
-            Apply = (_, ct) => ApplyAsync(message, incoming, resellerId, ct),
+            Apply = (context, ct) => ApplyAsync(context, message, incoming, resellerId, ct),
         }, cancellationToken);
     }
 
-    private async Task<WorkResult> ApplyAsync(UpdateCurrencyRates message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
+    private async Task<WorkResult> ApplyAsync(WorkContext context, UpdateCurrencyRates message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
     {
         var effectiveAt = message.EffectiveAt;
         var version = Version(effectiveAt);
@@ -116,7 +116,7 @@ public sealed class UpdateCurrencyRatesHandler(
                 : new WorkResult(HandlingOutcome.Applied, Updated(message, incoming, resellerId, [], unchanged, skipped), null, null);
         }
 
-        await RecordIntentAsync(resellerId, toSend.Select(p => CurrencyRateValidation.PairKey(p.Rate)), version, me, cancellationToken);
+        await RecordIntentAsync(context.ClaimFence, resellerId, toSend.Select(p => CurrencyRateValidation.PairKey(p.Rate)), version, me, cancellationToken);
 
         IReadOnlyList<CurrencyRateRecord> records;
         try
@@ -147,11 +147,22 @@ public sealed class UpdateCurrencyRatesHandler(
         };
     }
 
-    /// <summary>Commits the intent on its own, before the PATCH can reach ActivePlatform.</summary>
-    private async Task RecordIntentAsync(long resellerId, IEnumerable<string> pairKeys, string version, string owner, CancellationToken cancellationToken)
+    /// <summary>
+    /// Commits the intent on its own, before the PATCH can reach ActivePlatform, fenced by the reseller's claim: recorded only
+    /// while this delivery has held the claim all along (renewed in the same transaction, so it is kept until the intent is
+    /// committed), else <see cref="DocumentBusyException"/> and nothing is recorded or sent. A delivery whose claim ran out
+    /// after it read the pairs (a paused process) — another batch may have sent a newer rate meanwhile — so never sends the
+    /// older rate it decided on before; and it never touches an intent the claim's new holder is writing.
+    /// </summary>
+    private async Task RecordIntentAsync(ClaimFence? claim, long resellerId, IEnumerable<string> pairKeys, string version, string owner, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (claim is not null && !await documents.TryRenewAsync(transaction, claim.Scope, claim.DocumentKey, claim.Owner, claim.Lease, cancellationToken))
+        {
+            throw claim.Lost();
+        }
+
         foreach (var key in pairKeys)
         {
             await documents.SetAppliedAsync(transaction, IntentScope(resellerId), key, version, owner, deleted: false, cancellationToken);
