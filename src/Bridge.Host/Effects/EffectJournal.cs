@@ -106,6 +106,15 @@ public interface IEffectJournal
     Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Moves the send time of <paramref name="attempt"/> to now, right before it is sent, for an effect that does something
+    /// between its begin and its send (reads the state its send will meet): whether a lost answer can still land is counted
+    /// from the send time (<see cref="EffectTiming.InFlightWindow"/>), so time spent before the send must not count. False —
+    /// then nothing may be sent — when the attempt is no longer open: another delivery settled it meanwhile (a read-back
+    /// that found nothing once the window had passed since the begin).
+    /// </summary>
+    Task<bool> TryStampSendAsync(EffectId id, string attempt, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Adopts into the journal, once, an effect an older Bridge sent before the journal existed and left only as a marker on
     /// its message's record: recorded open — <see cref="EffectState.AsyncTask"/> with <paramref name="asyncTaskId"/>, else
     /// <see cref="EffectState.Sending"/> — as sent at <paramref name="sentAt"/>, in one statement, so from then on it is
@@ -192,6 +201,11 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
     /// that statement on PostgreSQL (<see cref="EffectJournalSql.FencedBegin"/>: the write runs only when the renewal held,
     /// and both row counts come back) — one round trip where a transaction took three; elsewhere the renewal and the write
     /// share a transaction. Either way the claim's row stays locked until the write is committed.
+    /// Where PostgreSQL answers differently, always on the side of not sending (a review, 2026-12-04): its statement judges
+    /// the write on the snapshot it took before waiting for the claim's row, so an effect recorded and resolved meanwhile
+    /// (by the same message's stale delivery) fails the insert on the primary key — null, a retry — where a transaction would
+    /// restart it; a renewal whose write wrote nothing stays committed (the caller holds the claim anyway, and gives it back
+    /// when it stops); and the claim can be lost between the insert's statement and the restart's, answered as busy.
     /// </remarks>
     public async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken)
     {
@@ -317,6 +331,15 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         {
             return false;
         }
+    }
+
+    public async Task<bool> TryStampSendAsync(EffectId id, string attempt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentException.ThrowIfNullOrEmpty(attempt);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.StampSend, new { EffectId = id.Hash, AttemptId = attempt }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 
     /// <remarks>The task id is an answer in hand: tried again while the database cannot be reached, as <see cref="ResolveAsync(EffectId, string, EffectState, string?, string?, CancellationToken)"/>.</remarks>

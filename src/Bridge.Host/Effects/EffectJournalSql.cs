@@ -44,6 +44,9 @@ public sealed class EffectJournalSql
 
     public required string SetAsyncTask { get; init; }
 
+    /// <summary>Moves the send time of the open attempt <c>@AttemptId</c> (still <c>Sending</c>) to now; affects no row otherwise.</summary>
+    public required string StampSend { get; init; }
+
     /// <summary>
     /// Records, as open (<c>@State</c>: <c>Sending</c> or <c>AsyncTask</c>), an effect an older Bridge sent before the
     /// journal existed, with the time it was sent (<c>@SentAt</c>) as that Bridge recorded it. Fails on the primary key when
@@ -185,6 +188,11 @@ public sealed class EffectJournalSql
                 INSERT INTO {table}
                     (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, async_task_id, evidence, sent_at, updated_at)
                 VALUES (@EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, @State, {openTrue}, @AsyncTaskId, @Evidence, @SentAt, {now});
+                """,
+            StampSend = $"""
+                UPDATE {table}
+                SET sent_at = {now}, updated_at = {now}
+                WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND state = 'Sending';
                 """,
             SetAsyncTask = $"""
                 UPDATE {table}

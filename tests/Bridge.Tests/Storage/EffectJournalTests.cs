@@ -220,6 +220,36 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
         Assert.InRange(entry!.SinceSent, TimeSpan.FromMinutes(9.9), TimeSpan.FromMinutes(11));
     }
 
+    [StoreFact]
+    public async Task A_send_stamped_before_it_leaves_counts_from_then_and_only_while_its_attempt_is_open()
+    {
+        var id = Line("P6", "A");
+        var attempt = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
+
+        // Begun ten minutes ago, as the database sees it; stamped now, it was sent just now.
+        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
+        {
+            var earlier = Fixture.Dialect switch
+            {
+                SqlDialect.PostgreSql => "sent_at - interval '10 minutes'",
+                SqlDialect.Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', sent_at, '-10 minutes')",
+                _ => "DATEADD(minute, -10, sent_at)",
+            };
+            await connection.ExecuteAsync($"UPDATE {Fixture.Table("effect_journal")} SET sent_at = {earlier} WHERE effect_id = @Id;", new { Id = id.Hash });
+        }
+
+        Assert.True(await Journal.TryStampSendAsync(id, attempt!, CancellationToken.None));
+        var stamped = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.True(stamped.SinceSent < TimeSpan.FromMinutes(1), $"sent {stamped.SinceSent} ago after the stamp");
+        Assert.Equal((EffectState.Sending, attempt), (stamped.State, stamped.Attempt));
+
+        // Another attempt's stamp, or one after the attempt was settled, changes nothing and says so.
+        Assert.False(await Journal.TryStampSendAsync(id, "someone-else", CancellationToken.None));
+        await Journal.ResolveAsync(id, attempt!, EffectState.NotApplied, null, null, CancellationToken.None);
+        Assert.False(await Journal.TryStampSendAsync(id, attempt!, CancellationToken.None));
+        Assert.Equal(EffectState.NotApplied, (await Journal.FindAsync(id, CancellationToken.None))!.State);
+    }
+
     protected static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
 
     protected SqlDocumentStateStore Documents => new(Fixture.Database, TimeProvider.System);

@@ -125,6 +125,13 @@ public sealed class CompletePaymentHandler(
             throw new EffectPendingException($"Statement line {message.ExternalTransactionId} for payment {number}: the payment changed just before the send; reading it again.");
         }
 
+        // The send counts from now, not from the entry: the read above may have taken long enough (a slow ActivePlatform, a
+        // paused process) for another delivery to conclude from a read-back that the line was never sent.
+        if (!await journal.TryStampSendAsync(lineId, attempt, cancellationToken))
+        {
+            throw new EffectAttemptSupersededException($"Statement line {message.ExternalTransactionId} for payment {number}: attempt {attempt} was settled by another delivery before its send; nothing was sent.");
+        }
+
         Payment after;
         try
         {

@@ -105,6 +105,12 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
             return new StatusChangeResult(fenced, AlreadyApplied: true, null);
         }
 
+        // The send counts from now, not from the entry (see CompletePaymentHandler): settled meanwhile, nothing is sent.
+        if (!await journal.TryStampSendAsync(id, attempt, cancellationToken))
+        {
+            throw new EffectAttemptSupersededException($"Payment {paymentId} ({number}): the change to '{target}' (attempt {attempt}) was settled by another delivery before its send; nothing was sent.");
+        }
+
         return await SendAsync(resellerId, paymentId, target, fenced, send, id, attempt, cancellationToken, sent);
     }
 
