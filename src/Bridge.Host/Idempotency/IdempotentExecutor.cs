@@ -95,11 +95,19 @@ public sealed partial class IdempotentExecutor(
         var released = false;
         try
         {
+            var fence = new ClaimFence(work.Scope, work.DocumentKey, owner, lease, () => LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey));
             var context = new WorkContext(
                 record,
                 document,
                 (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct),
-                new ClaimFence(work.Scope, work.DocumentKey, owner, lease, () => LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey)))
+                fence,
+                async ct =>
+                {
+                    if (!await documents.TryRenewAsync(null, work.Scope, work.DocumentKey, owner, lease, ct))
+                    {
+                        throw fence.Lost();
+                    }
+                })
             {
                 BegunBefore = !begun.IsNew,
             };

@@ -32,7 +32,8 @@ public sealed class WorkContext(
     IdempotencyRecord record,
     DocumentState? document,
     Func<string?, CancellationToken, Task> setPendingTask,
-    ClaimFence? claimFence = null)
+    ClaimFence? claimFence = null,
+    Func<CancellationToken, Task>? holdClaim = null)
 {
     public IdempotencyRecord Record { get; } = record;
 
@@ -52,6 +53,15 @@ public sealed class WorkContext(
     /// delivery may have written a newer version meanwhile — so never sends what it decided before.
     /// </summary>
     public ClaimFence? ClaimFence { get; } = claimFence;
+
+    /// <summary>
+    /// Right before a call that changes ActivePlatform and journals nothing first (the call itself is the only record an
+    /// earlier delivery could have left): renews the document's claim, or throws <see cref="DocumentBusyException"/> when this
+    /// delivery has not held it all along — another delivery took it while this one was stalled (a paused process, a cut from
+    /// the database) and may have changed the same thing since, so what this one decided before is not sent. The renewal
+    /// gives the call a full lease; a stall longer than that between here and the request leaving is not covered.
+    /// </summary>
+    public Task HoldClaimAsync(CancellationToken cancellationToken) => holdClaim?.Invoke(cancellationToken) ?? Task.CompletedTask;
 
     /// <summary>Stores the async task id (or clears it) before the first poll, so a restart resumes polling instead of writing again.</summary>
     public Task SetPendingAsyncTaskAsync(string? value, CancellationToken cancellationToken) => setPendingTask(value, cancellationToken);

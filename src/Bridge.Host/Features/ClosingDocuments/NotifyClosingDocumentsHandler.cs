@@ -38,8 +38,10 @@ public sealed class NotifyClosingDocumentsHandler(
             Scope = FormattableString.Invariant($"closing-document-notification:{resellerId}"),
             DocumentKey = message.Key,
             Reject = rejection => Rejected(message, incoming, rejection),
-            Apply = async (_, ct) =>
+            Apply = async (context, ct) =>
             {
+                // Not sent by a delivery whose claim another took while it stalled (and that may have notified meanwhile).
+                await context.HoldClaimAsync(ct);
                 await activePlatform.NotifyClosingDocumentsAsync(resellerId, message.AccountIds, message.StartDate, message.EndDate, ct);
                 var notified = new ClosingDocumentsNotified
                 {

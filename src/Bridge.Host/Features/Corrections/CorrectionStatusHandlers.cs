@@ -77,7 +77,7 @@ public abstract class CorrectionStatusChange(
             Scope = CorrectionScope.Of(resellerId),
             DocumentKey = request.Key!,
             Reject = rejection => Rejected(request, incoming, rejection),
-            Apply = async (context, _) =>
+            Apply = async (context, claimHeld) =>
             {
                 var recorded = context.Document?.ResourceId;
                 if (request.CorrectionId is { } given && recorded is not null && !string.Equals(given, recorded, StringComparison.Ordinal))
@@ -95,6 +95,9 @@ public abstract class CorrectionStatusChange(
                     return new WorkResult(HandlingOutcome.Applied, Succeeded(request, incoming, resellerId, id, null, alreadyApplied: true), id, null);
                 }
 
+                // Sent only while the claim has been held since the state above was read: a stale approve after another
+                // delivery declined would be refused and, judged on that stale state, kept as an unknown outcome.
+                await context.HoldClaimAsync(claimHeld);
                 Correction correction;
                 try
                 {

@@ -106,7 +106,7 @@ public abstract partial class InvoiceOperationHandler(
             Scope = FormattableString.Invariant($"invoice:{resellerId}"),
             DocumentKey = r.DocumentId!,
             Reject = rejection => Rejected(r.DocumentId, messageType, incoming, rejection),
-            Apply = async (context, _) =>
+            Apply = async (context, claimHeld) =>
             {
                 var recorded = context.Document?.ResourceId;
                 if (r.InvoiceId is { } given && recorded is not null && !string.Equals(given, recorded, StringComparison.Ordinal))
@@ -126,7 +126,10 @@ public abstract partial class InvoiceOperationHandler(
                         : "accountId: either accountId or invoiceId is required");
                 }
 
-                // Not cancelled once sent: a state change ActivePlatform applied but Bridge abandoned would go unrecorded.
+                // Decided on the document's state read with the claim: sent only while the claim has been held since (a stale
+                // approve sent after a redelivery approved and a revoke revoked would leave ActivePlatform approved while
+                // Bridge reports revoked). Not cancelled once sent: a change ActivePlatform applied must reach the record.
+                await context.HoldClaimAsync(claimHeld);
                 var invoice = r.Operation switch
                 {
                     InvoiceOperation.Approve => await ApproveAsync(resellerId, target, r, context.BegunBefore),
