@@ -13,6 +13,8 @@ public sealed class ChaosOptions
           --seed N              seed of the message stream and the fault schedule (default: random, printed)
           --messages M          ERP messages to publish, duplicates included (default 300)
           --kills K             SIGKILLs of a Bridge instance during the run (default 3)
+          --pauses P            SIGSTOPs of a Bridge instance for 1.2 to 2.2 claim leases, then SIGCONT: its claims run out while it
+                                is frozen and it goes on where it stood (default 2)
           --storage S           postgresql (default) or sqlite (one database file shared by both instances)
           --rate R              messages published per second (default 20)
           --restarts N          restarts of RabbitMQ and of PostgreSQL each (default 1; 0 for none; needs chaos.sh's services)
@@ -37,6 +39,8 @@ public sealed class ChaosOptions
     public int Messages { get; private set; } = 300;
 
     public int Kills { get; private set; } = 3;
+
+    public int Pauses { get; private set; } = 2;
 
     public StorageKind Storage { get; private set; } = StorageKind.PostgreSql;
 
@@ -79,6 +83,7 @@ public sealed class ChaosOptions
                 case "--seed": options.Seed = Int(0); break;
                 case "--messages": options.Messages = Int(1); break;
                 case "--kills": options.Kills = Int(0); break;
+                case "--pauses": options.Pauses = Int(0); break;
                 case "--restarts": options.Restarts = Int(0); break;
                 case "--full-broker-restart": options.FullBrokerRestart = true; break;
                 case "--no-faults": options.Faults = false; break;

@@ -101,6 +101,7 @@ public sealed record RunSummary(
     int DeadLetters,
     int PendingDeadLetters,
     int Kills,
+    int Pauses,
     int BrokerRestarts,
     int DatabaseRestarts,
     int UnexpectedExits,
@@ -116,7 +117,7 @@ public sealed record RunSummary(
             : " (" + string.Join(", ", Violations.GroupBy(v => v.Invariant).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}: {g.Count()}")) + ")";
         return string.Create(CultureInfo.InvariantCulture,
             $"chaos: seed={Seed} storage={Storage} messages={Messages} publications={Publications} door={Door} effects={Effects} events={Events} " +
-            $"dead-letters={DeadLetters} (pending {PendingDeadLetters}) kills={Kills} restarts=rabbitmq:{BrokerRestarts},postgresql:{DatabaseRestarts} unexpected-exits={UnexpectedExits} " +
+            $"dead-letters={DeadLetters} (pending {PendingDeadLetters}) kills={Kills} pauses={Pauses} restarts=rabbitmq:{BrokerRestarts},postgresql:{DatabaseRestarts} unexpected-exits={UnexpectedExits} " +
             $"resume-after-kill={Resume} known-limits={KnownLimits} violations={Violations.Count}{byInvariant} took={Took.TotalSeconds:0}s");
     }
 }

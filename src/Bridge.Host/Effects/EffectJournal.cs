@@ -211,23 +211,33 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerKey);
         var attempt = Guid.NewGuid().ToString("N");
+        if (claim is not null)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(claim.Owner);
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(claim.Lease, TimeSpan.Zero);
+        }
+
+        // The claim's values are sent only by the statements that name them.
+        var parameters = new
+        {
+            AttemptId = attempt,
+            EffectId = id.Hash,
+            id.Scope,
+            EffectKey = id.Key,
+            GroupKey = id.Group,
+            OwnerKey = ownerKey,
+            Fingerprint = fingerprint,
+            Evidence = evidence,
+            ClaimScope = claim?.Scope,
+            ClaimDocumentKey = claim?.DocumentKey,
+            ClaimOwner = claim?.Owner,
+            ClaimLeaseMilliseconds = claim is null ? 0 : SqlValues.Milliseconds(claim.Lease),
+        };
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (claim is null)
             {
-                var parameters = new
-                {
-                    AttemptId = attempt,
-                    EffectId = id.Hash,
-                    id.Scope,
-                    EffectKey = id.Key,
-                    GroupKey = id.Group,
-                    OwnerKey = ownerKey,
-                    Fingerprint = fingerprint,
-                    Evidence = evidence,
-                };
-
                 // A new effect is recorded; one that did not happen may be sent again; any other recorded state forbids it.
                 return await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
                     || await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
@@ -235,28 +245,11 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
                     : null;
             }
 
-            ArgumentException.ThrowIfNullOrEmpty(claim.Owner);
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(claim.Lease, TimeSpan.Zero);
-            var fencedParameters = new
-            {
-                AttemptId = attempt,
-                EffectId = id.Hash,
-                id.Scope,
-                EffectKey = id.Key,
-                GroupKey = id.Group,
-                OwnerKey = ownerKey,
-                Fingerprint = fingerprint,
-                Evidence = evidence,
-                ClaimScope = claim.Scope,
-                ClaimDocumentKey = claim.DocumentKey,
-                ClaimOwner = claim.Owner,
-                ClaimLeaseMilliseconds = SqlValues.Milliseconds(claim.Lease),
-            };
             if (sql.FencedBegin is { } fenced)
             {
                 foreach (var write in new[] { fenced.Insert, fenced.Restart })
                 {
-                    var counts = await connection.QuerySingleAsync<FencedCounts>(new CommandDefinition(write, fencedParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    var counts = await connection.QuerySingleAsync<FencedCounts>(new CommandDefinition(write, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
                     if (counts.Renewed == 0)
                     {
                         throw claim.Lost();
@@ -272,13 +265,13 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
             }
 
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            if (await connection.ExecuteAsync(new CommandDefinition(sql.ClaimRenew, fencedParameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+            if (await connection.ExecuteAsync(new CommandDefinition(sql.ClaimRenew, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
             {
                 throw claim.Lost();
             }
 
-            var begun = await connection.ExecuteAsync(new CommandDefinition(sql.Insert, fencedParameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
-                || await connection.ExecuteAsync(new CommandDefinition(sql.Restart, fencedParameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+            var begun = await connection.ExecuteAsync(new CommandDefinition(sql.Insert, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
+                || await connection.ExecuteAsync(new CommandDefinition(sql.Restart, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
             if (!begun)
             {
                 return null;

@@ -40,6 +40,8 @@ public sealed class Disturber : IAsyncDisposable
 
     public int Replays { get; private set; }
 
+    public int Pauses { get; private set; }
+
     public void Enqueue(ChaosAction action) => _actions.Writer.TryWrite(action);
 
     /// <summary>Waits until every enqueued action is done.</summary>
@@ -103,6 +105,15 @@ public sealed class Disturber : IAsyncDisposable
                 await _supervisor.KillAsync(kill.Instance, kill.RestartAfter, ct);
                 break;
 
+            case PauseInstance pause:
+                // In the background: the rest of the schedule goes on while the instance is frozen.
+                _restarts.Add(InBackgroundAsync(action, null, async () =>
+                {
+                    await _supervisor.PauseAsync(pause.Instance, pause.Duration, ct);
+                    Pauses++;
+                }));
+                break;
+
             case RestartBroker:
                 _restarts.Add(InBackgroundAsync(action, _brokerGate, async () =>
                 {
@@ -152,9 +163,13 @@ public sealed class Disturber : IAsyncDisposable
         await Task.WhenAll(replays);
     }
 
-    private async Task InBackgroundAsync(ChaosAction action, SemaphoreSlim gate, Func<Task> restart)
+    private async Task InBackgroundAsync(ChaosAction action, SemaphoreSlim? gate, Func<Task> restart)
     {
-        await gate.WaitAsync();
+        if (gate is not null)
+        {
+            await gate.WaitAsync();
+        }
+
         try
         {
             await restart();
@@ -165,7 +180,7 @@ public sealed class Disturber : IAsyncDisposable
         }
         finally
         {
-            gate.Release();
+            gate?.Release();
         }
     }
 

@@ -15,6 +15,9 @@ public sealed record SetFaults(int AtPublication, string Description, IReadOnlyL
 /// <summary>SIGKILLs instance <see cref="Instance"/> and starts it again after <see cref="RestartAfter"/>.</summary>
 public sealed record KillInstance(int AtPublication, int Instance, TimeSpan RestartAfter) : ChaosAction(AtPublication);
 
+/// <summary>Freezes instance <see cref="Instance"/> (SIGSTOP) for <see cref="Duration"/>, longer than a claim lease, then SIGCONT.</summary>
+public sealed record PauseInstance(int AtPublication, int Instance, TimeSpan Duration) : ChaosAction(AtPublication);
+
 public sealed record RestartBroker(int AtPublication) : ChaosAction(AtPublication);
 
 public sealed record RestartDatabase(int AtPublication, TimeSpan Outage) : ChaosAction(AtPublication);
@@ -54,7 +57,7 @@ public static class FaultSchedule
         SlowAsyncTasks,
     }
 
-    public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true)
+    public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true, int pauses = 0, TimeSpan? claimLease = null)
     {
         var random = new Random(unchecked((seed * 131) + 17));
         var actions = new List<ChaosAction>();
@@ -105,6 +108,14 @@ public static class FaultSchedule
         }
 
         actions.Add(new ReplayThenKill(Position(random, n, 0.5, 0.95), random.Next(2), TimeSpan.FromMilliseconds(random.Next(80))));
+
+        // Drawn apart, so a seed's other disturbances stay what they were before pauses existed.
+        var pausing = new Random(unchecked((seed * 7919) + 3));
+        var lease = claimLease ?? TimeSpan.FromSeconds(10);
+        for (var i = 0; i < pauses; i++)
+        {
+            actions.Add(new PauseInstance(Position(pausing, n, 0.05, 0.9), pausing.Next(2), lease * (1.2 + pausing.NextDouble())));
+        }
 
         return [.. actions.OrderBy(a => a.AtPublication)];
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Bridge.Chaos.Recording;
 
 namespace Bridge.Chaos.Processes;
@@ -17,6 +18,7 @@ public sealed class ProcessSupervisor : IAsyncDisposable
     private readonly List<Task> _background = [];
     private readonly Lock _gate = new();
     private readonly HashSet<BridgeProcess> _intentionallyDown = [];
+    private readonly HashSet<BridgeProcess> _paused = [];
     private Task? _watchdog;
     private int _unexpectedExits;
 
@@ -33,11 +35,19 @@ public sealed class ProcessSupervisor : IAsyncDisposable
     public int UnexpectedExits => Volatile.Read(ref _unexpectedExits);
 
     /// <summary>Admin API addresses of the instances that are up.</summary>
-    public IReadOnlyList<Uri> LiveAddresses() => [.. _instances.Where(i => i.IsReady && i.BaseAddress is not null).Select(i => i.BaseAddress!)];
+    public IReadOnlyList<Uri> LiveAddresses() => [.. _instances.Where(i => i.IsReady && i.BaseAddress is not null && !IsPaused(i)).Select(i => i.BaseAddress!)];
 
     /// <summary>The instances that are up, by name, for the HTTP door (an ERP picks one; it may die while answering).</summary>
     public IReadOnlyList<DoorInstance> LiveDoors() =>
-        [.. _instances.Where(i => i.IsReady && i.BaseAddress is not null).Select(i => new DoorInstance(i.Name, i.BaseAddress!))];
+        [.. _instances.Where(i => i.IsReady && i.BaseAddress is not null && !IsPaused(i)).Select(i => new DoorInstance(i.Name, i.BaseAddress!))];
+
+    private bool IsPaused(BridgeProcess instance)
+    {
+        lock (_gate)
+        {
+            return _paused.Contains(instance);
+        }
+    }
 
     public async Task StartAllAsync(CancellationToken ct)
     {
@@ -90,6 +100,64 @@ public sealed class ProcessSupervisor : IAsyncDisposable
         lock (_gate)
         {
             _background.Add(RestartLaterAsync(instance, restartAfter, _stopping.Token));
+        }
+    }
+
+    /// <summary>
+    /// Freezes an instance (SIGSTOP) for <paramref name="duration"/> and lets it go on (SIGCONT): a paused VM, a long GC, a
+    /// process descheduled. Longer than a claim lease, its claims run out while it is frozen and other deliveries take its
+    /// documents; when it wakes, its in-flight messages carry on from where they stood — every write they still make must
+    /// be fenced. No kill or restart of that instance happens meanwhile, and neither the admin API nor the door picks it.
+    /// </summary>
+    public async Task PauseAsync(int index, TimeSpan duration, CancellationToken ct)
+    {
+        var instance = _instances[index % _instances.Count];
+        var lifecycle = _lifecycle[instance];
+        await lifecycle.WaitAsync(ct);
+        try
+        {
+            if (instance.ProcessId is not { } pid || !instance.IsReady)
+            {
+                _history.Disturbed("pause", $"{instance.Name} is not running; nothing to pause");
+                return;
+            }
+
+            lock (_gate)
+            {
+                _paused.Add(instance);
+            }
+
+            IReadOnlyList<HeldClaim> held;
+            try
+            {
+                held = await _storage.ClaimsHeldByAsync(pid, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                held = [];
+            }
+
+            Signals.Stop(pid);
+            _history.Disturbed("pause", $"SIGSTOP {instance.Name} (pid {pid}) holding {held.Count} claim(s){(held.Count == 0 ? "" : ": " + string.Join(", ", held.Select(h => $"{h.Scope}/{EventText.Visible(h.DocumentKey)}")))}; SIGCONT in {duration.TotalSeconds:0.0}s");
+            try
+            {
+                await Task.Delay(duration, ct);
+            }
+            finally
+            {
+                // Always let it go on, also when the run is cancelled: a frozen process would outlive the run.
+                Signals.Continue(pid);
+                lock (_gate)
+                {
+                    _paused.Remove(instance);
+                }
+
+                _history.Disturbed("pause", $"SIGCONT {instance.Name} (pid {pid})");
+            }
+        }
+        finally
+        {
+            lifecycle.Release();
         }
     }
 
@@ -209,5 +277,29 @@ public sealed class ProcessSupervisor : IAsyncDisposable
         await Task.WhenAll(pending);
         await Task.WhenAll(_instances.Select(i => i.StopAsync(TimeSpan.FromSeconds(15))));
         _stopping.Dispose();
+    }
+}
+
+/// <summary>SIGSTOP and SIGCONT, through kill(1): the runtime has no API for either.</summary>
+internal static class Signals
+{
+    public static void Stop(int pid) => Send(pid, "-STOP");
+
+    public static void Continue(int pid) => Send(pid, "-CONT");
+
+    private static void Send(int pid, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("kill", [signal, pid.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("kill(1) could not be started");
+        kill.WaitForExit();
+
+        // A process that died meanwhile needs no signal; any other failure is the harness's.
+        if (kill.ExitCode != 0 && !kill.StandardError.ReadToEnd().Contains("No such process", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"kill {signal} {pid} failed with exit code {kill.ExitCode}");
+        }
     }
 }

@@ -62,6 +62,20 @@ public sealed class ChaosCheckTests
     }
 
     [Fact]
+    public void Pauses_outlast_a_claim_lease_and_leave_a_seeds_other_disturbances_as_they_were()
+    {
+        var lease = TimeSpan.FromSeconds(3);
+        var without = FaultSchedule.Build(11, 500, kills: 3, restarts: 1, canRestartServices: true, hasPostgres: true);
+        var with = FaultSchedule.Build(11, 500, kills: 3, restarts: 1, canRestartServices: true, hasPostgres: true, pauses: 4, claimLease: lease);
+
+        var pauses = with.OfType<PauseInstance>().ToList();
+        Assert.Equal(4, pauses.Count);
+        Assert.All(pauses, p => Assert.InRange(p.Duration, lease * 1.2, lease * 2.2));
+        Assert.All(pauses, p => Assert.InRange(p.Instance, 0, 1));
+        Assert.Equal(without.Select(a => a.ToString()), with.Where(a => a is not PauseInstance).Select(a => a.ToString()));
+    }
+
+    [Fact]
     public void A_message_answered_twice_and_one_never_answered_are_violations()
     {
         var run = new RunBuilder();

@@ -114,12 +114,9 @@ public sealed class CurrencyRateClaimFenceTests(PipelineFixture fixture)
             }
         }
 
-        private sealed class Store(StallBeforeIntent stall, IDocumentStateStore inner) : IDocumentStateStore
+        private sealed class Store(StallBeforeIntent stall, IDocumentStateStore inner) : DelegatingDocumentStateStore(inner)
         {
-            public Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
-                => inner.ClaimAsync(scope, documentKey, owner, lease, cancellationToken);
-
-            public async Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            public override async Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
             {
                 // A renewal inside a transaction is a fence before a write; the heartbeat renews outside one.
                 if (transaction is not null && scope == UpdateCurrencyRatesHandler.ClaimScope)
@@ -127,29 +124,17 @@ public sealed class CurrencyRateClaimFenceTests(PipelineFixture fixture)
                     await stall.StallOnceAsync();
                 }
 
-                return await inner.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
+                return await base.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
             }
 
-            public Task ReleaseAsync(DbTransaction? transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
-                => inner.ReleaseAsync(transaction, scope, documentKey, owner, cancellationToken);
-
-            public Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken)
-                => inner.GetAsync(scope, documentKey, cancellationToken);
-
-            public Task SetAppliedNowAsync(string scope, string documentKey, string? appliedVersion, string? resourceId, CancellationToken cancellationToken)
-                => inner.SetAppliedNowAsync(scope, documentKey, appliedVersion, resourceId, cancellationToken);
-
-            public Task SetDeletedNowAsync(string scope, string documentKey, string? appliedVersion, CancellationToken cancellationToken)
-                => inner.SetDeletedNowAsync(scope, documentKey, appliedVersion, cancellationToken);
-
-            public async Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken)
+            public override async Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken)
             {
                 if (scope == stall.IntentScope)
                 {
                     await stall.StallOnceAsync();
                 }
 
-                await inner.SetAppliedAsync(transaction, scope, documentKey, appliedVersion, resourceId, deleted, cancellationToken);
+                await base.SetAppliedAsync(transaction, scope, documentKey, appliedVersion, resourceId, deleted, cancellationToken);
             }
         }
 

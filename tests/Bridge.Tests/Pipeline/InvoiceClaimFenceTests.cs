@@ -115,30 +115,12 @@ public sealed class InvoiceClaimFenceTests(PipelineFixture fixture)
             }
         }
 
-        private sealed class Store(StallBeforeSend stall, IDocumentStateStore inner) : IDocumentStateStore
+        private sealed class Store(StallBeforeSend stall, IDocumentStateStore inner) : DelegatingDocumentStateStore(inner)
         {
-            public Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
-                => inner.ClaimAsync(scope, documentKey, owner, lease, cancellationToken);
-
-            public Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            public override Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
                 => scope == stall.Scope && documentKey == stall.DocumentKey
-                    ? stall.StallOnceAsync(() => inner.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken))
-                    : inner.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
-
-            public Task ReleaseAsync(DbTransaction? transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
-                => inner.ReleaseAsync(transaction, scope, documentKey, owner, cancellationToken);
-
-            public Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken)
-                => inner.GetAsync(scope, documentKey, cancellationToken);
-
-            public Task SetAppliedNowAsync(string scope, string documentKey, string? appliedVersion, string? resourceId, CancellationToken cancellationToken)
-                => inner.SetAppliedNowAsync(scope, documentKey, appliedVersion, resourceId, cancellationToken);
-
-            public Task SetDeletedNowAsync(string scope, string documentKey, string? appliedVersion, CancellationToken cancellationToken)
-                => inner.SetDeletedNowAsync(scope, documentKey, appliedVersion, cancellationToken);
-
-            public Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken)
-                => inner.SetAppliedAsync(transaction, scope, documentKey, appliedVersion, resourceId, deleted, cancellationToken);
+                    ? stall.StallOnceAsync(() => base.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken))
+                    : base.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
         }
 
         private sealed class Client(StallBeforeSend stall, IInvoicesClient inner) : IInvoicesClient

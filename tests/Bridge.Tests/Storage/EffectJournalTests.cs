@@ -204,17 +204,7 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
         var id = Line("P5", "A");
         Assert.NotNull(await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None));
 
-        // Back-date the send by ten minutes, as the database sees it.
-        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
-        {
-            var earlier = Fixture.Dialect switch
-            {
-                SqlDialect.PostgreSql => "sent_at - interval '10 minutes'",
-                SqlDialect.Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', sent_at, '-10 minutes')",
-                _ => "DATEADD(minute, -10, sent_at)",
-            };
-            await connection.ExecuteAsync($"UPDATE {Fixture.Table("effect_journal")} SET sent_at = {earlier} WHERE effect_id = @Id;", new { Id = id.Hash });
-        }
+        await SentTenMinutesEarlierAsync(id);
 
         var entry = await Journal.FindAsync(id, CancellationToken.None);
         Assert.InRange(entry!.SinceSent, TimeSpan.FromMinutes(9.9), TimeSpan.FromMinutes(11));
@@ -227,16 +217,7 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
         var attempt = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
 
         // Begun ten minutes ago, as the database sees it; stamped now, it was sent just now.
-        await using (var connection = await Fixture.Database.OpenAsync(CancellationToken.None))
-        {
-            var earlier = Fixture.Dialect switch
-            {
-                SqlDialect.PostgreSql => "sent_at - interval '10 minutes'",
-                SqlDialect.Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', sent_at, '-10 minutes')",
-                _ => "DATEADD(minute, -10, sent_at)",
-            };
-            await connection.ExecuteAsync($"UPDATE {Fixture.Table("effect_journal")} SET sent_at = {earlier} WHERE effect_id = @Id;", new { Id = id.Hash });
-        }
+        await SentTenMinutesEarlierAsync(id);
 
         Assert.True(await Journal.TryStampSendAsync(id, attempt!, CancellationToken.None));
         var stamped = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
@@ -248,6 +229,19 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
         await Journal.ResolveAsync(id, attempt!, EffectState.NotApplied, null, null, CancellationToken.None);
         Assert.False(await Journal.TryStampSendAsync(id, attempt!, CancellationToken.None));
         Assert.Equal(EffectState.NotApplied, (await Journal.FindAsync(id, CancellationToken.None))!.State);
+    }
+
+    /// <summary>Back-dates the effect's send by ten minutes, as the database sees it.</summary>
+    private async Task SentTenMinutesEarlierAsync(EffectId id)
+    {
+        await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
+        var earlier = Fixture.Dialect switch
+        {
+            SqlDialect.PostgreSql => "sent_at - interval '10 minutes'",
+            SqlDialect.Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', sent_at, '-10 minutes')",
+            _ => "DATEADD(minute, -10, sent_at)",
+        };
+        await connection.ExecuteAsync($"UPDATE {Fixture.Table("effect_journal")} SET sent_at = {earlier} WHERE effect_id = @Id;", new { Id = id.Hash });
     }
 
     protected static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
