@@ -138,6 +138,14 @@ public interface IEffectJournal
     /// </summary>
     Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Closes an open attempt as <see cref="EffectState.NotApplied"/> on a read-back that found nothing — only while
+    /// <paramref name="window"/> has passed since its send time as it stands when this is written, judged in the same
+    /// statement. False when the attempt was closed meanwhile, or its send time was moved by the delivery sending it
+    /// (<see cref="TryStampSendAsync"/>), whose send the read-back may have come too early to see: read it back again.
+    /// </summary>
+    Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, string? evidence, TimeSpan window, CancellationToken cancellationToken);
+
     /// <summary>Closes the effect inside the caller's transaction (the one that completes the message and writes its event).</summary>
     Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
 }
@@ -373,6 +381,16 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             },
             cancellationToken);
+
+    public async Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, string? evidence, TimeSpan window, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.ResolveUnlanded,
+            new { EffectId = id.Hash, AttemptId = attempt, Evidence = evidence, WindowMs = (long)window.TotalMilliseconds },
+            cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+    }
 
     public async Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
     {

@@ -60,6 +60,12 @@ public sealed class EffectJournalSql
     /// </summary>
     public required string Resolve { get; init; }
 
+    /// <summary>
+    /// Closes the open attempt as <c>NotApplied</c> only while at least <c>@WindowMs</c> have passed since its send time as
+    /// it stands now (by the database's clock); affects no row when the attempt was closed meanwhile or its send time moved.
+    /// </summary>
+    public required string ResolveUnlanded { get; init; }
+
     /// <summary>Counts applied effects of the scope, other than <c>@EffectId</c>, that own <c>@ResourceId</c>.</summary>
     public required string CountOwners { get; init; }
 
@@ -204,6 +210,11 @@ public sealed class EffectJournalSql
                 SET state = @State, is_open = {openFalse}, resource_id = COALESCE(@ResourceId, resource_id),
                     evidence = COALESCE(@Evidence, evidence), updated_at = {now}
                 WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND (is_open = {openTrue} OR state = @State);
+                """,
+            ResolveUnlanded = $"""
+                UPDATE {table}
+                SET state = 'NotApplied', is_open = {openFalse}, evidence = COALESCE(@Evidence, evidence), updated_at = {now}
+                WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND is_open = {openTrue} AND {sinceMs("sent_at")} >= @WindowMs;
                 """,
             CountOwners = $"SELECT COUNT(*) FROM {table} WHERE scope = @Scope AND resource_id = @ResourceId AND state = 'Applied' AND effect_id <> @EffectId;",
             Query = $"""

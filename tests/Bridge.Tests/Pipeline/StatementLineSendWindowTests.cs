@@ -1,6 +1,7 @@
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.Payments;
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Features.Payments;
 using Bridge.Sandbox;
 using MassTransit;
@@ -74,18 +75,97 @@ public sealed class StatementLineSendWindowTests(PipelineFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_line_sent_while_another_delivery_read_it_back_is_not_settled_as_not_applied_on_that_read_back()
+    {
+        // As above, but the held delivery goes on while the cancellation is reading the payment back to settle the line: it
+        // stamps its send and the line lands after the cancellation's reads were taken, before it writes what they showed
+        // ("unchanged, and the window has passed": not applied). Written so, the line's own answer is superseded, and its
+        // retry, finding it not applied, sends it again on the payment the cancellation then cancels: credited twice.
+        var prefix = $"bridge-slr-{Guid.NewGuid():N}"[..22];
+        var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "waiting_for_payment", Total = 100m }, CancellationToken.None);
+        var hold = new HoldSecondRead(payment.Number, payment.Id);
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?>
+            {
+                ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+                ["ActivePlatform:TotalTimeout"] = "00:00:02",
+            },
+            services => services.AddTransient<IPaymentsClient>(sp => hold.Around(ActivatorUtilities.CreateInstance<PaymentsClient>(sp))));
+
+        try
+        {
+            var line = $"BS-{Guid.NewGuid():N}"[..20];
+            var complete = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", ByNumber(payment, line), complete);
+            await hold.Reached.Task.WaitAsync(TimeSpan.FromSeconds(120));
+
+            // Once the window has passed since the entry (by the database's clock), the cancellation's read-back lets the line
+            // go on, and hands back what it read before the line landed.
+            await PipelineTestData.EventuallyAsync(
+                () => bridge.Get<IEffectJournal>().FindOpenAsync(PaymentScopes.StatementLine(1), payment.Number, CancellationToken.None),
+                open => open is { SinceSent.TotalSeconds: > 3.5 },
+                TimeSpan.FromSeconds(60));
+            hold.ReleaseDuringReadBack = true;
+            var cancel = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CancelPaymentConsumer.Queue}", new { paymentId = payment.Id }, cancel);
+            await fixture.Events.WaitForAsync<PaymentCancelled>(e => e.MessageId == cancel, TimeSpan.FromSeconds(120));
+            var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == complete, TimeSpan.FromSeconds(120));
+
+            var applied = (await Sandbox.GetEffectsAsync(Bridge.Sandbox.EffectKinds.PaymentLineApplied, payment.Number, CancellationToken.None))
+                .Where(e => e.Details.GetValueOrDefault("externalTransactionId") == line)
+                .ToList();
+            Assert.True(applied.Count == 1, $"the line was applied {applied.Count} times (answered {answer.GetType().Name})");
+            var completed = Assert.IsType<PaymentCompleted>(answer);
+            Assert.Equal(PaymentCompletionOutcome.PartiallyPaid, completed.Outcome);
+        }
+        finally
+        {
+            hold.Resume.TrySetResult();
+            hold.Posted.TrySetResult();
+            hold.ReadBackDone.TrySetResult();
+        }
+    }
+
+    private static Dictionary<string, object?> ByNumber(SandboxPayment payment, string line) => new()
+    {
+        ["mode"] = "ByPaymentNumber",
+        ["paymentNumber"] = payment.Number,
+        ["paymentMethodId"] = 2,
+        ["amount"] = 40m,
+        ["currencyCode"] = "USD",
+        ["externalTransactionId"] = line,
+    };
+
     /// <summary>
     /// Holds the answer of the second read of one payment by its number — the read right after the line's journal entry —
     /// until <see cref="Resume"/>: the read happened, its answer arrives late.
     /// </summary>
-    private sealed class HoldSecondRead(string number)
+    /// <summary>
+    /// Holds the answer of the second read of one payment by its number — the read right after the line's journal entry —
+    /// until <see cref="Resume"/>: the read happened, its answer arrives late. With <see cref="ReleaseDuringReadBack"/>, the
+    /// first read-back of the payment's corrections (another delivery settling the line) resumes the held delivery, waits
+    /// until its line was sent, and answers what it read before; the held delivery then waits after its send until that
+    /// read-back was written (the settling delivery's next read of the payment).
+    /// </summary>
+    private sealed class HoldSecondRead(string number, string? paymentId = null)
     {
         private readonly string number = number;
         private int reads;
+        private int readBacks;
 
         public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource Resume { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Posted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource ReadBackDone { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public volatile bool ReleaseDuringReadBack;
+
+        private volatile bool readBackReleased;
 
         public IPaymentsClient Around(IPaymentsClient inner) => new Client(this, inner);
 
@@ -94,11 +174,29 @@ public sealed class StatementLineSendWindowTests(PipelineFixture fixture)
             public Task<Payment> CreateTopUpAsync(long resellerId, TopUpPayment payment, CancellationToken cancellationToken)
                 => inner.CreateTopUpAsync(resellerId, payment, cancellationToken);
 
-            public Task<Payment?> GetAsync(long resellerId, string paymentId, CancellationToken cancellationToken)
-                => inner.GetAsync(resellerId, paymentId, cancellationToken);
+            public async Task<Payment?> GetAsync(long resellerId, string paymentId, CancellationToken cancellationToken)
+            {
+                // The settling delivery reads the payment again only after it wrote what its read-back showed (or gave up).
+                if (hold.readBackReleased && paymentId == hold.PaymentId)
+                {
+                    hold.ReadBackDone.TrySetResult();
+                }
 
-            public Task<IReadOnlyDictionary<string, PaymentCorrectionAttributes>> GetCorrectionsAsync(long resellerId, string paymentId, CancellationToken cancellationToken)
-                => inner.GetCorrectionsAsync(resellerId, paymentId, cancellationToken);
+                return await inner.GetAsync(resellerId, paymentId, cancellationToken);
+            }
+
+            public async Task<IReadOnlyDictionary<string, PaymentCorrectionAttributes>> GetCorrectionsAsync(long resellerId, string paymentId, CancellationToken cancellationToken)
+            {
+                var read = await inner.GetCorrectionsAsync(resellerId, paymentId, cancellationToken);
+                if (hold.ReleaseDuringReadBack && paymentId == hold.PaymentId && Interlocked.Increment(ref hold.readBacks) == 1)
+                {
+                    hold.Resume.TrySetResult();
+                    await hold.Posted.Task;
+                    hold.readBackReleased = true;
+                }
+
+                return read;
+            }
 
             public IAsyncEnumerable<Payment> ListAsync(long resellerId, PaymentQuery query, CancellationToken cancellationToken)
                 => inner.ListAsync(resellerId, query, cancellationToken);
@@ -124,8 +222,19 @@ public sealed class StatementLineSendWindowTests(PipelineFixture fixture)
             public Task<Payment> PayFromBalanceAsync(long resellerId, string paymentId, CancellationToken cancellationToken)
                 => inner.PayFromBalanceAsync(resellerId, paymentId, cancellationToken);
 
-            public Task<Payment> CompleteByNumberAsync(long resellerId, string paymentNumber, PaymentCompletionByNumber completion, CancellationToken cancellationToken)
-                => inner.CompleteByNumberAsync(resellerId, paymentNumber, completion, cancellationToken);
+            public async Task<Payment> CompleteByNumberAsync(long resellerId, string paymentNumber, PaymentCompletionByNumber completion, CancellationToken cancellationToken)
+            {
+                var after = await inner.CompleteByNumberAsync(resellerId, paymentNumber, completion, cancellationToken);
+                if (hold.ReleaseDuringReadBack && paymentNumber == hold.number && !hold.Posted.Task.IsCompleted)
+                {
+                    hold.Posted.TrySetResult();
+                    await hold.ReadBackDone.Task;
+                }
+
+                return after;
+            }
         }
+
+        private string? PaymentId => paymentId;
     }
 }

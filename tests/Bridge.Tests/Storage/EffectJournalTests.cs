@@ -231,6 +231,28 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
         Assert.Equal(EffectState.NotApplied, (await Journal.FindAsync(id, CancellationToken.None))!.State);
     }
 
+    [StoreFact]
+    public async Task A_read_back_closes_an_effect_as_not_applied_only_while_the_window_since_its_send_as_it_stands_has_passed()
+    {
+        var id = Line("P7", "A");
+        var attempt = await Journal.TryBeginAsync(id, "msg-1", "fp", null, CancellationToken.None);
+        await SentTenMinutesEarlierAsync(id);
+
+        // Its sender stamped it sent just now: a read-back taken before proves nothing.
+        Assert.True(await Journal.TryStampSendAsync(id, attempt!, CancellationToken.None));
+        Assert.False(await Journal.TryResolveUnlandedAsync(id, attempt!, """{"how":"unchanged"}""", TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.Equal(EffectState.Sending, (await Journal.FindAsync(id, CancellationToken.None))!.State);
+
+        // Ten minutes on, with a five-minute window: not applied. Not again, and not for another attempt.
+        await SentTenMinutesEarlierAsync(id);
+        Assert.False(await Journal.TryResolveUnlandedAsync(id, "someone-else", null, TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.True(await Journal.TryResolveUnlandedAsync(id, attempt!, """{"how":"unchanged"}""", TimeSpan.FromMinutes(5), CancellationToken.None));
+        var entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.Equal((EffectState.NotApplied, false), (entry.State, entry.IsOpen));
+        Assert.Contains("unchanged", entry.Evidence, StringComparison.Ordinal);
+        Assert.False(await Journal.TryResolveUnlandedAsync(id, attempt!, null, TimeSpan.FromMinutes(5), CancellationToken.None));
+    }
+
     /// <summary>Back-dates the effect's send by ten minutes, as the database sees it.</summary>
     private async Task SentTenMinutesEarlierAsync(EffectId id)
     {

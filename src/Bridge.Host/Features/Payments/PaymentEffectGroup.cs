@@ -204,7 +204,12 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
                 $"{effect} was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; the payment is '{status}' so far, waiting until {window.TotalSeconds:0} s have passed before concluding it was not applied.");
         }
 
-        await journal.ResolveAsync(open.Id, open.Attempt, EffectState.NotApplied, null, EffectEvidence.Of(new StatusChangeSettled(status, $"read back: the payment is '{status}', not '{change.Target}', and the change can no longer be in flight")), CancellationToken.None);
+        // Judged again where it is written: the delivery sending the change may have stamped it sent just now, after this
+        // read-back was taken — then this read-back proves nothing.
+        if (!await journal.TryResolveUnlandedAsync(open.Id, open.Attempt, EffectEvidence.Of(new StatusChangeSettled(status, $"read back: the payment is '{status}', not '{change.Target}', and the change can no longer be in flight")), window, CancellationToken.None))
+        {
+            throw new EffectPendingException($"{effect} was sent again or settled while it was read back; reading it again.");
+        }
     }
 
     /// <summary>
@@ -282,6 +287,18 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
         }
 
         var evidence = applied is not null ? EffectEvidence.Of(applied) : EffectEvidence.Of(new LineUnresolved(reason, before));
+        if (state == EffectState.NotApplied)
+        {
+            // Judged again where it is written: the delivery sending the line may have stamped it sent just now, after this
+            // read-back was taken (and its send landed since) — then "unchanged" proves nothing.
+            if (!await journal.TryResolveUnlandedAsync(open.Id, open.Attempt, evidence, window, CancellationToken.None))
+            {
+                throw new EffectPendingException($"Statement line {open.Id.Key} was sent again or settled while it was read back; reading it again.");
+            }
+
+            return;
+        }
+
         try
         {
             await journal.ResolveAsync(open.Id, open.Attempt, state, applied?.CorrectionId, evidence, CancellationToken.None);
