@@ -22,10 +22,13 @@ public sealed class ClosingDocumentOrderingTests(PipelineFixture fixture)
         ["Bridge:Messaging:RetryMinInterval"] = "00:10:00",
         ["Bridge:Messaging:RetryMaxInterval"] = "00:10:00",
 
-        // A lost answer reaches the handler (no HTTP-level retry) and is waited for only briefly.
+        // A lost answer reaches the handler (no HTTP-level retry). Each test's create was applied, so its read-back finds the
+        // document and never waits out the in-flight window: the timeouts only bound a read-back, generously, because one
+        // that times out on a busy machine parks the message that made it for the ten minutes above (seen: a delete's
+        // read-back timed out after 1 s with the load at 11 on two cores, and the test waited in vain).
         ["ActivePlatform:RetryCount"] = "0",
-        ["ActivePlatform:AttemptTimeout"] = "00:00:01",
-        ["ActivePlatform:TotalTimeout"] = "00:00:02",
+        ["ActivePlatform:AttemptTimeout"] = "00:00:15",
+        ["ActivePlatform:TotalTimeout"] = "00:00:30",
         ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
     };
 
