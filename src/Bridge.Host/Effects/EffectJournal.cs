@@ -110,7 +110,8 @@ public interface IEffectJournal
     /// between its begin and its send (reads the state its send will meet): whether a lost answer can still land is counted
     /// from the send time (<see cref="EffectTiming.InFlightWindow"/>), so time spent before the send must not count. False —
     /// then nothing may be sent — when the attempt is no longer open: another delivery settled it meanwhile (a read-back
-    /// that found nothing once the window had passed since the begin).
+    /// that found nothing once the window had passed since the begin). A stall between this stamp and the request leaving
+    /// the process, longer than the window, is not covered (the README's known limits: a frozen process).
     /// </summary>
     Task<bool> TryStampSendAsync(EffectId id, string attempt, CancellationToken cancellationToken);
 
