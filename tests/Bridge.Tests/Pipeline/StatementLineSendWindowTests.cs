@@ -29,28 +29,13 @@ public sealed class StatementLineSendWindowTests(PipelineFixture fixture)
         var prefix = $"bridge-slw-{Guid.NewGuid():N}"[..22];
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "waiting_for_payment", Total = 100m }, CancellationToken.None);
         var hold = new HoldSecondRead(payment.Number);
-        await using var bridge = await fixture.StartBridgeAsync(
-            prefix,
-            new Dictionary<string, string?>
-            {
-                ["ActivePlatform:AttemptTimeout"] = "00:00:01",
-                ["ActivePlatform:TotalTimeout"] = "00:00:02",
-            },
-            services => services.AddTransient<IPaymentsClient>(sp => hold.Around(ActivatorUtilities.CreateInstance<PaymentsClient>(sp))));
+        await using var bridge = await StartHeldAsync(prefix, hold);
 
         try
         {
             var line = $"BS-{Guid.NewGuid():N}"[..20];
             var complete = NewId.NextGuid().ToString("D");
-            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", new Dictionary<string, object?>
-            {
-                ["mode"] = "ByPaymentNumber",
-                ["paymentNumber"] = payment.Number,
-                ["paymentMethodId"] = 2,
-                ["amount"] = 40m,
-                ["currencyCode"] = "USD",
-                ["externalTransactionId"] = line,
-            }, complete);
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", ByNumber(payment, line), complete);
             await hold.Reached.Task.WaitAsync(TimeSpan.FromSeconds(120));
 
             // The cancellation waits for the line until the window has passed, then settles it and cancels the payment.
@@ -85,14 +70,7 @@ public sealed class StatementLineSendWindowTests(PipelineFixture fixture)
         var prefix = $"bridge-slr-{Guid.NewGuid():N}"[..22];
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "waiting_for_payment", Total = 100m }, CancellationToken.None);
         var hold = new HoldSecondRead(payment.Number, payment.Id);
-        await using var bridge = await fixture.StartBridgeAsync(
-            prefix,
-            new Dictionary<string, string?>
-            {
-                ["ActivePlatform:AttemptTimeout"] = "00:00:01",
-                ["ActivePlatform:TotalTimeout"] = "00:00:02",
-            },
-            services => services.AddTransient<IPaymentsClient>(sp => hold.Around(ActivatorUtilities.CreateInstance<PaymentsClient>(sp))));
+        await using var bridge = await StartHeldAsync(prefix, hold);
 
         try
         {
@@ -127,6 +105,16 @@ public sealed class StatementLineSendWindowTests(PipelineFixture fixture)
             hold.ReadBackDone.TrySetResult();
         }
     }
+
+    /// <summary>A Bridge whose payments client is <paramref name="hold"/>'s, with an in-flight window of 3 s (1 s per attempt, 2 s in all).</summary>
+    private Task<BridgeInstance> StartHeldAsync(string prefix, HoldSecondRead hold) => fixture.StartBridgeAsync(
+        prefix,
+        new Dictionary<string, string?>
+        {
+            ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+            ["ActivePlatform:TotalTimeout"] = "00:00:02",
+        },
+        services => services.AddTransient<IPaymentsClient>(sp => hold.Around(ActivatorUtilities.CreateInstance<PaymentsClient>(sp))));
 
     private static Dictionary<string, object?> ByNumber(SandboxPayment payment, string line) => new()
     {
