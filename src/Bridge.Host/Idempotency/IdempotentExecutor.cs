@@ -328,7 +328,10 @@ public sealed partial class IdempotentExecutor(
             result.ResourceId,
             documentsApplied,
             result.Effects,
-            resultEvents.ToOutboxMessage(result.Event, work.Incoming));
+            resultEvents.ToOutboxMessage(result.Event, work.Incoming))
+        {
+            Releases = result.ReleasedClaims,
+        };
         switch (await completions.CommitAsync(completion, cancellationToken))
         {
             case CompletionResult.ClaimLost:

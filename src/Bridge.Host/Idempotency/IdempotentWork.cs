@@ -79,7 +79,16 @@ public sealed record WorkResult(HandlingOutcome Outcome, IResultEvent Event, str
 
     /// <summary>Journal entries this result closes, in the same transaction as the record and the event.</summary>
     public IReadOnlyList<EffectResolution> Effects { get; init; } = [];
+
+    /// <summary>
+    /// Claims on other keys the effect took and gives back in the same transaction — e.g. a rate batch's hold on each pair
+    /// it wrote, once ActivePlatform's answer shows that no write of the batch can still land.
+    /// </summary>
+    public IReadOnlyList<ScopedClaim> ReleasedClaims { get; init; } = [];
 }
+
+/// <summary>A claim <paramref name="Owner"/> holds on <paramref name="DocumentKey"/> of <paramref name="Scope"/>.</summary>
+public sealed record ScopedClaim(string Scope, string DocumentKey, string Owner);
 
 /// <summary>Closes an effect journal entry with the evidence that decided it.</summary>
 public sealed record EffectResolution(Effects.EffectId Id, string Attempt, Effects.EffectState State, string? ResourceId, string? Evidence);

@@ -24,7 +24,11 @@ public sealed record Completion(
     string? ResourceId,
     IReadOnlyList<ScopedDocumentChange> Documents,
     IReadOnlyList<EffectResolution> Effects,
-    OutboxMessage Event);
+    OutboxMessage Event)
+{
+    /// <summary>Other claims the work took and gives back with it (<see cref="WorkResult.ReleasedClaims"/>).</summary>
+    public IReadOnlyList<ScopedClaim> Releases { get; init; } = [];
+}
 
 public enum CompletionResult
 {
@@ -196,7 +200,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         var now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow());
         // The renewal first and the record second: on PostgreSQL the two are one statement of their own (renewAndComplete),
         // sent with these two statements' parameters.
-        var statements = new List<Statement>(4 + completion.Documents.Count + completion.Effects.Count)
+        var statements = new List<Statement>(4 + completion.Documents.Count + completion.Effects.Count + completion.Releases.Count)
         {
             new(
                 documents.Renew,
@@ -222,6 +226,11 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         }
 
         statements.Add(new(outbox.Insert, SqlOutboxStore.InsertParameters(dialect, completion.Event), Fence.None));
+        foreach (var claim in completion.Releases)
+        {
+            statements.Add(new(documents.Release, new { claim.Scope, claim.DocumentKey, claim.Owner }, Fence.None));
+        }
+
         statements.Add(new(documents.Release, new { completion.Scope, completion.DocumentKey, completion.Owner }, Fence.None));
         return statements;
     }

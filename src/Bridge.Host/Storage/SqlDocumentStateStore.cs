@@ -14,10 +14,20 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
 
     public async Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ClaimAsync(connection, null, scope, documentKey, owner, lease, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<DocumentState?> ClaimAsync(DbTransaction transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        return ClaimAsync(SqlIdempotencyStore.ConnectionOf(transaction), transaction, scope, documentKey, owner, lease, cancellationToken);
+    }
+
+    private async Task<DocumentState?> ClaimAsync(DbConnection connection, DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
-
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var claimed = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             sql.Claim,
             new
@@ -30,6 +40,7 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
                 // Only the new row's updated_at: the lease itself is the database's clock plus the lease.
                 Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
             },
+            transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return claimed?.ToState();
     }

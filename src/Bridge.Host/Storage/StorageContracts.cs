@@ -124,7 +124,7 @@ public interface IIdempotencyStore
     Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken);
 
     /// <summary>
-    /// <see cref="BeginAsync"/> with <paramref name="documentKey"/>, then <see cref="IDocumentStateStore.ClaimAsync"/> of the
+    /// <see cref="BeginAsync"/> with <paramref name="documentKey"/>, then <see cref="IDocumentStateStore.ClaimAsync(string, string, string, TimeSpan, CancellationToken)"/> of the
     /// document for <paramref name="owner"/>, then the record read again — three statements in one round trip, each
     /// reading what was committed before it began, so a completion another delivery committed before the claim was taken
     /// is seen. The claim is taken whatever the record says: a caller that will not work (a duplicate, a conflict) releases
@@ -179,6 +179,12 @@ public interface IDocumentStateStore
     /// trip; a document never seen before is a new row with nothing applied — or null when another owner holds it.
     /// </summary>
     Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ClaimAsync(string, string, string, TimeSpan, CancellationToken)"/>, inside <paramref name="transaction"/>:
+    /// the claim is taken only if the transaction commits, and no one else can take it before it ends.
+    /// </summary>
+    Task<DocumentState?> ClaimAsync(DbTransaction transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
     /// <summary>
     /// Extends the claim only while <paramref name="owner"/> still holds it (by the database's clock): false once another
@@ -280,7 +286,7 @@ public interface IOutboxStore
 
 public static class DocumentStateStoreExtensions
 {
-    /// <summary>Whether <see cref="IDocumentStateStore.ClaimAsync"/> took the claim.</summary>
+    /// <summary>Whether <see cref="IDocumentStateStore.ClaimAsync(string, string, string, TimeSpan, CancellationToken)"/> took the claim.</summary>
     public static async Task<bool> TryClaimAsync(this IDocumentStateStore store, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);

@@ -30,12 +30,14 @@ public sealed class CurrencyRatesClientTests : IAsyncLifetime
     [Fact]
     public async Task Update_sends_one_patch_with_every_pair_and_reads_the_rate_records_back()
     {
-        var records = await Client.UpdateCurrencyRatesAsync(1,
+        var written = await Client.UpdateCurrencyRatesAsync(1,
         [
             new CurrencyRateWrite { BaseCurrency = "RUB", ForeignCurrency = "USD", Quantity = 1, Rate = 92.5m, Adjustment = 1.02m, ShowForClient = true },
             new CurrencyRateWrite { BaseCurrency = "RUB", ForeignCurrency = "KZT", Quantity = 100, Rate = 18.44m },
         ], CancellationToken.None);
 
+        Assert.False(written.AnAttemptMayHaveApplied);
+        var records = written.Records;
         Assert.Equal(2, records.Count);
         Assert.All(records, r => Assert.Equal("currency_rates", r.Type));
         Assert.Equal(92.5m, records[0].Attributes.Rate);
@@ -89,11 +91,26 @@ public sealed class CurrencyRatesClientTests : IAsyncLifetime
     {
         await _sandbox.Control.SetFaultAsync(new FaultRule { Method = "PATCH", PathContains = "/currency_rates", FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
 
-        var records = await Client.UpdateCurrencyRatesAsync(1, [new CurrencyRateWrite { BaseCurrency = "RUB", ForeignCurrency = "EUR", Quantity = 1, Rate = 99m }], CancellationToken.None);
+        var written = await Client.UpdateCurrencyRatesAsync(1, [new CurrencyRateWrite { BaseCurrency = "RUB", ForeignCurrency = "EUR", Quantity = 1, Rate = 99m }], CancellationToken.None);
 
-        Assert.Single(records);
+        Assert.Single(written.Records);
         Assert.Equal([503, 200], (await _sandbox.Control.GetCallsAsync("PATCH", "/currency_rates", null, CancellationToken.None)).Select(c => c.Status));
         Assert.Single(await _sandbox.Control.GetCurrencyRatePatchesAsync(1, CancellationToken.None));
+
+        // A 503 proves the first attempt did nothing: no earlier write can still land.
+        Assert.False(written.AnAttemptMayHaveApplied);
+    }
+
+    [Fact]
+    public async Task A_success_after_an_attempt_whose_answer_was_lost_says_an_earlier_attempt_may_have_applied()
+    {
+        await _sandbox.Control.SetFaultAsync(new FaultRule { Method = "PATCH", PathContains = "/currency_rates", LoseAnswerNext = 1 }, CancellationToken.None);
+
+        var written = await Client.UpdateCurrencyRatesAsync(1, [new CurrencyRateWrite { BaseCurrency = "RUB", ForeignCurrency = "EUR", Quantity = 1, Rate = 98m }], CancellationToken.None);
+
+        Assert.Single(written.Records);
+        Assert.Equal([502, 200], (await _sandbox.Control.GetCallsAsync("PATCH", "/currency_rates", null, CancellationToken.None)).Select(c => c.Status));
+        Assert.True(written.AnAttemptMayHaveApplied);
     }
 
     [Fact]

@@ -251,27 +251,15 @@ public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
     private sealed class DocumentStateLostException() : Exception("the database connection was lost (injected)");
 
     /// <summary>Reads pass through; every write of a document's state fails, as a process killed (or cut from its database) at that moment.</summary>
-    private sealed class DocumentStateLostAfterJournal(IDocumentStateStore inner) : IDocumentStateStore
+    private sealed class DocumentStateLostAfterJournal(IDocumentStateStore inner) : DelegatingDocumentStateStore(inner)
     {
-        public Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
-            => inner.ClaimAsync(scope, documentKey, owner, lease, cancellationToken);
-
-        public Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
-            => inner.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
-
-        public Task ReleaseAsync(DbTransaction? transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken)
-            => inner.ReleaseAsync(transaction, scope, documentKey, owner, cancellationToken);
-
-        public Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken)
-            => inner.GetAsync(scope, documentKey, cancellationToken);
-
-        public Task SetAppliedNowAsync(string scope, string documentKey, string? appliedVersion, string? resourceId, CancellationToken cancellationToken)
+        public override Task SetAppliedNowAsync(string scope, string documentKey, string? appliedVersion, string? resourceId, CancellationToken cancellationToken)
             => throw new DocumentStateLostException();
 
-        public Task SetDeletedNowAsync(string scope, string documentKey, string? appliedVersion, CancellationToken cancellationToken)
+        public override Task SetDeletedNowAsync(string scope, string documentKey, string? appliedVersion, CancellationToken cancellationToken)
             => throw new DocumentStateLostException();
 
-        public Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken)
+        public override Task SetAppliedAsync(DbTransaction transaction, string scope, string documentKey, string? appliedVersion, string? resourceId, bool deleted, CancellationToken cancellationToken)
             => throw new DocumentStateLostException();
     }
 }

@@ -9,6 +9,9 @@ public abstract class DelegatingDocumentStateStore(IDocumentStateStore inner) : 
     public virtual Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
         => inner.ClaimAsync(scope, documentKey, owner, lease, cancellationToken);
 
+    public virtual Task<DocumentState?> ClaimAsync(DbTransaction transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+        => inner.ClaimAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
+
     public virtual Task<bool> TryRenewAsync(DbTransaction? transaction, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
         => inner.TryRenewAsync(transaction, scope, documentKey, owner, lease, cancellationToken);
 

@@ -4,6 +4,7 @@ using System.Text;
 using Bridge.ActivePlatform;
 using Bridge.ActivePlatform.CurrencyRates;
 using Bridge.Contracts;
+using Bridge.Host.Effects;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Host.Idempotency;
 using Bridge.Host.Messaging;
@@ -116,12 +117,20 @@ public sealed class UpdateCurrencyRatesHandler(
                 : new WorkResult(HandlingOutcome.Applied, Updated(message, incoming, resellerId, [], unchanged, skipped), null, null);
         }
 
-        await RecordIntentAsync(context.ClaimFence, resellerId, toSend.Select(p => CurrencyRateValidation.PairKey(p.Rate)), version, me, cancellationToken);
+        var pairKeys = toSend.Select(p => CurrencyRateValidation.PairKey(p.Rate)).ToList();
+        await RecordIntentAsync(context.ClaimFence, resellerId, pairKeys, version, me, cancellationToken);
 
-        IReadOnlyList<CurrencyRateRecord> records;
+        // The holds on the pairs are given back with the answer only when no write of this batch can land after it: this is
+        // the batch's first delivery, and no earlier attempt of the PATCH (the HTTP layer repeats one) went unanswered.
+        // Otherwise they run out with the in-flight window.
+        IReadOnlyList<ScopedClaim> Holds(bool anAttemptMayHaveApplied) => context.BegunBefore || anAttemptMayHaveApplied
+            ? []
+            : [.. pairKeys.Select(key => new ScopedClaim(IntentScope(resellerId), key, me))];
+
+        CurrencyRatesWritten written;
         try
         {
-            records = await activePlatform.UpdateCurrencyRatesAsync(resellerId, [.. toSend.Select(p => Write(p.Rate))], cancellationToken);
+            written = await activePlatform.UpdateCurrencyRatesAsync(resellerId, [.. toSend.Select(p => Write(p.Rate))], cancellationToken);
         }
         catch (Exception ex) when (PermanentFailures.TryClassify(ex, out var rejection))
         {
@@ -134,16 +143,19 @@ public sealed class UpdateCurrencyRatesHandler(
                     p.Intent is { } previous && previous.ResourceId != me
                         ? new DocumentChange(previous.AppliedVersion, previous.ResourceId, false)
                         : new DocumentChange(null, null, false)))],
+                ReleasedClaims = Holds(ex is ActivePlatformException { AnAttemptMayHaveApplied: true }),
             };
         }
 
         // ActivePlatform answers one record per pair, in the order sent; an answer that does not match leaves the ids unknown.
+        var records = written.Records;
         var recordIds = records.Count == toSend.Count ? records.Select(r => (string?)r.Id).ToList() : [.. toSend.Select(_ => (string?)null)];
         var sent = toSend.Select(p => p.Rate).ToList();
         return new WorkResult(HandlingOutcome.Applied, Updated(message, incoming, resellerId, sent, unchanged, skipped), null, null)
         {
             OtherChanges = [.. sent.Select((rate, i) => new ScopedDocumentChange(
                 PairScope(resellerId), CurrencyRateValidation.PairKey(rate), new DocumentChange(version, recordIds[i], false)))],
+            ReleasedClaims = Holds(written.AnAttemptMayHaveApplied),
         };
     }
 
@@ -153,9 +165,17 @@ public sealed class UpdateCurrencyRatesHandler(
     /// committed), else <see cref="DocumentBusyException"/> and nothing is recorded or sent. A delivery whose claim ran out
     /// after it read the pairs (a paused process) — another batch may have sent a newer rate meanwhile — so never sends the
     /// older rate it decided on before; and it never touches an intent the claim's new holder is writing.
+    /// <para>
+    /// Each pair's intent is also held, by the database's clock, for the in-flight window (<see cref="EffectTiming.InFlightWindow"/>):
+    /// a PATCH whose answer was lost may still be carried out by ActivePlatform until then. While another batch holds a pair
+    /// (its write unanswered, or answered after an unanswered attempt), nothing is recorded or sent and
+    /// <see cref="EffectPendingException"/> makes this batch wait — were it sent, the older write could land after it and
+    /// leave the older rate in ActivePlatform while Bridge records the newer. A redelivery of the same batch renews its own hold.
+    /// </para>
     /// </summary>
-    private async Task RecordIntentAsync(ClaimFence? claim, long resellerId, IEnumerable<string> pairKeys, string version, string owner, CancellationToken cancellationToken)
+    private async Task RecordIntentAsync(ClaimFence? claim, long resellerId, IReadOnlyList<string> pairKeys, string version, string owner, CancellationToken cancellationToken)
     {
+        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (claim is not null && !await documents.TryRenewAsync(transaction, claim.Scope, claim.DocumentKey, claim.Owner, claim.Lease, cancellationToken))
@@ -165,6 +185,13 @@ public sealed class UpdateCurrencyRatesHandler(
 
         foreach (var key in pairKeys)
         {
+            if (await documents.ClaimAsync(transaction, IntentScope(resellerId), key, owner, window, cancellationToken) is null)
+            {
+                throw new EffectPendingException(
+                    $"Currency pair {key} of reseller {resellerId}: another batch's write of it may still be carried out by ActivePlatform (its answer was lost); "
+                    + "this batch is sent once that write can no longer land, so that it is never overwritten by an older rate.");
+            }
+
             await documents.SetAppliedAsync(transaction, IntentScope(resellerId), key, version, owner, deleted: false, cancellationToken);
         }
 
