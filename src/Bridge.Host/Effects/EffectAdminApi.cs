@@ -84,6 +84,12 @@ public static partial class EffectAdminApi
         string? NotResolvableBecause,
         IReadOnlyList<EffectAuditEntry>? Audit)
     {
+        /// <summary>
+        /// For an Unknown effect sent less than the wait ago: why it can be resolved as applied but not yet as not applied
+        /// (its send may still be carried out); null when "not applied" may be chosen now.
+        /// </summary>
+        public string? NotAppliedNotYetBecause { get; init; }
+
         public static EffectView From(EffectRecord record, EffectOperations operations, IReadOnlyList<EffectAuditEntry>? audit = null)
         {
             ArgumentNullException.ThrowIfNull(record);
@@ -93,7 +99,10 @@ public static partial class EffectAdminApi
             return new EffectView(
                 record.Id, EffectKinds.Of(entry.Id.Scope).Name, entry.Id.Scope, entry.Id.Key, entry.Id.Group, entry.OwnerKey, entry.Attempt, entry.State, entry.IsOpen,
                 entry.SentAt, record.UpdatedAt, Math.Round(entry.SinceSent.TotalSeconds, 3), entry.AsyncTaskId, entry.ResourceId,
-                OperatorResolution.Keep(entry.Evidence), why is null, why, audit);
+                OperatorResolution.Keep(entry.Evidence), why is null, why, audit)
+            {
+                NotAppliedNotYetBecause = operations.WhyNotYetNotApplied(entry),
+            };
         }
     }
 

@@ -82,8 +82,10 @@ public sealed class EffectJournalSql
 
     /// <summary>
     /// An operator's resolution: applies only while the row is still in <c>@FromState</c> with attempt <c>@AttemptId</c>, and
-    /// is either <c>Unknown</c> or open and sent at least <c>@OpenResolvableAfterMs</c> ago (by the database's clock), so of
-    /// two racing resolutions (or a resolution racing a delivery that settles the effect) exactly one applies.
+    /// is either <c>Unknown</c> or open, sent at least <c>@OpenResolvableAfterMs</c> ago (by the database's clock) — an
+    /// <c>Unknown</c> one resolved as <c>Applied</c> at any time, since that sends nothing again — so of two racing
+    /// resolutions (or a resolution racing a delivery that settles the effect) exactly one applies, and "not applied" is
+    /// never recorded while the send may still be carried out.
     /// </summary>
     public required string OperatorResolve { get; init; }
 
@@ -234,7 +236,8 @@ public sealed class EffectJournalSql
                 UPDATE {table}
                 SET state = @State, is_open = {openFalse}, resource_id = @ResourceId, evidence = @Evidence, updated_at = {now}
                 WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND state = @FromState
-                  AND (state = 'Unknown' OR (is_open = {openTrue} AND {sinceMs("sent_at")} >= @OpenResolvableAfterMs));
+                  AND (state = 'Unknown' OR is_open = {openTrue})
+                  AND ({sinceMs("sent_at")} >= @OpenResolvableAfterMs OR (state = 'Unknown' AND @State = 'Applied'));
                 """,
             AuditInsert = $"""
                 INSERT INTO {audit} (effect_id, at, actor, action, outcome, detail)

@@ -64,6 +64,35 @@ public sealed partial class EffectOperations(
         };
     }
 
+    /// <summary>
+    /// Why <paramref name="entry"/> cannot be resolved as <paramref name="resolution"/> now, or null when it can. An Unknown
+    /// effect may be resolved as applied at once (nothing is sent again), but as not applied only once
+    /// <see cref="OpenResolvableAfter"/> has passed since its send: until then the send may still be carried out by
+    /// ActivePlatform — not showing there yet — and a replay would apply it a second time.
+    /// </summary>
+    public string? WhyNotResolvable(EffectEntry entry, EffectState resolution)
+    {
+        if (WhyNotResolvable(entry) is { } why)
+        {
+            return why;
+        }
+
+        return resolution == EffectState.NotApplied && entry.State == EffectState.Unknown && entry.SinceSent < OpenResolvableAfter
+            ? WhyNotYetNotApplied(entry)
+            : null;
+    }
+
+    /// <summary>Why an Unknown <paramref name="entry"/> cannot be resolved as not applied yet, or null when it can (or is not Unknown).</summary>
+    public string? WhyNotYetNotApplied(EffectEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.State == EffectState.Unknown && entry.SinceSent < OpenResolvableAfter
+            ? string.Create(
+                CultureInfo.InvariantCulture,
+                $"it was sent {entry.SinceSent.TotalSeconds:0} s ago: until {OpenResolvableAfter.TotalSeconds:0} s after the send (ActivePlatform:TotalTimeout + AttemptTimeout + AsyncTaskPolling:Deadline) ActivePlatform may still carry it out without it showing yet, and sending it again could apply it twice. Resolve it as applied if you find it; as not applied only after that")
+            : null;
+    }
+
     /// <summary>Problems with an operator's note or resource id as text (empty when fine); the flow's own needs are checked by <see cref="ResolveAsync"/>.</summary>
     public static IReadOnlyList<string> ValidateInput(string? note, string? resourceId)
     {
@@ -139,6 +168,11 @@ public sealed partial class EffectOperations(
         if (WhyNotResolvable(entry) is { } why)
         {
             return await RefuseAsync(entry, actor, asked, EffectActionOutcome.Conflict, $"Only an Unknown effect (or an open one past its wait) can be resolved: {why}.", cancellationToken);
+        }
+
+        if (WhyNotResolvable(entry, resolution) is { } notYet)
+        {
+            return await RefuseAsync(entry, actor, asked, EffectActionOutcome.Conflict, $"Not applied cannot be recorded yet: {notYet}.", cancellationToken);
         }
 
         // The resource named must be there and be this effect's, where the flow can tell: a resolution is the operator's word,

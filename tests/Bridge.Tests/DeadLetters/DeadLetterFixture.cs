@@ -85,9 +85,13 @@ public sealed class DeadLetterFixture : IAsyncLifetime
         return client;
     }
 
+    /// <summary>The Bridge's PostgreSQL database (a test moves a time back in it, as the database sees it).</summary>
+    public string ConnectionString { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         var connectionString = await TestEnvironment.CreatePostgresDatabaseAsync(_databaseName);
+        ConnectionString = connectionString;
         Sandbox = await SandboxServer.StartAsync(new SandboxSettings().WithTestAccounts(), CancellationToken.None);
         Events = await ResultEventListener.StartAsync(TestEnvironment.RabbitMqUri);
         Erp = await ErpPublisher.ConnectAsync(TestEnvironment.RabbitMqUri);

@@ -364,6 +364,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         var page = await SignInAsync(DeadLetterFixture.OperatorToken);
         await FindEffectAsync(page, messageId, key);
         await Expect(page.Locator("#ef-why")).ToContainTextAsync("waits for an operator");
+        await Expect(page.Locator("#ef-why")).ToContainTextAsync("as not applied not yet");
         await Expect(page.Locator("#ef-evidence")).ToContainTextAsync("not exactly as this line would change it");
         var resolve = page.GetByRole(AriaRole.Button, new() { Name = "Resolve", Exact = true });
         await page.GetByLabel("It was not applied").CheckAsync();
@@ -372,11 +373,28 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         await page.GetByLabel("Note: who checked what, and why").FillAsync($"no line {line} on payment {payment.Number} in ActivePlatform");
         await resolve.ClickAsync();
 
+        // Sent moments ago, the POST may still be carried out: "not applied" is refused until the wait has passed.
+        await Expect(page.Locator("#ef-error")).ToContainTextAsync("Not applied cannot be recorded yet");
+        await Expect(page.Locator("#ef-state")).ToHaveTextAsync("Unknown");
+
+        // The operator comes back once the wait has passed (moved back by the database's clock) and resolves it.
+        await using (var connection = new Npgsql.NpgsqlConnection(fixture.ConnectionString))
+        {
+            Assert.Equal(1, await Dapper.SqlMapper.ExecuteAsync(
+                connection, "UPDATE bridge.effect_journal SET sent_at = sent_at - interval '1 hour' WHERE owner_key = @Owner", new { Owner = messageId }));
+        }
+
+        await FindEffectAsync(page, messageId, key);
+        await Expect(page.Locator("#ef-why")).Not.ToContainTextAsync("not yet");
+        await page.GetByLabel("It was not applied").CheckAsync();
+        await page.GetByLabel("Note: who checked what, and why").FillAsync($"no line {line} on payment {payment.Number} in ActivePlatform");
+        await resolve.ClickAsync();
+
         await Expect(page.Locator("#ef-state")).ToHaveTextAsync("NotApplied");
         await Expect(page.Locator("#notice")).ToContainTextAsync("sent again");
         await Expect(page.Locator("#ef-resolve")).ToBeHiddenAsync();
-        await Expect(page.Locator("#ef-audit tbody tr")).ToHaveCountAsync(1);
-        await Expect(page.Locator("#ef-audit tbody tr")).ToContainTextAsync("alice");
+        await Expect(page.Locator("#ef-audit tbody tr")).ToHaveCountAsync(2);
+        await Expect(page.Locator("#ef-audit tbody tr").Last).ToContainTextAsync("alice");
         await Expect(page.Locator("#ef-evidence")).ToContainTextAsync($"no line {line}");
 
         await page.GotoAsync($"admin/ui/#/letter/{letter.DeadLetterId:D}");

@@ -82,7 +82,30 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
             dead => dead!["failureCount"]!.GetValue<int>() == 2 && Text(dead, "status") == "Pending");
         Assert.Equal(posts.Count, (await PostsAsync(payment)).Count);
 
-        // The operator checked ActivePlatform: the line is not on the payment. Resolved from the CLI.
+        // The operator checked ActivePlatform at once and found no line — but the POST was sent moments ago and might still be
+        // carried out: "not applied" (which sends it again on replay) is refused until the wait has passed since the send.
+        Assert.Contains("as not applied only after that", Text(await ShowAsync(admin, Text(effect, "id")), "notAppliedNotYetBecause"), StringComparison.Ordinal);
+        using (var early = new StringWriter())
+        using (var earlyError = new StringWriter())
+        {
+            var refused = await EffectCli.RunAsync(
+                ["resolve", Text(effect, "id"), "--as", "not-applied", "--note", "olga: no line yet", "--url", _baseAddress.ToString(), "--token", OperatorToken],
+                early,
+                earlyError);
+            Assert.NotEqual(0, refused);
+            Assert.Contains("Not applied cannot be recorded yet", early.ToString() + earlyError.ToString(), StringComparison.Ordinal);
+            Assert.Equal("Unknown", Text(await ShowAsync(admin, Text(effect, "id")), "state"));
+        }
+
+        // The operator comes back once the wait has passed (by the database's clock), checks again: the line is not on the
+        // payment. Resolved from the CLI.
+        await using (var connection = new Npgsql.NpgsqlConnection(fixture.DatabaseConnectionString))
+        {
+            Assert.Equal(1, await Dapper.SqlMapper.ExecuteAsync(
+                connection, "UPDATE bridge.effect_journal SET sent_at = sent_at - interval '1 hour' WHERE effect_id = @Id", new { Id = Text(effect, "id") }));
+        }
+
+        Assert.Equal("", Text(await ShowAsync(admin, Text(effect, "id")), "notAppliedNotYetBecause"));
         using var output = new StringWriter();
         using var error = new StringWriter();
         var exit = await EffectCli.RunAsync(
@@ -106,7 +129,8 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
 
         var resolved = await ShowAsync(admin, Text(effect, "id"));
         Assert.Equal("Applied", Text(resolved, "state"));
-        var audit = Assert.Single(resolved["audit"]!.AsArray());
+        Assert.Equal(["Refused: Conflict", "NotApplied"], resolved["audit"]!.AsArray().Select(entry => Text(entry, "outcome")));
+        var audit = resolved["audit"]!.AsArray()[^1];
         Assert.Equal(("olga", "Resolve", "NotApplied"), (Text(audit, "actor"), Text(audit, "action"), Text(audit, "outcome")));
         Assert.Contains("shows no line", Text(audit, "detail"), StringComparison.Ordinal);
         Assert.Same(completed, Assert.Single(fixture.Events.EventsFor(payment.Number), e => e is PaymentCompleted or PaymentRejected));

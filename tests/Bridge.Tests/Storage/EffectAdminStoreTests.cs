@@ -75,6 +75,7 @@ public abstract class EffectAdminStoreTests<TFixture>(TFixture fixture) : IClass
     {
         var id = Line("P5", "A");
         var seen = await UnknownAsync(id, "msg-5");
+        await BackdateAsync(id, "sent_at", Wait + TimeSpan.FromMinutes(1));
         var entry = (await Store.GetAsync(seen.Hash, CancellationToken.None))!.Effect.Entry;
 
         // Two operators resolve it at once: exactly one update applies.
@@ -102,6 +103,27 @@ public abstract class EffectAdminStoreTests<TFixture>(TFixture fixture) : IClass
         await Assert.ThrowsAnyAsync<DbException>(() => Store.TryResolveAsync(current, EffectState.Applied, "corr-6", "{}", Wait, new EffectAction("op", "Resolve", "Applied"), CancellationToken.None));
         Assert.True(await Store.TryResolveAsync(current, EffectState.Applied, "corr-5", "{}", Wait, new EffectAction("op", "Resolve", "Applied"), CancellationToken.None));
         Assert.Equal(("corr-5", 2), ((await Store.GetAsync(seen.Hash, CancellationToken.None))!.Effect.Entry.ResourceId, (await Store.GetAsync(seen.Hash, CancellationToken.None))!.Audit.Count));
+    }
+
+    [StoreFact]
+    public async Task An_Unknown_effect_is_resolved_as_applied_at_once_but_as_not_applied_only_once_its_send_can_no_longer_land()
+    {
+        // Just sent and found Unknown: its request may still be carried out, so "not applied" (which sends it again) waits.
+        var fresh = await UnknownAsync(Line("P9", "A"), "msg-9");
+        var entry = (await Store.GetAsync(fresh.Hash, CancellationToken.None))!.Effect.Entry;
+        Assert.False(await Store.TryResolveAsync(entry, EffectState.NotApplied, null, "{}", Wait, new EffectAction("op", "Resolve", "NotApplied"), CancellationToken.None));
+        Assert.Equal(EffectState.Unknown, (await Store.GetAsync(fresh.Hash, CancellationToken.None))!.Effect.Entry.State);
+
+        // "Applied" sends nothing again: recorded at once.
+        Assert.True(await Store.TryResolveAsync(entry, EffectState.Applied, "corr-9", "{}", Wait, new EffectAction("op", "Resolve", "Applied"), CancellationToken.None));
+        Assert.Equal(EffectState.Applied, (await Store.GetAsync(fresh.Hash, CancellationToken.None))!.Effect.Entry.State);
+
+        // Past the wait by the database's clock, "not applied" is recorded.
+        var old = await UnknownAsync(Line("P10", "A"), "msg-10");
+        await BackdateAsync(old, "sent_at", Wait + TimeSpan.FromMinutes(1));
+        var settled = (await Store.GetAsync(old.Hash, CancellationToken.None))!.Effect.Entry;
+        Assert.True(await Store.TryResolveAsync(settled, EffectState.NotApplied, null, "{}", Wait, new EffectAction("op", "Resolve", "NotApplied"), CancellationToken.None));
+        Assert.Equal(EffectState.NotApplied, (await Store.GetAsync(old.Hash, CancellationToken.None))!.Effect.Entry.State);
     }
 
     [StoreFact]

@@ -628,7 +628,9 @@
   function renderEffect(effect) {
     setText('ef-id', effect.id);
     $('ef-state').replaceChildren(effectBadge(effect.state));
-    setText('ef-why', effect.resolvable ? '— waits for an operator' : (effect.notResolvableBecause ? '— cannot be resolved: ' + effect.notResolvableBecause : ''));
+    setText('ef-why', effect.resolvable
+        ? '— waits for an operator' + (effect.notAppliedNotYetBecause ? ' (as applied now; as not applied not yet: ' + effect.notAppliedNotYetBecause + ')' : '')
+        : (effect.notResolvableBecause ? '— cannot be resolved: ' + effect.notResolvableBecause : ''));
     const meta = [
       ['Kind', effect.kind],
       ['Scope', effect.scope],
