@@ -28,8 +28,10 @@ internal static class AttemptOutcomes
         => request is not null && request.Options.TryGetValue(MayHaveApplied, out var value) && value;
 
     /// <summary>
-    /// Anything but an answer that proves the attempt was not carried out (429, 503, another 4xx but 408) or a request that
-    /// never left (a connection that never opened, an open circuit) — and but a success, which is no failure at all.
+    /// Anything but an answer that proves the attempt was not carried out (429, another 4xx but 408) or a request that never
+    /// left (a connection that never opened, an open circuit) — and but a success, which is no failure at all. A 503 proves
+    /// nothing: a gateway may answer it after giving up on a request the platform then carries out (as
+    /// <c>EffectFailures.ProvesNotApplied</c> in the host says).
     /// </summary>
     private static bool IsUnclear(Outcome<HttpResponseMessage> outcome)
     {
@@ -43,7 +45,7 @@ internal static class AttemptOutcomes
         return status switch
         {
             >= 200 and < 300 => false,
-            (int)HttpStatusCode.TooManyRequests or (int)HttpStatusCode.ServiceUnavailable => false,
+            (int)HttpStatusCode.TooManyRequests => false,
             >= 400 and < 500 and not (int)HttpStatusCode.RequestTimeout => false,
             _ => true,
         };

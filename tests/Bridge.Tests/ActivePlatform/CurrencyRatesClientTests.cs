@@ -97,7 +97,18 @@ public sealed class CurrencyRatesClientTests : IAsyncLifetime
         Assert.Equal([503, 200], (await _sandbox.Control.GetCallsAsync("PATCH", "/currency_rates", null, CancellationToken.None)).Select(c => c.Status));
         Assert.Single(await _sandbox.Control.GetCurrencyRatePatchesAsync(1, CancellationToken.None));
 
-        // A 503 proves the first attempt did nothing: no earlier write can still land.
+        // A 503 proves nothing (a gateway may give up on a request the platform then carries out): the first may still land.
+        Assert.True(written.AnAttemptMayHaveApplied);
+    }
+
+    [Fact]
+    public async Task A_success_after_a_429_says_no_earlier_attempt_can_have_applied()
+    {
+        await _sandbox.Control.SetFaultAsync(new FaultRule { Method = "PATCH", PathContains = "/currency_rates", ThrottleNext = 1, RetryAfterSeconds = 0 }, CancellationToken.None);
+
+        var written = await Client.UpdateCurrencyRatesAsync(1, [new CurrencyRateWrite { BaseCurrency = "RUB", ForeignCurrency = "EUR", Quantity = 1, Rate = 97m }], CancellationToken.None);
+
+        Assert.Equal([429, 200], (await _sandbox.Control.GetCallsAsync("PATCH", "/currency_rates", null, CancellationToken.None)).Select(c => c.Status));
         Assert.False(written.AnAttemptMayHaveApplied);
     }
 

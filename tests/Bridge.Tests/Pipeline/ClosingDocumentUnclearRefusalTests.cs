@@ -81,8 +81,9 @@ public sealed class ClosingDocumentUnclearRefusalTests(PipelineFixture fixture)
     public async Task A_delete_answered_404_because_a_manager_removed_the_document_first_reports_that_it_removed_nothing()
     {
         // The document is found by key, then a manager deletes it by hand before Bridge's DELETE lands: the DELETE's first
-        // attempt is answered 503 (which proves it did nothing) while the manager deletes it, and its repeat is answered
-        // 404. No attempt of this delete can have removed it, so the 404 is not this delete's own earlier attempt.
+        // attempt is answered 429 (which proves it did nothing; a 503 would not — a gateway may give up on a request the
+        // platform then carries out) while the manager deletes it, and its repeat is answered 404. No attempt of this delete
+        // can have removed it, so the 404 is not this delete's own earlier attempt.
         var prefix = $"bridge-ur3-{Guid.NewGuid():N}"[..22];
         var key = "ur-" + Guid.NewGuid().ToString("D");
         var account = NewAccount();
@@ -95,8 +96,8 @@ public sealed class ClosingDocumentUnclearRefusalTests(PipelineFixture fixture)
             {
                 Method = "DELETE",
                 PathContains = $"/accounts/{account}/external_invoices",
-                FailNext = 1,
-                ErrorStatus = 503,
+                ThrottleNext = 1,
+                RetryAfterSeconds = 0,
                 ThenDeleteClosingDocumentByHand = long.Parse(sent.ExternalInvoiceId, System.Globalization.CultureInfo.InvariantCulture),
             },
             CancellationToken.None);
@@ -107,7 +108,7 @@ public sealed class ClosingDocumentUnclearRefusalTests(PipelineFixture fixture)
             var answer = await AnswerToAsync(delete);
 
             var calls = await fixture.Sandbox.Control.GetCallsAsync("DELETE", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
-            Assert.Equal([503, 404], calls.Select(c => c.Status));
+            Assert.Equal([429, 404], calls.Select(c => c.Status));
             var deleted = Assert.IsType<ClosingDocumentDeleted>(answer);
             Assert.False(deleted.WasPresent, "a document a manager removed was reported as removed by this delete");
             Assert.Null(deleted.ExternalInvoiceId);

@@ -108,6 +108,87 @@ public sealed class CurrencyRateLostWriteTests(PipelineFixture fixture)
         var hold = await HoldAsync("RUB/PLN");
         Assert.NotNull(hold);
         Assert.True(hold.Value.RemainingMs > 60_000, $"held for {hold.Value.RemainingMs} ms more; the fixture's in-flight window is 120 s");
+
+        // The same when the lost answer is a 503 (a gateway that gave up on a request the platform carried out).
+        await fixture.Sandbox.Control.SetFaultAsync(new Bridge.Sandbox.FaultRule { Method = "PATCH", PathContains = "/resellers/2/currency_rates", LoseAnswerNext = 1, LostAnswerStatus = 503 }, CancellationToken.None);
+        try
+        {
+            var lost503 = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync(fixture.Queue(UpdateCurrencyRatesConsumer.Queue), Batch("rates-lost503-" + lost503, Nine, 1.03m, "CHF"), lost503);
+            await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.MessageId == lost503, TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
+
+        Assert.NotNull(await HoldAsync("RUB/CHF"));
+    }
+
+    [Fact]
+    public async Task A_batch_that_first_found_its_reseller_busy_and_was_answered_at_once_gives_its_pairs_back()
+    {
+        var prefix = $"bridge-clb-{Guid.NewGuid():N}"[..22];
+        var queue = $"{prefix}.{UpdateCurrencyRatesConsumer.Queue}";
+        var gate = new GatedWrite("SGD");
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            services: services => services.AddTransient<ICurrencyRatesClient>(sp => gate.Around(ActivatorUtilities.CreateInstance<CurrencyRatesClient>(sp))));
+
+        // The first batch holds the reseller while its PATCH is on its way; the second finds the reseller busy (its record is
+        // begun, so its next run is not its first) and waits.
+        var first = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishJsonAsync(queue, Batch("rates-first-" + first, Nine, 1.31m, "SGD"), first);
+        await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(120));
+        var second = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishJsonAsync(queue, Batch("rates-second-" + second, Nine, 0.98m, "AUD"), second);
+        await PipelineTestData.EventuallyAsync(() => RecordExistsAsync(second), exists => exists, TimeSpan.FromSeconds(120));
+        gate.Open.TrySetResult();
+
+        await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.MessageId == first, TimeSpan.FromSeconds(120));
+        await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.MessageId == second, TimeSpan.FromSeconds(120));
+
+        // Both PATCHes were answered at once, and neither delivery had sent before: nothing can land later.
+        Assert.Null(await HoldAsync("RUB/SGD"));
+        Assert.Null(await HoldAsync("RUB/AUD"));
+    }
+
+    private async Task<bool> RecordExistsAsync(string idempotencyKey)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(fixture.DatabaseConnectionString);
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(
+            connection, "SELECT COUNT(*) FROM bridge.idempotency_records WHERE idempotency_key = @Key", new { Key = idempotencyKey }) > 0;
+    }
+
+    /// <summary>Holds the first PATCH of <paramref name="foreign"/> before it leaves until <see cref="Open"/>; then sends it as usual.</summary>
+    private sealed class GatedWrite(string foreign)
+    {
+        private int gated;
+
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ICurrencyRatesClient Around(ICurrencyRatesClient inner) => new Client(this, inner);
+
+        private sealed class Client(GatedWrite gate, ICurrencyRatesClient inner) : ICurrencyRatesClient
+        {
+            public Task<ResellerCurrencyRates> GetCurrencyRatesAsync(long resellerId, CancellationToken cancellationToken)
+                => inner.GetCurrencyRatesAsync(resellerId, cancellationToken);
+
+            public async Task<CurrencyRatesWritten> UpdateCurrencyRatesAsync(long resellerId, IReadOnlyList<CurrencyRateWrite> rates, CancellationToken cancellationToken)
+            {
+                if (rates.Any(r => r.ForeignCurrency == gate.Foreign) && Interlocked.Exchange(ref gate.gated, 1) == 0)
+                {
+                    gate.Reached.SetResult();
+                    await gate.Open.Task.WaitAsync(TimeSpan.FromSeconds(120), CancellationToken.None);
+                }
+
+                return await inner.UpdateCurrencyRatesAsync(resellerId, rates, cancellationToken);
+            }
+        }
+
+        private string Foreign => foreign;
     }
 
     /// <summary>Who holds the pair's intent and for how many more milliseconds (by the database's clock), or null when no one does.</summary>

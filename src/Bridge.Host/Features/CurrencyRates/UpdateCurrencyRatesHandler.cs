@@ -120,10 +120,13 @@ public sealed class UpdateCurrencyRatesHandler(
         var pairKeys = toSend.Select(p => CurrencyRateValidation.PairKey(p.Rate)).ToList();
         await RecordIntentAsync(context.ClaimFence, resellerId, pairKeys, version, me, cancellationToken);
 
-        // The holds on the pairs are given back with the answer only when no write of this batch can land after it: this is
-        // the batch's first delivery, and no earlier attempt of the PATCH (the HTTP layer repeats one) went unanswered.
-        // Otherwise they run out with the in-flight window.
-        IReadOnlyList<ScopedClaim> Holds(bool anAttemptMayHaveApplied) => context.BegunBefore || anAttemptMayHaveApplied
+        // The holds on the pairs are given back with the answer only when no write of this batch can land after it: no earlier
+        // delivery of this message recorded an intent (its PATCH may have left: the intent is written right before it, and
+        // stays this message's until another batch writes the pair after the hold ran out), and no earlier attempt of this
+        // PATCH (the HTTP layer repeats one) went without an answer proving it did nothing. Otherwise they run out with the
+        // in-flight window.
+        var sentBefore = toSend.Any(p => p.Intent?.ResourceId == me);
+        IReadOnlyList<ScopedClaim> Holds(bool anAttemptMayHaveApplied) => sentBefore || anAttemptMayHaveApplied
             ? []
             : [.. pairKeys.Select(key => new ScopedClaim(IntentScope(resellerId), key, me))];
 
@@ -134,16 +137,18 @@ public sealed class UpdateCurrencyRatesHandler(
         }
         catch (Exception ex) when (PermanentFailures.TryClassify(ex, out var rejection))
         {
-            // Nothing of the batch was applied: the intents go back to what they were (another message's pending write stays).
+            // This PATCH applied nothing (a refusal after an attempt that may have applied is never classified as permanent):
+            // the intents go back to what they were — another message's pending write, or this message's own from an earlier
+            // delivery, whose PATCH may have landed, stays.
             return new WorkResult(HandlingOutcome.Rejected, Rejected(message, incoming, rejection), null, null)
             {
                 OtherChanges = [.. toSend.Select(p => new ScopedDocumentChange(
                     IntentScope(resellerId),
                     CurrencyRateValidation.PairKey(p.Rate),
-                    p.Intent is { } previous && previous.ResourceId != me
+                    p.Intent is { } previous
                         ? new DocumentChange(previous.AppliedVersion, previous.ResourceId, false)
                         : new DocumentChange(null, null, false)))],
-                ReleasedClaims = Holds(ex is ActivePlatformException { AnAttemptMayHaveApplied: true }),
+                ReleasedClaims = Holds(anAttemptMayHaveApplied: false),
             };
         }
 
@@ -193,6 +198,13 @@ public sealed class UpdateCurrencyRatesHandler(
             }
 
             await documents.SetAppliedAsync(transaction, IntentScope(resellerId), key, version, owner, deleted: false, cancellationToken);
+        }
+
+        // A hold counts from its statement; the PATCH leaves after the last one. Each earlier pair's hold is renewed now, so
+        // that none runs out before the window has passed since the send (a batch may name hundreds of pairs).
+        foreach (var key in pairKeys.SkipLast(1))
+        {
+            await documents.TryRenewAsync(transaction, IntentScope(resellerId), key, owner, window, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
