@@ -27,7 +27,8 @@ namespace Bridge.Host.Features.CurrencyRates;
 /// time" in its own transaction. A write whose answer is lost, or a crash after ActivePlatform applied it, leaves the claim
 /// released before the applied time is recorded: without the intent an older batch taking the claim in between would be
 /// written after the newer one. With it, the older batch sees the pending newer time and is skipped; the message that wrote
-/// the intent ignores its own intent when it is redelivered and sends again.</item>
+/// the intent ignores its own intent when it is redelivered and sends again. The intent also holds each pair for the in-flight
+/// window, so that a newer batch is not sent while this write may still land (and be overwritten by it).</item>
 /// <item>One PATCH with only the pairs to send; then one transaction records each sent pair's effective time
 /// (<see cref="WorkResult.OtherChanges"/>), completes the idempotency record and writes the event to the outbox.</item>
 /// </list>
@@ -105,7 +106,8 @@ public sealed class UpdateCurrencyRatesHandler(
             }
             else
             {
-                // Includes another message's pending intent at this same time: sending the same time's rate again is harmless.
+                // Includes another message's pending intent at this same time: sending the same time's rate again is harmless
+                // (once that write can no longer land — the intent's hold, RecordIntentAsync).
                 toSend.Add((rate, intent));
             }
         }
