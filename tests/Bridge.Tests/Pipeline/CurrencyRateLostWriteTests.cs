@@ -93,35 +93,13 @@ public sealed class CurrencyRateLostWriteTests(PipelineFixture fixture)
 
         // The first attempt is carried out and its answer lost (502); the HTTP layer's repeat is answered. Bridge cannot tell a
         // lost answer from a request still on its way, so the pair stays held until the in-flight window has passed.
-        await fixture.Sandbox.Control.SetFaultAsync(new Bridge.Sandbox.FaultRule { Method = "PATCH", PathContains = "/resellers/2/currency_rates", LoseAnswerNext = 1 }, CancellationToken.None);
-        try
-        {
-            var lost = NewId.NextGuid().ToString("D");
-            await fixture.Erp.PublishJsonAsync(fixture.Queue(UpdateCurrencyRatesConsumer.Queue), Batch("rates-lost-" + lost, Nine, 0.59m, "PLN"), lost);
-            await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.MessageId == lost, TimeSpan.FromSeconds(120));
-        }
-        finally
-        {
-            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
-        }
-
+        await UpdateWithFirstAnswerLostAsync(502, "PLN", 0.59m);
         var hold = await HoldAsync("RUB/PLN");
         Assert.NotNull(hold);
         Assert.True(hold.Value.RemainingMs > 60_000, $"held for {hold.Value.RemainingMs} ms more; the fixture's in-flight window is 120 s");
 
         // The same when the lost answer is a 503 (a gateway that gave up on a request the platform carried out).
-        await fixture.Sandbox.Control.SetFaultAsync(new Bridge.Sandbox.FaultRule { Method = "PATCH", PathContains = "/resellers/2/currency_rates", LoseAnswerNext = 1, LostAnswerStatus = 503 }, CancellationToken.None);
-        try
-        {
-            var lost503 = NewId.NextGuid().ToString("D");
-            await fixture.Erp.PublishJsonAsync(fixture.Queue(UpdateCurrencyRatesConsumer.Queue), Batch("rates-lost503-" + lost503, Nine, 1.03m, "CHF"), lost503);
-            await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.MessageId == lost503, TimeSpan.FromSeconds(120));
-        }
-        finally
-        {
-            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
-        }
-
+        await UpdateWithFirstAnswerLostAsync(503, "CHF", 1.03m);
         Assert.NotNull(await HoldAsync("RUB/CHF"));
     }
 
@@ -189,6 +167,24 @@ public sealed class CurrencyRateLostWriteTests(PipelineFixture fixture)
         }
 
         private string Foreign => foreign;
+    }
+
+    /// <summary>Sends a batch of one pair whose first PATCH is carried out and answered <paramref name="lostAnswerStatus"/>; waits for its update.</summary>
+    private async Task UpdateWithFirstAnswerLostAsync(int lostAnswerStatus, string foreign, decimal rate)
+    {
+        await fixture.Sandbox.Control.SetFaultAsync(
+            new Bridge.Sandbox.FaultRule { Method = "PATCH", PathContains = "/resellers/2/currency_rates", LoseAnswerNext = 1, LostAnswerStatus = lostAnswerStatus },
+            CancellationToken.None);
+        try
+        {
+            var messageId = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync(fixture.Queue(UpdateCurrencyRatesConsumer.Queue), Batch($"rates-lost{lostAnswerStatus}-{messageId}", Nine, rate, foreign), messageId);
+            await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.MessageId == messageId, TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        }
     }
 
     /// <summary>Who holds the pair's intent and for how many more milliseconds (by the database's clock), or null when no one does.</summary>
