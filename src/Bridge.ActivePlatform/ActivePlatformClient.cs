@@ -197,19 +197,20 @@ public sealed class ActivePlatformClient(
     {
         var status = (int)(response.StatusCode ?? 0);
         var readable = !response.HasResponseError(out _);
+        var earlier = AttemptOutcomes.AnAttemptMayHaveApplied(response.RequestMessage);
         switch (readable ? response.Content?.Items.FirstOrDefault() : null)
         {
             case AsyncTask task:
-                return WriteResult<ExternalInvoice>.Accepted(new AsyncTaskRef(task.Id, task.Attributes.Status), status);
+                return WriteResult<ExternalInvoice>.Accepted(new AsyncTaskRef(task.Id, task.Attributes.Status), status) with { AnAttemptMayHaveApplied = earlier };
             case ExternalInvoice invoice:
-                return WriteResult<ExternalInvoice>.Completed(invoice, status);
+                return WriteResult<ExternalInvoice>.Completed(invoice, status) with { AnAttemptMayHaveApplied = earlier };
         }
 
         // Accepted without saying what it did (an empty or unreadable body, data: null, an unknown type):
         // the document, if it was written, is found by its key.
         var found = await FindClosingDocumentAsync(resellerId, accountId, key, cancellationToken).ConfigureAwait(false);
         return found is not null
-            ? WriteResult<ExternalInvoice>.Completed(found, status)
+            ? WriteResult<ExternalInvoice>.Completed(found, status) with { AnAttemptMayHaveApplied = earlier }
             : throw Unreadable(response, $"the write was accepted but neither a closing document nor an async task came back, and no document with key {key} exists");
     }
 

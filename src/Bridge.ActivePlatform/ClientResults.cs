@@ -24,6 +24,13 @@ public sealed record WriteResult<T>
 
     public bool IsAsync => AsyncTask is not null;
 
+    /// <summary>
+    /// An earlier attempt of this write (the HTTP layer repeats a PATCH) ended without an answer proving it did nothing — a
+    /// timeout, a lost answer, a 5xx: ActivePlatform may still carry it out after this answer, until the in-flight window
+    /// (or, had it become an async task, the polling deadline) has passed.
+    /// </summary>
+    public bool AnAttemptMayHaveApplied { get; init; }
+
     public static WriteResult<T> Completed(T resource, int status) => new(resource ?? throw new ArgumentNullException(nameof(resource)), null, status);
 
     public static WriteResult<T> Accepted(AsyncTaskRef asyncTask, int status) => new(null, asyncTask ?? throw new ArgumentNullException(nameof(asyncTask)), status);

@@ -331,6 +331,7 @@ public sealed partial class IdempotentExecutor(
             resultEvents.ToOutboxMessage(result.Event, work.Incoming))
         {
             Releases = result.ReleasedClaims,
+            HoldFor = result.HoldDocumentFor,
         };
         switch (await completions.CommitAsync(completion, cancellationToken))
         {

@@ -85,6 +85,13 @@ public sealed record WorkResult(HandlingOutcome Outcome, IResultEvent Event, str
     /// it wrote, once ActivePlatform's answer shows that no write of the batch can still land.
     /// </summary>
     public IReadOnlyList<ScopedClaim> ReleasedClaims { get; init; } = [];
+
+    /// <summary>
+    /// Keeps the document's claim this long after the commit (by the database's clock) instead of giving it back: the write
+    /// was answered, but an earlier attempt of it went unanswered and may still be carried out, so the document's next write
+    /// must not go before that attempt can no longer land. Null gives the claim back with the commit.
+    /// </summary>
+    public TimeSpan? HoldDocumentFor { get; init; }
 }
 
 /// <summary>A claim <paramref name="Owner"/> holds on <paramref name="DocumentKey"/> of <paramref name="Scope"/>.</summary>

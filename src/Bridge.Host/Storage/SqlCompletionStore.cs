@@ -12,7 +12,8 @@ namespace Bridge.Host.Storage;
 /// <summary>
 /// Everything one handled message decides, written in one transaction fenced by the document's claim: the claim is renewed
 /// (held by <see cref="Owner"/> all along, or nothing is written), the idempotency record completed, the documents' applied
-/// states and the journal entries the result closes recorded, the result event enqueued, and the claim given back.
+/// states and the journal entries the result closes recorded, the result event enqueued, and the claim given back (or kept
+/// for <see cref="HoldFor"/>).
 /// </summary>
 public sealed record Completion(
     string Scope,
@@ -28,6 +29,9 @@ public sealed record Completion(
 {
     /// <summary>Other claims the work took and gives back with it (<see cref="WorkResult.ReleasedClaims"/>).</summary>
     public IReadOnlyList<ScopedClaim> Releases { get; init; } = [];
+
+    /// <summary>Instead of giving the claim back, keep it this long from the commit (<see cref="WorkResult.HoldDocumentFor"/>).</summary>
+    public TimeSpan? HoldFor { get; init; }
 }
 
 public enum CompletionResult
@@ -231,7 +235,9 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
             statements.Add(new(documents.Release, new { claim.Scope, claim.DocumentKey, claim.Owner }, Fence.None));
         }
 
-        statements.Add(new(documents.Release, new { completion.Scope, completion.DocumentKey, completion.Owner }, Fence.None));
+        statements.Add(completion.HoldFor is { } hold
+            ? new(documents.Renew, new { completion.Scope, completion.DocumentKey, completion.Owner, LeaseMilliseconds = SqlValues.Milliseconds(hold) }, Fence.None)
+            : new(documents.Release, new { completion.Scope, completion.DocumentKey, completion.Owner }, Fence.None));
         return statements;
     }
 

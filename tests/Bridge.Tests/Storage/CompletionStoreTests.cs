@@ -55,6 +55,27 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task A_completion_that_holds_its_document_keeps_the_claim_and_gives_back_the_other_claims_it_names()
+    {
+        var (key, document) = await BeginAsync("owner-1");
+        Assert.NotNull(await Documents.ClaimAsync("pair-scope", "RUB/USD", "owner-1-intent", Lease, CancellationToken.None));
+        var completion = Completion(key, document, "owner-1", []) with
+        {
+            HoldFor = TimeSpan.FromMinutes(5),
+            Releases = [new ScopedClaim("pair-scope", "RUB/USD", "owner-1-intent")],
+        };
+
+        Assert.Equal(CompletionResult.Committed, await Completions.CommitAsync(completion, CancellationToken.None));
+
+        // The document stays claimed (another delivery cannot take it, even once the work's own lease would have run out);
+        // the named claim is given back.
+        Assert.Equal("owner-1", await ClaimedByAsync(document));
+        await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromMinutes(1));
+        Assert.Null(await Documents.ClaimAsync("scope", document, "owner-2", Lease, CancellationToken.None));
+        Assert.NotNull(await Documents.ClaimAsync("pair-scope", "RUB/USD", "owner-2", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task A_completion_whose_claim_another_delivery_took_writes_nothing()
     {
         var (key, document) = await BeginAsync("owner-1");

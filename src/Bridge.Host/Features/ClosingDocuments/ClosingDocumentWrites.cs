@@ -252,6 +252,16 @@ public sealed class ClosingDocumentWrites(
         return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"answer lost; no document with key '{documentKey}' after the polling deadline ({deadline})" });
     }
 
+    /// <summary>
+    /// How long after its send a write of a closing document whose answer was lost may still change it: a request still on
+    /// its way (<see cref="EffectTiming.InFlightWindow"/>) or an async task it became, which nobody polls (the polling deadline).
+    /// </summary>
+    public static TimeSpan LostWriteWait(ActivePlatformOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Max(options.AsyncTaskPolling.Deadline, EffectTiming.InFlightWindow(options));
+    }
+
     private async Task<EffectEntry> SettleUpdateAsync(EffectEntry open, DocumentWrite update, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
     {
         if (open.AsyncTaskId is { } taskId)
@@ -279,7 +289,7 @@ public sealed class ClosingDocumentWrites(
 
         // Sent, and its answer never recorded. It may still be on its way, or an async task nobody can poll: wait until
         // neither can still change the document, then count the version as written (its own message repeats the update).
-        var wait = Max(activePlatformOptions.Value.AsyncTaskPolling.Deadline, EffectTiming.InFlightWindow(activePlatformOptions.Value));
+        var wait = LostWriteWait(activePlatformOptions.Value);
         if (open.SinceSent < wait)
         {
             throw new EffectPendingException(

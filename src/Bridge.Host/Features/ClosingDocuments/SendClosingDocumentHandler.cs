@@ -99,7 +99,7 @@ public sealed class SendClosingDocumentHandler(
             return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, ClosingDocumentWriteOutcome.Updated, updatedId), updatedId, new DocumentChange(version, updatedId, Deleted: false));
         }
 
-        var (outcome, id, effect) = await WriteAsync(context, message, incoming, resellerId, version, createId, cancellationToken);
+        var (outcome, id, effect, mayLandLater) = await WriteAsync(context, message, incoming, resellerId, version, createId, cancellationToken);
 
         // An async update whose document was deleted before the task was read back stays deleted in Bridge's record.
         var change = id.Length == 0 ? null : new DocumentChange(version, id, Deleted: false);
@@ -107,6 +107,7 @@ public sealed class SendClosingDocumentHandler(
         return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, outcome, id), id, change)
         {
             Effects = effect is null ? [] : [effect],
+            HoldDocumentFor = mayLandLater ? ClosingDocumentWrites.LostWriteWait(activePlatformOptions.Value) : null,
         };
     }
 
@@ -124,7 +125,7 @@ public sealed class SendClosingDocumentHandler(
         ModifiedAt = message.ModifiedAt,
     };
 
-    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> WriteAsync(
+    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect, bool MayLandLater)> WriteAsync(
         WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
     {
         // Markers an older Bridge left before writes were journaled (on this message's record or another's for the key) were
@@ -189,14 +190,14 @@ public sealed class SendClosingDocumentHandler(
         }
 
         var created = new DocumentWrite(version, nameof(ClosingDocumentWriteOutcome.Created), id, "ActivePlatform's answer to the create", Kind: DocumentWriteKind.Create);
-        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)));
+        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)), false);
     }
 
     /// <summary>
     /// An update, journaled on the document before the PATCH: if its answer is lost, no other version is written until it
     /// can no longer land, and it counts as written, so an older version arriving late is skipped instead of going over it.
     /// </summary>
-    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect)> UpdateAsync(
+    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect, bool MayLandLater)> UpdateAsync(
         WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, string externalInvoiceId, ClosingDocumentWrite body, CancellationToken cancellationToken)
     {
         var updateId = ClosingDocumentWrites.UpdateId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
@@ -248,7 +249,9 @@ public sealed class SendClosingDocumentHandler(
         }
 
         var updated = intent with { Outcome = nameof(ClosingDocumentWriteOutcome.Updated), How = "ActivePlatform's answer to the update" };
-        return (ClosingDocumentWriteOutcome.Updated, id, new EffectResolution(updateId, attempt, EffectState.Applied, null, EffectEvidence.Of(updated)));
+        // An earlier attempt of this PATCH that went unanswered may still be carried out (the same version again): the
+        // document's next write must wait until it can no longer land, or it could be overwritten by this older version.
+        return (ClosingDocumentWriteOutcome.Updated, id, new EffectResolution(updateId, attempt, EffectState.Applied, null, EffectEvidence.Of(updated)), result.AnAttemptMayHaveApplied);
     }
 
     /// <returns>The document's id; empty when an update's document was deleted (by a later delete) before it was read back.</returns>
