@@ -12,7 +12,7 @@ namespace Bridge.Host.Storage;
 /// <summary>
 /// Everything one handled message decides, written in one transaction fenced by the document's claim: the claim is renewed
 /// (held by <see cref="Owner"/> all along, or nothing is written), the idempotency record completed, the documents' applied
-/// states and the journal entries the result closes recorded, the result event enqueued, and the claim given back (or kept
+/// states and the journal entries the result closes recorded, the result event enqueued, and the claim given back (or held
 /// for <see cref="HoldFor"/>).
 /// </summary>
 public sealed record Completion(
@@ -30,8 +30,14 @@ public sealed record Completion(
     /// <summary>Other claims the work took and gives back with it (<see cref="WorkResult.ReleasedClaims"/>).</summary>
     public IReadOnlyList<ScopedClaim> Releases { get; init; } = [];
 
-    /// <summary>Instead of giving the claim back, keep it this long from the commit (<see cref="WorkResult.HoldDocumentFor"/>).</summary>
+    /// <summary>
+    /// Instead of giving the claim back, hand it to <see cref="HoldOwner"/> for this long from the commit
+    /// (<see cref="WorkResult.HoldDocumentFor"/>).
+    /// </summary>
     public TimeSpan? HoldFor { get; init; }
+
+    /// <summary>Who holds a document after the completion of <paramref name="owner"/>'s work kept it (<see cref="HoldFor"/>).</summary>
+    public static string HoldOwner(string owner) => "hold:" + owner;
 }
 
 public enum CompletionResult
@@ -204,7 +210,7 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
         var now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow());
         // The renewal first and the record second: on PostgreSQL the two are one statement of their own (renewAndComplete),
         // sent with these two statements' parameters.
-        var statements = new List<Statement>(4 + completion.Documents.Count + completion.Effects.Count + completion.Releases.Count)
+        var statements = new List<Statement>(5 + completion.Documents.Count + completion.Effects.Count + completion.Releases.Count)
         {
             new(
                 documents.Renew,
@@ -235,9 +241,17 @@ public sealed class SqlCompletionStore(IBridgeDatabase database, TimeProvider ti
             statements.Add(new(documents.Release, new { claim.Scope, claim.DocumentKey, claim.Owner }, Fence.None));
         }
 
-        statements.Add(completion.HoldFor is { } hold
-            ? new(documents.Renew, new { completion.Scope, completion.DocumentKey, completion.Owner, LeaseMilliseconds = SqlValues.Milliseconds(hold) }, Fence.None)
-            : new(documents.Release, new { completion.Scope, completion.DocumentKey, completion.Owner }, Fence.None));
+        statements.Add(new(documents.Release, new { completion.Scope, completion.DocumentKey, completion.Owner }, Fence.None));
+        if (completion.HoldFor is { } hold)
+        {
+            // Handed to an owner of its own: the delivery's heartbeat (a renewal racing the commit) cannot shorten it, and its
+            // clean-up after a commit whose answer was lost cannot give it back.
+            statements.Add(new(
+                documents.Claim,
+                new { completion.Scope, completion.DocumentKey, Owner = Completion.HoldOwner(completion.Owner), LeaseMilliseconds = SqlValues.Milliseconds(hold), Now = now },
+                Fence.None));
+        }
+
         return statements;
     }
 

@@ -69,9 +69,14 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
 
         // The document stays claimed (another delivery cannot take it, even once the work's own lease would have run out);
         // the named claim is given back.
-        Assert.Equal("owner-1", await ClaimedByAsync(document));
+        Assert.Equal(Bridge.Host.Storage.Completion.HoldOwner("owner-1"), await ClaimedByAsync(document));
         await Fixture.AgeLeasesAsync(Lease + TimeSpan.FromMinutes(1));
         Assert.Null(await Documents.ClaimAsync("scope", document, "owner-2", Lease, CancellationToken.None));
+
+        // The delivery's own late heartbeat, or its clean-up, neither shortens nor gives back the hold.
+        Assert.False(await Documents.TryRenewAsync(null, "scope", document, "owner-1", TimeSpan.FromSeconds(1), CancellationToken.None));
+        await Documents.ReleaseAsync(null, "scope", document, "owner-1", CancellationToken.None);
+        Assert.Equal(Bridge.Host.Storage.Completion.HoldOwner("owner-1"), await ClaimedByAsync(document));
         Assert.NotNull(await Documents.ClaimAsync("pair-scope", "RUB/USD", "owner-2", Lease, CancellationToken.None));
     }
 

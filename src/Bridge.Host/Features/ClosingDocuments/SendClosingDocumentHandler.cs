@@ -99,7 +99,7 @@ public sealed class SendClosingDocumentHandler(
             return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, ClosingDocumentWriteOutcome.Updated, updatedId), updatedId, new DocumentChange(version, updatedId, Deleted: false));
         }
 
-        var (outcome, id, effect, mayLandLater) = await WriteAsync(context, message, incoming, resellerId, version, createId, cancellationToken);
+        var (outcome, id, effect, holdFor) = await WriteAsync(context, message, incoming, resellerId, version, createId, cancellationToken);
 
         // An async update whose document was deleted before the task was read back stays deleted in Bridge's record.
         var change = id.Length == 0 ? null : new DocumentChange(version, id, Deleted: false);
@@ -107,7 +107,7 @@ public sealed class SendClosingDocumentHandler(
         return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, outcome, id), id, change)
         {
             Effects = effect is null ? [] : [effect],
-            HoldDocumentFor = mayLandLater ? ClosingDocumentWrites.LostWriteWait(activePlatformOptions.Value) : null,
+            HoldDocumentFor = holdFor,
         };
     }
 
@@ -125,7 +125,7 @@ public sealed class SendClosingDocumentHandler(
         ModifiedAt = message.ModifiedAt,
     };
 
-    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect, bool MayLandLater)> WriteAsync(
+    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect, TimeSpan? HoldFor)> WriteAsync(
         WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
     {
         // Markers an older Bridge left before writes were journaled (on this message's record or another's for the key) were
@@ -190,14 +190,14 @@ public sealed class SendClosingDocumentHandler(
         }
 
         var created = new DocumentWrite(version, nameof(ClosingDocumentWriteOutcome.Created), id, "ActivePlatform's answer to the create", Kind: DocumentWriteKind.Create);
-        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)), false);
+        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)), null);
     }
 
     /// <summary>
     /// An update, journaled on the document before the PATCH: if its answer is lost, no other version is written until it
     /// can no longer land, and it counts as written, so an older version arriving late is skipped instead of going over it.
     /// </summary>
-    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect, bool MayLandLater)> UpdateAsync(
+    private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect, TimeSpan? HoldFor)> UpdateAsync(
         WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, string externalInvoiceId, ClosingDocumentWrite body, CancellationToken cancellationToken)
     {
         var updateId = ClosingDocumentWrites.UpdateId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
@@ -207,6 +207,8 @@ public sealed class SendClosingDocumentHandler(
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");
         }
 
+        // Counted from the begin (the journal's send time), not from the answer: a later attempt can land no later than that.
+        var begun = System.Diagnostics.Stopwatch.GetTimestamp();
         WriteResult<ExternalInvoice> result;
         try
         {
@@ -236,10 +238,22 @@ public sealed class SendClosingDocumentHandler(
         var id = result.Resource?.Id ?? externalInvoiceId;
         if (result.AsyncTask is { } task)
         {
-            await journal.SetAsyncTaskAsync(updateId, attempt, task.Id, CancellationToken.None);
+            // After an unanswered earlier attempt the task is not recorded: were this delivery to stop while polling it, the
+            // next write would settle the update by its task alone and go on at once, while the earlier attempt may still
+            // land. Unrecorded, the update is settled as one whose answer was lost — after the wait from its send.
+            if (!result.AnAttemptMayHaveApplied)
+            {
+                await journal.SetAsyncTaskAsync(updateId, attempt, task.Id, CancellationToken.None);
+            }
+
             try
             {
                 id = await AwaitAsyncWriteAsync(resellerId, message, task.Id, update: true, cancellationToken);
+            }
+            catch (AsyncTaskFailedException failed) when (result.AnAttemptMayHaveApplied)
+            {
+                throw new EffectPendingException(
+                    $"The async task {task.Id} of an update of closing document '{message.Key}' ({DocumentVersion.Describe(version)}) failed ({failed.FailureMessage ?? failed.Message}) after an earlier attempt whose answer was lost and which may still apply it; it is settled as an update whose answer was lost.");
             }
             catch (AsyncTaskFailedException failed)
             {
@@ -251,7 +265,10 @@ public sealed class SendClosingDocumentHandler(
         var updated = intent with { Outcome = nameof(ClosingDocumentWriteOutcome.Updated), How = "ActivePlatform's answer to the update" };
         // An earlier attempt of this PATCH that went unanswered may still be carried out (the same version again): the
         // document's next write must wait until it can no longer land, or it could be overwritten by this older version.
-        return (ClosingDocumentWriteOutcome.Updated, id, new EffectResolution(updateId, attempt, EffectState.Applied, null, EffectEvidence.Of(updated)), result.AnAttemptMayHaveApplied);
+        var holdFor = result.AnAttemptMayHaveApplied
+            ? ClosingDocumentWrites.LostWriteWait(activePlatformOptions.Value) - System.Diagnostics.Stopwatch.GetElapsedTime(begun)
+            : TimeSpan.Zero;
+        return (ClosingDocumentWriteOutcome.Updated, id, new EffectResolution(updateId, attempt, EffectState.Applied, null, EffectEvidence.Of(updated)), holdFor > TimeSpan.Zero ? holdFor : null);
     }
 
     /// <returns>The document's id; empty when an update's document was deleted (by a later delete) before it was read back.</returns>
