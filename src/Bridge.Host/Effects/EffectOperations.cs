@@ -72,14 +72,7 @@ public sealed partial class EffectOperations(
     /// </summary>
     public string? WhyNotResolvable(EffectEntry entry, EffectState resolution)
     {
-        if (WhyNotResolvable(entry) is { } why)
-        {
-            return why;
-        }
-
-        return resolution == EffectState.NotApplied && entry.State == EffectState.Unknown && entry.SinceSent < OpenResolvableAfter
-            ? WhyNotYetNotApplied(entry)
-            : null;
+        return WhyNotResolvable(entry) ?? (resolution == EffectState.NotApplied ? WhyNotYetNotApplied(entry) : null);
     }
 
     /// <summary>Why an Unknown <paramref name="entry"/> cannot be resolved as not applied yet, or null when it can (or is not Unknown).</summary>
