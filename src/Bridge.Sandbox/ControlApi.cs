@@ -7,13 +7,17 @@ namespace Bridge.Sandbox;
 /// The control API under <c>/_sandbox/</c>, for tests and the demo. No token is needed; bodies are camelCase JSON.
 /// <list type="bullet">
 /// <item><c>POST /_sandbox/reset</c> → 204. Clears closing documents, notifications, async tasks and the call log;
-/// faults, async mode and tokens go back to the configured ones. Seeded accounts/subscriptions are read-only and stay.</item>
+/// faults, async mode and tokens go back to the configured ones, and calls waiting to land late are dropped. Seeded
+/// accounts/subscriptions are read-only and stay.</item>
 /// <item><c>GET /_sandbox/faults</c> → the active <see cref="FaultRule"/>s with their remaining "next N" counters.</item>
 /// <item><c>PUT /_sandbox/faults</c> with one rule object or an array of rules → replaces all rules; 200 with them.
 /// e.g. <c>{"method":"POST","pathContains":"/external_invoices","failNext":2}</c>. A rule's <c>thenByHand</c>
 /// (<see cref="SandboxHandChange"/>, e.g. <c>{"paymentId":"3001","correctionTotal":12.5}</c>) is a manager's change to a
 /// payment made each time the rule faults a call, before its answer goes back; 400 when it names no payment or changes nothing.</item>
 /// <item><c>DELETE /_sandbox/faults</c> → 204, no rules.</item>
+/// <item><c>GET /_sandbox/late-landings</c> → <c>{"pending":N}</c>: calls answered already and not yet carried out
+/// (<see cref="FaultRule.LandLateNext"/>, <see cref="FaultRule.LandLateRate"/>). <c>POST /_sandbox/late-landings/land</c> →
+/// <c>{"landing":N}</c>: carries them out now instead of after their delay (a test orders a late landing after its own calls).</item>
 /// <item><c>GET|PUT /_sandbox/async</c> → <see cref="AsyncModeSettings"/>, e.g.
 /// <c>{"mode":"KeyPattern","keyPattern":"^async-","pollsToComplete":3,"fail":false,"includeDeletes":false}</c>; 400 on a bad pattern.</item>
 /// <item><c>GET /_sandbox/calls?method=&amp;pathContains=&amp;key=</c> → <see cref="SandboxCall"/>s in arrival order.</item>
@@ -48,8 +52,9 @@ internal static class ControlApi
         var control = app.MapGroup(Prefix);
 
         control.MapPost("/reset", (ClosingDocumentStore documents, AsyncTaskStore tasks, CallLog calls, FaultInjector faults,
-            AsyncModeState asyncMode, TokenRegistry tokens, PaymentStore payments, EffectLedger effects) =>
+            AsyncModeState asyncMode, TokenRegistry tokens, PaymentStore payments, EffectLedger effects, LateLandings late) =>
         {
+            late.Reset();
             payments.Reset();
             documents.Clear();
             tasks.Clear();
@@ -62,6 +67,8 @@ internal static class ControlApi
         });
 
         control.MapGet("/faults", (FaultInjector faults) => faults.Rules);
+        control.MapGet("/late-landings", (LateLandings late) => new { pending = late.Pending });
+        control.MapPost("/late-landings/land", (LateLandings late) => new { landing = late.LandNow() });
         control.MapPut("/faults", async (HttpContext context, FaultInjector faults, PaymentStore payments) =>
         {
             List<FaultRule>? rules;
@@ -79,7 +86,7 @@ internal static class ControlApi
 
             if (rules is null || rules.Any(r => r is null || !r.RatesAreValid() || r.ErrorStatus is < 100 or > 599 || r.LostAnswerStatus is < 100 or > 599))
             {
-                return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate, hangRate, throttleRate and loseAnswerRate 0..1, errorStatus 100..599)" });
+                return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate, hangRate, throttleRate, loseAnswerRate and landLateRate 0..1, 0 ≤ landLateMinMs ≤ landLateMaxMs, errorStatus and lostAnswerStatus 100..599)" });
             }
 
             if (rules.Select(r => r.ThenByHand).OfType<SandboxHandChange>().Select(change => payments.RefuseHandChange(change.PaymentId, change)).FirstOrDefault(refused => refused is not null) is { } badChange)

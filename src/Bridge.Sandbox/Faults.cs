@@ -9,9 +9,10 @@ internal enum FaultKind
     Throttle,
     Error,
     LoseAnswer,
+    LandLate,
 }
 
-internal readonly record struct FaultDecision(int LatencyMs, FaultKind Kind, int Status, int RetryAfterSeconds, int? HangMs, SandboxHandChange? ThenByHand = null, long? ThenDeleteClosingDocumentByHand = null);
+internal readonly record struct FaultDecision(int LatencyMs, FaultKind Kind, int Status, int RetryAfterSeconds, int? HangMs, SandboxHandChange? ThenByHand = null, long? ThenDeleteClosingDocumentByHand = null, int LateMs = 0);
 
 /// <summary>
 /// Fault rules, set by configuration and replaced through <c>PUT /_sandbox/faults</c>. "Next N" counters are
@@ -93,6 +94,12 @@ internal sealed class FaultInjector
             return new(0, FaultKind.LoseAnswer, rule.LostAnswerStatus, 0, null);
         }
 
+        if (rule.LandLateNext > 0)
+        {
+            rule.LandLateNext--;
+            return LandLate(rule);
+        }
+
         if (rule.ThrottleNext > 0)
         {
             rule.ThrottleNext--;
@@ -115,6 +122,11 @@ internal sealed class FaultInjector
             return new(0, FaultKind.LoseAnswer, rule.LostAnswerStatus, 0, null);
         }
 
+        if (rule.LandLateRate > 0 && _random.NextDouble() < rule.LandLateRate)
+        {
+            return LandLate(rule);
+        }
+
         if (rule.ThrottleRate > 0 && _random.NextDouble() < rule.ThrottleRate)
         {
             return new(0, FaultKind.Throttle, StatusCodes.Status429TooManyRequests, Math.Max(0, rule.RetryAfterSeconds), null);
@@ -127,6 +139,9 @@ internal sealed class FaultInjector
 
         return null;
     }
+
+    private FaultDecision LandLate(FaultRule rule) =>
+        new(0, FaultKind.LandLate, rule.LostAnswerStatus, 0, null, LateMs: _random.Next(Math.Max(0, rule.LandLateMinMs), Math.Max(rule.LandLateMinMs, rule.LandLateMaxMs) + 1));
 
     private static bool Matches(FaultRule rule, string method, string path, int pageNumber) =>
         (rule.PageNumber is null || rule.PageNumber == pageNumber)
@@ -152,6 +167,14 @@ internal sealed class FaultInjector
     {
         if (!SandboxApp.IsApiPath(context.Request.Path))
         {
+            await next(context);
+            return;
+        }
+
+        if (LateLandings.IsLanding(context.Request))
+        {
+            // A call answered earlier, carried out now: no rule faults or delays it a second time.
+            CallLog.SetFault(context, "landed-late");
             await next(context);
             return;
         }
@@ -204,6 +227,14 @@ internal sealed class FaultInjector
                 context.Response.Clear();
                 var lostTitle = ReasonPhrases.GetReasonPhrase(decision.Status);
                 await ApiJson.Error(decision.Status, lostTitle.Length == 0 ? "Bad Gateway" : lostTitle).ExecuteAsync(context);
+                return;
+
+            case FaultKind.LandLate:
+                CallLog.SetFault(context, "answered-before-landing");
+                await context.RequestServices.GetRequiredService<LateLandings>().DeferAsync(context, TimeSpan.FromMilliseconds(decision.LateMs));
+                ChangeByHand(context, decision);
+                var gaveUpTitle = ReasonPhrases.GetReasonPhrase(decision.Status);
+                await ApiJson.Error(decision.Status, gaveUpTitle.Length == 0 ? "Bad Gateway" : gaveUpTitle).ExecuteAsync(context);
                 return;
 
             case FaultKind.Throttle:

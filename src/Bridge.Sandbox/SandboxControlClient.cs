@@ -42,6 +42,25 @@ public sealed class SandboxControlClient(HttpClient http)
     public async Task SetAsyncModeAsync(AsyncModeSettings settings, CancellationToken ct) =>
         (await http.PutAsJsonAsync("_sandbox/async", settings, Json, ct)).EnsureSuccessStatusCode();
 
+    /// <summary>Calls answered already and not yet carried out (fault rules' <c>landLateNext</c> / <c>landLateRate</c>).</summary>
+    public async Task<int> GetPendingLateLandingsAsync(CancellationToken ct) =>
+        (await http.GetFromJsonAsync<JsonElement>("_sandbox/late-landings", Json, ct)).GetProperty("pending").GetInt32();
+
+    /// <summary>Carries out every call answered already and still waiting to land, without waiting for its delay.</summary>
+    public async Task LandLateCallsNowAsync(CancellationToken ct) =>
+        (await http.PostAsync("_sandbox/late-landings/land", null, ct)).EnsureSuccessStatusCode();
+
+    /// <summary>Waits until every call answered already has been carried out (or dropped by a reset).</summary>
+    public async Task AwaitLateLandingsAsync(TimeSpan limit, CancellationToken ct)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(limit);
+        while (await GetPendingLateLandingsAsync(bounded.Token) > 0)
+        {
+            await Task.Delay(20, bounded.Token);
+        }
+    }
+
     /// <summary>The API calls received, in arrival order; each filter is optional.</summary>
     public async Task<IReadOnlyList<SandboxCall>> GetCallsAsync(string? method, string? pathContains, string? key, CancellationToken ct)
     {

@@ -124,6 +124,7 @@ internal static class SandboxApp
         services.AddSingleton<ClosingDocumentStore>();
         services.AddSingleton<AsyncTaskStore>();
         services.AddSingleton<CallLog>();
+        services.AddSingleton<LateLandings>();
         services.AddSingleton<EffectLedger>();
         services.AddSingleton<PaymentStore>();
         services.AddSingleton<CurrencyRateStore>();

@@ -224,6 +224,24 @@ public sealed class FaultRule
     /// </summary>
     public int LostAnswerStatus { get; set; } = 502;
 
+    /// <summary>
+    /// The next N matching calls are answered <see cref="LostAnswerStatus"/> at once and carried out later: a gateway gave
+    /// up on the request while the platform still worked on it. Each lands after a delay drawn from the seeded Random between
+    /// <see cref="LandLateMinMs"/> and <see cref="LandLateMaxMs"/>, sent again to the sandbox itself (marked, so no rule faults or delays it) — unless the
+    /// sandbox is reset or stopped first. Keep the delay below the client's attempt timeout: Bridge counts on no request
+    /// being carried out later than one attempt timeout after it was sent (its in-flight window).
+    /// </summary>
+    public int LandLateNext { get; set; }
+
+    /// <summary>Share (0..1) of matching calls answered at once and carried out later like <see cref="LandLateNext"/>.</summary>
+    public double LandLateRate { get; set; }
+
+    /// <summary>The shortest delay before a call answered by <see cref="LandLateNext"/> or <see cref="LandLateRate"/> is carried out.</summary>
+    public int LandLateMinMs { get; set; }
+
+    /// <summary>The longest delay before a call answered by <see cref="LandLateNext"/> or <see cref="LandLateRate"/> is carried out.</summary>
+    public int LandLateMaxMs { get; set; } = 1000;
+
     /// <summary>Share (0..1) of matching calls that hang like <see cref="HangNext"/>, drawn from the seeded Random.</summary>
     public double HangRate { get; set; }
 
@@ -247,7 +265,7 @@ public sealed class FaultRule
     public long? ThenDeleteClosingDocumentByHand { get; set; }
 
     internal bool RatesAreValid() =>
-        new[] { ErrorRate, HangRate, ThrottleRate, LoseAnswerRate }.All(rate => rate is >= 0 and <= 1);
+        new[] { ErrorRate, HangRate, ThrottleRate, LoseAnswerRate, LandLateRate }.All(rate => rate is >= 0 and <= 1) && LandLateMinMs >= 0 && LandLateMaxMs >= LandLateMinMs;
 
     internal FaultRule Clone() => (FaultRule)MemberwiseClone();
 }

@@ -134,7 +134,7 @@ public sealed class ChaosRun(ChaosOptions options)
         await sandbox.SetAsyncModeAsync(Disturber.AsyncMode(FaultSchedule.NormalPolls), ct);
         history.Disturbed("calm", "faults off; every instance started");
         await supervisor.EnsureAllRunningAsync(ct);
-        var quiescence = new Quiescence(plan, history, admin, storage, publisher);
+        var quiescence = new Quiescence(plan, history, admin, storage, publisher, sandbox);
 
         // Longer than any quiet period Bridge has on purpose: a dead instance's claim, retried as busy for twice its lease.
         var stall = TimeSpan.FromSeconds(Math.Max(45, (3 * options.ClaimLease.TotalSeconds) + 15));
@@ -165,6 +165,7 @@ public sealed class ChaosRun(ChaosOptions options)
         history.Publications.Count(p => p.Confirmed),
         DoorTraffic.Of(history.Publications),
         record.Effects.Count,
+        record.Calls.Count(c => c.Fault == "landed-late"),
         record.Events.Count,
         record.DeadLetters.Count,
         record.DeadLetters.Count(d => d.Status == "Pending"),

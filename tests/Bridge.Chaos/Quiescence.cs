@@ -10,11 +10,12 @@ public sealed record QuiescenceResult(bool Reached, TimeSpan Waited, string Stat
 
 /// <summary>
 /// Waits until the system has settled: every message answered (a result event, or a pending dead letter), the outbox
-/// drained, no live claim, no dead letter Replaying, every input queue empty. A condition polled once a second, bounded by
+/// drained, no live claim, no dead letter Replaying, every input queue empty, no call the sandbox answered still waiting to
+/// be carried out (a late landing). A condition polled once a second, bounded by
 /// an overall deadline, and given up early only when nothing at all has changed for <c>stall</c> (longer than any quiet
 /// period Bridge has on purpose: a dead instance's claim lease, the async-task polling deadline).
 /// </summary>
-public sealed class Quiescence(ChaosPlan plan, History history, AdminClient admin, StorageProbe storage, ErpPublisher publisher)
+public sealed class Quiescence(ChaosPlan plan, History history, AdminClient admin, StorageProbe storage, ErpPublisher publisher, Bridge.Sandbox.SandboxControlClient sandbox)
 {
     private readonly ILookup<string, PlannedMessage> _keys = plan.Messages.ToLookup(m => m.IdempotencyKey, StringComparer.Ordinal);
 
@@ -62,9 +63,10 @@ public sealed class Quiescence(ChaosPlan plan, History history, AdminClient admi
 
             var unanswered = Unanswered(history.Events, letters);
             var replaying = letters.Count(l => l.Status == "Replaying");
+            var landing = await sandbox.GetPendingLateLandingsAsync(ct);
             var state = $"unanswered={unanswered.Count} outbox={outbox} claims={claims} queued={ready} replaying={replaying} " +
-                $"dead-letters={letters.Count}/{letters.Sum(l => l.FailureCount)} events={history.EventCount}";
-            var quiet = unanswered.Count == 0 && outbox == 0 && claims == 0 && ready == 0 && replaying == 0;
+                $"landing-late={landing} dead-letters={letters.Count}/{letters.Sum(l => l.FailureCount)} events={history.EventCount}";
+            var quiet = unanswered.Count == 0 && outbox == 0 && claims == 0 && ready == 0 && replaying == 0 && landing == 0;
             return (quiet, state);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

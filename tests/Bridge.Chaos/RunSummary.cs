@@ -89,7 +89,7 @@ public sealed record DoorTraffic(int Messages, int Accepted, int Refused, int Re
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"messages:{Messages},accepted:{Accepted},refused:{Refused},requests:{Requests}");
 }
 
-/// <summary>The one line a run ends with.</summary>
+/// <summary>The one line a run ends with. <see cref="LateLandings"/>: calls the sandbox answered at once and carried out later.</summary>
 public sealed record RunSummary(
     int Seed,
     string Storage,
@@ -97,6 +97,7 @@ public sealed record RunSummary(
     int Publications,
     DoorTraffic Door,
     int Effects,
+    int LateLandings,
     int Events,
     int DeadLetters,
     int PendingDeadLetters,
@@ -116,7 +117,7 @@ public sealed record RunSummary(
             ? ""
             : " (" + string.Join(", ", Violations.GroupBy(v => v.Invariant).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}: {g.Count()}")) + ")";
         return string.Create(CultureInfo.InvariantCulture,
-            $"chaos: seed={Seed} storage={Storage} messages={Messages} publications={Publications} door={Door} effects={Effects} events={Events} " +
+            $"chaos: seed={Seed} storage={Storage} messages={Messages} publications={Publications} door={Door} effects={Effects} late-landings={LateLandings} events={Events} " +
             $"dead-letters={DeadLetters} (pending {PendingDeadLetters}) kills={Kills} pauses={Pauses} restarts=rabbitmq:{BrokerRestarts},postgresql:{DatabaseRestarts} unexpected-exits={UnexpectedExits} " +
             $"resume-after-kill={Resume} known-limits={KnownLimits} violations={Violations.Count}{byInvariant} took={Took.TotalSeconds:0}s");
     }

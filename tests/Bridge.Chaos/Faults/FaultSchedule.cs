@@ -31,8 +31,8 @@ public sealed record ReplayThenKill(int AtPublication, int Instance, TimeSpan Ki
 /// <summary>
 /// The seeded plan of disturbances, placed by stream position (after the N-th publication) rather than by clock, so a seed
 /// always disturbs the same part of the stream: phases of sandbox faults (latency, 5xx, 429 with Retry-After, hangs past
-/// the client's timeout, answers lost after the effect), SIGKILLs, broker and database restarts, and operator replays.
-/// Every kind of fault appears at least once when the stream is long enough to hold five phases.
+/// the client's timeout, answers lost after the effect, calls answered at once and carried out later), SIGKILLs, broker and database restarts, and operator replays.
+/// Every kind of fault appears at least once when the stream is long enough to hold seven phases.
 /// </summary>
 public static class FaultSchedule
 {
@@ -43,6 +43,12 @@ public static class FaultSchedule
     ];
 
     private static readonly string?[] WriteMethods = [null, "POST", "PATCH", "DELETE"];
+
+    /// <summary>
+    /// The longest a call answered at once may take to be carried out in a late-landing phase: below the attempt timeout the
+    /// chaos run gives Bridge (2 s), which is what Bridge's in-flight window counts on. Later than that is outside its model.
+    /// </summary>
+    public const int LateLandingMaxMs = 1500;
 
     /// <summary>Polls an async task takes normally, and in a slow phase (past the polling deadline Bridge is given).</summary>
     public const int NormalPolls = 3;
@@ -55,6 +61,7 @@ public static class FaultSchedule
         Hangs,
         LostAnswers,
         SlowAsyncTasks,
+        LateLandings,
     }
 
     public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true, int pauses = 0, TimeSpan? claimLease = null)
@@ -150,6 +157,15 @@ public static class FaultSchedule
                 },
                 FaultKind.Throttling => new FaultRule { PathContains = path, ThrottleRate = Rate(random, 0.1, 0.4), RetryAfterSeconds = 1 + random.Next(2) },
                 FaultKind.Hangs => new FaultRule { PathContains = path, HangRate = Rate(random, 0.05, 0.2) },
+                FaultKind.LateLandings => new FaultRule
+                {
+                    PathContains = path,
+                    Method = WriteMethods[random.Next(WriteMethods.Length)],
+                    LandLateRate = Rate(random, 0.15, 0.5),
+                    LandLateMinMs = 50,
+                    LandLateMaxMs = LateLandingMaxMs,
+                    LostAnswerStatus = new[] { 502, 503, 504 }[random.Next(3)],
+                },
                 _ => new FaultRule { PathContains = path, Method = WriteMethods[random.Next(WriteMethods.Length)], LoseAnswerRate = Rate(random, 0.15, 0.5) },
             };
             rules.Add(rule);
@@ -170,6 +186,7 @@ public static class FaultSchedule
             FaultKind.ServerErrors => string.Create(CultureInfo.InvariantCulture, $"{rule.ErrorStatus} on {rule.ErrorRate:P0} of {where}"),
             FaultKind.Throttling => string.Create(CultureInfo.InvariantCulture, $"429 Retry-After {rule.RetryAfterSeconds}s on {rule.ThrottleRate:P0} of {where}"),
             FaultKind.Hangs => string.Create(CultureInfo.InvariantCulture, $"hang past the client timeout on {rule.HangRate:P0} of {where}"),
+            FaultKind.LateLandings => string.Create(CultureInfo.InvariantCulture, $"{rule.LostAnswerStatus} at once, carried out {rule.LandLateMinMs}-{rule.LandLateMaxMs}ms later, on {rule.LandLateRate:P0} of {where}"),
             _ => string.Create(CultureInfo.InvariantCulture, $"answer lost after the effect on {rule.LoseAnswerRate:P0} of {where}"),
         };
     }

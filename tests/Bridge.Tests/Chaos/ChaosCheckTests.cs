@@ -50,7 +50,7 @@ public sealed class ChaosCheckTests
 
         Assert.Equal(Enum.GetValues<Flow>().Length, ScenarioGenerator.Families().Select(f => f.Flow).Distinct().Count());
         Assert.True(generator.World.Payments.Count > 0 && generator.World.Invoices.Count > 0);
-        foreach (var kind in new[] { "latency", "429 Retry-After", "hang past the client timeout", "answer lost after the effect", "past the polling deadline" })
+        foreach (var kind in new[] { "latency", "429 Retry-After", "hang past the client timeout", "answer lost after the effect", "past the polling deadline", "carried out" })
         {
             Assert.Contains(kind, faults, StringComparison.Ordinal);
         }
