@@ -124,6 +124,7 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
         {
             TimeoutRejectedException t => string.Create(CultureInfo.InvariantCulture, $"timed out after {t.Timeout}"),
             BrokenCircuitException => "the circuit to ActivePlatform is open after repeated failures",
+            AttemptNotSentException n => n.Message,
             HttpRequestException h => $"the connection failed ({h.HttpRequestError}): {Redact(h.Message)}",
             OperationCanceledException => "the request was cancelled by a timeout",
             _ => Redact(cause.Message),

@@ -61,6 +61,11 @@ public static class ActivePlatformServiceCollectionExtensions
             })
             .RedactLoggedHeaders([Bridge.ActivePlatform.ApiTokenHandler.HeaderName]);
 
+        // Outside the resilience handler: stamps when the call began, for the send deadline below.
+        services.TryAddTransient<Bridge.ActivePlatform.CallStartHandler>();
+        services.TryAddTransient<Bridge.ActivePlatform.SendDeadlineHandler>();
+        http.AddHttpMessageHandler<Bridge.ActivePlatform.CallStartHandler>();
+
         http.AddResilienceHandler("activeplatform", ConfigureResilience);
 
         // Inside the resilience handler: every attempt passes through it.
@@ -71,6 +76,9 @@ public static class ActivePlatformServiceCollectionExtensions
         services.TryAddSingleton<Bridge.ActivePlatform.ActivePlatformRateLimiter>();
         services.TryAddTransient<Bridge.ActivePlatform.ActivePlatformRateLimitHandler>();
         http.AddHttpMessageHandler<Bridge.ActivePlatform.ActivePlatformRateLimitHandler>();
+
+        // Innermost, after the rate limiter's wait: no attempt leaves after the call's total timeout (SendDeadline).
+        http.AddHttpMessageHandler<Bridge.ActivePlatform.SendDeadlineHandler>();
 
         // Generated clients over the one named HttpClient configured above: no reflection, one pipeline for all four APIs.
         var context = ActivePlatformJsonContext.Default;
@@ -146,6 +154,7 @@ public static class ActivePlatformServiceCollectionExtensions
         {
             ShouldHandle = async args =>
                 args.Outcome.Result?.Headers.Contains(Bridge.ActivePlatform.ActivePlatformRateLimitHandler.LocalHeader) != true
+                && args.Outcome.Exception is not Bridge.ActivePlatform.AttemptNotSentException
                 && await transient(args),
             FailureRatio = options.CircuitBreakerFailureRatio,
             MinimumThroughput = options.CircuitBreakerMinimumThroughput,
@@ -159,7 +168,7 @@ public static class ActivePlatformServiceCollectionExtensions
     /// <summary>Whether the HTTP layer may repeat a request after <paramref name="outcome"/>; see <see cref="ConfigureResilience"/>.</summary>
     internal static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, HttpMethod? method)
     {
-        if (!HttpClientResiliencePredicates.IsTransient(outcome))
+        if (!HttpClientResiliencePredicates.IsTransient(outcome) || outcome.Exception is Bridge.ActivePlatform.AttemptNotSentException)
         {
             return false;
         }

@@ -14,7 +14,8 @@ public static class EffectFailures
 {
     /// <summary>
     /// True for an answer that means the request was not carried out: 429 (throttled), any other 4xx but 408 (refused);
-    /// and for a request that never left: an open circuit, a connection that never opened. Everything else may have
+    /// and for a request that never left: an open circuit, a connection that never opened, an attempt past the call's total
+    /// timeout that Bridge did not send (<see cref="AttemptNotSentException"/>). Everything else may have
     /// applied: timeouts, a lost answer, and every 5xx — 503 included, since ActivePlatform documents nothing of its 5xx
     /// answers (REFERENCE.md §0) and a gateway may answer 503 after giving up on a request the platform then carries out —
     /// and so may a request the HTTP layer repeated after such an attempt, whatever the last repeat was answered.
@@ -25,6 +26,7 @@ public static class EffectFailures
         ActivePlatformException { Status: 429 } => true,
         ActivePlatformException { Status: >= 400 and < 500 and not 408 } => true,
         ActivePlatformException { Status: null, InnerException: BrokenCircuitException } => true,
+        ActivePlatformException { Status: null, InnerException: AttemptNotSentException } => true,
         ActivePlatformException { Status: null, InnerException: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } } => true,
         _ => false,
     };

@@ -307,6 +307,57 @@ public sealed class ErrorHandlingTests : IAsyncLifetime
         Assert.IsType<ResellerNotReachableException>(error.InnerException);
     }
 
+    [Theory]
+    [InlineData(503, true)]
+    [InlineData(429, false)]
+    public async Task A_repeat_due_after_a_pause_longer_than_the_total_timeout_is_not_sent(int firstAnswer, bool mayHaveApplied)
+    {
+        // Found by chaos (seed 1234): a process paused while the HTTP layer waited to repeat a DELETE woke with the repeat's
+        // delay and the total timeout both overdue, and the repeat left twenty seconds after the call began — after Bridge's
+        // in-flight window, when another delivery had already written the document's next version — and removed it.
+        // The pause is the clock jumping while the first answer is on its way back.
+        var clock = new JumpingClock();
+        var deletes = 0;
+        _server.Handler = async (ctx, _) =>
+        {
+            Interlocked.Increment(ref deletes);
+            clock.Jump(TimeSpan.FromMinutes(5));
+            await Answer(ctx, firstAnswer, "{\"errors\":{\"title\":\"busy\"}}", retryAfter: firstAnswer == 429 ? "0" : null);
+        };
+        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(_server.BaseUrl, o => o.RetryCount = 2), clock);
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None));
+
+        Assert.Equal(1, deletes);
+        Assert.IsType<AttemptNotSentException>(error.InnerException);
+        Assert.Contains("not sent", error.Message, StringComparison.Ordinal);
+        Assert.Equal(mayHaveApplied, error.AnAttemptMayHaveApplied);
+        Assert.Equal(!mayHaveApplied, Bridge.Host.Effects.EffectFailures.ProvesNotApplied(error));
+    }
+
+    [Fact]
+    public async Task Repeats_within_the_total_timeout_are_still_sent()
+    {
+        var deletes = 0;
+        _server.Handler = (ctx, _) => Interlocked.Increment(ref deletes) < 3 ? Answer(ctx, 503) : Answer(ctx, 204);
+        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(_server.BaseUrl, o => o.RetryCount = 2), new JumpingClock());
+
+        var answer = await client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None);
+
+        Assert.Equal(3, deletes);
+        Assert.True(answer.WasPresent);
+    }
+
+    /// <summary>The system clock, moved forward on demand: what a paused process sees of its monotonic clock when it wakes.</summary>
+    private sealed class JumpingClock : TimeProvider
+    {
+        private long _offset;
+
+        public void Jump(TimeSpan by) => Interlocked.Add(ref _offset, (long)(by.TotalSeconds * TimestampFrequency));
+
+        public override long GetTimestamp() => System.GetTimestamp() + Interlocked.Read(ref _offset);
+    }
+
     [Fact]
     public async Task A_2xx_with_an_unreadable_body_is_transient()
     {
