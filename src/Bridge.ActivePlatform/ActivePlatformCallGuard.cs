@@ -134,7 +134,12 @@ internal sealed class ActivePlatformCallGuard(string? apiToken, TimeProvider tim
         var inner = cause is ApiExceptionBase ? null : cause;
         return new ActivePlatformTransientException(
             $"ActivePlatform did not answer {method ?? "the request"} {uri}: {what}",
-            new ActivePlatformFailureDetails { Method = method, RequestUri = uri, AnAttemptMayHaveApplied = AttemptOutcomes.AnAttemptMayHaveApplied(request) },
+            new ActivePlatformFailureDetails
+            {
+                Method = method,
+                RequestUri = uri,
+                AnAttemptMayHaveApplied = AttemptOutcomes.AnAttemptMayHaveApplied(request) || cause is AttemptNotSentException { AnEarlierAttemptMayHaveApplied: true },
+            },
             inner);
     }
 

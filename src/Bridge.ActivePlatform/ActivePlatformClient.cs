@@ -208,7 +208,21 @@ public sealed class ActivePlatformClient(
 
         // Accepted without saying what it did (an empty or unreadable body, data: null, an unknown type):
         // the document, if it was written, is found by its key.
-        var found = await FindClosingDocumentAsync(resellerId, accountId, key, cancellationToken).ConfigureAwait(false);
+        ExternalInvoice? found;
+        try
+        {
+            found = await FindClosingDocumentAsync(resellerId, accountId, key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ActivePlatformException unread)
+        {
+            // The write was answered 2xx: it was carried out. A read-back that fails says nothing against that, and must not
+            // read as "nothing was sent" (a GET answered 429, or one that never left, proves only that it did nothing itself).
+            throw new ActivePlatformTransientException(
+                $"ActivePlatform answered {status} to {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} without saying what it wrote, and the read-back by key failed: {unread.Message}",
+                new ActivePlatformFailureDetails { Status = status, Method = response.RequestMessage?.Method.Method, RequestUri = response.RequestMessage?.RequestUri, AnAttemptMayHaveApplied = true },
+                unread);
+        }
+
         return found is not null
             ? WriteResult<ExternalInvoice>.Completed(found, status) with { AnAttemptMayHaveApplied = earlier }
             : throw Unreadable(response, $"the write was accepted but neither a closing document nor an async task came back, and no document with key {key} exists");

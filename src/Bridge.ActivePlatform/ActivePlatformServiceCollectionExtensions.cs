@@ -154,7 +154,6 @@ public static class ActivePlatformServiceCollectionExtensions
         {
             ShouldHandle = async args =>
                 args.Outcome.Result?.Headers.Contains(Bridge.ActivePlatform.ActivePlatformRateLimitHandler.LocalHeader) != true
-                && args.Outcome.Exception is not Bridge.ActivePlatform.AttemptNotSentException
                 && await transient(args),
             FailureRatio = options.CircuitBreakerFailureRatio,
             MinimumThroughput = options.CircuitBreakerMinimumThroughput,

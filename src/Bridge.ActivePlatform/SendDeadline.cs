@@ -3,59 +3,150 @@ using Microsoft.Extensions.Options;
 namespace Bridge.ActivePlatform;
 
 /// <summary>
-/// No attempt of a call leaves later than <see cref="ActivePlatformOptions.TotalTimeout"/> after the call began, by the
-/// monotonic clock. Bridge's in-flight window (<c>TotalTimeout + AttemptTimeout</c> from the send) counts on it: once the
-/// window has passed, a read-back that finds nothing is taken as "the request will never land", and the next write of the
-/// same thing goes ahead. The total timeout's own timer does not guarantee it: a process paused between two attempts (a
-/// frozen VM, a SIGSTOP, a stop-the-world pause) wakes with the retry's delay and the total timeout both overdue, and
-/// whichever timer runs first wins — a repeat could leave twenty seconds after the call began and land after the next
-/// version was written (chaos seed 1234: a DELETE repeated after a pause removed a document whose later update Bridge had
-/// already reported, and the delete was reported as finding nothing).
+/// No attempt of a write (any method but GET and HEAD) leaves later than <see cref="ActivePlatformOptions.TotalTimeout"/>
+/// after the send began — by the monotonic clock and by the wall clock, whichever has moved further. Bridge's in-flight
+/// window (<c>TotalTimeout + AttemptTimeout</c> from the send the effect journal recorded) counts on it: once the window has
+/// passed, a read-back that finds nothing is taken as "the request will never land", and the next write of the same thing
+/// goes ahead. The total timeout's own timer does not guarantee it: a process paused between two attempts (a SIGSTOP, a
+/// stop-the-world pause, a starved machine) wakes with the retry's delay and the total timeout both overdue, and whichever
+/// timer runs first wins — chaos seed 1234: a DELETE repeated twenty seconds after its call began, after another delivery
+/// had settled it as not applied and written the document's next version, removed the document, and the delete was then
+/// reported as finding nothing.
 /// <para>
-/// <see cref="CallStartHandler"/> sits outside the resilience handler and stamps the call once; the resilience handler's
-/// request snapshots carry the stamp to every attempt; <see cref="SendDeadlineHandler"/>, innermost (after the rate
-/// limiter's wait), refuses an attempt past the deadline with <see cref="AttemptNotSentException"/>, which is neither
-/// repeated, nor counted as an attempt that may have applied, nor a failure for the circuit breaker. What is left is a
-/// pause between that check and the bytes leaving: the frozen-process limit the README names.
+/// When the send began: a message's handling runs in a scope (<see cref="OpenScope"/>); the effect journal, right before it
+/// records a send, stamps the clocks into it (<see cref="SendBegins"/>), and the next write sent in the scope takes that
+/// stamp — so its deadline is never later than the recorded send plus the total timeout, even when the process was paused
+/// between the record and the call. Otherwise <see cref="CallStartHandler"/>, outside the resilience handler, stamps the
+/// call when it begins. The resilience handler's
+/// retries send the same request message again, so the stamp, kept in its options, is seen by every attempt;
+/// <see cref="SendDeadlineHandler"/>, innermost (after the rate limiter's wait), refuses an attempt past the deadline with
+/// <see cref="AttemptNotSentException"/>: not repeated, not an attempt that may have applied, and proof that nothing was
+/// sent unless an earlier attempt went unanswered. A GET is never refused: reading late changes nothing, and a read that
+/// follows a write (a write answered without its resource is read back by key) must not turn an applied write into
+/// "nothing sent". What is left is a pause between that check and the request leaving (the README's frozen-process limit),
+/// and a virtual machine whose clocks both stood still while the database's went on.
 /// </para>
 /// </summary>
-internal static class SendDeadline
+public static class SendDeadline
 {
-    public static readonly HttpRequestOptionsKey<long> CallStarted = new("Bridge.ActivePlatform.CallStarted");
+    internal static readonly HttpRequestOptionsKey<SendStamp> CallStarted = new("Bridge.ActivePlatform.CallStarted");
+
+    private static readonly AsyncLocal<SendBox?> Ambient = new();
+
+    /// <summary>The clocks now.</summary>
+    public static SendStamp Stamp(TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        return new SendStamp(clock.GetTimestamp(), clock.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Opens the scope of one piece of work (a message's handling): sends recorded inside it (<see cref="SendBegins"/>) give
+    /// their stamp to the next write sent inside it.
+    /// </summary>
+    public static IDisposable OpenScope()
+    {
+        var outer = Ambient.Value;
+        Ambient.Value = new SendBox();
+        return new Restore(outer);
+    }
+
+    /// <summary>
+    /// Called right before a send is recorded (the effect journal's <c>sent_at</c>, a rate intent's hold): the next write sent
+    /// in this scope counts its deadline from now, so never from later than the record. Nothing outside a scope.
+    /// </summary>
+    public static void SendBegins(TimeProvider? clock = null) => Ambient.Value?.Set(Stamp(clock ?? TimeProvider.System));
+
+    /// <summary>The stamp a recorded send left for this write, taken so the next write does not reuse it.</summary>
+    internal static SendStamp? TakeRecorded() => Ambient.Value?.Take();
+
+    internal static bool IsWrite(HttpMethod method) => method != HttpMethod.Get && method != HttpMethod.Head;
+
+    private sealed class SendBox
+    {
+        private readonly Lock _gate = new();
+        private SendStamp? _stamp;
+
+        public void Set(SendStamp stamp)
+        {
+            lock (_gate)
+            {
+                _stamp = stamp;
+            }
+        }
+
+        public SendStamp? Take()
+        {
+            lock (_gate)
+            {
+                var stamp = _stamp;
+                _stamp = null;
+                return stamp;
+            }
+        }
+    }
+
+    private sealed class Restore(SendBox? outer) : IDisposable
+    {
+        public void Dispose() => Ambient.Value = outer;
+    }
 }
 
-/// <summary>Outermost: stamps when the call began (the first time through; a request sent again keeps its stamp).</summary>
+/// <summary>When a send began, by the monotonic clock and by the wall clock.</summary>
+public readonly record struct SendStamp(long Timestamp, DateTimeOffset Wall)
+{
+    /// <summary>The longer of the two clocks' elapsed time: a pause one of them did not see still counts.</summary>
+    public TimeSpan Elapsed(TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        var monotonic = clock.GetElapsedTime(Timestamp);
+        var wall = clock.GetUtcNow() - Wall;
+        return wall > monotonic ? wall : monotonic;
+    }
+}
+
+/// <summary>Outermost: stamps when a write began — the caller's recorded send if it opened one, else now.</summary>
 internal sealed class CallStartHandler(TimeProvider timeProvider) : DelegatingHandler
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!request.Options.TryGetValue(SendDeadline.CallStarted, out _))
+        if (SendDeadline.IsWrite(request.Method) && !request.Options.TryGetValue(SendDeadline.CallStarted, out _))
         {
-            request.Options.Set(SendDeadline.CallStarted, timeProvider.GetTimestamp());
+            request.Options.Set(SendDeadline.CallStarted, SendDeadline.TakeRecorded() ?? SendDeadline.Stamp(timeProvider));
         }
 
         return base.SendAsync(request, cancellationToken);
     }
 }
 
-/// <summary>Innermost: an attempt that would leave after the call's total timeout is not sent.</summary>
-internal sealed class SendDeadlineHandler(TimeProvider timeProvider, IOptionsMonitor<ActivePlatformOptions> options) : DelegatingHandler
+/// <summary>Innermost: an attempt of a write that would leave after the send's total timeout is not sent.</summary>
+internal sealed class SendDeadlineHandler(TimeProvider timeProvider, IOptions<ActivePlatformOptions> options) : DelegatingHandler
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Options.TryGetValue(SendDeadline.CallStarted, out var started)
-            && timeProvider.GetElapsedTime(started) is var elapsed
-            && elapsed > options.CurrentValue.TotalTimeout)
+        var total = options.Value.TotalTimeout;
+        if (SendDeadline.IsWrite(request.Method)
+            && request.Options.TryGetValue(SendDeadline.CallStarted, out var started)
+            && started.Elapsed(timeProvider) is var elapsed
+            && elapsed > total)
         {
             throw new AttemptNotSentException(
-                $"not sent: {elapsed:g} had passed since the call began, more than the total timeout of {options.CurrentValue.TotalTimeout:g} (the process was paused or starved); sent now it could land after Bridge stopped waiting for it");
+                $"not sent: {elapsed:g} had passed since the send began, more than the total timeout of {total:g} (the process was paused or starved); sent now it could land after Bridge stopped waiting for it",
+                AttemptOutcomes.AnAttemptMayHaveApplied(request));
         }
 
         return base.SendAsync(request, cancellationToken);
     }
 }
 
-/// <summary>An attempt Bridge did not send because the call's total timeout had passed (<see cref="SendDeadlineHandler"/>).</summary>
-public sealed class AttemptNotSentException(string message) : HttpRequestException(HttpRequestError.Unknown, message);
+/// <summary>
+/// An attempt Bridge did not send because the send's total timeout had passed (<see cref="SendDeadlineHandler"/>).
+/// <see cref="AnEarlierAttemptMayHaveApplied"/>: an earlier attempt of the same call went unanswered.
+/// </summary>
+public sealed class AttemptNotSentException(string message, bool anEarlierAttemptMayHaveApplied = false)
+    : HttpRequestException(HttpRequestError.Unknown, message)
+{
+    public bool AnEarlierAttemptMayHaveApplied { get; } = anEarlierAttemptMayHaveApplied;
+}

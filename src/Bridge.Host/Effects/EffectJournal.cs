@@ -220,6 +220,9 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerKey);
         var attempt = Guid.NewGuid().ToString("N");
+
+        // Before sent_at is written: the write that follows must leave within its total timeout of this moment.
+        Bridge.ActivePlatform.SendDeadline.SendBegins();
         if (claim is not null)
         {
             ArgumentException.ThrowIfNullOrEmpty(claim.Owner);
@@ -339,6 +342,7 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentException.ThrowIfNullOrEmpty(attempt);
+        Bridge.ActivePlatform.SendDeadline.SendBegins();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
             sql.StampSend, new { EffectId = id.Hash, AttemptId = attempt }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;

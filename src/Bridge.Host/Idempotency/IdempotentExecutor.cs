@@ -115,7 +115,11 @@ public sealed partial class IdempotentExecutor(
             WorkResult result;
             try
             {
-                result = await work.Apply(context, claimLost.Token);
+                // Sends the work records give their stamp to the write that follows (the HTTP client's send deadline).
+                using (Bridge.ActivePlatform.SendDeadline.OpenScope())
+                {
+                    result = await work.Apply(context, claimLost.Token);
+                }
             }
             catch (Exception ex) when (PermanentFailures.TryClassify(ex, out var rejection))
             {

@@ -348,14 +348,102 @@ public sealed class ErrorHandlingTests : IAsyncLifetime
         Assert.True(answer.WasPresent);
     }
 
-    /// <summary>The system clock, moved forward on demand: what a paused process sees of its monotonic clock when it wakes.</summary>
+    [Fact]
+    public async Task A_repeat_is_not_sent_when_only_the_wall_clock_saw_the_pause()
+    {
+        // A paused virtual machine's monotonic clock may stand still while the database's clock goes on; its wall clock is
+        // set right when it resumes.
+        var clock = new JumpingClock();
+        var patches = 0;
+        _server.Handler = async (ctx, _) =>
+        {
+            Interlocked.Increment(ref patches);
+            clock.JumpWall(TimeSpan.FromMinutes(5));
+            await Answer(ctx, 503);
+        };
+        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(_server.BaseUrl, o => o.RetryCount = 2), clock);
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None));
+
+        Assert.Equal(1, patches);
+        Assert.IsType<AttemptNotSentException>(error.InnerException);
+        Assert.True(error.AnAttemptMayHaveApplied);
+    }
+
+    [Fact]
+    public async Task A_read_is_repeated_whatever_the_clock_says()
+    {
+        // Reading late changes nothing, and a read that follows a write must not turn it into "nothing sent".
+        var clock = new JumpingClock();
+        var reads = 0;
+        _server.Handler = (ctx, _) =>
+        {
+            clock.Jump(TimeSpan.FromMinutes(5));
+            return Interlocked.Increment(ref reads) == 1 ? Answer(ctx, 503) : Answer(ctx, 200, "{\"data\":[]}");
+        };
+        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(_server.BaseUrl, o => o.RetryCount = 2), clock);
+
+        Assert.Null(await client.Client.FindClosingDocumentAsync(1, 505, "k", CancellationToken.None));
+        Assert.Equal(2, reads);
+    }
+
+    [Fact]
+    public async Task A_write_counts_its_deadline_from_the_send_its_work_recorded_and_only_the_next_write_does()
+    {
+        // The journal recorded the send (its stamp left in the work's scope), then the process was paused before the call:
+        // the first write is not sent at all. The write after it has no recorded send of its own and counts from its call.
+        var clock = new JumpingClock();
+        var deletes = 0;
+        _server.Handler = (ctx, _) =>
+        {
+            Interlocked.Increment(ref deletes);
+            return Answer(ctx, 204);
+        };
+        await using var client = ActivePlatformClientFactory.Create(TestClients.Options(_server.BaseUrl, o => o.RetryCount = 2), clock);
+        using var work = SendDeadline.OpenScope();
+        SendDeadline.SendBegins(clock);
+        clock.Jump(TimeSpan.FromMinutes(5));
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None));
+        Assert.Equal(0, deletes);
+        Assert.False(error.AnAttemptMayHaveApplied);
+        Assert.True(Bridge.Host.Effects.EffectFailures.ProvesNotApplied(error));
+
+        Assert.True((await client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None)).WasPresent);
+        Assert.Equal(1, deletes);
+    }
+
+    [Fact]
+    public async Task A_write_answered_without_its_resource_whose_read_back_fails_is_not_proof_of_nothing_written()
+    {
+        // Answered 201 with no document: it was written. The read-back by key answered 429 proves only that the read did nothing.
+        _server.Handler = (ctx, request) => request.Method == "POST"
+            ? Answer(ctx, 201, "{\"data\":null}")
+            : Answer(ctx, 429, "{\"errors\":{\"title\":\"slow down\"}}", retryAfter: "0");
+        await using var client = Client(o => o.RetryCount = 0);
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.CreateClosingDocumentAsync(1, 505, JsonToleranceTests.SampleWrite(), CancellationToken.None));
+
+        Assert.True(error.AnAttemptMayHaveApplied);
+        Assert.False(Bridge.Host.Effects.EffectFailures.ProvesNotApplied(error));
+    }
+
+    /// <summary>
+    /// The system clock, moved forward on demand: what a paused process sees of its clocks when it wakes (the monotonic one,
+    /// and the wall clock, which a resumed virtual machine sets right).
+    /// </summary>
     private sealed class JumpingClock : TimeProvider
     {
         private long _offset;
+        private long _wallTicks;
 
         public void Jump(TimeSpan by) => Interlocked.Add(ref _offset, (long)(by.TotalSeconds * TimestampFrequency));
 
+        public void JumpWall(TimeSpan by) => Interlocked.Add(ref _wallTicks, by.Ticks);
+
         public override long GetTimestamp() => System.GetTimestamp() + Interlocked.Read(ref _offset);
+
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _wallTicks));
     }
 
     [Fact]

@@ -44,6 +44,29 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
     }
 
     [StoreFact]
+    public async Task Recording_a_send_stamps_the_clocks_before_it_for_the_next_write_of_the_work()
+    {
+        // The HTTP client's send deadline counts from this stamp, so a pause between the record and the request counts too.
+        using (Bridge.ActivePlatform.SendDeadline.OpenScope())
+        {
+            var before = Bridge.ActivePlatform.SendDeadline.Stamp(TimeProvider.System);
+            var attempt = await Journal.TryBeginAsync(Line("P20", "A"), "msg-1", "fp-1", null, CancellationToken.None);
+            var after = Bridge.ActivePlatform.SendDeadline.Stamp(TimeProvider.System);
+
+            var begun = Assert.IsType<Bridge.ActivePlatform.SendStamp>(Bridge.ActivePlatform.SendDeadline.TakeRecorded());
+            Assert.InRange(begun.Timestamp, before.Timestamp, after.Timestamp);
+            Assert.Null(Bridge.ActivePlatform.SendDeadline.TakeRecorded());
+
+            Assert.True(await Journal.TryStampSendAsync(Line("P20", "A"), attempt!, CancellationToken.None));
+            Assert.True(Bridge.ActivePlatform.SendDeadline.TakeRecorded()?.Timestamp >= after.Timestamp);
+        }
+
+        // Outside a piece of work nothing is left behind.
+        Assert.NotNull(await Journal.TryBeginAsync(Line("P21", "A"), "msg-2", "fp-2", null, CancellationToken.None));
+        Assert.Null(Bridge.ActivePlatform.SendDeadline.TakeRecorded());
+    }
+
+    [StoreFact]
     public async Task The_open_effect_of_a_group_and_an_effect_by_id_are_read_together_in_every_combination()
     {
         var first = Line("P9", "A");

@@ -183,6 +183,9 @@ public sealed class UpdateCurrencyRatesHandler(
     private async Task RecordIntentAsync(ClaimFence? claim, long resellerId, IReadOnlyList<string> pairKeys, string version, string owner, CancellationToken cancellationToken)
     {
         var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+
+        // Before any pair's hold is written: the PATCH must leave within its total timeout of this moment.
+        Bridge.ActivePlatform.SendDeadline.SendBegins();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (claim is not null && !await documents.TryRenewAsync(transaction, claim.Scope, claim.DocumentKey, claim.Owner, claim.Lease, cancellationToken))
