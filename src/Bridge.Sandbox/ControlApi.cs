@@ -86,7 +86,7 @@ internal static class ControlApi
 
             if (rules is null || rules.Any(r => r is null || !r.RatesAreValid() || r.ErrorStatus is < 100 or > 599 || r.LostAnswerStatus is < 100 or > 599))
             {
-                return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate, hangRate, throttleRate, loseAnswerRate and landLateRate 0..1, 0 ≤ landLateMinMs ≤ landLateMaxMs, errorStatus and lostAnswerStatus 100..599)" });
+                return Results.BadRequest(new { error = "expected a fault rule or an array of them (errorRate, hangRate, throttleRate, loseAnswerRate and landLateRate 0..1, 0 ≤ landLateMinMs ≤ landLateMaxMs ≤ 86400000, errorStatus and lostAnswerStatus 100..599)" });
             }
 
             if (rules.Select(r => r.ThenByHand).OfType<SandboxHandChange>().Select(change => payments.RefuseHandChange(change.PaymentId, change)).FirstOrDefault(refused => refused is not null) is { } badChange)

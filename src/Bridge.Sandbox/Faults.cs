@@ -231,7 +231,8 @@ internal sealed class FaultInjector
 
             case FaultKind.LandLate:
                 CallLog.SetFault(context, "answered-before-landing");
-                await context.RequestServices.GetRequiredService<LateLandings>().DeferAsync(context, TimeSpan.FromMilliseconds(decision.LateMs));
+                // The delay counts from the call's arrival: latency already waited is part of it.
+                await context.RequestServices.GetRequiredService<LateLandings>().DeferAsync(context, TimeSpan.FromMilliseconds(Math.Max(0, decision.LateMs - decision.LatencyMs)));
                 ChangeByHand(context, decision);
                 var gaveUpTitle = ReasonPhrases.GetReasonPhrase(decision.Status);
                 await ApiJson.Error(decision.Status, gaveUpTitle.Length == 0 ? "Bad Gateway" : gaveUpTitle).ExecuteAsync(context);

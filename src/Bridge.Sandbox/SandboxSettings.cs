@@ -226,7 +226,7 @@ public sealed class FaultRule
 
     /// <summary>
     /// The next N matching calls are answered <see cref="LostAnswerStatus"/> at once and carried out later: a gateway gave
-    /// up on the request while the platform still worked on it. Each lands after a delay drawn from the seeded Random between
+    /// up on the request while the platform still worked on it. Each lands after a delay, counted from its arrival, drawn from the seeded Random between
     /// <see cref="LandLateMinMs"/> and <see cref="LandLateMaxMs"/>, sent again to the sandbox itself (marked, so no rule faults or delays it) — unless the
     /// sandbox is reset or stopped first. Keep the delay below the client's attempt timeout: Bridge counts on no request
     /// being carried out later than one attempt timeout after it was sent (its in-flight window).
@@ -265,7 +265,10 @@ public sealed class FaultRule
     public long? ThenDeleteClosingDocumentByHand { get; set; }
 
     internal bool RatesAreValid() =>
-        new[] { ErrorRate, HangRate, ThrottleRate, LoseAnswerRate, LandLateRate }.All(rate => rate is >= 0 and <= 1) && LandLateMinMs >= 0 && LandLateMaxMs >= LandLateMinMs;
+        new[] { ErrorRate, HangRate, ThrottleRate, LoseAnswerRate, LandLateRate }.All(rate => rate is >= 0 and <= 1) && LandLateMinMs >= 0 && LandLateMaxMs >= LandLateMinMs && LandLateMaxMs <= MaxLandLateMs;
+
+    /// <summary>The longest <see cref="LandLateMaxMs"/> accepted: a day.</summary>
+    public const int MaxLandLateMs = 86_400_000;
 
     internal FaultRule Clone() => (FaultRule)MemberwiseClone();
 }

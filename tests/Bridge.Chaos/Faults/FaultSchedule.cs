@@ -32,7 +32,7 @@ public sealed record ReplayThenKill(int AtPublication, int Instance, TimeSpan Ki
 /// The seeded plan of disturbances, placed by stream position (after the N-th publication) rather than by clock, so a seed
 /// always disturbs the same part of the stream: phases of sandbox faults (latency, 5xx, 429 with Retry-After, hangs past
 /// the client's timeout, answers lost after the effect, calls answered at once and carried out later), SIGKILLs, broker and database restarts, and operator replays.
-/// Every kind of fault appears at least once when the stream is long enough to hold seven phases.
+/// Every kind of fault appears at least once when the stream is long enough to hold six phases.
 /// </summary>
 public static class FaultSchedule
 {
@@ -61,7 +61,6 @@ public static class FaultSchedule
         Hangs,
         LostAnswers,
         SlowAsyncTasks,
-        LateLandings,
     }
 
     public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true, int pauses = 0, TimeSpan? claimLease = null)
@@ -88,6 +87,24 @@ public static class FaultSchedule
             {
                 var mix = Enum.GetValues<FaultKind>().Where(_ => random.NextDouble() < 0.45).ToList();
                 actions.Add(Phase(random, at, mix.Count == 0 ? [kinds[random.Next(kinds.Count)]] : mix));
+            }
+        }
+
+        // Late landings are drawn apart too (like pauses, below), so a seed's other phases stay what they were before them:
+        // added to a share of the phases that fault at all, and always to the first such phase after the opening ones.
+        if (faults)
+        {
+            var landing = new Random(unchecked((seed * 7907) + 5));
+            static bool Faulting(SetFaults set) => set.Rules.Count > 0 || set.PollsToComplete != NormalPolls;
+            var faulting = Enumerable.Range(0, actions.Count).Where(i => actions[i] is SetFaults set && Faulting(set)).ToList();
+            var always = faulting.Count == 0 ? -1 : faulting[Math.Min(faulting.Count - 1, 2)];
+            for (var i = 0; i < actions.Count; i++)
+            {
+                if (actions[i] is SetFaults set && Faulting(set) && (landing.NextDouble() < 0.3 || i == always))
+                {
+                    var rule = LateLanding(landing);
+                    actions[i] = set with { Rules = [.. set.Rules, rule], Description = set.Description + "; " + DescribeLateLanding(rule) };
+                }
             }
         }
 
@@ -157,15 +174,6 @@ public static class FaultSchedule
                 },
                 FaultKind.Throttling => new FaultRule { PathContains = path, ThrottleRate = Rate(random, 0.1, 0.4), RetryAfterSeconds = 1 + random.Next(2) },
                 FaultKind.Hangs => new FaultRule { PathContains = path, HangRate = Rate(random, 0.05, 0.2) },
-                FaultKind.LateLandings => new FaultRule
-                {
-                    PathContains = path,
-                    Method = WriteMethods[random.Next(WriteMethods.Length)],
-                    LandLateRate = Rate(random, 0.15, 0.5),
-                    LandLateMinMs = 50,
-                    LandLateMaxMs = LateLandingMaxMs,
-                    LostAnswerStatus = new[] { 502, 503, 504 }[random.Next(3)],
-                },
                 _ => new FaultRule { PathContains = path, Method = WriteMethods[random.Next(WriteMethods.Length)], LoseAnswerRate = Rate(random, 0.15, 0.5) },
             };
             rules.Add(rule);
@@ -174,6 +182,20 @@ public static class FaultSchedule
 
         return new SetFaults(at, string.Join("; ", described), rules, polls);
     }
+
+    /// <summary>A call answered 502/503/504 at once and carried out 50 ms to <see cref="LateLandingMaxMs"/> later.</summary>
+    private static FaultRule LateLanding(Random random) => new()
+    {
+        PathContains = Paths[random.Next(Paths.Length)],
+        Method = WriteMethods[random.Next(WriteMethods.Length)],
+        LandLateRate = Rate(random, 0.15, 0.5),
+        LandLateMinMs = 50,
+        LandLateMaxMs = LateLandingMaxMs,
+        LostAnswerStatus = new[] { 502, 503, 504 }[random.Next(3)],
+    };
+
+    private static string DescribeLateLanding(FaultRule rule) => string.Create(CultureInfo.InvariantCulture,
+        $"{rule.LostAnswerStatus} at once, carried out {rule.LandLateMinMs}-{rule.LandLateMaxMs}ms after arrival, on {rule.LandLateRate:P0} of {rule.Method ?? "any"} {rule.PathContains ?? "*"}");
 
     private static double Rate(Random random, double from, double to) => Math.Round(from + (random.NextDouble() * (to - from)), 2);
 
@@ -186,7 +208,6 @@ public static class FaultSchedule
             FaultKind.ServerErrors => string.Create(CultureInfo.InvariantCulture, $"{rule.ErrorStatus} on {rule.ErrorRate:P0} of {where}"),
             FaultKind.Throttling => string.Create(CultureInfo.InvariantCulture, $"429 Retry-After {rule.RetryAfterSeconds}s on {rule.ThrottleRate:P0} of {where}"),
             FaultKind.Hangs => string.Create(CultureInfo.InvariantCulture, $"hang past the client timeout on {rule.HangRate:P0} of {where}"),
-            FaultKind.LateLandings => string.Create(CultureInfo.InvariantCulture, $"{rule.LostAnswerStatus} at once, carried out {rule.LandLateMinMs}-{rule.LandLateMaxMs}ms later, on {rule.LandLateRate:P0} of {where}"),
             _ => string.Create(CultureInfo.InvariantCulture, $"answer lost after the effect on {rule.LoseAnswerRate:P0} of {where}"),
         };
     }

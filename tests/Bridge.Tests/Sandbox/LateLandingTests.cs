@@ -70,6 +70,42 @@ public sealed class LateLandingTests(SandboxFixture fixture) : SandboxTest(fixtu
     }
 
     [Fact]
+    public async Task A_call_that_lands_as_an_async_task_is_run_to_its_end()
+    {
+        // Nobody polls the landed call's task, yet ActivePlatform runs it: the document is written.
+        await Control.SetAsyncModeAsync(new AsyncModeSettings { Mode = AsyncWriteMode.KeyPattern, KeyPattern = "^async-", PollsToComplete = 3 }, CancellationToken.None);
+        var key = "async-" + NewKey();
+        await Control.SetFaultAsync(new FaultRule { Method = "POST", LandLateNext = 1, LandLateMinMs = 3_600_000, LandLateMaxMs = 3_600_000 }, CancellationToken.None);
+        Assert.Equal(HttpStatusCode.BadGateway, (await SendAsync(HttpMethod.Post, Documents, ClosingDocument(key))).Status);
+
+        await Control.LandLateCallsNowAsync(CancellationToken.None);
+        await Control.AwaitLateLandingsAsync(Limit, CancellationToken.None);
+
+        Assert.Equal(key, Assert.Single(await Control.GetExternalInvoicesAsync(CancellationToken.None)).Key);
+        Assert.Equal("completed", Assert.Single(await Control.GetAsyncTasksAsync(CancellationToken.None)).Status);
+    }
+
+    [Fact]
+    public async Task A_call_lands_on_the_address_it_arrived_on_whatever_its_Host_header_said()
+    {
+        // Behind a port mapping the Host header names an address the sandbox cannot reach from inside.
+        var key = NewKey();
+        await Control.SetFaultAsync(new FaultRule { Method = "POST", LandLateNext = 1, LandLateMinMs = 0, LandLateMaxMs = 0 }, CancellationToken.None);
+        using var request = new HttpRequestMessage(HttpMethod.Post, Documents)
+        {
+            Content = new StringContent(ClosingDocument(key).ToJsonString(), System.Text.Encoding.UTF8, "application/vnd.api+json"),
+        };
+        request.Headers.Accept.ParseAdd("application/vnd.api+json");
+        request.Headers.Host = "127.0.0.1:1";
+        using var answered = await Api.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadGateway, answered.StatusCode);
+
+        await Control.AwaitLateLandingsAsync(Limit, CancellationToken.None);
+
+        Assert.Equal(key, Assert.Single(await Control.GetExternalInvoicesAsync(CancellationToken.None)).Key);
+    }
+
+    [Fact]
     public async Task A_reset_drops_what_has_not_landed()
     {
         await Control.SetFaultAsync(new FaultRule { Method = "POST", LandLateNext = 1, LandLateMinMs = 3_600_000, LandLateMaxMs = 3_600_000 }, CancellationToken.None);
@@ -88,8 +124,11 @@ public sealed class LateLandingTests(SandboxFixture fixture) : SandboxTest(fixtu
     {
         var refused = await Assert.ThrowsAsync<HttpRequestException>(() =>
             Control.SetFaultAsync(new FaultRule { LandLateRate = 0.5, LandLateMinMs = 10, LandLateMaxMs = 5 }, CancellationToken.None));
+        var tooLong = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            Control.SetFaultAsync(new FaultRule { LandLateRate = 0.5, LandLateMaxMs = int.MaxValue }, CancellationToken.None));
 
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
         Assert.Empty(await Control.GetFaultsAsync(CancellationToken.None));
     }
 }
