@@ -29,9 +29,9 @@ internal static class AttemptOutcomes
 
     /// <summary>
     /// Anything but an answer that proves the attempt was not carried out (429, another 4xx but 408) or a request that never
-    /// left (a connection that never opened, an open circuit, an attempt past the call's deadline) — and but a success, which is no failure at all. A 503 proves
-    /// nothing: a gateway may answer it after giving up on a request the platform then carries out (as
-    /// <c>EffectFailures.ProvesNotApplied</c> in the host says).
+    /// left (a connection that never opened, an open circuit, an attempt past the send's deadline) — and but a success,
+    /// which is no failure at all. A 503 proves nothing: a gateway may answer it after giving up on a request the platform
+    /// then carries out (as <c>EffectFailures.ProvesNotApplied</c> in the host says).
     /// </summary>
     private static bool IsUnclear(Outcome<HttpResponseMessage> outcome)
     {

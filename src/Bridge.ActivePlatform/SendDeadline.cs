@@ -17,8 +17,8 @@ namespace Bridge.ActivePlatform;
 /// records a send, stamps the clocks into it (<see cref="SendBegins"/>), and the next write sent in the scope takes that
 /// stamp — so its deadline is never later than the recorded send plus the total timeout, even when the process was paused
 /// between the record and the call. Otherwise <see cref="CallStartHandler"/>, outside the resilience handler, stamps the
-/// call when it begins. The resilience handler's
-/// retries send the same request message again, so the stamp, kept in its options, is seen by every attempt;
+/// call when it begins. The resilience handler's retries send the same request message again, so the stamp, kept in its
+/// options, is seen by every attempt;
 /// <see cref="SendDeadlineHandler"/>, innermost (after the rate limiter's wait), refuses an attempt past the deadline with
 /// <see cref="AttemptNotSentException"/>: not repeated, not an attempt that may have applied, and proof that nothing was
 /// sent unless an earlier attempt went unanswered. A GET is never refused: reading late changes nothing, and a read that
