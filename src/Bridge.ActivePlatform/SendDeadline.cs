@@ -105,18 +105,38 @@ public readonly record struct SendStamp(long Timestamp, DateTimeOffset Wall)
     }
 }
 
-/// <summary>Outermost: stamps when a write began — the caller's recorded send if it opened one, else now.</summary>
-internal sealed class CallStartHandler(TimeProvider timeProvider) : DelegatingHandler
+/// <summary>
+/// Outermost: stamps when a write began — the caller's recorded send if it left one, else now. A write that began at a
+/// recorded send is also cut when the total timeout has passed since that send: the resilience handler's total timeout
+/// counts from the call, which a pause after the record made later, and an attempt that passed the deadline's check just in
+/// time must not go on being sent (a slow connection, a long upload) past it.
+/// </summary>
+internal sealed class CallStartHandler(TimeProvider timeProvider, IOptions<ActivePlatformOptions> options) : DelegatingHandler
 {
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (SendDeadline.IsWrite(request.Method) && !request.Options.TryGetValue(SendDeadline.CallStarted, out _))
+        if (!SendDeadline.IsWrite(request.Method) || request.Options.TryGetValue(SendDeadline.CallStarted, out _))
         {
-            request.Options.Set(SendDeadline.CallStarted, SendDeadline.TakeRecorded() ?? SendDeadline.Stamp(timeProvider));
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        return base.SendAsync(request, cancellationToken);
+        if (SendDeadline.TakeRecorded() is not { } recorded)
+        {
+            request.Options.Set(SendDeadline.CallStarted, SendDeadline.Stamp(timeProvider));
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        request.Options.Set(SendDeadline.CallStarted, recorded);
+        // When the deadline has passed already there is nothing to cut: the innermost handler refuses every attempt.
+        var left = options.Value.TotalTimeout - recorded.Elapsed(timeProvider);
+        using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (left > TimeSpan.Zero)
+        {
+            cut.CancelAfter(left);
+        }
+
+        return await base.SendAsync(request, cut.Token).ConfigureAwait(false);
     }
 }
 

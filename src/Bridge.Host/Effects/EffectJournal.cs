@@ -151,7 +151,9 @@ public interface IEffectJournal
     Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
 }
 
-public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
+/// <param name="clock">The clock the HTTP client's send deadline is counted by (<see cref="Bridge.ActivePlatform.SendDeadline"/>): the
+/// host's, so a stamp and the elapsed time measured against it come from one clock.</param>
+public sealed class SqlEffectJournal(IBridgeDatabase database, TimeProvider? clock = null) : IEffectJournal
 {
     private readonly EffectJournalSql sql = EffectJournalSql.For(database.Dialect);
 
@@ -222,7 +224,7 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
         var attempt = Guid.NewGuid().ToString("N");
 
         // Before sent_at is written: the write that follows must leave within its total timeout of this moment.
-        Bridge.ActivePlatform.SendDeadline.SendBegins();
+        Bridge.ActivePlatform.SendDeadline.SendBegins(clock);
         if (claim is not null)
         {
             ArgumentException.ThrowIfNullOrEmpty(claim.Owner);
@@ -342,7 +344,7 @@ public sealed class SqlEffectJournal(IBridgeDatabase database) : IEffectJournal
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentException.ThrowIfNullOrEmpty(attempt);
-        Bridge.ActivePlatform.SendDeadline.SendBegins();
+        Bridge.ActivePlatform.SendDeadline.SendBegins(clock);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
             sql.StampSend, new { EffectId = id.Hash, AttemptId = attempt }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;

@@ -414,6 +414,33 @@ public sealed class ErrorHandlingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_write_still_on_its_way_when_the_total_timeout_since_its_recorded_send_passes_is_cut()
+    {
+        // A pause after the record left half a second of the total timeout when the call began: the attempt passes the
+        // deadline's check, and must not go on (a slow upload, a server that does not answer) for its whole attempt timeout.
+        var clock = new JumpingClock();
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Handler = async (ctx, _) =>
+        {
+            await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            aborted.TrySetResult();
+        };
+        await using var client = ActivePlatformClientFactory.Create(
+            TestClients.Options(_server.BaseUrl, o => (o.RetryCount, o.AttemptTimeout, o.TotalTimeout) = (2, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(90))), clock);
+        using var work = SendDeadline.OpenScope();
+        SendDeadline.SendBegins(clock);
+        clock.Jump(TimeSpan.FromSeconds(89.5));
+
+        var error = await Assert.ThrowsAsync<ActivePlatformTransientException>(() => client.Client.DeleteClosingDocumentAsync(1, 505, "277", CancellationToken.None));
+
+        // Not the 60 s attempt timeout and a refused repeat: cut on the wire, with its outcome unknown.
+        Assert.IsNotType<AttemptNotSentException>(error.InnerException);
+        Assert.DoesNotContain("timed out after 00:01:00", error.Message, StringComparison.Ordinal);
+        Assert.False(Bridge.Host.Effects.EffectFailures.ProvesNotApplied(error));
+        await aborted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task A_write_answered_without_its_resource_whose_read_back_fails_is_not_proof_of_nothing_written()
     {
         // Answered 201 with no document: it was written. The read-back by key answered 429 proves only that the read did nothing.

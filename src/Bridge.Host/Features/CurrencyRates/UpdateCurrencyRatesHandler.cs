@@ -185,7 +185,7 @@ public sealed class UpdateCurrencyRatesHandler(
         var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
 
         // Before any pair's hold is written: the PATCH must leave within its total timeout of this moment.
-        Bridge.ActivePlatform.SendDeadline.SendBegins();
+        Bridge.ActivePlatform.SendDeadline.SendBegins(clock);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (claim is not null && !await documents.TryRenewAsync(transaction, claim.Scope, claim.DocumentKey, claim.Owner, claim.Lease, cancellationToken))
