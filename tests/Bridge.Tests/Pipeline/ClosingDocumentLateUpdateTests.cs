@@ -1,11 +1,8 @@
-using System.Net;
-using System.Text;
-using Bridge.ActivePlatform;
 using Bridge.Contracts;
+using Bridge.Sandbox;
 using Bridge.Host.Features.ClosingDocuments;
 using Dapper;
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Bridge.Tests.Pipeline;
@@ -29,7 +26,7 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
         var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
         var key = keyPrefix + Guid.NewGuid().ToString("D");
         var account = 9_800_000 + Random.Shared.Next(100_000);
-        var network = new HeldAttempt($" r2\"", $" r3\"");
+        var documents = $"/accounts/{account}/external_invoices";
         await using var bridge = await fixture.StartBridgeAsync(
             prefix,
             new Dictionary<string, string?>
@@ -38,31 +35,40 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
                 ["ActivePlatform:TotalTimeout"] = "00:00:15",
                 ["ActivePlatform:AttemptTimeout"] = "00:00:03",
                 ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:02",
-            },
-            services => services.AddHttpClient(ActivePlatformServiceCollectionExtensions.HttpClientName).AddHttpMessageHandler(() => network));
+            });
 
         try
         {
             await fixture.Erp.PublishJsonAsync(queue, PipelineTestData.Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
             await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Outcome == ClosingDocumentWriteOutcome.Created, TimeSpan.FromSeconds(120));
 
-            // Version 2: its first PATCH attempt is held on the network and answered 502; the HTTP layer's repeat is applied.
+            // Version 2: its first PATCH attempt is answered 502 and held by the sandbox (a gateway gave up, the platform has
+            // not carried it out yet); the HTTP layer's repeat is applied.
+            await fixture.Sandbox.Control.SetFaultAsync(
+                new FaultRule { Method = "PATCH", PathContains = documents, LandLateNext = 1, LandLateMinMs = 3_600_000, LandLateMaxMs = 3_600_000 }, CancellationToken.None);
             await fixture.Erp.PublishJsonAsync(queue, PipelineTestData.Document(key, revision: 2, accountId: account), NewId.NextGuid().ToString("D"));
             await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Outcome == ClosingDocumentWriteOutcome.Updated, TimeSpan.FromSeconds(120));
-            Assert.True(network.Held.Task.IsCompleted, "the first attempt of version 2 was never held");
+            Assert.True(await fixture.Sandbox.Control.GetPendingLateLandingsAsync(CancellationToken.None) == 1, "the first attempt of version 2 was never held");
             var holder = await ClaimedByAsync(account, key);
 
-            // Version 3 arrives: it is either written at once, or waits behind the document's held claim.
+            // Version 3 arrives: it is either written at once (a second PATCH carried out), or waits behind the document's held claim.
             var third = NewId.NextGuid().ToString("D");
             await fixture.Erp.PublishJsonAsync(queue, PipelineTestData.Document(key, revision: 3, accountId: account), third);
+            var newerSent = PipelineTestData.EventuallyAsync(
+                () => fixture.Sandbox.Control.GetCallsAsync("PATCH", documents, null, CancellationToken.None),
+                calls => calls.Count(c => c.Fault is null) >= 2,
+                TimeSpan.FromSeconds(120));
             var waiting = PipelineTestData.EventuallyAsync(
                 async () => (await RecordExistsAsync(third), await ClaimedByAsync(account, key)),
                 state => holder is not null && state.Item1 && state.Item2 == holder,
                 TimeSpan.FromSeconds(120));
-            await Task.WhenAny(network.NewerSent.Task, waiting).WaitAsync(TimeSpan.FromSeconds(120));
+            await Task.WhenAny(newerSent, waiting).WaitAsync(TimeSpan.FromSeconds(120));
 
-            // The held attempt of version 2 lands now, within its window.
-            await network.LandAsync();
+            // The held attempt of version 2 lands now, within its window (answered with a task, the sandbox runs it to its end).
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.AwaitLateLandingsAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+            var landed = Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("PATCH", documents, null, CancellationToken.None), c => c.Fault == "landed-late");
+            Assert.True(landed.Status is >= 200 and < 300, $"the held attempt landed with {landed.Status}");
 
             await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.MessageId == third, TimeSpan.FromSeconds(120));
             var document = Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
@@ -71,7 +77,8 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
         }
         finally
         {
-            await network.LandAsync();
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
         }
     }
 
@@ -88,82 +95,5 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
         await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
         return await connection.ExecuteScalarAsync<long>(
             "SELECT COUNT(*) FROM bridge.idempotency_records WHERE idempotency_key = @Key", new { Key = idempotencyKey }) > 0;
-    }
-
-    /// <summary>
-    /// The network under the HTTP layer's retries: the first PATCH whose body holds <c>held</c> never reaches ActivePlatform
-    /// and is answered 502 (a gateway giving up); <see cref="LandAsync"/> delivers it later, as a real request to the sandbox.
-    /// </summary>
-    private sealed class HeldAttempt(string held, string newer) : DelegatingHandler
-    {
-        private int holding;
-        private (HttpMethod Method, Uri Uri, string Body, string? ContentType, List<KeyValuePair<string, IEnumerable<string>>> Headers)? request;
-        private int landed;
-
-        public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource NewerSent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public async Task LandAsync()
-        {
-            if (request is { } r && Interlocked.Exchange(ref landed, 1) == 0)
-            {
-                using var client = new HttpClient();
-                using var message = new HttpRequestMessage(r.Method, r.Uri) { Content = new StringContent(r.Body, Encoding.UTF8) };
-                message.Content.Headers.Remove("Content-Type");
-                message.Content.Headers.TryAddWithoutValidation("Content-Type", r.ContentType ?? "application/json");
-                foreach (var (name, values) in r.Headers)
-                {
-                    message.Headers.TryAddWithoutValidation(name, values);
-                }
-
-                using var answer = await client.SendAsync(message);
-                Assert.True(answer.IsSuccessStatusCode, $"the held attempt landed with {(int)answer.StatusCode}");
-                if (answer.StatusCode == HttpStatusCode.Accepted)
-                {
-                    // Answered with a task: ActivePlatform runs it whether anyone polls or not; in the sandbox a task takes
-                    // effect on the poll that completes it, so the platform's own run is these polls.
-                    var task = System.Text.Json.Nodes.JsonNode.Parse(await answer.Content.ReadAsStringAsync())!["data"]!["id"]!.ToString();
-                    for (var poll = 0; poll < 10; poll++)
-                    {
-                        using var get = new HttpRequestMessage(HttpMethod.Get, new Uri(r.Uri, $"/api/v3/resellers/1/async_tasks/{task}"));
-                        foreach (var (name, values) in r.Headers)
-                        {
-                            get.Headers.TryAddWithoutValidation(name, values);
-                        }
-
-                        get.Content = new StringContent("", Encoding.UTF8);
-                        get.Content.Headers.Remove("Content-Type");
-                        get.Content.Headers.TryAddWithoutValidation("Content-Type", r.ContentType ?? "application/json");
-                        using var polled = await client.SendAsync(get);
-                        var status = System.Text.Json.Nodes.JsonNode.Parse(await polled.Content.ReadAsStringAsync())?["data"]?["attributes"]?["status"]?.ToString();
-                        if (status is "completed" or "failed")
-                        {
-                            Assert.Equal("completed", status);
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage message, CancellationToken cancellationToken)
-        {
-            var body = message.Content is null ? "" : await message.Content.ReadAsStringAsync(cancellationToken);
-            if (message.Method == HttpMethod.Patch && body.Contains(held, StringComparison.Ordinal) && Interlocked.Exchange(ref holding, 1) == 0)
-            {
-                request = (message.Method, message.RequestUri!, body, message.Content?.Headers.ContentType?.ToString(), [.. message.Headers]);
-                Held.SetResult();
-                return new HttpResponseMessage(HttpStatusCode.BadGateway) { RequestMessage = message, Content = new StringContent("") };
-            }
-
-            var answer = await base.SendAsync(message, cancellationToken);
-            if (message.Method == HttpMethod.Patch && body.Contains(newer, StringComparison.Ordinal))
-            {
-                NewerSent.TrySetResult();
-            }
-
-            return answer;
-        }
     }
 }
