@@ -87,6 +87,29 @@ public static class EffectTiming
     }
 
     /// <summary>
+    /// The in-flight window of a recorded send, judged by this instance: the larger of its own and the one the sending
+    /// instance recorded with the send (<see cref="EffectEntry.SenderWindow"/>). Instances may run with different timeouts (a
+    /// rolling deploy that changes them); going by its own alone, an instance with shorter ones would settle another's send
+    /// as not applied while that send may still be carried out.
+    /// </summary>
+    public static TimeSpan InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions options, EffectEntry sent)
+    {
+        ArgumentNullException.ThrowIfNull(sent);
+        return Max(InFlightWindow(options), sent.SenderWindow);
+    }
+
+    /// <summary>
+    /// How long after a recorded send an async task it may have become can still be running unpolled: the larger of this
+    /// instance's polling deadline and the sender's (<see cref="EffectEntry.SenderTaskDeadline"/>).
+    /// </summary>
+    public static TimeSpan TaskDeadline(Bridge.ActivePlatform.ActivePlatformOptions options, EffectEntry sent)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sent);
+        return Max(options.AsyncTaskPolling.Deadline, sent.SenderTaskDeadline);
+    }
+
+    /// <summary>
     /// How long after its send an operator may resolve an effect that is still open (Sending or AsyncTask): the in-flight
     /// window plus the async polling deadline. By then no send can still be carried out and no task still be polled for it,
     /// so nothing a delivery could learn would contradict the operator; before then Bridge settles it itself.
@@ -96,4 +119,10 @@ public static class EffectTiming
         ArgumentNullException.ThrowIfNull(options);
         return InFlightWindow(options) + options.AsyncTaskPolling.Deadline;
     }
+
+    /// <summary><see cref="OperatorMayResolveOpenAfter(Bridge.ActivePlatform.ActivePlatformOptions)"/> for a recorded send: by the larger of this instance's and the sender's values.</summary>
+    public static TimeSpan OperatorMayResolveOpenAfter(Bridge.ActivePlatform.ActivePlatformOptions options, EffectEntry sent)
+        => InFlightWindow(options, sent) + TaskDeadline(options, sent);
+
+    private static TimeSpan Max(TimeSpan own, TimeSpan? sender) => sender is { } other && other > own ? other : own;
 }

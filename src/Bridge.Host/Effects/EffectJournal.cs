@@ -62,6 +62,15 @@ public sealed record EffectEntry(
 {
     public bool IsOpen => State is EffectState.Sending or EffectState.AsyncTask;
 
+    /// <summary>
+    /// The sending instance's in-flight window (<see cref="EffectTiming.InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions)"/>)
+    /// as it recorded it with the send; null for a send recorded by a Bridge older than the column, or adopted from one.
+    /// </summary>
+    public TimeSpan? SenderWindow { get; init; }
+
+    /// <summary>The sending instance's async polling deadline as it recorded it with the send; null as <see cref="SenderWindow"/>.</summary>
+    public TimeSpan? SenderTaskDeadline { get; init; }
+
     public T? EvidenceAs<T>() => Evidence is null ? default : JsonSerializer.Deserialize<T>(Evidence, EffectEvidence.JsonOptions);
 }
 
@@ -108,7 +117,7 @@ public interface IEffectJournal
     /// <summary>
     /// Moves the send time of <paramref name="attempt"/> to now, right before it is sent, for an effect that does something
     /// between its begin and its send (reads the state its send will meet): whether a lost answer can still land is counted
-    /// from the send time (<see cref="EffectTiming.InFlightWindow"/>), so time spent before the send must not count. False —
+    /// from the send time (<see cref="EffectTiming.InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions, EffectEntry)"/>), so time spent before the send must not count. False —
     /// then nothing may be sent — when the attempt is no longer open: another delivery settled it meanwhile (a read-back
     /// that found nothing once the window had passed since the begin). A stall between this stamp and the request leaving
     /// the process, longer than the window, is not covered (the README's known limits: a frozen process).
@@ -153,9 +162,23 @@ public interface IEffectJournal
 
 /// <param name="clock">The clock the HTTP client's send deadline is counted by (<see cref="Bridge.ActivePlatform.SendDeadline"/>): the
 /// host's, so a stamp and the elapsed time measured against it come from one clock.</param>
-public sealed class SqlEffectJournal(IBridgeDatabase database, TimeProvider? clock = null) : IEffectJournal
+/// <param name="activePlatform">This instance's timeouts, fixed at start: every send records its in-flight window and polling
+/// deadline with it (<see cref="EffectEntry.SenderWindow"/>), so that an instance configured with shorter ones never settles
+/// this send before it can no longer land. Without them (a journal made by hand) nothing is recorded, and settling instances
+/// go by their own.</param>
+public sealed class SqlEffectJournal(
+    IBridgeDatabase database,
+    TimeProvider? clock = null,
+    Microsoft.Extensions.Options.IOptions<Bridge.ActivePlatform.ActivePlatformOptions>? activePlatform = null) : IEffectJournal
 {
     private readonly EffectJournalSql sql = EffectJournalSql.For(database.Dialect);
+
+    // Read at the first send, not when the journal is made: a command that only reads the journal needs no ActivePlatform
+    // settings (reading them validates them).
+    private readonly Lazy<(long? Window, long? TaskDeadline)> sender = new(() => activePlatform is null
+        ? (null, null)
+        : ((long)Math.Ceiling(EffectTiming.InFlightWindow(activePlatform.Value).TotalMilliseconds),
+           (long)Math.Ceiling(activePlatform.Value.AsyncTaskPolling.Deadline.TotalMilliseconds)));
 
     public async Task<EffectEntry?> FindAsync(EffectId id, CancellationToken cancellationToken)
     {
@@ -246,6 +269,8 @@ public sealed class SqlEffectJournal(IBridgeDatabase database, TimeProvider? clo
             ClaimDocumentKey = claim?.DocumentKey,
             ClaimOwner = claim?.Owner,
             ClaimLeaseMilliseconds = claim is null ? 0 : SqlValues.Milliseconds(claim.Lease),
+            SendWindowMs = sender.Value.Window,
+            TaskDeadlineMs = sender.Value.TaskDeadline,
         };
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -433,6 +458,8 @@ public sealed class SqlEffectJournal(IBridgeDatabase database, TimeProvider? clo
         public string? ResourceId { get; set; }
         public object SentAt { get; set; } = null!;
         public long SinceSentMs { get; set; }
+        public long? SendWindowMs { get; set; }
+        public long? TaskDeadlineMs { get; set; }
 
         public EffectEntry ToEntry() => new(
             new EffectId(Scope, EffectKey, GroupKey),
@@ -444,7 +471,11 @@ public sealed class SqlEffectJournal(IBridgeDatabase database, TimeProvider? clo
             Evidence,
             ResourceId,
             SentAt is string text ? DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal) : SqlValues.ReadTimestamp(SentAt),
-            TimeSpan.FromMilliseconds(Math.Max(0, SinceSentMs)));
+            TimeSpan.FromMilliseconds(Math.Max(0, SinceSentMs)))
+        {
+            SenderWindow = SendWindowMs is { } window ? TimeSpan.FromMilliseconds(window) : null,
+            SenderTaskDeadline = TaskDeadlineMs is { } deadline ? TimeSpan.FromMilliseconds(deadline) : null,
+        };
     }
 }
 

@@ -16,11 +16,16 @@ public sealed class EffectJournalSql
     /// <summary>The group's open effect (<c>Role</c> 1) and the effect by id (<c>Role</c> 2): up to two rows, one round trip.</summary>
     public required string SelectOpenAndById { get; init; }
 
-    /// <summary>Makes a <c>NotApplied</c> effect <c>Sending</c> again for a new attempt; affects no row otherwise.</summary>
+    /// <summary>
+    /// Makes a <c>NotApplied</c> effect <c>Sending</c> again for a new attempt, with the sender's in-flight window and polling
+    /// deadline (<c>@SendWindowMs</c>, <c>@TaskDeadlineMs</c>, as <see cref="Insert"/>); affects no row otherwise.
+    /// </summary>
     public required string Restart { get; init; }
 
     /// <summary>
-    /// Records a new effect as <c>Sending</c>; affects no row when the effect is already in the journal (in any state), and
+    /// Records a new effect as <c>Sending</c>, with the sending instance's in-flight window and polling deadline
+    /// (<c>@SendWindowMs</c>, <c>@TaskDeadlineMs</c>; null when unknown), by which any instance settling it waits at least;
+    /// affects no row when the effect is already in the journal (in any state), and
     /// fails on the one-open-per-group index while another effect of its group is unresolved (and on the primary key when a
     /// racing insert of the same effect won).
     /// </summary>
@@ -109,7 +114,8 @@ public sealed class EffectJournalSql
 
     private const string Columns = """
         scope AS Scope, effect_key AS EffectKey, group_key AS GroupKey, owner_key AS OwnerKey, fingerprint AS Fingerprint,
-        attempt_id AS AttemptId, state AS State, async_task_id AS AsyncTaskId, evidence AS Evidence, resource_id AS ResourceId, sent_at AS SentAt
+        attempt_id AS AttemptId, state AS State, async_task_id AS AsyncTaskId, evidence AS Evidence, resource_id AS ResourceId, sent_at AS SentAt,
+        send_window_ms AS SendWindowMs, task_deadline_ms AS TaskDeadlineMs
         """;
 
     private const string AdminColumns = "effect_id AS EffectId, updated_at AS UpdatedAt";
@@ -169,13 +175,13 @@ public sealed class EffectJournalSql
         var restart = $"""
             UPDATE {table}
             SET state = 'Sending', is_open = {openTrue}, owner_key = @OwnerKey, attempt_id = @AttemptId, fingerprint = @Fingerprint, evidence = @Evidence,
-                async_task_id = NULL, resource_id = NULL, sent_at = {now}, updated_at = {now}
+                async_task_id = NULL, resource_id = NULL, sent_at = {now}, updated_at = {now}, send_window_ms = @SendWindowMs, task_deadline_ms = @TaskDeadlineMs
             WHERE effect_id = @EffectId AND state = 'NotApplied';
             """;
         var insert = $"""
             INSERT INTO {table}
-                (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, evidence, sent_at, updated_at)
-            SELECT @EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now}
+                (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, evidence, sent_at, updated_at, send_window_ms, task_deadline_ms)
+            SELECT @EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now}, @SendWindowMs, @TaskDeadlineMs
             WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE effect_id = @EffectId);
             """;
         var claimRenew = ClaimRenewOf(dialect);

@@ -28,7 +28,7 @@ public sealed record EffectActionResult(string Id, EffectActionOutcome Outcome, 
 /// <summary>
 /// What operators do with effects whose outcome Bridge could not tell: resolve one as applied (with the ActivePlatform
 /// resource they found) or not applied, with a note saying who checked what. Only an Unknown effect, or an open one sent
-/// longer ago than <see cref="EffectTiming.OperatorMayResolveOpenAfter"/>, can be resolved, and only by a conditional
+/// longer ago than <see cref="EffectTiming.OperatorMayResolveOpenAfter(Bridge.ActivePlatform.ActivePlatformOptions, EffectEntry)"/>, can be resolved, and only by a conditional
 /// update on the state and attempt the operator saw, so of two racing resolutions one wins. Every resolution, refused ones
 /// included, is recorded in the effect's audit trail; the note is also kept in the effect's evidence.
 /// </summary>
@@ -46,8 +46,14 @@ public sealed partial class EffectOperations(
 
     public const int MaxResourceIdLength = 100;
 
-    /// <summary>How long after its send an open effect may be resolved by an operator.</summary>
+    /// <summary>How long after its send an open effect may be resolved by an operator, by this instance's settings.</summary>
     public TimeSpan OpenResolvableAfter => EffectTiming.OperatorMayResolveOpenAfter(activePlatformOptions.Value);
+
+    /// <summary>
+    /// How long after its send <paramref name="entry"/> may be resolved by an operator: by the larger of this instance's
+    /// settings and those its sender recorded with the send.
+    /// </summary>
+    public TimeSpan OpenResolvableAfterFor(EffectEntry entry) => EffectTiming.OperatorMayResolveOpenAfter(activePlatformOptions.Value, entry);
 
     /// <summary>Why <paramref name="entry"/> cannot be resolved by an operator now, or null when it can.</summary>
     public string? WhyNotResolvable(EffectEntry entry)
@@ -57,10 +63,10 @@ public sealed partial class EffectOperations(
         {
             EffectState.Unknown => null,
             EffectState.Applied or EffectState.NotApplied => $"it is already resolved as {entry.State}",
-            _ when entry.SinceSent >= OpenResolvableAfter => null,
+            _ when entry.SinceSent >= OpenResolvableAfterFor(entry) => null,
             _ => string.Create(
                 CultureInfo.InvariantCulture,
-                $"it is {entry.State} and was sent {entry.SinceSent.TotalSeconds:0} s ago: until {OpenResolvableAfter.TotalSeconds:0} s after the send (ActivePlatform:TotalTimeout + AttemptTimeout + AsyncTaskPolling:Deadline) the send may still be carried out, and Bridge settles it itself"),
+                $"it is {entry.State} and was sent {entry.SinceSent.TotalSeconds:0} s ago: until {OpenResolvableAfterFor(entry).TotalSeconds:0} s after the send (ActivePlatform:TotalTimeout + AttemptTimeout + AsyncTaskPolling:Deadline, the larger of this instance's and those its sender recorded) the send may still be carried out, and Bridge settles it itself"),
         };
     }
 
@@ -79,10 +85,10 @@ public sealed partial class EffectOperations(
     public string? WhyNotYetNotApplied(EffectEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return entry.State == EffectState.Unknown && entry.SinceSent < OpenResolvableAfter
+        return entry.State == EffectState.Unknown && entry.SinceSent < OpenResolvableAfterFor(entry)
             ? string.Create(
                 CultureInfo.InvariantCulture,
-                $"it was sent {entry.SinceSent.TotalSeconds:0} s ago: until {OpenResolvableAfter.TotalSeconds:0} s after the send (ActivePlatform:TotalTimeout + AttemptTimeout + AsyncTaskPolling:Deadline) ActivePlatform may still carry it out without it showing yet, and sending it again could apply it twice. Resolve it as applied if you find it; as not applied only after that")
+                $"it was sent {entry.SinceSent.TotalSeconds:0} s ago: until {OpenResolvableAfterFor(entry).TotalSeconds:0} s after the send (ActivePlatform:TotalTimeout + AttemptTimeout + AsyncTaskPolling:Deadline, the larger of this instance's and those its sender recorded) ActivePlatform may still carry it out without it showing yet, and sending it again could apply it twice. Resolve it as applied if you find it; as not applied only after that")
             : null;
     }
 
@@ -182,7 +188,7 @@ public sealed partial class EffectOperations(
         bool resolved;
         try
         {
-            resolved = await store.TryResolveAsync(entry, resolution, resourceId, evidence, OpenResolvableAfter, action, cancellationToken);
+            resolved = await store.TryResolveAsync(entry, resolution, resourceId, evidence, OpenResolvableAfterFor(entry), action, cancellationToken);
         }
         catch (DbException ex) when (SqlValues.IsUniqueViolation(ex))
         {

@@ -54,19 +54,23 @@ public sealed class RestartTests(PipelineFixture fixture)
         Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
     }
 
-    [Fact]
-    public async Task A_create_whose_async_answer_was_lost_waits_out_the_polling_deadline_before_sending_again()
+    [Theory]
+    [InlineData("00:00:05", "00:00:02", 5)] // the polling deadline is the longer wait (the window is 2 s + 2 s)
+    [InlineData("00:00:01", "00:00:04", 6)] // the in-flight window (TotalTimeout 4 s + AttemptTimeout 2 s) is
+    public async Task A_create_whose_async_answer_was_lost_waits_out_the_polling_deadline_or_the_in_flight_window_before_sending_again(string pollingDeadline, string totalTimeout, int waitSeconds)
     {
         var prefix = $"bridge-lost-{Guid.NewGuid():N}"[..23];
         var key = "async-" + Guid.NewGuid().ToString("D");
         var account = 9_900_000 + Random.Shared.Next(100_000);
-        var deadline = TimeSpan.FromSeconds(2);
+        var deadline = TimeSpan.FromSeconds(waitSeconds);
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", LoseAnswerNext = 1 }, CancellationToken.None);
         try
         {
             await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
             {
-                ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:02",
+                ["ActivePlatform:AsyncTaskPolling:Deadline"] = pollingDeadline,
+                ["ActivePlatform:TotalTimeout"] = totalTimeout,
+                ["ActivePlatform:AttemptTimeout"] = "00:00:02",
             });
             await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
 

@@ -67,6 +67,59 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
     }
 
     [StoreFact]
+    public async Task A_send_records_its_senders_in_flight_window_and_polling_deadline_and_a_new_attempt_its_own()
+    {
+        // Instances may run with different timeouts: whoever settles the send must know the sender's.
+        static SqlEffectJournal With(IBridgeDatabase database, int totalSeconds, int attemptSeconds, int deadlineSeconds) => new(
+            database,
+            TimeProvider.System,
+            Microsoft.Extensions.Options.Options.Create(new Bridge.ActivePlatform.ActivePlatformOptions
+            {
+                TotalTimeout = TimeSpan.FromSeconds(totalSeconds),
+                AttemptTimeout = TimeSpan.FromSeconds(attemptSeconds),
+                AsyncTaskPolling = new Bridge.ActivePlatform.AsyncTaskPollingOptions { Deadline = TimeSpan.FromSeconds(deadlineSeconds) },
+            }));
+        var id = Line("P30", "A");
+        var slow = With(Fixture.Database, 600, 60, 1800);
+        var attempt = await slow.TryBeginAsync(id, "msg-1", "fp-1", null, CancellationToken.None);
+        var entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.Equal((TimeSpan.FromSeconds(660), TimeSpan.FromSeconds(1800)), (entry.SenderWindow, entry.SenderTaskDeadline));
+
+        // Read by an instance with shorter timeouts, the send is judged by the larger of both.
+        var fast = new Bridge.ActivePlatform.ActivePlatformOptions
+        {
+            TotalTimeout = TimeSpan.FromSeconds(2),
+            AttemptTimeout = TimeSpan.FromSeconds(1),
+            AsyncTaskPolling = new Bridge.ActivePlatform.AsyncTaskPollingOptions { Deadline = TimeSpan.FromSeconds(1) },
+        };
+        Assert.Equal(TimeSpan.FromSeconds(660), EffectTiming.InFlightWindow(fast, entry));
+        Assert.Equal(TimeSpan.FromSeconds(2460), EffectTiming.OperatorMayResolveOpenAfter(fast, entry));
+        Assert.Equal(TimeSpan.FromSeconds(1800), Bridge.Host.Features.ClosingDocuments.ClosingDocumentWrites.LostWriteWait(fast, entry));
+        Assert.Equal(TimeSpan.FromSeconds(3), EffectTiming.InFlightWindow(fast));
+
+        // Settled as not applied and sent again by another instance: the new attempt carries that instance's values.
+        await slow.ResolveAsync(id, attempt!, EffectState.NotApplied, null, null, CancellationToken.None);
+        Assert.NotNull(await With(Fixture.Database, 2, 1, 1).TryBeginAsync(id, "msg-2", "fp-1", null, CancellationToken.None));
+        entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
+        Assert.Equal((TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1)), (entry.SenderWindow, entry.SenderTaskDeadline));
+        Assert.Equal(TimeSpan.FromSeconds(3), EffectTiming.InFlightWindow(fast, entry));
+
+        // Fenced by a document's claim (one statement on PostgreSQL), the same.
+        var (write, document) = DocumentWrite();
+        Assert.True(await Documents.TryClaimAsync("scope", document, "owner-1", Lease, CancellationToken.None));
+        Assert.NotNull(await slow.TryBeginAsync(write, "msg-3", "fp-1", null, new ClaimFence("scope", document, "owner-1", Lease), CancellationToken.None));
+        entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(write, CancellationToken.None));
+        Assert.Equal((TimeSpan.FromSeconds(660), TimeSpan.FromSeconds(1800)), (entry.SenderWindow, entry.SenderTaskDeadline));
+
+        // A journal without settings (and an older Bridge) records none: a settling instance goes by its own.
+        var bare = Line("P31", "A");
+        Assert.NotNull(await Journal.TryBeginAsync(bare, "msg-4", "fp-1", null, CancellationToken.None));
+        entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(bare, CancellationToken.None));
+        Assert.Equal((null, null), (entry.SenderWindow, entry.SenderTaskDeadline));
+        Assert.Equal(TimeSpan.FromSeconds(3), EffectTiming.InFlightWindow(fast, entry));
+    }
+
+    [StoreFact]
     public async Task The_open_effect_of_a_group_and_an_effect_by_id_are_read_together_in_every_combination()
     {
         var first = Line("P9", "A");
@@ -395,7 +448,7 @@ public sealed class PostgreSqlEffectJournalTests(PostgreSqlStorageFixture fixtur
         var next = new EffectId(id.Scope, document + "\nmsg-2", document);
         Assert.Equal(1, await holder.ExecuteAsync(
             EffectJournalSql.For(SqlDialect.PostgreSql).Insert,
-            new { EffectId = next.Hash, next.Scope, EffectKey = next.Key, GroupKey = next.Group, OwnerKey = "msg-2", AttemptId = "a2", Fingerprint = "", Evidence = (string?)null },
+            new { EffectId = next.Hash, next.Scope, EffectKey = next.Key, GroupKey = next.Group, OwnerKey = "msg-2", AttemptId = "a2", Fingerprint = "", Evidence = (string?)null, SendWindowMs = (long?)null, TaskDeadlineMs = (long?)null },
             holding));
 
         // Bounded only so that a write stuck on the index fails the test instead of hanging it.

@@ -89,7 +89,7 @@ public sealed partial class QueryPlanTests(PostgreSqlStorageFixture fixture) : I
         "Now" or "CreatedAt" or "SentAt" => DateTimeOffset.UtcNow,
         "Deleted" => false,
         "Attempts" or "BatchSize" => 1,
-        _ when name.EndsWith("Milliseconds", StringComparison.Ordinal) => 1000L,
+        _ when name.EndsWith("Milliseconds", StringComparison.Ordinal) || name.EndsWith("Ms", StringComparison.Ordinal) => 1000L,
         _ => "x",
     };
 

@@ -242,25 +242,30 @@ public sealed class ClosingDocumentWrites(
             return await ResolveAsync(open, EffectState.Applied, appeared.Id, create with { ExternalInvoiceId = appeared.Id, How = "answer lost; found by key" });
         }
 
-        var deadline = activePlatformOptions.Value.AsyncTaskPolling.Deadline;
+        // The create may still be on its way (the in-flight window) or an async task nobody polls (the polling deadline).
+        var deadline = LostWriteWait(activePlatformOptions.Value, open);
         if (open.SinceSent < deadline)
         {
             throw new EffectPendingException(
                 $"A create of closing document '{documentKey}' was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; waiting up to {deadline.TotalSeconds:0} s for it to appear before sending it again.");
         }
 
-        return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"answer lost; no document with key '{documentKey}' after the polling deadline ({deadline})" });
+        return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"answer lost; no document with key '{documentKey}' once it could no longer land ({deadline} after its send)" });
     }
 
     /// <summary>
     /// How long after its send a write of a closing document whose answer was lost may still change it: a request still on
-    /// its way (<see cref="EffectTiming.InFlightWindow"/>) or an async task it became, which nobody polls (the polling deadline).
+    /// its way (<see cref="EffectTiming.InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions)"/>) or an async task it became, which nobody polls (the polling deadline).
     /// </summary>
     public static TimeSpan LostWriteWait(ActivePlatformOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         return Max(options.AsyncTaskPolling.Deadline, EffectTiming.InFlightWindow(options));
     }
+
+    /// <summary><see cref="LostWriteWait(ActivePlatformOptions)"/> for a recorded send: by the larger of this instance's and the sender's values.</summary>
+    public static TimeSpan LostWriteWait(ActivePlatformOptions options, EffectEntry sent)
+        => Max(EffectTiming.TaskDeadline(options, sent), EffectTiming.InFlightWindow(options, sent));
 
     private async Task<EffectEntry> SettleUpdateAsync(EffectEntry open, DocumentWrite update, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
     {
@@ -289,7 +294,7 @@ public sealed class ClosingDocumentWrites(
 
         // Sent, and its answer never recorded. It may still be on its way, or an async task nobody can poll: wait until
         // neither can still change the document, then count the version as written (its own message repeats the update).
-        var wait = LostWriteWait(activePlatformOptions.Value);
+        var wait = LostWriteWait(activePlatformOptions.Value, open);
         if (open.SinceSent < wait)
         {
             throw new EffectPendingException(
@@ -301,7 +306,7 @@ public sealed class ClosingDocumentWrites(
 
     private async Task<EffectEntry> SettleDeleteAsync(EffectEntry open, DocumentWrite delete, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
     {
-        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value, open);
         if (open.SinceSent < window)
         {
             throw new EffectPendingException(

@@ -173,7 +173,7 @@ public sealed class UpdateCurrencyRatesHandler(
     /// after it read the pairs (a paused process) — another batch may have sent a newer rate meanwhile — so never sends the
     /// older rate it decided on before; and it never touches an intent the claim's new holder is writing.
     /// <para>
-    /// Each pair's intent is also held, by the database's clock, for the in-flight window (<see cref="EffectTiming.InFlightWindow"/>):
+    /// Each pair's intent is also held, by the database's clock, for the in-flight window (<see cref="EffectTiming.InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions)"/>):
     /// a PATCH whose answer was lost may still be carried out by ActivePlatform until then. While another batch holds a pair
     /// (its write unanswered, or answered after an unanswered attempt), nothing is recorded or sent and
     /// <see cref="EffectPendingException"/> makes this batch wait — were it sent, the older write could land after it and

@@ -197,7 +197,7 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
             return;
         }
 
-        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value, open);
         if (open.SinceSent < window)
         {
             throw new EffectPendingException(
@@ -278,7 +278,7 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
             ?? throw EffectReadBack.Failed(effect, $"payment {paymentId} was not found");
         var corrections = await EffectReadBack.RunAsync(effect, () => payments.GetCorrectionsAsync(resellerId, paymentId, cancellationToken));
         var (state, applied, reason) = StatementLineEffect.Attribute(before, now, corrections);
-        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value, open);
         if (state == EffectState.NotApplied && open.SinceSent < window)
         {
             // The send may still be carried out by ActivePlatform: "unchanged" is not yet proof.

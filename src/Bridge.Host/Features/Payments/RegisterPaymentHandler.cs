@@ -194,7 +194,7 @@ public sealed class RegisterPaymentHandler(
                 settled = (EffectState.Applied, candidates[0].Id, EffectEvidence.Of(new TopUpCreated(found.DocumentId, found.Status, found.CurrencyCode, "answer lost; the one payment with the send's figures that no other key owns")));
                 break;
             case 0:
-                var window = EffectTiming.InFlightWindow(activePlatformOptions.Value);
+                var window = EffectTiming.InFlightWindow(activePlatformOptions.Value, open);
                 if (open.SinceSent < window)
                 {
                     throw new EffectPendingException(

@@ -1,0 +1,8 @@
+-- Bridge storage, version 14 (SQLite): the window of the instance that sent an effect.
+-- An effect whose answer was lost is settled by whichever instance handles its group next, after the send can no longer be
+-- carried out. That moment depends on the sender's ActivePlatform:TotalTimeout + AttemptTimeout (send_window_ms) and, for
+-- a write that may have become an async task nobody polls, its AsyncTaskPolling:Deadline (task_deadline_ms). Each send
+-- records its own, and a settling instance waits for the larger of the sender's and its own. NULL: sent by a Bridge older
+-- than this column; the settling instance's own values are used.
+ALTER TABLE effect_journal ADD COLUMN send_window_ms INTEGER NULL;
+ALTER TABLE effect_journal ADD COLUMN task_deadline_ms INTEGER NULL;

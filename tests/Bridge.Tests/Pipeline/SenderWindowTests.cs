@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using Bridge.Contracts;
+using Bridge.Host.Effects;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Idempotency;
+using Bridge.Sandbox;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// Instances may run with different ActivePlatform timeouts (a rolling deploy that lowers them). A send whose answer was
+/// lost is settled by whichever instance handles its document next; it must wait until the send can no longer land by the
+/// sender's timeouts, not only by its own, or the late send overwrites what was written after it.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class SenderWindowTests(PipelineFixture fixture)
+{
+    [Fact]
+    public async Task An_instance_with_shorter_timeouts_does_not_settle_another_instances_unanswered_update_before_the_senders_window()
+    {
+        var prefix = $"bridge-sw-{Guid.NewGuid():N}"[..21];
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+        var key = "clu-" + Guid.NewGuid().ToString("D");
+        var account = 9_700_000 + Random.Shared.Next(100_000);
+        var documents = $"/accounts/{account}/external_invoices";
+        var scope = ClosingDocumentWrites.Scope(1, account);
+
+        // The sender: its in-flight window is 20 + 2 = 22 s; no repeat by the HTTP layer, so the held attempt is the only one.
+        BridgeInstance? sender = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:TotalTimeout"] = "00:00:20",
+            ["ActivePlatform:AttemptTimeout"] = "00:00:02",
+            ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:02",
+            ["ActivePlatform:RetryCount"] = "0",
+        });
+        BridgeInstance? settler = null;
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(queue, PipelineTestData.Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Outcome == ClosingDocumentWriteOutcome.Created, TimeSpan.FromSeconds(120));
+
+            // Version 2's PATCH is answered 502 and held by the sandbox: a gateway gave up, the platform has not carried it out yet.
+            await fixture.Sandbox.Control.SetFaultAsync(
+                new FaultRule { Method = "PATCH", PathContains = documents, LandLateNext = 1, LandLateMinMs = 3_600_000, LandLateMaxMs = 3_600_000 }, CancellationToken.None);
+            await fixture.Erp.PublishJsonAsync(queue, PipelineTestData.Document(key, revision: 2, accountId: account), NewId.NextGuid().ToString("D"));
+            var journal = sender.Get<IEffectJournal>();
+            var held = await PipelineTestData.EventuallyAsync(
+                () => journal.FindOpenAsync(scope, key, CancellationToken.None),
+                open => open is { State: EffectState.Sending },
+                TimeSpan.FromSeconds(60));
+            Assert.Equal(TimeSpan.FromSeconds(22), held!.SenderWindow);
+            Assert.Equal(1, await fixture.Sandbox.Control.GetPendingLateLandingsAsync(CancellationToken.None));
+
+            // The sender stops (version 2 goes back to its queue); an instance whose window is 2 + 1 = 3 s takes over.
+            await sender.DisposeAsync();
+            sender = null;
+            var looks = new ConcurrentQueue<EffectEntry>();
+            settler = await fixture.StartBridgeAsync(
+                prefix,
+                new Dictionary<string, string?>
+                {
+                    ["ActivePlatform:TotalTimeout"] = "00:00:02",
+                    ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+                    ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
+                    ["ActivePlatform:RetryCount"] = "0",
+                },
+                services => services.AddSingleton<IEffectJournal>(provider =>
+                    new WatchedJournal(ActivatorUtilities.CreateInstance<SqlEffectJournal>(provider), looks)));
+            var third = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync(queue, PipelineTestData.Document(key, revision: 3, accountId: account), third);
+
+            // Either version 3 is written (version 2 settled by the settler's own 3 s), or the settler looked at the held
+            // attempt twice after its own window had passed and left it open.
+            var thirdSent = fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.MessageId == third, TimeSpan.FromSeconds(120));
+            var waitedPastOwnWindow = PipelineTestData.EventuallyAsync(
+                () => Task.FromResult(looks.Count(l => l.Attempt == held.Attempt && l.IsOpen && l.SinceSent >= TimeSpan.FromSeconds(3))),
+                count => count >= 2,
+                TimeSpan.FromSeconds(120));
+            await Task.WhenAny(thirdSent, waitedPastOwnWindow).WaitAsync(TimeSpan.FromSeconds(120));
+
+            // The held attempt of version 2 lands now, inside the sender's window.
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.AwaitLateLandingsAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+            var landed = Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("PATCH", documents, null, CancellationToken.None), c => c.Fault == "landed-late");
+            Assert.True(landed.Status is >= 200 and < 300, $"the held attempt landed with {landed.Status}");
+
+            await thirdSent;
+            var document = Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+            Assert.EndsWith(" r3", document.Name, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
+            if (sender is not null)
+            {
+                await sender.DisposeAsync();
+            }
+
+            if (settler is not null)
+            {
+                await settler.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The journal as it is, keeping every open effect a delivery read.</summary>
+    private sealed class WatchedJournal(IEffectJournal inner, ConcurrentQueue<EffectEntry> looks) : IEffectJournal
+    {
+        private EffectEntry? Seen(EffectEntry? entry)
+        {
+            if (entry is not null)
+            {
+                looks.Enqueue(entry);
+            }
+
+            return entry;
+        }
+
+        public async Task<EffectEntry?> FindAsync(EffectId id, CancellationToken cancellationToken) => Seen(await inner.FindAsync(id, cancellationToken));
+
+        public async Task<EffectEntry?> FindOpenAsync(string scope, string group, CancellationToken cancellationToken) => Seen(await inner.FindOpenAsync(scope, group, cancellationToken));
+
+        public async Task<(EffectEntry? Open, EffectEntry? Own)> FindOpenAndOwnAsync(string scope, string group, EffectId own, CancellationToken cancellationToken)
+        {
+            var (open, mine) = await inner.FindOpenAndOwnAsync(scope, group, own, cancellationToken);
+            return (Seen(open), Seen(mine));
+        }
+
+        public Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)
+            => inner.TryBeginAsync(id, ownerKey, fingerprint, evidence, cancellationToken);
+
+        public Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken)
+            => inner.TryBeginAsync(id, ownerKey, fingerprint, evidence, claim, cancellationToken);
+
+        public Task<bool> TryStampSendAsync(EffectId id, string attempt, CancellationToken cancellationToken) => inner.TryStampSendAsync(id, attempt, cancellationToken);
+
+        public Task<bool> TryAdoptAsync(EffectId id, string ownerKey, string? asyncTaskId, DateTimeOffset sentAt, string? evidence, CancellationToken cancellationToken)
+            => inner.TryAdoptAsync(id, ownerKey, asyncTaskId, sentAt, evidence, cancellationToken);
+
+        public Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken) => inner.SetAsyncTaskAsync(id, attempt, asyncTaskId, cancellationToken);
+
+        public Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken) => inner.IsOwnedByAnotherAsync(except, resourceId, cancellationToken);
+
+        public Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
+            => inner.ResolveAsync(id, attempt, state, resourceId, evidence, cancellationToken);
+
+        public Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, string? evidence, TimeSpan window, CancellationToken cancellationToken)
+            => inner.TryResolveUnlandedAsync(id, attempt, evidence, window, cancellationToken);
+
+        public Task ResolveAsync(System.Data.Common.DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
+            => inner.ResolveAsync(transaction, id, attempt, state, resourceId, evidence, cancellationToken);
+    }
+}
