@@ -15,6 +15,8 @@ public sealed class ChaosOptions
           --kills K             SIGKILLs of a Bridge instance during the run (default 3)
           --pauses P            SIGSTOPs of a Bridge instance for 1.2 to 2.2 claim leases, then SIGCONT: its claims run out while it
                                 is frozen and it goes on where it stood (default 2)
+          --late-landings S     share of the faulting phases that also answer some writes 502/503/504 at once and carry them
+                                out 50 to 1 500 ms later, 0 to 1 (default 0.3; 0 for none; 1 for every faulting phase)
           --storage S           postgresql (default) or sqlite (one database file shared by both instances)
           --rate R              messages published per second (default 20)
           --restarts N          restarts of RabbitMQ and of PostgreSQL each (default 1; 0 for none; needs chaos.sh's services)
@@ -54,6 +56,9 @@ public sealed class ChaosOptions
     public double DoorShare { get; private set; } = 0.25;
 
     public bool Faults { get; private set; } = true;
+
+    /// <summary>The share of faulting phases with a late-landing rule (<see cref="Bridge.Chaos.Faults.FaultSchedule.DefaultLateLandingShare"/>).</summary>
+    public double LateLandings { get; private set; } = Bridge.Chaos.Faults.FaultSchedule.DefaultLateLandingShare;
 
     public bool PrintPlanOnly { get; private set; }
 
@@ -96,6 +101,11 @@ public sealed class ChaosOptions
                     options.Rate = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate > 0
                         ? rate
                         : throw new ArgumentException("--rate needs a positive number");
+                    break;
+                case "--late-landings":
+                    options.LateLandings = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var late) && late is >= 0 and <= 1
+                        ? late
+                        : throw new ArgumentException("--late-landings needs a number from 0 to 1");
                     break;
                 case "--door-share":
                     options.DoorShare = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var share) && share is >= 0 and <= 1

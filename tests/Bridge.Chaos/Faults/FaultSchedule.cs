@@ -50,6 +50,9 @@ public static class FaultSchedule
     /// </summary>
     public const int LateLandingMaxMs = 1500;
 
+    /// <summary>The share of the faulting phases that also land calls late, unless <c>--late-landings</c> says otherwise.</summary>
+    public const double DefaultLateLandingShare = 0.3;
+
     /// <summary>Polls an async task takes normally, and in a slow phase (past the polling deadline Bridge is given).</summary>
     public const int NormalPolls = 3;
 
@@ -63,7 +66,7 @@ public static class FaultSchedule
         SlowAsyncTasks,
     }
 
-    public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true, int pauses = 0, TimeSpan? claimLease = null)
+    public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true, int pauses = 0, TimeSpan? claimLease = null, double lateLandings = DefaultLateLandingShare)
     {
         var random = new Random(unchecked((seed * 131) + 17));
         var actions = new List<ChaosAction>();
@@ -91,8 +94,9 @@ public static class FaultSchedule
         }
 
         // Late landings are drawn apart too (like pauses, below), so a seed's other phases stay what they were before them:
-        // added to a share of the phases that fault at all, and always to the first such phase after the opening ones.
-        if (faults)
+        // added to a share of the phases that fault at all (--late-landings; 0 adds none), and always to the first such phase
+        // after the opening ones.
+        if (faults && lateLandings > 0)
         {
             var landing = new Random(unchecked((seed * 7907) + 5));
             static bool Faulting(SetFaults set) => set.Rules.Count > 0 || set.PollsToComplete != NormalPolls;
@@ -100,7 +104,7 @@ public static class FaultSchedule
             var always = faulting.Count == 0 ? -1 : faulting[Math.Min(faulting.Count - 1, 2)];
             for (var i = 0; i < actions.Count; i++)
             {
-                if (actions[i] is SetFaults set && Faulting(set) && (landing.NextDouble() < 0.3 || i == always))
+                if (actions[i] is SetFaults set && Faulting(set) && (landing.NextDouble() < lateLandings || i == always))
                 {
                     var rule = LateLanding(landing);
                     actions[i] = set with { Rules = [.. set.Rules, rule], Description = set.Description + "; " + DescribeLateLanding(rule) };

@@ -76,6 +76,35 @@ public sealed class ChaosCheckTests
     }
 
     [Fact]
+    public void The_late_landing_share_sets_which_faulting_phases_land_calls_late_and_nothing_else()
+    {
+        static IReadOnlyList<ChaosAction> Schedule(double share) =>
+            FaultSchedule.Build(13, 800, kills: 3, restarts: 1, canRestartServices: true, hasPostgres: true, pauses: 2, lateLandings: share);
+        static bool Late(FaultRule rule) => rule.LandLateRate > 0 || rule.LandLateNext > 0;
+        static IEnumerable<string> WithoutLateLandings(IReadOnlyList<ChaosAction> schedule) => schedule.Select(a => a is SetFaults set
+            ? $"{set.AtPublication} {set.PollsToComplete} {string.Join(",", set.Rules.Where(r => !Late(r)).Select(r => $"{r.PathContains} {r.Method} {r.ErrorRate} {r.ThrottleRate} {r.HangRate} {r.LoseAnswerRate} {r.LatencyMs}"))}"
+            : a.ToString()!);
+        static IReadOnlyList<SetFaults> Faulting(IReadOnlyList<ChaosAction> schedule) =>
+            [.. schedule.OfType<SetFaults>().Where(s => s.Rules.Any(r => !Late(r)) || s.PollsToComplete != FaultSchedule.NormalPolls)];
+
+        var none = Schedule(0);
+        var usual = Schedule(FaultSchedule.DefaultLateLandingShare);
+        var every = Schedule(1);
+
+        Assert.DoesNotContain(none.OfType<SetFaults>(), s => s.Rules.Any(Late));
+        Assert.All(Faulting(every), s => Assert.Single(s.Rules, Late));
+        var some = Faulting(usual).Count(s => s.Rules.Any(Late));
+        Assert.InRange(some, 1, Faulting(usual).Count - 1);
+
+        // The share changes the late landings only: every other fault, kill, restart and pause is the seed's own.
+        Assert.Equal(WithoutLateLandings(none), WithoutLateLandings(usual));
+        Assert.Equal(WithoutLateLandings(none), WithoutLateLandings(every));
+        Assert.Equal(0.3, ChaosOptions.Parse([]).LateLandings);
+        Assert.Equal(1, ChaosOptions.Parse(["--late-landings", "1"]).LateLandings);
+        Assert.Throws<ArgumentException>(() => ChaosOptions.Parse(["--late-landings", "1.5"]));
+    }
+
+    [Fact]
     public void A_message_answered_twice_and_one_never_answered_are_violations()
     {
         var run = new RunBuilder();
