@@ -6,7 +6,9 @@ public sealed class DocumentStateSql
     /// <summary>
     /// Claims (inserting the row if absent) for <c>@LeaseMilliseconds</c> from the database's now unless another owner
     /// holds a claim that has not expired by the database's clock; on success returns the claimed row as
-    /// <see cref="Select"/> reads it (one round trip for both), else nothing.
+    /// <see cref="Select"/> reads it (one round trip for both), else nothing. An expiry is never moved earlier (here and by
+    /// <see cref="Renew"/>): a currency-rate intent's hold, re-claimed by its batch's redelivery on an instance with a
+    /// shorter in-flight window, must still last the window of the instance that sent it.
     /// </summary>
     public required string Claim { get; init; }
 
@@ -41,7 +43,7 @@ public sealed class DocumentStateSql
                 (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
             VALUES (@Scope, @DocumentKey, false, @Owner, statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond', @Now)
             ON CONFLICT (scope, document_key) DO UPDATE
-                SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
+                SET claimed_by = excluded.claimed_by, claim_expires_at = GREATEST(s.claim_expires_at, excluded.claim_expires_at)
                 WHERE s.claimed_by IS NULL OR s.claim_expires_at < statement_timestamp() OR s.claimed_by = @Owner
             RETURNING s.scope AS Scope, s.document_key AS DocumentKey, s.applied_version AS AppliedVersion,
                       s.resource_id AS ResourceId, s.deleted AS Deleted, s.updated_at AS UpdatedAt;
@@ -49,7 +51,7 @@ public sealed class DocumentStateSql
 
         Renew = """
             UPDATE bridge.document_states
-            SET claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond'
+            SET claim_expires_at = GREATEST(claim_expires_at, statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond')
             WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
             """,
 
@@ -83,7 +85,8 @@ public sealed class DocumentStateSql
                 (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
             VALUES (@Scope, @DocumentKey, 0, @Owner, {SqliteClock.NowPlus("@LeaseMilliseconds")}, @Now)
             ON CONFLICT (scope, document_key) DO UPDATE
-                SET claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at
+                SET claimed_by = excluded.claimed_by,
+                    claim_expires_at = MAX(COALESCE(document_states.claim_expires_at, excluded.claim_expires_at), excluded.claim_expires_at)
                 WHERE document_states.claimed_by IS NULL
                    OR document_states.claim_expires_at < {SqliteClock.Now}
                    OR document_states.claimed_by = @Owner
@@ -93,7 +96,7 @@ public sealed class DocumentStateSql
 
         Renew = $"""
             UPDATE document_states
-            SET claim_expires_at = {SqliteClock.NowPlus("@LeaseMilliseconds")}
+            SET claim_expires_at = MAX(COALESCE(claim_expires_at, {SqliteClock.NowPlus("@LeaseMilliseconds")}), {SqliteClock.NowPlus("@LeaseMilliseconds")})
             WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
             """,
 
@@ -129,7 +132,9 @@ public sealed class DocumentStateSql
             USING (VALUES (@Scope, @DocumentKey)) AS source (scope, document_key)
                 ON target.scope = source.scope AND target.document_key = source.document_key
             WHEN MATCHED AND (target.claimed_by IS NULL OR target.claim_expires_at < SYSUTCDATETIME() OR target.claimed_by = @Owner) THEN
-                UPDATE SET claimed_by = @Owner, claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
+                UPDATE SET claimed_by = @Owner, claim_expires_at = CASE
+                    WHEN target.claim_expires_at > DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()) THEN target.claim_expires_at
+                    ELSE DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()) END
             WHEN NOT MATCHED THEN
                 INSERT (scope, document_key, deleted, claimed_by, claim_expires_at, updated_at)
                 VALUES (@Scope, @DocumentKey, 0, @Owner, DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()), @Now)
@@ -139,7 +144,9 @@ public sealed class DocumentStateSql
 
         Renew = """
             UPDATE bridge.document_states
-            SET claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME())
+            SET claim_expires_at = CASE
+                WHEN claim_expires_at > DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()) THEN claim_expires_at
+                ELSE DATEADD(millisecond, @LeaseMilliseconds, SYSUTCDATETIME()) END
             WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
             """,
 

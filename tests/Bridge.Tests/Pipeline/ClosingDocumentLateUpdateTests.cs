@@ -31,7 +31,8 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
             prefix,
             new Dictionary<string, string?>
             {
-                // In-flight window 18 s: the next version waits that long after the update whose first attempt went unanswered.
+                // In-flight window 18 s and polling deadline 2 s: the next version waits 20 s after the update whose first attempt went
+                // unanswered.
                 ["ActivePlatform:TotalTimeout"] = "00:00:15",
                 ["ActivePlatform:AttemptTimeout"] = "00:00:03",
                 ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:02",

@@ -27,10 +27,11 @@ public sealed class SenderWindowTests(PipelineFixture fixture)
         var documents = $"/accounts/{account}/external_invoices";
         var scope = ClosingDocumentWrites.Scope(1, account);
 
-        // The sender: its in-flight window is 20 + 2 = 22 s; no repeat by the HTTP layer, so the held attempt is the only one.
+        // The sender: its in-flight window is 28 + 2 = 30 s (time enough to stop it and start another instance on a busy
+        // machine), 32 s with its polling deadline; no repeat by the HTTP layer, so the held attempt is the only one.
         BridgeInstance? sender = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
         {
-            ["ActivePlatform:TotalTimeout"] = "00:00:20",
+            ["ActivePlatform:TotalTimeout"] = "00:00:28",
             ["ActivePlatform:AttemptTimeout"] = "00:00:02",
             ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:02",
             ["ActivePlatform:RetryCount"] = "0",
@@ -50,10 +51,13 @@ public sealed class SenderWindowTests(PipelineFixture fixture)
                 () => journal.FindOpenAsync(scope, key, CancellationToken.None),
                 open => open is { State: EffectState.Sending },
                 TimeSpan.FromSeconds(60));
-            Assert.Equal(TimeSpan.FromSeconds(22), held!.SenderWindow);
-            Assert.Equal(1, await fixture.Sandbox.Control.GetPendingLateLandingsAsync(CancellationToken.None));
+            Assert.Equal(TimeSpan.FromSeconds(30), held!.SenderWindow);
+            await PipelineTestData.EventuallyAsync(
+                () => fixture.Sandbox.Control.GetPendingLateLandingsAsync(CancellationToken.None), pending => pending == 1, TimeSpan.FromSeconds(60));
 
-            // The sender stops (version 2 goes back to its queue); an instance whose window is 2 + 1 = 3 s takes over.
+            // The sender stops (version 2 goes back to its queue); an instance whose window is 2 + 1 = 3 s takes over. Its
+            // retry budget is its own (2 × lease + deadline + window = 34 s): a longer wait for another instance's send would
+            // dead-letter the message (README: the settings that make a message wait).
             await sender.DisposeAsync();
             sender = null;
             var looks = new ConcurrentQueue<EffectEntry>();
@@ -65,6 +69,7 @@ public sealed class SenderWindowTests(PipelineFixture fixture)
                     ["ActivePlatform:AttemptTimeout"] = "00:00:01",
                     ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
                     ["ActivePlatform:RetryCount"] = "0",
+                    ["Bridge:Idempotency:DocumentClaimLease"] = "00:00:15",
                 },
                 services => services.AddSingleton<IEffectJournal>(provider =>
                     new WatchedJournal(ActivatorUtilities.CreateInstance<SqlEffectJournal>(provider), looks)));
@@ -80,7 +85,12 @@ public sealed class SenderWindowTests(PipelineFixture fixture)
                 TimeSpan.FromSeconds(120));
             await Task.WhenAny(thirdSent, waitedPastOwnWindow).WaitAsync(TimeSpan.FromSeconds(120));
 
-            // The held attempt of version 2 lands now, inside the sender's window.
+            // The held attempt of version 2 lands now, inside the sender's window (were the window over, the test would not
+            // show anything: the settler would rightly have settled it).
+            var before = await settler.Get<IEffectJournal>().FindAsync(held.Id, CancellationToken.None);
+            Assert.True(
+                thirdSent.IsCompleted || (before?.Attempt == held.Attempt && before.IsOpen && before.SinceSent < held.SenderWindow!.Value),
+                $"precondition: the held attempt is still open inside the sender's window before it lands ({before?.State}, sent {before?.SinceSent} ago)");
             await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
             await fixture.Sandbox.Control.AwaitLateLandingsAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
             var landed = Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("PATCH", documents, null, CancellationToken.None), c => c.Fault == "landed-late");

@@ -94,7 +94,7 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
         };
         Assert.Equal(TimeSpan.FromSeconds(660), EffectTiming.InFlightWindow(fast, entry));
         Assert.Equal(TimeSpan.FromSeconds(2460), EffectTiming.OperatorMayResolveOpenAfter(fast, entry));
-        Assert.Equal(TimeSpan.FromSeconds(1800), Bridge.Host.Features.ClosingDocuments.ClosingDocumentWrites.LostWriteWait(fast, entry));
+        Assert.Equal(TimeSpan.FromSeconds(2460), Bridge.Host.Features.ClosingDocuments.ClosingDocumentWrites.LostWriteWait(fast, entry));
         Assert.Equal(TimeSpan.FromSeconds(3), EffectTiming.InFlightWindow(fast));
 
         // Settled as not applied and sent again by another instance: the new attempt carries that instance's values.

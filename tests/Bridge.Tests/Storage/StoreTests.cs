@@ -387,6 +387,26 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     [StoreFact]
+    public async Task A_claim_or_renewal_by_its_owner_with_a_shorter_lease_never_moves_its_expiry_earlier()
+    {
+        // A currency-rate intent's hold lasts the sending instance's in-flight window; the batch's redelivery on an instance
+        // with a shorter window re-claims and renews it under the same owner, and must not cut it short.
+        var window = TimeSpan.FromMinutes(10);
+        var shorter = TimeSpan.FromSeconds(3);
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "batch-m", window, CancellationToken.None));
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "batch-m", shorter, CancellationToken.None));
+        Assert.True(await Documents.TryRenewAsync(null, "scope", "doc-1", "batch-m", shorter, CancellationToken.None));
+
+        // Long past the shorter lease, well within the window: still held.
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(1));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-1", "batch-n", shorter, CancellationToken.None));
+
+        // Once the window has passed it is free.
+        await Fixture.AgeLeasesAsync(window);
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-1", "batch-n", shorter, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Concurrent_claims_of_a_new_document_grant_exactly_one()
     {
         using var start = new ManualResetEventSlim();

@@ -254,18 +254,17 @@ public sealed class ClosingDocumentWrites(
     }
 
     /// <summary>
-    /// How long after its send a write of a closing document whose answer was lost may still change it: a request still on
-    /// its way (<see cref="EffectTiming.InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions)"/>) or an async task it became, which nobody polls (the polling deadline).
+    /// How long after its send a write of a closing document whose answer was lost may still change it: the request may
+    /// still be on its way until the in-flight window
+    /// (<see cref="EffectTiming.InFlightWindow(Bridge.ActivePlatform.ActivePlatformOptions)"/>) has passed, and may then
+    /// become an async task that nobody polls and that runs for up to the polling deadline — the two added, as the
+    /// operator's rule (<see cref="EffectTiming.OperatorMayResolveOpenAfter(Bridge.ActivePlatform.ActivePlatformOptions)"/>)
+    /// adds them.
     /// </summary>
-    public static TimeSpan LostWriteWait(ActivePlatformOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        return Max(options.AsyncTaskPolling.Deadline, EffectTiming.InFlightWindow(options));
-    }
+    public static TimeSpan LostWriteWait(ActivePlatformOptions options) => EffectTiming.OperatorMayResolveOpenAfter(options);
 
     /// <summary><see cref="LostWriteWait(ActivePlatformOptions)"/> for a recorded send: by the larger of this instance's and the sender's values.</summary>
-    public static TimeSpan LostWriteWait(ActivePlatformOptions options, EffectEntry sent)
-        => Max(EffectTiming.TaskDeadline(options, sent), EffectTiming.InFlightWindow(options, sent));
+    public static TimeSpan LostWriteWait(ActivePlatformOptions options, EffectEntry sent) => EffectTiming.OperatorMayResolveOpenAfter(options, sent);
 
     private async Task<EffectEntry> SettleUpdateAsync(EffectEntry open, DocumentWrite update, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
     {

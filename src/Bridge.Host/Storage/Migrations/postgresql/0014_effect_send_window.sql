@@ -5,5 +5,7 @@
 -- records its own, and a settling instance waits for the larger of the sender's and its own: an instance configured with
 -- shorter timeouts (a rolling deploy that lowers them) no longer settles another's send too early. NULL: sent by a Bridge
 -- older than this column; the settling instance's own values are used.
+-- A Bridge older than these columns that sends an effect again (a restart of a NotApplied row) leaves the previous
+-- attempt's values in place: a settling instance then waits for those too, never less than by its own.
 ALTER TABLE bridge.effect_journal ADD COLUMN send_window_ms bigint NULL;
 ALTER TABLE bridge.effect_journal ADD COLUMN task_deadline_ms bigint NULL;

@@ -4,5 +4,7 @@
 -- a write that may have become an async task nobody polls, its AsyncTaskPolling:Deadline (task_deadline_ms). Each send
 -- records its own, and a settling instance waits for the larger of the sender's and its own. NULL: sent by a Bridge older
 -- than this column; the settling instance's own values are used.
+-- A Bridge older than these columns that sends an effect again (a restart of a NotApplied row) leaves the previous
+-- attempt's values in place: a settling instance then waits for those too, never less than by its own.
 ALTER TABLE effect_journal ADD COLUMN send_window_ms INTEGER NULL;
 ALTER TABLE effect_journal ADD COLUMN task_deadline_ms INTEGER NULL;

@@ -4,4 +4,6 @@
 -- a write that may have become an async task nobody polls, its AsyncTaskPolling:Deadline (task_deadline_ms). Each send
 -- records its own, and a settling instance waits for the larger of the sender's and its own. NULL: sent by a Bridge older
 -- than these columns; the settling instance's own values are used.
+-- A Bridge older than these columns that sends an effect again (a restart of a NotApplied row) leaves the previous
+-- attempt's values in place: a settling instance then waits for those too, never less than by its own.
 ALTER TABLE bridge.effect_journal ADD send_window_ms bigint NULL, task_deadline_ms bigint NULL;
