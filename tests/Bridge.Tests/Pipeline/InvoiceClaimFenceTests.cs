@@ -33,6 +33,11 @@ public sealed class InvoiceClaimFenceTests(PipelineFixture fixture)
             {
                 // So long that no renewal by the heartbeat comes during the test: the first renewal is the one before the send.
                 ["Bridge:Idempotency:DocumentClaimLease"] = "00:10:00",
+
+                // The redelivery's approval holds the invoice for the in-flight window (an earlier delivery may have sent the
+                // approval): 3 + 2 s, so that the revoke after it waits only that long.
+                ["ActivePlatform:TotalTimeout"] = "00:00:03",
+                ["ActivePlatform:AttemptTimeout"] = "00:00:02",
             },
             services =>
             {

@@ -137,11 +137,19 @@ public abstract partial class InvoiceOperationHandler(
                     _ => await RevokeAsync(resellerId, target.InvoiceId!, r, context.Document?.AppliedVersion),
                 };
 
+                // An earlier delivery (or in-process retry) of this message may have sent the same call and gone unanswered
+                // (a 5xx from a gateway, a timeout, a kill): that call may still be carried out. Were the invoice's next
+                // message (a revoke after this approve, an approve after this revoke) sent before it can no longer land, the
+                // late call would undo it — ActivePlatform approved while Bridge reports revoked (chaos seed 1242). So the
+                // invoice stays claimed until then, counted from now, which is after any earlier send.
                 return new WorkResult(
                     HandlingOutcome.Applied,
                     Succeeded(r, incoming, resellerId, invoice.Id, invoice.Attributes.AccountId ?? r.AccountId, invoice.PaymentId, alreadyApplied: false),
                     invoice.Id,
-                    new DocumentChange(StateAfter(r.Operation), invoice.Id, Deleted: false));
+                    new DocumentChange(StateAfter(r.Operation), invoice.Id, Deleted: false))
+                {
+                    HoldDocumentFor = context.BegunBefore ? Effects.EffectTiming.InFlightWindow(activePlatformOptions.Value) : null,
+                };
             },
         }, cancellationToken);
     }
