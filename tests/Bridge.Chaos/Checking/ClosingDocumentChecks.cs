@@ -135,13 +135,21 @@ public sealed class ClosingDocumentChecks : IFlowCheck
             switch (last)
             {
                 case ClosingDocumentSent sent:
-                    var names = Names(index, sent.MessageId);
+                    // Bridge orders a document's writes by version: two different payloads for one version (an ERP's error,
+                    // e.g. another payload under a used id, and the first one republished under a new id) are the same write
+                    // to it, ActivePlatform holds whichever went last, and their events need not arrive in that order (chaos
+                    // seed 1242: a create's event, delayed by a kill, came after the other payload's update). Any payload
+                    // reported sent for the last success's version will do.
+                    var sameVersion = results.OfType<ClosingDocumentSent>()
+                        .Where(s => s.Revision == sent.Revision && s.ModifiedAt == sent.ModifiedAt && s.ExternalInvoiceId == sent.ExternalInvoiceId)
+                        .Select(s => s.MessageId).Distinct().ToList();
+                    var names = sameVersion.SelectMany(id => Names(index, id)).ToHashSet();
                     if (held.Count != 1 || held[0].Id != sent.ExternalInvoiceId || !names.Contains(held[0].Name))
                     {
                         yield return new Violation(Invariants.Figures, subject,
                             $"the last success was ClosingDocumentSent({string.Join(" / ", names)}, document {sent.ExternalInvoiceId}); ActivePlatform holds {Describe(held)}", messages);
                     }
-                    else if (Totals(index, sent.MessageId).All(t => t != decimal.Parse(held[0].Total, CultureInfo.InvariantCulture)))
+                    else if (sameVersion.SelectMany(id => Totals(index, id)).All(t => t != decimal.Parse(held[0].Total, CultureInfo.InvariantCulture)))
                     {
                         yield return new Violation(Invariants.Figures, subject,
                             $"document {held[0].Id} holds total {held[0].Total}, not the total of the version reported sent", messages);

@@ -198,6 +198,30 @@ public sealed class ChaosCheckTests
         Assert.Contains(violations, v => v.Invariant == Invariants.Ordering && v.Detail.StartsWith("version r1 written", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("Act 1 r2 (conflicting)", "103.0", false)] // the other payload of the last success's version
+    [InlineData("Act 1 r1", "101.0", true)] // an older version
+    public void A_document_holds_any_payload_reported_sent_for_the_last_successs_version_and_nothing_else(string name, string total, bool violation)
+    {
+        // Seed 1242: the first r2 was republished under a new id and its create's event, delayed by a kill, arrived after the
+        // update of another payload for r2 under a used id; ActivePlatform held that other payload.
+        var run = new RunBuilder();
+        var subject = ClosingDocumentScenarios.Subject(7001, "doc-1");
+        var r1 = run.Message(Document(1), subject, Flow.ClosingDocuments);
+        var r2 = run.Message(Document(2), subject, Flow.ClosingDocuments);
+        var conflicting = run.Message(Document(2) with { Name = "Act 1 r2 (conflicting)", Amount = new Money(103, "EUR") }, subject, Flow.ClosingDocuments);
+        run.Effect(EffectKinds.ExternalInvoiceCreated, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r2"), ("total", "102.0"));
+        run.Effect(EffectKinds.ExternalInvoiceUpdated, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", name), ("total", total));
+        run.Event(Sent(r1, 1, ClosingDocumentWriteOutcome.Updated));
+        run.Event(Sent(conflicting, 2, ClosingDocumentWriteOutcome.Updated));
+        run.Event(Sent(r2, 2, ClosingDocumentWriteOutcome.Created) with { OccurredAt = T0.AddSeconds(5) });
+        run.Documents.Add(new SandboxExternalInvoice("1001", 1, 7001, "doc-1", "act", name, total, "EUR", "2026-10-01", "2026-10-31", "application/pdf", 10, T0, T0, 3));
+
+        var figures = new ClosingDocumentChecks().Check(run.Index()).Where(v => v.Invariant == Invariants.Figures).ToList();
+
+        Assert.Equal(violation, figures.Count > 0);
+    }
+
     [Fact]
     public void An_approval_whose_own_delivery_applied_it_before_the_invoice_moved_on_is_not_counted_twice()
     {
