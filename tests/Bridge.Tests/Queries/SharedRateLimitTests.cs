@@ -17,14 +17,16 @@ public sealed class SharedRateLimitTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _sandbox.DisposeAsync();
 
-    // One call every five seconds, a wait of at most 200 ms, no HTTP retry: the second call is refused by Bridge, unsent.
+    // One call every hundred seconds (so that no turn comes back while a busy machine runs the test: at one every five
+    // seconds a slow first call let the second through), a wait of at most 200 ms, no HTTP retry: the second call is
+    // refused by Bridge, unsent.
     private StandaloneActivePlatformClient Client() => ActivePlatformClientFactory.Create(new ActivePlatformOptions
     {
         BaseUrl = _sandbox.BaseAddress,
         ApiToken = Token,
         ResellerId = 1,
         RetryCount = 0,
-        RateLimit = new ActivePlatformRateLimitOptions { PermitsPerSecond = 0.2, MaxWait = TimeSpan.FromMilliseconds(200) },
+        RateLimit = new ActivePlatformRateLimitOptions { PermitsPerSecond = 0.01, MaxWait = TimeSpan.FromMilliseconds(200) },
     });
 
     [Fact]
