@@ -1,9 +1,7 @@
 using Bridge.Contracts;
 using Bridge.Host.Features.ClosingDocuments;
 using Bridge.Sandbox;
-using Dapper;
 using MassTransit;
-using Npgsql;
 
 namespace Bridge.Tests.Pipeline;
 
@@ -45,14 +43,14 @@ public sealed class ClosingDocumentLateCreateTests(PipelineFixture fixture)
             // The create's retry finds nothing by key and creates the document.
             var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.MessageId == create, TimeSpan.FromSeconds(120));
             Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
-            var holder = await ClaimedByAsync(account, key);
+            var holder = await fixture.ClaimedByAsync(ClosingDocumentScope.Of(1, account), key);
 
             // The ERP deletes it: the delete is either carried out at once, or waits behind the document's held claim.
             var delete = NewId.NextGuid().ToString("D");
             await fixture.Erp.PublishJsonAsync($"{prefix}.{DeleteClosingDocumentConsumer.Queue}", new Dictionary<string, object?> { ["accountId"] = account, ["key"] = key }, delete);
             var deleted = fixture.Events.WaitForAsync<ClosingDocumentDeleted>(e => e.MessageId == delete, TimeSpan.FromSeconds(120));
             var waiting = PipelineTestData.EventuallyAsync(
-                async () => (await RecordExistsAsync(delete), await ClaimedByAsync(account, key)),
+                async () => (await fixture.RecordExistsAsync(delete), await fixture.ClaimedByAsync(ClosingDocumentScope.Of(1, account), key)),
                 state => holder is not null && state.Item1 && state.Item2 == holder,
                 TimeSpan.FromSeconds(120));
             await Task.WhenAny(deleted, waiting).WaitAsync(TimeSpan.FromSeconds(120));
@@ -74,20 +72,5 @@ public sealed class ClosingDocumentLateCreateTests(PipelineFixture fixture)
             await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
             await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
         }
-    }
-
-    private async Task<string?> ClaimedByAsync(long account, string key)
-    {
-        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
-        return await connection.QuerySingleOrDefaultAsync<string?>(
-            "SELECT claimed_by FROM bridge.document_states WHERE scope = @Scope AND document_key = @Key",
-            new { Scope = ClosingDocumentScope.Of(1, account), Key = key });
-    }
-
-    private async Task<bool> RecordExistsAsync(string idempotencyKey)
-    {
-        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
-        return await connection.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM bridge.idempotency_records WHERE idempotency_key = @Key", new { Key = idempotencyKey }) > 0;
     }
 }

@@ -1,9 +1,7 @@
 using Bridge.Contracts;
 using Bridge.Sandbox;
 using Bridge.Host.Features.ClosingDocuments;
-using Dapper;
 using MassTransit;
-using Npgsql;
 
 namespace Bridge.Tests.Pipeline;
 
@@ -50,7 +48,7 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
             await fixture.Erp.PublishJsonAsync(queue, PipelineTestData.Document(key, revision: 2, accountId: account), NewId.NextGuid().ToString("D"));
             await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Outcome == ClosingDocumentWriteOutcome.Updated, TimeSpan.FromSeconds(120));
             Assert.True(await fixture.Sandbox.Control.GetPendingLateLandingsAsync(CancellationToken.None) == 1, "the first attempt of version 2 was never held");
-            var holder = await ClaimedByAsync(account, key);
+            var holder = await fixture.ClaimedByAsync(ClosingDocumentScope.Of(1, account), key);
 
             // Version 3 arrives: it is either written at once (a second PATCH carried out), or waits behind the document's held claim.
             var third = NewId.NextGuid().ToString("D");
@@ -60,7 +58,7 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
                 calls => calls.Count(c => c.Fault is null) >= 2,
                 TimeSpan.FromSeconds(120));
             var waiting = PipelineTestData.EventuallyAsync(
-                async () => (await RecordExistsAsync(third), await ClaimedByAsync(account, key)),
+                async () => (await fixture.RecordExistsAsync(third), await fixture.ClaimedByAsync(ClosingDocumentScope.Of(1, account), key)),
                 state => holder is not null && state.Item1 && state.Item2 == holder,
                 TimeSpan.FromSeconds(120));
             await Task.WhenAny(newerSent, waiting).WaitAsync(TimeSpan.FromSeconds(120));
@@ -81,20 +79,5 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
             await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
             await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
         }
-    }
-
-    private async Task<string?> ClaimedByAsync(long account, string key)
-    {
-        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
-        return await connection.QuerySingleOrDefaultAsync<string?>(
-            "SELECT claimed_by FROM bridge.document_states WHERE scope = @Scope AND document_key = @Key",
-            new { Scope = ClosingDocumentScope.Of(1, account), Key = key });
-    }
-
-    private async Task<bool> RecordExistsAsync(string idempotencyKey)
-    {
-        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
-        return await connection.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM bridge.idempotency_records WHERE idempotency_key = @Key", new { Key = idempotencyKey }) > 0;
     }
 }

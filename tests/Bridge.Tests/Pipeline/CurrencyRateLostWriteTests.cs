@@ -120,7 +120,7 @@ public sealed class CurrencyRateLostWriteTests(PipelineFixture fixture)
         await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(120));
         var second = NewId.NextGuid().ToString("D");
         await fixture.Erp.PublishJsonAsync(queue, Batch("rates-second-" + second, Nine, 0.98m, "AUD"), second);
-        await PipelineTestData.EventuallyAsync(() => RecordExistsAsync(second), exists => exists, TimeSpan.FromSeconds(120));
+        await PipelineTestData.EventuallyAsync(() => fixture.RecordExistsAsync(second), exists => exists, TimeSpan.FromSeconds(120));
         gate.Open.TrySetResult();
 
         await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.MessageId == first, TimeSpan.FromSeconds(120));
@@ -129,13 +129,6 @@ public sealed class CurrencyRateLostWriteTests(PipelineFixture fixture)
         // Both PATCHes were answered at once, and neither delivery had sent before: nothing can land later.
         Assert.Null(await HoldAsync("RUB/SGD"));
         Assert.Null(await HoldAsync("RUB/AUD"));
-    }
-
-    private async Task<bool> RecordExistsAsync(string idempotencyKey)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(fixture.DatabaseConnectionString);
-        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(
-            connection, "SELECT COUNT(*) FROM bridge.idempotency_records WHERE idempotency_key = @Key", new { Key = idempotencyKey }) > 0;
     }
 
     /// <summary>Holds the first PATCH of <paramref name="foreign"/> before it leaves until <see cref="Open"/>; then sends it as usual.</summary>

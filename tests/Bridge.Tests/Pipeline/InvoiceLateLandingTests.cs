@@ -1,9 +1,7 @@
 using Bridge.Contracts;
 using Bridge.Host.Features.Invoices;
 using Bridge.Sandbox;
-using Dapper;
 using MassTransit;
-using Npgsql;
 
 namespace Bridge.Tests.Pipeline;
 
@@ -44,14 +42,14 @@ public sealed class InvoiceLateLandingTests(PipelineFixture fixture)
             await fixture.Events.WaitForAsync<InvoiceApproved>(e => e.MessageId == approve, TimeSpan.FromSeconds(120));
             await PipelineTestData.EventuallyAsync(
                 () => fixture.Sandbox.Control.GetPendingLateLandingsAsync(CancellationToken.None), pending => pending == 1, TimeSpan.FromSeconds(60));
-            var holder = await ClaimedByAsync(documentId);
+            var holder = await fixture.ClaimedByAsync("invoice:1", documentId);
 
             // The ERP revokes: it is either sent at once, or waits behind the invoice's held claim.
             var revoke = NewId.NextGuid().ToString("D");
             await fixture.Erp.PublishJsonAsync($"{prefix}.{RevokeInvoiceApprovalConsumer.Queue}", new { documentId, billingDate = "2026-10-01" }, revoke);
             var revoked = fixture.Events.WaitForAsync<InvoiceApprovalRevoked>(e => e.MessageId == revoke, TimeSpan.FromSeconds(120));
             var waiting = PipelineTestData.EventuallyAsync(
-                async () => (await RecordExistsAsync(revoke), await ClaimedByAsync(documentId)),
+                async () => (await fixture.RecordExistsAsync(revoke), await fixture.ClaimedByAsync("invoice:1", documentId)),
                 state => holder is not null && state.Item1 && state.Item2 == holder,
                 TimeSpan.FromSeconds(120));
             await Task.WhenAny(revoked, waiting).WaitAsync(TimeSpan.FromSeconds(120));
@@ -73,19 +71,5 @@ public sealed class InvoiceLateLandingTests(PipelineFixture fixture)
             await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
             await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
         }
-    }
-
-    private async Task<string?> ClaimedByAsync(string documentId)
-    {
-        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
-        return await connection.QuerySingleOrDefaultAsync<string?>(
-            "SELECT claimed_by FROM bridge.document_states WHERE scope = 'invoice:1' AND document_key = @Key", new { Key = documentId });
-    }
-
-    private async Task<bool> RecordExistsAsync(string idempotencyKey)
-    {
-        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
-        return await connection.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM bridge.idempotency_records WHERE idempotency_key = @Key", new { Key = idempotencyKey }) > 0;
     }
 }
