@@ -49,10 +49,7 @@ public sealed class ClosingDocumentLateCreateTests(PipelineFixture fixture)
             var delete = NewId.NextGuid().ToString("D");
             await fixture.Erp.PublishJsonAsync($"{prefix}.{DeleteClosingDocumentConsumer.Queue}", new Dictionary<string, object?> { ["accountId"] = account, ["key"] = key }, delete);
             var deleted = fixture.Events.WaitForAsync<ClosingDocumentDeleted>(e => e.MessageId == delete, TimeSpan.FromSeconds(120));
-            var waiting = PipelineTestData.EventuallyAsync(
-                async () => (await fixture.RecordExistsAsync(delete), await fixture.ClaimedByAsync(ClosingDocumentScope.Of(1, account), key)),
-                state => holder is not null && state.Item1 && state.Item2 == holder,
-                TimeSpan.FromSeconds(120));
+            var waiting = fixture.WaitingBehindAsync(delete, ClosingDocumentScope.Of(1, account), key, holder);
             await Task.WhenAny(deleted, waiting).WaitAsync(TimeSpan.FromSeconds(120));
 
             // The first create lands now.

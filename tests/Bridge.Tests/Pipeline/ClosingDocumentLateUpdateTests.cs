@@ -57,10 +57,7 @@ public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
                 () => fixture.Sandbox.Control.GetCallsAsync("PATCH", documents, null, CancellationToken.None),
                 calls => calls.Count(c => c.Fault is null) >= 2,
                 TimeSpan.FromSeconds(120));
-            var waiting = PipelineTestData.EventuallyAsync(
-                async () => (await fixture.RecordExistsAsync(third), await fixture.ClaimedByAsync(ClosingDocumentScope.Of(1, account), key)),
-                state => holder is not null && state.Item1 && state.Item2 == holder,
-                TimeSpan.FromSeconds(120));
+            var waiting = fixture.WaitingBehindAsync(third, ClosingDocumentScope.Of(1, account), key, holder);
             await Task.WhenAny(newerSent, waiting).WaitAsync(TimeSpan.FromSeconds(120));
 
             // The held attempt of version 2 lands now, within its window (answered with a task, the sandbox runs it to its end).

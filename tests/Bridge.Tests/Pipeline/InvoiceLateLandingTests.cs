@@ -48,10 +48,7 @@ public sealed class InvoiceLateLandingTests(PipelineFixture fixture)
             var revoke = NewId.NextGuid().ToString("D");
             await fixture.Erp.PublishJsonAsync($"{prefix}.{RevokeInvoiceApprovalConsumer.Queue}", new { documentId, billingDate = "2026-10-01" }, revoke);
             var revoked = fixture.Events.WaitForAsync<InvoiceApprovalRevoked>(e => e.MessageId == revoke, TimeSpan.FromSeconds(120));
-            var waiting = PipelineTestData.EventuallyAsync(
-                async () => (await fixture.RecordExistsAsync(revoke), await fixture.ClaimedByAsync("invoice:1", documentId)),
-                state => holder is not null && state.Item1 && state.Item2 == holder,
-                TimeSpan.FromSeconds(120));
+            var waiting = fixture.WaitingBehindAsync(revoke, "invoice:1", documentId, holder);
             await Task.WhenAny(revoked, waiting).WaitAsync(TimeSpan.FromSeconds(120));
 
             // The held approval lands now, within its window.

@@ -21,4 +21,14 @@ internal static class PipelineDatabase
         return await connection.ExecuteScalarAsync<long>(
             "SELECT COUNT(*) FROM bridge.idempotency_records WHERE idempotency_key = @Key", new { Key = idempotencyKey }) > 0;
     }
+
+    /// <summary>
+    /// Completes once message <paramref name="idempotencyKey"/> has begun and waits behind <paramref name="holder"/>'s claim
+    /// on the document (a hold kept after an earlier write); never, when there was no holder.
+    /// </summary>
+    public static Task WaitingBehindAsync(this PipelineFixture fixture, string idempotencyKey, string scope, string documentKey, string? holder) =>
+        PipelineTestData.EventuallyAsync(
+            async () => (await fixture.RecordExistsAsync(idempotencyKey), await fixture.ClaimedByAsync(scope, documentKey)),
+            state => holder is not null && state.Item1 && state.Item2 == holder,
+            TimeSpan.FromSeconds(120));
 }

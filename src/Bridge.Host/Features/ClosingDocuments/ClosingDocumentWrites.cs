@@ -404,8 +404,6 @@ public sealed class ClosingDocumentWrites(
     private static EffectReadBackFailedException ReadBackFailed(string documentKey, string taskId, ActivePlatformException failed)
         => EffectReadBack.Failed($"A write of closing document '{documentKey}'", $"polling async task {taskId} answered {failed.Status}: {failed.Message}", failed);
 
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
     private static long ResellerOf(string scope) => long.Parse(scope.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
 
     private static long AccountOf(string scope) => long.Parse(scope.Split(':')[2], System.Globalization.CultureInfo.InvariantCulture);
