@@ -30,16 +30,6 @@ public static class EffectFailures
         ActivePlatformException { Status: null, InnerException: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } } => true,
         _ => false,
     };
-
-    /// <summary>
-    /// <see cref="ProvesNotApplied"/>, and also 503 — for a closing document's create only, which keeps the behaviour it had
-    /// before 503 stopped proving anything: its next attempt looks the document up by key before any second POST, so a 503
-    /// after ActivePlatform created it synchronously is found and updated, not created twice. (A 503 on a create that
-    /// became a still-running async task is not covered: the closing-document flow's owner decides whether to settle it by
-    /// the polling deadline as for a lost answer.)
-    /// </summary>
-    public static bool ProvesNotAppliedOrIsLookedUpByKey(Exception exception)
-        => ProvesNotApplied(exception) || exception is ActivePlatformException { Status: 503 };
 }
 
 /// <summary>

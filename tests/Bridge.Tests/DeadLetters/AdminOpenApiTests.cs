@@ -87,7 +87,7 @@ public sealed partial class AdminOpenApiTests(DeadLetterFixture fixture)
         var key = Guid.NewGuid().ToString("D");
         var account = Random.Shared.Next(2_000_000, 9_000_000);
         await fixture.Sandbox.Control.SetFaultAsync(
-            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 },
+            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 },
             CancellationToken.None);
         await fixture.Erp.PublishJsonAsync(fixture.Queue(SendClosingDocumentConsumer.Queue), Document(key, revision: 1, accountId: account), Guid.NewGuid().ToString("D"));
         var announced = await fixture.Events.WaitForAsync<Bridge.Contracts.ErpMessageDeadLettered>(key);

@@ -70,18 +70,20 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task A_message_failing_with_5xx_is_captured_after_its_retries_then_replayed_after_the_fault_clears_and_succeeds_once()
+    public async Task A_message_failing_with_429_is_captured_after_its_retries_then_replayed_after_the_fault_clears_and_succeeds_once()
     {
         ListenToMetrics();
         var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));
-        var announced = await DeadLetterAfter5xxAsync(key, account, messageId);
+        var announced = await DeadLetterAfterThrottlingAsync(key, account, messageId);
 
         using var admin = fixture.Admin();
         var letter = await ShowAsync(admin, announced.DeadLetterId);
         var failedPosts = await PostsAsync(account);
         Assert.Equal((key, messageId, "Pending"), (letter["erpKey"]!.GetValue<string>(), letter["messageId"]!.GetValue<string>(), letter["status"]!.GetValue<string>()));
         Assert.Equal(DeadLetterFixture.RetryLimit + 1, letter["attemptCount"]!.GetValue<int>());
-        Assert.Equal(DeadLetterFixture.RetryLimit + 1, failedPosts.Count(call => call.Status == 503));
+        // Each delivery's create is repeated by the HTTP layer (a 429 proves nothing was created) before it fails.
+        Assert.Equal((DeadLetterFixture.RetryLimit + 1) * (new Bridge.ActivePlatform.ActivePlatformOptions().RetryCount + 1), failedPosts.Count(call => call.Status == 429));
+        Assert.All(failedPosts, call => Assert.Equal(429, call.Status));
         Assert.Empty(await DocumentsAsync(key));
 
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
@@ -111,7 +113,7 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     public async Task Two_concurrent_replays_of_one_dead_letter_give_one_effect()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
-        var announced = await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"));
+        var announced = await DeadLetterAfterThrottlingAsync(key, account, NewId.NextGuid().ToString("D"));
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
 
         using var admin = fixture.Admin();
@@ -193,7 +195,7 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     public async Task The_API_refuses_a_missing_or_unknown_token_and_a_read_only_token_acting()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
-        var announced = await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"));
+        var announced = await DeadLetterAfterThrottlingAsync(key, account, NewId.NextGuid().ToString("D"));
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         var replayUri = new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative);
         using var anonymous = fixture.Admin(token: null);
@@ -235,7 +237,7 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     public async Task Discard_needs_a_reason_blocks_replay_until_restored_and_every_action_is_audited()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
-        var announced = await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"));
+        var announced = await DeadLetterAfterThrottlingAsync(key, account, NewId.NextGuid().ToString("D"));
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         using var admin = fixture.Admin();
         var id = announced.DeadLetterId;
@@ -269,10 +271,10 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         // key or message id can, by chance): the filter must not take it for one of this account's.
         var accountDigits = account.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var bystanderKey = Guid.NewGuid().ToString("D")[..^accountDigits.Length] + accountDigits;
-        var bystander = await DeadLetterAfter5xxAsync(bystanderKey, NewAccount(), NewId.NextGuid().ToString("D"));
+        var bystander = await DeadLetterAfterThrottlingAsync(bystanderKey, NewAccount(), NewId.NextGuid().ToString("D"));
         // So the text filter names the account as the bodies write it, not as bare digits.
         var accountText = $"\"accountId\":{accountDigits},";
-        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
         foreach (var key in keys)
         {
             await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
@@ -365,7 +367,7 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         first["idempotencyKey"] = idempotencyKey1;
         var second = Document(key2, revision: 1, accountId: account);
         second["idempotencyKey"] = idempotencyKey2;
-        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
 
         await fixture.Erp.PublishJsonAsync(SendQueue, first, sharedMessageId);
         var firstLetter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == idempotencyKey1);
@@ -401,7 +403,7 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         var letters = new List<ErpMessageDeadLettered>();
         foreach (var key in keys)
         {
-            letters.Add(await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D")));
+            letters.Add(await DeadLetterAfterThrottlingAsync(key, account, NewId.NextGuid().ToString("D")));
         }
 
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
@@ -468,7 +470,7 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     public async Task The_CLI_lists_shows_and_replays_through_the_admin_API_and_reports_refusals()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
-        var id = (await DeadLetterAfter5xxAsync(key, account, NewId.NextGuid().ToString("D"))).DeadLetterId.ToString("D");
+        var id = (await DeadLetterAfterThrottlingAsync(key, account, NewId.NextGuid().ToString("D"))).DeadLetterId.ToString("D");
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
 
         var list = await CliAsync("list", "--queue", SendQueue, "--key", key);
@@ -506,10 +508,10 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         return (exit, output.ToString(), error.ToString());
     }
 
-    /// <summary>Publishes a document ActivePlatform keeps answering with 503, and waits until it is dead-lettered.</summary>
-    private async Task<ErpMessageDeadLettered> DeadLetterAfter5xxAsync(string key, long account, string messageId)
+    /// <summary>Publishes a document whose create ActivePlatform keeps answering with 429 (nothing created), and waits until it is dead-lettered.</summary>
+    private async Task<ErpMessageDeadLettered> DeadLetterAfterThrottlingAsync(string key, long account, string messageId)
     {
-        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
         await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), messageId);
         return await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
     }

@@ -88,7 +88,7 @@ public sealed class ErrorQueueSweepTests(DeadLetterFixture fixture)
     {
         var (key, messageId, account) = (Guid.NewGuid().ToString("D"), NewId.NextGuid().ToString("D"), Interlocked.Increment(ref _nextAccount));
         var body = JsonSerializer.SerializeToUtf8Bytes(Document(key, revision: 1, accountId: account), Json);
-        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
         try
         {
             await fixture.Erp.PublishRawAsync(SendQueue, body, messageId);

@@ -16,7 +16,7 @@ namespace Bridge.Tests.DeadLetters;
 
 /// <summary>
 /// The operators' web page at /admin/ui/, end to end: headless Chromium drives the page served by a real Bridge, whose dead
-/// letters are produced for real (RabbitMQ, PostgreSQL, the sandbox answering 503), and whose effects are checked in the
+/// letters are produced for real (RabbitMQ, PostgreSQL, the sandbox answering 429), and whose effects are checked in the
 /// sandbox and through the admin API. Every wait is Playwright's own (auto-waiting locators and expectations) or an event.
 /// </summary>
 [Collection(DeadLetterCollection.Name)]
@@ -81,8 +81,8 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
     {
         var account = NewAccount();
         var (first, second) = (Guid.NewGuid().ToString("D"), Guid.NewGuid().ToString("D"));
-        var firstLetter = await DeadLetterAfter5xxAsync(first, account);
-        var secondLetter = await DeadLetterAfter5xxAsync(second, account);
+        var firstLetter = await DeadLetterAfterThrottlingAsync(first, account);
+        var secondLetter = await DeadLetterAfterThrottlingAsync(second, account);
         using var admin = fixture.Admin();
         var stored = (await admin.GetFromJsonAsync<JsonObject>(new Uri($"admin/dead-letters/{firstLetter.DeadLetterId}", UriKind.Relative)))!;
 
@@ -130,7 +130,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
     public async Task Replaying_from_the_page_after_the_fault_clears_succeeds_exactly_once_and_the_row_says_Replayed()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
-        var letter = await DeadLetterAfter5xxAsync(key, account);
+        var letter = await DeadLetterAfterThrottlingAsync(key, account);
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         var page = await SignInAsync(DeadLetterFixture.OperatorToken);
 
@@ -154,7 +154,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
     public async Task Discarding_needs_a_reason_moves_the_message_to_Discarded_and_restore_brings_it_back()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
-        var letter = await DeadLetterAfter5xxAsync(key, account);
+        var letter = await DeadLetterAfterThrottlingAsync(key, account);
         var page = await SignInAsync(DeadLetterFixture.OperatorToken);
         await OpenLetterAsync(page, key, letter.DeadLetterId);
 
@@ -188,7 +188,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
     public async Task A_read_only_token_sees_the_data_but_every_action_button_is_disabled_and_says_why()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
-        var letter = await DeadLetterAfter5xxAsync(key, account);
+        var letter = await DeadLetterAfterThrottlingAsync(key, account);
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         var page = await SignInAsync(DeadLetterFixture.ReadOnlyToken, "Signed in as viewer (ReadOnly)");
 
@@ -261,7 +261,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         var keys = new[] { Guid.NewGuid().ToString("D"), Guid.NewGuid().ToString("D") };
         foreach (var key in keys)
         {
-            await DeadLetterAfter5xxAsync(key, account);
+            await DeadLetterAfterThrottlingAsync(key, account);
         }
 
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
@@ -293,7 +293,7 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
     public async Task Edit_and_replay_shows_the_APIs_validation_errors_inline_then_sends_the_corrected_body_as_a_new_message()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
-        var letter = await DeadLetterAfter5xxAsync(key, account);
+        var letter = await DeadLetterAfterThrottlingAsync(key, account);
         await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
         var page = await SignInAsync(DeadLetterFixture.OperatorToken);
         await OpenLetterAsync(page, key, letter.DeadLetterId);
@@ -465,11 +465,11 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
 
     private static long NewAccount() => Interlocked.Increment(ref _nextAccount);
 
-    /// <summary>Publishes a document ActivePlatform keeps answering with 503, and waits until it is dead-lettered.</summary>
-    private async Task<ErpMessageDeadLettered> DeadLetterAfter5xxAsync(string key, long account)
+    /// <summary>Publishes a document whose create ActivePlatform keeps answering with 429 (nothing created), and waits until it is dead-lettered.</summary>
+    private async Task<ErpMessageDeadLettered> DeadLetterAfterThrottlingAsync(string key, long account)
     {
         await fixture.Sandbox.Control.SetFaultAsync(
-            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
         await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
         return await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
     }

@@ -124,7 +124,7 @@ public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
         var (key, account) = (NewKey(), NewAccount());
         using var door = fixture.Door();
         await fixture.Sandbox.Control.SetFaultAsync(
-            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
         Guid deadLetterId;
         try
         {
@@ -170,7 +170,7 @@ public sealed class HttpDoorReviewTests(DeadLetterFixture fixture)
         var body = Document(key, revision: 1, accountId: account);
         using var door = fixture.Door();
         await fixture.Sandbox.Control.SetFaultAsync(
-            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
         Guid deadLetterId;
         try
         {

@@ -222,7 +222,7 @@ public sealed class HttpDoorTests(DeadLetterFixture fixture)
         var (key, account) = (NewKey(), NewAccount());
         using var door = fixture.Door();
         await fixture.Sandbox.Control.SetFaultAsync(
-            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 503 }, CancellationToken.None);
+            new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
         try
         {
             using (var answer = await PostAsync(door, "SendClosingDocument", key, Document(key, revision: 1, accountId: account)))

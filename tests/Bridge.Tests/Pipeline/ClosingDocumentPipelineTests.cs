@@ -184,21 +184,43 @@ public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
         Assert.Single(await SuccessfulWritesAsync(key, "POST"));
     }
 
+    /// <summary>
+    /// A create answered 5xx — 503 included — may still be carried out (a gateway gives up on a request the platform then
+    /// applies): it is sent again only once it can no longer land and no document has its key. (Before, a 503 was taken as
+    /// "not applied" and sent again at once.)
+    /// </summary>
     [Fact]
-    public async Task Five_xx_then_success_gives_one_document()
+    public async Task A_create_answered_5xx_twice_is_sent_again_only_once_it_can_no_longer_land_and_gives_one_document()
     {
+        var prefix = $"bridge-5xx-{Guid.NewGuid():N}"[..22];
         var key = NewKey();
         var account = NewAccount();
+        // The wait is counted from the journal's send time, a moment before the request reaches the sandbox: a second less
+        // than the wait still tells it from a create sent again at once.
+        var window = TimeSpan.FromSeconds(3 + 1 + 1 - 1);
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?>
+            {
+                // A create whose answer was lost may land for 3 + 1 s, then run as an async task for 1 s more.
+                ["ActivePlatform:TotalTimeout"] = "00:00:03",
+                ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+                ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
+                ["Bridge:Messaging:RetryLimit"] = "50",
+            });
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 2, ErrorStatus = 503 }, CancellationToken.None);
         try
         {
-            await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            var id = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{SendClosingDocumentConsumer.Queue}", Document(key, revision: 1, accountId: account), id);
 
-            var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+            var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.MessageId == id, TimeSpan.FromSeconds(120));
             Assert.Equal(ClosingDocumentWriteOutcome.Created, sent.Outcome);
             var posts = await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None);
-            Assert.Equal(2, posts.Count(c => c.Status == 503));
-            Assert.Single(posts, c => c.Status == 201);
+            Assert.Equal([503, 503, 201], posts.OrderBy(c => c.Sequence).Select(c => c.Status));
+            var times = posts.OrderBy(c => c.Sequence).Select(c => c.Timestamp).ToList();
+            Assert.True(times[1] - times[0] >= window, $"the second create was sent {(times[1] - times[0]).TotalSeconds:0.0} s after the first");
+            Assert.True(times[2] - times[1] >= window, $"the third create was sent {(times[2] - times[1]).TotalSeconds:0.0} s after the second");
             Assert.Single(await DocumentsAsync(key));
         }
         finally

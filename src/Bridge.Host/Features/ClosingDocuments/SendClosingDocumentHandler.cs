@@ -99,7 +99,7 @@ public sealed class SendClosingDocumentHandler(
             return new WorkResult(HandlingOutcome.Applied, Sent(message, incoming, resellerId, ClosingDocumentWriteOutcome.Updated, updatedId), updatedId, new DocumentChange(version, updatedId, Deleted: false));
         }
 
-        var (outcome, id, effect, holdFor) = await WriteAsync(context, message, incoming, resellerId, version, createId, createSentBefore: mine is { State: EffectState.NotApplied }, cancellationToken);
+        var (outcome, id, effect, holdFor) = await WriteAsync(context, message, incoming, resellerId, version, createId, cancellationToken);
 
         // An async update whose document was deleted before the task was read back stays deleted in Bridge's record.
         var change = id.Length == 0 ? null : new DocumentChange(version, id, Deleted: false);
@@ -126,7 +126,7 @@ public sealed class SendClosingDocumentHandler(
     };
 
     private async Task<(ClosingDocumentWriteOutcome Outcome, string Id, EffectResolution? Effect, TimeSpan? HoldFor)> WriteAsync(
-        WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, EffectId createId, bool createSentBefore, CancellationToken cancellationToken)
+        WorkContext context, SendClosingDocument message, IncomingMessage incoming, long resellerId, string version, EffectId createId, CancellationToken cancellationToken)
     {
         // Markers an older Bridge left before writes were journaled (on this message's record or another's for the key) were
         // adopted into the journal and settled above, like any unresolved write of the document.
@@ -164,7 +164,7 @@ public sealed class SendClosingDocumentHandler(
 
             return await UpdateAsync(context, message, incoming, resellerId, version, appeared.Id, body, cancellationToken);
         }
-        catch (Exception unapplied) when (EffectFailures.ProvesNotAppliedOrIsLookedUpByKey(unapplied))
+        catch (Exception unapplied) when (EffectFailures.ProvesNotApplied(unapplied))
         {
             await journal.ResolveAsync(createId, attempt, EffectState.NotApplied, null, EffectEvidence.Of(new DocumentWrite(version, How: "answered: " + unapplied.Message, Kind: DocumentWriteKind.Create)), CancellationToken.None);
             throw;
@@ -189,14 +189,8 @@ public sealed class SendClosingDocumentHandler(
             id = result.Resource!.Id;
         }
 
-        // An earlier attempt of this create was settled as not applied on its answer — a 503 among them, which a gateway may
-        // give for a create the platform carries out later. Found by key, a late one is harmless to this create (ActivePlatform
-        // refuses a second document with the key), but not to a delete after it: it would bring the document back. So the
-        // document stays claimed until that attempt can no longer land, counted from now, after its send
-        // (ClosingDocumentLateCreateTests).
         var created = new DocumentWrite(version, nameof(ClosingDocumentWriteOutcome.Created), id, "ActivePlatform's answer to the create", Kind: DocumentWriteKind.Create);
-        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)),
-            createSentBefore ? ClosingDocumentWrites.LostWriteWait(activePlatformOptions.Value) : null);
+        return (ClosingDocumentWriteOutcome.Created, id, new EffectResolution(createId, attempt, EffectState.Applied, id, EffectEvidence.Of(created)), null);
     }
 
     /// <summary>
