@@ -96,7 +96,8 @@ public sealed class BridgeCliTests
     [Fact]
     public async Task Migrate_applies_every_migration_once_and_then_says_the_schema_is_up_to_date()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory("bridge-migrate-").FullName, "bridge.db");
+        using var scratch = ScratchDirectory.Create("bridge-migrate-");
+        var file = Path.Combine(scratch.Path, "bridge.db");
         string[] args = ["migrate", "--Bridge:Storage:Provider=Sqlite", $"--Bridge:Storage:ConnectionString=Data Source={file}"];
 
         var (exit, output, error) = await RunAsync(args);
@@ -145,7 +146,8 @@ public sealed class BridgeCliTests
     [Fact]
     public async Task With_migrate_on_start_off_the_service_refuses_a_schema_behind_and_starts_once_migrate_ran()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory("bridge-migrate-").FullName, "bridge.db");
+        using var scratch = ScratchDirectory.Create("bridge-migrate-");
+        var file = Path.Combine(scratch.Path, "bridge.db");
         var settings = new Dictionary<string, string?>
         {
             ["Bridge:Messaging:Transport"] = "InMemory",

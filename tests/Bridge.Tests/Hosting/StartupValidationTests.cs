@@ -20,7 +20,8 @@ public sealed class StartupValidationTests
     [InlineData("ActivePlatform:ApiToken")]
     public async Task A_missing_ActivePlatform_setting_stops_the_start_with_a_message_naming_it(string setting)
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings[setting] = "";
 
@@ -36,7 +37,8 @@ public sealed class StartupValidationTests
     [InlineData("10000")]
     public async Task A_purge_batch_size_out_of_range_stops_the_start(string batchSize)
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings["Bridge:Storage:PurgeBatchSize"] = batchSize;
 
@@ -49,7 +51,8 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task Resolved_effects_kept_shorter_than_idempotency_records_stop_the_start()
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings["Bridge:Effects:RetainResolvedFor"] = "10.00:00:00";
 
@@ -62,7 +65,8 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task A_claim_lease_too_short_to_renew_stops_the_start()
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings["Bridge:Idempotency:DocumentClaimLease"] = "00:00:01";
 
@@ -83,7 +87,8 @@ public sealed class StartupValidationTests
     [InlineData("Bridge:Messaging:RetryMaxInterval", "00:10:00", "Bridge:Messaging:RetryLimit")]
     public async Task A_retry_setting_MassTransit_cannot_honour_stops_the_start_naming_it(string setting, string value, string named)
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings[setting] = value;
 
@@ -104,7 +109,8 @@ public sealed class StartupValidationTests
     [InlineData("Bridge:Outage:HoldLimit", "00:30:00")]
     public async Task A_queue_or_outage_setting_out_of_range_stops_the_start_naming_it(string setting, string value)
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings[setting] = value;
 
@@ -120,7 +126,8 @@ public sealed class StartupValidationTests
     [InlineData("1001")]
     public async Task A_prefetch_below_the_concurrency_limit_or_too_large_stops_the_start_naming_it(string prefetch)
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings["Bridge:Messaging:ConcurrentMessageLimit"] = "8";
         settings["Bridge:Messaging:PrefetchCount"] = prefetch;
@@ -136,7 +143,8 @@ public sealed class StartupValidationTests
     [InlineData("1000")]
     public async Task A_prefetch_from_the_concurrency_limit_to_1000_starts(string prefetch)
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings["Bridge:Messaging:ConcurrentMessageLimit"] = "8";
         settings["Bridge:Messaging:PrefetchCount"] = prefetch;
@@ -152,7 +160,8 @@ public sealed class StartupValidationTests
     [InlineData("1", "00:15:00", "00:15:00")]
     public async Task Retry_settings_within_their_bounds_start(string limit, string min, string max)
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings["Bridge:Messaging:RetryLimit"] = limit;
         settings["Bridge:Messaging:RetryMinInterval"] = min;
@@ -170,7 +179,8 @@ public sealed class StartupValidationTests
     [InlineData("Bridge:Outage:PauseConsumption", "sometimes")]
     public async Task A_setting_that_cannot_be_read_as_its_type_stops_the_start_naming_it_but_not_its_value(string setting, string value)
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
         var settings = Embedded(directory);
         settings[setting] = value;
 
@@ -188,7 +198,8 @@ public sealed class StartupValidationTests
         // A finance service calls no host it was not configured for: MassTransit 8.5 sends usage reports to
         // usage-tracking.masstransit.io by default. MASSTRANSIT_USAGE_TELEMETRY=true turns them back on.
         Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY")), "the test run sets MASSTRANSIT_USAGE_TELEMETRY");
-        var directory = Directory.CreateTempSubdirectory("bridge-startup-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var directory = scratch.Path;
 
         await using var bridge = await BridgeInstance.StartAsync(Embedded(directory));
 

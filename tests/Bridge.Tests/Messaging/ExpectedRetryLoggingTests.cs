@@ -60,7 +60,8 @@ public sealed class ExpectedRetryLoggingTests
     [Fact]
     public async Task Bridges_host_writes_through_it_to_every_provider()
     {
-        var directory = Directory.CreateTempSubdirectory("bridge-retry-logging-").FullName;
+        using var scratch = ScratchDirectory.Create("bridge-retry-logging-");
+        var directory = scratch.Path;
         var capture = new CapturingProvider();
         await using var bridge = await BridgeInstance.StartAsync(
             new Dictionary<string, string?>
