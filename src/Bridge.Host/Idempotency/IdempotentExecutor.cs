@@ -82,7 +82,17 @@ public sealed partial class IdempotentExecutor(
             return HandlingOutcome.Duplicate;
         }
 
-        if (begun.Document is not { } document)
+        var document = begun.Document;
+        var tookBackHold = false;
+        if (document is null && await documents.TryHandOverAsync(work.Scope, work.DocumentKey, MessageHoldOwner(work.IdempotencyKey), owner, cancellationToken))
+        {
+            // An earlier delivery of this very message kept the claim after a call that may still land
+            // (WorkContext.HoldClaimThroughSendAsync): the claim is this message's to take back, and its expiry stays.
+            tookBackHold = true;
+            document = await documents.GetAsync(work.Scope, work.DocumentKey, cancellationToken);
+        }
+
+        if (document is null)
         {
             metrics.ClaimBusy(work.Incoming.MessageType);
             throw new DocumentBusyException(work.Scope, work.DocumentKey);
@@ -93,10 +103,11 @@ public sealed partial class IdempotentExecutor(
         using var finishing = new CancellationTokenSource();
         var heartbeat = KeepClaimAsync(work, owner, lease, claimLost, finishing.Token, stopHeartbeat.Token);
         var released = false;
+        WorkContext? context = null;
         try
         {
             var fence = new ClaimFence(work.Scope, work.DocumentKey, owner, lease, () => LogClaimLost(logger, work.DocumentKey, work.IdempotencyKey));
-            var context = new WorkContext(
+            context = new WorkContext(
                 record,
                 document,
                 (task, ct) => records.SetPendingAsyncTaskAsync(work.IdempotencyKey, task, ct),
@@ -107,9 +118,20 @@ public sealed partial class IdempotentExecutor(
                     {
                         throw fence.Lost();
                     }
+                },
+                async (mayLandFor, state, ct) =>
+                {
+                    // Renewed first (the claim's expiry never moves earlier), then the state: written only while held.
+                    if (!await documents.TryRenewAsync(null, work.Scope, work.DocumentKey, owner, mayLandFor + lease, ct))
+                    {
+                        throw fence.Lost();
+                    }
+
+                    await documents.SetAppliedNowAsync(work.Scope, work.DocumentKey, state, document.ResourceId, ct);
                 })
             {
                 BegunBefore = !begun.IsNew,
+                TookBackHold = tookBackHold,
             };
 
             WorkResult result;
@@ -142,12 +164,22 @@ public sealed partial class IdempotentExecutor(
         {
             await stopHeartbeat.CancelAsync();
             await heartbeat;
-            if (!released)
+            if (!released && context is { KeepClaimIfFailed: true })
+            {
+                // A call that may still land keeps the claim until it can no longer land (WorkContext.HoldClaimThroughSendAsync),
+                // held for this message: its next delivery or retry takes it back, every other message waits.
+                await documents.TryHandOverAsync(work.Scope, work.DocumentKey, owner, MessageHoldOwner(work.IdempotencyKey), CancellationToken.None);
+            }
+            else if (!released)
             {
                 await documents.ReleaseAsync(null, work.Scope, work.DocumentKey, owner, CancellationToken.None);
             }
         }
     }
+
+    /// <summary>Who holds a document for a message whose call may still land: its hash, so any key fits the column.</summary>
+    public static string MessageHoldOwner(string idempotencyKey)
+        => "hold-msg:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(idempotencyKey)))[..40];
 
     private async Task TryReleaseAsync(IdempotentWork work, string owner)
     {

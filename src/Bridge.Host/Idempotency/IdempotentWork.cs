@@ -33,7 +33,8 @@ public sealed class WorkContext(
     DocumentState? document,
     Func<string?, CancellationToken, Task> setPendingTask,
     ClaimFence? claimFence = null,
-    Func<CancellationToken, Task>? holdClaim = null)
+    Func<CancellationToken, Task>? holdClaim = null,
+    Func<TimeSpan, string?, CancellationToken, Task>? holdThroughSend = null)
 {
     public IdempotencyRecord Record { get; } = record;
 
@@ -62,6 +63,57 @@ public sealed class WorkContext(
     /// gives the call a full lease; a stall longer than that between here and the request leaving is not covered.
     /// </summary>
     public Task HoldClaimAsync(CancellationToken cancellationToken) => holdClaim?.Invoke(cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>The state <see cref="HoldClaimThroughSendAsync"/> writes while such a call's outcome is not known.</summary>
+    public const string InDoubt = "in-doubt";
+
+    /// <summary>
+    /// As <see cref="HoldClaimAsync"/>, for a call that journals nothing and whose answer, once sent, may be lost while the
+    /// call is still carried out later (a gateway's 503, a timeout, a kill): the claim is renewed until the call can no
+    /// longer land (<paramref name="mayLandFor"/> plus a lease, by the database's clock), and the document's state is
+    /// written as <see cref="InDoubt"/> first. Unless <see cref="NothingWasSentAsync"/> says otherwise, a failure then keeps
+    /// the claim (its expiry, not its owner, ends it) and the state in doubt: the document's next message (another delivery
+    /// of this one included) waits until the call can no longer land, and then does not answer from a state the call may
+    /// have changed. A kill keeps both as well. Success writes the real state, as every completion does.
+    /// </summary>
+    public async Task HoldClaimThroughSendAsync(TimeSpan mayLandFor, CancellationToken cancellationToken)
+    {
+        if (holdThroughSend is null)
+        {
+            await HoldClaimAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await holdThroughSend(mayLandFor, InDoubt, cancellationToken).ConfigureAwait(false);
+        keepClaim = true;
+    }
+
+    /// <summary>
+    /// After <see cref="HoldClaimThroughSendAsync"/>, for a failure that proves nothing was carried out (a refusal, a 429, a
+    /// call that never left): the state it had is written back, and a failure gives the claim back as usual.
+    /// When this delivery took the claim back from an earlier delivery of its message (<see cref="TookBackHold"/>), that
+    /// delivery's call may still land: the state stays in doubt and the claim kept, whatever this attempt's answer.
+    /// </summary>
+    public async Task NothingWasSentAsync(CancellationToken cancellationToken)
+    {
+        if (holdThroughSend is not null && keepClaim && !TookBackHold)
+        {
+            await holdThroughSend(TimeSpan.Zero, Document?.AppliedVersion, cancellationToken).ConfigureAwait(false);
+            keepClaim = false;
+        }
+    }
+
+    private bool keepClaim;
+
+    /// <summary>
+    /// Whether this delivery took the document's claim back from an earlier delivery of its message, which kept it after a
+    /// call that may still land (<see cref="HoldClaimThroughSendAsync"/>): until it expires, any failure of this delivery
+    /// keeps it too, and a refusal of this attempt says nothing about that call.
+    /// </summary>
+    public bool TookBackHold { get; init; }
+
+    /// <summary>Whether a failure of this delivery keeps the document's claim until it expires (<see cref="HoldClaimThroughSendAsync"/>).</summary>
+    public bool KeepClaimIfFailed => keepClaim || TookBackHold;
 
     /// <summary>Stores the async task id (or clears it) before the first poll, so a restart resumes polling instead of writing again.</summary>
     public Task SetPendingAsyncTaskAsync(string? value, CancellationToken cancellationToken) => setPendingTask(value, cancellationToken);

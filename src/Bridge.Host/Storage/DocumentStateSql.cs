@@ -22,6 +22,9 @@ public sealed class DocumentStateSql
 
     public required string Release { get; init; }
 
+    /// <summary>Hands the claim from <c>@Owner</c> to <c>@To</c>, its expiry unchanged; affects one row when <c>@Owner</c> held it.</summary>
+    public required string HandOver { get; init; }
+
     public required string Select { get; init; }
 
     public required string SetApplied { get; init; }
@@ -58,6 +61,12 @@ public sealed class DocumentStateSql
         Release = """
             UPDATE bridge.document_states
             SET claimed_by = NULL, claim_expires_at = NULL
+            WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
+            """,
+
+        HandOver = """
+            UPDATE bridge.document_states
+            SET claimed_by = @To
             WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
             """,
 
@@ -103,6 +112,12 @@ public sealed class DocumentStateSql
         Release = """
             UPDATE document_states
             SET claimed_by = NULL, claim_expires_at = NULL
+            WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
+            """,
+
+        HandOver = """
+            UPDATE document_states
+            SET claimed_by = @To
             WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
             """,
 
@@ -153,6 +168,12 @@ public sealed class DocumentStateSql
         Release = """
             UPDATE bridge.document_states
             SET claimed_by = NULL, claim_expires_at = NULL
+            WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
+            """,
+
+        HandOver = """
+            UPDATE bridge.document_states
+            SET claimed_by = @To
             WHERE scope = @Scope AND document_key = @DocumentKey AND claimed_by = @Owner;
             """,
 

@@ -63,6 +63,13 @@ public sealed class SqlDocumentStateStore(IBridgeDatabase database, TimeProvider
         return await connection.ExecuteAsync(command).ConfigureAwait(false) > 0;
     }
 
+    public async Task<bool> TryHandOverAsync(string scope, string documentKey, string owner, string to, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.HandOver, new { Scope = scope, DocumentKey = documentKey, Owner = owner, To = to }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+    }
+
     /// <remarks>
     /// Outside a transaction not durable on its own (<see cref="IBridgeDatabase.OpenForLeasesAsync"/>): a release lost in a
     /// crash of the database leaves a claim that runs out with its lease. The claim itself and its renewals are durable: a

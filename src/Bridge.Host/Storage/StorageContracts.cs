@@ -199,6 +199,9 @@ public interface IDocumentStateStore
     /// </summary>
     Task ReleaseAsync(DbTransaction? transaction, string scope, string documentKey, string owner, CancellationToken cancellationToken);
 
+    /// <summary>Hands the claim <paramref name="owner"/> holds to <paramref name="to"/>, its expiry unchanged; false when <paramref name="owner"/> does not hold it.</summary>
+    Task<bool> TryHandOverAsync(string scope, string documentKey, string owner, string to, CancellationToken cancellationToken);
+
     Task<DocumentState?> GetAsync(string scope, string documentKey, CancellationToken cancellationToken);
 
     /// <summary>

@@ -6,6 +6,9 @@ namespace Bridge.Tests.Pipeline;
 /// <summary>An <see cref="IDocumentStateStore"/> that passes everything to <paramref name="inner"/>; a test overrides the step it disturbs.</summary>
 public abstract class DelegatingDocumentStateStore(IDocumentStateStore inner) : IDocumentStateStore
 {
+    public virtual Task<bool> TryHandOverAsync(string scope, string documentKey, string owner, string to, CancellationToken cancellationToken)
+        => inner.TryHandOverAsync(scope, documentKey, owner, to, cancellationToken);
+
     public virtual Task<DocumentState?> ClaimAsync(string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
         => inner.ClaimAsync(scope, documentKey, owner, lease, cancellationToken);
 

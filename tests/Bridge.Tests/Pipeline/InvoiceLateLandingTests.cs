@@ -69,4 +69,94 @@ public sealed class InvoiceLateLandingTests(PipelineFixture fixture)
             await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
         }
     }
+
+    /// <summary>
+    /// Found by review (helper-58): between two attempts of one message nothing held the invoice. A revoke answered 503 at once
+    /// (carried out later) gave the claim back; the approval after it found the state "approved" and answered "already
+    /// approved" without a call; the revoke then landed, and ActivePlatform held the invoice unapproved while Bridge's record
+    /// (and its last answer) said approved. Now the invoice stays claimed until the revoke can no longer land, and its state in
+    /// doubt, so the approval waits and then sends its call.
+    /// </summary>
+    [Fact]
+    public Task An_approval_after_a_revoke_whose_answer_was_lost_waits_for_it_and_leaves_Bridge_and_ActivePlatform_agreeing()
+        => ApprovalAfterUnansweredRevokeAsync(retryInterval: "00:00:30", refuseRetry: false);
+
+    /// <summary>
+    /// Found by review (helper-60): the revoke's own retry took the held claim back, was refused (409) — proof only that
+    /// this attempt did nothing — and gave the claim back, reported refused; the approval then ran before the first revoke
+    /// landed. Now the retry keeps the claim and the state in doubt, and is kept for an operator, not reported refused.
+    /// </summary>
+    [Fact]
+    public Task A_retry_refused_after_an_unanswered_revoke_keeps_the_invoice_held_and_is_not_reported_refused()
+        => ApprovalAfterUnansweredRevokeAsync(retryInterval: "00:00:01", refuseRetry: true);
+
+    private async Task ApprovalAfterUnansweredRevokeAsync(string retryInterval, bool refuseRetry)
+    {
+        var prefix = $"bridge-ilr-{Guid.NewGuid():N}"[..22];
+        var documentId = $"NR-{Guid.NewGuid():N}"[..20];
+        var invoice = await fixture.Sandbox.Control.SeedInvoiceAsync(
+            new SandboxInvoiceSeed { AccountId = 95_000 + Random.Shared.Next(1_000), BillingDate = new DateOnly(2026, 10, 1), Total = 130m },
+            CancellationToken.None);
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?>
+            {
+                // In-flight window 6 + 2 = 8 s. With a retry 30 s after the revoke's failure, the approval runs in between;
+                // with one after 1 s, the revoke's retry runs first.
+                ["ActivePlatform:TotalTimeout"] = "00:00:06",
+                ["ActivePlatform:AttemptTimeout"] = "00:00:02",
+                ["Bridge:Messaging:RetryMinInterval"] = retryInterval,
+                ["Bridge:Messaging:RetryMaxInterval"] = retryInterval,
+            });
+
+        try
+        {
+            var approve = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{ApproveInvoiceConsumer.Queue}", new { documentId, billingDate = "2026-10-01", invoiceId = invoice.Id }, approve);
+            await fixture.Events.WaitForAsync<InvoiceApproved>(e => e.MessageId == approve, TimeSpan.FromSeconds(120));
+
+            // The revoke's call is answered 503 at once and held by the sandbox: the platform has not carried it out yet.
+            await fixture.Sandbox.Control.SetFaultAsync(
+                refuseRetry
+                    ? new FaultRule { Method = "POST", PathContains = $"/invoices/{invoice.Id}/revoke", LandLateNext = 1, LandLateMinMs = 3_600_000, LandLateMaxMs = 3_600_000, LostAnswerStatus = 503, FailNext = 1, ErrorStatus = 409 }
+                    : new FaultRule { Method = "POST", PathContains = $"/invoices/{invoice.Id}/revoke", LandLateNext = 1, LandLateMinMs = 3_600_000, LandLateMaxMs = 3_600_000, LostAnswerStatus = 503 },
+                CancellationToken.None);
+            var revoke = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{RevokeInvoiceApprovalConsumer.Queue}", new { documentId, billingDate = "2026-10-01" }, revoke);
+            await PipelineTestData.EventuallyAsync(
+                () => fixture.Sandbox.Control.GetPendingLateLandingsAsync(CancellationToken.None), pending => pending == 1, TimeSpan.FromSeconds(60));
+            // The revoke's failure keeps the invoice claimed for the revoke (before, it gave the claim back).
+            var holder = Bridge.Host.Idempotency.IdempotentExecutor.MessageHoldOwner(revoke);
+            await PipelineTestData.EventuallyAsync(() => fixture.ClaimedByAsync("invoice:1", documentId), claimed => claimed == holder, TimeSpan.FromSeconds(60));
+
+            // The ERP approves again: answered at once (before, "already approved", with no call), or waiting behind the claim.
+            var again = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{ApproveInvoiceConsumer.Queue}", new { documentId, billingDate = "2026-10-01", invoiceId = invoice.Id }, again);
+            var approvedAgain = fixture.Events.WaitForAsync<InvoiceApproved>(e => e.MessageId == again, TimeSpan.FromSeconds(180));
+            var waiting = fixture.WaitingBehindAsync(again, "invoice:1", documentId, holder);
+            await Task.WhenAny(approvedAgain, waiting).WaitAsync(TimeSpan.FromSeconds(120));
+            Assert.False(approvedAgain.IsCompleted, "the approval was answered while the revoke before it could still land");
+
+            // The revoke lands now, within its window.
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.AwaitLateLandingsAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+
+            // Both messages end (the revoke revoked, or kept for an operator when its repeat cannot be told from its
+            // landing), and ActivePlatform holds what Bridge records.
+            await approvedAgain;
+            var revokeEnded = await Task.WhenAny(
+                fixture.Events.WaitForAsync<InvoiceApprovalRevoked>(e => e.MessageId == revoke, TimeSpan.FromSeconds(180)).ContinueWith(t => t.IsCompletedSuccessfully ? "revoked" : "no answer", TaskScheduler.Default),
+                fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == revoke, TimeSpan.FromSeconds(180)).ContinueWith(t => t.IsCompletedSuccessfully ? "dead-lettered" : "no answer", TaskScheduler.Default));
+            Assert.Contains(await revokeEnded, new[] { "revoked", "dead-lettered" });
+            Assert.DoesNotContain(fixture.Events.EventsFor(documentId), e => e is InvoiceRejected);
+            var recorded = await fixture.AppliedStateAsync("invoice:1", documentId);
+            var held = Assert.Single(await fixture.Sandbox.Control.GetInvoicesAsync(CancellationToken.None), i => i.Id == invoice.Id);
+            Assert.Equal(recorded == "approved", held.Approved);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
+        }
+    }
 }

@@ -14,6 +14,14 @@ internal static class PipelineDatabase
             "SELECT claimed_by FROM bridge.document_states WHERE scope = @Scope AND document_key = @Key", new { Scope = scope, Key = documentKey });
     }
 
+    /// <summary>The state Bridge records as applied to <paramref name="documentKey"/> of <paramref name="scope"/> (null: none, or no row).</summary>
+    public static async Task<string?> AppliedStateAsync(this PipelineFixture fixture, string scope, string documentKey)
+    {
+        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
+        return await connection.QuerySingleOrDefaultAsync<string?>(
+            "SELECT applied_version FROM bridge.document_states WHERE scope = @Scope AND document_key = @Key", new { Scope = scope, Key = documentKey });
+    }
+
     /// <summary>Whether a delivery of the message has begun (its idempotency record exists).</summary>
     public static async Task<bool> RecordExistsAsync(this PipelineFixture fixture, string idempotencyKey)
     {

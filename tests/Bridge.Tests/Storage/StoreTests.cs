@@ -407,6 +407,29 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
     }
 
     [StoreFact]
+    public async Task A_claim_handed_over_keeps_its_expiry_and_only_its_holder_can_hand_it_over()
+    {
+        // An invoice call that may still land keeps its claim for the call's message (a hold owner of its own), whose next
+        // delivery takes it back; nobody else can, and the hand-over does not move the expiry.
+        var window = TimeSpan.FromMinutes(10);
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-h", "delivery-1", window, CancellationToken.None));
+        Assert.False(await Documents.TryHandOverAsync("scope", "doc-h", "delivery-x", "thief", CancellationToken.None));
+        Assert.True(await Documents.TryHandOverAsync("scope", "doc-h", "delivery-1", "hold-msg:m", CancellationToken.None));
+        Assert.False(await Documents.TryRenewAsync(null, "scope", "doc-h", "delivery-1", Lease, CancellationToken.None));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-h", "delivery-2", Lease, CancellationToken.None));
+
+        // Taken back by the message's next delivery, long past a lease: still the window's expiry.
+        await Fixture.AgeLeasesAsync(TimeSpan.FromMinutes(1));
+        Assert.True(await Documents.TryHandOverAsync("scope", "doc-h", "hold-msg:m", "delivery-3", CancellationToken.None));
+        Assert.False(await Documents.TryClaimAsync("scope", "doc-h", "delivery-2", Lease, CancellationToken.None));
+        Assert.True(await Documents.TryRenewAsync(null, "scope", "doc-h", "delivery-3", Lease, CancellationToken.None));
+
+        // Once the window has passed it is free.
+        await Fixture.AgeLeasesAsync(window);
+        Assert.True(await Documents.TryClaimAsync("scope", "doc-h", "delivery-2", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Concurrent_claims_of_a_new_document_grant_exactly_one()
     {
         using var start = new ManualResetEventSlim();

@@ -129,13 +129,34 @@ public abstract partial class InvoiceOperationHandler(
                 // Decided on the document's state read with the claim: sent only while the claim has been held since (a stale
                 // approve sent after a redelivery approved and a revoke revoked would leave ActivePlatform approved while
                 // Bridge reports revoked). Not cancelled once sent: a change ActivePlatform applied must reach the record.
-                await context.HoldClaimAsync(claimHeld);
-                var invoice = r.Operation switch
+                // Once sent, the call may land after its answer was lost (a gateway's 503, a timeout, a kill): until it can no
+                // longer land, the invoice stays claimed and its state in doubt, so its next message neither goes before it nor
+                // answers from a state it may have changed (an approval answered "already approved" while a late revoke left
+                // the invoice unapproved).
+                await context.HoldClaimThroughSendAsync(Effects.EffectTiming.InFlightWindow(activePlatformOptions.Value), claimHeld);
+                Invoice invoice;
+                try
                 {
-                    InvoiceOperation.Approve => await ApproveAsync(resellerId, target, r, context.BegunBefore),
-                    InvoiceOperation.Complete => await invoices.CompleteInvoiceAsync(resellerId, target, r.DocumentId!, r.BillingDate, CancellationToken.None),
-                    _ => await RevokeAsync(resellerId, target.InvoiceId!, r, context.Document?.AppliedVersion),
-                };
+                    invoice = r.Operation switch
+                    {
+                        InvoiceOperation.Approve => await ApproveAsync(resellerId, target, r, context.BegunBefore),
+                        InvoiceOperation.Complete => await invoices.CompleteInvoiceAsync(resellerId, target, r.DocumentId!, r.BillingDate, CancellationToken.None),
+                        _ => await RevokeAsync(resellerId, target.InvoiceId!, r, context.Document?.AppliedVersion),
+                    };
+                }
+                catch (ActivePlatformPermanentException refused) when (context.TookBackHold)
+                {
+                    // This attempt was refused, but an earlier attempt of this message may still be carried out: never
+                    // reported refused. The invoice stays claimed and in doubt until that attempt can no longer land.
+                    throw new EffectOutcomeUnknownException(
+                        $"ActivePlatform refused this {r.Operation.ToString().ToLowerInvariant()} of document id '{r.DocumentId}' ({refused.Message}), but an earlier attempt of the same message went unanswered and may still be carried out. "
+                        + "Check the invoice in ActivePlatform once that attempt can no longer land (the in-flight window after it): if it shows this message's effect, discard this message; otherwise replay it.");
+                }
+                catch (Exception failed) when (Effects.EffectFailures.ProvesNotApplied(failed))
+                {
+                    await context.NothingWasSentAsync(CancellationToken.None);
+                    throw;
+                }
 
                 // An earlier delivery (or in-process retry) of this message may have sent the same call and gone unanswered
                 // (a 5xx from a gateway, a timeout, a kill): that call may still be carried out. Were the invoice's next
@@ -195,7 +216,7 @@ public abstract partial class InvoiceOperationHandler(
         {
             return await invoices.RevokeInvoiceApprovalAsync(resellerId, invoiceId, r.DocumentId!, r.BillingDate, CancellationToken.None);
         }
-        catch (ActivePlatformPermanentException refused) when (refused.Code == "INVOICE-0006" && state == "approved")
+        catch (ActivePlatformPermanentException refused) when (refused.Code == "INVOICE-0006" && state is "approved" or WorkContext.InDoubt)
         {
             throw new EffectOutcomeUnknownException(
                 $"Invoice {invoiceId} no longer carries document id '{r.DocumentId}', but Bridge did not see its approval revoked. If ActivePlatform shows it unapproved, discard this message.");
