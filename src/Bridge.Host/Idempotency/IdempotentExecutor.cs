@@ -84,7 +84,7 @@ public sealed partial class IdempotentExecutor(
 
         var document = begun.Document;
         var tookBackHold = false;
-        if (document is null && await documents.TryHandOverAsync(work.Scope, work.DocumentKey, MessageHoldOwner(work.IdempotencyKey), owner, cancellationToken))
+        if (document is null && work.MayHoldThroughSend && await documents.TryHandOverAsync(work.Scope, work.DocumentKey, MessageHoldOwner(work.IdempotencyKey), owner, cancellationToken))
         {
             // An earlier delivery of this very message kept the claim after a call that may still land
             // (WorkContext.HoldClaimThroughSendAsync): the claim is this message's to take back, and its expiry stays.

@@ -20,6 +20,13 @@ public sealed class IdempotentWork
     /// <summary>The ERP's key of the document this command touches; one delivery per document is in flight at a time.</summary>
     public required string DocumentKey { get; init; }
 
+    /// <summary>
+    /// Whether <see cref="Apply"/> may keep the claim for this message after a failure
+    /// (<see cref="WorkContext.HoldClaimThroughSendAsync"/>): only then does a busy document's delivery try to take it back,
+    /// so no other flow pays that round trip on its busy retries.
+    /// </summary>
+    public bool MayHoldThroughSend { get; init; }
+
     /// <summary>Performs the effect; may throw a transient exception (retried) or a permanent ActivePlatform error (rejected).</summary>
     public required Func<WorkContext, CancellationToken, Task<WorkResult>> Apply { get; init; }
 

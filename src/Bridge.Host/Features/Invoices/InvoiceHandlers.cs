@@ -105,6 +105,7 @@ public abstract partial class InvoiceOperationHandler(
             Fingerprint = r.Fingerprint,
             Scope = FormattableString.Invariant($"invoice:{resellerId}"),
             DocumentKey = r.DocumentId!,
+            MayHoldThroughSend = true,
             Reject = rejection => Rejected(r.DocumentId, messageType, incoming, rejection),
             Apply = async (context, claimHeld) =>
             {
