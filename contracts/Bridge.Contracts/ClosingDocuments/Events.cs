@@ -34,8 +34,19 @@ public sealed record ClosingDocumentSkipped : IResultEvent
     /// <summary>The ordering token of the skipped version.</summary>
     public required string SkippedVersion { get; init; }
 
-    /// <summary>The ordering token of the version already applied.</summary>
+    /// <summary>
+    /// The ordering token of the newest version written. An update whose answer was lost counts as written once it can no
+    /// longer land (whether ActivePlatform received it cannot be told): its own message sends it again, unless the document
+    /// was deleted after it (<see cref="DeletedAfter"/>).
+    /// </summary>
     public required string AppliedVersion { get; init; }
+
+    /// <summary>
+    /// True when a delete of the document was handled after <see cref="AppliedVersion"/> was written, or begun (a write whose
+    /// answer was lost, which then may never have reached ActivePlatform): the skipped version must not bring the document
+    /// back, and ActivePlatform holds no document for the key (<see cref="ExternalInvoiceId"/> is null).
+    /// </summary>
+    public bool DeletedAfter { get; init; }
 }
 
 public sealed record ClosingDocumentDeleted : IResultEvent

@@ -12,7 +12,8 @@ namespace Bridge.Chaos.Checking;
 /// <list type="bullet">
 /// <item>every <c>ClosingDocumentSent</c> is backed by a write of that version to that document id (a <c>Created</c> by a create);</item>
 /// <item>the versions written never go back (no older version over a newer one, deletes included);</item>
-/// <item>a <c>ClosingDocumentSkipped</c> names an applied version that is newer (or the same) and was written;</item>
+/// <item>a <c>ClosingDocumentSkipped</c> names an applied version that is newer (or the same) and was written — or, when it
+/// says the document was deleted after that version, one a reported delete came after;</item>
 /// <item>every delete in the ledger is explained by a <c>ClosingDocumentDeleted(wasPresent)</c> (or a dead-lettered delete), and every such event by a delete;</item>
 /// <item>a valid message is never refused by ActivePlatform (e.g. "Key has already been taken": a second create);</item>
 /// <item>when every message of the document is answered, ActivePlatform holds what the last success event says.</item>
@@ -81,17 +82,21 @@ public sealed class ClosingDocumentChecks : IFlowCheck
             }
         }
 
-        // A skip names a newer version that was written.
+        // A skip names a newer version that was written — or, deleted after, a version a delete Bridge reported came after
+        // (one whose write was begun but whose answer was lost may never have reached ActivePlatform; the delete did).
         foreach (var skipped in results.OfType<ClosingDocumentSkipped>())
         {
             var skippedRank = RankOfVersion(skipped.SkippedVersion);
             var appliedRank = RankOfVersion(skipped.AppliedVersion);
             // The same version again (a republish) may be answered as skipped too: it is already there.
-            if (appliedRank is null || skippedRank is null || appliedRank < skippedRank
-                || !writes.Any(w => ClosingDocumentScenarios.RankOf(w.Details["name"]) == appliedRank))
+            var backed = skipped.DeletedAfter
+                ? results.OfType<ClosingDocumentDeleted>().Any() && skipped.ExternalInvoiceId is null
+                : writes.Any(w => ClosingDocumentScenarios.RankOf(w.Details["name"]) == appliedRank);
+            if (appliedRank is null || skippedRank is null || appliedRank < skippedRank || !backed)
             {
+                var why = skipped.DeletedAfter ? "deleted after, with no delete reported" : "which ActivePlatform never received or is older";
                 yield return new Violation(Invariants.Ordering, subject,
-                    $"skipped as {skipped.SkippedVersion} older than {skipped.AppliedVersion}, which ActivePlatform never received or is older", index.Members(skipped.MessageId));
+                    $"skipped as {skipped.SkippedVersion} older than {skipped.AppliedVersion}, {why}", index.Members(skipped.MessageId));
             }
         }
 

@@ -199,6 +199,38 @@ public sealed class ChaosCheckTests
     }
 
     [Theory]
+    [InlineData(true, true, false)] // a delete came after r2, which may never have reached ActivePlatform
+    [InlineData(false, true, true)] // "r2 applied", and ActivePlatform never received it
+    [InlineData(true, false, true)] // "deleted after", and no delete was reported
+    public void A_skip_names_a_version_received_or_says_a_reported_delete_came_after_it(bool deletedAfter, bool deleteReported, bool violation)
+    {
+        // Smoke seed 20261201: r2's update began and its instance was killed before the PATCH went out; a delete settled it
+        // (counted as written) and removed r1's document; r2's own retry was skipped as "older than r2".
+        var run = new RunBuilder();
+        var subject = ClosingDocumentScenarios.Subject(7001, "doc-1");
+        var r1 = run.Message(Document(1), subject, Flow.ClosingDocuments);
+        var r2 = run.Message(Document(2), subject, Flow.ClosingDocuments);
+        var delete = run.Message(new DeleteClosingDocument { AccountId = 7001, Key = "doc-1" }, subject, Flow.ClosingDocuments);
+        run.Effect(EffectKinds.ExternalInvoiceCreated, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r1"), ("total", "101.0"));
+        run.Effect(EffectKinds.ExternalInvoiceDeleted, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r1"), ("total", "101.0"));
+        run.Event(Sent(r1, 1, ClosingDocumentWriteOutcome.Created));
+        if (deleteReported)
+        {
+            run.Event(new ClosingDocumentDeleted { Key = "doc-1", MessageId = delete.IdempotencyKey, CorrelationId = "c", OccurredAt = T0.AddSeconds(3), AccountId = 7001, ExternalInvoiceId = "1001", WasPresent = true });
+        }
+
+        run.Event(new ClosingDocumentSkipped
+        {
+            Key = "doc-1", MessageId = r2.IdempotencyKey, CorrelationId = "c", OccurredAt = T0.AddSeconds(4), AccountId = 7001,
+            SkippedVersion = "revision 2", AppliedVersion = "revision 2", DeletedAfter = deletedAfter,
+        });
+
+        var ordering = new ClosingDocumentChecks().Check(run.Index()).Where(v => v.Invariant == Invariants.Ordering).ToList();
+
+        Assert.Equal(violation, ordering.Count > 0);
+    }
+
+    [Theory]
     [InlineData("Act 1 r2 (conflicting)", "103.0", false)] // the other payload of the last success's version
     [InlineData("Act 1 r1", "101.0", true)] // an older version
     public void A_document_holds_any_payload_reported_sent_for_the_last_successs_version_and_nothing_else(string name, string total, bool violation)

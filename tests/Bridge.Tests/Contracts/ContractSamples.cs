@@ -97,7 +97,7 @@ internal static class ContractSamples
             new ClosingDocumentSkipped
             {
                 Key = DocumentKey, MessageId = "m-4", CorrelationId = "c-4", OccurredAt = Now,
-                AccountId = 505, SkippedVersion = "2026-11-01T00:00:00+00:00", AppliedVersion = "2026-11-02T00:00:00+00:00",
+                AccountId = 505, SkippedVersion = "2026-11-01T00:00:00+00:00", AppliedVersion = "2026-11-02T00:00:00+00:00", DeletedAfter = true,
             },
         ],
         [typeof(ClosingDocumentDeleted)] =

@@ -90,7 +90,7 @@ public sealed class ClosingDocumentWrites(
     public async Task<EffectEntry?> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self = null)
     {
         var open = await journal.FindOpenAsync(Scope(resellerId, accountId), documentKey, cancellationToken);
-        return (await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self)).Settled;
+        return (await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self, deleting: false)).Settled;
     }
 
     /// <summary>
@@ -98,10 +98,24 @@ public sealed class ClosingDocumentWrites(
     /// <paramref name="own"/>'s entry as it stands after the settling: read with the open write in one statement, and read
     /// again only when something was settled or adopted meanwhile.
     /// </summary>
-    public async Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, EffectId own, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self = null)
+    public Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, EffectId own, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self = null)
+        => SettleOpenWriteAsync(resellerId, accountId, documentKey, own, deleting: false, cancellationToken, self);
+
+    /// <summary>
+    /// As <see cref="SettleOpenWriteAsync(long, long, string, EffectId, CancellationToken, ValueTuple{string, string}?)"/>, for
+    /// a delete (<paramref name="own"/>): the delete comes after the write it settles, whatever that write's outcome. A create
+    /// whose outcome was unknown and that can no longer land without having made the document (answered 5xx, or its
+    /// instance killed, before it reached ActivePlatform) counts as written, like an update whose outcome cannot be told:
+    /// recorded on the document together with its settling, so this delete (on this attempt or its next) records that it
+    /// came after that version, and the create's own retry is skipped instead of bringing the deleted document back.
+    /// </summary>
+    public Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteBeforeDeleteAsync(long resellerId, long accountId, string documentKey, EffectId own, CancellationToken cancellationToken)
+        => SettleOpenWriteAsync(resellerId, accountId, documentKey, own, deleting: true, cancellationToken, self: null);
+
+    private async Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, EffectId own, bool deleting, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self)
     {
         var (open, mine) = await journal.FindOpenAndOwnAsync(Scope(resellerId, accountId), documentKey, own, cancellationToken);
-        var (settled, untouched) = await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self);
+        var (settled, untouched) = await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self, deleting);
         if (untouched)
         {
             return (settled, mine);
@@ -111,7 +125,7 @@ public sealed class ClosingDocumentWrites(
     }
 
     /// <summary>Settles from <paramref name="open"/>, the group's open write as just read; untouched: nothing was open or adopted.</summary>
-    private async Task<(EffectEntry? Settled, bool Untouched)> SettleAsync(EffectEntry? open, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self)
+    private async Task<(EffectEntry? Settled, bool Untouched)> SettleAsync(EffectEntry? open, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self, bool deleting)
     {
         EffectEntry? settled = null;
         for (var round = 0; ; round++)
@@ -141,7 +155,7 @@ public sealed class ClosingDocumentWrites(
             {
                 DocumentWriteKind.Update => await SettleUpdateAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
                 DocumentWriteKind.Delete => await SettleDeleteAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
-                _ => await SettleCreateAsync(open, write, resellerId, accountId, documentKey, cancellationToken),
+                _ => await SettleCreateAsync(open, write, resellerId, accountId, documentKey, deleting, cancellationToken),
             };
         }
     }
@@ -206,7 +220,11 @@ public sealed class ClosingDocumentWrites(
         return false;
     }
 
-    private async Task<EffectEntry> SettleCreateAsync(EffectEntry open, DocumentWrite create, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken)
+    /// <param name="deleting">
+    /// The settler is a delete: a create that made no document counts as written (see
+    /// <see cref="SettleOpenWriteBeforeDeleteAsync"/>) — unless its async task failed, which its message reports as a refusal.
+    /// </param>
+    private async Task<EffectEntry> SettleCreateAsync(EffectEntry open, DocumentWrite create, long resellerId, long accountId, string documentKey, bool deleting, CancellationToken cancellationToken)
     {
         if (open.AsyncTaskId is { } taskId)
         {
@@ -231,7 +249,7 @@ public sealed class ClosingDocumentWrites(
 
             var written = await FindAsync(resellerId, accountId, documentKey, cancellationToken);
             return written is null
-                ? await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} ended and no document has key '{documentKey}'" })
+                ? await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} ended and no document has key '{documentKey}'" + CountedBeforeDelete(deleting) }, countsAsWritten: deleting)
                 : await ResolveAsync(open, EffectState.Applied, written.Id, create with { ExternalInvoiceId = written.Id, How = $"async task {taskId} ended; found by key" });
         }
 
@@ -250,8 +268,11 @@ public sealed class ClosingDocumentWrites(
                 $"A create of closing document '{documentKey}' was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; waiting up to {deadline.TotalSeconds:0} s for it to appear before sending it again.");
         }
 
-        return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"answer lost; no document with key '{documentKey}' once it could no longer land ({deadline} after its send)" });
+        return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"answer lost; no document with key '{documentKey}' once it could no longer land ({deadline} after its send)" + CountedBeforeDelete(deleting) }, countsAsWritten: deleting);
     }
+
+    private static string CountedBeforeDelete(bool deleting)
+        => deleting ? "; settled by a delete, which comes after it: its version counts as written, so its message does not bring the document back" : "";
 
     /// <summary>
     /// How long after its send a write of a closing document whose answer was lost may still change it: the request may
@@ -331,8 +352,9 @@ public sealed class ClosingDocumentWrites(
     }
 
     /// <param name="countsAsWritten">
-    /// For an update whose outcome cannot be told: it is recorded <see cref="EffectState.NotApplied"/> (it may be sent again,
-    /// and an operator has nothing to decide: repeating an update is harmless), yet its version counts as written.
+    /// For an update whose outcome cannot be told, or a create settled by a delete: it is recorded
+    /// <see cref="EffectState.NotApplied"/> (it may be sent again, and an operator has nothing to decide: repeating an update
+    /// is harmless, and a create is sent again only if no delete came after it), yet its version counts as written.
     /// </param>
     private async Task<EffectEntry> ResolveAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten = false)
     {

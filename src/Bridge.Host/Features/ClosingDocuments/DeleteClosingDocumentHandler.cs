@@ -49,9 +49,10 @@ public sealed class DeleteClosingDocumentHandler(
     private async Task<WorkResult> ApplyAsync(WorkContext context, DeleteClosingDocument message, IncomingMessage incoming, long resellerId, CancellationToken ct)
     {
         // A write still unresolved (a create that would bring the document back after this delete reported it absent, an
-        // update, this delete's own send whose answer was lost) is settled first.
+        // update, this delete's own send whose answer was lost) is settled first. The delete comes after it: its version,
+        // whether or not it reached ActivePlatform, is the one recorded as deleted after, so its message is skipped.
         var deleteId = ClosingDocumentWrites.DeleteId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
-        var (settled, mine) = await writes.SettleOpenWriteAsync(resellerId, message.AccountId, message.Key, deleteId, ct);
+        var (settled, mine) = await writes.SettleOpenWriteBeforeDeleteAsync(resellerId, message.AccountId, message.Key, deleteId, ct);
         var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, ct);
 
         // The applied version stays: a late, older version must not bring a deleted document back.

@@ -77,6 +77,7 @@ public sealed class SendClosingDocumentHandler(
                 ExternalInvoiceId = document!.Deleted ? null : document.ResourceId,
                 SkippedVersion = DocumentVersion.Describe(version),
                 AppliedVersion = DocumentVersion.Describe(document.AppliedVersion ?? version),
+                DeletedAfter = document.Deleted,
             };
             return new WorkResult(HandlingOutcome.Skipped, skipped, document.ResourceId, null);
         }

@@ -1,0 +1,135 @@
+using Bridge.Contracts;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Storage;
+using Bridge.Sandbox;
+using MassTransit;
+using static Bridge.Tests.Pipeline.PipelineTestData;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// A delete handled while a write of the document had no clear answer (answered 5xx, or its instance killed after it was
+/// journaled) waits until that write can no longer land, settles it, and deletes: the delete comes after that write. The
+/// write's own message, retried afterwards, must neither bring the document back (helper-59: the create's retry created it
+/// again after the delete reported it absent) nor report a version ActivePlatform never received as applied (the chaos
+/// smoke run, seed 20261201: "skipped as r4 older than r4, which ActivePlatform never received").
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class ClosingDocumentDeleteAfterUnknownWriteTests(PipelineFixture fixture)
+{
+    /// <summary>
+    /// Failed deliveries wait ten minutes (the test restarts Bridge to let them run); a write answered 5xx may land for about
+    /// 10 + 1 s after its send, so the delete waiting behind it is answered well within its busy-retry budget.
+    /// </summary>
+    private static readonly Dictionary<string, string?> ParkedRetries = new()
+    {
+        ["Bridge:Messaging:RetryLimit"] = "1",
+        ["Bridge:Messaging:RetryMinInterval"] = "00:10:00",
+        ["Bridge:Messaging:RetryMaxInterval"] = "00:10:00",
+        ["ActivePlatform:RetryCount"] = "0",
+        ["ActivePlatform:AttemptTimeout"] = "00:00:05",
+        ["ActivePlatform:TotalTimeout"] = "00:00:10",
+        ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
+    };
+
+    private static string Queue(string prefix) => $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+
+    private static string DeleteQueue(string prefix) => $"{prefix}.{DeleteClosingDocumentConsumer.Queue}";
+
+    private static Dictionary<string, object?> Delete(long account, string key) => new() { ["accountId"] = account, ["key"] = key };
+
+    private Task<IResultEvent> AnswerToAsync(string messageId)
+        => fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == messageId, TimeSpan.FromSeconds(120));
+
+    private async Task<IReadOnlyList<SandboxEffect>> WritesAsync(string key)
+        => [.. (await fixture.Sandbox.Control.GetEffectsAsync(null, key, CancellationToken.None)).Where(e => e.Kind.StartsWith("external_invoice.", StringComparison.Ordinal))];
+
+    [Fact]
+    public async Task A_create_answered_503_and_settled_by_a_delete_is_not_sent_again_by_its_own_retry()
+    {
+        var prefix = $"bridge-dau-{Guid.NewGuid():N}"[..22];
+        var key = "dau-" + Guid.NewGuid().ToString("D");
+        var account = 9_600_000 + Random.Shared.Next(100_000);
+        var documents = $"/accounts/{account}/external_invoices";
+        var create = NewId.NextGuid().ToString("D");
+        var delete = NewId.NextGuid().ToString("D");
+
+        var parked = await fixture.StartBridgeAsync(prefix, ParkedRetries);
+        try
+        {
+            // The create is answered 503 and never carried out: its outcome is unknown, and its message waits ten minutes.
+            await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = documents, FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account), create);
+            await EventuallyAsync(() => fixture.Sandbox.Control.GetCallsAsync("POST", documents, null, CancellationToken.None), c => c.Any(x => x.Status == 503), TimeSpan.FromSeconds(60));
+
+            // The delete waits until the create can no longer land, finds nothing, and says so.
+            await fixture.Erp.PublishJsonAsync(DeleteQueue(prefix), Delete(account, key), delete);
+            var deleted = Assert.IsType<ClosingDocumentDeleted>(await AnswerToAsync(delete));
+            Assert.False(deleted.WasPresent);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await parked.DisposeAsync();
+        }
+
+        // The create's own retry: the delete came after it, so it must not create the document now.
+        await using var resumed = await fixture.StartBridgeAsync(prefix);
+        var answer = await AnswerToAsync(create);
+        Assert.DoesNotContain(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+        Assert.Empty(await WritesAsync(key));
+        var skipped = Assert.IsType<ClosingDocumentSkipped>(answer);
+        Assert.True(skipped.DeletedAfter, "the skip does not say the document was deleted after this version");
+        Assert.Null(skipped.ExternalInvoiceId);
+        Assert.Equal("revision 1", skipped.AppliedVersion);
+        Assert.Single(await fixture.Sandbox.Control.GetCallsAsync("POST", documents, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_update_answered_503_and_settled_by_a_delete_is_skipped_as_deleted_after_not_as_applied()
+    {
+        var prefix = $"bridge-dau-{Guid.NewGuid():N}"[..22];
+        var key = "dau-" + Guid.NewGuid().ToString("D");
+        var account = 9_600_000 + Random.Shared.Next(100_000);
+        var documents = $"/accounts/{account}/external_invoices";
+        var update = NewId.NextGuid().ToString("D");
+        var delete = NewId.NextGuid().ToString("D");
+
+        var parked = await fixture.StartBridgeAsync(prefix, ParkedRetries);
+        ClosingDocumentSent first;
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            first = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 1, TimeSpan.FromSeconds(120));
+
+            // Revision 2's update is answered 503 and never carried out: whether it applied cannot be told.
+            await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "PATCH", PathContains = documents, FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 2, accountId: account), update);
+            await EventuallyAsync(() => fixture.Sandbox.Control.GetCallsAsync("PATCH", documents, null, CancellationToken.None), c => c.Any(x => x.Status == 503), TimeSpan.FromSeconds(60));
+
+            // The delete waits until the update can no longer land, counts it as written, and removes revision 1's document.
+            await fixture.Erp.PublishJsonAsync(DeleteQueue(prefix), Delete(account, key), delete);
+            var deleted = Assert.IsType<ClosingDocumentDeleted>(await AnswerToAsync(delete));
+            Assert.True(deleted.WasPresent);
+            Assert.Equal(first.ExternalInvoiceId, deleted.ExternalInvoiceId);
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await parked.DisposeAsync();
+        }
+
+        // Revision 2's own retry: the delete came after it. It is skipped — and says the document was deleted after it, since
+        // ActivePlatform never received revision 2.
+        await using var resumed = await fixture.StartBridgeAsync(prefix);
+        var skipped = Assert.IsType<ClosingDocumentSkipped>(await AnswerToAsync(update));
+        Assert.DoesNotContain(await WritesAsync(key), w => w.Details.GetValueOrDefault("name")?.EndsWith(" r2", StringComparison.Ordinal) == true);
+        Assert.DoesNotContain(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+        Assert.True(skipped.DeletedAfter, "the skip reports revision 2 as applied, which ActivePlatform never received, without saying a delete came after it");
+        Assert.Equal("revision 2", skipped.AppliedVersion);
+        Assert.Null(skipped.ExternalInvoiceId);
+
+        var state = await resumed.Get<IDocumentStateStore>().GetAsync(ClosingDocumentScope.Of(1, account), key, CancellationToken.None);
+        Assert.True(state!.Deleted);
+    }
+}
