@@ -86,6 +86,54 @@ public sealed class ClosingDocumentDeleteAfterUnknownWriteTests(PipelineFixture 
     }
 
     [Fact]
+    public async Task An_older_version_arriving_while_the_delete_that_settled_a_create_is_retried_is_skipped_as_deleted_after()
+    {
+        // helper-62: the delete settles revision 2's create (counted as written) and then fails before it completes; an older
+        // revision 1 arriving meanwhile must not be told that revision 2, which ActivePlatform never received, is applied.
+        var prefix = $"bridge-dau-{Guid.NewGuid():N}"[..22];
+        var key = "dau-" + Guid.NewGuid().ToString("D");
+        var account = 9_600_000 + Random.Shared.Next(100_000);
+        var documents = $"/accounts/{account}/external_invoices";
+        var create = NewId.NextGuid().ToString("D");
+        var delete = NewId.NextGuid().ToString("D");
+        var older = NewId.NextGuid().ToString("D");
+
+        var parked = await fixture.StartBridgeAsync(prefix, ParkedRetries);
+        try
+        {
+            await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = documents, FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 2, accountId: account), create);
+            await EventuallyAsync(() => fixture.Sandbox.Control.GetCallsAsync("POST", documents, null, CancellationToken.None), c => c.Any(x => x.Status == 503), TimeSpan.FromSeconds(60));
+
+            // The delete settles the create, finds nothing, and its confirmation that the reseller is reachable (which an
+            // answer "absent" needs) is answered 503: it waits ten minutes.
+            var probes = $"/resellers/1/subscriptions";
+            var probesBefore = (await fixture.Sandbox.Control.GetCallsAsync("GET", probes, null, CancellationToken.None)).Count;
+            await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "GET", PathContains = probes, FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
+            await fixture.Erp.PublishJsonAsync(DeleteQueue(prefix), Delete(account, key), delete);
+            await EventuallyAsync(
+                () => fixture.Sandbox.Control.GetCallsAsync("GET", probes, null, CancellationToken.None),
+                c => c.Skip(probesBefore).Any(x => x.Status == 503),
+                TimeSpan.FromSeconds(90));
+
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account), older);
+            var skipped = Assert.IsType<ClosingDocumentSkipped>(await AnswerToAsync(older));
+            Assert.Equal("revision 2", skipped.AppliedVersion);
+            Assert.True(skipped.DeletedAfter, "revision 1 was skipped as older than revision 2, which ActivePlatform never received, without saying a delete came after it");
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await parked.DisposeAsync();
+        }
+
+        await using var resumed = await fixture.StartBridgeAsync(prefix);
+        Assert.False(Assert.IsType<ClosingDocumentDeleted>(await AnswerToAsync(delete)).WasPresent);
+        Assert.True(Assert.IsType<ClosingDocumentSkipped>(await AnswerToAsync(create)).DeletedAfter);
+        Assert.Empty(await WritesAsync(key));
+    }
+
+    [Fact]
     public async Task An_update_answered_503_and_settled_by_a_delete_is_skipped_as_deleted_after_not_as_applied()
     {
         var prefix = $"bridge-dau-{Guid.NewGuid():N}"[..22];

@@ -105,9 +105,10 @@ public sealed class ClosingDocumentWrites(
     /// As <see cref="SettleOpenWriteAsync(long, long, string, EffectId, CancellationToken, ValueTuple{string, string}?)"/>, for
     /// a delete (<paramref name="own"/>): the delete comes after the write it settles, whatever that write's outcome. A create
     /// whose outcome was unknown and that can no longer land without having made the document (answered 5xx, or its
-    /// instance killed, before it reached ActivePlatform) counts as written, like an update whose outcome cannot be told:
-    /// recorded on the document together with its settling, so this delete (on this attempt or its next) records that it
-    /// came after that version, and the create's own retry is skipped instead of bringing the deleted document back.
+    /// instance killed, before it reached ActivePlatform) counts as written, like an update whose outcome cannot be told,
+    /// and the document as absent after it: recorded together with its settling, so this delete (on this attempt or its
+    /// next) records that it came after that version, the create's own retry is skipped instead of bringing the deleted
+    /// document back, and an older version arriving meanwhile is skipped as one a delete came after.
     /// </summary>
     public Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteBeforeDeleteAsync(long resellerId, long accountId, string documentKey, EffectId own, CancellationToken cancellationToken)
         => SettleOpenWriteAsync(resellerId, accountId, documentKey, own, deleting: true, cancellationToken, self: null);
@@ -249,7 +250,7 @@ public sealed class ClosingDocumentWrites(
 
             var written = await FindAsync(resellerId, accountId, documentKey, cancellationToken);
             return written is null
-                ? await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} ended and no document has key '{documentKey}'" + CountedBeforeDelete(deleting) }, countsAsWritten: deleting)
+                ? await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"async task {taskId} ended and no document has key '{documentKey}'" + CountedBeforeDelete(deleting) }, countsAsWritten: deleting, deletedAfter: deleting)
                 : await ResolveAsync(open, EffectState.Applied, written.Id, create with { ExternalInvoiceId = written.Id, How = $"async task {taskId} ended; found by key" });
         }
 
@@ -268,11 +269,11 @@ public sealed class ClosingDocumentWrites(
                 $"A create of closing document '{documentKey}' was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; waiting up to {deadline.TotalSeconds:0} s for it to appear before sending it again.");
         }
 
-        return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"answer lost; no document with key '{documentKey}' once it could no longer land ({deadline} after its send)" + CountedBeforeDelete(deleting) }, countsAsWritten: deleting);
+        return await ResolveAsync(open, EffectState.NotApplied, null, create with { How = $"answer lost; no document with key '{documentKey}' once it could no longer land ({deadline} after its send)" + CountedBeforeDelete(deleting) }, countsAsWritten: deleting, deletedAfter: deleting);
     }
 
     private static string CountedBeforeDelete(bool deleting)
-        => deleting ? "; settled by a delete, which comes after it: its version counts as written, so its message does not bring the document back" : "";
+        => deleting ? "; settled by a delete, which comes after it: its version counts as written and the document as absent after it, so its message is skipped instead of creating it" : "";
 
     /// <summary>
     /// How long after its send a write of a closing document whose answer was lost may still change it: the request may
@@ -356,11 +357,17 @@ public sealed class ClosingDocumentWrites(
     /// <see cref="EffectState.NotApplied"/> (it may be sent again, and an operator has nothing to decide: repeating an update
     /// is harmless, and a create is sent again only if no delete came after it), yet its version counts as written.
     /// </param>
-    private async Task<EffectEntry> ResolveAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten = false)
+    /// <param name="deletedAfter">
+    /// With <paramref name="countsAsWritten"/>, for a create settled by a delete that found no document: the document is
+    /// recorded absent after the create's version at once, not only once the delete completes — a version arriving between
+    /// the two (an older one skipped as older than the create's) must not read the create's version as a document
+    /// ActivePlatform holds.
+    /// </param>
+    private async Task<EffectEntry> ResolveAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten = false, bool deletedAfter = false)
     {
         try
         {
-            await ResolveAndRecordAsync(open, state, id, evidence, countsAsWritten);
+            await ResolveAndRecordAsync(open, state, id, evidence, countsAsWritten, deletedAfter);
         }
         catch (System.Data.Common.DbException ex) when (SqlValues.IsUniqueViolation(ex))
         {
@@ -368,7 +375,7 @@ public sealed class ClosingDocumentWrites(
             state = EffectState.Unknown;
             id = null;
             evidence = evidence with { How = $"found document {evidence.ExternalInvoiceId} by key, but it already belongs to another create" };
-            await ResolveAndRecordAsync(open, state, null, evidence, countsAsWritten: false);
+            await ResolveAndRecordAsync(open, state, null, evidence, countsAsWritten: false, deletedAfter: false);
         }
 
         return open with { State = state, ResourceId = id ?? open.ResourceId, Evidence = EffectEvidence.Of(evidence) };
@@ -379,14 +386,14 @@ public sealed class ClosingDocumentWrites(
     /// document's claim): a settler killed, or cut from its database, between the two would otherwise leave a write the
     /// journal counts as done and the document does not — and a late, older version would be written over it.
     /// </summary>
-    private async Task ResolveAndRecordAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten)
+    private async Task ResolveAndRecordAsync(EffectEntry open, EffectState state, string? id, DocumentWrite evidence, bool countsAsWritten, bool deletedAfter)
     {
         var scope = ClosingDocumentScope.Of(ResellerOf(open.Id.Scope), AccountOf(open.Id.Scope));
         var current = await documents.GetAsync(scope, open.Id.Group, CancellationToken.None);
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
         await journal.ResolveAsync(transaction, open.Id, open.Attempt, state, id, EffectEvidence.Of(evidence), CancellationToken.None);
-        if (DocumentChangeOf(state, id, evidence, current, countsAsWritten) is { } change)
+        if (DocumentChangeOf(state, id, evidence, current, countsAsWritten, deletedAfter) is { } change)
         {
             await documents.SetAppliedAsync(transaction, scope, open.Id.Group, change.AppliedVersion, change.ResourceId, change.Deleted, CancellationToken.None);
         }
@@ -395,7 +402,7 @@ public sealed class ClosingDocumentWrites(
     }
 
     /// <summary>What the settled write did to the document: null when it changed nothing Bridge records.</summary>
-    private static DocumentChange? DocumentChangeOf(EffectState state, string? id, DocumentWrite evidence, DocumentState? current, bool countsAsWritten)
+    private static DocumentChange? DocumentChangeOf(EffectState state, string? id, DocumentWrite evidence, DocumentState? current, bool countsAsWritten, bool deletedAfter)
     {
         var kind = evidence.KindOrCreate;
         if (kind == DocumentWriteKind.Delete)
@@ -412,7 +419,7 @@ public sealed class ClosingDocumentWrites(
         // A create that made the document, or an update that may have been written: no older version may go over it.
         var written = state == EffectState.Applied || countsAsWritten;
         return written && evidence.Version.Length > 0 && !DocumentVersion.IsOlder(evidence.Version, current?.AppliedVersion)
-            ? new DocumentChange(evidence.Version, id ?? current?.ResourceId, Deleted: false)
+            ? deletedAfter ? new DocumentChange(evidence.Version, null, Deleted: true) : new DocumentChange(evidence.Version, id ?? current?.ResourceId, Deleted: false)
             : null;
     }
 
