@@ -37,7 +37,11 @@ public sealed record SendClosingDocument
     public DateTimeOffset? ModifiedAt { get; init; }
 }
 
-/// <summary>Delete a closing document from ActivePlatform by the ERP's <see cref="Key"/>.</summary>
+/// <summary>
+/// Delete a closing document from ActivePlatform by the ERP's <see cref="Key"/>. A delete may carry a version, ordered with
+/// the document's <see cref="SendClosingDocument"/> versions: then it is the last word over every version not newer than
+/// it, however the messages are delivered. Without one, it comes after whatever Bridge handled for the key before it.
+/// </summary>
 public sealed record DeleteClosingDocument
 {
     public string? IdempotencyKey { get; init; }
@@ -47,6 +51,16 @@ public sealed record DeleteClosingDocument
     public required long AccountId { get; init; }
 
     public required string Key { get; init; }
+
+    /// <summary>
+    /// The version of the deletion, ordered with <see cref="SendClosingDocument.Revision"/> (e.g. one above the last version
+    /// sent). Optional: with it (or <see cref="ModifiedAt"/>), a version not newer than the deletion is skipped whenever it
+    /// arrives, a newer one creates the document again, and a delete older than the version applied is skipped itself.
+    /// </summary>
+    public long? Revision { get; init; }
+
+    /// <summary>When the ERP deleted the document; orders the deletion as <see cref="SendClosingDocument.ModifiedAt"/> does when <see cref="Revision"/> is absent.</summary>
+    public DateTimeOffset? ModifiedAt { get; init; }
 }
 
 /// <summary>Ask ActivePlatform to notify the accounts about their new closing documents for a billing period.</summary>

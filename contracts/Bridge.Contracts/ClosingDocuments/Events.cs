@@ -20,7 +20,10 @@ public sealed record ClosingDocumentSent : IResultEvent
     public DateTimeOffset? ModifiedAt { get; init; }
 }
 
-/// <summary>A version older than the one already applied arrived late; it was not written.</summary>
+/// <summary>
+/// A version older than the one already applied (or one a delete came after) arrived late; it was not written. Also the
+/// answer to a <see cref="DeleteClosingDocument"/> whose version is older than the one applied: nothing was deleted.
+/// </summary>
 public sealed record ClosingDocumentSkipped : IResultEvent
 {
     public required string Key { get; init; }

@@ -73,6 +73,11 @@ public static partial class ClosingDocumentValidation
         }
 
         CheckTarget(errors, message.ResellerId, message.AccountId, message.Key);
+        if (message.Revision < 0)
+        {
+            errors.Add("revision: must not be negative");
+        }
+
         return errors;
     }
 

@@ -90,7 +90,7 @@ public sealed class ClosingDocumentWrites(
     public async Task<EffectEntry?> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self = null)
     {
         var open = await journal.FindOpenAsync(Scope(resellerId, accountId), documentKey, cancellationToken);
-        return (await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self, deleting: false)).Settled;
+        return (await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self, deleting: null)).Settled;
     }
 
     /// <summary>
@@ -99,7 +99,7 @@ public sealed class ClosingDocumentWrites(
     /// again only when something was settled or adopted meanwhile.
     /// </summary>
     public Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, EffectId own, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self = null)
-        => SettleOpenWriteAsync(resellerId, accountId, documentKey, own, deleting: false, cancellationToken, self);
+        => SettleOpenWriteAsync(resellerId, accountId, documentKey, own, deleting: null, cancellationToken, self);
 
     /// <summary>
     /// As <see cref="SettleOpenWriteAsync(long, long, string, EffectId, CancellationToken, ValueTuple{string, string}?)"/>, for
@@ -108,12 +108,20 @@ public sealed class ClosingDocumentWrites(
     /// instance killed, before it reached ActivePlatform) counts as written, like an update whose outcome cannot be told,
     /// and the document as absent after it: recorded together with its settling, so this delete (on this attempt or its
     /// next) records that it came after that version, the create's own retry is skipped instead of bringing the deleted
-    /// document back, and an older version arriving meanwhile is skipped as one a delete came after.
+    /// document back, and an older version arriving meanwhile is skipped as one a delete came after. A delete that carries
+    /// a version (<paramref name="deleteVersion"/>) comes after a create only if the create's version is not newer.
     /// </summary>
-    public Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteBeforeDeleteAsync(long resellerId, long accountId, string documentKey, EffectId own, CancellationToken cancellationToken)
-        => SettleOpenWriteAsync(resellerId, accountId, documentKey, own, deleting: true, cancellationToken, self: null);
+    public Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteBeforeDeleteAsync(long resellerId, long accountId, string documentKey, EffectId own, string? deleteVersion, CancellationToken cancellationToken)
+        => SettleOpenWriteAsync(resellerId, accountId, documentKey, own, new Deleting(deleteVersion), cancellationToken, self: null);
 
-    private async Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, EffectId own, bool deleting, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self)
+    /// <summary>A delete settling: <see cref="Version"/> is the version it carries, null when it carries none.</summary>
+    private sealed record Deleting(string? Version)
+    {
+        /// <summary>Whether the delete comes after a write of <paramref name="writeVersion"/>: always without a version of its own.</summary>
+        public bool ComesAfter(string writeVersion) => Version is null || !DocumentVersion.IsOlder(Version, writeVersion);
+    }
+
+    private async Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, EffectId own, Deleting? deleting, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self)
     {
         var (open, mine) = await journal.FindOpenAndOwnAsync(Scope(resellerId, accountId), documentKey, own, cancellationToken);
         var (settled, untouched) = await SettleAsync(open, resellerId, accountId, documentKey, cancellationToken, self, deleting);
@@ -126,7 +134,7 @@ public sealed class ClosingDocumentWrites(
     }
 
     /// <summary>Settles from <paramref name="open"/>, the group's open write as just read; untouched: nothing was open or adopted.</summary>
-    private async Task<(EffectEntry? Settled, bool Untouched)> SettleAsync(EffectEntry? open, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self, bool deleting)
+    private async Task<(EffectEntry? Settled, bool Untouched)> SettleAsync(EffectEntry? open, long resellerId, long accountId, string documentKey, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self, Deleting? deleting)
     {
         EffectEntry? settled = null;
         for (var round = 0; ; round++)
@@ -221,12 +229,13 @@ public sealed class ClosingDocumentWrites(
         return false;
     }
 
-    /// <param name="deleting">
-    /// The settler is a delete: a create that made no document counts as written (see
+    /// <param name="deleter">
+    /// The settler is a delete: a create that made no document counts as written if the delete comes after it (see
     /// <see cref="SettleOpenWriteBeforeDeleteAsync"/>) — unless its async task failed, which its message reports as a refusal.
     /// </param>
-    private async Task<EffectEntry> SettleCreateAsync(EffectEntry open, DocumentWrite create, long resellerId, long accountId, string documentKey, bool deleting, CancellationToken cancellationToken)
+    private async Task<EffectEntry> SettleCreateAsync(EffectEntry open, DocumentWrite create, long resellerId, long accountId, string documentKey, Deleting? deleter, CancellationToken cancellationToken)
     {
+        var deleting = deleter?.ComesAfter(create.Version) == true;
         if (open.AsyncTaskId is { } taskId)
         {
             try
@@ -407,7 +416,8 @@ public sealed class ClosingDocumentWrites(
         var kind = evidence.KindOrCreate;
         if (kind == DocumentWriteKind.Delete)
         {
-            return state == EffectState.Applied ? new DocumentChange(current?.AppliedVersion, null, Deleted: true) : null;
+            // The version the delete came after: the one it recorded (its own, when it carries one) or whatever was written since.
+            return state == EffectState.Applied ? new DocumentChange(DocumentVersion.Newest(current?.AppliedVersion, evidence.Version), null, Deleted: true) : null;
         }
 
         // A create adopted from an older Bridge's marker by another message has no known version: the document it made exists.

@@ -49,14 +49,14 @@ public sealed class DeleteClosingDocumentHandler(
     private async Task<WorkResult> ApplyAsync(WorkContext context, DeleteClosingDocument message, IncomingMessage incoming, long resellerId, CancellationToken ct)
     {
         // A write still unresolved (a create that would bring the document back after this delete reported it absent, an
-        // update, this delete's own send whose answer was lost) is settled first. The delete comes after it: its version,
-        // whether or not it reached ActivePlatform, is the one recorded as deleted after, so its message is skipped.
+        // update, this delete's own send whose answer was lost) is settled first. Without a version of its own the delete
+        // comes after it: its version, whether or not it reached ActivePlatform, is the one recorded as deleted after, so its
+        // message is skipped. With one, it comes after the versions not newer than its own.
+        var deleteVersion = DocumentVersion.Of(message);
         var deleteId = ClosingDocumentWrites.DeleteId(resellerId, message.AccountId, message.Key, incoming.IdempotencyKey!);
-        var (settled, mine) = await writes.SettleOpenWriteBeforeDeleteAsync(resellerId, message.AccountId, message.Key, deleteId, ct);
+        var (settled, mine) = await writes.SettleOpenWriteBeforeDeleteAsync(resellerId, message.AccountId, message.Key, deleteId, deleteVersion, ct);
         var document = settled is null ? context.Document : await documents.GetAsync(ClosingDocumentScope.Of(resellerId, message.AccountId), message.Key, ct);
 
-        // The applied version stays: a late, older version must not bring a deleted document back.
-        var change = new DocumentChange(document?.AppliedVersion, null, Deleted: true);
         if (mine is { State: EffectState.Applied } && mine.EvidenceAs<DocumentWrite>() is { ExternalInvoiceId: var removed })
         {
             // This message's delete removed the document; its answer reached Bridge only through the settling read-back,
@@ -64,6 +64,29 @@ public sealed class DeleteClosingDocumentHandler(
             // document again) stands: the document is not marked deleted a second time.
             return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, removed, wasPresent: true), removed, null);
         }
+
+        if (deleteVersion is not null && DocumentVersion.IsOlder(deleteVersion, document?.AppliedVersion))
+        {
+            // A deletion older than the version written (the ERP deleted the document and sent a newer version of it since;
+            // the delete was delivered late): the newer version stands, nothing is deleted.
+            var skipped = new ClosingDocumentSkipped
+            {
+                Key = message.Key,
+                MessageId = incoming.IdempotencyKey!,
+                CorrelationId = incoming.CorrelationId,
+                OccurredAt = clock.GetUtcNow(),
+                AccountId = message.AccountId,
+                ExternalInvoiceId = document!.Deleted ? null : document.ResourceId,
+                SkippedVersion = DocumentVersion.Describe(deleteVersion),
+                AppliedVersion = DocumentVersion.Describe(document.AppliedVersion!),
+                DeletedAfter = document.Deleted,
+            };
+            return new WorkResult(HandlingOutcome.Skipped, skipped, document.ResourceId, null);
+        }
+
+        // The version the delete comes after stays recorded (its own, when newer): a late version not newer than it must not
+        // bring the deleted document back.
+        var change = new DocumentChange(DocumentVersion.Newest(document?.AppliedVersion, deleteVersion), null, Deleted: true);
 
         var existing = await activePlatform.FindClosingDocumentAsync(resellerId, message.AccountId, message.Key, ct);
         if (existing is null)
@@ -74,7 +97,7 @@ public sealed class DeleteClosingDocumentHandler(
             return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, null, wasPresent: false), null, change);
         }
 
-        var intent = new DocumentWrite(document?.AppliedVersion ?? "", ExternalInvoiceId: existing.Id, Kind: DocumentWriteKind.Delete);
+        var intent = new DocumentWrite(change.AppliedVersion ?? "", ExternalInvoiceId: existing.Id, Kind: DocumentWriteKind.Delete);
         if (await journal.TryBeginAsync(deleteId, incoming.IdempotencyKey!, "", EffectEvidence.Of(intent), context.ClaimFence, ct) is not { } attempt)
         {
             throw new EffectPendingException($"Another write of closing document '{message.Key}' is unresolved.");

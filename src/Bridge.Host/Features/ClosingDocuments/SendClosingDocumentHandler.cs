@@ -352,12 +352,28 @@ internal sealed record PendingWrite(ClosingDocumentWriteOutcome Outcome, string 
 /// </summary>
 public static class DocumentVersion
 {
-    public static string Of(SendClosingDocument message)
-        => message.Revision is { } revision
-            ? message.ModifiedAt is { } modifiedAt
-                ? $"r:{revision.ToString("D20", CultureInfo.InvariantCulture)}:{modifiedAt.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}"
-                : $"r:{revision.ToString("D20", CultureInfo.InvariantCulture)}"
-            : $"t:{message.ModifiedAt!.Value.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}";
+    public static string Of(SendClosingDocument message) => Of(message.Revision, message.ModifiedAt)!;
+
+    /// <summary>The version a delete carries; null when it carries none (it is then ordered by when Bridge handles it).</summary>
+    public static string? Of(DeleteClosingDocument message) => Of(message.Revision, message.ModifiedAt);
+
+    private static string? Of(long? revision, DateTimeOffset? modifiedAt)
+        => revision is { } r
+            ? modifiedAt is { } at
+                ? $"r:{r.ToString("D20", CultureInfo.InvariantCulture)}:{at.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}"
+                : $"r:{r.ToString("D20", CultureInfo.InvariantCulture)}"
+            : modifiedAt is { } t ? $"t:{t.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}" : null;
+
+    /// <summary>
+    /// The newer of two versions: <paramref name="applied"/> when the two cannot be compared (of different kinds) or
+    /// <paramref name="other"/> is absent or not newer.
+    /// </summary>
+    public static string? Newest(string? applied, string? other)
+    {
+        applied = string.IsNullOrEmpty(applied) ? null : applied;
+        other = string.IsNullOrEmpty(other) ? null : other;
+        return applied is null ? other : other is not null && IsOlder(applied, other) ? other : applied;
+    }
 
     /// <summary>True when <paramref name="incoming"/> is older than <paramref name="applied"/>. Versions of different kinds are not comparable: never older.</summary>
     public static bool IsOlder(string incoming, string? applied) => Compare(incoming, applied) < 0;
