@@ -132,6 +132,28 @@ public sealed class ClosingDocumentChecks : IFlowCheck
             }
         }
 
+        // A delete that carries a version newer than every version of the document is the last word, whatever order the
+        // messages arrived in: once everything is answered, ActivePlatform holds no document for the key, and no version was
+        // reported sent after the delete was answered.
+        var lastVersion = messages.Select(m => m.Payload).OfType<SendClosingDocument>().Select(ClosingDocumentScenarios.RankOf).DefaultIfEmpty(0).Max();
+        var versionedDelete = messages.FirstOrDefault(m => m.Payload is DeleteClosingDocument d && DeleteRank(d) > lastVersion);
+        if (versionedDelete is not null && messages.All(m => index.Outcome(m).Result is not null))
+        {
+            var held = index.Run.Sandbox.Documents.Where(d => d.Key == key && d.AccountId == accountId).ToList();
+            if (held.Count > 0)
+            {
+                yield return new Violation(Invariants.Ordering, subject,
+                    $"a delete at a version newer than every version (#{versionedDelete.Ordinal}) was not the last word: ActivePlatform holds {Describe(held)}", messages);
+            }
+
+            if (index.Outcome(versionedDelete).Result is ClosingDocumentDeleted answered
+                && results.OfType<ClosingDocumentSent>().FirstOrDefault(s => s.OccurredAt > answered.OccurredAt) is { } after)
+            {
+                yield return new Violation(Invariants.Ordering, subject,
+                    $"version {after.Revision?.ToString(CultureInfo.InvariantCulture) ?? after.ModifiedAt?.ToString("O", CultureInfo.InvariantCulture)} reported sent after a delete at a version newer than every version", messages);
+            }
+        }
+
         // Once everything is answered, ActivePlatform holds what the last success says.
         if (messages.All(m => index.Outcome(m).Result is not null))
         {
@@ -178,6 +200,10 @@ public sealed class ClosingDocumentChecks : IFlowCheck
             }
         }
     }
+
+    /// <summary>The rank of a delete's version (as <see cref="ClosingDocumentScenarios.RankOf(SendClosingDocument)"/>); 0 without one.</summary>
+    private static int DeleteRank(DeleteClosingDocument delete) =>
+        delete.Revision is { } revision ? (int)revision : delete.ModifiedAt is { } at ? ClosingDocumentScenarios.RankOf(at) : 0;
 
     private static (long AccountId, string Key) Target(object payload) => payload switch
     {

@@ -105,7 +105,19 @@ public sealed class ClosingDocumentScenarios : ScenarioFamily
 
         if (delete)
         {
-            var message = context.Message(Flow, new DeleteClosingDocument { AccountId = accountId, Key = key }, subject, $"delete document {key}");
+            // Every other document's delete carries the version of the deletion, one above its last version: ordered with the
+            // versions, it is the last word whatever order they arrive in. (Chosen by the document's number, not drawn, so
+            // that the random stream — and what every seed plans — stays as it was.)
+            var rank = versions.Count + 1;
+            var versioned = n % 2 == 0;
+            var payload = new DeleteClosingDocument
+            {
+                AccountId = accountId,
+                Key = key,
+                Revision = versioned && !byModifiedAt ? rank : null,
+                ModifiedAt = versioned && byModifiedAt ? ModifiedBase.AddMinutes(rank) : null,
+            };
+            var message = context.Message(Flow, payload, subject, versioned ? $"delete document {key} at r{rank}" : $"delete document {key}");
             foreach (var publication in GenerationContext.Publish(message, deleteDuplicate))
             {
                 yield return publication;

@@ -199,6 +199,40 @@ public sealed class ChaosCheckTests
     }
 
     [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)] // r2 created the document again after the delete at r3
+    public void A_delete_at_a_version_newer_than_every_version_must_be_the_last_word(bool heldAtTheEnd, bool violation)
+    {
+        var run = new RunBuilder();
+        var subject = ClosingDocumentScenarios.Subject(7001, "doc-1");
+        var r1 = run.Message(Document(1), subject, Flow.ClosingDocuments);
+        var delete = run.Message(new DeleteClosingDocument { AccountId = 7001, Key = "doc-1", Revision = 3 }, subject, Flow.ClosingDocuments);
+        var r2 = run.Message(Document(2), subject, Flow.ClosingDocuments);
+        run.Effect(EffectKinds.ExternalInvoiceCreated, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r1"), ("total", "101.0"));
+        run.Effect(EffectKinds.ExternalInvoiceDeleted, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r1"), ("total", "101.0"));
+        run.Event(Sent(r1, 1, ClosingDocumentWriteOutcome.Created));
+        run.Event(new ClosingDocumentDeleted { Key = "doc-1", MessageId = delete.IdempotencyKey, CorrelationId = "c", OccurredAt = T0.AddSeconds(1.5), AccountId = 7001, ExternalInvoiceId = "1001", WasPresent = true });
+        if (heldAtTheEnd)
+        {
+            run.Effect(EffectKinds.ExternalInvoiceCreated, "doc-1", ("id", "1002"), ("accountId", "7001"), ("name", "Act 1 r2"), ("total", "102.0"));
+            run.Event(Sent(r2, 2, ClosingDocumentWriteOutcome.Created) with { ExternalInvoiceId = "1002" });
+            run.Documents.Add(new SandboxExternalInvoice("1002", 1, 7001, "doc-1", "act", "Act 1 r2", "102.0", "EUR", "2026-10-01", "2026-10-31", "application/pdf", 10, T0, T0, 1));
+        }
+        else
+        {
+            run.Event(new ClosingDocumentSkipped
+            {
+                Key = "doc-1", MessageId = r2.IdempotencyKey, CorrelationId = "c", OccurredAt = T0.AddSeconds(4), AccountId = 7001,
+                SkippedVersion = "revision 2", AppliedVersion = "revision 3", DeletedAfter = true,
+            });
+        }
+
+        var ordering = new ClosingDocumentChecks().Check(run.Index()).Where(v => v.Invariant == Invariants.Ordering).ToList();
+
+        Assert.Equal(violation, ordering.Any(v => v.Detail.Contains("newer than every version", StringComparison.Ordinal)));
+    }
+
+    [Theory]
     [InlineData(true, true, false)] // a delete came after r2, which may never have reached ActivePlatform
     [InlineData(false, true, true)] // "r2 applied", and ActivePlatform never received it
     [InlineData(true, false, true)] // "deleted after", and no delete was reported
