@@ -35,7 +35,32 @@ public sealed class PayloadFingerprint
 
     public static PayloadFingerprint Of<T>(T message) =>
         // The pre-v2 form is only needed against a record stored before the upgrade: computed then, not for every message.
-        new(Version + Hash(Payload(message), keepNulls: false), new Lazy<string>(() => Hash(Payload(message), keepNulls: true)));
+        new(Version + Hash(Payload(message), keepNulls: false), new Lazy<string>(() => Hash(AsBeforeV2(Payload(message), typeof(T)), keepNulls: true)));
+
+    /// <summary>
+    /// Optional properties contracts gained after v2. The pre-v2 form kept null properties, so it is computed over the
+    /// contract as it stood then: these are left out when null (a message that sets one was never fingerprinted before v2).
+    /// </summary>
+    private static readonly Dictionary<Type, string[]> AddedSinceV2 = new()
+    {
+        [typeof(Bridge.Contracts.DeleteClosingDocument)] = ["revision", "modifiedAt"],
+    };
+
+    private static JsonNode? AsBeforeV2(JsonNode? node, Type type)
+    {
+        if (node is JsonObject root && AddedSinceV2.TryGetValue(type, out var added))
+        {
+            foreach (var name in added)
+            {
+                if (root.TryGetPropertyValue(name, out var value) && value is null)
+                {
+                    root.Remove(name);
+                }
+            }
+        }
+
+        return node;
+    }
 
     /// <summary>
     /// Whether a fingerprint stored with an idempotency record is the one <paramref name="current"/> message has: the same

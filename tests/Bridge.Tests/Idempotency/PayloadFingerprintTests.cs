@@ -164,4 +164,17 @@ public sealed class PayloadFingerprintTests
 
         public string? Unit { get; init; }
     }
+
+    [Fact]
+    public void A_delete_stored_before_v2_still_matches_now_that_its_contract_has_a_version()
+    {
+        // helper-63: DeleteClosingDocument gained revision and modifiedAt after v2. The pre-v2 form kept nulls, so computed
+        // over today's type it held "modifiedAt":null,"revision":null and no record stored before v2 matched any more.
+        var stored = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes("""{"accountId":7,"key":"doc-1","resellerId":null}""")));
+        var delete = new Bridge.Contracts.DeleteClosingDocument { AccountId = 7, Key = "doc-1" };
+
+        Assert.True(PayloadFingerprint.Matches(stored, PayloadFingerprint.Of(delete)));
+        Assert.False(PayloadFingerprint.Matches(stored, PayloadFingerprint.Of(delete with { Revision = 3 })));
+    }
 }

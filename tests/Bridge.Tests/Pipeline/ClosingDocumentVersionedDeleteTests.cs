@@ -75,6 +75,47 @@ public sealed class ClosingDocumentVersionedDeleteTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_delete_whose_version_is_of_another_kind_than_the_documents_is_refused_and_deletes_nothing()
+    {
+        // helper-63: a delete with modifiedAt against versions ordered by revision could be compared with none of them; it
+        // deleted the document and a late older revision then created it again.
+        var prefix = fixture.QueuePrefix;
+        var key = "vd-" + Guid.NewGuid().ToString("D");
+        var account = 9_600_000 + Random.Shared.Next(100_000);
+
+        var first = Assert.IsType<ClosingDocumentSent>(await PublishAsync(Queue(prefix), Document(key, revision: 1, accountId: account)));
+        var answer = await PublishAsync(DeleteQueue(prefix), new Dictionary<string, object?> { ["accountId"] = account, ["key"] = key, ["modifiedAt"] = "2026-11-30T10:30:00+00:00" });
+
+        var refused = Assert.IsType<ClosingDocumentRejected>(answer);
+        Assert.Equal(RejectionReason.InvalidMessage, refused.Reason);
+        Assert.Contains(refused.ValidationErrors, e => e.StartsWith("revision:", StringComparison.Ordinal));
+        Assert.Equal(first.ExternalInvoiceId, Assert.Single(await HeldAsync(key)).Id);
+    }
+
+    [Fact]
+    public async Task A_delete_at_a_revision_is_the_last_word_over_that_revision_whatever_modification_time_it_carries()
+    {
+        // helper-63: revision 3 at 10:00 was applied; a delete at revision 3 kept the applied token (r3 at 10:00) and a
+        // revision 3 at 10:15, delivered after the delete, was newer than that token: it created the document again.
+        var prefix = fixture.QueuePrefix;
+        var key = "vd-" + Guid.NewGuid().ToString("D");
+        var account = 9_600_000 + Random.Shared.Next(100_000);
+        Dictionary<string, object?> Third(string at)
+        {
+            var body = Document(key, revision: 3, accountId: account);
+            body["modifiedAt"] = at;
+            return body;
+        }
+
+        Assert.IsType<ClosingDocumentSent>(await PublishAsync(Queue(prefix), Third("2026-11-30T10:00:00+00:00")));
+        Assert.True(Assert.IsType<ClosingDocumentDeleted>(await PublishAsync(DeleteQueue(prefix), Delete(account, key, revision: 3))).WasPresent);
+
+        var late = await PublishAsync(Queue(prefix), Third("2026-11-30T10:15:00+00:00"));
+        Assert.Empty(await HeldAsync(key));
+        Assert.True(Assert.IsType<ClosingDocumentSkipped>(late).DeletedAfter);
+    }
+
+    [Fact]
     public async Task A_delete_older_than_the_version_written_is_skipped_and_deletes_nothing()
     {
         var prefix = fixture.QueuePrefix;

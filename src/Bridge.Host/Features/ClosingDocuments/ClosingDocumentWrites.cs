@@ -117,8 +117,12 @@ public sealed class ClosingDocumentWrites(
     /// <summary>A delete settling: <see cref="Version"/> is the version it carries, null when it carries none.</summary>
     private sealed record Deleting(string? Version)
     {
-        /// <summary>Whether the delete comes after a write of <paramref name="writeVersion"/>: always without a version of its own.</summary>
-        public bool ComesAfter(string writeVersion) => Version is null || !DocumentVersion.IsOlder(Version, writeVersion);
+        /// <summary>
+        /// Whether the delete comes after a write of <paramref name="writeVersion"/>: always without a version of its own;
+        /// never when the two cannot be compared (of different kinds: the delete is then refused, see the delete's handler).
+        /// </summary>
+        public bool ComesAfter(string writeVersion) => Version is null
+            || (DocumentVersion.SameKind(Version, writeVersion) && !DocumentVersion.IsOlder(Version, writeVersion));
     }
 
     private async Task<(EffectEntry? Settled, EffectEntry? Own)> SettleOpenWriteAsync(long resellerId, long accountId, string documentKey, EffectId own, Deleting? deleting, CancellationToken cancellationToken, (string IdempotencyKey, string Version)? self)

@@ -65,6 +65,16 @@ public sealed class DeleteClosingDocumentHandler(
             return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, removed, wasPresent: true), removed, null);
         }
 
+        if (deleteVersion is not null && document?.AppliedVersion is { Length: > 0 } appliedVersion && !DocumentVersion.SameKind(deleteVersion, appliedVersion))
+        {
+            // A revision and a modification time cannot be ordered against each other: the delete could be neither the last
+            // word nor skipped with reason. Refused before anything is deleted; the ERP sends it again with the right kind.
+            var error = appliedVersion[0] == 'r'
+                ? "revision: this document's versions are ordered by revision; a delete's version must be a revision too (modifiedAt alone cannot be ordered against them). Nothing was deleted."
+                : "modifiedAt: this document's versions are ordered by modifiedAt; a delete's version must be a modifiedAt without a revision. Nothing was deleted.";
+            return new WorkResult(HandlingOutcome.Rejected, Rejected(message, incoming, Rejection.Invalid([error])), null, null);
+        }
+
         if (deleteVersion is not null && DocumentVersion.IsOlder(deleteVersion, document?.AppliedVersion))
         {
             // A deletion older than the version written (the ERP deleted the document and sent a newer version of it since;

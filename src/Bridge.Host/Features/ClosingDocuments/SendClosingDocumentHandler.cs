@@ -365,15 +365,19 @@ public static class DocumentVersion
             : modifiedAt is { } t ? $"t:{t.UtcTicks.ToString("D20", CultureInfo.InvariantCulture)}" : null;
 
     /// <summary>
-    /// The newer of two versions: <paramref name="applied"/> when the two cannot be compared (of different kinds) or
-    /// <paramref name="other"/> is absent or not newer.
+    /// The newer of two versions, <paramref name="other"/> on a tie (the same revision, one of them without a modification
+    /// time: the more precise or the later-recorded token stands); <paramref name="applied"/> when the two cannot be compared
+    /// (of different kinds) or <paramref name="other"/> is absent or older.
     /// </summary>
     public static string? Newest(string? applied, string? other)
     {
         applied = string.IsNullOrEmpty(applied) ? null : applied;
         other = string.IsNullOrEmpty(other) ? null : other;
-        return applied is null ? other : other is not null && IsOlder(applied, other) ? other : applied;
+        return applied is null ? other : other is not null && Compare(other, applied) >= 0 ? other : applied;
     }
+
+    /// <summary>Whether two versions are of the same kind (both revisions, or both modification times), so that they compare.</summary>
+    public static bool SameKind(string a, string b) => a.Length > 0 && b.Length > 0 && a[0] == b[0];
 
     /// <summary>True when <paramref name="incoming"/> is older than <paramref name="applied"/>. Versions of different kinds are not comparable: never older.</summary>
     public static bool IsOlder(string incoming, string? applied) => Compare(incoming, applied) < 0;
