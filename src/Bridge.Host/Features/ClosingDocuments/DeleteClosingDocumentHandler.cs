@@ -79,19 +79,7 @@ public sealed class DeleteClosingDocumentHandler(
         {
             // A deletion older than the version written (the ERP deleted the document and sent a newer version of it since;
             // the delete was delivered late): the newer version stands, nothing is deleted.
-            var skipped = new ClosingDocumentSkipped
-            {
-                Key = message.Key,
-                MessageId = incoming.IdempotencyKey!,
-                CorrelationId = incoming.CorrelationId,
-                OccurredAt = clock.GetUtcNow(),
-                AccountId = message.AccountId,
-                ExternalInvoiceId = document!.Deleted ? null : document.ResourceId,
-                SkippedVersion = DocumentVersion.Describe(deleteVersion),
-                AppliedVersion = DocumentVersion.Describe(document.AppliedVersion!),
-                DeletedAfter = document.Deleted,
-            };
-            return new WorkResult(HandlingOutcome.Skipped, skipped, document.ResourceId, null);
+            return ClosingDocumentRejections.Skipped(message.Key, message.AccountId, incoming, deleteVersion, document!, clock);
         }
 
         // The version the delete comes after stays recorded (its own, when newer): a late version not newer than it must not

@@ -67,19 +67,7 @@ public sealed class SendClosingDocumentHandler(
             || (document is { Deleted: true } && (DocumentVersion.IsSame(version, document.AppliedVersion)
                 || (mine is { State: EffectState.Applied } && mine.EvidenceAs<DocumentWrite>() is { Version.Length: 0 }))))
         {
-            var skipped = new ClosingDocumentSkipped
-            {
-                Key = message.Key,
-                MessageId = incoming.IdempotencyKey!,
-                CorrelationId = incoming.CorrelationId,
-                OccurredAt = clock.GetUtcNow(),
-                AccountId = message.AccountId,
-                ExternalInvoiceId = document!.Deleted ? null : document.ResourceId,
-                SkippedVersion = DocumentVersion.Describe(version),
-                AppliedVersion = DocumentVersion.Describe(document.AppliedVersion ?? version),
-                DeletedAfter = document.Deleted,
-            };
-            return new WorkResult(HandlingOutcome.Skipped, skipped, document.ResourceId, null);
+            return ClosingDocumentRejections.Skipped(message.Key, message.AccountId, incoming, version, document!, clock);
         }
 
         if (mine?.State == EffectState.Applied)
