@@ -17,21 +17,6 @@ namespace Bridge.Tests.Pipeline;
 [Collection(PipelineCollection.Name)]
 public sealed class ClosingDocumentDeleteAfterUnknownWriteTests(PipelineFixture fixture)
 {
-    /// <summary>
-    /// Failed deliveries wait ten minutes (the test restarts Bridge to let them run); a write answered 5xx may land for about
-    /// 10 + 1 s after its send, so the delete waiting behind it is answered well within its busy-retry budget.
-    /// </summary>
-    private static readonly Dictionary<string, string?> ParkedRetries = new()
-    {
-        ["Bridge:Messaging:RetryLimit"] = "1",
-        ["Bridge:Messaging:RetryMinInterval"] = "00:10:00",
-        ["Bridge:Messaging:RetryMaxInterval"] = "00:10:00",
-        ["ActivePlatform:RetryCount"] = "0",
-        ["ActivePlatform:AttemptTimeout"] = "00:00:05",
-        ["ActivePlatform:TotalTimeout"] = "00:00:10",
-        ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
-    };
-
     private static string Queue(string prefix) => $"{prefix}.{SendClosingDocumentConsumer.Queue}";
 
     private static string DeleteQueue(string prefix) => $"{prefix}.{DeleteClosingDocumentConsumer.Queue}";

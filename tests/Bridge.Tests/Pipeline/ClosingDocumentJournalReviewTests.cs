@@ -20,19 +20,6 @@ namespace Bridge.Tests.Pipeline;
 [Collection(PipelineCollection.Name)]
 public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
 {
-    private static readonly Dictionary<string, string?> ParkedRetries = new()
-    {
-        ["Bridge:Messaging:RetryLimit"] = "1",
-        ["Bridge:Messaging:RetryMinInterval"] = "00:10:00",
-        ["Bridge:Messaging:RetryMaxInterval"] = "00:10:00",
-        // A lost answer reaches the handler (no HTTP-level retry) and is waited for only briefly (15 s), yet a busy machine
-        // does not time the first calls out.
-        ["ActivePlatform:RetryCount"] = "0",
-        ["ActivePlatform:AttemptTimeout"] = "00:00:05",
-        ["ActivePlatform:TotalTimeout"] = "00:00:10",
-        ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
-    };
-
     private static string Queue(string prefix) => $"{prefix}.{SendClosingDocumentConsumer.Queue}";
 
     private static string DeleteQueue(string prefix) => $"{prefix}.{DeleteClosingDocumentConsumer.Queue}";

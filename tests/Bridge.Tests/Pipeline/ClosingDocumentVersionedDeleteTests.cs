@@ -149,16 +149,7 @@ public sealed class ClosingDocumentVersionedDeleteTests(PipelineFixture fixture)
         var create = NewId.NextGuid().ToString("D");
         var delete = NewId.NextGuid().ToString("D");
 
-        var parked = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
-        {
-            ["Bridge:Messaging:RetryLimit"] = "1",
-            ["Bridge:Messaging:RetryMinInterval"] = "00:10:00",
-            ["Bridge:Messaging:RetryMaxInterval"] = "00:10:00",
-            ["ActivePlatform:RetryCount"] = "0",
-            ["ActivePlatform:AttemptTimeout"] = "00:00:05",
-            ["ActivePlatform:TotalTimeout"] = "00:00:10",
-            ["ActivePlatform:AsyncTaskPolling:Deadline"] = "00:00:01",
-        });
+        var parked = await fixture.StartBridgeAsync(prefix, ParkedRetries);
         try
         {
             await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = documents, FailNext = 1, ErrorStatus = 503 }, CancellationToken.None);
