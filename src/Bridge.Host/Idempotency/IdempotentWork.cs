@@ -71,17 +71,45 @@ public sealed class WorkContext(
     /// </summary>
     public Task HoldClaimAsync(CancellationToken cancellationToken) => holdClaim?.Invoke(cancellationToken) ?? Task.CompletedTask;
 
-    /// <summary>The state <see cref="HoldClaimThroughSendAsync"/> writes while such a call's outcome is not known.</summary>
+    /// <summary>
+    /// The state <see cref="HoldClaimThroughSendAsync"/> wrote while such a call's outcome was not known, before it named the
+    /// message (an older Bridge's); see <see cref="IsInDoubt(string?)"/>.
+    /// </summary>
     public const string InDoubt = "in-doubt";
+
+    /// <summary>
+    /// The state <see cref="HoldClaimThroughSendAsync"/> writes while a call of the message with <paramref name="idempotencyKey"/>
+    /// may still land: <see cref="InDoubt"/> and the message (a hash of its key, so any key fits the column). The same value
+    /// is kept on the message's own record (<see cref="IdempotencyRecord.PendingAsyncTaskId"/>, unused by these messages
+    /// otherwise) until the message is answered: see <see cref="OverwrittenSinceUnansweredCall"/>.
+    /// </summary>
+    public static string InDoubtFor(string idempotencyKey)
+        => InDoubt + ":" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(idempotencyKey)))[..40];
+
+    /// <summary>Whether <paramref name="state"/> is a call's outcome in doubt (this Bridge's form, or an older one's).</summary>
+    public static bool IsInDoubt(string? state)
+        => state is not null && (state == InDoubt || state.StartsWith(InDoubt + ":", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Whether an earlier delivery of this message sent a call that went unanswered (it left its in-doubt mark on the
+    /// message's record), and another message has written the document's state since: that call may have been carried out
+    /// before the other message's, and sending it again would undo what came after it (chaos seed 1252: a revoke answered
+    /// 502 and carried out, dead-lettered; the next approval approved; the revoke's replay revoked a second time). Such a
+    /// message is kept for an operator, never sent again. A message whose mark is still the document's state — nobody wrote
+    /// since, or only calls proven not carried out — is sent again as before.
+    /// </summary>
+    public bool OverwrittenSinceUnansweredCall
+        => Record.PendingAsyncTaskId is { } mark && IsInDoubt(mark) && !string.Equals(mark, Document?.AppliedVersion, StringComparison.Ordinal);
 
     /// <summary>
     /// As <see cref="HoldClaimAsync"/>, for a call that journals nothing and whose answer, once sent, may be lost while the
     /// call is still carried out later (a gateway's 503, a timeout, a kill): the claim is renewed until the call can no
     /// longer land (<paramref name="mayLandFor"/> plus a lease, by the database's clock), and the document's state is
-    /// written as <see cref="InDoubt"/> first. Unless <see cref="NothingWasSentAsync"/> says otherwise, a failure then keeps
-    /// the claim (its expiry, not its owner, ends it) and the state in doubt: the document's next message (another delivery
-    /// of this one included) waits until the call can no longer land, and then does not answer from a state the call may
-    /// have changed. A kill keeps both as well. Success writes the real state, as every completion does.
+    /// written in doubt for this message (<see cref="InDoubtFor"/>) first, then the same mark on the message's record. Unless
+    /// <see cref="NothingWasSentAsync"/> says otherwise, a failure then keeps the claim (its expiry, not its owner, ends it)
+    /// and the state in doubt: the document's next message (another delivery of this one included) waits until the call can
+    /// no longer land, and then does not answer from a state the call may have changed. A kill keeps both as well. Success
+    /// writes the real state, as every completion does, and the completed record drops the mark.
     /// </summary>
     public async Task HoldClaimThroughSendAsync(TimeSpan mayLandFor, CancellationToken cancellationToken)
     {
@@ -91,20 +119,33 @@ public sealed class WorkContext(
             return;
         }
 
-        await holdThroughSend(mayLandFor, InDoubt, cancellationToken).ConfigureAwait(false);
+        var mark = InDoubtFor(Record.IdempotencyKey);
+        await holdThroughSend(mayLandFor, mark, cancellationToken).ConfigureAwait(false);
         keepClaim = true;
+        if (Record.PendingAsyncTaskId != mark)
+        {
+            // After the state: a kill between the two leaves no mark, and no call was sent yet.
+            await setPendingTask(mark, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
     /// After <see cref="HoldClaimThroughSendAsync"/>, for a failure that proves nothing was carried out (a refusal, a 429, a
-    /// call that never left): the state it had is written back, and a failure gives the claim back as usual.
-    /// When this delivery took the claim back from an earlier delivery of its message (<see cref="TookBackHold"/>), that
-    /// delivery's call may still land: the state stays in doubt and the claim kept, whatever this attempt's answer.
+    /// call that never left): the state it had and the record's mark are written back, and a failure gives the claim back
+    /// as usual. When this delivery took the claim back from an earlier delivery of its message (<see cref="TookBackHold"/>),
+    /// that delivery's call may still land: the state stays in doubt and the claim kept, whatever this attempt's answer.
     /// </summary>
     public async Task NothingWasSentAsync(CancellationToken cancellationToken)
     {
         if (holdThroughSend is not null && keepClaim && !TookBackHold)
         {
+            // The mark first: a kill between the two leaves the state in doubt for a message with no mark, which its next
+            // delivery sends again (as before the mark existed), never the reverse.
+            if (Record.PendingAsyncTaskId != InDoubtFor(Record.IdempotencyKey))
+            {
+                await setPendingTask(Record.PendingAsyncTaskId, cancellationToken).ConfigureAwait(false);
+            }
+
             await holdThroughSend(TimeSpan.Zero, Document?.AppliedVersion, cancellationToken).ConfigureAwait(false);
             keepClaim = false;
         }

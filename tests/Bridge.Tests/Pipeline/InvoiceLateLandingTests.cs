@@ -90,6 +90,76 @@ public sealed class InvoiceLateLandingTests(PipelineFixture fixture)
     public Task A_retry_refused_after_an_unanswered_revoke_keeps_the_invoice_held_and_is_not_reported_refused()
         => ApprovalAfterUnansweredRevokeAsync(retryInterval: "00:00:01", refuseRetry: true);
 
+    /// <summary>
+    /// Chaos seed 1252: a revoke answered 502 by a gateway was carried out; its message, out of retries, was dead-lettered; the
+    /// ERP's next approval waited until the revoke could no longer land and approved; then an operator replayed the revoke's
+    /// dead letter, and it was sent again — the one message revoked twice, undoing the later approval (ActivePlatform
+    /// unapproved, the ERP's last word an approval). A message whose earlier call may have landed is not sent again once
+    /// another message has written the invoice since: it is kept for an operator, saying what to check.
+    /// </summary>
+    [Fact]
+    public async Task A_replayed_revoke_whose_unanswered_call_may_have_landed_is_not_sent_again_over_a_later_approval()
+    {
+        var prefix = $"bridge-ilx-{Guid.NewGuid():N}"[..22];
+        var documentId = $"NX-{Guid.NewGuid():N}"[..20];
+        var invoice = await fixture.Sandbox.Control.SeedInvoiceAsync(
+            new SandboxInvoiceSeed { AccountId = 96_000 + Random.Shared.Next(1_000), BillingDate = new DateOnly(2026, 10, 1), Total = 140m },
+            CancellationToken.None);
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?>
+            {
+                // In-flight window 4 + 2 = 6 s; no retries: the revoke's 502 dead-letters it at once.
+                ["ActivePlatform:TotalTimeout"] = "00:00:04",
+                ["ActivePlatform:AttemptTimeout"] = "00:00:02",
+                ["Bridge:Messaging:RetryLimit"] = "0",
+            });
+
+        try
+        {
+            var approve = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{ApproveInvoiceConsumer.Queue}", new { documentId, billingDate = "2026-10-01", invoiceId = invoice.Id }, approve);
+            await fixture.Events.WaitForAsync<InvoiceApproved>(e => e.MessageId == approve, TimeSpan.FromSeconds(120));
+
+            // The revoke is answered 502 at once and held by the sandbox; its message is dead-lettered. Then the revoke lands.
+            await fixture.Sandbox.Control.SetFaultAsync(
+                new FaultRule { Method = "POST", PathContains = $"/invoices/{invoice.Id}/revoke", LandLateNext = 1, LandLateMinMs = 3_600_000, LandLateMaxMs = 3_600_000, LostAnswerStatus = 502 },
+                CancellationToken.None);
+            var revoke = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{RevokeInvoiceApprovalConsumer.Queue}", new { documentId, billingDate = "2026-10-01" }, revoke);
+            var letter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == revoke, TimeSpan.FromSeconds(120));
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.AwaitLateLandingsAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            Assert.False(Assert.Single(await fixture.Sandbox.Control.GetInvoicesAsync(CancellationToken.None), i => i.Id == invoice.Id).Approved);
+
+            // The ERP approves again: it waits until the revoke can no longer land, then approves.
+            var again = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{ApproveInvoiceConsumer.Queue}", new { documentId, billingDate = "2026-10-01", invoiceId = invoice.Id }, again);
+            var approvedAgain = await fixture.Events.WaitForAsync<InvoiceApproved>(e => e.MessageId == again, TimeSpan.FromSeconds(180));
+            Assert.False(approvedAgain.AlreadyApplied);
+
+            // An operator replays the revoke's dead letter (its reason: a 502). It must not revoke a second time.
+            var replayed = await bridge.Get<Bridge.Host.DeadLetters.Replay.DeadLetterOperations>().ReplayAsync(letter.DeadLetterId, "tester", null, CancellationToken.None);
+            Assert.Equal(Bridge.Host.DeadLetters.Replay.DeadLetterActionOutcome.Done, replayed.Outcome);
+            var answer = await Task.WhenAny(
+                fixture.Events.WaitForAsync<InvoiceApprovalRevoked>(e => e.MessageId == revoke, TimeSpan.FromSeconds(120)).ContinueWith(t => t.IsCompletedSuccessfully ? "revoked again" : "no answer", TaskScheduler.Default),
+                fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == revoke && e.FailureCount == 2, TimeSpan.FromSeconds(120)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result.Reason : "no answer", TaskScheduler.Default));
+            Assert.Contains("may have been carried out", await answer, StringComparison.Ordinal);
+
+            Assert.DoesNotContain(fixture.Events.EventsFor(documentId), e => e is InvoiceApprovalRevoked);
+            var revokes = await fixture.Sandbox.Control.GetCallsAsync("POST", $"/invoices/{invoice.Id}/revoke", null, CancellationToken.None);
+            Assert.Single(revokes, c => c.Fault == "answered-before-landing");
+            Assert.Single(revokes, c => c.Status is >= 200 and < 300);
+            Assert.True(Assert.Single(await fixture.Sandbox.Control.GetInvoicesAsync(CancellationToken.None), i => i.Id == invoice.Id).Approved, "the replayed revoke undid the later approval");
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
+        }
+    }
+
     private async Task ApprovalAfterUnansweredRevokeAsync(string retryInterval, bool refuseRetry)
     {
         var prefix = $"bridge-ilr-{Guid.NewGuid():N}"[..22];

@@ -127,6 +127,17 @@ public abstract partial class InvoiceOperationHandler(
                         : "accountId: either accountId or invoiceId is required");
                 }
 
+                if (context.OverwrittenSinceUnansweredCall)
+                {
+                    // An earlier delivery's call may have been carried out, and another message wrote the invoice after it:
+                    // sent again, this message's call would land a second time over that later change.
+                    var operation = r.Operation.ToString().ToLowerInvariant();
+                    var now = context.Document?.AppliedVersion is { } state && !WorkContext.IsInDoubt(state) ? $"records it {state}" : "has an unanswered call of another message on it";
+                    throw new EffectOutcomeUnknownException(
+                        $"An earlier attempt of this {operation} of document id '{r.DocumentId}' went unanswered and may have been carried out; since then another message has changed invoice {target.InvoiceId ?? recorded ?? "(by account)"} (Bridge {now}). "
+                        + $"Sent again, this {operation} would undo that later change, so it is not sent. Check the invoice in ActivePlatform: if it shows what the ERP wants last, discard this message; if the ERP still wants this {operation}, have it send the {operation} again under a new message id.");
+                }
+
                 // Decided on the document's state read with the claim: sent only while the claim has been held since (a stale
                 // approve sent after a redelivery approved and a revoke revoked would leave ActivePlatform approved while
                 // Bridge reports revoked). Not cancelled once sent: a change ActivePlatform applied must reach the record.
@@ -217,7 +228,7 @@ public abstract partial class InvoiceOperationHandler(
         {
             return await invoices.RevokeInvoiceApprovalAsync(resellerId, invoiceId, r.DocumentId!, r.BillingDate, CancellationToken.None);
         }
-        catch (ActivePlatformPermanentException refused) when (refused.Code == "INVOICE-0006" && state is "approved" or WorkContext.InDoubt)
+        catch (ActivePlatformPermanentException refused) when (refused.Code == "INVOICE-0006" && (state is "approved" || WorkContext.IsInDoubt(state)))
         {
             throw new EffectOutcomeUnknownException(
                 $"Invoice {invoiceId} no longer carries document id '{r.DocumentId}', but Bridge did not see its approval revoked. If ActivePlatform shows it unapproved, discard this message.");
