@@ -70,6 +70,14 @@ public sealed record ClosingDocumentDeleted : IResultEvent
     /// lookup and its delete. False is still success: the document is not there.
     /// </summary>
     public required bool WasPresent { get; init; }
+
+    /// <summary>
+    /// The ordering token of a version of the document written after this delete, when one was before this message could be
+    /// answered (this delete's answer was lost, and the next version's message found the document gone and created it
+    /// again): ActivePlatform holds that version now, as its <see cref="ClosingDocumentSent"/> said — which may have been
+    /// published before this event. Null when nothing was written after the delete.
+    /// </summary>
+    public string? SupersededBy { get; init; }
 }
 
 public sealed record ClosingDocumentsNotified : IResultEvent

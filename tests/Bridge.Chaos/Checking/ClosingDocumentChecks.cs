@@ -100,6 +100,18 @@ public sealed class ClosingDocumentChecks : IFlowCheck
             }
         }
 
+        // A delete answered after a newer version created the document again names that version, which was reported sent as
+        // another document than the one the delete removed.
+        foreach (var deleted in results.OfType<ClosingDocumentDeleted>().Where(d => d.SupersededBy is not null))
+        {
+            var rank = RankOfVersion(deleted.SupersededBy!);
+            if (rank is null || !results.OfType<ClosingDocumentSent>().Any(s => SentRank(s) == rank && s.ExternalInvoiceId != deleted.ExternalInvoiceId))
+            {
+                yield return new Violation(Invariants.Ordering, subject,
+                    $"ClosingDocumentDeleted says {deleted.SupersededBy} was written after it, but no such version was reported sent as a new document", index.Members(deleted.MessageId));
+            }
+        }
+
         // Deletes and their events explain each other.
         var deletedEvents = results.OfType<ClosingDocumentDeleted>().ToList();
         var unsettledDelete = messages.Any(m => m.Payload is DeleteClosingDocument && index.Outcome(m).Result is null);
@@ -157,7 +169,8 @@ public sealed class ClosingDocumentChecks : IFlowCheck
         // Once everything is answered, ActivePlatform holds what the last success says.
         if (messages.All(m => index.Outcome(m).Result is not null))
         {
-            var last = results.LastOrDefault(e => e is ClosingDocumentSent or ClosingDocumentDeleted);
+            // A delete that names a version written after it is not the last word, whenever its answer came.
+            var last = results.LastOrDefault(e => e is ClosingDocumentSent or ClosingDocumentDeleted { SupersededBy: null });
             var held = index.Run.Sandbox.Documents.Where(d => d.Key == key && d.AccountId == accountId).ToList();
             switch (last)
             {
@@ -220,6 +233,9 @@ public sealed class ClosingDocumentChecks : IFlowCheck
         index.Members(key).Select(m => m.Payload).OfType<SendClosingDocument>().Select(s => s.Amount.Total);
 
     /// <summary>"revision 3" → 3; "modified at …" → minutes after the generator's base time.</summary>
+    private static int? SentRank(ClosingDocumentSent sent) =>
+        sent.Revision is { } revision ? (int)revision : sent.ModifiedAt is { } at ? ClosingDocumentScenarios.RankOf(at) : null;
+
     private static int? RankOfVersion(string version)
     {
         if (version.StartsWith("revision ", StringComparison.Ordinal))

@@ -265,6 +265,37 @@ public sealed class ChaosCheckTests
     }
 
     [Theory]
+    [InlineData("revision 2", false, false)] // the delete names r2, which created the document again: r2 is the last word
+    [InlineData(null, true, false)] // the delete's answer, last, names nothing: taken for the last word
+    [InlineData("revision 3", false, true)] // names a version never reported sent
+    public void A_delete_answered_after_the_version_that_created_the_document_again_names_it(string? supersededBy, bool figures, bool ordering)
+    {
+        // Seed 1252: the delete's answer was lost; r2 settled it (the document gone by key), created the document again and
+        // was answered; the delete's retry was answered after it.
+        var run = new RunBuilder();
+        var subject = ClosingDocumentScenarios.Subject(7001, "doc-1");
+        var r1 = run.Message(Document(1), subject, Flow.ClosingDocuments);
+        var delete = run.Message(new DeleteClosingDocument { AccountId = 7001, Key = "doc-1" }, subject, Flow.ClosingDocuments);
+        var r2 = run.Message(Document(2), subject, Flow.ClosingDocuments);
+        run.Effect(EffectKinds.ExternalInvoiceCreated, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r1"), ("total", "101.0"));
+        run.Effect(EffectKinds.ExternalInvoiceDeleted, "doc-1", ("id", "1001"), ("accountId", "7001"), ("name", "Act 1 r1"), ("total", "101.0"));
+        run.Effect(EffectKinds.ExternalInvoiceCreated, "doc-1", ("id", "1002"), ("accountId", "7001"), ("name", "Act 1 r2"), ("total", "102.0"));
+        run.Event(Sent(r1, 1, ClosingDocumentWriteOutcome.Created));
+        run.Event(Sent(r2, 2, ClosingDocumentWriteOutcome.Created) with { ExternalInvoiceId = "1002", OccurredAt = T0.AddSeconds(3) });
+        run.Event(new ClosingDocumentDeleted
+        {
+            Key = "doc-1", MessageId = delete.IdempotencyKey, CorrelationId = "c", OccurredAt = T0.AddSeconds(4), AccountId = 7001, ExternalInvoiceId = "1001",
+            WasPresent = true, SupersededBy = supersededBy,
+        });
+        run.Documents.Add(new SandboxExternalInvoice("1002", 1, 7001, "doc-1", "act", "Act 1 r2", "102.0", "EUR", "2026-10-01", "2026-10-31", "application/pdf", 10, T0, T0, 1));
+
+        var violations = new ClosingDocumentChecks().Check(run.Index()).ToList();
+
+        Assert.Equal(figures, violations.Any(v => v.Invariant == Invariants.Figures && v.Detail.StartsWith("the last success was a delete", StringComparison.Ordinal)));
+        Assert.Equal(ordering, violations.Any(v => v.Invariant == Invariants.Ordering && v.Detail.Contains("was written after it", StringComparison.Ordinal)));
+    }
+
+    [Theory]
     [InlineData("Act 1 r2 (conflicting)", "103.0", false)] // the other payload of the last success's version
     [InlineData("Act 1 r1", "101.0", true)] // an older version
     public void A_document_holds_any_payload_reported_sent_for_the_last_successs_version_and_nothing_else(string name, string total, bool violation)

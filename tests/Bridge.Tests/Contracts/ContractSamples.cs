@@ -103,6 +103,7 @@ internal static class ContractSamples
         [typeof(ClosingDocumentDeleted)] =
         [
             new ClosingDocumentDeleted { Key = DocumentKey, MessageId = "m-5", CorrelationId = "c-5", OccurredAt = Now, AccountId = 505, ExternalInvoiceId = "277", WasPresent = true },
+            new ClosingDocumentDeleted { Key = DocumentKey, MessageId = "m-5b", CorrelationId = "c-5b", OccurredAt = Now, AccountId = 505, ExternalInvoiceId = "277", WasPresent = true, SupersededBy = "revision 4" },
             new ClosingDocumentDeleted { Key = DocumentKey, MessageId = "m-6", CorrelationId = "c-6", OccurredAt = Now, AccountId = 505, WasPresent = false },
         ],
         [typeof(ClosingDocumentsNotified)] =

@@ -118,6 +118,62 @@ public sealed class ClosingDocumentDeleteAfterUnknownWriteTests(PipelineFixture 
         Assert.Empty(await WritesAsync(key));
     }
 
+    /// <summary>
+    /// Chaos seed 1252: a delete's answer was lost (a gateway's 502 for a DELETE carried out); the next version's message
+    /// settled it (the document gone by key: the delete's removal) and created the document again; the delete's own retry
+    /// then answered <see cref="ClosingDocumentDeleted"/> after that version's <see cref="ClosingDocumentSent"/>, and a
+    /// subscriber reading the last answer took the document for deleted while ActivePlatform held the newer version. The
+    /// answer still says what the delete did, and names the version written after it.
+    /// </summary>
+    [Fact]
+    public async Task A_delete_answered_after_a_newer_version_created_the_document_again_names_that_version()
+    {
+        var prefix = $"bridge-dau-{Guid.NewGuid():N}"[..22];
+        var key = "dau-" + Guid.NewGuid().ToString("D");
+        var account = 9_600_000 + Random.Shared.Next(100_000);
+        var documents = $"/accounts/{account}/external_invoices";
+        var delete = NewId.NextGuid().ToString("D");
+        var newer = NewId.NextGuid().ToString("D");
+
+        var parked = await fixture.StartBridgeAsync(prefix, ParkedRetries);
+        ClosingDocumentSent created;
+        ClosingDocumentSent recreated;
+        try
+        {
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 1, accountId: account), NewId.NextGuid().ToString("D"));
+            created = await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == key && e.Revision == 1, TimeSpan.FromSeconds(120));
+
+            // The DELETE is answered 502 at once and held by the sandbox; the delete's retry waits ten minutes. Then it lands.
+            await fixture.Sandbox.Control.SetFaultAsync(
+                new FaultRule { Method = "DELETE", PathContains = documents, LandLateNext = 1, LandLateMinMs = 3_600_000, LandLateMaxMs = 3_600_000, LostAnswerStatus = 502 },
+                CancellationToken.None);
+            await fixture.Erp.PublishJsonAsync(DeleteQueue(prefix), Delete(account, key), delete);
+            await EventuallyAsync(
+                () => fixture.Sandbox.Control.GetPendingLateLandingsAsync(CancellationToken.None), pending => pending == 1, TimeSpan.FromSeconds(60));
+            await fixture.Sandbox.Control.LandLateCallsNowAsync(CancellationToken.None);
+            await fixture.Sandbox.Control.AwaitLateLandingsAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+            // Revision 2 settles the delete (gone by key) and creates the document again.
+            await fixture.Erp.PublishJsonAsync(Queue(prefix), Document(key, revision: 2, accountId: account), newer);
+            recreated = Assert.IsType<ClosingDocumentSent>(await AnswerToAsync(newer));
+        }
+        finally
+        {
+            await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+            await parked.DisposeAsync();
+        }
+
+        // The delete's own retry answers what it did, after revision 2's answer, and says revision 2 came after it.
+        await using var resumed = await fixture.StartBridgeAsync(prefix);
+        var deleted = Assert.IsType<ClosingDocumentDeleted>(await AnswerToAsync(delete));
+        Assert.True(deleted.WasPresent);
+        Assert.Equal(created.ExternalInvoiceId, deleted.ExternalInvoiceId);
+        Assert.Equal("revision 2", deleted.SupersededBy);
+        var held = Assert.Single(await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None), d => d.Key == key);
+        Assert.Equal(recreated.ExternalInvoiceId, held.Id);
+    }
+
     [Fact]
     public async Task An_update_answered_503_and_settled_by_a_delete_is_skipped_as_deleted_after_not_as_applied()
     {

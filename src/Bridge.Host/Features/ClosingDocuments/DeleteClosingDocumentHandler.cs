@@ -61,8 +61,14 @@ public sealed class DeleteClosingDocumentHandler(
         {
             // This message's delete removed the document; its answer reached Bridge only through the settling read-back,
             // which also recorded the deletion on the document. Whatever was written since (a newer version creating the
-            // document again) stands: the document is not marked deleted a second time.
-            return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, removed, wasPresent: true), removed, null);
+            // document again) stands: the document is not marked deleted a second time. The answer names such a version, which
+            // was answered first (chaos seed 1252: a subscriber reading the last answer took the document for deleted): the
+            // document recorded present as another document than the one removed (a version written after a delete creates
+            // it anew; an operator's resolution of this delete leaves the record of the removed one as it was).
+            var supersededBy = document is { Deleted: false, AppliedVersion: { Length: > 0 } written, ResourceId: { } now } && now != removed
+                ? DocumentVersion.Describe(written)
+                : null;
+            return new WorkResult(HandlingOutcome.Applied, Deleted(message, incoming, removed, wasPresent: true) with { SupersededBy = supersededBy }, removed, null);
         }
 
         if (deleteVersion is not null && document?.AppliedVersion is { Length: > 0 } appliedVersion && !DocumentVersion.SameKind(deleteVersion, appliedVersion))
