@@ -178,8 +178,11 @@ public sealed partial class IdempotentExecutor(
     }
 
     /// <summary>Who holds a document for a message whose call may still land: its hash, so any key fits the column.</summary>
-    public static string MessageHoldOwner(string idempotencyKey)
-        => "hold-msg:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(idempotencyKey)))[..40];
+    public static string MessageHoldOwner(string idempotencyKey) => "hold-msg:" + MessageHash(idempotencyKey);
+
+    /// <summary>A message named by a hash of its key (40 hex digits), so any key fits a column of 100.</summary>
+    public static string MessageHash(string idempotencyKey)
+        => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(idempotencyKey)))[..40];
 
     private async Task TryReleaseAsync(IdempotentWork work, string owner)
     {

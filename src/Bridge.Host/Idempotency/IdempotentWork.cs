@@ -83,8 +83,7 @@ public sealed class WorkContext(
     /// is kept on the message's own record (<see cref="IdempotencyRecord.PendingAsyncTaskId"/>, unused by these messages
     /// otherwise) until the message is answered: see <see cref="OverwrittenSinceUnansweredCall"/>.
     /// </summary>
-    public static string InDoubtFor(string idempotencyKey)
-        => InDoubt + ":" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(idempotencyKey)))[..40];
+    public static string InDoubtFor(string idempotencyKey) => InDoubt + ":" + IdempotentExecutor.MessageHash(idempotencyKey);
 
     /// <summary>Whether <paramref name="state"/> is a call's outcome in doubt (this Bridge's form, or an older one's).</summary>
     public static bool IsInDoubt(string? state)
