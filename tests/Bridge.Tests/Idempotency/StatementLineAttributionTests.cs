@@ -94,6 +94,103 @@ public sealed class StatementLineAttributionTests
         Assert.Equal((PaymentCompletionOutcome.AlreadyClosed, "c-z"), (applied!.Outcome, applied.CorrectionId));
     }
 
+    private static LineSent LineOf(string status, decimal? paid, long method, params string[] corrections) => new("P-1", status, corrections, 100m, paid, method);
+
+    private static Payment WithMethod(Payment payment, long? method, params string[] invoices)
+    {
+        payment.Attributes.PaymentMethodId = method;
+        if (invoices.Length > 0)
+        {
+            payment.Relationships = new Dictionary<string, JsonApiRelationship>(payment.Relationships!)
+            {
+                ["invoices"] = new() { Data = [.. invoices.Select(i => new JsonApiResourceIdentifier { Id = i, Type = "invoices" })] },
+            };
+        }
+
+        return payment;
+    }
+
+    [Fact]
+    public void A_full_line_whose_answer_shows_a_correction_met_a_payment_closed_by_something_else()
+    {
+        // Recorded open; a manager (or the invoice's completion) closed the payment before the line landed, so ActivePlatform
+        // took the line as a correction for the whole amount. Reporting "Completed" would hide that correction.
+        var before = LineOf("waiting_for_payment", 100m, 2);
+        var answer = WithMethod(PaymentNow("completed", ("c-1", 100m)), null);
+        var applied = StatementLineEffect.FromAnswer(before, answer, Totals(("c-1", 100m)));
+
+        Assert.True(StatementLineEffect.AnswerNeedsCorrectionTotals(before, answer));
+        Assert.Null(StatementLineEffect.FromAnswer(before, answer));
+        Assert.NotNull(applied);
+        Assert.Equal((PaymentCompletionOutcome.AlreadyClosed, "c-1"), (applied.Outcome, applied.CorrectionId));
+    }
+
+    [Fact]
+    public void A_partial_line_whose_answer_shows_the_payment_closed_is_reported_with_its_correction_as_already_closed()
+    {
+        var applied = StatementLineEffect.FromAnswer(LineOf("waiting_for_payment", 40m, 2), WithMethod(PaymentNow("completed", ("c-1", 40m)), null), Totals(("c-1", 40m)));
+
+        Assert.NotNull(applied);
+        Assert.Equal((PaymentCompletionOutcome.AlreadyClosed, "c-1"), (applied.Outcome, applied.CorrectionId));
+    }
+
+    [Fact]
+    public void An_overpayments_answer_is_told_from_a_line_that_met_a_closed_payment_by_its_correction_total()
+    {
+        var before = LineOf("waiting_for_payment", 150m, 2);
+        var answer = WithMethod(PaymentNow("completed", ("c-1", 0m)), 2);
+
+        Assert.True(StatementLineEffect.AnswerNeedsCorrectionTotals(before, answer));
+        Assert.Null(StatementLineEffect.FromAnswer(before, answer));
+        Assert.Equal(PaymentCompletionOutcome.Overpaid, StatementLineEffect.FromAnswer(before, answer, Totals(("c-1", 50m)))!.Outcome);
+        Assert.Equal(PaymentCompletionOutcome.AlreadyClosed, StatementLineEffect.FromAnswer(before, answer, Totals(("c-1", 150m)))!.Outcome);
+        Assert.False(StatementLineEffect.AnswerNeedsCorrectionTotals(LineOf("waiting_for_payment", 40m, 2), WithMethod(PaymentNow("waiting_for_payment", ("c-1", 40m)), null)));
+        Assert.False(StatementLineEffect.AnswerNeedsCorrectionTotals(LineOf("waiting_for_payment", 100m, 2), WithMethod(PaymentNow("completed"), 2)));
+    }
+
+    [Fact]
+    public void Another_lines_late_correction_in_a_completions_answer_is_not_taken_for_this_lines()
+    {
+        // A line of 40 whose outcome is unknown lands while this full line of 100 is sent: the answer shows the payment
+        // completed (by this line) and one new correction — of 40, not 100, so not this line's.
+        var before = LineOf("waiting_for_payment", 100m, 2);
+        var answer = WithMethod(PaymentNow("completed", ("c-a", 40m)), 2);
+
+        Assert.True(StatementLineEffect.AnswerNeedsCorrectionTotals(before, answer));
+        Assert.Null(StatementLineEffect.FromAnswer(before, answer, Totals(("c-a", 40m))));
+    }
+
+    [Fact]
+    public void An_answer_that_fits_no_change_of_the_line_is_not_read_as_one()
+    {
+        Assert.Null(StatementLineEffect.FromAnswer(LineOf("waiting_for_payment", 100m, 2), WithMethod(PaymentNow("completed", ("c-1", 100m), ("c-2", 5m)), null), Totals(("c-1", 100m), ("c-2", 5m))));
+        Assert.Null(StatementLineEffect.FromAnswer(LineOf("waiting_for_payment", 100m, 2), WithMethod(PaymentNow("waiting_for_payment"), null)));
+        Assert.Equal(PaymentCompletionOutcome.Completed, StatementLineEffect.FromAnswer(LineOf("waiting_for_payment", 100m, 2), WithMethod(PaymentNow("completed"), 2))!.Outcome);
+    }
+
+    [Fact]
+    public void A_payment_closed_without_the_lines_method_or_a_correction_was_not_closed_by_the_line()
+    {
+        // The line's answer was lost; a manager completed the payment by hand. The line, had it landed, would have completed it
+        // with its method (or made a correction): it has not landed (yet), so it is not reported as completing the payment.
+        var (state, applied, reason) = StatementLineEffect.Attribute(LineOf("waiting_for_payment", 100m, 2), WithMethod(PaymentNow("completed"), null), Totals());
+
+        Assert.Equal(EffectState.NotApplied, state);
+        Assert.Null(applied);
+        Assert.Contains("not by this line", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_payment_completed_with_the_lines_method_is_the_lines_unless_its_invoice_may_have_completed_it()
+    {
+        var mine = StatementLineEffect.Attribute(LineOf("waiting_for_payment", 100m, 2), WithMethod(PaymentNow("completed"), 2), Totals());
+        var invoices = StatementLineEffect.Attribute(LineOf("waiting_for_payment", 100m, 2), WithMethod(PaymentNow("completed"), 2, "I-9"), Totals());
+
+        Assert.Equal((EffectState.Applied, PaymentCompletionOutcome.Completed), (mine.State, mine.Applied!.Outcome));
+        Assert.Equal(EffectState.Unknown, invoices.State);
+        Assert.Contains("invoice I-9", invoices.Reason, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(429, true)]
     [InlineData(503, false)]

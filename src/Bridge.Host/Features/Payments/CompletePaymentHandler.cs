@@ -100,7 +100,7 @@ public sealed class CompletePaymentHandler(
 
         // The state before the send is what a later read-back judges this line's effect against.
         var current = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
-        var before = new LineSent(current?.Id, current?.Attributes.Status, current?.CorrectionIds ?? [], current?.Attributes.Total, message.Amount);
+        var before = new LineSent(current?.Id, current?.Attributes.Status, current?.CorrectionIds ?? [], current?.Attributes.Total, message.Amount, message.PaymentMethodId);
         if (await journal.TryBeginAsync(lineId, me, fingerprint, EffectEvidence.Of(before), cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Statement line {message.ExternalTransactionId} for payment {number} is being settled by another delivery.");
@@ -146,7 +146,18 @@ public sealed class CompletePaymentHandler(
             throw;
         }
 
-        var result = StatementLineEffect.FromAnswer(before, after);
+        // The answer says the line was applied; what it did is read from the answer against the payment before the send. A
+        // read of the corrections' totals that fails leaves the line open (sent, unanswered in the record): the next delivery
+        // settles it by a read-back, and it is never sent again.
+        var corrections = StatementLineEffect.AnswerNeedsCorrectionTotals(before, after)
+            ? await EffectReadBack.RunAsync($"Statement line {lineId.Key} of payment {number}", () => payments.GetCorrectionsAsync(resellerId, after.Id, CancellationToken.None))
+            : null;
+        if (StatementLineEffect.FromAnswer(before, after, corrections) is not { } result)
+        {
+            var unreadable = StatementLineEffect.UnreadableAnswer(before, after);
+            await journal.ResolveAsync(lineId, attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved(unreadable, before)), CancellationToken.None);
+            throw new PaymentOutcomeUnknownException(StatementLineEffect.UnknownInstructions(lineId, number, message.ExternalTransactionId, unreadable));
+        }
 
         // Recorded before the message's commit, so a failed commit leaves the line applied, not open for a read-back.
         await journal.ResolveAsync(lineId, attempt, EffectState.Applied, result.CorrectionId, EffectEvidence.Of(result), CancellationToken.None);
@@ -165,22 +176,6 @@ public sealed class CompletePaymentHandler(
             && string.Equals(a?.Attributes.Status, b?.Attributes.Status, StringComparison.Ordinal)
             && a?.Attributes.Total == b?.Attributes.Total
             && (a?.CorrectionIds ?? []).SequenceEqual(b?.CorrectionIds ?? [], StringComparer.Ordinal);
-
-    /// <summary>The documented matrix (REFERENCE.md §2.5) read back from the states before and after.</summary>
-    public static PaymentCompletionOutcome Classify(string? statusBefore, string? statusAfter, decimal? paid, decimal? total)
-    {
-        if (PaymentStatuses.IsClosed(statusBefore))
-        {
-            return PaymentCompletionOutcome.AlreadyClosed;
-        }
-
-        if (!PaymentStatuses.IsClosed(statusAfter))
-        {
-            return PaymentCompletionOutcome.PartiallyPaid;
-        }
-
-        return paid > total ? PaymentCompletionOutcome.Overpaid : PaymentCompletionOutcome.Completed;
-    }
 
     private async Task<WorkResult> CompleteByIdAsync(WorkContext context, CompletePayment message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)
     {

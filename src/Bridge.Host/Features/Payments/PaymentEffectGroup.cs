@@ -237,7 +237,7 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
                 $"read back: the payment is completed with payment method {(method is { } m ? m.ToString(CultureInfo.InvariantCulture) : "none")}, not {sent} which this completion sets: something else completed it (its invoice's completion, a manager), and this completion can no longer apply"));
         }
 
-        var invoices = now.Relationships?.GetValueOrDefault("invoices")?.Data?.Select(r => r.Id).Where(i => i.Length > 0).ToList() ?? [];
+        var invoices = StatementLineEffect.LinkedInvoices(now);
         if (invoices.Count > 0)
         {
             return (EffectState.Unknown,
