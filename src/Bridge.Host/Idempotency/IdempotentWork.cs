@@ -124,7 +124,24 @@ public sealed class WorkContext(
         if (Record.PendingAsyncTaskId != mark)
         {
             // After the state: a kill between the two leaves no mark, and no call was sent yet.
-            await setPendingTask(mark, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await setPendingTask(mark, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Nothing was sent: the state goes back and the claim is given back as for any failure before a send. Should
+                // that write fail too, the claim is kept until it expires with the state in doubt, which only costs a wait.
+                try
+                {
+                    await NothingWasSentAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception restore) when (restore is not OperationCanceledException)
+                {
+                }
+
+                throw;
+            }
         }
     }
 
