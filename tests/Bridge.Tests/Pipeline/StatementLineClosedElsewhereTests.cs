@@ -23,7 +23,15 @@ public sealed class StatementLineClosedElsewhereTests(PipelineFixture fixture)
     {
         var prefix = $"bridge-slce-{Guid.NewGuid():N}"[..22];
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "waiting_for_payment", Total = 100m }, CancellationToken.None);
-        var closeFirst = new CloseBeforeSend(Sandbox, payment);
+        var closed = 0;
+        var closeFirst = new BeforeLineSend(async (number, _) =>
+        {
+            // A manager completes the payment by hand just before the line's send reaches ActivePlatform.
+            if (number == payment.Number && Interlocked.Exchange(ref closed, 1) == 0)
+            {
+                await Sandbox.ChangePaymentByHandAsync(payment.Id, new SandboxHandChange { Status = "completed" }, CancellationToken.None);
+            }
+        });
         await using var bridge = await fixture.StartBridgeAsync(
             prefix,
             null,
@@ -34,7 +42,7 @@ public sealed class StatementLineClosedElsewhereTests(PipelineFixture fixture)
         await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", FullLine(payment, line), complete);
         var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == complete, TimeSpan.FromSeconds(120));
 
-        Assert.True(closeFirst.Closed, "the payment was not closed by hand before the line's send");
+        Assert.True(closed == 1, "the payment was not closed by hand before the line's send");
         var correction = Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
         var completed = Assert.IsType<PaymentCompleted>(answer);
         Assert.True(completed.Outcome == PaymentCompletionOutcome.AlreadyClosed, $"reported {completed.Outcome} (correction {completed.CorrectionId ?? "none"}) while ActivePlatform took the line as correction {correction.Id}");
@@ -96,18 +104,14 @@ public sealed class StatementLineClosedElsewhereTests(PipelineFixture fixture)
         ["externalTransactionId"] = line,
     };
 
-    /// <summary>Completes the payment by hand (as a manager would) right before the line's send reaches ActivePlatform.</summary>
-    private sealed class CloseBeforeSend(SandboxControlClient sandbox, SandboxPayment payment)
+    /// <summary>Runs <c>hook</c> right before a statement line's send reaches ActivePlatform.</summary>
+    private sealed class BeforeLineSend(Func<string, PaymentCompletionByNumber, Task> hook)
     {
-        public volatile bool Closed;
-
-        private SandboxControlClient Control { get; } = sandbox;
-
-        private SandboxPayment Payment { get; } = payment;
+        private Func<string, PaymentCompletionByNumber, Task> Hook { get; } = hook;
 
         public IPaymentsClient Around(IPaymentsClient inner) => new Client(this, inner);
 
-        private sealed class Client(CloseBeforeSend owner, IPaymentsClient inner) : IPaymentsClient
+        private sealed class Client(BeforeLineSend owner, IPaymentsClient inner) : IPaymentsClient
         {
             public Task<Payment> CreateTopUpAsync(long resellerId, TopUpPayment payment, CancellationToken cancellationToken) => inner.CreateTopUpAsync(resellerId, payment, cancellationToken);
 
@@ -129,12 +133,7 @@ public sealed class StatementLineClosedElsewhereTests(PipelineFixture fixture)
 
             public async Task<Payment> CompleteByNumberAsync(long resellerId, string paymentNumber, PaymentCompletionByNumber completion, CancellationToken cancellationToken)
             {
-                if (paymentNumber == owner.Payment.Number && !owner.Closed)
-                {
-                    await owner.Control.ChangePaymentByHandAsync(owner.Payment.Id, new SandboxHandChange { Status = "completed" }, CancellationToken.None);
-                    owner.Closed = true;
-                }
-
+                await owner.Hook(paymentNumber, completion);
                 return await inner.CompleteByNumberAsync(resellerId, paymentNumber, completion, cancellationToken);
             }
         }
