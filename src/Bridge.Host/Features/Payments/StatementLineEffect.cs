@@ -113,17 +113,15 @@ public static class StatementLineEffect
         ArgumentNullException.ThrowIfNull(after);
         var added = Added(before, after);
         var expected = Expected(before, after);
-        if (AnswerNeedsCorrectionTotals(before, after) && corrections is null)
+        var needsTotals = AnswerNeedsCorrectionTotals(before, after);
+        if (needsTotals && corrections is null)
         {
             // Told apart only by the correction's total: the caller reads it first.
             return null;
         }
 
-        var metClosed = AnswerNeedsCorrectionTotals(before, after)
-            && corrections!.TryGetValue(added[0], out var correction) && correction.Total == expected.Paid;
-        var asExpected = Matches(expected, before, after, added, corrections);
-
-        if (asExpected)
+        var metClosed = needsTotals && corrections!.TryGetValue(added[0], out var correction) && correction.Total == expected.Paid;
+        if (Matches(expected, before, after, added, corrections))
         {
             return new LineApplied(expected.Outcome, after.Id, after.Attributes.Status, expected.Correction is null ? null : added[0], "ActivePlatform's answer to the send");
         }
