@@ -149,12 +149,12 @@ public interface IEffectJournal
     Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Closes an open attempt as <see cref="EffectState.NotApplied"/> on a read-back that found nothing — only while
+    /// Closes an open attempt in <paramref name="state"/> on a read-back taken once it could no longer land — only while
     /// <paramref name="window"/> has passed since its send time as it stands when this is written, judged in the same
     /// statement. False when the attempt was closed meanwhile, or its send time was moved by the delivery sending it
     /// (<see cref="TryStampSendAsync"/>), whose send the read-back may have come too early to see: read it back again.
     /// </summary>
-    Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, string? evidence, TimeSpan window, CancellationToken cancellationToken);
+    Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, TimeSpan window, CancellationToken cancellationToken);
 
     /// <summary>Closes the effect inside the caller's transaction (the one that completes the message and writes its event).</summary>
     Task ResolveAsync(DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken);
@@ -414,13 +414,18 @@ public sealed class SqlEffectJournal(
             },
             cancellationToken);
 
-    public async Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, string? evidence, TimeSpan window, CancellationToken cancellationToken)
+    public async Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, TimeSpan window, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
+        if (state is EffectState.Sending or EffectState.AsyncTask)
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state, "An effect is resolved as Applied, NotApplied or Unknown.");
+        }
+
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
             sql.ResolveUnlanded,
-            new { EffectId = id.Hash, AttemptId = attempt, Evidence = evidence, WindowMs = (long)window.TotalMilliseconds },
+            new { EffectId = id.Hash, AttemptId = attempt, State = state.ToString(), ResourceId = resourceId, Evidence = evidence, WindowMs = (long)window.TotalMilliseconds },
             cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 

@@ -221,7 +221,8 @@ public sealed class EffectJournalSql
                 """,
             ResolveUnlanded = $"""
                 UPDATE {table}
-                SET state = 'NotApplied', is_open = {openFalse}, evidence = COALESCE(@Evidence, evidence), updated_at = {now}
+                SET state = @State, is_open = {openFalse}, resource_id = COALESCE(@ResourceId, resource_id),
+                    evidence = COALESCE(@Evidence, evidence), updated_at = {now}
                 WHERE effect_id = @EffectId AND attempt_id = @AttemptId AND is_open = {openTrue} AND {sinceMs("sent_at")} >= @WindowMs;
                 """,
             CountOwners = $"SELECT COUNT(*) FROM {table} WHERE scope = @Scope AND resource_id = @ResourceId AND state = 'Applied' AND effect_id <> @EffectId;",

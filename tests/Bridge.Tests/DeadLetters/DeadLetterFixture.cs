@@ -124,6 +124,10 @@ public sealed class DeadLetterFixture : IAsyncLifetime
             ["ActivePlatform:ApiToken"] = SandboxSettings.DefaultToken,
             ["ActivePlatform:ResellerId"] = "1",
             ["ActivePlatform:RetryBaseDelay"] = "00:00:00.050",
+            // A statement line whose answer was lost is settled only once it can no longer land (the in-flight window,
+            // AttemptTimeout + TotalTimeout): short here, so such a test waits seconds, not the default two minutes.
+            ["ActivePlatform:AttemptTimeout"] = "00:00:02",
+            ["ActivePlatform:TotalTimeout"] = "00:00:04",
             // Every test here makes ActivePlatform fail on purpose; an open circuit would fail the next test's replay too.
             ["ActivePlatform:CircuitBreakerMinimumThroughput"] = "100000",
         });

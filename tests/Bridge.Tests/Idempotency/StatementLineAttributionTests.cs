@@ -16,15 +16,30 @@ public sealed class StatementLineAttributionTests
     private static Payment PaymentNow(string status, params (string Id, decimal Total)[] corrections) => new()
     {
         Id = "P-1",
-        Attributes = new PaymentAttributes { Status = status, Total = 100m },
+        Attributes = new PaymentAttributes { Status = status, Total = 100m, DocumentId = Number },
         Relationships = new Dictionary<string, JsonApiRelationship>
         {
             ["corrections"] = new() { Data = [.. corrections.Select(c => new JsonApiResourceIdentifier { Id = c.Id, Type = "corrections" })] },
         },
     };
 
+    private const string Number = "000101";
+
+    /// <summary>Corrections as ActivePlatform makes them for a paid amount, with its own comment.</summary>
     private static Dictionary<string, PaymentCorrectionAttributes> Totals(params (string Id, decimal Total)[] corrections)
-        => corrections.ToDictionary(c => c.Id, c => new PaymentCorrectionAttributes { Total = c.Total });
+        => corrections.ToDictionary(c => c.Id, c => new PaymentCorrectionAttributes { Total = c.Total, Comment = StatementLineEffect.PlatformCorrectionComment(Number) });
+
+    /// <summary>A correction a manager entered by hand, with a comment of their own.</summary>
+    private static PaymentCorrectionAttributes ByHand(decimal total) => new() { Total = total, Comment = "received by phone, entered by hand" };
+
+    private static PaymentTrace Trace(long? method, int minute) => new(method, new DateTimeOffset(2026, 12, 5, 10, minute, 0, TimeSpan.Zero));
+
+    private static Payment Touched(Payment payment, long? method, int minute)
+    {
+        payment.Attributes.PaymentMethodId = method;
+        payment.Attributes.UpdatedAt = new ApiTimestamp(new DateTimeOffset(2026, 12, 5, 10, minute, 0, TimeSpan.Zero), null);
+        return payment;
+    }
 
     private static LineSent Before(string status, decimal? paid, params string[] corrections) => new("P-1", status, corrections, 100m, paid);
 
@@ -169,15 +184,57 @@ public sealed class StatementLineAttributionTests
     }
 
     [Fact]
-    public void A_payment_closed_without_the_lines_method_or_a_correction_was_not_closed_by_the_line()
+    public void A_payment_closed_by_something_else_without_a_trace_of_the_line_is_unknown_never_a_reason_to_send_it_again()
     {
-        // The line's answer was lost; a manager completed the payment by hand. The line, had it landed, would have completed it
-        // with its method (or made a correction): it has not landed (yet), so it is not reported as completing the payment.
-        var (state, applied, reason) = StatementLineEffect.Attribute(LineOf("waiting_for_payment", 100m, 2), WithMethod(PaymentNow("completed"), null), Totals());
+        // The line's answer was lost; the payment is now completed by hand (another method, no correction). The line may still
+        // have landed first — completing it with its method — and a manager reopened and completed it again: sent again, the
+        // line would land a second time as a correction. Nothing shows which, so it is for an operator.
+        var (state, applied, reason) = StatementLineEffect.Attribute(
+            LineOf("waiting_for_payment", 100m, 2) with { Trace = Trace(null, 0) }, Touched(PaymentNow("completed"), 1, 5), Totals());
 
-        Assert.Equal(EffectState.NotApplied, state);
+        Assert.Equal(EffectState.Unknown, state);
         Assert.Null(applied);
-        Assert.Contains("not by this line", reason, StringComparison.Ordinal);
+        Assert.Contains("not exactly as this line would change it", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_payment_that_looks_as_before_but_was_changed_since_the_send_is_unknown_not_unapplied()
+    {
+        // The line completed the payment (method 2) and its answer was lost; a manager reopened it. Status and corrections are
+        // as they were — but the method the line set, and updated_at, moved: sent again, it would land twice.
+        var reopened = StatementLineEffect.Attribute(
+            LineOf("waiting_for_payment", 100m, 2) with { Trace = Trace(null, 0) }, Touched(PaymentNow("waiting_for_payment"), 2, 5), Totals());
+        var touchedOnly = StatementLineEffect.Attribute(
+            LineOf("waiting_for_payment", 100m, 2) with { Trace = Trace(2, 0) }, Touched(PaymentNow("waiting_for_payment"), 2, 5), Totals());
+        var untouched = StatementLineEffect.Attribute(
+            LineOf("waiting_for_payment", 100m, 2) with { Trace = Trace(2, 0) }, Touched(PaymentNow("waiting_for_payment"), 2, 0), Totals());
+
+        Assert.Equal(EffectState.Unknown, reopened.State);
+        Assert.Contains("reopened", reopened.Reason, StringComparison.Ordinal);
+        Assert.Equal(EffectState.Unknown, touchedOnly.State);
+        Assert.Equal(EffectState.NotApplied, untouched.State);
+    }
+
+    [Fact]
+    public void A_managers_correction_of_the_lines_amount_is_not_the_lines()
+    {
+        var (state, applied, _) = StatementLineEffect.Attribute(
+            Before("waiting_for_payment", 40m), PaymentNow("waiting_for_payment", ("c-m", 40m)), new Dictionary<string, PaymentCorrectionAttributes> { ["c-m"] = ByHand(40m) });
+        var closed = StatementLineEffect.Attribute(
+            Before("completed", 100m), PaymentNow("completed", ("c-m", 100m)), new Dictionary<string, PaymentCorrectionAttributes> { ["c-m"] = ByHand(100m) });
+
+        Assert.Equal((EffectState.Unknown, null), (state, applied));
+        Assert.Equal(EffectState.Unknown, closed.State);
+    }
+
+    [Fact]
+    public void An_answer_where_the_line_completed_the_payment_beside_a_managers_correction_of_its_amount_is_not_read_as_already_closed()
+    {
+        // The manager entered a correction of 100 by hand as the line landed and completed the payment with its method: the
+        // correction is not the line's, and the line is not AlreadyClosed.
+        var answer = WithMethod(PaymentNow("completed", ("c-m", 100m)), 2);
+
+        Assert.Null(StatementLineEffect.FromAnswer(LineOf("waiting_for_payment", 100m, 2), answer, new Dictionary<string, PaymentCorrectionAttributes> { ["c-m"] = ByHand(100m) }));
     }
 
     [Fact]

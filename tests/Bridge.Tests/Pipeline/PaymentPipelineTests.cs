@@ -99,11 +99,19 @@ public sealed class PaymentPipelineTests(PipelineFixture fixture)
         var payment = await SeedAsync(total: 100m);
         var line = NewLine();
 
+        // Read back once the line can no longer land: a bridge of its own with a short in-flight window.
+        var prefix = $"bridge-lost-{Guid.NewGuid():N}"[..22];
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+            ["ActivePlatform:TotalTimeout"] = "00:00:02",
+        });
+
         // ActivePlatform applies the partial payment (and its correction), but the answer never reaches Bridge.
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", LoseAnswerNext = 1 }, CancellationToken.None);
         try
         {
-            await PublishAsync(CompletePaymentConsumer.Queue, ByNumber(payment, line, 30m), NewMessageId());
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", ByNumber(payment, line, 30m), NewMessageId());
 
             var completed = await fixture.Events.WaitForAsync<PaymentCompleted>(payment.Number);
             Assert.Equal(PaymentCompletionOutcome.PartiallyPaid, completed.Outcome);

@@ -17,12 +17,21 @@ public sealed class ReadBackFailureTests(PipelineFixture fixture)
 
     private static string NewMessageId() => NewId.NextGuid().ToString("D");
 
+    private static readonly Dictionary<string, string?> StatementLineWindow = new()
+    {
+        ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+        ["ActivePlatform:TotalTimeout"] = "00:00:02",
+    };
+
     [Theory]
     [InlineData(400)]
     [InlineData(404)]
     [InlineData(422)]
     public async Task A_statement_line_whose_read_back_is_answered_with_an_error_is_settled_on_retry_not_rejected(int status)
     {
+        // A lost answer is read back once the line can no longer land: a short in-flight window keeps the wait short.
+        var prefix = $"bridge-rbf-{Guid.NewGuid():N}"[..22];
+        await using var bridge = await fixture.StartBridgeAsync(prefix, StatementLineWindow);
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Total = 100m }, CancellationToken.None);
         var line = $"BS-{Guid.NewGuid():N}"[..20];
 
@@ -35,7 +44,7 @@ public sealed class ReadBackFailureTests(PipelineFixture fixture)
             CancellationToken.None);
         try
         {
-            await fixture.Erp.PublishJsonAsync(fixture.Queue(CompletePaymentConsumer.Queue), new Dictionary<string, object?>
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", new Dictionary<string, object?>
             {
                 ["mode"] = "ByPaymentNumber",
                 ["paymentNumber"] = payment.Number,
@@ -61,6 +70,9 @@ public sealed class ReadBackFailureTests(PipelineFixture fixture)
     [Fact]
     public async Task A_read_back_that_keeps_failing_dead_letters_the_message_with_its_cause_and_leaves_the_line_open_not_unknown()
     {
+        // A lost answer is read back once the line can no longer land: a short in-flight window keeps the wait short.
+        var prefix = $"bridge-rbf-{Guid.NewGuid():N}"[..22];
+        await using var bridge = await fixture.StartBridgeAsync(prefix, StatementLineWindow);
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Total = 100m }, CancellationToken.None);
         var line = $"BS-{Guid.NewGuid():N}"[..20];
         await Sandbox.SetFaultsAsync(
@@ -71,7 +83,7 @@ public sealed class ReadBackFailureTests(PipelineFixture fixture)
             CancellationToken.None);
         try
         {
-            await fixture.Erp.PublishJsonAsync(fixture.Queue(CompletePaymentConsumer.Queue), new Dictionary<string, object?>
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", new Dictionary<string, object?>
             {
                 ["mode"] = "ByPaymentNumber",
                 ["paymentNumber"] = payment.Number,
@@ -84,7 +96,7 @@ public sealed class ReadBackFailureTests(PipelineFixture fixture)
             var outcome = await fixture.Events.WaitForAsync<IResultEvent>(e => e.Key == payment.Number);
             var deadLettered = Assert.IsType<ErpMessageDeadLettered>(outcome);
             Assert.Contains("reading it back to settle it failed (answered 400", deadLettered.Reason, StringComparison.Ordinal);
-            var entry = await fixture.Bridge.Get<IEffectJournal>().FindAsync(StatementLineEffect.Id(1, payment.Number, line), CancellationToken.None);
+            var entry = await bridge.Get<IEffectJournal>().FindAsync(StatementLineEffect.Id(1, payment.Number, line), CancellationToken.None);
             Assert.Equal(EffectState.Sending, entry?.State);
             Assert.Single(await Sandbox.GetCallsAsync("POST", $"/payments/{payment.Number}", null, CancellationToken.None));
         }

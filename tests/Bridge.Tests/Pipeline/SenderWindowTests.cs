@@ -157,8 +157,8 @@ public sealed class SenderWindowTests(PipelineFixture fixture)
         public Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
             => inner.ResolveAsync(id, attempt, state, resourceId, evidence, cancellationToken);
 
-        public Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, string? evidence, TimeSpan window, CancellationToken cancellationToken)
-            => inner.TryResolveUnlandedAsync(id, attempt, evidence, window, cancellationToken);
+        public Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, TimeSpan window, CancellationToken cancellationToken)
+            => inner.TryResolveUnlandedAsync(id, attempt, state, resourceId, evidence, window, cancellationToken);
 
         public Task ResolveAsync(System.Data.Common.DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
             => inner.ResolveAsync(transaction, id, attempt, state, resourceId, evidence, cancellationToken);

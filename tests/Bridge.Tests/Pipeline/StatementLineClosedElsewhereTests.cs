@@ -51,18 +51,15 @@ public sealed class StatementLineClosedElsewhereTests(PipelineFixture fixture)
     }
 
     [Fact]
-    public async Task A_line_whose_answer_was_lost_is_not_reported_as_completing_a_payment_a_manager_completed()
+    public async Task A_line_whose_answer_was_lost_while_a_manager_completed_the_payment_is_kept_for_an_operator_neither_credited_nor_sent_again()
     {
         // The line is answered 502 without landing, and a manager completes the payment at that moment. The read-back finds the
-        // payment completed and no new correction: had the line landed it would carry the line's payment method. So the line is
-        // not applied; sent again once it can no longer be in flight, it lands on the closed payment as a correction.
+        // payment completed by something else and no new correction. Had the line landed first, a manager reopening and
+        // completing it again would look the same — and a line sent again would land twice. So it is neither credited for the
+        // completion nor sent again: it is kept for an operator.
         var prefix = $"bridge-slcl-{Guid.NewGuid():N}"[..22];
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "waiting_for_payment", Total = 100m }, CancellationToken.None);
-        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
-        {
-            ["ActivePlatform:AttemptTimeout"] = "00:00:01",
-            ["ActivePlatform:TotalTimeout"] = "00:00:02",
-        });
+        await using var bridge = await fixture.StartBridgeAsync(prefix, ShortWindow);
         await Sandbox.SetFaultAsync(
             new FaultRule
             {
@@ -80,19 +77,169 @@ public sealed class StatementLineClosedElsewhereTests(PipelineFixture fixture)
             await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", FullLine(payment, line), complete);
             var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == complete, TimeSpan.FromSeconds(120));
 
-            var landed = (await Sandbox.GetEffectsAsync(Bridge.Sandbox.EffectKinds.PaymentLineApplied, payment.Number, CancellationToken.None))
-                .Where(e => e.Details.GetValueOrDefault("externalTransactionId") == line)
-                .ToList();
-            var completed = Assert.IsType<PaymentCompleted>(answer);
-            Assert.True(landed.Count == 1, $"the line landed {landed.Count} times and was reported {completed.Outcome}");
-            Assert.Equal(PaymentCompletionOutcome.AlreadyClosed, completed.Outcome);
-            Assert.Equal(Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None)).Id, completed.CorrectionId);
+            Assert.True(answer is ErpMessageDeadLettered, $"answered {answer.GetType().Name} ({(answer as PaymentCompleted)?.Outcome}), not kept for an operator");
+            Assert.Empty(await LandingsAsync(payment, line));
+            Assert.Empty(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
         }
         finally
         {
             await Sandbox.ClearFaultsAsync(CancellationToken.None);
         }
     }
+
+    [Fact]
+    public async Task A_line_that_completed_the_payment_before_a_manager_reopened_it_is_never_sent_again()
+    {
+        // The line lands and completes the payment, its answer is lost, and a manager reopens the payment at once. Status and
+        // corrections look as before the send — but the payment carries the line's method and was changed since: the line must
+        // not be taken as never sent (sent again, it would complete the payment a second time).
+        var prefix = $"bridge-slro-{Guid.NewGuid():N}"[..22];
+        var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "waiting_for_payment", Total = 100m }, CancellationToken.None);
+        await using var bridge = await fixture.StartBridgeAsync(prefix, ShortWindow);
+        await Sandbox.SetFaultAsync(
+            new FaultRule
+            {
+                Method = "POST",
+                PathContains = $"/payments/{payment.Number}",
+                LoseAnswerNext = 1,
+                ThenByHand = new SandboxHandChange { PaymentId = payment.Id, Status = "waiting_for_payment" },
+            },
+            CancellationToken.None);
+        try
+        {
+            var line = $"BS-{Guid.NewGuid():N}"[..20];
+            var complete = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", FullLine(payment, line), complete);
+            var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == complete, TimeSpan.FromSeconds(120));
+
+            var landed = await LandingsAsync(payment, line);
+            Assert.True(landed.Count == 1, $"the line landed {landed.Count} times and was answered {answer.GetType().Name}");
+            Assert.IsType<ErpMessageDeadLettered>(answer);
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_managers_correction_of_the_lines_amount_is_not_taken_for_the_line_that_lands_after_it()
+    {
+        // The line (40 of 100) is answered 502 and lands 1.5 s later; meanwhile a manager enters a correction of 40 by hand.
+        // The manager's correction is not the line's: reported as the line's, the line's own correction would be hidden.
+        var prefix = $"bridge-slmc-{Guid.NewGuid():N}"[..22];
+        var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "waiting_for_payment", Total = 100m }, CancellationToken.None);
+        await using var bridge = await fixture.StartBridgeAsync(prefix, ShortWindow);
+        await Sandbox.SetFaultAsync(
+            new FaultRule
+            {
+                Method = "POST",
+                PathContains = $"/payments/{payment.Number}",
+                LandLateNext = 1,
+                LandLateMinMs = 1500,
+                LandLateMaxMs = 1500,
+                LostAnswerStatus = 502,
+                ThenByHand = new SandboxHandChange { PaymentId = payment.Id, CorrectionTotal = 40m },
+            },
+            CancellationToken.None);
+        try
+        {
+            var line = $"BS-{Guid.NewGuid():N}"[..20];
+            var complete = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", PartialLine(payment, line, 40m), complete);
+            var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == complete, TimeSpan.FromSeconds(120));
+            await Sandbox.AwaitLateLandingsAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+
+            Assert.True(answer is ErpMessageDeadLettered, $"answered {answer.GetType().Name} with correction {(answer as PaymentCompleted)?.CorrectionId}, a manager's");
+            Assert.Single(await LandingsAsync(payment, line));
+            Assert.Equal(2, (await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None)).Count);
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_line_whose_outcome_cannot_be_told_fences_the_payment_until_it_can_no_longer_land()
+    {
+        // Line A (40) is answered 502 and lands 1.5 s later; a manager enters a correction of 5 at that moment, so A's read-back
+        // cannot be told. Until A can no longer land it must keep fencing the payment: line B (30), sent meanwhile, would meet
+        // A's late correction in its own answer and could not be told either.
+        var prefix = $"bridge-slfe-{Guid.NewGuid():N}"[..22];
+        var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "waiting_for_payment", Total = 100m }, CancellationToken.None);
+        var lineA = $"BSA-{Guid.NewGuid():N}"[..20];
+        var lineB = $"BSB-{Guid.NewGuid():N}"[..20];
+        var waitForA = new BeforeLineSend(async (_, completion) =>
+        {
+            if (completion.ExternalTransactionId == lineB)
+            {
+                // B goes out no earlier than A's late landing, as it would on a slower ActivePlatform.
+                await Sandbox.AwaitLateLandingsAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+            }
+        });
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?> { ["ActivePlatform:AttemptTimeout"] = "00:00:02", ["ActivePlatform:TotalTimeout"] = "00:00:04" },
+            services => services.AddTransient<IPaymentsClient>(sp => waitForA.Around(ActivatorUtilities.CreateInstance<PaymentsClient>(sp))));
+        await Sandbox.SetFaultAsync(
+            new FaultRule
+            {
+                Method = "POST",
+                PathContains = $"/payments/{payment.Number}",
+                LandLateNext = 1,
+                LandLateMinMs = 1500,
+                LandLateMaxMs = 1500,
+                LostAnswerStatus = 502,
+                ThenByHand = new SandboxHandChange { PaymentId = payment.Id, CorrectionTotal = 5m },
+            },
+            CancellationToken.None);
+        try
+        {
+            var a = NewId.NextGuid().ToString("D");
+            var b = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", PartialLine(payment, lineA, 40m), a);
+            // B is published once A's send has reached ActivePlatform (the manager's correction goes in with it).
+            await PipelineTestData.EventuallyAsync(
+                () => Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None), corrections => corrections.Count > 0, TimeSpan.FromSeconds(60));
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", PartialLine(payment, lineB, 30m), b);
+
+            var answerA = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == a, TimeSpan.FromSeconds(120));
+            var answerB = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == b, TimeSpan.FromSeconds(120));
+
+            Assert.IsType<ErpMessageDeadLettered>(answerA);
+            var completedB = answerB as PaymentCompleted;
+            Assert.True(completedB is not null, $"line B was answered {answerB.GetType().Name}: it was sent while line A could still land");
+            Assert.Equal(PaymentCompletionOutcome.PartiallyPaid, completedB.Outcome);
+            var correctionB = (await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None)).Single(c => c.Id == completedB.CorrectionId);
+            Assert.Equal(30m, decimal.Parse(correctionB.Total, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    private static readonly Dictionary<string, string?> ShortWindow = new()
+    {
+        ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+        ["ActivePlatform:TotalTimeout"] = "00:00:02",
+    };
+
+    private async Task<List<SandboxEffect>> LandingsAsync(SandboxPayment payment, string line)
+        => (await Sandbox.GetEffectsAsync(Bridge.Sandbox.EffectKinds.PaymentLineApplied, payment.Number, CancellationToken.None))
+            .Where(e => e.Details.GetValueOrDefault("externalTransactionId") == line)
+            .ToList();
+
+    private static Dictionary<string, object?> PartialLine(SandboxPayment payment, string line, decimal amount) => new()
+    {
+        ["mode"] = "ByPaymentNumber",
+        ["paymentNumber"] = payment.Number,
+        ["paymentMethodId"] = 2,
+        ["amount"] = amount,
+        ["currencyCode"] = "USD",
+        ["externalTransactionId"] = line,
+    };
 
     private static Dictionary<string, object?> FullLine(SandboxPayment payment, string line) => new()
     {

@@ -37,6 +37,9 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
     {
         _bridge = await DeadLetterFixture.StartBridgeAsync(fixture.Settings(_prefix, new Dictionary<string, string?>
         {
+            // A line whose answer was lost is settled once it can no longer land: a short in-flight window keeps that short.
+            ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+            ["ActivePlatform:TotalTimeout"] = "00:00:02",
             ["Bridge:Admin:Tokens:0:Name"] = "olga",
             ["Bridge:Admin:Tokens:0:Token"] = OperatorToken,
             ["Bridge:Admin:Tokens:0:Role"] = "Operator",

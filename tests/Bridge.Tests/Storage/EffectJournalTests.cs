@@ -316,17 +316,17 @@ public abstract class EffectJournalTests<TFixture>(TFixture fixture) : IClassFix
 
         // Its sender stamped it sent just now: a read-back taken before proves nothing.
         Assert.True(await Journal.TryStampSendAsync(id, attempt!, CancellationToken.None));
-        Assert.False(await Journal.TryResolveUnlandedAsync(id, attempt!, """{"how":"unchanged"}""", TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.False(await Journal.TryResolveUnlandedAsync(id, attempt!, EffectState.NotApplied, null, """{"how":"unchanged"}""", TimeSpan.FromMinutes(5), CancellationToken.None));
         Assert.Equal(EffectState.Sending, (await Journal.FindAsync(id, CancellationToken.None))!.State);
 
         // Ten minutes on, with a five-minute window: not applied. Not again, and not for another attempt.
         await SentTenMinutesEarlierAsync(id);
-        Assert.False(await Journal.TryResolveUnlandedAsync(id, "someone-else", null, TimeSpan.FromMinutes(5), CancellationToken.None));
-        Assert.True(await Journal.TryResolveUnlandedAsync(id, attempt!, """{"how":"unchanged"}""", TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.False(await Journal.TryResolveUnlandedAsync(id, "someone-else", EffectState.NotApplied, null, null, TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.True(await Journal.TryResolveUnlandedAsync(id, attempt!, EffectState.NotApplied, null, """{"how":"unchanged"}""", TimeSpan.FromMinutes(5), CancellationToken.None));
         var entry = Assert.IsType<EffectEntry>(await Journal.FindAsync(id, CancellationToken.None));
         Assert.Equal((EffectState.NotApplied, false), (entry.State, entry.IsOpen));
         Assert.Contains("unchanged", entry.Evidence, StringComparison.Ordinal);
-        Assert.False(await Journal.TryResolveUnlandedAsync(id, attempt!, null, TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.False(await Journal.TryResolveUnlandedAsync(id, attempt!, EffectState.NotApplied, null, null, TimeSpan.FromMinutes(5), CancellationToken.None));
     }
 
     /// <summary>Back-dates the effect's send by ten minutes, as the database sees it.</summary>

@@ -100,7 +100,7 @@ public sealed class CompletePaymentHandler(
 
         // The state before the send is what a later read-back judges this line's effect against.
         var current = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
-        var before = new LineSent(current?.Id, current?.Attributes.Status, current?.CorrectionIds ?? [], current?.Attributes.Total, message.Amount, message.PaymentMethodId);
+        var before = new LineSent(current?.Id, current?.Attributes.Status, current?.CorrectionIds ?? [], current?.Attributes.Total, message.Amount, message.PaymentMethodId, PaymentTrace.Of(current));
         if (await journal.TryBeginAsync(lineId, me, fingerprint, EffectEvidence.Of(before), cancellationToken) is not { } attempt)
         {
             throw new EffectPendingException($"Statement line {message.ExternalTransactionId} for payment {number} is being settled by another delivery.");
@@ -175,6 +175,7 @@ public sealed class CompletePaymentHandler(
         => string.Equals(a?.Id, b?.Id, StringComparison.Ordinal)
             && string.Equals(a?.Attributes.Status, b?.Attributes.Status, StringComparison.Ordinal)
             && a?.Attributes.Total == b?.Attributes.Total
+            && PaymentTrace.Of(a) == PaymentTrace.Of(b)
             && (a?.CorrectionIds ?? []).SequenceEqual(b?.CorrectionIds ?? [], StringComparer.Ordinal);
 
     private async Task<WorkResult> CompleteByIdAsync(WorkContext context, CompletePayment message, IncomingMessage incoming, long resellerId, CancellationToken cancellationToken)

@@ -206,7 +206,7 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
 
         // Judged again where it is written: the delivery sending the change may have stamped it sent just now, after this
         // read-back was taken — then this read-back proves nothing.
-        if (!await journal.TryResolveUnlandedAsync(open.Id, open.Attempt, EffectEvidence.Of(new StatusChangeSettled(status, $"read back: the payment is '{status}', not '{change.Target}', and the change can no longer be in flight")), window, CancellationToken.None))
+        if (!await journal.TryResolveUnlandedAsync(open.Id, open.Attempt, EffectState.NotApplied, null, EffectEvidence.Of(new StatusChangeSettled(status, $"read back: the payment is '{status}', not '{change.Target}', and the change can no longer be in flight")), window, CancellationToken.None))
         {
             throw new EffectPendingException($"{effect} was sent again or settled while it was read back; reading it again.");
         }
@@ -259,54 +259,57 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
 
     /// <summary>
     /// Settles a line sent earlier whose answer never reached Bridge's record (a lost answer, a crash, a killed instance):
-    /// the payment is read back and the change attributed to that line, or found unchanged, or — when it cannot be told —
-    /// the line is marked Unknown for an operator. Never sent again on a guess.
+    /// once the line can no longer land (its in-flight window has passed), the payment is read back and the change attributed
+    /// to that line, or found untouched, or — when it cannot be told — the line is marked Unknown for an operator. Never sent
+    /// again on a guess, and no verdict before the window: a line still in flight may land after a read-back that matched
+    /// something else (a manager's change), and until it is settled the line fences its payment against Bridge's other lines.
     /// </summary>
     private async Task SettleLineAsync(EffectEntry open, long resellerId, string number, CancellationToken cancellationToken)
     {
-        var before = open.EvidenceAs<LineSent>();
-        if (before?.PaymentId is not { } paymentId)
+        var effect = $"Statement line {open.Id.Key} of payment {number}";
+        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value, open);
+        if (open.SinceSent < window)
         {
-            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved("the payment could not be read by its number before the send, so nothing can be compared", before)), CancellationToken.None);
-            return;
+            throw new EffectPendingException(
+                $"{effect} was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; waiting until {window.TotalSeconds:0} s have passed (it may still land) before reading the payment back.");
         }
 
-        // A read-back answered with an error (or a payment read before the send that is not found now) proves nothing about
-        // the line: retried, never a rejection of the message being handled, never Unknown for want of an answer.
-        var effect = $"Statement line {open.Id.Key} of payment {number}";
-        var now = await EffectReadBack.RunAsync(effect, () => payments.GetAsync(resellerId, paymentId, cancellationToken))
-            ?? throw EffectReadBack.Failed(effect, $"payment {paymentId} was not found");
-        var corrections = await EffectReadBack.RunAsync(effect, () => payments.GetCorrectionsAsync(resellerId, paymentId, cancellationToken));
-        var (state, applied, reason) = StatementLineEffect.Attribute(before, now, corrections);
-        var window = EffectTiming.InFlightWindow(activePlatformOptions.Value, open);
-        if (state == EffectState.NotApplied && open.SinceSent < window)
+        var before = open.EvidenceAs<LineSent>();
+        EffectState state;
+        LineApplied? applied = null;
+        string reason;
+        if (before?.PaymentId is not { } paymentId)
         {
-            // The send may still be carried out by ActivePlatform: "unchanged" is not yet proof.
-            throw new EffectPendingException(
-                $"Statement line {open.Id.Key} was sent {open.SinceSent.TotalSeconds:0} s ago and its answer was lost; the payment is unchanged so far, waiting until {window.TotalSeconds:0} s have passed before concluding it was not applied.");
+            (state, reason) = (EffectState.Unknown, "the payment could not be read by its number before the send, so nothing can be compared");
+        }
+        else
+        {
+            // A read-back answered with an error (or a payment read before the send that is not found now) proves nothing about
+            // the line: retried, never a rejection of the message being handled, never Unknown for want of an answer.
+            var now = await EffectReadBack.RunAsync(effect, () => payments.GetAsync(resellerId, paymentId, cancellationToken))
+                ?? throw EffectReadBack.Failed(effect, $"payment {paymentId} was not found");
+            var corrections = await EffectReadBack.RunAsync(effect, () => payments.GetCorrectionsAsync(resellerId, paymentId, cancellationToken));
+            (state, applied, reason) = StatementLineEffect.Attribute(before, now, corrections);
         }
 
         var evidence = applied is not null ? EffectEvidence.Of(applied) : EffectEvidence.Of(new LineUnresolved(reason, before));
-        if (state == EffectState.NotApplied)
-        {
-            // Judged again where it is written: the delivery sending the line may have stamped it sent just now, after this
-            // read-back was taken (and its send landed since) — then "unchanged" proves nothing.
-            if (!await journal.TryResolveUnlandedAsync(open.Id, open.Attempt, evidence, window, CancellationToken.None))
-            {
-                throw new EffectPendingException($"Statement line {open.Id.Key} was sent again or settled while it was read back; reading it again.");
-            }
-
-            return;
-        }
-
+        bool settled;
         try
         {
-            await journal.ResolveAsync(open.Id, open.Attempt, state, applied?.CorrectionId, evidence, CancellationToken.None);
+            // Judged again where it is written: the delivery sending the line may have stamped it sent just now, after this
+            // read-back was taken (and its send landed since) — then the read-back proves nothing.
+            settled = await journal.TryResolveUnlandedAsync(open.Id, open.Attempt, state, applied?.CorrectionId, evidence, window, CancellationToken.None);
         }
         catch (System.Data.Common.DbException ex) when (Storage.SqlValues.IsUniqueViolation(ex))
         {
             // The correction the read-back found already belongs to another line: this line's change cannot be told apart.
-            await journal.ResolveAsync(open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"the new correction {applied?.CorrectionId} already belongs to another statement line", before)), CancellationToken.None);
+            settled = await journal.TryResolveUnlandedAsync(
+                open.Id, open.Attempt, EffectState.Unknown, null, EffectEvidence.Of(new LineUnresolved($"the new correction {applied?.CorrectionId} already belongs to another statement line", before)), window, CancellationToken.None);
+        }
+
+        if (!settled)
+        {
+            throw new EffectPendingException($"{effect} was sent again or settled while it was read back; reading it again.");
         }
     }
 }

@@ -7,10 +7,23 @@ using Bridge.Host.Idempotency;
 namespace Bridge.Host.Features.Payments;
 
 /// <summary>
-/// What a statement line's journal entry records before the send: the payment as it was, what the line pays, and the payment
-/// method the line sets when it completes an open payment (entries written before it was recorded have none).
+/// What a statement line's journal entry records before the send: the payment as it was, what the line pays, the payment
+/// method the line sets when it completes an open payment, and the payment's own trace of changes (<see cref="PaymentTrace"/>).
+/// Entries written by an older Bridge have no method or trace, and are judged without them.
 /// </summary>
-public sealed record LineSent(string? PaymentId, string? Status, IReadOnlyList<string> CorrectionIds, decimal? Total, decimal? Paid, long? PaymentMethodId = null);
+public sealed record LineSent(
+    string? PaymentId, string? Status, IReadOnlyList<string> CorrectionIds, decimal? Total, decimal? Paid, long? PaymentMethodId = null, PaymentTrace? Trace = null);
+
+/// <summary>
+/// What of the payment, besides its status and corrections, tells that something changed it: its payment method and its
+/// <c>updated_at</c>. A line that lands saves the payment (it stores the line's transaction id, REFERENCE.md §2.5), so a
+/// payment whose <c>updated_at</c> has not moved was not touched; one that moved was changed by something, even when its
+/// status and corrections look as they did (a line that completed it, then a manager who reopened it).
+/// </summary>
+public sealed record PaymentTrace(long? PaymentMethodId, DateTimeOffset? UpdatedAt)
+{
+    public static PaymentTrace? Of(Payment? payment) => payment is null ? null : new(payment.Attributes.PaymentMethodId, payment.Attributes.UpdatedAt?.Value);
+}
 
 /// <summary>What an applied statement line came to, and how Bridge knows (its own answer, or a read-back attributed to it).</summary>
 public sealed record LineApplied(PaymentCompletionOutcome Outcome, string? PaymentId, string? Status, string? CorrectionId, string How);
@@ -42,31 +55,32 @@ public static class StatementLineEffect
 
     /// <summary>
     /// Decides what the line whose send was recorded as <paramref name="before"/> did, from the payment and its corrections
-    /// now, when its answer was lost. Applied only when the change is exactly the one the documented matrix (REFERENCE.md §2.5)
-    /// gives for this line and nothing else can have made it; NotApplied when the payment shows no trace of the line (it is
-    /// unchanged, or changed by something else in a way the line never changes it — every landing of a line leaves a new
-    /// correction or completes the payment with the line's payment method); anything else is Unknown.
+    /// once the line can no longer land (its in-flight window has passed), when its answer was lost. NotApplied only when the
+    /// payment was not touched since the send (status, corrections, payment method and <c>updated_at</c> as they were): a
+    /// change by something else never proves the line did not land, since a manager can undo what the line did (reopen what
+    /// it completed). Applied only when the change is exactly the one the documented matrix (REFERENCE.md §2.5) gives for this
+    /// line, its correction carrying ActivePlatform's own comment for a paid amount — a manager's correction of the same
+    /// amount is not the line's. Anything else is Unknown, for an operator.
     /// </summary>
     public static (EffectState State, LineApplied? Applied, string Reason) Attribute(
         LineSent before, Payment now, IReadOnlyDictionary<string, PaymentCorrectionAttributes> corrections)
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(now);
+        ArgumentNullException.ThrowIfNull(corrections);
         var status = now.Attributes.Status;
         var added = Added(before, now);
         var described = Describe(before, now, added);
-        if (added.Count == 0 && string.Equals(status, before.Status, StringComparison.Ordinal))
+        var looksUnchanged = added.Count == 0 && string.Equals(status, before.Status, StringComparison.Ordinal);
+        if (looksUnchanged && Untouched(before.Trace, now))
         {
             return (EffectState.NotApplied, null, "read back: the payment is as it was before the send, " + described);
         }
 
-        if (added.Count == 0 && before.PaymentMethodId is { } lineMethod && !ClosedByLine(before, now, lineMethod))
+        if (looksUnchanged)
         {
-            // Closed (or reopened) by something else — its invoice's completion, a manager — with no correction: the line,
-            // had it landed, would have completed the payment with its own method or added a correction.
-            return (EffectState.NotApplied, null, string.Create(
-                CultureInfo.InvariantCulture,
-                $"read back: the payment changed, but not by this line, which leaves no trace of itself (no new correction, and the payment is not completed with payment method {lineMethod} which the line sets); {described}"));
+            return (EffectState.Unknown, null, "read back: the payment's status and corrections are as they were, but it was changed since the send ("
+                + TraceChange(before.Trace!, now) + "): the line may have completed it and a manager reopened it; " + described);
         }
 
         var expected = Expected(before, now);
@@ -83,7 +97,7 @@ public static class StatementLineEffect
             return (EffectState.Applied, new LineApplied(expected.Outcome, now.Id, status, expected.Correction is null ? null : added[0], how), how);
         }
 
-        return (EffectState.Unknown, null, "read back: the payment changed, but not exactly as this line would change it; " + described);
+        return (EffectState.Unknown, null, "read back: the payment changed, but not exactly as this line would change it (something else changed it, and whether the line landed too cannot be told); " + described);
     }
 
     /// <summary>
@@ -120,7 +134,8 @@ public static class StatementLineEffect
             return null;
         }
 
-        var metClosed = needsTotals && corrections!.TryGetValue(added[0], out var correction) && correction.Total == expected.Paid;
+        var metClosed = needsTotals && corrections!.TryGetValue(added[0], out var correction) && correction.Total == expected.Paid
+            && IsPlatformCorrection(correction, after);
         if (Matches(expected, before, after, added, corrections))
         {
             return new LineApplied(expected.Outcome, after.Id, after.Attributes.Status, expected.Correction is null ? null : added[0], "ActivePlatform's answer to the send");
@@ -167,15 +182,40 @@ public static class StatementLineEffect
             : string.Equals(status, before.Status, StringComparison.Ordinal);
         var correctionsAsExpected = expected.Correction is null
             ? added.Count == 0
-            : added.Count == 1 && (corrections is null || (corrections.TryGetValue(added[0], out var correction) && correction.Total == expected.Correction));
+            : added.Count == 1 && (corrections is null
+                || (corrections.TryGetValue(added[0], out var correction) && correction.Total == expected.Correction && IsPlatformCorrection(correction, now)));
         return statusAsExpected && correctionsAsExpected;
     }
 
-    /// <summary>Whether the payment is completed as the line completes an open payment: closed now, with the line's method.</summary>
-    private static bool ClosedByLine(LineSent before, Payment now, long lineMethod)
-        => !PaymentStatuses.IsClosed(before.Status)
-            && PaymentStatuses.IsClosed(now.Attributes.Status)
-            && now.Attributes.PaymentMethodId == lineMethod;
+    /// <summary>Whether the payment shows no change since <paramref name="trace"/> was taken (no trace recorded: not told).</summary>
+    private static bool Untouched(PaymentTrace? trace, Payment now)
+        => trace is null
+            || (now.Attributes.PaymentMethodId == trace.PaymentMethodId
+                && (trace.UpdatedAt is not { } then || now.Attributes.UpdatedAt is not { } changed || changed.Value == then));
+
+    private static string TraceChange(PaymentTrace trace, Payment now) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"payment method {Text(trace.PaymentMethodId)} then, {Text(now.Attributes.PaymentMethodId)} now; updated_at {trace.UpdatedAt?.ToString("O", CultureInfo.InvariantCulture) ?? "unknown"} then, {now.Attributes.UpdatedAt?.Text ?? "unknown"} now");
+
+    private static string Text(long? method) => method?.ToString(CultureInfo.InvariantCulture) ?? "none";
+
+    /// <summary>
+    /// The comment ActivePlatform gives the correction a paid amount creates (REFERENCE.md §2.5); a manager's correction by
+    /// hand carries their own. A platform that words it otherwise (another language) makes such corrections Unknown, never a
+    /// line's by mistake.
+    /// </summary>
+    public static string PlatformCorrectionComment(string paymentNumber) =>
+        $"Accounting of the amount received on the basis of {paymentNumber} from an external system.";
+
+    private const string PlatformCommentStart = "Accounting of the amount received on the basis of ";
+    private const string PlatformCommentEnd = " from an external system.";
+
+    /// <summary>Whether <paramref name="correction"/> carries ActivePlatform's comment for a paid amount on this payment.</summary>
+    private static bool IsPlatformCorrection(PaymentCorrectionAttributes correction, Payment payment)
+        => correction.Comment is { } comment
+            && (payment.Attributes.DocumentId is { } number
+                ? string.Equals(comment, PlatformCorrectionComment(number), StringComparison.Ordinal)
+                : comment.StartsWith(PlatformCommentStart, StringComparison.Ordinal) && comment.EndsWith(PlatformCommentEnd, StringComparison.Ordinal));
 
     private static List<string> Added(LineSent before, Payment now) => now.CorrectionIds.Except(before.CorrectionIds, StringComparer.Ordinal).ToList();
 
