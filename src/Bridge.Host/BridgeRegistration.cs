@@ -79,6 +79,7 @@ public static class BridgeRegistration
         builder.Services.AddSingleton<Features.ClosingDocuments.ClosingDocumentWrites>();
         builder.Services.AddSingleton<Features.Payments.PaymentEffectGroup>();
         builder.Services.AddSingleton<Effects.IEffectResourceCheck, Features.Payments.TopUpResourceCheck>();
+        builder.Services.AddSingleton<Effects.IEffectResourceCheck, Features.Payments.StatementLineResourceCheck>();
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<IdempotencyRetention>();
         return builder;

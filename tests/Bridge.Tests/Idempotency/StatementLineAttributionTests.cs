@@ -248,6 +248,23 @@ public sealed class StatementLineAttributionTests
         Assert.Contains("invoice I-9", invoices.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void An_operators_resolution_names_what_the_line_did_by_the_correction_they_found()
+    {
+        var resolution = new OperatorResolution("olga", "seen", EffectState.Applied, EffectState.Unknown, "c-9", DateTimeOffset.UnixEpoch, null);
+        var none = resolution with { ResourceId = null };
+
+        // A full line on an open payment that made a correction met the payment closed by something else.
+        Assert.Equal(PaymentCompletionOutcome.AlreadyClosed, StatementLineEffect.ByOperator(Before("waiting_for_payment", 100m), PaymentNow("completed"), resolution, new() { Total = 100m }).Outcome);
+        Assert.Equal(PaymentCompletionOutcome.Completed, StatementLineEffect.ByOperator(Before("waiting_for_payment", 100m), PaymentNow("completed"), none).Outcome);
+        // An overpayment's correction is for the excess; one for the whole amount means the payment was closed before it.
+        Assert.Equal(PaymentCompletionOutcome.Overpaid, StatementLineEffect.ByOperator(Before("waiting_for_payment", 130m), PaymentNow("completed"), resolution, new() { Total = 30m }).Outcome);
+        Assert.Equal(PaymentCompletionOutcome.AlreadyClosed, StatementLineEffect.ByOperator(Before("waiting_for_payment", 130m), PaymentNow("completed"), resolution, new() { Total = 130m }).Outcome);
+        Assert.Equal(PaymentCompletionOutcome.PartiallyPaid, StatementLineEffect.ByOperator(Before("waiting_for_payment", 40m), PaymentNow("waiting_for_payment"), resolution, new() { Total = 40m }).Outcome);
+        Assert.Equal([130m, 30m], StatementLineEffect.PossibleCorrections(Before("waiting_for_payment", 130m), null));
+        Assert.Equal([40m], StatementLineEffect.PossibleCorrections(Before("completed", 40m), null));
+    }
+
     [Theory]
     [InlineData(429, true)]
     [InlineData(503, false)]

@@ -167,6 +167,13 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         var staleAttempt = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = correction.Id, note = "seen", attempt = "0123456789abcdef0123456789abcdef" });
         Assert.Equal((HttpStatusCode.Forbidden, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.Conflict), (byViewer.StatusCode, noNote.StatusCode, badResolution.StatusCode, staleAttempt.StatusCode));
 
+        // The manager's correction (12.50), or one the payment does not have, is not the line's: refused, with why.
+        var managers = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = corrections[1].Id, note = "seen" });
+        var missing = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = "999999", note = "seen" });
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (managers.StatusCode, missing.StatusCode));
+        Assert.Contains("this line makes a correction of 30 only", await managers.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains($"has no correction 999999", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
         // Two operators resolve it at once (same finding): one wins, the other is told it changed meanwhile.
         var note = $"payment {payment.Number} has correction {correction.Id} of 30.00 for line {line}";
         var both = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ =>

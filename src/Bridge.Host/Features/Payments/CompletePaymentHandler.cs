@@ -87,10 +87,7 @@ public sealed class CompletePaymentHandler(
             case EffectState.Applied:
                 // Resolved by an operator after checking ActivePlatform: answered from what they found, nothing is sent.
                 var done = OperatorResolution.Of(line) is { } byOperator
-                    ? StatementLineEffect.ByOperator(
-                        byOperator.PreviousAs<LineUnresolved>()?.Before ?? (byOperator.PreviousAs<LineSent>() is { CorrectionIds: not null } sent ? sent : null),
-                        await payments.FindByNumberAsync(resellerId, number, cancellationToken),
-                        byOperator)
+                    ? await ByOperatorAsync(byOperator, resellerId, number, cancellationToken)
                     : line.EvidenceAs<LineApplied>()!;
                 var ownSend = string.Equals(line.OwnerKey, me, StringComparison.Ordinal);
                 return new WorkResult(HandlingOutcome.Applied, Completed(message, incoming, resellerId, done.Outcome, done.PaymentId, done.Status, done.CorrectionId, alreadyApplied: !ownSend), done.PaymentId, null);
@@ -169,6 +166,17 @@ public sealed class CompletePaymentHandler(
         {
             Effects = [new EffectResolution(lineId, attempt, EffectState.Applied, result.CorrectionId, EffectEvidence.Of(result))],
         };
+    }
+
+    /// <summary>What a line an operator resolved as applied came to, read with the correction they named (if any).</summary>
+    private async Task<LineApplied> ByOperatorAsync(OperatorResolution byOperator, long resellerId, string number, CancellationToken cancellationToken)
+    {
+        var before = byOperator.PreviousAs<LineUnresolved>()?.Before ?? (byOperator.PreviousAs<LineSent>() is { CorrectionIds: not null } sent ? sent : null);
+        var now = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
+        var named = byOperator.ResourceId is { } correction && now is not null
+            ? (await payments.GetCorrectionsAsync(resellerId, now.Id, cancellationToken)).GetValueOrDefault(correction)
+            : null;
+        return StatementLineEffect.ByOperator(before, now, byOperator, named);
     }
 
     private static bool SameState(Payment? a, Payment? b)

@@ -29,8 +29,11 @@ public static class PaymentScopes
 {
     public static string Payment(long resellerId) => FormattableString.Invariant($"payment:{resellerId}");
 
+    /// <summary>The statement lines' scope prefix (their effect kind, <see cref="Effects.EffectKinds"/>), before <c>:{resellerId}</c>.</summary>
+    public const string StatementLinePrefix = "payment-statement-line";
+
     /// <summary>Key: <c>{payment number}|{external transaction id}</c> — one bank statement line.</summary>
-    public static string StatementLine(long resellerId) => FormattableString.Invariant($"payment-statement-line:{resellerId}");
+    public static string StatementLine(long resellerId) => FormattableString.Invariant($"{StatementLinePrefix}:{resellerId}");
 
     /// <summary>Key: the payment number — every statement line for one payment is handled one at a time.</summary>
     public static string PaymentNumber(long resellerId) => FormattableString.Invariant($"payment-number:{resellerId}");

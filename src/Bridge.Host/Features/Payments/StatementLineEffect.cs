@@ -236,27 +236,51 @@ public static class StatementLineEffect
 
     /// <summary>
     /// The outcome of a line an operator resolved as applied: what the documented matrix gives for the line against the
-    /// payment as it was before the send (when that was recorded), the payment as it is now, and the correction the
-    /// operator found (if the line made one).
+    /// payment as it was before the send (when that was recorded), with the correction the operator found (if the line made
+    /// one, checked by <see cref="StatementLineResourceCheck"/> when they resolved it). A line that made a correction on a
+    /// payment open before its send either paid part of it, overpaid it (a correction for the excess), or met it closed by
+    /// something else (a correction for the whole amount): the correction's total tells which.
     /// </summary>
-    public static LineApplied ByOperator(LineSent? before, Payment? now, OperatorResolution resolution)
+    public static LineApplied ByOperator(LineSent? before, Payment? now, OperatorResolution resolution, PaymentCorrectionAttributes? named = null)
     {
         ArgumentNullException.ThrowIfNull(resolution);
         var status = now?.Attributes.Status;
+        var correction = resolution.ResourceId;
         PaymentCompletionOutcome outcome;
         if (before is { Status: { } statusBefore } && (before.Total ?? now?.Attributes.Total) is { } total)
         {
             var paid = before.Paid ?? total;
             outcome = PaymentStatuses.IsClosed(statusBefore) ? PaymentCompletionOutcome.AlreadyClosed
-                : paid == total ? PaymentCompletionOutcome.Completed
-                : paid > total ? PaymentCompletionOutcome.Overpaid
-                : PaymentCompletionOutcome.PartiallyPaid;
+                : paid < total ? PaymentCompletionOutcome.PartiallyPaid
+                : correction is null ? (paid == total ? PaymentCompletionOutcome.Completed : PaymentCompletionOutcome.Overpaid)
+                : paid > total && named?.Total == paid - total ? PaymentCompletionOutcome.Overpaid
+                : PaymentCompletionOutcome.AlreadyClosed;
         }
         else
         {
-            outcome = PaymentStatuses.IsClosed(status) ? PaymentCompletionOutcome.Completed : PaymentCompletionOutcome.PartiallyPaid;
+            outcome = correction is not null && PaymentStatuses.IsClosed(status) ? PaymentCompletionOutcome.AlreadyClosed
+                : PaymentStatuses.IsClosed(status) ? PaymentCompletionOutcome.Completed
+                : PaymentCompletionOutcome.PartiallyPaid;
         }
 
-        return new LineApplied(outcome, now?.Id ?? before?.PaymentId, status, resolution.ResourceId, $"resolved as applied by operator {resolution.ResolvedBy}: {resolution.Note}");
+        return new LineApplied(outcome, now?.Id ?? before?.PaymentId, status, correction, $"resolved as applied by operator {resolution.ResolvedBy}: {resolution.Note}");
+    }
+
+    /// <summary>The line recorded before the send of an entry, whether still open (<see cref="LineSent"/>) or unresolved.</summary>
+    public static LineSent? SentOf(EffectEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.EvidenceAs<LineUnresolved>()?.Before ?? (entry.EvidenceAs<LineSent>() is { CorrectionIds: not null } sent ? sent : null);
+    }
+
+    /// <summary>The correction totals this line can have made: its paid amount, or the excess of an overpayment.</summary>
+    public static IReadOnlyList<decimal> PossibleCorrections(LineSent before, decimal? paymentTotal)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        var total = before.Total ?? paymentTotal;
+        var paid = before.Paid ?? total;
+        return paid is not { } amount ? []
+            : total is { } t && amount > t && !PaymentStatuses.IsClosed(before.Status) ? [amount, amount - t]
+            : [amount];
     }
 }
