@@ -34,13 +34,49 @@ public sealed partial class DeadLetterCapture(
     public const string TraceParentHeader = "Bridge-Trace-Parent";
 
     /// <summary>Stores the failed delivery; false (after logging why) when it could not be stored.</summary>
-    public async Task<bool> TryCaptureAsync(ExceptionReceiveContext context, string messageType)
+    public Task<bool> TryCaptureAsync(ExceptionReceiveContext context, string messageType)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return TryCaptureAsync(context, () => Describe(context, messageType, clock.GetUtcNow()));
+    }
+
+    /// <summary>
+    /// Stores a delivery no consumer of the queue took (MassTransit's "skipped" message: an envelope whose <c>messageType</c>
+    /// names only types the queue's consumer does not handle); false (after logging why) when it could not be stored.
+    /// </summary>
+    public Task<bool> TryCaptureSkippedAsync(ReceiveContext context, string messageType)
     {
         ArgumentNullException.ThrowIfNull(context);
         var queue = InputQueues.NameOf(context.InputAddress);
+        var named = EnvelopeMessageTypes(context.Body.GetBytes()) is { Count: > 0 } types ? string.Join(", ", types) : "no message type Bridge can read";
+        var skipped = new UnhandledMessageTypeException(
+            $"Queue {queue} takes {messageType} only, and this message names {named}: no consumer took it. Send it to the queue of its type, or edit and replay it as a {messageType}.");
+        return TryCaptureAsync(context, () => Describe(context, skipped, 1, messageType, clock.GetUtcNow()));
+    }
+
+    /// <summary>The <c>messageType</c> URNs of a MassTransit envelope, or none when the body is not one.</summary>
+    internal static IReadOnlyList<string> EnvelopeMessageTypes(byte[] body)
+    {
         try
         {
-            await CaptureAsync(Describe(context, messageType, clock.GetUtcNow()), context.CancellationToken);
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("messageType", out var types) && types.ValueKind == JsonValueKind.Array
+                ? [.. types.EnumerateArray().Where(t => t.ValueKind == JsonValueKind.String).Select(t => StorableText.Clip(t.GetString()!, 200))]
+                : [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+
+    private async Task<bool> TryCaptureAsync(ReceiveContext context, Func<NewDeadLetter> describe)
+    {
+        var queue = InputQueues.NameOf(context.InputAddress);
+        try
+        {
+            await CaptureAsync(describe(), context.CancellationToken);
             return true;
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -131,6 +167,14 @@ public sealed partial class DeadLetterCapture(
     public static NewDeadLetter Describe(ExceptionReceiveContext context, string messageType, DateTimeOffset failedAt)
     {
         ArgumentNullException.ThrowIfNull(context);
+        return Describe(context, context.Exception, AttemptCount(context), messageType, failedAt);
+    }
+
+    /// <summary>Everything a dead letter keeps about a delivery that ended in <paramref name="failure"/>.</summary>
+    public static NewDeadLetter Describe(ReceiveContext context, Exception failure, int attemptCount, string messageType, DateTimeOffset failedAt)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(failure);
         var body = DeadLetterBody.FromBytes(context.Body.GetBytes());
         var headers = new Dictionary<string, string?>(StringComparer.Ordinal);
         string? messageId;
@@ -161,7 +205,7 @@ public sealed partial class DeadLetterCapture(
         messageId ??= identity.EnvelopeMessageId;
         correlationId ??= identity.EnvelopeCorrelationId;
 
-        var exception = Cause(context.Exception);
+        var exception = Cause(failure);
         return new NewDeadLetter(
             NewId.NextGuid(),
             InputQueues.NameOf(context.InputAddress),
@@ -174,8 +218,8 @@ public sealed partial class DeadLetterCapture(
             headers,
             exception.GetType().FullName ?? exception.GetType().Name,
             exception.Message,
-            context.Exception.ToString(),
-            AttemptCount(context),
+            failure.ToString(),
+            attemptCount,
             failedAt);
     }
 
@@ -361,3 +405,6 @@ public sealed partial class DeadLetterCapture(
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not store the failed message from {Queue} (message id {MessageId}) as a dead letter; moving it to the error queue instead")]
     private static partial void LogCaptureFailed(ILogger logger, string queue, string? messageId, Exception exception);
 }
+
+/// <summary>A message no consumer of its queue took: it names a message type the queue does not handle.</summary>
+public sealed class UnhandledMessageTypeException(string message) : Exception(message);

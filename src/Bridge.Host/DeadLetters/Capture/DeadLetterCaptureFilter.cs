@@ -26,6 +26,9 @@ public static class DeadLetterCaptureConfiguration
             error.UseFilter(new GenerateFaultFilter());
             error.UseFilter(new DeadLetterCaptureFilter(capture, messageType));
         });
+
+        // A message no consumer took (MassTransit would move it to <queue>_skipped, where nobody looks) is a dead letter too.
+        endpoint.ConfigureDeadLetter(skipped => skipped.UseFilter(new SkippedMessageCaptureFilter(capture, messageType)));
     }
 }
 
@@ -55,5 +58,24 @@ public sealed class DeadLetterCaptureFilter(DeadLetterCapture capture, string me
         }
 
         await next.Send(context);
+    }
+}
+
+/// <summary>
+/// Stores a skipped delivery as a dead letter (answered with <c>ErpMessageDeadLettered</c>, replayable, visible to operators).
+/// Only when the database cannot take it does it go on to MassTransit's <c>_skipped</c> queue; nothing is dropped.
+/// </summary>
+public sealed class SkippedMessageCaptureFilter(DeadLetterCapture capture, string messageType) : IFilter<ReceiveContext>
+{
+    public void Probe(ProbeContext context) => context.CreateFilterScope("skippedMessageCapture");
+
+    public async Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        if (!await capture.TryCaptureSkippedAsync(context, messageType))
+        {
+            await next.Send(context);
+        }
     }
 }
