@@ -204,13 +204,18 @@ public sealed partial class OutboxDispatcher(
         return activity;
     }
 
-    /// <summary>Schedules the next attempt after a growing delay, or parks the message once it has failed too often.</summary>
+    /// <summary>
+    /// Schedules the next attempt after a growing delay, or parks the message once it has failed too often — failed as such:
+    /// a broker that cannot be reached, or does not confirm in time, says nothing about the message, and parking every
+    /// waiting event after an outage longer than the retry budget would leave "published at least once" to an operator.
+    /// Those failures are retried (at most <see cref="OutboxOptions.RetryMaxDelay"/> apart) for as long as the outage lasts.
+    /// </summary>
     private async Task RecordFailureAsync(OutboxOptions settings, OutboxMessage message, Exception exception)
     {
         metrics.PublishFailed(message.MessageType);
         var error = exception.GetType().Name + ": " + exception.Message;
         var failedAttempts = message.Attempts + 1;
-        if (failedAttempts >= settings.MaxAttempts)
+        if (failedAttempts >= settings.MaxAttempts && !BrokerUnavailable(exception))
         {
             if (await outbox.ParkAsync(message.Id, _owner, error, CancellationToken.None))
             {
@@ -224,6 +229,27 @@ public sealed partial class OutboxDispatcher(
         var retryAfter = settings.RetryDelay(failedAttempts);
         LogPublishFailed(logger, message.Id, message.MessageType, failedAttempts, retryAfter, exception);
         await outbox.MarkFailedAsync(message.Id, _owner, error, retryAfter, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Whether the failure is the broker's, not the message's: the connection is down or refused, or the publish was not
+    /// confirmed in time. Judged by the exception chain's types (RabbitMQ.Client's and MassTransit's connection failures,
+    /// sockets, I/O, timeouts), never by message text.
+    /// </summary>
+    internal static bool BrokerUnavailable(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException or IOException
+                or RabbitMQ.Client.Exceptions.BrokerUnreachableException or RabbitMQ.Client.Exceptions.AlreadyClosedException
+                or RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.ConnectFailureException
+                or MassTransit.RabbitMqConnectionException or MassTransit.TransportUnavailableException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task PurgeWhenDueAsync(OutboxOptions settings, CancellationToken cancellationToken)

@@ -202,6 +202,30 @@ public abstract class OutboxDispatchTests<TFixture>(TFixture fixture) : IClassFi
     }
 
     [StoreFact]
+    public async Task A_broker_outage_longer_than_the_retry_budget_parks_nothing_and_every_event_is_published_once_it_is_back()
+    {
+        // "Published at least once" must not need an operator after an outage: only a message the broker refuses as such is
+        // parked, never every waiting one because the broker was away for longer than MaxAttempts retries.
+        var keys = Enumerable.Range(0, 3).Select(i => $"waiting-{i}").ToArray();
+        var waiting = keys.Select((key, i) => Skipped(key, Start.AddMilliseconds(i))).ToArray();
+        await EnqueueAsync(waiting);
+        var dispatcher = NewDispatcher();
+        bus.Outage = true;
+
+        for (var attempt = 1; attempt <= MaxAttempts + 2; attempt++)
+        {
+            Assert.Equal(3, (await dispatcher.DispatchBatchAsync(Settings, CancellationToken.None)).Failed);
+            await fixture.AgeLeasesAsync(Settings.RetryDelay(attempt) + TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Equal(0, await Outbox.CountParkedAsync(CancellationToken.None));
+        bus.Outage = false;
+        await dispatcher.DispatchBatchAsync(Settings, CancellationToken.None);
+        Assert.All(keys, key => Assert.True(bus.WasPublished(key), $"{key} was not published"));
+        Assert.Equal(0, await Outbox.CountPendingAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Trace_context_is_kept_with_the_row_and_the_backlog_dates_the_oldest_pending_message()
     {
         var traced = Skipped("traced", Start) with { TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", TraceState = "vendor=x" };
@@ -346,6 +370,9 @@ public class RecordingBus : DispatchProxy
 
     public int Refusals => Volatile.Read(ref refusals);
 
+    /// <summary>While set, every publish fails as it does when the broker cannot be reached.</summary>
+    public bool Outage { get; set; }
+
     public static RecordingBus Create(Type refusing)
     {
         var proxy = DispatchProxy.Create<IBus, RecordingBus>();
@@ -367,6 +394,11 @@ public class RecordingBus : DispatchProxy
     {
         if (targetMethod is { Name: nameof(IPublishEndpoint.Publish), IsGenericMethod: false } && args is [{ } message, Type type, _, _])
         {
+            if (Outage)
+            {
+                return Task.FromException(new RabbitMQ.Client.Exceptions.BrokerUnreachableException(new IOException("Connection refused")));
+            }
+
             if (type == refused)
             {
                 Interlocked.Increment(ref refusals);
