@@ -15,10 +15,12 @@ public static class DatabaseFailures
 
     /// <summary>
     /// SQL Server errors that mean the server or database cannot be reached for now (a connect timeout, a database starting,
-    /// failing over or throttled, a transport-level error): SqlClient does not mark them transient itself.
+    /// failing over or throttled, a transport-level error), or that the statement lost to another transaction (1205 chosen
+    /// as a deadlock victim, 1222 lock request timed out) and succeeds when run again: SqlClient does not mark them transient
+    /// itself. (Not verified against a server here: there is none on these machines.)
     /// </summary>
     private static readonly HashSet<int> SqlServerUnreachable =
-        [-2, 20, 64, 233, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 11001, 18401, 40143, 40197, 40501, 40540, 40613, 42108, 42109, 49918, 49919, 49920];
+        [-2, 20, 64, 233, 1205, 1222, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 11001, 18401, 40143, 40197, 40501, 40540, 40613, 42108, 42109, 49918, 49919, 49920];
 
     /// <summary>
     /// Whether <paramref name="exception"/> (or what it wraps) is a failure to reach the database — the kind an outage
@@ -36,6 +38,11 @@ public static class DatabaseFailures
                 case DbException { IsTransient: true }:
                 case DbException when e.InnerException is SocketException or IOException or TimeoutException:
                 case Microsoft.Data.SqlClient.SqlException sql when SqlServerUnreachable.Contains(sql.Number):
+                    return true;
+
+                // SQLite's file was busy or locked by another connection past the busy timeout (primary codes SQLITE_BUSY 5,
+                // SQLITE_LOCKED 6, with their extended codes): Microsoft.Data.Sqlite does not mark it transient.
+                case Microsoft.Data.Sqlite.SqliteException sqlite when (sqlite.SqliteErrorCode & 0xFF) is 5 or 6:
                     return true;
 
                 // A statement this connection prepared before another instance's migration changed a column it returns
