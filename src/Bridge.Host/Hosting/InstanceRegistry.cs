@@ -73,6 +73,44 @@ public sealed partial class InstanceRegistry(
 
     protected override async Task EveryTickAsync(CancellationToken cancellationToken) => await HeartbeatAsync(cancellationToken);
 
+    /// <summary>
+    /// On SQLite, refuses to start while a Bridge on another host is live on the same database file: SQLite serves the
+    /// processes of one host. Its leases and waits are judged by "the database's clock", which for SQLite is each process's
+    /// own — across hosts, two clocks — and its file locking is not reliable over a network share; a second host would
+    /// break the claims that keep one message's effect from being sent twice. More than one host needs PostgreSQL or SQL
+    /// Server.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (database.Dialect == SqlDialect.Sqlite && sql.ListLive is { } listLive)
+        {
+            IReadOnlyList<string> live;
+            try
+            {
+                await using var connection = await database.OpenAsync(cancellationToken);
+                live = [.. await connection.QueryAsync<string>(new CommandDefinition(listLive, cancellationToken: cancellationToken))];
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.Message.Contains("no such table", StringComparison.Ordinal))
+            {
+                live = []; // a database older than the registry: no instance has registered on it
+            }
+
+            var host = HostOf(Id);
+            if (live.Where(other => !string.Equals(HostOf(other), host, StringComparison.OrdinalIgnoreCase)).ToList() is { Count: > 0 } elsewhere)
+            {
+                throw new InvalidOperationException(
+                    $"Bridge:Storage: this SQLite database is in use by a Bridge on another host ({string.Join(", ", elsewhere.Select(HostOf).Distinct(StringComparer.OrdinalIgnoreCase))}), and this is host {host}. "
+                    + "SQLite serves the Bridge processes of one host only (its leases are judged by each process's own clock, and file locking over a network share is unreliable): "
+                    + "run every instance on one host, or use PostgreSQL or SQL Server (Bridge:Storage:Provider). An instance that died stays registered for its lease ("
+                    + options.Value.Lease.ToString("c", System.Globalization.CultureInfo.InvariantCulture) + ").");
+            }
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    private static string HostOf(string instanceId) => instanceId.Split('/')[0];
+
     protected override async Task PurgeOnceAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -102,7 +140,7 @@ public sealed partial class InstanceRegistry(
 }
 
 /// <summary>The instance registry's statements, the three dialects side by side; leases by the database's clock.</summary>
-public sealed record InstanceSql(string Heartbeat, string CountLive, string Remove, string RemoveExpired)
+public sealed record InstanceSql(string Heartbeat, string CountLive, string Remove, string RemoveExpired, string? ListLive = null)
 {
     public static InstanceSql For(SqlDialect dialect) => dialect switch
     {
@@ -146,5 +184,6 @@ public sealed record InstanceSql(string Heartbeat, string CountLive, string Remo
             """,
         CountLive: $"SELECT COUNT(*) FROM instances WHERE lease_expires_at > {SqliteNow};",
         Remove: "DELETE FROM instances WHERE id = @Id;",
-        RemoveExpired: $"DELETE FROM instances WHERE lease_expires_at < {SqliteNow};");
+        RemoveExpired: $"DELETE FROM instances WHERE lease_expires_at < {SqliteNow};",
+        ListLive: $"SELECT id FROM instances WHERE lease_expires_at > {SqliteNow};");
 }

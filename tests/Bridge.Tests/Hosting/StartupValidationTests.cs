@@ -205,4 +205,44 @@ public sealed class StartupValidationTests
 
         Assert.False(bridge.Get<Microsoft.Extensions.Options.IOptions<MassTransit.UsageTelemetryOptions>>().Value.Enabled);
     }
+
+    [Fact]
+    public async Task A_sqlite_database_in_use_by_a_bridge_on_another_host_is_refused_at_start_and_one_of_this_host_is_not()
+    {
+        // SQLite's leases are judged by each process's own clock: a second host would break the claims that keep a message's
+        // effect from being sent twice. Its registration, live in the file, stops this start with a message saying so.
+        using var scratch = ScratchDirectory.Create("bridge-startup-");
+        var settings = Embedded(scratch.Path);
+        await (await BridgeInstance.StartAsync(settings)).DisposeAsync(); // creates and migrates the file
+        var file = $"Data Source={Path.Combine(scratch.Path, "bridge.db")};Pooling=False";
+        await RegisterAsync(file, "erp-host-2/4242/0badcafe");
+        await RegisterAsync(file, $"{Environment.MachineName}/4243/0badf00d");
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => BridgeInstance.StartAsync(settings));
+
+        Assert.Contains("in use by a Bridge on another host (erp-host-2)", failure.ToString(), StringComparison.Ordinal);
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(file))
+        {
+            await connection.OpenAsync();
+            await using var delete = connection.CreateCommand();
+            delete.CommandText = "DELETE FROM instances WHERE id LIKE 'erp-host-2/%';";
+            await delete.ExecuteNonQueryAsync();
+        }
+
+        await using var sameHost = await BridgeInstance.StartAsync(settings);
+        Assert.NotNull(sameHost.Get<InstanceRegistry>().Id);
+    }
+
+    private static async Task RegisterAsync(string connectionString, string id)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+        await connection.OpenAsync();
+        await using var insert = connection.CreateCommand();
+        insert.CommandText = """
+            INSERT INTO instances (id, started_at, lease_expires_at)
+            VALUES ($id, strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now'), strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now', '+1 hour'));
+            """;
+        insert.Parameters.AddWithValue("$id", id);
+        await insert.ExecuteNonQueryAsync();
+    }
 }
