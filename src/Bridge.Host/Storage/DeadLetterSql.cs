@@ -119,9 +119,11 @@ public sealed class DeadLetterSql
                     stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
                     normalized_message = excluded.normalized_message,
                     attempt_count = d.attempt_count + excluded.attempt_count, failure_count = d.failure_count + 1,
-                    last_failed_at = excluded.last_failed_at, status = 'Pending', status_reason = NULL,
+                    last_failed_at = excluded.last_failed_at,
+                    status = CASE WHEN d.status = 'Discarded' THEN d.status ELSE 'Pending' END,
+                    status_reason = CASE WHEN d.status = 'Discarded' THEN d.status_reason ELSE NULL END,
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
-            RETURNING d.id AS Id, d.failure_count AS FailureCount;
+            RETURNING d.id AS Id, d.failure_count AS FailureCount, d.status AS Status;
             """,
 
         AuditInsert = """
@@ -228,10 +230,13 @@ public sealed class DeadLetterSql
             WHERE id = @Id AND status IN ('Pending', 'Replayed');
             """,
 
+        // Never the original of an edited message: replayed, it would be applied next to its edited copy.
         Restore = """
             UPDATE bridge.dead_letters
             SET status = 'Pending', status_reason = NULL, updated_at = @Now
-            WHERE id = @Id AND status = 'Discarded';
+            WHERE id = @Id AND status = 'Discarded'
+              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
             """,
 
         Purge = """
@@ -265,9 +270,11 @@ public sealed class DeadLetterSql
                     normalized_message = excluded.normalized_message,
                     attempt_count = dead_letters.attempt_count + excluded.attempt_count,
                     failure_count = dead_letters.failure_count + 1,
-                    last_failed_at = excluded.last_failed_at, status = 'Pending', status_reason = NULL,
+                    last_failed_at = excluded.last_failed_at,
+                    status = CASE WHEN dead_letters.status = 'Discarded' THEN dead_letters.status ELSE 'Pending' END,
+                    status_reason = CASE WHEN dead_letters.status = 'Discarded' THEN dead_letters.status_reason ELSE NULL END,
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
-            RETURNING id AS Id, failure_count AS FailureCount;
+            RETURNING id AS Id, failure_count AS FailureCount, status AS Status;
             """,
 
         AuditInsert = """
@@ -374,7 +381,9 @@ public sealed class DeadLetterSql
         Restore = """
             UPDATE dead_letters
             SET status = 'Pending', status_reason = NULL, updated_at = @Now
-            WHERE id = @Id AND status = 'Discarded';
+            WHERE id = @Id AND status = 'Discarded'
+              AND NOT EXISTS (SELECT 1 FROM dead_letter_audit a
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
             """,
 
         Purge = $$"""
@@ -403,7 +412,9 @@ public sealed class DeadLetterSql
                 UPDATE SET exception_type = @ExceptionType, exception_message = @ExceptionMessage,
                     stack_trace = @StackTrace, failure_group = @FailureGroup, normalized_message = @NormalizedMessage,
                     attempt_count = target.attempt_count + @AttemptCount, failure_count = target.failure_count + 1,
-                    last_failed_at = @FailedAt, status = N'Pending', status_reason = NULL,
+                    last_failed_at = @FailedAt,
+                    status = CASE WHEN target.status = N'Discarded' THEN target.status ELSE N'Pending' END,
+                    status_reason = CASE WHEN target.status = N'Discarded' THEN target.status_reason ELSE NULL END,
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @FailedAt
             WHEN NOT MATCHED THEN
                 INSERT (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
@@ -412,7 +423,7 @@ public sealed class DeadLetterSql
                 VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
                     @AttemptCount, 1, @FailedAt, @FailedAt, N'Pending', 0, @FailedAt)
-            OUTPUT inserted.id AS Id, inserted.failure_count AS FailureCount;
+            OUTPUT inserted.id AS Id, inserted.failure_count AS FailureCount, inserted.status AS Status;
             """,
 
         AuditInsert = """
@@ -520,7 +531,9 @@ public sealed class DeadLetterSql
         Restore = """
             UPDATE bridge.dead_letters
             SET status = N'Pending', status_reason = NULL, updated_at = @Now
-            WHERE id = @Id AND status = N'Discarded';
+            WHERE id = @Id AND status = N'Discarded'
+              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
+                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent'));
             """,
 
         Purge = """

@@ -189,6 +189,12 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         Assert.Equal(
             ["Captured", "EditAndReplay", "EditAndReplay"],
             original["audit"]!.AsArray().Select(entry => entry!["action"]!.GetValue<string>()));
+
+        // The original is archived for good: restored and replayed, it would be applied next to its edited copy.
+        var restore = await admin.PostAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/restore", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.Conflict, restore.StatusCode);
+        Assert.Contains("replaced by an edited copy", await restore.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("Discarded", (await ShowAsync(admin, announced.DeadLetterId))["status"]!.GetValue<string>());
     }
 
     [Fact]

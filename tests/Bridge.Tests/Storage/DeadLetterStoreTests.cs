@@ -397,6 +397,39 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task A_discarded_message_failing_again_counts_on_its_dead_letter_and_stays_Discarded()
+    {
+        // The operator discarded it ("sent by hand"): another copy failing must not make it Pending again, where a bulk
+        // replay would send it — a second top-up.
+        var first = await CaptureAsync(NewLetter(messageId: "m-discarded"));
+        Assert.True(await Store.DiscardAsync(first.Id, "sent by hand", new("alice", "Discard", "Discarded", "sent by hand"), CancellationToken.None));
+        clock.Advance(TimeSpan.FromMinutes(5));
+
+        var again = await CaptureAsync(NewLetter(messageId: "m-discarded") with { ExceptionMessage = "failed once more" });
+
+        Assert.Equal((first.Id, 2), (again.Id, again.FailureCount));
+        var details = (await Store.GetAsync(first.Id, CancellationToken.None))!;
+        Assert.Equal((DeadLetterStatus.Discarded, "sent by hand", 2), (details.Letter.Status, details.Letter.Summary.StatusReason, details.Letter.Summary.FailureCount));
+        Assert.Equal(("FailedAgain", "Discarded"), (details.Audit[^1].Action, details.Audit[^1].Outcome));
+        Assert.Contains("stays Discarded", details.Audit[^1].Detail, StringComparison.Ordinal);
+    }
+
+    [StoreFact]
+    public async Task The_original_of_an_edited_message_cannot_be_restored_and_stays_archived_when_it_fails_again()
+    {
+        // Restored and replayed, the original would be applied next to its edited copy.
+        var id = (await CaptureAsync(NewLetter("m-edited"))).Id;
+        Assert.True(await Store.TryClaimReplayAsync(id, "editor", Lease, CancellationToken.None));
+        Assert.True(await Store.CompleteEditAsync(id, "editor", "Edited and replayed as message m-new.", new("ops", "EditAndReplay", "Discarded", "new message m-new"), CancellationToken.None));
+
+        await CaptureAsync(NewLetter("m-edited"));
+
+        Assert.Equal(DeadLetterStatus.Discarded, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
+        Assert.False(await Store.RestoreAsync(id, new("bob", "Restore", "Pending"), CancellationToken.None));
+        Assert.Equal(DeadLetterStatus.Discarded, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
+    }
+
+    [StoreFact]
     public async Task Purge_deletes_only_dead_letters_old_enough_and_not_being_replayed_with_their_audit()
     {
         var old = (await CaptureAsync(NewLetter("m-old"))).Id;

@@ -188,6 +188,15 @@ public sealed partial class DeadLetterOperations(
 
         if (!await store.RestoreAsync(id, new DeadLetterAction(actor, "Restore", "Pending"), cancellationToken))
         {
+            if (details.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent"))
+            {
+                // The store refuses it for good: replayed, the original would be applied next to its edited copy.
+                await store.AuditAsync(id, new DeadLetterAction(actor, "Restore", "Refused: edited", details.Letter.Summary.StatusReason), cancellationToken);
+                return new DeadLetterActionResult(
+                    id, DeadLetterActionOutcome.Conflict, details.Letter.Status,
+                    $"Restore refused: this message was replaced by an edited copy ({details.Letter.Summary.StatusReason}); replayed, the original would be applied next to it. Look up the edited message instead.");
+            }
+
             return await RefuseAsync(id, actor, "Restore", null, details.Letter.Status, cancellationToken, kind: null);
         }
 

@@ -54,9 +54,14 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
         var captured = new DeadLetterCaptured(SqlValues.ReadId(row.Id), SqlValues.ReadInt32(row.FailureCount));
+        // A discarded letter (by an operator, or replaced by an edited copy) stays Discarded: made Pending, a bulk replay
+        // would send what the operator decided not to send.
+        var stillDiscarded = string.Equals(row.Status as string, nameof(DeadLetterStatus.Discarded), StringComparison.Ordinal);
         var action = captured.FailureCount == 1
             ? new DeadLetterAction("bridge", "Captured", "Pending", $"{exceptionType}: {Shorten(exceptionMessage)}")
-            : new DeadLetterAction("bridge", "FailedAgain", "Pending", $"failure {captured.FailureCount}: {exceptionType}: {Shorten(exceptionMessage)}");
+            : stillDiscarded
+                ? new DeadLetterAction("bridge", "FailedAgain", "Discarded", $"failure {captured.FailureCount}: {exceptionType}: {Shorten(exceptionMessage)}; it stays Discarded as an operator left it (restore it to replay it)")
+                : new DeadLetterAction("bridge", "FailedAgain", "Pending", $"failure {captured.FailureCount}: {exceptionType}: {Shorten(exceptionMessage)}");
         await InsertAuditAsync(transaction, captured.Id, action, letter.FailedAt, cancellationToken).ConfigureAwait(false);
         return captured;
     }
@@ -322,6 +327,8 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     {
         public object Id { get; set; } = null!;
         public object FailureCount { get; set; } = null!;
+
+        public object? Status { get; set; }
     }
 
     private sealed class ExpiredReplayRow
