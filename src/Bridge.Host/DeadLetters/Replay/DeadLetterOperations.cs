@@ -104,8 +104,9 @@ public sealed partial class DeadLetterOperations(
     }
 
     /// <summary>
-    /// Sends <paramref name="body"/> as a new message (a new message id, linked to the original by a header) to the original
-    /// queue, after checking it against the message's contract, and archives the original as Discarded.
+    /// Sends <paramref name="body"/> as a new message (its id derived from the dead letter and the body, see
+    /// <see cref="EditMessageId"/>; linked to the original by a header) to the original queue, after checking it against the
+    /// message's contract, and archives the original as Discarded.
     /// </summary>
     public async Task<DeadLetterActionResult> EditAndReplayAsync(Guid id, JsonElement body, string actor, CancellationToken cancellationToken)
     {
@@ -135,7 +136,7 @@ public sealed partial class DeadLetterOperations(
             return await RefuseAsync(id, actor, "EditAndReplay", null, letter.Status, cancellationToken, kind: "edit");
         }
 
-        var newMessageId = NewId.NextGuid().ToString("D");
+        var newMessageId = EditMessageId(id, body.GetRawText()).ToString("D");
         var headers = ApplicationHeaders(letter);
         headers[EditedFromHeader] = id.ToString("D");
         LinkToOriginalTrace(headers);
@@ -158,6 +159,22 @@ public sealed partial class DeadLetterOperations(
         metrics.Replay("replayed", "edit");
         LogEdited(logger, id, newMessageId, actor);
         return new DeadLetterActionResult(id, DeadLetterActionOutcome.Done, DeadLetterStatus.Discarded, reason, newMessageId);
+    }
+
+    /// <summary>
+    /// The message id of an edit: derived from the dead letter and the edited body (SHA-256, as a version-8 UUID), never
+    /// drawn anew. An edit tried again — after a send that failed or was cancelled once its frame may already have reached
+    /// the broker, when the letter is Pending again — is then the same message under the same idempotency key, applied once.
+    /// </summary>
+    public static Guid EditMessageId(Guid deadLetterId, string editedBody)
+    {
+        ArgumentNullException.ThrowIfNull(editedBody);
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"bridge-edit/{deadLetterId:D}/{editedBody}"), hash);
+        var bytes = hash[..16];
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        return new Guid(bytes, bigEndian: true);
     }
 
     public async Task<DeadLetterActionResult> DiscardAsync(Guid id, string reason, string actor, CancellationToken cancellationToken)
