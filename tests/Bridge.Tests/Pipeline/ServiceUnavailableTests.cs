@@ -21,12 +21,20 @@ public sealed class ServiceUnavailableTests(PipelineFixture fixture)
     [Fact]
     public async Task A_statement_line_applied_and_answered_503_is_read_back_not_sent_again()
     {
+        // The line is read back once it can no longer land: a bridge of its own with a short in-flight window.
+        var prefix = $"bridge-su-{Guid.NewGuid():N}"[..22];
+        await using var bridge = await fixture.StartBridgeAsync(prefix, new Dictionary<string, string?>
+        {
+            ["ActivePlatform:AttemptTimeout"] = "00:00:01",
+            ["ActivePlatform:TotalTimeout"] = "00:00:02",
+        });
         var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Total = 100m }, CancellationToken.None);
         var line = $"BS-{Guid.NewGuid():N}"[..20];
+        var messageId = NewMessageId();
         await Sandbox.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/payments/{payment.Number}", LoseAnswerNext = 1, LostAnswerStatus = 503 }, CancellationToken.None);
         try
         {
-            await fixture.Erp.PublishJsonAsync(fixture.Queue(CompletePaymentConsumer.Queue), new Dictionary<string, object?>
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", new Dictionary<string, object?>
             {
                 ["mode"] = "ByPaymentNumber",
                 ["paymentNumber"] = payment.Number,
@@ -34,9 +42,9 @@ public sealed class ServiceUnavailableTests(PipelineFixture fixture)
                 ["amount"] = 30m,
                 ["currencyCode"] = "USD",
                 ["externalTransactionId"] = line,
-            }, NewMessageId());
+            }, messageId);
 
-            var completed = Assert.IsType<PaymentCompleted>(await fixture.Events.WaitForAsync<IResultEvent>(e => e.Key == payment.Number));
+            var completed = Assert.IsType<PaymentCompleted>(await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == messageId));
             var correction = Assert.Single(await Sandbox.GetPaymentCorrectionsAsync(payment.Id, CancellationToken.None));
             Assert.Equal(correction.Id, completed.CorrectionId);
             Assert.Equal(PaymentCompletionOutcome.PartiallyPaid, completed.Outcome);
