@@ -17,6 +17,9 @@ public sealed class ChaosOptions
                                 is frozen and it goes on where it stood (default 2)
           --late-landings S     share of the faulting phases that also answer some writes 502/503/504 at once and carry them
                                 out 50 to 1 500 ms later, 0 to 1 (default 0.3; 0 for none; 1 for every faulting phase)
+          --manager-corrections N
+                                corrections a manager enters by hand on a statement line's payment as the line is published,
+                                half of them of the line's own amount (default 4; 0 for none)
           --storage S           postgresql (default) or sqlite (one database file shared by both instances)
           --rate R              messages published per second (default 20)
           --restarts N          restarts of RabbitMQ and of PostgreSQL each (default 1; 0 for none; needs chaos.sh's services)
@@ -43,6 +46,9 @@ public sealed class ChaosOptions
     public int Kills { get; private set; } = 3;
 
     public int Pauses { get; private set; } = 2;
+
+    /// <summary>Corrections entered by hand on statement lines' payments (<see cref="Faults.ManagerCorrection"/>).</summary>
+    public int ManagerCorrections { get; private set; } = 4;
 
     public StorageKind Storage { get; private set; } = StorageKind.PostgreSql;
 
@@ -89,6 +95,7 @@ public sealed class ChaosOptions
                 case "--messages": options.Messages = Int(1); break;
                 case "--kills": options.Kills = Int(0); break;
                 case "--pauses": options.Pauses = Int(0); break;
+                case "--manager-corrections": options.ManagerCorrections = Int(0); break;
                 case "--restarts": options.Restarts = Int(0); break;
                 case "--full-broker-restart": options.FullBrokerRestart = true; break;
                 case "--no-faults": options.Faults = false; break;

@@ -88,7 +88,14 @@ public sealed class ChaosRun(ChaosOptions options)
             using var admin = new AdminClient(supervisor.LiveAddresses, adminToken);
             using var door = new ErpDoor(supervisor.LiveDoors, erpKey, history, options.Seed);
             var services = new ServiceControl(Environment.GetEnvironmentVariable(ServiceControl.ScriptVariable), options.FullBrokerRestart);
-            var schedule = FaultSchedule.Build(options.Seed, plan.Stream.Count, options.Kills, options.Restarts, services.CanRestart, options.Storage == StorageKind.PostgreSql, options.Faults, options.Pauses, options.ClaimLease, options.LateLandings);
+            var statementLines = plan.Stream
+                .Select((publication, i) => (Publication: i, Line: publication.Message.Payload as Bridge.Contracts.CompletePayment))
+                .Where(p => p.Line is { Mode: Bridge.Contracts.PaymentCompletionMode.ByPaymentNumber, PaymentNumber: not null, Amount: not null })
+                .Select(p => (p.Publication, p.Line!.PaymentNumber!, p.Line.Amount!.Value))
+                .ToList();
+            var schedule = FaultSchedule.Build(
+                options.Seed, plan.Stream.Count, options.Kills, options.Restarts, services.CanRestart, options.Storage == StorageKind.PostgreSql, options.Faults, options.Pauses, options.ClaimLease,
+                options.LateLandings, statementLines, options.Faults ? options.ManagerCorrections : 0);
             Say($"{plan.Messages.Count} messages in {plan.Stream.Count} publications ({routes.Count(r => r != Route.Amqp)} through the HTTP door), {schedule.Count} disturbances; two Bridge processes up after {clock.Elapsed.TotalSeconds:0}s");
 
             await using var disturber = new Disturber(sandbox.Control, supervisor, services, admin, history, ct);

@@ -42,6 +42,8 @@ public sealed class Disturber : IAsyncDisposable
 
     public int Pauses { get; private set; }
 
+    public int ManagerCorrections { get; private set; }
+
     public void Enqueue(ChaosAction action) => _actions.Writer.TryWrite(action);
 
     /// <summary>Waits until every enqueued action is done.</summary>
@@ -132,6 +134,14 @@ public sealed class Disturber : IAsyncDisposable
                     DatabaseRestarts++;
                     _history.Disturbed("postgresql", $"back after {took.TotalSeconds:0.0}s");
                 }));
+                break;
+
+            case ManagerCorrection manager:
+                var payment = (await _sandbox.GetPaymentsAsync(manager.PaymentNumber, null, ct)).FirstOrDefault()
+                    ?? throw new InvalidOperationException($"payment {manager.PaymentNumber} is not in the sandbox");
+                await _sandbox.ChangePaymentByHandAsync(payment.Id, new SandboxHandChange { PaymentId = payment.Id, CorrectionTotal = manager.Amount }, ct);
+                ManagerCorrections++;
+                _history.Disturbed("manager", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"correction of {manager.Amount} entered by hand on payment {manager.PaymentNumber}"));
                 break;
 
             case ReplayDeadLetters:

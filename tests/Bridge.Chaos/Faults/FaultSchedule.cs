@@ -29,6 +29,13 @@ public sealed record ReplayDeadLetters(int AtPublication) : ChaosAction(AtPublic
 public sealed record ReplayThenKill(int AtPublication, int Instance, TimeSpan KillAfter) : ChaosAction(AtPublication);
 
 /// <summary>
+/// A manager enters a correction by hand on a statement line's payment as the line is published: of the line's own amount
+/// (a look-alike of the line's correction) or another. Bridge fences a payment against its own flows only; a line whose
+/// answer is lost meanwhile must never take the manager's correction for its own, nor be sent again.
+/// </summary>
+public sealed record ManagerCorrection(int AtPublication, string PaymentNumber, decimal Amount) : ChaosAction(AtPublication);
+
+/// <summary>
 /// The seeded plan of disturbances, placed by stream position (after the N-th publication) rather than by clock, so a seed
 /// always disturbs the same part of the stream: phases of sandbox faults (latency, 5xx, 429 with Retry-After, hangs past
 /// the client's timeout, answers lost after the effect, calls answered at once and carried out later), SIGKILLs, broker and database restarts, and operator replays.
@@ -66,7 +73,9 @@ public static class FaultSchedule
         SlowAsyncTasks,
     }
 
-    public static IReadOnlyList<ChaosAction> Build(int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true, int pauses = 0, TimeSpan? claimLease = null, double lateLandings = DefaultLateLandingShare)
+    public static IReadOnlyList<ChaosAction> Build(
+        int seed, int publications, int kills, int restarts, bool canRestartServices, bool hasPostgres, bool faults = true, int pauses = 0, TimeSpan? claimLease = null,
+        double lateLandings = DefaultLateLandingShare, IReadOnlyList<(int Publication, string PaymentNumber, decimal Amount)>? statementLines = null, int managerCorrections = 0)
     {
         var random = new Random(unchecked((seed * 131) + 17));
         var actions = new List<ChaosAction>();
@@ -143,6 +152,18 @@ public static class FaultSchedule
         for (var i = 0; i < pauses; i++)
         {
             actions.Add(new PauseInstance(Position(pausing, n, 0.05, 0.9), pausing.Next(2), lease * (1.2 + pausing.NextDouble())));
+        }
+
+        // Drawn apart as well: a seed's other disturbances stay what they were before managers existed.
+        if (statementLines is { Count: > 0 })
+        {
+            var managing = new Random(unchecked((seed * 7927) + 11));
+            for (var i = 0; i < managerCorrections; i++)
+            {
+                var line = statementLines[managing.Next(statementLines.Count)];
+                var amount = managing.Next(2) == 0 ? line.Amount : Math.Round(1m + (decimal)(managing.NextDouble() * 49), 2);
+                actions.Add(new ManagerCorrection(line.Publication, line.PaymentNumber, amount));
+            }
         }
 
         return [.. actions.OrderBy(a => a.AtPublication)];
