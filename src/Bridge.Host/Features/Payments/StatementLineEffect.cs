@@ -204,8 +204,7 @@ public static class StatementLineEffect
     /// hand carries their own. A platform that words it otherwise (another language) makes such corrections Unknown, never a
     /// line's by mistake.
     /// </summary>
-    public static string PlatformCorrectionComment(string paymentNumber) =>
-        $"Accounting of the amount received on the basis of {paymentNumber} from an external system.";
+    public static string PlatformCorrectionComment(string paymentNumber) => PlatformCommentStart + paymentNumber + PlatformCommentEnd;
 
     private const string PlatformCommentStart = "Accounting of the amount received on the basis of ";
     private const string PlatformCommentEnd = " from an external system.";
