@@ -82,13 +82,13 @@ public sealed partial class InstanceRegistry(
     /// </summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (database.Dialect == SqlDialect.Sqlite && sql.ListLive is { } listLive)
+        if (database.Dialect == SqlDialect.Sqlite)
         {
             IReadOnlyList<string> live;
             try
             {
                 await using var connection = await database.OpenAsync(cancellationToken);
-                live = [.. await connection.QueryAsync<string>(new CommandDefinition(listLive, cancellationToken: cancellationToken))];
+                live = [.. await connection.QueryAsync<string>(new CommandDefinition(sql.ListLive, cancellationToken: cancellationToken))];
             }
             catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.Message.Contains("no such table", StringComparison.Ordinal))
             {
@@ -140,7 +140,7 @@ public sealed partial class InstanceRegistry(
 }
 
 /// <summary>The instance registry's statements, the three dialects side by side; leases by the database's clock.</summary>
-public sealed record InstanceSql(string Heartbeat, string CountLive, string Remove, string RemoveExpired, string? ListLive = null)
+public sealed record InstanceSql(string Heartbeat, string CountLive, string Remove, string RemoveExpired, string ListLive)
 {
     public static InstanceSql For(SqlDialect dialect) => dialect switch
     {
@@ -158,7 +158,8 @@ public sealed record InstanceSql(string Heartbeat, string CountLive, string Remo
             """,
         CountLive: "SELECT COUNT(*) FROM bridge.instances WHERE lease_expires_at > statement_timestamp();",
         Remove: "DELETE FROM bridge.instances WHERE id = @Id;",
-        RemoveExpired: "DELETE FROM bridge.instances WHERE lease_expires_at < statement_timestamp();");
+        RemoveExpired: "DELETE FROM bridge.instances WHERE lease_expires_at < statement_timestamp();",
+        ListLive: "SELECT id FROM bridge.instances WHERE lease_expires_at > statement_timestamp();");
 
     public static InstanceSql SqlServer { get; } = new(
         Heartbeat: """
@@ -171,7 +172,8 @@ public sealed record InstanceSql(string Heartbeat, string CountLive, string Remo
             """,
         CountLive: "SELECT COUNT(*) FROM bridge.instances WHERE lease_expires_at > SYSUTCDATETIME();",
         Remove: "DELETE FROM bridge.instances WHERE id = @Id;",
-        RemoveExpired: "DELETE FROM bridge.instances WHERE lease_expires_at < SYSUTCDATETIME();");
+        RemoveExpired: "DELETE FROM bridge.instances WHERE lease_expires_at < SYSUTCDATETIME();",
+        ListLive: "SELECT id FROM bridge.instances WHERE lease_expires_at > SYSUTCDATETIME();");
 
     private const string SqliteNow = "strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now')";
 
