@@ -95,6 +95,9 @@ public interface IEffectResourceCheck
 
     /// <summary>Why <paramref name="resourceId"/> cannot be recorded as <paramref name="entry"/>'s resource, or null when it can.</summary>
     Task<string?> RefusalAsync(EffectEntry entry, string resourceId, CancellationToken cancellationToken);
+
+    /// <summary>Why <paramref name="entry"/> cannot be resolved as applied without a resource (this effect always makes one), or null.</summary>
+    Task<string?> RefusalWithoutResourceAsync(EffectEntry entry, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 }
 
 /// <summary>

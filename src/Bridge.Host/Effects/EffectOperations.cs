@@ -174,6 +174,13 @@ public sealed partial class EffectOperations(
             return await RefuseAsync(entry, actor, asked, EffectActionOutcome.Conflict, $"Not applied cannot be recorded yet: {notYet}.", cancellationToken);
         }
 
+        if (resolution == EffectState.Applied && resourceId is null
+            && resourceChecks?.FirstOrDefault(check => string.Equals(check.Prefix, kind.Prefix, StringComparison.Ordinal)) is { } needs
+            && await needs.RefusalWithoutResourceAsync(entry, cancellationToken) is { } missing)
+        {
+            return await RefuseAsync(entry, actor, asked, EffectActionOutcome.Invalid, missing, cancellationToken);
+        }
+
         // The resource named must be there and be this effect's, where the flow can tell: a resolution is the operator's word,
         // but a mistyped id would otherwise be answered to the ERP as its payment.
         if (resolution == EffectState.Applied && resourceId is not null

@@ -248,6 +248,42 @@ public sealed class StatementLineAttributionTests
         Assert.Contains("invoice I-9", invoices.Reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(PaymentStatuses.Cancelled)]
+    [InlineData(PaymentStatuses.PaidFromBalance)]
+    [InlineData(PaymentStatuses.PendingBilling)]
+    public void A_payment_closed_in_a_status_the_line_never_sets_is_not_the_lines_completion(string status)
+    {
+        // Found by review (helper-71): the line (full, method 2) never landed; the payment was cancelled or paid from balance
+        // meanwhile. Only Completed is what a line sets.
+        var (state, applied, _) = StatementLineEffect.Attribute(
+            LineOf("waiting_for_payment", 100m, 2) with { Trace = Trace(null, 0) }, Touched(PaymentNow(status), 2, 5), Totals());
+
+        Assert.NotEqual(EffectState.Applied, state);
+        Assert.Null(applied);
+    }
+
+    [Fact]
+    public void A_payment_method_the_payment_already_had_before_the_send_is_no_trace_of_the_line()
+    {
+        // Completed once with method 2 and reopened: anyone's completion with method 2 looks like the line's.
+        var (state, applied, reason) = StatementLineEffect.Attribute(
+            LineOf("waiting_for_payment", 100m, 2) with { Trace = Trace(2, 0) }, Touched(PaymentNow("completed"), 2, 5), Totals());
+
+        Assert.Equal((EffectState.Unknown, null), (state, applied));
+        Assert.Contains("already had before the send", reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("completed", 40, true)]
+    [InlineData("waiting_for_payment", 40, true)]
+    [InlineData("waiting_for_payment", 130, true)]
+    [InlineData("waiting_for_payment", 100, false)]
+    public void Only_a_full_line_on_an_open_payment_can_be_applied_without_a_correction(string statusBefore, int paid, bool makesOne)
+    {
+        Assert.Equal(makesOne, StatementLineEffect.AlwaysMakesACorrection(new LineSent("P-1", statusBefore, [], 100m, paid, 2)));
+    }
+
     [Fact]
     public void An_operators_resolution_names_what_the_line_did_by_the_correction_they_found()
     {

@@ -123,6 +123,42 @@ public sealed class StatementLineClosedElsewhereTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task A_line_that_never_landed_on_a_payment_cancelled_meanwhile_is_not_reported_completed()
+    {
+        // Found by review (helper-71): the payment was completed once with method 2 and reopened (it keeps the method); the
+        // line (method 2) is answered 502 without landing while a manager cancels the payment. Cancelled with method 2 is not
+        // the line's completion: the money never arrived.
+        var prefix = $"bridge-slcc-{Guid.NewGuid():N}"[..22];
+        var payment = await Sandbox.AddPaymentAsync(new SandboxPaymentSeed { Status = "completed", Total = 100m }, CancellationToken.None);
+        await Sandbox.ChangePaymentByHandAsync(payment.Id, new SandboxHandChange { Status = "waiting_for_payment" }, CancellationToken.None);
+        await using var bridge = await fixture.StartBridgeAsync(prefix, ShortWindow);
+        await Sandbox.SetFaultAsync(
+            new FaultRule
+            {
+                Method = "POST",
+                PathContains = $"/payments/{payment.Number}",
+                FailNext = 1,
+                ErrorStatus = 502,
+                ThenByHand = new SandboxHandChange { PaymentId = payment.Id, Status = "cancelled" },
+            },
+            CancellationToken.None);
+        try
+        {
+            var line = $"BS-{Guid.NewGuid():N}"[..20];
+            var complete = NewId.NextGuid().ToString("D");
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{CompletePaymentConsumer.Queue}", FullLine(payment, line), complete);
+            var answer = await fixture.Events.WaitForAsync<IResultEvent>(e => e.MessageId == complete, TimeSpan.FromSeconds(120));
+
+            Assert.Empty(await LandingsAsync(payment, line));
+            Assert.True(answer is ErpMessageDeadLettered, $"answered {answer.GetType().Name} ({(answer as PaymentCompleted)?.Outcome}, status {(answer as PaymentCompleted)?.PaymentStatus}): the line never landed");
+        }
+        finally
+        {
+            await Sandbox.ClearFaultsAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_managers_correction_of_the_lines_amount_is_not_taken_for_the_line_that_lands_after_it()
     {
         // The line (40 of 100) is answered 502 and lands 1.5 s later; meanwhile a manager enters a correction of 40 by hand.

@@ -171,8 +171,10 @@ public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsy
         // The manager's correction (12.50), or one the payment does not have, is not the line's: refused, with why.
         var managers = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = corrections[1].Id, note = "seen" });
         var missing = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", resourceId = "999999", note = "seen" });
-        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (managers.StatusCode, missing.StatusCode));
-        Assert.Contains("this line makes a correction of 30 only", await managers.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var none = await admin.PostAsJsonAsync(resolveUri, new { resolution = "Applied", note = "seen" });
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (managers.StatusCode, missing.StatusCode, none.StatusCode));
+        Assert.Contains("entered otherwise (by hand), and is not this line's", await managers.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("give the correction's id", await none.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Contains($"has no correction 999999", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // Two operators resolve it at once (same finding): one wins, the other is told it changed meanwhile.

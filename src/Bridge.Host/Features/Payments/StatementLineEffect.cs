@@ -86,6 +86,13 @@ public static class StatementLineEffect
         var expected = Expected(before, now);
         if (Matches(expected, before, now, added, corrections))
         {
+            if (expected.Correction is null && before.Trace is { PaymentMethodId: { } had } && had == before.PaymentMethodId)
+            {
+                // The line's method is its only trace on a completion: a payment that carried it before the send (completed
+                // with it once, then reopened) shows the same after anyone's completion.
+                return (EffectState.Unknown, null, string.Create(CultureInfo.InvariantCulture, $"read back: the payment is completed with payment method {had}, which it already had before the send, so the completion cannot be told from someone else's; {described}"));
+            }
+
             if (expected.Correction is null && LinkedInvoices(now) is { Count: > 0 } invoices)
             {
                 // Completing a postpaid invoice completes its payment (REFERENCE.md §6), and what payment method that records
@@ -176,8 +183,10 @@ public static class StatementLineEffect
     private static bool Matches(Expectation expected, LineSent before, Payment now, IReadOnlyList<string> added, IReadOnlyDictionary<string, PaymentCorrectionAttributes>? corrections)
     {
         var status = now.Attributes.Status;
+        // A line that completes an open payment makes it Completed (REFERENCE.md §2.5), never cancelled, paid from balance or
+        // pending billing: those closed statuses are someone else's.
         var statusAsExpected = expected.StatusChange
-            ? PaymentStatuses.IsClosed(status) && !string.Equals(status, before.Status, StringComparison.Ordinal)
+            ? string.Equals(status, PaymentStatuses.Completed, StringComparison.Ordinal) && !string.Equals(status, before.Status, StringComparison.Ordinal)
                 && (before.PaymentMethodId is not { } method || now.Attributes.PaymentMethodId == method)
             : string.Equals(status, before.Status, StringComparison.Ordinal);
         var correctionsAsExpected = expected.Correction is null
@@ -211,10 +220,24 @@ public static class StatementLineEffect
 
     /// <summary>Whether <paramref name="correction"/> carries ActivePlatform's comment for a paid amount on this payment.</summary>
     private static bool IsPlatformCorrection(PaymentCorrectionAttributes correction, Payment payment)
-        => correction.Comment is { } comment
-            && (payment.Attributes.DocumentId is { } number
+        => IsPlatformCorrection(correction, payment.Attributes.DocumentId);
+
+    /// <summary>Whether <paramref name="correction"/> carries ActivePlatform's comment for a paid amount on payment <paramref name="number"/> (any payment when not known).</summary>
+    public static bool IsPlatformCorrection(PaymentCorrectionAttributes correction, string? number)
+    {
+        ArgumentNullException.ThrowIfNull(correction);
+        return correction.Comment is { } comment
+            && (number is not null
                 ? string.Equals(comment, PlatformCorrectionComment(number), StringComparison.Ordinal)
                 : comment.StartsWith(PlatformCommentStart, StringComparison.Ordinal) && comment.EndsWith(PlatformCommentEnd, StringComparison.Ordinal));
+    }
+
+    /// <summary>Whether the line, applied, always made a correction: it paid part of an open payment, overpaid it, or met it closed.</summary>
+    public static bool AlwaysMakesACorrection(LineSent before)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        return PaymentStatuses.IsClosed(before.Status) || (before.Total is { } total && before.Paid is { } paid && paid != total);
+    }
 
     private static List<string> Added(LineSent before, Payment now) => now.CorrectionIds.Except(before.CorrectionIds, StringComparer.Ordinal).ToList();
 

@@ -49,6 +49,12 @@ public sealed class StatementLineResourceCheck(IPaymentsClient payments) : IEffe
             return $"Payment {paymentId} has no correction {resourceId} in ActivePlatform: give the id of the correction this line made, as ActivePlatform shows it (or none, if it made none).";
         }
 
+        var number = entry.Id.Key.Split('|')[0];
+        if (!StatementLineEffect.IsPlatformCorrection(correction, number))
+        {
+            return $"Correction {resourceId} does not carry the comment ActivePlatform gives a paid amount of payment {number} (\"{StatementLineEffect.PlatformCorrectionComment(number)}\"): it was entered otherwise (by hand), and is not this line's.";
+        }
+
         if (before.CorrectionIds.Contains(resourceId, StringComparer.Ordinal))
         {
             return $"Correction {resourceId} was on payment {paymentId} before this line was sent: it is not this line's.";
@@ -63,5 +69,13 @@ public sealed class StatementLineResourceCheck(IPaymentsClient payments) : IEffe
         }
 
         return null;
+    }
+
+    public Task<string?> RefusalWithoutResourceAsync(EffectEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return Task.FromResult(StatementLineEffect.SentOf(entry) is { } before && StatementLineEffect.AlwaysMakesACorrection(before)
+            ? "This statement line, applied, made a correction (it paid part of the payment, overpaid it, or met it closed): give the correction's id (--resource-id), so the ERP is told which correction is the line's."
+            : null);
     }
 }
