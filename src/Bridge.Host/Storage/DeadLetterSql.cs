@@ -182,12 +182,16 @@ public sealed class DeadLetterSql
 
         // A second claimer waits on the row lock, then re-checks the WHERE clause against the claimed row and matches nothing.
         // The lease runs on the database's clock, never on an instance's own.
+        // Never a letter whose edited copy was sent (even when the edit lost its claim to a capture of the original and the
+        // letter is Pending again): replayed, the original would be applied beside its edit.
         ClaimReplay = """
             UPDATE bridge.dead_letters
             SET status = 'Replaying', replay_claimed_by = @Owner,
                 replay_claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond',
                 updated_at = @Now
-            WHERE id = @Id AND status = 'Pending';
+            WHERE id = @Id AND status = 'Pending'
+              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
             """,
 
         SelectExpiredReplays = """
@@ -335,7 +339,9 @@ public sealed class DeadLetterSql
             UPDATE dead_letters
             SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = {{SqliteClock.NowPlus("@LeaseMilliseconds")}},
                 updated_at = @Now
-            WHERE id = @Id AND status = 'Pending';
+            WHERE id = @Id AND status = 'Pending'
+              AND NOT EXISTS (SELECT 1 FROM dead_letter_audit a
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
             """,
 
         SelectExpiredReplays = $$"""
@@ -486,7 +492,9 @@ public sealed class DeadLetterSql
             SET status = N'Replaying', replay_claimed_by = @Owner,
                 replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds % 1000, DATEADD(second, @LeaseMilliseconds / 1000, SYSUTCDATETIME())),
                 updated_at = @Now
-            WHERE id = @Id AND status = N'Pending';
+            WHERE id = @Id AND status = N'Pending'
+              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
+                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent'));
             """,
 
         SelectExpiredReplays = """

@@ -85,6 +85,26 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
     }
 
     [StoreFact]
+    public async Task An_original_captured_again_while_its_edit_was_being_sent_is_never_replayed_beside_the_edit()
+    {
+        // Found by review (helper-70): the original's second copy fails while the edit is being sent; the capture makes the
+        // letter Pending and drops the edit's claim, so the edit cannot archive it. A replay must still not send the original.
+        var letter = NewLetter("m-edit-race");
+        var id = (await CaptureAsync(letter)).Id;
+        transport.OnSend = async () => await CaptureAsync(letter with { Id = Guid.NewGuid(), FailedAt = clock.GetUtcNow() });
+
+        var edited = await Operations.EditAndReplayAsync(id, Body("document-race"), "alice", CancellationToken.None);
+        transport.OnSend = null;
+        var replay = await Operations.ReplayAsync(id, "bulk", "job-2", CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.Done, edited.Outcome);
+        Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
+        Assert.Equal(DeadLetterActionOutcome.Conflict, replay.Outcome);
+        Assert.Contains("edited copy of this message was already sent", replay.Detail, StringComparison.Ordinal);
+        Assert.Equal([edited.NewMessageId], transport.Attempts.Select(message => message.MessageId));
+    }
+
+    [StoreFact]
     public async Task Retrying_an_edit_whose_send_may_have_reached_the_broker_sends_the_same_message_again()
     {
         var id = (await CaptureAsync(NewLetter("m-retried"))).Id;
@@ -147,12 +167,23 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
 
         public List<OutgoingMessage> Attempts { get; } = [];
 
+        /// <summary>Run during each send, before it completes (e.g. a capture racing it).</summary>
+        public Func<Task>? OnSend { get; set; }
+
         public void FailNext(Exception exception) => failures.Enqueue(exception);
 
-        public Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+        public async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
             Attempts.Add(message);
-            return failures.TryDequeue(out var failure) ? Task.FromException(failure) : Task.CompletedTask;
+            if (OnSend is { } during)
+            {
+                await during();
+            }
+
+            if (failures.TryDequeue(out var failure))
+            {
+                throw failure;
+            }
         }
     }
 }

@@ -77,6 +77,15 @@ public sealed partial class DeadLetterOperations(
         var owner = $"{actor}:{Guid.NewGuid():N}";
         if (!await store.TryClaimReplayAsync(id, owner, options.Value.ReplayClaimLease, cancellationToken))
         {
+            if ((await store.GetAsync(id, cancellationToken))?.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent") == true)
+            {
+                await store.AuditAsync(id, new DeadLetterAction(actor, "Replay", "Refused: edited", detail), cancellationToken);
+                metrics.Replay("refused", "replay");
+                return new DeadLetterActionResult(
+                    id, DeadLetterActionOutcome.Conflict, details.Letter.Status,
+                    "Replay refused: an edited copy of this message was already sent; replayed, the original would be applied beside it. Discard it once the edit is answered.");
+            }
+
             return await RefuseAsync(id, actor, "Replay", detail, details.Letter.Status, cancellationToken);
         }
 
