@@ -297,8 +297,8 @@ public sealed class StatementLineAttributionTests
         Assert.Equal(PaymentCompletionOutcome.Overpaid, StatementLineEffect.ByOperator(Before("waiting_for_payment", 130m), PaymentNow("completed"), resolution, new() { Total = 30m }).Outcome);
         Assert.Equal(PaymentCompletionOutcome.AlreadyClosed, StatementLineEffect.ByOperator(Before("waiting_for_payment", 130m), PaymentNow("completed"), resolution, new() { Total = 130m }).Outcome);
         Assert.Equal(PaymentCompletionOutcome.PartiallyPaid, StatementLineEffect.ByOperator(Before("waiting_for_payment", 40m), PaymentNow("waiting_for_payment"), resolution, new() { Total = 40m }).Outcome);
-        Assert.Equal([130m, 30m], StatementLineEffect.PossibleCorrections(Before("waiting_for_payment", 130m), null));
-        Assert.Equal([40m], StatementLineEffect.PossibleCorrections(Before("completed", 40m), null));
+        Assert.Equal([130m, 30m], StatementLineEffect.PossibleCorrections(Before("waiting_for_payment", 130m)));
+        Assert.Equal([40m], StatementLineEffect.PossibleCorrections(Before("completed", 40m)));
     }
 
     [Theory]

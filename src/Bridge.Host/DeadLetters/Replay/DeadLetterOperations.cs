@@ -77,7 +77,7 @@ public sealed partial class DeadLetterOperations(
         var owner = $"{actor}:{Guid.NewGuid():N}";
         if (!await store.TryClaimReplayAsync(id, owner, options.Value.ReplayClaimLease, cancellationToken))
         {
-            if ((await store.GetAsync(id, cancellationToken))?.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent") == true)
+            if (await store.GetAsync(id, cancellationToken) is { } now && EditWasSent(now))
             {
                 await store.AuditAsync(id, new DeadLetterAction(actor, "Replay", "Refused: edited", detail), cancellationToken);
                 metrics.Replay("refused", "replay");
@@ -186,6 +186,10 @@ public sealed partial class DeadLetterOperations(
         return new Guid(bytes, bigEndian: true);
     }
 
+    /// <summary>Whether an edited copy of the letter was sent (as the store's claim and restore statements judge it).</summary>
+    private static bool EditWasSent(DeadLetterDetails details)
+        => details.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent");
+
     public async Task<DeadLetterActionResult> DiscardAsync(Guid id, string reason, string actor, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
@@ -214,7 +218,7 @@ public sealed partial class DeadLetterOperations(
 
         if (!await store.RestoreAsync(id, new DeadLetterAction(actor, "Restore", "Pending"), cancellationToken))
         {
-            if (details.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent"))
+            if (EditWasSent(details))
             {
                 // The store refuses it for good: replayed, the original would be applied next to its edited copy.
                 await store.AuditAsync(id, new DeadLetterAction(actor, "Restore", "Refused: edited", details.Letter.Summary.StatusReason), cancellationToken);

@@ -171,7 +171,7 @@ public sealed class CompletePaymentHandler(
     /// <summary>What a line an operator resolved as applied came to, read with the correction they named (if any).</summary>
     private async Task<LineApplied> ByOperatorAsync(OperatorResolution byOperator, long resellerId, string number, CancellationToken cancellationToken)
     {
-        var before = byOperator.PreviousAs<LineUnresolved>()?.Before ?? (byOperator.PreviousAs<LineSent>() is { CorrectionIds: not null } sent ? sent : null);
+        var before = StatementLineEffect.SentOf(byOperator);
         var now = await payments.FindByNumberAsync(resellerId, number, cancellationToken);
         var named = byOperator.ResourceId is { } correction && now is not null
             ? (await payments.GetCorrectionsAsync(resellerId, now.Id, cancellationToken)).GetValueOrDefault(correction)

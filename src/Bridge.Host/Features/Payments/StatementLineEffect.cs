@@ -295,11 +295,18 @@ public static class StatementLineEffect
         return entry.EvidenceAs<LineUnresolved>()?.Before ?? (entry.EvidenceAs<LineSent>() is { CorrectionIds: not null } sent ? sent : null);
     }
 
+    /// <summary>The line recorded before the send of an entry an operator resolved (kept in the resolution's evidence).</summary>
+    public static LineSent? SentOf(OperatorResolution resolution)
+    {
+        ArgumentNullException.ThrowIfNull(resolution);
+        return resolution.PreviousAs<LineUnresolved>()?.Before ?? (resolution.PreviousAs<LineSent>() is { CorrectionIds: not null } sent ? sent : null);
+    }
+
     /// <summary>The correction totals this line can have made: its paid amount, or the excess of an overpayment.</summary>
-    public static IReadOnlyList<decimal> PossibleCorrections(LineSent before, decimal? paymentTotal)
+    public static IReadOnlyList<decimal> PossibleCorrections(LineSent before)
     {
         ArgumentNullException.ThrowIfNull(before);
-        var total = before.Total ?? paymentTotal;
+        var total = before.Total;
         var paid = before.Paid ?? total;
         return paid is not { } amount ? []
             : total is { } t && amount > t && !PaymentStatuses.IsClosed(before.Status) ? [amount, amount - t]

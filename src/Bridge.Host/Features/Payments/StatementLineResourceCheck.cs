@@ -60,7 +60,7 @@ public sealed class StatementLineResourceCheck(IPaymentsClient payments) : IEffe
             return $"Correction {resourceId} was on payment {paymentId} before this line was sent: it is not this line's.";
         }
 
-        var possible = StatementLineEffect.PossibleCorrections(before, null);
+        var possible = StatementLineEffect.PossibleCorrections(before);
         if (possible.Count > 0 && (correction.Total is not { } total || !possible.Contains(total)))
         {
             return string.Create(
