@@ -29,7 +29,8 @@ public sealed class DeadLetterSql
 
     /// <summary>
     /// Pending to Replaying for one owner, leased for <c>@LeaseMilliseconds</c> from the database's now; affects one row only
-    /// for the winner.
+    /// for the winner. Never a letter whose edited copy was sent; with <c>@ForReplay</c> = 1 (a plain replay) never one whose
+    /// edit's send was begun either.
     /// </summary>
     public required string ClaimReplay { get; init; }
 
@@ -183,7 +184,9 @@ public sealed class DeadLetterSql
         // A second claimer waits on the row lock, then re-checks the WHERE clause against the claimed row and matches nothing.
         // The lease runs on the database's clock, never on an instance's own.
         // Never a letter whose edited copy was sent (even when the edit lost its claim to a capture of the original and the
-        // letter is Pending again): replayed, the original would be applied beside its edit.
+        // letter is Pending again): replayed, the original would be applied beside its edit. For a plain replay (@ForReplay = 1)
+        // also never one whose edit's send was begun ('Sending', written with the edit's claim): whether it reached the queue
+        // is unknown once the send failed or the editor died. An edit may claim it again: the same edit is the same message.
         ClaimReplay = """
             UPDATE bridge.dead_letters
             SET status = 'Replaying', replay_claimed_by = @Owner,
@@ -191,7 +194,8 @@ public sealed class DeadLetterSql
                 updated_at = @Now
             WHERE id = @Id AND status = 'Pending'
               AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay'
+                                AND (a.outcome IN ('Discarded', 'Sent') OR (a.outcome = 'Sending' AND @ForReplay = 1)));
             """,
 
         SelectExpiredReplays = """
@@ -240,7 +244,7 @@ public sealed class DeadLetterSql
             SET status = 'Pending', status_reason = NULL, updated_at = @Now
             WHERE id = @Id AND status = 'Discarded'
               AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent', 'Sending'));
             """,
 
         Purge = """
@@ -341,7 +345,8 @@ public sealed class DeadLetterSql
                 updated_at = @Now
             WHERE id = @Id AND status = 'Pending'
               AND NOT EXISTS (SELECT 1 FROM dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay'
+                                AND (a.outcome IN ('Discarded', 'Sent') OR (a.outcome = 'Sending' AND @ForReplay = 1)));
             """,
 
         SelectExpiredReplays = $$"""
@@ -389,7 +394,7 @@ public sealed class DeadLetterSql
             SET status = 'Pending', status_reason = NULL, updated_at = @Now
             WHERE id = @Id AND status = 'Discarded'
               AND NOT EXISTS (SELECT 1 FROM dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent', 'Sending'));
             """,
 
         Purge = $$"""
@@ -494,7 +499,8 @@ public sealed class DeadLetterSql
                 updated_at = @Now
             WHERE id = @Id AND status = N'Pending'
               AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent'));
+                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay'
+                                AND (a.outcome IN (N'Discarded', N'Sent') OR (a.outcome = N'Sending' AND @ForReplay = 1)));
             """,
 
         SelectExpiredReplays = """
@@ -541,7 +547,7 @@ public sealed class DeadLetterSql
             SET status = N'Pending', status_reason = NULL, updated_at = @Now
             WHERE id = @Id AND status = N'Discarded'
               AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent'));
+                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent', N'Sending'));
             """,
 
         Purge = """

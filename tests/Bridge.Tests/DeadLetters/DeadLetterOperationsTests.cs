@@ -100,8 +100,49 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         Assert.Equal(DeadLetterActionOutcome.Done, edited.Outcome);
         Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
         Assert.Equal(DeadLetterActionOutcome.Conflict, replay.Outcome);
-        Assert.Contains("edited copy of this message was already sent", replay.Detail, StringComparison.Ordinal);
+        Assert.Contains("an edited copy of this message was sent", replay.Detail, StringComparison.Ordinal);
         Assert.Equal([edited.NewMessageId], transport.Attempts.Select(message => message.MessageId));
+    }
+
+    [StoreFact]
+    public async Task A_letter_whose_edit_may_have_reached_the_queue_is_never_replayed_or_restored_as_the_original()
+    {
+        // The edit's send fails after its frame may have reached the broker: the letter is Pending again, and the edit may be
+        // in the queue. Sending the original now could apply both; sending the same edit again cannot.
+        var id = (await CaptureAsync(NewLetter("m-edit-unknown"))).Id;
+        transport.FailNext(new TimeoutException("no confirm"));
+        var failed = await Operations.EditAndReplayAsync(id, Body("document-unknown"), "alice", CancellationToken.None);
+
+        var replay = await Operations.ReplayAsync(id, "bulk", "job-3", CancellationToken.None);
+        var pending = (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status;
+        var discarded = await Operations.DiscardAsync(id, "handled by hand", "bob", CancellationToken.None);
+        var restore = await Operations.RestoreAsync(id, "carol", CancellationToken.None);
+        var restored = (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status;
+
+        Assert.Equal(DeadLetterActionOutcome.SendFailed, failed.Outcome);
+        Assert.Equal(DeadLetterActionOutcome.Conflict, replay.Outcome);
+        Assert.Contains("its send was begun and may have reached the queue", replay.Detail, StringComparison.Ordinal);
+        Assert.Equal(DeadLetterStatus.Pending, pending);
+        Assert.Equal(DeadLetterActionOutcome.Done, discarded.Outcome);
+        Assert.Equal(DeadLetterActionOutcome.Conflict, restore.Outcome);
+        Assert.Equal(DeadLetterStatus.Discarded, restored);
+        var sent = Assert.Single(transport.Attempts);
+        Assert.Equal(EditMessageIdOf(id, "document-unknown"), sent.MessageId);
+    }
+
+    [StoreFact]
+    public async Task An_edit_whose_send_failed_can_be_sent_again_after_its_claim_was_released()
+    {
+        var id = (await CaptureAsync(NewLetter("m-edit-again"))).Id;
+        transport.FailNext(new TimeoutException("no confirm"));
+        await Operations.EditAndReplayAsync(id, Body("document-again"), "alice", CancellationToken.None);
+
+        var again = await Operations.EditAndReplayAsync(id, Body("document-again"), "alice", CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.Done, again.Outcome);
+        Assert.Equal([again.NewMessageId, again.NewMessageId], transport.Attempts.Select(message => message.MessageId));
+        var audit = (await Store.GetAsync(id, CancellationToken.None))!.Audit.Where(entry => entry.Action == "EditAndReplay").Select(entry => entry.Outcome);
+        Assert.Equal(["Sending", "Failed: TimeoutException", "Sending", "Discarded"], audit);
     }
 
     [StoreFact]
@@ -131,6 +172,8 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         Assert.True(Guid.TryParse(first.MessageId, out _));
         Assert.Equal(DeadLetterStatus.Discarded, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
     }
+
+    private static string EditMessageIdOf(Guid id, string key) => DeadLetterOperations.EditMessageId(id, Body(key).GetRawText()).ToString("D");
 
     private static JsonElement Body(string key, decimal total = 100.50m) =>
         JsonSerializer.SerializeToElement(Document(key, revision: 1, total: total), new JsonSerializerOptions(JsonSerializerDefaults.Web));

@@ -83,7 +83,7 @@ public sealed partial class DeadLetterOperations(
                 metrics.Replay("refused", "replay");
                 return new DeadLetterActionResult(
                     id, DeadLetterActionOutcome.Conflict, details.Letter.Status,
-                    "Replay refused: an edited copy of this message was already sent; replayed, the original would be applied beside it. Discard it once the edit is answered.");
+                    "Replay refused: an edited copy of this message was sent, or its send was begun and may have reached the queue; replayed, the original could be applied beside it. Send the same edit again (it is the same message, applied once) or discard this one once the edit is answered.");
             }
 
             return await RefuseAsync(id, actor, "Replay", detail, details.Letter.Status, cancellationToken);
@@ -140,12 +140,13 @@ public sealed partial class DeadLetterOperations(
         }
 
         var owner = $"{actor}:{Guid.NewGuid():N}";
-        if (!await store.TryClaimReplayAsync(id, owner, options.Value.ReplayClaimLease, cancellationToken))
+        var newMessageId = EditMessageId(id, body.GetRawText()).ToString("D");
+        var detail = $"new message {newMessageId}";
+        if (!await store.TryClaimEditAsync(id, owner, options.Value.ReplayClaimLease, new DeadLetterAction(actor, "EditAndReplay", "Sending", detail), cancellationToken))
         {
             return await RefuseAsync(id, actor, "EditAndReplay", null, letter.Status, cancellationToken, kind: "edit");
         }
 
-        var newMessageId = EditMessageId(id, body.GetRawText()).ToString("D");
         var headers = ApplicationHeaders(letter);
         headers[EditedFromHeader] = id.ToString("D");
         LinkToOriginalTrace(headers);
@@ -153,7 +154,6 @@ public sealed partial class DeadLetterOperations(
         properties.Remove("content_encoding");
         var outgoing = new OutgoingMessage(
             letter.Summary.SourceQueue, Encoding.UTF8.GetBytes(body.GetRawText()), newMessageId, letter.CorrelationId, "application/json", properties, headers);
-        var detail = $"new message {newMessageId}";
         if (await SendOrReleaseAsync(outgoing, id, owner, actor, "EditAndReplay", detail, cancellationToken, kind: "edit") is { } failed)
         {
             return failed;
@@ -186,9 +186,9 @@ public sealed partial class DeadLetterOperations(
         return new Guid(bytes, bigEndian: true);
     }
 
-    /// <summary>Whether an edited copy of the letter was sent (as the store's claim and restore statements judge it).</summary>
+    /// <summary>Whether an edited copy of the letter was sent or its send begun (as the store's claim and restore statements judge it).</summary>
     private static bool EditWasSent(DeadLetterDetails details)
-        => details.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent");
+        => details.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent" or "Sending");
 
     public async Task<DeadLetterActionResult> DiscardAsync(Guid id, string reason, string actor, CancellationToken cancellationToken)
     {

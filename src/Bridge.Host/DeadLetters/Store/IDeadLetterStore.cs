@@ -33,6 +33,13 @@ public interface IDeadLetterStore
     Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The edit's claim: as <see cref="TryClaimReplayAsync"/>, and with it (one transaction) <paramref name="sending"/>, the
+    /// <c>EditAndReplay</c> / <c>Sending</c> entry that marks the letter as one whose edit may reach its queue. From then on a
+    /// plain replay never claims the letter, whatever becomes of the send; an edit may (the same edit is the same message).
+    /// </summary>
+    Task<bool> TryClaimEditAsync(Guid id, string owner, TimeSpan lease, DeadLetterAction sending, CancellationToken cancellationToken);
+
+    /// <summary>
     /// A replay that crashed between sending and recording leaves its dead letter Replaying: once its claim has expired by
     /// the database's clock, this makes it Pending again (replayable, discardable, purgeable) with a
     /// <c>ReplayLeaseExpired</c> audit entry saying the message may or may not have been sent. Re-sending it is safe: the

@@ -153,8 +153,20 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
                 Owner = owner,
                 Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
                 LeaseMilliseconds = (long)lease.TotalMilliseconds,
+                ForReplay = 1,
             },
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<bool> TryClaimEditAsync(Guid id, string owner, TimeSpan lease, DeadLetterAction sending, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(lease, TimeSpan.FromDays(365));
+        await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
+        // The claim and the edit's marker commit together: no edit is sent that a plain replay could still claim after.
+        return await TransitionAsync(
+            sql.ClaimReplay, id, new { Owner = owner, LeaseMilliseconds = (long)lease.TotalMilliseconds, ForReplay = 0 }, sending, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<Guid>> ReleaseExpiredReplaysAsync(Guid? id, CancellationToken cancellationToken)
