@@ -221,12 +221,18 @@ internal sealed partial class PaymentStore
     // Ids keep growing across resets, so an id seen before a reset never names another payment after it.
     private long _lastPaymentId = 3000;
 
-    public PaymentStore(SandboxClock clock, EffectLedger ledger, CorrectionStore correctionStore)
+    public PaymentStore(SandboxClock clock, EffectLedger ledger, CorrectionStore correctionStore, SandboxSettings settings)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         _clock = clock;
         _ledger = ledger;
         _correctionStore = correctionStore;
         Seed();
+        if (settings.FirstPaymentId is { } first)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(first, _lastPaymentId, nameof(settings.FirstPaymentId));
+            _lastPaymentId = first - 1;
+        }
     }
 
     public static string MethodName(long methodId) => methodId switch

@@ -38,6 +38,13 @@ public sealed class SandboxSettings
     /// <summary>Seeded orders per reseller (read-only, <c>GET orders</c>).</summary>
     public int OrdersPerReseller { get; set; } = 12;
 
+    /// <summary>
+    /// The id (and so, unless given, the number) of the first payment added after the seeded ones (3001–3005); ids grow from
+    /// it. Default: right after the seeded ones. Test runs with several sandboxes publishing to one broker give each its own
+    /// start, so payment numbers never repeat across them.
+    /// </summary>
+    public long? FirstPaymentId { get; set; }
+
     /// <summary>Seed of the Random behind fault rates, so a run with rates can be repeated.</summary>
     public int RandomSeed { get; set; } = 12345;
 

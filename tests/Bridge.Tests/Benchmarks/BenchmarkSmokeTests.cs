@@ -10,7 +10,9 @@ namespace Bridge.Tests.Benchmarks;
 /// <summary>
 /// The benchmark publishes result events on the shared broker, under keys its own sandbox made up (a payment's number or
 /// id) that another test's sandbox can make up too: it runs alone, never beside tests that wait for events by key (CI once
-/// saw the mix's <c>PaymentCompleted</c> for payment 003006 counted by a dead-letter test's payment 003006).
+/// saw the mix's <c>PaymentCompleted</c> for payment 003006 counted by a dead-letter test's payment 003006; the tests'
+/// sandboxes now number their payments elsewhere). It also reads PostgreSQL's statistics, which a busy machine flushes late:
+/// run beside the other collections, a 20-message scenario read 0.95 transactions per message.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class BenchmarkCollection

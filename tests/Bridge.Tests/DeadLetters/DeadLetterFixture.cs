@@ -20,6 +20,13 @@ public sealed class DeadLetterCollection : ICollectionFixture<DeadLetterFixture>
     public const string Name = "Dead letters on RabbitMQ, PostgreSQL and the sandbox";
 }
 
+/// <summary>The web page's browser tests, with a fixture of their own: they take as long as the rest of the dead-letter tests together, which run beside them.</summary>
+[CollectionDefinition(Name)]
+public sealed class DeadLetterCollection2 : ICollectionFixture<DeadLetterFixture>
+{
+    public const string Name = "Dead letters 2 (the web page) on RabbitMQ, PostgreSQL and the sandbox";
+}
+
 /// <summary>
 /// Real parts for the dead-letter tests, apart from the pipeline tests' so that faults injected here touch nothing else:
 /// a private RabbitMQ (from ./test.sh), a fresh PostgreSQL database, the sandbox over HTTP, and one Bridge built as

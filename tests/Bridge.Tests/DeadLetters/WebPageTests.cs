@@ -19,7 +19,7 @@ namespace Bridge.Tests.DeadLetters;
 /// letters are produced for real (RabbitMQ, PostgreSQL, the sandbox answering 429), and whose effects are checked in the
 /// sandbox and through the admin API. Every wait is Playwright's own (auto-waiting locators and expectations) or an event.
 /// </summary>
-[Collection(DeadLetterCollection.Name)]
+[Collection(DeadLetterCollection2.Name)]
 public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chromium) : IClassFixture<ChromiumFixture>, IAsyncLifetime
 {
     private const string ReadOnlyTip = "Your token is read-only: this needs a token with the Operator role.";
@@ -417,6 +417,9 @@ public sealed class WebPageTests(DeadLetterFixture fixture, ChromiumFixture chro
         await page.GetByRole(AriaRole.Link, new() { Name = "Effects", Exact = true }).ClickAsync();
         await page.GetByLabel("Owner (message id)").FillAsync(owner);
         await page.Locator("#effect-filters").GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        // The filtered list, not the unfiltered one the tab opened with (when this is the only effect they look alike, and a
+        // late render of the filtered one replaced the row under the click that followed).
+        await Expect(page.Locator("#effects")).Not.ToHaveAttributeAsync("aria-busy", "true");
         await Expect(page.Locator("#effects tbody tr")).ToHaveCountAsync(1);
         await Expect(page.Locator("#effects tbody tr .status")).ToHaveTextAsync("Unknown");
         await page.GetByRole(AriaRole.Link, new() { Name = key }).ClickAsync();

@@ -33,6 +33,9 @@ public static class TestAccounts
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Accounts.AddRange(Ranges.Select(r => new SandboxAccountRange { ResellerId = r.ResellerId, From = r.From, To = r.To }));
+        // Sandboxes of one test run publish to one broker, and some assertions find a payment's event by its number: each
+        // sandbox numbers its payments from its own start (the seeded ones keep theirs), so the numbers never repeat across them.
+        settings.FirstPaymentId = 10_000 + (Random.Shared.NextInt64(1, 90_000) * 1_000);
         return settings;
     }
 }

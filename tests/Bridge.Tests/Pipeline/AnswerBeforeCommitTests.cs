@@ -11,7 +11,7 @@ namespace Bridge.Tests.Pipeline;
 /// killed) before it committed. The answer was known: the redelivery must neither send the effect again nor treat its
 /// outcome as unknown.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class AnswerBeforeCommitTests(PipelineFixture fixture)
 {
     private static string NewMessageId() => NewId.NextGuid().ToString("D");

@@ -11,7 +11,7 @@ namespace Bridge.Tests.Pipeline;
 /// confirmed to reach. ActivePlatform may answer 404 for a reseller outside the token's subtree too (undocumented): then the
 /// task may still be running, and reading it as ended lets a newer version be written before it, and then under it.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class AsyncTaskScopeTests(PipelineFixture fixture)
 {
     private SandboxControlClient Sandbox => fixture.Sandbox.Control;

@@ -13,7 +13,7 @@ namespace Bridge.Tests.Pipeline;
 /// back). The claim belongs to that attempt's owner alone, so the executor gives it back at once: the message's retry is
 /// not kept busy for a whole lease by its own earlier attempt (review of issue 8's third slice).
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class BeginAndClaimFailureTests(PipelineFixture fixture)
 {
     [Fact]

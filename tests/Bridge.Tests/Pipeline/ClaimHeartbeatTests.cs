@@ -14,7 +14,7 @@ namespace Bridge.Tests.Pipeline;
 /// the claim back. (The renewal's timer is now stopped by disposing it rather than by cancelling its wait, issue 8: this
 /// pins both halves.)
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class ClaimHeartbeatTests(PipelineFixture fixture)
 {
     [Fact]

@@ -17,7 +17,7 @@ namespace Bridge.Tests.Pipeline;
 /// lost after the journal was written, a delete answered after the document was created again, a delivery that lost its
 /// claim and got it back after another delivery wrote.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class ClosingDocumentJournalReviewTests(PipelineFixture fixture)
 {
     private static string Queue(string prefix) => $"{prefix}.{SendClosingDocumentConsumer.Queue}";

@@ -12,7 +12,7 @@ namespace Bridge.Tests.Pipeline;
 /// A 503 now leaves the create unresolved like any other 5xx: nothing is sent again for the document until the create is
 /// found by key or can no longer land, so the late create is this message's document.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection5.Name)]
 public sealed class ClosingDocumentLateCreateTests(PipelineFixture fixture)
 {
     [Fact]

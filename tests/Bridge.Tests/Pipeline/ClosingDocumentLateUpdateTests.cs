@@ -10,7 +10,7 @@ namespace Bridge.Tests.Pipeline;
 /// carried out by ActivePlatform, writing that version again. The document's next version must not be written before that
 /// attempt can no longer land, or the older version ends up in ActivePlatform while Bridge reports the newer one sent.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class ClosingDocumentLateUpdateTests(PipelineFixture fixture)
 {
     [Theory]

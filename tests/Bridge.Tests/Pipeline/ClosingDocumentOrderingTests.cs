@@ -12,7 +12,7 @@ namespace Bridge.Tests.Pipeline;
 /// still reports the document it removed. Each case parks one message in a long retry delay (or stops its instance) so
 /// that another message for the document runs in between, as a database stop or a kill does in a chaos run.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class ClosingDocumentOrderingTests(PipelineFixture fixture)
 {
     private static readonly Dictionary<string, string?> ParkedRetries = new()

@@ -13,7 +13,7 @@ namespace Bridge.Tests.Pipeline;
 /// Closing documents end to end: an ERP publishes plain JSON to RabbitMQ, Bridge writes to the ActivePlatform sandbox over
 /// HTTP, keeps its idempotency records and outbox in PostgreSQL, and publishes result events back to RabbitMQ.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class ClosingDocumentPipelineTests(PipelineFixture fixture)
 {
     private static int _nextAccount = 7000;

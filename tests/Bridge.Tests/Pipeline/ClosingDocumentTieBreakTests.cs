@@ -9,7 +9,7 @@ namespace Bridge.Tests.Pipeline;
 /// Two versions of one document with the same revision, each saying when it was modified: the earlier one arriving late is
 /// skipped, not written over the later one (issue 7, leftovers).
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class ClosingDocumentTieBreakTests(PipelineFixture fixture)
 {
     [Fact]

@@ -11,7 +11,7 @@ namespace Bridge.Tests.Pipeline;
 /// outcome was unclear (its answer lost), the HTTP layer's repeat may be refused precisely because the first attempt was
 /// carried out: the write is settled by reading back, never answered as "refused, nothing happened" (issue 7, leftovers).
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class ClosingDocumentUnclearRefusalTests(PipelineFixture fixture)
 {
     /// <summary>The HTTP layer repeats PATCH and DELETE; an unclear write is settled within a short in-flight window (15 s).</summary>

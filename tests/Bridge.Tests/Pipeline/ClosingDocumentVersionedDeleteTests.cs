@@ -13,7 +13,7 @@ namespace Bridge.Tests.Pipeline;
 /// when a newer version was already written. (helper-62: without a version, a version answered 429 before the delete and
 /// retried after it created the document again; a create answered 503 before a delete the ERP sent first was skipped.)
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class ClosingDocumentVersionedDeleteTests(PipelineFixture fixture)
 {
     private static string Queue(string prefix) => $"{prefix}.{SendClosingDocumentConsumer.Queue}";

@@ -15,7 +15,7 @@ namespace Bridge.Tests.Pipeline;
 /// created. The fault is a trigger on the outbox table that fails the message's own event once, with the code PostgreSQL
 /// uses when it is shut down (57P01).
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection5.Name)]
 public sealed class CompletionFaultTests(PipelineFixture fixture)
 {
     [Theory]

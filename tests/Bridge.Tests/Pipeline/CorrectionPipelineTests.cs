@@ -10,7 +10,7 @@ namespace Bridge.Tests.Pipeline;
 /// Corrections end to end: plain JSON on RabbitMQ, Bridge on PostgreSQL, the sandbox over HTTP. The ERP's correction id is
 /// the natural key: whatever the message id, one correction per key, and one status change per correction.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection5.Name)]
 public sealed class CorrectionPipelineTests(PipelineFixture fixture)
 {
     private string CreateQueue => fixture.Queue(CreateCorrectionConsumer.Queue);

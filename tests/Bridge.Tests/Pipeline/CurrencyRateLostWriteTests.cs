@@ -14,7 +14,7 @@ namespace Bridge.Tests.Pipeline;
 /// batch of the same pair sent in that time could be overwritten by it: ActivePlatform left with the older rate while Bridge
 /// records the newer. The newer batch waits until the older write can no longer land.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class CurrencyRateLostWriteTests(PipelineFixture fixture)
 {
     private static readonly DateTimeOffset Nine = new(2026, 11, 30, 9, 0, 0, TimeSpan.FromHours(3));

@@ -12,7 +12,7 @@ namespace Bridge.Tests.Pipeline;
 /// Each test owns its currency pairs (the sandbox and database are shared by the collection), so the sandbox's PATCH history
 /// filtered by pair shows exactly what this test made Bridge send.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class CurrencyRatePipelineTests(PipelineFixture fixture)
 {
     private static readonly DateTimeOffset Nine = new(2026, 11, 30, 9, 0, 0, TimeSpan.FromHours(3));

@@ -15,7 +15,7 @@ namespace Bridge.Tests.Pipeline;
 /// is nowhere to write a dead letter but the error queue), and every message is applied once when the database answers
 /// again. The database is taken away from one Bridge only, through a relay the test cuts.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class DatabaseOutageTests(PipelineFixture fixture)
 {
     private const int Documents = 4;

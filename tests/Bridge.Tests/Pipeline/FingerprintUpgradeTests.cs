@@ -9,7 +9,7 @@ using static Bridge.Tests.Pipeline.PipelineTestData;
 namespace Bridge.Tests.Pipeline;
 
 /// <summary>A message an older Bridge recorded (unversioned fingerprint) is still the same message to this one.</summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class FingerprintUpgradeTests(PipelineFixture fixture)
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);

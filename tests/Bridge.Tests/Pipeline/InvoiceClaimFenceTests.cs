@@ -15,7 +15,7 @@ namespace Bridge.Tests.Pipeline;
 /// before the call: it must be sent only while that claim has been held since. A delivery that stalled past its lease must
 /// not send what it decided after other deliveries changed the invoice meanwhile.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class InvoiceClaimFenceTests(PipelineFixture fixture)
 {
     [Fact]

@@ -10,7 +10,7 @@ namespace Bridge.Tests.Pipeline;
 /// gateway's 503 for a call the platform then carries out), that attempt may still land: the invoice's next message must not
 /// be sent before it can no longer land, or the late call undoes it (chaos seed 1242: a late approval after a revoke).
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class InvoiceLateLandingTests(PipelineFixture fixture)
 {
     [Fact]

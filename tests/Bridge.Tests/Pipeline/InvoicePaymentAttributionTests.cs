@@ -13,7 +13,7 @@ namespace Bridge.Tests.Pipeline;
 /// by id of that payment can be unresolved while the invoice's completion completes it: the completion by id must never take
 /// that change for its own.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class InvoicePaymentAttributionTests(PipelineFixture fixture)
 {
     private static int _nextAccount = 81_000;

@@ -10,7 +10,7 @@ namespace Bridge.Tests.Pipeline;
 /// ERP-managed postpaid invoices end to end. The natural key is the ERP's document id with the operation: whatever the
 /// message id, an approval, a completion or a revoke already in place is not sent to ActivePlatform again.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class InvoicePipelineTests(PipelineFixture fixture)
 {
     private static readonly DateOnly October = new(2026, 10, 1);

@@ -14,7 +14,7 @@ namespace Bridge.Tests.Pipeline;
 /// burning retries, dead-letters nothing, and applies every message exactly once after ActivePlatform is back. The budget is
 /// shrunk by configuration so the outage is short here; the mechanism (pause, probe, resume) has no bound of its own.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class OutageTests(PipelineFixture fixture)
 {
     private const int Documents = 12;

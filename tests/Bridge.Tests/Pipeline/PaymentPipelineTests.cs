@@ -11,7 +11,7 @@ namespace Bridge.Tests.Pipeline;
 /// ActivePlatform sandbox over HTTP, with its idempotency records and outbox in PostgreSQL, and publishes result events.
 /// Each test seeds its own payments, so tests never share one.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection5.Name)]
 public sealed class PaymentPipelineTests(PipelineFixture fixture)
 {
     private SandboxControlClient Sandbox => fixture.Sandbox.Control;

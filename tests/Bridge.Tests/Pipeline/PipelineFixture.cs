@@ -5,10 +5,43 @@ using Npgsql;
 
 namespace Bridge.Tests.Pipeline;
 
+// The pipeline tests in five collections, each with a fixture of its own (its own sandbox, database and Bridge), run side by
+// side: one collection's tests run one after another, and most of their time is spent waiting for windows to pass, not
+// computing. The classes are spread by their measured durations (a full run's console log) so the five end near each other.
+
+/// <summary>Pipeline tests, first of five collections (see the comment above).</summary>
 [CollectionDefinition(Name)]
 public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
 {
-    public const string Name = "Pipeline on RabbitMQ, PostgreSQL and the sandbox";
+    public const string Name = "Pipeline 1 on RabbitMQ, PostgreSQL and the sandbox";
+}
+
+/// <summary>Pipeline tests, second of five collections.</summary>
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection2 : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "Pipeline 2 on RabbitMQ, PostgreSQL and the sandbox";
+}
+
+/// <summary>Pipeline tests, third of five collections.</summary>
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection3 : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "Pipeline 3 on RabbitMQ, PostgreSQL and the sandbox";
+}
+
+/// <summary>Pipeline tests, fourth of five collections.</summary>
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection4 : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "Pipeline 4 on RabbitMQ, PostgreSQL and the sandbox";
+}
+
+/// <summary>Pipeline tests, fifth of five collections.</summary>
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection5 : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "Pipeline 5 on RabbitMQ, PostgreSQL and the sandbox";
 }
 
 /// <summary>

@@ -11,7 +11,7 @@ namespace Bridge.Tests.Pipeline;
 /// each takes its share, so that together they stay under it. Asserted as an upper bound on calls per second at the
 /// sandbox, which a slow machine can only lower.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class RateLimitTests(PipelineFixture fixture)
 {
     private const double Rate = 4;

@@ -10,7 +10,7 @@ namespace Bridge.Tests.Pipeline;
 /// The read-back that settles an effect whose answer was lost is itself answered with an error. That says nothing about the
 /// message: it is retried like any transient failure, never rejected, and never concluded Unknown for want of an answer.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class ReadBackFailureTests(PipelineFixture fixture)
 {
     private SandboxControlClient Sandbox => fixture.Sandbox.Control;

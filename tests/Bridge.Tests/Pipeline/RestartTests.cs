@@ -8,7 +8,7 @@ using static Bridge.Tests.Pipeline.PipelineTestData;
 
 namespace Bridge.Tests.Pipeline;
 
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection5.Name)]
 public sealed class RestartTests(PipelineFixture fixture)
 {
     [Fact]

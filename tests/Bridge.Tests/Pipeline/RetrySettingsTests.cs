@@ -9,7 +9,7 @@ using static Bridge.Tests.Pipeline.PipelineTestData;
 namespace Bridge.Tests.Pipeline;
 
 /// <summary>The in-process retry settings as an operator may set them, against the real broker, database and sandbox.</summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class RetrySettingsTests(PipelineFixture fixture)
 {
     [Fact]

@@ -14,7 +14,7 @@ namespace Bridge.Tests.Pipeline;
 /// lost is settled by whichever instance handles its document next; it must wait until the send can no longer land by the
 /// sender's timeouts, not only by its own, or the late send overwrites what was written after it.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection5.Name)]
 public sealed class SenderWindowTests(PipelineFixture fixture)
 {
     [Fact]

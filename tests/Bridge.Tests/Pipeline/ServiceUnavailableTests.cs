@@ -11,7 +11,7 @@ namespace Bridge.Tests.Pipeline;
 /// request the platform then applied. So a 503 proves nothing: the effect is settled by its read-back (or, for a
 /// correction, which cannot be read back, kept for an operator) — never sent again on the strength of the 503.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class ServiceUnavailableTests(PipelineFixture fixture)
 {
     private SandboxControlClient Sandbox => fixture.Sandbox.Control;

@@ -10,7 +10,7 @@ namespace Bridge.Tests.Pipeline;
 /// by MassTransit: moved to <c>&lt;queue&gt;_skipped</c>, where no operator looks. Bridge keeps it as a dead letter instead,
 /// and answers it like any failed message — nothing stays stranded in a broker queue.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class SkippedMessageTests(PipelineFixture fixture)
 {
     [Fact]

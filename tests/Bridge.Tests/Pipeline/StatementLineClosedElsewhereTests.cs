@@ -13,7 +13,7 @@ namespace Bridge.Tests.Pipeline;
 /// the whole amount (REFERENCE.md §2.5), and the line must be reported so — never as the line that completed the payment,
 /// which would hide money credited to the account twice.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection3.Name)]
 public sealed class StatementLineClosedElsewhereTests(PipelineFixture fixture)
 {
     private SandboxControlClient Sandbox => fixture.Sandbox.Control;

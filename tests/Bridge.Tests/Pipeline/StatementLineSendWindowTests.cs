@@ -13,7 +13,7 @@ namespace Bridge.Tests.Pipeline;
 /// How long a statement line may still land in ActivePlatform counts from its send, not from its journal entry: between
 /// the two the payment is read again, and that read may take as long as ActivePlatform (or a paused process) makes it.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection4.Name)]
 public sealed class StatementLineSendWindowTests(PipelineFixture fixture)
 {
     private SandboxControlClient Sandbox => fixture.Sandbox.Control;

@@ -10,7 +10,7 @@ namespace Bridge.Tests.Pipeline;
 /// <c>page[number]</c> are documented (REFERENCE.md §0): recovery must find the payment on an installation that ignores or
 /// refuses the inferred operators, reading <c>created_at</c> from the answer and paging until a short page.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection5.Name)]
 public sealed class TopUpRecoveryFilterTests(PipelineFixture fixture)
 {
     private SandboxControlClient Sandbox => fixture.Sandbox.Control;

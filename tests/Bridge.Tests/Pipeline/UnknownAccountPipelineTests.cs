@@ -14,7 +14,7 @@ namespace Bridge.Tests.Pipeline;
 /// account in the path, 422 "Account must exist" for one in a body): the message is the ERP's mistake, so each flow rejects
 /// it with ActivePlatform's error — once, not retried, not dead-lettered — and reports no effect.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection2.Name)]
 public sealed class UnknownAccountPipelineTests(PipelineFixture fixture)
 {
     private static string NewMessageId() => NewId.NextGuid().ToString("D");

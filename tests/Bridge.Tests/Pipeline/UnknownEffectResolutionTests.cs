@@ -21,7 +21,7 @@ namespace Bridge.Tests.Pipeline;
 /// the operator finds the effect, resolves it through the CLI or the admin API, and replays the dead letter. Not applied
 /// sends the effect again; applied answers the message without sending anything.
 /// </summary>
-[Collection(PipelineCollection.Name)]
+[Collection(PipelineCollection5.Name)]
 public sealed class UnknownEffectResolutionTests(PipelineFixture fixture) : IAsyncLifetime
 {
     private const string OperatorToken = "effects-operator-0123456789";

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Bridge.Sandbox;
+using Bridge.Tests.Infrastructure;
 using Xunit;
 
 namespace Bridge.Tests.Sandbox;
@@ -48,6 +49,24 @@ public sealed partial class PaymentsTests(SandboxFixture fixture) : SandboxTest(
     }
 
     private static System.Text.Json.JsonValueKind JsonValueKind(JsonNode? node) => node!.GetValueKind();
+
+    [Fact]
+    public async Task Payments_are_numbered_from_the_configured_first_id_and_test_sandboxes_each_start_elsewhere()
+    {
+        await using var configured = await SandboxServer.StartAsync(new SandboxSettings { FirstPaymentId = 70_001 }, CancellationToken.None);
+        await using var one = await SandboxServer.StartAsync(new SandboxSettings().WithTestAccounts(), CancellationToken.None);
+        await using var other = await SandboxServer.StartAsync(new SandboxSettings().WithTestAccounts(), CancellationToken.None);
+        var seed = new SandboxPaymentSeed { Total = 10m };
+
+        var first = await configured.Control.AddPaymentAsync(seed, CancellationToken.None);
+        var second = await configured.Control.AddPaymentAsync(seed, CancellationToken.None);
+        var inOne = await one.Control.AddPaymentAsync(seed, CancellationToken.None);
+        var inOther = await other.Control.AddPaymentAsync(seed, CancellationToken.None);
+
+        Assert.Equal(("70001", "070001", "70002"), (first.Id, first.Number, second.Id));
+        Assert.Single(await configured.Control.GetPaymentsAsync("002018", null, CancellationToken.None));
+        Assert.NotEqual(inOne.Number, inOther.Number);
+    }
 
     [Fact]
     public async Task A_top_up_payment_is_created_waiting_for_payment_and_comment_is_required()

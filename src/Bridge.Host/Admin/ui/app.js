@@ -579,14 +579,18 @@
 
   async function loadEffects() {
     const generation = ++state.generation;
+    // Busy until the latest load is shown: rows from an earlier filter are never taken for the answer to this one.
+    $('effects').setAttribute('aria-busy', 'true');
     let page;
     try {
       page = await api('effects' + query({ ...state.effectFilters, pageSize: 200 }));
     } catch (error) {
+      if (generation === state.generation) $('effects').removeAttribute('aria-busy');
       problem(error.message);
       return;
     }
     if (generation !== state.generation) return;
+    $('effects').removeAttribute('aria-busy');
     $('effects').tBodies[0].replaceChildren(...page.items.map(effectRow));
     $('effects-empty').hidden = page.items.length > 0;
     const which = page.state ? page.state : 'needing an operator';
