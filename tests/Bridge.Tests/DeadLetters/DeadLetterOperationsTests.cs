@@ -173,7 +173,7 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         Assert.Equal(DeadLetterStatus.Discarded, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
     }
 
-    private static string EditMessageIdOf(Guid id, string key) => DeadLetterOperations.EditMessageId(id, Body(key).GetRawText()).ToString("D");
+    private static string EditMessageIdOf(Guid id, string key) => DeadLetterOperations.EditMessageId(id, Body(key)).ToString("D");
 
     private static JsonElement Body(string key, decimal total = 100.50m) =>
         JsonSerializer.SerializeToElement(Document(key, revision: 1, total: total), new JsonSerializerOptions(JsonSerializerDefaults.Web));

@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Bridge.Contracts;
@@ -140,7 +143,7 @@ public sealed partial class DeadLetterOperations(
         }
 
         var owner = $"{actor}:{Guid.NewGuid():N}";
-        var newMessageId = EditMessageId(id, body.GetRawText()).ToString("D");
+        var newMessageId = EditMessageId(id, body).ToString("D");
         var detail = $"new message {newMessageId}";
         if (!await store.TryClaimEditAsync(id, owner, options.Value.ReplayClaimLease, new DeadLetterAction(actor, "EditAndReplay", "Sending", detail), cancellationToken))
         {
@@ -171,19 +174,75 @@ public sealed partial class DeadLetterOperations(
     }
 
     /// <summary>
-    /// The message id of an edit: derived from the dead letter and the edited body (SHA-256, as a version-8 UUID), never
+    /// The message id of an edit: derived from the dead letter and the edited content (SHA-256, as a version-8 UUID), never
     /// drawn anew. An edit tried again — after a send that failed or was cancelled once its frame may already have reached
     /// the broker, when the letter is Pending again — is then the same message under the same idempotency key, applied once.
+    /// The content is taken in a canonical form (<see cref="WriteCanonical"/>), so the same correction sent by another client
+    /// (the CLI re-serialises it, curl sends it as typed) is the same message too.
     /// </summary>
-    public static Guid EditMessageId(Guid deadLetterId, string editedBody)
+    public static Guid EditMessageId(Guid deadLetterId, JsonElement editedBody)
     {
-        ArgumentNullException.ThrowIfNull(editedBody);
-        Span<byte> hash = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"bridge-edit/{deadLetterId:D}/{editedBody}"), hash);
-        var bytes = hash[..16];
+        var canonical = new ArrayBufferWriter<byte>();
+        string scheme;
+        try
+        {
+            using var writer = new Utf8JsonWriter(canonical, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            WriteCanonical(writer, editedBody);
+            writer.Flush();
+            scheme = "bridge-edit";
+        }
+        catch (InvalidOperationException)
+        {
+            // Text no string can hold (an escaped lone surrogate): the body as written, under a scheme of its own.
+            canonical.ResetWrittenCount();
+            canonical.Write(Encoding.UTF8.GetBytes(editedBody.GetRawText()));
+            scheme = "bridge-edit-raw";
+        }
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes($"{scheme}/{deadLetterId:D}/"));
+        hash.AppendData(canonical.WrittenSpan);
+        var bytes = hash.GetHashAndReset().AsSpan(0, 16);
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
         return new Guid(bytes, bigEndian: true);
+    }
+
+    /// <summary>
+    /// <paramref name="element"/> without whitespace, each object's properties ordered by name (ordinal), recursively;
+    /// strings and names by their decoded text (so <c>\u0410</c> and <c>А</c> are one); numbers, <c>true</c>, <c>false</c>
+    /// and <c>null</c> exactly as written (100.50 stays 100.50, never 100.5).
+    /// </summary>
+    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject().OrderBy(property => property.Name, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(property.Name);
+                    WriteCanonical(writer, property.Value);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteCanonical(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                writer.WriteStringValue(element.GetString());
+                break;
+            default:
+                writer.WriteRawValue(element.GetRawText(), skipInputValidation: true);
+                break;
+        }
     }
 
     /// <summary>Whether an edited copy of the letter was sent or its send begun (as the store's claim and restore statements judge it).</summary>
