@@ -8,7 +8,8 @@ public sealed class DeadLetterSql
     /// <summary>
     /// Stores a dead letter, or — when the queue already holds one for the same message (same <c>identity_hash</c>: message
     /// id and body; a redelivery after a crash, a replay that failed again) — counts the new failure on it and makes it
-    /// Pending again. Returns its id and failure count.
+    /// Pending again (a Discarded one stays Discarded); a copy a replay of it sent (<c>@ReplayOf</c>) counts as one fewer in
+    /// the queue. Returns its id, failure count and status.
     /// </summary>
     public required string Upsert { get; init; }
 
@@ -28,11 +29,17 @@ public sealed class DeadLetterSql
     public required string Groups { get; init; }
 
     /// <summary>
-    /// Pending to Replaying for one owner, leased for <c>@LeaseMilliseconds</c> from the database's now; affects one row only
-    /// for the winner. Never a letter whose edited copy was sent; with <c>@ForReplay</c> = 1 (a plain replay) never one whose
-    /// edit's send was begun either.
+    /// A replay's claim: Pending to Replaying for one owner, leased for <c>@LeaseMilliseconds</c> from the database's now;
+    /// affects one row only for the winner. Never a letter an edit was begun for (<c>edit_message_id</c>); counts the copy of
+    /// the original it is about to send (<c>original_sent_at</c>, <c>original_copies</c>), in the same statement.
     /// </summary>
     public required string ClaimReplay { get; init; }
+
+    /// <summary>
+    /// An edit's claim, as <see cref="ClaimReplay"/>: never while a replayed copy of the original may be in the queue
+    /// (<c>original_sent_at</c>), nor when another edit was begun; marks the letter with <c>@EditMessageId</c>.
+    /// </summary>
+    public required string ClaimEdit { get; init; }
 
     /// <summary>Up to 500 Replaying dead letters (one, when <c>@Id</c> is set) whose claim expired by the database's clock: a replay that died unrecorded.</summary>
     public required string SelectExpiredReplays { get; init; }
@@ -107,6 +114,9 @@ public sealed class DeadLetterSql
     private static readonly DeadLetterSql PostgreSql = new()
     {
         // ON CONFLICT waits for a concurrent capture of the same message to commit, then counts this failure on its row.
+        // A copy that a replay of this letter sent (@ReplayOf, from its header) failing again is no longer in the queue: one
+        // copy fewer, and with none left an edit may be sent. Any other copy (the ERP's own) says nothing of the replayed ones.
+        // The edit's marker is never cleared: the edit may be in the queue whatever becomes of the original.
         Upsert = """
             INSERT INTO bridge.dead_letters AS d
                 (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
@@ -123,6 +133,8 @@ public sealed class DeadLetterSql
                     last_failed_at = excluded.last_failed_at,
                     status = CASE WHEN d.status = 'Discarded' THEN d.status ELSE 'Pending' END,
                     status_reason = CASE WHEN d.status = 'Discarded' THEN d.status_reason ELSE NULL END,
+                    original_copies = CASE WHEN d.id = @ReplayOf AND d.original_copies > 0 THEN d.original_copies - 1 ELSE d.original_copies END,
+                    original_sent_at = CASE WHEN d.id = @ReplayOf AND d.original_copies <= 1 THEN NULL ELSE d.original_sent_at END,
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
             RETURNING d.id AS Id, d.failure_count AS FailureCount, d.status AS Status;
             """,
@@ -140,7 +152,8 @@ public sealed class DeadLetterSql
                    status_reason AS StatusReason, replay_count AS ReplayCount,
                    correlation_id AS CorrelationId, content_type AS ContentType, body AS Body, body_encoding AS BodyEncoding,
                    headers AS Headers, stack_trace AS StackTrace, normalized_message AS NormalizedMessage,
-                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt
+                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt,
+                   edit_message_id AS EditMessageId, original_sent_at AS OriginalSentAt
             FROM bridge.dead_letters
             WHERE id = @Id;
             """,
@@ -183,23 +196,33 @@ public sealed class DeadLetterSql
 
         // A second claimer waits on the row lock, then re-checks the WHERE clause against the claimed row and matches nothing.
         // The lease runs on the database's clock, never on an instance's own.
-        // Never a letter whose edited copy was sent (even when the edit lost its claim to a capture of the original and the
-        // letter is Pending again): replayed, the original would be applied beside its edit. For a plain replay (@ForReplay = 1)
-        // also never one whose edit's send was begun ('Sending', written with the edit's claim): whether it reached the queue
-        // is unknown once the send failed or the editor died. An edit may claim it again: the same edit is the same message.
+        // Never a letter an edit was begun for: whether the edit reached the queue is unknown until it is answered, and
+        // replayed, the original could be applied beside it. The markers are the row's own columns, so a claim that waited
+        // for the row sees the ones written by the transaction it waited for (a subquery on another table would not).
         ClaimReplay = """
             UPDATE bridge.dead_letters
             SET status = 'Replaying', replay_claimed_by = @Owner,
                 replay_claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond',
+                original_sent_at = statement_timestamp(), original_copies = original_copies + 1,
                 updated_at = @Now
-            WHERE id = @Id AND status = 'Pending'
-              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay'
-                                AND (a.outcome IN ('Discarded', 'Sent') OR (a.outcome = 'Sending' AND @ForReplay = 1)));
+            WHERE id = @Id AND status = 'Pending' AND edit_message_id IS NULL;
+            """,
+
+        // Only the edit already begun, if any (the same edit is the same message, applied once); never while a replayed copy
+        // of the original may be in the queue.
+        ClaimEdit = """
+            UPDATE bridge.dead_letters
+            SET status = 'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond',
+                edit_message_id = @EditMessageId,
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending' AND original_sent_at IS NULL
+              AND (edit_message_id IS NULL OR edit_message_id = @EditMessageId);
             """,
 
         SelectExpiredReplays = """
-            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt,
+                   edit_message_id AS EditMessageId
             FROM bridge.dead_letters
             WHERE status = 'Replaying' AND replay_claim_expires_at < statement_timestamp() AND (CAST(@Id AS uuid) IS NULL OR id = @Id)
             ORDER BY replay_claim_expires_at
@@ -238,13 +261,15 @@ public sealed class DeadLetterSql
             WHERE id = @Id AND status IN ('Pending', 'Replayed');
             """,
 
-        // Never the original of an edited message: replayed, it would be applied next to its edited copy.
+        // Never the original of an edit that was certainly sent (archived by it, or its confirm came after a capture): there is
+        // nothing left to do with it. A letter discarded after its edit's send failed may come back, to send that same edit:
+        // the claims keep it from anything else (edit_message_id is kept through discard and restore).
         Restore = """
             UPDATE bridge.dead_letters
             SET status = 'Pending', status_reason = NULL, updated_at = @Now
             WHERE id = @Id AND status = 'Discarded'
               AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent', 'Sending'));
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
             """,
 
         Purge = """
@@ -281,6 +306,8 @@ public sealed class DeadLetterSql
                     last_failed_at = excluded.last_failed_at,
                     status = CASE WHEN dead_letters.status = 'Discarded' THEN dead_letters.status ELSE 'Pending' END,
                     status_reason = CASE WHEN dead_letters.status = 'Discarded' THEN dead_letters.status_reason ELSE NULL END,
+                    original_copies = CASE WHEN dead_letters.id = @ReplayOf AND dead_letters.original_copies > 0 THEN dead_letters.original_copies - 1 ELSE dead_letters.original_copies END,
+                    original_sent_at = CASE WHEN dead_letters.id = @ReplayOf AND dead_letters.original_copies <= 1 THEN NULL ELSE dead_letters.original_sent_at END,
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
             RETURNING id AS Id, failure_count AS FailureCount, status AS Status;
             """,
@@ -298,7 +325,8 @@ public sealed class DeadLetterSql
                    status_reason AS StatusReason, replay_count AS ReplayCount,
                    correlation_id AS CorrelationId, content_type AS ContentType, body AS Body, body_encoding AS BodyEncoding,
                    headers AS Headers, stack_trace AS StackTrace, normalized_message AS NormalizedMessage,
-                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt
+                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt,
+                   edit_message_id AS EditMessageId, original_sent_at AS OriginalSentAt
             FROM dead_letters
             WHERE id = @Id;
             """,
@@ -342,15 +370,23 @@ public sealed class DeadLetterSql
         ClaimReplay = $$"""
             UPDATE dead_letters
             SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = {{SqliteClock.NowPlus("@LeaseMilliseconds")}},
+                original_sent_at = {{SqliteClock.Now}}, original_copies = original_copies + 1,
                 updated_at = @Now
-            WHERE id = @Id AND status = 'Pending'
-              AND NOT EXISTS (SELECT 1 FROM dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay'
-                                AND (a.outcome IN ('Discarded', 'Sent') OR (a.outcome = 'Sending' AND @ForReplay = 1)));
+            WHERE id = @Id AND status = 'Pending' AND edit_message_id IS NULL;
+            """,
+
+        ClaimEdit = $$"""
+            UPDATE dead_letters
+            SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = {{SqliteClock.NowPlus("@LeaseMilliseconds")}},
+                edit_message_id = @EditMessageId,
+                updated_at = @Now
+            WHERE id = @Id AND status = 'Pending' AND original_sent_at IS NULL
+              AND (edit_message_id IS NULL OR edit_message_id = @EditMessageId);
             """,
 
         SelectExpiredReplays = $$"""
-            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            SELECT id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt,
+                   edit_message_id AS EditMessageId
             FROM dead_letters
             WHERE status = 'Replaying' AND replay_claim_expires_at < {{SqliteClock.Now}} AND (@Id IS NULL OR id = @Id)
             ORDER BY replay_claim_expires_at
@@ -394,7 +430,7 @@ public sealed class DeadLetterSql
             SET status = 'Pending', status_reason = NULL, updated_at = @Now
             WHERE id = @Id AND status = 'Discarded'
               AND NOT EXISTS (SELECT 1 FROM dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent', 'Sending'));
+                              WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
             """,
 
         Purge = $$"""
@@ -426,6 +462,8 @@ public sealed class DeadLetterSql
                     last_failed_at = @FailedAt,
                     status = CASE WHEN target.status = N'Discarded' THEN target.status ELSE N'Pending' END,
                     status_reason = CASE WHEN target.status = N'Discarded' THEN target.status_reason ELSE NULL END,
+                    original_copies = CASE WHEN target.id = @ReplayOf AND target.original_copies > 0 THEN target.original_copies - 1 ELSE target.original_copies END,
+                    original_sent_at = CASE WHEN target.id = @ReplayOf AND target.original_copies <= 1 THEN NULL ELSE target.original_sent_at END,
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @FailedAt
             WHEN NOT MATCHED THEN
                 INSERT (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
@@ -450,7 +488,8 @@ public sealed class DeadLetterSql
                    status_reason AS StatusReason, replay_count AS ReplayCount,
                    correlation_id AS CorrelationId, content_type AS ContentType, body AS Body, body_encoding AS BodyEncoding,
                    headers AS Headers, stack_trace AS StackTrace, normalized_message AS NormalizedMessage,
-                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt
+                   replay_claimed_by AS ReplayClaimedBy, replay_claim_expires_at AS ReplayClaimExpiresAt, updated_at AS UpdatedAt,
+                   edit_message_id AS EditMessageId, original_sent_at AS OriginalSentAt
             FROM bridge.dead_letters
             WHERE id = @Id;
             """,
@@ -492,19 +531,30 @@ public sealed class DeadLetterSql
         // The update lock on the row makes a second claimer wait, then re-check the WHERE clause and match nothing.
         // The lease runs on the database's clock, never on an instance's own; DATEADD takes an int, so whole seconds are
         // added apart from the milliseconds (a lease of weeks overflows an int of milliseconds).
+        // The markers are the row's own columns: under read committed snapshot a subquery on another table would be read as
+        // of the statement's start, not re-read after the wait for the row.
         ClaimReplay = """
             UPDATE bridge.dead_letters
             SET status = N'Replaying', replay_claimed_by = @Owner,
                 replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds % 1000, DATEADD(second, @LeaseMilliseconds / 1000, SYSUTCDATETIME())),
+                original_sent_at = SYSUTCDATETIME(), original_copies = original_copies + 1,
                 updated_at = @Now
-            WHERE id = @Id AND status = N'Pending'
-              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay'
-                                AND (a.outcome IN (N'Discarded', N'Sent') OR (a.outcome = N'Sending' AND @ForReplay = 1)));
+            WHERE id = @Id AND status = N'Pending' AND edit_message_id IS NULL;
+            """,
+
+        ClaimEdit = """
+            UPDATE bridge.dead_letters
+            SET status = N'Replaying', replay_claimed_by = @Owner,
+                replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds % 1000, DATEADD(second, @LeaseMilliseconds / 1000, SYSUTCDATETIME())),
+                edit_message_id = @EditMessageId,
+                updated_at = @Now
+            WHERE id = @Id AND status = N'Pending' AND original_sent_at IS NULL
+              AND (edit_message_id IS NULL OR edit_message_id = @EditMessageId);
             """,
 
         SelectExpiredReplays = """
-            SELECT TOP (500) id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt
+            SELECT TOP (500) id AS Id, source_queue AS SourceQueue, replay_claimed_by AS Owner, replay_claim_expires_at AS ExpiresAt,
+                   edit_message_id AS EditMessageId
             FROM bridge.dead_letters
             WHERE status = N'Replaying' AND replay_claim_expires_at < SYSUTCDATETIME() AND (@Id IS NULL OR id = @Id)
             ORDER BY replay_claim_expires_at;
@@ -547,7 +597,7 @@ public sealed class DeadLetterSql
             SET status = N'Pending', status_reason = NULL, updated_at = @Now
             WHERE id = @Id AND status = N'Discarded'
               AND NOT EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent', N'Sending'));
+                              WHERE a.dead_letter_id = @Id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent'));
             """,
 
         Purge = """

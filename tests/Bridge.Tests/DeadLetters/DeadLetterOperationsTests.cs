@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Bridge.Host.DeadLetters;
 using Bridge.Host.DeadLetters.Replay;
 using Bridge.Host.DeadLetters.Store;
@@ -105,10 +106,11 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
     }
 
     [StoreFact]
-    public async Task A_letter_whose_edit_may_have_reached_the_queue_is_never_replayed_or_restored_as_the_original()
+    public async Task A_letter_whose_edit_may_have_reached_the_queue_takes_only_that_edit_even_after_discard_and_restore()
     {
         // The edit's send fails after its frame may have reached the broker: the letter is Pending again, and the edit may be
-        // in the queue. Sending the original now could apply both; sending the same edit again cannot.
+        // in the queue. Sending the original now, or another edit, could apply two; sending the same edit again cannot. An
+        // operator who discarded the letter meanwhile may restore it to send that edit.
         var id = (await CaptureAsync(NewLetter("m-edit-unknown"))).Id;
         transport.FailNext(new TimeoutException("no confirm"));
         var failed = await Operations.EditAndReplayAsync(id, Body("document-unknown"), "alice", CancellationToken.None);
@@ -117,17 +119,97 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         var pending = (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status;
         var discarded = await Operations.DiscardAsync(id, "handled by hand", "bob", CancellationToken.None);
         var restore = await Operations.RestoreAsync(id, "carol", CancellationToken.None);
-        var restored = (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status;
+        var replayAfterRestore = await Operations.ReplayAsync(id, "bulk", "job-4", CancellationToken.None);
+        var otherEdit = await Operations.EditAndReplayAsync(id, Body("document-other"), "carol", CancellationToken.None);
+        var sameEdit = await Operations.EditAndReplayAsync(id, Body("document-unknown"), "carol", CancellationToken.None);
 
         Assert.Equal(DeadLetterActionOutcome.SendFailed, failed.Outcome);
         Assert.Equal(DeadLetterActionOutcome.Conflict, replay.Outcome);
         Assert.Contains("its send was begun and may have reached the queue", replay.Detail, StringComparison.Ordinal);
         Assert.Equal(DeadLetterStatus.Pending, pending);
         Assert.Equal(DeadLetterActionOutcome.Done, discarded.Outcome);
-        Assert.Equal(DeadLetterActionOutcome.Conflict, restore.Outcome);
-        Assert.Equal(DeadLetterStatus.Discarded, restored);
-        var sent = Assert.Single(transport.Attempts);
-        Assert.Equal(EditMessageIdOf(id, "document-unknown"), sent.MessageId);
+        Assert.Equal((DeadLetterActionOutcome.Done, DeadLetterStatus.Pending), (restore.Outcome, restore.Status));
+        Assert.Equal(DeadLetterActionOutcome.Conflict, replayAfterRestore.Outcome);
+        var edit = EditMessageIdOf(id, "document-unknown");
+        Assert.Equal(DeadLetterActionOutcome.Conflict, otherEdit.Outcome);
+        Assert.Contains($"an edit with another body (message {edit}) may already be in the queue", otherEdit.Detail, StringComparison.Ordinal);
+        Assert.Equal(DeadLetterActionOutcome.Done, sameEdit.Outcome);
+        Assert.Equal(edit, sameEdit.NewMessageId);
+        Assert.Equal([edit, edit], transport.Attempts.Select(message => message.MessageId));
+    }
+
+    [StoreFact]
+    public async Task An_original_whose_replay_may_have_reached_the_queue_is_never_edited()
+    {
+        // The replay's send fails after its frame may have reached the broker: the letter is Pending again and the original
+        // may be in the queue. An edit sent now could be applied beside it.
+        var id = (await CaptureAsync(NewLetter("m-replay-unknown"))).Id;
+        transport.FailNext(new TimeoutException("no confirm"));
+        var replay = await Operations.ReplayAsync(id, "bulk", "job-5", CancellationToken.None);
+
+        var edit = await Operations.EditAndReplayAsync(id, Body("document-after-replay"), "alice", CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.SendFailed, replay.Outcome);
+        Assert.Equal((DeadLetterActionOutcome.Conflict, DeadLetterStatus.Pending), (edit.Outcome, edit.Status));
+        Assert.Contains("the original was replayed and may still be in the queue", edit.Detail, StringComparison.Ordinal);
+        Assert.Equal(["m-replay-unknown"], transport.Attempts.Select(message => message.MessageId));
+    }
+
+    [StoreFact]
+    public async Task A_replayed_original_discarded_and_restored_is_never_edited()
+    {
+        var id = (await CaptureAsync(NewLetter("m-replayed-restored"))).Id;
+        var replay = await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
+        var discarded = await Operations.DiscardAsync(id, "looks done", "bob", CancellationToken.None);
+        var restored = await Operations.RestoreAsync(id, "carol", CancellationToken.None);
+
+        var edit = await Operations.EditAndReplayAsync(id, Body("document-restored"), "carol", CancellationToken.None);
+
+        Assert.Equal((DeadLetterActionOutcome.Done, DeadLetterActionOutcome.Done, DeadLetterActionOutcome.Done), (replay.Outcome, discarded.Outcome, restored.Outcome));
+        Assert.Equal(DeadLetterActionOutcome.Conflict, edit.Outcome);
+        Assert.Contains("the original was replayed and may still be in the queue", edit.Detail, StringComparison.Ordinal);
+        Assert.Equal(["m-replayed-restored"], transport.Attempts.Select(message => message.MessageId));
+    }
+
+    [StoreFact]
+    public async Task An_original_seen_failing_again_after_its_replay_can_be_edited()
+    {
+        var letter = NewLetter("m-replayed-failed");
+        var id = (await CaptureAsync(letter)).Id;
+        await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
+
+        // The replayed copy was consumed and failed again: nothing of the original is left in the queue.
+        await CaptureAsync(ReplayedCopy(letter, id));
+        var edit = await Operations.EditAndReplayAsync(id, Body("document-after-failure"), "alice", CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+        Assert.Equal(["m-replayed-failed", edit.NewMessageId], transport.Attempts.Select(message => message.MessageId));
+    }
+
+    [StoreFact]
+    public async Task An_original_replayed_twice_is_edited_only_once_both_copies_failed_again_and_never_after_the_ERP_sent_it_again()
+    {
+        // The first replay's send failed after its frame may have reached the broker; the second went out: two copies of the
+        // original may be in the queue. One failing again leaves the other, which might succeed beside an edit.
+        var letter = NewLetter("m-two-copies");
+        var id = (await CaptureAsync(letter)).Id;
+        transport.FailNext(new TimeoutException("no confirm"));
+        await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
+        await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
+
+        await CaptureAsync(ReplayedCopy(letter, id));
+        var afterOne = await Operations.EditAndReplayAsync(id, Body("document-two-copies"), "alice", CancellationToken.None);
+        // The ERP publishing the original again says nothing of Bridge's copies.
+        await CaptureAsync(letter with { Id = Guid.NewGuid(), FailedAt = clock.GetUtcNow() });
+        var afterErpCopy = await Operations.EditAndReplayAsync(id, Body("document-two-copies"), "alice", CancellationToken.None);
+        await CaptureAsync(ReplayedCopy(letter, id));
+        var afterBoth = await Operations.EditAndReplayAsync(id, Body("document-two-copies"), "alice", CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.Conflict, afterOne.Outcome);
+        Assert.Contains("the original was replayed and may still be in the queue", afterOne.Detail, StringComparison.Ordinal);
+        Assert.Equal(DeadLetterActionOutcome.Conflict, afterErpCopy.Outcome);
+        Assert.Equal(DeadLetterActionOutcome.Done, afterBoth.Outcome);
+        Assert.Equal(["m-two-copies", "m-two-copies", afterBoth.NewMessageId], transport.Attempts.Select(message => message.MessageId));
     }
 
     [StoreFact]
@@ -146,7 +228,7 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
     }
 
     [StoreFact]
-    public async Task Retrying_an_edit_whose_send_may_have_reached_the_broker_sends_the_same_message_again()
+    public async Task Retrying_an_edit_whose_send_may_have_reached_the_broker_sends_the_same_message_again_and_no_other_edit()
     {
         var id = (await CaptureAsync(NewLetter("m-retried"))).Id;
         var compact = Body("document-3");
@@ -155,25 +237,37 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         // Cancelled after the frame may have been written: whether the broker has it is unknown, and the letter is Pending again.
         transport.FailNext(new OperationCanceledException("cancelled while waiting for the broker's confirm"));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Operations.EditAndReplayAsync(id, compact, "alice", CancellationToken.None));
-        transport.FailNext(new TimeoutException("no confirm"));
         var other = await Operations.EditAndReplayAsync(id, otherEdit, "alice", CancellationToken.None);
-        var retried = await Operations.EditAndReplayAsync(id, compact, "alice", CancellationToken.None);
+        // The same correction laid out otherwise (indented, properties in another order), as another client sends it.
+        var retried = await Operations.EditAndReplayAsync(id, Relaid(compact), "alice", CancellationToken.None);
 
-        Assert.Equal(DeadLetterActionOutcome.SendFailed, other.Outcome);
+        var first = EditMessageIdOf(id, "document-3");
+        Assert.Equal(DeadLetterActionOutcome.Conflict, other.Outcome);
+        Assert.Contains($"an edit with another body (message {first}) may already be in the queue", other.Detail, StringComparison.Ordinal);
         Assert.Equal(DeadLetterActionOutcome.Done, retried.Outcome);
-        Assert.Equal(3, transport.Attempts.Count);
-        var (first, second, third) = (transport.Attempts[0], transport.Attempts[1], transport.Attempts[2]);
-        // The same edit is the same message (the same id, so the same idempotency key). (Its id is derived from the body's
-        // text: the same content laid out otherwise is another id — a known limit.)
-        Assert.Equal(first.MessageId, third.MessageId);
-        Assert.Equal(first.MessageId, retried.NewMessageId);
-        Assert.Equal(first.Body.ToArray(), third.Body.ToArray());
-        Assert.NotEqual(first.MessageId, second.MessageId);
-        Assert.True(Guid.TryParse(first.MessageId, out _));
+        // The same edit is the same message (the same id, so the same idempotency key).
+        Assert.Equal(first, retried.NewMessageId);
+        Assert.Equal([first, first], transport.Attempts.Select(message => message.MessageId));
+        Assert.True(Guid.TryParse(first, out _));
         Assert.Equal(DeadLetterStatus.Discarded, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
     }
 
     private static string EditMessageIdOf(Guid id, string key) => DeadLetterOperations.EditMessageId(id, Body(key)).ToString("D");
+
+    /// <summary><paramref name="body"/> indented and with its properties in reverse order: the same content, laid out otherwise.</summary>
+    private static JsonElement Relaid(JsonElement body)
+    {
+        var reversed = new JsonObject(body.EnumerateObject().Reverse().Select(property => KeyValuePair.Create(property.Name, JsonNode.Parse(property.Value.GetRawText()))));
+        return JsonDocument.Parse(reversed.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).RootElement;
+    }
+
+    /// <summary>A copy of <paramref name="letter"/> that a replay of dead letter <paramref name="id"/> sent, failing again.</summary>
+    private NewDeadLetter ReplayedCopy(NewDeadLetter letter, Guid id) => letter with
+    {
+        Id = Guid.NewGuid(),
+        Headers = new Dictionary<string, string?>(letter.Headers) { [DeadLetterOperations.ReplayOfHeader] = id.ToString("D") },
+        FailedAt = clock.GetUtcNow(),
+    };
 
     private static JsonElement Body(string key, decimal total = 100.50m) =>
         JsonSerializer.SerializeToElement(Document(key, revision: 1, total: total), new JsonSerializerOptions(JsonSerializerDefaults.Web));

@@ -2,6 +2,8 @@ using System.Text;
 using Bridge.Host.DeadLetters.Store;
 using Bridge.Host.Storage;
 using Dapper;
+using Npgsql;
+using static Bridge.Tests.Pipeline.PipelineTestData;
 
 namespace Bridge.Tests.Storage;
 
@@ -13,12 +15,14 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     where TFixture : StorageFixture
 {
     private static readonly DateTimeOffset Start = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+    protected static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
 
     private readonly TestClock clock = new(Start);
     private readonly string queue = "bridge.test-" + Guid.NewGuid().ToString("N")[..8];
 
-    private SqlDeadLetterStore Store => new(fixture.Database, clock);
+    protected TFixture Fixture => fixture;
+
+    protected SqlDeadLetterStore Store => new(fixture.Database, clock);
 
     public async Task InitializeAsync()
     {
@@ -211,6 +215,32 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task An_edit_stuck_past_its_lease_is_released_for_that_edit_only_and_its_audit_says_so()
+    {
+        const string Edit = "66666666-6666-8666-8666-666666666666";
+        var edited = (await CaptureAsync(NewLetter("m-edit-stuck"))).Id;
+        var replayed = (await CaptureAsync(NewLetter("m-replay-stuck"))).Id;
+        Assert.True(await ClaimEditAsync(edited, "crashed-editor", Edit));
+        Assert.True(await Store.TryClaimReplayAsync(replayed, "crashed-replayer", Lease, CancellationToken.None));
+        await StuckReplayingAsync(edited, "crashed-editor", LongAgo);
+        await StuckReplayingAsync(replayed, "crashed-replayer", LongAgo);
+
+        Assert.Equal(2, (await Store.ReleaseExpiredReplaysAsync(null, CancellationToken.None)).Count);
+
+        var editAudit = Assert.Single((await Store.GetAsync(edited, CancellationToken.None))!.Audit, entry => entry.Action == "ReplayLeaseExpired");
+        Assert.Contains($"The edit (message {Edit}) claimed by crashed-editor", editAudit.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("Replaying it again is safe", editAudit.Detail, StringComparison.Ordinal);
+        var replayAudit = Assert.Single((await Store.GetAsync(replayed, CancellationToken.None))!.Audit, entry => entry.Action == "ReplayLeaseExpired");
+        Assert.Contains("Replaying it again is safe", replayAudit.Detail, StringComparison.Ordinal);
+        // Either may have reached the queue: only the same message goes next.
+        Assert.False(await Store.TryClaimReplayAsync(edited, "bulk", Lease, CancellationToken.None));
+        Assert.False(await ClaimEditAsync(edited, "editor", "77777777-7777-8777-8777-777777777777"));
+        Assert.True(await ClaimEditAsync(edited, "editor", Edit));
+        Assert.False(await ClaimEditAsync(replayed, "editor", Edit));
+        Assert.True(await Store.TryClaimReplayAsync(replayed, "replayer", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task A_replay_stuck_past_its_lease_is_discarded_and_purged_like_a_Pending_one_while_a_live_one_is_not()
     {
         var stuck = (await CaptureAsync(NewLetter("m-stuck"))).Id;
@@ -387,7 +417,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     public async Task The_original_of_an_edited_message_is_archived_only_by_its_claimer()
     {
         var id = (await CaptureAsync(NewLetter("m-edit"))).Id;
-        Assert.True(await Store.TryClaimReplayAsync(id, "editor", Lease, CancellationToken.None));
+        Assert.True(await ClaimEditAsync(id, "editor", "44444444-4444-8444-8444-444444444444"));
 
         Assert.False(await Store.CompleteEditAsync(id, "someone-else", "edited", new("ops", "EditAndReplay", "Discarded"), CancellationToken.None));
         Assert.True(await Store.CompleteEditAsync(id, "editor", "replaced by message m-new", new("ops", "EditAndReplay", "Discarded"), CancellationToken.None));
@@ -419,8 +449,8 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     {
         // Restored and replayed, the original would be applied next to its edited copy.
         var id = (await CaptureAsync(NewLetter("m-edited"))).Id;
-        Assert.True(await Store.TryClaimReplayAsync(id, "editor", Lease, CancellationToken.None));
-        Assert.True(await Store.CompleteEditAsync(id, "editor", "Edited and replayed as message m-new.", new("ops", "EditAndReplay", "Discarded", "new message m-new"), CancellationToken.None));
+        Assert.True(await ClaimEditAsync(id, "editor", "55555555-5555-8555-8555-555555555555"));
+        Assert.True(await Store.CompleteEditAsync(id, "editor", "Edited and replayed as message 55555555-5555-8555-8555-555555555555.", new("ops", "EditAndReplay", "Discarded", "new message 55555555-5555-8555-8555-555555555555"), CancellationToken.None));
 
         await CaptureAsync(NewLetter("m-edited"));
 
@@ -464,6 +494,10 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal(0, counts[DeadLetterStatus.Replayed]);
     }
 
+    /// <summary>An edit's claim, as <c>DeadLetterOperations</c> makes it, for the edit whose message id is <paramref name="editMessageId"/>.</summary>
+    protected Task<bool> ClaimEditAsync(Guid id, string owner, string editMessageId) =>
+        Store.TryClaimEditAsync(id, owner, Lease, editMessageId, new("ops", "EditAndReplay", "Sending", $"new message {editMessageId}"), CancellationToken.None);
+
     /// <summary>Claim expiries far enough from any clock that which side of "now" they are on is certain.</summary>
     private static readonly DateTimeOffset LongAgo = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -481,14 +515,17 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
             {
                 Id = fixture.IdParameter(id),
                 Owner = owner,
-                ExpiresAt = fixture.Dialect == SqlDialect.Sqlite
-                    ? expiresAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture)
-                    : (object)expiresAt,
+                ExpiresAt = Timestamp(expiresAt),
             });
         Assert.Equal(1, changed);
     }
 
-    private NewDeadLetter NewLetter(string? messageId, string? erpKey = null) => new(
+    /// <summary>A timestamp as the dialect stores it, for tests that write rows directly.</summary>
+    private object Timestamp(DateTimeOffset value) => fixture.Dialect == SqlDialect.Sqlite
+        ? value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture)
+        : value;
+
+    protected NewDeadLetter NewLetter(string? messageId, string? erpKey = null) => new(
         Guid.NewGuid(),
         queue,
         "SendClosingDocument",
@@ -504,7 +541,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         1,
         clock.GetUtcNow());
 
-    private async Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter)
+    protected async Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter)
     {
         await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
@@ -514,7 +551,59 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 }
 
-public sealed class PostgreSqlDeadLetterStoreTests(PostgreSqlStorageFixture fixture) : DeadLetterStoreTests<PostgreSqlStorageFixture>(fixture);
+public sealed class PostgreSqlDeadLetterStoreTests(PostgreSqlStorageFixture fixture) : DeadLetterStoreTests<PostgreSqlStorageFixture>(fixture)
+{
+    /// <summary>
+    /// A replay's claim that waits on the row lock of a transaction marking the letter with an edit must see that marker once
+    /// the transaction commits. PostgreSQL re-checks only the locked row's own columns after the wait; anything else the
+    /// statement reads (another table) is as of the statement's start, before the marker.
+    /// </summary>
+    [StoreFact]
+    public async Task A_replay_claim_blocked_on_a_transaction_that_marks_an_edit_claims_nothing_once_it_commits()
+    {
+        var id = (await CaptureAsync(NewLetter("m-lock-race"))).Id;
+
+        var claimed = await BlockedWhileAnEditIsMarkedAsync(id, () => Store.TryClaimReplayAsync(id, "replayer", Lease, CancellationToken.None));
+
+        Assert.False(claimed);
+        Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="blocked"/> while another transaction holds dead letter <paramref name="id"/>'s row, having marked
+    /// it with an edit as an edit's claim does (the row stays Pending, as after a failed send); commits that transaction once
+    /// PostgreSQL shows <paramref name="blocked"/> waiting for the row, so its statement started before the marker.
+    /// </summary>
+    private async Task<T> BlockedWhileAnEditIsMarkedAsync<T>(Guid id, Func<Task<T>> blocked)
+    {
+        await using var editor = (NpgsqlConnection)await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var marking = await editor.BeginTransactionAsync();
+        await editor.ExecuteAsync(
+            """
+            UPDATE bridge.dead_letters SET edit_message_id = '33333333-3333-8333-8333-333333333333' WHERE id = @Id;
+            INSERT INTO bridge.dead_letter_audit (dead_letter_id, at, actor, action, outcome, detail)
+            VALUES (@Id, now(), 'alice', 'EditAndReplay', 'Sending', 'new message 33333333-3333-8333-8333-333333333333');
+            """,
+            new { Id = id },
+            marking);
+
+        var running = Task.Run(blocked);
+        // Inside a transaction pg_stat_activity is read once and kept unless its snapshot is cleared.
+        var waiting = await EventuallyAsync(
+            async () =>
+            {
+                await editor.ExecuteAsync("SELECT pg_stat_clear_snapshot();", transaction: marking);
+                return await editor.ExecuteScalarAsync<bool>(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND @Pid = ANY(pg_blocking_pids(pid)));",
+                    new { Pid = editor.ProcessID },
+                    marking);
+            },
+            blockedNow => blockedNow || running.IsCompleted);
+        Assert.True(waiting, "the statement did not wait for the row");
+        await marking.CommitAsync();
+        return await running;
+    }
+}
 
 public sealed class SqliteDeadLetterStoreTests(SqliteStorageFixture fixture) : DeadLetterStoreTests<SqliteStorageFixture>(fixture);
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -57,7 +58,7 @@ public sealed partial class DeadLetterOperations(
     ILogger<DeadLetterOperations> logger)
 {
     /// <summary>Set on a replayed message: the dead letter it came from.</summary>
-    public const string ReplayOfHeader = "Bridge-Replay-Of";
+    public const string ReplayOfHeader = NewDeadLetter.ReplayOfHeader;
 
     /// <summary>Set on an edited message: the dead letter it replaces.</summary>
     public const string EditedFromHeader = "Bridge-Edited-From";
@@ -80,13 +81,13 @@ public sealed partial class DeadLetterOperations(
         var owner = $"{actor}:{Guid.NewGuid():N}";
         if (!await store.TryClaimReplayAsync(id, owner, options.Value.ReplayClaimLease, cancellationToken))
         {
-            if (await store.GetAsync(id, cancellationToken) is { } now && EditWasSent(now))
+            if (await store.GetAsync(id, cancellationToken) is { Letter.EditMessageId: { } edit } now)
             {
-                await store.AuditAsync(id, new DeadLetterAction(actor, "Replay", "Refused: edited", detail), cancellationToken);
+                await store.AuditAsync(id, new DeadLetterAction(actor, "Replay", "Refused: edited", $"edit {edit}" + (detail is null ? "" : $"; {detail}")), cancellationToken);
                 metrics.Replay("refused", "replay");
                 return new DeadLetterActionResult(
-                    id, DeadLetterActionOutcome.Conflict, details.Letter.Status,
-                    "Replay refused: an edited copy of this message was sent, or its send was begun and may have reached the queue; replayed, the original could be applied beside it. Send the same edit again (it is the same message, applied once) or discard this one once the edit is answered.");
+                    id, DeadLetterActionOutcome.Conflict, now.Letter.Status,
+                    $"Replay refused: an edited copy of this message was sent as message {edit}, or its send was begun and may have reached the queue; replayed, the original could be applied beside it. Send the same edit again (it is the same message, applied once) or discard this one once the edit is answered.");
             }
 
             return await RefuseAsync(id, actor, "Replay", detail, details.Letter.Status, cancellationToken);
@@ -145,9 +146,9 @@ public sealed partial class DeadLetterOperations(
         var owner = $"{actor}:{Guid.NewGuid():N}";
         var newMessageId = EditMessageId(id, body).ToString("D");
         var detail = $"new message {newMessageId}";
-        if (!await store.TryClaimEditAsync(id, owner, options.Value.ReplayClaimLease, new DeadLetterAction(actor, "EditAndReplay", "Sending", detail), cancellationToken))
+        if (!await store.TryClaimEditAsync(id, owner, options.Value.ReplayClaimLease, newMessageId, new DeadLetterAction(actor, "EditAndReplay", "Sending", detail), cancellationToken))
         {
-            return await RefuseAsync(id, actor, "EditAndReplay", null, letter.Status, cancellationToken, kind: "edit");
+            return await RefuseEditAsync(id, newMessageId, actor, letter.Status, cancellationToken);
         }
 
         var headers = ApplicationHeaders(letter);
@@ -245,9 +246,36 @@ public sealed partial class DeadLetterOperations(
         }
     }
 
-    /// <summary>Whether an edited copy of the letter was sent or its send begun (as the store's claim and restore statements judge it).</summary>
+    /// <summary>
+    /// Why an edit's claim was refused: another edit, or a replayed copy of the original, may already be in the queue (either
+    /// would be applied beside this edit), else the letter's status.
+    /// </summary>
+    private async Task<DeadLetterActionResult> RefuseEditAsync(Guid id, string newMessageId, string actor, DeadLetterStatus seen, CancellationToken cancellationToken)
+    {
+        var letter = (await store.GetAsync(id, cancellationToken))?.Letter;
+        var (outcome, why) = letter switch
+        {
+            { EditMessageId: { } other } when other != newMessageId => (
+                "Refused: another edit",
+                $"Edit refused: an edit with another body (message {other}) may already be in the queue; send that same edit again, or discard this letter once that edit is answered. Sent now, this edit could be applied beside it."),
+            { OriginalSentAt: { } sentAt } => (
+                "Refused: replayed",
+                string.Create(CultureInfo.InvariantCulture, $"Edit refused: the original was replayed and may still be in the queue (sent at {sentAt:O}); an edit could be applied beside it. Replay it again instead (it is the same message, applied once), or edit it once that copy has failed again and the letter is Pending.")),
+            _ => (null, null),
+        };
+        if (outcome is null)
+        {
+            return await RefuseAsync(id, actor, "EditAndReplay", null, seen, cancellationToken, kind: "edit");
+        }
+
+        await store.AuditAsync(id, new DeadLetterAction(actor, "EditAndReplay", outcome, $"new message {newMessageId}"), cancellationToken);
+        metrics.Replay("refused", "edit");
+        return new DeadLetterActionResult(id, DeadLetterActionOutcome.Conflict, letter!.Status, why);
+    }
+
+    /// <summary>Whether an edited copy of the letter was certainly sent (as the store's restore statement judges it).</summary>
     private static bool EditWasSent(DeadLetterDetails details)
-        => details.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent" or "Sending");
+        => details.Audit.Any(entry => entry.Action == "EditAndReplay" && entry.Outcome is "Discarded" or "Sent");
 
     public async Task<DeadLetterActionResult> DiscardAsync(Guid id, string reason, string actor, CancellationToken cancellationToken)
     {
@@ -279,11 +307,12 @@ public sealed partial class DeadLetterOperations(
         {
             if (EditWasSent(details))
             {
-                // The store refuses it for good: replayed, the original would be applied next to its edited copy.
-                await store.AuditAsync(id, new DeadLetterAction(actor, "Restore", "Refused: edited", details.Letter.Summary.StatusReason), cancellationToken);
+                // The store refuses it for good: the edit was sent, there is nothing left to send from this letter.
+                var edit = details.Letter.EditMessageId;
+                await store.AuditAsync(id, new DeadLetterAction(actor, "Restore", "Refused: edited", $"edit {edit} was sent"), cancellationToken);
                 return new DeadLetterActionResult(
                     id, DeadLetterActionOutcome.Conflict, details.Letter.Status,
-                    $"Restore refused: this message was replaced by an edited copy ({details.Letter.Summary.StatusReason}); replayed, the original would be applied next to it. Look up the edited message instead.");
+                    $"Restore refused: this message was replaced by an edited copy (message {edit}), which was sent; replayed, the original would be applied next to it. Look up the edited message instead.");
             }
 
             return await RefuseAsync(id, actor, "Restore", null, details.Letter.Status, cancellationToken, kind: null);

@@ -39,7 +39,14 @@ public sealed record NewDeadLetter(
     string ExceptionMessage,
     string? StackTrace,
     int AttemptCount,
-    DateTimeOffset FailedAt);
+    DateTimeOffset FailedAt)
+{
+    /// <summary>Set by a replay on the copy of the original it sends: the dead letter's id.</summary>
+    public const string ReplayOfHeader = "Bridge-Replay-Of";
+
+    /// <summary>The dead letter this delivery is a replayed copy of; null for any other (the ERP's own, an edit).</summary>
+    public Guid? ReplayOf => Headers.TryGetValue(ReplayOfHeader, out var value) && Guid.TryParse(value, out var id) ? id : null;
+}
 
 /// <summary>What capturing found: the dead letter's id (an existing one when the message had failed before) and its failure count.</summary>
 public sealed record DeadLetterCaptured(Guid Id, int FailureCount);
@@ -97,6 +104,8 @@ public sealed record DeadLetterSummary(
     int ReplayCount);
 
 /// <summary>Everything stored about one dead letter.</summary>
+/// <param name="EditMessageId">The message id of the edit whose send was begun, if any: only that edit may be sent from now on.</param>
+/// <param name="OriginalSentAt">When a replay last sent the original, while a copy it sent may still be in the queue: no edit then.</param>
 public sealed record DeadLetter(
     DeadLetterSummary Summary,
     string? CorrelationId,
@@ -107,7 +116,9 @@ public sealed record DeadLetter(
     string NormalizedMessage,
     string? ReplayClaimedBy,
     DateTimeOffset? ReplayClaimExpiresAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    string? EditMessageId,
+    DateTimeOffset? OriginalSentAt)
 {
     public Guid Id => Summary.Id;
 

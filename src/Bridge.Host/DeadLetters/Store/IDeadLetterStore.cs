@@ -12,7 +12,9 @@ public interface IDeadLetterStore
     /// Stores the failed message inside the caller's transaction (the one that also writes <c>ErpMessageDeadLettered</c> to
     /// the outbox), with a <c>Captured</c> audit entry. When the queue already holds a dead letter for the same message — the
     /// same message id and the same body bytes — that one counts the failure and becomes Pending again (<c>FailedAgain</c>).
-    /// Another body under the same message id (e.g. with its own <c>idempotencyKey</c>) is a dead letter of its own.
+    /// Another body under the same message id (e.g. with its own <c>idempotencyKey</c>) is a dead letter of its own. A copy a
+    /// replay of that letter sent (<see cref="NewDeadLetter.ReplayOf"/>) is one fewer that may be in the queue: with none
+    /// left, the letter may be edited. An edit's marker stays whatever the original does.
     /// </summary>
     Task<DeadLetterCaptured> CaptureAsync(DbTransaction transaction, NewDeadLetter letter, CancellationToken cancellationToken);
 
@@ -28,23 +30,28 @@ public interface IDeadLetterStore
     /// <summary>
     /// The replay guard: moves a Pending dead letter (or one whose replay claim expired, after releasing it as
     /// <see cref="ReleaseExpiredReplaysAsync"/> does) to Replaying for <paramref name="owner"/>, leased for
-    /// <paramref name="lease"/> from the database's clock. Concurrent claimers: exactly one gets true.
+    /// <paramref name="lease"/> from the database's clock. Concurrent claimers: exactly one gets true. Never a letter an edit
+    /// was begun for (<see cref="DeadLetter.EditMessageId"/>); the claim itself records that a copy of the original may be in
+    /// the queue from now on (<see cref="DeadLetter.OriginalSentAt"/>), whatever becomes of the send, so no edit is sent
+    /// until that copy is seen failing again.
     /// </summary>
     Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The edit's claim: as <see cref="TryClaimReplayAsync"/>, and with it (one transaction) <paramref name="sending"/>, the
-    /// <c>EditAndReplay</c> / <c>Sending</c> entry that marks the letter as one whose edit may reach its queue. From then on a
-    /// plain replay never claims the letter, whatever becomes of the send; an edit may (the same edit is the same message).
+    /// The edit's claim: as <see cref="TryClaimReplayAsync"/>, never while a replayed copy of the original may be in the
+    /// queue, nor when another edit was begun (another <see cref="DeadLetter.EditMessageId"/>). It marks the letter with
+    /// <paramref name="editMessageId"/> and records <paramref name="sending"/> (<c>EditAndReplay</c> / <c>Sending</c>) in the
+    /// same transaction: from then on only this edit is ever claimed, never the original, whatever becomes of the send.
     /// </summary>
-    Task<bool> TryClaimEditAsync(Guid id, string owner, TimeSpan lease, DeadLetterAction sending, CancellationToken cancellationToken);
+    Task<bool> TryClaimEditAsync(Guid id, string owner, TimeSpan lease, string editMessageId, DeadLetterAction sending, CancellationToken cancellationToken);
 
     /// <summary>
     /// A replay that crashed between sending and recording leaves its dead letter Replaying: once its claim has expired by
     /// the database's clock, this makes it Pending again (replayable, discardable, purgeable) with a
-    /// <c>ReplayLeaseExpired</c> audit entry saying the message may or may not have been sent. Re-sending it is safe: the
-    /// message's idempotency record answers a second delivery as a duplicate. Only <paramref name="id"/> when given, else
-    /// up to 500 at a time; returns the ids released.
+    /// <c>ReplayLeaseExpired</c> audit entry saying the message (the original, or the edit) may or may not have been sent.
+    /// Sending the same message again is safe: its idempotency record answers a second delivery as a duplicate; the claims
+    /// keep the other one from being sent. Only <paramref name="id"/> when given, else up to 500 at a time; returns the ids
+    /// released.
     /// </summary>
     Task<IReadOnlyList<Guid>> ReleaseExpiredReplaysAsync(Guid? id, CancellationToken cancellationToken);
 
@@ -60,7 +67,10 @@ public interface IDeadLetterStore
     /// <summary>Pending or Replayed (or Replaying with an expired claim, released first) → Discarded with <paramref name="reason"/>.</summary>
     Task<bool> DiscardAsync(Guid id, string reason, DeadLetterAction audit, CancellationToken cancellationToken);
 
-    /// <summary>Discarded → Pending.</summary>
+    /// <summary>
+    /// Discarded → Pending, unless an edit of it was certainly sent (it archived the letter, or its confirm came after a
+    /// capture). Its markers stay: restored after an edit's failed send, only that edit may be sent.
+    /// </summary>
     Task<bool> RestoreAsync(Guid id, DeadLetterAction audit, CancellationToken cancellationToken);
 
     /// <summary>Records an action that changed nothing (e.g. refused), on an existing dead letter.</summary>

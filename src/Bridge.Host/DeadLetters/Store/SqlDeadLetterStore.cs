@@ -27,31 +27,30 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         var exceptionMessage = StorableText.Escape(letter.ExceptionMessage, multiline: true)!;
         var normalized = FailureCause.Normalize(exceptionMessage);
         var body = letter.Body.Storable();
-        var row = await connection.QuerySingleAsync<CapturedRow>(new CommandDefinition(
-            sql.Upsert,
-            new
-            {
-                Id = SqlValues.Id(dialect, letter.Id),
-                SourceQueue = StorableText.Column(letter.SourceQueue, 300),
-                MessageType = StorableText.Column(letter.MessageType, 200),
-                MessageId = StorableText.Column(letter.MessageId, 255),
-                IdentityHash = IdentityHash(letter.MessageId, body),
-                ErpKey = StorableText.Column(letter.ErpKey, 300),
-                CorrelationId = StorableText.Column(letter.CorrelationId, 255),
-                ContentType = StorableText.Column(letter.ContentType, 255),
-                Body = body.Text,
-                BodyEncoding = body.Encoding,
-                Headers = JsonSerializer.Serialize(letter.Headers, Json),
-                ExceptionType = exceptionType,
-                ExceptionMessage = exceptionMessage,
-                StackTrace = StorableText.Escape(letter.StackTrace, multiline: true),
-                FailureGroup = FailureCause.Group(exceptionType, normalized),
-                NormalizedMessage = normalized,
-                letter.AttemptCount,
-                FailedAt = SqlValues.Timestamp(dialect, letter.FailedAt),
-            },
-            transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var parameters = new DynamicParameters(new
+        {
+            Id = SqlValues.Id(dialect, letter.Id),
+            SourceQueue = StorableText.Column(letter.SourceQueue, 300),
+            MessageType = StorableText.Column(letter.MessageType, 200),
+            MessageId = StorableText.Column(letter.MessageId, 255),
+            IdentityHash = IdentityHash(letter.MessageId, body),
+            ErpKey = StorableText.Column(letter.ErpKey, 300),
+            CorrelationId = StorableText.Column(letter.CorrelationId, 255),
+            ContentType = StorableText.Column(letter.ContentType, 255),
+            Body = body.Text,
+            BodyEncoding = body.Encoding,
+            Headers = JsonSerializer.Serialize(letter.Headers, Json),
+            ExceptionType = exceptionType,
+            ExceptionMessage = exceptionMessage,
+            StackTrace = StorableText.Escape(letter.StackTrace, multiline: true),
+            FailureGroup = FailureCause.Group(exceptionType, normalized),
+            NormalizedMessage = normalized,
+            letter.AttemptCount,
+            FailedAt = SqlValues.Timestamp(dialect, letter.FailedAt),
+        });
+        // A replayed copy of this very letter failing again is one copy fewer that may be in the queue.
+        parameters.Add("ReplayOf", letter.ReplayOf is { } replayOf ? SqlValues.Id(dialect, replayOf) : null, dialect == SqlDialect.Sqlite ? DbType.String : DbType.Guid);
+        var row = await connection.QuerySingleAsync<CapturedRow>(new CommandDefinition(sql.Upsert, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
 
         var captured = new DeadLetterCaptured(SqlValues.ReadId(row.Id), SqlValues.ReadInt32(row.FailureCount));
         // A discarded letter (by an operator, or replaced by an edited copy) stays Discarded: made Pending, a bulk replay
@@ -153,20 +152,21 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
                 Owner = owner,
                 Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
                 LeaseMilliseconds = (long)lease.TotalMilliseconds,
-                ForReplay = 1,
             },
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
     }
 
-    public async Task<bool> TryClaimEditAsync(Guid id, string owner, TimeSpan lease, DeadLetterAction sending, CancellationToken cancellationToken)
+    public async Task<bool> TryClaimEditAsync(Guid id, string owner, TimeSpan lease, string editMessageId, DeadLetterAction sending, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentException.ThrowIfNullOrEmpty(editMessageId);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(editMessageId.Length, 36);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(lease, TimeSpan.FromDays(365));
         await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
-        // The claim and the edit's marker commit together: no edit is sent that a plain replay could still claim after.
+        // The claim, the edit's marker and its Sending entry commit together: no edit is sent that a replay could still claim after.
         return await TransitionAsync(
-            sql.ClaimReplay, id, new { Owner = owner, LeaseMilliseconds = (long)lease.TotalMilliseconds, ForReplay = 0 }, sending, cancellationToken).ConfigureAwait(false);
+            sql.ClaimEdit, id, new { Owner = owner, LeaseMilliseconds = (long)lease.TotalMilliseconds, EditMessageId = editMessageId }, sending, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<Guid>> ReleaseExpiredReplaysAsync(Guid? id, CancellationToken cancellationToken)
@@ -184,13 +184,15 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         foreach (var row in expired)
         {
             var deadLetterId = SqlValues.ReadId(row.Id);
+            var endedAt = string.Create(CultureInfo.InvariantCulture, $"{SqlValues.ReadTimestamp(row.ExpiresAt):O}");
+            // Only an edit's claim marks the letter with an edit: a replay never claims one that carries it.
             var audit = new DeadLetterAction(
                 "bridge",
                 "ReplayLeaseExpired",
                 "Pending",
-                string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"The replay claimed by {row.Owner} was not recorded before its lease ended at {SqlValues.ReadTimestamp(row.ExpiresAt):O} (database time): it may or may not have reached {row.SourceQueue}. Replaying it again is safe: the message's idempotency record answers a second delivery as a duplicate."));
+                row.EditMessageId is { } edit
+                    ? $"The edit (message {edit}) claimed by {row.Owner} was not recorded before its lease ended at {endedAt} (database time): it may or may not have reached {row.SourceQueue}. Sending that same edit again is safe (it is the same message, answered as a duplicate); the original or another edit never is: it could be applied beside this one."
+                    : $"The replay claimed by {row.Owner} was not recorded before its lease ended at {endedAt} (database time): it may or may not have reached {row.SourceQueue}. Replaying it again is safe: the message's idempotency record answers a second delivery as a duplicate. An edit is refused until the copy is seen failing again.");
             // Conditional on the same owner's claim still being there, expired: of two releasers, or a late recorder, one wins.
             if (await TransitionAsync(sql.ReleaseExpiredReplay, deadLetterId, new { row.Owner }, audit, cancellationToken).ConfigureAwait(false))
             {
@@ -349,6 +351,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         public string SourceQueue { get; set; } = "";
         public string Owner { get; set; } = "";
         public object ExpiresAt { get; set; } = null!;
+        public string? EditMessageId { get; set; }
     }
 
     private sealed class CountRow
@@ -415,6 +418,8 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         public string? ReplayClaimedBy { get; set; }
         public object? ReplayClaimExpiresAt { get; set; }
         public object UpdatedAt { get; set; } = null!;
+        public string? EditMessageId { get; set; }
+        public object? OriginalSentAt { get; set; }
 
         public DeadLetter ToDeadLetter() => new(
             ToSummary(),
@@ -426,7 +431,9 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             NormalizedMessage,
             ReplayClaimedBy,
             ReplayClaimExpiresAt is null ? null : SqlValues.ReadTimestamp(ReplayClaimExpiresAt),
-            SqlValues.ReadTimestamp(UpdatedAt));
+            SqlValues.ReadTimestamp(UpdatedAt),
+            EditMessageId,
+            OriginalSentAt is null ? null : SqlValues.ReadTimestamp(OriginalSentAt));
     }
 
     private sealed class AuditRow

@@ -1,0 +1,39 @@
+-- Bridge storage, version 15 (PostgreSQL): what of a dead letter may be in its queue, on the letter's own row.
+-- An edit and the original are different messages (different idempotency keys): both reaching the queue applies the
+-- effect twice. The claims therefore judge columns of the row they lock, never another table: a claim that waited for the
+-- row re-checks only the row's own columns, anything else it reads is as of its start (PostgreSQL's READ COMMITTED,
+-- SQL Server's read committed snapshot).
+--   edit_message_id: the message id of the edit whose send was begun (set by the edit's claim, never cleared). Only that
+--     edit may be sent again; the original is never replayed, nor another edit sent.
+--   original_sent_at: when a replay last claimed the original, while a copy it sent (or began sending) may still be in the
+--     queue; NULL once every such copy was seen failing again. No edit is sent while it is set.
+--   original_copies: how many such copies: a replay's claim adds one, a capture of a replayed copy (header
+--     Bridge-Replay-Of) takes one away; original_sent_at is cleared when none is left (NULL exactly when this is 0).
+ALTER TABLE bridge.dead_letters ADD COLUMN edit_message_id varchar(36) NULL;
+ALTER TABLE bridge.dead_letters ADD COLUMN original_sent_at timestamptz NULL;
+ALTER TABLE bridge.dead_letters ADD COLUMN original_copies integer NOT NULL DEFAULT 0;
+
+-- Letters an edit was sent for, or begun, before this version: its audit names the new message ('new message <id>').
+-- One that was certainly sent (Discarded, Sent) wins over one whose send is unknown, else the latest.
+UPDATE bridge.dead_letters d
+SET edit_message_id = (SELECT substr(a.detail, 13, 36) FROM bridge.dead_letter_audit a
+                       WHERE a.dead_letter_id = d.id AND a.action = 'EditAndReplay' AND a.detail LIKE 'new message %'
+                         AND a.outcome NOT LIKE 'Refused%'
+                       ORDER BY CASE WHEN a.outcome IN ('Discarded', 'Sent') THEN 0 ELSE 1 END, a.id DESC
+                       LIMIT 1)
+WHERE EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
+              WHERE a.dead_letter_id = d.id AND a.action = 'EditAndReplay' AND a.detail LIKE 'new message %'
+                AND a.outcome NOT LIKE 'Refused%');
+
+-- Letters whose original a replay sent, or began to, and no capture followed: being replayed now, or a replay (sent,
+-- failed or left to its lease) is the last thing that happened to them.
+UPDATE bridge.dead_letters d
+SET original_sent_at = d.updated_at, original_copies = 1
+WHERE d.edit_message_id IS NULL
+  AND (d.status = 'Replaying'
+       OR (SELECT a.action FROM bridge.dead_letter_audit a
+           WHERE a.dead_letter_id = d.id
+             AND (a.action IN ('Captured', 'FailedAgain', 'ReplayLeaseExpired')
+                  OR (a.action = 'Replay' AND (a.outcome = 'Replayed' OR a.outcome LIKE 'Failed:%')))
+           ORDER BY a.id DESC
+           LIMIT 1) IN ('Replay', 'ReplayLeaseExpired'));
