@@ -60,7 +60,8 @@ public sealed class DeadLetterSql
 
     /// <summary>
     /// Deletes up to <c>@BatchSize</c> dead letters last failed before <c>@OlderThan</c>, with their audit, except ones a live
-    /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other).
+    /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other), ones an edit
+    /// was begun for and not certainly sent, and ones whose original a replay sent since <c>@OlderThan</c>.
     /// </summary>
     public required string Purge { get; init; }
 
@@ -272,13 +273,22 @@ public sealed class DeadLetterSql
                               WHERE a.dead_letter_id = @Id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent'));
             """,
 
+        // Kept past retention: a letter an edit was begun for and not certainly sent (deleted, the original failing again
+        // would be a fresh Pending letter a bulk replay sends beside the edit), and one whose original a replay sent within
+        // retention (a copy may still be in the queue; deleted, a fresh letter of the ERP's next copy could be edited beside it).
+        // FOR UPDATE: a row a claim holds is re-checked once the claim commits (the DELETE itself would only re-check "id IN").
         Purge = """
             DELETE FROM bridge.dead_letters
             WHERE id IN
             (
-                SELECT id FROM bridge.dead_letters
+                SELECT id FROM bridge.dead_letters d
                 WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < statement_timestamp())
+                  AND (original_sent_at IS NULL OR original_sent_at < @OlderThan)
+                  AND (edit_message_id IS NULL
+                       OR EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
+                                  WHERE a.dead_letter_id = d.id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent')))
                 LIMIT @BatchSize
+                FOR UPDATE
             );
             """,
 
@@ -439,6 +449,10 @@ public sealed class DeadLetterSql
             (
                 SELECT rowid FROM dead_letters
                 WHERE last_failed_at < @OlderThan AND (status <> 'Replaying' OR replay_claim_expires_at < {{SqliteClock.Now}})
+                  AND (original_sent_at IS NULL OR original_sent_at < @OlderThan)
+                  AND (edit_message_id IS NULL
+                       OR EXISTS (SELECT 1 FROM dead_letter_audit a
+                                  WHERE a.dead_letter_id = dead_letters.id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent')))
                 LIMIT @BatchSize
             );
             """,
@@ -602,7 +616,11 @@ public sealed class DeadLetterSql
 
         Purge = """
             DELETE TOP (@BatchSize) FROM bridge.dead_letters
-            WHERE last_failed_at < @OlderThan AND (status <> N'Replaying' OR replay_claim_expires_at < SYSUTCDATETIME());
+            WHERE last_failed_at < @OlderThan AND (status <> N'Replaying' OR replay_claim_expires_at < SYSUTCDATETIME())
+              AND (original_sent_at IS NULL OR original_sent_at < @OlderThan)
+              AND (edit_message_id IS NULL
+                   OR EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
+                              WHERE a.dead_letter_id = bridge.dead_letters.id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent')));
             """,
 
         CountByStatus = """

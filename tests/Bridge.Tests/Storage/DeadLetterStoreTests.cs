@@ -480,6 +480,38 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task Purge_keeps_a_letter_whose_edit_may_be_in_the_queue_or_whose_original_a_replay_sent_within_retention()
+    {
+        // Deleted, such a letter would come back as a fresh Pending one when the original fails again: a bulk replay would
+        // send it beside the edit, or an edit be sent beside a replayed copy still in the queue.
+        var unsettled = (await CaptureAsync(NewLetter("m-unsettled-edit"))).Id;
+        Assert.True(await ClaimEditAsync(unsettled, "editor", "11111111-1111-8111-8111-111111111111"));
+        Assert.True(await Store.ReleaseReplayAsync(unsettled, "editor", new("ops", "EditAndReplay", "Failed: TimeoutException"), CancellationToken.None));
+        var settled = (await CaptureAsync(NewLetter("m-settled-edit"))).Id;
+        Assert.True(await ClaimEditAsync(settled, "editor", "22222222-2222-8222-8222-222222222222"));
+        Assert.True(await Store.CompleteEditAsync(settled, "editor", "Edited and replayed as message 22222222-2222-8222-8222-222222222222.", new("ops", "EditAndReplay", "Discarded"), CancellationToken.None));
+        var replayedLately = (await CaptureAsync(NewLetter("m-replayed-lately"))).Id;
+        Assert.True(await Store.TryClaimReplayAsync(replayedLately, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.CompleteReplayAsync(replayedLately, "replayer", new("ops", "Replay", "Replayed"), CancellationToken.None));
+        var replayedLongAgo = (await CaptureAsync(NewLetter("m-replayed-long-ago"))).Id;
+        Assert.True(await Store.TryClaimReplayAsync(replayedLongAgo, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.ReleaseReplayAsync(replayedLongAgo, "replayer", new("ops", "Replay", "Failed: TimeoutException"), CancellationToken.None));
+        await SetOriginalSentAtAsync(replayedLongAgo, LongAgo);
+        clock.Advance(TimeSpan.FromDays(10));
+
+        var purged = await Store.PurgeAsync(Start.AddDays(1), CancellationToken.None);
+
+        Assert.Equal(2, purged);
+        Assert.Null(await Store.GetAsync(settled, CancellationToken.None));
+        Assert.Null(await Store.GetAsync(replayedLongAgo, CancellationToken.None));
+        Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(unsettled, CancellationToken.None))!.Letter.Status);
+        Assert.Equal(DeadLetterStatus.Replayed, (await Store.GetAsync(replayedLately, CancellationToken.None))!.Letter.Status);
+        // The original failing again still lands on its letter, which a replay does not take.
+        Assert.Equal(unsettled, (await CaptureAsync(NewLetter("m-unsettled-edit"))).Id);
+        Assert.False(await Store.TryClaimReplayAsync(unsettled, "bulk", Lease, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Counts_by_status_cover_every_status()
     {
         var a = (await CaptureAsync(NewLetter("m-1"))).Id;
@@ -518,6 +550,14 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
                 ExpiresAt = Timestamp(expiresAt),
             });
         Assert.Equal(1, changed);
+    }
+
+    private async Task SetOriginalSentAtAsync(Guid id, DateTimeOffset sentAt)
+    {
+        await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
+        Assert.Equal(1, await connection.ExecuteAsync(
+            $"UPDATE {fixture.Table("dead_letters")} SET original_sent_at = @SentAt WHERE id = @Id;",
+            new { Id = fixture.IdParameter(id), SentAt = Timestamp(sentAt) }));
     }
 
     /// <summary>A timestamp as the dialect stores it, for tests that write rows directly.</summary>
@@ -567,6 +607,18 @@ public sealed class PostgreSqlDeadLetterStoreTests(PostgreSqlStorageFixture fixt
 
         Assert.False(claimed);
         Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
+    }
+
+    /// <summary>The same for retention: a purge that waited for the row does not delete a letter its edit marked meanwhile.</summary>
+    [StoreFact]
+    public async Task A_purge_blocked_on_a_transaction_that_marks_an_edit_keeps_the_letter()
+    {
+        var id = (await CaptureAsync(NewLetter("m-purge-race"))).Id;
+
+        var purged = await BlockedWhileAnEditIsMarkedAsync(id, () => Store.PurgeAsync(DateTimeOffset.UtcNow, CancellationToken.None));
+
+        Assert.Equal(0, purged);
+        Assert.NotNull(await Store.GetAsync(id, CancellationToken.None));
     }
 
     /// <summary>

@@ -81,7 +81,9 @@ public interface IDeadLetterStore
 
     /// <summary>
     /// Deletes dead letters (and their audit) whose last failure is before <paramref name="olderThan"/>, except ones a live
-    /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other).
+    /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other), ones an edit was
+    /// begun for and not certainly sent, and ones a replay sent since <paramref name="olderThan"/>: deleted, the original
+    /// failing again would be a fresh letter, free to be replayed beside the edit or edited beside a copy still queued.
     /// </summary>
     Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 
