@@ -21,8 +21,16 @@ public sealed record OutgoingMessage(
 /// </summary>
 public interface IQueueTransport
 {
+    /// <summary>
+    /// Sends <paramref name="message"/>, confirmed by the broker. A failure known to have come before anything was handed to
+    /// the broker (no connection or channel could be had) is a <see cref="MessageNotSentException"/>; any other failure may
+    /// have come after the broker took the message.
+    /// </summary>
     Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken);
 }
+
+/// <summary>A send that failed before anything reached the broker: the message is certainly not on the queue.</summary>
+public sealed class MessageNotSentException(string message, Exception innerException) : Exception(message, innerException);
 
 /// <summary>
 /// Publishes with RabbitMQ's own client rather than through MassTransit: a replay (or an ERP's body sent over HTTP) must carry the original body byte for byte
@@ -66,7 +74,17 @@ public sealed class RabbitMqQueueTransport(IOptions<MessagingOptions> options) :
         IChannel? channel = null;
         try
         {
-            channel = await RentAsync(cancellationToken);
+            try
+            {
+                channel = await RentAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // No channel, so no publish: nothing of this message reached the broker.
+                // The type only: a client's message can hold the broker's address.
+                throw new MessageNotSentException($"Nothing was sent to {message.Queue}: no channel to the broker ({ex.GetType().Name}).", ex);
+            }
+
             await channel.BasicPublishAsync(string.Empty, message.Queue, mandatory: true, properties, message.Body, cancellationToken);
             idle.Add(channel);
             channel = null;

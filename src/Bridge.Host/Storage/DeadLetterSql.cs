@@ -243,9 +243,12 @@ public sealed class DeadLetterSql
             WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
             """,
 
+        // @Unsent = 1: a replay's send that certainly never reached the broker takes back the copy its claim counted.
         ReleaseReplay = """
             UPDATE bridge.dead_letters
-            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now,
+                original_copies = CASE WHEN @Unsent = 1 AND original_copies > 0 THEN original_copies - 1 ELSE original_copies END,
+                original_sent_at = CASE WHEN @Unsent = 1 AND original_copies <= 1 THEN NULL ELSE original_sent_at END
             WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
             """,
 
@@ -416,9 +419,12 @@ public sealed class DeadLetterSql
             WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
             """,
 
+        // @Unsent = 1: a replay's send that certainly never reached the broker takes back the copy its claim counted.
         ReleaseReplay = """
             UPDATE dead_letters
-            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            SET status = 'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now,
+                original_copies = CASE WHEN @Unsent = 1 AND original_copies > 0 THEN original_copies - 1 ELSE original_copies END,
+                original_sent_at = CASE WHEN @Unsent = 1 AND original_copies <= 1 THEN NULL ELSE original_sent_at END
             WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
             """,
 
@@ -587,9 +593,12 @@ public sealed class DeadLetterSql
             WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
             """,
 
+        // @Unsent = 1: a replay's send that certainly never reached the broker takes back the copy its claim counted.
         ReleaseReplay = """
             UPDATE bridge.dead_letters
-            SET status = N'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now
+            SET status = N'Pending', replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @Now,
+                original_copies = CASE WHEN @Unsent = 1 AND original_copies > 0 THEN original_copies - 1 ELSE original_copies END,
+                original_sent_at = CASE WHEN @Unsent = 1 AND original_copies <= 1 THEN NULL ELSE original_sent_at END
             WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
             """,
 

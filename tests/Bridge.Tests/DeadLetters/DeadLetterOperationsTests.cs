@@ -156,6 +156,24 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
     }
 
     [StoreFact]
+    public async Task An_original_whose_replay_certainly_reached_nothing_can_be_edited()
+    {
+        // No connection to the broker: nothing of the replay was published, so no copy of the original can be in the queue.
+        var id = (await CaptureAsync(NewLetter("m-replay-not-sent"))).Id;
+        transport.FailNext(new MessageNotSentException("Nothing was sent.", new System.Net.Sockets.SocketException()));
+        var replay = await Operations.ReplayAsync(id, "bulk", "job-6", CancellationToken.None);
+
+        var edit = await Operations.EditAndReplayAsync(id, Body("document-after-unsent-replay"), "alice", CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.SendFailed, replay.Outcome);
+        Assert.Contains("Nothing was sent", replay.Detail, StringComparison.Ordinal);
+        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+        Assert.Equal(["m-replay-not-sent", edit.NewMessageId], transport.Attempts.Select(message => message.MessageId));
+        var audit = (await Store.GetAsync(id, CancellationToken.None))!.Audit.Select(entry => $"{entry.Action}/{entry.Outcome}");
+        Assert.Contains("Replay/Not sent: SocketException", audit);
+    }
+
+    [StoreFact]
     public async Task A_replayed_original_discarded_and_restored_is_never_edited()
     {
         var id = (await CaptureAsync(NewLetter("m-replayed-restored"))).Id;

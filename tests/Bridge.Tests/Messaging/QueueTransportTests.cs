@@ -57,6 +57,24 @@ public sealed class QueueTransportTests : IAsyncLifetime
         Assert.Equal(["m-1", "m-3", "m-4", "m-5", "m-6", "m-7"], received.Keys.Order());
     }
 
+    [Fact]
+    public async Task A_send_with_no_broker_to_reach_says_nothing_was_sent_and_one_the_broker_refused_does_not()
+    {
+        // A loopback port nothing listens on: the connection is refused before anything could be published.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        await using var nowhere = new RabbitMqQueueTransport(Options.Create(new MessagingOptions { RabbitMqUri = new Uri($"amqp://guest:guest@127.0.0.1:{port}/") }));
+        await using var transport = Transport();
+
+        var unreachable = await Assert.ThrowsAsync<MessageNotSentException>(() => nowhere.SendAsync(Message(_queue, 1), CancellationToken.None));
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => transport.SendAsync(Message($"bridge-no-such-queue-{Guid.NewGuid():N}", 2), CancellationToken.None));
+
+        Assert.IsNotType<MessageNotSentException>(refused);
+        Assert.DoesNotContain(port.ToString(System.Globalization.CultureInfo.InvariantCulture), unreachable.Message, StringComparison.Ordinal);
+    }
+
     private static RabbitMqQueueTransport Transport() =>
         new(Options.Create(new MessagingOptions { RabbitMqUri = TestEnvironment.RabbitMqUri }));
 

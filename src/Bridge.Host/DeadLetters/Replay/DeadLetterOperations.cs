@@ -371,8 +371,12 @@ public sealed partial class DeadLetterOperations(
         catch (Exception ex)
         {
             // Whether a cancelled send reached the broker is unknown; releasing lets it be replayed again, which the
-            // message's idempotency key makes harmless.
-            await store.ReleaseReplayAsync(id, owner, new DeadLetterAction(actor, action, "Failed: " + ex.GetType().Name, detail), CancellationToken.None);
+            // message's idempotency key makes harmless. Only a replay's send that certainly reached nothing takes back the copy
+            // of the original its claim counted (an edit's marker stays: an earlier send of the same edit may be on the queue).
+            var notSent = ex is MessageNotSentException;
+            await store.ReleaseReplayAsync(
+                id, owner, new DeadLetterAction(actor, action, (notSent ? "Not sent: " : "Failed: ") + (ex.InnerException ?? ex).GetType().Name, detail), CancellationToken.None,
+                replayNotSent: notSent && kind == "replay");
             metrics.Replay("failed", kind);
             LogSendFailed(logger, id, outgoing.Queue, ex);
             if (ex is OperationCanceledException)
@@ -380,7 +384,11 @@ public sealed partial class DeadLetterOperations(
                 throw;
             }
 
-            return new DeadLetterActionResult(id, DeadLetterActionOutcome.SendFailed, DeadLetterStatus.Pending, $"Could not send to {outgoing.Queue} ({ex.GetType().Name}); the dead letter is Pending again.");
+            return new DeadLetterActionResult(
+                id, DeadLetterActionOutcome.SendFailed, DeadLetterStatus.Pending,
+                notSent
+                    ? $"Nothing was sent to {outgoing.Queue} (no connection to the broker: {ex.InnerException?.GetType().Name}); the dead letter is Pending again."
+                    : $"Could not send to {outgoing.Queue} ({ex.GetType().Name}); it may or may not have reached the queue. The dead letter is Pending again.");
         }
     }
 

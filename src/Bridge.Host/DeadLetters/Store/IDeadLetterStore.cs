@@ -59,7 +59,11 @@ public interface IDeadLetterStore
     Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken);
 
     /// <summary>Replaying → Pending (the replay could not send it), if <paramref name="owner"/> still holds the claim.</summary>
-    Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken);
+    /// <remarks>
+    /// <paramref name="replayNotSent"/>: a replay's send that certainly never reached the broker (<see cref="Messaging.MessageNotSentException"/>);
+    /// the copy of the original its claim counted is taken back, so the letter is not held from an edit for a copy that does not exist.
+    /// </remarks>
+    Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken, bool replayNotSent = false);
 
     /// <summary>Replaying → Discarded with <paramref name="reason"/>: the original of an edited message, archived.</summary>
     Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken);

@@ -206,8 +206,8 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     public Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.CompleteReplay, id, new { Owner = owner }, audit, cancellationToken);
 
-    public Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
-        TransitionAsync(sql.ReleaseReplay, id, new { Owner = owner }, audit, cancellationToken);
+    public Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken, bool replayNotSent = false) =>
+        TransitionAsync(sql.ReleaseReplay, id, new { Owner = owner, Unsent = replayNotSent ? 1 : 0 }, audit, cancellationToken);
 
     public Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.CompleteEdit, id, new { Owner = owner, Reason = reason }, audit, cancellationToken);
