@@ -51,6 +51,12 @@ public sealed class DeadLetterSql
 
     public required string ReleaseReplay { get; init; }
 
+    /// <summary>Counts the copy a replay's claim is about to send, by the id it carries (<c>@CopyId</c>).</summary>
+    public required string InsertReplayCopy { get; init; }
+
+    /// <summary>Takes a copy of letter <c>@ReplayOf</c> away by its id: one row at most, the first time only.</summary>
+    public required string DeleteReplayCopy { get; init; }
+
     /// <summary>Archives (Discarded) the original of an edited message, while its claimer still holds it.</summary>
     public required string CompleteEdit { get; init; }
 
@@ -252,6 +258,14 @@ public sealed class DeadLetterSql
             WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
             """,
 
+        InsertReplayCopy = """
+            INSERT INTO bridge.dead_letter_replay_copies (dead_letter_id, copy_id, claimed_at) VALUES (@Id, @CopyId, @Now);
+            """,
+
+        DeleteReplayCopy = """
+            DELETE FROM bridge.dead_letter_replay_copies WHERE dead_letter_id = @ReplayOf AND copy_id = @CopyId;
+            """,
+
         CompleteEdit = """
             UPDATE bridge.dead_letters
             SET status = 'Discarded', status_reason = @Reason, replay_count = replay_count + 1,
@@ -428,6 +442,14 @@ public sealed class DeadLetterSql
             WHERE id = @Id AND status = 'Replaying' AND replay_claimed_by = @Owner;
             """,
 
+        InsertReplayCopy = """
+            INSERT INTO dead_letter_replay_copies (dead_letter_id, copy_id, claimed_at) VALUES (@Id, @CopyId, @Now);
+            """,
+
+        DeleteReplayCopy = """
+            DELETE FROM dead_letter_replay_copies WHERE dead_letter_id = @ReplayOf AND copy_id = @CopyId;
+            """,
+
         CompleteEdit = """
             UPDATE dead_letters
             SET status = 'Discarded', status_reason = @Reason, replay_count = replay_count + 1,
@@ -600,6 +622,14 @@ public sealed class DeadLetterSql
                 original_copies = CASE WHEN @Unsent = 1 AND original_copies > 0 THEN original_copies - 1 ELSE original_copies END,
                 original_sent_at = CASE WHEN @Unsent = 1 AND original_copies <= 1 THEN NULL ELSE original_sent_at END
             WHERE id = @Id AND status = N'Replaying' AND replay_claimed_by = @Owner;
+            """,
+
+        InsertReplayCopy = """
+            INSERT INTO bridge.dead_letter_replay_copies (dead_letter_id, copy_id, claimed_at) VALUES (@Id, @CopyId, @Now);
+            """,
+
+        DeleteReplayCopy = """
+            DELETE FROM bridge.dead_letter_replay_copies WHERE dead_letter_id = @ReplayOf AND copy_id = @CopyId;
             """,
 
         CompleteEdit = """

@@ -197,7 +197,7 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
 
         // The replayed copy was consumed and failed again: nothing of the original is left in the queue.
-        await CaptureAsync(ReplayedCopy(letter, id));
+        await CaptureAsync(ReplayedCopy(letter, transport.Attempts[0]));
         var edit = await Operations.EditAndReplayAsync(id, Body("document-after-failure"), "alice", CancellationToken.None);
 
         Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
@@ -215,12 +215,12 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
         await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
 
-        await CaptureAsync(ReplayedCopy(letter, id));
+        await CaptureAsync(ReplayedCopy(letter, transport.Attempts[0]));
         var afterOne = await Operations.EditAndReplayAsync(id, Body("document-two-copies"), "alice", CancellationToken.None);
         // The ERP publishing the original again says nothing of Bridge's copies.
         await CaptureAsync(letter with { Id = Guid.NewGuid(), FailedAt = clock.GetUtcNow() });
         var afterErpCopy = await Operations.EditAndReplayAsync(id, Body("document-two-copies"), "alice", CancellationToken.None);
-        await CaptureAsync(ReplayedCopy(letter, id));
+        await CaptureAsync(ReplayedCopy(letter, transport.Attempts[1]));
         var afterBoth = await Operations.EditAndReplayAsync(id, Body("document-two-copies"), "alice", CancellationToken.None);
 
         Assert.Equal(DeadLetterActionOutcome.Conflict, afterOne.Outcome);
@@ -228,6 +228,27 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         Assert.Equal(DeadLetterActionOutcome.Conflict, afterErpCopy.Outcome);
         Assert.Equal(DeadLetterActionOutcome.Done, afterBoth.Outcome);
         Assert.Equal(["m-two-copies", "m-two-copies", afterBoth.NewMessageId], transport.Attempts.Select(message => message.MessageId));
+    }
+
+    [StoreFact]
+    public async Task One_replayed_copy_captured_twice_counts_once_so_the_other_copy_still_holds_the_edit()
+    {
+        // Found by review (helper-74): a copy's capture committed, then its delivery came back (a crash before the ack, the
+        // error-queue sweep importing it again) and was captured again. Counted per delivery, that took the other copy away too.
+        var letter = NewLetter("m-copy-twice");
+        var id = (await CaptureAsync(letter)).Id;
+        transport.FailNext(new TimeoutException("no confirm"));
+        await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
+        await Operations.ReplayAsync(id, "alice", null, CancellationToken.None);
+
+        await CaptureAsync(ReplayedCopy(letter, transport.Attempts[0]));
+        await CaptureAsync(ReplayedCopy(letter, transport.Attempts[0]));
+        var edit = await Operations.EditAndReplayAsync(id, Body("document-copy-twice"), "alice", CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.Conflict, edit.Outcome);
+        Assert.Contains("the original was replayed and may still be in the queue", edit.Detail, StringComparison.Ordinal);
+        Assert.NotEqual(transport.Attempts[0].Headers[NewDeadLetter.ReplayCopyHeader], transport.Attempts[1].Headers[NewDeadLetter.ReplayCopyHeader]);
+        Assert.Equal(["m-copy-twice", "m-copy-twice"], transport.Attempts.Select(message => message.MessageId));
     }
 
     [StoreFact]
@@ -280,10 +301,15 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
     }
 
     /// <summary>A copy of <paramref name="letter"/> that a replay of dead letter <paramref name="id"/> sent, failing again.</summary>
-    private NewDeadLetter ReplayedCopy(NewDeadLetter letter, Guid id) => letter with
+    /// <summary>A replayed copy, as sent, failing again: the original's capture with the replay's headers.</summary>
+    private NewDeadLetter ReplayedCopy(NewDeadLetter letter, OutgoingMessage sent) => letter with
     {
         Id = Guid.NewGuid(),
-        Headers = new Dictionary<string, string?>(letter.Headers) { [DeadLetterOperations.ReplayOfHeader] = id.ToString("D") },
+        Headers = new Dictionary<string, string?>(letter.Headers)
+        {
+            [DeadLetterOperations.ReplayOfHeader] = sent.Headers[DeadLetterOperations.ReplayOfHeader],
+            [NewDeadLetter.ReplayCopyHeader] = sent.Headers[NewDeadLetter.ReplayCopyHeader],
+        },
         FailedAt = clock.GetUtcNow(),
     };
 

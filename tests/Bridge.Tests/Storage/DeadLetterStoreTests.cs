@@ -81,7 +81,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     public async Task The_same_message_failing_again_counts_on_its_dead_letter_and_makes_it_Pending_again()
     {
         var first = await CaptureAsync(NewLetter(messageId: "m-again") with { AttemptCount = 3 });
-        Assert.True(await Store.TryClaimReplayAsync(first.Id, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(first.Id, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         Assert.True(await Store.CompleteReplayAsync(first.Id, "replayer", new("ops", "Replay", "Replayed"), CancellationToken.None));
         clock.Advance(TimeSpan.FromMinutes(5));
 
@@ -170,8 +170,8 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         // centuries ahead does not steal the live claim.
         var behind = new SqlDeadLetterStore(fixture.Database, new TestClock(new DateTimeOffset(1990, 1, 1, 0, 0, 0, TimeSpan.Zero)));
         var ahead = new SqlDeadLetterStore(fixture.Database, new TestClock(new DateTimeOffset(3100, 1, 1, 0, 0, 0, TimeSpan.Zero)));
-        Assert.True(await behind.TryClaimReplayAsync(expired, "behind", Lease, CancellationToken.None));
-        Assert.False(await ahead.TryClaimReplayAsync(live, "ahead", Lease, CancellationToken.None));
+        Assert.True(await behind.TryClaimReplayAsync(expired, "behind", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
+        Assert.False(await ahead.TryClaimReplayAsync(live, "ahead", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
 
         var claimed = (await Store.GetAsync(expired, CancellationToken.None))!;
         Assert.Equal(("behind", DeadLetterStatus.Replaying), (claimed.Letter.ReplayClaimedBy, claimed.Letter.Status));
@@ -221,7 +221,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         var edited = (await CaptureAsync(NewLetter("m-edit-stuck"))).Id;
         var replayed = (await CaptureAsync(NewLetter("m-replay-stuck"))).Id;
         Assert.True(await ClaimEditAsync(edited, "crashed-editor", Edit));
-        Assert.True(await Store.TryClaimReplayAsync(replayed, "crashed-replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(replayed, "crashed-replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         await StuckReplayingAsync(edited, "crashed-editor", LongAgo);
         await StuckReplayingAsync(replayed, "crashed-replayer", LongAgo);
 
@@ -233,11 +233,11 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         var replayAudit = Assert.Single((await Store.GetAsync(replayed, CancellationToken.None))!.Audit, entry => entry.Action == "ReplayLeaseExpired");
         Assert.Contains("Replaying it again is safe", replayAudit.Detail, StringComparison.Ordinal);
         // Either may have reached the queue: only the same message goes next.
-        Assert.False(await Store.TryClaimReplayAsync(edited, "bulk", Lease, CancellationToken.None));
+        Assert.False(await Store.TryClaimReplayAsync(edited, "bulk", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         Assert.False(await ClaimEditAsync(edited, "editor", "77777777-7777-8777-8777-777777777777"));
         Assert.True(await ClaimEditAsync(edited, "editor", Edit));
         Assert.False(await ClaimEditAsync(replayed, "editor", Edit));
-        Assert.True(await Store.TryClaimReplayAsync(replayed, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(replayed, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
     }
 
     [StoreFact]
@@ -357,19 +357,19 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         var claims = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
         {
             start.Wait();
-            return await Store.TryClaimReplayAsync(id, $"replayer-{i}", Lease, CancellationToken.None);
+            return await Store.TryClaimReplayAsync(id, $"replayer-{i}", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None);
         })).ToList();
         start.Set();
 
         Assert.Single(await Task.WhenAll(claims), won => won);
-        Assert.False(await Store.TryClaimReplayAsync(id, "late", Lease, CancellationToken.None));
+        Assert.False(await Store.TryClaimReplayAsync(id, "late", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         // The winner died without recording: its claim, as the database's clock sees it, has run out.
         var winner = (await Store.GetAsync(id, CancellationToken.None))!.Letter.ReplayClaimedBy!;
         await StuckReplayingAsync(id, winner, LongAgo);
-        Assert.True(await Store.TryClaimReplayAsync(id, "after-crash", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(id, "after-crash", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         Assert.False(await Store.CompleteReplayAsync(id, winner, new("ops", "Replay", "Replayed"), CancellationToken.None));
         Assert.True(await Store.CompleteReplayAsync(id, "after-crash", new("ops", "Replay", "Replayed"), CancellationToken.None));
-        Assert.False(await Store.TryClaimReplayAsync(id, "again", Lease, CancellationToken.None));
+        Assert.False(await Store.TryClaimReplayAsync(id, "again", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
 
         var details = (await Store.GetAsync(id, CancellationToken.None))!;
         Assert.Equal((DeadLetterStatus.Replayed, 1), (details.Letter.Status, details.Letter.Summary.ReplayCount));
@@ -380,12 +380,12 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     public async Task A_released_claim_makes_the_dead_letter_Pending_again()
     {
         var id = (await CaptureAsync(NewLetter("m-release"))).Id;
-        Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
 
         Assert.True(await Store.ReleaseReplayAsync(id, "replayer", new("ops", "Replay", "Failed: broker unreachable"), CancellationToken.None));
 
         Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
-        Assert.True(await Store.TryClaimReplayAsync(id, "other", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(id, "other", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
     }
 
     [StoreFact]
@@ -395,12 +395,12 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
 
         Assert.True(await Store.DiscardAsync(id, "duplicate of INV-7", new("alice", "Discard", "Discarded", "duplicate of INV-7"), CancellationToken.None));
         Assert.False(await Store.DiscardAsync(id, "again", new("alice", "Discard", "Discarded"), CancellationToken.None));
-        Assert.False(await Store.TryClaimReplayAsync(id, "replayer", Lease, CancellationToken.None));
+        Assert.False(await Store.TryClaimReplayAsync(id, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         var discarded = (await Store.GetAsync(id, CancellationToken.None))!.Letter;
         clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True(await Store.RestoreAsync(id, new("bob", "Restore", "Pending"), CancellationToken.None));
         Assert.False(await Store.RestoreAsync(id, new("bob", "Restore", "Pending"), CancellationToken.None));
-        Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         Assert.False(await Store.DiscardAsync(id, "while replaying", new("alice", "Discard", "Discarded"), CancellationToken.None));
         await Store.AuditAsync(id, new("alice", "Discard", "Refused: Replaying"), CancellationToken.None);
 
@@ -464,7 +464,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     {
         var old = (await CaptureAsync(NewLetter("m-old"))).Id;
         var oldReplaying = (await CaptureAsync(NewLetter("m-old-replaying"))).Id;
-        Assert.True(await Store.TryClaimReplayAsync(oldReplaying, "replayer", TimeSpan.FromDays(30), CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(oldReplaying, "replayer", TimeSpan.FromDays(30), Guid.NewGuid().ToString("D"), CancellationToken.None));
         clock.Advance(TimeSpan.FromDays(10));
         var recent = (await CaptureAsync(NewLetter("m-recent"))).Id;
 
@@ -491,10 +491,10 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.True(await ClaimEditAsync(settled, "editor", "22222222-2222-8222-8222-222222222222"));
         Assert.True(await Store.CompleteEditAsync(settled, "editor", "Edited and replayed as message 22222222-2222-8222-8222-222222222222.", new("ops", "EditAndReplay", "Discarded"), CancellationToken.None));
         var replayedLately = (await CaptureAsync(NewLetter("m-replayed-lately"))).Id;
-        Assert.True(await Store.TryClaimReplayAsync(replayedLately, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(replayedLately, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         Assert.True(await Store.CompleteReplayAsync(replayedLately, "replayer", new("ops", "Replay", "Replayed"), CancellationToken.None));
         var replayedLongAgo = (await CaptureAsync(NewLetter("m-replayed-long-ago"))).Id;
-        Assert.True(await Store.TryClaimReplayAsync(replayedLongAgo, "replayer", Lease, CancellationToken.None));
+        Assert.True(await Store.TryClaimReplayAsync(replayedLongAgo, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
         Assert.True(await Store.ReleaseReplayAsync(replayedLongAgo, "replayer", new("ops", "Replay", "Failed: TimeoutException"), CancellationToken.None));
         await SetOriginalSentAtAsync(replayedLongAgo, LongAgo);
         clock.Advance(TimeSpan.FromDays(10));
@@ -508,7 +508,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal(DeadLetterStatus.Replayed, (await Store.GetAsync(replayedLately, CancellationToken.None))!.Letter.Status);
         // The original failing again still lands on its letter, which a replay does not take.
         Assert.Equal(unsettled, (await CaptureAsync(NewLetter("m-unsettled-edit"))).Id);
-        Assert.False(await Store.TryClaimReplayAsync(unsettled, "bulk", Lease, CancellationToken.None));
+        Assert.False(await Store.TryClaimReplayAsync(unsettled, "bulk", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
     }
 
     [StoreFact]
@@ -603,7 +603,7 @@ public sealed class PostgreSqlDeadLetterStoreTests(PostgreSqlStorageFixture fixt
     {
         var id = (await CaptureAsync(NewLetter("m-lock-race"))).Id;
 
-        var claimed = await BlockedWhileAnEditIsMarkedAsync(id, () => Store.TryClaimReplayAsync(id, "replayer", Lease, CancellationToken.None));
+        var claimed = await BlockedWhileAnEditIsMarkedAsync(id, () => Store.TryClaimReplayAsync(id, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
 
         Assert.False(claimed);
         Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);

@@ -79,7 +79,8 @@ public sealed partial class DeadLetterOperations(
 
         var detail = jobId is null ? null : $"replay job {jobId}";
         var owner = $"{actor}:{Guid.NewGuid():N}";
-        if (!await store.TryClaimReplayAsync(id, owner, options.Value.ReplayClaimLease, cancellationToken))
+        var copy = Guid.NewGuid().ToString("D");
+        if (!await store.TryClaimReplayAsync(id, owner, options.Value.ReplayClaimLease, copy, cancellationToken))
         {
             if (await store.GetAsync(id, cancellationToken) is { Letter.EditMessageId: { } edit } now)
             {
@@ -97,9 +98,10 @@ public sealed partial class DeadLetterOperations(
         var messageId = letter.Headers.GetValueOrDefault(DeadLetterCapture.PropertyPrefix + "message_id") ?? letter.Summary.MessageId;
         var headers = ApplicationHeaders(letter);
         headers[ReplayOfHeader] = id.ToString("D");
+        headers[NewDeadLetter.ReplayCopyHeader] = copy;
         LinkToOriginalTrace(headers);
         var outgoing = new OutgoingMessage(letter.Summary.SourceQueue, letter.Body.ToBytes(), messageId, letter.CorrelationId, letter.ContentType, Properties(letter), headers);
-        if (await SendOrReleaseAsync(outgoing, id, owner, actor, "Replay", detail, cancellationToken) is { } failed)
+        if (await SendOrReleaseAsync(outgoing, id, owner, actor, "Replay", detail, cancellationToken, copy: copy) is { } failed)
         {
             return failed;
         }
@@ -361,7 +363,7 @@ public sealed partial class DeadLetterOperations(
     }
 
     private async Task<DeadLetterActionResult?> SendOrReleaseAsync(
-        OutgoingMessage outgoing, Guid id, string owner, string actor, string action, string? detail, CancellationToken cancellationToken, string kind = "replay")
+        OutgoingMessage outgoing, Guid id, string owner, string actor, string action, string? detail, CancellationToken cancellationToken, string kind = "replay", string? copy = null)
     {
         try
         {
@@ -376,7 +378,7 @@ public sealed partial class DeadLetterOperations(
             var notSent = ex is MessageNotSentException;
             await store.ReleaseReplayAsync(
                 id, owner, new DeadLetterAction(actor, action, (notSent ? "Not sent: " : "Failed: ") + (ex.InnerException ?? ex).GetType().Name, detail), CancellationToken.None,
-                replayNotSent: notSent && kind == "replay");
+                notSentCopy: notSent ? copy : null);
             metrics.Replay("failed", kind);
             LogSendFailed(logger, id, outgoing.Queue, ex);
             if (ex is OperationCanceledException)
@@ -436,6 +438,7 @@ public sealed partial class DeadLetterOperations(
                 && !header.Key.StartsWith("MT-Fault-", StringComparison.OrdinalIgnoreCase)
                 && !string.Equals(header.Key, "MT-Reason", StringComparison.OrdinalIgnoreCase)
                 && !string.Equals(header.Key, ReplayOfHeader, StringComparison.Ordinal)
+                && !string.Equals(header.Key, NewDeadLetter.ReplayCopyHeader, StringComparison.Ordinal)
                 && !string.Equals(header.Key, EditedFromHeader, StringComparison.Ordinal))
             .ToDictionary(header => header.Key, header => header.Value, StringComparer.Ordinal);
 

@@ -35,7 +35,11 @@ public interface IDeadLetterStore
     /// the queue from now on (<see cref="DeadLetter.OriginalSentAt"/>), whatever becomes of the send, so no edit is sent
     /// until that copy is seen failing again.
     /// </summary>
-    Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, CancellationToken cancellationToken);
+    /// <remarks>
+    /// <paramref name="copyId"/> (a GUID): the copy of the original this replay will send, counted with the claim; it travels
+    /// in the <c>Bridge-Replay-Copy</c> header, and only its own capture (once) or a send that certainly reached nothing takes it away.
+    /// </remarks>
+    Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, string copyId, CancellationToken cancellationToken);
 
     /// <summary>
     /// The edit's claim: as <see cref="TryClaimReplayAsync"/>, never while a replayed copy of the original may be in the
@@ -60,10 +64,11 @@ public interface IDeadLetterStore
 
     /// <summary>Replaying → Pending (the replay could not send it), if <paramref name="owner"/> still holds the claim.</summary>
     /// <remarks>
-    /// <paramref name="replayNotSent"/>: a replay's send that certainly never reached the broker (<see cref="Messaging.MessageNotSentException"/>);
-    /// the copy of the original its claim counted is taken back, so the letter is not held from an edit for a copy that does not exist.
+    /// <paramref name="notSentCopy"/>: the copy id of a replay's send that certainly never reached the broker
+    /// (<see cref="Messaging.MessageNotSentException"/>); that copy is taken back, so the letter is not held from an edit for a
+    /// copy that does not exist.
     /// </remarks>
-    Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken, bool replayNotSent = false);
+    Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken, string? notSentCopy = null);
 
     /// <summary>Replaying → Discarded with <paramref name="reason"/>: the original of an edited message, archived.</summary>
     Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken);

@@ -48,8 +48,18 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             letter.AttemptCount,
             FailedAt = SqlValues.Timestamp(dialect, letter.FailedAt),
         });
-        // A replayed copy of this very letter failing again is one copy fewer that may be in the queue.
-        parameters.Add("ReplayOf", letter.ReplayOf is { } replayOf ? SqlValues.Id(dialect, replayOf) : null, dialect == SqlDialect.Sqlite ? DbType.String : DbType.Guid);
+        // A replayed copy of this very letter failing again is one copy fewer that may be in the queue — counted once per copy:
+        // its row is deleted here, and a second capture of the same copy (redelivered after this commit, imported again from
+        // the error queue) finds none. A copy from a Bridge older than version 15 carries no copy id and counts by its header.
+        var replayOf = letter.ReplayOf;
+        if (replayOf is { } of && letter.ReplayCopy is { } copy
+            && await connection.ExecuteAsync(new CommandDefinition(
+                sql.DeleteReplayCopy, new { ReplayOf = SqlValues.Id(dialect, of), CopyId = copy }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+        {
+            replayOf = null;
+        }
+
+        parameters.Add("ReplayOf", replayOf is { } counted ? SqlValues.Id(dialect, counted) : null, dialect == SqlDialect.Sqlite ? DbType.String : DbType.Guid);
         var row = await connection.QuerySingleAsync<CapturedRow>(new CommandDefinition(sql.Upsert, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
 
         var captured = new DeadLetterCaptured(SqlValues.ReadId(row.Id), SqlValues.ReadInt32(row.FailureCount));
@@ -134,26 +144,38 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         return new DeadLetterDetails(row.ToDeadLetter(), audit.Select(entry => entry.ToEntry()).ToList());
     }
 
-    public async Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<bool> TryClaimReplayAsync(Guid id, string owner, TimeSpan lease, string copyId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(lease, TimeSpan.FromDays(365));
+        if (!Guid.TryParse(copyId, out _))
+        {
+            throw new ArgumentException("A replayed copy's id is a GUID.", nameof(copyId));
+        }
 
         // A replay that died before recording holds its dead letter only until its lease ends: then it is Pending again
         // (audited), and claimed like any other.
         await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
+        var now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var claimed = await connection.ExecuteAsync(new CommandDefinition(
             sql.ClaimReplay,
-            new
-            {
-                Id = SqlValues.Id(dialect, id),
-                Owner = owner,
-                Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
-                LeaseMilliseconds = (long)lease.TotalMilliseconds,
-            },
+            new { Id = SqlValues.Id(dialect, id), Owner = owner, Now = now, LeaseMilliseconds = (long)lease.TotalMilliseconds },
+            transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+        if (!claimed)
+        {
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        // The copy the claim counted, by the id it will carry: only its own capture takes it away.
+        await connection.ExecuteAsync(new CommandDefinition(
+            sql.InsertReplayCopy, new { Id = SqlValues.Id(dialect, id), CopyId = copyId, Now = now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     public async Task<bool> TryClaimEditAsync(Guid id, string owner, TimeSpan lease, string editMessageId, DeadLetterAction sending, CancellationToken cancellationToken)
@@ -206,8 +228,35 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     public Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.CompleteReplay, id, new { Owner = owner }, audit, cancellationToken);
 
-    public Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken, bool replayNotSent = false) =>
-        TransitionAsync(sql.ReleaseReplay, id, new { Owner = owner, Unsent = replayNotSent ? 1 : 0 }, audit, cancellationToken);
+    public async Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken, string? notSentCopy = null)
+    {
+        if (notSentCopy is null)
+        {
+            return await TransitionAsync(sql.ReleaseReplay, id, new { Owner = owner, Unsent = 0 }, audit, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The copy that never left is taken back with the claim, in one transaction: its row (so no capture can count it) and
+        // the count — only when its row was still there.
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var removed = await connection.ExecuteAsync(new CommandDefinition(
+            sql.DeleteReplayCopy, new { ReplayOf = SqlValues.Id(dialect, id), CopyId = notSentCopy }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var now = timeProvider.GetUtcNow();
+        var released = await connection.ExecuteAsync(new CommandDefinition(
+            sql.ReleaseReplay,
+            new { Id = SqlValues.Id(dialect, id), Owner = owner, Unsent = removed == 1 ? 1 : 0, Now = SqlValues.Timestamp(dialect, now) },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+        if (!released)
+        {
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        await InsertAuditAsync(transaction, id, audit, now, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
 
     public Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.CompleteEdit, id, new { Owner = owner, Reason = reason }, audit, cancellationToken);

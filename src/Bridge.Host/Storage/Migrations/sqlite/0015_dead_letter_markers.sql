@@ -37,3 +37,14 @@ WHERE dead_letters.edit_message_id IS NULL
                   OR (a.action = 'Replay' AND (a.outcome = 'Replayed' OR a.outcome LIKE 'Failed:%')))
            ORDER BY a.id DESC
            LIMIT 1) IN ('Replay', 'ReplayLeaseExpired'));
+
+-- Each copy a replay sends, by the id it carries (header Bridge-Replay-Copy): a capture takes a copy away only by deleting
+-- its row, so one copy captured twice (a delivery redelivered after its capture committed, the error-queue sweep importing it
+-- again) is counted once. Copies sent before this version carry no id and are taken away by their Bridge-Replay-Of alone.
+CREATE TABLE dead_letter_replay_copies
+(
+    dead_letter_id TEXT NOT NULL CONSTRAINT fk_dead_letter_replay_copies_dead_letter REFERENCES dead_letters (id) ON DELETE CASCADE,
+    copy_id        TEXT NOT NULL,
+    claimed_at     TEXT NOT NULL,
+    CONSTRAINT pk_dead_letter_replay_copies PRIMARY KEY (dead_letter_id, copy_id)
+);

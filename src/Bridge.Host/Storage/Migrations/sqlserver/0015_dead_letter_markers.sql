@@ -44,3 +44,16 @@ WHERE d.edit_message_id IS NULL
                   OR (a.action = N''Replay'' AND (a.outcome = N''Replayed'' OR a.outcome LIKE N''Failed:%'')))
            ORDER BY a.id DESC) IN (N''Replay'', N''ReplayLeaseExpired''));
 ');
+
+-- Each copy a replay sends, by the id it carries (header Bridge-Replay-Copy): a capture takes a copy away only by deleting
+-- its row, so one copy captured twice (a delivery redelivered after its capture committed, the error-queue sweep importing it
+-- again) is counted once. Copies sent before this version carry no id and are taken away by their Bridge-Replay-Of alone.
+CREATE TABLE bridge.dead_letter_replay_copies
+(
+    dead_letter_id uniqueidentifier NOT NULL,
+    copy_id        nvarchar(36) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    claimed_at     datetimeoffset(7) NOT NULL,
+    CONSTRAINT pk_dead_letter_replay_copies PRIMARY KEY (dead_letter_id, copy_id),
+    CONSTRAINT fk_dead_letter_replay_copies_dead_letter FOREIGN KEY (dead_letter_id)
+        REFERENCES bridge.dead_letters (id) ON DELETE CASCADE
+);
