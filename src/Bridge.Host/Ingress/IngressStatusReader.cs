@@ -48,9 +48,7 @@ public sealed class IngressStatusReader(IngressStore submissions, IIdempotencySt
             _ => null,
         };
 
-        var mayPublishAgain = submission.ConfirmedAt is null
-            ? status is not (IngressStatus.Conflict or IngressStatus.DeadLettered or IngressStatus.Discarded or IngressStatus.Edited)
-            : status is IngressStatus.Accepted || (status is IngressStatus.InProgress && deadLetter is null or { Status: "Replayed" });
+        var mayPublishAgain = MayPublishAgain(submission, status, deadLetter);
         return new IngressLookup(
             new IngressMessageStatus(
                 key,
@@ -62,6 +60,20 @@ public sealed class IngressStatusReader(IngressStore submissions, IIdempotencySt
                 result is null ? null : new IngressResult(result.MessageType, Parse(result.Body), result.CreatedAt, result.DispatchedAt is not null),
                 deadLetter is null ? null : new IngressDeadLetterView(deadLetter.Id, deadLetter.Status, $"{deadLetter.ExceptionType}: {deadLetter.Reason}", deadLetter.LastFailedAt)),
             mayPublishAgain);
+    }
+
+    /// <summary>
+    /// Whether the door publishes a submission the ERP sent again: while nothing has decided it and no operator holds it
+    /// (never confirmed, still queued, or lost since). Never once it has a dead letter, whatever its status: the letter
+    /// counts the copies a replay sent, not the door's, and an edit of the letter could be applied beside a copy the door
+    /// put back (found by review: a Replayed letter's submission was published again).
+    /// </summary>
+    public static bool MayPublishAgain(IngressSubmission submission, string status, IngressDeadLetter? deadLetter)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        return deadLetter is null && (submission.ConfirmedAt is null
+            ? status is not (IngressStatus.Conflict or IngressStatus.DeadLettered or IngressStatus.Discarded or IngressStatus.Edited)
+            : status is IngressStatus.Accepted or IngressStatus.InProgress);
     }
 
     /// <summary>The id of the message an operator's edit-and-replay sent in place of this dead letter.</summary>

@@ -42,6 +42,29 @@ public sealed class IngressStatusTests
         Assert.Equal(IngressStatus.Unconfirmed, IngressApi.Decide(Submission(confirmed: false), null, null).Status);
     }
 
+    [Theory]
+    [InlineData(true, null, null, true)]
+    [InlineData(true, "InProgress", null, true)]
+    [InlineData(false, null, null, true)]
+    [InlineData(true, "Completed", null, false)]
+    [InlineData(true, "InProgress", "Replayed", false)]
+    [InlineData(true, null, "Replayed", false)]
+    [InlineData(false, "InProgress", "Replaying", false)]
+    [InlineData(true, "InProgress", "Pending", false)]
+    public void The_door_publishes_a_submission_again_only_while_nothing_decided_it_and_it_has_no_dead_letter(bool confirmed, string? state, string? deadLetterStatus, bool expected)
+    {
+        // A Replayed letter's submission published again was a copy of the original no letter counted: an edit of the letter
+        // could then be applied beside it (review, helper-74 #2).
+        var record = state is null
+            ? null
+            : new IdempotencyRecord("k", "RegisterPayment", "v2:x", null, Enum.Parse<IdempotencyState>(state), state == "Completed" ? "Applied" : null, null, null, At, At);
+        var deadLetter = deadLetterStatus is null ? null : new IngressDeadLetter(Guid.NewGuid(), deadLetterStatus, "E", "reason", At, At);
+        var submission = Submission(confirmed);
+        var (status, _) = IngressApi.Decide(submission, record, deadLetter);
+
+        Assert.Equal(expected, IngressStatusReader.MayPublishAgain(submission, status, deadLetter));
+    }
+
     private static IngressSubmission Submission(bool confirmed) =>
         new("k", "RegisterPayment", "v2:x", "1c", At, confirmed ? At : null);
 }
