@@ -228,35 +228,21 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     public Task<bool> CompleteReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.CompleteReplay, id, new { Owner = owner }, audit, cancellationToken);
 
-    public async Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken, string? notSentCopy = null)
-    {
-        if (notSentCopy is null)
-        {
-            return await TransitionAsync(sql.ReleaseReplay, id, new { Owner = owner, Unsent = 0 }, audit, cancellationToken).ConfigureAwait(false);
-        }
-
-        // The copy that never left is taken back with the claim, in one transaction: its row (so no capture can count it) and
-        // the count — only when its row was still there.
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var removed = await connection.ExecuteAsync(new CommandDefinition(
-            sql.DeleteReplayCopy, new { ReplayOf = SqlValues.Id(dialect, id), CopyId = notSentCopy }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var now = timeProvider.GetUtcNow();
-        var released = await connection.ExecuteAsync(new CommandDefinition(
+    public Task<bool> ReleaseReplayAsync(Guid id, string owner, DeadLetterAction audit, CancellationToken cancellationToken, string? notSentCopy = null) =>
+        TransitionAsync(
             sql.ReleaseReplay,
-            new { Id = SqlValues.Id(dialect, id), Owner = owner, Unsent = removed == 1 ? 1 : 0, Now = SqlValues.Timestamp(dialect, now) },
-            transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
-        if (!released)
-        {
-            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-            return false;
-        }
-
-        await InsertAuditAsync(transaction, id, audit, now, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return true;
-    }
+            id,
+            new { Owner = owner },
+            audit,
+            cancellationToken,
+            // The copy that never left is taken back with the claim, in the same transaction: its row (so no capture can count
+            // it) and the count — only when its row was still there.
+            async transaction => new
+            {
+                Unsent = notSentCopy is not null && await SqlIdempotencyStore.ConnectionOf(transaction).ExecuteAsync(new CommandDefinition(
+                    sql.DeleteReplayCopy, new { ReplayOf = SqlValues.Id(dialect, id), CopyId = notSentCopy }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1
+                    ? 1 : 0,
+            });
 
     public Task<bool> CompleteEditAsync(Guid id, string owner, string reason, DeadLetterAction audit, CancellationToken cancellationToken) =>
         TransitionAsync(sql.CompleteEdit, id, new { Owner = owner, Reason = reason }, audit, cancellationToken);
@@ -303,7 +289,8 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
     }
 
     /// <summary>The conditional update and its audit entry in one transaction; nothing is written when the update matches no row.</summary>
-    private async Task<bool> TransitionAsync(string statement, Guid id, object? extra, DeadLetterAction audit, CancellationToken cancellationToken)
+    private async Task<bool> TransitionAsync(
+        string statement, Guid id, object? extra, DeadLetterAction audit, CancellationToken cancellationToken, Func<DbTransaction, Task<object>>? first = null)
     {
         ArgumentNullException.ThrowIfNull(audit);
         var now = timeProvider.GetUtcNow();
@@ -313,6 +300,12 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (first is not null)
+        {
+            // A statement of the same transaction before the update, whose answer the update takes as parameters.
+            parameters.AddDynamicParams(await first(transaction).ConfigureAwait(false));
+        }
+
         var changed = await connection.ExecuteAsync(new CommandDefinition(statement, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
         if (!changed)
         {
