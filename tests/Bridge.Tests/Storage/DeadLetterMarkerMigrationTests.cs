@@ -44,6 +44,9 @@ public abstract class DeadLetterMarkerMigrationTests<TFixture>(TFixture fixture)
         var replaying = await LetterAsync(connection, "Replaying", ("Captured", "Pending", null));
         var failedAfterReplay = await LetterAsync(connection, "Pending", ("Captured", "Pending", null), ("Replay", "Replayed", null), ("FailedAgain", "Pending", null));
         var untouched = await LetterAsync(connection, "Pending", ("Captured", "Pending", null), ("Replay", "Refused: edited", null));
+        // Two replays since the last capture (helper-74 #5): two copies may be in the queue; one failing again leaves the other.
+        var twoReplays = await LetterAsync(connection, "Replayed", ("Captured", "Pending", null), ("Replay", "Replayed", null), ("FailedAgain", "Pending", null),
+            ("Replay", "Failed: TimeoutException", null), ("Replay", "Replayed", null));
 
         await connection.ExecuteAsync(scripts.Single(script => script.Name == Markers).Sql);
 
@@ -66,6 +69,13 @@ public abstract class DeadLetterMarkerMigrationTests<TFixture>(TFixture fixture)
         }
 
         Assert.Equal((null, false), await MarkersOf(replayFailed));
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await store.CaptureAsync(transaction, Copy(twoReplays), CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal((null, true), await MarkersOf(twoReplays));
     }
 
     private static NewDeadLetter Copy(Guid id) => new(

@@ -38,6 +38,19 @@ WHERE d.edit_message_id IS NULL
            ORDER BY a.id DESC
            LIMIT 1) IN ('Replay', 'ReplayLeaseExpired'));
 
+-- How many copies: each replay since the letter's last capture (sent, failed or left to its lease) may have left one in the
+-- queue, and a replay under way one more; at least one for a letter marked above. Counted high rather than low: too high
+-- only keeps an edit out longer.
+UPDATE bridge.dead_letters d
+SET original_copies = GREATEST(1,
+        (SELECT count(*) FROM bridge.dead_letter_audit a
+         WHERE a.dead_letter_id = d.id
+           AND (a.action = 'ReplayLeaseExpired' OR (a.action = 'Replay' AND (a.outcome = 'Replayed' OR a.outcome LIKE 'Failed:%')))
+           AND a.id > COALESCE((SELECT max(b.id) FROM bridge.dead_letter_audit b
+                                WHERE b.dead_letter_id = d.id AND b.action IN ('Captured', 'FailedAgain')), 0))
+        + CASE WHEN d.status = 'Replaying' THEN 1 ELSE 0 END)
+WHERE d.original_copies > 0;
+
 -- Each copy a replay sends, by the id it carries (header Bridge-Replay-Copy): a capture takes a copy away only by deleting
 -- its row, so one copy captured twice (a delivery redelivered after its capture committed, the error-queue sweep importing it
 -- again) is counted once. Copies sent before this version carry no id and are taken away by their Bridge-Replay-Of alone.

@@ -45,6 +45,22 @@ WHERE d.edit_message_id IS NULL
            ORDER BY a.id DESC) IN (N''Replay'', N''ReplayLeaseExpired''));
 ');
 
+-- How many copies: each replay since the letter's last capture (sent, failed or left to its lease) may have left one in the
+-- queue, and a replay under way one more; at least one for a letter marked above. Counted high rather than low: too high
+-- only keeps an edit out longer.
+EXEC (N'
+UPDATE d
+SET original_copies = (SELECT MAX(v) FROM (VALUES (1),
+        ((SELECT COUNT(*) FROM bridge.dead_letter_audit a
+          WHERE a.dead_letter_id = d.id
+            AND (a.action = N''ReplayLeaseExpired'' OR (a.action = N''Replay'' AND (a.outcome = N''Replayed'' OR a.outcome LIKE N''Failed:%'')))
+            AND a.id > COALESCE((SELECT MAX(b.id) FROM bridge.dead_letter_audit b
+                                 WHERE b.dead_letter_id = d.id AND b.action IN (N''Captured'', N''FailedAgain'')), 0))
+         + CASE WHEN d.status = N''Replaying'' THEN 1 ELSE 0 END)) AS n(v))
+FROM bridge.dead_letters d
+WHERE d.original_copies > 0;
+');
+
 -- Each copy a replay sends, by the id it carries (header Bridge-Replay-Copy): a capture takes a copy away only by deleting
 -- its row, so one copy captured twice (a delivery redelivered after its capture committed, the error-queue sweep importing it
 -- again) is counted once. Copies sent before this version carry no id and are taken away by their Bridge-Replay-Of alone.
