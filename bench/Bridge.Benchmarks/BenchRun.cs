@@ -266,9 +266,14 @@ public sealed class BenchRun(BenchOptions options)
 /// <summary>PostgreSQL's own counts of the scenario database's transactions and the server's WAL flushes.</summary>
 internal sealed record DatabaseCounters(long Transactions, long WalFlushes)
 {
+    /// <summary>The name the benchmark's own readings connect under, so they are not taken for Bridge's connections.</summary>
+    private const string ReaderName = "bridge-bench-counters";
+
     /// <summary>
-    /// Null for SQLite. With <paramref name="settle"/>, reads until two readings half a second apart agree (at most ten
-    /// times): server processes publish their counts when they go idle or end, not at once.
+    /// Null for SQLite. With <paramref name="settle"/>, first waits (at most a minute) until no other client is connected to
+    /// the scenario database: a server process publishes its counts when it goes idle — at most once a second, later when
+    /// the statistics are contended — and for good as it ends, before it leaves <c>pg_stat_activity</c>. Two equal readings
+    /// half a second apart were not enough: CI once read 0.69 transactions per message that way.
     /// </summary>
     public static async Task<DatabaseCounters?> ReadAsync(StorageProbe storage, bool settle, CancellationToken ct)
     {
@@ -277,20 +282,34 @@ internal sealed record DatabaseCounters(long Transactions, long WalFlushes)
             return null;
         }
 
-        var reading = await ReadOnceAsync(storage.ConnectionString, ct);
-        for (var i = 0; settle && i < 10; i++)
+        var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(storage.ConnectionString)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
-            var next = await ReadOnceAsync(storage.ConnectionString, ct);
-            if (next == reading)
+            ApplicationName = ReaderName,
+            Pooling = false,
+        }.ConnectionString;
+        if (settle)
+        {
+            // The benchmark's own idle pooled connections (the prefill's) would count as clients.
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+            while (await OtherClientsAsync(connectionString, ct) > 0 && DateTime.UtcNow < deadline)
             {
-                break;
+                await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
             }
-
-            reading = next;
         }
 
-        return reading;
+        return await ReadOnceAsync(connectionString, ct);
+    }
+
+    private static async Task<long> OtherClientsAsync(string connectionString, CancellationToken ct)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> @reader",
+            connection);
+        command.Parameters.AddWithValue("reader", ReaderName);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
     private static async Task<DatabaseCounters> ReadOnceAsync(string connectionString, CancellationToken ct)
