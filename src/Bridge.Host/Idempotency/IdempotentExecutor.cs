@@ -47,7 +47,7 @@ public sealed partial class IdempotentExecutor(
         try
         {
             begun = await records.BeginAndClaimAsync(
-                work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.Scope, work.DocumentKey, owner, lease, cancellationToken);
+                work.IdempotencyKey, work.Incoming.MessageType, work.Fingerprint, work.Scope, work.DocumentKey, owner, lease, work.Incoming.ReplayCopy, cancellationToken);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -80,6 +80,14 @@ public sealed partial class IdempotentExecutor(
             await ReleaseUnusedClaimAsync(begun.Document, work, owner);
             LogDuplicate(logger, work.IdempotencyKey, work.Incoming.MessageType);
             return HandlingOutcome.Duplicate;
+        }
+
+        // A dead letter holds the key: an operator owns the message now, and only what it sends from the letter is applied.
+        if (HeldBy(begun.HoldingLetters, work.Incoming) is { } holding)
+        {
+            await ReleaseUnusedClaimAsync(begun.Document, work, owner);
+            LogHeld(logger, work.Incoming.MessageType, work.IdempotencyKey, holding.Id);
+            throw new HeldByDeadLetterException(work.IdempotencyKey, work.Incoming.MessageType, holding.Id, holding.Edited);
         }
 
         var document = begun.Document;
@@ -197,6 +205,27 @@ public sealed partial class IdempotentExecutor(
     }
 
     /// <summary>A claim taken with the record but not worked under (a duplicate, a conflict) is given back at once.</summary>
+    /// <summary>
+    /// The dead letter that holds this delivery back, or null when it may be applied: no letter holds its key, or it is a copy
+    /// a replay of one sent and the letter still counts (no capture took it back). Once an edit of any letter of the key was
+    /// begun, nothing under the key is applied: the edit replaced the message.
+    /// </summary>
+    public static HoldingLetter? HeldBy(IReadOnlyList<HoldingLetter> letters, Messaging.IncomingMessage incoming)
+    {
+        if (letters.Count == 0)
+        {
+            return null;
+        }
+
+        if (letters.FirstOrDefault(letter => letter.Edited) is { } edited)
+        {
+            return edited;
+        }
+
+        var own = incoming.ReplayOf is { } of ? letters.FirstOrDefault(letter => letter.Id == of) : null;
+        return own is { CountsCopy: true } && incoming.ReplayCopy is not null ? null : own ?? letters[0];
+    }
+
     private async Task ReleaseUnusedClaimAsync(DocumentState? claimed, IdempotentWork work, string owner)
     {
         if (claimed is not null)
@@ -390,6 +419,9 @@ public sealed partial class IdempotentExecutor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency conflict: key {IdempotencyKey} reused by a different {MessageType}; not applied")]
     private static partial void LogConflict(ILogger logger, string idempotencyKey, string messageType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{MessageType} {IdempotencyKey} is held by dead letter {DeadLetterId}: not applied, dead-lettered again")]
+    private static partial void LogHeld(ILogger logger, string messageType, string idempotencyKey, Guid deadLetterId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Duplicate {MessageType} {IdempotencyKey}: already handled, no second effect")]
     private static partial void LogDuplicate(ILogger logger, string idempotencyKey, string messageType);

@@ -478,7 +478,7 @@ internal sealed class ActivePlatformOutageFilter(ActivePlatformOutage outage, in
                 wait = database.ProbeInterval;
             }
             catch (Exception ex) when (heldForDatabase
-                && ex is not (OperationCanceledException or Idempotency.DocumentBusyException or Idempotency.EffectPendingException)
+                && ex is not (OperationCanceledException or Idempotency.DocumentBusyException or Idempotency.EffectPendingException or Idempotency.HeldByDeadLetterException)
                 && !context.CancellationToken.IsCancellationRequested
                 && !ActivePlatformOutage.IsActivePlatformFailure(ex))
             {

@@ -90,6 +90,7 @@ public sealed class BridgeConsumerDefinition<TConsumer> : ConsumerDefinition<TCo
                 retry.Ignore<DocumentBusyException>();
                 retry.Ignore<EffectPendingException>();
                 retry.Ignore<EffectOutcomeUnknownException>();
+                retry.Ignore<HeldByDeadLetterException>();
 
                 retry.ConnectRetryObserver(retryTelemetry);
             });

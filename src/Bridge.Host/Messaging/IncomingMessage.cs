@@ -8,4 +8,14 @@ public sealed record IncomingMessage(string? IdempotencyKey, string CorrelationI
 {
     /// <summary>The delivery's telemetry, where the outcome is recorded; null outside a consumed delivery (e.g. a dead-letter capture).</summary>
     public MessageHandling? Handling { get; init; }
+
+    /// <summary>
+    /// For a copy a dead letter's replay sent: the copy's own id (header <c>Bridge-Replay-Copy</c>), which the letter counts
+    /// until a capture of the copy takes it back; null for any other delivery. Only a counted copy of a letter holding the
+    /// key is applied.
+    /// </summary>
+    public string? ReplayCopy { get; init; }
+
+    /// <summary>For a copy a dead letter's replay sent: the letter's id (header <c>Bridge-Replay-Of</c>); null for any other delivery.</summary>
+    public Guid? ReplayOf { get; init; }
 }

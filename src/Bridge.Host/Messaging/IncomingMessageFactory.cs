@@ -32,12 +32,23 @@ public static class IncomingMessageFactory
             ?? key
             ?? NewId.NextGuid().ToString("D");
 
-        return new IncomingMessage(key, correlation, typeof(T).Name, HeaderString(context, "traceparent"));
+        return new IncomingMessage(key, correlation, typeof(T).Name, HeaderString(context, "traceparent"))
+        {
+            ReplayOf = Guid.TryParse(HeaderString(context, ReplayHeaders.ReplayOf), out var letter) ? letter : null,
+            ReplayCopy = Guid.TryParse(HeaderString(context, ReplayHeaders.ReplayCopy), out var copy) ? copy.ToString("D") : null,
+        };
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static string? HeaderString<T>(ConsumeContext<T> context, string name)
         where T : class
-        => context.Headers.TryGetHeader(name, out var value) && value is not null ? value.ToString() : null;
+        => context.Headers.TryGetHeader(name, out var value)
+            ? value switch
+            {
+                null => null,
+                byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
+                _ => value.ToString(),
+            }
+            : null;
 }

@@ -128,10 +128,10 @@ public sealed class DeadLetterSql
             INSERT INTO bridge.dead_letters AS d
                 (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
                  headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
-                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
+                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at, idempotency_key)
             VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
-                    @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt)
+                    @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt, @IdempotencyKey)
             ON CONFLICT (source_queue, identity_hash) WHERE identity_hash IS NOT NULL DO UPDATE
                 SET exception_type = excluded.exception_type, exception_message = excluded.exception_message,
                     stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
@@ -142,6 +142,7 @@ public sealed class DeadLetterSql
                     status_reason = CASE WHEN d.status = 'Discarded' THEN d.status_reason ELSE NULL END,
                     original_copies = CASE WHEN d.id = @ReplayOf AND d.original_copies > 0 THEN d.original_copies - 1 ELSE d.original_copies END,
                     original_sent_at = CASE WHEN d.id = @ReplayOf AND d.original_copies <= 1 THEN NULL ELSE d.original_sent_at END,
+                    idempotency_key = COALESCE(d.idempotency_key, excluded.idempotency_key),
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
             RETURNING d.id AS Id, d.failure_count AS FailureCount, d.status AS Status;
             """,
@@ -320,10 +321,10 @@ public sealed class DeadLetterSql
             INSERT INTO dead_letters
                 (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
                  headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
-                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
+                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at, idempotency_key)
             VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
-                    @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt)
+                    @AttemptCount, 1, @FailedAt, @FailedAt, 'Pending', 0, @FailedAt, @IdempotencyKey)
             ON CONFLICT (source_queue, identity_hash) WHERE identity_hash IS NOT NULL DO UPDATE
                 SET exception_type = excluded.exception_type, exception_message = excluded.exception_message,
                     stack_trace = excluded.stack_trace, failure_group = excluded.failure_group,
@@ -335,6 +336,7 @@ public sealed class DeadLetterSql
                     status_reason = CASE WHEN dead_letters.status = 'Discarded' THEN dead_letters.status_reason ELSE NULL END,
                     original_copies = CASE WHEN dead_letters.id = @ReplayOf AND dead_letters.original_copies > 0 THEN dead_letters.original_copies - 1 ELSE dead_letters.original_copies END,
                     original_sent_at = CASE WHEN dead_letters.id = @ReplayOf AND dead_letters.original_copies <= 1 THEN NULL ELSE dead_letters.original_sent_at END,
+                    idempotency_key = COALESCE(dead_letters.idempotency_key, excluded.idempotency_key),
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = excluded.updated_at
             RETURNING id AS Id, failure_count AS FailureCount, status AS Status;
             """,
@@ -506,14 +508,15 @@ public sealed class DeadLetterSql
                     status_reason = CASE WHEN target.status = N'Discarded' THEN target.status_reason ELSE NULL END,
                     original_copies = CASE WHEN target.id = @ReplayOf AND target.original_copies > 0 THEN target.original_copies - 1 ELSE target.original_copies END,
                     original_sent_at = CASE WHEN target.id = @ReplayOf AND target.original_copies <= 1 THEN NULL ELSE target.original_sent_at END,
+                    idempotency_key = COALESCE(target.idempotency_key, @IdempotencyKey),
                     replay_claimed_by = NULL, replay_claim_expires_at = NULL, updated_at = @FailedAt
             WHEN NOT MATCHED THEN
                 INSERT (id, source_queue, message_type, message_id, identity_hash, erp_key, correlation_id, content_type, body, body_encoding,
                  headers, exception_type, exception_message, stack_trace, failure_group, normalized_message,
-                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at)
+                 attempt_count, failure_count, first_failed_at, last_failed_at, status, replay_count, updated_at, idempotency_key)
                 VALUES (@Id, @SourceQueue, @MessageType, @MessageId, @IdentityHash, @ErpKey, @CorrelationId, @ContentType, @Body, @BodyEncoding,
                     @Headers, @ExceptionType, @ExceptionMessage, @StackTrace, @FailureGroup, @NormalizedMessage,
-                    @AttemptCount, 1, @FailedAt, @FailedAt, N'Pending', 0, @FailedAt)
+                    @AttemptCount, 1, @FailedAt, @FailedAt, N'Pending', 0, @FailedAt, @IdempotencyKey)
             OUTPUT inserted.id AS Id, inserted.failure_count AS FailureCount, inserted.status AS Status;
             """,
 

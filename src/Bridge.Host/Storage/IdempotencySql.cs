@@ -27,6 +27,13 @@ public sealed class IdempotencySql
     /// <summary>Deletes up to <c>@BatchSize</c> completed records last updated before <c>@OlderThan</c>.</summary>
     public required string Purge { get; init; }
 
+    /// <summary>
+    /// The dead letters holding key <c>@IdempotencyKey</c> for <c>@MessageType</c> (storage version 16; at most 20, oldest
+    /// first): each with whether it counts copy <c>@ReplayCopy</c> (a copy its replay sent and no capture took back) and
+    /// whether an edit of it was begun. Served by ix_dead_letters_idempotency_key.
+    /// </summary>
+    public required string HoldingLetters { get; init; }
+
     public static IdempotencySql For(SqlDialect dialect) => dialect switch
     {
         SqlDialect.PostgreSql => PostgreSql,
@@ -99,6 +106,15 @@ public sealed class IdempotencySql
                 LIMIT @BatchSize
             );
             """,
+
+        HoldingLetters = """
+            SELECT d.id AS Id,
+                   (SELECT COUNT(*) FROM bridge.dead_letter_replay_copies c WHERE c.dead_letter_id = d.id AND c.copy_id = @ReplayCopy) AS CopyCounted,
+                   CASE WHEN d.edit_message_id IS NULL THEN 0 ELSE 1 END AS Edited
+            FROM bridge.dead_letters d
+            WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
+            ORDER BY d.first_failed_at LIMIT 20;
+            """,
     };
 
     private static readonly IdempotencySql Sqlite = new()
@@ -162,6 +178,15 @@ public sealed class IdempotencySql
                 WHERE state = 'Completed' AND updated_at < @OlderThan
                 LIMIT @BatchSize
             );
+            """,
+
+        HoldingLetters = """
+            SELECT d.id AS Id,
+                   (SELECT COUNT(*) FROM dead_letter_replay_copies c WHERE c.dead_letter_id = d.id AND c.copy_id = @ReplayCopy) AS CopyCounted,
+                   CASE WHEN d.edit_message_id IS NULL THEN 0 ELSE 1 END AS Edited
+            FROM dead_letters d
+            WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
+            ORDER BY d.first_failed_at LIMIT 20;
             """,
     };
 
@@ -232,6 +257,15 @@ public sealed class IdempotencySql
         Purge = """
             DELETE TOP (@BatchSize) FROM bridge.idempotency_records
             WHERE state = N'Completed' AND updated_at < @OlderThan;
+            """,
+
+        HoldingLetters = """
+            SELECT TOP (20) d.id AS Id,
+                   (SELECT COUNT(*) FROM bridge.dead_letter_replay_copies c WHERE c.dead_letter_id = d.id AND c.copy_id = @ReplayCopy) AS CopyCounted,
+                   CASE WHEN d.edit_message_id IS NULL THEN 0 ELSE 1 END AS Edited
+            FROM bridge.dead_letters d
+            WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
+            ORDER BY d.first_failed_at;
             """,
     };
 }

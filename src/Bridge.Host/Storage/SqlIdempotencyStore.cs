@@ -13,7 +13,8 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         Environment.NewLine,
         IdempotencySql.For(database.Dialect).InsertReturning,
         DocumentStateSql.For(database.Dialect).Claim,
-        IdempotencySql.For(database.Dialect).Select);
+        IdempotencySql.For(database.Dialect).Select,
+        IdempotencySql.For(database.Dialect).HoldingLetters);
 
     public async Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken)
     {
@@ -57,7 +58,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
     }
 
     public async Task<BeginAndClaim> BeginAndClaimAsync(
-        string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+        string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, string? replayCopy, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
         ArgumentException.ThrowIfNullOrEmpty(messageType);
@@ -74,6 +75,7 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
             Owner = owner,
             LeaseMilliseconds = SqlValues.Milliseconds(lease),
             Now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow()),
+            ReplayCopy = replayCopy,
         };
 
         // The claim must not vanish in a crash (flows act on it at once): durable, and the begun record with it.
@@ -87,7 +89,10 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
                 var claimed = await results.ReadSingleOrDefaultAsync<SqlDocumentStateStore.Row>().ConfigureAwait(false);
                 var record = await results.ReadSingleOrDefaultAsync<Row>().ConfigureAwait(false)
                     ?? throw new InvalidOperationException($"Idempotency record '{idempotencyKey}' vanished right after it was begun (purged concurrently?).");
-                return new BeginAndClaim(inserted, record.ToRecord(), claimed?.ToState());
+                var holding = (await results.ReadAsync<HoldingRow>().ConfigureAwait(false))
+                    .Select(row => new HoldingLetter(SqlValues.ReadId(row.Id), SqlValues.ReadInt32(row.CopyCounted) > 0, SqlValues.ReadInt32(row.Edited) > 0))
+                    .ToList();
+                return new BeginAndClaim(inserted, record.ToRecord(), claimed?.ToState()) { HoldingLetters = holding };
             }
             catch (DbException exception) when (attempt == 1 && SqlValues.IsUniqueViolation(exception))
             {
@@ -167,6 +172,13 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         {
             throw new InvalidOperationException($"No idempotency record has the key '{idempotencyKey}'; call BeginAsync first.");
         }
+    }
+
+    private sealed class HoldingRow
+    {
+        public object Id { get; set; } = null!;
+        public object CopyCounted { get; set; } = null!;
+        public object Edited { get; set; } = null!;
     }
 
     private sealed class Row

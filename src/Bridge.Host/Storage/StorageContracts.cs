@@ -113,7 +113,14 @@ public sealed record IdempotencyBegin(IdempotencyRecord Record, bool IsNew);
 /// What <see cref="IIdempotencyStore.BeginAndClaimAsync"/> found: whether this caller inserted the record, the record as read
 /// after the claim was taken, and the document as claimed (null: another owner holds it).
 /// </summary>
-public sealed record BeginAndClaim(bool IsNew, IdempotencyRecord Record, DocumentState? Document);
+public sealed record BeginAndClaim(bool IsNew, IdempotencyRecord Record, DocumentState? Document)
+{
+    /// <summary>The dead letters holding the key for the message type (read in the same round trip; storage version 16).</summary>
+    public IReadOnlyList<HoldingLetter> HoldingLetters { get; init; } = [];
+}
+
+/// <summary>A dead letter holding an idempotency key: whether it counts the delivery as a copy its replay sent, and whether an edit of it was begun.</summary>
+public sealed record HoldingLetter(Guid Id, bool CountsCopy, bool Edited);
 
 public interface IIdempotencyStore
 {
@@ -128,10 +135,11 @@ public interface IIdempotencyStore
     /// document for <paramref name="owner"/>, then the record read again — three statements in one round trip, each
     /// reading what was committed before it began, so a completion another delivery committed before the claim was taken
     /// is seen. The claim is taken whatever the record says: a caller that will not work (a duplicate, a conflict) releases
-    /// it. The begun record is durable with the claim.
+    /// it. The begun record is durable with the claim. In the same round trip, the dead letters holding the key, each with
+    /// whether it counts <paramref name="replayCopy"/> (the delivery's <c>Bridge-Replay-Copy</c>, when it has one).
     /// </summary>
     Task<BeginAndClaim> BeginAndClaimAsync(
-        string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken);
+        string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, string? replayCopy, CancellationToken cancellationToken);
 
     Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken);
 

@@ -199,6 +199,61 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task The_original_delivered_again_after_its_letter_was_edited_is_held_on_its_letter_and_never_applied_beside_the_edit()
+    {
+        // The capture committed and its acknowledgement was lost (the instance died in between), or the ERP sent the message
+        // again: it comes back after an operator edited its letter and the edit was applied.
+        var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));
+        var body = JsonSerializer.SerializeToUtf8Bytes(Document(key, revision: 1, accountId: account), Json);
+        var announced = await DeadLetterAfterThrottlingAsync(key, body, messageId);
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        var correctedKey = await EditAsync(announced.DeadLetterId, account);
+
+        await fixture.Erp.PublishRawAsync(SendQueue, body, messageId);
+        var held = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.DeadLetterId == announced.DeadLetterId && e.FailureCount == 2);
+
+        Assert.Equal(typeof(Bridge.Host.Idempotency.HeldByDeadLetterException).FullName, held.ExceptionType);
+        Assert.Contains(announced.DeadLetterId.ToString("D"), held.Reason, StringComparison.Ordinal);
+        Assert.Empty(await DocumentsAsync(key));
+        Assert.Single(await DocumentsAsync(correctedKey));
+        Assert.Single(await PostsAsync(account), call => call.Status == 201);
+        using var admin = fixture.Admin();
+        var letter = await ShowAsync(admin, announced.DeadLetterId);
+        Assert.Equal("Discarded", letter["status"]!.GetValue<string>());
+        Assert.Equal("FailedAgain", letter["audit"]!.AsArray().Last()!["action"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_replayed_copy_delivered_again_after_its_capture_is_held_and_never_applied_beside_the_edit_that_followed()
+    {
+        var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));
+        var body = JsonSerializer.SerializeToUtf8Bytes(Document(key, revision: 1, accountId: account), Json);
+        var announced = await DeadLetterAfterThrottlingAsync(key, body, messageId);
+        using var admin = fixture.Admin();
+
+        // Replayed while ActivePlatform still throttles: the copy fails again and its capture takes it back, so the letter
+        // counts no copy and may be edited.
+        var replay = await admin.PostAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.DeadLetterId == announced.DeadLetterId && e.FailureCount == 2);
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        var correctedKey = await EditAsync(announced.DeadLetterId, account);
+
+        // That copy again (its capture's acknowledgement lost): the letter no longer counts its id.
+        var copy = new Dictionary<string, object?>
+        {
+            [NewDeadLetter.ReplayOfHeader] = announced.DeadLetterId.ToString("D"),
+            [NewDeadLetter.ReplayCopyHeader] = Guid.NewGuid().ToString("D"),
+        };
+        await fixture.Erp.PublishRawAsync(SendQueue, body, messageId, headers: copy);
+        await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.DeadLetterId == announced.DeadLetterId && e.FailureCount == 3);
+
+        Assert.Empty(await DocumentsAsync(key));
+        Assert.Single(await DocumentsAsync(correctedKey));
+        Assert.Single(await PostsAsync(account), call => call.Status == 201);
+    }
+
+    [Fact]
     public async Task The_API_refuses_a_missing_or_unknown_token_and_a_read_only_token_acting()
     {
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
@@ -516,6 +571,27 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     /// <summary>Publishes a document whose create ActivePlatform keeps answering with 429 (nothing created), and waits until it is dead-lettered.</summary>
+    /// <summary>ActivePlatform throttles every create of the account's documents, and the message (these bytes) is dead-lettered.</summary>
+    private async Task<ErpMessageDeadLettered> DeadLetterAfterThrottlingAsync(string key, byte[] body, string messageId)
+    {
+        var account = JsonDocument.Parse(body).RootElement.GetProperty("accountId").GetInt64();
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
+        await fixture.Erp.PublishRawAsync(SendQueue, body, messageId);
+        return await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+    }
+
+    /// <summary>Edits the letter into a document of another key (the original's was wrong) and waits until it is sent; that key.</summary>
+    private async Task<string> EditAsync(Guid deadLetterId, long account)
+    {
+        var correctedKey = Guid.NewGuid().ToString("D");
+        using var admin = fixture.Admin();
+        var edited = await admin.PostAsJsonAsync(
+            new Uri($"admin/dead-letters/{deadLetterId}/edit-and-replay", UriKind.Relative), new { body = Document(correctedKey, revision: 1, accountId: account) });
+        Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(correctedKey);
+        return correctedKey;
+    }
+
     private async Task<ErpMessageDeadLettered> DeadLetterAfterThrottlingAsync(string key, long account, string messageId)
     {
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);

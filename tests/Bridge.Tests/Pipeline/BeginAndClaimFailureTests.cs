@@ -63,9 +63,9 @@ public sealed class BeginAndClaimFailureTests(PipelineFixture fixture)
         }
 
         public async Task<BeginAndClaim> BeginAndClaimAsync(
-            string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, string? replayCopy, CancellationToken cancellationToken)
         {
-            var begun = await inner.BeginAndClaimAsync(idempotencyKey, messageType, fingerprint, scope, documentKey, owner, lease, cancellationToken);
+            var begun = await inner.BeginAndClaimAsync(idempotencyKey, messageType, fingerprint, scope, documentKey, owner, lease, replayCopy, cancellationToken);
             return failure.Fire() && begun.Document is not null
                 ? throw new InvalidOperationException("simulated: the batch failed after its claim statement")
                 : begun;

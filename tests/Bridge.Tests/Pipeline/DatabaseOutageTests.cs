@@ -292,10 +292,10 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
                 : inner.BeginAsync(idempotencyKey, messageType, fingerprint, documentKey, cancellationToken);
 
         public Task<Bridge.Host.Storage.BeginAndClaim> BeginAndClaimAsync(
-            string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+            string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, string? replayCopy, CancellationToken cancellationToken)
             => failure.Fire()
                 ? throw new InvalidOperationException("simulated: the rerun after the outage failed once on something else")
-                : inner.BeginAndClaimAsync(idempotencyKey, messageType, fingerprint, scope, documentKey, owner, lease, cancellationToken);
+                : inner.BeginAndClaimAsync(idempotencyKey, messageType, fingerprint, scope, documentKey, owner, lease, replayCopy, cancellationToken);
 
         public Task<Bridge.Host.Storage.IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)
             => inner.FindAsync(idempotencyKey, cancellationToken);

@@ -28,9 +28,9 @@ public sealed class ErpPublisher : IAsyncDisposable
     public Task PublishJsonAsync(string queue, object message, string? messageId)
         => PublishRawAsync(queue, JsonSerializer.SerializeToUtf8Bytes(message, Json), messageId);
 
-    public async Task PublishRawAsync(string queue, byte[] body, string? messageId, string? contentType = "application/json")
+    public async Task PublishRawAsync(string queue, byte[] body, string? messageId, string? contentType = "application/json", IDictionary<string, object?>? headers = null)
     {
-        var properties = new BasicProperties { ContentType = contentType, MessageId = messageId, Persistent = true };
+        var properties = new BasicProperties { ContentType = contentType, MessageId = messageId, Persistent = true, Headers = headers };
         await _gate.WaitAsync();
         try
         {

@@ -185,7 +185,7 @@ public abstract class CompletionStoreTests<TFixture>(TFixture fixture) : IClassF
     {
         var key = "msg-" + Guid.NewGuid().ToString("N");
         var document = "doc-" + key;
-        var begun = await Records.BeginAndClaimAsync(key, "SendClosingDocument", "fp", "scope", document, owner, Lease, CancellationToken.None);
+        var begun = await Records.BeginAndClaimAsync(key, "SendClosingDocument", "fp", "scope", document, owner, Lease, null, CancellationToken.None);
         Assert.NotNull(begun.Document);
         return (key, document);
     }

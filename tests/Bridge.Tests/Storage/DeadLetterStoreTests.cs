@@ -512,6 +512,47 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task A_letter_holds_its_key_and_begin_and_claim_reads_it_with_the_copy_it_counts_and_whether_it_was_edited()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        var records = new SqlIdempotencyStore(fixture.Database, clock);
+        Task<BeginAndClaim> BeginAsync(string? copy, string messageType = "SendClosingDocument") =>
+            records.BeginAndClaimAsync(key, messageType, "fp", "scope", "doc-" + Guid.NewGuid().ToString("N"), "owner-" + Guid.NewGuid().ToString("N"), Lease, copy, CancellationToken.None);
+
+        Assert.Empty((await BeginAsync(null)).HoldingLetters);
+
+        // Captured without a key (a Bridge older than version 16), the letter holds nothing; failing again, it takes its key.
+        var letter = NewLetter("m-held");
+        var id = (await CaptureAsync(letter)).Id;
+        Assert.Empty((await BeginAsync(null)).HoldingLetters);
+        Assert.Equal(id, (await CaptureAsync(letter with { Id = Guid.NewGuid(), IdempotencyKey = key })).Id);
+        Assert.Equal([new HoldingLetter(id, CountsCopy: false, Edited: false)], (await BeginAsync(null)).HoldingLetters);
+        Assert.Empty((await BeginAsync(null, messageType: "DeleteClosingDocument")).HoldingLetters);
+
+        // A replay's claim counts its copy until a capture of that copy takes it back.
+        var copy = Guid.NewGuid().ToString("D");
+        Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, copy, CancellationToken.None));
+        Assert.Equal([new HoldingLetter(id, CountsCopy: true, Edited: false)], (await BeginAsync(copy)).HoldingLetters);
+        Assert.Equal([new HoldingLetter(id, CountsCopy: false, Edited: false)], (await BeginAsync(Guid.NewGuid().ToString("D"))).HoldingLetters);
+        await Store.CompleteReplayAsync(id, "replayer", new("ops", "Replay", "Replayed"), CancellationToken.None);
+        await CaptureAsync(letter with
+        {
+            Id = Guid.NewGuid(),
+            IdempotencyKey = key,
+            Headers = new Dictionary<string, string?>(letter.Headers) { [NewDeadLetter.ReplayOfHeader] = id.ToString("D"), [NewDeadLetter.ReplayCopyHeader] = copy },
+        });
+        Assert.Equal([new HoldingLetter(id, CountsCopy: false, Edited: false)], (await BeginAsync(copy)).HoldingLetters);
+
+        // Another message under the key is a letter of its own (listed after: it failed later); an edit of one is seen.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var other = (await CaptureAsync(NewLetter("m-held-2") with { IdempotencyKey = key })).Id;
+        Assert.True(await ClaimEditAsync(id, "editor", Guid.NewGuid().ToString("D")));
+        Assert.Equal(
+            [new HoldingLetter(id, CountsCopy: false, Edited: true), new HoldingLetter(other, CountsCopy: false, Edited: false)],
+            (await BeginAsync(null)).HoldingLetters);
+    }
+
+    [StoreFact]
     public async Task Counts_by_status_cover_every_status()
     {
         var a = (await CaptureAsync(NewLetter("m-1"))).Id;

@@ -103,7 +103,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         var key = NewKey();
         var document = "doc-" + key;
 
-        var first = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-1", Lease, CancellationToken.None);
+        var first = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-1", Lease, null, CancellationToken.None);
         Assert.True(first.IsNew);
         Assert.Equal(
             new IdempotencyRecord(key, "SendClosingDocument", "fp-1", document, IdempotencyState.InProgress, null, null, null, Start, Start),
@@ -111,7 +111,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         Assert.Equal(("scope", document, null), (first.Document?.Scope, first.Document?.DocumentKey, first.Document?.AppliedVersion));
 
         // A second delivery: the record is there (not new), the document is held by the first owner.
-        var second = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-2", Lease, CancellationToken.None);
+        var second = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-2", Lease, null, CancellationToken.None);
         Assert.False(second.IsNew);
         Assert.Equal(first.Record, second.Record);
         Assert.Null(second.Document);
@@ -125,7 +125,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
             await transaction.CommitAsync();
         }
 
-        var third = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-3", Lease, CancellationToken.None);
+        var third = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-3", Lease, null, CancellationToken.None);
         Assert.False(third.IsNew);
         Assert.Equal((IdempotencyState.Completed, "3006"), (third.Record.State, third.Record.ResourceId));
         Assert.NotNull(third.Document);
@@ -140,7 +140,7 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         var begins = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
         {
             start.Wait();
-            return await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp", "scope", "doc-" + key, $"owner-{i}", Lease, CancellationToken.None);
+            return await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp", "scope", "doc-" + key, $"owner-{i}", Lease, null, CancellationToken.None);
         })).ToList();
         start.Set();
         var results = await Task.WhenAll(begins);
@@ -158,14 +158,14 @@ public abstract class StoreTests<TFixture>(TFixture fixture) : IClassFixture<TFi
         // with the claim granted: it waits, and reads the completion committed before its claim was granted.
         var key = NewKey();
         var document = "doc-" + key;
-        var first = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-1", Lease, CancellationToken.None);
+        var first = await Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-1", Lease, null, CancellationToken.None);
         Assert.NotNull(first.Document);
 
         await using var connection = await Fixture.Database.OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
         Assert.True(await Documents.TryRenewAsync(transaction, "scope", document, "owner-1", Lease, CancellationToken.None));
 
-        var second = Task.Run(() => Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-2", Lease, CancellationToken.None));
+        var second = Task.Run(() => Idempotency.BeginAndClaimAsync(key, "SendClosingDocument", "fp-1", "scope", document, "owner-2", Lease, null, CancellationToken.None));
         await Task.Delay(TimeSpan.FromMilliseconds(700));
         Assert.False(second.IsCompleted, "the batch did not wait for the transaction holding the document");
 

@@ -136,9 +136,16 @@ public sealed partial class DeadLetterCapture(
     private async Task<DeadLetterCaptured> WriteAsync(System.Data.Common.DbTransaction transaction, NewDeadLetter letter, DeadLetterAction? alsoAudit, CancellationToken cancellationToken)
     {
         var identity = ReadBody(letter.Body);
-        // Trimmed as the consumer trims it (IncomingMessageFactory), so the dead letter's event answers the key the ERP polls.
+        // Trimmed as the consumer trims it (IncomingMessageFactory), so the dead letter's event answers the key the ERP polls;
+        // MassTransit's envelope id, which the consumer reads as a GUID, in the GUID's own form.
         var idempotencyKey = identity.IdempotencyKey ?? NonEmpty(letter.MessageId)?.Trim();
-        var captured = await store.CaptureAsync(transaction, letter, cancellationToken);
+        if (identity.IdempotencyKey is null && !letter.Headers.ContainsKey(PropertyPrefix + "message_id") && Guid.TryParse(idempotencyKey, out var envelopeId))
+        {
+            idempotencyKey = envelopeId.ToString("D");
+        }
+
+        // The letter holds the key: a later delivery of it (the ack of this one lost, the ERP sending it again) is held here.
+        var captured = await store.CaptureAsync(transaction, letter with { IdempotencyKey = letter.IdempotencyKey ?? idempotencyKey }, cancellationToken);
         if (alsoAudit is not null)
         {
             await store.AuditAsync(transaction, captured.Id, alsoAudit, cancellationToken);

@@ -42,16 +42,22 @@ public sealed record NewDeadLetter(
     DateTimeOffset FailedAt)
 {
     /// <summary>Set by a replay on the copy of the original it sends: the dead letter's id.</summary>
-    public const string ReplayOfHeader = "Bridge-Replay-Of";
+    public const string ReplayOfHeader = Messaging.ReplayHeaders.ReplayOf;
 
     /// <summary>Set by a replay on the copy of the original it sends: the copy's own id, counted on the letter by the replay's claim.</summary>
-    public const string ReplayCopyHeader = "Bridge-Replay-Copy";
+    public const string ReplayCopyHeader = Messaging.ReplayHeaders.ReplayCopy;
 
     /// <summary>The dead letter this delivery is a replayed copy of; null for any other (the ERP's own, an edit).</summary>
     public Guid? ReplayOf => Headers.TryGetValue(ReplayOfHeader, out var value) && Guid.TryParse(value, out var id) ? id : null;
 
     /// <summary>Which copy of <see cref="ReplayOf"/> this is; null for a copy sent by a Bridge older than storage version 15.</summary>
     public string? ReplayCopy => Headers.TryGetValue(ReplayCopyHeader, out var value) && Guid.TryParse(value, out var copy) ? copy.ToString("D") : null;
+
+    /// <summary>
+    /// The key the consumer records this message under (the body's <c>idempotencyKey</c>, else the message id, trimmed), when
+    /// it could be read: while the letter exists, a delivery of this key is held with it (storage version 16).
+    /// </summary>
+    public string? IdempotencyKey { get; init; }
 }
 
 /// <summary>What capturing found: the dead letter's id (an existing one when the message had failed before) and its failure count.</summary>

@@ -34,6 +34,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             MessageType = StorableText.Column(letter.MessageType, 200),
             MessageId = StorableText.Column(letter.MessageId, 255),
             IdentityHash = IdentityHash(letter.MessageId, body),
+            IdempotencyKey = Idempotency.IdempotencyKeys.IsStorable(letter.IdempotencyKey) ? letter.IdempotencyKey : null,
             ErpKey = StorableText.Column(letter.ErpKey, 300),
             CorrelationId = StorableText.Column(letter.CorrelationId, 255),
             ContentType = StorableText.Column(letter.ContentType, 255),
