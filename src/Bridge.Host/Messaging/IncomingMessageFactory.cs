@@ -34,21 +34,36 @@ public static class IncomingMessageFactory
 
         return new IncomingMessage(key, correlation, typeof(T).Name, HeaderString(context, "traceparent"))
         {
-            ReplayOf = Guid.TryParse(HeaderString(context, ReplayHeaders.ReplayOf), out var letter) ? letter : null,
-            ReplayCopy = Guid.TryParse(HeaderString(context, ReplayHeaders.ReplayCopy), out var copy) ? copy.ToString("D") : null,
+            ReplayOf = Guid.TryParse(TransportHeader(context, amqp, ReplayHeaders.ReplayOf), out var letter) ? letter : null,
+            ReplayCopy = Guid.TryParse(TransportHeader(context, amqp, ReplayHeaders.ReplayCopy), out var copy) ? copy.ToString("D") : null,
         };
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
+    /// <summary>
+    /// A header as the broker carried it, where a replay sets it: for a message in MassTransit's envelope the consume
+    /// context's headers are the envelope's own, which a replay does not touch.
+    /// </summary>
+    private static string? TransportHeader<T>(ConsumeContext<T> context, RabbitMqBasicConsumeContext? amqp, string name)
+        where T : class
+    {
+        if (amqp is not null)
+        {
+            return amqp.Properties.Headers is { } headers && headers.TryGetValue(name, out var value) ? Text(value) : null;
+        }
+
+        return context.ReceiveContext.TransportHeaders.TryGetHeader(name, out var transport) ? Text(transport) : null;
+    }
+
+    private static string? Text(object? value) => value switch
+    {
+        null => null,
+        byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
+        _ => value.ToString(),
+    };
+
     private static string? HeaderString<T>(ConsumeContext<T> context, string name)
         where T : class
-        => context.Headers.TryGetHeader(name, out var value)
-            ? value switch
-            {
-                null => null,
-                byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
-                _ => value.ToString(),
-            }
-            : null;
+        => context.Headers.TryGetHeader(name, out var value) ? Text(value) : null;
 }

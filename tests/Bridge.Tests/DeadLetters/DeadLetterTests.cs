@@ -224,6 +224,32 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_message_in_MassTransits_envelope_is_replayed_and_applied_once_its_fault_clears()
+    {
+        // The replay's headers are the broker's: a consumer reading the envelope's own headers would not see them, and would
+        // hold every copy as a delivery its letter does not count.
+        var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            messageId,
+            messageType = new[] { "urn:message:Bridge.Contracts:SendClosingDocument" },
+            message = Document(key, revision: 1, accountId: account),
+        });
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
+        await fixture.Erp.PublishRawAsync(SendQueue, envelope, messageId, "application/vnd.masstransit+json");
+        var announced = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+        using var admin = fixture.Admin();
+        var replay = await admin.PostAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative), null);
+
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Equal(messageId, sent.MessageId);
+        Assert.Single(await DocumentsAsync(key));
+    }
+
+    [Fact]
     public async Task A_replayed_copy_delivered_again_after_its_capture_is_held_and_never_applied_beside_the_edit_that_followed()
     {
         var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));
