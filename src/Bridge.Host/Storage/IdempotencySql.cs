@@ -28,9 +28,10 @@ public sealed class IdempotencySql
     public required string Purge { get; init; }
 
     /// <summary>
-    /// The dead letters holding key <c>@IdempotencyKey</c> for <c>@MessageType</c> (storage version 16; at most 20, oldest
-    /// first): each with whether it counts copy <c>@ReplayCopy</c> (a copy its replay sent and no capture took back) and
-    /// whether an edit of it was begun. Served by ix_dead_letters_idempotency_key.
+    /// The dead letters holding key <c>@IdempotencyKey</c> for <c>@MessageType</c> (storage version 16): each with whether it
+    /// counts copy <c>@ReplayCopy</c> (a copy its replay sent and no capture took back) and whether an edit of it was begun.
+    /// At most 20, those that decide first: edited ones, then the one counting the copy, then the oldest. Served by
+    /// ix_dead_letters_idempotency_key.
     /// </summary>
     public required string HoldingLetters { get; init; }
 
@@ -113,7 +114,7 @@ public sealed class IdempotencySql
                    CASE WHEN d.edit_message_id IS NULL THEN 0 ELSE 1 END AS Edited
             FROM bridge.dead_letters d
             WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
-            ORDER BY d.first_failed_at LIMIT 20;
+            ORDER BY Edited DESC, CopyCounted DESC, d.first_failed_at LIMIT 20;
             """,
     };
 
@@ -186,7 +187,7 @@ public sealed class IdempotencySql
                    CASE WHEN d.edit_message_id IS NULL THEN 0 ELSE 1 END AS Edited
             FROM dead_letters d
             WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
-            ORDER BY d.first_failed_at LIMIT 20;
+            ORDER BY Edited DESC, CopyCounted DESC, d.first_failed_at LIMIT 20;
             """,
     };
 
@@ -265,7 +266,7 @@ public sealed class IdempotencySql
                    CASE WHEN d.edit_message_id IS NULL THEN 0 ELSE 1 END AS Edited
             FROM bridge.dead_letters d
             WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
-            ORDER BY d.first_failed_at;
+            ORDER BY Edited DESC, CopyCounted DESC, d.first_failed_at;
             """,
     };
 }

@@ -553,6 +553,34 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task Past_twenty_letters_of_one_key_the_edited_one_and_the_one_counting_the_copy_are_read_first()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        var letters = new List<Guid>();
+        for (var i = 0; i < 22; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            letters.Add((await CaptureAsync(NewLetter($"m-many-{i}") with { IdempotencyKey = key })).Id);
+        }
+
+        var copy = Guid.NewGuid().ToString("D");
+        Assert.True(await Store.TryClaimReplayAsync(letters[20], "replayer", Lease, copy, CancellationToken.None));
+        var records = new SqlIdempotencyStore(fixture.Database, clock);
+        Task<BeginAndClaim> BeginAsync() =>
+            records.BeginAndClaimAsync(key, "SendClosingDocument", "fp", "scope", "doc-" + Guid.NewGuid().ToString("N"), "owner-" + Guid.NewGuid().ToString("N"), Lease, copy, CancellationToken.None);
+
+        var counted = (await BeginAsync()).HoldingLetters;
+        Assert.Equal(20, counted.Count);
+        Assert.Equal(new HoldingLetter(letters[20], CountsCopy: true, Edited: false), counted[0]);
+
+        Assert.True(await ClaimEditAsync(letters[21], "editor", Guid.NewGuid().ToString("D")));
+        var edited = (await BeginAsync()).HoldingLetters;
+        Assert.Equal(
+            [new HoldingLetter(letters[21], CountsCopy: false, Edited: true), new HoldingLetter(letters[20], CountsCopy: true, Edited: false), new HoldingLetter(letters[0], CountsCopy: false, Edited: false)],
+            edited.Take(3));
+    }
+
+    [StoreFact]
     public async Task Counts_by_status_cover_every_status()
     {
         var a = (await CaptureAsync(NewLetter("m-1"))).Id;
