@@ -213,11 +213,15 @@ public sealed class DeadLetterSql
                 replay_claim_expires_at = statement_timestamp() + @LeaseMilliseconds * interval '1 millisecond',
                 original_sent_at = statement_timestamp(), original_copies = original_copies + 1,
                 updated_at = @Now
-            WHERE id = @Id AND status = 'Pending' AND edit_message_id IS NULL;
+            WHERE id = @Id AND status = 'Pending' AND edit_message_id IS NULL
+              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letters o
+                              WHERE o.idempotency_key = dead_letters.idempotency_key AND o.message_type = dead_letters.message_type
+                                AND o.edit_message_id IS NOT NULL);
             """,
 
         // Only the edit already begun, if any (the same edit is the same message, applied once); never while a replayed copy
-        // of the original may be in the queue.
+        // of the original may be in the queue, nor beside another letter of the same key replayed or edited, nor once a
+        // delivery of the key was answered (storage version 16: the key's letters and record).
         ClaimEdit = """
             UPDATE bridge.dead_letters
             SET status = 'Replaying', replay_claimed_by = @Owner,
@@ -225,7 +229,12 @@ public sealed class DeadLetterSql
                 edit_message_id = @EditMessageId,
                 updated_at = @Now
             WHERE id = @Id AND status = 'Pending' AND original_sent_at IS NULL
-              AND (edit_message_id IS NULL OR edit_message_id = @EditMessageId);
+              AND (edit_message_id IS NULL OR edit_message_id = @EditMessageId)
+              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letters o
+                              WHERE o.idempotency_key = dead_letters.idempotency_key AND o.message_type = dead_letters.message_type AND o.id <> dead_letters.id
+                                AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
+              AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records r
+                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.state = 'Completed');
             """,
 
         SelectExpiredReplays = """
@@ -401,7 +410,10 @@ public sealed class DeadLetterSql
             SET status = 'Replaying', replay_claimed_by = @Owner, replay_claim_expires_at = {{SqliteClock.NowPlus("@LeaseMilliseconds")}},
                 original_sent_at = {{SqliteClock.Now}}, original_copies = original_copies + 1,
                 updated_at = @Now
-            WHERE id = @Id AND status = 'Pending' AND edit_message_id IS NULL;
+            WHERE id = @Id AND status = 'Pending' AND edit_message_id IS NULL
+              AND NOT EXISTS (SELECT 1 FROM dead_letters o
+                              WHERE o.idempotency_key = dead_letters.idempotency_key AND o.message_type = dead_letters.message_type
+                                AND o.edit_message_id IS NOT NULL);
             """,
 
         ClaimEdit = $$"""
@@ -410,7 +422,12 @@ public sealed class DeadLetterSql
                 edit_message_id = @EditMessageId,
                 updated_at = @Now
             WHERE id = @Id AND status = 'Pending' AND original_sent_at IS NULL
-              AND (edit_message_id IS NULL OR edit_message_id = @EditMessageId);
+              AND (edit_message_id IS NULL OR edit_message_id = @EditMessageId)
+              AND NOT EXISTS (SELECT 1 FROM dead_letters o
+                              WHERE o.idempotency_key = dead_letters.idempotency_key AND o.message_type = dead_letters.message_type AND o.id <> dead_letters.id
+                                AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
+              AND NOT EXISTS (SELECT 1 FROM idempotency_records r
+                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.state = 'Completed');
             """,
 
         SelectExpiredReplays = $$"""
@@ -579,22 +596,32 @@ public sealed class DeadLetterSql
         // The markers are the row's own columns: under read committed snapshot a subquery on another table would be read as
         // of the statement's start, not re-read after the wait for the row.
         ClaimReplay = """
-            UPDATE bridge.dead_letters
+            UPDATE d
             SET status = N'Replaying', replay_claimed_by = @Owner,
                 replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds % 1000, DATEADD(second, @LeaseMilliseconds / 1000, SYSUTCDATETIME())),
-                original_sent_at = SYSUTCDATETIME(), original_copies = original_copies + 1,
+                original_sent_at = SYSUTCDATETIME(), original_copies = d.original_copies + 1,
                 updated_at = @Now
-            WHERE id = @Id AND status = N'Pending' AND edit_message_id IS NULL;
+            FROM bridge.dead_letters AS d
+            WHERE d.id = @Id AND d.status = N'Pending' AND d.edit_message_id IS NULL
+              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letters o
+                              WHERE o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type
+                                AND o.edit_message_id IS NOT NULL);
             """,
 
         ClaimEdit = """
-            UPDATE bridge.dead_letters
+            UPDATE d
             SET status = N'Replaying', replay_claimed_by = @Owner,
                 replay_claim_expires_at = DATEADD(millisecond, @LeaseMilliseconds % 1000, DATEADD(second, @LeaseMilliseconds / 1000, SYSUTCDATETIME())),
                 edit_message_id = @EditMessageId,
                 updated_at = @Now
-            WHERE id = @Id AND status = N'Pending' AND original_sent_at IS NULL
-              AND (edit_message_id IS NULL OR edit_message_id = @EditMessageId);
+            FROM bridge.dead_letters AS d
+            WHERE d.id = @Id AND d.status = N'Pending' AND d.original_sent_at IS NULL
+              AND (d.edit_message_id IS NULL OR d.edit_message_id = @EditMessageId)
+              AND NOT EXISTS (SELECT 1 FROM bridge.dead_letters o
+                              WHERE o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
+                                AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
+              AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records r
+                              WHERE r.idempotency_key = d.idempotency_key AND r.state = N'Completed');
             """,
 
         SelectExpiredReplays = """

@@ -573,11 +573,64 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal(20, counted.Count);
         Assert.Equal(new HoldingLetter(letters[20], CountsCopy: true, Edited: false), counted[0]);
 
-        Assert.True(await ClaimEditAsync(letters[21], "editor", Guid.NewGuid().ToString("D")));
+        // An edit beside a counted copy: its claim refuses it now, but two claims racing on two letters may still leave it.
+        await using (var connection = await fixture.Database.OpenAsync(CancellationToken.None))
+        {
+            Assert.Equal(1, await connection.ExecuteAsync(
+                $"UPDATE {fixture.Table("dead_letters")} SET edit_message_id = @Edit WHERE id = @Id;",
+                new { Edit = Guid.NewGuid().ToString("D"), Id = fixture.IdParameter(letters[21]) }));
+        }
+
         var edited = (await BeginAsync()).HoldingLetters;
         Assert.Equal(
             [new HoldingLetter(letters[21], CountsCopy: false, Edited: true), new HoldingLetter(letters[20], CountsCopy: true, Edited: false), new HoldingLetter(letters[0], CountsCopy: false, Edited: false)],
             edited.Take(3));
+    }
+
+    [StoreFact]
+    public async Task Two_letters_of_one_key_are_one_message_a_replay_of_one_keeps_the_other_from_an_edit_and_an_edit_of_one_keeps_the_other_from_a_replay()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        var first = (await CaptureAsync(NewLetter("m-key-1") with { IdempotencyKey = key })).Id;
+        var second = (await CaptureAsync(NewLetter("m-key-2") with { IdempotencyKey = key })).Id;
+        var elsewhere = (await CaptureAsync(NewLetter("m-key-3") with { IdempotencyKey = key, MessageType = "DeleteClosingDocument" })).Id;
+
+        var copy = Guid.NewGuid().ToString("D");
+        Assert.True(await Store.TryClaimReplayAsync(first, "replayer", Lease, copy, CancellationToken.None));
+        await Store.CompleteReplayAsync(first, "replayer", new("ops", "Replay", "Replayed"), CancellationToken.None);
+        Assert.False(await ClaimEditAsync(second, "editor", Guid.NewGuid().ToString("D")));
+
+        // Its copy captured failing again, the first counts nothing: the second may be edited, and then neither is replayed.
+        var firstLetter = NewLetter("m-key-1") with { IdempotencyKey = key };
+        Assert.Equal(first, (await CaptureAsync(firstLetter with
+        {
+            Id = Guid.NewGuid(),
+            Headers = new Dictionary<string, string?>(firstLetter.Headers) { [NewDeadLetter.ReplayOfHeader] = first.ToString("D"), [NewDeadLetter.ReplayCopyHeader] = copy },
+        })).Id);
+        Assert.True(await ClaimEditAsync(second, "editor", Guid.NewGuid().ToString("D")));
+        Assert.False(await Store.TryClaimReplayAsync(first, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
+        Assert.False(await ClaimEditAsync(first, "editor", Guid.NewGuid().ToString("D")));
+
+        // Another message type under the key is another message.
+        Assert.True(await Store.TryClaimReplayAsync(elsewhere, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task A_letter_whose_key_another_delivery_completed_is_not_edited()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        var id = (await CaptureAsync(NewLetter("m-completed") with { IdempotencyKey = key })).Id;
+        var records = new SqlIdempotencyStore(fixture.Database, clock);
+        await records.BeginAsync(key, "SendClosingDocument", "fp", "doc-1", CancellationToken.None);
+        await using (var connection = await fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.True(await records.CompleteAsync(transaction, key, "Applied", "3006", CancellationToken.None));
+            await transaction.CommitAsync();
+        }
+
+        Assert.False(await ClaimEditAsync(id, "editor", Guid.NewGuid().ToString("D")));
+        Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
     }
 
     [StoreFact]

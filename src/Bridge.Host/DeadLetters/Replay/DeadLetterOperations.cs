@@ -398,13 +398,22 @@ public sealed partial class DeadLetterOperations(
         Guid id, string actor, string action, string? detail, DeadLetterStatus seen, CancellationToken cancellationToken, string? kind = "replay")
     {
         var current = (await store.GetAsync(id, cancellationToken))?.Letter.Status ?? seen;
-        await store.AuditAsync(id, new DeadLetterAction(actor, action, $"Refused: {current}", detail), cancellationToken);
+
+        // Pending and still refused: the letter's idempotency key decided (storage version 16), not the letter itself.
+        var byKey = current == DeadLetterStatus.Pending && kind is "replay" or "edit";
+        await store.AuditAsync(id, new DeadLetterAction(actor, action, byKey ? "Refused: key" : $"Refused: {current}", detail), cancellationToken);
         if (kind is not null)
         {
             metrics.Replay("refused", kind);
         }
 
-        var why = current == DeadLetterStatus.Replaying ? "it is being replayed right now" : $"it is {current}";
+        var why = (byKey, kind) switch
+        {
+            (true, "replay") => "another dead letter of this message's idempotency key was edited and replayed as a new message; replayed, this one could be applied beside that edit. Discard it",
+            (true, _) => "a delivery of this message's idempotency key was already answered (applied or rejected), or another dead letter of the key was replayed or edited and may be in the queue; sent now, this edit could be applied beside it. Discard this letter, or act on the other one",
+            _ when current == DeadLetterStatus.Replaying => "it is being replayed right now",
+            _ => $"it is {current}",
+        };
         return new DeadLetterActionResult(id, DeadLetterActionOutcome.Conflict, current, $"{action} refused: {why}.");
     }
 
