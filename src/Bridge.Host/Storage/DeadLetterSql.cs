@@ -67,7 +67,10 @@ public sealed class DeadLetterSql
     /// <summary>
     /// Deletes up to <c>@BatchSize</c> dead letters last failed before <c>@OlderThan</c>, with their audit, except ones a live
     /// replay holds (a Replaying one whose claim expired by the database's clock is deleted like any other), ones an edit
-    /// was begun for and not certainly sent, and ones whose original a replay sent since <c>@OlderThan</c>.
+    /// was begun for and not certainly sent, and ones whose original a replay sent since <c>@OlderThan</c>. A letter holding a
+    /// key (storage version 16) that was replaced by an edit or discarded stays until a delivery of its key was answered: it
+    /// is what holds the key, and gone, the ERP sending the message again would be applied beside the edit, or against what
+    /// the operator decided.
     /// </summary>
     public required string Purge { get; init; }
 
@@ -314,6 +317,8 @@ public sealed class DeadLetterSql
                   AND (edit_message_id IS NULL
                        OR EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
                                   WHERE a.dead_letter_id = d.id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent')))
+                  AND (d.idempotency_key IS NULL OR (d.edit_message_id IS NULL AND d.status <> 'Discarded')
+                       OR EXISTS (SELECT 1 FROM bridge.idempotency_records r WHERE r.idempotency_key = d.idempotency_key AND r.state = 'Completed'))
                 LIMIT @BatchSize
                 FOR UPDATE
             );
@@ -500,6 +505,8 @@ public sealed class DeadLetterSql
                   AND (edit_message_id IS NULL
                        OR EXISTS (SELECT 1 FROM dead_letter_audit a
                                   WHERE a.dead_letter_id = dead_letters.id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent')))
+                  AND (idempotency_key IS NULL OR (edit_message_id IS NULL AND status <> 'Discarded')
+                       OR EXISTS (SELECT 1 FROM idempotency_records r WHERE r.idempotency_key = dead_letters.idempotency_key AND r.state = 'Completed'))
                 LIMIT @BatchSize
             );
             """,
@@ -689,7 +696,9 @@ public sealed class DeadLetterSql
               AND (original_sent_at IS NULL OR original_sent_at < @OlderThan)
               AND (edit_message_id IS NULL
                    OR EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
-                              WHERE a.dead_letter_id = bridge.dead_letters.id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent')));
+                              WHERE a.dead_letter_id = bridge.dead_letters.id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent')))
+              AND (idempotency_key IS NULL OR (edit_message_id IS NULL AND status <> N'Discarded')
+                   OR EXISTS (SELECT 1 FROM bridge.idempotency_records r WHERE r.idempotency_key = bridge.dead_letters.idempotency_key AND r.state = N'Completed'));
             """,
 
         CountByStatus = """

@@ -634,6 +634,41 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task Purge_keeps_a_letter_holding_a_key_that_an_edit_replaced_or_an_operator_discarded_until_a_delivery_of_the_key_is_answered()
+    {
+        var (editedKey, discardedKey, pendingKey) = ("k-e-" + Guid.NewGuid().ToString("N"), "k-d-" + Guid.NewGuid().ToString("N"), "k-p-" + Guid.NewGuid().ToString("N"));
+        var edited = (await CaptureAsync(NewLetter("m-purge-edited") with { IdempotencyKey = editedKey })).Id;
+        var discarded = (await CaptureAsync(NewLetter("m-purge-discarded") with { IdempotencyKey = discardedKey })).Id;
+        var pending = (await CaptureAsync(NewLetter("m-purge-pending") with { IdempotencyKey = pendingKey })).Id;
+        var keyless = (await CaptureAsync(NewLetter("m-purge-keyless"))).Id;
+        var edit = Guid.NewGuid().ToString("D");
+        Assert.True(await ClaimEditAsync(edited, "editor", edit));
+        Assert.True(await Store.CompleteEditAsync(edited, "editor", $"Edited and replayed as message {edit}.", new("ops", "EditAndReplay", "Discarded", $"new message {edit}"), CancellationToken.None));
+        Assert.True(await Store.DiscardAsync(discarded, "entered by hand", new("ops", "Discard", "Discarded"), CancellationToken.None));
+        clock.Advance(TimeSpan.FromDays(30));
+
+        Assert.Equal(2, await Store.PurgeAsync(Start.AddDays(1), CancellationToken.None));
+        Assert.NotNull(await Store.GetAsync(edited, CancellationToken.None));
+        Assert.NotNull(await Store.GetAsync(discarded, CancellationToken.None));
+        Assert.Null(await Store.GetAsync(pending, CancellationToken.None));
+        Assert.Null(await Store.GetAsync(keyless, CancellationToken.None));
+
+        // Once a delivery of its key was answered, the letter holds nothing more and goes.
+        var records = new SqlIdempotencyStore(fixture.Database, clock);
+        await records.BeginAsync(discardedKey, "SendClosingDocument", "fp", "doc-1", CancellationToken.None);
+        await using (var connection = await fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.True(await records.CompleteAsync(transaction, discardedKey, "Applied", "3006", CancellationToken.None));
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal(1, await Store.PurgeAsync(Start.AddDays(1), CancellationToken.None));
+        Assert.Null(await Store.GetAsync(discarded, CancellationToken.None));
+        Assert.NotNull(await Store.GetAsync(edited, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Counts_by_status_cover_every_status()
     {
         var a = (await CaptureAsync(NewLetter("m-1"))).Id;
