@@ -76,6 +76,15 @@ public sealed class DeadLetterSql
 
     public required string CountByStatus { get; init; }
 
+    /// <summary>
+    /// Up to 100 ids of dead letters holding no key (captured before storage version 16, or whose key could not be read),
+    /// after <c>@After</c> in id order.
+    /// </summary>
+    public required string SelectKeyless { get; init; }
+
+    /// <summary>Gives a letter that holds no key its message's key (<c>@IdempotencyKey</c>).</summary>
+    public required string SetIdempotencyKey { get; init; }
+
     public static DeadLetterSql For(SqlDialect dialect) => dialect switch
     {
         SqlDialect.PostgreSql => PostgreSql,
@@ -327,6 +336,14 @@ public sealed class DeadLetterSql
         CountByStatus = """
             SELECT status AS Status, count(*) AS Count FROM bridge.dead_letters GROUP BY status;
             """,
+
+        SelectKeyless = """
+            SELECT id FROM bridge.dead_letters WHERE idempotency_key IS NULL AND id > @After ORDER BY id LIMIT 100;
+            """,
+
+        SetIdempotencyKey = """
+            UPDATE bridge.dead_letters SET idempotency_key = @IdempotencyKey WHERE id = @Id AND idempotency_key IS NULL;
+            """,
     };
 
     private static readonly DeadLetterSql Sqlite = new()
@@ -513,6 +530,14 @@ public sealed class DeadLetterSql
 
         CountByStatus = """
             SELECT status AS Status, COUNT(*) AS Count FROM dead_letters GROUP BY status;
+            """,
+
+        SelectKeyless = """
+            SELECT id FROM dead_letters WHERE idempotency_key IS NULL AND id > @After ORDER BY id LIMIT 100;
+            """,
+
+        SetIdempotencyKey = """
+            UPDATE dead_letters SET idempotency_key = @IdempotencyKey WHERE id = @Id AND idempotency_key IS NULL;
             """,
     };
 
@@ -703,6 +728,14 @@ public sealed class DeadLetterSql
 
         CountByStatus = """
             SELECT status AS Status, COUNT_BIG(*) AS Count FROM bridge.dead_letters GROUP BY status;
+            """,
+
+        SelectKeyless = """
+            SELECT TOP (100) id FROM bridge.dead_letters WHERE idempotency_key IS NULL AND id > @After ORDER BY id;
+            """,
+
+        SetIdempotencyKey = """
+            UPDATE bridge.dead_letters SET idempotency_key = @IdempotencyKey WHERE id = @Id AND idempotency_key IS NULL;
             """,
     };
 }

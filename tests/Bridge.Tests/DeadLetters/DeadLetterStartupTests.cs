@@ -83,7 +83,7 @@ public sealed class DeadLetterStartupTests
             using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
             var jobs = new SqlReplayJobStore(database);
             var maintenance = new DeadLetterMaintenance(
-                store, jobs, new DeadLetterMetrics(meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
+                store, jobs, new DeadLetterKeyBackfill(store, NullLogger<DeadLetterKeyBackfill>.Instance), new DeadLetterMetrics(meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
                 Options.Create(new DeadLetterOptions()), clock, NullLogger<DeadLetterMaintenance>.Instance);
 
             var old = await CaptureAsync(database, store, clock.GetUtcNow());

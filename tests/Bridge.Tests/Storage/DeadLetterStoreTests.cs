@@ -669,6 +669,34 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     }
 
     [StoreFact]
+    public async Task Letters_from_before_version_16_are_given_their_key_from_the_body_or_the_message_id_past_a_page_of_a_hundred()
+    {
+        var explicitKey = "k-" + Guid.NewGuid().ToString("N");
+        var messageId = "m-" + Guid.NewGuid().ToString("N");
+        var fromBody = (await CaptureAsync(NewLetter("m-body") with { Body = Utf8Body($$"""{"idempotencyKey":" {{explicitKey}} ","key":"doc-1"}""") })).Id;
+        var fromMessageId = (await CaptureAsync(NewLetter(messageId) with
+        {
+            Headers = new Dictionary<string, string?> { ["amqp:message_id"] = messageId },
+        })).Id;
+        for (var i = 0; i < 100; i++)
+        {
+            await CaptureAsync(NewLetter(null));
+        }
+
+        var backfill = new Bridge.Host.DeadLetters.Retention.DeadLetterKeyBackfill(Store, Microsoft.Extensions.Logging.Abstractions.NullLogger<Bridge.Host.DeadLetters.Retention.DeadLetterKeyBackfill>.Instance);
+        var records = new SqlIdempotencyStore(fixture.Database, clock);
+        async Task<IReadOnlyList<HoldingLetter>> HoldingAsync(string key) =>
+            (await records.BeginAndClaimAsync(key, "SendClosingDocument", "fp", "scope", "doc-" + Guid.NewGuid().ToString("N"), "owner", Lease, null, CancellationToken.None)).HoldingLetters;
+        Assert.Empty(await HoldingAsync(explicitKey));
+
+        Assert.True(await backfill.RunAsync(CancellationToken.None) >= 2);
+
+        Assert.Equal([fromBody], (await HoldingAsync(explicitKey)).Select(letter => letter.Id));
+        Assert.Equal([fromMessageId], (await HoldingAsync(messageId)).Select(letter => letter.Id));
+        Assert.Equal(0, await backfill.RunAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Counts_by_status_cover_every_status()
     {
         var a = (await CaptureAsync(NewLetter("m-1"))).Id;

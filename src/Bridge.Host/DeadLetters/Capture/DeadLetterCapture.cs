@@ -135,14 +135,7 @@ public sealed partial class DeadLetterCapture(
 
     private async Task<DeadLetterCaptured> WriteAsync(System.Data.Common.DbTransaction transaction, NewDeadLetter letter, DeadLetterAction? alsoAudit, CancellationToken cancellationToken)
     {
-        var identity = ReadBody(letter.Body);
-        // Trimmed as the consumer trims it (IncomingMessageFactory), so the dead letter's event answers the key the ERP polls;
-        // MassTransit's envelope id, which the consumer reads as a GUID, in the GUID's own form.
-        var idempotencyKey = identity.IdempotencyKey ?? NonEmpty(letter.MessageId)?.Trim();
-        if (identity.IdempotencyKey is null && !letter.Headers.ContainsKey(PropertyPrefix + "message_id") && Guid.TryParse(idempotencyKey, out var envelopeId))
-        {
-            idempotencyKey = envelopeId.ToString("D");
-        }
+        var idempotencyKey = IdempotencyKeyOf(letter.MessageId, letter.Body, letter.Headers);
 
         // The letter holds the key: a later delivery of it (the ack of this one lost, the ERP sending it again) is held here.
         var captured = await store.CaptureAsync(transaction, letter with { IdempotencyKey = letter.IdempotencyKey ?? idempotencyKey }, cancellationToken);
@@ -168,6 +161,22 @@ public sealed partial class DeadLetterCapture(
         var incoming = new IncomingMessage(idempotencyKey, correlationId, letter.MessageType, letter.Headers.GetValueOrDefault("traceparent"));
         await resultEvents.EnqueueAsync(transaction, resultEvent, incoming, cancellationToken);
         return captured;
+    }
+
+    /// <summary>
+    /// The key the consumer records the message under: the body's <c>idempotencyKey</c>, else the message id — trimmed as the
+    /// consumer trims them (IncomingMessageFactory), and MassTransit's envelope id, which the consumer reads as a GUID, in the
+    /// GUID's own form. The dead letter's event answers it, and the letter holds it.
+    /// </summary>
+    public static string? IdempotencyKeyOf(string? messageId, DeadLetterBody body, IReadOnlyDictionary<string, string?> headers)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(headers);
+        var explicitKey = ReadBody(body).IdempotencyKey;
+        var key = explicitKey ?? NonEmpty(messageId)?.Trim();
+        return explicitKey is null && !headers.ContainsKey(PropertyPrefix + "message_id") && Guid.TryParse(key, out var envelopeId)
+            ? envelopeId.ToString("D")
+            : key;
     }
 
     /// <summary>Everything a dead letter keeps about the delivery, read from the transport and, where it parses, the body.</summary>

@@ -53,6 +53,7 @@ public static class DeadLetterRegistration
             builder.Services.AddHostedService(provider => provider.GetRequiredService<ErrorQueueSweeper>());
         }
 
+        builder.Services.AddSingleton<DeadLetterKeyBackfill>();
         builder.Services.AddSingleton<DeadLetterMaintenance>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<DeadLetterMaintenance>());
         builder.AddBridgeAdmin();

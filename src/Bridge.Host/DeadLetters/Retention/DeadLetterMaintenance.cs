@@ -6,12 +6,14 @@ using Microsoft.Extensions.Options;
 namespace Bridge.Host.DeadLetters.Retention;
 
 /// <summary>
-/// Purges dead letters past retention (hourly), makes those a crashed replay left Replaying past its lease Pending again,
+/// Gives letters from before storage version 16 their key and purges dead letters past retention (at start, then hourly),
+/// makes those a crashed replay left Replaying past its lease Pending again,
 /// and keeps the dead-letter count gauge current (every minute).
 /// </summary>
 public sealed partial class DeadLetterMaintenance(
     IDeadLetterStore store,
     IReplayJobStore jobs,
+    DeadLetterKeyBackfill keys,
     DeadLetterMetrics metrics,
     IOptions<DeadLetterOptions> options,
     TimeProvider clock,
@@ -22,6 +24,8 @@ public sealed partial class DeadLetterMaintenance(
     /// <summary>Deletes dead letters (and finished replay jobs) older than <see cref="DeadLetterOptions.RetainFor"/>; returns how many dead letters.</summary>
     public async Task<int> PurgeAsync(CancellationToken cancellationToken)
     {
+        // First every letter holds its key: a purge keeps a letter that holds one an edit replaced or an operator discarded.
+        await keys.RunAsync(cancellationToken);
         var olderThan = Clock.GetUtcNow() - options.Value.RetainFor;
         await jobs.PurgeAsync(olderThan, cancellationToken);
         var purged = await store.PurgeAsync(olderThan, cancellationToken);

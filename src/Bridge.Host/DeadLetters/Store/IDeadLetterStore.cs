@@ -96,5 +96,11 @@ public interface IDeadLetterStore
     /// </summary>
     Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
 
+    /// <summary>Up to 100 ids of dead letters that hold no idempotency key, after <paramref name="after"/> in the database's id order.</summary>
+    Task<IReadOnlyList<Guid>> KeylessAsync(Guid after, CancellationToken cancellationToken);
+
+    /// <summary>Gives a letter that holds no key its message's key; false when it holds one already (or is gone).</summary>
+    Task<bool> SetIdempotencyKeyAsync(Guid id, string idempotencyKey, CancellationToken cancellationToken);
+
     Task<IReadOnlyDictionary<DeadLetterStatus, long>> CountByStatusAsync(CancellationToken cancellationToken);
 }

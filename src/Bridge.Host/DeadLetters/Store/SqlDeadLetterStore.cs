@@ -273,6 +273,22 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<Guid>> KeylessAsync(Guid after, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var command = new CommandDefinition(sql.SelectKeyless, new { After = SqlValues.Id(dialect, after) }, cancellationToken: cancellationToken);
+        return dialect == SqlDialect.Sqlite
+            ? [.. (await connection.QueryAsync<string>(command).ConfigureAwait(false)).Select(Guid.Parse)]
+            : [.. await connection.QueryAsync<Guid>(command).ConfigureAwait(false)];
+    }
+
+    public async Task<bool> SetIdempotencyKeyAsync(Guid id, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            sql.SetIdempotencyKey, new { Id = SqlValues.Id(dialect, id), IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+    }
+
     public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
         SqlPurge.InBatchesAsync(database, sql.Purge, olderThan, cancellationToken);
 
