@@ -85,6 +85,20 @@ public sealed class DeadLetterSql
     /// <summary>Gives a letter that holds no key its message's key (<c>@IdempotencyKey</c>).</summary>
     public required string SetIdempotencyKey { get; init; }
 
+    /// <summary>
+    /// Locks every letter holding the key of letter <c>@Id</c> (for its message type), in id order, for the claim that follows
+    /// in the same transaction: a replay's and an edit's claim each judge the key's other letters, and without the locks two
+    /// claims on two letters of one key, each reading the other's row as of before the other committed, could both pass.
+    /// SQLite's write transactions run one at a time already.
+    /// </summary>
+    public required string LockKeyLetters { get; init; }
+
+    /// <summary>
+    /// Takes one copy off letter <c>@ReplayOf</c>'s count, for a capture that deleted the copy's row but lands on another
+    /// letter (a message without a message id is a letter of its own at every capture).
+    /// </summary>
+    public required string UncountReplayCopy { get; init; }
+
     public static DeadLetterSql For(SqlDialect dialect) => dialect switch
     {
         SqlDialect.PostgreSql => PostgreSql,
@@ -246,7 +260,7 @@ public sealed class DeadLetterSql
                               WHERE o.idempotency_key = dead_letters.idempotency_key AND o.message_type = dead_letters.message_type AND o.id <> dead_letters.id
                                 AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
               AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records r
-                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.state = 'Completed');
+                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed');
             """,
 
         SelectExpiredReplays = """
@@ -327,7 +341,7 @@ public sealed class DeadLetterSql
                        OR EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
                                   WHERE a.dead_letter_id = d.id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent')))
                   AND (d.idempotency_key IS NULL OR (d.edit_message_id IS NULL AND d.status <> 'Discarded')
-                       OR EXISTS (SELECT 1 FROM bridge.idempotency_records r WHERE r.idempotency_key = d.idempotency_key AND r.state = 'Completed'))
+                       OR EXISTS (SELECT 1 FROM bridge.idempotency_records r WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = 'Completed'))
                 LIMIT @BatchSize
                 FOR UPDATE
             );
@@ -343,6 +357,21 @@ public sealed class DeadLetterSql
 
         SetIdempotencyKey = """
             UPDATE bridge.dead_letters SET idempotency_key = @IdempotencyKey WHERE id = @Id AND idempotency_key IS NULL;
+            """,
+
+        LockKeyLetters = """
+            SELECT o.id FROM bridge.dead_letters d
+            JOIN bridge.dead_letters o ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type
+            WHERE d.id = @Id
+            ORDER BY o.id
+            FOR UPDATE OF o;
+            """,
+
+        UncountReplayCopy = """
+            UPDATE bridge.dead_letters
+            SET original_copies = original_copies - 1,
+                original_sent_at = CASE WHEN original_copies <= 1 THEN NULL ELSE original_sent_at END
+            WHERE id = @ReplayOf AND original_copies > 0;
             """,
     };
 
@@ -449,7 +478,7 @@ public sealed class DeadLetterSql
                               WHERE o.idempotency_key = dead_letters.idempotency_key AND o.message_type = dead_letters.message_type AND o.id <> dead_letters.id
                                 AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
               AND NOT EXISTS (SELECT 1 FROM idempotency_records r
-                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.state = 'Completed');
+                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed');
             """,
 
         SelectExpiredReplays = $$"""
@@ -523,7 +552,7 @@ public sealed class DeadLetterSql
                        OR EXISTS (SELECT 1 FROM dead_letter_audit a
                                   WHERE a.dead_letter_id = dead_letters.id AND a.action = 'EditAndReplay' AND a.outcome IN ('Discarded', 'Sent')))
                   AND (idempotency_key IS NULL OR (edit_message_id IS NULL AND status <> 'Discarded')
-                       OR EXISTS (SELECT 1 FROM idempotency_records r WHERE r.idempotency_key = dead_letters.idempotency_key AND r.state = 'Completed'))
+                       OR EXISTS (SELECT 1 FROM idempotency_records r WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed'))
                 LIMIT @BatchSize
             );
             """,
@@ -538,6 +567,17 @@ public sealed class DeadLetterSql
 
         SetIdempotencyKey = """
             UPDATE dead_letters SET idempotency_key = @IdempotencyKey WHERE id = @Id AND idempotency_key IS NULL;
+            """,
+
+        LockKeyLetters = """
+            SELECT id FROM dead_letters WHERE id = @Id;
+            """,
+
+        UncountReplayCopy = """
+            UPDATE dead_letters
+            SET original_copies = original_copies - 1,
+                original_sent_at = CASE WHEN original_copies <= 1 THEN NULL ELSE original_sent_at END
+            WHERE id = @ReplayOf AND original_copies > 0;
             """,
     };
 
@@ -653,7 +693,7 @@ public sealed class DeadLetterSql
                               WHERE o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
                                 AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
               AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records r
-                              WHERE r.idempotency_key = d.idempotency_key AND r.state = N'Completed');
+                              WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = N'Completed');
             """,
 
         SelectExpiredReplays = """
@@ -723,7 +763,7 @@ public sealed class DeadLetterSql
                    OR EXISTS (SELECT 1 FROM bridge.dead_letter_audit a
                               WHERE a.dead_letter_id = bridge.dead_letters.id AND a.action = N'EditAndReplay' AND a.outcome IN (N'Discarded', N'Sent')))
               AND (idempotency_key IS NULL OR (edit_message_id IS NULL AND status <> N'Discarded')
-                   OR EXISTS (SELECT 1 FROM bridge.idempotency_records r WHERE r.idempotency_key = bridge.dead_letters.idempotency_key AND r.state = N'Completed'));
+                   OR EXISTS (SELECT 1 FROM bridge.idempotency_records r WHERE r.idempotency_key = bridge.dead_letters.idempotency_key AND r.message_type = bridge.dead_letters.message_type AND r.state = N'Completed'));
             """,
 
         CountByStatus = """
@@ -736,6 +776,20 @@ public sealed class DeadLetterSql
 
         SetIdempotencyKey = """
             UPDATE bridge.dead_letters SET idempotency_key = @IdempotencyKey WHERE id = @Id AND idempotency_key IS NULL;
+            """,
+
+        LockKeyLetters = """
+            SELECT o.id FROM bridge.dead_letters d
+            JOIN bridge.dead_letters o WITH (UPDLOCK, HOLDLOCK) ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type
+            WHERE d.id = @Id
+            ORDER BY o.id;
+            """,
+
+        UncountReplayCopy = """
+            UPDATE bridge.dead_letters
+            SET original_copies = original_copies - 1,
+                original_sent_at = CASE WHEN original_copies <= 1 THEN NULL ELSE original_sent_at END
+            WHERE id = @ReplayOf AND original_copies > 0;
             """,
     };
 }

@@ -250,6 +250,33 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task An_envelope_without_an_AMQP_message_id_is_replayed_under_the_key_its_letter_holds()
+    {
+        // The envelope's id written otherwise than MassTransit writes it: the consumer reads it as a GUID. A copy carrying it
+        // as its AMQP message_id would be another key, one no letter holds.
+        var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
+        var envelopeId = "{" + NewId.NextGuid().ToString("D").ToUpperInvariant() + "}";
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            messageId = envelopeId,
+            messageType = new[] { "urn:message:Bridge.Contracts:SendClosingDocument" },
+            message = Document(key, revision: 1, accountId: account),
+        });
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
+        await fixture.Erp.PublishRawAsync(SendQueue, envelope, messageId: null, "application/vnd.masstransit+json");
+        var announced = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+        using var admin = fixture.Admin();
+        var replay = await admin.PostAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative), null);
+
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
+        Assert.Equal(Guid.Parse(envelopeId).ToString("D"), announced.MessageId);
+        Assert.Equal(announced.MessageId, sent.MessageId);
+    }
+
+    [Fact]
     public async Task A_replayed_copy_delivered_again_after_its_capture_is_held_and_never_applied_beside_the_edit_that_followed()
     {
         var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));

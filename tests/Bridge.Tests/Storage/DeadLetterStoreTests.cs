@@ -631,6 +631,19 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
 
         Assert.False(await ClaimEditAsync(id, "editor", Guid.NewGuid().ToString("D")));
         Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
+
+        // The key completed by a message of another type answers nothing of this one (it would be a conflict).
+        var otherKey = "k-" + Guid.NewGuid().ToString("N");
+        var other = (await CaptureAsync(NewLetter("m-completed-other") with { IdempotencyKey = otherKey })).Id;
+        await records.BeginAsync(otherKey, "DeleteClosingDocument", "fp", "doc-2", CancellationToken.None);
+        await using (var connection = await fixture.Database.OpenAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.True(await records.CompleteAsync(transaction, otherKey, "Applied", "3007", CancellationToken.None));
+            await transaction.CommitAsync();
+        }
+
+        Assert.True(await ClaimEditAsync(other, "editor", Guid.NewGuid().ToString("D")));
     }
 
     [StoreFact]
@@ -694,6 +707,28 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal([fromBody], (await HoldingAsync(explicitKey)).Select(letter => letter.Id));
         Assert.Equal([fromMessageId], (await HoldingAsync(messageId)).Select(letter => letter.Id));
         Assert.Equal(0, await backfill.RunAsync(CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task A_copy_without_a_message_id_captured_as_a_letter_of_its_own_is_taken_off_its_letters_count()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        var original = NewLetter(null) with { IdempotencyKey = key, Headers = new Dictionary<string, string?>() };
+        var first = (await CaptureAsync(original)).Id;
+        var copy = Guid.NewGuid().ToString("D");
+        Assert.True(await Store.TryClaimReplayAsync(first, "replayer", Lease, copy, CancellationToken.None));
+        await Store.CompleteReplayAsync(first, "replayer", new("ops", "Replay", "Replayed"), CancellationToken.None);
+
+        var second = (await CaptureAsync(original with
+        {
+            Id = Guid.NewGuid(),
+            Headers = new Dictionary<string, string?> { [NewDeadLetter.ReplayOfHeader] = first.ToString("D"), [NewDeadLetter.ReplayCopyHeader] = copy },
+        })).Id;
+
+        Assert.NotEqual(first, second);
+        Assert.Null((await Store.GetAsync(first, CancellationToken.None))!.Letter.OriginalSentAt);
+        // Nothing of the key may be in the queue: the new letter can be edited.
+        Assert.True(await ClaimEditAsync(second, "editor", Guid.NewGuid().ToString("D")));
     }
 
     [StoreFact]
@@ -783,6 +818,22 @@ public sealed class PostgreSqlDeadLetterStoreTests(PostgreSqlStorageFixture fixt
     /// the transaction commits. PostgreSQL re-checks only the locked row's own columns after the wait; anything else the
     /// statement reads (another table) is as of the statement's start, before the marker.
     /// </summary>
+    /// <summary>
+    /// Two letters of one key: a replay's claim on one while a transaction marks the other with an edit. Without the key's
+    /// letters locked first, the claim read the other row as of before the marker and claimed (helper-76 #2).
+    /// </summary>
+    [StoreFact]
+    public async Task A_replay_claim_on_one_letter_of_a_key_waits_for_an_edit_marked_on_another_and_claims_nothing()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        var edited = (await CaptureAsync(NewLetter("m-key-race-1") with { IdempotencyKey = key })).Id;
+        var other = (await CaptureAsync(NewLetter("m-key-race-2") with { IdempotencyKey = key })).Id;
+
+        var claimed = await BlockedWhileAnEditIsMarkedAsync(edited, () => Store.TryClaimReplayAsync(other, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
+
+        Assert.False(claimed);
+    }
+
     [StoreFact]
     public async Task A_replay_claim_blocked_on_a_transaction_that_marks_an_edit_claims_nothing_once_it_commits()
     {

@@ -95,7 +95,10 @@ public sealed partial class DeadLetterOperations(
         }
 
         var letter = details.Letter;
-        var messageId = letter.Headers.GetValueOrDefault(DeadLetterCapture.PropertyPrefix + "message_id") ?? letter.Summary.MessageId;
+        // Captured from RabbitMQ (its AMQP properties kept), the copy carries the message_id the original carried, and none when
+        // it had none: the envelope's own id is then its key, as it was the original's (the letter holds that key).
+        var fromBroker = letter.Headers.Keys.Any(name => name.StartsWith(DeadLetterCapture.PropertyPrefix, StringComparison.Ordinal));
+        var messageId = fromBroker ? letter.Headers.GetValueOrDefault(DeadLetterCapture.PropertyPrefix + "message_id") : letter.Summary.MessageId;
         var headers = ApplicationHeaders(letter);
         headers[ReplayOfHeader] = id.ToString("D");
         headers[NewDeadLetter.ReplayCopyHeader] = copy;

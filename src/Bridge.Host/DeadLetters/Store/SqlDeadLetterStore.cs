@@ -52,11 +52,19 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         // A replayed copy of this very letter failing again is one copy fewer that may be in the queue — counted once per copy:
         // its row is deleted here, and a second capture of the same copy (redelivered after this commit, imported again from
         // the error queue) finds none. A copy from a Bridge older than version 15 carries no copy id and counts by its header.
+        // The copy is taken off its letter's count here, whichever letter the capture lands on: a message without a message
+        // id has no identity and is a letter of its own at every capture.
         var replayOf = letter.ReplayOf;
-        if (replayOf is { } of && letter.ReplayCopy is { } copy
-            && await connection.ExecuteAsync(new CommandDefinition(
-                sql.DeleteReplayCopy, new { ReplayOf = SqlValues.Id(dialect, of), CopyId = copy }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+        if (replayOf is { } of && letter.ReplayCopy is { } copy)
         {
+            var ofId = SqlValues.Id(dialect, of);
+            if (await connection.ExecuteAsync(new CommandDefinition(
+                    sql.DeleteReplayCopy, new { ReplayOf = ofId, CopyId = copy }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    sql.UncountReplayCopy, new { ReplayOf = ofId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
             replayOf = null;
         }
 
@@ -161,6 +169,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         var now = SqlValues.Timestamp(dialect, timeProvider.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await LockKeyLettersAsync(transaction, id, cancellationToken).ConfigureAwait(false);
         var claimed = await connection.ExecuteAsync(new CommandDefinition(
             sql.ClaimReplay,
             new { Id = SqlValues.Id(dialect, id), Owner = owner, Now = now, LeaseMilliseconds = (long)lease.TotalMilliseconds },
@@ -189,8 +198,21 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         await ReleaseExpiredReplaysAsync(id, cancellationToken).ConfigureAwait(false);
         // The claim, the edit's marker and its Sending entry commit together: no edit is sent that a replay could still claim after.
         return await TransitionAsync(
-            sql.ClaimEdit, id, new { Owner = owner, LeaseMilliseconds = (long)lease.TotalMilliseconds, EditMessageId = editMessageId }, sending, cancellationToken).ConfigureAwait(false);
+            sql.ClaimEdit,
+            id,
+            new { Owner = owner, LeaseMilliseconds = (long)lease.TotalMilliseconds, EditMessageId = editMessageId },
+            sending,
+            cancellationToken,
+            first: async transaction =>
+            {
+                await LockKeyLettersAsync(transaction, id, cancellationToken).ConfigureAwait(false);
+                return new { };
+            }).ConfigureAwait(false);
     }
+
+    /// <summary>Locks the letters of <paramref name="id"/>'s key in id order before a claim judges them (<see cref="DeadLetterSql.LockKeyLetters"/>).</summary>
+    private Task LockKeyLettersAsync(DbTransaction transaction, Guid id, CancellationToken cancellationToken) =>
+        transaction.Connection!.ExecuteAsync(new CommandDefinition(sql.LockKeyLetters, new { Id = SqlValues.Id(dialect, id) }, transaction, cancellationToken: cancellationToken));
 
     public async Task<IReadOnlyList<Guid>> ReleaseExpiredReplaysAsync(Guid? id, CancellationToken cancellationToken)
     {
