@@ -99,6 +99,13 @@ public sealed class DeadLetterSql
     /// </summary>
     public required string UncountReplayCopy { get; init; }
 
+    /// <summary>
+    /// Letter <c>@Id</c>'s key, whether a delivery of it was answered (its record Completed for the letter's message type), and
+    /// up to 20 other letters of the key that count a copy or were edited (one row with no other letter when there is none):
+    /// why a claim judged by the key was refused.
+    /// </summary>
+    public required string KeyHolders { get; init; }
+
     public static DeadLetterSql For(SqlDialect dialect) => dialect switch
     {
         SqlDialect.PostgreSql => PostgreSql,
@@ -373,6 +380,20 @@ public sealed class DeadLetterSql
                 original_sent_at = CASE WHEN original_copies <= 1 THEN NULL ELSE original_sent_at END
             WHERE id = @ReplayOf AND original_copies > 0;
             """,
+
+        KeyHolders = """
+            SELECT d.idempotency_key AS IdempotencyKey,
+                   (SELECT COUNT(*) FROM bridge.idempotency_records r
+                    WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = 'Completed') AS Answered,
+                   o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
+                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited
+            FROM bridge.dead_letters d
+            LEFT JOIN bridge.dead_letters o
+                ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
+               AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL)
+            WHERE d.id = @Id
+            ORDER BY OtherEdited DESC LIMIT 20;
+            """,
     };
 
     private static readonly DeadLetterSql Sqlite = new()
@@ -578,6 +599,20 @@ public sealed class DeadLetterSql
             SET original_copies = original_copies - 1,
                 original_sent_at = CASE WHEN original_copies <= 1 THEN NULL ELSE original_sent_at END
             WHERE id = @ReplayOf AND original_copies > 0;
+            """,
+
+        KeyHolders = """
+            SELECT d.idempotency_key AS IdempotencyKey,
+                   (SELECT COUNT(*) FROM idempotency_records r
+                    WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = 'Completed') AS Answered,
+                   o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
+                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited
+            FROM dead_letters d
+            LEFT JOIN dead_letters o
+                ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
+               AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL)
+            WHERE d.id = @Id
+            ORDER BY OtherEdited DESC LIMIT 20;
             """,
     };
 
@@ -790,6 +825,20 @@ public sealed class DeadLetterSql
             SET original_copies = original_copies - 1,
                 original_sent_at = CASE WHEN original_copies <= 1 THEN NULL ELSE original_sent_at END
             WHERE id = @ReplayOf AND original_copies > 0;
+            """,
+
+        KeyHolders = """
+            SELECT TOP (20) d.idempotency_key AS IdempotencyKey,
+                   (SELECT COUNT(*) FROM bridge.idempotency_records r
+                    WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = N'Completed') AS Answered,
+                   o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
+                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited
+            FROM bridge.dead_letters d
+            LEFT JOIN bridge.dead_letters o
+                ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
+               AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL)
+            WHERE d.id = @Id
+            ORDER BY OtherEdited DESC;
             """,
     };
 }

@@ -291,6 +291,47 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         Assert.Equal(DeadLetterStatus.Discarded, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
     }
 
+    [StoreFact]
+    public async Task Claims_refused_by_the_key_name_the_letter_that_holds_it_back_and_what_to_do()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        var replayed = (await CaptureAsync(NewLetter("m-key-a") with { IdempotencyKey = key })).Id;
+        var other = (await CaptureAsync(NewLetter("m-key-b") with { IdempotencyKey = key })).Id;
+        Assert.Equal(DeadLetterActionOutcome.Done, (await Operations.ReplayAsync(replayed, "alice", null, CancellationToken.None)).Outcome);
+
+        var edit = await Operations.EditAndReplayAsync(other, Body("document-key-b"), "bob", CancellationToken.None);
+
+        Assert.Equal((DeadLetterActionOutcome.Conflict, DeadLetterStatus.Pending), (edit.Outcome, edit.Status));
+        Assert.Contains($"dead letter {replayed:D} of this message's idempotency key '{key}' was replayed", edit.Detail, StringComparison.Ordinal);
+        Assert.Equal(("EditAndReplay", "Refused: key"), ((await Store.GetAsync(other, CancellationToken.None))!.Audit[^1] is var entry ? (entry.Action, entry.Outcome) : default));
+
+        // Another key: one letter edited, the other is not replayed beside it.
+        var key2 = "k-" + Guid.NewGuid().ToString("N");
+        var edited = (await CaptureAsync(NewLetter("m-key-c") with { IdempotencyKey = key2 })).Id;
+        var left = (await CaptureAsync(NewLetter("m-key-d") with { IdempotencyKey = key2 })).Id;
+        Assert.Equal(DeadLetterActionOutcome.Done, (await Operations.EditAndReplayAsync(edited, Body("document-key-c"), "bob", CancellationToken.None)).Outcome);
+
+        var replay = await Operations.ReplayAsync(left, "alice", null, CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.Conflict, replay.Outcome);
+        Assert.Contains($"dead letter {edited:D} of this message's idempotency key '{key2}' was edited and replayed", replay.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("Discard", replay.Detail, StringComparison.Ordinal);
+    }
+
+    [StoreFact]
+    public async Task An_edit_whose_body_reuses_the_key_its_letter_holds_is_refused_as_invalid()
+    {
+        var id = (await CaptureAsync(NewLetter("m-own-key"))).Id;
+        var document = Document("document-own-key", revision: 1);
+        document["idempotencyKey"] = "m-own-key";
+
+        var edit = await Operations.EditAndReplayAsync(id, JsonSerializer.SerializeToElement(document, new JsonSerializerOptions(JsonSerializerDefaults.Web)), "bob", CancellationToken.None);
+
+        Assert.Equal(DeadLetterActionOutcome.Invalid, edit.Outcome);
+        Assert.Contains(edit.Errors!, error => error.Contains("m-own-key", StringComparison.Ordinal));
+        Assert.Empty(transport.Attempts);
+    }
+
     private static string EditMessageIdOf(Guid id, string key) => DeadLetterOperations.EditMessageId(id, Body(key)).ToString("D");
 
     /// <summary><paramref name="body"/> indented and with its properties in reverse order: the same content, laid out otherwise.</summary>

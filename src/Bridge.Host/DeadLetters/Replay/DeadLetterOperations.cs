@@ -353,9 +353,10 @@ public sealed partial class DeadLetterOperations(
             return [$"{(string.IsNullOrEmpty(ex.Path) ? "body" : ex.Path)}: {ex.Message}"];
         }
 
-        // The original's explicit idempotency key is recorded with the original payload: reused with another payload the
-        // edited message would be refused as an idempotency conflict.
-        var original = DeadLetterCapture.ReadBody(letter.Body).IdempotencyKey;
+        // The original's key (its explicit idempotencyKey, else its message id) is recorded with the original payload, and the
+        // letter holds it: reused, the edited message would be refused as an idempotency conflict, or held by this very letter.
+        var original = DeadLetterCapture.IdempotencyKeyOf(
+            letter.Headers.GetValueOrDefault(DeadLetterCapture.PropertyPrefix + "message_id") ?? letter.Summary.MessageId, letter.Body, letter.Headers);
         var edited = DeadLetterCapture.ReadBody(new DeadLetterBody(body.GetRawText(), DeadLetterBody.Utf8)).IdempotencyKey;
         if (original is not null && string.Equals(original, edited, StringComparison.Ordinal))
         {
@@ -402,22 +403,47 @@ public sealed partial class DeadLetterOperations(
     {
         var current = (await store.GetAsync(id, cancellationToken))?.Letter.Status ?? seen;
 
-        // Pending and still refused: the letter's idempotency key decided (storage version 16), not the letter itself.
-        var byKey = current == DeadLetterStatus.Pending && kind is "replay" or "edit";
-        await store.AuditAsync(id, new DeadLetterAction(actor, action, byKey ? "Refused: key" : $"Refused: {current}", detail), cancellationToken);
+        // Pending and still refused: the letter's idempotency key decided (storage version 16), or another action on the
+        // letter had it a moment ago and has just given it back.
+        var why = current switch
+        {
+            DeadLetterStatus.Replaying => "it is being replayed right now",
+            DeadLetterStatus.Pending => "another action had it a moment ago and has just given it back; try again",
+            _ => $"it is {current}",
+        };
+        var outcome = $"Refused: {current}";
+        if (current == DeadLetterStatus.Pending && kind is "replay" or "edit"
+            && KeyReason(await store.KeyHoldersAsync(id, cancellationToken), kind) is { } byKey)
+        {
+            (outcome, why) = ("Refused: key", byKey);
+        }
+
+        await store.AuditAsync(id, new DeadLetterAction(actor, action, outcome, detail), cancellationToken);
         if (kind is not null)
         {
             metrics.Replay("refused", kind);
         }
 
-        var why = (byKey, kind) switch
-        {
-            (true, "replay") => "another dead letter of this message's idempotency key was edited and replayed as a new message; replayed, this one could be applied beside that edit. Discard it",
-            (true, _) => "a delivery of this message's idempotency key was already answered (applied or rejected), or another dead letter of the key was replayed or edited and may be in the queue; sent now, this edit could be applied beside it. Discard this letter, or act on the other one",
-            _ when current == DeadLetterStatus.Replaying => "it is being replayed right now",
-            _ => $"it is {current}",
-        };
         return new DeadLetterActionResult(id, DeadLetterActionOutcome.Conflict, current, $"{action} refused: {why}.");
+    }
+
+    /// <summary>Why the letter's key refused a replay or an edit, naming the letter that holds it back; null when nothing of the key does (another action had the letter).</summary>
+    private static string? KeyReason(KeyHolders key, string kind)
+    {
+        var edited = key.Others.FirstOrDefault(other => other.Edited);
+        var replayed = key.Others.FirstOrDefault(other => other.Copies > 0);
+        return kind switch
+        {
+            "replay" when edited is not null =>
+                $"dead letter {edited.Id:D} of this message's idempotency key '{key.IdempotencyKey}' was edited and replayed as a new message, which replaced this one; replayed, this one could be applied beside that edit. Nothing to do here: leave it (it holds the key, so the ERP sending the message again is held too)",
+            "edit" when key.Answered =>
+                $"a delivery of this message's idempotency key '{key.IdempotencyKey}' was already answered (applied or rejected): an edit would be a second effect. Discard this letter; if the answer was a rejection, have the ERP send a corrected message",
+            "edit" when edited is not null =>
+                $"dead letter {edited.Id:D} of this message's idempotency key '{key.IdempotencyKey}' was edited and replayed as a new message; only that edit may be sent (resend it from that letter). Sent now, this edit could be applied beside it",
+            "edit" when replayed is not null =>
+                $"dead letter {replayed.Id:D} of this message's idempotency key '{key.IdempotencyKey}' was replayed and its copy may still be in the queue; an edit could be applied beside it. Replay instead (the same message, applied once), or edit once that copy has failed again",
+            _ => null,
+        };
     }
 
     /// <summary>MassTransit's trace header, read when a message is received.</summary>

@@ -164,3 +164,12 @@ public sealed record DeadLetterPage(IReadOnlyList<DeadLetterSummary> Items, long
 
 /// <summary>Dead letters that failed for the same cause: exception type + message with ids, numbers and quoted values masked.</summary>
 public sealed record DeadLetterGroup(string FailureGroup, string ExceptionType, string NormalizedMessage, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen);
+
+/// <summary>
+/// A letter's idempotency key (null when it holds none), whether a delivery of it was answered (its record completed), and
+/// the other letters of the key that count a replayed copy or were edited.
+/// </summary>
+public sealed record KeyHolders(string? IdempotencyKey, bool Answered, IReadOnlyList<KeyHolder> Others);
+
+/// <summary>Another letter of a key: its status, how many replayed copies it counts, and whether it was edited.</summary>
+public sealed record KeyHolder(Guid Id, DeadLetterStatus Status, int Copies, bool Edited);

@@ -102,5 +102,8 @@ public interface IDeadLetterStore
     /// <summary>Gives a letter that holds no key its message's key; false when it holds one already (or is gone).</summary>
     Task<bool> SetIdempotencyKeyAsync(Guid id, string idempotencyKey, CancellationToken cancellationToken);
 
+    /// <summary>What of letter <paramref name="id"/>'s key decides its claims: whether a delivery of it was answered, and the other letters of the key that count a copy or were edited.</summary>
+    Task<KeyHolders> KeyHoldersAsync(Guid id, CancellationToken cancellationToken);
+
     Task<IReadOnlyDictionary<DeadLetterStatus, long>> CountByStatusAsync(CancellationToken cancellationToken);
 }

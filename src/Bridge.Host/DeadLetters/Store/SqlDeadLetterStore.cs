@@ -311,6 +311,30 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             sql.SetIdempotencyKey, new { Id = SqlValues.Id(dialect, id), IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
     }
 
+    public async Task<KeyHolders> KeyHoldersAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = (await connection.QueryAsync<KeyHolderRow>(new CommandDefinition(
+            sql.KeyHolders, new { Id = SqlValues.Id(dialect, id) }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        return rows.Count == 0
+            ? new KeyHolders(null, false, [])
+            : new KeyHolders(
+                rows[0].IdempotencyKey,
+                SqlValues.ReadInt32(rows[0].Answered) > 0,
+                [.. rows.Where(row => row.OtherId is not null).Select(row => new KeyHolder(
+                    SqlValues.ReadId(row.OtherId!), Enum.Parse<DeadLetterStatus>(row.OtherStatus!), SqlValues.ReadInt32(row.OtherCopies!), SqlValues.ReadInt32(row.OtherEdited) > 0))]);
+    }
+
+    private sealed class KeyHolderRow
+    {
+        public string? IdempotencyKey { get; set; }
+        public object Answered { get; set; } = null!;
+        public object? OtherId { get; set; }
+        public string? OtherStatus { get; set; }
+        public object? OtherCopies { get; set; }
+        public object OtherEdited { get; set; } = null!;
+    }
+
     public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
         SqlPurge.InBatchesAsync(database, sql.Purge, olderThan, cancellationToken);
 
