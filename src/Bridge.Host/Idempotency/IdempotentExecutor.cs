@@ -85,6 +85,20 @@ public sealed partial class IdempotentExecutor(
         // A dead letter holds the key: an operator owns the message now, and only what it sends from the letter is applied.
         if (HeldBy(begun.HoldingLetters, work.Incoming) is { } holding)
         {
+            if (begun.IsNew && begun.Document is not null)
+            {
+                // Begun by this held delivery alone, and while it holds the document no other delivery of the key works on it:
+                // left, its payload would decide the key for what an operator sends later (an idempotency conflict).
+                try
+                {
+                    await records.DeleteBegunAsync(work.IdempotencyKey, work.Fingerprint, cancellationToken);
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Left as begun: the delivery is held all the same, and its claim is still given back.
+                }
+            }
+
             await ReleaseUnusedClaimAsync(begun.Document, work, owner);
             LogHeld(logger, work.Incoming.MessageType, work.IdempotencyKey, holding.Id);
             throw new HeldByDeadLetterException(work.IdempotencyKey, work.Incoming.MessageType, holding.Id, holding.Edited);

@@ -35,6 +35,12 @@ public sealed class IdempotencySql
     /// </summary>
     public required string HoldingLetters { get; init; }
 
+    /// <summary>
+    /// Deletes the in-progress record of <c>@IdempotencyKey</c> a held delivery began with its fingerprint (<c>@Fingerprint</c>):
+    /// left, a later replay of the key's letter with another payload would be answered as an idempotency conflict.
+    /// </summary>
+    public required string DeleteBegun { get; init; }
+
     public static IdempotencySql For(SqlDialect dialect) => dialect switch
     {
         SqlDialect.PostgreSql => PostgreSql,
@@ -116,6 +122,11 @@ public sealed class IdempotencySql
             WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
             ORDER BY Edited DESC, CopyCounted DESC, d.first_failed_at LIMIT 20;
             """,
+
+        DeleteBegun = """
+            DELETE FROM bridge.idempotency_records
+            WHERE idempotency_key = @IdempotencyKey AND state = 'InProgress' AND fingerprint = @Fingerprint AND pending_async_task_id IS NULL;
+            """,
     };
 
     private static readonly IdempotencySql Sqlite = new()
@@ -188,6 +199,11 @@ public sealed class IdempotencySql
             FROM dead_letters d
             WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
             ORDER BY Edited DESC, CopyCounted DESC, d.first_failed_at LIMIT 20;
+            """,
+
+        DeleteBegun = """
+            DELETE FROM idempotency_records
+            WHERE idempotency_key = @IdempotencyKey AND state = 'InProgress' AND fingerprint = @Fingerprint AND pending_async_task_id IS NULL;
             """,
     };
 
@@ -267,6 +283,11 @@ public sealed class IdempotencySql
             FROM bridge.dead_letters d
             WHERE d.idempotency_key = @IdempotencyKey AND d.message_type = @MessageType
             ORDER BY Edited DESC, CopyCounted DESC, d.first_failed_at;
+            """,
+
+        DeleteBegun = """
+            DELETE FROM bridge.idempotency_records
+            WHERE idempotency_key = @IdempotencyKey AND state = N'InProgress' AND fingerprint = @Fingerprint AND pending_async_task_id IS NULL;
             """,
     };
 }

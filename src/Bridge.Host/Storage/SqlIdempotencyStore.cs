@@ -102,6 +102,13 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
         }
     }
 
+    public async Task DeleteBegunAsync(string idempotencyKey, string fingerprint, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            sql.DeleteBegun, new { IdempotencyKey = idempotencyKey, Fingerprint = fingerprint }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
     public async Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -141,6 +141,12 @@ public interface IIdempotencyStore
     Task<BeginAndClaim> BeginAndClaimAsync(
         string idempotencyKey, string messageType, string fingerprint, string scope, string documentKey, string owner, TimeSpan lease, string? replayCopy, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes the in-progress record a held delivery began (<see cref="BeginAndClaim.IsNew"/>) with
+    /// <paramref name="fingerprint"/>, so that it does not decide the key for what an operator later sends.
+    /// </summary>
+    Task DeleteBegunAsync(string idempotencyKey, string fingerprint, CancellationToken cancellationToken);
+
     Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken);
 
     /// <summary>Records (or clears, with null) the ActivePlatform async task being polled, before the first poll.</summary>

@@ -277,6 +277,25 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_delivery_held_by_a_letter_leaves_no_record_of_its_own_payload_behind()
+    {
+        // The original could not be read (no record of its key was begun); the ERP sends a readable message under its key.
+        var messageId = NewId.NextGuid().ToString("D");
+        await fixture.Erp.PublishRawAsync(SendQueue, Encoding.UTF8.GetBytes("{ not json"), messageId);
+        var letter = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == messageId);
+        var key = Guid.NewGuid().ToString("D");
+
+        await fixture.Erp.PublishJsonAsync(SendQueue, Document(key, revision: 1, accountId: NewAccount()), messageId);
+        var held = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.Key == key);
+
+        Assert.Equal(typeof(Bridge.Host.Idempotency.HeldByDeadLetterException).FullName, held.ExceptionType);
+        Assert.Contains(letter.DeadLetterId.ToString("D"), held.Reason, StringComparison.Ordinal);
+        Assert.NotEqual(letter.DeadLetterId, held.DeadLetterId);
+        Assert.Null(await fixture.Get<Bridge.Host.Storage.IIdempotencyStore>().FindAsync(messageId, CancellationToken.None));
+        Assert.Empty(await DocumentsAsync(key));
+    }
+
+    [Fact]
     public async Task A_replayed_copy_delivered_again_after_its_capture_is_held_and_never_applied_beside_the_edit_that_followed()
     {
         var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));

@@ -74,6 +74,11 @@ public sealed class BeginAndClaimFailureTests(PipelineFixture fixture)
         public Task<IdempotencyBegin> BeginAsync(string idempotencyKey, string messageType, string fingerprint, string? documentKey, CancellationToken cancellationToken)
             => inner.BeginAsync(idempotencyKey, messageType, fingerprint, documentKey, cancellationToken);
 
+        public Task DeleteBegunAsync(string idempotencyKey, string fingerprint, CancellationToken cancellationToken)
+
+            => inner.DeleteBegunAsync(idempotencyKey, fingerprint, cancellationToken);
+
+
         public Task<IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken) => inner.FindAsync(idempotencyKey, cancellationToken);
 
         public Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken)

@@ -297,6 +297,11 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
                 ? throw new InvalidOperationException("simulated: the rerun after the outage failed once on something else")
                 : inner.BeginAndClaimAsync(idempotencyKey, messageType, fingerprint, scope, documentKey, owner, lease, replayCopy, cancellationToken);
 
+        public Task DeleteBegunAsync(string idempotencyKey, string fingerprint, CancellationToken cancellationToken)
+
+            => inner.DeleteBegunAsync(idempotencyKey, fingerprint, cancellationToken);
+
+
         public Task<Bridge.Host.Storage.IdempotencyRecord?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)
             => inner.FindAsync(idempotencyKey, cancellationToken);
 
