@@ -229,22 +229,8 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         // The replay's headers are the broker's: a consumer reading the envelope's own headers would not see them, and would
         // hold every copy as a delivery its letter does not count.
         var (key, account, messageId) = (Guid.NewGuid().ToString("D"), NewAccount(), NewId.NextGuid().ToString("D"));
-        var envelope = JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            messageId,
-            messageType = new[] { "urn:message:Bridge.Contracts:SendClosingDocument" },
-            message = Document(key, revision: 1, accountId: account),
-        });
-        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
-        await fixture.Erp.PublishRawAsync(SendQueue, envelope, messageId, "application/vnd.masstransit+json");
-        var announced = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
-        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        var (announced, sent) = await EnvelopeDeadLetteredThenReplayedAsync(key, account, messageId, amqpMessageId: messageId);
 
-        using var admin = fixture.Admin();
-        var replay = await admin.PostAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative), null);
-
-        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
-        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
         Assert.Equal(messageId, sent.MessageId);
         Assert.Single(await DocumentsAsync(key));
     }
@@ -256,22 +242,8 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         // as its AMQP message_id would be another key, one no letter holds.
         var (key, account) = (Guid.NewGuid().ToString("D"), NewAccount());
         var envelopeId = "{" + NewId.NextGuid().ToString("D").ToUpperInvariant() + "}";
-        var envelope = JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            messageId = envelopeId,
-            messageType = new[] { "urn:message:Bridge.Contracts:SendClosingDocument" },
-            message = Document(key, revision: 1, accountId: account),
-        });
-        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
-        await fixture.Erp.PublishRawAsync(SendQueue, envelope, messageId: null, "application/vnd.masstransit+json");
-        var announced = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
-        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+        var (announced, sent) = await EnvelopeDeadLetteredThenReplayedAsync(key, account, envelopeId, amqpMessageId: null);
 
-        using var admin = fixture.Admin();
-        var replay = await admin.PostAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative), null);
-
-        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
-        var sent = await fixture.Events.WaitForAsync<ClosingDocumentSent>(key);
         Assert.Equal(Guid.Parse(envelopeId).ToString("D"), announced.MessageId);
         Assert.Equal(announced.MessageId, sent.MessageId);
     }
@@ -650,6 +622,29 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IDisposable
         await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
         await fixture.Erp.PublishRawAsync(SendQueue, body, messageId);
         return await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+    }
+
+    /// <summary>
+    /// A document in MassTransit's envelope (id <paramref name="envelopeId"/>; AMQP message_id <paramref name="amqpMessageId"/>)
+    /// dead-lettered while ActivePlatform throttles, then replayed once it no longer does: its letter's event and the answer.
+    /// </summary>
+    private async Task<(ErpMessageDeadLettered Announced, ClosingDocumentSent Sent)> EnvelopeDeadLetteredThenReplayedAsync(string key, long account, string envelopeId, string? amqpMessageId)
+    {
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            messageId = envelopeId,
+            messageType = new[] { "urn:message:Bridge.Contracts:SendClosingDocument" },
+            message = Document(key, revision: 1, accountId: account),
+        });
+        await fixture.Sandbox.Control.SetFaultAsync(new FaultRule { Method = "POST", PathContains = $"/accounts/{account}/external_invoices", FailNext = 10_000, ErrorStatus = 429 }, CancellationToken.None);
+        await fixture.Erp.PublishRawAsync(SendQueue, envelope, amqpMessageId, "application/vnd.masstransit+json");
+        var announced = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(key);
+        await fixture.Sandbox.Control.ClearFaultsAsync(CancellationToken.None);
+
+        using var admin = fixture.Admin();
+        var replay = await admin.PostAsync(new Uri($"admin/dead-letters/{announced.DeadLetterId}/replay", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        return (announced, await fixture.Events.WaitForAsync<ClosingDocumentSent>(key));
     }
 
     /// <summary>Edits the letter into a document of another key (the original's was wrong) and waits until it is sent; that key.</summary>

@@ -620,14 +620,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
     {
         var key = "k-" + Guid.NewGuid().ToString("N");
         var id = (await CaptureAsync(NewLetter("m-completed") with { IdempotencyKey = key })).Id;
-        var records = new SqlIdempotencyStore(fixture.Database, clock);
-        await records.BeginAsync(key, "SendClosingDocument", "fp", "doc-1", CancellationToken.None);
-        await using (var connection = await fixture.Database.OpenAsync(CancellationToken.None))
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            Assert.True(await records.CompleteAsync(transaction, key, "Applied", "3006", CancellationToken.None));
-            await transaction.CommitAsync();
-        }
+        await CompletedRecordAsync(key, "SendClosingDocument");
 
         Assert.False(await ClaimEditAsync(id, "editor", Guid.NewGuid().ToString("D")));
         Assert.True(await Store.TryClaimReplayAsync(id, "replayer", Lease, Guid.NewGuid().ToString("D"), CancellationToken.None));
@@ -635,13 +628,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         // The key completed by a message of another type answers nothing of this one (it would be a conflict).
         var otherKey = "k-" + Guid.NewGuid().ToString("N");
         var other = (await CaptureAsync(NewLetter("m-completed-other") with { IdempotencyKey = otherKey })).Id;
-        await records.BeginAsync(otherKey, "DeleteClosingDocument", "fp", "doc-2", CancellationToken.None);
-        await using (var connection = await fixture.Database.OpenAsync(CancellationToken.None))
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            Assert.True(await records.CompleteAsync(transaction, otherKey, "Applied", "3007", CancellationToken.None));
-            await transaction.CommitAsync();
-        }
+        await CompletedRecordAsync(otherKey, "DeleteClosingDocument");
 
         Assert.True(await ClaimEditAsync(other, "editor", Guid.NewGuid().ToString("D")));
     }
@@ -667,14 +654,7 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Null(await Store.GetAsync(keyless, CancellationToken.None));
 
         // Once a delivery of its key was answered, the letter holds nothing more and goes.
-        var records = new SqlIdempotencyStore(fixture.Database, clock);
-        await records.BeginAsync(discardedKey, "SendClosingDocument", "fp", "doc-1", CancellationToken.None);
-        await using (var connection = await fixture.Database.OpenAsync(CancellationToken.None))
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            Assert.True(await records.CompleteAsync(transaction, discardedKey, "Applied", "3006", CancellationToken.None));
-            await transaction.CommitAsync();
-        }
+        await CompletedRecordAsync(discardedKey, "SendClosingDocument");
 
         Assert.Equal(1, await Store.PurgeAsync(Start.AddDays(1), CancellationToken.None));
         Assert.Null(await Store.GetAsync(discarded, CancellationToken.None));
@@ -800,6 +780,17 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         null,
         1,
         clock.GetUtcNow());
+
+    /// <summary>A record of <paramref name="key"/> for <paramref name="messageType"/>, begun and completed as a delivery that applied it leaves it.</summary>
+    private async Task CompletedRecordAsync(string key, string messageType)
+    {
+        var records = new SqlIdempotencyStore(fixture.Database, clock);
+        await records.BeginAsync(key, messageType, "fp", "doc-" + key, CancellationToken.None);
+        await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        Assert.True(await records.CompleteAsync(transaction, key, "Applied", "3006", CancellationToken.None));
+        await transaction.CommitAsync();
+    }
 
     protected async Task<DeadLetterCaptured> CaptureAsync(NewDeadLetter letter)
     {
