@@ -218,7 +218,6 @@ public sealed partial class IdempotentExecutor(
         }
     }
 
-    /// <summary>A claim taken with the record but not worked under (a duplicate, a conflict) is given back at once.</summary>
     /// <summary>
     /// The dead letter that holds this delivery back, or null when it may be applied: no letter holds its key, or it is a copy
     /// a replay of one sent and the letter still counts (no capture took it back). Once an edit of any letter of the key was
@@ -240,6 +239,7 @@ public sealed partial class IdempotentExecutor(
         return own is { CountsCopy: true } && incoming.ReplayCopy is not null ? null : own ?? letters[0];
     }
 
+    /// <summary>A claim taken with the record but not worked under (a duplicate, a conflict, a held delivery) is given back at once.</summary>
     private async Task ReleaseUnusedClaimAsync(DocumentState? claimed, IdempotentWork work, string owner)
     {
         if (claimed is not null)

@@ -341,7 +341,6 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         return JsonDocument.Parse(reversed.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).RootElement;
     }
 
-    /// <summary>A copy of <paramref name="letter"/> that a replay of dead letter <paramref name="id"/> sent, failing again.</summary>
     /// <summary>A replayed copy, as sent, failing again: the original's capture with the replay's headers.</summary>
     private NewDeadLetter ReplayedCopy(NewDeadLetter letter, OutgoingMessage sent) => letter with
     {
