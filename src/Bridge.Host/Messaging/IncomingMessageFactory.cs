@@ -50,20 +50,13 @@ public static class IncomingMessageFactory
     {
         if (amqp is not null)
         {
-            return amqp.Properties.Headers is { } headers && headers.TryGetValue(name, out var value) ? Text(value) : null;
+            return amqp.Properties.Headers is { } headers && headers.TryGetValue(name, out var value) ? HeaderValues.Text(value) : null;
         }
 
-        return context.ReceiveContext.TransportHeaders.TryGetHeader(name, out var transport) ? Text(transport) : null;
+        return context.ReceiveContext.TransportHeaders.TryGetHeader(name, out var transport) ? HeaderValues.Text(transport) : null;
     }
-
-    private static string? Text(object? value) => value switch
-    {
-        null => null,
-        byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
-        _ => value.ToString(),
-    };
 
     private static string? HeaderString<T>(ConsumeContext<T> context, string name)
         where T : class
-        => context.Headers.TryGetHeader(name, out var value) ? Text(value) : null;
+        => context.Headers.TryGetHeader(name, out var value) ? HeaderValues.Text(value) : null;
 }

@@ -9,3 +9,15 @@ public static class ReplayHeaders
     /// <summary>The copy's own id, counted on the letter by the replay's claim until a capture of the copy takes it back.</summary>
     public const string ReplayCopy = "Bridge-Replay-Copy";
 }
+
+/// <summary>A transport header's value as text, however the transport carried it (RabbitMQ hands strings over as bytes).</summary>
+public static class HeaderValues
+{
+    public static string? Text(object? value) => value switch
+    {
+        null => null,
+        byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
+        IFormattable formattable => formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString(),
+    };
+}

@@ -168,6 +168,13 @@ public sealed partial class DeadLetterCapture(
     /// consumer trims them (IncomingMessageFactory), and MassTransit's envelope id, which the consumer reads as a GUID, in the
     /// GUID's own form. The dead letter's event answers it, and the letter holds it.
     /// </summary>
+    public static string? IdempotencyKeyOf(DeadLetter letter)
+    {
+        ArgumentNullException.ThrowIfNull(letter);
+        return IdempotencyKeyOf(letter.Headers.GetValueOrDefault(PropertyPrefix + "message_id") ?? letter.Summary.MessageId, letter.Body, letter.Headers);
+    }
+
+    /// <inheritdoc cref="IdempotencyKeyOf(DeadLetter)"/>
     public static string? IdempotencyKeyOf(string? messageId, DeadLetterBody body, IReadOnlyDictionary<string, string?> headers)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -204,7 +211,7 @@ public sealed partial class DeadLetterCapture(
         {
             foreach (var (name, value) in context.TransportHeaders.GetAll())
             {
-                headers[name] = HeaderText(value);
+                headers[name] = HeaderValues.Text(value);
             }
 
             messageId = context.GetMessageId()?.ToString("D");
@@ -258,7 +265,7 @@ public sealed partial class DeadLetterCapture(
         {
             foreach (var (name, value) in table)
             {
-                headers[name] = HeaderText(value);
+                headers[name] = HeaderValues.Text(value);
             }
         }
 
@@ -310,13 +317,6 @@ public sealed partial class DeadLetterCapture(
         }
     }
 
-    internal static string? HeaderText(object? value) => value switch
-    {
-        null => null,
-        byte[] bytes => Encoding.UTF8.GetString(bytes),
-        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString(),
-    };
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 

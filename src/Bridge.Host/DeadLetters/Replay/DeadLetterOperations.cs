@@ -355,8 +355,7 @@ public sealed partial class DeadLetterOperations(
 
         // The original's key (its explicit idempotencyKey, else its message id) is recorded with the original payload, and the
         // letter holds it: reused, the edited message would be refused as an idempotency conflict, or held by this very letter.
-        var original = DeadLetterCapture.IdempotencyKeyOf(
-            letter.Headers.GetValueOrDefault(DeadLetterCapture.PropertyPrefix + "message_id") ?? letter.Summary.MessageId, letter.Body, letter.Headers);
+        var original = DeadLetterCapture.IdempotencyKeyOf(letter);
         var edited = DeadLetterCapture.ReadBody(new DeadLetterBody(body.GetRawText(), DeadLetterBody.Utf8)).IdempotencyKey;
         if (original is not null && string.Equals(original, edited, StringComparison.Ordinal))
         {

@@ -23,7 +23,7 @@ public sealed partial class DeadLetterKeyBackfill(IDeadLetterStore store, ILogge
             foreach (var id in ids)
             {
                 if (await store.GetAsync(id, cancellationToken) is { Letter: var letter }
-                    && DeadLetterCapture.IdempotencyKeyOf(letter.Headers.GetValueOrDefault(DeadLetterCapture.PropertyPrefix + "message_id") ?? letter.Summary.MessageId, letter.Body, letter.Headers) is { } key
+                    && DeadLetterCapture.IdempotencyKeyOf(letter) is { } key
                     && IdempotencyKeys.IsStorable(key)
                     && await store.SetIdempotencyKeyAsync(id, key, cancellationToken))
                 {
