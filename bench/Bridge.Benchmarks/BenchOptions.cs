@@ -25,6 +25,12 @@ public enum ScenarioKind
     TwoInstances,
 
     /// <summary>
+    /// As <see cref="Latency"/>, with two Bridge processes on the same queue, database and sandbox, each at <c>--concurrency</c>:
+    /// how the rate scales where ActivePlatform's latency, not the machine, is the limit.
+    /// </summary>
+    LatencyTwoInstances,
+
+    /// <summary>
     /// A month-end mix of every ERP flow (<see cref="Mix.Flows"/>), each on its own input queue, on PostgreSQL with Bridge's
     /// defaults; the sandbox holds what each message acts on before Bridge starts.
     /// </summary>
@@ -35,15 +41,16 @@ public enum ScenarioKind
 public sealed class BenchOptions
 {
     public const string Usage = """
-        usage: bench.sh [--messages N] [--scenarios postgresql,sqlite,latency,prefilled,instances,mix] [--concurrency C] [--json PATH] [options]
+        usage: bench.sh [--messages N] [--scenarios postgresql,sqlite,latency,prefilled,instances,latency-instances,mix] [--concurrency C] [--json PATH] [options]
           --messages N        messages preloaded per scenario (default 2000): SendClosingDocument, or for mix every flow
-          --scenarios LIST    any of postgresql, sqlite, latency, prefilled, instances (two Bridge processes), mix (a month-end
-                              mix of all 13 flows, each on its own queue), comma-separated (default: postgresql, sqlite,
-                              latency; prefilled writes millions of rows first and takes minutes more)
+          --scenarios LIST    any of postgresql, sqlite, latency, prefilled, instances (two Bridge processes), latency-instances
+                              (two Bridge processes, each as in latency), mix (a month-end mix of all 13 flows, each on its own
+                              queue), comma-separated (default: postgresql, sqlite, latency; prefilled writes millions of rows
+                              first and takes minutes more)
           --prefill-rows N    rows in each hot table before the prefilled scenario starts (default 1000000)
-          --concurrency C     Bridge:Messaging:ConcurrentMessageLimit of the latency scenario (default 32); the zero-latency
+          --concurrency C     Bridge:Messaging:ConcurrentMessageLimit of the latency scenarios (default 32); the zero-latency
                               scenarios run Bridge's defaults (8 at once and prefetch 16 per input queue)
-          --latency-ms MS     delay the sandbox adds to every ActivePlatform call in the latency scenario (default 100)
+          --latency-ms MS     delay the sandbox adds to every ActivePlatform call in the latency scenarios (default 100)
           --json PATH         where the results are written (default: results.json in the work directory); the path is printed
           --work-dir DIR      Bridge's logs, the SQLite file, the JSON and events-<scenario>.csv (each answer's publish,
                               occurredAt and arrival, in ms from the first arrival) (default: a new directory under /tmp)
@@ -102,8 +109,9 @@ public sealed class BenchOptions
                         "latency" => ScenarioKind.Latency,
                         "prefilled" => ScenarioKind.Prefilled,
                         "instances" or "two-instances" => ScenarioKind.TwoInstances,
+                        "latency-instances" => ScenarioKind.LatencyTwoInstances,
                         "mix" => ScenarioKind.Mix,
-                        var other => throw new ArgumentException($"--scenarios: no scenario is called {other} (postgresql, sqlite, latency, prefilled, instances, mix)"),
+                        var other => throw new ArgumentException($"--scenarios: no scenario is called {other} (postgresql, sqlite, latency, prefilled, instances, latency-instances, mix)"),
                     }).Distinct()];
                     if (options.Scenarios.Count == 0)
                     {

@@ -43,8 +43,10 @@ public sealed class BenchRun(BenchOptions options)
     private async Task<ScenarioResult> RunScenarioAsync(ScenarioKind scenario, Uri broker, IConnection connection, CancellationToken ct)
     {
         var tag = RandomNumberGenerator.GetHexString(6, lowercase: true);
-        var latencyMs = scenario == ScenarioKind.Latency ? options.LatencyMs : 0;
-        var concurrency = scenario == ScenarioKind.Latency ? options.Concurrency : BenchOptions.DefaultConcurrency;
+        var delayed = scenario is ScenarioKind.Latency or ScenarioKind.LatencyTwoInstances;
+        var latencyMs = delayed ? options.LatencyMs : 0;
+        var concurrency = delayed ? options.Concurrency : BenchOptions.DefaultConcurrency;
+        var instances = scenario is ScenarioKind.TwoInstances or ScenarioKind.LatencyTwoInstances ? 2 : 1;
         var prefetch = Math.Max(BenchOptions.DefaultPrefetch, concurrency);
         var storageKind = scenario == ScenarioKind.Sqlite ? StorageKind.Sqlite : StorageKind.PostgreSql;
         var name = scenario switch
@@ -54,9 +56,10 @@ public sealed class BenchRun(BenchOptions options)
             ScenarioKind.Prefilled => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/prefilled-{options.PrefillRows}"),
             ScenarioKind.TwoInstances => "closing-documents/postgresql/two-instances",
             ScenarioKind.Mix => "mix/postgresql",
+            ScenarioKind.LatencyTwoInstances => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/latency-{latencyMs}ms/c{concurrency}/two-instances"),
             _ => string.Create(CultureInfo.InvariantCulture, $"closing-documents/postgresql/latency-{latencyMs}ms/c{concurrency}"),
         };
-        Say($"{name}: {options.Messages} messages, concurrency {concurrency}, prefetch {prefetch}");
+        Say($"{name}: {options.Messages} messages, concurrency {concurrency}, prefetch {prefetch}{(instances > 1 ? $" in each of {instances} instances" : "")}");
 
         var queuePrefix = "bench" + tag;
         var storage = await StorageProbe.CreateAsync(storageKind, Environment.GetEnvironmentVariable("BRIDGE_TEST_POSTGRES"), options.WorkDirectory, "bridge_bench_" + tag, ct);
@@ -90,7 +93,6 @@ public sealed class BenchRun(BenchOptions options)
             Say($"{name}: {messages.Count} preloaded; starting Bridge");
 
             // One Bridge process, or two on the same queue, database and sandbox; CPU is their sum, peak RSS the larger.
-            var instances = scenario == ScenarioKind.TwoInstances ? 2 : 1;
             var bridges = Enumerable.Range(0, instances)
                 .Select(i => new BridgeProcess(instances == 1 ? "bridge-" + tag : $"bridge-{tag}-{i + 1}", options.BridgeDll, Settings(broker, queuePrefix, storage, sandbox.BaseAddress, concurrency, prefetch), options.WorkDirectory))
                 .ToList();
@@ -193,7 +195,7 @@ public sealed class BenchRun(BenchOptions options)
                 Relay = relay,
                 BridgeToRelay = relay.MessagesPerSecond > 0 ? rate / relay.MessagesPerSecond : 0,
                 Bound = latencyMs > 0 && callsPerMessage > 0
-                    ? Bound(latencyMs, concurrency, callsPerMessage, rate)
+                    ? Bound(latencyMs, concurrency * instances, callsPerMessage, rate)
                     : null,
                 BridgeLog = string.Join(" ", bridges.Select(b => b.CurrentLog ?? "")),
                 Instances = instances,

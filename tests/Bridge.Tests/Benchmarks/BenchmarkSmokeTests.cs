@@ -100,7 +100,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         foreach (var argument in new[]
                  {
                      Path.Combine(root, "bench", "Bridge.Benchmarks", "bin", configuration, "net10.0", "Bridge.Benchmarks.dll"),
-                     "--messages", $"{Messages}", "--scenarios", "postgresql,sqlite,latency,prefilled,instances,mix", "--prefill-rows", "50", "--concurrency", "4", "--latency-ms", "20",
+                     "--messages", $"{Messages}", "--scenarios", "postgresql,sqlite,latency,prefilled,instances,latency-instances,mix", "--prefill-rows", "50", "--concurrency", "4", "--latency-ms", "20",
                      "--json", json, "--work-dir", work,
                      "--bridge", Path.Combine(root, "src", "Bridge.Host", "bin", configuration, "net10.0", "bridge.dll"),
                  })
@@ -146,7 +146,7 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
 
         var scenarios = report["scenarios"]!.AsArray().Select(s => s!.AsObject()).ToList();
         Assert.Equal(
-            ["closing-documents/postgresql", "closing-documents/sqlite", "closing-documents/postgresql/latency-20ms/c4", "closing-documents/postgresql/prefilled-50", "closing-documents/postgresql/two-instances", "mix/postgresql"],
+            ["closing-documents/postgresql", "closing-documents/sqlite", "closing-documents/postgresql/latency-20ms/c4", "closing-documents/postgresql/prefilled-50", "closing-documents/postgresql/two-instances", "closing-documents/postgresql/latency-20ms/c4/two-instances", "mix/postgresql"],
             scenarios.Select(s => s["name"]!.GetValue<string>()));
         var cpuSeen = 0.0;
         foreach (var scenario in scenarios)
@@ -221,8 +221,9 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         Assert.True(cpuSeen > 0, "no CPU was seen in any scenario");
 
         // Two Bridge processes shared the queue, and the table compares them with one.
-        Assert.Equal([1, 1, 1, 1, 2, 1], scenarios.Select(s => s["instances"]!.GetValue<int>()));
-        Assert.Contains("× one instance in the same run", Text(stdout), StringComparison.Ordinal);
+        Assert.Equal([1, 1, 1, 1, 2, 2, 1], scenarios.Select(s => s["instances"]!.GetValue<int>()));
+        Assert.Matches(@"closing-documents/postgresql/two-instances: [\d.]+ msg/s = [\d.]+ × one instance in the same run", Text(stdout));
+        Assert.Matches(@"closing-documents/postgresql/latency-20ms/c4/two-instances: [\d.]+ msg/s = [\d.]+ × one instance in the same run", Text(stdout));
         Assert.Contains("closing-documents/postgresql: the machine's CPU ms per message ", Text(stdout), StringComparison.Ordinal);
         Assert.Matches(@"mix/postgresql: .*\bSendClosingDocument (\d+)/\1\b.*\(succeeded/sent\)", Text(stdout));
 
@@ -235,6 +236,13 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         }
 
         Assert.Null(scenarios[0]["bound"]);
+
+        // Two instances at latency: each at C, bounded by both together.
+        var latencyTwo = scenarios[5];
+        Assert.Equal(20, latencyTwo["sandboxLatencyMs"]!.GetValue<int>());
+        Assert.Equal(4, latencyTwo["concurrency"]!.GetValue<int>());
+        Assert.Equal(8, latencyTwo["bound"]!["concurrency"]!.GetValue<int>());
+        Assert.Matches(@"latency-20ms/c4/two-instances: bound C ÷ \(latency × calls per message\) = 2 × 4 ÷", Text(stdout));
 
         // PostgreSQL counts its transactions and WAL flushes; SQLite has no such counts.
         // Per message after Bridge reported ready (it consumes before): a figure only where enough messages came after.
