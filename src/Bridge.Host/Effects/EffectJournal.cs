@@ -103,7 +103,9 @@ public interface IEffectJournal
     /// Records, committed before the call, that <paramref name="ownerKey"/> is sending the effect. False when the effect is
     /// already recorded in a state other than <see cref="EffectState.NotApplied"/>, or another effect of its group is
     /// unresolved — then nothing may be sent. Returns the attempt's id (null when it may not be sent), which every later
-    /// write for this send must name.
+    /// write for this send must name. Throws <see cref="HeldByDeadLetterException"/>, recording nothing, once an operator's
+    /// edit of a dead letter of <paramref name="ownerKey"/> holds the key (storage version 17): the delivery began before the
+    /// letter was captured, and sent now its effect could go beside the edit's.
     /// </summary>
     Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken);
 
@@ -244,6 +246,34 @@ public sealed class SqlEffectJournal(
     public async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerKey);
+        return await BeginAsync(id, ownerKey, fingerprint, evidence, claim, cancellationToken).ConfigureAwait(false)
+            ?? await NotHeldByEditAsync(ownerKey, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Null when no edit of a dead letter holds <paramref name="ownerKey"/>; otherwise throws
+    /// <see cref="HeldByDeadLetterException"/>: a delivery that began before the letter was captured and edited (storage
+    /// version 17) sends nothing, and is dead-lettered with it.
+    /// </summary>
+    private async Task<string?> NotHeldByEditAsync(string ownerKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var hold = await connection.QuerySingleOrDefaultAsync<EditHold>(new CommandDefinition(
+            sql.SelectEditHold, new { OwnerKey = ownerKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return hold?.LetterId is { } letter
+            ? throw new HeldByDeadLetterException(ownerKey, hold.MessageType, Guid.Parse(letter), edited: true)
+            : null;
+    }
+
+    private sealed class EditHold
+    {
+        public string? LetterId { get; set; }
+
+        public string MessageType { get; set; } = "";
+    }
+
+    private async Task<string?> BeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken)
+    {
         var attempt = Guid.NewGuid().ToString("N");
 
         // Before sent_at is written: the write that follows must leave within its total timeout of this moment.

@@ -18,14 +18,16 @@ public sealed class EffectJournalSql
 
     /// <summary>
     /// Makes a <c>NotApplied</c> effect <c>Sending</c> again for a new attempt, with the sender's in-flight window and polling
-    /// deadline (<c>@SendWindowMs</c>, <c>@TaskDeadlineMs</c>, as <see cref="Insert"/>); affects no row otherwise.
+    /// deadline (<c>@SendWindowMs</c>, <c>@TaskDeadlineMs</c>, as <see cref="Insert"/>), unless an edit holds the owner's key;
+    /// affects no row otherwise.
     /// </summary>
     public required string Restart { get; init; }
 
     /// <summary>
     /// Records a new effect as <c>Sending</c>, with the sending instance's in-flight window and polling deadline
     /// (<c>@SendWindowMs</c>, <c>@TaskDeadlineMs</c>; null when unknown), by which any instance settling it waits at least;
-    /// affects no row when the effect is already in the journal (in any state), and
+    /// affects no row when the effect is already in the journal (in any state) or an edit of a dead letter holds the owner's
+    /// key (<see cref="SelectEditHold"/>), and
     /// fails on the one-open-per-group index while another effect of its group is unresolved (and on the primary key when a
     /// racing insert of the same effect won).
     /// </summary>
@@ -37,6 +39,13 @@ public sealed class EffectJournalSql
     /// share a command, or parameters, with the journal's own <c>@Scope</c>: the fence of a claimed document's effect.
     /// </summary>
     public required string ClaimRenew { get; init; }
+
+    /// <summary>
+    /// The dead letter whose edit holds the key <c>@OwnerKey</c> (storage version 17: written on the key's idempotency record by
+    /// the edit's claim), as text, with the record's message type; no row, or a null id, when none does. Read when a begin
+    /// wrote nothing, to tell a key held by an edit from an effect that may not be sent.
+    /// </summary>
+    public required string SelectEditHold { get; init; }
 
     /// <summary>
     /// PostgreSQL only (null elsewhere): <see cref="Insert"/> and <see cref="Restart"/>, each as one statement with
@@ -160,6 +169,21 @@ public sealed class EffectJournalSql
         return new FencedWrites(With(insert), With(restart));
     }
 
+    /// <summary>
+    /// The condition every begin (<see cref="Insert"/>, <see cref="Restart"/>) is written under: no edit of a dead letter holds
+    /// the owner's key. It reads the key's record with a lock the edit's claim waits for (PostgreSQL: a share lock, which also
+    /// makes a begin that waited on the claim read the record as that claim committed it; SQL Server: a held shared lock), so
+    /// of a begin and a claim one comes first and the other sees it (the claim refuses a key with a recorded effect).
+    /// </summary>
+    private static string NotHeldByEdit(SqlDialect dialect) => dialect switch
+    {
+        // A scalar subquery: its lock is taken on the record whatever the column holds (a filter beside a locking subquery
+        // in FROM is pushed into it, and then a record not yet held is never locked, nor waited for).
+        SqlDialect.PostgreSql => "(SELECT edit_letter_id FROM bridge.idempotency_records WHERE idempotency_key = @OwnerKey FOR SHARE) IS NULL",
+        SqlDialect.SqlServer => "(SELECT edit_letter_id FROM bridge.idempotency_records WITH (HOLDLOCK, ROWLOCK) WHERE idempotency_key = @OwnerKey) IS NULL",
+        _ => "(SELECT edit_letter_id FROM idempotency_records WHERE idempotency_key = @OwnerKey) IS NULL",
+    };
+
     private static EffectJournalSql Build(
         SqlDialect dialect,
         string table,
@@ -176,13 +200,13 @@ public sealed class EffectJournalSql
             UPDATE {table}
             SET state = 'Sending', is_open = {openTrue}, owner_key = @OwnerKey, attempt_id = @AttemptId, fingerprint = @Fingerprint, evidence = @Evidence,
                 async_task_id = NULL, resource_id = NULL, sent_at = {now}, updated_at = {now}, send_window_ms = @SendWindowMs, task_deadline_ms = @TaskDeadlineMs
-            WHERE effect_id = @EffectId AND state = 'NotApplied';
+            WHERE {NotHeldByEdit(dialect)} AND effect_id = @EffectId AND state = 'NotApplied';
             """;
         var insert = $"""
             INSERT INTO {table}
                 (effect_id, scope, effect_key, group_key, owner_key, attempt_id, fingerprint, state, is_open, evidence, sent_at, updated_at, send_window_ms, task_deadline_ms)
             SELECT @EffectId, @Scope, @EffectKey, @GroupKey, @OwnerKey, @AttemptId, @Fingerprint, 'Sending', {openTrue}, @Evidence, {now}, {now}, @SendWindowMs, @TaskDeadlineMs
-            WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE effect_id = @EffectId);
+            WHERE {NotHeldByEdit(dialect)} AND NOT EXISTS (SELECT 1 FROM {table} WHERE effect_id = @EffectId);
             """;
         var claimRenew = ClaimRenewOf(dialect);
         return new()
@@ -197,6 +221,12 @@ public sealed class EffectJournalSql
             Restart = restart,
             Insert = insert,
             ClaimRenew = claimRenew,
+            SelectEditHold = dialect switch
+            {
+                SqlDialect.PostgreSql => "SELECT CAST(edit_letter_id AS text) AS LetterId, message_type AS MessageType FROM bridge.idempotency_records WHERE idempotency_key = @OwnerKey;",
+                SqlDialect.SqlServer => "SELECT CONVERT(nvarchar(36), edit_letter_id) AS LetterId, message_type AS MessageType FROM bridge.idempotency_records WHERE idempotency_key = @OwnerKey;",
+                _ => "SELECT edit_letter_id AS LetterId, message_type AS MessageType FROM idempotency_records WHERE idempotency_key = @OwnerKey;",
+            },
             FencedBegin = dialect == SqlDialect.PostgreSql ? Fenced(claimRenew, insert, restart) : null,
             Adopt = $"""
                 INSERT INTO {table}

@@ -37,7 +37,9 @@ public sealed class DeadLetterSql
 
     /// <summary>
     /// An edit's claim, as <see cref="ClaimReplay"/>: never while a replayed copy of the original may be in the queue
-    /// (<c>original_sent_at</c>), nor when another edit was begun; marks the letter with <c>@EditMessageId</c>.
+    /// (<c>original_sent_at</c>), nor when another edit was begun, nor while an effect of the letter's key is in the journal
+    /// in any state but <c>NotApplied</c> (sent, applied or unknown: the edit could be a second one; judged after
+    /// <see cref="HoldKeyForEdit"/>); marks the letter with <c>@EditMessageId</c>.
     /// </summary>
     public required string ClaimEdit { get; init; }
 
@@ -94,6 +96,14 @@ public sealed class DeadLetterSql
     public required string LockKeyLetters { get; init; }
 
     /// <summary>
+    /// The edit's hold on its key (storage version 17): letter <c>@Id</c>'s key's idempotency record names the letter (the first
+    /// edited, when another already did), in the edit claim's transaction and before the claim judges the journal. Written
+    /// first, it waits for every begin of an effect reading the record under its lock (<c>EffectJournalSql</c>), so the
+    /// claim that follows sees their entries; a begin after it reads the hold and sends nothing. No record, no hold.
+    /// </summary>
+    public required string HoldKeyForEdit { get; init; }
+
+    /// <summary>
     /// Takes one copy off letter <c>@ReplayOf</c>'s count, for a capture that deleted the copy's row but lands on another
     /// letter (a message without a message id is a letter of its own at every capture).
     /// </summary>
@@ -101,8 +111,9 @@ public sealed class DeadLetterSql
 
     /// <summary>
     /// Letter <c>@Id</c>'s key, whether a delivery of it was answered (its record Completed for the letter's message type), and
-    /// up to 20 other letters of the key that count a copy or were edited (one row with no other letter when there is none):
-    /// why a claim judged by the key was refused.
+    /// up to 20 other letters of the key that count a copy or were edited (one row with no other letter when there is none),
+    /// and the key's first effect in the journal that is not <c>NotApplied</c>, as <c>state:effect id</c>: why a claim judged
+    /// by the key was refused.
     /// </summary>
     public required string KeyHolders { get; init; }
 
@@ -254,7 +265,8 @@ public sealed class DeadLetterSql
 
         // Only the edit already begun, if any (the same edit is the same message, applied once); never while a replayed copy
         // of the original may be in the queue, nor beside another letter of the same key replayed or edited, nor once a
-        // delivery of the key was answered (storage version 16: the key's letters and record).
+        // delivery of the key was answered (storage version 16: the key's letters and record), nor while an effect of the key
+        // may have reached ActivePlatform (storage version 17: its journal, read after HoldKeyForEdit waited for its begins).
         ClaimEdit = """
             UPDATE bridge.dead_letters
             SET status = 'Replaying', replay_claimed_by = @Owner,
@@ -267,7 +279,9 @@ public sealed class DeadLetterSql
                               WHERE o.idempotency_key = dead_letters.idempotency_key AND o.message_type = dead_letters.message_type AND o.id <> dead_letters.id
                                 AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
               AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records r
-                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed');
+                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed')
+              AND NOT EXISTS (SELECT 1 FROM bridge.effect_journal j
+                              WHERE j.owner_key = dead_letters.idempotency_key AND j.state <> 'NotApplied');
             """,
 
         SelectExpiredReplays = """
@@ -374,6 +388,12 @@ public sealed class DeadLetterSql
             FOR UPDATE OF o;
             """,
 
+        HoldKeyForEdit = """
+            UPDATE bridge.idempotency_records
+            SET edit_letter_id = COALESCE(edit_letter_id, @Id)
+            WHERE idempotency_key = (SELECT idempotency_key FROM bridge.dead_letters WHERE id = @Id);
+            """,
+
         UncountReplayCopy = """
             UPDATE bridge.dead_letters
             SET original_copies = original_copies - 1,
@@ -386,7 +406,9 @@ public sealed class DeadLetterSql
                    (SELECT COUNT(*) FROM bridge.idempotency_records r
                     WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = 'Completed') AS Answered,
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
-                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited
+                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
+                   (SELECT j.state || ':' || j.effect_id FROM bridge.effect_journal j
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied' ORDER BY j.sent_at, j.effect_id LIMIT 1) AS Effect
             FROM bridge.dead_letters d
             LEFT JOIN bridge.dead_letters o
                 ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
@@ -499,7 +521,9 @@ public sealed class DeadLetterSql
                               WHERE o.idempotency_key = dead_letters.idempotency_key AND o.message_type = dead_letters.message_type AND o.id <> dead_letters.id
                                 AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
               AND NOT EXISTS (SELECT 1 FROM idempotency_records r
-                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed');
+                              WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed')
+              AND NOT EXISTS (SELECT 1 FROM effect_journal j
+                              WHERE j.owner_key = dead_letters.idempotency_key AND j.state <> 'NotApplied');
             """,
 
         SelectExpiredReplays = $$"""
@@ -594,6 +618,12 @@ public sealed class DeadLetterSql
             SELECT id FROM dead_letters WHERE id = @Id;
             """,
 
+        HoldKeyForEdit = """
+            UPDATE idempotency_records
+            SET edit_letter_id = COALESCE(edit_letter_id, @Id)
+            WHERE idempotency_key = (SELECT idempotency_key FROM dead_letters WHERE id = @Id);
+            """,
+
         UncountReplayCopy = """
             UPDATE dead_letters
             SET original_copies = original_copies - 1,
@@ -606,7 +636,9 @@ public sealed class DeadLetterSql
                    (SELECT COUNT(*) FROM idempotency_records r
                     WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = 'Completed') AS Answered,
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
-                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited
+                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
+                   (SELECT j.state || ':' || j.effect_id FROM effect_journal j
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied' ORDER BY j.sent_at, j.effect_id LIMIT 1) AS Effect
             FROM dead_letters d
             LEFT JOIN dead_letters o
                 ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
@@ -728,7 +760,9 @@ public sealed class DeadLetterSql
                               WHERE o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
                                 AND (o.original_copies > 0 OR o.edit_message_id IS NOT NULL))
               AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records r
-                              WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = N'Completed');
+                              WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = N'Completed')
+              AND NOT EXISTS (SELECT 1 FROM bridge.effect_journal j
+                              WHERE j.owner_key = d.idempotency_key AND j.state <> N'NotApplied');
             """,
 
         SelectExpiredReplays = """
@@ -820,6 +854,12 @@ public sealed class DeadLetterSql
             ORDER BY o.id;
             """,
 
+        HoldKeyForEdit = """
+            UPDATE bridge.idempotency_records
+            SET edit_letter_id = COALESCE(edit_letter_id, @Id)
+            WHERE idempotency_key = (SELECT idempotency_key FROM bridge.dead_letters WHERE id = @Id);
+            """,
+
         UncountReplayCopy = """
             UPDATE bridge.dead_letters
             SET original_copies = original_copies - 1,
@@ -832,7 +872,9 @@ public sealed class DeadLetterSql
                    (SELECT COUNT(*) FROM bridge.idempotency_records r
                     WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = N'Completed') AS Answered,
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
-                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited
+                   CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
+                   (SELECT TOP (1) j.state + N':' + j.effect_id FROM bridge.effect_journal j
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> N'NotApplied' ORDER BY j.sent_at, j.effect_id) AS Effect
             FROM bridge.dead_letters d
             LEFT JOIN bridge.dead_letters o
                 ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id

@@ -318,6 +318,43 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         Assert.DoesNotContain("Discard", replay.Detail, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// An edit refused by an effect of the letter's key (storage version 17) says which effect and what to do for each state,
+    /// and sends nothing.
+    /// </summary>
+    [StoreFact]
+    public async Task An_edit_refused_by_an_effect_of_its_key_names_the_effect_and_what_to_do()
+    {
+        var journal = new Bridge.Host.Effects.SqlEffectJournal(fixture.Database);
+        foreach (var (state, advice) in new (Bridge.Host.Effects.EffectState?, string)[]
+                 {
+                     (null, "is sending its effect to ActivePlatform"),
+                     (Bridge.Host.Effects.EffectState.Applied, "Replay this letter instead"),
+                     (Bridge.Host.Effects.EffectState.Unknown, "bridge effects resolve"),
+                 })
+        {
+            var key = "k-" + Guid.NewGuid().ToString("N");
+            await new Bridge.Host.Storage.SqlIdempotencyStore(fixture.Database, clock).BeginAsync(key, "SendClosingDocument", "fp", null, CancellationToken.None);
+            var effect = new Bridge.Host.Effects.EffectId("closing-document-create:1:1", "doc\n" + key, "doc-" + key);
+            var attempt = (await journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None))!;
+            if (state is { } settled)
+            {
+                await journal.ResolveAsync(effect, attempt, settled, null, null, CancellationToken.None);
+            }
+
+            var id = (await CaptureAsync(NewLetter("m-" + key) with { IdempotencyKey = key })).Id;
+
+            var edit = await Operations.EditAndReplayAsync(id, Body("document-" + key), "bob", CancellationToken.None);
+
+            Assert.Equal((DeadLetterActionOutcome.Conflict, DeadLetterStatus.Pending), (edit.Outcome, edit.Status));
+            Assert.Contains($"(effect {effect.Hash}", edit.Detail, StringComparison.Ordinal);
+            Assert.Contains(advice, edit.Detail, StringComparison.Ordinal);
+            Assert.Equal(("EditAndReplay", "Refused: key"), ((await Store.GetAsync(id, CancellationToken.None))!.Audit[^1] is var entry ? (entry.Action, entry.Outcome) : default));
+        }
+
+        Assert.Empty(transport.Attempts);
+    }
+
     [StoreFact]
     public async Task An_edit_whose_body_reuses_the_key_its_letter_holds_is_refused_as_invalid()
     {

@@ -117,7 +117,7 @@ public sealed class SenderWindowTests(PipelineFixture fixture)
     }
 
     /// <summary>The journal as it is, keeping every open effect a delivery read.</summary>
-    private sealed class WatchedJournal(IEffectJournal inner, ConcurrentQueue<EffectEntry> looks) : IEffectJournal
+    private sealed class WatchedJournal(IEffectJournal inner, ConcurrentQueue<EffectEntry> looks) : DelegatingEffectJournal(inner)
     {
         private EffectEntry? Seen(EffectEntry? entry)
         {
@@ -129,38 +129,14 @@ public sealed class SenderWindowTests(PipelineFixture fixture)
             return entry;
         }
 
-        public async Task<EffectEntry?> FindAsync(EffectId id, CancellationToken cancellationToken) => Seen(await inner.FindAsync(id, cancellationToken));
+        public override async Task<EffectEntry?> FindAsync(EffectId id, CancellationToken cancellationToken) => Seen(await base.FindAsync(id, cancellationToken));
 
-        public async Task<EffectEntry?> FindOpenAsync(string scope, string group, CancellationToken cancellationToken) => Seen(await inner.FindOpenAsync(scope, group, cancellationToken));
+        public override async Task<EffectEntry?> FindOpenAsync(string scope, string group, CancellationToken cancellationToken) => Seen(await base.FindOpenAsync(scope, group, cancellationToken));
 
-        public async Task<(EffectEntry? Open, EffectEntry? Own)> FindOpenAndOwnAsync(string scope, string group, EffectId own, CancellationToken cancellationToken)
+        public override async Task<(EffectEntry? Open, EffectEntry? Own)> FindOpenAndOwnAsync(string scope, string group, EffectId own, CancellationToken cancellationToken)
         {
-            var (open, mine) = await inner.FindOpenAndOwnAsync(scope, group, own, cancellationToken);
+            var (open, mine) = await base.FindOpenAndOwnAsync(scope, group, own, cancellationToken);
             return (Seen(open), Seen(mine));
         }
-
-        public Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, CancellationToken cancellationToken)
-            => inner.TryBeginAsync(id, ownerKey, fingerprint, evidence, cancellationToken);
-
-        public Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken)
-            => inner.TryBeginAsync(id, ownerKey, fingerprint, evidence, claim, cancellationToken);
-
-        public Task<bool> TryStampSendAsync(EffectId id, string attempt, CancellationToken cancellationToken) => inner.TryStampSendAsync(id, attempt, cancellationToken);
-
-        public Task<bool> TryAdoptAsync(EffectId id, string ownerKey, string? asyncTaskId, DateTimeOffset sentAt, string? evidence, CancellationToken cancellationToken)
-            => inner.TryAdoptAsync(id, ownerKey, asyncTaskId, sentAt, evidence, cancellationToken);
-
-        public Task SetAsyncTaskAsync(EffectId id, string attempt, string asyncTaskId, CancellationToken cancellationToken) => inner.SetAsyncTaskAsync(id, attempt, asyncTaskId, cancellationToken);
-
-        public Task<bool> IsOwnedByAnotherAsync(EffectId except, string resourceId, CancellationToken cancellationToken) => inner.IsOwnedByAnotherAsync(except, resourceId, cancellationToken);
-
-        public Task ResolveAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
-            => inner.ResolveAsync(id, attempt, state, resourceId, evidence, cancellationToken);
-
-        public Task<bool> TryResolveUnlandedAsync(EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, TimeSpan window, CancellationToken cancellationToken)
-            => inner.TryResolveUnlandedAsync(id, attempt, state, resourceId, evidence, window, cancellationToken);
-
-        public Task ResolveAsync(System.Data.Common.DbTransaction transaction, EffectId id, string attempt, EffectState state, string? resourceId, string? evidence, CancellationToken cancellationToken)
-            => inner.ResolveAsync(transaction, id, attempt, state, resourceId, evidence, cancellationToken);
     }
 }

@@ -1,5 +1,7 @@
 using System.Text;
 using Bridge.Host.DeadLetters.Store;
+using Bridge.Host.Effects;
+using Bridge.Host.Idempotency;
 using Bridge.Host.Storage;
 using Dapper;
 using Npgsql;
@@ -726,6 +728,93 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.Equal(0, counts[DeadLetterStatus.Replayed]);
     }
 
+    /// <summary>
+    /// A delivery that began before its message's letter was captured (the ERP's own duplicate, waiting for the document while
+    /// the failing delivery's retries ran) read no letter when it began; the operator's edit is claimed while it works. Its
+    /// effect's begin — fenced by a document claim or not — is refused and records nothing, so nothing is sent beside the edit
+    /// (helper-75 #2; before storage version 17 both the edit and the begin went through).
+    /// </summary>
+    [StoreFact]
+    public async Task An_edit_holds_its_key_against_a_delivery_begun_before_the_capture_whose_effect_is_then_never_begun()
+    {
+        foreach (var fenced in new[] { false, true })
+        {
+            var key = "k-" + Guid.NewGuid().ToString("N");
+            await BegunRecordAsync(key);
+            var id = (await CaptureAsync(NewLetter("m-" + key) with { IdempotencyKey = key })).Id;
+            Assert.True(await ClaimEditAsync(id, "bob", Guid.NewGuid().ToString("D")));
+
+            var (effect, document) = KeyEffect(key);
+            ClaimFence? fence = null;
+            if (fenced)
+            {
+                Assert.True(await Documents.TryClaimAsync("scope", document, "owner-1", Lease, CancellationToken.None));
+                fence = new ClaimFence("scope", document, "owner-1", Lease);
+            }
+
+            var held = await Assert.ThrowsAsync<HeldByDeadLetterException>(() => Journal.TryBeginAsync(effect, key, "fp", null, fence, CancellationToken.None));
+
+            Assert.Equal((id, key), (held.DeadLetterId, held.IdempotencyKey));
+            Assert.Contains("edited and replayed", held.Message, StringComparison.Ordinal);
+            Assert.Null(await Journal.FindAsync(effect, CancellationToken.None));
+        }
+    }
+
+    /// <summary>
+    /// Once an effect of a letter's key was begun — its delivery may be sending it right now, or it was applied, or nobody can
+    /// tell — an edit could be a second effect: refused, and the key's holders name the effect. Settled as not applied, the
+    /// edit is claimed (and then holds the key against the effect being sent again).
+    /// </summary>
+    [StoreFact]
+    public async Task An_edit_is_refused_while_an_effect_of_its_key_was_sent_applied_or_unknown_and_claimed_once_it_did_not_happen()
+    {
+        foreach (var state in new EffectState?[] { null, EffectState.Applied, EffectState.Unknown, EffectState.NotApplied })
+        {
+            var key = "k-" + Guid.NewGuid().ToString("N");
+            await BegunRecordAsync(key);
+            var (effect, _) = KeyEffect(key);
+            var attempt = Assert.IsType<string>(await Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None));
+            if (state is { } settled)
+            {
+                await Journal.ResolveAsync(effect, attempt, settled, null, null, CancellationToken.None);
+            }
+
+            var id = (await CaptureAsync(NewLetter("m-" + key) with { IdempotencyKey = key })).Id;
+
+            var claimed = await ClaimEditAsync(id, "bob", Guid.NewGuid().ToString("D"));
+
+            var holders = await Store.KeyHoldersAsync(id, CancellationToken.None);
+            if (state == EffectState.NotApplied)
+            {
+                Assert.True(claimed, "an edit refused although its key's only effect did not happen");
+                Assert.Null(holders.Effect);
+                await Assert.ThrowsAsync<HeldByDeadLetterException>(() => Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None));
+                Assert.Equal(EffectState.NotApplied, (await Journal.FindAsync(effect, CancellationToken.None))!.State);
+            }
+            else
+            {
+                Assert.False(claimed, $"an edit claimed beside an effect {state?.ToString() ?? "Sending"}");
+                Assert.Equal(new KeyEffect(effect.Hash, (state ?? EffectState.Sending).ToString()), holders.Effect);
+                Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
+            }
+        }
+    }
+
+    protected SqlEffectJournal Journal => new(fixture.Database);
+
+    protected SqlDocumentStateStore Documents => new(fixture.Database, TimeProvider.System);
+
+    /// <summary>A closing document's create, as the message of <paramref name="key"/> journals it, on a document of its own.</summary>
+    protected static (EffectId Id, string Document) KeyEffect(string key)
+    {
+        var document = "doc-" + Guid.NewGuid().ToString("N");
+        return (new EffectId("closing-document-create:1:1", document + "\n" + key, document), document);
+    }
+
+    /// <summary>The record a delivery of <paramref name="key"/> begins before it works (InProgress).</summary>
+    protected async Task BegunRecordAsync(string key) =>
+        Assert.True((await new SqlIdempotencyStore(fixture.Database, clock).BeginAsync(key, "SendClosingDocument", "fp", "doc-" + key, CancellationToken.None)).IsNew);
+
     /// <summary>An edit's claim, as <c>DeadLetterOperations</c> makes it, for the edit whose message id is <paramref name="editMessageId"/>.</summary>
     protected Task<bool> ClaimEditAsync(Guid id, string owner, string editMessageId) =>
         Store.TryClaimEditAsync(id, owner, Lease, editMessageId, new("ops", "EditAndReplay", "Sending", $"new message {editMessageId}"), CancellationToken.None);
@@ -853,18 +942,84 @@ public sealed class PostgreSqlDeadLetterStoreTests(PostgreSqlStorageFixture fixt
     /// it with an edit as an edit's claim does (the row stays Pending, as after a failed send); commits that transaction once
     /// PostgreSQL shows <paramref name="blocked"/> waiting for the row, so its statement started before the marker.
     /// </summary>
-    private async Task<T> BlockedWhileAnEditIsMarkedAsync<T>(Guid id, Func<Task<T>> blocked)
-    {
-        await using var editor = (NpgsqlConnection)await Fixture.Database.OpenAsync(CancellationToken.None);
-        await using var marking = await editor.BeginTransactionAsync();
-        await editor.ExecuteAsync(
+    private Task<T> BlockedWhileAnEditIsMarkedAsync<T>(Guid id, Func<Task<T>> blocked) => BlockedWhileAsync(
+        (editor, marking) => editor.ExecuteAsync(
             """
             UPDATE bridge.dead_letters SET edit_message_id = '33333333-3333-8333-8333-333333333333' WHERE id = @Id;
             INSERT INTO bridge.dead_letter_audit (dead_letter_id, at, actor, action, outcome, detail)
             VALUES (@Id, now(), 'alice', 'EditAndReplay', 'Sending', 'new message 33333333-3333-8333-8333-333333333333');
             """,
             new { Id = id },
-            marking);
+            marking),
+        blocked);
+
+    /// <summary>
+    /// An effect's begin while an edit's claim, not yet committed, holds the key (its first statements ran): the begin waits
+    /// for the claim and then reads the hold — it read the record as of before the claim, and without the record's lock it
+    /// recorded the effect beside the edit.
+    /// </summary>
+    [StoreFact]
+    public async Task An_effects_begin_waits_for_an_edit_claim_holding_its_key_and_records_nothing()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        await BegunRecordAsync(key);
+        var id = (await CaptureAsync(NewLetter("m-" + key) with { IdempotencyKey = key })).Id;
+        var (effect, _) = KeyEffect(key);
+        var sql = DeadLetterSql.For(SqlDialect.PostgreSql);
+
+        var begin = BlockedWhileAsync(
+            (editor, claiming) => editor.ExecuteAsync(sql.LockKeyLetters + sql.HoldKeyForEdit, new { Id = id }, claiming),
+            () => Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None));
+
+        var held = await Assert.ThrowsAsync<HeldByDeadLetterException>(() => begin);
+        Assert.Equal(id, held.DeadLetterId);
+        Assert.Null(await Journal.FindAsync(effect, CancellationToken.None));
+    }
+
+    /// <summary>
+    /// An edit's claim while an effect of its key is being begun (its statement holds the record, not yet committed): the claim
+    /// waits for it and is refused — without the hold written first it judged the journal before the entry was committed.
+    /// </summary>
+    [StoreFact]
+    public async Task An_edit_claim_waits_for_an_effects_begin_in_flight_on_its_key_and_is_refused()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        await BegunRecordAsync(key);
+        var id = (await CaptureAsync(NewLetter("m-" + key) with { IdempotencyKey = key })).Id;
+        var (effect, _) = KeyEffect(key);
+
+        var claimed = await BlockedWhileAsync(
+            (sender, sending) => sender.ExecuteAsync(
+                EffectJournalSql.For(SqlDialect.PostgreSql).Insert,
+                new
+                {
+                    AttemptId = "a1",
+                    EffectId = effect.Hash,
+                    effect.Scope,
+                    EffectKey = effect.Key,
+                    GroupKey = effect.Group,
+                    OwnerKey = key,
+                    Fingerprint = "fp",
+                    Evidence = (string?)null,
+                    SendWindowMs = (long?)null,
+                    TaskDeadlineMs = (long?)null,
+                },
+                sending),
+            () => ClaimEditAsync(id, "bob", Guid.NewGuid().ToString("D")));
+
+        Assert.False(claimed);
+        Assert.Equal(new KeyEffect(effect.Hash, "Sending"), (await Store.KeyHoldersAsync(id, CancellationToken.None)).Effect);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="blocked"/> while another transaction has run <paramref name="hold"/>; commits that transaction once
+    /// PostgreSQL shows <paramref name="blocked"/> waiting for one of its locks, so its statement started before the commit.
+    /// </summary>
+    private async Task<T> BlockedWhileAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task> hold, Func<Task<T>> blocked)
+    {
+        await using var editor = (NpgsqlConnection)await Fixture.Database.OpenAsync(CancellationToken.None);
+        await using var marking = await editor.BeginTransactionAsync();
+        await hold(editor, marking);
 
         var running = Task.Run(blocked);
         // Inside a transaction pg_stat_activity is read once and kept unless its snapshot is cleared.

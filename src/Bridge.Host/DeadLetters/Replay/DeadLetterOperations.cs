@@ -437,6 +437,12 @@ public sealed partial class DeadLetterOperations(
                 $"dead letter {edited.Id:D} of this message's idempotency key '{key.IdempotencyKey}' was edited and replayed as a new message, which replaced this one; replayed, this one could be applied beside that edit. Nothing to do here: leave it (it holds the key, so the ERP sending the message again is held too)",
             "edit" when key.Answered =>
                 $"a delivery of this message's idempotency key '{key.IdempotencyKey}' was already answered (applied or rejected): an edit would be a second effect. Discard this letter; if the answer was a rejection, have the ERP send a corrected message",
+            "edit" when key.Effect is { State: "Sending" or "AsyncTask" } effect =>
+                $"a delivery of this message's idempotency key '{key.IdempotencyKey}' is sending its effect to ActivePlatform (effect {effect.Id}, {effect.State}); an edit now could be applied beside it. Wait until that delivery is answered: succeeded, there is nothing to edit (discard this letter); failed, try the edit again once its effect is settled",
+            "edit" when key.Effect is { State: "Applied" } effect =>
+                $"ActivePlatform applied the effect of this message's idempotency key '{key.IdempotencyKey}' (effect {effect.Id}); an edit would be a second one. Replay this letter instead (the message is answered without sending the effect again), or discard it",
+            "edit" when key.Effect is { } effect =>
+                $"the effect of this message's idempotency key '{key.IdempotencyKey}' may have reached ActivePlatform and nothing tells (effect {effect.Id}, {effect.State}); an edit could be a second one. Check ActivePlatform and resolve it first (bridge effects show {effect.Id}, then bridge effects resolve): not applied, the edit may be sent; applied, replay this letter instead",
             "edit" when edited is not null =>
                 $"dead letter {edited.Id:D} of this message's idempotency key '{key.IdempotencyKey}' was edited and replayed as a new message; only that edit may be sent (resend it from that letter). Sent now, this edit could be applied beside it",
             "edit" when replayed is not null =>

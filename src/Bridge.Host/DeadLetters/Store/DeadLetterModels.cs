@@ -169,7 +169,17 @@ public sealed record DeadLetterGroup(string FailureGroup, string ExceptionType, 
 /// A letter's idempotency key (null when it holds none), whether a delivery of it was answered (its record completed), and
 /// the other letters of the key that count a replayed copy or were edited.
 /// </summary>
-public sealed record KeyHolders(string? IdempotencyKey, bool Answered, IReadOnlyList<KeyHolder> Others);
+public sealed record KeyHolders(string? IdempotencyKey, bool Answered, IReadOnlyList<KeyHolder> Others)
+{
+    /// <summary>
+    /// The key's first effect in the journal that may have reached ActivePlatform (sent, applied or unknown: any state but
+    /// NotApplied), which refuses an edit (storage version 17); null when there is none.
+    /// </summary>
+    public KeyEffect? Effect { get; init; }
+}
+
+/// <summary>An effect of a key, by its journal id and state.</summary>
+public sealed record KeyEffect(string Id, string State);
 
 /// <summary>Another letter of a key: its status, how many replayed copies it counts, and whether it was edited.</summary>
 public sealed record KeyHolder(Guid Id, DeadLetterStatus Status, int Copies, bool Edited);

@@ -206,6 +206,10 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
             first: async transaction =>
             {
                 await LockKeyLettersAsync(transaction, id, cancellationToken).ConfigureAwait(false);
+
+                // Before the claim judges the key's effects: waits for every begin of one reading the record, and holds off the rest.
+                await transaction.Connection!.ExecuteAsync(new CommandDefinition(
+                    sql.HoldKeyForEdit, new { Id = SqlValues.Id(dialect, id) }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 return new { };
             }).ConfigureAwait(false);
     }
@@ -322,7 +326,10 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
                 rows[0].IdempotencyKey,
                 SqlValues.ReadInt32(rows[0].Answered) > 0,
                 [.. rows.Where(row => row.OtherId is not null).Select(row => new KeyHolder(
-                    SqlValues.ReadId(row.OtherId!), Enum.Parse<DeadLetterStatus>(row.OtherStatus!), SqlValues.ReadInt32(row.OtherCopies!), SqlValues.ReadInt32(row.OtherEdited) > 0))]);
+                    SqlValues.ReadId(row.OtherId!), Enum.Parse<DeadLetterStatus>(row.OtherStatus!), SqlValues.ReadInt32(row.OtherCopies!), SqlValues.ReadInt32(row.OtherEdited) > 0))])
+            {
+                Effect = rows[0].Effect?.Split(':', 2) is [var state, var effectId] ? new KeyEffect(effectId, state) : null,
+            };
     }
 
     private sealed class KeyHolderRow
@@ -333,6 +340,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         public string? OtherStatus { get; set; }
         public object? OtherCopies { get; set; }
         public object OtherEdited { get; set; } = null!;
+        public string? Effect { get; set; }
     }
 
     public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>

@@ -1,0 +1,122 @@
+using System.Text;
+using System.Text.Json;
+using Bridge.Contracts;
+using Bridge.Host.DeadLetters.Replay;
+using Bridge.Host.DeadLetters.Store;
+using Bridge.Host.Effects;
+using Bridge.Host.Features.ClosingDocuments;
+using Bridge.Host.Idempotency;
+using Bridge.Host.Storage;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bridge.Tests.Pipeline;
+
+/// <summary>
+/// A delivery of a message that began before the message's dead letter was captured (the ERP's own duplicate, waiting for the
+/// document while the failing delivery's retries ran) read no letter when it began. An operator who edits the letter
+/// meanwhile sends the edit under another key: the delivery's own effect must then never be sent beside it (helper-75 #2).
+/// </summary>
+[Collection(PipelineCollection5.Name)]
+public sealed class EditInFlightTests(PipelineFixture fixture)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [Fact]
+    public async Task A_delivery_in_flight_when_its_letter_is_edited_sends_nothing_and_is_dead_lettered_with_its_letter()
+    {
+        var prefix = $"bridge-ef-{Guid.NewGuid():N}"[..21];
+        var queue = $"{prefix}.{SendClosingDocumentConsumer.Queue}";
+        var (key, correctedKey, messageId) = ("efk-" + Guid.NewGuid().ToString("D"), "efk-" + Guid.NewGuid().ToString("D"), NewId.NextGuid().ToString("D"));
+        var account = 9_600_000 + Random.Shared.Next(100_000);
+        var gate = new GatedJournal.Gate(messageId);
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
+            services => services.AddSingleton<IEffectJournal>(provider => new GatedJournal(ActivatorUtilities.CreateInstance<SqlEffectJournal>(provider), gate)));
+
+        // The delivery: looked the document up, and is about to record its create before sending it.
+        var body = PipelineTestData.Document(key, revision: 1, accountId: account);
+        await fixture.Erp.PublishJsonAsync(queue, body, messageId);
+        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Meanwhile the message's other delivery failed and was captured: its letter holds the key. The operator edits it.
+        var letter = await CaptureAsync(bridge, queue, messageId, JsonSerializer.SerializeToUtf8Bytes(body, Json));
+        var edit = await bridge.Get<DeadLetterOperations>().EditAndReplayAsync(
+            letter, JsonSerializer.SerializeToElement(PipelineTestData.Document(correctedKey, revision: 1, accountId: account), Json), "alice", CancellationToken.None);
+        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+        await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == correctedKey, TimeSpan.FromSeconds(60));
+
+        // The delivery goes on: its create's begin is refused, nothing is sent, and it is dead-lettered with the letter.
+        gate.Open();
+        var held = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == messageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(typeof(HeldByDeadLetterException).FullName, held.ExceptionType);
+        Assert.Equal(letter, held.DeadLetterId);
+        var documents = await fixture.Sandbox.Control.GetExternalInvoicesAsync(CancellationToken.None);
+        Assert.DoesNotContain(documents, d => d.Key == key);
+        Assert.Single(documents, d => d.Key == correctedKey);
+        Assert.Single(
+            await fixture.Sandbox.Control.GetCallsAsync("POST", $"/accounts/{account}/external_invoices", null, CancellationToken.None),
+            call => call.Status == 201);
+    }
+
+    /// <summary>The letter the failing delivery's capture leaves: the message as received, holding its key.</summary>
+    private static async Task<Guid> CaptureAsync(BridgeInstance bridge, string queue, string messageId, byte[] body)
+    {
+        var letter = new NewDeadLetter(
+            Guid.NewGuid(),
+            queue,
+            "SendClosingDocument",
+            messageId,
+            null,
+            null,
+            "application/json",
+            DeadLetterBody.FromBytes(body),
+            new Dictionary<string, string?> { ["message_id"] = messageId },
+            "Bridge.ActivePlatform.ActivePlatformServerException",
+            "ActivePlatform answered 503.",
+            null,
+            3,
+            DateTimeOffset.UtcNow)
+        {
+            IdempotencyKey = messageId,
+        };
+        await using var connection = await bridge.Get<IBridgeDatabase>().OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        var captured = await bridge.Get<IDeadLetterStore>().CaptureAsync(transaction, letter, CancellationToken.None);
+        await transaction.CommitAsync();
+        return captured.Id;
+    }
+
+    /// <summary>Holds the begin of every effect of one message's key until the test opens the gate.</summary>
+    private sealed class GatedJournal(IEffectJournal inner, GatedJournal.Gate gate) : DelegatingEffectJournal(inner)
+    {
+        public override async Task<string?> TryBeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken)
+        {
+            if (ownerKey == gate.OwnerKey)
+            {
+                gate.Arrive();
+                await gate.Opened.WaitAsync(cancellationToken);
+            }
+
+            return await base.TryBeginAsync(id, ownerKey, fingerprint, evidence, claim, cancellationToken);
+        }
+
+        public sealed class Gate(string ownerKey)
+        {
+            private readonly TaskCompletionSource reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            private readonly TaskCompletionSource opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            public string OwnerKey => ownerKey;
+
+            public Task Reached => reached.Task;
+
+            public Task Opened => opened.Task;
+
+            public void Arrive() => reached.TrySetResult();
+
+            public void Open() => opened.TrySetResult();
+        }
+    }
+}
