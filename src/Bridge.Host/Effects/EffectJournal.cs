@@ -258,18 +258,9 @@ public sealed class SqlEffectJournal(
     private async Task<string?> NotHeldByEditAsync(string ownerKey, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var hold = await connection.QuerySingleOrDefaultAsync<EditHold>(new CommandDefinition(
-            sql.SelectEditHold, new { OwnerKey = ownerKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return hold?.LetterId is { } letter
-            ? throw new HeldByDeadLetterException(ownerKey, hold.MessageType, Guid.Parse(letter), edited: true)
+        return await SqlIdempotencyStore.FindEditHoldAsync(connection, IdempotencySql.For(database.Dialect), ownerKey, cancellationToken).ConfigureAwait(false) is { } hold
+            ? throw new HeldByDeadLetterException(ownerKey, hold.MessageType, hold.LetterId, edited: true)
             : null;
-    }
-
-    private sealed class EditHold
-    {
-        public string? LetterId { get; set; }
-
-        public string MessageType { get; set; } = "";
     }
 
     private async Task<string?> BeginAsync(EffectId id, string ownerKey, string fingerprint, string? evidence, ClaimFence? claim, CancellationToken cancellationToken)

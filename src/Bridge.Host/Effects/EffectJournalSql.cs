@@ -27,7 +27,7 @@ public sealed class EffectJournalSql
     /// Records a new effect as <c>Sending</c>, with the sending instance's in-flight window and polling deadline
     /// (<c>@SendWindowMs</c>, <c>@TaskDeadlineMs</c>; null when unknown), by which any instance settling it waits at least;
     /// affects no row when the effect is already in the journal (in any state) or an edit of a dead letter holds the owner's
-    /// key (<see cref="SelectEditHold"/>), and
+    /// key (<see cref="IdempotencySql.SelectEditHold"/>), and
     /// fails on the one-open-per-group index while another effect of its group is unresolved (and on the primary key when a
     /// racing insert of the same effect won).
     /// </summary>
@@ -40,12 +40,6 @@ public sealed class EffectJournalSql
     /// </summary>
     public required string ClaimRenew { get; init; }
 
-    /// <summary>
-    /// The dead letter whose edit holds the key <c>@OwnerKey</c> (storage version 17: written on the key's idempotency record by
-    /// the edit's claim), as text, with the record's message type; no row, or a null id, when none does. Read when a begin
-    /// wrote nothing, to tell a key held by an edit from an effect that may not be sent.
-    /// </summary>
-    public required string SelectEditHold { get; init; }
 
     /// <summary>
     /// PostgreSQL only (null elsewhere): <see cref="Insert"/> and <see cref="Restart"/>, each as one statement with
@@ -221,12 +215,6 @@ public sealed class EffectJournalSql
             Restart = restart,
             Insert = insert,
             ClaimRenew = claimRenew,
-            SelectEditHold = dialect switch
-            {
-                SqlDialect.PostgreSql => "SELECT CAST(edit_letter_id AS text) AS LetterId, message_type AS MessageType FROM bridge.idempotency_records WHERE idempotency_key = @OwnerKey;",
-                SqlDialect.SqlServer => "SELECT CONVERT(nvarchar(36), edit_letter_id) AS LetterId, message_type AS MessageType FROM bridge.idempotency_records WHERE idempotency_key = @OwnerKey;",
-                _ => "SELECT edit_letter_id AS LetterId, message_type AS MessageType FROM idempotency_records WHERE idempotency_key = @OwnerKey;",
-            },
             FencedBegin = dialect == SqlDialect.PostgreSql ? Fenced(claimRenew, insert, restart) : null,
             Adopt = $"""
                 INSERT INTO {table}

@@ -154,6 +154,15 @@ public sealed partial class IdempotentExecutor(
             {
                 BegunBefore = !begun.IsNew,
                 TookBackHold = tookBackHold,
+                MarkUnjournaledSend = async ct =>
+                {
+                    if (!await records.TryMarkUnjournaledSendAsync(work.IdempotencyKey, ct)
+                        && await records.FindEditHoldAsync(work.IdempotencyKey, ct) is { } hold)
+                    {
+                        LogHeld(logger, work.Incoming.MessageType, work.IdempotencyKey, hold.LetterId);
+                        throw new HeldByDeadLetterException(work.IdempotencyKey, work.Incoming.MessageType, hold.LetterId, edited: true);
+                    }
+                },
             };
 
             WorkResult result;

@@ -69,7 +69,24 @@ public sealed class WorkContext(
     /// the database) and may have changed the same thing since, so what this one decided before is not sent. The renewal
     /// gives the call a full lease; a stall longer than that between here and the request leaving is not covered.
     /// </summary>
-    public Task HoldClaimAsync(CancellationToken cancellationToken) => holdClaim?.Invoke(cancellationToken) ?? Task.CompletedTask;
+    public async Task HoldClaimAsync(CancellationToken cancellationToken)
+    {
+        await MarkUnjournaledSendAsync(cancellationToken).ConfigureAwait(false);
+        if (holdClaim is not null)
+        {
+            await holdClaim(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Stamps the message's record before a call that journals nothing first (storage version 17), or throws
+    /// <see cref="HeldByDeadLetterException"/> when an operator's edit of a dead letter of its key holds the key: the
+    /// delivery began before that letter was captured, and its call could go beside the edit. Once stamped, no edit of the
+    /// key is claimed (the call's outcome cannot be told from here). Set by the executor; nothing without it.
+    /// </summary>
+    public Func<CancellationToken, Task>? MarkUnjournaledSend { get; init; }
+
+    private Task MarkUnjournaledSendAsync(CancellationToken cancellationToken) => MarkUnjournaledSend?.Invoke(cancellationToken) ?? Task.CompletedTask;
 
     /// <summary>
     /// The state <see cref="HoldClaimThroughSendAsync"/> wrote while such a call's outcome was not known, before it named the
@@ -118,6 +135,7 @@ public sealed class WorkContext(
             return;
         }
 
+        await MarkUnjournaledSendAsync(cancellationToken).ConfigureAwait(false);
         var mark = InDoubtFor(Record.IdempotencyKey);
         await holdThroughSend(mayLandFor, mark, cancellationToken).ConfigureAwait(false);
         keepClaim = true;

@@ -39,7 +39,8 @@ public sealed class DeadLetterSql
     /// An edit's claim, as <see cref="ClaimReplay"/>: never while a replayed copy of the original may be in the queue
     /// (<c>original_sent_at</c>), nor when another edit was begun, nor while an effect of the letter's key is in the journal
     /// in any state but <c>NotApplied</c> (sent, applied or unknown: the edit could be a second one; judged after
-    /// <see cref="HoldKeyForEdit"/>); marks the letter with <c>@EditMessageId</c>.
+    /// <see cref="HoldKeyForEdit"/>), nor once a delivery of the key sent a call that journals nothing
+    /// (<c>IdempotencySql.MarkUnjournaledSend</c>) or has an async task pending; marks the letter with <c>@EditMessageId</c>.
     /// </summary>
     public required string ClaimEdit { get; init; }
 
@@ -112,8 +113,9 @@ public sealed class DeadLetterSql
     /// <summary>
     /// Letter <c>@Id</c>'s key, whether a delivery of it was answered (its record Completed for the letter's message type), and
     /// up to 20 other letters of the key that count a copy or were edited (one row with no other letter when there is none),
-    /// and the key's first effect in the journal that is not <c>NotApplied</c>, as <c>state:effect id</c>: why a claim judged
-    /// by the key was refused.
+    /// the key's first effect in the journal that is not <c>NotApplied</c>, as <c>state:effect id</c>, and whether a delivery of
+    /// the key sent a call the journal does not record (or an async task of it is pending): why a claim judged by the key was
+    /// refused.
     /// </summary>
     public required string KeyHolders { get; init; }
 
@@ -281,7 +283,9 @@ public sealed class DeadLetterSql
               AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records r
                               WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed')
               AND NOT EXISTS (SELECT 1 FROM bridge.effect_journal j
-                              WHERE j.owner_key = dead_letters.idempotency_key AND j.state <> 'NotApplied');
+                              WHERE j.owner_key = dead_letters.idempotency_key AND j.state <> 'NotApplied')
+              AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records s
+                              WHERE s.idempotency_key = dead_letters.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL));
             """,
 
         SelectExpiredReplays = """
@@ -408,7 +412,9 @@ public sealed class DeadLetterSql
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
                    CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
                    (SELECT j.state || ':' || j.effect_id FROM bridge.effect_journal j
-                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied' ORDER BY j.sent_at, j.effect_id LIMIT 1) AS Effect
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied' ORDER BY j.sent_at, j.effect_id LIMIT 1) AS Effect,
+                   (SELECT COUNT(*) FROM bridge.idempotency_records s
+                    WHERE s.idempotency_key = d.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL)) AS Sent
             FROM bridge.dead_letters d
             LEFT JOIN bridge.dead_letters o
                 ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
@@ -523,7 +529,9 @@ public sealed class DeadLetterSql
               AND NOT EXISTS (SELECT 1 FROM idempotency_records r
                               WHERE r.idempotency_key = dead_letters.idempotency_key AND r.message_type = dead_letters.message_type AND r.state = 'Completed')
               AND NOT EXISTS (SELECT 1 FROM effect_journal j
-                              WHERE j.owner_key = dead_letters.idempotency_key AND j.state <> 'NotApplied');
+                              WHERE j.owner_key = dead_letters.idempotency_key AND j.state <> 'NotApplied')
+              AND NOT EXISTS (SELECT 1 FROM idempotency_records s
+                              WHERE s.idempotency_key = dead_letters.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL));
             """,
 
         SelectExpiredReplays = $$"""
@@ -638,7 +646,9 @@ public sealed class DeadLetterSql
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
                    CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
                    (SELECT j.state || ':' || j.effect_id FROM effect_journal j
-                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied' ORDER BY j.sent_at, j.effect_id LIMIT 1) AS Effect
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied' ORDER BY j.sent_at, j.effect_id LIMIT 1) AS Effect,
+                   (SELECT COUNT(*) FROM idempotency_records s
+                    WHERE s.idempotency_key = d.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL)) AS Sent
             FROM dead_letters d
             LEFT JOIN dead_letters o
                 ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id
@@ -762,7 +772,9 @@ public sealed class DeadLetterSql
               AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records r
                               WHERE r.idempotency_key = d.idempotency_key AND r.message_type = d.message_type AND r.state = N'Completed')
               AND NOT EXISTS (SELECT 1 FROM bridge.effect_journal j
-                              WHERE j.owner_key = d.idempotency_key AND j.state <> N'NotApplied');
+                              WHERE j.owner_key = d.idempotency_key AND j.state <> N'NotApplied')
+              AND NOT EXISTS (SELECT 1 FROM bridge.idempotency_records s
+                              WHERE s.idempotency_key = d.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL));
             """,
 
         SelectExpiredReplays = """
@@ -874,7 +886,9 @@ public sealed class DeadLetterSql
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
                    CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
                    (SELECT TOP (1) j.state + N':' + j.effect_id FROM bridge.effect_journal j
-                    WHERE j.owner_key = d.idempotency_key AND j.state <> N'NotApplied' ORDER BY j.sent_at, j.effect_id) AS Effect
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> N'NotApplied' ORDER BY j.sent_at, j.effect_id) AS Effect,
+                   (SELECT COUNT(*) FROM bridge.idempotency_records s
+                    WHERE s.idempotency_key = d.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL)) AS Sent
             FROM bridge.dead_letters d
             LEFT JOIN bridge.dead_letters o
                 ON o.idempotency_key = d.idempotency_key AND o.message_type = d.message_type AND o.id <> d.id

@@ -14,6 +14,20 @@ public sealed class IdempotencySql
     public required string SetPendingAsyncTask { get; init; }
 
     /// <summary>
+    /// Right before a call that journals nothing first (storage version 17): stamps record <c>@IdempotencyKey</c> as having sent
+    /// one (the first time is kept), only while no edit of a dead letter holds the key — affects no row once one does. The row
+    /// lock makes an edit's claim (<c>DeadLetterSql.HoldKeyForEdit</c>) and this stamp take turns, and the claim is refused
+    /// once the stamp is there.
+    /// </summary>
+    public required string MarkUnjournaledSend { get; init; }
+
+    /// <summary>
+    /// The dead letter whose edit holds key <c>@IdempotencyKey</c> (storage version 17), as text, with the record's message
+    /// type; no row, or a null id, when none does.
+    /// </summary>
+    public required string SelectEditHold { get; init; }
+
+    /// <summary>
     /// In-progress records of <c>@MessageType</c> for <c>@DocumentKey</c> that still carry a pending-write marker (written only
     /// by Bridge versions from before the effect journal), oldest first.
     /// </summary>
@@ -80,6 +94,16 @@ public sealed class IdempotencySql
             UPDATE bridge.idempotency_records
             SET pending_async_task_id = @AsyncTaskId, updated_at = @Now
             WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        MarkUnjournaledSend = """
+            UPDATE bridge.idempotency_records
+            SET unjournaled_send_at = COALESCE(unjournaled_send_at, @Now)
+            WHERE idempotency_key = @IdempotencyKey AND edit_letter_id IS NULL;
+            """,
+
+        SelectEditHold = """
+            SELECT CAST(edit_letter_id AS text) AS LetterId, message_type AS MessageType FROM bridge.idempotency_records WHERE idempotency_key = @IdempotencyKey;
             """,
 
         // Served by ix_idempotency_records_document_key; only markers from before the effect journal are non-null.
@@ -158,6 +182,16 @@ public sealed class IdempotencySql
             UPDATE idempotency_records
             SET pending_async_task_id = @AsyncTaskId, updated_at = @Now
             WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        MarkUnjournaledSend = """
+            UPDATE idempotency_records
+            SET unjournaled_send_at = COALESCE(unjournaled_send_at, @Now)
+            WHERE idempotency_key = @IdempotencyKey AND edit_letter_id IS NULL;
+            """,
+
+        SelectEditHold = """
+            SELECT edit_letter_id AS LetterId, message_type AS MessageType FROM idempotency_records WHERE idempotency_key = @IdempotencyKey;
             """,
 
         // Served by ix_idempotency_records_document_key; only markers from before the effect journal are non-null.
@@ -246,6 +280,16 @@ public sealed class IdempotencySql
             UPDATE bridge.idempotency_records
             SET pending_async_task_id = @AsyncTaskId, updated_at = @Now
             WHERE idempotency_key = @IdempotencyKey;
+            """,
+
+        MarkUnjournaledSend = """
+            UPDATE bridge.idempotency_records
+            SET unjournaled_send_at = COALESCE(unjournaled_send_at, @Now)
+            WHERE idempotency_key = @IdempotencyKey AND edit_letter_id IS NULL;
+            """,
+
+        SelectEditHold = """
+            SELECT CONVERT(nvarchar(36), edit_letter_id) AS LetterId, message_type AS MessageType FROM bridge.idempotency_records WHERE idempotency_key = @IdempotencyKey;
             """,
 
         // Served by ix_idempotency_records_document_key; only markers from before the effect journal are non-null.

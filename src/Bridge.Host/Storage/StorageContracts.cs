@@ -153,6 +153,15 @@ public interface IIdempotencyStore
     Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Right before a call that journals nothing first: stamps the record as having sent one (storage version 17), unless an
+    /// edit of a dead letter holds the key — false then (and when there is no record), and nothing may be sent.
+    /// </summary>
+    Task<bool> TryMarkUnjournaledSendAsync(string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>The dead letter whose edit holds <paramref name="idempotencyKey"/> (storage version 17); null when none does.</summary>
+    Task<EditHold?> FindEditHoldAsync(string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
     /// In-progress records of <paramref name="messageType"/> for <paramref name="documentKey"/> still carrying a pending-write
     /// marker, oldest first: only Bridge versions from before the effect journal wrote one (ADR 0005, adoption).
     /// </summary>
@@ -310,3 +319,6 @@ public static class DocumentStateStoreExtensions
         return await store.ClaimAsync(scope, documentKey, owner, lease, cancellationToken).ConfigureAwait(false) is not null;
     }
 }
+
+/// <summary>An operator's edit of dead letter <paramref name="LetterId"/> holds the key of a record of <paramref name="MessageType"/>.</summary>
+public sealed record EditHold(Guid LetterId, string MessageType);

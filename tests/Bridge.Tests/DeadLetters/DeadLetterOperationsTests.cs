@@ -328,7 +328,7 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         var journal = new Bridge.Host.Effects.SqlEffectJournal(fixture.Database);
         foreach (var (state, advice) in new (Bridge.Host.Effects.EffectState?, string)[]
                  {
-                     (null, "is sending its effect to ActivePlatform"),
+                     (null, "replay this letter (the copy settles the effect"),
                      (Bridge.Host.Effects.EffectState.Applied, "Replay this letter instead"),
                      (Bridge.Host.Effects.EffectState.Unknown, "bridge effects resolve"),
                  })

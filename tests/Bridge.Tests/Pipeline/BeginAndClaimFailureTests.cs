@@ -84,6 +84,12 @@ public sealed class BeginAndClaimFailureTests(PipelineFixture fixture)
         public Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken)
             => inner.SetPendingAsyncTaskAsync(idempotencyKey, asyncTaskId, cancellationToken);
 
+        public Task<bool> TryMarkUnjournaledSendAsync(string idempotencyKey, CancellationToken cancellationToken)
+            => inner.TryMarkUnjournaledSendAsync(idempotencyKey, cancellationToken);
+
+        public Task<EditHold?> FindEditHoldAsync(string idempotencyKey, CancellationToken cancellationToken)
+            => inner.FindEditHoldAsync(idempotencyKey, cancellationToken);
+
         public Task<IReadOnlyList<IdempotencyRecord>> FindMarkedForDocumentAsync(string messageType, string documentKey, CancellationToken cancellationToken)
             => inner.FindMarkedForDocumentAsync(messageType, documentKey, cancellationToken);
 

@@ -308,6 +308,12 @@ public sealed class DatabaseOutageTests(PipelineFixture fixture)
         public Task SetPendingAsyncTaskAsync(string idempotencyKey, string? asyncTaskId, CancellationToken cancellationToken)
             => inner.SetPendingAsyncTaskAsync(idempotencyKey, asyncTaskId, cancellationToken);
 
+        public Task<bool> TryMarkUnjournaledSendAsync(string idempotencyKey, CancellationToken cancellationToken)
+            => inner.TryMarkUnjournaledSendAsync(idempotencyKey, cancellationToken);
+
+        public Task<Bridge.Host.Storage.EditHold?> FindEditHoldAsync(string idempotencyKey, CancellationToken cancellationToken)
+            => inner.FindEditHoldAsync(idempotencyKey, cancellationToken);
+
         public Task<IReadOnlyList<Bridge.Host.Storage.IdempotencyRecord>> FindMarkedForDocumentAsync(string messageType, string documentKey, CancellationToken cancellationToken)
             => inner.FindMarkedForDocumentAsync(messageType, documentKey, cancellationToken);
 

@@ -61,13 +61,66 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
             call => call.Status == 201);
     }
 
+    /// <summary>
+    /// The same for a call the effect journal does not record (a correction's approval): the delivery, about to send it, finds
+    /// its key held by the edit and approves nothing; the edit approves the correction it names.
+    /// </summary>
+    [Fact]
+    public async Task An_approval_in_flight_when_its_letter_is_edited_approves_nothing_beside_the_edit()
+    {
+        var prefix = $"bridge-ea-{Guid.NewGuid():N}"[..21];
+        var (wrong, right, messageId) = ($"corr-{Guid.NewGuid():N}", $"corr-{Guid.NewGuid():N}", NewId.NextGuid().ToString("D"));
+        var gate = new GatedJournal.Gate(messageId);
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
+            services => services.AddSingleton<IIdempotencyStore>(provider => new GatedStore(ActivatorUtilities.CreateInstance<SqlIdempotencyStore>(provider), gate)));
+        foreach (var key in new[] { wrong, right })
+        {
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{Bridge.Host.Features.Corrections.CreateCorrectionConsumer.Queue}", Correction(key), NewId.NextGuid().ToString("D"));
+            await fixture.Events.WaitForAsync<CorrectionCreated>(e => e.Key == key, TimeSpan.FromSeconds(60));
+        }
+
+        // The ERP's approval of the wrong correction, about to be sent; its other delivery's letter is edited to the right one.
+        var queue = $"{prefix}.{Bridge.Host.Features.Corrections.ApproveCorrectionConsumer.Queue}";
+        await fixture.Erp.PublishJsonAsync(queue, new { key = wrong }, messageId);
+        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        var letter = await CaptureAsync(bridge, queue, messageId, JsonSerializer.SerializeToUtf8Bytes(new { key = wrong }, Json), "ApproveCorrection");
+        var edit = await bridge.Get<DeadLetterOperations>().EditAndReplayAsync(
+            letter, JsonSerializer.SerializeToElement(new { key = right }, Json), "alice", CancellationToken.None);
+        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+        await fixture.Events.WaitForAsync<CorrectionApproved>(e => e.Key == right, TimeSpan.FromSeconds(60));
+
+        gate.Open();
+        var held = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == messageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(typeof(HeldByDeadLetterException).FullName, held.ExceptionType);
+        Assert.Equal(letter, held.DeadLetterId);
+        var corrections = await fixture.Sandbox.Control.GetCorrectionsAsync(CancellationToken.None);
+        Assert.Equal("approval_required", Assert.Single(corrections, c => c.Comment == wrong).Status);
+        Assert.Equal("approved", Assert.Single(corrections, c => c.Comment == right).Status);
+    }
+
+    /// <summary>A CreateCorrection as 1C writes it, its comment the key so the sandbox's corrections can be told apart.</summary>
+    private static Dictionary<string, object?> Correction(string key) => new()
+    {
+        ["key"] = key,
+        ["accountId"] = PipelineFixture.AccountId,
+        ["includedInvoice"] = true,
+        ["subscriptionId"] = 3010001,
+        ["periodFrom"] = "2026-11-01",
+        ["periodTo"] = "2026-11-30",
+        ["total"] = 10.5m,
+        ["comment"] = key,
+    };
+
     /// <summary>The letter the failing delivery's capture leaves: the message as received, holding its key.</summary>
-    private static async Task<Guid> CaptureAsync(BridgeInstance bridge, string queue, string messageId, byte[] body)
+    private static async Task<Guid> CaptureAsync(BridgeInstance bridge, string queue, string messageId, byte[] body, string messageType = "SendClosingDocument")
     {
         var letter = new NewDeadLetter(
             Guid.NewGuid(),
             queue,
-            "SendClosingDocument",
+            messageType,
             messageId,
             null,
             null,
@@ -87,6 +140,21 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
         var captured = await bridge.Get<IDeadLetterStore>().CaptureAsync(transaction, letter, CancellationToken.None);
         await transaction.CommitAsync();
         return captured.Id;
+    }
+
+    /// <summary>Holds the stamp before every call of one message's key that journals nothing, until the test opens the gate.</summary>
+    private sealed class GatedStore(IIdempotencyStore inner, GatedJournal.Gate gate) : DelegatingIdempotencyStore(inner)
+    {
+        public override async Task<bool> TryMarkUnjournaledSendAsync(string idempotencyKey, CancellationToken cancellationToken)
+        {
+            if (idempotencyKey == gate.OwnerKey)
+            {
+                gate.Arrive();
+                await gate.Opened.WaitAsync(cancellationToken);
+            }
+
+            return await base.TryMarkUnjournaledSendAsync(idempotencyKey, cancellationToken);
+        }
     }
 
     /// <summary>Holds the begin of every effect of one message's key until the test opens the gate.</summary>

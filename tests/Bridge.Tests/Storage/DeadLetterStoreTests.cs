@@ -794,10 +794,41 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
             else
             {
                 Assert.False(claimed, $"an edit claimed beside an effect {state?.ToString() ?? "Sending"}");
+                Assert.Null(await new SqlIdempotencyStore(fixture.Database, clock).FindEditHoldAsync(key, CancellationToken.None));
                 Assert.Equal(new KeyEffect(effect.Hash, (state ?? EffectState.Sending).ToString()), holders.Effect);
                 Assert.Equal(DeadLetterStatus.Pending, (await Store.GetAsync(id, CancellationToken.None))!.Letter.Status);
             }
         }
+    }
+
+    /// <summary>
+    /// A call that journals nothing (an invoice's or a correction's status change, a notification run) stamps its record right
+    /// before it is sent: once an edit holds the key the stamp is refused, and nothing is sent; once stamped, the edit is
+    /// refused — the call's outcome cannot be told. A refused claim leaves no hold behind.
+    /// </summary>
+    [StoreFact]
+    public async Task A_call_that_journals_nothing_and_an_edit_of_its_key_exclude_each_other_and_a_refused_claim_leaves_no_hold()
+    {
+        var records = new SqlIdempotencyStore(fixture.Database, clock);
+
+        var edited = "k-" + Guid.NewGuid().ToString("N");
+        await BegunRecordAsync(edited);
+        var first = (await CaptureAsync(NewLetter("m-" + edited) with { IdempotencyKey = edited })).Id;
+        Assert.True(await ClaimEditAsync(first, "bob", Guid.NewGuid().ToString("D")));
+        Assert.False(await records.TryMarkUnjournaledSendAsync(edited, CancellationToken.None));
+        Assert.Equal(first, (await records.FindEditHoldAsync(edited, CancellationToken.None))!.LetterId);
+
+        var sent = "k-" + Guid.NewGuid().ToString("N");
+        await BegunRecordAsync(sent);
+        Assert.True(await records.TryMarkUnjournaledSendAsync(sent, CancellationToken.None));
+        var second = (await CaptureAsync(NewLetter("m-" + sent) with { IdempotencyKey = sent })).Id;
+        Assert.False(await ClaimEditAsync(second, "bob", Guid.NewGuid().ToString("D")));
+        Assert.True((await Store.KeyHoldersAsync(second, CancellationToken.None)).SentUnjournaled);
+
+        // The refused claim's hold went with it: the key's deliveries go on as before.
+        Assert.Null(await records.FindEditHoldAsync(sent, CancellationToken.None));
+        Assert.True(await records.TryMarkUnjournaledSendAsync(sent, CancellationToken.None));
+        Assert.NotNull(await Journal.TryBeginAsync(KeyEffect(sent).Id, sent, "fp", null, CancellationToken.None));
     }
 
     protected SqlEffectJournal Journal => new(fixture.Database);
@@ -974,6 +1005,50 @@ public sealed class PostgreSqlDeadLetterStoreTests(PostgreSqlStorageFixture fixt
         var held = await Assert.ThrowsAsync<HeldByDeadLetterException>(() => begin);
         Assert.Equal(id, held.DeadLetterId);
         Assert.Null(await Journal.FindAsync(effect, CancellationToken.None));
+    }
+
+    /// <summary>The same for a begin fenced by a document claim (one statement with the claim's renewal) and for a restart.</summary>
+    [StoreFact]
+    public async Task A_fenced_begin_and_a_restart_wait_for_an_edit_claim_holding_their_key_and_record_nothing()
+    {
+        var sql = DeadLetterSql.For(SqlDialect.PostgreSql);
+        foreach (var restart in new[] { false, true })
+        {
+            var key = "k-" + Guid.NewGuid().ToString("N");
+            await BegunRecordAsync(key);
+            var (effect, document) = KeyEffect(key);
+            if (restart)
+            {
+                var earlier = (await Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None))!;
+                await Journal.ResolveAsync(effect, earlier, EffectState.NotApplied, null, null, CancellationToken.None);
+            }
+
+            var id = (await CaptureAsync(NewLetter("m-" + key) with { IdempotencyKey = key })).Id;
+            Assert.True(await Documents.TryClaimAsync("scope", document, "owner-1", Lease, CancellationToken.None));
+
+            var begin = BlockedWhileAsync(
+                (editor, claiming) => editor.ExecuteAsync(sql.LockKeyLetters + sql.HoldKeyForEdit, new { Id = id }, claiming),
+                () => Journal.TryBeginAsync(effect, key, "fp", null, new ClaimFence("scope", document, "owner-1", Lease), CancellationToken.None));
+
+            Assert.Equal(id, (await Assert.ThrowsAsync<HeldByDeadLetterException>(() => begin)).DeadLetterId);
+            Assert.Equal(restart ? EffectState.NotApplied : null, (await Journal.FindAsync(effect, CancellationToken.None))?.State);
+        }
+    }
+
+    /// <summary>A call that journals nothing: its stamp waits for the edit claim holding the key, and is refused.</summary>
+    [StoreFact]
+    public async Task The_stamp_before_a_call_that_journals_nothing_waits_for_an_edit_claim_holding_its_key_and_is_refused()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        await BegunRecordAsync(key);
+        var id = (await CaptureAsync(NewLetter("m-" + key) with { IdempotencyKey = key })).Id;
+        var sql = DeadLetterSql.For(SqlDialect.PostgreSql);
+
+        var stamped = await BlockedWhileAsync(
+            (editor, claiming) => editor.ExecuteAsync(sql.LockKeyLetters + sql.HoldKeyForEdit, new { Id = id }, claiming),
+            () => new SqlIdempotencyStore(Fixture.Database, TimeProvider.System).TryMarkUnjournaledSendAsync(key, CancellationToken.None));
+
+        Assert.False(stamped);
     }
 
     /// <summary>

@@ -176,6 +176,12 @@ public sealed record KeyHolders(string? IdempotencyKey, bool Answered, IReadOnly
     /// NotApplied), which refuses an edit (storage version 17); null when there is none.
     /// </summary>
     public KeyEffect? Effect { get; init; }
+
+    /// <summary>
+    /// Whether a delivery of the key sent a call the journal does not record (an invoice's or a correction's status change, a
+    /// notification run), or has an async task pending: its outcome cannot be told here, and an edit is refused.
+    /// </summary>
+    public bool SentUnjournaled { get; init; }
 }
 
 /// <summary>An effect of a key, by its journal id and state.</summary>

@@ -329,6 +329,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
                     SqlValues.ReadId(row.OtherId!), Enum.Parse<DeadLetterStatus>(row.OtherStatus!), SqlValues.ReadInt32(row.OtherCopies!), SqlValues.ReadInt32(row.OtherEdited) > 0))])
             {
                 Effect = rows[0].Effect?.Split(':', 2) is [var state, var effectId] ? new KeyEffect(effectId, state) : null,
+                SentUnjournaled = SqlValues.ReadInt32(rows[0].Sent) > 0,
             };
     }
 
@@ -341,6 +342,7 @@ public sealed class SqlDeadLetterStore(IBridgeDatabase database, TimeProvider ti
         public object? OtherCopies { get; set; }
         public object OtherEdited { get; set; } = null!;
         public string? Effect { get; set; }
+        public object Sent { get; set; } = 0;
     }
 
     public Task<int> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>

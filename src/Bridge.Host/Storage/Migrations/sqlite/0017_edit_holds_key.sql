@@ -5,4 +5,9 @@
 -- transaction that claims the letter; every effect's journal entry — written, committed, before the call is sent — is
 -- refused once it is set, and the claim is refused while an effect of the key is recorded (sent, applied or unknown).
 -- SQLite runs one writer at a time: one of the two comes first; never both.
+-- Calls that journal nothing first (invoice approvals, completions and revocations, correction approvals and declines,
+-- notification runs) leave no entry for the claim to see: right before such a call the delivery stamps its record with
+-- unjournaled_send_at, under the same condition (no edit holds the key), and an edit is refused once a delivery of the key
+-- stamped it — the call's outcome cannot be told from here.
 ALTER TABLE idempotency_records ADD COLUMN edit_letter_id TEXT NULL;
+ALTER TABLE idempotency_records ADD COLUMN unjournaled_send_at TEXT NULL;
