@@ -101,7 +101,11 @@ public sealed class EffectJournalSql
 
     public required string AuditSelect { get; init; }
 
-    /// <summary>Deletes at most <c>@BatchSize</c> resolved (<c>Applied</c>, <c>NotApplied</c>) rows last changed before <c>@OlderThan</c>, with their audit.</summary>
+    /// <summary>
+    /// Deletes at most <c>@BatchSize</c> resolved (<c>Applied</c>, <c>NotApplied</c>) rows last changed before <c>@OlderThan</c>, with
+    /// their audit — never an applied one whose owner's key a dead letter holds: it is what refuses an edit of that letter
+    /// (the edit would be a second effect), however long the letter waits.
+    /// </summary>
     public required string Purge { get; init; }
 
     /// <summary>How many effects are <c>Unknown</c>, how many are open, and how long ago (ms, database clock) the oldest open one was sent.</summary>
@@ -300,6 +304,7 @@ public sealed class EffectJournalSql
         (
             SELECT effect_id FROM bridge.effect_journal
             WHERE state IN ('Applied', 'NotApplied') AND updated_at < @OlderThan
+              AND (state = 'NotApplied' OR NOT EXISTS (SELECT 1 FROM bridge.dead_letters d WHERE d.idempotency_key = owner_key))
             LIMIT @BatchSize
         );
         """);
@@ -320,6 +325,7 @@ public sealed class EffectJournalSql
         (
             SELECT rowid FROM effect_journal
             WHERE state IN ('Applied', 'NotApplied') AND updated_at < @OlderThan
+              AND (state = 'NotApplied' OR NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.idempotency_key = owner_key))
             LIMIT @BatchSize
         );
         """);
@@ -337,6 +343,7 @@ public sealed class EffectJournalSql
         "OFFSET @Skip ROWS FETCH NEXT @Take ROWS ONLY",
         """
         DELETE TOP (@BatchSize) FROM bridge.effect_journal
-        WHERE state IN (N'Applied', N'NotApplied') AND updated_at < @OlderThan;
+        WHERE state IN (N'Applied', N'NotApplied') AND updated_at < @OlderThan
+          AND (state = N'NotApplied' OR NOT EXISTS (SELECT 1 FROM bridge.dead_letters d WHERE d.idempotency_key = owner_key));
         """);
 }

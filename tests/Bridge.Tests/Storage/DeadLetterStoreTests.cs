@@ -831,6 +831,38 @@ public abstract class DeadLetterStoreTests<TFixture>(TFixture fixture) : IClassF
         Assert.NotNull(await Journal.TryBeginAsync(KeyEffect(sent).Id, sent, "fp", null, CancellationToken.None));
     }
 
+    /// <summary>
+    /// An applied effect is what refuses an edit of a letter of its key: retention keeps it while a letter holds the key,
+    /// however long the letter waits (helper-77 #4: purged after 90 days, the edit was claimed and applied a second effect).
+    /// One that did not happen, or whose key no letter holds, goes as before.
+    /// </summary>
+    [StoreFact]
+    public async Task Retention_keeps_an_applied_effect_while_a_letter_holds_its_key()
+    {
+        var (held, free, notApplied) = ("k-" + Guid.NewGuid().ToString("N"), "k-" + Guid.NewGuid().ToString("N"), "k-" + Guid.NewGuid().ToString("N"));
+        var effects = new Dictionary<string, EffectId>();
+        foreach (var (key, state) in new[] { (held, EffectState.Applied), (free, EffectState.Applied), (notApplied, EffectState.NotApplied) })
+        {
+            await BegunRecordAsync(key);
+            var effect = KeyEffect(key).Id;
+            await Journal.ResolveAsync(effect, (await Journal.TryBeginAsync(effect, key, "fp", null, CancellationToken.None))!, state, state == EffectState.Applied ? "r-" + key : null, null, CancellationToken.None);
+            effects[key] = effect;
+            await using var connection = await fixture.Database.OpenAsync(CancellationToken.None);
+            Assert.Equal(1, await connection.ExecuteAsync(
+                $"UPDATE {fixture.Table("effect_journal")} SET updated_at = @At WHERE effect_id = @Id;", new { At = Timestamp(DateTimeOffset.UtcNow - TimeSpan.FromDays(100)), Id = effect.Hash }));
+        }
+
+        var letter = (await CaptureAsync(NewLetter("m-" + held) with { IdempotencyKey = held })).Id;
+        await CaptureAsync(NewLetter("m-" + notApplied) with { IdempotencyKey = notApplied });
+
+        await new SqlEffectAdminStore(fixture.Database).PurgeAsync(DateTimeOffset.UtcNow - TimeSpan.FromDays(90), CancellationToken.None);
+
+        Assert.Equal(EffectState.Applied, (await Journal.FindAsync(effects[held], CancellationToken.None))?.State);
+        Assert.Null(await Journal.FindAsync(effects[free], CancellationToken.None));
+        Assert.Null(await Journal.FindAsync(effects[notApplied], CancellationToken.None));
+        Assert.False(await ClaimEditAsync(letter, "bob", Guid.NewGuid().ToString("D")));
+    }
+
     protected SqlEffectJournal Journal => new(fixture.Database);
 
     protected SqlDocumentStateStore Documents => new(fixture.Database, TimeProvider.System);

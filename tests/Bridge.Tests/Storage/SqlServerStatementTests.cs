@@ -105,7 +105,7 @@ public sealed class SqlServerStatementTests
 
         Assert.Equal(sqlServer, SqlConcerns.Statements(SqlDialect.PostgreSql).Select(statement => statement.Name));
         Assert.Equal(sqlServer.Except(notOnSqlite), SqlConcerns.Statements(SqlDialect.Sqlite).Select(statement => statement.Name));
-        Assert.Equal(98, sqlServer.Count);
+        Assert.Equal(99, sqlServer.Count);
     }
 
     [Fact]
