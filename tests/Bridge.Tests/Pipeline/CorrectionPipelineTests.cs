@@ -24,7 +24,7 @@ public sealed class CorrectionPipelineTests(PipelineFixture fixture)
     private static string NewMessageId() => NewId.NextGuid().ToString("D");
 
     /// <summary>A CreateCorrection as 1C writes it; the comment carries the key so the sandbox's corrections can be told apart.</summary>
-    private static Dictionary<string, object?> Create(string key, decimal total = 100.25m) => new()
+    internal static Dictionary<string, object?> Create(string key, decimal total = 100.25m) => new()
     {
         ["key"] = key,
         ["accountId"] = PipelineFixture.AccountId,

@@ -77,7 +77,7 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
             services => services.AddSingleton<IIdempotencyStore>(provider => new GatedStore(ActivatorUtilities.CreateInstance<SqlIdempotencyStore>(provider), gate)));
         foreach (var key in new[] { wrong, right })
         {
-            await fixture.Erp.PublishJsonAsync($"{prefix}.{Bridge.Host.Features.Corrections.CreateCorrectionConsumer.Queue}", Correction(key), NewId.NextGuid().ToString("D"));
+            await fixture.Erp.PublishJsonAsync($"{prefix}.{Bridge.Host.Features.Corrections.CreateCorrectionConsumer.Queue}", CorrectionPipelineTests.Create(key), NewId.NextGuid().ToString("D"));
             await fixture.Events.WaitForAsync<CorrectionCreated>(e => e.Key == key, TimeSpan.FromSeconds(60));
         }
 
@@ -100,19 +100,6 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
         Assert.Equal("approval_required", Assert.Single(corrections, c => c.Comment == wrong).Status);
         Assert.Equal("approved", Assert.Single(corrections, c => c.Comment == right).Status);
     }
-
-    /// <summary>A CreateCorrection as 1C writes it, its comment the key so the sandbox's corrections can be told apart.</summary>
-    private static Dictionary<string, object?> Correction(string key) => new()
-    {
-        ["key"] = key,
-        ["accountId"] = PipelineFixture.AccountId,
-        ["includedInvoice"] = true,
-        ["subscriptionId"] = 3010001,
-        ["periodFrom"] = "2026-11-01",
-        ["periodTo"] = "2026-11-30",
-        ["total"] = 10.5m,
-        ["comment"] = key,
-    };
 
     /// <summary>The letter the failing delivery's capture leaves: the message as received, holding its key.</summary>
     private static async Task<Guid> CaptureAsync(BridgeInstance bridge, string queue, string messageId, byte[] body, string messageType = "SendClosingDocument")
