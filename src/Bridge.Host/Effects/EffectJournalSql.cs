@@ -304,7 +304,7 @@ public sealed class EffectJournalSql
         (
             SELECT effect_id FROM bridge.effect_journal
             WHERE state IN ('Applied', 'NotApplied') AND updated_at < @OlderThan
-              AND (state = 'NotApplied' OR NOT EXISTS (SELECT 1 FROM bridge.dead_letters d WHERE d.idempotency_key = owner_key))
+              AND (state = 'NotApplied' OR NOT EXISTS (SELECT 1 FROM bridge.dead_letters d WHERE d.idempotency_key = effect_journal.owner_key))
             LIMIT @BatchSize
         );
         """);
@@ -325,7 +325,7 @@ public sealed class EffectJournalSql
         (
             SELECT rowid FROM effect_journal
             WHERE state IN ('Applied', 'NotApplied') AND updated_at < @OlderThan
-              AND (state = 'NotApplied' OR NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.idempotency_key = owner_key))
+              AND (state = 'NotApplied' OR NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.idempotency_key = effect_journal.owner_key))
             LIMIT @BatchSize
         );
         """);
@@ -344,6 +344,6 @@ public sealed class EffectJournalSql
         """
         DELETE TOP (@BatchSize) FROM bridge.effect_journal
         WHERE state IN (N'Applied', N'NotApplied') AND updated_at < @OlderThan
-          AND (state = N'NotApplied' OR NOT EXISTS (SELECT 1 FROM bridge.dead_letters d WHERE d.idempotency_key = owner_key));
+          AND (state = N'NotApplied' OR NOT EXISTS (SELECT 1 FROM bridge.dead_letters d WHERE d.idempotency_key = effect_journal.owner_key));
         """);
 }

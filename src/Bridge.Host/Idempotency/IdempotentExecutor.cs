@@ -156,9 +156,11 @@ public sealed partial class IdempotentExecutor(
                 TookBackHold = tookBackHold,
                 MarkUnjournaledSend = async ct =>
                 {
-                    if (!await records.TryMarkUnjournaledSendAsync(work.IdempotencyKey, ct)
-                        && await records.FindEditHoldAsync(work.IdempotencyKey, ct) is { } hold)
+                    if (!await records.TryMarkUnjournaledSendAsync(work.IdempotencyKey, ct))
                     {
+                        // No hold and no record: nothing can be stamped, so nothing is sent (the record was begun above).
+                        var hold = await records.FindEditHoldAsync(work.IdempotencyKey, ct)
+                            ?? throw new InvalidOperationException($"The idempotency record of {work.IdempotencyKey} is gone; nothing was sent.");
                         LogHeld(logger, work.Incoming.MessageType, work.IdempotencyKey, hold.LetterId);
                         throw new HeldByDeadLetterException(work.IdempotencyKey, work.Incoming.MessageType, hold.LetterId, edited: true);
                     }

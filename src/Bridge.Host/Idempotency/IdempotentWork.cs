@@ -71,11 +71,13 @@ public sealed class WorkContext(
     /// </summary>
     public async Task HoldClaimAsync(CancellationToken cancellationToken)
     {
-        await MarkUnjournaledSendAsync(cancellationToken).ConfigureAwait(false);
+        // The claim first: a delivery that lost it stamps nothing (the stamp keeps the key's letter from being edited).
         if (holdClaim is not null)
         {
             await holdClaim(cancellationToken).ConfigureAwait(false);
         }
+
+        await MarkUnjournaledSendAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -86,7 +88,11 @@ public sealed class WorkContext(
     /// </summary>
     public Func<CancellationToken, Task>? MarkUnjournaledSend { get; init; }
 
-    private Task MarkUnjournaledSendAsync(CancellationToken cancellationToken) => MarkUnjournaledSend?.Invoke(cancellationToken) ?? Task.CompletedTask;
+    /// <summary>
+    /// The stamp of <see cref="MarkUnjournaledSend"/>, for a call that journals nothing and renews no claim here (a currency
+    /// rate batch writes its own intents; a payment without a number has no group to journal in): right before it is sent.
+    /// </summary>
+    public Task MarkUnjournaledSendAsync(CancellationToken cancellationToken) => MarkUnjournaledSend?.Invoke(cancellationToken) ?? Task.CompletedTask;
 
     /// <summary>
     /// The state <see cref="HoldClaimThroughSendAsync"/> wrote while such a call's outcome was not known, before it named the

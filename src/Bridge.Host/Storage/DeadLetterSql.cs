@@ -113,7 +113,7 @@ public sealed class DeadLetterSql
     /// <summary>
     /// Letter <c>@Id</c>'s key, whether a delivery of it was answered (its record Completed for the letter's message type), and
     /// up to 20 other letters of the key that count a copy or were edited (one row with no other letter when there is none),
-    /// the key's first effect in the journal that is not <c>NotApplied</c>, as <c>state:effect id</c>, and whether a delivery of
+    /// the key's effect in the journal that most needs an operator (Unknown, then open, then Applied), as <c>state:effect id</c>, and whether a delivery of
     /// the key sent a call the journal does not record (or an async task of it is pending): why a claim judged by the key was
     /// refused.
     /// </summary>
@@ -412,7 +412,8 @@ public sealed class DeadLetterSql
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
                    CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
                    (SELECT j.state || ':' || j.effect_id FROM bridge.effect_journal j
-                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied' ORDER BY j.sent_at, j.effect_id LIMIT 1) AS Effect,
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied'
+                    ORDER BY CASE j.state WHEN 'Unknown' THEN 0 WHEN 'Applied' THEN 2 ELSE 1 END, j.sent_at, j.effect_id LIMIT 1) AS Effect,
                    (SELECT COUNT(*) FROM bridge.idempotency_records s
                     WHERE s.idempotency_key = d.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL)) AS Sent
             FROM bridge.dead_letters d
@@ -646,7 +647,8 @@ public sealed class DeadLetterSql
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
                    CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
                    (SELECT j.state || ':' || j.effect_id FROM effect_journal j
-                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied' ORDER BY j.sent_at, j.effect_id LIMIT 1) AS Effect,
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> 'NotApplied'
+                    ORDER BY CASE j.state WHEN 'Unknown' THEN 0 WHEN 'Applied' THEN 2 ELSE 1 END, j.sent_at, j.effect_id LIMIT 1) AS Effect,
                    (SELECT COUNT(*) FROM idempotency_records s
                     WHERE s.idempotency_key = d.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL)) AS Sent
             FROM dead_letters d
@@ -886,7 +888,8 @@ public sealed class DeadLetterSql
                    o.id AS OtherId, o.status AS OtherStatus, o.original_copies AS OtherCopies,
                    CASE WHEN o.edit_message_id IS NULL THEN 0 ELSE 1 END AS OtherEdited,
                    (SELECT TOP (1) j.state + N':' + j.effect_id FROM bridge.effect_journal j
-                    WHERE j.owner_key = d.idempotency_key AND j.state <> N'NotApplied' ORDER BY j.sent_at, j.effect_id) AS Effect,
+                    WHERE j.owner_key = d.idempotency_key AND j.state <> N'NotApplied'
+                    ORDER BY CASE j.state WHEN N'Unknown' THEN 0 WHEN N'Applied' THEN 2 ELSE 1 END, j.sent_at, j.effect_id) AS Effect,
                    (SELECT COUNT(*) FROM bridge.idempotency_records s
                     WHERE s.idempotency_key = d.idempotency_key AND (s.unjournaled_send_at IS NOT NULL OR s.pending_async_task_id IS NOT NULL)) AS Sent
             FROM bridge.dead_letters d

@@ -328,8 +328,8 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         var journal = new Bridge.Host.Effects.SqlEffectJournal(fixture.Database);
         foreach (var (state, advice) in new (Bridge.Host.Effects.EffectState?, string)[]
                  {
-                     (null, "replay this letter (the copy settles the effect"),
-                     (Bridge.Host.Effects.EffectState.Applied, "Replay this letter instead"),
+                     (null, "settle the effect (bridge effects show"),
+                     (Bridge.Host.Effects.EffectState.Applied, "Discard this letter and correct what was applied"),
                      (Bridge.Host.Effects.EffectState.Unknown, "bridge effects resolve"),
                  })
         {
@@ -352,6 +352,24 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
             Assert.Equal(("EditAndReplay", "Refused: key"), ((await Store.GetAsync(id, CancellationToken.None))!.Audit[^1] is var entry ? (entry.Action, entry.Outcome) : default));
         }
 
+        Assert.Empty(transport.Attempts);
+    }
+
+    /// <summary>An edit refused because a delivery of its key sent a call the journal does not record: says so, advises no replay.</summary>
+    [StoreFact]
+    public async Task An_edit_refused_by_a_call_of_its_key_that_journals_nothing_says_so_and_advises_no_replay()
+    {
+        var key = "k-" + Guid.NewGuid().ToString("N");
+        var records = new Bridge.Host.Storage.SqlIdempotencyStore(fixture.Database, clock);
+        await records.BeginAsync(key, "SendClosingDocument", "fp", null, CancellationToken.None);
+        Assert.True(await records.TryMarkUnjournaledSendAsync(key, CancellationToken.None));
+        var id = (await CaptureAsync(NewLetter("m-" + key) with { IdempotencyKey = key })).Id;
+
+        var edit = await Operations.EditAndReplayAsync(id, Body("document-" + key), "bob", CancellationToken.None);
+
+        Assert.Equal((DeadLetterActionOutcome.Conflict, DeadLetterStatus.Pending), (edit.Outcome, edit.Status));
+        Assert.Contains("a call the effect journal does not record", edit.Detail, StringComparison.Ordinal);
+        Assert.Contains("discard this letter, and have the ERP send the corrected message", edit.Detail, StringComparison.Ordinal);
         Assert.Empty(transport.Attempts);
     }
 

@@ -34,6 +34,7 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
             prefix,
             new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
             services => services.AddSingleton<IEffectJournal>(provider => new GatedJournal(ActivatorUtilities.CreateInstance<SqlEffectJournal>(provider), gate)));
+        using var openOnExit = gate; // opened before the Bridge stops, should the test fail first
 
         // The delivery: looked the document up, and is about to record its create before sending it.
         var body = PipelineTestData.Document(key, revision: 1, accountId: account);
@@ -75,6 +76,7 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
             prefix,
             new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
             services => services.AddSingleton<IIdempotencyStore>(provider => new GatedStore(ActivatorUtilities.CreateInstance<SqlIdempotencyStore>(provider), gate)));
+        using var openOnExit = gate; // opened before the Bridge stops, should the test fail first
         foreach (var key in new[] { wrong, right })
         {
             await fixture.Erp.PublishJsonAsync($"{prefix}.{Bridge.Host.Features.Corrections.CreateCorrectionConsumer.Queue}", CorrectionPipelineTests.Create(key), NewId.NextGuid().ToString("D"));
@@ -99,6 +101,50 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
         var corrections = await fixture.Sandbox.Control.GetCorrectionsAsync(CancellationToken.None);
         Assert.Equal("approval_required", Assert.Single(corrections, c => c.Comment == wrong).Status);
         Assert.Equal("approved", Assert.Single(corrections, c => c.Comment == right).Status);
+    }
+
+    /// <summary>
+    /// A currency-rate batch, journaled nowhere: the delivery about to send the wrong rate finds its key held by the edit, and
+    /// sends nothing; the edit's rate (same pair, same time) is the one ActivePlatform keeps (helper-78 #1: the wrong rate
+    /// was sent, and the edit then answered "already applied" and sent nothing).
+    /// </summary>
+    [Fact]
+    public async Task A_rate_batch_in_flight_when_its_letter_is_edited_sends_nothing_and_the_edited_rate_is_kept()
+    {
+        var prefix = $"bridge-er-{Guid.NewGuid():N}"[..21];
+        var queue = $"{prefix}.{Bridge.Host.Features.CurrencyRates.UpdateCurrencyRatesConsumer.Queue}";
+        var (key, messageId) = ($"rates-{Guid.NewGuid():N}", NewId.NextGuid().ToString("D"));
+        var at = new DateTimeOffset(2026, 11, 30, 9, 0, 0, TimeSpan.FromHours(3));
+        var gate = new GatedJournal.Gate(messageId);
+        await using var bridge = await fixture.StartBridgeAsync(
+            prefix,
+            new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
+            services => services.AddSingleton<IIdempotencyStore>(provider => new GatedStore(ActivatorUtilities.CreateInstance<SqlIdempotencyStore>(provider), gate)));
+        using var openOnExit = gate; // opened before the Bridge stops, should the test fail first
+        static UpdateCurrencyRates Batch(string key, DateTimeOffset at, decimal rate) => new()
+        {
+            Key = key,
+            EffectiveAt = at,
+            Rates = [new CurrencyRate { BaseCurrency = "RUB", ForeignCurrency = "SEK", Quantity = 1, Rate = rate }],
+        };
+
+        await fixture.Erp.PublishJsonAsync(queue, Batch(key, at, 8.15m), messageId);
+        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        var letter = await CaptureAsync(bridge, queue, messageId, JsonSerializer.SerializeToUtf8Bytes(Batch(key, at, 8.15m), Json), "UpdateCurrencyRates");
+        var edit = await bridge.Get<DeadLetterOperations>().EditAndReplayAsync(
+            letter, JsonSerializer.SerializeToElement(Batch(key, at, 9.05m), Json), "alice", CancellationToken.None);
+        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+
+        // The delivery holds the reseller's rates while it waits: the edit is handled once it has gone on.
+        gate.Open();
+        var held = await fixture.Events.WaitForAsync<ErpMessageDeadLettered>(e => e.MessageId == messageId, TimeSpan.FromSeconds(60));
+        var applied = await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.Key == key, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(typeof(HeldByDeadLetterException).FullName, held.ExceptionType);
+        Assert.False(applied.AlreadyApplied);
+        var sek = (await fixture.Sandbox.Control.GetCurrencyRatePatchesAsync(1, CancellationToken.None))
+            .SelectMany(p => p.Pairs).Where(p => p.BaseCurrency == "RUB" && p.ForeignCurrency == "SEK").ToList();
+        Assert.Equal("9.05", Assert.Single(sek).Rate);
     }
 
     /// <summary>The letter the failing delivery's capture leaves: the message as received, holding its key.</summary>
@@ -158,7 +204,8 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
             return await base.TryBeginAsync(id, ownerKey, fingerprint, evidence, claim, cancellationToken);
         }
 
-        public sealed class Gate(string ownerKey)
+        /// <summary>Opened when disposed too, so a failed test never leaves a consumer of the shared broker waiting.</summary>
+        public sealed class Gate(string ownerKey) : IDisposable
         {
             private readonly TaskCompletionSource reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
             private readonly TaskCompletionSource opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -172,6 +219,8 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
             public void Arrive() => reached.TrySetResult();
 
             public void Open() => opened.TrySetResult();
+
+            public void Dispose() => Open();
         }
     }
 }

@@ -172,7 +172,7 @@ public sealed record DeadLetterGroup(string FailureGroup, string ExceptionType, 
 public sealed record KeyHolders(string? IdempotencyKey, bool Answered, IReadOnlyList<KeyHolder> Others)
 {
     /// <summary>
-    /// The key's first effect in the journal that may have reached ActivePlatform (sent, applied or unknown: any state but
+    /// The key's effect in the journal that most needs an operator (Unknown, then open, then Applied: any state but
     /// NotApplied), which refuses an edit (storage version 17); null when there is none.
     /// </summary>
     public KeyEffect? Effect { get; init; }

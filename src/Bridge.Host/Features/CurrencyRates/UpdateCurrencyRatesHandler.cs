@@ -120,6 +120,9 @@ public sealed class UpdateCurrencyRatesHandler(
         }
 
         var pairKeys = toSend.Select(p => CurrencyRateValidation.PairKey(p.Rate)).ToList();
+
+        // Journaled nowhere: the message's record is stamped first, and an operator's edit of its dead letter holds it back.
+        await context.MarkUnjournaledSendAsync(cancellationToken);
         await RecordIntentAsync(context.ClaimFence, resellerId, pairKeys, version, me, cancellationToken);
 
         // The holds on the pairs are given back with the answer only when no write of this batch can land after it: no earlier

@@ -58,7 +58,8 @@ public sealed class CancelPaymentHandler(
             PaymentStatuses.Cancelled,
             incoming.IdempotencyKey!,
             () => payments.CancelAsync(resellerId, message.PaymentId, CancellationToken.None),
-            cancellationToken);
+            cancellationToken,
+            beforeUnjournaledSend: context.MarkUnjournaledSendAsync);
 
         return new WorkResult(
             HandlingOutcome.Applied,

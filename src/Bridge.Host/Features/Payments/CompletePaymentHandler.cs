@@ -206,7 +206,8 @@ public sealed class CompletePaymentHandler(
                 ? payments.PayFromBalanceAsync(resellerId, paymentId, CancellationToken.None)
                 : payments.CompleteByIdAsync(resellerId, paymentId, message.PaymentMethodId!.Value, CancellationToken.None),
             cancellationToken,
-            message.Mode == PaymentCompletionMode.FromBalance ? null : message.PaymentMethodId);
+            message.Mode == PaymentCompletionMode.FromBalance ? null : message.PaymentMethodId,
+            context.MarkUnjournaledSendAsync);
 
         return new WorkResult(
             HandlingOutcome.Applied,

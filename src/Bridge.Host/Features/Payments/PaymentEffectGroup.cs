@@ -57,13 +57,20 @@ public sealed class PaymentEffectGroup(IPaymentsClient payments, IEffectJournal 
     /// <paramref name="target"/> is reported already applied (unless this message's own change put it there).
     /// </summary>
     public async Task<StatusChangeResult> ChangeStatusAsync(
-        long resellerId, string paymentId, string target, string idempotencyKey, Func<Task<Payment>> send, CancellationToken cancellationToken, long? paymentMethodId = null)
+        long resellerId, string paymentId, string target, string idempotencyKey, Func<Task<Payment>> send, CancellationToken cancellationToken, long? paymentMethodId = null,
+        Func<CancellationToken, Task>? beforeUnjournaledSend = null)
     {
         ArgumentNullException.ThrowIfNull(send);
         var current = await payments.GetAsync(resellerId, paymentId, cancellationToken);
         if (current?.Attributes.DocumentId is not { } number)
         {
-            // No payment (or no number) to group by: ActivePlatform answers the change itself (a 404 is a refusal).
+            // No payment (or no number) to group by: ActivePlatform answers the change itself (a 404 is a refusal). Journaled
+            // nowhere, so the message's record is stamped first (WorkContext.MarkUnjournaledSendAsync).
+            if (beforeUnjournaledSend is not null && current?.Attributes.Status != target)
+            {
+                await beforeUnjournaledSend(cancellationToken);
+            }
+
             return await SendAsync(resellerId, paymentId, target, current, send, null, null, cancellationToken);
         }
 
