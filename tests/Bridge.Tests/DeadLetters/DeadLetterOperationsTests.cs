@@ -329,8 +329,8 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
         foreach (var (state, advice) in new (Bridge.Host.Effects.EffectState?, string)[]
                  {
                      (null, "settle the effect (bridge effects show"),
-                     (Bridge.Host.Effects.EffectState.Applied, "Discard this letter and correct what was applied"),
-                     (Bridge.Host.Effects.EffectState.Unknown, "bridge effects resolve"),
+                     (Bridge.Host.Effects.EffectState.Applied, "Correct what was applied through the ERP"),
+                     (Bridge.Host.Effects.EffectState.Unknown, "may have reached ActivePlatform and nothing tells"),
                  })
         {
             var key = "k-" + Guid.NewGuid().ToString("N");
@@ -369,7 +369,7 @@ public abstract class DeadLetterOperationsTests<TFixture>(TFixture fixture) : IC
 
         Assert.Equal((DeadLetterActionOutcome.Conflict, DeadLetterStatus.Pending), (edit.Outcome, edit.Status));
         Assert.Contains("a call the effect journal does not record", edit.Detail, StringComparison.Ordinal);
-        Assert.Contains("discard this letter, and have the ERP send the corrected message", edit.Detail, StringComparison.Ordinal);
+        Assert.Contains("then discard this letter, and have the ERP send the corrected message", edit.Detail, StringComparison.Ordinal);
         Assert.Empty(transport.Attempts);
     }
 

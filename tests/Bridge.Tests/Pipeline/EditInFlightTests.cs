@@ -141,6 +141,8 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
         var applied = await fixture.Events.WaitForAsync<CurrencyRatesUpdated>(e => e.Key == key, TimeSpan.FromSeconds(60));
 
         Assert.Equal(typeof(HeldByDeadLetterException).FullName, held.ExceptionType);
+        Assert.Equal(letter, held.DeadLetterId);
+        Assert.Equal(edit.NewMessageId, applied.MessageId);
         Assert.False(applied.AlreadyApplied);
         var sek = (await fixture.Sandbox.Control.GetCurrencyRatePatchesAsync(1, CancellationToken.None))
             .SelectMany(p => p.Pairs).Where(p => p.BaseCurrency == "RUB" && p.ForeignCurrency == "SEK").ToList();
