@@ -30,22 +30,17 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
         var (key, correctedKey, messageId) = ("efk-" + Guid.NewGuid().ToString("D"), "efk-" + Guid.NewGuid().ToString("D"), NewId.NextGuid().ToString("D"));
         var account = 9_600_000 + Random.Shared.Next(100_000);
         var gate = new GatedJournal.Gate(messageId);
-        await using var bridge = await fixture.StartBridgeAsync(
-            prefix,
-            new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
-            services => services.AddSingleton<IEffectJournal>(provider => new GatedJournal(ActivatorUtilities.CreateInstance<SqlEffectJournal>(provider), gate)));
+        await using var bridge = await StartAsync(prefix, gate, atTheStamp: false);
         using var openOnExit = gate; // opened before the Bridge stops, should the test fail first
 
-        // The delivery: looked the document up, and is about to record its create before sending it.
-        var body = PipelineTestData.Document(key, revision: 1, accountId: account);
-        await fixture.Erp.PublishJsonAsync(queue, body, messageId);
-        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60));
-
-        // Meanwhile the message's other delivery failed and was captured: its letter holds the key. The operator edits it.
-        var letter = await CaptureAsync(bridge, queue, messageId, JsonSerializer.SerializeToUtf8Bytes(body, Json));
-        var edit = await bridge.Get<DeadLetterOperations>().EditAndReplayAsync(
-            letter, JsonSerializer.SerializeToElement(PipelineTestData.Document(correctedKey, revision: 1, accountId: account), Json), "alice", CancellationToken.None);
-        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+        // The delivery looked the document up and is about to record its create; its letter is edited meanwhile.
+        var (letter, _) = await EditWhileInFlightAsync(
+            bridge,
+            gate,
+            queue,
+            "SendClosingDocument",
+            PipelineTestData.Document(key, revision: 1, accountId: account),
+            PipelineTestData.Document(correctedKey, revision: 1, accountId: account));
         await fixture.Events.WaitForAsync<ClosingDocumentSent>(e => e.Key == correctedKey, TimeSpan.FromSeconds(60));
 
         // The delivery goes on: its create's begin is refused, nothing is sent, and it is dead-lettered with the letter.
@@ -72,10 +67,7 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
         var prefix = $"bridge-ea-{Guid.NewGuid():N}"[..21];
         var (wrong, right, messageId) = ($"corr-{Guid.NewGuid():N}", $"corr-{Guid.NewGuid():N}", NewId.NextGuid().ToString("D"));
         var gate = new GatedJournal.Gate(messageId);
-        await using var bridge = await fixture.StartBridgeAsync(
-            prefix,
-            new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
-            services => services.AddSingleton<IIdempotencyStore>(provider => new GatedStore(ActivatorUtilities.CreateInstance<SqlIdempotencyStore>(provider), gate)));
+        await using var bridge = await StartAsync(prefix, gate, atTheStamp: true);
         using var openOnExit = gate; // opened before the Bridge stops, should the test fail first
         foreach (var key in new[] { wrong, right })
         {
@@ -85,12 +77,7 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
 
         // The ERP's approval of the wrong correction, about to be sent; its other delivery's letter is edited to the right one.
         var queue = $"{prefix}.{Bridge.Host.Features.Corrections.ApproveCorrectionConsumer.Queue}";
-        await fixture.Erp.PublishJsonAsync(queue, new { key = wrong }, messageId);
-        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60));
-        var letter = await CaptureAsync(bridge, queue, messageId, JsonSerializer.SerializeToUtf8Bytes(new { key = wrong }, Json), "ApproveCorrection");
-        var edit = await bridge.Get<DeadLetterOperations>().EditAndReplayAsync(
-            letter, JsonSerializer.SerializeToElement(new { key = right }, Json), "alice", CancellationToken.None);
-        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+        var (letter, _) = await EditWhileInFlightAsync(bridge, gate, queue, "ApproveCorrection", new { key = wrong }, new { key = right });
         await fixture.Events.WaitForAsync<CorrectionApproved>(e => e.Key == right, TimeSpan.FromSeconds(60));
 
         gate.Open();
@@ -116,10 +103,7 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
         var (key, messageId) = ($"rates-{Guid.NewGuid():N}", NewId.NextGuid().ToString("D"));
         var at = new DateTimeOffset(2026, 11, 30, 9, 0, 0, TimeSpan.FromHours(3));
         var gate = new GatedJournal.Gate(messageId);
-        await using var bridge = await fixture.StartBridgeAsync(
-            prefix,
-            new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
-            services => services.AddSingleton<IIdempotencyStore>(provider => new GatedStore(ActivatorUtilities.CreateInstance<SqlIdempotencyStore>(provider), gate)));
+        await using var bridge = await StartAsync(prefix, gate, atTheStamp: true);
         using var openOnExit = gate; // opened before the Bridge stops, should the test fail first
         static UpdateCurrencyRates Batch(string key, DateTimeOffset at, decimal rate) => new()
         {
@@ -128,12 +112,7 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
             Rates = [new CurrencyRate { BaseCurrency = "RUB", ForeignCurrency = "SEK", Quantity = 1, Rate = rate }],
         };
 
-        await fixture.Erp.PublishJsonAsync(queue, Batch(key, at, 8.15m), messageId);
-        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60));
-        var letter = await CaptureAsync(bridge, queue, messageId, JsonSerializer.SerializeToUtf8Bytes(Batch(key, at, 8.15m), Json), "UpdateCurrencyRates");
-        var edit = await bridge.Get<DeadLetterOperations>().EditAndReplayAsync(
-            letter, JsonSerializer.SerializeToElement(Batch(key, at, 9.05m), Json), "alice", CancellationToken.None);
-        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+        var (letter, edit) = await EditWhileInFlightAsync(bridge, gate, queue, "UpdateCurrencyRates", Batch(key, at, 8.15m), Batch(key, at, 9.05m));
 
         // The delivery holds the reseller's rates while it waits: the edit is handled once it has gone on.
         gate.Open();
@@ -149,8 +128,40 @@ public sealed class EditInFlightTests(PipelineFixture fixture)
         Assert.Equal("9.05", Assert.Single(sek).Rate);
     }
 
+    /// <summary>A Bridge of its own whose deliveries of <paramref name="gate"/>'s key wait at their journal's begin, or at the stamp.</summary>
+    private Task<BridgeInstance> StartAsync(string prefix, GatedJournal.Gate gate, bool atTheStamp) => fixture.StartBridgeAsync(
+        prefix,
+        new Dictionary<string, string?> { ["Bridge:DeadLetters:AllowEditAndReplay"] = "true" },
+        services =>
+        {
+            if (atTheStamp)
+            {
+                services.AddSingleton<IIdempotencyStore>(provider => new GatedStore(ActivatorUtilities.CreateInstance<SqlIdempotencyStore>(provider), gate));
+            }
+            else
+            {
+                services.AddSingleton<IEffectJournal>(provider => new GatedJournal(ActivatorUtilities.CreateInstance<SqlEffectJournal>(provider), gate));
+            }
+        });
+
+    /// <summary>
+    /// Publishes <paramref name="original"/> under the gate's key and waits until its delivery is at the gate; meanwhile the
+    /// message's other delivery failed and was captured (its letter holds the key), and the operator edits the letter into
+    /// <paramref name="edited"/>, sent as a new message.
+    /// </summary>
+    private async Task<(Guid Letter, DeadLetterActionResult Edit)> EditWhileInFlightAsync(
+        BridgeInstance bridge, GatedJournal.Gate gate, string queue, string messageType, object original, object edited)
+    {
+        await fixture.Erp.PublishJsonAsync(queue, original, gate.OwnerKey);
+        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        var letter = await CaptureAsync(bridge, queue, gate.OwnerKey, JsonSerializer.SerializeToUtf8Bytes(original, Json), messageType);
+        var edit = await bridge.Get<DeadLetterOperations>().EditAndReplayAsync(letter, JsonSerializer.SerializeToElement(edited, Json), "alice", CancellationToken.None);
+        Assert.Equal(DeadLetterActionOutcome.Done, edit.Outcome);
+        return (letter, edit);
+    }
+
     /// <summary>The letter the failing delivery's capture leaves: the message as received, holding its key.</summary>
-    private static async Task<Guid> CaptureAsync(BridgeInstance bridge, string queue, string messageId, byte[] body, string messageType = "SendClosingDocument")
+    private static async Task<Guid> CaptureAsync(BridgeInstance bridge, string queue, string messageId, byte[] body, string messageType)
     {
         var letter = new NewDeadLetter(
             Guid.NewGuid(),
