@@ -257,8 +257,8 @@ public sealed class SqlEffectJournal(
     /// </summary>
     private async Task<string?> NotHeldByEditAsync(string ownerKey, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await SqlIdempotencyStore.FindEditHoldAsync(connection, IdempotencySql.For(database.Dialect), ownerKey, cancellationToken).ConfigureAwait(false) is { } hold
+        // The store's read; its clock only stamps what it writes.
+        return await new SqlIdempotencyStore(database, TimeProvider.System).FindEditHoldAsync(ownerKey, cancellationToken).ConfigureAwait(false) is { } hold
             ? throw new HeldByDeadLetterException(ownerKey, hold.MessageType, hold.LetterId, edited: true)
             : null;
     }

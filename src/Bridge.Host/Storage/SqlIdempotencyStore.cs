@@ -137,14 +137,6 @@ public sealed class SqlIdempotencyStore(IBridgeDatabase database, TimeProvider t
     public async Task<EditHold?> FindEditHoldAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await FindEditHoldAsync(connection, sql, idempotencyKey, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The edit that holds <paramref name="idempotencyKey"/> (storage version 17), read on <paramref name="connection"/>; null when none does.</summary>
-    public static async Task<EditHold?> FindEditHoldAsync(System.Data.Common.DbConnection connection, IdempotencySql sql, string idempotencyKey, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        ArgumentNullException.ThrowIfNull(sql);
         var row = await connection.QuerySingleOrDefaultAsync<EditHoldRow>(new CommandDefinition(
             sql.SelectEditHold, new { IdempotencyKey = idempotencyKey }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row?.LetterId is { } letter ? new EditHold(Guid.Parse(letter), row.MessageType) : null;
